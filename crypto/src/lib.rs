@@ -1,0 +1,31 @@
+//! `causerie-crypto`: the cryptographic and wire-format ground every other Causerie crate stands on.
+//!
+//! Pure and synchronous: no tokio, no network, and file IO only in the key-file helpers.
+//!
+//! Layout:
+//! - [`codec`]: the one CBOR entry point (size cap, depth limit, canonical round-trip check)
+//!   and [`Value`], the restricted data model of event content.
+//! - [`hash`]: SHA-256 identifiers ([`EventId`], [`RoomId`], [`AttestationId`]).
+//! - [`keys`]: user and node key newtypes, secrets that never print, key files.
+//! - [`signing`]: signing domains (a signature made for one kind never verifies as another).
+//! - [`event`]: the signed event envelope, its id, redaction, and the verify path.
+//! - [`attestation`]: a home node's signed statement about a user key.
+//! - [`error`]: typed errors, each with a stable reason name.
+//!
+//! Normative description: `specs/events.md` and `specs/identity.md`.
+
+pub mod attestation;
+pub mod codec;
+pub mod error;
+pub mod event;
+pub mod hash;
+pub mod keys;
+pub mod signing;
+
+pub use attestation::{Assurance, Attestation, AttestationDraft};
+pub use codec::{Content, Value};
+pub use error::{CodecError, EventError, KeyError};
+pub use event::{Event, EventDraft};
+pub use hash::{AttestationId, EventId, Hash32, RoomId};
+pub use keys::{NodeKey, NodeSecret, PublicKey, UserKey, UserSecret};
+pub use signing::{Domain, Signature};

@@ -1,0 +1,56 @@
+//! Smoke tests of the envelope: sign, decode, redact.
+
+use causerie_crypto::event::kinds;
+use causerie_crypto::*;
+
+fn create(secret: &UserSecret) -> Event {
+    let mut content = Content::new();
+    content.insert("creator".into(), Value::Bytes(secret.public().as_bytes().to_vec()));
+    EventDraft {
+        room: None,
+        author: secret.public(),
+        kind: kinds::CREATE.into(),
+        state_key: Some(String::new()),
+        content,
+        prev_events: vec![],
+        auth_events: vec![],
+        depth: 0,
+        origin_ts: 1_700_000_000_000,
+        attestation: AttestationId(Hash32([9; 32])),
+    }
+    .sign(secret)
+    .unwrap()
+}
+
+#[test]
+fn sign_decode_redact() {
+    let secret = UserSecret::from_seed(&[3; 32]);
+    let create = create(&secret);
+    let again = Event::decode(create.as_bytes()).unwrap();
+    assert_eq!(again.id(), create.id());
+    assert_eq!(create.room_id().0, create.id().0);
+
+    let mut content = Content::new();
+    content.insert("body".into(), "hello".into());
+    let msg = EventDraft {
+        room: Some(create.room_id()),
+        author: secret.public(),
+        kind: kinds::MESSAGE.into(),
+        state_key: None,
+        content,
+        prev_events: vec![create.id()],
+        auth_events: vec![create.id()],
+        depth: 1,
+        origin_ts: 1_700_000_000_001,
+        attestation: AttestationId(Hash32([9; 32])),
+    }
+    .sign(&secret)
+    .unwrap();
+    let redacted = msg.redacted();
+    assert!(redacted.is_redacted());
+    assert!(redacted.content().is_empty());
+    let decoded = Event::decode(redacted.as_bytes()).unwrap();
+    assert_eq!(decoded.id(), msg.id());
+    assert!(decoded.is_redacted());
+    assert_ne!(redacted.as_bytes(), msg.as_bytes());
+}

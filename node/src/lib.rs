@@ -1,0 +1,1 @@
+//! `causerie-node`: the Causerie node (being built).

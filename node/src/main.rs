@@ -1,0 +1,2 @@
+//! The `causerie` binary.
+fn main() {}

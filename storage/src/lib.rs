@@ -1,0 +1,1 @@
+//! `causerie-storage`: storage traits with sled and in-memory backends (being built).

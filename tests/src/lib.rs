@@ -1,0 +1,1 @@
+//! `causerie-tests`: cross-crate scenarios (being built).
