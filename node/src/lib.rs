@@ -1,9 +1,6 @@
 //! `causerie-node`: the Causerie node.
 //!
 //! Layout:
-//! - [`room`]: the deterministic, sans-IO room engine (specs/rooms.md): event building, checks on
+//! - `room`: the deterministic, sans-IO room engine (specs/rooms.md): event building, checks on
 //!   receipt, authorization rules, soft-fail, state resolution v2.1, timeline order.
-//! - [`store`]: persists the room engine's decisions through the `causerie-storage` traits.
 //! - `cli` and `src/main.rs`: the `causerie` binary.
-
-pub mod room;
