@@ -424,7 +424,7 @@ impl Event {
         let Ok(bytes) = codec::encode(&parts.wire(&wire.content, Some(&self.0.signature))) else {
             return self.clone();
         };
-        let redacted = !(wire.content == self.0.wire.content);
+        let redacted = wire.content != self.0.wire.content;
         Event(Arc::new(Inner {
             id: self.0.id,
             signature: self.0.signature,
