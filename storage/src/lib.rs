@@ -1,1 +1,45 @@
-//! `causerie-storage`: storage traits with sled and in-memory backends (being built).
+//! `causerie-storage`: where a Causerie node keeps events, room DAG indexes, state snapshots,
+//! identities and the per-author index, behind small traits with two backends.
+//!
+//! Layout:
+//! - [`traits`]: one read trait per domain ([`EventStore`], [`RoomDagStore`], [`StateStore`],
+//!   [`IdentityStore`], [`AuthorIndex`]) and [`Store`], which adds the atomic, flushed write path.
+//! - [`batch`]: [`WriteBatch`], the typed operations of a commit, and the receipts
+//!   [`Durable`] / [`Applied`].
+//! - [`record`]: [`StoredEvent`] and [`EventStatus`] (accepted, soft-failed, rejected, outlier).
+//! - [`state`]: content-addressed state snapshots ([`StateSnapshot`], [`SnapshotId`]).
+//! - `plan` (private): turns batches into checked writes; shared by both backends so they
+//!   agree on what every operation means.
+//! - [`sled_store`]: the on-disk backend (sled 0.34), its key layout and integrity check.
+//! - [`memory`]: the in-memory backend for tests and simulations.
+//! - [`error`]: [`StoreError`], each variant with a stable reason name.
+//! - `src/bin/crash_writer.rs`: test helper for `tests/crash.rs` (SIGKILL recovery test).
+//!
+//! The store is node-local, so there is no wire spec for it: the on-disk layout is specified in
+//! [`sled_store`]; the events it holds are specified in `specs/events.md`, attestations in
+//! `specs/identity.md`, and the statuses (soft-fail, rejection, outliers) come from
+//! `specs/rooms.md`.
+//!
+//! Durability contract: [`Store::commit`] returns a [`Durable`] receipt only after the writes
+//! are on stable storage, and a node reports an event as accepted only after that. One commit
+//! carries many events and costs one flush (group commit).
+
+pub mod batch;
+pub mod error;
+pub mod memory;
+mod plan;
+pub mod record;
+pub mod sled_store;
+pub mod state;
+pub mod traits;
+
+pub use batch::{Applied, Durable, WriteBatch, WriteOp};
+pub use error::StoreError;
+pub use memory::MemoryStore;
+pub use record::{EventStatus, MAX_MISSING_PARENTS, MAX_REASON_BYTES, StoredEvent};
+pub use sled_store::{IntegrityReport, SledStore};
+pub use state::{MAX_SNAPSHOT_BYTES, MAX_STATE_ENTRIES, SnapshotId, StateMap, StateSnapshot};
+pub use traits::{
+    AuthorIndex, Direction, EventStore, IdentityStore, MAX_EXTREMITIES, MAX_PAGE_LEN, Position,
+    RoomDagStore, StateStore, Store,
+};

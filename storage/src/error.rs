@@ -1,0 +1,111 @@
+//! Typed storage errors. Every variant has a stable reason name (`reason()`) for logs and metrics.
+//!
+//! Two families: the outside world failed (`backend`, `io`, `corrupt_record`, schema checks), or
+//! the caller built an inconsistent [`crate::WriteBatch`] (a reference to an event or snapshot
+//! that is neither stored nor written in the same commit, an out-of-range value). A commit that
+//! fails for either reason has written nothing.
+
+use causerie_crypto::EventId;
+use causerie_crypto::error::{CodecError, EventError};
+use thiserror::Error;
+
+use crate::state::SnapshotId;
+
+/// Why a storage operation failed.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// The sled database reported an error.
+    #[error("database error: {0}")]
+    Backend(#[from] sled::Error),
+    /// A filesystem operation failed.
+    #[error("io error: {0}")]
+    Io(#[from] std::io::Error),
+    /// The database was written by another schema version.
+    #[error("schema version {found} found, {expected} expected")]
+    SchemaMismatch {
+        /// Version recorded in the database.
+        found: u32,
+        /// Version this build reads and writes.
+        expected: u32,
+    },
+    /// The database holds data but no schema version: not a Causerie store.
+    #[error("database holds data but no schema version")]
+    MissingSchema,
+    /// A stored value does not decode or does not match its key.
+    #[error("corrupt {what}: {detail}")]
+    Corrupt {
+        /// Which kind of record.
+        what: &'static str,
+        /// What was wrong.
+        detail: String,
+    },
+    /// A write referenced an event that is neither stored nor written in the same commit.
+    #[error("event {0} is not stored")]
+    EventNotFound(EventId),
+    /// A write referenced a state snapshot that is neither stored nor written in the same commit.
+    #[error("state snapshot {0} is not stored")]
+    SnapshotNotFound(SnapshotId),
+    /// A room was given more forward extremities than [`crate::MAX_EXTREMITIES`].
+    #[error("{count} forward extremities exceed the limit of {max}")]
+    TooManyExtremities {
+        /// Number given.
+        count: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A rejection reason that is not a reason name (`[a-z0-9_]`, 1 to
+    /// [`crate::MAX_REASON_BYTES`] bytes).
+    #[error("bad rejection reason")]
+    BadReason,
+    /// An outlier status with no missing parent, or with more than [`crate::MAX_MISSING_PARENTS`].
+    #[error("outlier status must list 1 to {max} missing events, got {count}")]
+    BadMissingList {
+        /// Number given.
+        count: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A state map larger than [`crate::MAX_STATE_ENTRIES`] or [`crate::MAX_SNAPSHOT_BYTES`].
+    #[error("state snapshot too large")]
+    SnapshotTooLarge,
+    /// Encoding a value failed (a programmer error, reported rather than panicking).
+    #[error("encoding failed: {0}")]
+    Encode(#[from] CodecError),
+    /// A thread panicked while holding the store's lock.
+    #[error("store lock poisoned")]
+    Poisoned,
+}
+
+impl StoreError {
+    /// Stable reason name.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            StoreError::Backend(_) => "backend_error",
+            StoreError::Io(_) => "io_error",
+            StoreError::SchemaMismatch { .. } => "schema_mismatch",
+            StoreError::MissingSchema => "missing_schema",
+            StoreError::Corrupt { .. } => "corrupt_record",
+            StoreError::EventNotFound(_) => "event_not_found",
+            StoreError::SnapshotNotFound(_) => "snapshot_not_found",
+            StoreError::TooManyExtremities { .. } => "too_many_extremities",
+            StoreError::BadReason => "bad_rejection_reason",
+            StoreError::BadMissingList { .. } => "bad_missing_list",
+            StoreError::SnapshotTooLarge => "snapshot_too_large",
+            StoreError::Encode(_) => "encode_failed",
+            StoreError::Poisoned => "lock_poisoned",
+        }
+    }
+
+    /// A corrupt-record error.
+    pub(crate) fn corrupt(what: &'static str, detail: impl Into<String>) -> Self {
+        StoreError::Corrupt {
+            what,
+            detail: detail.into(),
+        }
+    }
+
+    /// A stored event whose bytes no longer pass the envelope checks.
+    pub(crate) fn corrupt_event(error: &EventError) -> Self {
+        StoreError::corrupt("event", error.reason())
+    }
+}

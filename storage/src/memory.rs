@@ -1,0 +1,418 @@
+//! In-memory backend: typed `BTreeMap`s behind one `RwLock`, for tests and simulations.
+//!
+//! Same semantics as the sled backend (the commit logic is shared, see [`crate::plan`]), minus
+//! persistence: `commit` is "durable" for the life of the process, which is all a simulation
+//! needs. Events are kept decoded, so reads cost a clone of an `Arc`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Bound;
+use std::sync::{RwLock, RwLockReadGuard};
+
+use causerie_crypto::{Attestation, AttestationId, EventId, Hash32, RoomId, UserKey};
+
+use crate::batch::{Applied, Durable, WriteBatch};
+use crate::error::StoreError;
+use crate::plan::{Entry, Mutation, ReadView, plan};
+use crate::record::StoredEvent;
+use crate::state::{SnapshotId, StateSnapshot};
+use crate::traits::{
+    AuthorIndex, Direction, EventStore, IdentityStore, Position, RoomDagStore, StateStore, Store,
+    page_len,
+};
+
+const ID_MIN: EventId = EventId(Hash32([0; 32]));
+const ID_MAX: EventId = EventId(Hash32([0xff; 32]));
+const ROOM_MIN: RoomId = RoomId(Hash32([0; 32]));
+const ROOM_MAX: RoomId = RoomId(Hash32([0xff; 32]));
+
+#[derive(Default)]
+struct Tables {
+    sequence: u64,
+    events: BTreeMap<EventId, StoredEvent>,
+    order: BTreeSet<(RoomId, u64, EventId)>,
+    authors: BTreeSet<(UserKey, RoomId, EventId)>,
+    children: BTreeSet<(EventId, EventId)>,
+    rejected: BTreeMap<(RoomId, EventId), String>,
+    soft_failed: BTreeSet<(RoomId, EventId)>,
+    outliers: BTreeMap<(RoomId, EventId), BTreeSet<EventId>>,
+    waiting: BTreeSet<(EventId, EventId)>,
+    snapshots: BTreeMap<SnapshotId, StateSnapshot>,
+    current: BTreeMap<RoomId, SnapshotId>,
+    extremities: BTreeMap<RoomId, BTreeSet<EventId>>,
+    attestations: BTreeMap<AttestationId, Attestation>,
+    attestations_by_user: BTreeSet<(UserKey, AttestationId)>,
+}
+
+impl ReadView for Tables {
+    fn load(&self, id: &EventId) -> Result<Option<StoredEvent>, StoreError> {
+        Ok(self.events.get(id).cloned())
+    }
+    fn has_event(&self, id: &EventId) -> Result<bool, StoreError> {
+        Ok(self.events.contains_key(id))
+    }
+    fn has_snapshot(&self, id: &SnapshotId) -> Result<bool, StoreError> {
+        Ok(self.snapshots.contains_key(id))
+    }
+}
+
+impl Tables {
+    fn apply(&mut self, mutations: Vec<Mutation>) {
+        for mutation in mutations {
+            match mutation {
+                Mutation::PutRecord(record) => {
+                    self.events.insert(record.event.id(), record);
+                }
+                Mutation::Insert(entry) => self.insert(entry),
+                Mutation::Remove(entry) => self.remove(entry),
+                Mutation::PutSnapshot(snapshot) => {
+                    self.snapshots.insert(snapshot.id(), snapshot);
+                }
+                Mutation::SetCurrent(room, id) => {
+                    self.current.insert(room, id);
+                }
+                Mutation::SetExtremities(room, tips) => {
+                    self.extremities.insert(room, tips);
+                }
+                Mutation::PutAttestation(attestation) => {
+                    self.attestations.insert(attestation.id(), attestation);
+                }
+            }
+        }
+    }
+
+    fn insert(&mut self, entry: Entry) {
+        match entry {
+            Entry::Order { room, depth, event } => {
+                self.order.insert((room, depth, event));
+            }
+            Entry::Author {
+                author,
+                room,
+                event,
+            } => {
+                self.authors.insert((author, room, event));
+            }
+            Entry::Child { parent, child } => {
+                self.children.insert((parent, child));
+            }
+            Entry::Rejected {
+                room,
+                event,
+                reason,
+            } => {
+                self.rejected.insert((room, event), reason);
+            }
+            Entry::SoftFailed { room, event } => {
+                self.soft_failed.insert((room, event));
+            }
+            Entry::Outlier {
+                room,
+                event,
+                missing,
+            } => {
+                self.outliers.insert((room, event), missing);
+            }
+            Entry::Waiting { missing, outlier } => {
+                self.waiting.insert((missing, outlier));
+            }
+            Entry::AttestationOf { user, attestation } => {
+                self.attestations_by_user.insert((user, attestation));
+            }
+        }
+    }
+
+    fn remove(&mut self, entry: Entry) {
+        match entry {
+            Entry::Order { room, depth, event } => {
+                self.order.remove(&(room, depth, event));
+            }
+            Entry::Author {
+                author,
+                room,
+                event,
+            } => {
+                self.authors.remove(&(author, room, event));
+            }
+            Entry::Child { parent, child } => {
+                self.children.remove(&(parent, child));
+            }
+            Entry::Rejected { room, event, .. } => {
+                self.rejected.remove(&(room, event));
+            }
+            Entry::SoftFailed { room, event } => {
+                self.soft_failed.remove(&(room, event));
+            }
+            Entry::Outlier { room, event, .. } => {
+                self.outliers.remove(&(room, event));
+            }
+            Entry::Waiting { missing, outlier } => {
+                self.waiting.remove(&(missing, outlier));
+            }
+            Entry::AttestationOf { user, attestation } => {
+                self.attestations_by_user.remove(&(user, attestation));
+            }
+        }
+    }
+}
+
+/// The in-memory store.
+#[derive(Default)]
+pub struct MemoryStore {
+    tables: RwLock<Tables>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        MemoryStore::default()
+    }
+
+    fn read(&self) -> Result<RwLockReadGuard<'_, Tables>, StoreError> {
+        self.tables.read().map_err(|_| StoreError::Poisoned)
+    }
+
+    fn write_batches(&self, batches: &[WriteBatch]) -> Result<u64, StoreError> {
+        let mut tables = self.tables.write().map_err(|_| StoreError::Poisoned)?;
+        let plan = plan(&*tables, batches)?;
+        tables.apply(plan.mutations);
+        tables.sequence += plan.batches;
+        Ok(tables.sequence)
+    }
+}
+
+/// The first `limit` keys of `range` after the cursor, mapped by `f`.
+fn page<K: Ord + Clone, T>(
+    range: impl Iterator<Item = K>,
+    limit: usize,
+    f: impl FnMut(K) -> T,
+) -> Vec<T> {
+    range.take(page_len(limit)).map(f).collect()
+}
+
+impl EventStore for MemoryStore {
+    fn event(&self, id: &EventId) -> Result<Option<StoredEvent>, StoreError> {
+        Ok(self.read()?.events.get(id).cloned())
+    }
+    fn contains(&self, id: &EventId) -> Result<bool, StoreError> {
+        Ok(self.read()?.events.contains_key(id))
+    }
+}
+
+/// Lower bound of the keys `(prefix, id)` strictly after `after`.
+fn after_bound<P: Copy>(prefix: P, after: Option<&EventId>) -> Bound<(P, EventId)> {
+    match after {
+        Some(id) => Bound::Excluded((prefix, *id)),
+        None => Bound::Included((prefix, ID_MIN)),
+    }
+}
+
+impl RoomDagStore for MemoryStore {
+    fn extremities(&self, room: &RoomId) -> Result<BTreeSet<EventId>, StoreError> {
+        Ok(self
+            .read()?
+            .extremities
+            .get(room)
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    fn children(
+        &self,
+        parent: &EventId,
+        after: Option<&EventId>,
+        limit: usize,
+    ) -> Result<Vec<EventId>, StoreError> {
+        let tables = self.read()?;
+        let range = tables.children.range((
+            after_bound(*parent, after),
+            Bound::Included((*parent, ID_MAX)),
+        ));
+        Ok(page(range.copied(), limit, |(_, child)| child))
+    }
+
+    fn events_by_depth(
+        &self,
+        room: &RoomId,
+        from: Option<Position>,
+        direction: Direction,
+        limit: usize,
+    ) -> Result<Vec<Position>, StoreError> {
+        let tables = self.read()?;
+        let low = (*room, 0, ID_MIN);
+        let high = (*room, u64::MAX, ID_MAX);
+        let to_position = |(_, depth, event): (RoomId, u64, EventId)| Position { depth, event };
+        Ok(match direction {
+            Direction::Forward => {
+                let start = match from {
+                    Some(p) => Bound::Excluded((*room, p.depth, p.event)),
+                    None => Bound::Included(low),
+                };
+                page(
+                    tables.order.range((start, Bound::Included(high))).copied(),
+                    limit,
+                    to_position,
+                )
+            }
+            Direction::Backward => {
+                let end = match from {
+                    Some(p) => Bound::Excluded((*room, p.depth, p.event)),
+                    None => Bound::Included(high),
+                };
+                page(
+                    tables
+                        .order
+                        .range((Bound::Included(low), end))
+                        .rev()
+                        .copied(),
+                    limit,
+                    to_position,
+                )
+            }
+        })
+    }
+
+    fn rejected(
+        &self,
+        room: &RoomId,
+        after: Option<&EventId>,
+        limit: usize,
+    ) -> Result<Vec<(EventId, String)>, StoreError> {
+        let tables = self.read()?;
+        let range = tables
+            .rejected
+            .range((after_bound(*room, after), Bound::Included((*room, ID_MAX))));
+        Ok(range
+            .take(page_len(limit))
+            .map(|((_, id), reason)| (*id, reason.clone()))
+            .collect())
+    }
+
+    fn soft_failed(
+        &self,
+        room: &RoomId,
+        after: Option<&EventId>,
+        limit: usize,
+    ) -> Result<Vec<EventId>, StoreError> {
+        let tables = self.read()?;
+        let range = tables
+            .soft_failed
+            .range((after_bound(*room, after), Bound::Included((*room, ID_MAX))));
+        Ok(page(range.copied(), limit, |(_, id)| id))
+    }
+
+    fn outliers(
+        &self,
+        room: &RoomId,
+        after: Option<&EventId>,
+        limit: usize,
+    ) -> Result<Vec<(EventId, BTreeSet<EventId>)>, StoreError> {
+        let tables = self.read()?;
+        let range = tables
+            .outliers
+            .range((after_bound(*room, after), Bound::Included((*room, ID_MAX))));
+        Ok(range
+            .take(page_len(limit))
+            .map(|((_, id), missing)| (*id, missing.clone()))
+            .collect())
+    }
+
+    fn waiting_for(
+        &self,
+        missing: &EventId,
+        after: Option<&EventId>,
+        limit: usize,
+    ) -> Result<Vec<EventId>, StoreError> {
+        let tables = self.read()?;
+        let range = tables.waiting.range((
+            after_bound(*missing, after),
+            Bound::Included((*missing, ID_MAX)),
+        ));
+        Ok(page(range.copied(), limit, |(_, id)| id))
+    }
+}
+
+impl StateStore for MemoryStore {
+    fn snapshot(&self, id: &SnapshotId) -> Result<Option<StateSnapshot>, StoreError> {
+        Ok(self.read()?.snapshots.get(id).cloned())
+    }
+    fn state_before(&self, event: &EventId) -> Result<Option<SnapshotId>, StoreError> {
+        Ok(self.read()?.events.get(event).and_then(|r| r.state_before))
+    }
+    fn current_state(&self, room: &RoomId) -> Result<Option<SnapshotId>, StoreError> {
+        Ok(self.read()?.current.get(room).copied())
+    }
+}
+
+impl IdentityStore for MemoryStore {
+    fn attestation(&self, id: &AttestationId) -> Result<Option<Attestation>, StoreError> {
+        Ok(self.read()?.attestations.get(id).cloned())
+    }
+
+    fn attestations_for(
+        &self,
+        user: &UserKey,
+        after: Option<&AttestationId>,
+        limit: usize,
+    ) -> Result<Vec<Attestation>, StoreError> {
+        let tables = self.read()?;
+        let start = match after {
+            Some(id) => Bound::Excluded((*user, *id)),
+            None => Bound::Included((*user, AttestationId(Hash32([0; 32])))),
+        };
+        let end = Bound::Included((*user, AttestationId(Hash32([0xff; 32]))));
+        let mut out = Vec::new();
+        for (_, id) in tables
+            .attestations_by_user
+            .range((start, end))
+            .take(page_len(limit))
+        {
+            let attestation = tables.attestations.get(id).ok_or_else(|| {
+                StoreError::corrupt("attestation index", format!("{id} indexed but not stored"))
+            })?;
+            out.push(attestation.clone());
+        }
+        Ok(out)
+    }
+}
+
+impl AuthorIndex for MemoryStore {
+    fn events_by_author(
+        &self,
+        author: &UserKey,
+        after: Option<(RoomId, EventId)>,
+        limit: usize,
+    ) -> Result<Vec<(RoomId, EventId)>, StoreError> {
+        let tables = self.read()?;
+        let start = match after {
+            Some((room, id)) => Bound::Excluded((*author, room, id)),
+            None => Bound::Included((*author, ROOM_MIN, ID_MIN)),
+        };
+        let end = Bound::Included((*author, ROOM_MAX, ID_MAX));
+        Ok(page(
+            tables.authors.range((start, end)).copied(),
+            limit,
+            |(_, room, id)| (room, id),
+        ))
+    }
+}
+
+impl Store for MemoryStore {
+    fn commit(&self, batches: Vec<WriteBatch>) -> Result<Durable, StoreError> {
+        Ok(Durable {
+            sequence: self.write_batches(&batches)?,
+        })
+    }
+    fn apply(&self, batches: Vec<WriteBatch>) -> Result<Applied, StoreError> {
+        Ok(Applied {
+            sequence: self.write_batches(&batches)?,
+        })
+    }
+    fn flush(&self) -> Result<Durable, StoreError> {
+        Ok(Durable {
+            sequence: self.read()?.sequence,
+        })
+    }
+    fn last_sequence(&self) -> Result<u64, StoreError> {
+        Ok(self.read()?.sequence)
+    }
+}

@@ -1,0 +1,149 @@
+//! Runs the shared suite (`support/suite.rs`) against every backend, plus the sled-only checks:
+//! persistence across reopen and the schema-version guard.
+
+#![allow(clippy::unwrap_used)]
+
+#[path = "support/fixtures.rs"]
+mod fixtures;
+#[path = "support/suite.rs"]
+mod suite;
+
+use causerie_storage::{
+    Direction, EventStatus, EventStore, MemoryStore, RoomDagStore, SledStore, Store, WriteBatch,
+};
+
+use fixtures::*;
+
+macro_rules! for_each_backend {
+    ($($name:ident),* $(,)?) => {
+        mod memory {
+            $(#[test] fn $name() { super::suite::$name(&causerie_storage::MemoryStore::new()); })*
+        }
+        mod sled {
+            $(#[test] fn $name() {
+                let dir = tempfile::tempdir().unwrap();
+                let store = causerie_storage::SledStore::open(dir.path()).unwrap();
+                super::suite::$name(&store);
+                let report = store.verify_integrity().unwrap();
+                assert!(report.problems.is_empty(), "{:?}", report.problems);
+            })*
+        }
+    };
+}
+
+for_each_backend!(
+    put_get_contains,
+    order_index_pages_both_ways,
+    pages_are_bounded,
+    children_index,
+    extremities,
+    status_transitions,
+    state_snapshots,
+    attestations,
+    author_index,
+    redaction_replaces_bytes,
+    sequence_and_atomicity,
+);
+
+#[test]
+fn memory_store_is_usable_through_a_trait_object() {
+    let store: Box<dyn Store> = Box::new(MemoryStore::new());
+    assert_eq!(store.last_sequence().unwrap(), 0);
+}
+
+#[test]
+fn sled_persists_across_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let alice = user(1);
+    let create = create(&alice, 0);
+    let events = chain(&alice, &create, 20);
+    {
+        let store = SledStore::open(dir.path()).unwrap();
+        let mut batch = WriteBatch::new();
+        batch.put_event(create.clone(), EventStatus::Accepted);
+        for e in &events {
+            batch.put_event(e.clone(), EventStatus::Accepted);
+        }
+        batch.set_extremities(create.room_id(), [events[19].id()]);
+        assert_eq!(store.commit(vec![batch]).unwrap().sequence, 1);
+    }
+    let store = SledStore::open(dir.path()).unwrap();
+    assert_eq!(store.last_sequence().unwrap(), 1);
+    for e in &events {
+        let stored = store.event(&e.id()).unwrap().unwrap();
+        assert_eq!(
+            causerie_crypto::Event::decode(stored.event.as_bytes())
+                .unwrap()
+                .id(),
+            e.id()
+        );
+    }
+    assert_eq!(
+        store.extremities(&create.room_id()).unwrap(),
+        ids(&[&events[19]])
+    );
+    let order = store
+        .events_by_depth(&create.room_id(), None, Direction::Backward, 1)
+        .unwrap();
+    assert_eq!(order[0].event, events[19].id());
+    assert!(store.verify_integrity().unwrap().problems.is_empty());
+}
+
+#[test]
+fn sled_refuses_other_schema_versions() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(SledStore::open(dir.path()).unwrap());
+    {
+        let db = ::sled::open(dir.path()).unwrap();
+        let tree = db
+            .open_tree(causerie_storage::sled_store::TREE_NAME)
+            .unwrap();
+        tree.insert(b"\x00schema", &99u32.to_be_bytes()).unwrap();
+        db.flush().unwrap();
+    }
+    let err = SledStore::open(dir.path()).unwrap_err();
+    assert_eq!(err.reason(), "schema_mismatch", "{err}");
+
+    let foreign = tempfile::tempdir().unwrap();
+    {
+        let db = ::sled::open(foreign.path()).unwrap();
+        let tree = db
+            .open_tree(causerie_storage::sled_store::TREE_NAME)
+            .unwrap();
+        tree.insert(b"something", b"else").unwrap();
+        db.flush().unwrap();
+    }
+    let err = SledStore::open(foreign.path()).unwrap_err();
+    assert_eq!(err.reason(), "missing_schema");
+}
+
+#[test]
+fn sled_reports_a_corrupt_record_instead_of_panicking() {
+    let dir = tempfile::tempdir().unwrap();
+    let alice = user(1);
+    let create = create(&alice, 0);
+    {
+        let store = SledStore::open(dir.path()).unwrap();
+        let mut batch = WriteBatch::new();
+        batch.put_event(create.clone(), EventStatus::Accepted);
+        let _durable = store.commit(vec![batch]).unwrap();
+    }
+    {
+        let db = ::sled::open(dir.path()).unwrap();
+        let tree = db
+            .open_tree(causerie_storage::sled_store::TREE_NAME)
+            .unwrap();
+        let key = [&[1u8][..], create.id().as_bytes()].concat();
+        let mut value = tree.get(&key).unwrap().unwrap().to_vec();
+        let last = value.len() - 1;
+        value[last] ^= 0x55;
+        tree.insert(&key, value).unwrap();
+        db.flush().unwrap();
+    }
+    let store = SledStore::open(dir.path()).unwrap();
+    assert_eq!(
+        store.event(&create.id()).unwrap_err().reason(),
+        "corrupt_record"
+    );
+    assert!(store.contains(&create.id()).unwrap());
+}
