@@ -1,0 +1,396 @@
+//! Typed views of the content conventions the authorization rules read (specs/rooms.md,
+//! "Content conventions"). Parsing is strict: a state event whose content does not follow its
+//! kind's convention is rejected, so every accepted event parses again on every node.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use causerie_crypto::event::kinds;
+use causerie_crypto::{Assurance, Content, NodeKey, UserKey, Value};
+
+use super::error::AuthError;
+
+/// Largest absolute power level that may be written (2^53 - 1, exact in every client language).
+pub const MAX_POWER: i64 = (1 << 53) - 1;
+/// The creator's power: above every level that can be written, so nobody can match or lower it.
+pub const CREATOR_POWER: i64 = i64::MAX;
+/// Most room ids one policy-subscriptions event may list.
+pub const MAX_POLICY_SUBSCRIPTIONS: usize = 64;
+/// Most node keys a join-rules event may deny.
+pub const MAX_DENIED_ATTESTERS: usize = 256;
+/// Longest room name, in bytes.
+pub const MAX_NAME_BYTES: usize = 255;
+/// Longest topic, in bytes.
+pub const MAX_TOPIC_BYTES: usize = 4_096;
+
+/// Default ban level (as Matrix).
+pub const DEFAULT_BAN: i64 = 50;
+/// Default kick level.
+pub const DEFAULT_KICK: i64 = 50;
+/// Default redact level.
+pub const DEFAULT_REDACT: i64 = 50;
+/// Default level for state events not listed in `events`.
+pub const DEFAULT_STATE: i64 = 50;
+/// Default invite level.
+pub const DEFAULT_INVITE: i64 = 0;
+/// Default level for non-state events not listed in `events`.
+pub const DEFAULT_EVENTS: i64 = 0;
+/// Default level of users not listed in `users`.
+pub const DEFAULT_USERS: i64 = 0;
+
+/// The room's power levels (`room.power_levels`, state key "").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PowerLevels {
+    /// Level needed to ban and unban.
+    pub ban: i64,
+    /// Level needed to kick.
+    pub kick: i64,
+    /// Level needed to redact other users' events.
+    pub redact: i64,
+    /// Level needed to invite.
+    pub invite: i64,
+    /// Level needed for non-state kinds not listed in `events`.
+    pub events_default: i64,
+    /// Level needed for state kinds not listed in `events`.
+    pub state_default: i64,
+    /// Level of users not listed in `users`.
+    pub users_default: i64,
+    /// Per-kind levels.
+    pub events: BTreeMap<String, i64>,
+    /// Per-user levels.
+    pub users: BTreeMap<UserKey, i64>,
+}
+
+impl Default for PowerLevels {
+    fn default() -> Self {
+        PowerLevels {
+            ban: DEFAULT_BAN,
+            kick: DEFAULT_KICK,
+            redact: DEFAULT_REDACT,
+            invite: DEFAULT_INVITE,
+            events_default: DEFAULT_EVENTS,
+            state_default: DEFAULT_STATE,
+            users_default: DEFAULT_USERS,
+            events: BTreeMap::new(),
+            users: BTreeMap::new(),
+        }
+    }
+}
+
+fn level(value: &Value) -> Result<i64, AuthError> {
+    match value.as_i64() {
+        Some(n) if (-MAX_POWER..=MAX_POWER).contains(&n) => Ok(n),
+        _ => Err(AuthError::BadContent("power_level_out_of_range")),
+    }
+}
+
+/// Parses a user key given as 64 lowercase hex digits (the only accepted spelling, so that one
+/// user has exactly one member state key).
+pub fn parse_user_hex(text: &str) -> Option<UserKey> {
+    if text.len() != 64
+        || !text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
+        return None;
+    }
+    UserKey::from_hex(text).ok()
+}
+
+/// The member state key of `user`.
+pub fn user_state_key(user: &UserKey) -> String {
+    hex::encode(user.as_bytes())
+}
+
+impl PowerLevels {
+    /// Parses and validates `room.power_levels` content. Missing fields take the defaults.
+    pub fn parse(content: &Content) -> Result<Self, AuthError> {
+        let mut levels = PowerLevels::default();
+        for (key, value) in content {
+            match key.as_str() {
+                "ban" => levels.ban = level(value)?,
+                "kick" => levels.kick = level(value)?,
+                "redact" => levels.redact = level(value)?,
+                "invite" => levels.invite = level(value)?,
+                "events_default" => levels.events_default = level(value)?,
+                "state_default" => levels.state_default = level(value)?,
+                "users_default" => levels.users_default = level(value)?,
+                "events" => {
+                    let map = value
+                        .as_map()
+                        .ok_or(AuthError::BadContent("events_not_a_map"))?;
+                    for (kind, v) in map {
+                        levels.events.insert(kind.clone(), level(v)?);
+                    }
+                }
+                "users" => {
+                    let map = value
+                        .as_map()
+                        .ok_or(AuthError::BadContent("users_not_a_map"))?;
+                    for (user, v) in map {
+                        let user =
+                            parse_user_hex(user).ok_or(AuthError::BadContent("bad_user_key"))?;
+                        levels.users.insert(user, level(v)?);
+                    }
+                }
+                // Unknown keys are allowed (and dropped by redaction): room versions may add some.
+                _ => {}
+            }
+        }
+        Ok(levels)
+    }
+
+    /// The content that [`Self::parse`] reads back as `self`.
+    pub fn to_content(&self) -> Content {
+        let mut content = Content::new();
+        for (key, value) in [
+            ("ban", self.ban),
+            ("kick", self.kick),
+            ("redact", self.redact),
+            ("invite", self.invite),
+            ("events_default", self.events_default),
+            ("state_default", self.state_default),
+            ("users_default", self.users_default),
+        ] {
+            content.insert(key.into(), Value::Integer(value));
+        }
+        let events = self
+            .events
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::Integer(*v)))
+            .collect();
+        content.insert("events".into(), Value::Map(events));
+        let users = self
+            .users
+            .iter()
+            .map(|(k, v)| (user_state_key(k), Value::Integer(*v)))
+            .collect();
+        content.insert("users".into(), Value::Map(users));
+        content
+    }
+
+    /// Level of `user`, ignoring the creator rule (see [`power_of`]).
+    pub fn user_level(&self, user: &UserKey) -> i64 {
+        self.users.get(user).copied().unwrap_or(self.users_default)
+    }
+
+    /// Level needed to send an event of `kind`.
+    pub fn required(&self, kind: &str, is_state: bool) -> i64 {
+        match self.events.get(kind) {
+            Some(level) => *level,
+            None if is_state => self.state_default,
+            None => self.events_default,
+        }
+    }
+}
+
+/// Power of `user` given the room creator and the power levels in force.
+pub fn power_of(user: &UserKey, creator: &UserKey, levels: &PowerLevels) -> i64 {
+    if user == creator {
+        CREATOR_POWER
+    } else {
+        levels.user_level(user)
+    }
+}
+
+/// A membership value (`room.member` content `membership`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Membership {
+    /// In the room.
+    Join,
+    /// Not in the room (left, kicked, unbanned, invite revoked or declined).
+    Leave,
+    /// Invited.
+    Invite,
+    /// Asked to join.
+    Knock,
+    /// Banned.
+    Ban,
+}
+
+impl Membership {
+    /// Parses member content.
+    pub fn parse(content: &Content) -> Result<Self, AuthError> {
+        match content.get("membership").and_then(Value::as_str) {
+            Some("join") => Ok(Membership::Join),
+            Some("leave") => Ok(Membership::Leave),
+            Some("invite") => Ok(Membership::Invite),
+            Some("knock") => Ok(Membership::Knock),
+            Some("ban") => Ok(Membership::Ban),
+            _ => Err(AuthError::BadContent("bad_membership")),
+        }
+    }
+
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Membership::Join => "join",
+            Membership::Leave => "leave",
+            Membership::Invite => "invite",
+            Membership::Knock => "knock",
+            Membership::Ban => "ban",
+        }
+    }
+
+    /// Member content with this membership.
+    pub fn to_content(self) -> Content {
+        let mut content = Content::new();
+        content.insert("membership".into(), self.as_str().into());
+        content
+    }
+}
+
+/// How users may join (`room.join_rules` content `join_rule`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JoinRule {
+    /// Anyone may join.
+    Public,
+    /// Only invited users may join.
+    Invite,
+    /// Invited users may join; others may knock.
+    Knock,
+    /// Invited users, or users whose attestation meets the room's minimum from a non-denied node.
+    Attested,
+}
+
+/// The room's join rules (`room.join_rules`, state key "").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JoinRules {
+    /// The rule.
+    pub rule: JoinRule,
+    /// Minimum assurance for `attested` joins.
+    pub min_assurance: Assurance,
+    /// Home nodes whose attestations never qualify for `attested` joins.
+    pub denied_attesters: BTreeSet<NodeKey>,
+}
+
+impl Default for JoinRules {
+    /// Without a join-rules event a room is invite-only (as Matrix).
+    fn default() -> Self {
+        JoinRules {
+            rule: JoinRule::Invite,
+            min_assurance: Assurance::Key,
+            denied_attesters: BTreeSet::new(),
+        }
+    }
+}
+
+impl JoinRules {
+    /// Parses and validates join-rules content.
+    pub fn parse(content: &Content) -> Result<Self, AuthError> {
+        let rule = match content.get("join_rule").and_then(Value::as_str) {
+            Some("public") => JoinRule::Public,
+            Some("invite") => JoinRule::Invite,
+            Some("knock") => JoinRule::Knock,
+            Some("attested") => JoinRule::Attested,
+            _ => return Err(AuthError::BadContent("bad_join_rule")),
+        };
+        let min_assurance = match content.get("min_assurance") {
+            None => Assurance::Key,
+            Some(v) => v
+                .as_i64()
+                .and_then(|n| u64::try_from(n).ok())
+                .and_then(Assurance::from_level)
+                .ok_or(AuthError::BadContent("bad_min_assurance"))?,
+        };
+        let mut denied_attesters = BTreeSet::new();
+        if let Some(v) = content.get("denied_attesters") {
+            let list = v
+                .as_array()
+                .ok_or(AuthError::BadContent("bad_denied_attesters"))?;
+            if list.len() > MAX_DENIED_ATTESTERS {
+                return Err(AuthError::BadContent("too_many_denied_attesters"));
+            }
+            for item in list {
+                let bytes: &[u8; 32] = item
+                    .as_bytes()
+                    .and_then(|b| b.try_into().ok())
+                    .ok_or(AuthError::BadContent("bad_denied_attester"))?;
+                let key = NodeKey::from_bytes(bytes)
+                    .map_err(|_| AuthError::BadContent("bad_denied_attester"))?;
+                denied_attesters.insert(key);
+            }
+        }
+        Ok(JoinRules {
+            rule,
+            min_assurance,
+            denied_attesters,
+        })
+    }
+
+    /// The content that [`Self::parse`] reads back as `self`.
+    pub fn to_content(&self) -> Content {
+        let rule = match self.rule {
+            JoinRule::Public => "public",
+            JoinRule::Invite => "invite",
+            JoinRule::Knock => "knock",
+            JoinRule::Attested => "attested",
+        };
+        let mut content = Content::new();
+        content.insert("join_rule".into(), rule.into());
+        content.insert(
+            "min_assurance".into(),
+            Value::Integer(self.min_assurance.level() as i64),
+        );
+        let denied = self
+            .denied_attesters
+            .iter()
+            .map(|k| Value::Bytes(k.as_bytes().to_vec()))
+            .collect();
+        content.insert("denied_attesters".into(), Value::Array(denied));
+        content
+    }
+}
+
+fn text_at_most(
+    content: &Content,
+    key: &str,
+    max: usize,
+    problem: &'static str,
+) -> Result<(), AuthError> {
+    match content.get(key).and_then(Value::as_str) {
+        Some(text) if text.len() <= max => Ok(()),
+        _ => Err(AuthError::BadContent(problem)),
+    }
+}
+
+fn id_bytes(value: Option<&Value>) -> Option<[u8; 32]> {
+    value
+        .and_then(Value::as_bytes)
+        .and_then(|b| b.try_into().ok())
+}
+
+/// The event id a redaction's content names.
+pub fn redacts(content: &Content) -> Option<causerie_crypto::EventId> {
+    id_bytes(content.get("redacts")).map(|b| causerie_crypto::EventId(causerie_crypto::Hash32(b)))
+}
+
+/// Checks the content conventions of the kinds that have one, other than member, power levels
+/// and join rules (which their own rules parse).
+pub fn check_plain_content(kind: &str, content: &Content) -> Result<(), AuthError> {
+    match kind {
+        kinds::NAME => text_at_most(content, "name", MAX_NAME_BYTES, "bad_name"),
+        kinds::TOPIC => text_at_most(content, "topic", MAX_TOPIC_BYTES, "bad_topic"),
+        kinds::MESSAGE => match content.get("body").and_then(Value::as_str) {
+            Some(_) => Ok(()),
+            None => Err(AuthError::BadContent("bad_body")),
+        },
+        kinds::REDACTION => match redacts(content) {
+            Some(_) => Ok(()),
+            None => Err(AuthError::BadContent("bad_redacts")),
+        },
+        kinds::POLICY_SUBSCRIPTIONS => {
+            let list = content
+                .get("rooms")
+                .and_then(Value::as_array)
+                .ok_or(AuthError::BadContent("bad_rooms"))?;
+            if list.len() > MAX_POLICY_SUBSCRIPTIONS {
+                return Err(AuthError::BadContent("too_many_subscriptions"));
+            }
+            if list.iter().any(|v| id_bytes(Some(v)).is_none()) {
+                return Err(AuthError::BadContent("bad_room_id"));
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,956 @@
+//! [`Room`]: one room's DAG in memory and the decisions on it (specs/rooms.md, "Checks on
+//! receipt", "Soft-fail and visibility", "Timeline order", "Limits").
+//!
+//! Every decision is a function of the set of events (and attestations) the engine holds, never
+//! of arrival order: rejection depends on an event and its ancestors only; the current state on
+//! the forward extremities; soft-fail and visibility on the current state and the DAG. Arrival
+//! order only changes *when* a decision is reported.
+
+use std::cell::RefCell;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
+
+use causerie_crypto::event::kinds;
+use causerie_crypto::{
+    Attestation, AttestationId, Content, Event, EventDraft, EventId, RoomId, UserKey,
+};
+
+use super::auth::authorize;
+use super::content::{Membership, PowerLevels, parse_user_hex, power_of, redacts, user_state_key};
+use super::error::{PrepareError, RefuseReason, RejectReason};
+use super::event::{
+    Credential, RoomEvent, StateEvent, StateKey, StateMap, auth_types, state_key_of,
+};
+use super::state_res::{Work, resolve};
+use super::{
+    MAX_ANCESTOR_CACHE, MAX_ATTESTATIONS, MAX_FORWARD_EXTREMITIES, MAX_FUTURE_SKEW_MS,
+    MAX_OUTLIERS, MAX_PREV_EVENTS, MAX_REJECTED_REMEMBERED, MAX_STATE_RES_WORK,
+};
+
+/// What happened to one event during a call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Accepted into the DAG. `soft_failed` is its status when it was accepted; later changes
+    /// arrive as [`VisibilityChange`]s.
+    Accepted {
+        /// The state before the event (resolved from its prev events).
+        state_before: Arc<StateMap>,
+        /// Whether it failed auth against the current state (hidden, not relayed).
+        soft_failed: bool,
+    },
+    /// Rejected, permanently and on every node.
+    Rejected(RejectReason),
+    /// Held as an outlier until these arrive; re-evaluated automatically.
+    Held {
+        /// Referenced events the engine does not have.
+        missing_events: Vec<EventId>,
+        /// The event's attestation, if the engine does not have it.
+        missing_attestation: Option<AttestationId>,
+    },
+    /// Not taken now and not recorded; may be offered again later.
+    Refused(RefuseReason),
+}
+
+/// One event's outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    /// The event.
+    pub event: EventId,
+    /// What happened to it.
+    pub outcome: Outcome,
+}
+
+/// How an accepted event is shown to clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shown {
+    /// Shown at all (not soft-failed).
+    pub visible: bool,
+    /// Shown in redacted form (a valid redaction applies).
+    pub redacted: bool,
+}
+
+/// An accepted event whose [`Shown`] status is new or changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VisibilityChange {
+    /// The event.
+    pub event: EventId,
+    /// Its status now.
+    pub shown: Shown,
+}
+
+/// Everything a call changed, for the node to persist and publish.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Receipt {
+    /// Outcomes, in decision order: the offered event first, then released outliers.
+    pub decisions: Vec<Decision>,
+    /// New or changed visibility of accepted events, in event id order.
+    pub visibility: Vec<VisibilityChange>,
+    /// The new forward extremities, if they changed (sorted by id).
+    pub extremities: Option<Vec<EventId>>,
+    /// Whether the room's current state changed.
+    pub current_state_changed: bool,
+}
+
+impl Receipt {
+    /// The outcome of `event` in this receipt, if it was decided.
+    pub fn outcome_of(&self, event: &EventId) -> Option<&Outcome> {
+        self.decisions
+            .iter()
+            .rev()
+            .find(|d| &d.event == event)
+            .map(|d| &d.outcome)
+    }
+}
+
+/// Where an event stands in the engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventStatus {
+    /// Accepted; how it is shown.
+    Accepted(Shown),
+    /// Rejected (remembered while within `MAX_REJECTED_REMEMBERED`).
+    Rejected(RejectReason),
+    /// Held as an outlier.
+    Held,
+    /// Not known.
+    Unknown,
+}
+
+/// One entry of the timeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct TimelineEntry {
+    /// DAG depth (the primary order).
+    pub depth: u64,
+    /// Event id (the tie-break).
+    pub event: EventId,
+    /// Whether the event is shown redacted.
+    pub redacted: bool,
+}
+
+struct Node {
+    room_event: RoomEvent,
+    index: usize,
+    state_before: Arc<StateMap>,
+    state_after: Arc<StateMap>,
+    soft_failed: bool,
+    can_redact_others: bool,
+    shown: Option<Shown>,
+}
+
+struct Outlier {
+    event: Event,
+    missing_events: Vec<EventId>,
+    missing_attestation: bool,
+}
+
+enum Verdict {
+    Reject(RejectReason),
+    Refuse(RefuseReason),
+}
+
+enum Readiness {
+    Ready(Credential),
+    Reject(RejectReason),
+    Wait(Vec<EventId>, bool),
+}
+
+/// Per-call bookkeeping.
+#[derive(Default)]
+struct Pass {
+    decisions: Vec<Decision>,
+    touched: BTreeSet<EventId>,
+    queue: VecDeque<(Event, bool)>,
+    current_changed: bool,
+}
+
+impl Pass {
+    fn decide(&mut self, event: EventId, outcome: Outcome) {
+        self.decisions.push(Decision { event, outcome });
+    }
+}
+
+/// One room's DAG and the decisions on it. Deterministic: the same events and attestations give
+/// the same state, visibility and timeline on every node, whatever the arrival order.
+pub struct Room {
+    room_id: RoomId,
+    events: BTreeMap<EventId, Node>,
+    by_index: Vec<EventId>,
+    tips: BTreeSet<EventId>,
+    current: Arc<StateMap>,
+    rejected: BTreeMap<EventId, RejectReason>,
+    rejected_order: VecDeque<EventId>,
+    outliers: BTreeMap<EventId, Outlier>,
+    waiting_on_event: BTreeMap<EventId, BTreeSet<EventId>>,
+    waiting_on_attestation: BTreeMap<AttestationId, BTreeSet<EventId>>,
+    attestations: BTreeMap<AttestationId, Attestation>,
+    by_user: BTreeMap<UserKey, BTreeSet<EventId>>,
+    redactions_of: BTreeMap<EventId, BTreeSet<EventId>>,
+    visible: BTreeSet<(u64, EventId)>,
+    // Ancestor sets (bit per local index) for the descendant test; a pure cache.
+    ancestors: RefCell<BTreeMap<EventId, Arc<Vec<u64>>>>,
+}
+
+fn key(kind: &str, state_key: &str) -> StateKey {
+    (kind.to_owned(), state_key.to_owned())
+}
+
+/// Builds a create event draft: the author becomes the room's creator.
+pub fn prepare_create(
+    author: UserKey,
+    content: Content,
+    now_ms: u64,
+    attestation: AttestationId,
+) -> EventDraft {
+    EventDraft {
+        room: None,
+        author,
+        kind: kinds::CREATE.to_owned(),
+        state_key: Some(String::new()),
+        content,
+        prev_events: Vec::new(),
+        auth_events: Vec::new(),
+        depth: 0,
+        origin_ts: now_ms,
+        attestation,
+    }
+}
+
+impl Room {
+    /// An empty engine for `room_id` (the id of the room's create event, which is received like
+    /// any other event).
+    pub fn new(room_id: RoomId) -> Self {
+        Room {
+            room_id,
+            events: BTreeMap::new(),
+            by_index: Vec::new(),
+            tips: BTreeSet::new(),
+            current: Arc::new(StateMap::new()),
+            rejected: BTreeMap::new(),
+            rejected_order: VecDeque::new(),
+            outliers: BTreeMap::new(),
+            waiting_on_event: BTreeMap::new(),
+            waiting_on_attestation: BTreeMap::new(),
+            attestations: BTreeMap::new(),
+            by_user: BTreeMap::new(),
+            redactions_of: BTreeMap::new(),
+            visible: BTreeSet::new(),
+            ancestors: RefCell::new(BTreeMap::new()),
+        }
+    }
+
+    // ----- inputs -----
+
+    /// Offers a verified event, received at `now_ms` (the receiver's clock).
+    pub fn receive(&mut self, event: Event, now_ms: u64) -> Receipt {
+        let mut pass = Pass::default();
+        let old_tips = self.tips.clone();
+        let id = event.id();
+        if self.knows(&id) {
+            pass.decide(id, Outcome::Refused(RefuseReason::Duplicate));
+        } else if event.room_id() != self.room_id {
+            self.reject(id, RejectReason::WrongRoom, &mut pass);
+        } else if event.origin_ts() > now_ms.saturating_add(MAX_FUTURE_SKEW_MS) {
+            pass.decide(id, Outcome::Refused(RefuseReason::FromFuture));
+        } else {
+            pass.queue.push_back((event, false));
+        }
+        self.run(&mut pass);
+        self.finish(pass, &old_tips)
+    }
+
+    /// Adds an attestation; events waiting for it are re-evaluated.
+    pub fn add_attestation(&mut self, attestation: Attestation) -> Result<Receipt, RefuseReason> {
+        let id = attestation.id();
+        let old_tips = self.tips.clone();
+        let mut pass = Pass::default();
+        if !self.attestations.contains_key(&id) {
+            if self.attestations.len() >= MAX_ATTESTATIONS {
+                return Err(RefuseReason::TooManyAttestations);
+            }
+            self.attestations.insert(id, attestation);
+            for waiter in self.waiting_on_attestation.remove(&id).unwrap_or_default() {
+                if let Some(event) = self.take_outlier(&waiter) {
+                    pass.queue.push_back((event, true));
+                }
+            }
+            self.run(&mut pass);
+        }
+        Ok(self.finish(pass, &old_tips))
+    }
+
+    // ----- event creation -----
+
+    /// Builds the next event of `author`: prev events are the current tips (at most
+    /// `MAX_PREV_EVENTS`, non-soft-failed first, then deeper first, then by id), auth events are
+    /// taken from the state at those tips, depth is one more than theirs.
+    pub fn prepare(
+        &self,
+        author: UserKey,
+        kind: &str,
+        state_key: Option<String>,
+        content: Content,
+        now_ms: u64,
+        attestation: AttestationId,
+    ) -> Result<EventDraft, PrepareError> {
+        if self.events.is_empty() {
+            return Err(PrepareError::NoCreate);
+        }
+        let mut tips: Vec<(bool, Reverse<u64>, EventId)> = self
+            .tips
+            .iter()
+            .filter_map(|id| {
+                self.events
+                    .get(id)
+                    .map(|n| (n.soft_failed, Reverse(n.room_event.depth()), *id))
+            })
+            .collect();
+        tips.sort_unstable();
+        tips.truncate(MAX_PREV_EVENTS);
+        let mut prev_events: Vec<EventId> = tips.iter().map(|t| t.2).collect();
+        prev_events.sort_unstable();
+        let state = if prev_events.len() == self.tips.len() {
+            self.current.clone()
+        } else {
+            self.state_at(&prev_events)
+                .map_err(|_| PrepareError::StateResTooLarge)?
+        };
+        let depth = 1 + tips.iter().map(|t| t.1.0).max().unwrap_or(0);
+        let mut auth_events = Vec::new();
+        for k in auth_types(kind, &author, state_key.as_deref()) {
+            if let Some(id) = state.get(&k) {
+                auth_events.push(*id);
+            }
+        }
+        Ok(EventDraft {
+            room: Some(self.room_id),
+            author,
+            kind: kind.to_owned(),
+            state_key,
+            content,
+            prev_events,
+            auth_events,
+            depth,
+            origin_ts: now_ms,
+            attestation,
+        })
+    }
+
+    // ----- queries -----
+
+    /// The room id.
+    pub fn room_id(&self) -> RoomId {
+        self.room_id
+    }
+
+    /// The current state: resolved over every forward extremity of the accepted events.
+    pub fn current_state(&self) -> &StateMap {
+        &self.current
+    }
+
+    /// The current state's event for (kind, state key).
+    pub fn state_event(&self, kind: &str, state_key: &str) -> Option<&Event> {
+        self.current
+            .get(&key(kind, state_key))
+            .and_then(|id| self.event(id))
+    }
+
+    /// An accepted event (full content, whether redacted or not; see [`Self::timeline_events`]).
+    pub fn event(&self, id: &EventId) -> Option<&Event> {
+        self.events.get(id).map(|n| &n.room_event.event)
+    }
+
+    /// The state before an accepted event.
+    pub fn state_before(&self, id: &EventId) -> Option<Arc<StateMap>> {
+        self.events.get(id).map(|n| n.state_before.clone())
+    }
+
+    /// Where an event stands.
+    pub fn status(&self, id: &EventId) -> EventStatus {
+        if let Some(node) = self.events.get(id) {
+            EventStatus::Accepted(Shown {
+                visible: !node.soft_failed,
+                redacted: self.is_redacted(id),
+            })
+        } else if let Some(reason) = self.rejected.get(id) {
+            EventStatus::Rejected(*reason)
+        } else if self.outliers.contains_key(id) {
+            EventStatus::Held
+        } else {
+            EventStatus::Unknown
+        }
+    }
+
+    /// The forward extremities, sorted by id.
+    pub fn extremities(&self) -> Vec<EventId> {
+        self.tips.iter().copied().collect()
+    }
+
+    /// Number of accepted events.
+    pub fn accepted_count(&self) -> usize {
+        self.events.len()
+    }
+
+    /// Number of held outliers.
+    pub fn outlier_count(&self) -> usize {
+        self.outliers.len()
+    }
+
+    /// Ids of all accepted events, sorted.
+    pub fn accepted_ids(&self) -> Vec<EventId> {
+        self.events.keys().copied().collect()
+    }
+
+    /// Ids of the accepted events that are soft-failed, sorted.
+    pub fn soft_failed_ids(&self) -> Vec<EventId> {
+        self.events
+            .iter()
+            .filter(|(_, n)| n.soft_failed)
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
+    /// Referenced events the held outliers wait for, sorted.
+    pub fn missing_events(&self) -> Vec<EventId> {
+        self.waiting_on_event.keys().copied().collect()
+    }
+
+    /// Attestations the held outliers wait for, sorted.
+    pub fn missing_attestations(&self) -> Vec<AttestationId> {
+        self.waiting_on_attestation.keys().copied().collect()
+    }
+
+    /// The visible events in timeline order: (depth, event id), the same on every node.
+    pub fn timeline(&self) -> Vec<TimelineEntry> {
+        self.visible
+            .iter()
+            .map(|(depth, id)| TimelineEntry {
+                depth: *depth,
+                event: *id,
+                redacted: self.is_redacted(id),
+            })
+            .collect()
+    }
+
+    /// The visible events in timeline order, redacted ones in their redacted form.
+    pub fn timeline_events(&self) -> Vec<Event> {
+        self.timeline()
+            .into_iter()
+            .filter_map(|entry| {
+                let event = self.event(&entry.event)?;
+                Some(if entry.redacted {
+                    event.redacted()
+                } else {
+                    event.clone()
+                })
+            })
+            .collect()
+    }
+
+    /// `user`'s membership in the current state.
+    pub fn membership(&self, user: &UserKey) -> Option<Membership> {
+        self.state_event(kinds::MEMBER, &user_state_key(user))
+            .and_then(|e| Membership::parse(e.content()).ok())
+    }
+
+    /// `user`'s power level in the current state.
+    pub fn power_level(&self, user: &UserKey) -> i64 {
+        let levels = self
+            .state_event(kinds::POWER_LEVELS, "")
+            .and_then(|e| PowerLevels::parse(e.content()).ok())
+            .unwrap_or_default();
+        match self.state_event(kinds::CREATE, "") {
+            Some(create) => power_of(user, create.author(), &levels),
+            None => levels.user_level(user),
+        }
+    }
+
+    // ----- receipt pipeline -----
+
+    fn knows(&self, id: &EventId) -> bool {
+        self.events.contains_key(id)
+            || self.rejected.contains_key(id)
+            || self.outliers.contains_key(id)
+    }
+
+    fn run(&mut self, pass: &mut Pass) {
+        while let Some((event, was_outlier)) = pass.queue.pop_front() {
+            let id = event.id();
+            match self.readiness(&event) {
+                Readiness::Reject(reason) => self.reject(id, reason, pass),
+                Readiness::Wait(missing_events, missing_attestation) => {
+                    if !was_outlier && self.outliers.len() >= MAX_OUTLIERS {
+                        pass.decide(id, Outcome::Refused(RefuseReason::TooManyOutliers));
+                        continue;
+                    }
+                    let attestation = *event.attestation();
+                    for missing in &missing_events {
+                        self.waiting_on_event
+                            .entry(*missing)
+                            .or_default()
+                            .insert(id);
+                    }
+                    if missing_attestation {
+                        self.waiting_on_attestation
+                            .entry(attestation)
+                            .or_default()
+                            .insert(id);
+                    }
+                    pass.decide(
+                        id,
+                        Outcome::Held {
+                            missing_events: missing_events.clone(),
+                            missing_attestation: missing_attestation.then_some(attestation),
+                        },
+                    );
+                    self.outliers.insert(
+                        id,
+                        Outlier {
+                            event,
+                            missing_events,
+                            missing_attestation,
+                        },
+                    );
+                }
+                Readiness::Ready(credential) => match self.evaluate(event, credential, pass) {
+                    Ok(()) => self.release(&id, pass),
+                    Err(Verdict::Reject(reason)) => self.reject(id, reason, pass),
+                    Err(Verdict::Refuse(reason)) => pass.decide(id, Outcome::Refused(reason)),
+                },
+            }
+        }
+    }
+
+    fn readiness(&self, event: &Event) -> Readiness {
+        let mut missing = Vec::new();
+        for reference in event.references() {
+            if self.events.contains_key(&reference) {
+                continue;
+            }
+            match self.rejected.get(&reference) {
+                Some(RejectReason::WrongRoom) => {
+                    return Readiness::Reject(RejectReason::ForeignReference(reference));
+                }
+                Some(_) => return Readiness::Reject(RejectReason::RejectedReference(reference)),
+                None => missing.push(reference),
+            }
+        }
+        match self.attestations.get(event.attestation()) {
+            Some(attestation) if missing.is_empty() => {
+                if attestation.user() != event.author() {
+                    Readiness::Reject(RejectReason::AttestationMismatch)
+                } else if !attestation.is_valid_at(event.origin_ts()) {
+                    Readiness::Reject(RejectReason::AttestationExpired)
+                } else {
+                    Readiness::Ready(Credential::from(attestation))
+                }
+            }
+            found => Readiness::Wait(missing, found.is_none()),
+        }
+    }
+
+    fn reject(&mut self, id: EventId, reason: RejectReason, pass: &mut Pass) {
+        if self.rejected_order.len() >= MAX_REJECTED_REMEMBERED
+            && let Some(oldest) = self.rejected_order.pop_front()
+        {
+            self.rejected.remove(&oldest);
+        }
+        self.rejected.insert(id, reason);
+        self.rejected_order.push_back(id);
+        pass.decide(id, Outcome::Rejected(reason));
+        self.release(&id, pass);
+    }
+
+    fn release(&mut self, id: &EventId, pass: &mut Pass) {
+        for waiter in self.waiting_on_event.remove(id).unwrap_or_default() {
+            if let Some(event) = self.take_outlier(&waiter) {
+                pass.queue.push_back((event, true));
+            }
+        }
+    }
+
+    fn take_outlier(&mut self, id: &EventId) -> Option<Event> {
+        let outlier = self.outliers.remove(id)?;
+        for missing in &outlier.missing_events {
+            if let Some(set) = self.waiting_on_event.get_mut(missing) {
+                set.remove(id);
+                if set.is_empty() {
+                    self.waiting_on_event.remove(missing);
+                }
+            }
+        }
+        if outlier.missing_attestation {
+            let attestation = outlier.event.attestation();
+            if let Some(set) = self.waiting_on_attestation.get_mut(attestation) {
+                set.remove(id);
+                if set.is_empty() {
+                    self.waiting_on_attestation.remove(attestation);
+                }
+            }
+        }
+        Some(outlier.event)
+    }
+
+    fn lookup<'a>(&'a self) -> impl Fn(&EventId) -> Option<&'a RoomEvent> + 'a {
+        move |id| self.events.get(id).map(|n| &n.room_event)
+    }
+
+    /// The state resolved from the state after each of `prevs` (all accepted).
+    fn state_at(&self, prevs: &[EventId]) -> Result<Arc<StateMap>, RejectReason> {
+        let afters: Vec<&Arc<StateMap>> = prevs
+            .iter()
+            .filter_map(|p| self.events.get(p))
+            .map(|n| &n.state_after)
+            .collect();
+        let Some(first) = afters.first() else {
+            return Ok(Arc::new(StateMap::new()));
+        };
+        if afters.iter().all(|a| Arc::ptr_eq(a, first)) {
+            return Ok((*first).clone());
+        }
+        let sets: Vec<&StateMap> = afters.iter().map(|a| a.as_ref()).collect();
+        let mut work = Work::new(MAX_STATE_RES_WORK);
+        resolve(&sets, &self.lookup(), &mut work)
+            .map(Arc::new)
+            .map_err(|_| RejectReason::StateResTooLarge)
+    }
+
+    /// Checks 4-8 of specs/rooms.md "Checks on receipt", then acceptance.
+    fn evaluate(
+        &mut self,
+        event: Event,
+        credential: Credential,
+        pass: &mut Pass,
+    ) -> Result<(), Verdict> {
+        let room_event = RoomEvent { event, credential };
+        let state_before = if room_event.kind() == kinds::CREATE {
+            authorize(&room_event, |_: &str, _: &str| None::<&RoomEvent>)
+                .map_err(|e| Verdict::Reject(RejectReason::AuthFailedOwn(e)))?;
+            Arc::new(StateMap::new())
+        } else {
+            let event = &room_event.event;
+            let expected = 1 + event
+                .prev_events()
+                .iter()
+                .filter_map(|p| self.events.get(p))
+                .map(|n| n.room_event.depth())
+                .max()
+                .unwrap_or(0);
+            if event.depth() != expected {
+                return Err(Verdict::Reject(RejectReason::BadDepth {
+                    got: event.depth(),
+                    expected,
+                }));
+            }
+            let allowed = auth_types(event.kind(), event.author(), event.state_key());
+            let mut own: BTreeMap<StateKey, &RoomEvent> = BTreeMap::new();
+            for auth_id in event.auth_events() {
+                let Some(node) = self.events.get(auth_id) else {
+                    return Err(Verdict::Reject(RejectReason::WrongAuthEvent(*auth_id)));
+                };
+                let Some(k) = state_key_of(&node.room_event).filter(|k| allowed.contains(k)) else {
+                    return Err(Verdict::Reject(RejectReason::WrongAuthEvent(*auth_id)));
+                };
+                if own.insert(k, &node.room_event).is_some() {
+                    return Err(Verdict::Reject(RejectReason::DuplicateAuthEvent(*auth_id)));
+                }
+            }
+            if !own.contains_key(&key(kinds::CREATE, "")) {
+                return Err(Verdict::Reject(RejectReason::MissingAuthEvent(
+                    kinds::CREATE,
+                )));
+            }
+            authorize(&room_event, |k: &str, s: &str| own.get(&key(k, s)).copied())
+                .map_err(|e| Verdict::Reject(RejectReason::AuthFailedOwn(e)))?;
+            let state_before = self
+                .state_at(event.prev_events())
+                .map_err(Verdict::Reject)?;
+            let lookup = self.lookup();
+            authorize(&room_event, |k: &str, s: &str| {
+                state_before.get(&key(k, s)).and_then(&lookup)
+            })
+            .map_err(|e| Verdict::Reject(RejectReason::AuthFailedState(e)))?;
+            state_before
+        };
+        self.accept(room_event, state_before, pass)
+    }
+
+    fn accept(
+        &mut self,
+        room_event: RoomEvent,
+        state_before: Arc<StateMap>,
+        pass: &mut Pass,
+    ) -> Result<(), Verdict> {
+        let id = room_event.event_id();
+        let prevs: Vec<EventId> = room_event.event.prev_events().to_vec();
+        let merged = prevs.iter().filter(|p| self.tips.contains(*p)).count();
+        if self.tips.len() - merged + 1 > MAX_FORWARD_EXTREMITIES {
+            return Err(Verdict::Refuse(RefuseReason::TooManyExtremities));
+        }
+        let state_after = match state_key_of(&room_event) {
+            Some(k) => {
+                let mut map = (*state_before).clone();
+                map.insert(k, id);
+                Arc::new(map)
+            }
+            None => state_before.clone(),
+        };
+        let mut tips = self.tips.clone();
+        for p in &prevs {
+            tips.remove(p);
+        }
+        tips.insert(id);
+        let sender = *room_event.sender();
+        let target = if room_event.kind() == kinds::MEMBER {
+            room_event.state_key().and_then(parse_user_hex)
+        } else {
+            None
+        };
+        let redaction_target = if room_event.kind() == kinds::REDACTION {
+            redacts(room_event.content())
+        } else {
+            None
+        };
+        self.events.insert(
+            id,
+            Node {
+                room_event,
+                index: self.by_index.len(),
+                state_before: state_before.clone(),
+                state_after,
+                soft_failed: false,
+                can_redact_others: false,
+                shown: None,
+            },
+        );
+        self.by_index.push(id);
+        let current = match self.resolve_tips(&tips) {
+            Ok(current) => current,
+            Err(refusal) => {
+                self.events.remove(&id);
+                self.by_index.pop();
+                return Err(Verdict::Refuse(refusal));
+            }
+        };
+        self.tips = tips;
+        self.by_user.entry(sender).or_default().insert(id);
+        if let Some(target) = target {
+            self.by_user.entry(target).or_default().insert(id);
+        }
+        if let Some(target) = redaction_target {
+            self.redactions_of.entry(target).or_default().insert(id);
+            pass.touched.insert(target);
+        }
+        let old = std::mem::replace(&mut self.current, current);
+        let mut affected = BTreeSet::new();
+        if !Arc::ptr_eq(&old, &self.current) {
+            affected = self.affected_by(&old);
+            pass.current_changed = pass.current_changed || old != self.current;
+        }
+        affected.insert(id);
+        for event in affected {
+            self.reevaluate(&event, pass);
+        }
+        pass.touched.insert(id);
+        let soft_failed = self.events.get(&id).is_some_and(|n| n.soft_failed);
+        pass.decide(
+            id,
+            Outcome::Accepted {
+                state_before,
+                soft_failed,
+            },
+        );
+        Ok(())
+    }
+
+    fn resolve_tips(&self, tips: &BTreeSet<EventId>) -> Result<Arc<StateMap>, RefuseReason> {
+        let tips: Vec<EventId> = tips.iter().copied().collect();
+        self.state_at(&tips)
+            .map_err(|_| RefuseReason::CurrentStateTooLarge)
+    }
+
+    /// Accepted events whose soft-fail status may depend on a key that changed from `old` to
+    /// the current state: everything if create, power levels or join rules changed; else the
+    /// events sent by, or targeting, users whose membership changed. Nothing if nothing
+    /// auth-relevant changed (the common case).
+    fn affected_by(&self, old: &StateMap) -> BTreeSet<EventId> {
+        if *old == *self.current {
+            return BTreeSet::new();
+        }
+        let mut users = BTreeSet::new();
+        let changed = old
+            .iter()
+            .filter(|(k, v)| self.current.get(*k) != Some(*v))
+            .map(|(k, _)| k)
+            .chain(
+                self.current
+                    .iter()
+                    .filter(|(k, v)| old.get(*k) != Some(*v))
+                    .map(|(k, _)| k),
+            );
+        for (kind, state_key) in changed {
+            match kind.as_str() {
+                kinds::CREATE | kinds::POWER_LEVELS | kinds::JOIN_RULES => {
+                    return self.events.keys().copied().collect();
+                }
+                kinds::MEMBER => {
+                    if let Some(user) = parse_user_hex(state_key) {
+                        users.insert(user);
+                    }
+                }
+                _ => {}
+            }
+        }
+        users
+            .iter()
+            .filter_map(|u| self.by_user.get(u))
+            .flatten()
+            .copied()
+            .collect()
+    }
+
+    /// The soft-fail rule (specs/rooms.md, "Soft-fail and visibility"): `id` is soft-failed iff
+    /// it fails auth against, for each key its auth depends on, the current state's entry, unless
+    /// that entry is `id` itself or one of its descendants, in which case the entry of the state
+    /// before `id` is used.
+    fn reevaluate(&mut self, id: &EventId, pass: &mut Pass) {
+        let Some(node) = self.events.get(id) else {
+            return;
+        };
+        let event = &node.room_event;
+        let (soft_failed, can_redact_others) = if event.kind() == kinds::CREATE {
+            (false, true)
+        } else {
+            let mut effective: BTreeMap<StateKey, EventId> = BTreeMap::new();
+            for k in auth_types(event.kind(), event.sender(), event.state_key()) {
+                let now = self.current.get(&k);
+                let before = node.state_before.get(&k);
+                let chosen = match now {
+                    _ if now == before => now,
+                    Some(entry) if !self.is_descendant(entry, id) => now,
+                    Some(_) => before,
+                    None => None,
+                };
+                if let Some(entry) = chosen {
+                    effective.insert(k, *entry);
+                }
+            }
+            let lookup = self.lookup();
+            match authorize(event, |k: &str, s: &str| {
+                effective.get(&key(k, s)).and_then(&lookup)
+            }) {
+                Ok(authorized) => (false, authorized.can_redact_others),
+                Err(_) => (true, false),
+            }
+        };
+        let is_redaction = event.kind() == kinds::REDACTION;
+        let target = if is_redaction {
+            redacts(event.content())
+        } else {
+            None
+        };
+        if let Some(node) = self.events.get_mut(id)
+            && (node.soft_failed != soft_failed || node.can_redact_others != can_redact_others)
+        {
+            node.soft_failed = soft_failed;
+            node.can_redact_others = can_redact_others;
+            pass.touched.insert(*id);
+            if let Some(target) = target {
+                pass.touched.insert(target);
+            }
+        }
+    }
+
+    /// Whether `descendant` is `ancestor` or has it among its (prev) ancestors.
+    fn is_descendant(&self, descendant: &EventId, ancestor: &EventId) -> bool {
+        if descendant == ancestor {
+            return true;
+        }
+        let (Some(d), Some(a)) = (self.events.get(descendant), self.events.get(ancestor)) else {
+            return false;
+        };
+        if d.room_event.depth() <= a.room_event.depth() {
+            return false;
+        }
+        let bits = self.ancestor_bits(descendant, d.index);
+        bits.get(a.index / 64)
+            .is_some_and(|word| word & (1 << (a.index % 64)) != 0)
+    }
+
+    fn ancestor_bits(&self, id: &EventId, index: usize) -> Arc<Vec<u64>> {
+        if let Some(bits) = self.ancestors.borrow().get(id) {
+            return bits.clone();
+        }
+        let mut bits = vec![0u64; index / 64 + 1];
+        let mut stack = vec![*id];
+        while let Some(current) = stack.pop() {
+            let Some(node) = self.events.get(&current) else {
+                continue;
+            };
+            let (word, bit) = (node.index / 64, 1u64 << (node.index % 64));
+            if bits.get(word).is_some_and(|w| w & bit != 0) {
+                continue;
+            }
+            if let Some(w) = bits.get_mut(word) {
+                *w |= bit;
+            }
+            stack.extend_from_slice(node.room_event.event.prev_events());
+        }
+        let bits = Arc::new(bits);
+        let mut cache = self.ancestors.borrow_mut();
+        if cache.len() >= MAX_ANCESTOR_CACHE {
+            cache.clear();
+        }
+        cache.insert(*id, bits.clone());
+        bits
+    }
+
+    /// A valid redaction applies: accepted, not soft-failed, by the target's author or by a
+    /// sender who may redact others.
+    fn is_redacted(&self, target: &EventId) -> bool {
+        let Some(target_node) = self.events.get(target) else {
+            return false;
+        };
+        self.redactions_of.get(target).is_some_and(|redactions| {
+            redactions
+                .iter()
+                .filter_map(|r| self.events.get(r))
+                .any(|r| {
+                    !r.soft_failed
+                        && (r.can_redact_others
+                            || r.room_event.sender() == target_node.room_event.sender())
+                })
+        })
+    }
+
+    fn finish(&mut self, pass: Pass, old_tips: &BTreeSet<EventId>) -> Receipt {
+        let mut visibility = Vec::new();
+        for id in &pass.touched {
+            let redacted = self.is_redacted(id);
+            let Some(node) = self.events.get_mut(id) else {
+                continue;
+            };
+            let shown = Shown {
+                visible: !node.soft_failed,
+                redacted,
+            };
+            if node.shown == Some(shown) {
+                continue;
+            }
+            node.shown = Some(shown);
+            let entry = (node.room_event.depth(), *id);
+            if shown.visible {
+                self.visible.insert(entry);
+            } else {
+                self.visible.remove(&entry);
+            }
+            visibility.push(VisibilityChange { event: *id, shown });
+        }
+        let extremities = (self.tips != *old_tips).then(|| self.extremities());
+        Receipt {
+            decisions: pass.decisions,
+            visibility,
+            extremities,
+            current_state_changed: pass.current_changed,
+        }
+    }
+}
