@@ -136,9 +136,9 @@ pub fn valid_handle(handle: &str) -> bool {
     !bytes.is_empty()
         && bytes.len() <= MAX_HANDLE_BYTES
         && (bytes[0].is_ascii_lowercase() || bytes[0].is_ascii_digit())
-        && bytes
-            .iter()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-'))
+        && bytes.iter().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
+        })
 }
 
 /// A verified attestation. Cheap to clone.
@@ -167,7 +167,12 @@ impl Attestation {
         wire.signature = Some(signature);
         let assurance = Assurance::from_level(wire.assurance)
             .ok_or(EventError::Codec(CodecError::Malformed("assurance".into())))?;
-        Ok(Attestation(Arc::new(Inner { id, wire, assurance, bytes: bytes.to_vec() })))
+        Ok(Attestation(Arc::new(Inner {
+            id,
+            wire,
+            assurance,
+            bytes: bytes.to_vec(),
+        })))
     }
 
     /// The attestation id (what events reference).

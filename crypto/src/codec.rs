@@ -8,9 +8,12 @@
 //! so a decoded structure is canonical exactly when it re-encodes to the identical bytes, which
 //! [`decode_canonical`] checks.
 //!
-//! Bounds: the input length is checked against a caller-given cap before anything is decoded;
-//! serde_cbor's own recursion limit (128) protects the stack, and [`MAX_CONTENT_DEPTH`] bounds
-//! content further; length prefixes larger than the remaining input fail without allocating.
+//! Bounds: the input length is checked against a caller-given cap before anything is decoded.
+//! Then [`scan`] walks the input once, iteratively and without allocating, and only lets through
+//! exactly one well-formed CBOR item: every length prefix fits in the remaining input, nesting is at
+//! most [`MAX_NESTING_DEPTH`], no tags, nothing after the item. Only then does serde_cbor decode
+//! it, so a hostile length prefix can never make it allocate, nor deep nesting recurse (its own
+//! recursion limit of 128 is a second fence). [`MAX_CONTENT_DEPTH`] bounds event content further.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -22,6 +25,11 @@ use crate::error::CodecError;
 
 /// Maximum nesting of arrays and maps inside event content (the content map itself is depth 1).
 pub const MAX_CONTENT_DEPTH: usize = 16;
+
+/// Deepest nesting of arrays and maps accepted anywhere, checked by [`scan`] before decoding.
+/// Above every structure Causerie defines (an event is content depth + 1) and well below
+/// serde_cbor's recursion limit, so the recursive decoder never nears the stack's end.
+pub const MAX_NESTING_DEPTH: usize = 64;
 
 /// Upper bound on elements preallocated from an untrusted length prefix.
 const PREALLOCATE_MAX: usize = 64;
@@ -38,9 +46,136 @@ pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, CodecError> {
 /// node wrote itself (its own store); everything from outside uses [`decode_canonical`].
 pub fn decode<T: DeserializeOwned>(bytes: &[u8], max_len: usize) -> Result<T, CodecError> {
     if bytes.len() > max_len {
-        return Err(CodecError::TooLarge { len: bytes.len(), max: max_len });
+        return Err(CodecError::TooLarge {
+            len: bytes.len(),
+            max: max_len,
+        });
     }
+    scan(bytes, max_len)?;
     serde_cbor::from_slice(bytes).map_err(classify)
+}
+
+/// A container [`scan`] is inside of: how many items it still expects.
+#[derive(Clone, Copy)]
+enum Open {
+    /// A definite-length array or map (a map counts keys and values separately).
+    Items(u64),
+    /// An indefinite-length array, map or string, closed by a break byte.
+    UntilBreak,
+}
+
+/// Checks that `bytes` are exactly one well-formed CBOR data item within Causerie's bounds,
+/// without recursion and without allocating.
+///
+/// Reasons, in the order they are found while walking the input front to back:
+/// - a declared length or item count larger than `max_len` (no input under the cap could hold
+///   it): [`CodecError::LengthOutOfRange`];
+/// - the input ends inside an item, or a declared length runs past its end:
+///   [`CodecError::Truncated`];
+/// - arrays/maps nested deeper than [`MAX_NESTING_DEPTH`]: [`CodecError::NestingTooDeep`];
+/// - a tag (major type 6, never part of canonical form): [`CodecError::NonCanonical`];
+/// - reserved additional-information values or a stray break byte: [`CodecError::Malformed`];
+/// - bytes after the item: [`CodecError::TrailingBytes`].
+///
+/// Whether the item is canonical, and whether it has the expected shape, is left to the decoder
+/// and the re-encode check; this pass only guarantees that decoding is cheap and bounded.
+pub fn scan(bytes: &[u8], max_len: usize) -> Result<(), CodecError> {
+    let max_len = max_len as u64;
+    let mut open = [Open::Items(0); MAX_NESTING_DEPTH];
+    let mut depth = 0usize;
+    let mut pos = 0usize;
+    loop {
+        // Read the head of the next item.
+        let initial = *bytes.get(pos).ok_or(CodecError::Truncated)?;
+        pos += 1;
+        let major = initial >> 5;
+        let info = initial & 0x1f;
+        if initial == 0xff {
+            // A break closes the innermost indefinite-length container and nothing else.
+            match depth.checked_sub(1).map(|top| open[top]) {
+                Some(Open::UntilBreak) => depth -= 1,
+                _ => return Err(CodecError::Malformed("unexpected break".into())),
+            }
+        } else {
+            let argument = match info {
+                0..=23 => Some(u64::from(info)),
+                24..=27 => {
+                    let width = 1usize << (info - 24);
+                    let field = bytes.get(pos..pos + width).ok_or(CodecError::Truncated)?;
+                    pos += width;
+                    Some(field.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b)))
+                }
+                31 if (2..=5).contains(&major) => None,
+                _ => {
+                    return Err(CodecError::Malformed(format!(
+                        "reserved head 0x{initial:02x}"
+                    )));
+                }
+            };
+            let remaining = (bytes.len() - pos) as u64;
+            // Whether this item opens a container whose items follow.
+            let mut opens = None;
+            match (major, argument) {
+                (0 | 1 | 7, _) => {}
+                (2 | 3, Some(len)) => {
+                    if len > max_len {
+                        return Err(CodecError::LengthOutOfRange);
+                    }
+                    if len > remaining {
+                        return Err(CodecError::Truncated);
+                    }
+                    pos += len as usize;
+                }
+                (4 | 5, Some(count)) => {
+                    // A map of n pairs holds 2n items; every item takes at least one byte.
+                    let items = if major == 5 {
+                        count.saturating_mul(2)
+                    } else {
+                        count
+                    };
+                    if items > max_len {
+                        return Err(CodecError::LengthOutOfRange);
+                    }
+                    if items > remaining {
+                        return Err(CodecError::Truncated);
+                    }
+                    if items > 0 {
+                        opens = Some(Open::Items(items));
+                    }
+                }
+                (2..=5, None) => opens = Some(Open::UntilBreak),
+                _ => return Err(CodecError::NonCanonical),
+            }
+            if let Some(container) = opens {
+                if depth == MAX_NESTING_DEPTH {
+                    return Err(CodecError::NestingTooDeep);
+                }
+                open[depth] = container;
+                depth += 1;
+                continue;
+            }
+        }
+        // One item is complete: count it against the containers it closes.
+        loop {
+            let Some(top) = depth.checked_sub(1) else {
+                return if pos == bytes.len() {
+                    Ok(())
+                } else {
+                    Err(CodecError::TrailingBytes)
+                };
+            };
+            match &mut open[top] {
+                Open::UntilBreak => break,
+                Open::Items(left) => {
+                    *left -= 1;
+                    if *left > 0 {
+                        break;
+                    }
+                    depth -= 1;
+                }
+            }
+        }
+    }
 }
 
 /// Decodes `bytes` (at most `max_len` of them) and rejects them unless they are the canonical
@@ -65,7 +200,10 @@ pub fn encodes_to<T: Serialize>(value: &T, bytes: &[u8]) -> Result<bool, CodecEr
 fn classify(err: serde_cbor::Error) -> CodecError {
     let message = err.to_string();
     if let Some(pos) = message.find(REASON_MARKER) {
-        let reason = message[pos + REASON_MARKER.len()..].split_whitespace().next().unwrap_or("");
+        let reason = message[pos + REASON_MARKER.len()..]
+            .split_whitespace()
+            .next()
+            .unwrap_or("");
         return match reason {
             "duplicate_map_key" => CodecError::DuplicateMapKey,
             "float_not_allowed" => CodecError::FloatNotAllowed,
@@ -90,6 +228,15 @@ fn classify(err: serde_cbor::Error) -> CodecError {
     } else {
         CodecError::Malformed(message)
     }
+}
+
+/// Whether `err` is the [`CodecError::Malformed`] that [`classify`] leaves for a reason name it
+/// does not map itself (reasons owned by a caller, such as the event's `bad_content`).
+pub(crate) fn carries_reason(err: &CodecError, reason: &str) -> bool {
+    matches!(err, CodecError::Malformed(message)
+    if message.find(REASON_MARKER).is_some_and(|pos| {
+        message[pos + REASON_MARKER.len()..].split_whitespace().next() == Some(reason)
+    }))
 }
 
 /// Builds a serde error carrying one of our reason names (see [`classify`]).
@@ -260,15 +407,21 @@ impl<'de> Visitor<'de> for ValueVisitor {
     }
 
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
-        i64::try_from(v).map(Value::Integer).map_err(|_| reason_error("integer_out_of_range"))
+        i64::try_from(v)
+            .map(Value::Integer)
+            .map_err(|_| reason_error("integer_out_of_range"))
     }
 
     fn visit_i128<E: de::Error>(self, v: i128) -> Result<Value, E> {
-        i64::try_from(v).map(Value::Integer).map_err(|_| reason_error("integer_out_of_range"))
+        i64::try_from(v)
+            .map(Value::Integer)
+            .map_err(|_| reason_error("integer_out_of_range"))
     }
 
     fn visit_u128<E: de::Error>(self, v: u128) -> Result<Value, E> {
-        i64::try_from(v).map(Value::Integer).map_err(|_| reason_error("integer_out_of_range"))
+        i64::try_from(v)
+            .map(Value::Integer)
+            .map_err(|_| reason_error("integer_out_of_range"))
     }
 
     fn visit_f32<E: de::Error>(self, _: f32) -> Result<Value, E> {
@@ -417,7 +570,10 @@ mod tests {
     #[test]
     fn indefinite_length_is_non_canonical() {
         // [_ 1]
-        assert_eq!(decode_value(&[0x9f, 0x01, 0xff]), Err(CodecError::NonCanonical));
+        assert_eq!(
+            decode_value(&[0x9f, 0x01, 0xff]),
+            Err(CodecError::NonCanonical)
+        );
     }
 
     #[test]
@@ -428,7 +584,10 @@ mod tests {
 
     #[test]
     fn floats_and_huge_integers_are_rejected() {
-        assert_eq!(decode_value(&[0xf9, 0x3c, 0x00]), Err(CodecError::FloatNotAllowed));
+        assert_eq!(
+            decode_value(&[0xf9, 0x3c, 0x00]),
+            Err(CodecError::FloatNotAllowed)
+        );
         assert_eq!(
             decode_value(&[0x1b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]),
             Err(CodecError::IntegerOutOfRange)
@@ -437,7 +596,10 @@ mod tests {
 
     #[test]
     fn non_text_keys_are_rejected() {
-        assert_eq!(decode_value(&[0xa1, 0x01, 0x02]), Err(CodecError::NonTextMapKey));
+        assert_eq!(
+            decode_value(&[0xa1, 0x01, 0x02]),
+            Err(CodecError::NonTextMapKey)
+        );
     }
 
     #[test]
@@ -445,7 +607,10 @@ mod tests {
         let bytes = encode(&Value::Text("hello".into())).unwrap();
         assert_eq!(
             decode_canonical::<Value>(&bytes, 3),
-            Err(CodecError::TooLarge { len: bytes.len(), max: 3 })
+            Err(CodecError::TooLarge {
+                len: bytes.len(),
+                max: 3
+            })
         );
     }
 

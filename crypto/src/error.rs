@@ -110,7 +110,8 @@ pub enum EventError {
     /// A state key longer than [`crate::event::MAX_STATE_KEY_BYTES`].
     #[error("state key too long")]
     StateKeyTooLong,
-    /// Content is not a map, or nests deeper than [`crate::codec::MAX_CONTENT_DEPTH`].
+    /// Content is not a map. (Content nested deeper than [`crate::codec::MAX_CONTENT_DEPTH`]
+    /// is reported as [`CodecError::NestingTooDeep`].)
     #[error("bad content")]
     BadContent,
     /// A non-create event without a room id, or a create event with one.

@@ -152,9 +152,21 @@ struct WireRef<'a> {
 fn content_map<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Content, D::Error> {
     match Value::deserialize(deserializer)? {
         Value::Map(map) => Ok(map),
-        _ => Err(reason_error("bad_content")),
+        _ => Err(reason_error(BAD_CONTENT)),
     }
 }
+
+/// Turns the marker error [`content_map`] raises through serde back into
+/// [`EventError::BadContent`]; every other decode error keeps its codec reason.
+fn content_error(err: CodecError) -> EventError {
+    match err {
+        err if codec::carries_reason(&err, BAD_CONTENT) => EventError::BadContent,
+        other => other.into(),
+    }
+}
+
+/// Reason name [`content_map`] raises when `content` is not a map.
+const BAD_CONTENT: &str = "bad_content";
 
 /// An event before it is signed: what a node prepares and a client signs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -206,11 +218,17 @@ impl Fields<'_> {
         }
         let kind_ok = !self.kind.is_empty()
             && self.kind.len() <= MAX_KIND_BYTES
-            && self.kind.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'_');
+            && self
+                .kind
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'_');
         if !kind_ok {
             return Err(EventError::BadKind);
         }
-        if self.state_key.is_some_and(|k| k.len() > MAX_STATE_KEY_BYTES) {
+        if self
+            .state_key
+            .is_some_and(|k| k.len() > MAX_STATE_KEY_BYTES)
+        {
             return Err(EventError::StateKeyTooLong);
         }
         if content_depth(self.content) > MAX_CONTENT_DEPTH {
@@ -352,9 +370,12 @@ impl Event {
 
     fn decode_inner(bytes: &[u8], verify_signature: bool) -> Result<Event, EventError> {
         if bytes.len() > MAX_EVENT_BYTES {
-            return Err(EventError::EventTooLarge { len: bytes.len(), max: MAX_EVENT_BYTES });
+            return Err(EventError::EventTooLarge {
+                len: bytes.len(),
+                max: MAX_EVENT_BYTES,
+            });
         }
-        let wire: Wire = codec::decode(bytes, MAX_EVENT_BYTES)?;
+        let wire: Wire = codec::decode(bytes, MAX_EVENT_BYTES).map_err(content_error)?;
         if wire.v != ENVELOPE_VERSION {
             return Err(EventError::UnsupportedVersion(wire.v));
         }
@@ -393,7 +414,13 @@ impl Event {
         }
         input.extend_from_slice(signature.as_bytes());
         let id = EventId(Hash32::digest(&[&input]));
-        Ok(Event(Arc::new(Inner { id, wire, signature, bytes: bytes.to_vec(), redacted })))
+        Ok(Event(Arc::new(Inner {
+            id,
+            wire,
+            signature,
+            bytes: bytes.to_vec(),
+            redacted,
+        })))
     }
 
     /// The redacted form of this event: same id, same signature, content reduced to what the
@@ -504,7 +531,11 @@ impl Event {
     }
     /// Every event this one references (prev and auth), deduplicated, in id order.
     pub fn references(&self) -> BTreeSet<EventId> {
-        self.prev_events().iter().chain(self.auth_events()).copied().collect()
+        self.prev_events()
+            .iter()
+            .chain(self.auth_events())
+            .copied()
+            .collect()
     }
 }
 

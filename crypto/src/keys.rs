@@ -26,8 +26,13 @@ pub struct PublicKey {
 }
 
 impl PublicKey {
-    /// Validates raw bytes.
+    /// Validates raw bytes: a canonical encoding (y below the field prime; the point decoder
+    /// would otherwise reduce it, giving one point two byte forms and a user two identities) of a
+    /// curve point that is not of small order.
     pub fn from_bytes(bytes: &[u8; 32]) -> Result<Self, CodecError> {
+        if !is_canonical_y(bytes) {
+            return Err(CodecError::InvalidKey);
+        }
         let key = VerifyingKey::from_bytes(bytes).map_err(|_| CodecError::InvalidKey)?;
         if key.is_weak() {
             return Err(CodecError::WeakKey);
@@ -50,10 +55,27 @@ impl PublicKey {
         self.verify_prefixed(&domain.signing_input(message), signature)
     }
 
+    /// Plain RFC 8032 `verify_strict` of `signature` over `message`, with no domain prefix.
+    ///
+    /// Not for protocol data: every Causerie signature is domain-separated, use [`Self::verify`].
+    /// This exists so that the RFC 8032 test vectors and interoperability checks can exercise
+    /// exactly the verifier the protocol uses. It only verifies; there is deliberately no
+    /// matching way to sign without a domain.
+    pub fn verify_without_domain(&self, message: &[u8], signature: &Signature) -> bool {
+        self.verify_prefixed(message, signature)
+    }
+
     /// Verifies over an input that already starts with the domain prefix.
     pub(crate) fn verify_prefixed(&self, input: &[u8], signature: &Signature) -> bool {
         self.key.verify_strict(input, &signature.to_dalek()).is_ok()
     }
+}
+
+/// Whether the 255-bit y coordinate of a compressed Edwards point (little-endian, top bit is the
+/// sign of x) is below p = 2^255 - 19. Only the 19 values p..2^255-1 fail, all of the form
+/// `ed..ff ff … ff 7f` once the sign bit is masked.
+fn is_canonical_y(bytes: &[u8; 32]) -> bool {
+    !(bytes[31] & 0x7f == 0x7f && bytes[1..31].iter().all(|b| *b == 0xff) && bytes[0] >= 0xed)
 }
 
 impl PartialEq for PublicKey {
@@ -228,7 +250,11 @@ impl Drop for KeyFile {
 }
 
 fn write_key_file(path: &Path, kind: &'static str, key: &SigningKey) -> Result<(), KeyError> {
-    let file = KeyFile { kind: kind.to_owned(), seed: key.to_bytes(), v: 1 };
+    let file = KeyFile {
+        kind: kind.to_owned(),
+        seed: key.to_bytes(),
+        v: 1,
+    };
     let bytes = Zeroizing::new(codec::encode(&file)?);
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
@@ -289,14 +315,20 @@ mod tests {
         }
         assert_eq!(UserSecret::read(&path).unwrap().public(), secret.public());
         // A user key file is not a node key file.
-        assert!(matches!(NodeSecret::read(&path), Err(KeyError::WrongFile { .. })));
+        assert!(matches!(
+            NodeSecret::read(&path),
+            Err(KeyError::WrongFile { .. })
+        ));
         // Never overwritten.
         assert!(matches!(secret.write_new(&path), Err(KeyError::Io(_))));
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-            assert!(matches!(UserSecret::read(&path), Err(KeyError::Permissions { .. })));
+            assert!(matches!(
+                UserSecret::read(&path),
+                Err(KeyError::Permissions { .. })
+            ));
         }
         std::fs::remove_dir_all(&dir).unwrap();
     }
@@ -306,7 +338,10 @@ mod tests {
         let secret = UserSecret::from_seed(&[1; 32]);
         let sig = secret.sign(Domain::Event, b"hello");
         for domain in Domain::ALL {
-            assert_eq!(secret.public().verify(domain, b"hello", &sig), domain == Domain::Event);
+            assert_eq!(
+                secret.public().verify(domain, b"hello", &sig),
+                domain == Domain::Event
+            );
         }
     }
 }

@@ -1,11 +1,17 @@
 //! Smoke tests of the envelope: sign, decode, redact.
 
+// Helpers outside #[test] functions may unwrap too: a failure here is a test failure.
+#![allow(clippy::unwrap_used)]
+
 use causerie_crypto::event::kinds;
 use causerie_crypto::*;
 
 fn create(secret: &UserSecret) -> Event {
     let mut content = Content::new();
-    content.insert("creator".into(), Value::Bytes(secret.public().as_bytes().to_vec()));
+    content.insert(
+        "creator".into(),
+        Value::Bytes(secret.public().as_bytes().to_vec()),
+    );
     EventDraft {
         room: None,
         author: secret.public(),
