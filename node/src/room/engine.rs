@@ -127,6 +127,7 @@ pub struct TimelineEntry {
     pub redacted: bool,
 }
 
+#[derive(Clone)]
 struct Node {
     room_event: RoomEvent,
     index: usize,
@@ -137,6 +138,7 @@ struct Node {
     shown: Option<Shown>,
 }
 
+#[derive(Clone)]
 struct Outlier {
     event: Event,
     missing_events: Vec<EventId>,
@@ -171,6 +173,8 @@ impl Pass {
 
 /// One room's DAG and the decisions on it. Deterministic: the same events and attestations give
 /// the same state, visibility and timeline on every node, whatever the arrival order.
+/// Cloning gives an independent copy (tests and simulations use it to model stale views).
+#[derive(Clone)]
 pub struct Room {
     room_id: RoomId,
     events: BTreeMap<EventId, Node>,

@@ -1,0 +1,291 @@
+//! Hand-written scenarios re-expressed from the Matrix state-resolution test corpus (ban vs
+//! power-level races, concurrent joins, topic resets, demoted moderators, forks by banned users,
+//! creator privileges), each with its expected resolved state. specs/rooms.md.
+
+#[path = "room_support.rs"]
+mod support;
+
+use causerie_crypto::event::kinds;
+use causerie_node::room::{AuthError, Membership, Outcome, RejectReason};
+use support::*;
+
+/// Delivers both branches to a fresh copy of `base` in both orders and checks that the results
+/// agree; returns one of them.
+fn merge(base: &View, left: &[causerie_crypto::Event], right: &[causerie_crypto::Event]) -> View {
+    let mut one = base.clone();
+    one.deliver(left);
+    one.deliver(right);
+    let mut two = base.clone();
+    two.deliver(right);
+    two.deliver(left);
+    assert_eq!(one.room.current_state(), two.room.current_state());
+    assert_eq!(one.room.timeline(), two.room.timeline());
+    assert_eq!(one.room.soft_failed_ids(), two.room.soft_failed_ids());
+    one
+}
+
+#[test]
+fn demoted_moderators_concurrent_ban_loses() {
+    let (alice, bob, carol) = (User::new(1), User::new(2), User::new(3));
+    let (mut base, _) = View::create(&alice, &[&bob, &carol]);
+    base.join(&bob);
+    base.join(&carol);
+    base.power(&alice, &[(&bob, 50)]);
+
+    let mut left = base.clone();
+    let demote = left.power(&alice, &[(&bob, 0)]);
+    let mut right = base.clone();
+    let ban = right.set_member(&bob, &carol, Membership::Ban);
+
+    let merged = merge(&base, &[demote.clone()], &[ban.clone()]);
+    assert_eq!(merged.room.membership(&carol.key), Some(Membership::Join));
+    assert_eq!(merged.state_id(kinds::POWER_LEVELS, ""), Some(demote.id()));
+    assert_eq!(merged.room.power_level(&bob.key), 0);
+    // The ban passed against its own history (accepted), but not against the current state.
+    assert!(merged.accepted(&ban));
+    assert!(!merged.visible(&ban));
+}
+
+#[test]
+fn ban_races_promotion_of_its_target() {
+    let (alice, bob, carol) = (User::new(1), User::new(2), User::new(3));
+    let (mut base, _) = View::create(&alice, &[&bob, &carol]);
+    base.join(&bob);
+    base.join(&carol);
+    base.power(&alice, &[(&bob, 50)]);
+
+    let mut left = base.clone();
+    let promote = left.power(&alice, &[(&bob, 50), (&carol, 50)]);
+    let mut right = base.clone();
+    let ban = right.set_member(&bob, &carol, Membership::Ban);
+
+    let merged = merge(&base, &[promote.clone()], &[ban.clone()]);
+    // The creator's change sorts first; against it, Bob may not ban an equal.
+    assert_eq!(merged.room.membership(&carol.key), Some(Membership::Join));
+    assert_eq!(merged.room.power_level(&carol.key), 50);
+    assert!(!merged.visible(&ban));
+}
+
+#[test]
+fn ban_wins_over_concurrent_messages_and_state_of_the_banned() {
+    let (alice, bob, mallory) = (User::new(1), User::new(2), User::new(4));
+    let (mut base, _) = View::create(&alice, &[&bob, &mallory]);
+    base.join(&bob);
+    base.join(&mallory);
+    base.power(&alice, &[(&mallory, 50)]);
+    let topic = base.topic(&alice, "welcome");
+    let before_ban = base.message(&mallory, "hello before the ban");
+
+    let mut main = base.clone();
+    let ban = main.set_member(&alice, &mallory, Membership::Ban);
+    let after = main.message(&bob, "after the ban");
+
+    // Mallory's node never saw the ban: a fork from before it.
+    let mut fork = base.clone();
+    let forked_message = fork.message(&mallory, "forked");
+    let forked_topic = fork.topic(&mallory, "mallory was here");
+    let forked_kick = fork.set_member(&mallory, &bob, Membership::Leave);
+
+    let merged = merge(
+        &base,
+        &[ban.clone(), after.clone()],
+        &[
+            forked_message.clone(),
+            forked_topic.clone(),
+            forked_kick.clone(),
+        ],
+    );
+    assert_eq!(merged.room.membership(&mallory.key), Some(Membership::Ban));
+    assert_eq!(merged.room.membership(&bob.key), Some(Membership::Join));
+    assert_eq!(merged.state_id(kinds::TOPIC, ""), Some(topic.id()));
+    for hidden in [&forked_message, &forked_topic, &forked_kick] {
+        assert!(merged.accepted(hidden) && !merged.visible(hidden));
+    }
+    for shown in [&before_ban, &ban, &after] {
+        assert!(merged.visible(shown));
+    }
+}
+
+#[test]
+fn concurrent_joins_both_count() {
+    let (alice, dave, eve) = (User::new(1), User::new(5), User::new(6));
+    let (base, _) = View::create(&alice, &[&dave, &eve]);
+    let mut left = base.clone();
+    let dave_join = left.join(&dave);
+    let dave_says = left.message(&dave, "hi");
+    let mut right = base.clone();
+    let eve_join = right.join(&eve);
+
+    let mut merged = merge(&base, &[dave_join, dave_says.clone()], &[eve_join]);
+    assert_eq!(merged.room.membership(&dave.key), Some(Membership::Join));
+    assert_eq!(merged.room.membership(&eve.key), Some(Membership::Join));
+    assert!(merged.visible(&dave_says));
+    // The merge point: the next event references both tips.
+    assert_eq!(merged.room.extremities().len(), 2);
+    merged.message(&alice, "merge");
+    assert_eq!(merged.room.extremities().len(), 1);
+}
+
+#[test]
+fn topic_change_concurrent_with_unrelated_fork_keeps_the_latest_topic() {
+    let (alice, bob, dave) = (User::new(1), User::new(2), User::new(5));
+    let (mut base, _) = View::create(&alice, &[&bob, &dave]);
+    base.join(&bob);
+    base.topic(&alice, "first");
+
+    let mut left = base.clone();
+    let second = left.topic(&alice, "second");
+    // A longer unrelated branch, with a power change of its own: no state reset may follow.
+    let mut right = base.clone();
+    let mut branch = vec![right.join(&dave)];
+    for i in 0..5 {
+        branch.push(right.message(&dave, &format!("m{i}")));
+    }
+    branch.push(right.power(&alice, &[(&bob, 10)]));
+
+    let merged = merge(&base, &[second.clone()], &branch);
+    assert_eq!(merged.topic_text().as_deref(), Some("second"));
+    assert_eq!(merged.room.power_level(&bob.key), 10);
+    assert_eq!(merged.room.membership(&dave.key), Some(Membership::Join));
+}
+
+fn reject_detail(outcome: &Outcome) -> Option<&'static str> {
+    match outcome {
+        Outcome::Rejected(reason) => Some(reason.detail()),
+        _ => None,
+    }
+}
+
+#[test]
+fn creator_cannot_be_banned_or_demoted() {
+    let (alice, bob) = (User::new(1), User::new(2));
+    let (mut base, _) = View::create(&alice, &[&bob]);
+    base.join(&bob);
+    base.power(&alice, &[(&bob, 100)]);
+
+    let (ban, receipt) = base.try_send(
+        &bob,
+        kinds::MEMBER,
+        Some(&alice.hex()),
+        member(Membership::Ban),
+    );
+    assert_eq!(
+        receipt.outcome_of(&ban.id()),
+        Some(&Outcome::Rejected(RejectReason::AuthFailedOwn(
+            AuthError::InsufficientPower
+        )))
+    );
+    let (kick, receipt) = base.try_send(
+        &bob,
+        kinds::MEMBER,
+        Some(&alice.hex()),
+        member(Membership::Leave),
+    );
+    assert_eq!(
+        receipt.outcome_of(&kick.id()).and_then(reject_detail),
+        Some("insufficient_power")
+    );
+    let (demote, receipt) = base.try_send(
+        &bob,
+        kinds::POWER_LEVELS,
+        Some(""),
+        levels(&[(&bob, 100), (&alice, 0)]),
+    );
+    assert_eq!(
+        receipt.outcome_of(&demote.id()).and_then(reject_detail),
+        Some("bad_content")
+    );
+    // Bob cannot match the creator either: the highest writable level is below the creator's.
+    let too_high = causerie_node::room::content::MAX_POWER;
+    let (raise, receipt) = base.try_send(
+        &bob,
+        kinds::POWER_LEVELS,
+        Some(""),
+        levels(&[(&bob, too_high)]),
+    );
+    assert_eq!(
+        receipt.outcome_of(&raise.id()).and_then(reject_detail),
+        Some("power_change_not_allowed")
+    );
+    assert_eq!(
+        base.room.power_level(&alice.key),
+        causerie_node::room::content::CREATOR_POWER
+    );
+    assert_eq!(base.room.membership(&alice.key), Some(Membership::Join));
+
+    // A user cannot lower a peer at their own level.
+    let carol = User::new(3);
+    base.room
+        .add_attestation(carol.attestation.clone())
+        .unwrap();
+    base.join(&carol);
+    let (change, receipt) = base.try_send(
+        &bob,
+        kinds::POWER_LEVELS,
+        Some(""),
+        levels(&[(&bob, 100), (&carol, 100)]),
+    );
+    assert!(matches!(
+        receipt.outcome_of(&change.id()),
+        Some(Outcome::Accepted { .. })
+    ));
+    let (undo, receipt) = base.try_send(
+        &bob,
+        kinds::POWER_LEVELS,
+        Some(""),
+        levels(&[(&bob, 100), (&carol, 0)]),
+    );
+    assert_eq!(
+        receipt.outcome_of(&undo.id()).and_then(reject_detail),
+        Some("power_change_not_allowed")
+    );
+}
+
+#[test]
+fn unban_by_moderator_and_rejoin() {
+    let (alice, bob, mallory) = (User::new(1), User::new(2), User::new(4));
+    let (mut view, _) = View::create(&alice, &[&bob, &mallory]);
+    view.join(&bob);
+    view.join(&mallory);
+    view.power(&alice, &[(&bob, 50)]);
+    view.set_member(&bob, &mallory, Membership::Ban);
+    let (rejoin, receipt) = view.try_send(
+        &mallory,
+        kinds::MEMBER,
+        Some(&mallory.hex()),
+        member(Membership::Join),
+    );
+    assert_eq!(
+        receipt.outcome_of(&rejoin.id()).and_then(reject_detail),
+        Some("banned")
+    );
+    view.set_member(&bob, &mallory, Membership::Leave);
+    view.join(&mallory);
+    assert_eq!(view.room.membership(&mallory.key), Some(Membership::Join));
+}
+
+#[test]
+fn redactions_apply_for_own_events_and_with_power_only() {
+    let (alice, bob, carol) = (User::new(1), User::new(2), User::new(3));
+    let (mut view, _) = View::create(&alice, &[&bob, &carol]);
+    view.join(&bob);
+    view.join(&carol);
+    let bobs = view.message(&bob, "oops");
+    let carols = view.message(&carol, "mine");
+    view.send(&bob, kinds::REDACTION, None, redaction(&bobs));
+    // Accepted (events_default), but without redact power it does not apply to others' events.
+    view.send(&bob, kinds::REDACTION, None, redaction(&carols));
+    let timeline = view.room.timeline();
+    let redacted = |e: &causerie_crypto::Event| {
+        timeline
+            .iter()
+            .find(|t| t.event == e.id())
+            .map(|t| t.redacted)
+    };
+    assert_eq!(redacted(&bobs), Some(true));
+    assert_eq!(redacted(&carols), Some(false));
+    view.send(&alice, kinds::REDACTION, None, redaction(&carols));
+    let shown = view.room.timeline_events();
+    let carols_now = shown.iter().find(|e| e.id() == carols.id()).unwrap();
+    assert!(carols_now.is_redacted() && carols_now.content().is_empty());
+}
