@@ -480,7 +480,7 @@ fn tail_id(key: &[u8], head: usize) -> Result<EventId, StoreError> {
 
 /// Concatenated 32-byte ids.
 fn ids_of(value: &[u8]) -> Result<Vec<EventId>, StoreError> {
-    if value.len() % ID_LEN != 0 {
+    if !value.len().is_multiple_of(ID_LEN) {
         return Err(StoreError::corrupt(
             "id list",
             format!("{} bytes", value.len()),
