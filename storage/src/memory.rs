@@ -1,6 +1,6 @@
 //! In-memory backend: typed `BTreeMap`s behind one `RwLock`, for tests and simulations.
 //!
-//! Same semantics as the sled backend (the commit logic is shared, see [`crate::plan`]), minus
+//! Same semantics as the sled backend (the commit logic is shared: `plan.rs`), minus
 //! persistence: `commit` is "durable" for the life of the process, which is all a simulation
 //! needs. Events are kept decoded, so reads cost a clone of an `Arc`.
 
