@@ -191,9 +191,57 @@ pub fn decode_canonical<T: DeserializeOwned + Serialize>(
     Ok(value)
 }
 
-/// Whether `value` encodes to exactly `bytes`.
+/// Appends the canonical encoding of `value` to `out` (no intermediate buffer).
+pub fn encode_into<T: Serialize>(out: &mut Vec<u8>, value: &T) -> Result<(), CodecError> {
+    encode_to_writer(out, value)
+}
+
+/// Streams the canonical encoding of `value` into `writer` (e.g. a hasher).
+pub fn encode_to_writer<W: std::io::Write, T: Serialize>(
+    writer: W,
+    value: &T,
+) -> Result<(), CodecError> {
+    serde_cbor::to_writer(writer, value).map_err(|e| CodecError::Encode(e.to_string()))
+}
+
+/// Whether `value` encodes to exactly `bytes`. Compares while encoding, without allocating, and
+/// stops at the first differing byte.
 pub fn encodes_to<T: Serialize>(value: &T, bytes: &[u8]) -> Result<bool, CodecError> {
-    Ok(encode(value)? == bytes)
+    let mut compare = Compare {
+        expected: bytes,
+        differs: false,
+    };
+    match serde_cbor::to_writer(&mut compare, value) {
+        Ok(()) => Ok(!compare.differs && compare.expected.is_empty()),
+        Err(_) if compare.differs => Ok(false),
+        Err(e) => Err(CodecError::Encode(e.to_string())),
+    }
+}
+
+/// A writer that checks what is written against the bytes still expected.
+struct Compare<'a> {
+    expected: &'a [u8],
+    differs: bool,
+}
+
+impl std::io::Write for Compare<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self.expected.strip_prefix(buf) {
+            Some(rest) => {
+                self.expected = rest;
+                Ok(buf.len())
+            }
+            None => {
+                // Abort the encoding: the rest cannot match any more.
+                self.differs = true;
+                Err(std::io::Error::other("differs"))
+            }
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Maps serde_cbor's errors to our typed reasons.

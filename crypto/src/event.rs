@@ -49,6 +49,10 @@ pub const MAX_DEPTH: u64 = (1 << 53) - 1;
 /// The envelope version this implementation writes and reads.
 pub const ENVELOPE_VERSION: u64 = 1;
 
+/// Initial capacity of a signing input: a typical redacted envelope plus the signature, so that
+/// the common case needs one allocation (larger ones grow as usual).
+const SIGNING_INPUT_CAPACITY: usize = 1_024;
+
 /// Event kinds whose meaning the protocol defines, and what redaction keeps of each.
 pub mod kinds {
     /// Creates a room; its id is the room id.
@@ -285,19 +289,20 @@ impl Parts<'_> {
 
     /// Domain prefix ‖ canonical redacted envelope without signature.
     fn signing_input(&self, redacted: &Content) -> Result<Vec<u8>, EventError> {
-        let mut input = Domain::Event.prefix().to_vec();
+        // Room for the whole envelope and the signature appended for the id, in one allocation.
+        let mut input = Vec::with_capacity(SIGNING_INPUT_CAPACITY);
+        input.extend_from_slice(Domain::Event.prefix());
         serde_cbor_into(&mut input, &self.wire(redacted, None))?;
         Ok(input)
     }
 }
 
 fn serde_cbor_into<T: Serialize>(out: &mut Vec<u8>, value: &T) -> Result<(), EventError> {
-    out.extend_from_slice(&codec::encode(value)?);
-    Ok(())
+    Ok(codec::encode_into(out, value)?)
 }
 
 fn content_hash(content: &Content) -> Result<Hash32, EventError> {
-    Ok(Hash32::digest(&[&codec::encode(content)?]))
+    Ok(Hash32::digest_serialized(content)?)
 }
 
 impl EventDraft {

@@ -7,7 +7,8 @@ use std::str::FromStr;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest, Sha256};
 
-use crate::codec::fixed_bytes;
+use crate::codec::{self, fixed_bytes};
+use crate::error::CodecError;
 
 /// A SHA-256 digest.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -21,6 +22,14 @@ impl Hash32 {
             hasher.update(part);
         }
         Hash32(hasher.finalize().into())
+    }
+
+    /// SHA-256 of the canonical CBOR encoding of `value`, streamed into the hasher without
+    /// building the encoding in memory (e.g. an event's `content_hash`).
+    pub fn digest_serialized<T: Serialize>(value: &T) -> Result<Self, CodecError> {
+        let mut writer = HashWriter(Sha256::new());
+        codec::encode_to_writer(&mut writer, value)?;
+        Ok(Hash32(writer.0.finalize().into()))
     }
 
     /// The raw bytes.
@@ -38,6 +47,20 @@ impl Hash32 {
         let mut out = [0u8; 32];
         hex::decode_to_slice(text, &mut out).ok()?;
         Some(Hash32(out))
+    }
+}
+
+/// Feeds everything written into a SHA-256 state.
+struct HashWriter(Sha256);
+
+impl std::io::Write for HashWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
