@@ -43,6 +43,7 @@ for_each_backend!(
     author_index,
     redaction_replaces_bytes,
     sequence_and_atomicity,
+    concurrent_commits,
 );
 
 #[test]

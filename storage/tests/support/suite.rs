@@ -582,3 +582,53 @@ pub(crate) fn sequence_and_atomicity(store: &impl Store) {
     assert_eq!(store.flush().unwrap().sequence, 4);
     assert_eq!(store.commit(vec![]).unwrap().sequence, 4);
 }
+
+/// Commits from several threads interleave without losing or mixing anything.
+pub(crate) fn concurrent_commits(store: &(impl Store + Sync)) {
+    const THREADS: u8 = 4;
+    const COMMITS: usize = 10;
+    let rooms: Vec<(causerie_crypto::UserSecret, Event, Vec<Event>)> = (0..THREADS)
+        .map(|t| {
+            let secret = user(10 + t);
+            let create = create(&secret, i64::from(t));
+            let events = chain(&secret, &create, COMMITS * 3);
+            (secret, create, events)
+        })
+        .collect();
+    std::thread::scope(|scope| {
+        for (_, create, events) in &rooms {
+            scope.spawn(move || {
+                let mut batch = WriteBatch::new();
+                batch.put_event(create.clone(), EventStatus::Accepted);
+                let _durable = store.commit(vec![batch]).unwrap();
+                for group in events.chunks(3) {
+                    let batches = group
+                        .iter()
+                        .map(|e| {
+                            let mut b = WriteBatch::new();
+                            b.put_event(e.clone(), EventStatus::Accepted)
+                                .set_extremities(create.room_id(), [e.id()]);
+                            b
+                        })
+                        .collect();
+                    let _durable = store.commit(batches).unwrap();
+                    // Reads see our own writes at once.
+                    let last = group.last().unwrap();
+                    assert_eq!(store.extremities(&create.room_id()).unwrap(), ids(&[last]));
+                }
+            });
+        }
+    });
+    let batches = u64::from(THREADS) * (1 + COMMITS as u64 * 3);
+    assert_eq!(store.last_sequence().unwrap(), batches);
+    for (_, create, events) in &rooms {
+        let order = store
+            .events_by_depth(&create.room_id(), None, Direction::Forward, usize::MAX)
+            .unwrap();
+        let expected: Vec<EventId> = std::iter::once(create)
+            .chain(events)
+            .map(|e| e.id())
+            .collect();
+        assert_eq!(order.iter().map(|p| p.event).collect::<Vec<_>>(), expected);
+    }
+}
