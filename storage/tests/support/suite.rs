@@ -584,7 +584,7 @@ pub(crate) fn sequence_and_atomicity(store: &impl Store) {
 }
 
 /// Commits from several threads interleave without losing or mixing anything.
-pub(crate) fn concurrent_commits(store: &(impl Store + Sync)) {
+pub(crate) fn concurrent_commits(store: &impl Store) {
     const THREADS: u8 = 4;
     const COMMITS: usize = 10;
     let rooms: Vec<(causerie_crypto::UserSecret, Event, Vec<Event>)> = (0..THREADS)
