@@ -73,7 +73,7 @@ pub fn member(membership: Membership) -> Content {
 pub fn levels(users: &[(&User, i64)]) -> Content {
     let mut levels = PowerLevels::default();
     for (user, level) in users {
-        levels.users.insert(user.key, *level);
+        levels.users.insert(*user.key.as_bytes(), *level);
     }
     levels.to_content()
 }

@@ -3,12 +3,13 @@
 //! a given state; the engine calls it against the event's own auth events, the state before it
 //! and (for soft-fail) the current state, and state resolution calls it in its iterative checks.
 
+use std::borrow::Cow;
+
 use causerie_crypto::UserKey;
 use causerie_crypto::event::kinds;
 
 use super::content::{
     JoinRule, JoinRules, Membership, PowerLevels, check_plain_content, parse_user_hex, power_of,
-    user_state_key,
 };
 use super::error::AuthError;
 use super::event::StateEvent;
@@ -22,9 +23,9 @@ pub struct Authorized {
 
 fn membership<'a, E: StateEvent + 'a>(
     state: &impl Fn(&str, &str) -> Option<&'a E>,
-    user: &UserKey,
+    user: &str,
 ) -> Option<Membership> {
-    state(kinds::MEMBER, &user_state_key(user)).and_then(|e| Membership::parse(e.content()).ok())
+    state(kinds::MEMBER, user).and_then(|e| Membership::parse(e.content()).ok())
 }
 
 /// Whether `event` is allowed by `state` (a lookup of the state entries by kind and state key).
@@ -46,13 +47,13 @@ pub fn authorize<'a, E: StateEvent + 'a>(
     let create = state(kinds::CREATE, "").ok_or(AuthError::NoCreate)?;
     let creator = create.sender();
     let levels = match state(kinds::POWER_LEVELS, "") {
-        Some(e) => PowerLevels::parse(e.content())?,
-        None => PowerLevels::default(),
+        Some(e) => e.power_levels()?,
+        None => Cow::Owned(PowerLevels::default()),
     };
     let sender = event.sender();
-    let sender_power = power_of(sender, creator, &levels);
+    let sender_power = power_of(sender.as_bytes(), creator, &levels);
     let can_redact_others = sender_power >= levels.redact;
-    let sender_membership = membership(&state, sender);
+    let sender_membership = membership(&state, &event.sender_hex());
 
     if kind == kinds::MEMBER {
         authorize_member(
@@ -92,12 +93,12 @@ pub fn authorize<'a, E: StateEvent + 'a>(
     }
     match kind {
         kinds::POWER_LEVELS => {
-            let new = PowerLevels::parse(event.content())?;
-            if new.users.contains_key(creator) {
+            let new = event.power_levels()?;
+            if new.users.contains_key(creator.as_bytes()) {
                 return Err(AuthError::BadContent("creator_in_users"));
             }
             if let Some(old) = state(kinds::POWER_LEVELS, "") {
-                let old = PowerLevels::parse(old.content())?;
+                let old = old.power_levels()?;
                 check_power_change(&old, &new, sender, sender_power)?;
             }
         }
@@ -123,19 +124,19 @@ fn authorize_member<'a, E: StateEvent + 'a>(
         .ok_or(AuthError::BadStateKey)?;
     let wanted = Membership::parse(event.content())?;
     let sender = event.sender();
-    let current = membership(state, &target);
+    let current = membership(state, event.state_key().unwrap_or_default());
     let target_power = power_of(&target, creator, levels);
     let sender_joined = sender_membership == Some(Membership::Join);
     match wanted {
         Membership::Join => {
-            if sender != &target {
+            if sender.as_bytes() != &target {
                 return Err(AuthError::SenderNotTarget);
             }
             if current == Some(Membership::Ban) {
                 return Err(AuthError::Banned);
             }
             // The creator may always (re)join: nobody can ban them.
-            if &target == creator || current == Some(Membership::Join) {
+            if &target == creator.as_bytes() || current == Some(Membership::Join) {
                 return Ok(());
             }
             let rules = match state(kinds::JOIN_RULES, "") {
@@ -171,7 +172,7 @@ fn authorize_member<'a, E: StateEvent + 'a>(
             }
         }
         Membership::Knock => {
-            if sender != &target {
+            if sender.as_bytes() != &target {
                 return Err(AuthError::SenderNotTarget);
             }
             let rules = match state(kinds::JOIN_RULES, "") {
@@ -189,7 +190,7 @@ fn authorize_member<'a, E: StateEvent + 'a>(
                 _ => Ok(()),
             }
         }
-        Membership::Leave if sender == &target => match current {
+        Membership::Leave if sender.as_bytes() == &target => match current {
             Some(Membership::Join | Membership::Invite | Membership::Knock) => Ok(()),
             Some(Membership::Ban) => Err(AuthError::Banned),
             _ => Err(AuthError::InvalidMembershipChange),
@@ -258,7 +259,7 @@ fn check_power_change(
         if too_high(before) || too_high(after) {
             return Err(AuthError::PowerChangeNotAllowed);
         }
-        if user != sender && before.is_some_and(|v| v >= sender_power) {
+        if user != sender.as_bytes() && before.is_some_and(|v| v >= sender_power) {
             return Err(AuthError::PowerChangeNotAllowed);
         }
     }

@@ -57,7 +57,7 @@ pub struct PowerLevels {
     /// Per-kind levels.
     pub events: BTreeMap<String, i64>,
     /// Per-user levels.
-    pub users: BTreeMap<UserKey, i64>,
+    pub users: BTreeMap<UserBytes, i64>,
 }
 
 impl Default for PowerLevels {
@@ -83,9 +83,15 @@ fn level(value: &Value) -> Result<i64, AuthError> {
     }
 }
 
+/// The raw bytes of a user key, as member state keys and power-level `users` entries name it.
+/// The rules compare bytes only: whether the bytes are a valid curve point does not matter to
+/// them (an invalid key can never sign an event), and skipping point decompression keeps auth
+/// checks cheap.
+pub type UserBytes = [u8; 32];
+
 /// Parses a user key given as 64 lowercase hex digits (the only accepted spelling, so that one
 /// user has exactly one member state key).
-pub fn parse_user_hex(text: &str) -> Option<UserKey> {
+pub fn parse_user_hex(text: &str) -> Option<UserBytes> {
     if text.len() != 64
         || !text
             .bytes()
@@ -93,7 +99,9 @@ pub fn parse_user_hex(text: &str) -> Option<UserKey> {
     {
         return None;
     }
-    UserKey::from_hex(text).ok()
+    let mut bytes = [0u8; 32];
+    hex::decode_to_slice(text, &mut bytes).ok()?;
+    Some(bytes)
 }
 
 /// The member state key of `user`.
@@ -162,14 +170,14 @@ impl PowerLevels {
         let users = self
             .users
             .iter()
-            .map(|(k, v)| (user_state_key(k), Value::Integer(*v)))
+            .map(|(k, v)| (hex::encode(k), Value::Integer(*v)))
             .collect();
         content.insert("users".into(), Value::Map(users));
         content
     }
 
     /// Level of `user`, ignoring the creator rule (see [`power_of`]).
-    pub fn user_level(&self, user: &UserKey) -> i64 {
+    pub fn user_level(&self, user: &UserBytes) -> i64 {
         self.users.get(user).copied().unwrap_or(self.users_default)
     }
 
@@ -184,8 +192,8 @@ impl PowerLevels {
 }
 
 /// Power of `user` given the room creator and the power levels in force.
-pub fn power_of(user: &UserKey, creator: &UserKey, levels: &PowerLevels) -> i64 {
-    if user == creator {
+pub fn power_of(user: &UserBytes, creator: &UserKey, levels: &PowerLevels) -> i64 {
+    if user == creator.as_bytes() {
         CREATOR_POWER
     } else {
         levels.user_level(user)

@@ -17,7 +17,9 @@ use causerie_crypto::{
 };
 
 use super::auth::authorize;
-use super::content::{Membership, PowerLevels, parse_user_hex, power_of, redacts, user_state_key};
+use super::content::{
+    Membership, PowerLevels, UserBytes, parse_user_hex, power_of, redacts, user_state_key,
+};
 use super::error::{PrepareError, RefuseReason, RejectReason};
 use super::event::{
     Credential, RoomEvent, StateEvent, StateKey, StateMap, auth_types, state_key_of,
@@ -25,7 +27,8 @@ use super::event::{
 use super::state_res::{Work, resolve};
 use super::{
     MAX_ANCESTOR_CACHE, MAX_ATTESTATIONS, MAX_FORWARD_EXTREMITIES, MAX_FUTURE_SKEW_MS,
-    MAX_OUTLIERS, MAX_PREV_EVENTS, MAX_REJECTED_REMEMBERED, MAX_STATE_RES_WORK,
+    MAX_OUTLIERS, MAX_PREV_EVENTS, MAX_REJECTED_REMEMBERED, MAX_RESOLUTION_CACHE,
+    MAX_STATE_RES_WORK,
 };
 
 /// What happened to one event during a call.
@@ -187,12 +190,16 @@ pub struct Room {
     waiting_on_event: BTreeMap<EventId, BTreeSet<EventId>>,
     waiting_on_attestation: BTreeMap<AttestationId, BTreeSet<EventId>>,
     attestations: BTreeMap<AttestationId, Attestation>,
-    by_user: BTreeMap<UserKey, BTreeSet<EventId>>,
+    by_user: BTreeMap<UserBytes, BTreeSet<EventId>>,
     redactions_of: BTreeMap<EventId, BTreeSet<EventId>>,
     visible: BTreeSet<(u64, EventId)>,
     // Ancestor sets (bit per local index) for the descendant test; a pure cache.
     ancestors: RefCell<BTreeMap<EventId, Arc<Vec<u64>>>>,
+    // Resolutions by their (distinct) input maps' addresses; a pure cache.
+    resolutions: RefCell<ResolutionCache>,
 }
+
+type ResolutionCache = BTreeMap<Vec<usize>, (Vec<Arc<StateMap>>, Arc<StateMap>)>;
 
 fn key(kind: &str, state_key: &str) -> StateKey {
     (kind.to_owned(), state_key.to_owned())
@@ -239,6 +246,7 @@ impl Room {
             redactions_of: BTreeMap::new(),
             visible: BTreeSet::new(),
             ancestors: RefCell::new(BTreeMap::new()),
+            resolutions: RefCell::new(BTreeMap::new()),
         }
     }
 
@@ -360,7 +368,7 @@ impl Room {
 
     /// An accepted event (full content, whether redacted or not; see [`Self::timeline_events`]).
     pub fn event(&self, id: &EventId) -> Option<&Event> {
-        self.events.get(id).map(|n| &n.room_event.event)
+        self.events.get(id).map(|n| n.room_event.event())
     }
 
     /// The state before an accepted event.
@@ -463,8 +471,8 @@ impl Room {
             .and_then(|e| PowerLevels::parse(e.content()).ok())
             .unwrap_or_default();
         match self.state_event(kinds::CREATE, "") {
-            Some(create) => power_of(user, create.author(), &levels),
-            None => levels.user_level(user),
+            Some(create) => power_of(user.as_bytes(), create.author(), &levels),
+            None => levels.user_level(user.as_bytes()),
         }
     }
 
@@ -600,22 +608,45 @@ impl Room {
 
     /// The state resolved from the state after each of `prevs` (all accepted).
     fn state_at(&self, prevs: &[EventId]) -> Result<Arc<StateMap>, RejectReason> {
-        let afters: Vec<&Arc<StateMap>> = prevs
+        // Distinct state maps only: by pointer first (cheap), then by content, so that the
+        // resolution's input (and its work count) depends on the DAG, not on how maps happen to
+        // be shared.
+        let mut afters: Vec<&Arc<StateMap>> = Vec::with_capacity(prevs.len());
+        for after in prevs
             .iter()
             .filter_map(|p| self.events.get(p))
             .map(|n| &n.state_after)
-            .collect();
-        let Some(first) = afters.first() else {
-            return Ok(Arc::new(StateMap::new()));
-        };
-        if afters.iter().all(|a| Arc::ptr_eq(a, first)) {
-            return Ok((*first).clone());
+        {
+            if !afters
+                .iter()
+                .any(|a| Arc::ptr_eq(a, after) || a.as_ref() == after.as_ref())
+            {
+                afters.push(after);
+            }
+        }
+        match afters.as_slice() {
+            [] => return Ok(Arc::new(StateMap::new())),
+            [only] => return Ok((*only).clone()),
+            _ => {}
+        }
+        afters.sort_by_key(|a| Arc::as_ptr(a) as usize);
+        let key: Vec<usize> = afters.iter().map(|a| Arc::as_ptr(a) as usize).collect();
+        if let Some((_, resolved)) = self.resolutions.borrow().get(&key) {
+            return Ok(resolved.clone());
         }
         let sets: Vec<&StateMap> = afters.iter().map(|a| a.as_ref()).collect();
         let mut work = Work::new(MAX_STATE_RES_WORK);
-        resolve(&sets, &self.lookup(), &mut work)
+        let resolved = resolve(&sets, &self.lookup(), &mut work)
             .map(Arc::new)
-            .map_err(|_| RejectReason::StateResTooLarge)
+            .map_err(|_| RejectReason::StateResTooLarge)?;
+        let mut cache = self.resolutions.borrow_mut();
+        if cache.len() >= MAX_RESOLUTION_CACHE {
+            cache.clear();
+        }
+        // The cache keeps the input maps alive, so their addresses cannot be reused by others.
+        let inputs = afters.into_iter().cloned().collect();
+        cache.insert(key, (inputs, resolved.clone()));
+        Ok(resolved)
     }
 
     /// Checks 4-8 of specs/rooms.md "Checks on receipt", then acceptance.
@@ -625,13 +656,13 @@ impl Room {
         credential: Credential,
         pass: &mut Pass,
     ) -> Result<(), Verdict> {
-        let room_event = RoomEvent { event, credential };
+        let room_event = RoomEvent::new(event, credential);
         let state_before = if room_event.kind() == kinds::CREATE {
             authorize(&room_event, |_: &str, _: &str| None::<&RoomEvent>)
                 .map_err(|e| Verdict::Reject(RejectReason::AuthFailedOwn(e)))?;
             Arc::new(StateMap::new())
         } else {
-            let event = &room_event.event;
+            let event = room_event.event();
             let expected = 1 + event
                 .prev_events()
                 .iter()
@@ -645,7 +676,7 @@ impl Room {
                     expected,
                 }));
             }
-            let allowed = auth_types(event.kind(), event.author(), event.state_key());
+            let allowed = room_event.auth_types();
             let mut own: BTreeMap<StateKey, &RoomEvent> = BTreeMap::new();
             for auth_id in event.auth_events() {
                 let Some(node) = self.events.get(auth_id) else {
@@ -685,7 +716,7 @@ impl Room {
         pass: &mut Pass,
     ) -> Result<(), Verdict> {
         let id = room_event.event_id();
-        let prevs: Vec<EventId> = room_event.event.prev_events().to_vec();
+        let prevs: Vec<EventId> = room_event.event().prev_events().to_vec();
         let merged = prevs.iter().filter(|p| self.tips.contains(*p)).count();
         if self.tips.len() - merged + 1 > MAX_FORWARD_EXTREMITIES {
             return Err(Verdict::Refuse(RefuseReason::TooManyExtremities));
@@ -703,7 +734,7 @@ impl Room {
             tips.remove(p);
         }
         tips.insert(id);
-        let sender = *room_event.sender();
+        let sender = *room_event.sender().as_bytes();
         let target = if room_event.kind() == kinds::MEMBER {
             room_event.state_key().and_then(parse_user_hex)
         } else {
@@ -825,7 +856,7 @@ impl Room {
             (false, true)
         } else {
             let mut effective: BTreeMap<StateKey, EventId> = BTreeMap::new();
-            for k in auth_types(event.kind(), event.sender(), event.state_key()) {
+            for k in event.auth_types() {
                 let now = self.current.get(&k);
                 let before = node.state_before.get(&k);
                 let chosen = match now {
@@ -897,7 +928,7 @@ impl Room {
             if let Some(w) = bits.get_mut(word) {
                 *w |= bit;
             }
-            stack.extend_from_slice(node.room_event.event.prev_events());
+            stack.extend_from_slice(node.room_event.event().prev_events());
         }
         let bits = Arc::new(bits);
         let mut cache = self.ancestors.borrow_mut();

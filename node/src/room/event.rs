@@ -2,12 +2,14 @@
 //! ([`StateEvent`]), the engine's event type ([`RoomEvent`]: a verified event plus the facts of
 //! its author's attestation), and state maps (specs/rooms.md, "State").
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use causerie_crypto::event::kinds;
 use causerie_crypto::{Assurance, Attestation, Content, Event, EventId, NodeKey, UserKey};
 
-use super::content::user_state_key;
+use super::content::{PowerLevels, user_state_key};
+use super::error::AuthError;
 
 /// A (kind, state key) pair.
 pub type StateKey = (String, String);
@@ -52,6 +54,19 @@ pub trait StateEvent {
     fn depth(&self) -> u64;
     /// The author's attestation facts, when known.
     fn credential(&self) -> Option<&Credential>;
+    /// The content parsed as power levels. Implementations may cache it: the rules read the
+    /// power levels of the state on every check.
+    fn power_levels(&self) -> Result<Cow<'_, PowerLevels>, AuthError> {
+        PowerLevels::parse(self.content()).map(Cow::Owned)
+    }
+    /// The sender's member state key (hex of the key). Implementations may cache it.
+    fn sender_hex(&self) -> Cow<'_, str> {
+        Cow::Owned(user_state_key(self.sender()))
+    }
+    /// [`auth_types`] of this event.
+    fn auth_types(&self) -> Vec<StateKey> {
+        auth_types_hex(self.kind(), &self.sender_hex(), self.state_key())
+    }
 }
 
 /// The state key this event occupies, for state events.
@@ -64,10 +79,15 @@ pub fn state_key_of<E: StateEvent + ?Sized>(event: &E) -> Option<StateKey> {
 /// The state entries an event's authorization depends on: create, power levels, the sender's
 /// membership and, for member events, the target's membership and the join rules.
 pub fn auth_types(kind: &str, sender: &UserKey, state_key: Option<&str>) -> Vec<StateKey> {
+    auth_types_hex(kind, &user_state_key(sender), state_key)
+}
+
+/// [`auth_types`] with the sender given as its member state key.
+pub fn auth_types_hex(kind: &str, sender: &str, state_key: Option<&str>) -> Vec<StateKey> {
     let mut keys = vec![
         (kinds::CREATE.to_owned(), String::new()),
         (kinds::POWER_LEVELS.to_owned(), String::new()),
-        (kinds::MEMBER.to_owned(), user_state_key(sender)),
+        (kinds::MEMBER.to_owned(), sender.to_owned()),
     ];
     if kind == kinds::MEMBER {
         if let Some(target) = state_key {
@@ -81,13 +101,34 @@ pub fn auth_types(kind: &str, sender: &UserKey, state_key: Option<&str>) -> Vec<
     keys
 }
 
-/// The engine's event: a verified envelope and its attestation's facts.
+/// The engine's event: a verified envelope, its attestation's facts, and (for power-levels
+/// events) the parsed levels.
 #[derive(Debug, Clone)]
 pub struct RoomEvent {
+    event: Event,
+    credential: Credential,
+    levels: Option<Result<PowerLevels, AuthError>>,
+    sender_hex: String,
+}
+
+impl RoomEvent {
+    /// Wraps a verified event with its attestation's facts.
+    pub fn new(event: Event, credential: Credential) -> Self {
+        let levels =
+            (event.kind() == kinds::POWER_LEVELS).then(|| PowerLevels::parse(event.content()));
+        let sender_hex = user_state_key(event.author());
+        RoomEvent {
+            event,
+            credential,
+            levels,
+            sender_hex,
+        }
+    }
+
     /// The verified event.
-    pub event: Event,
-    /// Facts of the event's attestation.
-    pub credential: Credential,
+    pub fn event(&self) -> &Event {
+        &self.event
+    }
 }
 
 impl StateEvent for RoomEvent {
@@ -114,5 +155,15 @@ impl StateEvent for RoomEvent {
     }
     fn credential(&self) -> Option<&Credential> {
         Some(&self.credential)
+    }
+    fn power_levels(&self) -> Result<Cow<'_, PowerLevels>, AuthError> {
+        match &self.levels {
+            Some(Ok(levels)) => Ok(Cow::Borrowed(levels)),
+            Some(Err(e)) => Err(*e),
+            None => PowerLevels::parse(self.content()).map(Cow::Owned),
+        }
+    }
+    fn sender_hex(&self) -> Cow<'_, str> {
+        Cow::Borrowed(&self.sender_hex)
     }
 }

@@ -18,7 +18,7 @@ use causerie_crypto::event::kinds;
 use super::auth::authorize;
 use super::content::{CREATOR_POWER, Membership, PowerLevels, power_of};
 use super::error::StateResError;
-use super::event::{StateEvent, StateKey, StateMap, auth_types, state_key_of};
+use super::event::{StateEvent, StateKey, StateMap, state_key_of};
 
 /// Deterministic work budget for one resolution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -241,13 +241,18 @@ fn sender_power<'a, E: StateEvent + 'a>(
         let auth = get(lookup, id)?;
         match auth.kind() {
             kinds::CREATE => creator = Some(*auth.sender()),
-            kinds::POWER_LEVELS => levels = PowerLevels::parse(auth.content()).unwrap_or_default(),
+            kinds::POWER_LEVELS => {
+                levels = auth
+                    .power_levels()
+                    .map(|l| l.into_owned())
+                    .unwrap_or_default()
+            }
             _ => {}
         }
     }
     Ok(match creator {
-        Some(creator) => power_of(event.sender(), &creator, &levels),
-        None => levels.user_level(event.sender()),
+        Some(creator) => power_of(event.sender().as_bytes(), &creator, &levels),
+        None => levels.user_level(event.sender().as_bytes()),
     })
 }
 
@@ -318,7 +323,7 @@ fn iterative_auth_checks<'a, E: StateEvent + 'a>(
                 auth_state.insert(k, auth);
             }
         }
-        for k in auth_types(event.kind(), event.sender(), event.state_key()) {
+        for k in event.auth_types() {
             if let Some(current) = partial.get(&k) {
                 let current = get(lookup, current)?;
                 auth_state.insert(k, current);
