@@ -3,16 +3,22 @@
 //! Pure and synchronous: no tokio, no network, and file IO only in the key-file helpers.
 //!
 //! Layout:
-//! - [`codec`]: the one CBOR entry point (size cap, depth limit, canonical round-trip check)
-//!   and [`Value`], the restricted data model of event content.
+//! - [`codec`]: the one CBOR entry point (size cap, then a bounded allocation-free pre-scan of
+//!   lengths and nesting, then decoding and the canonical round-trip check) and [`Value`], the
+//!   restricted data model of event content.
 //! - [`hash`]: SHA-256 identifiers ([`EventId`], [`RoomId`], [`AttestationId`]).
-//! - [`keys`]: user and node key newtypes, secrets that never print, key files.
+//! - [`keys`]: user and node key newtypes (canonical, not of small order; validated keys are
+//!   memoised per thread), secrets that never print, key files.
 //! - [`signing`]: signing domains (a signature made for one kind never verifies as another).
 //! - [`event`]: the signed event envelope, its id, redaction, and the verify path.
 //! - [`attestation`]: a home node's signed statement about a user key.
 //! - [`error`]: typed errors, each with a stable reason name.
 //!
-//! Normative description: `specs/events.md` and `specs/identity.md`.
+//! Deliberately absent: batch signature verification, whose accept/reject differs from
+//! `verify_strict` on small-order and non-canonical inputs (specs/events.md §4).
+//!
+//! Normative description: `specs/events.md` and `specs/identity.md`; vectors in
+//! `specs/test-vectors/`, written by `cargo run -p causerie-crypto --example gen_vectors`.
 
 pub mod attestation;
 pub mod codec;
