@@ -236,3 +236,51 @@ impl View {
             .and_then(|e| e.content_str("topic").map(str::to_owned))
     }
 }
+
+/// Signs an event with exactly the given references (for bad input).
+#[allow(clippy::too_many_arguments)]
+pub fn raw(
+    user: &User,
+    room: causerie_crypto::RoomId,
+    kind: &str,
+    state_key: Option<&str>,
+    content: Content,
+    prev_events: Vec<causerie_crypto::EventId>,
+    auth_events: Vec<causerie_crypto::EventId>,
+    depth: u64,
+) -> Event {
+    EventDraft {
+        room: Some(room),
+        author: user.key,
+        kind: kind.to_owned(),
+        state_key: state_key.map(str::to_owned),
+        content,
+        prev_events,
+        auth_events,
+        depth,
+        origin_ts: T0 + 1_000,
+        attestation: user.attestation.id(),
+    }
+    .sign(&user.secret)
+    .unwrap()
+}
+
+/// What a rejection must leave untouched.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Snapshot {
+    pub state: causerie_node::room::StateMap,
+    pub extremities: Vec<causerie_crypto::EventId>,
+    pub timeline: Vec<causerie_node::room::TimelineEntry>,
+    pub accepted: usize,
+    pub outliers: usize,
+}
+
+pub fn snapshot(room: &Room) -> Snapshot {
+    Snapshot {
+        state: room.current_state().clone(),
+        extremities: room.extremities(),
+        timeline: room.timeline(),
+        accepted: room.accepted_count(),
+        outliers: room.outlier_count(),
+    }
+}
