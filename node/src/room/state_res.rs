@@ -400,3 +400,368 @@ fn mainline_position<'a, E: StateEvent + 'a>(
     }
     Ok(position)
 }
+
+#[cfg(test)]
+mod tests {
+    //! State resolution on tiny hand-written graphs.
+
+    use causerie_crypto::{Content, Hash32, UserKey, UserSecret};
+
+    use super::*;
+    use crate::room::content::{Membership, PowerLevels, user_state_key};
+    use crate::room::event::Credential;
+
+    struct Fixture {
+        id: EventId,
+        kind: &'static str,
+        state_key: String,
+        sender: UserKey,
+        content: Content,
+        auth: Vec<EventId>,
+        depth: u64,
+    }
+
+    impl StateEvent for Fixture {
+        fn event_id(&self) -> EventId {
+            self.id
+        }
+        fn kind(&self) -> &str {
+            self.kind
+        }
+        fn state_key(&self) -> Option<&str> {
+            Some(&self.state_key)
+        }
+        fn sender(&self) -> &UserKey {
+            &self.sender
+        }
+        fn content(&self) -> &Content {
+            &self.content
+        }
+        fn auth_event_ids(&self) -> &[EventId] {
+            &self.auth
+        }
+        fn depth(&self) -> u64 {
+            self.depth
+        }
+        fn credential(&self) -> Option<&Credential> {
+            None
+        }
+    }
+
+    fn user(seed: u8) -> UserKey {
+        UserSecret::from_seed(&[seed; 32]).public()
+    }
+
+    #[derive(Default)]
+    struct Graph {
+        events: BTreeMap<EventId, Fixture>,
+    }
+
+    impl Graph {
+        #[allow(clippy::too_many_arguments)]
+        fn add(
+            &mut self,
+            id: u8,
+            kind: &'static str,
+            state_key: &str,
+            sender: UserKey,
+            content: Content,
+            auth: &[EventId],
+            depth: u64,
+        ) -> EventId {
+            let id = EventId(Hash32([id; 32]));
+            let state_key = state_key.to_owned();
+            let auth = auth.to_vec();
+            self.events.insert(
+                id,
+                Fixture {
+                    id,
+                    kind,
+                    state_key,
+                    sender,
+                    content,
+                    auth,
+                    depth,
+                },
+            );
+            id
+        }
+
+        fn resolve(
+            &self,
+            sets: &[&StateMap],
+            limit: u64,
+        ) -> Result<(StateMap, u64), StateResError> {
+            let mut work = Work::new(limit);
+            let lookup = |id: &EventId| self.events.get(id);
+            resolve(sets, &lookup, &mut work).map(|s| (s, work.used()))
+        }
+
+        fn state(&self, ids: &[EventId]) -> StateMap {
+            ids.iter()
+                .map(|id| {
+                    let e = &self.events[id];
+                    ((e.kind.to_owned(), e.state_key.clone()), *id)
+                })
+                .collect()
+        }
+    }
+
+    fn text(key: &str, value: &str) -> Content {
+        let mut content = Content::new();
+        content.insert(key.into(), value.into());
+        content
+    }
+
+    fn levels(users: &[(UserKey, i64)]) -> Content {
+        let mut levels = PowerLevels::default();
+        for (user, level) in users {
+            levels.users.insert(*user.as_bytes(), *level);
+        }
+        levels.to_content()
+    }
+
+    /// Alice creates; Bob is a moderator (50); Bob and Carol joined.
+    struct Base {
+        graph: Graph,
+        alice: UserKey,
+        bob: UserKey,
+        carol: UserKey,
+        create: EventId,
+        alice_join: EventId,
+        power: EventId,
+        rules: EventId,
+        bob_join: EventId,
+        carol_join: EventId,
+    }
+
+    fn base() -> Base {
+        let (alice, bob, carol) = (user(1), user(2), user(3));
+        let mut g = Graph::default();
+        let join = Membership::Join.to_content();
+        let create = g.add(10, kinds::CREATE, "", alice, Content::new(), &[], 0);
+        let alice_join = g.add(
+            11,
+            kinds::MEMBER,
+            &user_state_key(&alice),
+            alice,
+            join.clone(),
+            &[create],
+            1,
+        );
+        let power = g.add(
+            12,
+            kinds::POWER_LEVELS,
+            "",
+            alice,
+            levels(&[(bob, 50)]),
+            &[create, alice_join],
+            2,
+        );
+        let rules = g.add(
+            13,
+            kinds::JOIN_RULES,
+            "",
+            alice,
+            text("join_rule", "public"),
+            &[create, power, alice_join],
+            3,
+        );
+        let bob_join = g.add(
+            14,
+            kinds::MEMBER,
+            &user_state_key(&bob),
+            bob,
+            join.clone(),
+            &[create, power, rules],
+            4,
+        );
+        let carol_join = g.add(
+            15,
+            kinds::MEMBER,
+            &user_state_key(&carol),
+            carol,
+            join,
+            &[create, power, rules],
+            5,
+        );
+        Base {
+            graph: g,
+            alice,
+            bob,
+            carol,
+            create,
+            alice_join,
+            power,
+            rules,
+            bob_join,
+            carol_join,
+        }
+    }
+
+    impl Base {
+        fn common(&self) -> Vec<EventId> {
+            vec![
+                self.create,
+                self.alice_join,
+                self.power,
+                self.rules,
+                self.bob_join,
+                self.carol_join,
+            ]
+        }
+    }
+
+    #[test]
+    fn identical_sets_resolve_to_themselves_without_conflict_work() {
+        let b = base();
+        let state = b.graph.state(&b.common());
+        let (resolved, used) = b.graph.resolve(&[&state, &state], MAX).unwrap();
+        assert_eq!(resolved, state);
+        assert_eq!(used, 2 * state.len() as u64);
+    }
+
+    const MAX: u64 = 1_000_000;
+
+    /// Fork: Alice demotes Bob; concurrently Bob bans Carol.
+    fn demotion_race() -> (Base, StateMap, StateMap, EventId) {
+        let mut b = base();
+        let demote = b.graph.add(
+            20,
+            kinds::POWER_LEVELS,
+            "",
+            b.alice,
+            levels(&[(b.bob, 0)]),
+            &[b.create, b.power, b.alice_join],
+            6,
+        );
+        let ban_content = Membership::Ban.to_content();
+        let carol_key = user_state_key(&b.carol);
+        let ban = b.graph.add(
+            21,
+            kinds::MEMBER,
+            &carol_key,
+            b.bob,
+            ban_content,
+            &[b.create, b.power, b.bob_join, b.carol_join, b.rules],
+            6,
+        );
+        let mut left = b.common();
+        left.push(demote);
+        let mut right = b.common();
+        right.push(ban);
+        let (left, right) = (b.graph.state(&left), b.graph.state(&right));
+        (b, left, right, demote)
+    }
+
+    #[test]
+    fn creators_demotion_beats_the_moderators_concurrent_ban() {
+        let (b, left, right, demote) = demotion_race();
+        for sets in [[&left, &right], [&right, &left]] {
+            let (resolved, _) = b.graph.resolve(&sets, MAX).unwrap();
+            assert_eq!(
+                resolved[&(kinds::POWER_LEVELS.to_owned(), String::new())],
+                demote
+            );
+            assert_eq!(
+                resolved[&(kinds::MEMBER.to_owned(), user_state_key(&b.carol))],
+                b.carol_join
+            );
+        }
+    }
+
+    #[test]
+    fn work_limit_edges() {
+        let (b, left, right, _) = demotion_race();
+        let (expected, used) = b.graph.resolve(&[&left, &right], MAX).unwrap();
+        assert_eq!(b.graph.resolve(&[&left, &right], used).unwrap().0, expected);
+        assert_eq!(
+            b.graph.resolve(&[&left, &right], used - 1).unwrap_err(),
+            StateResError::TooMuchWork { limit: used - 1 }
+        );
+        assert_eq!(
+            StateResError::TooMuchWork { limit: 0 }.reason(),
+            "state_res_too_large"
+        );
+    }
+
+    #[test]
+    fn later_topic_wins_by_depth_not_by_id() {
+        let mut b = base();
+        let auth = [b.create, b.power, b.alice_join];
+        // The later topic gets the smaller id, so an id tie-break would pick the wrong one.
+        let first = b.graph.add(
+            31,
+            kinds::TOPIC,
+            "",
+            b.alice,
+            text("topic", "first"),
+            &auth,
+            6,
+        );
+        let second = b.graph.add(
+            30,
+            kinds::TOPIC,
+            "",
+            b.alice,
+            text("topic", "second"),
+            &auth,
+            7,
+        );
+        let mut left = b.common();
+        left.push(first);
+        let mut right = b.common();
+        right.push(second);
+        let (left, right) = (b.graph.state(&left), b.graph.state(&right));
+        let (resolved, _) = b.graph.resolve(&[&left, &right], MAX).unwrap();
+        assert_eq!(resolved[&(kinds::TOPIC.to_owned(), String::new())], second);
+    }
+
+    #[test]
+    fn conflicted_subgraph_holds_events_between_conflicted_events() {
+        let mut b = base();
+        let p2 = b.graph.add(
+            40,
+            kinds::POWER_LEVELS,
+            "",
+            b.alice,
+            levels(&[(b.bob, 40)]),
+            &[b.create, b.power, b.alice_join],
+            6,
+        );
+        let p3 = b.graph.add(
+            41,
+            kinds::POWER_LEVELS,
+            "",
+            b.alice,
+            levels(&[(b.bob, 30)]),
+            &[b.create, p2, b.alice_join],
+            7,
+        );
+        let conflicted: BTreeSet<EventId> = [b.power, p3].into_iter().collect();
+        let lookup = |id: &EventId| b.graph.events.get(id);
+        let subgraph = conflicted_subgraph(&conflicted, &lookup, &mut Work::new(MAX)).unwrap();
+        assert_eq!(subgraph, [p2].into_iter().collect());
+    }
+
+    #[test]
+    fn missing_events_are_reported() {
+        let (b, left, mut right, _) = demotion_race();
+        let ghost = EventId(Hash32([99; 32]));
+        right.insert((kinds::TOPIC.to_owned(), String::new()), ghost);
+        assert_eq!(
+            b.graph.resolve(&[&left, &right], MAX).unwrap_err(),
+            StateResError::MissingEvent(ghost)
+        );
+    }
+
+    #[test]
+    fn kicks_and_bans_are_power_events_joins_are_not() {
+        let b = base();
+        let g = &b.graph;
+        assert!(is_power_event(&g.events[&b.power]));
+        assert!(is_power_event(&g.events[&b.rules]));
+        assert!(is_power_event(&g.events[&b.create]));
+        assert!(!is_power_event(&g.events[&b.bob_join]));
+    }
+}
