@@ -207,6 +207,25 @@ fn after_bound<P: Copy>(prefix: P, after: Option<&EventId>) -> Bound<(P, EventId
 }
 
 impl RoomDagStore for MemoryStore {
+    fn rooms(&self, after: Option<&RoomId>, limit: usize) -> Result<Vec<RoomId>, StoreError> {
+        let tables = self.read()?;
+        let mut out = Vec::new();
+        let mut cursor = after.copied();
+        while out.len() < page_len(limit) {
+            // Jump past every order entry of the previous room: one seek per room.
+            let start = match cursor {
+                Some(room) => Bound::Excluded((room, u64::MAX, ID_MAX)),
+                None => Bound::Unbounded,
+            };
+            let Some((room, _, _)) = tables.order.range((start, Bound::Unbounded)).next() else {
+                break;
+            };
+            out.push(*room);
+            cursor = Some(*room);
+        }
+        Ok(out)
+    }
+
     fn extremities(&self, room: &RoomId) -> Result<BTreeSet<EventId>, StoreError> {
         Ok(self
             .read()?

@@ -709,6 +709,33 @@ impl EventStore for SledStore {
 }
 
 impl RoomDagStore for SledStore {
+    fn rooms(&self, after: Option<&RoomId>, limit: usize) -> Result<Vec<RoomId>, StoreError> {
+        let end = match successor(&[prefix::ORDER]) {
+            Some(s) => Bound::Excluded(s),
+            None => Bound::Unbounded,
+        };
+        let mut out = Vec::new();
+        let mut cursor = after.copied();
+        while out.len() < page_len(limit) {
+            // Seek past every order entry of the previous room: one seek per room listed.
+            let start =
+                match cursor.and_then(|room| successor(&key(prefix::ORDER, &[room.as_bytes()]))) {
+                    Some(s) => Bound::Included(s),
+                    None if cursor.is_some() => break,
+                    None => Bound::Included(vec![prefix::ORDER]),
+                };
+            let Some(item) = self.tree.range::<Vec<u8>, _>((start, end.clone())).next() else {
+                break;
+            };
+            let (k, _) = item?;
+            let room_bytes = k.get(1..1 + ID_LEN).unwrap_or_default();
+            let room = RoomId(Hash32(fixed(room_bytes, "order key")?));
+            out.push(room);
+            cursor = Some(room);
+        }
+        Ok(out)
+    }
+
     fn extremities(&self, room: &RoomId) -> Result<BTreeSet<EventId>, StoreError> {
         match self
             .tree

@@ -46,6 +46,8 @@ pub trait EventStore {
 
 /// The shape of each room's DAG, and which events are outside its accepted part.
 pub trait RoomDagStore {
+    /// Rooms with at least one stored event (whatever its status), in id order, after `after`.
+    fn rooms(&self, after: Option<&RoomId>, limit: usize) -> Result<Vec<RoomId>, StoreError>;
     /// The room's forward extremities (DAG tips), in id order; empty for an unknown room.
     fn extremities(&self, room: &RoomId) -> Result<BTreeSet<EventId>, StoreError>;
     /// Stored events that list `parent` in their `prev_events`, in id order, after `after`.

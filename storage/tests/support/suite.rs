@@ -35,6 +35,7 @@ fn snapshot_of(pairs: &[(&str, &str, EventId)]) -> StateSnapshot {
 
 /// Events come back byte-identical with their status; unknown ids are absent.
 pub(crate) fn put_get_contains(store: &impl Store) {
+    assert!(store.rooms(None, 10).unwrap().is_empty());
     let alice = user(1);
     let create = create(&alice, 0);
     let msg = message_after(&alice, &[&create], "hello");
