@@ -20,7 +20,7 @@ use super::auth::authorize;
 use super::content::{
     Membership, PowerLevels, UserBytes, parse_user_hex, power_of, redacts, user_state_key,
 };
-use super::error::{PrepareError, RefuseReason, RejectReason};
+use super::error::{PrepareError, RefuseReason, RejectReason, StateResError};
 use super::event::{
     Credential, RoomEvent, StateEvent, StateKey, StateMap, auth_types, state_key_of,
 };
@@ -456,6 +456,14 @@ impl Room {
                 })
             })
             .collect()
+    }
+
+    /// Resolves `sets` (state maps over this room's accepted events) with the engine's work
+    /// limit; returns the resolved state and the work it took.
+    pub fn resolve_states(&self, sets: &[&StateMap]) -> Result<(StateMap, u64), StateResError> {
+        let mut work = Work::new(MAX_STATE_RES_WORK);
+        let resolved = resolve(sets, &self.lookup(), &mut work)?;
+        Ok((resolved, work.used()))
     }
 
     /// `user`'s membership in the current state.
