@@ -1,6 +1,9 @@
 //! Limits, each tested on both edges: at the limit the engine takes the input, one past it the
 //! input is refused with its reason. specs/rooms.md, "Limits".
 
+// Helpers outside #[test] functions unwrap too: a failure there is a test failure.
+#![allow(clippy::unwrap_used)]
+
 #[path = "room_support.rs"]
 mod support;
 

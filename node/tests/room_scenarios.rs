@@ -2,6 +2,9 @@
 //! power-level races, concurrent joins, topic resets, demoted moderators, forks by banned users,
 //! creator privileges), each with its expected resolved state. specs/rooms.md.
 
+// Helpers outside #[test] functions unwrap too: a failure there is a test failure.
+#![allow(clippy::unwrap_used)]
+
 #[path = "room_support.rs"]
 mod support;
 
@@ -37,7 +40,11 @@ fn demoted_moderators_concurrent_ban_loses() {
     let mut right = base.clone();
     let ban = right.set_member(&bob, &carol, Membership::Ban);
 
-    let merged = merge(&base, &[demote.clone()], &[ban.clone()]);
+    let merged = merge(
+        &base,
+        std::slice::from_ref(&demote),
+        std::slice::from_ref(&ban),
+    );
     assert_eq!(merged.room.membership(&carol.key), Some(Membership::Join));
     assert_eq!(merged.state_id(kinds::POWER_LEVELS, ""), Some(demote.id()));
     assert_eq!(merged.room.power_level(&bob.key), 0);
@@ -59,7 +66,11 @@ fn ban_races_promotion_of_its_target() {
     let mut right = base.clone();
     let ban = right.set_member(&bob, &carol, Membership::Ban);
 
-    let merged = merge(&base, &[promote.clone()], &[ban.clone()]);
+    let merged = merge(
+        &base,
+        std::slice::from_ref(&promote),
+        std::slice::from_ref(&ban),
+    );
     // The creator's change sorts first; against it, Bob may not ban an equal.
     assert_eq!(merged.room.membership(&carol.key), Some(Membership::Join));
     assert_eq!(merged.room.power_level(&carol.key), 50);
@@ -143,7 +154,7 @@ fn topic_change_concurrent_with_unrelated_fork_keeps_the_latest_topic() {
     }
     branch.push(right.power(&alice, &[(&bob, 10)]));
 
-    let merged = merge(&base, &[second.clone()], &branch);
+    let merged = merge(&base, std::slice::from_ref(&second), &branch);
     assert_eq!(merged.topic_text().as_deref(), Some("second"));
     assert_eq!(merged.room.power_level(&bob.key), 10);
     assert_eq!(merged.room.membership(&dave.key), Some(Membership::Join));

@@ -2,7 +2,7 @@
 //! no tests): users with attestations, and "views" — engines that model one node's knowledge, so
 //! forks are built by letting two views diverge.
 
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, missing_docs, clippy::unwrap_used)]
 
 use causerie_crypto::event::kinds;
 use causerie_crypto::{
