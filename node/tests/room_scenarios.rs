@@ -115,6 +115,20 @@ fn ban_wins_over_concurrent_messages_and_state_of_the_banned() {
     for shown in [&before_ban, &ban, &after] {
         assert!(merged.visible(shown));
     }
+
+    // Later events merge the fork (prepare references every tip) and Mallory is unbanned and
+    // rejoins: the fork stays hidden, because the rule looks at the latest membership that did
+    // not happen after each forked event (the ban), not at the state before it.
+    let mut later = merged.clone();
+    let merge = later.message(&alice, "merge");
+    assert!(merge.prev_events().contains(&forked_kick.id()));
+    later.set_member(&alice, &mallory, Membership::Leave);
+    later.join(&mallory);
+    assert_eq!(later.room.membership(&mallory.key), Some(Membership::Join));
+    for hidden in [&forked_message, &forked_topic, &forked_kick] {
+        assert!(!later.visible(hidden));
+    }
+    assert!(later.visible(&before_ban));
 }
 
 #[test]

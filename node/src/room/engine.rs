@@ -851,10 +851,10 @@ impl Room {
             .collect()
     }
 
-    /// The soft-fail rule (specs/rooms.md, "Soft-fail and visibility"): `id` is soft-failed iff
-    /// it fails auth against, for each key its auth depends on, the current state's entry, unless
-    /// that entry is `id` itself or one of its descendants, in which case the entry of the state
-    /// before `id` is used.
+    /// The soft-fail rule (specs/rooms.md §4): `id` is soft-failed iff it fails auth against,
+    /// for each key its auth depends on, the latest value of that key that did not happen at or
+    /// after `id`: the current state's entry, stepped back through the key's history (each
+    /// entry's own state before) while the entry is `id` or one of its descendants.
     fn reevaluate(&mut self, id: &EventId, pass: &mut Pass) {
         let Some(node) = self.events.get(id) else {
             return;
@@ -865,16 +865,25 @@ impl Room {
         } else {
             let mut effective: BTreeMap<StateKey, EventId> = BTreeMap::new();
             for k in event.auth_types() {
-                let now = self.current.get(&k);
-                let before = node.state_before.get(&k);
-                let chosen = match now {
-                    _ if now == before => now,
-                    Some(entry) if !self.is_descendant(entry, id) => now,
-                    Some(_) => before,
-                    None => None,
-                };
+                let before = node.state_before.get(&k).copied();
+                let mut chosen = self.current.get(&k).copied();
+                // Step back through the key's history while its entry happened at or after
+                // `id`: each step moves to the entry's own state before, an ancestor of it, so
+                // depth strictly decreases and the walk ends.
+                while chosen != before
+                    && let Some(entry) = chosen
+                    && self.is_descendant(&entry, id)
+                {
+                    chosen = if entry == *id {
+                        before
+                    } else {
+                        self.events
+                            .get(&entry)
+                            .and_then(|n| n.state_before.get(&k).copied())
+                    };
+                }
                 if let Some(entry) = chosen {
-                    effective.insert(k, *entry);
+                    effective.insert(k, entry);
                 }
             }
             let lookup = self.lookup();

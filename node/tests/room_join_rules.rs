@@ -1,0 +1,158 @@
+//! Join rules: public, invite, knock and attested (assurance minimum, denied attesters).
+//! specs/rooms.md §2.1.
+
+// Helpers outside #[test] functions unwrap too: a failure there is a test failure.
+#![allow(clippy::unwrap_used)]
+
+#[path = "room_support.rs"]
+mod support;
+
+use causerie_crypto::event::kinds;
+use causerie_crypto::{Assurance, NodeSecret};
+use causerie_node::room::{JoinRule, JoinRules, Membership, Outcome};
+use support::*;
+
+fn rejected_with(
+    view: &mut View,
+    user: &User,
+    target: &User,
+    membership: Membership,
+) -> Option<(&'static str, &'static str)> {
+    let (event, receipt) =
+        view.try_send(user, kinds::MEMBER, Some(&target.hex()), member(membership));
+    match receipt.outcome_of(&event.id()) {
+        Some(Outcome::Rejected(reason)) => Some((reason.reason(), reason.detail())),
+        Some(Outcome::Accepted { .. }) => None,
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[test]
+fn attested_rooms_admit_by_assurance_and_attester() {
+    let evil = NodeSecret::from_seed(&[66; 32]);
+    let alice = User::new(1);
+    let contact = User::with(2, Assurance::Contact, &home());
+    let identity = User::with(3, Assurance::Identity, &home());
+    let denied = User::with(4, Assurance::InPerson, &evil);
+    let (mut view, _) = View::create(&alice, &[&contact, &identity, &denied]);
+    let rules = JoinRules {
+        rule: JoinRule::Attested,
+        min_assurance: Assurance::Identity,
+        denied_attesters: [evil.public()].into_iter().collect(),
+    };
+    view.send(&alice, kinds::JOIN_RULES, Some(""), rules.to_content());
+
+    let not_enough = Some(("auth_failed_own", "attestation_not_accepted"));
+    assert_eq!(
+        rejected_with(&mut view, &contact, &contact, Membership::Join),
+        not_enough
+    );
+    assert_eq!(
+        rejected_with(&mut view, &denied, &denied, Membership::Join),
+        not_enough
+    );
+    assert_eq!(
+        rejected_with(&mut view, &identity, &identity, Membership::Join),
+        None
+    );
+    // An invitation overrides the attestation requirement.
+    view.set_member(&alice, &contact, Membership::Invite);
+    assert_eq!(
+        rejected_with(&mut view, &contact, &contact, Membership::Join),
+        None
+    );
+    assert_eq!(view.room.membership(&contact.key), Some(Membership::Join));
+    assert_eq!(view.room.membership(&denied.key), None);
+}
+
+#[test]
+fn knock_then_invite_then_join() {
+    let (alice, eve, frank) = (User::new(1), User::new(5), User::new(6));
+    let (mut view, _) = View::create(&alice, &[&eve, &frank]);
+    let knock_rules = JoinRules {
+        rule: JoinRule::Knock,
+        ..JoinRules::default()
+    };
+    view.send(
+        &alice,
+        kinds::JOIN_RULES,
+        Some(""),
+        knock_rules.to_content(),
+    );
+
+    assert_eq!(
+        rejected_with(&mut view, &eve, &eve, Membership::Join),
+        Some(("auth_failed_own", "join_not_allowed"))
+    );
+    assert_eq!(
+        rejected_with(&mut view, &eve, &eve, Membership::Knock),
+        None
+    );
+    assert_eq!(view.room.membership(&eve.key), Some(Membership::Knock));
+    // Someone else cannot knock for Eve, nor can Eve invite herself.
+    assert_eq!(
+        rejected_with(&mut view, &frank, &eve, Membership::Knock),
+        Some(("auth_failed_own", "sender_not_target"))
+    );
+    assert_eq!(
+        rejected_with(&mut view, &eve, &eve, Membership::Invite),
+        Some(("auth_failed_own", "not_a_member"))
+    );
+    view.set_member(&alice, &eve, Membership::Invite);
+    assert_eq!(rejected_with(&mut view, &eve, &eve, Membership::Join), None);
+    assert_eq!(view.room.membership(&eve.key), Some(Membership::Join));
+    // Joined users cannot be invited again.
+    assert_eq!(
+        rejected_with(&mut view, &alice, &eve, Membership::Invite),
+        Some(("auth_failed_own", "invalid_membership_change"))
+    );
+
+    // Invite-only rooms refuse knocks.
+    let invite_rules = JoinRules {
+        rule: JoinRule::Invite,
+        ..JoinRules::default()
+    };
+    view.send(
+        &alice,
+        kinds::JOIN_RULES,
+        Some(""),
+        invite_rules.to_content(),
+    );
+    assert_eq!(
+        rejected_with(&mut view, &frank, &frank, Membership::Knock),
+        Some(("auth_failed_own", "join_not_allowed"))
+    );
+    assert_eq!(
+        rejected_with(&mut view, &frank, &frank, Membership::Join),
+        Some(("auth_failed_own", "join_not_allowed"))
+    );
+}
+
+#[test]
+fn join_concurrent_with_closing_the_room_is_hidden() {
+    let (alice, dave) = (User::new(1), User::new(5));
+    let (base, _) = View::create(&alice, &[&dave]);
+    let mut closing = base.clone();
+    let close = closing.send(
+        &alice,
+        kinds::JOIN_RULES,
+        Some(""),
+        JoinRules::default().to_content(),
+    );
+    let mut joining = base.clone();
+    let join = joining.join(&dave);
+    let said = joining.message(&dave, "hi");
+    let mut merged = base.clone();
+    merged.deliver(&[close, join.clone(), said.clone()]);
+    // Dave's membership is conflicted (absent on the closing branch); against the resolved join
+    // rules his join fails, so he is not a member, and his join and message are hidden.
+    assert_eq!(merged.room.membership(&dave.key), None);
+    assert!(merged.accepted(&join) && !merged.visible(&join));
+    assert!(merged.accepted(&said) && !merged.visible(&said));
+    // An invitation lets him in again, on top of the merged history.
+    merged.set_member(&alice, &dave, Membership::Invite);
+    merged.join(&dave);
+    assert_eq!(merged.room.membership(&dave.key), Some(Membership::Join));
+    // What he said while the join did not count stays hidden.
+    assert!(!merged.visible(&said));
+}
