@@ -13,7 +13,7 @@
 //!
 //! `CAUSERIE_SIM_SEEDS=n` runs n seeds (default 1,000); `CAUSERIE_SIM_SEED=s` replays one.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use causerie_crypto::event::kinds;
 use causerie_crypto::{
@@ -22,7 +22,8 @@ use causerie_crypto::{
 };
 use causerie_node::room::content::user_state_key;
 use causerie_node::room::{
-    EventStatus, Membership, Outcome, PowerLevels, RefuseReason, Room, prepare_create,
+    EventStatus, Membership, Outcome, PowerLevels, Receipt, RefuseReason, Room, Shown,
+    prepare_create,
 };
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -417,12 +418,57 @@ fn outcomes(room: &Room) -> Outcomes {
     }
 }
 
+/// What the receipts told a node to persist, replayed: the last reported visibility per event.
+#[derive(Default)]
+struct Reported {
+    shown: BTreeMap<EventId, Shown>,
+    accepted: BTreeSet<EventId>,
+}
+
+impl Reported {
+    fn record(&mut self, receipt: &Receipt) {
+        for decision in &receipt.decisions {
+            if matches!(decision.outcome, Outcome::Accepted { .. }) {
+                self.accepted.insert(decision.event);
+            }
+        }
+        for change in &receipt.visibility {
+            self.shown.insert(change.event, change.shown);
+        }
+    }
+
+    /// The receipts must tell the whole story: every accepted event, and a visibility that
+    /// matches the engine's final timeline.
+    fn check(&self, room: &Room) -> Result<(), String> {
+        if self.accepted.iter().copied().collect::<Vec<_>>() != room.accepted_ids() {
+            return Err("receipts do not report every accepted event".into());
+        }
+        let visible: Vec<(EventId, bool)> = self
+            .shown
+            .iter()
+            .filter(|(_, s)| s.visible)
+            .map(|(id, s)| (*id, s.redacted))
+            .collect();
+        let mut timeline: Vec<(EventId, bool)> = room
+            .timeline()
+            .iter()
+            .map(|t| (t.event, t.redacted))
+            .collect();
+        timeline.sort();
+        if visible != timeline {
+            return Err("replayed visibility changes differ from the timeline".into());
+        }
+        Ok(())
+    }
+}
+
 fn replicate(
     rng: &mut ChaCha8Rng,
     history: &History,
     users: &[User],
     room_id: causerie_crypto::RoomId,
-) -> Room {
+) -> Result<Room, String> {
+    let mut reported = Reported::default();
     let mut room = Room::new(room_id);
     let deliveries = schedule(rng, history, users);
     // The replica's clock lags: early deliveries happen "before" late events were written, so
@@ -436,10 +482,11 @@ fn replicate(
         let now = start + span * i as u64 / count;
         match delivery {
             Delivery::Attestation(a) => {
-                room.add_attestation(a).expect("room for attestations");
+                reported.record(&room.add_attestation(a).map_err(|e| e.to_string())?);
             }
             Delivery::Event(event) => {
                 let receipt = room.receive(event.clone(), now);
+                reported.record(&receipt);
                 if receipt.outcome_of(&event.id())
                     == Some(&Outcome::Refused(RefuseReason::FromFuture))
                 {
@@ -449,9 +496,10 @@ fn replicate(
         }
     }
     for event in retry {
-        room.receive(event, history.end_ms);
+        reported.record(&room.receive(event, history.end_ms));
     }
-    room
+    reported.check(&room)?;
+    Ok(room)
 }
 
 fn run_seed(seed: u64, users: &[User]) -> Result<(), String> {
@@ -482,7 +530,7 @@ fn run_seed(seed: u64, users: &[User]) -> Result<(), String> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_5eed);
     let replicas = 2 + (seed % 9) as usize;
     for replica in 0..replicas {
-        let room = replicate(&mut rng, &history, users, room_id);
+        let room = replicate(&mut rng, &history, users, room_id)?;
         if room.outlier_count() != 0 {
             return Err(format!(
                 "replica {replica} still holds {} outliers",
