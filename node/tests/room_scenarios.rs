@@ -314,3 +314,83 @@ fn redactions_apply_for_own_events_and_with_power_only() {
     let carols_now = shown.iter().find(|e| e.id() == carols.id()).unwrap();
     assert!(carols_now.is_redacted() && carols_now.content().is_empty());
 }
+
+#[test]
+fn power_level_changes_follow_matrix_rules() {
+    use causerie_node::room::PowerLevels;
+    let (alice, bob, carol) = (User::new(1), User::new(2), User::new(3));
+    let (mut view, _) = View::create(&alice, &[&bob, &carol]);
+    view.join(&bob);
+    view.join(&carol);
+    let mut levels = PowerLevels::default();
+    levels.users.insert(*bob.key.as_bytes(), 50);
+    levels.users.insert(*carol.key.as_bytes(), 20);
+    levels.events.insert("room.topic".into(), 60);
+    view.send(&alice, kinds::POWER_LEVELS, Some(""), levels.to_content());
+
+    let attempt = |view: &mut View, change: &dyn Fn(&mut PowerLevels)| {
+        let mut next = levels.clone();
+        change(&mut next);
+        let (event, receipt) =
+            view.try_send(&bob, kinds::POWER_LEVELS, Some(""), next.to_content());
+        receipt.outcome_of(&event.id()).and_then(reject_detail)
+    };
+    let refused = Some("power_change_not_allowed");
+    // A level above the sender's, old or new, cannot change.
+    assert_eq!(attempt(&mut view, &|l| l.ban = 51), refused);
+    assert_eq!(
+        attempt(&mut view, &|l| {
+            l.events.remove("room.topic");
+        }),
+        refused
+    );
+    assert_eq!(
+        attempt(&mut view, &|l| {
+            l.events.insert("room.name".into(), 51);
+        }),
+        refused
+    );
+    assert_eq!(
+        attempt(&mut view, &|l| {
+            l.users.insert(*carol.key.as_bytes(), 51);
+        }),
+        refused
+    );
+    // Lowering oneself is fine; so are changes within one's own level, for users below it.
+    assert_eq!(
+        attempt(&mut view, &|l| {
+            l.users.insert(*carol.key.as_bytes(), 50);
+        }),
+        None
+    );
+    // Carol is now at Bob's level: he can no longer change her entry.
+    let mut current = levels.clone();
+    current.users.insert(*carol.key.as_bytes(), 50);
+    let (event, receipt) = {
+        let mut next = current.clone();
+        next.users.insert(*carol.key.as_bytes(), 0);
+        view.try_send(&bob, kinds::POWER_LEVELS, Some(""), next.to_content())
+    };
+    assert_eq!(
+        receipt.outcome_of(&event.id()).and_then(reject_detail),
+        refused
+    );
+    let mut lower_self = current.clone();
+    lower_self.users.insert(*bob.key.as_bytes(), 10);
+    lower_self.kick = 10;
+    let (event, receipt) =
+        view.try_send(&bob, kinds::POWER_LEVELS, Some(""), lower_self.to_content());
+    assert!(matches!(
+        receipt.outcome_of(&event.id()),
+        Some(Outcome::Accepted { .. })
+    ));
+    assert_eq!(view.room.power_level(&bob.key), 10);
+    // Malformed levels are bad content.
+    let mut bad = lower_self.to_content();
+    bad.insert("ban".into(), causerie_crypto::Value::Text("high".into()));
+    let (event, receipt) = view.try_send(&alice, kinds::POWER_LEVELS, Some(""), bad);
+    assert_eq!(
+        receipt.outcome_of(&event.id()).and_then(reject_detail),
+        Some("bad_content")
+    );
+}
