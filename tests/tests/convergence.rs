@@ -586,6 +586,7 @@ fn histories_are_rich() {
     let users = users();
     let mut kinds_seen = BTreeSet::new();
     let mut soft_failed = 0;
+    let mut banned_forks = 0;
     let mut forks = 0;
     let mut redacted = 0;
     for seed in 0..50 {
@@ -624,6 +625,12 @@ fn histories_are_rich() {
             }
         }
         soft_failed += room.soft_failed_ids().len();
+        banned_forks += room
+            .soft_failed_ids()
+            .iter()
+            .filter_map(|id| room.event(id))
+            .filter(|e| room.membership(e.author()) == Some(Membership::Ban))
+            .count();
         redacted += room.timeline().iter().filter(|t| t.redacted).count();
     }
     for expected in [
@@ -643,5 +650,6 @@ fn histories_are_rich() {
     }
     assert!(forks > 50, "too few forks: {forks}");
     assert!(soft_failed > 0, "no soft-failed events");
+    assert!(banned_forks > 0, "no hidden fork by a banned user");
     assert!(redacted > 0, "no redacted events");
 }
