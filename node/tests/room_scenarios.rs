@@ -394,3 +394,57 @@ fn power_level_changes_follow_matrix_rules() {
         Some("bad_content")
     );
 }
+
+#[test]
+fn a_late_ban_hides_the_fork_and_reports_it() {
+    let (alice, bob, mallory) = (User::new(1), User::new(2), User::new(4));
+    let (mut base, _) = View::create(&alice, &[&bob, &mallory]);
+    base.join(&bob);
+    base.join(&mallory);
+    let mut fork = base.clone();
+    let forked = fork.message(&mallory, "while nobody looks");
+    let mut main = base.clone();
+    let ban = main.set_member(&alice, &mallory, Membership::Ban);
+
+    let mut view = base.clone();
+    view.deliver(std::slice::from_ref(&forked));
+    assert!(view.visible(&forked));
+    let receipt = view.room.receive(ban.clone(), view.now);
+    let change = receipt
+        .visibility
+        .iter()
+        .find(|c| c.event == forked.id())
+        .unwrap();
+    assert!(!change.shown.visible);
+    assert!(receipt.current_state_changed);
+    assert!(!view.room.timeline().iter().any(|t| t.event == forked.id()));
+}
+
+#[test]
+fn prepare_prefers_tips_that_are_not_soft_failed() {
+    let (alice, bob, mallory) = (User::new(1), User::new(2), User::new(4));
+    let (mut base, _) = View::create(&alice, &[&bob, &mallory]);
+    base.join(&bob);
+    base.join(&mallory);
+    let mut fork = base.clone();
+    let forked = fork.message(&mallory, "fork");
+    base.set_member(&alice, &mallory, Membership::Ban);
+    let honest: Vec<causerie_crypto::Event> = (0..causerie_node::room::MAX_PREV_EVENTS)
+        .map(|i| base.clone().message(&bob, &format!("concurrent {i}")))
+        .collect();
+    base.deliver(&honest);
+    base.deliver(std::slice::from_ref(&forked));
+    assert_eq!(
+        base.room.extremities().len(),
+        causerie_node::room::MAX_PREV_EVENTS + 1
+    );
+    assert!(!base.visible(&forked));
+    let draft = base.draft(&alice, kinds::MESSAGE, None, text("body", "next"));
+    let mut expected: Vec<_> = honest.iter().map(|e| e.id()).collect();
+    expected.sort();
+    assert_eq!(draft.prev_events, expected);
+    // With room to spare, the soft-failed tip is merged too (keeps the DAG narrow).
+    base.deliver(&[draft.sign(&alice.secret).unwrap()]);
+    let next = base.draft(&alice, kinds::MESSAGE, None, text("body", "after"));
+    assert!(next.prev_events.contains(&forked.id()));
+}
