@@ -448,3 +448,26 @@ fn prepare_prefers_tips_that_are_not_soft_failed() {
     let next = base.draft(&alice, kinds::MESSAGE, None, text("body", "after"));
     assert!(next.prev_events.contains(&forked.id()));
 }
+
+#[test]
+fn redacted_forms_get_the_same_verdict_as_full_events() {
+    let (alice, bob) = (User::new(1), User::new(2));
+    let (mut view, _) = View::create(&alice, &[&bob]);
+    view.join(&bob);
+    let mut author = view.clone();
+    let message = author.message(&bob, "soon erased");
+    let topic = author.topic(&alice, "soon erased too");
+    let redact = author.send(&alice, kinds::REDACTION, None, redaction(&message));
+    // A peer that erased the content serves the redacted form: same id, stripped content.
+    let mut stripped = view.clone();
+    stripped.deliver(&[message.redacted(), topic.redacted(), redact.clone()]);
+    let mut full = view.clone();
+    full.deliver(&[message.clone(), topic.clone(), redact]);
+    for v in [&stripped, &full] {
+        assert!(v.visible(&message) && v.accepted(&topic));
+    }
+    assert_eq!(stripped.room.current_state(), full.room.current_state());
+    assert_eq!(stripped.room.timeline(), full.room.timeline());
+    assert!(full.room.shown_event(&message.id()).unwrap().is_redacted());
+    assert!(!full.room.shown_event(&topic.id()).unwrap().is_redacted());
+}

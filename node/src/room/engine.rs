@@ -371,6 +371,16 @@ impl Room {
         self.events.get(id).map(|n| n.room_event.event())
     }
 
+    /// An accepted event as clients see it: in redacted form if a valid redaction applies.
+    pub fn shown_event(&self, id: &EventId) -> Option<Event> {
+        let event = self.event(id)?;
+        Some(if self.is_redacted(id) {
+            event.redacted()
+        } else {
+            event.clone()
+        })
+    }
+
     /// The state before an accepted event.
     pub fn state_before(&self, id: &EventId) -> Option<Arc<StateMap>> {
         self.events.get(id).map(|n| n.state_before.clone())

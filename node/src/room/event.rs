@@ -54,6 +54,10 @@ pub trait StateEvent {
     fn depth(&self) -> u64;
     /// The author's attestation facts, when known.
     fn credential(&self) -> Option<&Credential>;
+    /// Whether the content is the redacted subset (events.md §5).
+    fn is_redacted(&self) -> bool {
+        false
+    }
     /// The content parsed as power levels. Implementations may cache it: the rules read the
     /// power levels of the state on every check.
     fn power_levels(&self) -> Result<Cow<'_, PowerLevels>, AuthError> {
@@ -165,5 +169,8 @@ impl StateEvent for RoomEvent {
     }
     fn sender_hex(&self) -> Cow<'_, str> {
         Cow::Borrowed(&self.sender_hex)
+    }
+    fn is_redacted(&self) -> bool {
+        self.event.is_redacted()
     }
 }
