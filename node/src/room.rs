@@ -42,7 +42,7 @@ pub const MAX_FUTURE_SKEW_MS: u64 = 5 * 60 * 1_000;
 /// Most events held per room while they wait for parents or an attestation.
 pub const MAX_OUTLIERS: usize = 1_024;
 /// Most forward extremities (DAG tips) a room accepts. An event that would add one more is
-/// refused for now (see specs/rooms.md, "Limits").
+/// refused for now (see specs/rooms.md §8).
 pub const MAX_FORWARD_EXTREMITIES: usize = 64;
 /// Work budget of one state resolution (events visited, keys compared, auth checks run).
 pub const MAX_STATE_RES_WORK: u64 = 1_000_000;

@@ -1,4 +1,4 @@
-//! The authorization rules (specs/rooms.md, "Authorization rules"): Matrix room versions 11/12
+//! The authorization rules (specs/rooms.md §2): Matrix room versions 11/12
 //! adapted to user keys. One pure function, [`authorize`], decides whether an event is allowed by
 //! a given state; the engine calls it against the event's own auth events, the state before it
 //! and (for soft-fail) the current state, and state resolution calls it in its iterative checks.

@@ -1,5 +1,5 @@
-//! Typed views of the content conventions the authorization rules read (specs/rooms.md,
-//! "Content conventions"). Parsing is strict: a state event whose content does not follow its
+//! Typed views of the content conventions the authorization rules read (specs/rooms.md §1,
+//! content conventions). Parsing is strict: a state event whose content does not follow its
 //! kind's convention is rejected, so every accepted event parses again on every node.
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -1,5 +1,5 @@
-//! [`Room`]: one room's DAG in memory and the decisions on it (specs/rooms.md, "Checks on
-//! receipt", "Soft-fail and visibility", "Timeline order", "Limits").
+//! [`Room`]: one room's DAG in memory and the decisions on it (specs/rooms.md §3 checks on
+//! receipt, §4 soft-fail and visibility, §6 timeline order, §7 preparation, §8 limits).
 //!
 //! Every decision is a function of the set of events (and attestations) the engine holds, never
 //! of arrival order: rejection depends on an event and its ancestors only; the current state on
@@ -667,7 +667,7 @@ impl Room {
         Ok(resolved)
     }
 
-    /// Checks 4-8 of specs/rooms.md "Checks on receipt", then acceptance.
+    /// Steps 6-11 of specs/rooms.md §3 (checks), then acceptance (steps 12-14).
     fn evaluate(
         &mut self,
         event: Event,

@@ -1,11 +1,11 @@
-//! Typed outcomes of the room engine (specs/rooms.md, "Reasons"). Every variant has a stable,
+//! Typed outcomes of the room engine (specs/rooms.md §9). Every variant has a stable,
 //! machine-readable `reason()` name: the node answers peers and clients with it, logs it and
 //! counts it. Names never change meaning once published.
 
 use causerie_crypto::EventId;
 use thiserror::Error;
 
-/// Why an event failed the authorization rules (specs/rooms.md, "Authorization rules").
+/// Why an event failed the authorization rules (specs/rooms.md §2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
 pub enum AuthError {
     /// The state holds no create event.

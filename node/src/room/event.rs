@@ -1,6 +1,6 @@
 //! What the authorization rules and state resolution need to know about an event
 //! ([`StateEvent`]), the engine's event type ([`RoomEvent`]: a verified event plus the facts of
-//! its author's attestation), and state maps (specs/rooms.md, "State").
+//! its author's attestation), and state maps (specs/rooms.md §2.2, §4).
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;

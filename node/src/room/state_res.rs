@@ -1,4 +1,4 @@
-//! State resolution v2.1 (Matrix room version 12 semantics; specs/rooms.md, "State resolution"),
+//! State resolution v2.1 (Matrix room version 12 semantics; specs/rooms.md §5),
 //! as a pure function generic over [`StateEvent`] with a lookup of events by id, so that it runs
 //! unchanged on the engine's events and on hand-written fixture graphs.
 //!
@@ -55,7 +55,7 @@ fn get<'a, E: StateEvent + 'a>(
     lookup(id).ok_or(StateResError::MissingEvent(*id))
 }
 
-/// Resolves several state maps into one (specs/rooms.md, "State resolution").
+/// Resolves several state maps into one (specs/rooms.md §5).
 pub fn resolve<'a, E: StateEvent + 'a>(
     sets: &[&StateMap],
     lookup: &impl Fn(&EventId) -> Option<&'a E>,
