@@ -3,6 +3,9 @@
 //! Layout:
 //! - `room`: the deterministic, sans-IO room engine (specs/rooms.md): event building, checks on
 //!   receipt, authorization rules, soft-fail, state resolution v2.1, timeline order.
+//! - [`rooms`]: the receive path: room engines backed by a `causerie-storage` store, one
+//!   flushed group commit per call.
 //! - `cli` and `src/main.rs`: the `causerie` binary.
 
 pub mod room;
+pub mod rooms;

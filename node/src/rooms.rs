@@ -1,0 +1,323 @@
+//! [`Rooms`]: the node's rooms, each a sans-IO [`Room`] engine, backed by a [`Store`].
+//!
+//! This is the receive path of a node (specs/rooms.md, "Checks on receipt"): verified events go
+//! into their room's engine, and everything the engine reports (outcomes, state-before
+//! snapshots, forward extremities, current state, visibility changes, redactions) is written to
+//! the store in one atomic, flushed commit per call (group commit). An outcome is returned only
+//! after that flush, so "accepted" always means "on disk".
+//!
+//! Opening rebuilds every engine from the store: the engine's decisions are a function of the
+//! event set, so replaying the stored events (without re-verifying their signatures) restores
+//! exactly the state, visibility and timeline the node had.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use causerie_crypto::{Attestation, AttestationId, Event, EventId, RoomId};
+use causerie_storage::{
+    Direction, EventStatus as StoredStatus, MAX_PAGE_LEN, SnapshotId, StateSnapshot, Store,
+    StoreError, WriteBatch, WriteOp,
+};
+use thiserror::Error;
+
+use crate::room::{Outcome, Receipt, Room, StateMap};
+
+/// Most events one [`Rooms::receive`] call takes (one group commit).
+pub const MAX_RECEIVE_BATCH: usize = 4_096;
+/// Most state snapshots whose ids are remembered (hashing a snapshot means encoding it).
+const SNAPSHOT_ID_CACHE: usize = 256;
+
+/// Why a receive or open failed. Invalid events are not errors: they get an [`Outcome`].
+#[derive(Debug, Error)]
+pub enum RoomsError {
+    /// The store failed; nothing of the call was acknowledged.
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    /// More events than [`MAX_RECEIVE_BATCH`] in one call.
+    #[error("batch of {0} events exceeds {MAX_RECEIVE_BATCH}")]
+    BatchTooLarge(usize),
+}
+
+impl RoomsError {
+    /// Stable reason name.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            RoomsError::Store(e) => e.reason(),
+            RoomsError::BatchTooLarge(_) => "batch_too_large",
+        }
+    }
+}
+
+/// The node's rooms and their store.
+pub struct Rooms<S: Store> {
+    store: S,
+    rooms: BTreeMap<RoomId, Room>,
+    /// State maps recently written, by address, with their snapshot ids. Holding the `Arc` keeps
+    /// the address from being reused while cached.
+    snapshot_ids: Vec<(Arc<StateMap>, SnapshotId)>,
+    /// Attestations each room's engine already holds, so the store (whose reads re-verify the
+    /// node's signature) is asked only once per room and attestation.
+    given: BTreeMap<RoomId, BTreeSet<AttestationId>>,
+}
+
+impl<S: Store> Rooms<S> {
+    /// Opens the rooms kept in `store`, rebuilding each engine from its stored events.
+    pub fn open(store: S, now_ms: u64) -> Result<Self, RoomsError> {
+        let mut rooms = Rooms {
+            store,
+            rooms: BTreeMap::new(),
+            snapshot_ids: Vec::new(),
+            given: BTreeMap::new(),
+        };
+        let mut after = None;
+        loop {
+            let page = rooms.store.rooms(after.as_ref(), MAX_PAGE_LEN)?;
+            let Some(last) = page.last().copied() else {
+                break;
+            };
+            for room_id in page {
+                let (room, given) = rooms.rebuild(room_id, now_ms)?;
+                rooms.rooms.insert(room_id, room);
+                rooms.given.insert(room_id, given);
+            }
+            after = Some(last);
+        }
+        Ok(rooms)
+    }
+
+    fn rebuild(
+        &self,
+        room_id: RoomId,
+        now_ms: u64,
+    ) -> Result<(Room, BTreeSet<AttestationId>), RoomsError> {
+        let mut room = Room::new(room_id);
+        let mut given = BTreeSet::new();
+        let mut from = None;
+        loop {
+            let page =
+                self.store
+                    .events_by_depth(&room_id, from, Direction::Forward, MAX_PAGE_LEN)?;
+            let Some(last) = page.last().copied() else {
+                break;
+            };
+            for position in page {
+                let Some(stored) = self.store.event(&position.event)? else {
+                    continue;
+                };
+                let attestation_id = *stored.event.attestation();
+                if !given.contains(&attestation_id)
+                    && let Some(attestation) = self.store.attestation(&attestation_id)?
+                    // Refusal here means the engine's attestation cap; the event then waits as
+                    // it did before the restart.
+                    && room.add_attestation(attestation).is_ok()
+                {
+                    given.insert(attestation_id);
+                }
+                // The replay's outcomes equal the stored ones: decisions depend on the event set.
+                let _ = room.receive(stored.event, now_ms);
+            }
+            from = Some(last);
+        }
+        Ok((room, given))
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// A room's engine.
+    pub fn room(&self, room_id: &RoomId) -> Option<&Room> {
+        self.rooms.get(room_id)
+    }
+
+    /// The rooms this node holds, in id order.
+    pub fn room_ids(&self) -> impl Iterator<Item = &RoomId> {
+        self.rooms.keys()
+    }
+
+    /// Stores an attestation (verified by its decoder) so events referencing it can be checked.
+    /// Events already waiting for it are re-evaluated in [`Rooms::receive`]'s next call.
+    pub fn add_attestation(&mut self, attestation: Attestation) -> Result<(), RoomsError> {
+        let mut batch = WriteBatch::new();
+        batch.push(WriteOp::PutAttestation(attestation));
+        let _durable = self.store.commit(vec![batch])?;
+        Ok(())
+    }
+
+    /// Offers verified events (any rooms; a create event opens its room). Every outcome is
+    /// durable when this returns. Returns one receipt per offered event, in order.
+    pub fn receive(&mut self, events: Vec<Event>, now_ms: u64) -> Result<Vec<Receipt>, RoomsError> {
+        if events.len() > MAX_RECEIVE_BATCH {
+            return Err(RoomsError::BatchTooLarge(events.len()));
+        }
+        let mut batch = WriteBatch::new();
+        let mut receipts = Vec::with_capacity(events.len());
+        let mut touched: BTreeMap<RoomId, (bool, bool)> = BTreeMap::new();
+        for event in events {
+            let room_id = event.room_id();
+            let attestation_id = *event.attestation();
+            let given = self.given.entry(room_id).or_default();
+            let attestation = if given.contains(&attestation_id) {
+                None
+            } else {
+                self.store.attestation(&attestation_id)?
+            };
+            let room = self
+                .rooms
+                .entry(room_id)
+                .or_insert_with(|| Room::new(room_id));
+            let mut pre = None;
+            if let Some(attestation) = attestation {
+                pre = room.add_attestation(attestation).ok();
+                if pre.is_some() {
+                    given.insert(attestation_id);
+                }
+            }
+            let receipt = room.receive(event.clone(), now_ms);
+            let entry = touched.entry(room_id).or_default();
+            for r in pre.iter().chain(std::iter::once(&receipt)) {
+                entry.0 |= r.extremities.is_some();
+                entry.1 |= r.current_state_changed;
+            }
+            if let Some(pre) = &pre {
+                record(&mut batch, &mut self.snapshot_ids, room, None, pre)?;
+            }
+            record(
+                &mut batch,
+                &mut self.snapshot_ids,
+                room,
+                Some(&event),
+                &receipt,
+            )?;
+            receipts.push(receipt);
+        }
+        for (room_id, (tips_changed, state_changed)) in touched {
+            let Some(room) = self.rooms.get(&room_id) else {
+                continue;
+            };
+            if room.accepted_count() == 0 {
+                // Nothing of this room was accepted (e.g. only outliers): no tips, no state yet.
+                continue;
+            }
+            if tips_changed {
+                batch.push(WriteOp::SetExtremities {
+                    room: room_id,
+                    tips: room.extremities().into_iter().collect(),
+                });
+            }
+            if state_changed {
+                let current = Arc::new(room.current_state().clone());
+                let snapshot = snapshot_id(&mut batch, &mut self.snapshot_ids, &current)?;
+                batch.push(WriteOp::SetCurrentState {
+                    room: room_id,
+                    snapshot,
+                });
+            }
+        }
+        // Only now, with the commit flushed, may the outcomes be reported.
+        let _durable = self.store.commit(vec![batch])?;
+        Ok(receipts)
+    }
+
+    /// Attestations that held events of any room wait for (to fetch from their home nodes).
+    pub fn waiting_attestations(&self) -> Vec<AttestationId> {
+        self.rooms
+            .values()
+            .flat_map(Room::missing_attestations)
+            .collect()
+    }
+}
+
+/// Turns one receipt into store operations.
+fn record(
+    batch: &mut WriteBatch,
+    cache: &mut Vec<(Arc<StateMap>, SnapshotId)>,
+    room: &Room,
+    offered: Option<&Event>,
+    receipt: &Receipt,
+) -> Result<(), RoomsError> {
+    for decision in &receipt.decisions {
+        let is_offered = offered.is_some_and(|e| e.id() == decision.event);
+        let status = match &decision.outcome {
+            Outcome::Accepted { soft_failed, .. } => {
+                if *soft_failed {
+                    StoredStatus::SoftFailed
+                } else {
+                    StoredStatus::Accepted
+                }
+            }
+            Outcome::Rejected(reason) => StoredStatus::rejected(reason.reason()),
+            Outcome::Held { missing_events, .. } if !missing_events.is_empty() => {
+                StoredStatus::outlier(missing_events.iter().copied())
+            }
+            // Waiting only for an attestation, or refused: nothing to keep; the sender offers
+            // it again once the attestation is known.
+            Outcome::Held { .. } | Outcome::Refused(_) => continue,
+        };
+        let event = match offered {
+            Some(e) if is_offered => Some(e.clone()),
+            _ => room.event(&decision.event).cloned(),
+        };
+        match event {
+            Some(event) => batch.push(WriteOp::PutEvent { event, status }),
+            None => batch.push(WriteOp::SetStatus {
+                event: decision.event,
+                status,
+            }),
+        };
+        if let Outcome::Accepted { state_before, .. } = &decision.outcome {
+            let snapshot = snapshot_id(batch, cache, state_before)?;
+            batch.push(WriteOp::SetStateBefore {
+                event: decision.event,
+                snapshot,
+            });
+        }
+    }
+    for change in &receipt.visibility {
+        let status = if change.shown.visible {
+            StoredStatus::Accepted
+        } else {
+            StoredStatus::SoftFailed
+        };
+        match room.event(&change.event) {
+            // A valid redaction removes the content from the store too (same id, same signature).
+            Some(event) if change.shown.redacted => batch.push(WriteOp::PutEvent {
+                event: event.redacted(),
+                status,
+            }),
+            _ => batch.push(WriteOp::SetStatus {
+                event: change.event,
+                status,
+            }),
+        };
+    }
+    Ok(())
+}
+
+/// The snapshot id of `map`, writing the snapshot unless it was written recently.
+fn snapshot_id(
+    batch: &mut WriteBatch,
+    cache: &mut Vec<(Arc<StateMap>, SnapshotId)>,
+    map: &Arc<StateMap>,
+) -> Result<SnapshotId, RoomsError> {
+    if let Some((_, id)) = cache.iter().find(|(m, _)| Arc::ptr_eq(m, map)) {
+        return Ok(*id);
+    }
+    let snapshot = StateSnapshot::new((**map).clone())?;
+    let id = snapshot.id();
+    batch.push(WriteOp::PutSnapshot(snapshot));
+    if cache.len() >= SNAPSHOT_ID_CACHE {
+        cache.remove(0);
+    }
+    cache.push((map.clone(), id));
+    Ok(id)
+}
+
+/// Ids of events a receipt accepted, for callers that publish them.
+pub fn accepted(receipt: &Receipt) -> impl Iterator<Item = EventId> + '_ {
+    receipt.decisions.iter().filter_map(|d| match d.outcome {
+        Outcome::Accepted { .. } => Some(d.event),
+        _ => None,
+    })
+}
