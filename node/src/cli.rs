@@ -67,7 +67,10 @@ pub(crate) fn init_tracing(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 /// Runs the parsed command.
@@ -118,11 +121,14 @@ fn key_new(path: &Path, out: &Output) -> Result<ExitCode> {
             .with_context(|| format!("creating {}", parent.display()))?;
     }
     let secret = UserSecret::generate()?;
-    secret.write_new(path).with_context(|| format!("writing key file {}", path.display()))?;
+    secret
+        .write_new(path)
+        .with_context(|| format!("writing key file {}", path.display()))?;
     let public = secret.public();
-    out.print(json!({ "public_key": public.to_string(), "key_file": path }), || {
-        format!("created {}\npublic key: {public}", path.display())
-    });
+    out.print(
+        json!({ "public_key": public.to_string(), "key_file": path }),
+        || format!("created {}\npublic key: {public}", path.display()),
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -130,9 +136,10 @@ fn key_show(path: &Path, out: &Output) -> Result<ExitCode> {
     let secret =
         UserSecret::read(path).with_context(|| format!("reading key file {}", path.display()))?;
     let public = secret.public();
-    out.print(json!({ "public_key": public.to_string(), "key_file": path }), || {
-        public.to_string()
-    });
+    out.print(
+        json!({ "public_key": public.to_string(), "key_file": path }),
+        || public.to_string(),
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -141,11 +148,11 @@ fn read_capped(path: &Path) -> Result<Vec<u8>> {
     let reader: Box<dyn Read> = if path.as_os_str() == "-" {
         Box::new(std::io::stdin())
     } else {
-        Box::new(
-            std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?,
-        )
+        Box::new(std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?)
     };
-    reader.take(VERIFY_FILE_MAX_BYTES + 1).read_to_end(&mut bytes)?;
+    reader
+        .take(VERIFY_FILE_MAX_BYTES + 1)
+        .read_to_end(&mut bytes)?;
     Ok(bytes)
 }
 
@@ -153,9 +160,10 @@ fn verify(path: &Path, out: &Output) -> Result<ExitCode> {
     let bytes = read_capped(path)?;
     // An event and an attestation share no field set, so at most one decode can succeed; the
     // event's error is the one reported when both fail unless the bytes look like an attestation.
-    let event_err = match Event::decode(&bytes) {
-        Ok(event) => {
-            out.print(
+    let event_err =
+        match Event::decode(&bytes) {
+            Ok(event) => {
+                out.print(
                 json!({
                     "valid": true,
                     "type": "event",
@@ -181,10 +189,10 @@ fn verify(path: &Path, out: &Output) -> Result<ExitCode> {
                     )
                 },
             );
-            return Ok(ExitCode::SUCCESS);
-        }
-        Err(err) => err,
-    };
+                return Ok(ExitCode::SUCCESS);
+            }
+            Err(err) => err,
+        };
     let err = match Attestation::decode(&bytes) {
         Ok(att) => {
             out.print(
@@ -215,9 +223,10 @@ fn verify(path: &Path, out: &Output) -> Result<ExitCode> {
         Err(att_err) if looks_like_attestation(&att_err, &event_err) => att_err,
         Err(_) => event_err,
     };
-    out.print(json!({ "valid": false, "reason": err.reason(), "detail": err.to_string() }), || {
-        format!("invalid: {} ({err})", err.reason())
-    });
+    out.print(
+        json!({ "valid": false, "reason": err.reason(), "detail": err.to_string() }),
+        || format!("invalid: {} ({err})", err.reason()),
+    );
     Ok(ExitCode::from(EXIT_REFUSED))
 }
 
