@@ -26,6 +26,7 @@
 
 pub mod batch;
 pub mod error;
+mod index;
 pub mod memory;
 mod plan;
 pub mod record;

@@ -1,6 +1,7 @@
 //! In-memory backend: typed `BTreeMap`s behind one `RwLock`, for tests and simulations.
 //!
-//! Same semantics as the sled backend (the commit logic is shared: `plan.rs`), minus
+//! Same semantics as the sled backend (the commit logic is shared: `plan.rs`, and so are the
+//! children, author and status-set indexes: `index.rs`), minus
 //! persistence: `commit` is "durable" for the life of the process, which is all a simulation
 //! needs. Events are kept decoded, so reads cost a clone of an `Arc`.
 
@@ -12,6 +13,7 @@ use causerie_crypto::{Attestation, AttestationId, EventId, Hash32, RoomId, UserK
 
 use crate::batch::{Applied, Durable, WriteBatch};
 use crate::error::StoreError;
+use crate::index::EventIndexes;
 use crate::plan::{Entry, Mutation, ReadView, plan};
 use crate::record::StoredEvent;
 use crate::state::{SnapshotId, StateSnapshot};
@@ -22,20 +24,14 @@ use crate::traits::{
 
 const ID_MIN: EventId = EventId(Hash32([0; 32]));
 const ID_MAX: EventId = EventId(Hash32([0xff; 32]));
-const ROOM_MIN: RoomId = RoomId(Hash32([0; 32]));
-const ROOM_MAX: RoomId = RoomId(Hash32([0xff; 32]));
 
 #[derive(Default)]
 struct Tables {
     sequence: u64,
     events: BTreeMap<EventId, StoredEvent>,
     order: BTreeSet<(RoomId, u64, EventId)>,
-    authors: BTreeSet<(UserKey, RoomId, EventId)>,
-    children: BTreeSet<(EventId, EventId)>,
-    rejected: BTreeMap<(RoomId, EventId), String>,
-    soft_failed: BTreeSet<(RoomId, EventId)>,
-    outliers: BTreeMap<(RoomId, EventId), BTreeSet<EventId>>,
-    waiting: BTreeSet<(EventId, EventId)>,
+    /// Children, author and status-set indexes (shared with the sled backend).
+    indexes: EventIndexes,
     snapshots: BTreeMap<SnapshotId, StateSnapshot>,
     current: BTreeMap<RoomId, SnapshotId>,
     extremities: BTreeMap<RoomId, BTreeSet<EventId>>,
@@ -85,39 +81,10 @@ impl Tables {
             Entry::Order { room, depth, event } => {
                 self.order.insert((room, depth, event));
             }
-            Entry::Author {
-                author,
-                room,
-                event,
-            } => {
-                self.authors.insert((author, room, event));
-            }
-            Entry::Child { parent, child } => {
-                self.children.insert((parent, child));
-            }
-            Entry::Rejected {
-                room,
-                event,
-                reason,
-            } => {
-                self.rejected.insert((room, event), reason);
-            }
-            Entry::SoftFailed { room, event } => {
-                self.soft_failed.insert((room, event));
-            }
-            Entry::Outlier {
-                room,
-                event,
-                missing,
-            } => {
-                self.outliers.insert((room, event), missing);
-            }
-            Entry::Waiting { missing, outlier } => {
-                self.waiting.insert((missing, outlier));
-            }
             Entry::AttestationOf { user, attestation } => {
                 self.attestations_by_user.insert((user, attestation));
             }
+            other => self.indexes.insert(other),
         }
     }
 
@@ -126,31 +93,10 @@ impl Tables {
             Entry::Order { room, depth, event } => {
                 self.order.remove(&(room, depth, event));
             }
-            Entry::Author {
-                author,
-                room,
-                event,
-            } => {
-                self.authors.remove(&(author, room, event));
-            }
-            Entry::Child { parent, child } => {
-                self.children.remove(&(parent, child));
-            }
-            Entry::Rejected { room, event, .. } => {
-                self.rejected.remove(&(room, event));
-            }
-            Entry::SoftFailed { room, event } => {
-                self.soft_failed.remove(&(room, event));
-            }
-            Entry::Outlier { room, event, .. } => {
-                self.outliers.remove(&(room, event));
-            }
-            Entry::Waiting { missing, outlier } => {
-                self.waiting.remove(&(missing, outlier));
-            }
             Entry::AttestationOf { user, attestation } => {
                 self.attestations_by_user.remove(&(user, attestation));
             }
+            other => self.indexes.remove(&other),
         }
     }
 }
@@ -198,14 +144,6 @@ impl EventStore for MemoryStore {
     }
 }
 
-/// Lower bound of the keys `(prefix, id)` strictly after `after`.
-fn after_bound<P: Copy>(prefix: P, after: Option<&EventId>) -> Bound<(P, EventId)> {
-    match after {
-        Some(id) => Bound::Excluded((prefix, *id)),
-        None => Bound::Included((prefix, ID_MIN)),
-    }
-}
-
 impl RoomDagStore for MemoryStore {
     fn rooms(&self, after: Option<&RoomId>, limit: usize) -> Result<Vec<RoomId>, StoreError> {
         let tables = self.read()?;
@@ -241,12 +179,7 @@ impl RoomDagStore for MemoryStore {
         after: Option<&EventId>,
         limit: usize,
     ) -> Result<Vec<EventId>, StoreError> {
-        let tables = self.read()?;
-        let range = tables.children.range((
-            after_bound(*parent, after),
-            Bound::Included((*parent, ID_MAX)),
-        ));
-        Ok(page(range.copied(), limit, |(_, child)| child))
+        Ok(self.read()?.indexes.children(parent, after, limit))
     }
 
     fn events_by_depth(
@@ -296,14 +229,7 @@ impl RoomDagStore for MemoryStore {
         after: Option<&EventId>,
         limit: usize,
     ) -> Result<Vec<(EventId, String)>, StoreError> {
-        let tables = self.read()?;
-        let range = tables
-            .rejected
-            .range((after_bound(*room, after), Bound::Included((*room, ID_MAX))));
-        Ok(range
-            .take(page_len(limit))
-            .map(|((_, id), reason)| (*id, reason.clone()))
-            .collect())
+        Ok(self.read()?.indexes.rejected(room, after, limit))
     }
 
     fn soft_failed(
@@ -312,11 +238,7 @@ impl RoomDagStore for MemoryStore {
         after: Option<&EventId>,
         limit: usize,
     ) -> Result<Vec<EventId>, StoreError> {
-        let tables = self.read()?;
-        let range = tables
-            .soft_failed
-            .range((after_bound(*room, after), Bound::Included((*room, ID_MAX))));
-        Ok(page(range.copied(), limit, |(_, id)| id))
+        Ok(self.read()?.indexes.soft_failed(room, after, limit))
     }
 
     fn outliers(
@@ -325,14 +247,7 @@ impl RoomDagStore for MemoryStore {
         after: Option<&EventId>,
         limit: usize,
     ) -> Result<Vec<(EventId, BTreeSet<EventId>)>, StoreError> {
-        let tables = self.read()?;
-        let range = tables
-            .outliers
-            .range((after_bound(*room, after), Bound::Included((*room, ID_MAX))));
-        Ok(range
-            .take(page_len(limit))
-            .map(|((_, id), missing)| (*id, missing.clone()))
-            .collect())
+        Ok(self.read()?.indexes.outliers(room, after, limit))
     }
 
     fn waiting_for(
@@ -341,12 +256,7 @@ impl RoomDagStore for MemoryStore {
         after: Option<&EventId>,
         limit: usize,
     ) -> Result<Vec<EventId>, StoreError> {
-        let tables = self.read()?;
-        let range = tables.waiting.range((
-            after_bound(*missing, after),
-            Bound::Included((*missing, ID_MAX)),
-        ));
-        Ok(page(range.copied(), limit, |(_, id)| id))
+        Ok(self.read()?.indexes.waiting_for(missing, after, limit))
     }
 }
 
@@ -401,17 +311,7 @@ impl AuthorIndex for MemoryStore {
         after: Option<(RoomId, EventId)>,
         limit: usize,
     ) -> Result<Vec<(RoomId, EventId)>, StoreError> {
-        let tables = self.read()?;
-        let start = match after {
-            Some((room, id)) => Bound::Excluded((*author, room, id)),
-            None => Bound::Included((*author, ROOM_MIN, ID_MIN)),
-        };
-        let end = Bound::Included((*author, ROOM_MAX, ID_MAX));
-        Ok(page(
-            tables.authors.range((start, end)).copied(),
-            limit,
-            |(_, room, id)| (room, id),
-        ))
+        Ok(self.read()?.indexes.events_by_author(author, after, limit))
     }
 }
 

@@ -272,7 +272,7 @@ impl<V: ReadView> Planner<'_, V> {
 }
 
 /// The status-set entries an event with `status` has.
-fn status_entries(room: RoomId, event: EventId, status: &EventStatus) -> Vec<Entry> {
+pub(crate) fn status_entries(room: RoomId, event: EventId, status: &EventStatus) -> Vec<Entry> {
     match status {
         EventStatus::Accepted => Vec::new(),
         EventStatus::SoftFailed => vec![Entry::SoftFailed { room, event }],

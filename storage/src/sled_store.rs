@@ -10,38 +10,66 @@
 //! | prefix | key after prefix              | value                                      |
 //! |--------|-------------------------------|--------------------------------------------|
 //! | 0x00   | `schema` / `sequence`         | u32 schema version / u64 last batch number |
-//! | 0x01   | event id                      | event record (below)                       |
-//! | 0x02   | room, depth u64, event id     | empty: topological order                   |
-//! | 0x03   | author, room, event id        | empty: per-author index                    |
-//! | 0x04   | parent id, child id           | empty: children index                      |
-//! | 0x05   | room, event id                | rejection reason                           |
-//! | 0x06   | room, event id                | empty: soft-failed set                     |
-//! | 0x07   | room, event id                | missing ids, concatenated: outliers        |
-//! | 0x08   | missing id, outlier id        | empty: "outlier waits for"                 |
+//! | 0x01   | room, depth u64, event id     | event record (below)                       |
 //! | 0x09   | snapshot id                   | canonical snapshot encoding                |
 //! | 0x0a   | room                          | current state snapshot id                  |
 //! | 0x0b   | room                          | extremity ids, concatenated                |
 //! | 0x0c   | attestation id                | canonical attestation bytes                |
 //! | 0x0d   | user key, attestation id      | empty: attestations by user                |
 //!
+//! (Prefixes 0x02–0x08 held the on-disk indexes of schema 1; they are retired.)
+//!
 //! Event record: `format u8 = 1 | flags u8 (bit 0: has state_before) | [state_before 32] |
 //! status u8 (1 accepted, 2 soft-failed, 3 rejected, 4 outlier) | [rejected: len u8, reason] |
-//! [outlier: count u8, ids] | canonical event bytes`. Room, depth, status and state pointer share
-//! one value with the event, so an accepted message costs four key writes (record, order,
-//! author, one child link per parent) and one read (is the event already stored? `PutEvent` is
-//! an upsert, and replacing must move the old status entries). Extremities, current state and
-//! the sequence number are written once per commit, however many events it carries. Measured
-//! (`benches/commit.rs`): sled's per-key cost is the floor; the read is about a quarter of the
-//! write path.
+//! [outlier: count u8, ids] | canonical event bytes`.
 //!
-//! Durability: [`SledStore::commit`] applies one `Batch` then flushes the log before returning.
-//! Everything read back is checked: event records re-decode (`Event::decode_trusted`) and must
-//! hash to their key, snapshots must hash to their key, attestations re-verify their signature.
+//! # Why one key per event (schema 2)
+//!
+//! The receive path must cost a few microseconds of storage CPU per event next to ~37 µs of
+//! `verify_strict` (issue 3). sled's cost per key written is the floor and grows faster than
+//! linearly with keys per event (measured, release, groups of 256 flushed: 1 key 4.5–6 µs,
+//! 2 keys 10 µs, 4 keys 26–31 µs). Schema 1 wrote four keys and read one per event. Schema 2
+//! writes exactly one key per event, and reads none for a new event:
+//!
+//! - The record is keyed by room order (`room ‖ depth ‖ id`), so it *is* the topological
+//!   index (`events_by_depth` and `rooms` are range scans of it), and a room's new events land
+//!   at the end of one key range, sled's cheapest insert.
+//! - Status and state pointer live in the record value, so a commit writes each event's record
+//!   once, in its final form (the planner merges the operations on one event).
+//! - Everything else about events is a pure function of the records and is held in memory,
+//!   rebuilt on open by one scan: where each record is (id → room, depth), the children and
+//!   per-author indexes, and the per-room rejected / soft-failed / outlier / "waiting for" sets
+//!   (`index.rs`, shared with the memory backend). The novelty check of `PutEvent` (an upsert)
+//!   is then a memory lookup instead of a disk read, and is exact because the in-memory
+//!   location map is updated under the same lock as the disk, after every successful batch.
+//!   The per-author index needed for export and erasure is derivable from the records at open
+//!   (each record holds its author), which is what the rebuild does.
+//!
+//! Per room and commit (not per event): extremities, current state, new snapshots, and the
+//! sequence number.
+//!
+//! Memory: per stored event, the location entry (id 32 + room 32 + depth 8 = 72 bytes), the
+//! author entry (96 bytes), and one children entry per parent (64 bytes), in `BTreeMap`s with
+//! roughly 1.3–1.5× node overhead: about 300–350 bytes for a message with one parent, so about
+//! 0.35 GB per million events; non-accepted events add their status-set entry. Open time: one
+//! scan plus `Event::decode_trusted` (canonical check, content hash, id; no signature) per
+//! record; `benches/commit.rs` measures it for 50,000 events.
+//!
+//! Durability: [`SledStore::commit`] applies one `Batch` (every write of the commit) then flushes
+//! the log before returning, so a crash leaves whole commits, and the rebuilt indexes follow
+//! whatever commits survived. sled's background flusher is off (`flush_every_ms(None)`): every
+//! commit flushes anyway, and the flusher would compete with the commit path for the log;
+//! [`Store::apply`] writes are durable after the next [`Store::flush`] or commit, or a graceful
+//! close. Everything read back is checked: event records re-decode (`Event::decode_trusted`) and
+//! must hash to the id in their key, and sit under their own room and depth; snapshots must hash
+//! to their key; attestations re-verify their signature. A record that fails these checks makes
+//! [`SledStore::open`] fail with `corrupt_record` rather than open with indexes that silently
+//! miss it.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Mutex, RwLock, RwLockReadGuard};
 use std::time::{Duration, Instant};
 
 use causerie_crypto::{Attestation, AttestationId, Event, EventId, Hash32, RoomId, UserKey};
@@ -49,6 +77,7 @@ use sled::{Batch, IVec};
 
 use crate::batch::{Applied, Durable, WriteBatch};
 use crate::error::StoreError;
+use crate::index::EventIndexes;
 use crate::plan::{Entry, Mutation, ReadView, plan};
 use crate::record::{EventStatus, StoredEvent};
 use crate::state::{SnapshotId, StateSnapshot};
@@ -60,7 +89,8 @@ use crate::traits::{
 /// Name of the one sled tree the store uses.
 pub const TREE_NAME: &[u8] = b"causerie";
 /// Schema version written on creation and checked on open. Bump on any change of the layout.
-pub const SCHEMA_VERSION: u32 = 1;
+/// 2: event records keyed by room order; children, author and status-set indexes in memory.
+pub const SCHEMA_VERSION: u32 = 2;
 /// sled page cache size.
 pub const CACHE_CAPACITY_BYTES: u64 = 256 * 1024 * 1024;
 /// How long [`SledStore::open`] keeps retrying while the database file is still locked.
@@ -77,13 +107,6 @@ const OPEN_LOCK_RETRY_MS: u64 = 5;
 mod prefix {
     pub(super) const META: u8 = 0x00;
     pub(super) const EVENT: u8 = 0x01;
-    pub(super) const ORDER: u8 = 0x02;
-    pub(super) const AUTHOR: u8 = 0x03;
-    pub(super) const CHILD: u8 = 0x04;
-    pub(super) const REJECTED: u8 = 0x05;
-    pub(super) const SOFT_FAILED: u8 = 0x06;
-    pub(super) const OUTLIER: u8 = 0x07;
-    pub(super) const WAITING: u8 = 0x08;
     pub(super) const SNAPSHOT: u8 = 0x09;
     pub(super) const CURRENT: u8 = 0x0a;
     pub(super) const EXTREMITIES: u8 = 0x0b;
@@ -103,35 +126,77 @@ const STATUS_REJECTED: u8 = 3;
 const STATUS_OUTLIER: u8 = 4;
 
 const ID_LEN: usize = 32;
+/// Length of an event record key: prefix, room, depth, id.
+const RECORD_KEY_LEN: usize = 1 + ID_LEN + 8 + ID_LEN;
+
+/// What the store holds in memory about its events, all derived from the records.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Derived {
+    /// Where each event's record is: its room and depth (the rest of its key is the id).
+    located: BTreeMap<EventId, (RoomId, u64)>,
+    /// Children, author and status-set indexes.
+    indexes: EventIndexes,
+}
+
+impl Derived {
+    /// Rebuilds everything from the event records: one scan of the record range. Fails on the
+    /// first record that does not decode or is not stored under its own key.
+    fn rebuild(tree: &sled::Tree) -> Result<Self, StoreError> {
+        let mut derived = Derived::default();
+        for item in tree.scan_prefix([prefix::EVENT]) {
+            let (key, value) = item?;
+            let (_, status, bytes) = decode_header(&value)?;
+            let event = Event::decode_trusted(bytes).map_err(|e| StoreError::corrupt_event(&e))?;
+            let (id, room, depth) = (event.id(), event.room_id(), event.depth());
+            if key[..] != record_key(&room, depth, &id)[..] {
+                return Err(StoreError::corrupt(
+                    "event record",
+                    format!("event {id} stored under another key"),
+                ));
+            }
+            derived.located.insert(id, (room, depth));
+            derived.indexes.add_event(&event, &status);
+        }
+        Ok(derived)
+    }
+}
+
+/// A change to [`Derived`], applied after the sled batch that carries the records succeeded.
+enum DerivedChange {
+    Locate(EventId, RoomId, u64),
+    Insert(Entry),
+    Remove(Entry),
+}
 
 /// The sled-backed store.
 pub struct SledStore {
     db: sled::Db,
     tree: sled::Tree,
-    /// Serialises planning and applying; holds the last batch sequence number.
+    /// Serialises planning and applying; holds the last batch sequence number. Taken before
+    /// `derived` whenever both are held.
     sequence: Mutex<u64>,
+    /// In-memory indexes. A commit holds the write lock while it applies its sled batch and
+    /// updates them, so a reader never sees a record without its index entries or the reverse.
+    derived: RwLock<Derived>,
 }
 
 impl SledStore {
-    /// Opens (creating if needed) the store in directory `path`.
+    /// Opens (creating if needed) the store in directory `path`, and rebuilds the in-memory
+    /// indexes from the event records (one scan).
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
-        Self::open_config(
-            sled::Config::new()
-                .path(path)
-                .cache_capacity(CACHE_CAPACITY_BYTES),
-        )
+        Self::open_config(sled::Config::new().path(path))
     }
 
     /// A store in a temporary directory, deleted on drop.
     pub fn temporary() -> Result<Self, StoreError> {
-        Self::open_config(
-            sled::Config::new()
-                .temporary(true)
-                .cache_capacity(CACHE_CAPACITY_BYTES),
-        )
+        Self::open_config(sled::Config::new().temporary(true))
     }
 
     fn open_config(config: sled::Config) -> Result<Self, StoreError> {
+        // No background flusher: see the module docs (durability).
+        let config = config
+            .cache_capacity(CACHE_CAPACITY_BYTES)
+            .flush_every_ms(None);
         let db = open_waiting_for_lock(&config)?;
         let tree = db.open_tree(TREE_NAME)?;
         match tree.get(SCHEMA_KEY)? {
@@ -154,24 +219,52 @@ impl SledStore {
             Some(value) => u64::from_be_bytes(fixed(&value, "sequence")?),
             None => 0,
         };
+        let derived = Derived::rebuild(&tree)?;
         Ok(SledStore {
             db,
             tree,
             sequence: Mutex::new(sequence),
+            derived: RwLock::new(derived),
         })
+    }
+
+    fn derived(&self) -> Result<RwLockReadGuard<'_, Derived>, StoreError> {
+        self.derived.read().map_err(|_| StoreError::Poisoned)
     }
 
     /// Plans and applies `batches` as one sled batch. Returns the new last sequence number.
     fn write_batches(&self, batches: &[WriteBatch]) -> Result<u64, StoreError> {
         let mut sequence = self.sequence.lock().map_err(|_| StoreError::Poisoned)?;
-        let plan = plan(&View(&self.tree), batches)?;
+        // `derived` only changes under `sequence`, so what planning reads stays true until the
+        // batch is applied below.
+        let plan = {
+            let derived = self.derived()?;
+            plan(
+                &View {
+                    tree: &self.tree,
+                    derived: &derived,
+                },
+                batches,
+            )?
+        };
         let next = *sequence + plan.batches;
         let mut batch = Batch::default();
+        let mut changes = Vec::with_capacity(plan.mutations.len());
         for mutation in plan.mutations {
-            add_mutation(&mut batch, mutation);
+            add_mutation(&mut batch, &mut changes, mutation);
         }
         batch.insert(SEQUENCE_KEY, &next.to_be_bytes());
+        let mut derived = self.derived.write().map_err(|_| StoreError::Poisoned)?;
         self.tree.apply_batch(batch)?;
+        for change in changes {
+            match change {
+                DerivedChange::Locate(id, room, depth) => {
+                    derived.located.insert(id, (room, depth));
+                }
+                DerivedChange::Insert(entry) => derived.indexes.insert(entry),
+                DerivedChange::Remove(entry) => derived.indexes.remove(&entry),
+            }
+        }
         *sequence = next;
         Ok(next)
     }
@@ -220,48 +313,30 @@ impl SledStore {
         Ok(out)
     }
 
-    /// Ids in the last 32 bytes of keys under `prefix` after `after`.
-    fn scan_ids(
-        &self,
-        prefix: &[u8],
-        after: Option<&EventId>,
-        limit: usize,
-    ) -> Result<Vec<EventId>, StoreError> {
-        let items = self.scan(
-            prefix,
-            after.map(|id| &id.as_bytes()[..]),
-            Direction::Forward,
-            limit,
-        )?;
-        items
-            .iter()
-            .map(|(key, _)| tail_id(key, prefix.len()))
-            .collect()
-    }
-
-    /// Scans the whole store and checks that every index entry and pointer refers to something
-    /// stored, and that every record decodes and matches its key. Meant for tests and for an
-    /// operator's consistency check; holds one id per event in memory.
+    /// Scans the whole store and checks that every record decodes and sits under its own key,
+    /// that the in-memory indexes equal the ones the records imply (rebuilt afresh), and that
+    /// every pointer (state before, extremities, current state, attestation index) refers to
+    /// something stored. Meant for tests and for an operator's consistency check; holds a
+    /// second copy of the in-memory indexes while it runs.
     ///
     /// Snapshot entries naming events that are not stored are reported too, although a node
     /// may legitimately hold state it received before the events themselves.
     pub fn verify_integrity(&self) -> Result<IntegrityReport, StoreError> {
+        // Hold the commit lock so that the scan and the live indexes describe the same commits.
+        let _sequence = self.sequence.lock().map_err(|_| StoreError::Poisoned)?;
+        let derived = self.derived()?;
         let mut report = IntegrityReport::default();
-        let mut events = Vec::new();
-        let mut snapshots = Vec::new();
-        let mut attestations = BTreeSet::new();
-        for item in self.tree.scan_prefix([prefix::EVENT]) {
-            let (key, value) = item?;
-            let id = tail_id(&key, 1)?;
-            let record = decode_record(&id, &value)?;
-            events.push((
-                id,
-                record.event.room_id(),
-                record.status,
-                record.state_before,
-            ));
-            report.events += 1;
+        let mut problems = Vec::new();
+        let rebuilt = Derived::rebuild(&self.tree)?;
+        report.events = rebuilt.located.len() as u64;
+        if rebuilt.located != derived.located {
+            problems.push("in-memory event locations differ from the records".to_owned());
         }
+        if rebuilt.indexes != derived.indexes {
+            problems.push("in-memory indexes differ from the records".to_owned());
+        }
+        report.index_entries += (derived.located.len() + derived.indexes.len()) as u64;
+        let mut snapshots = Vec::new();
         for item in self.tree.scan_prefix([prefix::SNAPSHOT]) {
             let (key, value) = item?;
             let id = SnapshotId(tail_id(&key, 1)?.0);
@@ -269,90 +344,22 @@ impl SledStore {
             snapshots.push((id, snapshot));
             report.snapshots += 1;
         }
-        for item in self.tree.scan_prefix([prefix::ATTESTATION]) {
-            let (key, value) = item?;
-            let id = AttestationId(tail_id(&key, 1)?.0);
-            let attestation = decode_attestation(&id, &value)?;
-            attestations.insert((*attestation.user(), id));
-        }
-        let ids: BTreeSet<EventId> = events.iter().map(|(id, ..)| *id).collect();
         let snapshot_ids: BTreeSet<SnapshotId> = snapshots.iter().map(|(id, _)| *id).collect();
-        let mut problems = Vec::new();
-        let mut problem = |text: String| problems.push(text);
-        for (id, room, status, state_before) in &events {
-            if let Some(snapshot) = state_before
-                && !snapshot_ids.contains(snapshot)
+        for item in self.tree.scan_prefix([prefix::EVENT]) {
+            let (key, value) = item?;
+            if let (Some(snapshot), ..) = decode_header(&value)?
+                && !snapshot_ids.contains(&snapshot)
             {
-                problem(format!("event {id}: state_before {snapshot} missing"));
-            }
-            let expected: Vec<Vec<u8>> = match status {
-                EventStatus::Accepted => vec![],
-                EventStatus::SoftFailed => {
-                    vec![key(prefix::SOFT_FAILED, &[room.as_bytes(), id.as_bytes()])]
-                }
-                EventStatus::Rejected { .. } => {
-                    vec![key(prefix::REJECTED, &[room.as_bytes(), id.as_bytes()])]
-                }
-                EventStatus::Outlier { missing } => {
-                    std::iter::once(key(prefix::OUTLIER, &[room.as_bytes(), id.as_bytes()]))
-                        .chain(
-                            missing
-                                .iter()
-                                .map(|m| key(prefix::WAITING, &[m.as_bytes(), id.as_bytes()])),
-                        )
-                        .collect()
-                }
-            };
-            for k in expected {
-                if !self.tree.contains_key(&k)? {
-                    problem(format!("event {id}: {} entry missing", status.name()));
-                }
-            }
-        }
-        // Every index entry must point at a stored event, by the id in its last 32 bytes
-        // (the event the entry is about), and the status sets must agree with the records.
-        let checks: [(u8, &str, Option<&str>); 6] = [
-            (prefix::ORDER, "order", None),
-            (prefix::AUTHOR, "author", None),
-            (prefix::CHILD, "child", None),
-            (prefix::REJECTED, "rejected", Some("rejected")),
-            (prefix::SOFT_FAILED, "soft_failed", Some("soft_failed")),
-            (prefix::OUTLIER, "outlier", Some("outlier")),
-        ];
-        let status_of: std::collections::BTreeMap<EventId, &'static str> = events
-            .iter()
-            .map(|(id, _, status, _)| (*id, status.name()))
-            .collect();
-        for (pre, name, status) in checks {
-            for item in self.tree.scan_prefix([pre]) {
-                let (key, _) = item?;
                 let id = tail_id(&key, 1)?;
-                report.index_entries += 1;
-                match status_of.get(&id) {
-                    None => problem(format!("{name} entry points to missing event {id}")),
-                    Some(found) if status.is_some_and(|s| s != *found) => problem(format!(
-                        "{name} entry for event {id} whose status is {found}"
-                    )),
-                    Some(_) => {}
-                }
-            }
-        }
-        for item in self.tree.scan_prefix([prefix::WAITING]) {
-            let (key, _) = item?;
-            report.index_entries += 1;
-            let id = tail_id(&key, 1)?;
-            if status_of.get(&id) != Some(&"outlier") {
-                problem(format!(
-                    "waiting entry for event {id} that is not a stored outlier"
-                ));
+                problems.push(format!("event {id}: state_before {snapshot} missing"));
             }
         }
         for item in self.tree.scan_prefix([prefix::EXTREMITIES]) {
             let (key, value) = item?;
             for tip in ids_of(&value)? {
                 report.index_entries += 1;
-                if !ids.contains(&tip) {
-                    problem(format!("extremity {tip} of room {:?} missing", &key[1..]));
+                if !rebuilt.located.contains_key(&tip) {
+                    problems.push(format!("extremity {tip} of room {:?} missing", &key[1..]));
                 }
             }
         }
@@ -361,15 +368,22 @@ impl SledStore {
             report.index_entries += 1;
             let id = SnapshotId(Hash32(fixed(&value, "current state")?));
             if !snapshot_ids.contains(&id) {
-                problem(format!("current state {id} missing"));
+                problems.push(format!("current state {id} missing"));
             }
         }
         for (id, snapshot) in &snapshots {
             for event in snapshot.map().values() {
-                if !ids.contains(event) {
-                    problem(format!("snapshot {id} names missing event {event}"));
+                if !rebuilt.located.contains_key(event) {
+                    problems.push(format!("snapshot {id} names missing event {event}"));
                 }
             }
+        }
+        let mut attestations = BTreeSet::new();
+        for item in self.tree.scan_prefix([prefix::ATTESTATION]) {
+            let (key, value) = item?;
+            let id = AttestationId(tail_id(&key, 1)?.0);
+            let attestation = decode_attestation(&id, &value)?;
+            attestations.insert((*attestation.user(), id));
         }
         for item in self.tree.scan_prefix([prefix::ATTESTATION_OF]) {
             let (key, _) = item?;
@@ -378,7 +392,7 @@ impl SledStore {
                 .map_err(|e| StoreError::corrupt("attestation index", e.reason()))?;
             let id = AttestationId(tail_id(&key, 33)?.0);
             if !attestations.contains(&(user, id)) {
-                problem(format!("attestation index entry {id} missing"));
+                problems.push(format!("attestation index entry {id} missing"));
             }
         }
         report.problems = problems;
@@ -431,24 +445,64 @@ fn open_waiting_for_lock(config: &sled::Config) -> Result<sled::Db, StoreError> 
     }
 }
 
-/// Reads for planning.
-struct View<'t>(&'t sled::Tree);
+/// Reads for planning: the in-memory location map answers "is it stored?" without touching
+/// the disk; only an event that is already stored (an upsert or a status change) is read.
+struct View<'a> {
+    tree: &'a sled::Tree,
+    derived: &'a Derived,
+}
 
 impl ReadView for View<'_> {
     fn load(&self, id: &EventId) -> Result<Option<StoredEvent>, StoreError> {
-        match self.0.get(key(prefix::EVENT, &[id.as_bytes()]))? {
-            Some(value) => decode_record(id, &value).map(Some),
-            None => Ok(None),
-        }
+        load(self.tree, self.derived, id)
     }
     fn has_event(&self, id: &EventId) -> Result<bool, StoreError> {
-        Ok(self.0.contains_key(key(prefix::EVENT, &[id.as_bytes()]))?)
+        Ok(self.derived.located.contains_key(id))
     }
     fn has_snapshot(&self, id: &SnapshotId) -> Result<bool, StoreError> {
         Ok(self
-            .0
+            .tree
             .contains_key(key(prefix::SNAPSHOT, &[id.as_bytes()]))?)
     }
+}
+
+/// The raw record of a stored event.
+fn load_raw(
+    tree: &sled::Tree,
+    derived: &Derived,
+    id: &EventId,
+) -> Result<Option<IVec>, StoreError> {
+    let Some((room, depth)) = derived.located.get(id) else {
+        return Ok(None);
+    };
+    match tree.get(record_key(room, *depth, id))? {
+        Some(value) => Ok(Some(value)),
+        None => Err(StoreError::corrupt(
+            "event record",
+            format!("event {id} indexed but not stored"),
+        )),
+    }
+}
+
+fn load(
+    tree: &sled::Tree,
+    derived: &Derived,
+    id: &EventId,
+) -> Result<Option<StoredEvent>, StoreError> {
+    match load_raw(tree, derived, id)? {
+        Some(value) => decode_record(id, &value).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// `EVENT ‖ room ‖ depth ‖ id`: the record key, which is also the room's topological order.
+fn record_key(room: &RoomId, depth: u64, id: &EventId) -> [u8; RECORD_KEY_LEN] {
+    let mut out = [0u8; RECORD_KEY_LEN];
+    out[0] = prefix::EVENT;
+    out[1..1 + ID_LEN].copy_from_slice(room.as_bytes());
+    out[1 + ID_LEN..1 + ID_LEN + 8].copy_from_slice(&depth.to_be_bytes());
+    out[1 + ID_LEN + 8..].copy_from_slice(id.as_bytes());
+    out
 }
 
 /// `prefix ‖ parts`.
@@ -513,60 +567,33 @@ fn concat_ids<'a>(ids: impl IntoIterator<Item = &'a EventId>) -> Vec<u8> {
         .collect()
 }
 
-fn entry_key(entry: &Entry) -> Vec<u8> {
-    match entry {
-        Entry::Order { room, depth, event } => key(
-            prefix::ORDER,
-            &[room.as_bytes(), &depth.to_be_bytes(), event.as_bytes()],
-        ),
-        Entry::Author {
-            author,
-            room,
-            event,
-        } => key(
-            prefix::AUTHOR,
-            &[author.as_bytes(), room.as_bytes(), event.as_bytes()],
-        ),
-        Entry::Child { parent, child } => {
-            key(prefix::CHILD, &[parent.as_bytes(), child.as_bytes()])
-        }
-        Entry::Rejected { room, event, .. } => {
-            key(prefix::REJECTED, &[room.as_bytes(), event.as_bytes()])
-        }
-        Entry::SoftFailed { room, event } => {
-            key(prefix::SOFT_FAILED, &[room.as_bytes(), event.as_bytes()])
-        }
-        Entry::Outlier { room, event, .. } => {
-            key(prefix::OUTLIER, &[room.as_bytes(), event.as_bytes()])
-        }
-        Entry::Waiting { missing, outlier } => {
-            key(prefix::WAITING, &[missing.as_bytes(), outlier.as_bytes()])
-        }
-        Entry::AttestationOf { user, attestation } => key(
-            prefix::ATTESTATION_OF,
-            &[user.as_bytes(), attestation.as_bytes()],
-        ),
-    }
-}
-
-fn entry_value(entry: &Entry) -> Vec<u8> {
-    match entry {
-        Entry::Rejected { reason, .. } => reason.as_bytes().to_vec(),
-        Entry::Outlier { missing, .. } => concat_ids(missing),
-        _ => Vec::new(),
-    }
-}
-
-fn add_mutation(batch: &mut Batch, mutation: Mutation) {
+/// Adds a planned write to the sled batch, or to the in-memory changes for what is not on disk.
+fn add_mutation(batch: &mut Batch, changes: &mut Vec<DerivedChange>, mutation: Mutation) {
     match mutation {
         Mutation::PutRecord(record) => {
-            batch.insert(
-                key(prefix::EVENT, &[record.event.id().as_bytes()]),
-                encode_record(&record),
+            let (id, room, depth) = (
+                record.event.id(),
+                record.event.room_id(),
+                record.event.depth(),
             );
+            batch.insert(&record_key(&room, depth, &id)[..], encode_record(&record));
+            changes.push(DerivedChange::Locate(id, room, depth));
         }
-        Mutation::Insert(entry) => batch.insert(entry_key(&entry), entry_value(&entry)),
-        Mutation::Remove(entry) => batch.remove(entry_key(&entry)),
+        Mutation::Insert(Entry::AttestationOf { user, attestation }) => batch.insert(
+            key(
+                prefix::ATTESTATION_OF,
+                &[user.as_bytes(), attestation.as_bytes()],
+            ),
+            &[][..],
+        ),
+        Mutation::Remove(Entry::AttestationOf { user, attestation }) => batch.remove(key(
+            prefix::ATTESTATION_OF,
+            &[user.as_bytes(), attestation.as_bytes()],
+        )),
+        // The record key is the order entry.
+        Mutation::Insert(Entry::Order { .. }) | Mutation::Remove(Entry::Order { .. }) => {}
+        Mutation::Insert(entry) => changes.push(DerivedChange::Insert(entry)),
+        Mutation::Remove(entry) => changes.push(DerivedChange::Remove(entry)),
         Mutation::PutSnapshot(snapshot) => {
             batch.insert(
                 key(prefix::SNAPSHOT, &[snapshot.id().as_bytes()]),
@@ -705,35 +732,35 @@ fn decode_attestation(id: &AttestationId, value: &[u8]) -> Result<Attestation, S
 
 impl EventStore for SledStore {
     fn event(&self, id: &EventId) -> Result<Option<StoredEvent>, StoreError> {
-        View(&self.tree).load(id)
+        load(&self.tree, &*self.derived()?, id)
     }
     fn contains(&self, id: &EventId) -> Result<bool, StoreError> {
-        View(&self.tree).has_event(id)
+        Ok(self.derived()?.located.contains_key(id))
     }
 }
 
 impl RoomDagStore for SledStore {
     fn rooms(&self, after: Option<&RoomId>, limit: usize) -> Result<Vec<RoomId>, StoreError> {
-        let end = match successor(&[prefix::ORDER]) {
+        let end = match successor(&[prefix::EVENT]) {
             Some(s) => Bound::Excluded(s),
             None => Bound::Unbounded,
         };
         let mut out = Vec::new();
         let mut cursor = after.copied();
         while out.len() < page_len(limit) {
-            // Seek past every order entry of the previous room: one seek per room listed.
+            // Seek past every record of the previous room: one seek per room listed.
             let start =
-                match cursor.and_then(|room| successor(&key(prefix::ORDER, &[room.as_bytes()]))) {
+                match cursor.and_then(|room| successor(&key(prefix::EVENT, &[room.as_bytes()]))) {
                     Some(s) => Bound::Included(s),
                     None if cursor.is_some() => break,
-                    None => Bound::Included(vec![prefix::ORDER]),
+                    None => Bound::Included(vec![prefix::EVENT]),
                 };
             let Some(item) = self.tree.range::<Vec<u8>, _>((start, end.clone())).next() else {
                 break;
             };
             let (k, _) = item?;
             let room_bytes = k.get(1..1 + ID_LEN).unwrap_or_default();
-            let room = RoomId(Hash32(fixed(room_bytes, "order key")?));
+            let room = RoomId(Hash32(fixed(room_bytes, "event record key")?));
             out.push(room);
             cursor = Some(room);
         }
@@ -756,7 +783,7 @@ impl RoomDagStore for SledStore {
         after: Option<&EventId>,
         limit: usize,
     ) -> Result<Vec<EventId>, StoreError> {
-        self.scan_ids(&key(prefix::CHILD, &[parent.as_bytes()]), after, limit)
+        Ok(self.derived()?.indexes.children(parent, after, limit))
     }
 
     fn events_by_depth(
@@ -766,14 +793,14 @@ impl RoomDagStore for SledStore {
         direction: Direction,
         limit: usize,
     ) -> Result<Vec<Position>, StoreError> {
-        let pre = key(prefix::ORDER, &[room.as_bytes()]);
+        let pre = key(prefix::EVENT, &[room.as_bytes()]);
         let cursor = from.map(|p| [&p.depth.to_be_bytes()[..], p.event.as_bytes()].concat());
         let items = self.scan(&pre, cursor.as_deref(), direction, limit)?;
         items
             .iter()
             .map(|(k, _)| {
                 let depth_bytes = k.get(pre.len()..pre.len() + 8).unwrap_or_default();
-                let depth = u64::from_be_bytes(fixed(depth_bytes, "order key")?);
+                let depth = u64::from_be_bytes(fixed(depth_bytes, "event record key")?);
                 Ok(Position {
                     depth,
                     event: tail_id(k, pre.len() + 8)?,
@@ -788,21 +815,7 @@ impl RoomDagStore for SledStore {
         after: Option<&EventId>,
         limit: usize,
     ) -> Result<Vec<(EventId, String)>, StoreError> {
-        let pre = key(prefix::REJECTED, &[room.as_bytes()]);
-        let items = self.scan(
-            &pre,
-            after.map(|id| &id.as_bytes()[..]),
-            Direction::Forward,
-            limit,
-        )?;
-        items
-            .iter()
-            .map(|(k, v)| {
-                let reason = std::str::from_utf8(v)
-                    .map_err(|_| StoreError::corrupt("rejected entry", "not utf-8"))?;
-                Ok((tail_id(k, pre.len())?, reason.to_owned()))
-            })
-            .collect()
+        Ok(self.derived()?.indexes.rejected(room, after, limit))
     }
 
     fn soft_failed(
@@ -811,7 +824,7 @@ impl RoomDagStore for SledStore {
         after: Option<&EventId>,
         limit: usize,
     ) -> Result<Vec<EventId>, StoreError> {
-        self.scan_ids(&key(prefix::SOFT_FAILED, &[room.as_bytes()]), after, limit)
+        Ok(self.derived()?.indexes.soft_failed(room, after, limit))
     }
 
     fn outliers(
@@ -820,17 +833,7 @@ impl RoomDagStore for SledStore {
         after: Option<&EventId>,
         limit: usize,
     ) -> Result<Vec<(EventId, BTreeSet<EventId>)>, StoreError> {
-        let pre = key(prefix::OUTLIER, &[room.as_bytes()]);
-        let items = self.scan(
-            &pre,
-            after.map(|id| &id.as_bytes()[..]),
-            Direction::Forward,
-            limit,
-        )?;
-        items
-            .iter()
-            .map(|(k, v)| Ok((tail_id(k, pre.len())?, ids_of(v)?.into_iter().collect())))
-            .collect()
+        Ok(self.derived()?.indexes.outliers(room, after, limit))
     }
 
     fn waiting_for(
@@ -839,7 +842,7 @@ impl RoomDagStore for SledStore {
         after: Option<&EventId>,
         limit: usize,
     ) -> Result<Vec<EventId>, StoreError> {
-        self.scan_ids(&key(prefix::WAITING, &[missing.as_bytes()]), after, limit)
+        Ok(self.derived()?.indexes.waiting_for(missing, after, limit))
     }
 }
 
@@ -852,7 +855,7 @@ impl StateStore for SledStore {
     }
 
     fn state_before(&self, event: &EventId) -> Result<Option<SnapshotId>, StoreError> {
-        match self.tree.get(key(prefix::EVENT, &[event.as_bytes()]))? {
+        match load_raw(&self.tree, &*self.derived()?, event)? {
             // Only the header: no need to decode the event for its state pointer.
             Some(value) => Ok(decode_header(&value)?.0),
             None => Ok(None),
@@ -907,19 +910,10 @@ impl AuthorIndex for SledStore {
         after: Option<(RoomId, EventId)>,
         limit: usize,
     ) -> Result<Vec<(RoomId, EventId)>, StoreError> {
-        let pre = key(prefix::AUTHOR, &[author.as_bytes()]);
-        let cursor = after.map(|(room, id)| [&room.as_bytes()[..], id.as_bytes()].concat());
-        let items = self.scan(&pre, cursor.as_deref(), Direction::Forward, limit)?;
-        items
-            .iter()
-            .map(|(k, _)| {
-                let room = RoomId(Hash32(fixed(
-                    k.get(pre.len()..pre.len() + ID_LEN).unwrap_or_default(),
-                    "author key",
-                )?));
-                Ok((room, tail_id(k, pre.len() + ID_LEN)?))
-            })
-            .collect()
+        Ok(self
+            .derived()?
+            .indexes
+            .events_by_author(author, after, limit))
     }
 }
 
