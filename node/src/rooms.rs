@@ -33,6 +33,9 @@ pub enum RoomsError {
     /// The store failed; nothing of the call was acknowledged.
     #[error("store: {0}")]
     Store(#[from] StoreError),
+    /// A shared commit failed (the reason of the store error); nothing was acknowledged.
+    #[error("commit failed: {0}")]
+    Failed(&'static str),
     /// More events than [`MAX_RECEIVE_BATCH`] in one call.
     #[error("batch of {0} events exceeds {MAX_RECEIVE_BATCH}")]
     BatchTooLarge(usize),
@@ -43,6 +46,7 @@ impl RoomsError {
     pub fn reason(&self) -> &'static str {
         match self {
             RoomsError::Store(e) => e.reason(),
+            RoomsError::Failed(reason) => reason,
             RoomsError::BatchTooLarge(_) => "batch_too_large",
         }
     }
@@ -136,13 +140,46 @@ impl<S: Store> Rooms<S> {
         self.rooms.keys()
     }
 
-    /// Stores an attestation (verified by its decoder) so events referencing it can be checked.
-    /// Events already waiting for it are re-evaluated in [`Rooms::receive`]'s next call.
-    pub fn add_attestation(&mut self, attestation: Attestation) -> Result<(), RoomsError> {
+    /// Stores an attestation (verified by its decoder) and gives it to every room whose held
+    /// events wait for it. Returns the events this released as `(room, event, visible)`; they are
+    /// durable when this returns.
+    pub fn add_attestation(
+        &mut self,
+        attestation: Attestation,
+        now_ms: u64,
+    ) -> Result<Vec<(RoomId, Event, bool)>, RoomsError> {
+        let id = attestation.id();
         let mut batch = WriteBatch::new();
-        batch.push(WriteOp::PutAttestation(attestation));
+        batch.push(WriteOp::PutAttestation(attestation.clone()));
+        let mut released = Vec::new();
+        for (room_id, room) in &mut self.rooms {
+            if !room.missing_attestations().contains(&id) {
+                continue;
+            }
+            let Ok(receipt) = room.add_attestation(attestation.clone()) else { continue };
+            self.given.entry(*room_id).or_default().insert(id);
+            record(&mut batch, &mut self.snapshot_ids, room, None, &receipt)?;
+            if receipt.extremities.is_some() {
+                batch.push(WriteOp::SetExtremities {
+                    room: *room_id,
+                    tips: room.extremities().into_iter().collect(),
+                });
+            }
+            if receipt.current_state_changed {
+                let current = Arc::new(room.current_state().clone());
+                let snapshot = snapshot_id(&mut batch, &mut self.snapshot_ids, &current)?;
+                batch.push(WriteOp::SetCurrentState { room: *room_id, snapshot });
+            }
+            for decision in &receipt.decisions {
+                if let Outcome::Accepted { soft_failed, .. } = decision.outcome
+                    && let Some(event) = room.shown_event(&decision.event)
+                {
+                    released.push((*room_id, event, !soft_failed));
+                }
+            }
+        }
         let _durable = self.store.commit(vec![batch])?;
-        Ok(())
+        Ok(released)
     }
 
     /// Offers verified events (any rooms; a create event opens its room). Every outcome is
