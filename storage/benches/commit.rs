@@ -1,8 +1,13 @@
 //! Commit throughput: signed message events committed the way the room engine will commit them
 //! (one `WriteBatch` per event: put event + state pointer; extremities once per commit), in
-//! group commits of 1, 100 and 1,000 events, each commit flushed. Prints events/s.
+//! group commits of 1, 100, 256 and 1,000 events, each commit flushed. Prints events/s (wall
+//! time, which includes waiting for the disk) and the process CPU time per event (every thread:
+//! sled writes from helper threads too), which is what competes with signature verification.
+//! Also times reopening a store of 50,000 events (the sled backend rebuilds its in-memory
+//! indexes from the records on open).
 //!
-//! Run: `cargo bench -p causerie-storage --bench commit`. Signing is done before timing.
+//! Run: `cargo bench -p causerie-storage --bench commit`. Signing is done before timing. CPU time
+//! comes from `/proc/self/stat` (Linux), in clock ticks of 10 ms, hence the large runs.
 
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
@@ -15,7 +20,43 @@ use causerie_storage::{
 };
 
 /// Events committed per measurement, by group size (group commit of 1 is flush-bound).
-const RUNS: [(usize, usize); 3] = [(1, 2_000), (100, 20_000), (1_000, 50_000)];
+const RUNS: [(usize, usize); 4] = [(1, 2_000), (100, 20_000), (256, 50_000), (1_000, 50_000)];
+/// Clock ticks per second of `/proc/self/stat` (`USER_HZ`, 100 on Linux).
+const TICKS_PER_SECOND: f64 = 100.0;
+
+/// CPU time used so far by the whole process (user + system, all threads), in seconds.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    (ticks(11) + ticks(12)) / TICKS_PER_SECOND
+}
+
+/// Events per second (wall) and CPU microseconds per event.
+struct Rate {
+    per_second: f64,
+    cpu_us: f64,
+}
+
+impl std::fmt::Display for Rate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:>10.0} events/s ({:>6.2} µs/event wall, {:>6.2} µs/event CPU)",
+            self.per_second,
+            1e6 / self.per_second,
+            self.cpu_us
+        )
+    }
+}
 
 fn events(count: usize) -> Vec<Event> {
     let secret = UserSecret::from_seed(&[5; 32]);
@@ -67,8 +108,8 @@ fn events(count: usize) -> Vec<Event> {
     out
 }
 
-/// Commits `events` in groups of `group`; returns events per second.
-fn run(store: &impl Store, events: &[Event], group: usize, flush: bool) -> f64 {
+/// Commits `events` in groups of `group`.
+fn run(store: &impl Store, events: &[Event], group: usize, flush: bool) -> Rate {
     let mut map = StateMap::new();
     map.insert((kinds::CREATE.into(), String::new()), events[0].id());
     let state = StateSnapshot::new(map).unwrap();
@@ -77,6 +118,7 @@ fn run(store: &impl Store, events: &[Event], group: usize, flush: bool) -> f64 {
     first.put_snapshot(state.clone());
     let _durable = store.commit(vec![first]).unwrap();
     let start = Instant::now();
+    let cpu_start = cpu_seconds();
     for chunk in events.chunks(group) {
         let mut batches: Vec<WriteBatch> = chunk
             .iter()
@@ -100,57 +142,90 @@ fn run(store: &impl Store, events: &[Event], group: usize, flush: bool) -> f64 {
     if !flush {
         let _durable = store.flush().unwrap();
     }
-    events.len() as f64 / start.elapsed().as_secs_f64()
+    Rate {
+        per_second: events.len() as f64 / start.elapsed().as_secs_f64(),
+        cpu_us: (cpu_seconds() - cpu_start) * 1e6 / events.len() as f64,
+    }
 }
 
-/// Baseline on the same machine at the same moment: raw sled inserts of pseudo-random 33-byte
-/// keys with 300-byte values, 1,000 per batch, each batch flushed.
-fn raw_sled_inserts_per_second() -> f64 {
-    const INSERTS: u64 = 50_000;
+/// Baseline on the same machine at the same moment: raw sled inserts, `per_batch` values of
+/// `value_len` bytes per flushed batch, `total` values in all, keys random or sequential. This
+/// is the cost a layout with one sled key per event cannot go below. Returns the rate per value.
+fn raw_sled_inserts(total: u64, per_batch: u64, value_len: usize, sequential: bool) -> Rate {
     let dir = tempfile::tempdir().unwrap();
-    let db = sled::Config::new().path(dir.path()).open().unwrap();
+    let db = sled::Config::new()
+        .path(dir.path())
+        .flush_every_ms(None)
+        .open()
+        .unwrap();
     let tree = db.open_tree("raw").unwrap();
     let mut x: u64 = 1;
     let start = Instant::now();
-    for _ in 0..INSERTS / 1_000 {
+    let cpu_start = cpu_seconds();
+    for _ in 0..total / per_batch {
         let mut batch = sled::Batch::default();
-        for _ in 0..1_000 {
-            x = x
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            let mut key = vec![1u8; 33];
+        for _ in 0..per_batch {
+            x = if sequential {
+                x + 1
+            } else {
+                x.wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407)
+            };
+            let mut key = vec![1u8; 73];
             key[1..9].copy_from_slice(&x.to_be_bytes());
-            batch.insert(key, vec![7u8; 300]);
+            batch.insert(key, vec![7u8; value_len]);
         }
         tree.apply_batch(batch).unwrap();
         db.flush().unwrap();
     }
-    INSERTS as f64 / start.elapsed().as_secs_f64()
+    Rate {
+        per_second: total as f64 / start.elapsed().as_secs_f64(),
+        cpu_us: (cpu_seconds() - cpu_start) * 1e6 / total as f64,
+    }
 }
 
 fn main() {
+    // `CAUSERIE_BENCH_PROFILE=1`: only the sled group commits of 1,000 (for a profiler).
+    if std::env::var_os("CAUSERIE_BENCH_PROFILE").is_some() {
+        let all = events(200_000);
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
+        let start = cpu_seconds();
+        println!(
+            "sled   group commit of  1000: {}",
+            run(&store, &all, 1_000, true)
+        );
+        println!("cpu {:.2}s", cpu_seconds() - start);
+        return;
+    }
     let all = events(RUNS.iter().map(|(_, n)| *n).max().unwrap_or(0));
     println!("causerie-storage commit benchmark (one flush per commit)");
     println!(
-        "sled   raw inserts, 1000 per flushed batch: {:>10.0} inserts/s",
-        raw_sled_inserts_per_second()
+        "sled   raw, one random key per event, 1000 per flushed batch:  {}",
+        raw_sled_inserts(50_000, 1_000, 450, false)
+    );
+    println!(
+        "sled   raw, one appended key per event, 256 per flushed batch: {}",
+        raw_sled_inserts(50_000, 256, 450, true)
     );
     for (group, count) in RUNS {
         let dir = tempfile::tempdir().unwrap();
         let store = SledStore::open(dir.path()).unwrap();
         let rate = run(&store, &all[..count], group, true);
-        println!(
-            "sled   group commit of {group:>5}: {rate:>10.0} events/s ({:.2} µs/event)",
-            1e6 / rate
-        );
+        println!("sled   group commit of {group:>5}: {rate}");
     }
     {
         let dir = tempfile::tempdir().unwrap();
         let store = SledStore::open(dir.path()).unwrap();
         let rate = run(&store, &all, 1_000, false);
+        println!("sled   apply of 1000, one flush at the end: {rate}");
+        drop(store);
+        let start = Instant::now();
+        let store = SledStore::open(dir.path()).unwrap();
         println!(
-            "sled   apply of 1000, one flush at the end: {rate:>10.0} events/s ({:.2} µs/event)",
-            1e6 / rate
+            "sled   open of {} events (index rebuild): {:.3} s",
+            all.len(),
+            start.elapsed().as_secs_f64()
         );
         let start = Instant::now();
         for e in &all {
@@ -162,9 +237,6 @@ fn main() {
     for (group, count) in RUNS {
         let store = MemoryStore::new();
         let rate = run(&store, &all[..count], group, true);
-        println!(
-            "memory group commit of {group:>5}: {rate:>10.0} events/s ({:.2} µs/event)",
-            1e6 / rate
-        );
+        println!("memory group commit of {group:>5}: {rate}");
     }
 }

@@ -1,5 +1,6 @@
-//! Indexes that are pure functions of the stored events: children, per-author, and the per-room
-//! status sets (rejected, soft-failed, outliers, "outlier waits for").
+//! Indexes that are pure functions of the stored events: each room's topological order,
+//! children, per-author, and the per-room status sets (rejected, soft-failed, outliers,
+//! "outlier waits for").
 //!
 //! Both backends hold them in memory as ordered sets (`BTreeSet`/`BTreeMap`, so every page comes
 //! out in key order whatever the insertion order). The memory backend has nothing else; the sled
@@ -17,7 +18,7 @@ use causerie_crypto::{Event, EventId, Hash32, RoomId, UserKey};
 
 use crate::plan::{Entry, status_entries};
 use crate::record::EventStatus;
-use crate::traits::page_len;
+use crate::traits::{Direction, Position, page_len};
 
 const ID_MIN: EventId = EventId(Hash32([0; 32]));
 const ID_MAX: EventId = EventId(Hash32([0xff; 32]));
@@ -27,6 +28,8 @@ const ROOM_MAX: RoomId = RoomId(Hash32([0xff; 32]));
 /// The derived indexes of a set of stored events.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub(crate) struct EventIndexes {
+    /// `(room, depth, event)`: each room's topological order.
+    order: BTreeSet<(RoomId, u64, EventId)>,
     /// `(author, room, event)`.
     authors: BTreeSet<(UserKey, RoomId, EventId)>,
     /// `(parent, child)` for every `prev_events` link.
@@ -50,10 +53,11 @@ fn after_bound<P: Copy>(prefix: P, after: Option<&EventId>) -> Bound<(P, EventId
 
 impl EventIndexes {
     /// Adds every entry a stored `event` with `status` has: the same entries the planner emits
-    /// for a `PutEvent` of a new event (order excepted: each backend keeps that itself).
+    /// for a `PutEvent` of a new event.
     pub(crate) fn add_event(&mut self, event: &Event, status: &EventStatus) {
         let id = event.id();
         let room = event.room_id();
+        self.order.insert((room, event.depth(), id));
         self.authors.insert((*event.author(), room, id));
         for parent in event.prev_events() {
             self.children.insert((*parent, id));
@@ -63,10 +67,13 @@ impl EventIndexes {
         }
     }
 
-    /// Applies an index entry. Order and attestation entries are not held here (each backend
-    /// keeps them its own way) and are ignored.
+    /// Applies an index entry. Attestation entries are not held here (each backend keeps them
+    /// its own way) and are ignored.
     pub(crate) fn insert(&mut self, entry: Entry) {
         match entry {
+            Entry::Order { room, depth, event } => {
+                self.order.insert((room, depth, event));
+            }
             Entry::Author {
                 author,
                 room,
@@ -97,13 +104,16 @@ impl EventIndexes {
             Entry::Waiting { missing, outlier } => {
                 self.waiting.insert((missing, outlier));
             }
-            Entry::Order { .. } | Entry::AttestationOf { .. } => {}
+            Entry::AttestationOf { .. } => {}
         }
     }
 
-    /// Removes an index entry (ignoring order and attestation entries, as [`Self::insert`]).
+    /// Removes an index entry (ignoring attestation entries, as [`Self::insert`]).
     pub(crate) fn remove(&mut self, entry: &Entry) {
         match entry {
+            Entry::Order { room, depth, event } => {
+                self.order.remove(&(*room, *depth, *event));
+            }
             Entry::Author {
                 author,
                 room,
@@ -126,18 +136,74 @@ impl EventIndexes {
             Entry::Waiting { missing, outlier } => {
                 self.waiting.remove(&(*missing, *outlier));
             }
-            Entry::Order { .. } | Entry::AttestationOf { .. } => {}
+            Entry::AttestationOf { .. } => {}
         }
     }
 
     /// Number of entries held (for integrity reports).
     pub(crate) fn len(&self) -> usize {
-        self.authors.len()
+        self.order.len()
+            + self.authors.len()
             + self.children.len()
             + self.rejected.len()
             + self.soft_failed.len()
             + self.outliers.len()
             + self.waiting.len()
+    }
+
+    /// Rooms with at least one stored event, in id order, after `after`.
+    pub(crate) fn rooms(&self, after: Option<&RoomId>, limit: usize) -> Vec<RoomId> {
+        let mut out = Vec::new();
+        let mut cursor = after.copied();
+        while out.len() < page_len(limit) {
+            // Jump past every order entry of the previous room: one seek per room.
+            let start = match cursor {
+                Some(room) => Bound::Excluded((room, u64::MAX, ID_MAX)),
+                None => Bound::Unbounded,
+            };
+            let Some((room, _, _)) = self.order.range((start, Bound::Unbounded)).next() else {
+                break;
+            };
+            out.push(*room);
+            cursor = Some(*room);
+        }
+        out
+    }
+
+    /// The room's events in topological order, strictly beyond `from`.
+    pub(crate) fn events_by_depth(
+        &self,
+        room: &RoomId,
+        from: Option<Position>,
+        direction: Direction,
+        limit: usize,
+    ) -> Vec<Position> {
+        let low = (*room, 0, ID_MIN);
+        let high = (*room, u64::MAX, ID_MAX);
+        let at = |p: Position| Bound::Excluded((*room, p.depth, p.event));
+        let to_position = |(_, depth, event): &(RoomId, u64, EventId)| Position {
+            depth: *depth,
+            event: *event,
+        };
+        match direction {
+            Direction::Forward => {
+                let start = from.map_or(Bound::Included(low), at);
+                self.order
+                    .range((start, Bound::Included(high)))
+                    .take(page_len(limit))
+                    .map(to_position)
+                    .collect()
+            }
+            Direction::Backward => {
+                let end = from.map_or(Bound::Included(high), at);
+                self.order
+                    .range((Bound::Included(low), end))
+                    .rev()
+                    .take(page_len(limit))
+                    .map(to_position)
+                    .collect()
+            }
+        }
     }
 
     pub(crate) fn children(

@@ -1,7 +1,7 @@
 //! In-memory backend: typed `BTreeMap`s behind one `RwLock`, for tests and simulations.
 //!
 //! Same semantics as the sled backend (the commit logic is shared: `plan.rs`, and so are the
-//! children, author and status-set indexes: `index.rs`), minus
+//! order, children, author and status-set indexes: `index.rs`), minus
 //! persistence: `commit` is "durable" for the life of the process, which is all a simulation
 //! needs. Events are kept decoded, so reads cost a clone of an `Arc`.
 
@@ -22,15 +22,11 @@ use crate::traits::{
     page_len,
 };
 
-const ID_MIN: EventId = EventId(Hash32([0; 32]));
-const ID_MAX: EventId = EventId(Hash32([0xff; 32]));
-
 #[derive(Default)]
 struct Tables {
     sequence: u64,
     events: BTreeMap<EventId, StoredEvent>,
-    order: BTreeSet<(RoomId, u64, EventId)>,
-    /// Children, author and status-set indexes (shared with the sled backend).
+    /// Order, children, author and status-set indexes (shared with the sled backend).
     indexes: EventIndexes,
     snapshots: BTreeMap<SnapshotId, StateSnapshot>,
     current: BTreeMap<RoomId, SnapshotId>,
@@ -78,9 +74,6 @@ impl Tables {
 
     fn insert(&mut self, entry: Entry) {
         match entry {
-            Entry::Order { room, depth, event } => {
-                self.order.insert((room, depth, event));
-            }
             Entry::AttestationOf { user, attestation } => {
                 self.attestations_by_user.insert((user, attestation));
             }
@@ -90,9 +83,6 @@ impl Tables {
 
     fn remove(&mut self, entry: Entry) {
         match entry {
-            Entry::Order { room, depth, event } => {
-                self.order.remove(&(room, depth, event));
-            }
             Entry::AttestationOf { user, attestation } => {
                 self.attestations_by_user.remove(&(user, attestation));
             }
@@ -126,15 +116,6 @@ impl MemoryStore {
     }
 }
 
-/// The first `limit` keys of `range` after the cursor, mapped by `f`.
-fn page<K: Ord + Clone, T>(
-    range: impl Iterator<Item = K>,
-    limit: usize,
-    f: impl FnMut(K) -> T,
-) -> Vec<T> {
-    range.take(page_len(limit)).map(f).collect()
-}
-
 impl EventStore for MemoryStore {
     fn event(&self, id: &EventId) -> Result<Option<StoredEvent>, StoreError> {
         Ok(self.read()?.events.get(id).cloned())
@@ -146,22 +127,7 @@ impl EventStore for MemoryStore {
 
 impl RoomDagStore for MemoryStore {
     fn rooms(&self, after: Option<&RoomId>, limit: usize) -> Result<Vec<RoomId>, StoreError> {
-        let tables = self.read()?;
-        let mut out = Vec::new();
-        let mut cursor = after.copied();
-        while out.len() < page_len(limit) {
-            // Jump past every order entry of the previous room: one seek per room.
-            let start = match cursor {
-                Some(room) => Bound::Excluded((room, u64::MAX, ID_MAX)),
-                None => Bound::Unbounded,
-            };
-            let Some((room, _, _)) = tables.order.range((start, Bound::Unbounded)).next() else {
-                break;
-            };
-            out.push(*room);
-            cursor = Some(*room);
-        }
-        Ok(out)
+        Ok(self.read()?.indexes.rooms(after, limit))
     }
 
     fn extremities(&self, room: &RoomId) -> Result<BTreeSet<EventId>, StoreError> {
@@ -189,38 +155,10 @@ impl RoomDagStore for MemoryStore {
         direction: Direction,
         limit: usize,
     ) -> Result<Vec<Position>, StoreError> {
-        let tables = self.read()?;
-        let low = (*room, 0, ID_MIN);
-        let high = (*room, u64::MAX, ID_MAX);
-        let to_position = |(_, depth, event): (RoomId, u64, EventId)| Position { depth, event };
-        Ok(match direction {
-            Direction::Forward => {
-                let start = match from {
-                    Some(p) => Bound::Excluded((*room, p.depth, p.event)),
-                    None => Bound::Included(low),
-                };
-                page(
-                    tables.order.range((start, Bound::Included(high))).copied(),
-                    limit,
-                    to_position,
-                )
-            }
-            Direction::Backward => {
-                let end = match from {
-                    Some(p) => Bound::Excluded((*room, p.depth, p.event)),
-                    None => Bound::Included(high),
-                };
-                page(
-                    tables
-                        .order
-                        .range((Bound::Included(low), end))
-                        .rev()
-                        .copied(),
-                    limit,
-                    to_position,
-                )
-            }
-        })
+        Ok(self
+            .read()?
+            .indexes
+            .events_by_depth(room, from, direction, limit))
     }
 
     fn rejected(

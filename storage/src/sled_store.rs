@@ -10,61 +10,70 @@
 //! | prefix | key after prefix              | value                                      |
 //! |--------|-------------------------------|--------------------------------------------|
 //! | 0x00   | `schema` / `sequence`         | u32 schema version / u64 last batch number |
-//! | 0x01   | room, depth u64, event id     | event record (below)                       |
+//! | 0x01   | chunk number u64              | event chunk (below)                        |
 //! | 0x09   | snapshot id                   | canonical snapshot encoding                |
 //! | 0x0a   | room                          | current state snapshot id                  |
 //! | 0x0b   | room                          | extremity ids, concatenated                |
 //! | 0x0c   | attestation id                | canonical attestation bytes                |
 //! | 0x0d   | user key, attestation id      | empty: attestations by user                |
 //!
-//! (Prefixes 0x02–0x08 held the on-disk indexes of schema 1; they are retired.)
+//! (Prefixes 0x02–0x08 held the on-disk event indexes of schema 1; they are retired.)
 //!
-//! Event record: `format u8 = 1 | flags u8 (bit 0: has state_before) | [state_before 32] |
-//! status u8 (1 accepted, 2 soft-failed, 3 rejected, 4 outlier) | [rejected: len u8, reason] |
-//! [outlier: count u8, ids] | canonical event bytes`.
+//! Event chunk: entries `event id 32 | len u32 | record`, concatenated. A chunk holds the records
+//! of one commit, split so that no chunk grows past [`CHUNK_TARGET_BYTES`] (a chunk always takes
+//! at least one record, so one large event makes one large chunk). Every event has exactly one
+//! record, in one chunk. Event record: `format u8 = 1 | flags u8 (bit 0: has state_before) |
+//! [state_before 32] | status u8 (1 accepted, 2 soft-failed, 3 rejected, 4 outlier) |
+//! [rejected: len u8, reason] | [outlier: count u8, ids] | canonical event bytes`.
 //!
-//! # Why one key per event (schema 2)
+//! # Why chunks (schema 3)
 //!
 //! The receive path must cost a few microseconds of storage CPU per event next to ~37 µs of
-//! `verify_strict` (issue 3). sled's cost per key written is the floor and grows faster than
-//! linearly with keys per event (measured, release, groups of 256 flushed: 1 key 4.5–6 µs,
-//! 2 keys 10 µs, 4 keys 26–31 µs). Schema 1 wrote four keys and read one per event. Schema 2
-//! writes exactly one key per event, and reads none for a new event:
+//! `verify_strict` (issue 3). sled's cost is per key written, plus per byte (it rewrites a leaf
+//! every ten updates, and splits leaves of more than 16 keys), and it grows faster than linearly
+//! with keys per event (measured, release, groups of 256 flushed: 1 key 4.5–6 µs, 2 keys 10 µs,
+//! 4 keys 26–31 µs). Schema 1 wrote four keys and read one per event; schema 2 (one record key
+//! per event, keyed by room order) still paid sled's whole per-key cost once per event, several
+//! times the goal. Schema 3 writes about one key per [`CHUNK_TARGET_BYTES`] of new events, and
+//! reads nothing for a new event:
 //!
-//! - The record is keyed by room order (`room ‖ depth ‖ id`), so it *is* the topological
-//!   index (`events_by_depth` and `rooms` are range scans of it), and a room's new events land
-//!   at the end of one key range, sled's cheapest insert.
-//! - Status and state pointer live in the record value, so a commit writes each event's record
-//!   once, in its final form (the planner merges the operations on one event).
+//! - New chunks take increasing numbers, so every commit appends at the end of the chunk range,
+//!   sled's cheapest insert, whatever rooms the events belong to.
+//! - Status and state pointer live in the record, so a commit writes each event's record once,
+//!   in its final form (the planner merges the operations on one event).
+//! - Changing a stored event (new status, state pointer, redacted form) rewrites the chunk that
+//!   holds it, in the same sled batch. The record is replaced in place, so a redaction leaves no
+//!   copy of the content behind in a live chunk. Such changes are far rarer than new events, and
+//!   a chunk is small ([`CHUNK_TARGET_BYTES`]), so the rewrite stays cheap.
 //! - Everything else about events is a pure function of the records and is held in memory,
-//!   rebuilt on open by one scan: where each record is (id → room, depth), the children and
-//!   per-author indexes, and the per-room rejected / soft-failed / outlier / "waiting for" sets
-//!   (`index.rs`, shared with the memory backend). The novelty check of `PutEvent` (an upsert)
-//!   is then a memory lookup instead of a disk read, and is exact because the in-memory
-//!   location map is updated under the same lock as the disk, after every successful batch.
-//!   The per-author index needed for export and erasure is derivable from the records at open
-//!   (each record holds its author), which is what the rebuild does.
+//!   rebuilt on open by one scan of the chunks: where each record is (id → chunk, offset), each
+//!   room's topological order, the children and per-author indexes, and the per-room rejected /
+//!   soft-failed / outlier / "waiting for" sets (`index.rs`, shared with the memory backend). The
+//!   novelty check of `PutEvent` (an upsert) is then a memory lookup instead of a disk read, and
+//!   it is exact: the location map is updated under the same lock as the disk, after every
+//!   successful batch. The per-author index needed for export and erasure is derived from the
+//!   records at open (each record holds its author).
 //!
 //! Per room and commit (not per event): extremities, current state, new snapshots, and the
 //! sequence number.
 //!
-//! Memory: per stored event, the location entry (id 32 + room 32 + depth 8 = 72 bytes), the
-//! author entry (96 bytes), and one children entry per parent (64 bytes), in `BTreeMap`s with
-//! roughly 1.3–1.5× node overhead: about 300–350 bytes for a message with one parent, so about
-//! 0.35 GB per million events; non-accepted events add their status-set entry. Open time: one
-//! scan plus `Event::decode_trusted` (canonical check, content hash, id; no signature) per
-//! record; `benches/commit.rs` measures it for 50,000 events.
+//! Memory: per stored event, the location entry (id 32 + chunk 8 + offset 4, padded: 48 bytes),
+//! the order entry (72 bytes), the author entry (96 bytes) and one children entry per parent
+//! (64 bytes), in `BTreeMap`s with roughly 1.3–1.5× node overhead: about 400 bytes for a message
+//! with one parent, 0.4 GB per million events; non-accepted events add their status-set entry.
+//! Open time: one scan plus `Event::decode_trusted` (canonical check, content hash, id; no
+//! signature) per record; `benches/commit.rs` measures it for 50,000 events.
 //!
-//! Durability: [`SledStore::commit`] applies one `Batch` (every write of the commit) then flushes
-//! the log before returning, so a crash leaves whole commits, and the rebuilt indexes follow
-//! whatever commits survived. sled's background flusher is off (`flush_every_ms(None)`): every
-//! commit flushes anyway, and the flusher would compete with the commit path for the log;
-//! [`Store::apply`] writes are durable after the next [`Store::flush`] or commit, or a graceful
-//! close. Everything read back is checked: event records re-decode (`Event::decode_trusted`) and
-//! must hash to the id in their key, and sit under their own room and depth; snapshots must hash
-//! to their key; attestations re-verify their signature. A record that fails these checks makes
-//! [`SledStore::open`] fail with `corrupt_record` rather than open with indexes that silently
-//! miss it.
+//! Durability: [`SledStore::commit`] applies one `Batch` (every write of the commit: new chunks,
+//! rewritten chunks, snapshots, pointers, sequence) then flushes the log before returning, so a
+//! crash leaves whole commits, and the rebuilt indexes follow whatever commits survived. sled's
+//! background flusher is off (`flush_every_ms(None)`): every commit flushes anyway, and the
+//! flusher would compete with the commit path for the log; [`Store::apply`] writes are durable
+//! after the next [`Store::flush`] or commit, or a graceful close. Everything read back is
+//! checked: records re-decode (`Event::decode_trusted`) and must hash to the id their entry
+//! names; snapshots must hash to their key; attestations re-verify their signature. A chunk that
+//! fails these checks makes [`SledStore::open`] fail with `corrupt_record` rather than open with
+//! indexes that silently miss its events.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
@@ -89,8 +98,13 @@ use crate::traits::{
 /// Name of the one sled tree the store uses.
 pub const TREE_NAME: &[u8] = b"causerie";
 /// Schema version written on creation and checked on open. Bump on any change of the layout.
-/// 2: event records keyed by room order; children, author and status-set indexes in memory.
-pub const SCHEMA_VERSION: u32 = 2;
+/// 3: event records in chunks, every event index in memory (rebuilt on open).
+pub const SCHEMA_VERSION: u32 = 3;
+/// Size past which a commit starts a new chunk for its new event records. Small enough that a
+/// sled leaf of 17 chunks stays under sled's inline limit (a quarter of its 512 KiB segment),
+/// so leaves never go to separate blob files, and that rewriting a chunk to change one record
+/// stays cheap; large enough to spread sled's per-key cost over a dozen typical events.
+pub const CHUNK_TARGET_BYTES: usize = 6 * 1024;
 /// sled page cache size.
 pub const CACHE_CAPACITY_BYTES: u64 = 256 * 1024 * 1024;
 /// How long [`SledStore::open`] keeps retrying while the database file is still locked.
@@ -106,7 +120,7 @@ const OPEN_LOCK_RETRY_MS: u64 = 5;
 /// Key prefixes (see the module table).
 mod prefix {
     pub(super) const META: u8 = 0x00;
-    pub(super) const EVENT: u8 = 0x01;
+    pub(super) const CHUNK: u8 = 0x01;
     pub(super) const SNAPSHOT: u8 = 0x09;
     pub(super) const CURRENT: u8 = 0x0a;
     pub(super) const EXTREMITIES: u8 = 0x0b;
@@ -126,36 +140,55 @@ const STATUS_REJECTED: u8 = 3;
 const STATUS_OUTLIER: u8 = 4;
 
 const ID_LEN: usize = 32;
-/// Length of an event record key: prefix, room, depth, id.
-const RECORD_KEY_LEN: usize = 1 + ID_LEN + 8 + ID_LEN;
+/// Bytes before a record in a chunk: its event id and its length (u32).
+const ENTRY_HEAD_LEN: usize = ID_LEN + 4;
 
-/// What the store holds in memory about its events, all derived from the records.
+/// Where an event's record is: its chunk, and the offset of its entry in the chunk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Slot {
+    chunk: u64,
+    offset: u32,
+}
+
+/// What the store holds in memory about its events, all derived from the chunks.
 #[derive(Debug, Default, PartialEq, Eq)]
 struct Derived {
-    /// Where each event's record is: its room and depth (the rest of its key is the id).
-    located: BTreeMap<EventId, (RoomId, u64)>,
-    /// Children, author and status-set indexes.
+    /// Where each event's record is.
+    located: BTreeMap<EventId, Slot>,
+    /// Order, children, author and status-set indexes.
     indexes: EventIndexes,
+    /// Number the next new chunk takes (one past the last chunk stored).
+    next_chunk: u64,
 }
 
 impl Derived {
-    /// Rebuilds everything from the event records: one scan of the record range. Fails on the
-    /// first record that does not decode or is not stored under its own key.
+    /// Rebuilds everything from the chunks: one scan. Fails on the first record that does not
+    /// decode or is not the event its entry names.
     fn rebuild(tree: &sled::Tree) -> Result<Self, StoreError> {
         let mut derived = Derived::default();
-        for item in tree.scan_prefix([prefix::EVENT]) {
+        for item in tree.scan_prefix([prefix::CHUNK]) {
             let (key, value) = item?;
-            let (_, status, bytes) = decode_header(&value)?;
-            let event = Event::decode_trusted(bytes).map_err(|e| StoreError::corrupt_event(&e))?;
-            let (id, room, depth) = (event.id(), event.room_id(), event.depth());
-            if key[..] != record_key(&room, depth, &id)[..] {
-                return Err(StoreError::corrupt(
-                    "event record",
-                    format!("event {id} stored under another key"),
-                ));
+            let chunk = chunk_number(&key)?;
+            for entry in chunk_entries(&value)? {
+                let (offset, id, record) = entry;
+                let (_, status, bytes) = decode_header(record)?;
+                let event =
+                    Event::decode_trusted(bytes).map_err(|e| StoreError::corrupt_event(&e))?;
+                if event.id() != id {
+                    return Err(StoreError::corrupt(
+                        "event record",
+                        format!("entry for {id} holds event {}", event.id()),
+                    ));
+                }
+                if derived.located.insert(id, Slot { chunk, offset }).is_some() {
+                    return Err(StoreError::corrupt(
+                        "event record",
+                        format!("event {id} stored twice"),
+                    ));
+                }
+                derived.indexes.add_event(&event, &status);
             }
-            derived.located.insert(id, (room, depth));
-            derived.indexes.add_event(&event, &status);
+            derived.next_chunk = chunk.saturating_add(1);
         }
         Ok(derived)
     }
@@ -163,9 +196,103 @@ impl Derived {
 
 /// A change to [`Derived`], applied after the sled batch that carries the records succeeded.
 enum DerivedChange {
-    Locate(EventId, RoomId, u64),
+    Locate(EventId, Slot),
     Insert(Entry),
     Remove(Entry),
+}
+
+/// Lays out the event records of one commit: new records go into new chunks at the end of the
+/// chunk range; changed records are replaced in place in the chunk that holds them.
+struct ChunkWriter {
+    /// Number of the chunk being filled.
+    chunk: u64,
+    /// Entries of the chunk being filled.
+    buffer: Vec<u8>,
+    /// Changed records by chunk.
+    replaced: BTreeMap<u64, BTreeMap<EventId, Vec<u8>>>,
+}
+
+impl ChunkWriter {
+    fn new(next_chunk: u64) -> Self {
+        ChunkWriter {
+            chunk: next_chunk,
+            buffer: Vec::new(),
+            replaced: BTreeMap::new(),
+        }
+    }
+
+    /// Adds the record of a new event.
+    fn append(
+        &mut self,
+        batch: &mut Batch,
+        changes: &mut Vec<DerivedChange>,
+        id: EventId,
+        record: &[u8],
+    ) -> Result<(), StoreError> {
+        if !self.buffer.is_empty()
+            && self.buffer.len() + ENTRY_HEAD_LEN + record.len() > CHUNK_TARGET_BYTES
+        {
+            self.seal(batch);
+        }
+        let offset = push_entry(&mut self.buffer, &id, record)?;
+        changes.push(DerivedChange::Locate(
+            id,
+            Slot {
+                chunk: self.chunk,
+                offset,
+            },
+        ));
+        Ok(())
+    }
+
+    /// Writes the chunk being filled and starts the next one.
+    fn seal(&mut self, batch: &mut Batch) {
+        let entries = std::mem::take(&mut self.buffer);
+        batch.insert(&chunk_key(self.chunk)[..], entries);
+        self.chunk += 1;
+    }
+
+    /// Replaces the record of an event stored in `chunk`.
+    fn replace(&mut self, chunk: u64, id: EventId, record: Vec<u8>) {
+        self.replaced.entry(chunk).or_default().insert(id, record);
+    }
+
+    /// Writes what is left: the last new chunk and every changed chunk. Returns the number the
+    /// next new chunk takes.
+    fn finish(
+        mut self,
+        tree: &sled::Tree,
+        batch: &mut Batch,
+        changes: &mut Vec<DerivedChange>,
+    ) -> Result<u64, StoreError> {
+        if !self.buffer.is_empty() {
+            self.seal(batch);
+        }
+        for (chunk, mut records) in std::mem::take(&mut self.replaced) {
+            let key = chunk_key(chunk);
+            let old = tree.get(key)?.ok_or_else(|| {
+                StoreError::corrupt(
+                    "event chunk",
+                    format!("chunk {chunk} indexed but not stored"),
+                )
+            })?;
+            let mut new = Vec::with_capacity(old.len());
+            for (_, id, stored) in chunk_entries(&old)? {
+                let replacement = records.remove(&id);
+                let record = replacement.as_deref().unwrap_or(stored);
+                let offset = push_entry(&mut new, &id, record)?;
+                changes.push(DerivedChange::Locate(id, Slot { chunk, offset }));
+            }
+            if let Some(id) = records.keys().next() {
+                return Err(StoreError::corrupt(
+                    "event chunk",
+                    format!("event {id} indexed in chunk {chunk} but not there"),
+                ));
+            }
+            batch.insert(&key[..], new);
+        }
+        Ok(self.chunk)
+    }
 }
 
 /// The sled-backed store.
@@ -235,36 +362,47 @@ impl SledStore {
     /// Plans and applies `batches` as one sled batch. Returns the new last sequence number.
     fn write_batches(&self, batches: &[WriteBatch]) -> Result<u64, StoreError> {
         let mut sequence = self.sequence.lock().map_err(|_| StoreError::Poisoned)?;
-        // `derived` only changes under `sequence`, so what planning reads stays true until the
-        // batch is applied below.
-        let plan = {
+        let mut batch = Batch::default();
+        let mut changes = Vec::new();
+        // `derived` only changes under `sequence`, so what planning and the chunk layout read
+        // stays true until the batch is applied below.
+        let (batches_planned, next_chunk) = {
             let derived = self.derived()?;
-            plan(
+            let plan = plan(
                 &View {
                     tree: &self.tree,
                     derived: &derived,
                 },
                 batches,
-            )?
+            )?;
+            changes.reserve(plan.mutations.len());
+            let mut chunks = ChunkWriter::new(derived.next_chunk);
+            for mutation in plan.mutations {
+                add_mutation(
+                    &mut batch,
+                    &mut changes,
+                    &mut chunks,
+                    &derived.located,
+                    mutation,
+                )?;
+            }
+            let next_chunk = chunks.finish(&self.tree, &mut batch, &mut changes)?;
+            (plan.batches, next_chunk)
         };
-        let next = *sequence + plan.batches;
-        let mut batch = Batch::default();
-        let mut changes = Vec::with_capacity(plan.mutations.len());
-        for mutation in plan.mutations {
-            add_mutation(&mut batch, &mut changes, mutation);
-        }
+        let next = *sequence + batches_planned;
         batch.insert(SEQUENCE_KEY, &next.to_be_bytes());
         let mut derived = self.derived.write().map_err(|_| StoreError::Poisoned)?;
         self.tree.apply_batch(batch)?;
         for change in changes {
             match change {
-                DerivedChange::Locate(id, room, depth) => {
-                    derived.located.insert(id, (room, depth));
+                DerivedChange::Locate(id, slot) => {
+                    derived.located.insert(id, slot);
                 }
                 DerivedChange::Insert(entry) => derived.indexes.insert(entry),
                 DerivedChange::Remove(entry) => derived.indexes.remove(&entry),
             }
         }
+        derived.next_chunk = next_chunk;
         *sequence = next;
         Ok(next)
     }
@@ -330,7 +468,7 @@ impl SledStore {
         let rebuilt = Derived::rebuild(&self.tree)?;
         report.events = rebuilt.located.len() as u64;
         if rebuilt.located != derived.located {
-            problems.push("in-memory event locations differ from the records".to_owned());
+            problems.push("in-memory event locations differ from the chunks".to_owned());
         }
         if rebuilt.indexes != derived.indexes {
             problems.push("in-memory indexes differ from the records".to_owned());
@@ -345,13 +483,18 @@ impl SledStore {
             report.snapshots += 1;
         }
         let snapshot_ids: BTreeSet<SnapshotId> = snapshots.iter().map(|(id, _)| *id).collect();
-        for item in self.tree.scan_prefix([prefix::EVENT]) {
+        for item in self.tree.scan_prefix([prefix::CHUNK]) {
             let (key, value) = item?;
-            if let (Some(snapshot), ..) = decode_header(&value)?
-                && !snapshot_ids.contains(&snapshot)
-            {
-                let id = tail_id(&key, 1)?;
-                problems.push(format!("event {id}: state_before {snapshot} missing"));
+            let chunk = chunk_number(&key)?;
+            if chunk >= derived.next_chunk {
+                problems.push(format!("chunk {chunk} beyond the next chunk number"));
+            }
+            for (_, id, record) in chunk_entries(&value)? {
+                if let (Some(snapshot), ..) = decode_header(record)?
+                    && !snapshot_ids.contains(&snapshot)
+                {
+                    problems.push(format!("event {id}: state_before {snapshot} missing"));
+                }
             }
         }
         for item in self.tree.scan_prefix([prefix::EXTREMITIES]) {
@@ -466,22 +609,23 @@ impl ReadView for View<'_> {
     }
 }
 
-/// The raw record of a stored event.
+/// The record of a stored event, within its chunk's value.
 fn load_raw(
     tree: &sled::Tree,
     derived: &Derived,
     id: &EventId,
-) -> Result<Option<IVec>, StoreError> {
-    let Some((room, depth)) = derived.located.get(id) else {
+) -> Result<Option<(IVec, std::ops::Range<usize>)>, StoreError> {
+    let Some(slot) = derived.located.get(id) else {
         return Ok(None);
     };
-    match tree.get(record_key(room, *depth, id))? {
-        Some(value) => Ok(Some(value)),
-        None => Err(StoreError::corrupt(
-            "event record",
-            format!("event {id} indexed but not stored"),
-        )),
-    }
+    let chunk = tree.get(chunk_key(slot.chunk))?.ok_or_else(|| {
+        StoreError::corrupt(
+            "event chunk",
+            format!("chunk {} indexed but not stored", slot.chunk),
+        )
+    })?;
+    let range = entry_at(&chunk, slot.offset, id)?;
+    Ok(Some((chunk, range)))
 }
 
 fn load(
@@ -490,19 +634,80 @@ fn load(
     id: &EventId,
 ) -> Result<Option<StoredEvent>, StoreError> {
     match load_raw(tree, derived, id)? {
-        Some(value) => decode_record(id, &value).map(Some),
+        Some((chunk, range)) => decode_record(id, &chunk[range]).map(Some),
         None => Ok(None),
     }
 }
 
-/// `EVENT ‖ room ‖ depth ‖ id`: the record key, which is also the room's topological order.
-fn record_key(room: &RoomId, depth: u64, id: &EventId) -> [u8; RECORD_KEY_LEN] {
-    let mut out = [0u8; RECORD_KEY_LEN];
-    out[0] = prefix::EVENT;
-    out[1..1 + ID_LEN].copy_from_slice(room.as_bytes());
-    out[1 + ID_LEN..1 + ID_LEN + 8].copy_from_slice(&depth.to_be_bytes());
-    out[1 + ID_LEN + 8..].copy_from_slice(id.as_bytes());
+/// `CHUNK ‖ number`.
+fn chunk_key(chunk: u64) -> [u8; 9] {
+    let mut out = [prefix::CHUNK; 9];
+    out[1..].copy_from_slice(&chunk.to_be_bytes());
     out
+}
+
+fn chunk_number(key: &[u8]) -> Result<u64, StoreError> {
+    Ok(u64::from_be_bytes(fixed(
+        key.get(1..).unwrap_or_default(),
+        "chunk key",
+    )?))
+}
+
+/// Appends an entry to a chunk; returns its offset.
+fn push_entry(chunk: &mut Vec<u8>, id: &EventId, record: &[u8]) -> Result<u32, StoreError> {
+    let too_large = |_| StoreError::corrupt("event chunk", "larger than 4 GiB");
+    let offset = u32::try_from(chunk.len()).map_err(too_large)?;
+    let len = u32::try_from(record.len()).map_err(too_large)?;
+    chunk.extend_from_slice(id.as_bytes());
+    chunk.extend_from_slice(&len.to_be_bytes());
+    chunk.extend_from_slice(record);
+    Ok(offset)
+}
+
+/// The byte range of the record in the entry at `offset`, which must be `id`'s.
+fn entry_at(chunk: &[u8], offset: u32, id: &EventId) -> Result<std::ops::Range<usize>, StoreError> {
+    let start = usize::try_from(offset).unwrap_or(usize::MAX);
+    let (found, range) = entry(chunk, start)?;
+    if found != *id {
+        return Err(StoreError::corrupt(
+            "event chunk",
+            format!("entry at {offset} is {found}, expected {id}"),
+        ));
+    }
+    Ok(range)
+}
+
+/// The id and record range of the entry at `start`.
+fn entry(chunk: &[u8], start: usize) -> Result<(EventId, std::ops::Range<usize>), StoreError> {
+    let truncated = || StoreError::corrupt("event chunk", "truncated entry");
+    let head = chunk
+        .get(start..start.saturating_add(ENTRY_HEAD_LEN))
+        .ok_or_else(truncated)?;
+    let id = EventId(Hash32(fixed(&head[..ID_LEN], "event chunk")?));
+    let len = u32::from_be_bytes(fixed(&head[ID_LEN..], "event chunk")?);
+    let begin = start + ENTRY_HEAD_LEN;
+    let end = begin.saturating_add(usize::try_from(len).unwrap_or(usize::MAX));
+    if end > chunk.len() {
+        return Err(truncated());
+    }
+    Ok((id, begin..end))
+}
+
+/// One entry of a chunk: its offset, the event id, the record.
+type ChunkEntry<'a> = (u32, EventId, &'a [u8]);
+
+/// Every entry of a chunk, in order.
+fn chunk_entries(chunk: &[u8]) -> Result<Vec<ChunkEntry<'_>>, StoreError> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < chunk.len() {
+        let (id, range) = entry(chunk, start)?;
+        let offset = u32::try_from(start)
+            .map_err(|_| StoreError::corrupt("event chunk", "larger than 4 GiB"))?;
+        out.push((offset, id, &chunk[range.clone()]));
+        start = range.end;
+    }
+    Ok(out)
 }
 
 /// `prefix ‖ parts`.
@@ -567,17 +772,23 @@ fn concat_ids<'a>(ids: impl IntoIterator<Item = &'a EventId>) -> Vec<u8> {
         .collect()
 }
 
-/// Adds a planned write to the sled batch, or to the in-memory changes for what is not on disk.
-fn add_mutation(batch: &mut Batch, changes: &mut Vec<DerivedChange>, mutation: Mutation) {
+/// Adds a planned write to the sled batch (event records through `chunks`), or to the
+/// in-memory changes for what is not on disk.
+fn add_mutation(
+    batch: &mut Batch,
+    changes: &mut Vec<DerivedChange>,
+    chunks: &mut ChunkWriter,
+    located: &BTreeMap<EventId, Slot>,
+    mutation: Mutation,
+) -> Result<(), StoreError> {
     match mutation {
         Mutation::PutRecord(record) => {
-            let (id, room, depth) = (
-                record.event.id(),
-                record.event.room_id(),
-                record.event.depth(),
-            );
-            batch.insert(&record_key(&room, depth, &id)[..], encode_record(&record));
-            changes.push(DerivedChange::Locate(id, room, depth));
+            let id = record.event.id();
+            let bytes = encode_record(&record);
+            match located.get(&id) {
+                Some(slot) => chunks.replace(slot.chunk, id, bytes),
+                None => chunks.append(batch, changes, id, &bytes)?,
+            }
         }
         Mutation::Insert(Entry::AttestationOf { user, attestation }) => batch.insert(
             key(
@@ -590,8 +801,6 @@ fn add_mutation(batch: &mut Batch, changes: &mut Vec<DerivedChange>, mutation: M
             prefix::ATTESTATION_OF,
             &[user.as_bytes(), attestation.as_bytes()],
         )),
-        // The record key is the order entry.
-        Mutation::Insert(Entry::Order { .. }) | Mutation::Remove(Entry::Order { .. }) => {}
         Mutation::Insert(entry) => changes.push(DerivedChange::Insert(entry)),
         Mutation::Remove(entry) => changes.push(DerivedChange::Remove(entry)),
         Mutation::PutSnapshot(snapshot) => {
@@ -618,6 +827,7 @@ fn add_mutation(batch: &mut Batch, changes: &mut Vec<DerivedChange>, mutation: M
             );
         }
     }
+    Ok(())
 }
 
 fn encode_record(record: &StoredEvent) -> Vec<u8> {
@@ -741,30 +951,7 @@ impl EventStore for SledStore {
 
 impl RoomDagStore for SledStore {
     fn rooms(&self, after: Option<&RoomId>, limit: usize) -> Result<Vec<RoomId>, StoreError> {
-        let end = match successor(&[prefix::EVENT]) {
-            Some(s) => Bound::Excluded(s),
-            None => Bound::Unbounded,
-        };
-        let mut out = Vec::new();
-        let mut cursor = after.copied();
-        while out.len() < page_len(limit) {
-            // Seek past every record of the previous room: one seek per room listed.
-            let start =
-                match cursor.and_then(|room| successor(&key(prefix::EVENT, &[room.as_bytes()]))) {
-                    Some(s) => Bound::Included(s),
-                    None if cursor.is_some() => break,
-                    None => Bound::Included(vec![prefix::EVENT]),
-                };
-            let Some(item) = self.tree.range::<Vec<u8>, _>((start, end.clone())).next() else {
-                break;
-            };
-            let (k, _) = item?;
-            let room_bytes = k.get(1..1 + ID_LEN).unwrap_or_default();
-            let room = RoomId(Hash32(fixed(room_bytes, "event record key")?));
-            out.push(room);
-            cursor = Some(room);
-        }
-        Ok(out)
+        Ok(self.derived()?.indexes.rooms(after, limit))
     }
 
     fn extremities(&self, room: &RoomId) -> Result<BTreeSet<EventId>, StoreError> {
@@ -793,20 +980,10 @@ impl RoomDagStore for SledStore {
         direction: Direction,
         limit: usize,
     ) -> Result<Vec<Position>, StoreError> {
-        let pre = key(prefix::EVENT, &[room.as_bytes()]);
-        let cursor = from.map(|p| [&p.depth.to_be_bytes()[..], p.event.as_bytes()].concat());
-        let items = self.scan(&pre, cursor.as_deref(), direction, limit)?;
-        items
-            .iter()
-            .map(|(k, _)| {
-                let depth_bytes = k.get(pre.len()..pre.len() + 8).unwrap_or_default();
-                let depth = u64::from_be_bytes(fixed(depth_bytes, "event record key")?);
-                Ok(Position {
-                    depth,
-                    event: tail_id(k, pre.len() + 8)?,
-                })
-            })
-            .collect()
+        Ok(self
+            .derived()?
+            .indexes
+            .events_by_depth(room, from, direction, limit))
     }
 
     fn rejected(
@@ -857,7 +1034,7 @@ impl StateStore for SledStore {
     fn state_before(&self, event: &EventId) -> Result<Option<SnapshotId>, StoreError> {
         match load_raw(&self.tree, &*self.derived()?, event)? {
             // Only the header: no need to decode the event for its state pointer.
-            Some(value) => Ok(decode_header(&value)?.0),
+            Some((chunk, range)) => Ok(decode_header(&chunk[range])?.0),
             None => Ok(None),
         }
     }
@@ -954,6 +1131,38 @@ mod tests {
         assert_eq!(successor(&[1, 2]), Some(vec![1, 3]));
         assert_eq!(successor(&[1, 0xff]), Some(vec![2]));
         assert_eq!(successor(&[0xff, 0xff]), None);
+    }
+
+    #[test]
+    fn chunk_entries_round_trip_and_reject_garbage_without_panicking() {
+        let (a, b) = (EventId(Hash32([1; 32])), EventId(Hash32([2; 32])));
+        let mut chunk = Vec::new();
+        assert_eq!(push_entry(&mut chunk, &a, b"first").unwrap(), 0);
+        let second = push_entry(&mut chunk, &b, b"second record").unwrap();
+        let entries = chunk_entries(&chunk).unwrap();
+        assert_eq!(
+            entries,
+            vec![(0, a, &b"first"[..]), (second, b, &b"second record"[..])]
+        );
+        assert_eq!(
+            &chunk[entry_at(&chunk, second, &b).unwrap()],
+            b"second record"
+        );
+        assert_eq!(
+            entry_at(&chunk, 0, &b).unwrap_err().reason(),
+            "corrupt_record"
+        );
+        for cut in 1..chunk.len() {
+            if cut != usize::try_from(second).unwrap() {
+                assert_eq!(
+                    chunk_entries(&chunk[..cut]).unwrap_err().reason(),
+                    "corrupt_record",
+                    "cut at {cut}"
+                );
+            }
+        }
+        assert!(entry_at(&chunk, u32::MAX, &a).is_err());
+        assert!(chunk_number(&[1, 2, 3]).is_err());
     }
 
     #[test]

@@ -134,14 +134,9 @@ fn sled_reports_a_corrupt_record_instead_of_panicking() {
         let tree = db
             .open_tree(causerie_storage::sled_store::TREE_NAME)
             .unwrap();
-        // Record key: prefix 1, room, depth (big-endian), event id.
-        let key = [
-            &[1u8][..],
-            create.room_id().as_bytes(),
-            &create.depth().to_be_bytes(),
-            create.id().as_bytes(),
-        ]
-        .concat();
+        // The first chunk of event records: prefix 1, chunk number 0 (big-endian). Its last
+        // byte is the last byte of the only event's record.
+        let key = [&[1u8][..], &0u64.to_be_bytes()].concat();
         let mut value = tree.get(&key).unwrap().unwrap().to_vec();
         let last = value.len() - 1;
         value[last] ^= 0x55;
@@ -151,4 +146,102 @@ fn sled_reports_a_corrupt_record_instead_of_panicking() {
     // Open rebuilds the in-memory indexes from every record, so it finds the damage at once.
     let err = SledStore::open(dir.path()).unwrap_err();
     assert_eq!(err.reason(), "corrupt_record", "{err}");
+}
+
+/// A commit of many events spreads them over several chunks; changing stored events (status,
+/// state pointer, redacted form) rewrites their chunks in place, leaving the neighbours intact,
+/// and everything reads back the same after a reopen (which rebuilds the in-memory indexes).
+#[test]
+fn sled_chunks_split_and_rewrite_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let alice = user(1);
+    let create = create(&alice, 0);
+    // Long bodies, so the chain needs many chunks.
+    let mut events = vec![create.clone()];
+    for i in 0..120 {
+        let body = format!("{i:0>400}");
+        let next = message_after(&alice, &[events.last().unwrap()], &body);
+        events.push(next);
+    }
+    let snapshot = causerie_storage::StateSnapshot::new(
+        [(("m.create".to_owned(), String::new()), create.id())]
+            .into_iter()
+            .collect(),
+    )
+    .unwrap();
+    let store = SledStore::open(dir.path()).unwrap();
+    let mut batch = WriteBatch::new();
+    for e in &events {
+        batch.put_event(e.clone(), EventStatus::Accepted);
+    }
+    batch.set_extremities(create.room_id(), [events[120].id()]);
+    let _durable = store.commit(vec![batch]).unwrap();
+
+    let mut changes = WriteBatch::new();
+    changes
+        .put_snapshot(snapshot.clone())
+        .set_status(events[3].id(), EventStatus::SoftFailed)
+        .set_status(events[4].id(), EventStatus::rejected("bad_thing"))
+        .set_state_before(events[60].id(), snapshot.id())
+        .put_event(events[119].redacted(), EventStatus::Accepted);
+    let _durable = store.commit(vec![changes]).unwrap();
+
+    let check = |store: &SledStore| {
+        let room = create.room_id();
+        for (i, e) in events.iter().enumerate() {
+            let stored = store.event(&e.id()).unwrap().unwrap();
+            let expected_bytes = if i == 119 {
+                e.redacted().as_bytes().to_vec()
+            } else {
+                e.as_bytes().to_vec()
+            };
+            assert_eq!(stored.event.as_bytes(), &expected_bytes[..], "event {i}");
+            let expected_status = match i {
+                3 => EventStatus::SoftFailed,
+                4 => EventStatus::rejected("bad_thing"),
+                _ => EventStatus::Accepted,
+            };
+            assert_eq!(stored.status, expected_status, "event {i}");
+            let expected_state = (i == 60).then(|| snapshot.id());
+            assert_eq!(stored.state_before, expected_state, "event {i}");
+        }
+        assert_eq!(
+            store.soft_failed(&room, None, 10).unwrap(),
+            [events[3].id()]
+        );
+        assert_eq!(
+            store.rejected(&room, None, 10).unwrap(),
+            [(events[4].id(), "bad_thing".to_owned())]
+        );
+        let order = store
+            .events_by_depth(&room, None, Direction::Forward, 1_000)
+            .unwrap();
+        let expected: Vec<_> = events.iter().map(|e| e.id()).collect();
+        assert_eq!(order.iter().map(|p| p.event).collect::<Vec<_>>(), expected);
+        let report = store.verify_integrity().unwrap();
+        assert!(report.problems.is_empty(), "{:?}", report.problems);
+        assert_eq!(report.events, 121);
+    };
+    check(&store);
+    drop(store);
+    let store = SledStore::open(dir.path()).unwrap();
+    check(&store);
+
+    // The redacted content is gone from every chunk, not only from what reads return.
+    drop(store);
+    let db = ::sled::open(dir.path()).unwrap();
+    let tree = db
+        .open_tree(causerie_storage::sled_store::TREE_NAME)
+        .unwrap();
+    let original = events[119].as_bytes();
+    let chunks: Vec<_> = tree
+        .scan_prefix([1u8])
+        .map(|item| item.unwrap().1)
+        .collect();
+    assert!(chunks.len() > 3, "{} chunks", chunks.len());
+    assert!(
+        chunks
+            .iter()
+            .all(|c| !c.windows(original.len()).any(|w| w == original))
+    );
 }
