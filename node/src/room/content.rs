@@ -402,3 +402,130 @@ pub fn check_plain_content(kind: &str, content: &Content) -> Result<(), AuthErro
         _ => Ok(()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Content limits on both edges.
+
+    use causerie_crypto::{EventId, Hash32, NodeSecret};
+
+    use super::*;
+
+    fn with(key: &str, value: Value) -> Content {
+        let mut content = Content::new();
+        content.insert(key.into(), value);
+        content
+    }
+
+    #[test]
+    fn power_levels_range() {
+        assert_eq!(
+            PowerLevels::parse(&with("ban", Value::Integer(MAX_POWER)))
+                .unwrap()
+                .ban,
+            MAX_POWER
+        );
+        assert_eq!(
+            PowerLevels::parse(&with("ban", Value::Integer(-MAX_POWER)))
+                .unwrap()
+                .ban,
+            -MAX_POWER
+        );
+        for bad in [MAX_POWER + 1, -MAX_POWER - 1] {
+            let err = PowerLevels::parse(&with("kick", Value::Integer(bad))).unwrap_err();
+            assert_eq!(err.reason(), "bad_content");
+        }
+        let levels = PowerLevels {
+            ban: 7,
+            ..PowerLevels::default()
+        };
+        assert_eq!(PowerLevels::parse(&levels.to_content()).unwrap(), levels);
+    }
+
+    #[test]
+    fn user_keys_are_64_lowercase_hex_digits() {
+        let hex = "ab".repeat(32);
+        assert_eq!(parse_user_hex(&hex), Some([0xab; 32]));
+        assert_eq!(parse_user_hex(&hex.to_uppercase()), None);
+        assert_eq!(parse_user_hex(&hex[..62]), None);
+        assert_eq!(parse_user_hex(&format!("{hex}00")), None);
+        let users = with(
+            "users",
+            Value::Map(
+                [(hex.to_uppercase(), Value::Integer(1))]
+                    .into_iter()
+                    .collect(),
+            ),
+        );
+        assert!(PowerLevels::parse(&users).is_err());
+    }
+
+    #[test]
+    fn denied_attesters_limit() {
+        let key = Value::Bytes(NodeSecret::from_seed(&[5; 32]).public().as_bytes().to_vec());
+        let mut content = with("join_rule", "attested".into());
+        content.insert(
+            "denied_attesters".into(),
+            Value::Array(vec![key.clone(); MAX_DENIED_ATTESTERS]),
+        );
+        assert_eq!(
+            JoinRules::parse(&content).unwrap().denied_attesters.len(),
+            1
+        );
+        content.insert(
+            "denied_attesters".into(),
+            Value::Array(vec![key; MAX_DENIED_ATTESTERS + 1]),
+        );
+        assert_eq!(
+            JoinRules::parse(&content),
+            Err(AuthError::BadContent("too_many_denied_attesters"))
+        );
+        content.insert("min_assurance".into(), Value::Integer(4));
+        assert!(JoinRules::parse(&content).is_err());
+    }
+
+    #[test]
+    fn policy_subscriptions_limit() {
+        let room = Value::Bytes(vec![1; 32]);
+        let at_limit = with(
+            "rooms",
+            Value::Array(vec![room.clone(); MAX_POLICY_SUBSCRIPTIONS]),
+        );
+        assert_eq!(
+            check_plain_content(kinds::POLICY_SUBSCRIPTIONS, &at_limit),
+            Ok(())
+        );
+        let over = with(
+            "rooms",
+            Value::Array(vec![room; MAX_POLICY_SUBSCRIPTIONS + 1]),
+        );
+        assert_eq!(
+            check_plain_content(kinds::POLICY_SUBSCRIPTIONS, &over),
+            Err(AuthError::BadContent("too_many_subscriptions"))
+        );
+        let short = with("rooms", Value::Array(vec![Value::Bytes(vec![1; 31])]));
+        assert!(check_plain_content(kinds::POLICY_SUBSCRIPTIONS, &short).is_err());
+    }
+
+    #[test]
+    fn name_and_topic_limits() {
+        for (kind, key, max) in [
+            (kinds::NAME, "name", MAX_NAME_BYTES),
+            (kinds::TOPIC, "topic", MAX_TOPIC_BYTES),
+        ] {
+            assert_eq!(
+                check_plain_content(kind, &with(key, "x".repeat(max).into())),
+                Ok(())
+            );
+            assert!(check_plain_content(kind, &with(key, "x".repeat(max + 1).into())).is_err());
+        }
+    }
+
+    #[test]
+    fn redactions_name_a_32_byte_id() {
+        let id = EventId(Hash32([3; 32]));
+        let content = with("redacts", Value::Bytes(id.as_bytes().to_vec()));
+        assert_eq!(redacts(&content), Some(id));
+        assert_eq!(redacts(&with("redacts", Value::Bytes(vec![3; 33]))), None);
+    }
+}
