@@ -8,8 +8,10 @@
 //! - [`node`]: [`node::Node`], the cloneable handle to the actor that owns the store and the
 //!   room engines (bounded commands, oneshot replies, announcements of accepted events).
 //! - [`message`]: signed node-to-node messages (report delivery).
+//! - [`config`]: the typed configuration (defaults, TOML file, overrides, validation).
 //! - `cli` and `src/main.rs`: the `causerie` binary.
 
+pub mod config;
 pub mod message;
 pub mod node;
 pub mod room;

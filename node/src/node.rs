@@ -8,6 +8,8 @@
 //! once its commit is durable.
 
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -70,6 +72,55 @@ impl NodeError {
             NodeError::Message(e) => e.reason(),
             NodeError::OverLimit(_) => "over_limit",
         }
+    }
+}
+
+/// Counters of the receive path (rendered by `/metrics`).
+#[derive(Debug, Default)]
+pub struct NodeMetrics {
+    /// Events offered to the engines.
+    pub events_received: AtomicU64,
+    /// Events accepted and shown.
+    pub events_accepted: AtomicU64,
+    /// Events accepted but soft-failed (hidden, not relayed).
+    pub events_soft_failed: AtomicU64,
+    /// Events already known.
+    pub events_duplicate: AtomicU64,
+    /// Events held for missing parents or attestations.
+    pub events_held: AtomicU64,
+    /// Group commits made.
+    pub commits: AtomicU64,
+    rejected: Mutex<BTreeMap<&'static str, u64>>,
+    refused: Mutex<BTreeMap<&'static str, u64>>,
+}
+
+impl NodeMetrics {
+    fn count(map: &Mutex<BTreeMap<&'static str, u64>>, reason: &'static str) {
+        // A poisoned lock only means a panic elsewhere mid-increment; counting goes on.
+        *map.lock().unwrap_or_else(|e| e.into_inner()).entry(reason).or_default() += 1;
+    }
+
+    fn record(&self, outcome: &IngestOutcome) {
+        self.events_received.fetch_add(1, Ordering::Relaxed);
+        match outcome {
+            IngestOutcome::Accepted { visible: true } => &self.events_accepted,
+            IngestOutcome::Accepted { visible: false } => &self.events_soft_failed,
+            IngestOutcome::Duplicate => &self.events_duplicate,
+            IngestOutcome::Held { .. } => &self.events_held,
+            IngestOutcome::Rejected(reason) => return Self::count(&self.rejected, reason),
+            IngestOutcome::Refused(reason) => return Self::count(&self.refused, reason),
+        }
+        .fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Rejected events by reason name.
+    pub fn rejected(&self) -> BTreeMap<&'static str, u64> {
+        self.rejected.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Refused events by reason name.
+    pub fn refused(&self) -> BTreeMap<&'static str, u64> {
+        self.refused.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 }
 
@@ -190,6 +241,7 @@ pub struct Node {
     commands: mpsc::Sender<Command>,
     announce: broadcast::Sender<NodeEvent>,
     key: NodeKey,
+    metrics: Arc<NodeMetrics>,
 }
 
 /// The actor's thread; join it after [`Node::shutdown`] to be sure the store is flushed.
@@ -212,17 +264,29 @@ impl Node {
     pub fn spawn<S: Store + 'static>(rooms: Rooms<S>, key: NodeKey) -> (Node, NodeTask) {
         let (commands, receiver) = mpsc::channel(COMMAND_QUEUE_LEN);
         let (announce, _) = broadcast::channel(ANNOUNCE_QUEUE_LEN);
-        let actor = Actor { rooms, announce: announce.clone(), inbox: VecDeque::new(), key };
+        let metrics = Arc::new(NodeMetrics::default());
+        let actor = Actor {
+            rooms,
+            announce: announce.clone(),
+            inbox: VecDeque::new(),
+            key,
+            metrics: metrics.clone(),
+        };
         let thread = std::thread::Builder::new()
             .name("causerie-node".into())
             .spawn(move || actor.run(receiver))
             .unwrap_or_else(|e| panic!("cannot start the node thread: {e}"));
-        (Node { commands, announce, key }, NodeTask(thread))
+        (Node { commands, announce, key, metrics }, NodeTask(thread))
     }
 
     /// This node's public key.
     pub fn key(&self) -> NodeKey {
         self.key
+    }
+
+    /// The receive path's counters.
+    pub fn metrics(&self) -> Arc<NodeMetrics> {
+        self.metrics.clone()
     }
 
     async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, NodeError> {
@@ -345,6 +409,7 @@ struct Actor<S: Store> {
     announce: broadcast::Sender<NodeEvent>,
     inbox: VecDeque<NodeMessage>,
     key: NodeKey,
+    metrics: Arc<NodeMetrics>,
 }
 
 impl<S: Store> Actor<S> {
@@ -420,6 +485,7 @@ impl<S: Store> Actor<S> {
                 return;
             }
         };
+        self.metrics.commits.fetch_add(1, Ordering::Relaxed);
         // Announce after the flush: accepted means durable.
         for room in self.rooms.room_ids() {
             if !known_rooms.contains(room) {
@@ -456,6 +522,7 @@ impl<S: Store> Actor<S> {
                 Some(Outcome::Refused(reason)) => IngestOutcome::Refused(reason.reason()),
                 None => IngestOutcome::Refused("undecided"),
             };
+            self.metrics.record(&outcome);
             outcomes.push(Ingested { id: *id, outcome });
         }
         let mut outcomes = outcomes.into_iter();
@@ -498,7 +565,7 @@ impl<S: Store> Actor<S> {
                 }));
             }
             Command::AddAttestation(attestation, reply) => {
-                let result = self.rooms.add_attestation(attestation, now_ms());
+                let result = self.rooms.add_attestation(attestation);
                 let result = result.map(|released| {
                     for (room, event, visible) in released {
                         let _ = self.announce.send(NodeEvent::Accepted { room, event, visible });

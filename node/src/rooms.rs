@@ -146,7 +146,6 @@ impl<S: Store> Rooms<S> {
     pub fn add_attestation(
         &mut self,
         attestation: Attestation,
-        now_ms: u64,
     ) -> Result<Vec<(RoomId, Event, bool)>, RoomsError> {
         let id = attestation.id();
         let mut batch = WriteBatch::new();
