@@ -10,7 +10,11 @@
 //! - [`state`]: content-addressed state snapshots ([`StateSnapshot`], [`SnapshotId`]).
 //! - `plan` (private): turns batches into checked writes; shared by both backends so they
 //!   agree on what every operation means.
-//! - [`sled_store`]: the on-disk backend (sled 0.34), its key layout and integrity check.
+//! - `index` (private): the indexes that are pure functions of the stored events (room order,
+//!   children, per-author, status sets), held in memory by both backends; the sled backend
+//!   rebuilds them on open from its records.
+//! - [`sled_store`]: the on-disk backend (sled 0.34): event records in chunks, about one sled
+//!   key per 6 KiB of new events; its key layout, memory and open costs, and integrity check.
 //! - [`memory`]: the in-memory backend for tests and simulations.
 //! - [`error`]: [`StoreError`], each variant with a stable reason name.
 //! - `src/bin/crash_writer.rs`: test helper for `tests/crash.rs` (SIGKILL recovery test).

@@ -105,6 +105,9 @@ pub const SCHEMA_VERSION: u32 = 3;
 /// so leaves never go to separate blob files, and that rewriting a chunk to change one record
 /// stays cheap; large enough to spread sled's per-key cost over a dozen typical events.
 pub const CHUNK_TARGET_BYTES: usize = 6 * 1024;
+/// Capacity reserved for a chunk being filled: the target plus one typical event, so filling a
+/// chunk does not reallocate.
+const CHUNK_BUFFER_BYTES: usize = CHUNK_TARGET_BYTES + 1024;
 /// sled page cache size.
 pub const CACHE_CAPACITY_BYTES: u64 = 256 * 1024 * 1024;
 /// How long [`SledStore::open`] keeps retrying while the database file is still locked.
@@ -216,25 +219,30 @@ impl ChunkWriter {
     fn new(next_chunk: u64) -> Self {
         ChunkWriter {
             chunk: next_chunk,
-            buffer: Vec::new(),
+            buffer: Vec::with_capacity(CHUNK_BUFFER_BYTES),
             replaced: BTreeMap::new(),
         }
     }
 
-    /// Adds the record of a new event.
+    /// Adds the record of a new event, encoded straight into the chunk being filled.
     fn append(
         &mut self,
         batch: &mut Batch,
         changes: &mut Vec<DerivedChange>,
-        id: EventId,
-        record: &[u8],
+        record: &StoredEvent,
     ) -> Result<(), StoreError> {
-        if !self.buffer.is_empty()
-            && self.buffer.len() + ENTRY_HEAD_LEN + record.len() > CHUNK_TARGET_BYTES
+        let len = encoded_len(record);
+        if !self.buffer.is_empty() && self.buffer.len() + ENTRY_HEAD_LEN + len > CHUNK_TARGET_BYTES
         {
             self.seal(batch);
         }
-        let offset = push_entry(&mut self.buffer, &id, record)?;
+        let too_large = |_| StoreError::corrupt("event chunk", "larger than 4 GiB");
+        let offset = u32::try_from(self.buffer.len()).map_err(too_large)?;
+        let id = record.event.id();
+        self.buffer.extend_from_slice(id.as_bytes());
+        self.buffer
+            .extend_from_slice(&u32::try_from(len).map_err(too_large)?.to_be_bytes());
+        encode_record_into(&mut self.buffer, record);
         changes.push(DerivedChange::Locate(
             id,
             Slot {
@@ -247,7 +255,7 @@ impl ChunkWriter {
 
     /// Writes the chunk being filled and starts the next one.
     fn seal(&mut self, batch: &mut Batch) {
-        let entries = std::mem::take(&mut self.buffer);
+        let entries = std::mem::replace(&mut self.buffer, Vec::with_capacity(CHUNK_BUFFER_BYTES));
         batch.insert(&chunk_key(self.chunk)[..], entries);
         self.chunk += 1;
     }
@@ -784,10 +792,9 @@ fn add_mutation(
     match mutation {
         Mutation::PutRecord(record) => {
             let id = record.event.id();
-            let bytes = encode_record(&record);
             match located.get(&id) {
-                Some(slot) => chunks.replace(slot.chunk, id, bytes),
-                None => chunks.append(batch, changes, id, &bytes)?,
+                Some(slot) => chunks.replace(slot.chunk, id, encode_record(&record)),
+                None => chunks.append(batch, changes, &record)?,
             }
         }
         Mutation::Insert(Entry::AttestationOf { user, attestation }) => batch.insert(
@@ -831,8 +838,27 @@ fn add_mutation(
 }
 
 fn encode_record(record: &StoredEvent) -> Vec<u8> {
-    let bytes = record.event.as_bytes();
-    let mut out = Vec::with_capacity(2 + ID_LEN + 2 + bytes.len() + 64);
+    let mut out = Vec::with_capacity(encoded_len(record));
+    encode_record_into(&mut out, record);
+    out
+}
+
+/// Length of [`encode_record_into`]'s output, so a chunk can be laid out before encoding.
+fn encoded_len(record: &StoredEvent) -> usize {
+    let state = if record.state_before.is_some() {
+        ID_LEN
+    } else {
+        0
+    };
+    let status = match &record.status {
+        EventStatus::Accepted | EventStatus::SoftFailed => 0,
+        EventStatus::Rejected { reason } => 1 + reason.len(),
+        EventStatus::Outlier { missing } => 1 + ID_LEN * missing.len(),
+    };
+    3 + state + status + record.event.as_bytes().len()
+}
+
+fn encode_record_into(out: &mut Vec<u8>, record: &StoredEvent) {
     out.push(RECORD_FORMAT);
     match &record.state_before {
         Some(id) => {
@@ -853,11 +879,12 @@ fn encode_record(record: &StoredEvent) -> Vec<u8> {
         EventStatus::Outlier { missing } => {
             out.push(STATUS_OUTLIER);
             out.push(missing.len() as u8);
-            out.extend_from_slice(&concat_ids(missing));
+            for id in missing {
+                out.extend_from_slice(id.as_bytes());
+            }
         }
     }
-    out.extend_from_slice(bytes);
-    out
+    out.extend_from_slice(record.event.as_bytes());
 }
 
 /// A cursor over a record value that reports truncation as corruption.
@@ -1163,6 +1190,44 @@ mod tests {
         }
         assert!(entry_at(&chunk, u32::MAX, &a).is_err());
         assert!(chunk_number(&[1, 2, 3]).is_err());
+    }
+
+    #[test]
+    fn encoded_len_is_exact_and_records_round_trip() {
+        use causerie_crypto::{Content, EventDraft, UserSecret, event::kinds};
+        let secret = UserSecret::from_seed(&[7; 32]);
+        let event = EventDraft {
+            room: None,
+            author: secret.public(),
+            kind: kinds::CREATE.into(),
+            state_key: Some(String::new()),
+            content: Content::new(),
+            prev_events: vec![],
+            auth_events: vec![],
+            depth: 0,
+            origin_ts: 1_700_000_000_000,
+            attestation: AttestationId(Hash32([9; 32])),
+        }
+        .sign(&secret)
+        .unwrap();
+        let statuses = [
+            EventStatus::Accepted,
+            EventStatus::SoftFailed,
+            EventStatus::rejected("some_reason"),
+            EventStatus::outlier([EventId(Hash32([1; 32])), EventId(Hash32([2; 32]))]),
+        ];
+        for status in statuses {
+            for state_before in [None, Some(SnapshotId(Hash32([3; 32])))] {
+                let record = StoredEvent {
+                    event: event.clone(),
+                    status: status.clone(),
+                    state_before,
+                };
+                let bytes = encode_record(&record);
+                assert_eq!(bytes.len(), encoded_len(&record), "{status:?}");
+                assert_eq!(decode_record(&event.id(), &bytes).unwrap(), record);
+            }
+        }
     }
 
     #[test]
