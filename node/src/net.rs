@@ -1,0 +1,296 @@
+//! Federation: the libp2p side of a node (specs/federation.md).
+//!
+//! One actor owns the libp2p `Swarm` (TCP + Noise + Yamux; identify, ping, Kademlia, gossipsub
+//! with one topic per room, request-response for pulls) and turns network input into calls on
+//! the [`Node`] and the node's announcements into gossip. A cloneable [`NetHandle`] talks to it
+//! over a bounded channel with oneshot replies (the shape of rust-libp2p's file-sharing example).
+//!
+//! Gossip is the fast path; the pull side guarantees delivery: unknown parents are fetched from
+//! the peer that sent the child, and on connect and every [`SYNC_INTERVAL`] each shared room's
+//! tips are compared and what is missing is pulled ([`sync`]).
+//!
+//! Layout:
+//! - [`wire`]: request/response types, version 1, with their limits.
+//! - [`codec`]: length-prefixed, size-capped frames for request-response.
+//! - [`invite`]: `causerie:join/...` links.
+//! - [`metrics`]: counters for `/metrics`.
+//! - `behaviour`: the composed libp2p behaviour, gossipsub scoring.
+//! - `actor`: the swarm event loop.
+//! - [`sync`]: catch-up and joining (verified pulls, batched ingest).
+
+pub mod codec;
+pub mod invite;
+pub mod metrics;
+pub mod sync;
+pub mod wire;
+
+mod actor;
+mod behaviour;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use causerie_crypto::{NodeSecret, RoomId};
+use libp2p::{Multiaddr, PeerId};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::node::Node;
+pub use invite::{Invite, InviteError};
+pub use metrics::{NetMetrics, NetMetricsSnapshot};
+pub use sync::JoinReport;
+use wire::{Request, Response};
+
+/// Commands queued for the swarm actor before senders wait.
+pub const COMMAND_QUEUE_LEN: usize = 4_096;
+/// How often every held room's tips are compared with every connected peer's.
+pub const SYNC_INTERVAL: Duration = Duration::from_secs(10);
+/// How long an outbound request may take before it fails.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a dial may take.
+pub const DIAL_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long an idle connection stays open.
+pub const IDLE_CONNECTION_TIMEOUT: Duration = Duration::from_secs(600);
+/// How long a peer banned for misbehaviour stays banned.
+pub const BAN_DURATION: Duration = Duration::from_secs(600);
+
+/// What the network needs to start.
+pub struct NetConfig {
+    /// Addresses to listen on (e.g. `/ip4/127.0.0.1/tcp/0`).
+    pub listen: Vec<Multiaddr>,
+    /// Peers to dial at start and whenever disconnected (each with `/p2p/<peer id>`).
+    pub bootstrap: Vec<Multiaddr>,
+    /// The node's key, which is also its libp2p identity.
+    pub node_key: NodeSecret,
+    /// How often rooms are compared with peers ([`SYNC_INTERVAL`] by default).
+    pub sync_interval: Duration,
+}
+
+impl NetConfig {
+    /// A configuration with the default sync interval.
+    pub fn new(listen: Vec<Multiaddr>, bootstrap: Vec<Multiaddr>, node_key: NodeSecret) -> Self {
+        NetConfig {
+            listen,
+            bootstrap,
+            node_key,
+            sync_interval: SYNC_INTERVAL,
+        }
+    }
+}
+
+/// Why a network operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum NetError {
+    /// The actor has stopped.
+    #[error("network stopped")]
+    Stopped,
+    /// The transport could not be built or a listen address was refused.
+    #[error("transport: {0}")]
+    Transport(String),
+    /// A dial failed or timed out.
+    #[error("dial failed: {0}")]
+    Dial(String),
+    /// A request failed in transport (timeout, closed, unsupported).
+    #[error("request failed: {0}")]
+    Request(&'static str),
+    /// The peer answered with an error.
+    #[error("peer refused: {}", .0.reason())]
+    Refused(wire::ErrorReason),
+    /// The peer answered with the wrong kind of response or bad data.
+    #[error("bad response: {0}")]
+    BadResponse(&'static str),
+    /// The invite link did not parse.
+    #[error(transparent)]
+    Invite(#[from] InviteError),
+    /// No peer could serve the room.
+    #[error("no peer could serve the room")]
+    NoPeer,
+    /// The local node failed.
+    #[error("node: {0}")]
+    Node(#[from] crate::node::NodeError),
+}
+
+impl NetError {
+    /// Stable reason name.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            NetError::Stopped => "net_stopped",
+            NetError::Transport(_) => "transport",
+            NetError::Dial(_) => "dial_failed",
+            NetError::Request(reason) => reason,
+            NetError::Refused(reason) => reason.reason(),
+            NetError::BadResponse(reason) => reason,
+            NetError::Invite(e) => e.reason(),
+            NetError::NoPeer => "no_peer",
+            NetError::Node(e) => e.reason(),
+        }
+    }
+}
+
+/// Commands the handle and the actor's own tasks send to the actor.
+pub(crate) enum Command {
+    ListenAddrs(oneshot::Sender<Vec<Multiaddr>>),
+    ConnectedPeers(oneshot::Sender<Vec<PeerId>>),
+    Dial(Multiaddr, oneshot::Sender<Result<PeerId, NetError>>),
+    Request(PeerId, Request, oneshot::Sender<Result<Response, NetError>>),
+    SetBlocked(PeerId, bool, oneshot::Sender<()>),
+    Providers(RoomId, oneshot::Sender<Vec<PeerId>>),
+    /// Subscribe to a room's topic and provide it (after a join).
+    Host(RoomId),
+    /// Compare rooms with every connected peer now.
+    SyncAll(oneshot::Sender<()>),
+    /// Internal: a gossip message's validation verdict.
+    Validated(
+        libp2p::gossipsub::MessageId,
+        PeerId,
+        libp2p::gossipsub::MessageAcceptance,
+    ),
+    /// Internal: the answer to an inbound request.
+    Respond(
+        PeerId,
+        libp2p::request_response::ResponseChannel<Response>,
+        Response,
+    ),
+    /// Internal: pull these events of a room from a peer (they are missing parents).
+    Pull(RoomId, PeerId, Vec<causerie_crypto::EventId>),
+    /// Internal: a catch-up of a room with a peer ended.
+    SyncDone(RoomId),
+    /// Internal: a peer sent something invalid (counts towards a ban).
+    Misbehaved(PeerId, &'static str),
+}
+
+/// Cloneable handle to the network actor. Every method is cancel-safe: dropping its future
+/// drops the reply; the actor carries on.
+#[derive(Clone)]
+pub struct NetHandle {
+    commands: mpsc::Sender<Command>,
+    peer_id: PeerId,
+    metrics: Arc<NetMetrics>,
+    node: Node,
+}
+
+/// Starts the network: builds the swarm, listens, dials the bootstrap peers, and runs the actor
+/// until `shutdown` is cancelled.
+pub struct Net;
+
+impl Net {
+    /// Spawns the swarm actor on the current tokio runtime.
+    pub fn spawn(
+        config: NetConfig,
+        node: Node,
+        shutdown: CancellationToken,
+    ) -> Result<(NetHandle, JoinHandle<()>), NetError> {
+        let (sender, receiver) = mpsc::channel(COMMAND_QUEUE_LEN);
+        let metrics = Arc::new(NetMetrics::default());
+        let (actor, peer_id) = actor::Actor::new(
+            config,
+            node.clone(),
+            sender.clone(),
+            receiver,
+            metrics.clone(),
+        )?;
+        let task = tokio::spawn(actor.run(shutdown));
+        let handle = NetHandle {
+            commands: sender,
+            peer_id,
+            metrics,
+            node,
+        };
+        Ok((handle, task))
+    }
+}
+
+impl NetHandle {
+    async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Result<T, NetError> {
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .send(make(reply))
+            .await
+            .map_err(|_| NetError::Stopped)?;
+        answer.await.map_err(|_| NetError::Stopped)
+    }
+
+    /// This node's peer id.
+    pub fn peer_id(&self) -> PeerId {
+        self.peer_id
+    }
+
+    /// The counters.
+    pub fn metrics(&self) -> Arc<NetMetrics> {
+        self.metrics.clone()
+    }
+
+    /// The node this network serves.
+    pub fn node(&self) -> &Node {
+        &self.node
+    }
+
+    /// Current listen addresses, each ending in `/p2p/<peer id>`.
+    pub async fn listen_addrs(&self) -> Result<Vec<Multiaddr>, NetError> {
+        self.ask(Command::ListenAddrs).await
+    }
+
+    /// Peers with an open connection.
+    pub async fn connected_peers(&self) -> Result<Vec<PeerId>, NetError> {
+        self.ask(Command::ConnectedPeers).await
+    }
+
+    /// Dials an address and waits until connected (at most [`DIAL_TIMEOUT`]).
+    pub async fn dial(&self, address: Multiaddr) -> Result<PeerId, NetError> {
+        match tokio::time::timeout(DIAL_TIMEOUT, self.ask(|r| Command::Dial(address, r))).await {
+            Ok(result) => result?,
+            Err(_) => Err(NetError::Dial("timeout".into())),
+        }
+    }
+
+    /// Sends one request to a connected (or dialable) peer and waits for its response.
+    pub async fn request(&self, peer: PeerId, request: Request) -> Result<Response, NetError> {
+        self.ask(|r| Command::Request(peer, request, r)).await?
+    }
+
+    /// Blocks (disconnects and refuses) or unblocks a peer; unblocking redials its known
+    /// addresses. For operators and partition tests.
+    pub async fn set_blocked(&self, peer: PeerId, blocked: bool) -> Result<(), NetError> {
+        self.ask(|r| Command::SetBlocked(peer, blocked, r)).await
+    }
+
+    /// Peers that the DHT says host a room.
+    pub async fn providers(&self, room: RoomId) -> Result<Vec<PeerId>, NetError> {
+        self.ask(|r| Command::Providers(room, r)).await
+    }
+
+    /// Compares every held room with every connected peer now (what [`SYNC_INTERVAL`] does).
+    pub async fn sync_now(&self) -> Result<(), NetError> {
+        self.ask(Command::SyncAll).await
+    }
+
+    /// An invite link for a room: its id and this node's listen addresses.
+    pub async fn invite_link(&self, room: RoomId) -> Result<String, NetError> {
+        let mut via = self.listen_addrs().await?;
+        via.truncate(invite::MAX_INVITE_VIAS);
+        if via.is_empty() {
+            return Err(NetError::Transport("not listening".into()));
+        }
+        Ok(Invite { room, via }.to_string())
+    }
+
+    /// Joins a room from an invite link: dials the via peers, checks the room's create event
+    /// against the room id, pulls the full history, then subscribes and provides the room.
+    pub async fn join(&self, invite: &str) -> Result<JoinReport, NetError> {
+        let invite: Invite = invite.parse()?;
+        sync::join(self, invite).await
+    }
+
+    pub(crate) async fn host(&self, room: RoomId) -> Result<(), NetError> {
+        self.commands
+            .send(Command::Host(room))
+            .await
+            .map_err(|_| NetError::Stopped)
+    }
+
+    pub(crate) fn try_send(&self, command: Command) {
+        // Internal notices are best effort: if the queue is full the periodic sync covers it.
+        let _ = self.commands.try_send(command);
+    }
+}

@@ -1,0 +1,750 @@
+//! The swarm actor: one task owns the libp2p `Swarm` and every piece of network state; it never
+//! awaits the node itself. Work that needs the node (answering requests, validating gossip,
+//! catch-up) runs in bounded spawned tasks that report back with [`Command`]s.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Instant;
+
+use causerie_crypto::{EventId, RoomId};
+use futures::StreamExt;
+use libp2p::gossipsub::{self, MessageAcceptance};
+use libp2p::kad;
+use libp2p::request_response::{self, OutboundRequestId};
+use libp2p::swarm::dial_opts::DialOpts;
+use libp2p::swarm::{ConnectionId, SwarmEvent};
+use libp2p::{Multiaddr, PeerId, Swarm, identify, identity, noise, tcp, yamux};
+use tokio::sync::{Semaphore, broadcast, mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn};
+
+use super::behaviour::{self, Behaviour, BehaviourEvent, GRAYLIST_THRESHOLD};
+use super::invite::peer_of;
+use super::metrics::NetMetrics;
+use super::sync;
+use super::wire::{ErrorReason, Request, Response};
+use super::{BAN_DURATION, Command, NetConfig, NetError, NetHandle};
+use crate::node::{Node, NodeEvent};
+
+/// Inbound requests answered concurrently (node lookups); beyond it peers get `busy`.
+pub(crate) const MAX_INBOUND_IN_FLIGHT: usize = 64;
+/// Inbound requests one peer may have in flight; beyond it that peer gets `busy`.
+pub(crate) const MAX_INBOUND_PER_PEER: usize = 8;
+/// Misbehaviour strikes (malformed requests, invalid pulled events) before a ban.
+pub(crate) const MAX_STRIKES: u32 = 16;
+/// Gossip messages waiting for validation; beyond it new ones are ignored (pulls cover them).
+pub(crate) const GOSSIP_QUEUE_LEN: usize = 4_096;
+/// Rooms caught up concurrently.
+pub(crate) const MAX_CONCURRENT_SYNCS: usize = 4;
+/// Provider lookups in flight.
+const MAX_PROVIDER_QUERIES: usize = 64;
+/// Addresses remembered per peer.
+const MAX_ADDRESSES_PER_PEER: usize = 8;
+/// Peers whose addresses are remembered.
+const MAX_ADDRESS_BOOK: usize = 1_024;
+
+/// One room's catch-up queue: at most one catch-up per room runs at a time.
+#[derive(Default)]
+struct SyncSlot {
+    running: bool,
+    /// Peers to catch up with next, with the ids already known to be missing.
+    queue: BTreeMap<PeerId, BTreeSet<EventId>>,
+}
+
+pub(crate) struct Actor {
+    swarm: Swarm<Behaviour>,
+    node: Node,
+    handle: NetHandle,
+    commands: mpsc::Receiver<Command>,
+    metrics: Arc<NetMetrics>,
+    bootstrap: Vec<Multiaddr>,
+    sync_interval: std::time::Duration,
+    rooms: BTreeSet<RoomId>,
+    connected: BTreeSet<PeerId>,
+    addresses: BTreeMap<PeerId, Vec<Multiaddr>>,
+    /// Blocked peers: `None` by the operator (until unblocked), `Some(t)` banned until `t`.
+    blocked: BTreeMap<PeerId, Option<Instant>>,
+    strikes: BTreeMap<PeerId, u32>,
+    dials: BTreeMap<ConnectionId, oneshot::Sender<Result<PeerId, NetError>>>,
+    requests: BTreeMap<OutboundRequestId, oneshot::Sender<Result<Response, NetError>>>,
+    /// Provider lookups in flight (a short list: `QueryId` has no order).
+    providers: Vec<(kad::QueryId, BTreeSet<PeerId>, oneshot::Sender<Vec<PeerId>>)>,
+    inbound: Arc<Semaphore>,
+    inbound_per_peer: BTreeMap<PeerId, usize>,
+    syncs: BTreeMap<RoomId, SyncSlot>,
+    sync_permits: Arc<Semaphore>,
+    gossip: mpsc::Sender<sync::GossipItem>,
+    gossip_receiver: Option<mpsc::Receiver<sync::GossipItem>>,
+    /// Ids this node ingested from pulls: announced like any event, but not re-published.
+    pulled: sync::PulledIds,
+}
+
+fn keypair(secret: &causerie_crypto::NodeSecret) -> Result<identity::Keypair, NetError> {
+    // The seed copy is `Zeroizing` (cleared on drop) and libp2p clears the slice it reads.
+    let mut seed = secret.expose_seed();
+    identity::Keypair::ed25519_from_bytes(&mut *seed)
+        .map_err(|e| NetError::Transport(format!("node key: {e}")))
+}
+
+impl Actor {
+    pub(crate) fn new(
+        config: NetConfig,
+        node: Node,
+        sender: mpsc::Sender<Command>,
+        receiver: mpsc::Receiver<Command>,
+        metrics: Arc<NetMetrics>,
+    ) -> Result<(Actor, PeerId), NetError> {
+        let key = keypair(&config.node_key)?;
+        let peer_id = key.public().to_peer_id();
+        let mut swarm = libp2p::SwarmBuilder::with_existing_identity(key)
+            .with_tokio()
+            .with_tcp(
+                tcp::Config::default().nodelay(true),
+                noise::Config::new,
+                yamux::Config::default,
+            )
+            .map_err(|e| NetError::Transport(e.to_string()))?
+            .with_behaviour(|key| {
+                Behaviour::new(key).map_err(Box::<dyn std::error::Error + Send + Sync>::from)
+            })
+            .map_err(|e| NetError::Transport(e.to_string()))?
+            .with_swarm_config(|c| {
+                c.with_idle_connection_timeout(super::IDLE_CONNECTION_TIMEOUT)
+            })
+            .build();
+        for address in &config.listen {
+            swarm
+                .listen_on(address.clone())
+                .map_err(|e| NetError::Transport(format!("listen on {address}: {e}")))?;
+        }
+        let (gossip, gossip_receiver) = mpsc::channel(GOSSIP_QUEUE_LEN);
+        let handle = NetHandle {
+            commands: sender,
+            peer_id,
+            metrics: metrics.clone(),
+            node: node.clone(),
+        };
+        let actor = Actor {
+            swarm,
+            node,
+            handle,
+            commands: receiver,
+            metrics,
+            bootstrap: config.bootstrap,
+            sync_interval: config.sync_interval,
+            rooms: BTreeSet::new(),
+            connected: BTreeSet::new(),
+            addresses: BTreeMap::new(),
+            blocked: BTreeMap::new(),
+            strikes: BTreeMap::new(),
+            dials: BTreeMap::new(),
+            requests: BTreeMap::new(),
+            providers: Vec::new(),
+            inbound: Arc::new(Semaphore::new(MAX_INBOUND_IN_FLIGHT)),
+            inbound_per_peer: BTreeMap::new(),
+            syncs: BTreeMap::new(),
+            sync_permits: Arc::new(Semaphore::new(MAX_CONCURRENT_SYNCS)),
+            gossip,
+            gossip_receiver: Some(gossip_receiver),
+            pulled: sync::PulledIds::default(),
+        };
+        Ok((actor, peer_id))
+    }
+
+    /// Runs until `shutdown` is cancelled or the node stops.
+    pub(crate) async fn run(mut self, shutdown: CancellationToken) {
+        let mut announcements = self.node.subscribe();
+        let validator = self.gossip_receiver.take().map(|receiver| {
+            tokio::spawn(sync::validate_gossip(
+                receiver,
+                self.handle.clone(),
+            ))
+        });
+        match self.node.rooms().await {
+            Ok(rooms) => {
+                for room in rooms {
+                    self.host(room);
+                }
+            }
+            Err(e) => warn!(reason = e.reason(), "cannot list rooms"),
+        }
+        for address in self.bootstrap.clone() {
+            self.remember(&address);
+            if let Err(e) = self.swarm.dial(address.clone()) {
+                warn!(%address, error = %e, "bootstrap dial failed");
+            }
+        }
+        let mut tick = tokio::time::interval(self.sync_interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut score_tick = tokio::time::interval(behaviour::GOSSIP_HEARTBEAT * 2);
+        score_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        info!(peer = %self.handle.peer_id, "network started");
+        loop {
+            tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => break,
+                Some(command) = self.commands.recv() => self.on_command(command),
+                event = self.swarm.select_next_some() => self.on_swarm(event),
+                announcement = announcements.recv() => match announcement {
+                    Ok(event) => self.on_node_event(event),
+                    Err(broadcast::error::RecvError::Lagged(missed)) => {
+                        debug!(missed, "announcements lagged; syncing");
+                        self.sync_everything();
+                    }
+                    Err(broadcast::error::RecvError::Closed) => break,
+                },
+                _ = score_tick.tick() => self.check_scores(),
+                _ = tick.tick() => {
+                    self.expire_bans();
+                    self.redial();
+                    self.sync_everything();
+                }
+            }
+        }
+        if let Some(validator) = validator {
+            validator.abort();
+        }
+        info!(peer = %self.handle.peer_id, "network stopped");
+    }
+
+    fn host(&mut self, room: RoomId) {
+        if !self.rooms.insert(room) {
+            return;
+        }
+        let topic = behaviour::topic(&room);
+        let gossipsub = &mut self.swarm.behaviour_mut().gossipsub;
+        if let Err(e) = gossipsub.subscribe(&topic) {
+            warn!(%room, error = %e, "cannot subscribe");
+        }
+        let _ = gossipsub.set_topic_params(topic, behaviour::topic_score_params());
+        let key = kad::RecordKey::new(room.as_bytes());
+        if let Err(e) = self.swarm.behaviour_mut().kad.start_providing(key) {
+            warn!(%room, error = %e, "cannot provide room");
+        }
+        let peers: Vec<PeerId> = self.connected.iter().copied().collect();
+        for peer in peers {
+            self.schedule_sync(room, peer, BTreeSet::new());
+        }
+    }
+
+    fn remember(&mut self, address: &Multiaddr) {
+        let Some(peer) = peer_of(address) else {
+            return;
+        };
+        if !self.addresses.contains_key(&peer) && self.addresses.len() >= MAX_ADDRESS_BOOK {
+            return;
+        }
+        let known = self.addresses.entry(peer).or_default();
+        if !known.contains(address) && known.len() < MAX_ADDRESSES_PER_PEER {
+            known.push(address.clone());
+        }
+    }
+
+    fn on_command(&mut self, command: Command) {
+        match command {
+            Command::ListenAddrs(reply) => {
+                let own = self.handle.peer_id;
+                let addresses = self
+                    .swarm
+                    .listeners()
+                    .cloned()
+                    .chain(self.swarm.external_addresses().cloned())
+                    .collect::<BTreeSet<_>>()
+                    .into_iter()
+                    .map(|a| a.with_p2p(own).unwrap_or_else(|a| a))
+                    .collect();
+                let _ = reply.send(addresses);
+            }
+            Command::ConnectedPeers(reply) => {
+                let _ = reply.send(self.connected.iter().copied().collect());
+            }
+            Command::Dial(address, reply) => self.dial(address, reply),
+            Command::Request(peer, request, reply) => {
+                if self.blocked.contains_key(&peer) {
+                    let _ = reply.send(Err(NetError::Request("peer_blocked")));
+                    return;
+                }
+                NetMetrics::inc(&self.metrics.requests_sent);
+                let id = self
+                    .swarm
+                    .behaviour_mut()
+                    .federation
+                    .send_request(&peer, request);
+                self.requests.insert(id, reply);
+            }
+            Command::SetBlocked(peer, blocked, reply) => {
+                if blocked {
+                    self.block(peer, None);
+                } else {
+                    self.unblock(peer);
+                }
+                let _ = reply.send(());
+            }
+            Command::Providers(room, reply) => {
+                if self.providers.len() >= MAX_PROVIDER_QUERIES {
+                    let _ = reply.send(Vec::new());
+                    return;
+                }
+                let key = kad::RecordKey::new(room.as_bytes());
+                let id = self.swarm.behaviour_mut().kad.get_providers(key);
+                self.providers.push((id, BTreeSet::new(), reply));
+            }
+            Command::Host(room) => self.host(room),
+            Command::SyncAll(reply) => {
+                self.sync_everything();
+                let _ = reply.send(());
+            }
+            Command::Validated(id, peer, acceptance) => {
+                let counter = match acceptance {
+                    MessageAcceptance::Accept => &self.metrics.gossip_accepted,
+                    MessageAcceptance::Reject => &self.metrics.gossip_rejected,
+                    MessageAcceptance::Ignore => &self.metrics.gossip_ignored,
+                };
+                NetMetrics::inc(counter);
+                self.swarm
+                    .behaviour_mut()
+                    .gossipsub
+                    .report_message_validation_result(&id, &peer, acceptance);
+            }
+            Command::Respond(peer, channel, response) => {
+                if let Some(count) = self.inbound_per_peer.get_mut(&peer) {
+                    *count = count.saturating_sub(1);
+                    if *count == 0 {
+                        self.inbound_per_peer.remove(&peer);
+                    }
+                }
+                // The peer may have gone; its loss.
+                let _ = self
+                    .swarm
+                    .behaviour_mut()
+                    .federation
+                    .send_response(channel, response);
+            }
+            Command::Pull(room, peer, ids) => {
+                self.schedule_sync(room, peer, ids.into_iter().collect());
+            }
+            Command::SyncDone(room) => {
+                if let Some(slot) = self.syncs.get_mut(&room) {
+                    slot.running = false;
+                }
+                self.start_next_sync(room);
+            }
+            Command::Misbehaved(peer, reason) => self.strike(peer, reason),
+        }
+    }
+
+    fn dial(&mut self, address: Multiaddr, reply: oneshot::Sender<Result<PeerId, NetError>>) {
+        self.remember(&address);
+        if let Some(peer) = peer_of(&address) {
+            if self.blocked.contains_key(&peer) {
+                let _ = reply.send(Err(NetError::Dial("peer blocked".into())));
+                return;
+            }
+            if self.connected.contains(&peer) {
+                let _ = reply.send(Ok(peer));
+                return;
+            }
+        }
+        let options: DialOpts = address.into();
+        let id = options.connection_id();
+        match self.swarm.dial(options) {
+            Ok(()) => {
+                self.dials.insert(id, reply);
+            }
+            Err(e) => {
+                let _ = reply.send(Err(NetError::Dial(e.to_string())));
+            }
+        }
+    }
+
+    fn block(&mut self, peer: PeerId, until: Option<Instant>) {
+        self.blocked.insert(peer, until);
+        self.swarm.behaviour_mut().blocked.block_peer(peer);
+        // Blocking closes the connections; make sure gossipsub forgets the peer's mesh slots too.
+        let _ = self.swarm.disconnect_peer_id(peer);
+    }
+
+    fn unblock(&mut self, peer: PeerId) {
+        self.blocked.remove(&peer);
+        self.strikes.remove(&peer);
+        self.swarm.behaviour_mut().blocked.unblock_peer(peer);
+        for address in self.addresses.get(&peer).cloned().unwrap_or_default() {
+            let _ = self.swarm.dial(address);
+        }
+    }
+
+    fn strike(&mut self, peer: PeerId, reason: &'static str) {
+        let strikes = self.strikes.entry(peer).or_default();
+        *strikes += 1;
+        debug!(%peer, reason, strikes = *strikes, "peer misbehaved");
+        if *strikes >= MAX_STRIKES {
+            self.ban(peer, reason);
+        }
+    }
+
+    fn ban(&mut self, peer: PeerId, reason: &'static str) {
+        if self.blocked.contains_key(&peer) {
+            return;
+        }
+        warn!(%peer, reason, "banning peer");
+        NetMetrics::inc(&self.metrics.peers_banned);
+        self.block(peer, Some(Instant::now() + BAN_DURATION));
+    }
+
+    fn expire_bans(&mut self) {
+        let now = Instant::now();
+        let expired: Vec<PeerId> = self
+            .blocked
+            .iter()
+            .filter(|(_, until)| until.is_some_and(|t| t <= now))
+            .map(|(peer, _)| *peer)
+            .collect();
+        for peer in expired {
+            self.unblock(peer);
+        }
+    }
+
+    fn check_scores(&mut self) {
+        let low: Vec<PeerId> = self
+            .connected
+            .iter()
+            .filter(|peer| {
+                self.swarm
+                    .behaviour()
+                    .gossipsub
+                    .peer_score(peer)
+                    .is_some_and(|score| score < GRAYLIST_THRESHOLD)
+            })
+            .copied()
+            .collect();
+        for peer in low {
+            self.ban(peer, "gossip_score");
+        }
+    }
+
+    fn redial(&mut self) {
+        let mut targets: Vec<Multiaddr> = self.bootstrap.clone();
+        for (peer, addresses) in &self.addresses {
+            if !self.connected.contains(peer) && !self.blocked.contains_key(peer) {
+                targets.extend(addresses.iter().take(1).cloned());
+            }
+        }
+        for address in targets {
+            if let Some(peer) = peer_of(&address)
+                && (self.connected.contains(&peer) || self.blocked.contains_key(&peer))
+            {
+                continue;
+            }
+            let _ = self.swarm.dial(address);
+        }
+    }
+
+    fn sync_everything(&mut self) {
+        let rooms: Vec<RoomId> = self.rooms.iter().copied().collect();
+        let peers: Vec<PeerId> = self.connected.iter().copied().collect();
+        for room in &rooms {
+            for peer in &peers {
+                self.schedule_sync(*room, *peer, BTreeSet::new());
+            }
+        }
+    }
+
+    fn schedule_sync(&mut self, room: RoomId, peer: PeerId, hints: BTreeSet<EventId>) {
+        let slot = self.syncs.entry(room).or_default();
+        let queued = slot.queue.entry(peer).or_default();
+        for id in hints {
+            if queued.len() >= super::wire::MAX_IDS_PER_REQUEST {
+                break;
+            }
+            queued.insert(id);
+        }
+        self.start_next_sync(room);
+    }
+
+    fn start_next_sync(&mut self, room: RoomId) {
+        let Some(slot) = self.syncs.get_mut(&room) else {
+            return;
+        };
+        if slot.running {
+            return;
+        }
+        let Some((peer, hints)) = slot.queue.pop_first() else {
+            self.syncs.remove(&room);
+            return;
+        };
+        if !self.connected.contains(&peer) || self.blocked.contains_key(&peer) {
+            // Try the next queued peer on the next notice; this one is gone.
+            let _ = self.handle.commands.try_send(Command::SyncDone(room));
+            return;
+        }
+        slot.running = true;
+        let handle = self.handle.clone();
+        let permits = self.sync_permits.clone();
+        let pulled = self.pulled.clone();
+        tokio::spawn(async move {
+            // The semaphore is never closed; a failure to acquire only skips this round.
+            if let Ok(_permit) = permits.acquire_owned().await {
+                match sync::catch_up(&handle, &pulled, room, peer, hints).await {
+                    Ok(fetched) => {
+                        NetMetrics::inc(&handle.metrics.catchups_completed);
+                        if fetched > 0 {
+                            debug!(%room, %peer, fetched, "caught up");
+                        }
+                    }
+                    Err(e) => debug!(%room, %peer, reason = e.reason(), "catch-up failed"),
+                }
+            }
+            let _ = handle.commands.send(Command::SyncDone(room)).await;
+        });
+    }
+
+    fn on_node_event(&mut self, event: NodeEvent) {
+        match event {
+            NodeEvent::RoomAdded(room) => self.host(room),
+            NodeEvent::Accepted {
+                room,
+                event,
+                visible,
+            } => {
+                if !self.rooms.contains(&room) {
+                    self.host(room);
+                }
+                // Soft-failed events are never relayed; pulled ones are not re-flooded.
+                if !visible || self.pulled.take(&event.id()) {
+                    return;
+                }
+                let topic = behaviour::topic(&room);
+                match self
+                    .swarm
+                    .behaviour_mut()
+                    .gossipsub
+                    .publish(topic, event.as_bytes().to_vec())
+                {
+                    Ok(_) => NetMetrics::inc(&self.metrics.gossip_published),
+                    // Already seen on gossip (it came from there): gossipsub relays it itself.
+                    Err(gossipsub::PublishError::Duplicate) => {}
+                    Err(e) => debug!(%room, error = %e, "not published"),
+                }
+            }
+        }
+    }
+
+    fn on_swarm(&mut self, event: SwarmEvent<BehaviourEvent>) {
+        match event {
+            SwarmEvent::NewListenAddr { address, .. } => {
+                info!(address = %address.clone().with_p2p(self.handle.peer_id).unwrap_or(address), "listening");
+            }
+            SwarmEvent::ConnectionEstablished {
+                peer_id,
+                connection_id,
+                endpoint,
+                num_established,
+                ..
+            } => {
+                if let Some(reply) = self.dials.remove(&connection_id) {
+                    let _ = reply.send(Ok(peer_id));
+                }
+                if endpoint.is_dialer() {
+                    let address = endpoint.get_remote_address().clone();
+                    let address = address.with_p2p(peer_id).unwrap_or_else(|a| a);
+                    self.remember(&address);
+                }
+                if num_established.get() == 1 && self.connected.insert(peer_id) {
+                    self.metrics
+                        .peers_connected
+                        .store(self.connected.len() as u64, std::sync::atomic::Ordering::Relaxed);
+                    debug!(peer = %peer_id, "connected");
+                    let rooms: Vec<RoomId> = self.rooms.iter().copied().collect();
+                    for room in rooms {
+                        self.schedule_sync(room, peer_id, BTreeSet::new());
+                    }
+                }
+            }
+            SwarmEvent::ConnectionClosed {
+                peer_id,
+                num_established,
+                ..
+            } => {
+                if num_established == 0 && self.connected.remove(&peer_id) {
+                    self.metrics
+                        .peers_connected
+                        .store(self.connected.len() as u64, std::sync::atomic::Ordering::Relaxed);
+                    debug!(peer = %peer_id, "disconnected");
+                }
+            }
+            SwarmEvent::OutgoingConnectionError {
+                connection_id,
+                error,
+                ..
+            } => {
+                if let Some(reply) = self.dials.remove(&connection_id) {
+                    let _ = reply.send(Err(NetError::Dial(error.to_string())));
+                }
+            }
+            SwarmEvent::Behaviour(event) => self.on_behaviour(event),
+            _ => {}
+        }
+    }
+
+    fn on_behaviour(&mut self, event: BehaviourEvent) {
+        match event {
+            BehaviourEvent::Gossipsub(gossipsub::Event::Message {
+                propagation_source,
+                message_id,
+                message,
+            }) => {
+                NetMetrics::inc(&self.metrics.gossip_received);
+                let room = behaviour::room_of_topic(&message.topic)
+                    .filter(|room| self.rooms.contains(room));
+                let Some(room) = room else {
+                    self.on_command(Command::Validated(
+                        message_id,
+                        propagation_source,
+                        MessageAcceptance::Ignore,
+                    ));
+                    return;
+                };
+                let item = sync::GossipItem {
+                    id: message_id.clone(),
+                    source: propagation_source,
+                    room,
+                    data: message.data,
+                };
+                if self.gossip.try_send(item).is_err() {
+                    self.on_command(Command::Validated(
+                        message_id,
+                        propagation_source,
+                        MessageAcceptance::Ignore,
+                    ));
+                }
+            }
+            BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. }) => {
+                for address in info.listen_addrs.into_iter().take(MAX_ADDRESSES_PER_PEER) {
+                    self.swarm
+                        .behaviour_mut()
+                        .kad
+                        .add_address(&peer_id, address.clone());
+                    self.remember(&address.with_p2p(peer_id).unwrap_or_else(|a| a));
+                }
+            }
+            BehaviourEvent::Kad(kad::Event::OutboundQueryProgressed {
+                id, result, step, ..
+            }) => {
+                if let kad::QueryResult::GetProviders(Ok(kad::GetProvidersOk::FoundProviders {
+                    providers,
+                    ..
+                })) = result
+                    && let Some((_, found, _)) = self.providers.iter_mut().find(|(q, ..)| *q == id)
+                {
+                    found.extend(providers);
+                }
+                if step.last
+                    && let Some(index) = self.providers.iter().position(|(q, ..)| *q == id)
+                {
+                    let (_, found, reply) = self.providers.swap_remove(index);
+                    let _ = reply.send(found.into_iter().collect());
+                }
+            }
+            BehaviourEvent::Federation(event) => self.on_federation(event),
+            _ => {}
+        }
+    }
+
+    fn on_federation(&mut self, event: request_response::Event<Request, Response>) {
+        match event {
+            request_response::Event::Message {
+                peer,
+                message:
+                    request_response::Message::Request {
+                        request, channel, ..
+                    },
+                ..
+            } => self.on_request(peer, request, channel),
+            request_response::Event::Message {
+                message:
+                    request_response::Message::Response {
+                        request_id,
+                        response,
+                    },
+                ..
+            } => {
+                if let Some(reply) = self.requests.remove(&request_id) {
+                    let _ = reply.send(Ok(response));
+                }
+            }
+            request_response::Event::OutboundFailure {
+                request_id, error, ..
+            } => {
+                let reason = match error {
+                    request_response::OutboundFailure::DialFailure => "dial_failure",
+                    request_response::OutboundFailure::Timeout => "timeout",
+                    request_response::OutboundFailure::ConnectionClosed => "connection_closed",
+                    request_response::OutboundFailure::UnsupportedProtocols => {
+                        "unsupported_protocols"
+                    }
+                    request_response::OutboundFailure::Io(_) => "io",
+                };
+                self.metrics.outbound_failed(reason);
+                if let Some(reply) = self.requests.remove(&request_id) {
+                    let _ = reply.send(Err(NetError::Request(reason)));
+                }
+            }
+            request_response::Event::InboundFailure { peer, error, .. } => {
+                // A frame over its cap or bytes that are not a well-formed request.
+                if let request_response::InboundFailure::Io(e) = &error
+                    && e.kind() == std::io::ErrorKind::InvalidData
+                {
+                    self.metrics.request_failed("malformed");
+                    self.strike(peer, "malformed_request");
+                }
+            }
+            request_response::Event::ResponseSent { .. } => {}
+        }
+    }
+
+    fn on_request(
+        &mut self,
+        peer: PeerId,
+        request: Request,
+        channel: request_response::ResponseChannel<Response>,
+    ) {
+        let per_peer = self.inbound_per_peer.get(&peer).copied().unwrap_or(0);
+        let permit = if per_peer < MAX_INBOUND_PER_PEER {
+            self.inbound.clone().try_acquire_owned().ok()
+        } else {
+            None
+        };
+        let Some(permit) = permit else {
+            self.metrics.request_failed(ErrorReason::Busy.reason());
+            let _ = self.swarm.behaviour_mut().federation.send_response(
+                channel,
+                Response::Error {
+                    reason: ErrorReason::Busy,
+                },
+            );
+            return;
+        };
+        *self.inbound_per_peer.entry(peer).or_default() += 1;
+        let node = self.node.clone();
+        let commands = self.handle.commands.clone();
+        let metrics = self.metrics.clone();
+        tokio::spawn(async move {
+            let response = sync::serve(&node, request).await;
+            drop(permit);
+            match &response {
+                Response::Error { reason } => {
+                    metrics.request_failed(reason.reason());
+                    if reason.is_misbehaviour() {
+                        let _ = commands
+                            .send(Command::Misbehaved(peer, reason.reason()))
+                            .await;
+                    }
+                }
+                _ => NetMetrics::inc(&metrics.requests_served),
+            }
+            let _ = commands
+                .send(Command::Respond(peer, channel, response))
+                .await;
+        });
+    }
+}

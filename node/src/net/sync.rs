@@ -1,0 +1,632 @@
+//! Everything that needs the node: answering requests, validating gossip, catch-up and joining
+//! (specs/federation.md, "Catch-up" and "Joining").
+//!
+//! Catch-up of a room with a peer: ask its tips; those this node lacks, plus any ids already
+//! known to be missing (unknown parents of a held event), are fetched with `GetEvents`; then the
+//! walk goes backwards with `Backfill` from every fetched event whose references are still
+//! unknown, in pages that grow while they bring only new events, until every reference is known
+//! locally. The fetched events are verified as they arrive (on blocking threads, both cores) and
+//! ingested in ascending (depth, id) order in large batches (one group commit each), so parents
+//! always come before children. Events held for an attestation are re-offered once it is fetched
+//! with `GetAttestation`. Joining walks the whole history forwards with `Since`.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use causerie_crypto::{Attestation, Event, EventError, EventId, RoomId};
+use libp2p::PeerId;
+use libp2p::gossipsub::{MessageAcceptance, MessageId};
+use serde_bytes::ByteBuf;
+use tokio::sync::mpsc;
+
+use super::metrics::NetMetrics;
+use super::wire::{
+    BACKFILL_PAGE, ErrorReason, MAX_IDS_PER_REQUEST, RESPONSE_EVENT_BYTES, Request, Response,
+};
+use super::{Command, Invite, NetError, NetHandle};
+use crate::message::NodeMessage;
+use crate::node::{IngestOutcome, Ingested, Node, NodeError};
+
+/// Events ingested per node call during catch-up (one group commit each).
+pub const INGEST_BATCH: usize = 2_048;
+/// Gossip messages validated together (one ingest call).
+pub const GOSSIP_BATCH: usize = 256;
+/// Most events one backward catch-up collects before ingesting; a larger gap is left to the
+/// next round (or a forward walk).
+pub const MAX_CATCHUP_EVENTS: usize = 200_000;
+/// Most bytes of events one backward catch-up holds in memory.
+pub const MAX_CATCHUP_BYTES: usize = 256 * 1024 * 1024;
+/// First backfill page size; pages double while they bring only unknown events.
+pub const FIRST_BACKFILL_LIMIT: usize = 64;
+/// Most attestations fetched in one catch-up.
+pub const MAX_ATTESTATIONS_PER_SYNC: usize = 256;
+/// Ids remembered as pulled (not to be re-published on gossip).
+pub const MAX_PULLED_TRACKED: usize = 65_536;
+/// Below this many events, verification stays on one thread.
+const PARALLEL_VERIFY_MIN: usize = 64;
+
+/// What [`NetHandle::join`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JoinReport {
+    /// The room.
+    pub room: RoomId,
+    /// The peer the history came from.
+    pub peer: PeerId,
+    /// Events fetched and verified.
+    pub events_fetched: usize,
+}
+
+/// A gossip message waiting for validation.
+pub(crate) struct GossipItem {
+    pub(crate) id: MessageId,
+    pub(crate) source: PeerId,
+    pub(crate) room: RoomId,
+    pub(crate) data: Vec<u8>,
+}
+
+/// Ids of events ingested from pulls, so the actor does not re-flood them on gossip. Bounded:
+/// the oldest are forgotten first (forgetting one only costs a redundant publish).
+#[derive(Clone, Default)]
+pub(crate) struct PulledIds(Arc<Mutex<(VecDeque<EventId>, BTreeSet<EventId>)>>);
+
+impl PulledIds {
+    fn add(&self, ids: impl IntoIterator<Item = EventId>) {
+        let mut guard = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let (order, set) = &mut *guard;
+        for id in ids {
+            if set.insert(id) {
+                order.push_back(id);
+            }
+            while order.len() > MAX_PULLED_TRACKED {
+                if let Some(old) = order.pop_front() {
+                    set.remove(&old);
+                }
+            }
+        }
+    }
+
+    /// Whether `id` was pulled (and forgets it).
+    pub(crate) fn take(&self, id: &EventId) -> bool {
+        let mut guard = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        guard.1.remove(id)
+    }
+}
+
+/// Verifies event bytes (full verify path), on blocking threads split across both cores.
+pub async fn verify_events(bytes: Vec<ByteBuf>) -> Vec<Result<Event, EventError>> {
+    if bytes.len() < PARALLEL_VERIFY_MIN {
+        return bytes.iter().map(|b| Event::decode(b)).collect();
+    }
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 8);
+    let chunk = bytes.len().div_ceil(threads);
+    let mut tasks = Vec::with_capacity(threads);
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let tail = rest.split_off(chunk.min(rest.len()));
+        let part = std::mem::replace(&mut rest, tail);
+        tasks.push(tokio::task::spawn_blocking(move || {
+            part.iter().map(|b| Event::decode(b)).collect::<Vec<_>>()
+        }));
+    }
+    let mut out = Vec::new();
+    for task in tasks {
+        match task.await {
+            Ok(part) => out.extend(part),
+            // A panicking decoder is a bug; treat its chunk as unverifiable.
+            Err(_) => out.push(Err(EventError::BadSignature)),
+        }
+    }
+    out
+}
+
+fn ingest_reason(outcome: &IngestOutcome) -> MessageAcceptance {
+    match outcome {
+        IngestOutcome::Accepted { visible: true } => MessageAcceptance::Accept,
+        IngestOutcome::Rejected(_) => MessageAcceptance::Reject,
+        // Soft-failed, duplicate, held or refused: not relayed, not the sender's fault.
+        _ => MessageAcceptance::Ignore,
+    }
+}
+
+/// The gossip validation loop: verifies, ingests in batches, reports each verdict.
+pub(crate) async fn validate_gossip(
+    mut receiver: mpsc::Receiver<GossipItem>,
+    handle: NetHandle,
+) {
+    while let Some(first) = receiver.recv().await {
+        let mut items = vec![first];
+        while items.len() < GOSSIP_BATCH {
+            match receiver.try_recv() {
+                Ok(item) => items.push(item),
+                Err(_) => break,
+            }
+        }
+        let decoded = verify_events(
+            items
+                .iter()
+                .map(|i| ByteBuf::from(i.data.clone()))
+                .collect(),
+        )
+        .await;
+        let mut valid = Vec::new();
+        let mut sources = Vec::new();
+        for (item, result) in items.into_iter().zip(decoded) {
+            let verdict = match result {
+                Ok(event) if event.room_id() == item.room => {
+                    sources.push(item);
+                    valid.push(event);
+                    continue;
+                }
+                Ok(_) => "wrong_room",
+                Err(e) => e.reason(),
+            };
+            handle.metrics.event_rejected(verdict);
+            handle.try_send(Command::Validated(
+                item.id,
+                item.source,
+                MessageAcceptance::Reject,
+            ));
+        }
+        if valid.is_empty() {
+            continue;
+        }
+        let events = valid.clone();
+        match handle.node.ingest(valid).await {
+            Ok(outcomes) => {
+                for ((item, outcome), event) in sources.into_iter().zip(outcomes).zip(events) {
+                    let acceptance = ingest_reason(&outcome.outcome);
+                    if let IngestOutcome::Rejected(reason) = outcome.outcome {
+                        handle.metrics.event_rejected(reason);
+                    }
+                    if let IngestOutcome::Held {
+                        missing_events,
+                        missing_attestation,
+                    } = outcome.outcome
+                    {
+                        if !missing_events.is_empty() {
+                            handle.try_send(Command::Pull(item.room, item.source, missing_events));
+                        }
+                        if let Some(attestation) = missing_attestation {
+                            // Fetch the attestation, then re-offer and report: the report may
+                            // come late, gossipsub keeps the message until then.
+                            let handle = handle.clone();
+                            tokio::spawn(async move {
+                                let acceptance = match fetch_attestations(
+                                    &handle,
+                                    item.source,
+                                    vec![attestation],
+                                )
+                                .await
+                                {
+                                    Ok(_) => match handle.node.ingest(vec![event]).await {
+                                        Ok(outcomes) => outcomes
+                                            .first()
+                                            .map(|o| ingest_reason(&o.outcome))
+                                            .unwrap_or(MessageAcceptance::Ignore),
+                                        Err(_) => MessageAcceptance::Ignore,
+                                    },
+                                    Err(_) => MessageAcceptance::Ignore,
+                                };
+                                handle.try_send(Command::Validated(
+                                    item.id,
+                                    item.source,
+                                    acceptance,
+                                ));
+                            });
+                            continue;
+                        }
+                    }
+                    handle.try_send(Command::Validated(item.id, item.source, acceptance));
+                }
+            }
+            Err(e) => {
+                tracing::warn!(reason = e.reason(), "gossip ingest failed");
+                for item in sources {
+                    handle.try_send(Command::Validated(
+                        item.id,
+                        item.source,
+                        MessageAcceptance::Ignore,
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// Fills an `Events` response up to the byte budget.
+fn events_response(events: Vec<Event>) -> Response {
+    let mut total = 0usize;
+    let mut out = Vec::with_capacity(events.len());
+    for event in events {
+        total += event.as_bytes().len();
+        if total > RESPONSE_EVENT_BYTES {
+            break;
+        }
+        out.push(ByteBuf::from(event.as_bytes().to_vec()));
+    }
+    Response::Events { events: out }
+}
+
+fn node_error(error: NodeError) -> Response {
+    let reason = match error {
+        NodeError::UnknownRoom => ErrorReason::UnknownRoom,
+        NodeError::OverLimit(_) => ErrorReason::TooManyIds,
+        NodeError::Message(_) => ErrorReason::MessageRefused,
+        _ => ErrorReason::Internal,
+    };
+    Response::Error { reason }
+}
+
+/// Answers one inbound request from the node's data.
+pub(crate) async fn serve(node: &Node, request: Request) -> Response {
+    let result = match request {
+        Request::GetEvents { ids } => node.events(ids).await.map(events_response),
+        Request::Backfill { from, limit, room } => node
+            .backfill(room, from, limit as usize)
+            .await
+            .map(events_response),
+        Request::Since { after, limit, room } => node
+            .since(room, after, limit as usize)
+            .await
+            .map(events_response),
+        Request::Tips { room } => match node.tips(room).await {
+            Ok(tips) if tips.is_empty() => Err(NodeError::UnknownRoom),
+            Ok(tips) => Ok(Response::Tips { tips }),
+            Err(e) => Err(e),
+        },
+        Request::RoomState { room } => match node.room_state(room).await {
+            Ok(None) => Err(NodeError::UnknownRoom),
+            Ok(Some(snapshot)) => {
+                let bytes: usize = snapshot
+                    .state
+                    .iter()
+                    .chain(&snapshot.auth_chain)
+                    .map(|e| e.as_bytes().len())
+                    .sum();
+                let count = snapshot.state.len() + snapshot.auth_chain.len();
+                if bytes > RESPONSE_EVENT_BYTES || count > super::wire::MAX_EVENTS_PER_RESPONSE
+                {
+                    return Response::Error {
+                        reason: ErrorReason::TooLarge,
+                    };
+                }
+                let wire = |events: Vec<Event>| {
+                    events
+                        .iter()
+                        .map(|e| ByteBuf::from(e.as_bytes().to_vec()))
+                        .collect()
+                };
+                Ok(Response::RoomState {
+                    auth_chain: wire(snapshot.auth_chain),
+                    state: wire(snapshot.state),
+                    tips: snapshot.tips,
+                })
+            }
+            Err(e) => Err(e),
+        },
+        Request::GetAttestation { id } => node.attestation(id).await.map(|a| Response::Attestation {
+            attestation: a.map(|a| ByteBuf::from(a.as_bytes().to_vec())),
+        }),
+        Request::Deliver { message } => match NodeMessage::decode(&message) {
+            Ok(message) => node.deliver(message).await.map(|()| Response::Delivered),
+            Err(_) => Ok(Response::Error {
+                reason: ErrorReason::MessageRefused,
+            }),
+        },
+    };
+    result.unwrap_or_else(node_error)
+}
+
+/// Sends a request and unwraps an `Events` answer, verified.
+async fn fetch_events(
+    handle: &NetHandle,
+    peer: PeerId,
+    request: Request,
+    room: RoomId,
+) -> Result<Vec<Event>, NetError> {
+    let events = match handle.request(peer, request).await? {
+        Response::Events { events } => events,
+        Response::Error { reason } => return Err(NetError::Refused(reason)),
+        _ => return Err(NetError::BadResponse("unexpected_response")),
+    };
+    let mut out = Vec::with_capacity(events.len());
+    for result in verify_events(events).await {
+        match result {
+            Ok(event) if event.room_id() == room => out.push(event),
+            Ok(_) => misbehaved(handle, peer, "wrong_room"),
+            Err(e) => misbehaved(handle, peer, e.reason()),
+        }
+    }
+    NetMetrics::inc_by(&handle.metrics.backfill_events_fetched, out.len() as u64);
+    Ok(out)
+}
+
+fn misbehaved(handle: &NetHandle, peer: PeerId, reason: &'static str) {
+    handle.metrics.event_rejected(reason);
+    handle.try_send(Command::Misbehaved(peer, reason));
+}
+
+/// Fetches attestations from a peer and stores them; returns how many were added.
+async fn fetch_attestations(
+    handle: &NetHandle,
+    peer: PeerId,
+    ids: Vec<causerie_crypto::AttestationId>,
+) -> Result<usize, NetError> {
+    let mut added = 0;
+    for id in ids.into_iter().take(MAX_ATTESTATIONS_PER_SYNC) {
+        let bytes = match handle.request(peer, Request::GetAttestation { id }).await? {
+            Response::Attestation {
+                attestation: Some(bytes),
+            } => bytes,
+            Response::Attestation { attestation: None } => continue,
+            Response::Error { reason } => return Err(NetError::Refused(reason)),
+            _ => return Err(NetError::BadResponse("unexpected_response")),
+        };
+        match Attestation::decode(&bytes) {
+            Ok(attestation) if attestation.id() == id => {
+                handle.node.add_attestation(attestation).await?;
+                added += 1;
+            }
+            Ok(_) => misbehaved(handle, peer, "wrong_attestation"),
+            Err(e) => misbehaved(handle, peer, e.reason()),
+        }
+    }
+    Ok(added)
+}
+
+/// Ingests events in ascending (depth, id) order, in batches; fetches missing attestations from
+/// `peer` and re-offers what waited for them. Returns how many were accepted.
+async fn ingest_sorted(
+    handle: &NetHandle,
+    pulled: &PulledIds,
+    peer: PeerId,
+    mut events: Vec<Event>,
+) -> Result<usize, NetError> {
+    events.sort_by_key(|e| (e.depth(), e.id()));
+    let mut accepted = 0;
+    let mut waiting: BTreeMap<causerie_crypto::AttestationId, Vec<Event>> = BTreeMap::new();
+    for batch in events.chunks(INGEST_BATCH) {
+        pulled.add(batch.iter().map(Event::id));
+        let outcomes = handle.node.ingest(batch.to_vec()).await?;
+        for (event, Ingested { outcome, .. }) in batch.iter().zip(outcomes) {
+            match outcome {
+                IngestOutcome::Accepted { .. } => accepted += 1,
+                IngestOutcome::Held {
+                    missing_attestation: Some(attestation),
+                    ..
+                } => waiting.entry(attestation).or_default().push(event.clone()),
+                IngestOutcome::Rejected(reason) => misbehaved(handle, peer, reason),
+                _ => {}
+            }
+        }
+    }
+    if !waiting.is_empty() {
+        fetch_attestations(handle, peer, waiting.keys().copied().collect()).await?;
+        let again: Vec<Event> = waiting.into_values().flatten().collect();
+        for batch in again.chunks(INGEST_BATCH) {
+            pulled.add(batch.iter().map(Event::id));
+            let outcomes = handle.node.ingest(batch.to_vec()).await?;
+            accepted += outcomes
+                .iter()
+                .filter(|o| matches!(o.outcome, IngestOutcome::Accepted { .. }))
+                .count();
+        }
+    }
+    Ok(accepted)
+}
+
+/// Which of `ids` the node does not hold.
+async fn unknown(node: &Node, ids: BTreeSet<EventId>) -> Result<BTreeSet<EventId>, NetError> {
+    let mut missing = ids;
+    let all: Vec<EventId> = missing.iter().copied().collect();
+    for chunk in all.chunks(crate::node::MAX_LOOKUP_IDS) {
+        for event in node.events(chunk.to_vec()).await? {
+            missing.remove(&event.id());
+        }
+    }
+    Ok(missing)
+}
+
+/// Catches a room up with one peer (see the module docs). Returns how many events were accepted.
+pub(crate) async fn catch_up(
+    handle: &NetHandle,
+    pulled: &PulledIds,
+    room: RoomId,
+    peer: PeerId,
+    hints: BTreeSet<EventId>,
+) -> Result<usize, NetError> {
+    let node = &handle.node;
+    let mut wanted = hints;
+    match handle.request(peer, Request::Tips { room }).await? {
+        Response::Tips { tips } => wanted.extend(tips),
+        Response::Error {
+            reason: ErrorReason::UnknownRoom,
+        } => {}
+        Response::Error { reason } => return Err(NetError::Refused(reason)),
+        _ => return Err(NetError::BadResponse("unexpected_response")),
+    }
+    let (missing_here, attestations) = node.missing(room).await?;
+    wanted.extend(missing_here.into_iter().take(MAX_IDS_PER_REQUEST));
+    let mut accepted = 0;
+    if !attestations.is_empty() {
+        // Events waiting for attestations are re-evaluated by the node when they arrive.
+        let _ = fetch_attestations(handle, peer, attestations).await;
+    }
+    let wanted = unknown(node, wanted).await?;
+    if wanted.is_empty() {
+        return Ok(0);
+    }
+    // Fetch the wanted events themselves, then walk back from them.
+    let mut collected: BTreeMap<EventId, Event> = BTreeMap::new();
+    let mut bytes = 0usize;
+    let wanted: Vec<EventId> = wanted.into_iter().collect();
+    for chunk in wanted.chunks(MAX_IDS_PER_REQUEST) {
+        let request = Request::GetEvents {
+            ids: chunk.to_vec(),
+        };
+        for event in fetch_events(handle, peer, request, room).await? {
+            bytes += event.as_bytes().len();
+            collected.insert(event.id(), event);
+        }
+    }
+    // Events of `collected` whose references may still be unknown.
+    let mut edge: BTreeSet<EventId> = collected.keys().copied().collect();
+    let mut limit = FIRST_BACKFILL_LIMIT;
+    while !edge.is_empty()
+        && collected.len() < MAX_CATCHUP_EVENTS
+        && bytes < MAX_CATCHUP_BYTES
+    {
+        let references: BTreeSet<EventId> = edge
+            .iter()
+            .filter_map(|id| collected.get(id))
+            .flat_map(|e| e.references())
+            .filter(|id| !collected.contains_key(id))
+            .collect();
+        let absent = unknown(node, references).await?;
+        let from: Vec<EventId> = edge
+            .iter()
+            .filter(|id| {
+                collected
+                    .get(*id)
+                    .is_some_and(|e| e.references().iter().any(|r| absent.contains(r)))
+            })
+            .copied()
+            .take(MAX_IDS_PER_REQUEST)
+            .collect();
+        edge.clear();
+        if from.is_empty() {
+            break;
+        }
+        let request = Request::Backfill {
+            from,
+            limit: limit as u64,
+            room,
+        };
+        let page = fetch_events(handle, peer, request, room).await?;
+        let full = page.len() >= limit;
+        let page: Vec<Event> = page
+            .into_iter()
+            .filter(|e| !collected.contains_key(&e.id()))
+            .collect();
+        let fresh = unknown(node, page.iter().map(Event::id).collect()).await?;
+        let mut new = 0;
+        for event in page {
+            if fresh.contains(&event.id()) {
+                new += 1;
+                bytes += event.as_bytes().len();
+                edge.insert(event.id());
+                collected.insert(event.id(), event);
+            }
+        }
+        if full && new * 2 >= limit {
+            limit = (limit * 2).min(BACKFILL_PAGE);
+        }
+        if new == 0 {
+            break;
+        }
+    }
+    let events: Vec<Event> = collected.into_values().collect();
+    accepted += ingest_sorted(handle, pulled, peer, events).await?;
+    Ok(accepted)
+}
+
+/// Joins a room (see [`NetHandle::join`]).
+pub(crate) async fn join(handle: &NetHandle, invite: Invite) -> Result<JoinReport, NetError> {
+    let room = invite.room;
+    let mut last_error = NetError::NoPeer;
+    for address in invite.via {
+        let peer = match handle.dial(address).await {
+            Ok(peer) => peer,
+            Err(e) => {
+                last_error = e;
+                continue;
+            }
+        };
+        match join_from(handle, room, peer).await {
+            Ok(report) => {
+                handle.host(room).await?;
+                return Ok(report);
+            }
+            Err(e) => {
+                tracing::warn!(%room, %peer, reason = e.reason(), "join via peer failed");
+                last_error = e;
+            }
+        }
+    }
+    Err(last_error)
+}
+
+async fn join_from(handle: &NetHandle, room: RoomId, peer: PeerId) -> Result<JoinReport, NetError> {
+    // The state and auth chain first: the create event among them must be the room's.
+    let (state, auth_chain) = match handle.request(peer, Request::RoomState { room }).await? {
+        Response::RoomState {
+            state, auth_chain, ..
+        } => (state, auth_chain),
+        Response::Error { reason } => return Err(NetError::Refused(reason)),
+        _ => return Err(NetError::BadResponse("unexpected_response")),
+    };
+    let mut checked = Vec::new();
+    for result in verify_events(auth_chain.into_iter().chain(state).collect()).await {
+        match result {
+            Ok(event) if event.room_id() == room => checked.push(event),
+            Ok(_) => return Err(NetError::BadResponse("wrong_room")),
+            Err(_) => return Err(NetError::BadResponse("invalid_event")),
+        }
+    }
+    let create_ok = checked.iter().any(|e| {
+        e.kind() == causerie_crypto::event::kinds::CREATE && RoomId(e.id().0) == room
+    });
+    if !create_ok {
+        return Err(NetError::BadResponse("create_mismatch"));
+    }
+    // Then the whole history, forwards, one verified page at a time; the next page is already
+    // on its way while this one is ingested.
+    let pulled = PulledIds::default();
+    let mut fetched = 0;
+    let mut after = None;
+    let mut next = Some(tokio::spawn(fetch_page(handle.clone(), peer, room, after)));
+    while let Some(task) = next.take() {
+        let page = task
+            .await
+            .map_err(|_| NetError::BadResponse("page_task"))??;
+        let done = page.is_empty();
+        if let Some(last) = page.last() {
+            after = Some((last.depth(), last.id()));
+        }
+        if !done {
+            next = Some(tokio::spawn(fetch_page(handle.clone(), peer, room, after)));
+        }
+        fetched += page.len();
+        if let Some(first) = page.first()
+            && fetched == page.len()
+            && (first.kind() != causerie_crypto::event::kinds::CREATE || RoomId(first.id().0) != room)
+        {
+            return Err(NetError::BadResponse("create_mismatch"));
+        }
+        ingest_sorted(handle, &pulled, peer, page).await?;
+    }
+    // Anything that arrived meanwhile.
+    let _ = catch_up(handle, &pulled, room, peer, BTreeSet::new()).await;
+    Ok(JoinReport {
+        room,
+        peer,
+        events_fetched: fetched,
+    })
+}
+
+async fn fetch_page(
+    handle: NetHandle,
+    peer: PeerId,
+    room: RoomId,
+    after: Option<(u64, EventId)>,
+) -> Result<Vec<Event>, NetError> {
+    let request = Request::Since {
+        after,
+        limit: BACKFILL_PAGE as u64,
+        room,
+    };
+    fetch_events(&handle, peer, request, room).await
+}
