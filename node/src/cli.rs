@@ -10,6 +10,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use causerie_crypto::{Attestation, Event, EventError, UserSecret};
+use causerie_node::config::{Config, Overrides};
+use causerie_node::daemon;
 use clap::{Parser, Subcommand};
 use serde_json::json;
 
@@ -40,6 +42,8 @@ pub(crate) struct Args {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the node (the default when no command is given): store, federation, HTTP API.
+    Run(RunArgs),
     /// Manage the user's key (the user's identity; it never leaves this machine).
     #[command(subcommand)]
     Key(KeyCommand),
@@ -48,6 +52,26 @@ enum Command {
         /// The file, or `-` for standard input.
         file: PathBuf,
     },
+}
+
+/// `causerie run` flags; each is also settable in the config file.
+#[derive(Debug, Default, clap::Args)]
+struct RunArgs {
+    /// TOML config file (see README for its keys).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Data directory (default ./causerie-data).
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// p2p listen address (repeatable; default /ip4/127.0.0.1/tcp/7447).
+    #[arg(long, value_name = "MULTIADDR")]
+    listen: Vec<String>,
+    /// Peer to dial at start, ending in /p2p/PEER_ID (repeatable).
+    #[arg(long, value_name = "MULTIADDR")]
+    bootstrap: Vec<String>,
+    /// HTTP (API, web client, metrics) address (default 127.0.0.1:8080).
+    #[arg(long, value_name = "ADDR")]
+    http: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -70,6 +94,7 @@ pub(crate) fn init_tracing(verbose: u8) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
 }
 
@@ -80,11 +105,8 @@ pub(crate) fn run(args: Args) -> Result<ExitCode> {
         Some(Command::Key(KeyCommand::New)) => key_new(&key_path(args.key)?, &out),
         Some(Command::Key(KeyCommand::Show)) => key_show(&key_path(args.key)?, &out),
         Some(Command::Verify { file }) => verify(&file, &out),
-        None => {
-            use clap::CommandFactory;
-            Args::command().print_help()?;
-            Ok(ExitCode::SUCCESS)
-        }
+        Some(Command::Run(run_args)) => run_node(run_args),
+        None => run_node(RunArgs::default()),
     }
 }
 
@@ -102,6 +124,42 @@ impl Output {
             println!("{}", text());
         }
     }
+}
+
+fn run_node(args: RunArgs) -> Result<ExitCode> {
+    let overrides = Overrides {
+        data_dir: args.data_dir,
+        listen: args.listen,
+        bootstrap: args.bootstrap,
+        http: args.http,
+    };
+    let config = Config::load(args.config.as_deref(), overrides)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let running = daemon::start(&config).await?;
+        wait_for_signal().await?;
+        tracing::info!("shutting down");
+        running.shutdown().await;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Waits for SIGINT or SIGTERM.
+async fn wait_for_signal() -> Result<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate())?;
+        tokio::select! {
+            result = tokio::signal::ctrl_c() => result?,
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::signal::ctrl_c().await?;
+    Ok(())
 }
 
 fn key_path(flag: Option<PathBuf>) -> Result<PathBuf> {

@@ -7,12 +7,19 @@
 //!   flushed group commit per call.
 //! - [`node`]: [`node::Node`], the cloneable handle to the actor that owns the store and the
 //!   room engines (bounded commands, oneshot replies, announcements of accepted events).
+//! - [`net`]: federation over libp2p (gossip, pulls, catch-up, joining).
 //! - [`message`]: signed node-to-node messages (report delivery).
 //! - [`config`]: the typed configuration (defaults, TOML file, overrides, validation).
+//! - [`daemon`]: starts and stops a whole node (store, actors, HTTP); used by `causerie run` and
+//!   by the in-process test cluster.
+//! - [`api`]: HTTP: node information and Prometheus metrics.
 //! - `cli` and `src/main.rs`: the `causerie` binary.
 
+pub mod api;
 pub mod config;
+pub mod daemon;
 pub mod message;
+pub mod net;
 pub mod node;
 pub mod room;
 pub mod rooms;

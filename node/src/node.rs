@@ -97,7 +97,10 @@ pub struct NodeMetrics {
 impl NodeMetrics {
     fn count(map: &Mutex<BTreeMap<&'static str, u64>>, reason: &'static str) {
         // A poisoned lock only means a panic elsewhere mid-increment; counting goes on.
-        *map.lock().unwrap_or_else(|e| e.into_inner()).entry(reason).or_default() += 1;
+        *map.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(reason)
+            .or_default() += 1;
     }
 
     fn record(&self, outcome: &IngestOutcome) {
@@ -115,12 +118,18 @@ impl NodeMetrics {
 
     /// Rejected events by reason name.
     pub fn rejected(&self) -> BTreeMap<&'static str, u64> {
-        self.rejected.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.rejected
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Refused events by reason name.
     pub fn refused(&self) -> BTreeMap<&'static str, u64> {
-        self.refused.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.refused
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 }
 
@@ -211,8 +220,8 @@ enum Command {
     Missing(RoomId, Reply<(Vec<EventId>, Vec<AttestationId>)>),
     Attestation(AttestationId, Reply<Option<Attestation>>),
     AddAttestation(Attestation, Reply<()>),
-    Prepare(PrepareRequest, Reply<EventDraft>),
-    Deliver(NodeMessage, Reply<()>),
+    Prepare(Box<PrepareRequest>, Reply<EventDraft>),
+    Deliver(Box<NodeMessage>, Reply<()>),
     Inbox(Reply<Vec<NodeMessage>>),
     Shutdown(oneshot::Sender<()>),
 }
@@ -256,7 +265,10 @@ impl NodeTask {
 }
 
 fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 impl Node {
@@ -276,7 +288,15 @@ impl Node {
             .name("causerie-node".into())
             .spawn(move || actor.run(receiver))
             .unwrap_or_else(|e| panic!("cannot start the node thread: {e}"));
-        (Node { commands, announce, key, metrics }, NodeTask(thread))
+        (
+            Node {
+                commands,
+                announce,
+                key,
+                metrics,
+            },
+            NodeTask(thread),
+        )
     }
 
     /// This node's public key.
@@ -291,7 +311,10 @@ impl Node {
 
     async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, NodeError> {
         let (reply, answer) = oneshot::channel();
-        self.commands.send(make(reply)).await.map_err(|_| NodeError::Stopped)?;
+        self.commands
+            .send(make(reply))
+            .await
+            .map_err(|_| NodeError::Stopped)?;
         answer.await.map_err(|_| NodeError::Stopped)?
     }
 
@@ -322,7 +345,8 @@ impl Node {
         if from.len() > MAX_LOOKUP_IDS {
             return Err(NodeError::OverLimit("backfill from"));
         }
-        self.ask(|r| Command::Backfill(room, from, limit.min(MAX_PAGE_EVENTS), r)).await
+        self.ask(|r| Command::Backfill(room, from, limit.min(MAX_PAGE_EVENTS), r))
+            .await
     }
 
     /// The room's accepted events (visible or soft-failed) in topological order (depth, id)
@@ -334,7 +358,8 @@ impl Node {
         after: Option<(u64, EventId)>,
         limit: usize,
     ) -> Result<Vec<Event>, NodeError> {
-        self.ask(|r| Command::Since(room, after, limit.min(MAX_PAGE_EVENTS), r)).await
+        self.ask(|r| Command::Since(room, after, limit.min(MAX_PAGE_EVENTS), r))
+            .await
     }
 
     /// The room's current state and its auth chain, or `None` for a room the node does not hold.
@@ -349,7 +374,11 @@ impl Node {
 
     /// The room's forward extremities (empty for an unknown room).
     pub async fn tips(&self, room: RoomId) -> Result<Vec<EventId>, NodeError> {
-        Ok(self.summary(room).await?.map(|s| s.tips).unwrap_or_default())
+        Ok(self
+            .summary(room)
+            .await?
+            .map(|s| s.tips)
+            .unwrap_or_default())
     }
 
     /// The rooms this node holds.
@@ -377,12 +406,12 @@ impl Node {
 
     /// Builds the next event of `request.author` in a room (the author signs it elsewhere).
     pub async fn prepare(&self, request: PrepareRequest) -> Result<EventDraft, NodeError> {
-        self.ask(|r| Command::Prepare(request, r)).await
+        self.ask(|r| Command::Prepare(Box::new(request), r)).await
     }
 
     /// Accepts a node message addressed to this node into the bounded inbox.
     pub async fn deliver(&self, message: NodeMessage) -> Result<(), NodeError> {
-        self.ask(|r| Command::Deliver(message, r)).await
+        self.ask(|r| Command::Deliver(Box::new(message), r)).await
     }
 
     /// The inbox of node messages, oldest first.
@@ -497,8 +526,10 @@ impl<S: Store> Actor<S> {
             // Every decision of a receipt is in the offered event's room (released outliers).
             for decision in &receipt.decisions {
                 if let Outcome::Accepted { soft_failed, .. } = decision.outcome
-                    && let Some(event) =
-                        self.rooms.room(room).and_then(|r| r.shown_event(&decision.event))
+                    && let Some(event) = self
+                        .rooms
+                        .room(room)
+                        .and_then(|r| r.shown_event(&decision.event))
                 {
                     let _ = self.announce.send(NodeEvent::Accepted {
                         room: *room,
@@ -508,16 +539,17 @@ impl<S: Store> Actor<S> {
                 }
             }
             let outcome = match receipt.outcome_of(id) {
-                Some(Outcome::Accepted { soft_failed, .. }) => {
-                    IngestOutcome::Accepted { visible: !soft_failed }
-                }
+                Some(Outcome::Accepted { soft_failed, .. }) => IngestOutcome::Accepted {
+                    visible: !soft_failed,
+                },
                 Some(Outcome::Rejected(reason)) => IngestOutcome::Rejected(reason.reason()),
-                Some(Outcome::Held { missing_events, missing_attestation }) => {
-                    IngestOutcome::Held {
-                        missing_events: missing_events.clone(),
-                        missing_attestation: *missing_attestation,
-                    }
-                }
+                Some(Outcome::Held {
+                    missing_events,
+                    missing_attestation,
+                }) => IngestOutcome::Held {
+                    missing_events: missing_events.clone(),
+                    missing_attestation: *missing_attestation,
+                },
                 Some(Outcome::Refused(RefuseReason::Duplicate)) => IngestOutcome::Duplicate,
                 Some(Outcome::Refused(reason)) => IngestOutcome::Refused(reason.reason()),
                 None => IngestOutcome::Refused("undecided"),
@@ -560,20 +592,28 @@ impl<S: Store> Actor<S> {
                 let _ = reply.send(Ok(missing));
             }
             Command::Attestation(id, reply) => {
-                let _ = reply.send(self.rooms.store().attestation(&id).map_err(|e| {
-                    NodeError::Rooms(RoomsError::Store(e))
-                }));
+                let _ = reply.send(
+                    self.rooms
+                        .store()
+                        .attestation(&id)
+                        .map_err(|e| NodeError::Rooms(RoomsError::Store(e))),
+                );
             }
             Command::AddAttestation(attestation, reply) => {
                 let result = self.rooms.add_attestation(attestation);
                 let result = result.map(|released| {
                     for (room, event, visible) in released {
-                        let _ = self.announce.send(NodeEvent::Accepted { room, event, visible });
+                        let _ = self.announce.send(NodeEvent::Accepted {
+                            room,
+                            event,
+                            visible,
+                        });
                     }
                 });
                 let _ = reply.send(result.map_err(NodeError::from));
             }
             Command::Prepare(request, reply) => {
+                let request = *request;
                 let result = match self.rooms.room(&request.room) {
                     None => Err(NodeError::UnknownRoom),
                     Some(room) => room
@@ -597,7 +637,7 @@ impl<S: Store> Actor<S> {
                         self.inbox.pop_front();
                     }
                     tracing::info!(from = %message.from(), kind = message.kind(), "node message");
-                    self.inbox.push_back(message);
+                    self.inbox.push_back(*message);
                     Ok(())
                 };
                 let _ = reply.send(result);
@@ -654,7 +694,9 @@ impl<S: Store> Actor<S> {
             if out.len() >= limit {
                 break;
             }
-            let Some(event) = self.stored(&id)? else { continue };
+            let Some(event) = self.stored(&id)? else {
+                continue;
+            };
             for parent in event.prev_events() {
                 if seen.insert(*parent) {
                     frontier.push((event.depth().saturating_sub(1), *parent));
@@ -672,7 +714,9 @@ impl<S: Store> Actor<S> {
         after: Option<(u64, EventId)>,
         limit: usize,
     ) -> Result<Vec<Event>, NodeError> {
-        let Some(engine) = self.rooms.room(&room) else { return Err(NodeError::UnknownRoom) };
+        let Some(engine) = self.rooms.room(&room) else {
+            return Err(NodeError::UnknownRoom);
+        };
         let from = after.map(|(depth, event)| Position { depth, event });
         let mut out = Vec::new();
         let mut cursor = from;
@@ -682,7 +726,9 @@ impl<S: Store> Actor<S> {
                 .store()
                 .events_by_depth(&room, cursor, Direction::Forward, limit - out.len())
                 .map_err(RoomsError::Store)?;
-            let Some(last) = page.last().copied() else { break };
+            let Some(last) = page.last().copied() else {
+                break;
+            };
             for position in page {
                 if let Some(event) = engine.shown_event(&position.event) {
                     out.push(event);
@@ -699,10 +745,16 @@ impl<S: Store> Actor<S> {
             return None;
         }
         let state_ids: BTreeSet<EventId> = engine.current_state().values().copied().collect();
-        let state: Vec<Event> =
-            state_ids.iter().filter_map(|id| engine.event(id)).cloned().collect();
+        let state: Vec<Event> = state_ids
+            .iter()
+            .filter_map(|id| engine.event(id))
+            .cloned()
+            .collect();
         let mut chain: BTreeMap<EventId, Event> = BTreeMap::new();
-        let mut queue: Vec<EventId> = state.iter().flat_map(|e| e.auth_events().to_vec()).collect();
+        let mut queue: Vec<EventId> = state
+            .iter()
+            .flat_map(|e| e.auth_events().to_vec())
+            .collect();
         while let Some(id) = queue.pop() {
             if chain.len() >= MAX_ROOM_STATE_EVENTS {
                 break;
@@ -717,7 +769,11 @@ impl<S: Store> Actor<S> {
         }
         let mut auth_chain: Vec<Event> = chain.into_values().collect();
         auth_chain.sort_by_key(|e| (e.depth(), e.id()));
-        Some(RoomSnapshot { tips: engine.extremities(), state, auth_chain })
+        Some(RoomSnapshot {
+            tips: engine.extremities(),
+            state,
+            auth_chain,
+        })
     }
 
     fn summary(&self, room: RoomId) -> Option<RoomSummary> {

@@ -1,0 +1,194 @@
+//! The running node: data directory, node key, store, node actor, network actor and HTTP server,
+//! started in that order and stopped in reverse. `causerie run` and the in-process test cluster
+//! both start nodes through [`start`], so tests exercise the real daemon.
+
+use std::net::SocketAddr;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use causerie_crypto::{KeyError, NodeSecret};
+use causerie_storage::{SledStore, StoreError};
+use thiserror::Error;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::api::{ApiState, router, with_peer_id};
+use crate::config::Config;
+use crate::net::{Net, NetConfig, NetError, NetHandle};
+use crate::node::{Node, NodeTask};
+use crate::rooms::{Rooms, RoomsError};
+
+/// Why the node could not start.
+#[derive(Debug, Error)]
+pub enum DaemonError {
+    /// The data directory could not be created.
+    #[error("data directory: {0}")]
+    DataDir(std::io::Error),
+    /// The node key could not be read or created.
+    #[error("node key: {0}")]
+    Key(#[from] KeyError),
+    /// The store could not be opened.
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    /// Rebuilding the rooms failed.
+    #[error("rooms: {0}")]
+    Rooms(#[from] RoomsError),
+    /// The network could not start.
+    #[error("network: {0}")]
+    Net(#[from] NetError),
+    /// The HTTP address could not be bound.
+    #[error("http {addr}: {source}")]
+    Http {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+impl DaemonError {
+    /// Stable reason name.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            DaemonError::DataDir(_) => "data_dir",
+            DaemonError::Key(e) => e.reason(),
+            DaemonError::Store(e) => e.reason(),
+            DaemonError::Rooms(e) => e.reason(),
+            DaemonError::Net(e) => e.reason(),
+            DaemonError::Http { .. } => "http_bind",
+        }
+    }
+}
+
+/// A started node. Stop it with [`Running::shutdown`].
+pub struct Running {
+    /// The node actor.
+    pub node: Node,
+    /// The network actor.
+    pub net: NetHandle,
+    /// The bound HTTP address (useful with port 0).
+    pub http_addr: SocketAddr,
+    shutdown: CancellationToken,
+    node_task: NodeTask,
+    net_task: JoinHandle<()>,
+    http_task: JoinHandle<()>,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// Creates the data directory readable by its owner only (it holds the node key).
+fn create_private_dir(path: &std::path::Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(path)
+}
+
+/// Reads the node key, creating it (mode 0600) on first start.
+pub fn node_key(config: &Config) -> Result<NodeSecret, DaemonError> {
+    let path = config.node_key_path();
+    if path.exists() {
+        return Ok(NodeSecret::read(&path)?);
+    }
+    let secret = NodeSecret::generate()?;
+    secret.write_new(&path)?;
+    tracing::info!(path = %path.display(), "created node key");
+    Ok(secret)
+}
+
+/// Starts every part of the node on the current tokio runtime.
+pub async fn start(config: &Config) -> Result<Running, DaemonError> {
+    create_private_dir(&config.data_dir).map_err(DaemonError::DataDir)?;
+    let secret = node_key(config)?;
+    let key = secret.public();
+    let store_path = config.store_path();
+    let rooms = {
+        let path = store_path.clone();
+        // Opening sled and replaying rooms is blocking work.
+        tokio::task::spawn_blocking(move || -> Result<_, DaemonError> {
+            let store = SledStore::open(&path)?;
+            Ok(Rooms::open(store, now_ms())?)
+        })
+        .await
+        .map_err(|e| DaemonError::DataDir(std::io::Error::other(e.to_string())))??
+    };
+    let (node, node_task) = Node::spawn(rooms, key);
+    let shutdown = CancellationToken::new();
+    let net_config = NetConfig::new(config.listen.clone(), config.bootstrap.clone(), secret);
+    let (net, net_task) = match Net::spawn(net_config, node.clone(), shutdown.child_token()) {
+        Ok(started) => started,
+        Err(e) => {
+            node.shutdown().await;
+            node_task.join();
+            return Err(e.into());
+        }
+    };
+    let listener = match tokio::net::TcpListener::bind(config.http).await {
+        Ok(listener) => listener,
+        Err(source) => {
+            shutdown.cancel();
+            let _ = net_task.await;
+            node.shutdown().await;
+            node_task.join();
+            return Err(DaemonError::Http {
+                addr: config.http,
+                source,
+            });
+        }
+    };
+    let http_addr = listener.local_addr().map_err(|source| DaemonError::Http {
+        addr: config.http,
+        source,
+    })?;
+    let app = router(ApiState {
+        node: node.clone(),
+        net: net.clone(),
+        store_path,
+    });
+    let http_shutdown = shutdown.child_token();
+    let http_task = tokio::spawn(async move {
+        let serve = axum::serve(listener, app)
+            .with_graceful_shutdown(async move { http_shutdown.cancelled().await });
+        if let Err(e) = serve.await {
+            tracing::error!(error = %e, "http server failed");
+        }
+    });
+    let peer_id = net.peer_id();
+    let listen = net.listen_addrs().await.unwrap_or_default();
+    for addr in &listen {
+        tracing::info!(address = %with_peer_id(addr, &peer_id), "listening (p2p)");
+    }
+    tracing::info!(%peer_id, node_key = %key, http = %http_addr, "node started");
+    Ok(Running {
+        node,
+        net,
+        http_addr,
+        shutdown,
+        node_task,
+        net_task,
+        http_task,
+    })
+}
+
+impl Running {
+    /// Stops HTTP and the network, then flushes and stops the node actor; returns when all
+    /// have finished.
+    pub async fn shutdown(self) {
+        self.shutdown.cancel();
+        let _ = self.http_task.await;
+        let _ = self.net_task.await;
+        self.node.shutdown().await;
+        let node_task = self.node_task;
+        // Joining a thread blocks; do it off the async workers.
+        let _ = tokio::task::spawn_blocking(move || node_task.join()).await;
+        tracing::info!("node stopped");
+    }
+}
