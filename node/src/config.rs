@@ -129,19 +129,25 @@ impl Config {
         let listen = if !overrides.listen.is_empty() {
             overrides.listen
         } else {
-            file.listen.unwrap_or_else(|| vec![DEFAULT_LISTEN.to_owned()])
+            file.listen
+                .unwrap_or_else(|| vec![DEFAULT_LISTEN.to_owned()])
         };
         let bootstrap = if !overrides.bootstrap.is_empty() {
             overrides.bootstrap
         } else {
             file.bootstrap.unwrap_or_default()
         };
-        let http = overrides.http.or(file.http).unwrap_or_else(|| DEFAULT_HTTP.to_owned());
+        let http = overrides
+            .http
+            .or(file.http)
+            .unwrap_or_else(|| DEFAULT_HTTP.to_owned());
         let config = Config {
             data_dir,
             listen: parse_addrs("listen", &listen)?,
             bootstrap: parse_addrs("bootstrap", &bootstrap)?,
-            http: http.parse().map_err(|e| invalid("http", format!("{http}: {e}")))?,
+            http: http
+                .parse()
+                .map_err(|e| invalid("http", format!("{http}: {e}")))?,
         };
         config.validate()?;
         Ok(config)
@@ -153,7 +159,10 @@ impl Config {
             return Err(invalid("data_dir", "empty".into()));
         }
         if self.listen.is_empty() || self.listen.len() > MAX_LISTEN_ADDRS {
-            return Err(invalid("listen", format!("1 to {MAX_LISTEN_ADDRS} addresses")));
+            return Err(invalid(
+                "listen",
+                format!("1 to {MAX_LISTEN_ADDRS} addresses"),
+            ));
         }
         for addr in &self.listen {
             if !addr.iter().any(|p| matches!(p, Protocol::Tcp(_))) {
@@ -161,11 +170,17 @@ impl Config {
             }
         }
         if self.bootstrap.len() > MAX_BOOTSTRAP_PEERS {
-            return Err(invalid("bootstrap", format!("at most {MAX_BOOTSTRAP_PEERS} peers")));
+            return Err(invalid(
+                "bootstrap",
+                format!("at most {MAX_BOOTSTRAP_PEERS} peers"),
+            ));
         }
         for addr in &self.bootstrap {
             if !matches!(addr.iter().last(), Some(Protocol::P2p(_))) {
-                return Err(invalid("bootstrap", format!("{addr}: must end in /p2p/<peer id>")));
+                return Err(invalid(
+                    "bootstrap",
+                    format!("{addr}: must end in /p2p/<peer id>"),
+                ));
             }
         }
         Ok(())
@@ -189,19 +204,27 @@ fn invalid(field: &'static str, message: String) -> ConfigError {
 fn parse_addrs(field: &'static str, values: &[String]) -> Result<Vec<Multiaddr>, ConfigError> {
     values
         .iter()
-        .map(|v| v.parse::<Multiaddr>().map_err(|e| invalid(field, format!("{v}: {e}"))))
+        .map(|v| {
+            v.parse::<Multiaddr>()
+                .map_err(|e| invalid(field, format!("{v}: {e}")))
+        })
         .collect()
 }
 
 fn parse_file(path: &Path) -> Result<ConfigFile, ConfigError> {
-    let read = |source| ConfigError::Read { path: path.to_owned(), source };
+    let read = |source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    };
     let size = std::fs::metadata(path).map_err(read)?.len();
     if size > MAX_CONFIG_BYTES {
         return Err(ConfigError::TooLarge(path.to_owned()));
     }
     let text = std::fs::read_to_string(path).map_err(read)?;
-    toml::from_str(&text)
-        .map_err(|e| ConfigError::Parse { path: path.to_owned(), message: e.to_string() })
+    toml::from_str(&text).map_err(|e| ConfigError::Parse {
+        path: path.to_owned(),
+        message: e.to_string(),
+    })
 }
 
 #[cfg(test)]
@@ -213,7 +236,10 @@ mod tests {
         let config = Config::load(None, Overrides::default()).unwrap();
         assert_eq!(config.data_dir, PathBuf::from(DEFAULT_DATA_DIR));
         assert_eq!(config.http, "127.0.0.1:8080".parse().unwrap());
-        assert_eq!(config.listen, vec![DEFAULT_LISTEN.parse::<Multiaddr>().unwrap()]);
+        assert_eq!(
+            config.listen,
+            vec![DEFAULT_LISTEN.parse::<Multiaddr>().unwrap()]
+        );
         assert!(config.bootstrap.is_empty());
     }
 
@@ -223,7 +249,10 @@ mod tests {
             "data_dir = \"/tmp/x\"\nhttp = \"127.0.0.1:9000\"\nlisten = [\"/ip4/127.0.0.1/tcp/1\"]\n",
         )
         .unwrap();
-        let overrides = Overrides { http: Some("127.0.0.1:9001".into()), ..Default::default() };
+        let overrides = Overrides {
+            http: Some("127.0.0.1:9001".into()),
+            ..Default::default()
+        };
         let config = Config::from_parts(file, overrides).unwrap();
         assert_eq!(config.data_dir, PathBuf::from("/tmp/x"));
         assert_eq!(config.http.port(), 9001);
@@ -234,14 +263,22 @@ mod tests {
     fn bad_values_are_refused_with_reasons() {
         let unknown = toml::from_str::<ConfigFile>("colour = \"blue\"\n");
         assert!(unknown.is_err());
-        let bad_http = Overrides { http: Some("nowhere".into()), ..Default::default() };
+        let bad_http = Overrides {
+            http: Some("nowhere".into()),
+            ..Default::default()
+        };
         let err = Config::from_parts(ConfigFile::default(), bad_http).unwrap_err();
         assert_eq!(err.reason(), "config_invalid");
-        let no_peer_id =
-            Overrides { bootstrap: vec!["/ip4/127.0.0.1/tcp/1".into()], ..Default::default() };
+        let no_peer_id = Overrides {
+            bootstrap: vec!["/ip4/127.0.0.1/tcp/1".into()],
+            ..Default::default()
+        };
         let err = Config::from_parts(ConfigFile::default(), no_peer_id).unwrap_err();
         assert_eq!(err.reason(), "config_invalid");
-        let udp = Overrides { listen: vec!["/ip4/127.0.0.1/udp/1".into()], ..Default::default() };
+        let udp = Overrides {
+            listen: vec!["/ip4/127.0.0.1/udp/1".into()],
+            ..Default::default()
+        };
         assert!(Config::from_parts(ConfigFile::default(), udp).is_err());
     }
 }

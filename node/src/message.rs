@@ -93,11 +93,17 @@ impl NodeMessage {
         let mut wire: Wire = codec::decode_canonical(bytes, MAX_NODE_MESSAGE_BYTES)?;
         check(&wire)?;
         let signature = wire.signature.take().ok_or(MessageError::BadSignature)?;
-        if !wire.from.verify(Domain::NodeMessage, &codec::encode(&wire)?, &signature) {
+        if !wire
+            .from
+            .verify(Domain::NodeMessage, &codec::encode(&wire)?, &signature)
+        {
             return Err(MessageError::BadSignature);
         }
         wire.signature = Some(signature);
-        Ok(NodeMessage { wire, bytes: bytes.to_vec() })
+        Ok(NodeMessage {
+            wire,
+            bytes: bytes.to_vec(),
+        })
     }
 
     /// The sending node.

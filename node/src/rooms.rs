@@ -155,7 +155,9 @@ impl<S: Store> Rooms<S> {
             if !room.missing_attestations().contains(&id) {
                 continue;
             }
-            let Ok(receipt) = room.add_attestation(attestation.clone()) else { continue };
+            let Ok(receipt) = room.add_attestation(attestation.clone()) else {
+                continue;
+            };
             self.given.entry(*room_id).or_default().insert(id);
             record(&mut batch, &mut self.snapshot_ids, room, None, &receipt)?;
             if receipt.extremities.is_some() {
@@ -167,7 +169,10 @@ impl<S: Store> Rooms<S> {
             if receipt.current_state_changed {
                 let current = Arc::new(room.current_state().clone());
                 let snapshot = snapshot_id(&mut batch, &mut self.snapshot_ids, &current)?;
-                batch.push(WriteOp::SetCurrentState { room: *room_id, snapshot });
+                batch.push(WriteOp::SetCurrentState {
+                    room: *room_id,
+                    snapshot,
+                });
             }
             for decision in &receipt.decisions {
                 if let Outcome::Accepted { soft_failed, .. } = decision.outcome
