@@ -33,8 +33,8 @@
 //! every ten updates, and splits leaves of more than 16 keys), and it grows faster than linearly
 //! with keys per event (measured, release, groups of 256 flushed: 1 key 4.5–6 µs, 2 keys 10 µs,
 //! 4 keys 26–31 µs). Schema 1 wrote four keys and read one per event; schema 2 (one record key
-//! per event, keyed by room order) still paid sled's whole per-key cost once per event: 14.6 µs
-//! of CPU per event in group commits of 1,000 where schema 3 measures 7.0 (same machine load). Schema 3 writes about one key per [`CHUNK_TARGET_BYTES`] of new events, and
+//! per event, keyed by room order) still paid sled's whole per-key cost once per event (figures
+//! below). Schema 3 writes about one key per [`CHUNK_TARGET_BYTES`] of new events, and
 //! reads nothing for a new event:
 //!
 //! - New chunks take increasing numbers, so every commit appends at the end of the chunk range,
@@ -60,18 +60,20 @@
 //! sequence number.
 //!
 //! Memory: per stored event, the location entry (id 32 + chunk 8 + offset 4, padded: 48 bytes),
-//! the order entry (72 bytes), the author entry (96 bytes) and one children entry per parent
-//! (64 bytes), in `BTreeMap`s with roughly 1.3–1.5× node overhead: about 400 bytes for a message
-//! with one parent, 0.4 GB per million events; non-accepted events add their status-set entry.
+//! the order entry (depth and id: 40 bytes, under its room), the author entry (id: 32 bytes,
+//! under its author and room) and one children entry per parent (64 bytes), in `BTreeMap`s with
+//! roughly 1.3–1.5× node overhead: about 250–280 bytes for a message with one parent, so about
+//! 0.3 GB per million events; non-accepted events add their status-set entry.
 //! Open time: one scan plus `Event::decode_trusted` (canonical check, content hash, id; no
-//! signature) per record; `benches/commit.rs` measures it for 50,000 events: 0.33–0.39 s
-//! (about 7 µs per event) on the shared 2-core machine under a load of 7–8.
+//! signature) per record; `benches/commit.rs` measures it for 50,000 events: 0.33–0.55 s
+//! (7–11 µs per event) on the shared 2-core machine under a load of 7–9.
 //!
-//! Measured (`benches/commit.rs`, release, same run, load 7–8 on 2 cores, so every figure is
-//! about twice a quiet machine's): group commits of 256 and 1,000 messages cost 7.6 and 7.0 µs
-//! of CPU per event, against 12.2 µs for raw sled inserts of one appended 450-byte key per event
-//! (4.5–6 µs on a quiet machine), i.e. 0.6 of the one-key floor; the in-memory backend costs
-//! 2.8–3.0 µs per event on the same run (planning and indexes, shared by both backends).
+//! Measured (`benches/commit.rs`, release, medians of interleaved rounds, load 7–9 on 2 cores,
+//! so every figure is well above a quiet machine's): group commits of 256 and 1,000 messages
+//! cost 7.4 and 6.0 µs of CPU per event, against 7.0 µs for raw sled inserts of one appended
+//! 450-byte key per event in the same run (4.5–6 µs on a quiet machine); the in-memory backend
+//! costs 2.4–3.2 µs per event in the same run (planning and indexes, shared by both backends).
+//! Schema 2 (one key per event) measured 14.6 µs at 1,000 under the same load.
 //!
 //! Durability: [`SledStore::commit`] applies one `Batch` (every write of the commit: new chunks,
 //! rewritten chunks, snapshots, pointers, sequence) then flushes the log before returning, so a
