@@ -202,7 +202,10 @@ impl Net {
 }
 
 impl NetHandle {
-    async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Result<T, NetError> {
+    async fn ask<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<T>) -> Command,
+    ) -> Result<T, NetError> {
         let (reply, answer) = oneshot::channel();
         self.commands
             .send(make(reply))

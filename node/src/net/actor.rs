@@ -36,6 +36,8 @@ pub(crate) const MAX_STRIKES: u32 = 16;
 pub(crate) const GOSSIP_QUEUE_LEN: usize = 4_096;
 /// Rooms caught up concurrently.
 pub(crate) const MAX_CONCURRENT_SYNCS: usize = 4;
+/// `listen_addrs` callers waiting for the first address.
+const MAX_PENDING_LISTEN: usize = 64;
 /// Provider lookups in flight.
 const MAX_PROVIDER_QUERIES: usize = 64;
 /// Addresses remembered per peer.
@@ -69,6 +71,7 @@ pub(crate) struct Actor {
     requests: BTreeMap<OutboundRequestId, oneshot::Sender<Result<Response, NetError>>>,
     /// Provider lookups in flight (a short list: `QueryId` has no order).
     providers: Vec<(kad::QueryId, BTreeSet<PeerId>, oneshot::Sender<Vec<PeerId>>)>,
+    pending_listen: Vec<oneshot::Sender<Vec<Multiaddr>>>,
     inbound: Arc<Semaphore>,
     inbound_per_peer: BTreeMap<PeerId, usize>,
     syncs: BTreeMap<RoomId, SyncSlot>,
@@ -108,9 +111,7 @@ impl Actor {
                 Behaviour::new(key).map_err(Box::<dyn std::error::Error + Send + Sync>::from)
             })
             .map_err(|e| NetError::Transport(e.to_string()))?
-            .with_swarm_config(|c| {
-                c.with_idle_connection_timeout(super::IDLE_CONNECTION_TIMEOUT)
-            })
+            .with_swarm_config(|c| c.with_idle_connection_timeout(super::IDLE_CONNECTION_TIMEOUT))
             .build();
         for address in &config.listen {
             swarm
@@ -140,6 +141,7 @@ impl Actor {
             dials: BTreeMap::new(),
             requests: BTreeMap::new(),
             providers: Vec::new(),
+            pending_listen: Vec::new(),
             inbound: Arc::new(Semaphore::new(MAX_INBOUND_IN_FLIGHT)),
             inbound_per_peer: BTreeMap::new(),
             syncs: BTreeMap::new(),
@@ -154,12 +156,10 @@ impl Actor {
     /// Runs until `shutdown` is cancelled or the node stops.
     pub(crate) async fn run(mut self, shutdown: CancellationToken) {
         let mut announcements = self.node.subscribe();
-        let validator = self.gossip_receiver.take().map(|receiver| {
-            tokio::spawn(sync::validate_gossip(
-                receiver,
-                self.handle.clone(),
-            ))
-        });
+        let validator = self
+            .gossip_receiver
+            .take()
+            .map(|receiver| tokio::spawn(sync::validate_gossip(receiver, self.handle.clone())));
         match self.node.rooms().await {
             Ok(rooms) => {
                 for room in rooms {
@@ -243,17 +243,13 @@ impl Actor {
     fn on_command(&mut self, command: Command) {
         match command {
             Command::ListenAddrs(reply) => {
-                let own = self.handle.peer_id;
-                let addresses = self
-                    .swarm
-                    .listeners()
-                    .cloned()
-                    .chain(self.swarm.external_addresses().cloned())
-                    .collect::<BTreeSet<_>>()
-                    .into_iter()
-                    .map(|a| a.with_p2p(own).unwrap_or_else(|a| a))
-                    .collect();
-                let _ = reply.send(addresses);
+                let addresses = self.listen_addrs();
+                if addresses.is_empty() && self.pending_listen.len() < MAX_PENDING_LISTEN {
+                    // Still binding: answer once the first address is known.
+                    self.pending_listen.push(reply);
+                } else {
+                    let _ = reply.send(addresses);
+                }
             }
             Command::ConnectedPeers(reply) => {
                 let _ = reply.send(self.connected.iter().copied().collect());
@@ -331,6 +327,18 @@ impl Actor {
             }
             Command::Misbehaved(peer, reason) => self.strike(peer, reason),
         }
+    }
+
+    fn listen_addrs(&self) -> Vec<Multiaddr> {
+        let own = self.handle.peer_id;
+        self.swarm
+            .listeners()
+            .cloned()
+            .chain(self.swarm.external_addresses().cloned())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .map(|a| a.with_p2p(own).unwrap_or_else(|a| a))
+            .collect()
     }
 
     fn dial(&mut self, address: Multiaddr, reply: oneshot::Sender<Result<PeerId, NetError>>) {
@@ -532,7 +540,12 @@ impl Actor {
     fn on_swarm(&mut self, event: SwarmEvent<BehaviourEvent>) {
         match event {
             SwarmEvent::NewListenAddr { address, .. } => {
-                info!(address = %address.clone().with_p2p(self.handle.peer_id).unwrap_or(address), "listening");
+                let full = address.with_p2p(self.handle.peer_id).unwrap_or_else(|a| a);
+                info!(address = %full, "listening");
+                let addresses = self.listen_addrs();
+                for reply in self.pending_listen.drain(..) {
+                    let _ = reply.send(addresses.clone());
+                }
             }
             SwarmEvent::ConnectionEstablished {
                 peer_id,
@@ -550,9 +563,10 @@ impl Actor {
                     self.remember(&address);
                 }
                 if num_established.get() == 1 && self.connected.insert(peer_id) {
-                    self.metrics
-                        .peers_connected
-                        .store(self.connected.len() as u64, std::sync::atomic::Ordering::Relaxed);
+                    self.metrics.peers_connected.store(
+                        self.connected.len() as u64,
+                        std::sync::atomic::Ordering::Relaxed,
+                    );
                     debug!(peer = %peer_id, "connected");
                     let rooms: Vec<RoomId> = self.rooms.iter().copied().collect();
                     for room in rooms {
@@ -566,9 +580,10 @@ impl Actor {
                 ..
             } => {
                 if num_established == 0 && self.connected.remove(&peer_id) {
-                    self.metrics
-                        .peers_connected
-                        .store(self.connected.len() as u64, std::sync::atomic::Ordering::Relaxed);
+                    self.metrics.peers_connected.store(
+                        self.connected.len() as u64,
+                        std::sync::atomic::Ordering::Relaxed,
+                    );
                     debug!(peer = %peer_id, "disconnected");
                 }
             }

@@ -11,9 +11,7 @@ use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use libp2p::StreamProtocol;
 use libp2p::request_response;
 
-use super::wire::{
-    self, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, Request, Response, WireError,
-};
+use super::wire::{self, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, Request, Response, WireError};
 
 /// Bytes of the length prefix.
 const LENGTH_PREFIX_BYTES: usize = 4;
@@ -23,7 +21,10 @@ const LENGTH_PREFIX_BYTES: usize = 4;
 pub struct FederationCodec;
 
 /// Reads one frame of at most `max` bytes.
-pub async fn read_frame<T: AsyncRead + Unpin + Send>(io: &mut T, max: usize) -> io::Result<Vec<u8>> {
+pub async fn read_frame<T: AsyncRead + Unpin + Send>(
+    io: &mut T,
+    max: usize,
+) -> io::Result<Vec<u8>> {
     let mut prefix = [0u8; LENGTH_PREFIX_BYTES];
     io.read_exact(&mut prefix).await?;
     let len = u32::from_be_bytes(prefix) as usize;
@@ -50,7 +51,8 @@ pub async fn write_frame<T: AsyncWrite + Unpin + Send>(
             format!("frame of {} bytes exceeds {max}", bytes.len()),
         ));
     }
-    let len = u32::try_from(bytes.len()).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    let len =
+        u32::try_from(bytes.len()).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
     io.write_all(&len.to_be_bytes()).await?;
     io.write_all(bytes).await?;
     io.close().await

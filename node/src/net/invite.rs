@@ -83,9 +83,7 @@ impl FromStr for Invite {
         let room = RoomId::from_str(room_text).map_err(|_| InviteError::BadRoomId)?;
         let mut via = Vec::new();
         for parameter in query.split('&').filter(|p| !p.is_empty()) {
-            let address = parameter
-                .strip_prefix("via=")
-                .ok_or(InviteError::BadVia)?;
+            let address = parameter.strip_prefix("via=").ok_or(InviteError::BadVia)?;
             if via.len() == MAX_INVITE_VIAS {
                 return Err(InviteError::ViaCount);
             }
@@ -129,7 +127,9 @@ mod tests {
 
     fn address(port: u16) -> Multiaddr {
         let peer = PeerId::from(libp2p::identity::Keypair::generate_ed25519().public());
-        format!("/ip4/127.0.0.1/tcp/{port}/p2p/{peer}").parse().unwrap()
+        format!("/ip4/127.0.0.1/tcp/{port}/p2p/{peer}")
+            .parse()
+            .unwrap()
     }
 
     #[test]
@@ -151,13 +151,25 @@ mod tests {
         let good = address(1);
         let cases = [
             ("https://example.invalid/".to_string(), "not_an_invite"),
-            (format!("causerie:join/{}?via={good}", &room[..60]), "bad_room_id"),
-            (format!("causerie:join/{}zz?via={good}", &room[..62]), "bad_room_id"),
+            (
+                format!("causerie:join/{}?via={good}", &room[..60]),
+                "bad_room_id",
+            ),
+            (
+                format!("causerie:join/{}zz?via={good}", &room[..62]),
+                "bad_room_id",
+            ),
             (format!("causerie:join/{room}"), "via_count"),
-            (format!("causerie:join/{room}?via=/ip4/1.2.3.4/tcp/1"), "missing_peer_id"),
+            (
+                format!("causerie:join/{room}?via=/ip4/1.2.3.4/tcp/1"),
+                "missing_peer_id",
+            ),
             (format!("causerie:join/{room}?via=nonsense"), "bad_via"),
             (format!("causerie:join/{room}?to={good}"), "bad_via"),
-            (format!("causerie:join/{room}?via={}", "x".repeat(5_000)), "invite_too_long"),
+            (
+                format!("causerie:join/{room}?via={}", "x".repeat(5_000)),
+                "invite_too_long",
+            ),
         ];
         for (text, reason) in cases {
             assert_eq!(

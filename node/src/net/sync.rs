@@ -132,10 +132,7 @@ fn ingest_reason(outcome: &IngestOutcome) -> MessageAcceptance {
 }
 
 /// The gossip validation loop: verifies, ingests in batches, reports each verdict.
-pub(crate) async fn validate_gossip(
-    mut receiver: mpsc::Receiver<GossipItem>,
-    handle: NetHandle,
-) {
+pub(crate) async fn validate_gossip(mut receiver: mpsc::Receiver<GossipItem>, handle: NetHandle) {
     while let Some(first) = receiver.recv().await {
         let mut items = vec![first];
         while items.len() < GOSSIP_BATCH {
@@ -287,8 +284,7 @@ pub(crate) async fn serve(node: &Node, request: Request) -> Response {
                     .map(|e| e.as_bytes().len())
                     .sum();
                 let count = snapshot.state.len() + snapshot.auth_chain.len();
-                if bytes > RESPONSE_EVENT_BYTES || count > super::wire::MAX_EVENTS_PER_RESPONSE
-                {
+                if bytes > RESPONSE_EVENT_BYTES || count > super::wire::MAX_EVENTS_PER_RESPONSE {
                     return Response::Error {
                         reason: ErrorReason::TooLarge,
                     };
@@ -307,9 +303,11 @@ pub(crate) async fn serve(node: &Node, request: Request) -> Response {
             }
             Err(e) => Err(e),
         },
-        Request::GetAttestation { id } => node.attestation(id).await.map(|a| Response::Attestation {
-            attestation: a.map(|a| ByteBuf::from(a.as_bytes().to_vec())),
-        }),
+        Request::GetAttestation { id } => {
+            node.attestation(id).await.map(|a| Response::Attestation {
+                attestation: a.map(|a| ByteBuf::from(a.as_bytes().to_vec())),
+            })
+        }
         Request::Deliver { message } => match NodeMessage::decode(&message) {
             Ok(message) => node.deliver(message).await.map(|()| Response::Delivered),
             Err(_) => Ok(Response::Error {
@@ -475,10 +473,7 @@ pub(crate) async fn catch_up(
     // Events of `collected` whose references may still be unknown.
     let mut edge: BTreeSet<EventId> = collected.keys().copied().collect();
     let mut limit = FIRST_BACKFILL_LIMIT;
-    while !edge.is_empty()
-        && collected.len() < MAX_CATCHUP_EVENTS
-        && bytes < MAX_CATCHUP_BYTES
-    {
+    while !edge.is_empty() && collected.len() < MAX_CATCHUP_EVENTS && bytes < MAX_CATCHUP_BYTES {
         let references: BTreeSet<EventId> = edge
             .iter()
             .filter_map(|id| collected.get(id))
@@ -576,9 +571,9 @@ async fn join_from(handle: &NetHandle, room: RoomId, peer: PeerId) -> Result<Joi
             Err(_) => return Err(NetError::BadResponse("invalid_event")),
         }
     }
-    let create_ok = checked.iter().any(|e| {
-        e.kind() == causerie_crypto::event::kinds::CREATE && RoomId(e.id().0) == room
-    });
+    let create_ok = checked
+        .iter()
+        .any(|e| e.kind() == causerie_crypto::event::kinds::CREATE && RoomId(e.id().0) == room);
     if !create_ok {
         return Err(NetError::BadResponse("create_mismatch"));
     }
@@ -602,7 +597,8 @@ async fn join_from(handle: &NetHandle, room: RoomId, peer: PeerId) -> Result<Joi
         fetched += page.len();
         if let Some(first) = page.first()
             && fetched == page.len()
-            && (first.kind() != causerie_crypto::event::kinds::CREATE || RoomId(first.id().0) != room)
+            && (first.kind() != causerie_crypto::event::kinds::CREATE
+                || RoomId(first.id().0) != room)
         {
             return Err(NetError::BadResponse("create_mismatch"));
         }

@@ -373,7 +373,10 @@ mod tests {
     #[test]
     fn oversized_and_non_canonical_input_is_refused() {
         let big = vec![0u8; MAX_REQUEST_BYTES + 1];
-        assert_eq!(decode_request(&big).map_err(|e| e.reason()), Err("too_large"));
+        assert_eq!(
+            decode_request(&big).map_err(|e| e.reason()),
+            Err("too_large")
+        );
         // `{"tips": {"room": h'..'}}` with a non-shortest length head for the byte string.
         let mut bytes = encode_request(&Request::Tips {
             room: RoomId(Hash32([1; 32])),
@@ -386,7 +389,10 @@ mod tests {
             Err("non_canonical_encoding")
         );
         // A hostile length prefix claiming a huge array is refused before allocating.
-        let hostile = [0xa1, 0x64, b't', b'i', b'p', b's', 0xa1, 0x64, b'r', b'o', b'o', b'm', 0x9b, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
+        let hostile = [
+            0xa1, 0x64, b't', b'i', b'p', b's', 0xa1, 0x64, b'r', b'o', b'o', b'm', 0x9b, 0xff,
+            0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        ];
         assert!(decode_request(&hostile).is_err());
     }
 }
