@@ -576,16 +576,14 @@ impl Actor {
             }
             SwarmEvent::ConnectionClosed {
                 peer_id,
-                num_established,
+                num_established: 0,
                 ..
-            } => {
-                if num_established == 0 && self.connected.remove(&peer_id) {
-                    self.metrics.peers_connected.store(
-                        self.connected.len() as u64,
-                        std::sync::atomic::Ordering::Relaxed,
-                    );
-                    debug!(peer = %peer_id, "disconnected");
-                }
+            } if self.connected.remove(&peer_id) => {
+                self.metrics.peers_connected.store(
+                    self.connected.len() as u64,
+                    std::sync::atomic::Ordering::Relaxed,
+                );
+                debug!(peer = %peer_id, "disconnected");
             }
             SwarmEvent::OutgoingConnectionError {
                 connection_id,
