@@ -136,6 +136,8 @@ pub(crate) enum Command {
     Request(PeerId, Request, oneshot::Sender<Result<Response, NetError>>),
     SetBlocked(PeerId, bool, oneshot::Sender<()>),
     Providers(RoomId, oneshot::Sender<Vec<PeerId>>),
+    /// Publish raw bytes on a room's topic (tests of hostile peers).
+    PublishRaw(RoomId, Vec<u8>, oneshot::Sender<bool>),
     /// Subscribe to a room's topic and provide it (after a join).
     Host(RoomId),
     /// Compare rooms with every connected peer now.
@@ -283,6 +285,13 @@ impl NetHandle {
     pub async fn join(&self, invite: &str) -> Result<JoinReport, NetError> {
         let invite: Invite = invite.parse()?;
         sync::join(self, invite).await
+    }
+
+    /// Publishes arbitrary bytes on a room's gossip topic, bypassing every check: only for
+    /// tests that play a hostile peer. Returns whether gossipsub sent it to anyone.
+    #[doc(hidden)]
+    pub async fn publish_raw(&self, room: RoomId, data: Vec<u8>) -> Result<bool, NetError> {
+        self.ask(|r| Command::PublishRaw(room, data, r)).await
     }
 
     pub(crate) async fn host(&self, room: RoomId) -> Result<(), NetError> {

@@ -338,3 +338,64 @@ async fn bad_requests_get_typed_errors() {
     b.stop().await;
     a.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_gossip_is_rejected_and_the_sender_banned() {
+    let a = TestNode::start(7).await;
+    let hostile = TestNode::start(8).await;
+    let (mut author, events) = Author::create(12);
+    a.node
+        .add_attestation(author.attestation.clone())
+        .await
+        .unwrap();
+    ingest_accepted(&a.node, events.clone()).await;
+    let room = events[0].room_id();
+    let address = a.net.listen_addrs().await.unwrap()[0].clone();
+    hostile.net.dial(address).await.unwrap();
+
+    // Forged signatures: each copy differs (so each has its own id) and none verifies.
+    let genuine = author.message("genuine");
+    let mut forged_ids = Vec::new();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let mut n = 0u8;
+    while a.net.metrics().snapshot().peers_banned == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "hostile peer never banned"
+        );
+        let mut bytes = genuine.as_bytes().to_vec();
+        let last = bytes.len() - 1 - usize::from(n % 60);
+        bytes[last] ^= 0x01;
+        n = n.wrapping_add(1);
+        if let Ok(event) = causerie_crypto::Event::decode_trusted(&bytes) {
+            forged_ids.push(event.id());
+        }
+        let _ = hostile.net.publish_raw(room, bytes).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let snapshot = a.net.metrics().snapshot();
+    assert!(snapshot.gossip_rejected >= 1, "{snapshot:?}");
+    assert!(
+        snapshot
+            .events_rejected
+            .get("bad_signature")
+            .copied()
+            .unwrap_or(0)
+            >= 1
+    );
+    eventually("the hostile peer to be disconnected", || async {
+        a.net.connected_peers().await.unwrap().is_empty()
+    })
+    .await;
+    // Nothing of it was stored, and the room is as it was.
+    for id in forged_ids {
+        assert!(!a.has(id).await);
+    }
+    assert!(!a.has(genuine.id()).await);
+    assert_eq!(
+        a.node.summary(room).await.unwrap().unwrap().accepted,
+        events.len()
+    );
+    hostile.stop().await;
+    a.stop().await;
+}

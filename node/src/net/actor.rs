@@ -286,6 +286,15 @@ impl Actor {
                 self.providers.push((id, BTreeSet::new(), reply));
             }
             Command::Host(room) => self.host(room),
+            Command::PublishRaw(room, data, reply) => {
+                let sent = self
+                    .swarm
+                    .behaviour_mut()
+                    .gossipsub
+                    .publish(behaviour::topic(&room), data)
+                    .is_ok();
+                let _ = reply.send(sent);
+            }
             Command::SyncAll(reply) => {
                 self.sync_everything();
                 let _ = reply.send(());
