@@ -170,6 +170,8 @@ pub struct NetHandle {
     peer_id: PeerId,
     metrics: Arc<NetMetrics>,
     node: Node,
+    /// Ids this node ingested from pulls: announced like any event, but not re-published.
+    pulled: sync::PulledIds,
 }
 
 /// Starts the network: builds the swarm, listens, dials the bootstrap peers, and runs the actor
@@ -185,20 +187,8 @@ impl Net {
     ) -> Result<(NetHandle, JoinHandle<()>), NetError> {
         let (sender, receiver) = mpsc::channel(COMMAND_QUEUE_LEN);
         let metrics = Arc::new(NetMetrics::default());
-        let (actor, peer_id) = actor::Actor::new(
-            config,
-            node.clone(),
-            sender.clone(),
-            receiver,
-            metrics.clone(),
-        )?;
+        let (actor, handle) = actor::Actor::new(config, node.clone(), sender, receiver, metrics)?;
         let task = tokio::spawn(actor.run(shutdown));
-        let handle = NetHandle {
-            commands: sender,
-            peer_id,
-            metrics,
-            node,
-        };
         Ok((handle, task))
     }
 }

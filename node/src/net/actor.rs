@@ -78,8 +78,6 @@ pub(crate) struct Actor {
     sync_permits: Arc<Semaphore>,
     gossip: mpsc::Sender<sync::GossipItem>,
     gossip_receiver: Option<mpsc::Receiver<sync::GossipItem>>,
-    /// Ids this node ingested from pulls: announced like any event, but not re-published.
-    pulled: sync::PulledIds,
 }
 
 fn keypair(secret: &causerie_crypto::NodeSecret) -> Result<identity::Keypair, NetError> {
@@ -96,7 +94,7 @@ impl Actor {
         sender: mpsc::Sender<Command>,
         receiver: mpsc::Receiver<Command>,
         metrics: Arc<NetMetrics>,
-    ) -> Result<(Actor, PeerId), NetError> {
+    ) -> Result<(Actor, NetHandle), NetError> {
         let key = keypair(&config.node_key)?;
         let peer_id = key.public().to_peer_id();
         let mut swarm = libp2p::SwarmBuilder::with_existing_identity(key)
@@ -124,6 +122,7 @@ impl Actor {
             peer_id,
             metrics: metrics.clone(),
             node: node.clone(),
+            pulled: sync::PulledIds::default(),
         };
         let actor = Actor {
             swarm,
@@ -148,9 +147,9 @@ impl Actor {
             sync_permits: Arc::new(Semaphore::new(MAX_CONCURRENT_SYNCS)),
             gossip,
             gossip_receiver: Some(gossip_receiver),
-            pulled: sync::PulledIds::default(),
         };
-        Ok((actor, peer_id))
+        let handle = actor.handle.clone();
+        Ok((actor, handle))
     }
 
     /// Runs until `shutdown` is cancelled or the node stops.
@@ -497,11 +496,10 @@ impl Actor {
         slot.running = true;
         let handle = self.handle.clone();
         let permits = self.sync_permits.clone();
-        let pulled = self.pulled.clone();
         tokio::spawn(async move {
             // The semaphore is never closed; a failure to acquire only skips this round.
             if let Ok(_permit) = permits.acquire_owned().await {
-                match sync::catch_up(&handle, &pulled, room, peer, hints).await {
+                match sync::catch_up(&handle, room, peer, hints).await {
                     Ok(fetched) => {
                         NetMetrics::inc(&handle.metrics.catchups_completed);
                         if fetched > 0 {
@@ -527,7 +525,7 @@ impl Actor {
                     self.host(room);
                 }
                 // Soft-failed events are never relayed; pulled ones are not re-flooded.
-                if !visible || self.pulled.take(&event.id()) {
+                if !visible || self.handle.pulled.take(&event.id()) {
                     return;
                 }
                 let topic = behaviour::topic(&room);

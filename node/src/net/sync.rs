@@ -379,7 +379,6 @@ async fn fetch_attestations(
 /// `peer` and re-offers what waited for them. Returns how many were accepted.
 async fn ingest_sorted(
     handle: &NetHandle,
-    pulled: &PulledIds,
     peer: PeerId,
     mut events: Vec<Event>,
 ) -> Result<usize, NetError> {
@@ -387,7 +386,7 @@ async fn ingest_sorted(
     let mut accepted = 0;
     let mut waiting: BTreeMap<causerie_crypto::AttestationId, Vec<Event>> = BTreeMap::new();
     for batch in events.chunks(INGEST_BATCH) {
-        pulled.add(batch.iter().map(Event::id));
+        handle.pulled.add(batch.iter().map(Event::id));
         let outcomes = handle.node.ingest(batch.to_vec()).await?;
         for (event, Ingested { outcome, .. }) in batch.iter().zip(outcomes) {
             match outcome {
@@ -405,7 +404,7 @@ async fn ingest_sorted(
         fetch_attestations(handle, peer, waiting.keys().copied().collect()).await?;
         let again: Vec<Event> = waiting.into_values().flatten().collect();
         for batch in again.chunks(INGEST_BATCH) {
-            pulled.add(batch.iter().map(Event::id));
+            handle.pulled.add(batch.iter().map(Event::id));
             let outcomes = handle.node.ingest(batch.to_vec()).await?;
             accepted += outcomes
                 .iter()
@@ -431,7 +430,6 @@ async fn unknown(node: &Node, ids: BTreeSet<EventId>) -> Result<BTreeSet<EventId
 /// Catches a room up with one peer (see the module docs). Returns how many events were accepted.
 pub(crate) async fn catch_up(
     handle: &NetHandle,
-    pulled: &PulledIds,
     room: RoomId,
     peer: PeerId,
     hints: BTreeSet<EventId>,
@@ -524,7 +522,7 @@ pub(crate) async fn catch_up(
         }
     }
     let events: Vec<Event> = collected.into_values().collect();
-    accepted += ingest_sorted(handle, pulled, peer, events).await?;
+    accepted += ingest_sorted(handle, peer, events).await?;
     Ok(accepted)
 }
 
@@ -579,7 +577,6 @@ async fn join_from(handle: &NetHandle, room: RoomId, peer: PeerId) -> Result<Joi
     }
     // Then the whole history, forwards, one verified page at a time; the next page is already
     // on its way while this one is ingested.
-    let pulled = PulledIds::default();
     let mut fetched = 0;
     let mut after = None;
     let mut next = Some(tokio::spawn(fetch_page(handle.clone(), peer, room, after)));
@@ -602,10 +599,14 @@ async fn join_from(handle: &NetHandle, room: RoomId, peer: PeerId) -> Result<Joi
         {
             return Err(NetError::BadResponse("create_mismatch"));
         }
-        ingest_sorted(handle, &pulled, peer, page).await?;
+        ingest_sorted(handle, peer, page).await?;
+    }
+    // The walk must have reached the create event, or the history is incomplete.
+    if handle.node.events(vec![EventId(room.0)]).await?.is_empty() {
+        return Err(NetError::BadResponse("incomplete_history"));
     }
     // Anything that arrived meanwhile.
-    let _ = catch_up(handle, &pulled, room, peer, BTreeSet::new()).await;
+    let _ = catch_up(handle, room, peer, BTreeSet::new()).await;
     Ok(JoinReport {
         room,
         peer,
