@@ -210,6 +210,15 @@ async fn join_by_invite_then_gossip_both_ways() {
     let summary_a = a.node.summary(room).await.unwrap().unwrap();
     let summary_b = b.node.summary(room).await.unwrap().unwrap();
     assert_eq!(summary_a, summary_b);
+    // The DHT knows A hosts the room.
+    eventually("A among the room's providers", || async {
+        b.net
+            .providers(room)
+            .await
+            .unwrap()
+            .contains(&a.net.peer_id())
+    })
+    .await;
 
     // A -> B by gossip: keep sending until the mesh carries one (subscriptions propagate
     // asynchronously), then check everything sent arrived.
