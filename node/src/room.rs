@@ -51,6 +51,6 @@ pub const MAX_REJECTED_REMEMBERED: usize = 10_000;
 /// Most attestations held per room.
 pub const MAX_ATTESTATIONS: usize = 65_536;
 /// Most ancestor sets cached for the soft-fail rule's descendant test.
-pub const MAX_ANCESTOR_CACHE: usize = 64;
+pub const MAX_ANCESTOR_CACHE: usize = 256;
 /// Most state resolutions cached (by their inputs) per room.
 pub const MAX_RESOLUTION_CACHE: usize = 64;

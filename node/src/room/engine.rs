@@ -800,8 +800,9 @@ impl Room {
             pass.current_changed = pass.current_changed || old != self.current;
         }
         affected.insert(id);
+        let mut chains = BTreeMap::new();
         for event in affected {
-            self.reevaluate(&event, pass);
+            self.reevaluate(&event, &mut chains, pass);
         }
         pass.touched.insert(id);
         let soft_failed = self.events.get(&id).is_some_and(|n| n.soft_failed);
@@ -829,8 +830,7 @@ impl Room {
         if *old == *self.current {
             return BTreeSet::new();
         }
-        let mut users = BTreeSet::new();
-        let changed = old
+        let changed: BTreeSet<&StateKey> = old
             .iter()
             .filter(|(k, v)| self.current.get(*k) != Some(*v))
             .map(|(k, _)| k)
@@ -839,33 +839,48 @@ impl Room {
                     .iter()
                     .filter(|(k, v)| old.get(*k) != Some(*v))
                     .map(|(k, _)| k),
-            );
-        for (kind, state_key) in changed {
-            match kind.as_str() {
+            )
+            .collect();
+        let mut affected = BTreeSet::new();
+        for k in changed {
+            let candidates: Box<dyn Iterator<Item = &EventId>> = match k.0.as_str() {
                 kinds::CREATE | kinds::POWER_LEVELS | kinds::JOIN_RULES => {
-                    return self.events.keys().copied().collect();
+                    Box::new(self.events.keys())
                 }
-                kinds::MEMBER => {
-                    if let Some(user) = parse_user_hex(state_key) {
-                        users.insert(user);
-                    }
+                kinds::MEMBER => match parse_user_hex(&k.1).and_then(|u| self.by_user.get(&u)) {
+                    Some(events) => Box::new(events.iter()),
+                    None => continue,
+                },
+                _ => continue,
+            };
+            // When the new entry was made on top of the old one (its own state before holds the
+            // old entry), every event it descends from keeps its effective value for this key:
+            // stepping back from the new entry reaches the old one. Only the others (concurrent
+            // with the change) can change. This keeps a linear power-levels change from
+            // re-checking the whole room.
+            let successor = self.current.get(k).filter(|new| {
+                self.events.get(*new).and_then(|n| n.state_before.get(k)) == old.get(k)
+            });
+            match successor {
+                Some(new) => {
+                    affected.extend(candidates.filter(|e| !self.is_descendant(new, e)).copied())
                 }
-                _ => {}
+                None => affected.extend(candidates.copied()),
             }
         }
-        users
-            .iter()
-            .filter_map(|u| self.by_user.get(u))
-            .flatten()
-            .copied()
-            .collect()
+        affected
     }
 
     /// The soft-fail rule (specs/rooms.md §4): `id` is soft-failed iff it fails auth against,
     /// for each key its auth depends on, the latest value of that key that did not happen at or
     /// after `id`: the current state's entry, stepped back through the key's history (each
     /// entry's own state before) while the entry is `id` or one of its descendants.
-    fn reevaluate(&mut self, id: &EventId, pass: &mut Pass) {
+    fn reevaluate(
+        &mut self,
+        id: &EventId,
+        chains: &mut BTreeMap<StateKey, Vec<EventId>>,
+        pass: &mut Pass,
+    ) {
         let Some(node) = self.events.get(id) else {
             return;
         };
@@ -876,22 +891,21 @@ impl Room {
             let mut effective: BTreeMap<StateKey, EventId> = BTreeMap::new();
             for k in event.auth_types() {
                 let before = node.state_before.get(&k).copied();
-                let mut chosen = self.current.get(&k).copied();
-                // Step back through the key's history while its entry happened at or after
-                // `id`: each step moves to the entry's own state before, an ancestor of it, so
-                // depth strictly decreases and the walk ends.
-                while chosen != before
-                    && let Some(entry) = chosen
-                    && self.is_descendant(&entry, id)
-                {
-                    chosen = if entry == *id {
-                        before
-                    } else {
-                        self.events
-                            .get(&entry)
-                            .and_then(|n| n.state_before.get(&k).copied())
-                    };
-                }
+                let now = self.current.get(&k).copied();
+                // Step back through the key's history while its entry happened at or after `id`.
+                // Along the history (the current entry, then each entry's own state before)
+                // every entry is an ancestor of the previous one, so "is `id` or descends from
+                // it" holds for a prefix: a binary search finds where it stops.
+                let chosen = if now == before {
+                    now
+                } else {
+                    let chain = chains
+                        .entry(k.clone())
+                        .or_insert_with(|| self.key_history(&k));
+                    let after =
+                        chain.partition_point(|entry| entry == id || self.is_descendant(entry, id));
+                    chain.get(after).copied()
+                };
                 if let Some(entry) = chosen {
                     effective.insert(k, entry);
                 }
@@ -920,6 +934,21 @@ impl Room {
                 pass.touched.insert(target);
             }
         }
+    }
+
+    /// The history of a key: its current entry, then the entry in that entry's state before, and
+    /// so on. Depth strictly decreases along it, so it ends.
+    fn key_history(&self, k: &StateKey) -> Vec<EventId> {
+        let mut history = Vec::new();
+        let mut entry = self.current.get(k).copied();
+        while let Some(id) = entry {
+            history.push(id);
+            entry = self
+                .events
+                .get(&id)
+                .and_then(|n| n.state_before.get(k).copied());
+        }
+        history
     }
 
     /// Whether `descendant` is `ancestor` or has it among its (prev) ancestors.
