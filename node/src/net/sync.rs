@@ -31,8 +31,8 @@ use crate::node::{IngestOutcome, Ingested, Node, NodeError};
 pub const INGEST_BATCH: usize = 2_048;
 /// Gossip messages validated together (one ingest call).
 pub const GOSSIP_BATCH: usize = 256;
-/// Most events one backward catch-up collects before ingesting; a larger gap is left to the
-/// next round (or a forward walk).
+/// Most events one backward catch-up collects before ingesting; a larger gap is caught up by a
+/// forward walk of the peer's whole history instead.
 pub const MAX_CATCHUP_EVENTS: usize = 200_000;
 /// Most bytes of events one backward catch-up holds in memory.
 pub const MAX_CATCHUP_BYTES: usize = 256 * 1024 * 1024;
@@ -521,6 +521,13 @@ pub(crate) async fn catch_up(
             break;
         }
     }
+    if collected.len() >= MAX_CATCHUP_EVENTS || bytes >= MAX_CATCHUP_BYTES {
+        // Too far behind to hold the gap in memory: replay the peer's whole history forwards
+        // instead (duplicates cost a lookup each), which needs two pages of memory at most.
+        drop(collected);
+        let (_, walked) = forward_walk(handle, room, peer).await?;
+        return Ok(accepted + walked);
+    }
     let events: Vec<Event> = collected.into_values().collect();
     accepted += ingest_sorted(handle, peer, events).await?;
     Ok(accepted)
@@ -575,9 +582,31 @@ async fn join_from(handle: &NetHandle, room: RoomId, peer: PeerId) -> Result<Joi
     if !create_ok {
         return Err(NetError::BadResponse("create_mismatch"));
     }
-    // Then the whole history, forwards, one verified page at a time; the next page is already
-    // on its way while this one is ingested.
+    // Then the whole history, forwards.
+    let (fetched, _) = forward_walk(handle, room, peer).await?;
+    // The walk must have reached the create event, or the history is incomplete.
+    if handle.node.events(vec![EventId(room.0)]).await?.is_empty() {
+        return Err(NetError::BadResponse("incomplete_history"));
+    }
+    // Anything that arrived meanwhile.
+    let _ = catch_up(handle, room, peer, BTreeSet::new()).await;
+    Ok(JoinReport {
+        room,
+        peer,
+        events_fetched: fetched,
+    })
+}
+
+/// Walks a room's whole history forwards with `Since` from the create event, one verified page
+/// at a time (the next page is already on its way while this one is ingested). Memory stays at
+/// two pages whatever the history's length. Returns (events fetched, events accepted).
+async fn forward_walk(
+    handle: &NetHandle,
+    room: RoomId,
+    peer: PeerId,
+) -> Result<(usize, usize), NetError> {
     let mut fetched = 0;
+    let mut accepted = 0;
     let mut after = None;
     let mut next = Some(tokio::spawn(fetch_page(handle.clone(), peer, room, after)));
     while let Some(task) = next.take() {
@@ -599,19 +628,9 @@ async fn join_from(handle: &NetHandle, room: RoomId, peer: PeerId) -> Result<Joi
         {
             return Err(NetError::BadResponse("create_mismatch"));
         }
-        ingest_sorted(handle, peer, page).await?;
+        accepted += ingest_sorted(handle, peer, page).await?;
     }
-    // The walk must have reached the create event, or the history is incomplete.
-    if handle.node.events(vec![EventId(room.0)]).await?.is_empty() {
-        return Err(NetError::BadResponse("incomplete_history"));
-    }
-    // Anything that arrived meanwhile.
-    let _ = catch_up(handle, room, peer, BTreeSet::new()).await;
-    Ok(JoinReport {
-        room,
-        peer,
-        events_fetched: fetched,
-    })
+    Ok((fetched, accepted))
 }
 
 async fn fetch_page(
