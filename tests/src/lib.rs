@@ -1,1 +1,11 @@
-//! `causerie-tests`: cross-crate scenarios (being built).
+//! `causerie-tests`: cross-crate Causerie scenarios.
+//!
+//! Layout:
+//! - [`cluster`]: the multi-node harness (in-process nodes on loopback, child-process nodes,
+//!   users, rooms, waits on conditions) used by `tests/federation_*.rs` and
+//!   `benches/federation.rs` (specs/federation.md).
+//! - `src/bin/causerie-cluster-node.rs`: a node as a child process, for crash scenarios.
+//! - `tests/convergence.rs`: the seeded convergence simulation of the room engine
+//!   (specs/rooms.md).
+
+pub mod cluster;
