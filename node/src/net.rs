@@ -291,6 +291,20 @@ impl NetHandle {
             .map_err(|_| NetError::Stopped)
     }
 
+    /// Reports a gossip verdict; waits for queue space, since a lost verdict leaves the message
+    /// unrelayed until it expires from gossipsub's cache.
+    pub(crate) async fn report(
+        &self,
+        id: libp2p::gossipsub::MessageId,
+        source: PeerId,
+        acceptance: libp2p::gossipsub::MessageAcceptance,
+    ) {
+        let _ = self
+            .commands
+            .send(Command::Validated(id, source, acceptance))
+            .await;
+    }
+
     pub(crate) fn try_send(&self, command: Command) {
         // Internal notices are best effort: if the queue is full the periodic sync covers it.
         let _ = self.commands.try_send(command);

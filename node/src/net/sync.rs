@@ -161,11 +161,9 @@ pub(crate) async fn validate_gossip(mut receiver: mpsc::Receiver<GossipItem>, ha
                 Err(e) => e.reason(),
             };
             handle.metrics.event_rejected(verdict);
-            handle.try_send(Command::Validated(
-                item.id,
-                item.source,
-                MessageAcceptance::Reject,
-            ));
+            handle
+                .report(item.id, item.source, MessageAcceptance::Reject)
+                .await;
         }
         if valid.is_empty() {
             continue;
@@ -207,26 +205,20 @@ pub(crate) async fn validate_gossip(mut receiver: mpsc::Receiver<GossipItem>, ha
                                     },
                                     Err(_) => MessageAcceptance::Ignore,
                                 };
-                                handle.try_send(Command::Validated(
-                                    item.id,
-                                    item.source,
-                                    acceptance,
-                                ));
+                                handle.report(item.id, item.source, acceptance).await;
                             });
                             continue;
                         }
                     }
-                    handle.try_send(Command::Validated(item.id, item.source, acceptance));
+                    handle.report(item.id, item.source, acceptance).await;
                 }
             }
             Err(e) => {
                 tracing::warn!(reason = e.reason(), "gossip ingest failed");
                 for item in sources {
-                    handle.try_send(Command::Validated(
-                        item.id,
-                        item.source,
-                        MessageAcceptance::Ignore,
-                    ));
+                    handle
+                        .report(item.id, item.source, MessageAcceptance::Ignore)
+                        .await;
                 }
             }
         }
