@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use super::behaviour::{self, Behaviour, BehaviourEvent, GRAYLIST_THRESHOLD};
+use super::codec::FederationRequest;
 use super::invite::peer_of;
 use super::metrics::NetMetrics;
 use super::sync;
@@ -264,7 +265,7 @@ impl Actor {
                     .swarm
                     .behaviour_mut()
                     .federation
-                    .send_request(&peer, request);
+                    .send_request(&peer, request.into());
                 self.requests.insert(id, reply);
             }
             Command::SetBlocked(peer, blocked, reply) => {
@@ -670,7 +671,7 @@ impl Actor {
         }
     }
 
-    fn on_federation(&mut self, event: request_response::Event<Request, Response>) {
+    fn on_federation(&mut self, event: request_response::Event<FederationRequest, Response>) {
         match event {
             request_response::Event::Message {
                 peer,
@@ -679,7 +680,12 @@ impl Actor {
                         request, channel, ..
                     },
                 ..
-            } => self.on_request(peer, request, channel),
+            } => match request {
+                FederationRequest::Wire(request) => self.on_request(peer, request, channel),
+                FederationRequest::Invalid { reason, detail } => {
+                    self.on_invalid_request(peer, reason, detail, channel)
+                }
+            },
             request_response::Event::Message {
                 message:
                     request_response::Message::Response {
@@ -709,17 +715,31 @@ impl Actor {
                     let _ = reply.send(Err(NetError::Request(reason)));
                 }
             }
-            request_response::Event::InboundFailure { peer, error, .. } => {
-                // A frame over its cap or bytes that are not a well-formed request.
-                if let request_response::InboundFailure::Io(e) = &error
-                    && e.kind() == std::io::ErrorKind::InvalidData
-                {
-                    self.metrics.request_failed("malformed");
-                    self.strike(peer, "malformed_request");
-                }
-            }
+            // Over-cap and malformed request frames arrive as `FederationRequest::Invalid`;
+            // what is left here (timeouts, closed connections, streams cut mid-frame) is
+            // nothing a peer can be held to.
+            request_response::Event::InboundFailure { .. } => {}
             request_response::Event::ResponseSent { .. } => {}
         }
+    }
+
+    /// A request frame over the cap or not a well-formed request: answered with its reason at
+    /// once (it costs no permit), counted, and struck; the sender is at fault whatever the reason.
+    fn on_invalid_request(
+        &mut self,
+        peer: PeerId,
+        reason: ErrorReason,
+        detail: &'static str,
+        channel: request_response::ResponseChannel<Response>,
+    ) {
+        debug!(%peer, reason = reason.reason(), detail, "invalid request");
+        self.metrics.request_failed(reason.reason());
+        let _ = self
+            .swarm
+            .behaviour_mut()
+            .federation
+            .send_response(channel, Response::Error { reason });
+        self.strike(peer, detail);
     }
 
     fn on_request(

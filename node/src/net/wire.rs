@@ -192,7 +192,8 @@ pub enum ErrorReason {
     TooManyIds,
     /// A page size of 0 or above [`BACKFILL_PAGE`].
     BadLimit,
-    /// The answer would exceed [`MAX_RESPONSE_BYTES`] or [`MAX_EVENTS_PER_RESPONSE`].
+    /// The answer would exceed [`MAX_RESPONSE_BYTES`] or [`MAX_EVENTS_PER_RESPONSE`], or the
+    /// request frame exceeded [`MAX_REQUEST_BYTES`].
     TooLarge,
     /// The server is at its limit of requests in flight; retry later.
     Busy,
