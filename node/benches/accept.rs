@@ -3,8 +3,10 @@
 //! (references, auth against own auth events and state before, soft-fail, state), and a durable
 //! group commit — next to raw `verify_strict` per second, measured in the same run, and their ratio.
 //!
-//! Runs on one thread (one core used). Printed figures are medians of interleaved rounds, since
-//! the machine is shared and noisy. `CAUSERIE_BENCH_EVENTS` sets the events per round.
+//! Runs on one thread (one core used). Each group of events is timed right after verifying the
+//! same number of raw signatures (messages of the events' signing-input size), so the ratios are
+//! paired and a shared, noisy machine's load drift cancels out; printed ratios are medians over
+//! groups. `CAUSERIE_BENCH_EVENTS` sets the number of events (default 20,000).
 
 #![allow(missing_docs, clippy::unwrap_used, clippy::print_stdout)]
 
@@ -17,47 +19,36 @@ use causerie_node::rooms::Rooms;
 use causerie_storage::{MemoryStore, SledStore, Store};
 use ed25519_dalek::{Signer, SigningKey};
 
-const ROUNDS: usize = 3;
 const NOW_MS: u64 = 1_800_000_000_000;
 
 fn main() {
     let events: usize = std::env::var("CAUSERIE_BENCH_EVENTS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(10_000);
+        .unwrap_or(20_000);
     let (setup, chain) = build_room(events);
     let raw = raw_inputs(events);
 
-    println!("receive path on sled, {events} message events per round, {ROUNDS} rounds (medians)");
+    println!(
+        "receive path, {events} message events into one room, one thread; each group is timed \
+         right after the same number of raw verifications (paired, so load drift cancels)"
+    );
     for group in [1usize, 64, 256, 1024] {
-        let mut raw_rates = Vec::new();
-        let mut path_rates = Vec::new();
-        let mut memory_rates = Vec::new();
-        let mut decode_rates = Vec::new();
-        // Batch size 1 flushes every event; fewer events keep the round short.
+        // Group size 1 flushes every event; fewer events keep the run short.
         let n = if group == 1 {
             events.min(1_000)
         } else {
             events
         };
-        for _ in 0..ROUNDS {
-            raw_rates.push(raw_verify_rate(&raw[..n]));
-            path_rates.push(accept_rate(&setup, &chain[..n], group, Backend::Sled));
-            memory_rates.push(accept_rate(&setup, &chain[..n], group, Backend::Memory));
-            decode_rates.push(decode_rate(&chain[..n]));
-        }
-        let raw_rate = median(raw_rates);
-        let path_rate = median(path_rates);
+        let paired = paired_run(&setup, &chain[..n], &raw[..n], group);
         println!(
-            "group commit {group:>5}: raw verify_strict {raw_rate:>9.0}/s  accept path {path_rate:>9.0}/s  ratio {:.3}",
-            path_rate / raw_rate
-        );
-        let memory_rate = median(memory_rates);
-        let decode_rate = median(decode_rates);
-        println!(
-            "                    decode only {decode_rate:>9.0}/s (ratio {:.3})  decode+engine+memory store {memory_rate:>9.0}/s (ratio {:.3})",
-            decode_rate / raw_rate,
-            memory_rate / raw_rate
+            "group commit {group:>5}: raw verify_strict {:>8.0}/s | sled accept path {:>8.0}/s ratio {:.3} \
+             | decode only ratio {:.3} | decode+engine+memory store ratio {:.3}",
+            paired.raw_rate,
+            paired.sled_rate,
+            paired.sled_ratio,
+            paired.decode_ratio,
+            paired.memory_ratio,
         );
     }
 }
@@ -65,6 +56,91 @@ fn main() {
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v[v.len() / 2]
+}
+
+struct Paired {
+    raw_rate: f64,
+    sled_rate: f64,
+    sled_ratio: f64,
+    decode_ratio: f64,
+    memory_ratio: f64,
+}
+
+/// Feeds the chain group by group into a sled-backed and a memory-backed node; before each group,
+/// verifies the same number of raw signatures; ratios are medians of per-group time ratios.
+fn paired_run(setup: &[Vec<u8>], chain: &[Vec<u8>], raw: &[RawInput], group: usize) -> Paired {
+    let dir = tempfile::tempdir().unwrap();
+    let mut sled = prepared(
+        Rooms::open(SledStore::open(dir.path()).unwrap(), NOW_MS).unwrap(),
+        setup,
+    );
+    let mut memory = prepared(Rooms::open(MemoryStore::new(), NOW_MS).unwrap(), setup);
+    let (mut sled_ratios, mut decode_ratios, mut memory_ratios) =
+        (Vec::new(), Vec::new(), Vec::new());
+    let (mut raw_total, mut sled_total) = (0.0, 0.0);
+    for (chunk, raw_chunk) in chain.chunks(group).zip(raw.chunks(group)) {
+        let raw_time = time(|| {
+            for (key, message, signature) in raw_chunk {
+                key.verify_strict(message, signature).unwrap();
+            }
+        });
+        let decode_time = time(|| {
+            for bytes in chunk {
+                std::hint::black_box(Event::decode(bytes).unwrap());
+            }
+        });
+        let sled_time = time(|| ingest(&mut sled, chunk));
+        let memory_time = time(|| ingest(&mut memory, chunk));
+        raw_total += raw_time;
+        sled_total += sled_time;
+        sled_ratios.push(raw_time / sled_time);
+        decode_ratios.push(raw_time / decode_time);
+        memory_ratios.push(raw_time / memory_time);
+    }
+    for rooms in [count(&sled), count(&memory)] {
+        assert_eq!(rooms, chain.len() + 2, "every event accepted");
+    }
+    Paired {
+        raw_rate: chain.len() as f64 / raw_total,
+        sled_rate: chain.len() as f64 / sled_total,
+        sled_ratio: median(sled_ratios),
+        decode_ratio: median(decode_ratios),
+        memory_ratio: median(memory_ratios),
+    }
+}
+
+fn time(f: impl FnOnce()) -> f64 {
+    let start = Instant::now();
+    f();
+    start.elapsed().as_secs_f64()
+}
+
+fn prepared<S: Store>(mut rooms: Rooms<S>, setup: &[Vec<u8>]) -> Rooms<S> {
+    let attestation = causerie_crypto::Attestation::decode(&setup[0]).unwrap();
+    rooms.add_attestation(attestation).unwrap();
+    let first: Vec<Event> = setup[1..]
+        .iter()
+        .map(|b| Event::decode(b).unwrap())
+        .collect();
+    rooms.receive(first, NOW_MS).unwrap();
+    rooms
+}
+
+/// The full receive path for one group: verify every event, then one engine pass and one
+/// durable commit.
+fn ingest<S: Store>(rooms: &mut Rooms<S>, chunk: &[Vec<u8>]) {
+    let events: Vec<Event> = chunk.iter().map(|b| Event::decode(b).unwrap()).collect();
+    let receipts = rooms.receive(events, NOW_MS).unwrap();
+    debug_assert!(
+        receipts
+            .iter()
+            .all(|r| causerie_node::rooms::accepted(r).count() == 1)
+    );
+}
+
+fn count<S: Store>(rooms: &Rooms<S>) -> usize {
+    let room = rooms.room_ids().next().copied().unwrap();
+    rooms.room(&room).unwrap().accepted_count()
 }
 
 /// A room (create, join) and a chain of signed message events, as bytes.
@@ -134,100 +210,20 @@ fn build_room(count: usize) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
     (setup, chain)
 }
 
-#[derive(Clone, Copy)]
-enum Backend {
-    Sled,
-    Memory,
-}
-
-fn decode_rate(chain: &[Vec<u8>]) -> f64 {
-    let start = Instant::now();
-    for bytes in chain {
-        Event::decode(bytes).unwrap();
-    }
-    chain.len() as f64 / start.elapsed().as_secs_f64()
-}
-
-fn accept_rate(setup: &[Vec<u8>], chain: &[Vec<u8>], group: usize, backend: Backend) -> f64 {
-    let dir = tempfile::tempdir().unwrap();
-    match backend {
-        Backend::Sled => accept_into(
-            Rooms::open(SledStore::open(dir.path()).unwrap(), NOW_MS).unwrap(),
-            setup,
-            chain,
-            group,
-        ),
-        Backend::Memory => accept_into(
-            Rooms::open(MemoryStore::new(), NOW_MS).unwrap(),
-            setup,
-            chain,
-            group,
-        ),
-    }
-}
-
-fn accept_into<S: Store>(
-    mut rooms: Rooms<S>,
-    setup: &[Vec<u8>],
-    chain: &[Vec<u8>],
-    group: usize,
-) -> f64 {
-    let attestation = causerie_crypto::Attestation::decode(&setup[0]).unwrap();
-    rooms.add_attestation(attestation).unwrap();
-    let first: Vec<Event> = setup[1..]
-        .iter()
-        .map(|b| Event::decode(b).unwrap())
-        .collect();
-    rooms.receive(first, NOW_MS).unwrap();
-
-    let start = Instant::now();
-    for chunk in chain.chunks(group) {
-        let events: Vec<Event> = chunk.iter().map(|b| Event::decode(b).unwrap()).collect();
-        let receipts = rooms.receive(events, NOW_MS).unwrap();
-        debug_assert!(
-            receipts
-                .iter()
-                .all(|r| causerie_node::rooms::accepted(r).count() == 1)
-        );
-    }
-    let elapsed = start.elapsed().as_secs_f64();
-    let room = rooms.room_ids().next().copied().unwrap();
-    assert_eq!(
-        rooms.room(&room).unwrap().accepted_count(),
-        chain.len() + 2,
-        "every event accepted"
-    );
-    chain.len() as f64 / elapsed
-}
-
 /// Signed messages of the same size as the events, for the raw baseline.
-fn raw_inputs(
-    count: usize,
-) -> Vec<(
+type RawInput = (
     ed25519_dalek::VerifyingKey,
     Vec<u8>,
     ed25519_dalek::Signature,
-)> {
+);
+
+fn raw_inputs(count: usize) -> Vec<RawInput> {
     let key = SigningKey::from_bytes(&[3; 32]);
     (0..count)
         .map(|i| {
-            let message = format!("{i:0>300}").into_bytes();
+            let message = format!("{i:0>430}").into_bytes();
             let signature = key.sign(&message);
             (key.verifying_key(), message, signature)
         })
         .collect()
-}
-
-fn raw_verify_rate(
-    inputs: &[(
-        ed25519_dalek::VerifyingKey,
-        Vec<u8>,
-        ed25519_dalek::Signature,
-    )],
-) -> f64 {
-    let start = Instant::now();
-    for (key, message, signature) in inputs {
-        key.verify_strict(message, signature).unwrap();
-    }
-    inputs.len() as f64 / start.elapsed().as_secs_f64()
 }
