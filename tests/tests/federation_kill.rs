@@ -16,7 +16,10 @@ use causerie_tests::cluster::{
     ChildNode, Cluster, DEFAULT_TIMEOUT, event_ids, http_get, init_logs, metric, wait_until,
 };
 
-const MESSAGES_PER_USER: usize = 150;
+/// Messages each user sends after C is killed.
+const MESSAGES_AFTER_KILL: usize = 100;
+/// Bound on the traffic: C must be killed before each user has sent this many.
+const MAX_MESSAGES_PER_USER: usize = 5_000;
 /// C is killed once it has stored this many events of the traffic.
 const KILL_AFTER_ACCEPTED: u64 = 60;
 
@@ -57,32 +60,29 @@ async fn killed_node_restarts_and_catches_up() {
         .await
         .unwrap_or_else(|e| panic!("A and B see the child: {e}"));
 
-    // Traffic from A and B; C is killed in the middle of it.
-    let done = Arc::new(AtomicBool::new(false));
+    // Traffic from A and B; C is killed in the middle of it. The traffic goes on until C has
+    // been killed and then some more, so the kill always lands mid-traffic however slow C is.
+    let killed = Arc::new(AtomicBool::new(false));
     let traffic = {
         let cluster = &cluster;
         let (alice, bob) = (&alice, &bob);
-        let done = done.clone();
+        let killed = killed.clone();
         async move {
             let mut ids = Vec::new();
-            for n in 0..MESSAGES_PER_USER {
-                ids.push(
-                    cluster
-                        .message(alice, room, &format!("a{n}"))
-                        .await
-                        .expect("msg")
-                        .id(),
-                );
-                ids.push(
-                    cluster
-                        .message(bob, room, &format!("b{n}"))
-                        .await
-                        .expect("msg")
-                        .id(),
-                );
+            let mut after_kill = 0;
+            for n in 0..MAX_MESSAGES_PER_USER {
+                if killed.load(Ordering::SeqCst) {
+                    after_kill += 1;
+                    if after_kill > MESSAGES_AFTER_KILL {
+                        return ids;
+                    }
+                }
+                for (user, name) in [(alice, "a"), (bob, "b")] {
+                    let body = format!("{name}{n}");
+                    ids.push(cluster.message(user, room, &body).await.expect("msg").id());
+                }
             }
-            done.store(true, Ordering::SeqCst);
-            ids
+            panic!("C was not killed within {MAX_MESSAGES_PER_USER} messages per user");
         }
     };
     let killer = async {
@@ -101,11 +101,8 @@ async fn killed_node_restarts_and_catches_up() {
         )
         .await
         .expect("C receives traffic");
-        assert!(
-            !done.load(Ordering::SeqCst),
-            "killed mid-traffic, not after it"
-        );
         child.kill().await.expect("SIGKILL");
+        killed.store(true, Ordering::SeqCst);
         accepted.load(Ordering::SeqCst)
     };
     let (ids, accepted_before_kill) = tokio::join!(traffic, killer);
@@ -127,6 +124,6 @@ async fn killed_node_restarts_and_catches_up() {
         .wait_converged(room, &expected, DEFAULT_TIMEOUT)
         .await
         .expect("caught up");
-    assert_eq!(view.events.len(), c_before + 2 * MESSAGES_PER_USER);
+    assert_eq!(view.events.len(), c_before + expected.len() - 1);
     cluster.shutdown().await;
 }
