@@ -281,7 +281,9 @@ impl Cluster {
         Ok(out)
     }
 
-    /// Starts a new node bootstrapping to every running node; returns its index.
+    /// Starts a new node bootstrapping to every running node and waits until it is connected to
+    /// all of them; returns its index. (Waiting matters: a join dialled while the bootstrap dial
+    /// to the same peer is still pending can fail with a dial error, see the report of issue 4.)
     pub async fn add_node(&mut self) -> Result<usize> {
         let index = self.nodes.len();
         let bootstrap = self.peers_of(index).await?;
@@ -299,6 +301,11 @@ impl Cluster {
             peer_id,
             running: Some(running),
         });
+        let others: Vec<(usize, usize)> = (0..index)
+            .filter(|i| self.nodes[*i].is_running())
+            .flat_map(|i| [(index, i), (i, index)])
+            .collect();
+        self.wait_links(&others, true, DEFAULT_TIMEOUT).await?;
         Ok(index)
     }
 

@@ -15,7 +15,7 @@
 //! Meanwhile honest messages keep flowing between A and B, and afterwards neither node holds
 //! anything that came from the attackers.
 //!
-//! A second test (ignored, see its docs) floods garbage request frames and out-of-limit requests,
+//! A second test floods garbage request frames and out-of-limit requests,
 //! which must be counted as malformed and get the sender banned.
 
 use std::collections::BTreeSet;
