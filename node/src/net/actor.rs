@@ -13,7 +13,7 @@ use libp2p::kad;
 use libp2p::request_response::{self, OutboundRequestId};
 use libp2p::swarm::dial_opts::DialOpts;
 use libp2p::swarm::{ConnectionId, SwarmEvent};
-use libp2p::{Multiaddr, PeerId, Swarm, identify, identity, noise, tcp, yamux};
+use libp2p::{Multiaddr, PeerId, Swarm, identify, identity, noise, ping, tcp, yamux};
 use tokio::sync::{Semaphore, broadcast, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
@@ -667,6 +667,17 @@ impl Actor {
                 }
             }
             BehaviourEvent::Federation(event) => self.on_federation(event),
+            // libp2p no longer closes a connection whose pings fail: a silently cut link would
+            // stay "connected" until TCP gives up. Close it, so catch-up and bootstrap redials
+            // take over once the link heals.
+            BehaviourEvent::Ping(ping::Event {
+                peer,
+                connection,
+                result: Err(failure),
+            }) => {
+                tracing::debug!(%peer, %failure, "ping failed; closing the connection");
+                self.swarm.close_connection(connection);
+            }
             _ => {}
         }
     }
