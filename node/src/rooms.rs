@@ -233,7 +233,7 @@ impl<S: Store> Rooms<S> {
             )?;
             receipts.push(receipt);
         }
-        for (room_id, (tips_changed, state_changed)) in touched {
+        for (&room_id, &(tips_changed, state_changed)) in &touched {
             let Some(room) = self.rooms.get(&room_id) else {
                 continue;
             };
@@ -257,7 +257,22 @@ impl<S: Store> Rooms<S> {
             }
         }
         // Only now, with the commit flushed, may the outcomes be reported.
-        let _durable = self.store.commit(vec![batch])?;
+        if let Err(e) = self.store.commit(vec![batch]) {
+            // The engines moved ahead of the store: put every touched room back to what is
+            // durable, so nothing unacknowledged is served or built upon.
+            for room_id in touched.keys() {
+                let (room, given) = self.rebuild(*room_id, now_ms)?;
+                if room.accepted_count() == 0 && room.outlier_count() == 0 {
+                    // Nothing of it is on disk: the node does not hold this room.
+                    self.rooms.remove(room_id);
+                    self.given.remove(room_id);
+                } else {
+                    self.rooms.insert(*room_id, room);
+                    self.given.insert(*room_id, given);
+                }
+            }
+            return Err(e.into());
+        }
         Ok(receipts)
     }
 
