@@ -667,15 +667,15 @@ impl Actor {
                 }
             }
             BehaviourEvent::Federation(event) => self.on_federation(event),
-            // libp2p no longer closes a connection whose pings fail: a silently cut link would
-            // stay "connected" until TCP gives up. Close it, so catch-up and bootstrap redials
-            // take over once the link heals.
+            // libp2p no longer closes a connection whose pings time out: a silently cut link
+            // would stay "connected" until TCP gives up. Close it, so catch-up and bootstrap
+            // redials take over once the link heals. (A peer without ping support is fine.)
             BehaviourEvent::Ping(ping::Event {
                 peer,
                 connection,
-                result: Err(failure),
+                result: Err(ping::Failure::Timeout),
             }) => {
-                tracing::debug!(%peer, %failure, "ping failed; closing the connection");
+                tracing::debug!(%peer, "ping timed out; closing the connection");
                 self.swarm.close_connection(connection);
             }
             _ => {}
