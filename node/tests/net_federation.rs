@@ -75,13 +75,29 @@ async fn join_by_invite_then_gossip_both_ways() {
         eventually("B to hold every live message", || b.has(id)).await;
     }
 
-    // B -> A: an event submitted on B reaches A by gossip.
-    let mut content = Content::new();
-    content.insert("body".into(), Value::Text("from B".into()));
-    let from_b = author.send("m.message", None, content);
-    ingest_accepted(&b.node, vec![from_b.clone()]).await;
-    eventually("A to hold B's message", || a.has(from_b.id())).await;
-    assert!(a.net.metrics().snapshot().gossip_accepted >= 1);
+    // B -> A by gossip, the same way: an event may also arrive by a pull first (then its gossip
+    // copy is a duplicate), so keep sending until one is accepted from gossip.
+    let mut from_b = Vec::new();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while a.net.metrics().snapshot().gossip_accepted == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no gossip reached A"
+        );
+        let mut content = Content::new();
+        content.insert(
+            "body".into(),
+            Value::Text(format!("from B {}", from_b.len())),
+        );
+        let event = author.send("m.message", None, content);
+        from_b.push(event.id());
+        ingest_accepted(&b.node, vec![event]).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for id in &from_b {
+        let id = *id;
+        eventually("A to hold B's messages", || a.has(id)).await;
+    }
     assert_eq!(
         a.net.connected_peers().await.unwrap(),
         vec![b.net.peer_id()]
