@@ -473,7 +473,9 @@ async fn hostile_peers_are_rejected_and_banned() {
     let (honest_ids, (mallet, mallet_seen), (_flood, flood_seen)) =
         tokio::join!(honest, gossip_attack, request_flood);
     expected.extend(honest_ids);
-    assert!(mallet_seen.attestations_served <= 1, "{mallet_seen:?}");
+    // A fetches the non-member event's attestation when the event is held, and may ask once more
+    // in its next catch-up round before the ban lands; never more.
+    assert!(mallet_seen.attestations_served <= 2, "{mallet_seen:?}");
     assert!(
         flood_seen.responses > 0,
         "B answered the flood: {flood_seen:?}"

@@ -26,6 +26,10 @@ pub(crate) const IDENTIFY_PROTOCOL: &str = "/causerie/1";
 pub(crate) const KAD_PROTOCOL: &str = "/causerie/kad/1";
 /// Largest gossip message: one event plus the framing around it.
 pub(crate) const GOSSIP_MAX_TRANSMIT_BYTES: usize = MAX_EVENT_BYTES + 4_096;
+/// Heartbeats a received message stays in the gossip cache (12 s at the heartbeat below). A
+/// validation verdict only penalises the sender while the message is still cached, and under
+/// load validation (full verification and auth in the node actor) can take seconds.
+pub(crate) const GOSSIP_HISTORY_LENGTH: usize = 24;
 /// Gossipsub heartbeat (mesh maintenance, score decay steps).
 pub(crate) const GOSSIP_HEARTBEAT: Duration = Duration::from_millis(500);
 /// How long a gossip message id is remembered as seen.
@@ -124,6 +128,7 @@ impl Behaviour {
             .message_id_fn(|message: &gossipsub::Message| message_id(&message.data))
             .max_transmit_size(GOSSIP_MAX_TRANSMIT_BYTES)
             .heartbeat_interval(GOSSIP_HEARTBEAT)
+            .history_length(GOSSIP_HISTORY_LENGTH)
             .duplicate_cache_time(GOSSIP_DUPLICATE_CACHE)
             .build()
             .map_err(|e| e.to_string())?;
