@@ -75,92 +75,95 @@ async fn metrics(State(state): State<ApiState>) -> Response {
     let node = state.node.metrics();
     let net = state.net.metrics().snapshot();
     let mut out = String::new();
-    let mut counter = |name: &str, help: &str, value: u64| {
+    let load = |counter: &std::sync::atomic::AtomicU64| counter.load(Ordering::Relaxed);
+    let counters: [(&str, &str, u64); 16] = [
+        (
+            "causerie_events_received_total",
+            "Events offered to the room engines.",
+            load(&node.events_received),
+        ),
+        (
+            "causerie_events_accepted_total",
+            "Events accepted and shown.",
+            load(&node.events_accepted),
+        ),
+        (
+            "causerie_events_soft_failed_total",
+            "Events accepted but soft-failed (hidden, not relayed).",
+            load(&node.events_soft_failed),
+        ),
+        (
+            "causerie_events_duplicate_total",
+            "Events already known.",
+            load(&node.events_duplicate),
+        ),
+        (
+            "causerie_events_held_total",
+            "Events held for missing parents or attestations.",
+            load(&node.events_held),
+        ),
+        (
+            "causerie_commits_total",
+            "Group commits.",
+            load(&node.commits),
+        ),
+        (
+            "causerie_gossip_received_total",
+            "Gossip messages received.",
+            net.gossip_received,
+        ),
+        (
+            "causerie_gossip_accepted_total",
+            "Gossip messages accepted.",
+            net.gossip_accepted,
+        ),
+        (
+            "causerie_gossip_rejected_total",
+            "Gossip messages rejected.",
+            net.gossip_rejected,
+        ),
+        (
+            "causerie_gossip_ignored_total",
+            "Gossip messages ignored.",
+            net.gossip_ignored,
+        ),
+        (
+            "causerie_gossip_published_total",
+            "Events published.",
+            net.gossip_published,
+        ),
+        (
+            "causerie_requests_served_total",
+            "Inbound requests served.",
+            net.requests_served,
+        ),
+        (
+            "causerie_requests_sent_total",
+            "Outbound requests sent.",
+            net.requests_sent,
+        ),
+        (
+            "causerie_backfill_events_total",
+            "Events fetched by pulls.",
+            net.backfill_events_fetched,
+        ),
+        (
+            "causerie_catchups_total",
+            "Catch-up rounds completed.",
+            net.catchups_completed,
+        ),
+        (
+            "causerie_peers_banned_total",
+            "Peers banned for misbehaviour.",
+            net.peers_banned,
+        ),
+    ];
+    for (name, help, value) in counters {
         let _ = writeln!(
             out,
             "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
         );
-    };
-    counter(
-        "causerie_events_received_total",
-        "Events offered to the room engines.",
-        node.events_received.load(Ordering::Relaxed),
-    );
-    counter(
-        "causerie_events_accepted_total",
-        "Events accepted and shown.",
-        node.events_accepted.load(Ordering::Relaxed),
-    );
-    counter(
-        "causerie_events_soft_failed_total",
-        "Events accepted but soft-failed (hidden, not relayed).",
-        node.events_soft_failed.load(Ordering::Relaxed),
-    );
-    counter(
-        "causerie_events_duplicate_total",
-        "Events already known.",
-        node.events_duplicate.load(Ordering::Relaxed),
-    );
-    counter(
-        "causerie_events_held_total",
-        "Events held for missing parents or attestations.",
-        node.events_held.load(Ordering::Relaxed),
-    );
-    counter(
-        "causerie_commits_total",
-        "Group commits.",
-        node.commits.load(Ordering::Relaxed),
-    );
-    counter(
-        "causerie_gossip_received_total",
-        "Gossip messages received.",
-        net.gossip_received,
-    );
-    counter(
-        "causerie_gossip_accepted_total",
-        "Gossip messages accepted.",
-        net.gossip_accepted,
-    );
-    counter(
-        "causerie_gossip_rejected_total",
-        "Gossip messages rejected.",
-        net.gossip_rejected,
-    );
-    counter(
-        "causerie_gossip_ignored_total",
-        "Gossip messages ignored.",
-        net.gossip_ignored,
-    );
-    counter(
-        "causerie_gossip_published_total",
-        "Events published.",
-        net.gossip_published,
-    );
-    counter(
-        "causerie_requests_served_total",
-        "Inbound requests served.",
-        net.requests_served,
-    );
-    counter(
-        "causerie_requests_sent_total",
-        "Outbound requests sent.",
-        net.requests_sent,
-    );
-    counter(
-        "causerie_backfill_events_total",
-        "Events fetched by pulls.",
-        net.backfill_events_fetched,
-    );
-    counter(
-        "causerie_catchups_total",
-        "Catch-up rounds completed.",
-        net.catchups_completed,
-    );
-    counter(
-        "causerie_peers_banned_total",
-        "Peers banned for misbehaviour.",
-        net.peers_banned,
-    );
+    }
     let mut labelled = |name: &str, help: &str, values: &std::collections::BTreeMap<&str, u64>| {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
         for (reason, value) in values {
