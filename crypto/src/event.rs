@@ -332,6 +332,55 @@ impl EventDraft {
         parts.signing_input(&redact_content(&self.kind, &self.content))
     }
 
+    /// The draft as a node hands it to a client: the canonical CBOR of the unsigned envelope
+    /// (full content, no signature). [`EventDraft::decode`] reads it back.
+    pub fn encode(&self) -> Result<Vec<u8>, EventError> {
+        let hash = content_hash(&self.content)?;
+        let parts = self.parts(&hash);
+        parts.fields.check()?;
+        Ok(codec::encode(&parts.wire(&self.content, None))?)
+    }
+
+    /// Reads a draft made by [`EventDraft::encode`]: size cap, canonical form, structural rules,
+    /// and the content hash must match the content (a draft is never redacted).
+    pub fn decode(bytes: &[u8]) -> Result<EventDraft, EventError> {
+        if bytes.len() > MAX_EVENT_BYTES {
+            return Err(EventError::EventTooLarge {
+                len: bytes.len(),
+                max: MAX_EVENT_BYTES,
+            });
+        }
+        let wire: Wire = codec::decode(bytes, MAX_EVENT_BYTES).map_err(content_error)?;
+        if wire.v != ENVELOPE_VERSION {
+            return Err(EventError::UnsupportedVersion(wire.v));
+        }
+        if wire.signature.is_some() {
+            return Err(EventError::BadSignature);
+        }
+        let draft = EventDraft {
+            room: wire.room,
+            author: wire.author,
+            kind: wire.kind,
+            state_key: wire.state_key,
+            content: wire.content,
+            prev_events: wire.prev_events,
+            auth_events: wire.auth_events,
+            depth: wire.depth,
+            origin_ts: wire.origin_ts,
+            attestation: wire.attestation,
+        };
+        let hash = content_hash(&draft.content)?;
+        if hash != wire.content_hash {
+            return Err(EventError::ContentHashMismatch);
+        }
+        let parts = draft.parts(&hash);
+        if !codec::encodes_to(&parts.wire(&draft.content, None), bytes)? {
+            return Err(CodecError::NonCanonical.into());
+        }
+        parts.fields.check()?;
+        Ok(draft)
+    }
+
     /// Signs with the author's secret. The secret's public key must be the draft's author.
     pub fn sign(self, secret: &UserSecret) -> Result<Event, EventError> {
         let input = self.signing_input()?;

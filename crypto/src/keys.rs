@@ -230,6 +230,15 @@ macro_rules! key_pair {
             pub(crate) fn sign_prefixed(&self, input: &[u8]) -> Signature {
                 Signature(self.0.sign(input).to_bytes())
             }
+            /// Signs a signing input a node handed over (an event draft's or a challenge's): it
+            /// must start with one of the protocol's domain prefixes, so a key never signs
+            /// bytes that could mean something outside the protocol. `None` otherwise.
+            pub fn sign_input(&self, input: &[u8]) -> Option<Signature> {
+                Domain::ALL
+                    .iter()
+                    .any(|d| input.starts_with(d.prefix()))
+                    .then(|| self.sign_prefixed(input))
+            }
             /// Writes a new key file with mode 0600; refuses to overwrite an existing file.
             pub fn write_new(&self, path: &Path) -> Result<(), KeyError> {
                 write_key_file(path, $kind, &self.0)

@@ -60,3 +60,39 @@ fn sign_decode_redact() {
     assert!(decoded.is_redacted());
     assert_ne!(redacted.as_bytes(), msg.as_bytes());
 }
+
+#[test]
+fn draft_round_trip_and_refusals() {
+    let secret = UserSecret::from_seed(&[4; 32]);
+    let create = create(&secret);
+    let mut content = Content::new();
+    content.insert("body".into(), "hello".into());
+    let draft = EventDraft {
+        room: Some(create.room_id()),
+        author: secret.public(),
+        kind: kinds::MESSAGE.into(),
+        state_key: None,
+        content,
+        prev_events: vec![create.id()],
+        auth_events: vec![create.id()],
+        depth: 1,
+        origin_ts: 1_700_000_000_001,
+        attestation: AttestationId(Hash32([9; 32])),
+    };
+    let bytes = draft.encode().unwrap();
+    let back = EventDraft::decode(&bytes).unwrap();
+    assert_eq!(back, draft);
+    // A client signs the signing input it derives; the result is the same event.
+    let signature = secret.sign_input(&back.signing_input().unwrap()).unwrap();
+    assert!(secret.sign_input(b"not a protocol message").is_none());
+    let event = back.into_event(signature).unwrap();
+    assert_eq!(event.id(), draft.clone().sign(&secret).unwrap().id());
+
+    // A signed event is not a draft; a truncated draft and trailing bytes are refused.
+    assert!(EventDraft::decode(event.as_bytes()).is_err());
+    assert!(EventDraft::decode(&bytes[..bytes.len() - 1]).is_err());
+    let mut longer = bytes.clone();
+    longer.push(0);
+    assert!(EventDraft::decode(&longer).is_err());
+    assert!(EventDraft::decode(&vec![0u8; causerie_crypto::event::MAX_EVENT_BYTES + 1]).is_err());
+}
