@@ -12,6 +12,7 @@
 //! - [`signing`]: signing domains (a signature made for one kind never verifies as another).
 //! - [`event`]: the signed event envelope, its id, redaction, and the verify path.
 //! - [`attestation`]: a home node's signed statement about a user key.
+//! - [`key_export`]: the passphrase-protected key export file (specs/client-api.md).
 //! - [`error`]: typed errors, each with a stable reason name.
 //!
 //! Deliberately absent: batch signature verification, whose accept/reject differs from
@@ -25,6 +26,7 @@ pub mod codec;
 pub mod error;
 pub mod event;
 pub mod hash;
+pub mod key_export;
 pub mod keys;
 pub mod signing;
 
@@ -33,5 +35,6 @@ pub use codec::{Content, Value};
 pub use error::{CodecError, EventError, KeyError};
 pub use event::{Event, EventDraft};
 pub use hash::{AttestationId, EventId, Hash32, RoomId};
+pub use key_export::{KeyExport, KeyExportError};
 pub use keys::{NodeKey, NodeSecret, PublicKey, UserKey, UserSecret};
 pub use signing::{Domain, Signature};

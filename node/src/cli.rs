@@ -1,17 +1,32 @@
 //! The command line (clap): the only place with process-level concerns (environment, exit codes,
-//! stdout). Every command also speaks `--json` for scripts.
+//! stdout, the terminal). Every command also speaks `--json` for scripts. The chat commands talk
+//! to a node through its client API (specs/client-api.md) with [`causerie_node::client`]; the
+//! user's key stays in the key file and signs here.
 //!
-//! Exit codes: 0 success; 1 the input was checked and refused (e.g. `verify` of an invalid
-//! file, with its reason); 2 the command could not run (IO, usage).
+//! Layout: this file holds the arguments, the dispatch, the output and the exit-code scheme;
+//! `cli/keys.rs` (`init`, `key`), `cli/chat.rs` (`register`, `room`, `rooms`, `directory`,
+//! `send`, `history`, `tail`, `members`), `cli/moderation.rs` (`mod`), `cli/demo.rs` (`demo`),
+//! `cli/node.rs` (`run`, `verify`).
+//!
+//! Exit codes: 0 success; 1 refused, by the node or by a check here, with a stable reason name
+//! (e.g. `verify` of an invalid file, `not_registered`, `wrong_passphrase`); 2 the command could
+//! not run (IO, network, a node answering outside the API, usage). With `--json`, errors are
+//! printed on stdout as `{"error": reason, "message": text}`; otherwise on stderr.
 
-use std::io::Read;
-use std::path::{Path, PathBuf};
+mod chat;
+mod demo;
+mod keys;
+mod moderation;
+mod node;
+
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use causerie_crypto::{Attestation, Event, EventError, UserSecret};
-use causerie_node::config::{Config, Overrides};
-use causerie_node::daemon;
+use causerie_crypto::{KeyError, KeyExportError, UserSecret};
+use causerie_node::client::{Client, ClientError};
+use causerie_node::config::ConfigError;
+use causerie_node::daemon::DaemonError;
 use clap::{Parser, Subcommand};
 use serde_json::json;
 
@@ -20,17 +35,21 @@ pub(crate) const EXIT_REFUSED: u8 = 1;
 /// Exit code for a command that could not run.
 pub(crate) const EXIT_FAILURE: u8 = 2;
 
-/// Largest file `verify` reads: an event's cap plus room for a wrapper.
-const VERIFY_FILE_MAX_BYTES: u64 = 1 << 17;
+/// The node the chat commands talk to unless `--node` says otherwise.
+pub(crate) const DEFAULT_NODE_URL: &str = "http://127.0.0.1:8080";
 
 /// Causerie: a federated chat node with user-signed events and accountable identities.
 #[derive(Debug, Parser)]
 #[command(name = "causerie", version, about)]
 pub(crate) struct Args {
-    /// The user's key file (default: $XDG_CONFIG_HOME/causerie/user.key).
+    /// The user's key file (default: $XDG_CONFIG_HOME/causerie/user.key, else
+    /// ~/.config/causerie/user.key).
     #[arg(long, global = true, value_name = "FILE")]
     key: Option<PathBuf>,
-    /// Machine-readable output.
+    /// The node to talk to (its client API).
+    #[arg(long, global = true, value_name = "URL", default_value = DEFAULT_NODE_URL)]
+    node: String,
+    /// Machine-readable output: JSON on stdout, errors as {"error", "message"}.
     #[arg(long, global = true)]
     json: bool,
     /// More log output (repeat for more).
@@ -42,11 +61,65 @@ pub(crate) struct Args {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Create the user key if missing and show how to run a node and register.
+    Init,
     /// Run the node (the default when no command is given): store, federation, HTTP API.
-    Run(RunArgs),
-    /// Manage the user's key (the user's identity; it never leaves this machine).
+    Run(node::RunArgs),
+    /// Manage the user's key (the user's identity; it never leaves this machine unencrypted).
     #[command(subcommand)]
-    Key(KeyCommand),
+    Key(keys::KeyCommand),
+    /// Register the user's key on the node, under a handle.
+    Register {
+        /// Handle on this node: 1-32 of a-z 0-9 _ - .
+        #[arg(long)]
+        handle: String,
+        /// Display name shown in rooms.
+        #[arg(long)]
+        display_name: Option<String>,
+    },
+    /// Create, join, leave rooms and make invite links.
+    #[command(subcommand)]
+    Room(chat::RoomCommand),
+    /// Rooms the user is in (joined, invited or knocking).
+    Rooms,
+    /// Public rooms the node knows.
+    Directory,
+    /// Send a message.
+    Send {
+        /// Room id (!…).
+        room: String,
+        /// The message.
+        text: String,
+    },
+    /// Print the room's history, oldest first.
+    History {
+        /// Room id (!…).
+        room: String,
+        /// How many events (the newest ones).
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=chat::MAX_HISTORY as i64))]
+        limit: u32,
+    },
+    /// Print the last messages; with --follow, then every new one as it arrives.
+    Tail {
+        /// Room id (!…).
+        room: String,
+        /// Keep printing new events from the live stream.
+        #[arg(short, long)]
+        follow: bool,
+        /// How many past events to print first.
+        #[arg(short = 'n', long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(0..=chat::MAX_HISTORY as i64))]
+        lines: u32,
+    },
+    /// List a room's members with their power and attestation.
+    Members {
+        /// Room id (!…).
+        room: String,
+    },
+    /// Moderation: kick, ban, unban, redact, power.
+    #[command(subcommand, name = "mod")]
+    Mod(moderation::ModCommand),
+    /// Start three federated nodes on loopback with three users and a room.
+    Demo(demo::DemoArgs),
     /// Check a signed event or attestation file (canonical CBOR): format, signature, id.
     Verify {
         /// The file, or `-` for standard input.
@@ -54,39 +127,79 @@ enum Command {
     },
 }
 
-/// `causerie run` flags; each is also settable in the config file.
-#[derive(Debug, Default, clap::Args)]
-struct RunArgs {
-    /// TOML config file (see README for its keys).
-    #[arg(long, value_name = "FILE")]
-    config: Option<PathBuf>,
-    /// Data directory (default ./causerie-data).
-    #[arg(long, value_name = "DIR")]
-    data_dir: Option<PathBuf>,
-    /// p2p listen address (repeatable; default /ip4/127.0.0.1/tcp/7447).
-    #[arg(long, value_name = "MULTIADDR")]
-    listen: Vec<String>,
-    /// Peer to dial at start, ending in /p2p/PEER_ID (repeatable).
-    #[arg(long, value_name = "MULTIADDR")]
-    bootstrap: Vec<String>,
-    /// HTTP (API, web client, metrics) address (default 127.0.0.1:8080).
-    #[arg(long, value_name = "ADDR")]
-    http: Option<String>,
+/// An input refused by a check in the CLI itself, with a stable reason name.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub(crate) struct Refused {
+    /// Stable reason name.
+    pub(crate) reason: &'static str,
+    /// What was wrong.
+    pub(crate) message: String,
 }
 
-#[derive(Debug, Subcommand)]
-enum KeyCommand {
-    /// Create a new key file (refuses to overwrite one).
-    New,
-    /// Show the public key of the key file.
-    Show,
+/// Shorthand for a [`Refused`] error.
+pub(crate) fn refused(reason: &'static str, message: impl Into<String>) -> anyhow::Error {
+    Refused {
+        reason,
+        message: message.into(),
+    }
+    .into()
 }
 
-/// Sets up tracing to stderr; `RUST_LOG` overrides the verbosity flag.
-pub(crate) fn init_tracing(verbose: u8) {
-    let default = match verbose {
-        0 => "info",
-        1 => "debug",
+/// Global flags every command may use.
+pub(crate) struct Context {
+    /// Where results go.
+    pub(crate) out: Output,
+    key: Option<PathBuf>,
+    /// The node's URL.
+    pub(crate) node: String,
+}
+
+impl Context {
+    /// The key file's path.
+    pub(crate) fn key_path(&self) -> Result<PathBuf> {
+        if let Some(path) = &self.key {
+            return Ok(path.clone());
+        }
+        let base = std::env::var_os("XDG_CONFIG_HOME")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".config")))
+            .context("neither XDG_CONFIG_HOME nor HOME is set; pass --key FILE")?;
+        Ok(base.join("causerie").join("user.key"))
+    }
+
+    /// Reads the user's key; a missing file is refused with `no_key`.
+    pub(crate) fn secret(&self) -> Result<UserSecret> {
+        let path = self.key_path()?;
+        if !path.exists() {
+            return Err(refused(
+                "no_key",
+                format!(
+                    "no key file at {}; run `causerie init` or pass --key FILE",
+                    path.display()
+                ),
+            ));
+        }
+        UserSecret::read(&path).with_context(|| format!("reading key file {}", path.display()))
+    }
+
+    /// A client for `--node`, logged in as the key's user.
+    pub(crate) async fn session(&self, secret: &UserSecret) -> Result<Client> {
+        let mut client = Client::new(&self.node)?;
+        client.login(secret).await?;
+        Ok(client)
+    }
+}
+
+/// Sets up tracing to stderr; `RUST_LOG` overrides the verbosity flag. Chat commands log only
+/// warnings by default so their output stays readable.
+pub(crate) fn init_tracing(args: &Args) {
+    let serving = matches!(args.command, None | Some(Command::Run(_)));
+    let default = match (args.verbose, serving) {
+        (0, true) => "info",
+        (0, false) => "warn",
+        (1, _) => "debug",
         _ => "trace",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -98,198 +211,242 @@ pub(crate) fn init_tracing(verbose: u8) {
         .init();
 }
 
-/// Runs the parsed command.
-pub(crate) fn run(args: Args) -> Result<ExitCode> {
-    let out = Output { json: args.json };
-    match args.command {
-        Some(Command::Key(KeyCommand::New)) => key_new(&key_path(args.key)?, &out),
-        Some(Command::Key(KeyCommand::Show)) => key_show(&key_path(args.key)?, &out),
-        Some(Command::Verify { file }) => verify(&file, &out),
-        Some(Command::Run(run_args)) => run_node(run_args),
-        None => run_node(RunArgs::default()),
+/// Runs the parsed command and turns its outcome into an exit code, printing errors.
+pub(crate) fn main(args: Args) -> ExitCode {
+    let json = args.json;
+    match run(args) {
+        Ok(code) => code,
+        Err(err) => {
+            let (code, reason) = classify(&err);
+            let message = format!("{err:#}");
+            let out = Output { json };
+            if json {
+                out.line(&json!({ "error": reason, "message": message }).to_string());
+            } else {
+                // Secrets and tokens are never part of errors.
+                #[allow(clippy::print_stderr)]
+                {
+                    eprintln!("causerie: {message} [{reason}]");
+                }
+            }
+            ExitCode::from(code)
+        }
     }
 }
 
+/// The exit code and reason name of an error (see the module header).
+fn classify(err: &anyhow::Error) -> (u8, String) {
+    for cause in err.chain() {
+        if let Some(e) = cause.downcast_ref::<ClientError>() {
+            let code = if e.is_refusal() {
+                EXIT_REFUSED
+            } else {
+                EXIT_FAILURE
+            };
+            return (code, e.reason().to_owned());
+        }
+        if let Some(e) = cause.downcast_ref::<Refused>() {
+            return (EXIT_REFUSED, e.reason.to_owned());
+        }
+        if let Some(e) = cause.downcast_ref::<KeyExportError>() {
+            let code = match e {
+                KeyExportError::Random => EXIT_FAILURE,
+                _ => EXIT_REFUSED,
+            };
+            return (code, e.reason().to_owned());
+        }
+        if let Some(e) = cause.downcast_ref::<KeyError>() {
+            let code = match e {
+                KeyError::Io(_) | KeyError::Random => EXIT_FAILURE,
+                _ => EXIT_REFUSED,
+            };
+            return (code, e.reason().to_owned());
+        }
+        if let Some(e) = cause.downcast_ref::<DaemonError>() {
+            return (EXIT_FAILURE, e.reason().to_owned());
+        }
+        if let Some(e) = cause.downcast_ref::<ConfigError>() {
+            return (EXIT_FAILURE, e.reason().to_owned());
+        }
+        if cause.downcast_ref::<std::io::Error>().is_some() {
+            return (EXIT_FAILURE, "io".to_owned());
+        }
+    }
+    (EXIT_FAILURE, "failed".to_owned())
+}
+
+fn run(args: Args) -> Result<ExitCode> {
+    let cx = Context {
+        out: Output { json: args.json },
+        key: args.key,
+        node: args.node,
+    };
+    match args.command {
+        None => node::run_node(node::RunArgs::default()),
+        Some(Command::Run(run_args)) => node::run_node(run_args),
+        Some(Command::Verify { file }) => node::verify(&file, &cx.out),
+        Some(Command::Init) => keys::init(&cx),
+        Some(Command::Key(command)) => keys::run(&cx, command),
+        Some(Command::Demo(demo_args)) => block_on(demo::run(&cx, demo_args)),
+        Some(Command::Register {
+            handle,
+            display_name,
+        }) => block_on(chat::register(&cx, &handle, display_name.as_deref())),
+        Some(Command::Room(command)) => block_on(chat::room(&cx, command)),
+        Some(Command::Rooms) => block_on(chat::rooms(&cx, false)),
+        Some(Command::Directory) => block_on(chat::rooms(&cx, true)),
+        Some(Command::Send { room, text }) => block_on(chat::send(&cx, &room, &text)),
+        Some(Command::History { room, limit }) => block_on(chat::history(&cx, &room, limit)),
+        Some(Command::Tail {
+            room,
+            follow,
+            lines,
+        }) => block_on(chat::tail(&cx, &room, lines, follow)),
+        Some(Command::Members { room }) => block_on(chat::members(&cx, &room)),
+        Some(Command::Mod(command)) => block_on(moderation::run(&cx, command)),
+    }
+}
+
+/// Runs a command's future on a fresh runtime.
+fn block_on<F: std::future::Future<Output = Result<ExitCode>>>(future: F) -> Result<ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(future)
+}
+
 /// Where printed results go: text for people, one JSON object per result for scripts.
-struct Output {
+pub(crate) struct Output {
     json: bool,
 }
 
 impl Output {
-    fn print(&self, value: serde_json::Value, text: impl FnOnce() -> String) {
-        #[allow(clippy::print_stdout)] // the CLI's output is its interface
+    /// Whether `--json` was given.
+    pub(crate) fn json(&self) -> bool {
+        self.json
+    }
+
+    /// Prints `value` with `--json`, else the text.
+    pub(crate) fn print(&self, value: serde_json::Value, text: impl FnOnce() -> String) {
         if self.json {
-            println!("{value}");
+            self.line(&value.to_string());
         } else {
-            println!("{}", text());
+            self.line(&text());
         }
     }
-}
 
-fn run_node(args: RunArgs) -> Result<ExitCode> {
-    let overrides = Overrides {
-        data_dir: args.data_dir,
-        listen: args.listen,
-        bootstrap: args.bootstrap,
-        http: args.http,
-    };
-    let config = Config::load(args.config.as_deref(), overrides)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(async {
-        let running = daemon::start(&config).await?;
-        wait_for_signal().await?;
-        tracing::info!("shutting down");
-        running.shutdown().await;
-        Ok(ExitCode::SUCCESS)
-    })
-}
-
-/// Waits for SIGINT or SIGTERM.
-async fn wait_for_signal() -> Result<()> {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut term = signal(SignalKind::terminate())?;
-        tokio::select! {
-            result = tokio::signal::ctrl_c() => result?,
-            _ = term.recv() => {}
-        }
+    /// Prints one line and flushes (a pipe reader sees each line as soon as it is printed).
+    pub(crate) fn line(&self, text: &str) {
+        use std::io::Write;
+        let mut stdout = std::io::stdout().lock();
+        // A closed pipe (e.g. `| head`) is not an error worth reporting.
+        let _ = writeln!(stdout, "{text}");
+        let _ = stdout.flush();
     }
-    #[cfg(not(unix))]
-    tokio::signal::ctrl_c().await?;
-    Ok(())
 }
 
-fn key_path(flag: Option<PathBuf>) -> Result<PathBuf> {
-    if let Some(path) = flag {
-        return Ok(path);
-    }
-    let base = std::env::var_os("XDG_CONFIG_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".config")))
-        .context("neither XDG_CONFIG_HOME nor HOME is set; pass --key FILE")?;
-    Ok(base.join("causerie").join("user.key"))
-}
-
-fn key_new(path: &Path, out: &Output) -> Result<ExitCode> {
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("creating {}", parent.display()))?;
-    }
-    let secret = UserSecret::generate()?;
-    secret
-        .write_new(path)
-        .with_context(|| format!("writing key file {}", path.display()))?;
-    let public = secret.public();
-    out.print(
-        json!({ "public_key": public.to_string(), "key_file": path }),
-        || format!("created {}\npublic key: {public}", path.display()),
-    );
-    Ok(ExitCode::SUCCESS)
-}
-
-fn key_show(path: &Path, out: &Output) -> Result<ExitCode> {
-    let secret =
-        UserSecret::read(path).with_context(|| format!("reading key file {}", path.display()))?;
-    let public = secret.public();
-    out.print(
-        json!({ "public_key": public.to_string(), "key_file": path }),
-        || public.to_string(),
-    );
-    Ok(ExitCode::SUCCESS)
-}
-
-fn read_capped(path: &Path) -> Result<Vec<u8>> {
-    let mut bytes = Vec::new();
-    let reader: Box<dyn Read> = if path.as_os_str() == "-" {
-        Box::new(std::io::stdin())
-    } else {
-        Box::new(std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?)
-    };
-    reader
-        .take(VERIFY_FILE_MAX_BYTES + 1)
-        .read_to_end(&mut bytes)?;
-    Ok(bytes)
-}
-
-fn verify(path: &Path, out: &Output) -> Result<ExitCode> {
-    let bytes = read_capped(path)?;
-    // An event and an attestation share no field set, so at most one decode can succeed; the
-    // event's error is the one reported when both fail unless the bytes look like an attestation.
-    let event_err =
-        match Event::decode(&bytes) {
-            Ok(event) => {
-                out.print(
-                json!({
-                    "valid": true,
-                    "type": "event",
-                    "event_id": event.id().to_string(),
-                    "room_id": event.room_id().to_string(),
-                    "author": event.author().to_string(),
-                    "kind": event.kind(),
-                    "state_key": event.state_key(),
-                    "depth": event.depth(),
-                    "origin_ts": event.origin_ts(),
-                    "attestation": event.attestation().to_string(),
-                    "redacted": event.is_redacted(),
-                }),
-                || {
-                    format!(
-                        "valid event {}\n  room    {}\n  author  {}\n  kind    {}\n  depth   {}{}",
-                        event.id(),
-                        event.room_id(),
-                        event.author(),
-                        event.kind(),
-                        event.depth(),
-                        if event.is_redacted() { "\n  (redacted)" } else { "" }
-                    )
-                },
-            );
-                return Ok(ExitCode::SUCCESS);
+/// Makes text from other users safe to print on a terminal: control characters (escape
+/// sequences could rewrite the screen) become visible escapes, newlines become `⏎`.
+pub(crate) fn printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str(" ⏎ "),
+            '\t' => out.push(' '),
+            c if c.is_control() || is_bidi_control(c) => {
+                out.extend(c.escape_unicode());
             }
-            Err(err) => err,
-        };
-    let err = match Attestation::decode(&bytes) {
-        Ok(att) => {
-            out.print(
-                json!({
-                    "valid": true,
-                    "type": "attestation",
-                    "attestation_id": att.id().to_string(),
-                    "user": att.user().to_string(),
-                    "handle": att.handle(),
-                    "assurance": att.assurance().name(),
-                    "home_node": att.home_node().to_string(),
-                    "not_before": att.not_before(),
-                    "not_after": att.not_after(),
-                }),
-                || {
-                    format!(
-                        "valid attestation {}\n  user       {}\n  handle     {}\n  assurance  {}\n  home node  {}",
-                        att.id(),
-                        att.user(),
-                        att.handle(),
-                        att.assurance().name(),
-                        att.home_node()
-                    )
-                },
-            );
-            return Ok(ExitCode::SUCCESS);
+            c => out.push(c),
         }
-        Err(att_err) if looks_like_attestation(&att_err, &event_err) => att_err,
-        Err(_) => event_err,
-    };
-    out.print(
-        json!({ "valid": false, "reason": err.reason(), "detail": err.to_string() }),
-        || format!("invalid: {} ({err})", err.reason()),
-    );
-    Ok(ExitCode::from(EXIT_REFUSED))
+    }
+    out
 }
 
-/// The attestation decoder got further than "not this structure" while the event decoder did not.
-fn looks_like_attestation(att_err: &EventError, event_err: &EventError) -> bool {
-    let structural = |e: &EventError| e.reason() == "malformed_cbor";
-    structural(event_err) && !structural(att_err)
+/// Bidirectional overrides can make a line read differently than it is (Trojan Source).
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Args, clap::Error> {
+        Args::try_parse_from(std::iter::once("causerie").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn global_flags_work_after_subcommands() {
+        let args = parse(&["room", "create", "Lobby", "--public", "--json", "--node", "http://x:1"])
+            .unwrap();
+        assert!(args.json);
+        assert_eq!(args.node, "http://x:1");
+        let args = parse(&["rooms"]).unwrap();
+        assert_eq!(args.node, DEFAULT_NODE_URL);
+    }
+
+    #[test]
+    fn commands_parse() {
+        for ok in [
+            vec!["init"],
+            vec!["key", "new"],
+            vec!["key", "export", "--out", "f.json", "--passphrase-file", "p"],
+            vec!["key", "import", "f.json", "--force"],
+            vec!["register", "--handle", "alice", "--display-name", "Alice"],
+            vec!["room", "create", "Lobby", "--join-rule", "knock", "--topic", "t"],
+            vec!["room", "join", "causerie:join/!ab?via=x"],
+            vec!["room", "invite-link", "!ab"],
+            vec!["room", "leave", "!ab"],
+            vec!["directory"],
+            vec!["send", "!ab", "hello world"],
+            vec!["history", "!ab", "--limit", "5"],
+            vec!["tail", "!ab", "--follow", "-n", "3"],
+            vec!["members", "!ab"],
+            vec!["mod", "kick", "!ab", "bob", "--reason", "spam"],
+            vec!["mod", "ban", "!ab", "bob"],
+            vec!["mod", "unban", "!ab", "bob"],
+            vec!["mod", "redact", "!ab", "$cd"],
+            vec!["mod", "power", "!ab", "bob", "50"],
+            vec!["demo", "--base-port", "0", "--exit-after-setup"],
+            vec!["run", "--http", "127.0.0.1:0"],
+        ] {
+            parse(&ok).unwrap_or_else(|e| panic!("{ok:?}: {e}"));
+        }
+        for bad in [
+            vec!["register"],
+            vec!["room", "create", "x", "--join-rule", "secret"],
+            vec!["history", "!ab", "--limit", "0"],
+            vec!["mod", "power", "!ab", "bob", "-1"],
+            vec!["send", "!ab"],
+        ] {
+            assert!(parse(&bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn refusals_exit_with_one_and_failures_with_two() {
+        let err: anyhow::Error = ClientError::Refused {
+            status: 404,
+            reason: "not_registered".into(),
+            message: "x".into(),
+        }
+        .into();
+        assert_eq!(classify(&err), (EXIT_REFUSED, "not_registered".into()));
+        let err: anyhow::Error = ClientError::Unreachable("down".into()).into();
+        assert_eq!(classify(&err), (EXIT_FAILURE, "node_unreachable".into()));
+        let err = anyhow::Error::from(KeyExportError::WrongPassphrase).context("importing");
+        assert_eq!(classify(&err), (EXIT_REFUSED, "wrong_passphrase".into()));
+        let err = refused("key_exists", "there");
+        assert_eq!(classify(&err), (EXIT_REFUSED, "key_exists".into()));
+        let err: anyhow::Error = std::io::Error::other("disk").into();
+        assert_eq!(classify(&err), (EXIT_FAILURE, "io".into()));
+    }
+
+    #[test]
+    fn hostile_text_prints_inert() {
+        assert_eq!(printable("a\u{1b}[2Jb"), "a\\u{1b}[2Jb");
+        assert_eq!(printable("l1\nl2"), "l1 ⏎ l2");
+        assert_eq!(printable("x\u{202e}y"), "x\\u{202e}y");
+        assert_eq!(printable("héllo ☕"), "héllo ☕");
+    }
 }

@@ -13,9 +13,12 @@
 //! - [`daemon`]: starts and stops a whole node (store, actors, HTTP); used by `causerie run` and
 //!   by the in-process test cluster.
 //! - [`api`]: HTTP: node information and Prometheus metrics.
+//! - [`client`]: a typed async client for the client API (specs/client-api.md) that checks
+//!   every draft before signing it with the user's key; used by the CLI and `causerie demo`.
 //! - `cli` and `src/main.rs`: the `causerie` binary.
 
 pub mod api;
+pub mod client;
 pub mod config;
 pub mod daemon;
 pub mod message;

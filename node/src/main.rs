@@ -1,5 +1,6 @@
-//! The `causerie` binary: parses arguments and hands over to [`cli`]. With no subcommand it runs
-//! the node on embedded defaults (`cargo run --release`).
+//! The `causerie` binary: parses arguments and hands over to [`cli`], which runs the command,
+//! prints its result and chooses the exit code. With no subcommand it runs the node on embedded
+//! defaults (`cargo run --release`).
 
 mod cli;
 
@@ -9,13 +10,6 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let args = cli::Args::parse();
-    cli::init_tracing(args.verbose);
-    match cli::run(args) {
-        Ok(code) => code,
-        Err(err) => {
-            // `{:#}` prints the anyhow context chain on one line; secrets are never part of errors.
-            eprintln!("causerie: {err:#}");
-            ExitCode::from(cli::EXIT_FAILURE)
-        }
-    }
+    cli::init_tracing(&args);
+    cli::main(args)
 }

@@ -1,0 +1,498 @@
+//! The chat commands: `register`, `room create|join|invite-link|leave`, `rooms`, `directory`,
+//! `send`, `history`, `tail`, `members`. Each logs in with the key file (challenge, signature,
+//! session) and speaks the client API (specs/client-api.md) through
+//! [`causerie_node::client::Client`], which checks every draft before the key signs it.
+
+use std::collections::BTreeSet;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Result;
+use causerie_node::client::{
+    ApiEvent, Client, ClientError, JoinTarget, Member, NewRoom, RoomInfo, StreamItem, parse_room,
+};
+use clap::Subcommand;
+use serde_json::json;
+
+use super::{Context, Output, printable};
+
+/// Most events `history` and `tail` print from the past.
+pub(crate) const MAX_HISTORY: u32 = 10_000;
+/// Longest pause between reconnection attempts of `tail --follow`.
+const RECONNECT_DELAY_MAX: Duration = Duration::from_secs(10);
+/// First pause before reconnecting.
+const RECONNECT_DELAY_MIN: Duration = Duration::from_millis(250);
+/// How many events after a reconnection `tail --follow` fetches to fill the gap.
+const GAP_FILL_EVENTS: usize = 200;
+/// How many printed event ids `tail --follow` remembers to avoid printing one twice.
+const SEEN_IDS_MAX: usize = 4_096;
+
+/// `causerie room` subcommands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum RoomCommand {
+    /// Create a room (create, join, power levels, join rule, name, topic; each signed here).
+    Create {
+        /// The room's name.
+        name: String,
+        /// Anyone may join (same as --join-rule public).
+        #[arg(long)]
+        public: bool,
+        /// Who may join (default: invite, or public with --public).
+        #[arg(long, value_parser = ["public", "invite", "knock", "attested"])]
+        join_rule: Option<String>,
+        /// The room's topic.
+        #[arg(long)]
+        topic: Option<String>,
+    },
+    /// Join a room by id or invite link.
+    Join {
+        /// `!<room id>` or `causerie:join/…`.
+        target: String,
+    },
+    /// Print the room's invite link.
+    InviteLink {
+        /// Room id (!…).
+        room: String,
+    },
+    /// Leave a room.
+    Leave {
+        /// Room id (!…).
+        room: String,
+    },
+}
+
+/// `causerie register`.
+pub(crate) async fn register(
+    cx: &Context,
+    handle: &str,
+    display_name: Option<&str>,
+) -> Result<ExitCode> {
+    let secret = cx.secret()?;
+    let mut client = Client::new(&cx.node)?;
+    let account = client.register(&secret, handle, display_name).await?;
+    cx.out.print(serde_json::to_value(&account)?, || {
+        format!(
+            "registered @{} on {}\n  user       {}\n  home node  {}\n  assurance  {}",
+            printable(&account.handle),
+            cx.node,
+            account.user,
+            account.attestation.home_node,
+            printable(&account.attestation.assurance_name),
+        )
+    });
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `causerie room …`.
+pub(crate) async fn room(cx: &Context, command: RoomCommand) -> Result<ExitCode> {
+    let secret = cx.secret()?;
+    match command {
+        RoomCommand::Create {
+            name,
+            public,
+            join_rule,
+            topic,
+        } => {
+            let join_rule = join_rule.unwrap_or_else(|| {
+                if public { "public" } else { "invite" }.to_owned()
+            });
+            let client = cx.session(&secret).await?;
+            let options = NewRoom {
+                name,
+                join_rule,
+                topic,
+            };
+            let room = client.create_room(&secret, &options).await?;
+            let link = client.invite_link(&room).await?;
+            cx.out.print(
+                json!({ "room": room.to_string(), "link": link, "name": options.name,
+                        "join_rule": options.join_rule }),
+                || format!("created {room}\ninvite link: {link}"),
+            );
+        }
+        RoomCommand::Join { target } => {
+            let target = JoinTarget::parse(&target)?;
+            let client = cx.session(&secret).await?;
+            let room = client.join(&secret, &target).await?;
+            cx.out
+                .print(json!({ "room": room.to_string() }), || format!("joined {room}"));
+        }
+        RoomCommand::InviteLink { room } => {
+            let room = parse_room(&room)?;
+            let client = cx.session(&secret).await?;
+            let link = client.invite_link(&room).await?;
+            cx.out
+                .print(json!({ "room": room.to_string(), "link": link }), || link.clone());
+        }
+        RoomCommand::Leave { room } => {
+            let room = parse_room(&room)?;
+            let client = cx.session(&secret).await?;
+            let submitted = client.leave(&secret, &room).await?;
+            cx.out.print(serde_json::to_value(&submitted)?, || {
+                format!("left {room}")
+            });
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn room_line(info: &RoomInfo) -> String {
+    format!(
+        "{}  {}  ({} member{}, {}{})",
+        info.room,
+        printable(info.name.as_deref().unwrap_or("(no name)")),
+        info.members,
+        if info.members == 1 { "" } else { "s" },
+        printable(info.join_rule.as_deref().unwrap_or("?")),
+        info.membership
+            .as_deref()
+            .filter(|m| *m != "join")
+            .map(|m| format!(", {}", printable(m)))
+            .unwrap_or_default(),
+    )
+}
+
+/// `causerie rooms` and `causerie directory`.
+pub(crate) async fn rooms(cx: &Context, directory: bool) -> Result<ExitCode> {
+    let secret = cx.secret()?;
+    let client = cx.session(&secret).await?;
+    let rooms = if directory {
+        client.directory().await?
+    } else {
+        client.rooms().await?
+    };
+    cx.out.print(json!({ "rooms": rooms }), || {
+        if rooms.is_empty() {
+            return "no rooms".to_owned();
+        }
+        rooms.iter().map(room_line).collect::<Vec<_>>().join("\n")
+    });
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `causerie send`.
+pub(crate) async fn send(cx: &Context, room: &str, text: &str) -> Result<ExitCode> {
+    let room = parse_room(room)?;
+    let secret = cx.secret()?;
+    let client = cx.session(&secret).await?;
+    let submitted = client.send_message(&secret, &room, text).await?;
+    cx.out.print(serde_json::to_value(&submitted)?, || {
+        format!("sent {}", submitted.event_id)
+    });
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Who wrote an event, for people: display name, else handle, else the key's start.
+fn sender_name(event: &ApiEvent) -> String {
+    let sender = event.sender.as_ref();
+    let name = sender
+        .and_then(|s| s.display_name.clone().filter(|n| !n.is_empty()))
+        .or_else(|| sender.and_then(|s| s.handle.clone()))
+        .unwrap_or_else(|| event.author.chars().take(12).collect());
+    printable(&name)
+}
+
+/// `HH:MM:SS` (UTC) of a millisecond timestamp.
+fn clock(ms: u64) -> String {
+    let seconds = (ms / 1_000) % 86_400;
+    format!(
+        "{:02}:{:02}:{:02}",
+        seconds / 3_600,
+        (seconds / 60) % 60,
+        seconds % 60
+    )
+}
+
+fn content_str<'a>(event: &'a ApiEvent, key: &str) -> Option<&'a str> {
+    event.content.get(key).and_then(|v| v.as_str())
+}
+
+/// One line for people; content from other users is made inert with [`printable`].
+pub(crate) fn event_line(event: &ApiEvent) -> String {
+    let who = sender_name(event);
+    let what = if event.redacted && event.kind == "room.message" {
+        "* (message deleted)".to_owned()
+    } else {
+        match event.kind.as_str() {
+            "room.message" => {
+                return format!(
+                    "[{}] {who}: {}",
+                    clock(event.origin_ts),
+                    printable(content_str(event, "body").unwrap_or(""))
+                );
+            }
+            "room.member" => {
+                let own = event.state_key.as_deref() == Some(event.author.as_str());
+                let target = event
+                    .state_key
+                    .as_deref()
+                    .map(|k| k.chars().take(12).collect::<String>())
+                    .unwrap_or_default();
+                match (content_str(event, "membership").unwrap_or("?"), own) {
+                    ("join", _) => "joined".to_owned(),
+                    ("leave", true) => "left".to_owned(),
+                    ("leave", false) => format!("removed {target}"),
+                    ("ban", _) => format!("banned {target}"),
+                    ("invite", _) => format!("invited {target}"),
+                    ("knock", _) => "knocked".to_owned(),
+                    (other, _) => format!("set membership {}", printable(other)),
+                }
+            }
+            "room.create" => "created the room".to_owned(),
+            "room.name" => format!(
+                "named the room {}",
+                printable(content_str(event, "name").unwrap_or(""))
+            ),
+            "room.topic" => format!(
+                "set the topic: {}",
+                printable(content_str(event, "topic").unwrap_or(""))
+            ),
+            "room.join_rules" => format!(
+                "set the join rule to {}",
+                printable(content_str(event, "join_rule").unwrap_or("?"))
+            ),
+            "room.power_levels" => "changed power levels".to_owned(),
+            "room.redaction" => "deleted a message".to_owned(),
+            other => format!("sent {}", printable(other)),
+        }
+    };
+    format!("[{}] * {who} {what}", clock(event.origin_ts))
+}
+
+fn print_event(out: &Output, event: &ApiEvent) {
+    if out.json() {
+        // The event as the API gave it, one object per line (JSON Lines).
+        out.line(&serde_json::to_string(event).unwrap_or_default());
+    } else {
+        out.line(&event_line(event));
+    }
+}
+
+/// `causerie history`.
+pub(crate) async fn history(cx: &Context, room: &str, limit: u32) -> Result<ExitCode> {
+    let room = parse_room(room)?;
+    let secret = cx.secret()?;
+    let client = cx.session(&secret).await?;
+    let events = client.history(&room, limit as usize).await?;
+    cx.out.print(json!({ "room": room.to_string(), "events": events }), || {
+        events.iter().map(event_line).collect::<Vec<_>>().join("\n")
+    });
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What `tail` has printed: the newest position and the recent ids, so reconnecting never
+/// prints an event twice.
+struct Printed {
+    last: Option<(u64, String)>,
+    seen: BTreeSet<String>,
+    order: std::collections::VecDeque<String>,
+}
+
+impl Printed {
+    fn new() -> Printed {
+        Printed {
+            last: None,
+            seen: BTreeSet::new(),
+            order: std::collections::VecDeque::new(),
+        }
+    }
+
+    /// Prints `event` unless already printed.
+    fn print(&mut self, out: &Output, event: &ApiEvent) {
+        if self.seen.contains(&event.id) {
+            return;
+        }
+        print_event(out, event);
+        self.seen.insert(event.id.clone());
+        self.order.push_back(event.id.clone());
+        if self.order.len() > SEEN_IDS_MAX {
+            if let Some(old) = self.order.pop_front() {
+                self.seen.remove(&old);
+            }
+        }
+        let position = (event.depth, event.id.clone());
+        if self.last.as_ref().is_none_or(|last| position > *last) {
+            self.last = Some(position);
+        }
+    }
+
+    /// Prints the events of `page` that come after the newest printed one.
+    fn fill(&mut self, out: &Output, page: &[ApiEvent]) {
+        for event in page {
+            let after = self
+                .last
+                .as_ref()
+                .is_none_or(|(depth, id)| (event.depth, &event.id) > (*depth, id));
+            if after {
+                self.print(out, event);
+            }
+        }
+    }
+}
+
+/// `causerie tail`: the last `lines` events, then (with `follow`) the live stream. The stream is
+/// opened before the history is read, so nothing falls between the two.
+pub(crate) async fn tail(cx: &Context, room: &str, lines: u32, follow: bool) -> Result<ExitCode> {
+    let room = parse_room(room)?;
+    let secret = cx.secret()?;
+    let mut client = cx.session(&secret).await?;
+    let mut printed = Printed::new();
+    if !follow {
+        for event in client.history(&room, lines as usize).await? {
+            printed.print(&cx.out, &event);
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut stream = client.stream(Some(&room)).await?;
+    for event in client.history(&room, lines as usize).await? {
+        printed.print(&cx.out, &event);
+    }
+    let mut delay = RECONNECT_DELAY_MIN;
+    loop {
+        let ended = tokio::select! {
+            item = stream.next() => item,
+            _ = super::node::wait_for_signal() => return Ok(ExitCode::SUCCESS),
+        };
+        match ended {
+            Ok(Some(StreamItem::Event(event))) => {
+                if event.room == room.to_string() {
+                    printed.print(&cx.out, &event);
+                }
+                delay = RECONNECT_DELAY_MIN;
+                continue;
+            }
+            Ok(Some(StreamItem::Ping)) => continue,
+            Ok(None) => tracing::warn!("live stream ended; reconnecting"),
+            Err(e) if e.is_refusal() && e.reason() != "bad_token" => return Err(e.into()),
+            Err(e) => tracing::warn!(reason = e.reason(), error = %e, "live stream lost; reconnecting"),
+        }
+        // Reconnect: a new session if the node forgot ours (restart), the stream first, then
+        // the events missed meanwhile.
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(delay) => {}
+                _ = super::node::wait_for_signal() => return Ok(ExitCode::SUCCESS),
+            }
+            delay = (delay * 2).min(RECONNECT_DELAY_MAX);
+            match reconnect(&mut client, &secret, &room).await {
+                Ok((new_stream, gap)) => {
+                    stream = new_stream;
+                    printed.fill(&cx.out, &gap);
+                    break;
+                }
+                Err(e) if e.is_refusal() && e.reason() != "bad_token" => return Err(e.into()),
+                Err(e) => tracing::warn!(reason = e.reason(), "reconnecting failed; retrying"),
+            }
+        }
+    }
+}
+
+async fn reconnect(
+    client: &mut Client,
+    secret: &causerie_crypto::UserSecret,
+    room: &causerie_crypto::RoomId,
+) -> Result<(causerie_node::client::EventStream, Vec<ApiEvent>), ClientError> {
+    let stream = match client.stream(Some(room)).await {
+        Ok(stream) => stream,
+        Err(ClientError::Refused { status: 401, .. }) => {
+            client.login(secret).await?;
+            client.stream(Some(room)).await?
+        }
+        Err(e) => return Err(e),
+    };
+    let gap = client.history(room, GAP_FILL_EVENTS).await?;
+    Ok((stream, gap))
+}
+
+fn member_line(member: &Member) -> String {
+    let name = member
+        .display_name
+        .as_deref()
+        .filter(|n| !n.is_empty())
+        .or(member.handle.as_deref())
+        .unwrap_or("?");
+    let attested = match (&member.handle, &member.home_node) {
+        (Some(handle), Some(home)) => format!(
+            "@{} on {} ({})",
+            printable(handle),
+            home.chars().take(12).collect::<String>(),
+            printable(member.assurance_name.as_deref().unwrap_or("?")),
+        ),
+        _ => "no attestation known".to_owned(),
+    };
+    format!(
+        "{:<8} {:>5}  {}  {}  {}",
+        printable(&member.membership),
+        member.power,
+        printable(name),
+        member.user,
+        attested
+    )
+}
+
+/// `causerie members`.
+pub(crate) async fn members(cx: &Context, room: &str) -> Result<ExitCode> {
+    let room = parse_room(room)?;
+    let secret = cx.secret()?;
+    let client = cx.session(&secret).await?;
+    let members = client.members(&room).await?;
+    cx.out.print(json!({ "room": room.to_string(), "members": members }), || {
+        members.iter().map(member_line).collect::<Vec<_>>().join("\n")
+    });
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(kind: &str, content: serde_json::Value) -> ApiEvent {
+        ApiEvent {
+            id: "$1".into(),
+            room: "!r".into(),
+            author: "ab".repeat(32),
+            kind: kind.into(),
+            state_key: None,
+            content,
+            depth: 3,
+            origin_ts: 3_723_000,
+            redacted: false,
+            sender: Some(causerie_node::client::Sender {
+                handle: Some("alice".into()),
+                display_name: Some("Alice\u{1b}[31m".into()),
+                ..Default::default()
+            }),
+        }
+    }
+
+    #[test]
+    fn lines_are_readable_and_inert() {
+        let line = event_line(&event("room.message", json!({"body": "hi\u{7}\nthere"})));
+        assert_eq!(line, "[01:02:03] Alice\\u{1b}[31m: hi\\u{7} ⏎ there");
+        let mut redacted = event("room.message", json!({}));
+        redacted.redacted = true;
+        assert!(event_line(&redacted).ends_with("(message deleted)"));
+        let mut join = event("room.member", json!({"membership": "join"}));
+        join.state_key = Some(join.author.clone());
+        assert!(event_line(&join).ends_with("* Alice\\u{1b}[31m joined"));
+    }
+
+    #[test]
+    fn tail_prints_each_event_once_in_order() {
+        let out = Output { json: true };
+        let mut printed = Printed::new();
+        let mut a = event("room.message", json!({"body": "a"}));
+        a.id = "$a".into();
+        a.depth = 1;
+        let mut b = a.clone();
+        b.id = "$b".into();
+        b.depth = 2;
+        printed.print(&out, &b);
+        printed.print(&out, &b);
+        assert_eq!(printed.seen.len(), 1);
+        printed.fill(&out, &[a.clone(), b.clone()]);
+        // `a` is older than the newest printed event: a gap fill does not print it.
+        assert!(!printed.seen.contains("$a"));
+        assert_eq!(printed.last, Some((2, "$b".into())));
+    }
+}

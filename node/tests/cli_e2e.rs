@@ -1,0 +1,199 @@
+//! The `causerie` command line end to end (issue 5 acceptance; specs/client-api.md): two real
+//! nodes in-process, two users with their own key files, a room created on node 1 by the binary,
+//! joined by invite link on node 2, messages both ways, and a `tail --follow --json` child
+//! process that sees them in order. Plus `causerie demo --exit-after-setup` on free ports.
+//! Every wait polls a condition with a timeout.
+
+#![allow(clippy::unwrap_used, missing_docs)]
+
+#[path = "support/cli.rs"]
+mod cli_support;
+
+use cli_support::*;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+/// The bodies of the room's messages as `user` sees them through their node.
+async fn bodies(user: &User, room: &str) -> Vec<String> {
+    let run = user.run(&["history", room, "--limit", "100"]).await;
+    if run.code != 0 {
+        return Vec::new();
+    }
+    run.json()["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "room.message")
+        .map(|e| e["content"]["body"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_two_users_chat_through_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let node1 = start_node(dir.path().join("node1"), Vec::new()).await;
+    let node2 = start_node(dir.path().join("node2"), p2p_addresses(&node1).await).await;
+    let net2 = node2.net.clone();
+    wait_until("node 2 to connect to node 1", || {
+        let net2 = net2.clone();
+        async move { !net2.connected_peers().await.unwrap().is_empty() }
+    })
+    .await;
+
+    let alice = User::new(dir.path(), "alice", url(&node1)).await;
+    let bob = User::new(dir.path(), "bob", url(&node2)).await;
+    let alice_key = alice.public().await;
+    let bob_key = bob.public().await;
+    assert_ne!(alice_key, bob_key);
+
+    let account = alice
+        .run(&["register", "--handle", "alice", "--display-name", "Alice"])
+        .await
+        .ok();
+    assert_eq!(account["user"], alice_key.as_str());
+    assert_eq!(account["handle"], "alice");
+    bob.run(&["register", "--handle", "bob"]).await.ok();
+    // Registering twice is refused with the node's reason.
+    bob.run(&["register", "--handle", "bob2"])
+        .await
+        .refused("already_registered");
+
+    let created = alice
+        .run(&["room", "create", "CLI e2e", "--public", "--topic", "testing"])
+        .await
+        .ok();
+    let room = created["room"].as_str().unwrap().to_owned();
+    let link = created["link"].as_str().unwrap().to_owned();
+    assert!(link.starts_with(&format!("causerie:join/{room}")), "{link}");
+    assert_eq!(
+        alice.run(&["room", "invite-link", &room]).await.ok()["link"],
+        link.as_str()
+    );
+
+    let joined = bob.run(&["room", "join", &link]).await.ok();
+    assert_eq!(joined["room"], room.as_str());
+    let rooms = bob.run(&["rooms"]).await.ok();
+    let listed = rooms["rooms"].as_array().unwrap();
+    assert!(
+        listed.iter().any(|r| r["room"] == room.as_str() && r["name"] == "CLI e2e"),
+        "{rooms}"
+    );
+
+    // Bob follows the room from node 2 before anyone speaks.
+    let mut tail = command(dir.path())
+        .args(["--json", "--node", &bob.node, "--key", bob.key.to_str().unwrap()])
+        .args(["tail", &room, "--follow", "-n", "0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(tail.stdout.take().unwrap()).lines();
+
+    // Messages both ways, each sent once the previous one reached the other node, so the
+    // timeline order is the sending order.
+    let script = [
+        (&alice, &bob, "hello from node 1"),
+        (&bob, &alice, "hi alice, bob here on node 2"),
+        (&alice, &bob, "federation works"),
+        (&bob, &alice, "both ways \u{1b}[31m <b>literal</b>"),
+    ];
+    let mut sent = Vec::new();
+    for (from, to, text) in script {
+        let answer = from.run(&["send", &room, text]).await.ok();
+        assert!(answer["event_id"].as_str().unwrap().starts_with('$'));
+        sent.push(text.to_owned());
+        let expected = sent.clone();
+        wait_until("the message to reach the other node", || {
+            let expected = expected.clone();
+            async move { bodies(to, &room).await == expected }
+        })
+        .await;
+    }
+    assert_eq!(bodies(&alice, &room).await, sent);
+
+    // The follower printed exactly these messages, in order, one JSON object per line.
+    let mut followed = Vec::new();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while followed.len() < sent.len() {
+        let line = tokio::time::timeout_at(deadline, lines.next_line())
+            .await
+            .expect("tail --follow printed every message in time")
+            .unwrap()
+            .expect("tail --follow kept running");
+        let event: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(event["room"], room.as_str());
+        if event["kind"] == "room.message" {
+            let author = if followed.len() % 2 == 0 { &alice_key } else { &bob_key };
+            assert_eq!(event["author"], author.as_str(), "{line}");
+            followed.push(event["content"]["body"].as_str().unwrap().to_owned());
+        }
+    }
+    assert_eq!(followed, sent);
+    tail.kill().await.unwrap();
+
+    // The text form of history keeps hostile content inert.
+    let mut text = command(dir.path());
+    text.args(["--node", &alice.node, "--key", alice.key.to_str().unwrap()])
+        .args(["history", &room]);
+    let output = text.output().await.unwrap();
+    let printed = String::from_utf8(output.stdout).unwrap();
+    assert!(printed.contains("Alice: hello from node 1"), "{printed}");
+    assert!(printed.contains("\\u{1b}[31m <b>literal</b>"), "{printed}");
+    assert!(!printed.contains('\u{1b}'));
+
+    let members = alice.run(&["members", &room]).await.ok();
+    let members = members["members"].as_array().unwrap();
+    assert!(members.iter().any(|m| m["user"] == bob_key.as_str() && m["membership"] == "join"));
+
+    // Moderation through the CLI: alice (the creator) kicks bob by handle; bob can no longer
+    // send.
+    alice
+        .run(&["mod", "kick", &room, "bob", "--reason", "test"])
+        .await
+        .ok();
+    wait_until("the kick to reach node 2", || async {
+        let run = bob.run(&["members", &room]).await;
+        run.code == 0
+            && run.json()["members"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|m| m["user"] == bob_key.as_str() && m["membership"] == "leave")
+    })
+    .await;
+    let refused = bob.run(&["send", &room, "still here?"]).await;
+    assert_eq!(refused.code, 1, "{refused:?}");
+
+    node2.shutdown().await;
+    node1.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_sets_up_three_federated_nodes() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo_dir = dir.path().join("demo");
+    let run = causerie(
+        dir.path(),
+        &[
+            "demo",
+            "--base-port",
+            "0",
+            "--dir",
+            demo_dir.to_str().unwrap(),
+            "--exit-after-setup",
+        ],
+    )
+    .await;
+    let report = run.ok();
+    let nodes = report["nodes"].as_array().unwrap();
+    assert_eq!(nodes.len(), 3, "{report}");
+    let first = &nodes[0]["messages"];
+    assert_eq!(first.as_array().unwrap().len(), 4, "{report}");
+    for node in nodes {
+        // Every node shows the same conversation in the same order.
+        assert_eq!(&node["messages"], first, "{report}");
+        assert!(node["url"].as_str().unwrap().starts_with("http://127.0.0.1:"));
+        assert!(std::path::Path::new(node["key_file"].as_str().unwrap()).exists());
+    }
+    let handles: Vec<_> = nodes.iter().map(|n| n["handle"].as_str().unwrap()).collect();
+    assert_eq!(handles, ["alice", "bob", "carol"]);
+}

@@ -1,0 +1,188 @@
+//! Refusals of the `causerie` command line, each with its reason name and exit code 1 (refused)
+//! or 2 (could not run): key export files opened with a wrong passphrase or after tampering
+//! (specs/client-api.md, "Key export file"), key files not overwritten, an unregistered user,
+//! malformed arguments, and an unreachable node.
+
+#![allow(clippy::unwrap_used, missing_docs)]
+
+#[path = "support/cli.rs"]
+mod cli_support;
+
+use cli_support::*;
+
+fn write(path: &std::path::Path, text: &str) -> String {
+    std::fs::write(path, text).unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
+/// Rewrites one field of an export file.
+fn tampered(original: &serde_json::Value, field: &str, value: serde_json::Value) -> String {
+    let mut copy = original.clone();
+    copy[field] = value;
+    copy.to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn key_export_and_import_round_trip_and_refusals() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let good = write(&home.join("pass"), "tr0ub4dor & 3\n");
+    let wrong = write(&home.join("wrong"), "tr0ub4dor & 4\n");
+    let key = home.join("user.key");
+    let key_arg = key.to_str().unwrap();
+
+    // `init` creates the key in the default place when --key is not given, and is idempotent.
+    let first = causerie(home, &["init"]).await.ok();
+    assert_eq!(first["created"], true);
+    assert!(home.join("config/causerie/user.key").exists());
+    let again = causerie(home, &["init"]).await.ok();
+    assert_eq!(again["created"], false);
+    assert_eq!(again["public_key"], first["public_key"]);
+
+    let public = causerie(home, &["--key", key_arg, "key", "new"]).await.ok()["public_key"].clone();
+    causerie(home, &["--key", key_arg, "key", "new"])
+        .await
+        .refused("key_exists");
+
+    let export = home.join("export.json");
+    let export_arg = export.to_str().unwrap();
+    let done = causerie(
+        home,
+        &["--key", key_arg, "key", "export", "--out", export_arg, "--passphrase-file", &good],
+    )
+    .await
+    .ok();
+    assert_eq!(done["public_key"], public);
+    let file: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&export).unwrap()).unwrap();
+    assert_eq!(file["causerie_key_export"], 1);
+    assert_eq!(file["user"], public);
+    assert_eq!(file["kdf"], "pbkdf2-sha256");
+    assert_eq!(file["cipher"], "aes-256-gcm");
+    // Exporting again to the same file is refused.
+    causerie(
+        home,
+        &["--key", key_arg, "key", "export", "--out", export_arg, "--passphrase-file", &good],
+    )
+    .await
+    .refused("file_exists");
+
+    // Import refuses to overwrite the existing key without --force.
+    causerie(
+        home,
+        &["--key", key_arg, "key", "import", export_arg, "--passphrase-file", &good],
+    )
+    .await
+    .refused("key_exists");
+
+    let imported = home.join("imported.key");
+    let imported_arg = imported.to_str().unwrap();
+    let import = |file: String, pass: String| {
+        let imported_arg = imported_arg.to_owned();
+        async move {
+            causerie(
+                home,
+                &["--key", &imported_arg, "key", "import", &file, "--passphrase-file", &pass],
+            )
+            .await
+        }
+    };
+    import(export_arg.to_owned(), wrong.clone())
+        .await
+        .refused("wrong_passphrase");
+    assert!(!imported.exists(), "nothing is written on a refusal");
+
+    let cases = [
+        ("ciphertext", {
+            let mut c = file["ciphertext"].as_str().unwrap().to_owned();
+            let flipped = if c.starts_with('0') { "1" } else { "0" };
+            c.replace_range(0..1, flipped);
+            serde_json::Value::from(c)
+        }, "wrong_passphrase"),
+        ("salt", serde_json::Value::from("00".repeat(16)), "wrong_passphrase"),
+        (
+            "user",
+            serde_json::Value::from(first["public_key"].as_str().unwrap()),
+            "key_mismatch",
+        ),
+        ("causerie_key_export", serde_json::Value::from(2), "bad_export_file"),
+        ("iterations", serde_json::Value::from(1_000), "weak_kdf"),
+        ("nonce", serde_json::Value::from("zz"), "bad_export_file"),
+    ];
+    for (i, (field, value, reason)) in cases.into_iter().enumerate() {
+        let path = write(&home.join(format!("tampered{i}.json")), &tampered(&file, field, value));
+        import(path, good.clone()).await.refused(reason);
+        assert!(!imported.exists(), "{field}: nothing is written on a refusal");
+    }
+    let garbage = write(&home.join("garbage.json"), "not json at all");
+    import(garbage, good.clone()).await.refused("bad_export_file");
+
+    let ok = import(export_arg.to_owned(), good.clone()).await.ok();
+    assert_eq!(ok["public_key"], public);
+    let shown = causerie(home, &["--key", imported_arg, "key", "show"]).await.ok();
+    assert_eq!(shown["public_key"], public);
+    // --force replaces an existing key file with the imported one.
+    let forced = causerie(
+        home,
+        &["--key", imported_arg, "key", "import", export_arg, "--force", "--passphrase-file", &good],
+    )
+    .await
+    .ok();
+    assert_eq!(forced["public_key"], public);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_refusals_and_failures_have_reasons_and_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = start_node(dir.path().join("node"), Vec::new()).await;
+    let user = User::new(dir.path(), "stranger", url(&node)).await;
+
+    // Not registered: the node's reason, exit 1.
+    user.run(&["rooms"]).await.refused("not_registered");
+    let room = format!("!{}", "ab".repeat(32));
+    user.run(&["send", &room, "hello?"])
+        .await
+        .refused("not_registered");
+    // Text mode prints the reason on stderr and exits 1 too.
+    let mut text = command(dir.path());
+    text.args(["--node", &user.node, "--key", user.key.to_str().unwrap(), "rooms"]);
+    let output = text.output().await.unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("not_registered"));
+
+    // Invalid input is refused before anything is sent.
+    user.run(&["register", "--handle", "Not A Handle!"])
+        .await
+        .refused("bad_handle");
+    user.run(&["send", "not-a-room", "x"]).await.refused("bad_room_id");
+    user.run(&["room", "join", "causerie:join/nonsense"])
+        .await
+        .refused("bad_room_id");
+
+    // A missing key file is refused with a hint.
+    let missing = dir.path().join("missing.key");
+    causerie(
+        dir.path(),
+        &["--node", &user.node, "--key", missing.to_str().unwrap(), "rooms"],
+    )
+    .await
+    .refused("no_key");
+
+    // Registered, the same commands work; a room that does not exist is the node's refusal.
+    user.run(&["register", "--handle", "stranger"]).await.ok();
+    let rooms = user.run(&["rooms"]).await.ok();
+    assert_eq!(rooms["rooms"].as_array().unwrap().len(), 0);
+    let unknown = user.run(&["send", &room, "x"]).await;
+    assert_eq!(unknown.code, 1, "{unknown:?}");
+
+    // An unreachable node: could not run, exit 2.
+    let http = node.http_addr;
+    node.shutdown().await;
+    let down = user.run(&["rooms"]).await;
+    assert_eq!(down.code, 2, "{down:?}");
+    assert_eq!(down.json()["error"], "node_unreachable", "{http} {down:?}");
+
+    // Usage errors exit 2 (clap).
+    let usage = causerie(dir.path(), &["send"]).await;
+    assert_eq!(usage.code, 2, "{usage:?}");
+}

@@ -1,0 +1,156 @@
+//! Shared helpers of the `causerie` command-line tests: real nodes started in-process with
+//! `daemon::start` (temp data dirs, HTTP on 127.0.0.1:0, p2p on /ip4/127.0.0.1/tcp/0), the
+//! `causerie` binary run as a child process, and waits on conditions with timeouts.
+
+#![allow(dead_code, clippy::unwrap_used, missing_docs, unreachable_pub)]
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use causerie_node::config::{Config, ConfigFile, Overrides};
+use causerie_node::daemon::{self, Running};
+
+/// Patience for network conditions (debug builds on 2 shared cores).
+pub const WAIT: Duration = Duration::from_secs(60);
+/// How often waits re-check.
+pub const POLL: Duration = Duration::from_millis(50);
+
+/// The binary under test.
+pub fn binary() -> &'static str {
+    env!("CARGO_BIN_EXE_causerie")
+}
+
+/// Starts a node on loopback with free ports, bootstrapping to `bootstrap`.
+pub async fn start_node(data_dir: PathBuf, bootstrap: Vec<String>) -> Running {
+    let overrides = Overrides {
+        data_dir: Some(data_dir),
+        listen: vec!["/ip4/127.0.0.1/tcp/0".into()],
+        bootstrap,
+        http: Some("127.0.0.1:0".into()),
+        ..Default::default()
+    };
+    let config = Config::from_parts(ConfigFile::default(), overrides).unwrap();
+    daemon::start(&config).await.unwrap()
+}
+
+/// The node's p2p addresses with its peer id.
+pub async fn p2p_addresses(running: &Running) -> Vec<String> {
+    let peer = running.net.peer_id();
+    let addrs = running.net.listen_addrs().await.unwrap();
+    addrs.iter().map(|a| format!("{a}/p2p/{peer}")).collect()
+}
+
+/// The node's client API URL.
+pub fn url(running: &Running) -> String {
+    format!("http://{}", running.http_addr)
+}
+
+/// Polls `condition` until it holds or `WAIT` passes.
+pub async fn wait_until<F, Fut>(what: &str, mut condition: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if condition().await {
+            return;
+        }
+        assert!(Instant::now() < deadline, "timed out after {WAIT:?} waiting for {what}");
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// What a finished `causerie` run printed.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// The last stdout line as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        let line = self.stdout.lines().last().unwrap_or_default();
+        serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {self:?}"))
+    }
+
+    /// Asserts success and returns the JSON.
+    pub fn ok(&self) -> serde_json::Value {
+        assert_eq!(self.code, 0, "{self:?}");
+        self.json()
+    }
+
+    /// Asserts a refusal (exit 1) with `reason`.
+    pub fn refused(&self, reason: &str) {
+        assert_eq!(self.code, 1, "{self:?}");
+        assert_eq!(self.json()["error"], reason, "{self:?}");
+    }
+}
+
+/// A `causerie` command with an isolated environment (HOME and XDG_CONFIG_HOME in `home`).
+pub fn command(home: &Path) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(binary());
+    command
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .kill_on_drop(true);
+    command
+}
+
+/// Runs `causerie --json ARGS` to completion (with a timeout).
+pub async fn causerie(home: &Path, args: &[&str]) -> Run {
+    let mut command = command(home);
+    command.arg("--json").args(args);
+    let output = tokio::time::timeout(WAIT * 3, command.output())
+        .await
+        .unwrap_or_else(|_| panic!("causerie {args:?} did not finish"))
+        .unwrap();
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// A user of the tests: a key file and the node they use.
+pub struct User {
+    pub home: PathBuf,
+    pub key: PathBuf,
+    pub node: String,
+}
+
+impl User {
+    /// Creates the user's key file.
+    pub async fn new(home: &Path, name: &str, node: String) -> User {
+        let key = home.join(format!("{name}.key"));
+        let user = User {
+            home: home.to_owned(),
+            key,
+            node,
+        };
+        user.run(&["key", "new"]).await.ok();
+        user
+    }
+
+    /// Runs `causerie --json --node NODE --key KEY ARGS`.
+    pub async fn run(&self, args: &[&str]) -> Run {
+        let mut all = vec!["--node", &self.node, "--key", self.key.to_str().unwrap()];
+        all.extend_from_slice(args);
+        causerie(&self.home, &all).await
+    }
+
+    /// The user's public key (hex).
+    pub async fn public(&self) -> String {
+        self.run(&["key", "show"]).await.ok()["public_key"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+}
