@@ -103,7 +103,7 @@ fn sled_accounts_survive_reopen() {
         registered_ms: 1,
         user: alice.public(),
     };
-    SledStore::open(dir.path())
+    let _durable = SledStore::open(dir.path())
         .unwrap()
         .put_account(&account)
         .unwrap();

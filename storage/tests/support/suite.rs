@@ -636,7 +636,7 @@ pub(crate) fn concurrent_commits(store: &impl Store) {
 
 /// Local accounts: lookup by key and by handle, unique handles, renaming frees the old handle.
 pub(crate) fn accounts(store: &impl Store) {
-    use causerie_storage::{Account, AccountStore, StoreError};
+    use causerie_storage::{Account, StoreError};
     let alice = user(1).public();
     let bob = user(2).public();
     let account = |user, handle: &str| Account {
