@@ -648,7 +648,7 @@ pub(crate) fn accounts(store: &impl Store) {
     };
     assert_eq!(store.account(&alice).unwrap(), None);
     assert_eq!(store.account_by_handle("alice").unwrap(), None);
-    store.put_account(&account(alice, "alice")).unwrap();
+    let _durable = store.put_account(&account(alice, "alice")).unwrap();
     assert_eq!(store.account(&alice).unwrap().unwrap().handle, "alice");
     assert_eq!(
         store.account_by_handle("alice").unwrap().unwrap().user,
@@ -664,9 +664,9 @@ pub(crate) fn accounts(store: &impl Store) {
         alice
     );
     // A rename frees the old handle for someone else.
-    store.put_account(&account(alice, "alice2")).unwrap();
+    let _durable = store.put_account(&account(alice, "alice2")).unwrap();
     assert_eq!(store.account_by_handle("alice").unwrap(), None);
-    store.put_account(&account(bob, "alice")).unwrap();
+    let _durable = store.put_account(&account(bob, "alice")).unwrap();
     assert_eq!(store.account_by_handle("alice").unwrap().unwrap().user, bob);
     assert_eq!(
         store.account_by_handle("alice2").unwrap().unwrap().user,
