@@ -328,21 +328,34 @@ mod tests {
     #[test]
     fn tampering_is_refused() {
         let file = quick(&vector_secret());
-        for i in 0..CIPHERTEXT_BYTES {
+        // Encrypted seed (first, last byte) and tag (first, last byte).
+        for i in [0, 31, 32, CIPHERTEXT_BYTES - 1] {
             let mut bad = file.clone();
             bad.ciphertext[i] ^= 1;
-            assert_eq!(bad.open(PASSPHRASE).unwrap_err().reason(), "wrong_passphrase");
+            assert_eq!(
+                bad.open(PASSPHRASE).unwrap_err().reason(),
+                "wrong_passphrase"
+            );
         }
         let mut bad = file.clone();
         bad.salt[0] ^= 1;
-        assert_eq!(bad.open(PASSPHRASE).unwrap_err().reason(), "wrong_passphrase");
+        assert_eq!(
+            bad.open(PASSPHRASE).unwrap_err().reason(),
+            "wrong_passphrase"
+        );
         let mut bad = file.clone();
         bad.nonce[0] ^= 1;
-        assert_eq!(bad.open(PASSPHRASE).unwrap_err().reason(), "wrong_passphrase");
+        assert_eq!(
+            bad.open(PASSPHRASE).unwrap_err().reason(),
+            "wrong_passphrase"
+        );
         // The iteration count is not authenticated data, but changing it changes the key.
         let mut bad = file.clone();
         bad.iterations += 1;
-        assert_eq!(bad.open(PASSPHRASE).unwrap_err().reason(), "wrong_passphrase");
+        assert_eq!(
+            bad.open(PASSPHRASE).unwrap_err().reason(),
+            "wrong_passphrase"
+        );
     }
 
     #[test]
@@ -381,11 +394,20 @@ mod tests {
                 "bad_export_file",
             ),
             (with_field(&json, "iterations", 99_999.into()), "weak_kdf"),
-            (with_field(&json, "iterations", 10_000_001.into()), "weak_kdf"),
-            (with_field(&json, "iterations", (-1).into()), "bad_export_file"),
+            (
+                with_field(&json, "iterations", 10_000_001.into()),
+                "weak_kdf",
+            ),
+            (
+                with_field(&json, "iterations", (-1).into()),
+                "bad_export_file",
+            ),
             (with_field(&json, "iterations", u64::MAX.into()), "weak_kdf"),
             (with_field(&json, "salt", "00".into()), "bad_export_file"),
-            (with_field(&json, "nonce", "zz".repeat(12).into()), "bad_export_file"),
+            (
+                with_field(&json, "nonce", "zz".repeat(12).into()),
+                "bad_export_file",
+            ),
             (
                 with_field(&json, "ciphertext", "00".repeat(47).into()),
                 "bad_export_file",
@@ -394,7 +416,10 @@ mod tests {
                 with_field(&json, "salt", "AB".repeat(16).into()),
                 "bad_export_file",
             ),
-            (with_field(&json, "user", "00".repeat(32).into()), "bad_export_file"),
+            (
+                with_field(&json, "user", "00".repeat(32).into()),
+                "bad_export_file",
+            ),
             (vec![b' '; MAX_EXPORT_FILE_BYTES + 1], "bad_export_file"),
         ];
         for (bytes, reason) in cases {

@@ -22,7 +22,7 @@ mod node;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::{Context as _, Result};
 use causerie_crypto::{KeyError, KeyExportError, UserSecret};
 use causerie_node::client::{Client, ClientError};
 use causerie_node::config::ConfigError;
@@ -377,8 +377,16 @@ mod tests {
 
     #[test]
     fn global_flags_work_after_subcommands() {
-        let args = parse(&["room", "create", "Lobby", "--public", "--json", "--node", "http://x:1"])
-            .unwrap();
+        let args = parse(&[
+            "room",
+            "create",
+            "Lobby",
+            "--public",
+            "--json",
+            "--node",
+            "http://x:1",
+        ])
+        .unwrap();
         assert!(args.json);
         assert_eq!(args.node, "http://x:1");
         let args = parse(&["rooms"]).unwrap();
@@ -393,7 +401,15 @@ mod tests {
             vec!["key", "export", "--out", "f.json", "--passphrase-file", "p"],
             vec!["key", "import", "f.json", "--force"],
             vec!["register", "--handle", "alice", "--display-name", "Alice"],
-            vec!["room", "create", "Lobby", "--join-rule", "knock", "--topic", "t"],
+            vec![
+                "room",
+                "create",
+                "Lobby",
+                "--join-rule",
+                "knock",
+                "--topic",
+                "t",
+            ],
             vec!["room", "join", "causerie:join/!ab?via=x"],
             vec!["room", "invite-link", "!ab"],
             vec!["room", "leave", "!ab"],

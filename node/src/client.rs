@@ -419,11 +419,17 @@ impl Expect {
 }
 
 /// Decodes and checks a draft against what was asked; returns the signing input to sign.
-pub fn check_draft(draft: &Draft, author: &UserKey, expect: &Expect) -> Result<Vec<u8>, ClientError> {
+pub fn check_draft(
+    draft: &Draft,
+    author: &UserKey,
+    expect: &Expect,
+) -> Result<Vec<u8>, ClientError> {
     let bytes = hex::decode(&draft.draft).map_err(|_| bad("draft is not hex"))?;
-    let given_input = hex::decode(&draft.signing_input).map_err(|_| bad("signing_input is not hex"))?;
-    let decoded = EventDraft::decode(&bytes)
-        .map_err(|e| ClientError::DraftMismatch(format!("draft does not decode: {}", e.reason())))?;
+    let given_input =
+        hex::decode(&draft.signing_input).map_err(|_| bad("signing_input is not hex"))?;
+    let decoded = EventDraft::decode(&bytes).map_err(|e| {
+        ClientError::DraftMismatch(format!("draft does not decode: {}", e.reason()))
+    })?;
     let mismatch = |what: String| Err(ClientError::DraftMismatch(what));
     if decoded.author != *author {
         return mismatch(format!("author is {}, not this user", decoded.author));
@@ -431,22 +437,29 @@ pub fn check_draft(draft: &Draft, author: &UserKey, expect: &Expect) -> Result<V
     if decoded.room != expect.room {
         return mismatch(format!(
             "room is {}, asked {}",
-            decoded.room.map_or_else(|| "none".into(), |r| r.to_string()),
+            decoded
+                .room
+                .map_or_else(|| "none".into(), |r| r.to_string()),
             expect.room.map_or_else(|| "none".into(), |r| r.to_string())
         ));
     }
     if decoded.kind != expect.kind {
         return mismatch(format!("kind is {}, asked {}", decoded.kind, expect.kind));
     }
-    if let Some(key) = &expect.state_key {
-        if decoded.state_key.as_deref() != Some(key.as_str()) {
-            return mismatch(format!("state key is {:?}, asked {key:?}", decoded.state_key));
-        }
+    if let Some(key) = &expect.state_key
+        && decoded.state_key.as_deref() != Some(key.as_str())
+    {
+        return mismatch(format!(
+            "state key is {:?}, asked {key:?}",
+            decoded.state_key
+        ));
     }
     for (field, value) in &expect.content {
         let found = decoded.content.get(*field).and_then(Value::as_str);
         if found != Some(value.as_str()) {
-            return mismatch(format!("content field {field} is {found:?}, asked {value:?}"));
+            return mismatch(format!(
+                "content field {field} is {found:?}, asked {value:?}"
+            ));
         }
     }
     for (field, value) in &expect.content_bytes {
@@ -492,8 +505,7 @@ struct ChallengeFields {
 /// Checks a challenge is a login challenge for `user` and its signing input derives from it;
 /// returns the bytes to sign.
 fn check_challenge(answer: &ChallengeAnswer, user: &UserKey) -> Result<Vec<u8>, ClientError> {
-    let challenge =
-        hex::decode(&answer.challenge).map_err(|_| bad("challenge is not hex"))?;
+    let challenge = hex::decode(&answer.challenge).map_err(|_| bad("challenge is not hex"))?;
     let input = hex::decode(&answer.signing_input).map_err(|_| bad("signing_input is not hex"))?;
     let fields: ChallengeFields = codec::decode(&challenge, MAX_CHALLENGE_BYTES)
         .map_err(|e| ClientError::BadChallenge(e.reason().into()))?;
@@ -546,7 +558,8 @@ impl JoinTarget {
         }
         if let Some(rest) = text.strip_prefix("causerie:join/") {
             let room_text = rest.split(['?', '/']).next().unwrap_or_default();
-            let room = parse_room(room_text)?;
+            // Links name the room with or without its `!` (the network layer writes bare hex).
+            let room = parse_room(&format!("!{}", room_text.trim_start_matches('!')))?;
             return Ok(JoinTarget::Link {
                 link: text.to_owned(),
                 room,
@@ -672,7 +685,10 @@ impl Client {
         let url = reqwest::Url::parse(&base)
             .map_err(|e| invalid("bad_node_url", format!("{base}: {e}")))?;
         if url.scheme() != "http" && url.scheme() != "https" {
-            return Err(invalid("bad_node_url", format!("{base}: want http://HOST:PORT")));
+            return Err(invalid(
+                "bad_node_url",
+                format!("{base}: want http://HOST:PORT"),
+            ));
         }
         let http = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
@@ -701,7 +717,12 @@ impl Client {
         format!("{}/api/v1{path}", self.base)
     }
 
-    fn builder(&self, method: Method, path: &str, auth: bool) -> Result<reqwest::RequestBuilder, ClientError> {
+    fn builder(
+        &self,
+        method: Method,
+        path: &str,
+        auth: bool,
+    ) -> Result<reqwest::RequestBuilder, ClientError> {
         let mut builder = self.http.request(method, self.url(path));
         if auth {
             let token = self.token.as_deref().ok_or(ClientError::NotLoggedIn)?;
@@ -756,7 +777,11 @@ impl Client {
         Ok((answer.challenge, sign(secret, &input)?))
     }
 
-    fn start_session(&mut self, answer: SessionAnswer, user: UserKey) -> Result<Account, ClientError> {
+    fn start_session(
+        &mut self,
+        answer: SessionAnswer,
+        user: UserKey,
+    ) -> Result<Account, ClientError> {
         if answer.account.user != user.to_string() {
             return Err(bad("the session is for another user"));
         }
@@ -904,8 +929,13 @@ impl Client {
         room: &RoomId,
         action: serde_json::Value,
     ) -> Result<Draft, ClientError> {
-        self.call(Method::POST, &format!("/rooms/{room}/prepare"), Some(action), true)
-            .await
+        self.call(
+            Method::POST,
+            &format!("/rooms/{room}/prepare"),
+            Some(action),
+            true,
+        )
+        .await
     }
 
     /// Submits a signed draft; answers once the event is durable.
@@ -932,15 +962,18 @@ impl Client {
     ) -> Result<Submitted, ClientError> {
         let user = self.session_user()?;
         if secret.public() != user {
-            return Err(invalid("not_your_key", "the secret is not the session's user"));
+            return Err(invalid(
+                "not_your_key",
+                "the secret is not the session's user",
+            ));
         }
         let input = check_draft(draft, &user, expect)?;
         let signature = sign(secret, &input)?;
         let submitted = self.submit(draft, &signature).await?;
-        if let Some(room) = expect.room {
-            if submitted.room != room.to_string() {
-                return Err(bad("the node stored the event in another room"));
-            }
+        if let Some(room) = expect.room
+            && submitted.room != room.to_string()
+        {
+            return Err(bad("the node stored the event in another room"));
         }
         Ok(submitted)
     }
@@ -965,8 +998,13 @@ impl Client {
         body: &str,
     ) -> Result<Submitted, ClientError> {
         let expect = Expect::new(Some(*room), kinds::MESSAGE).content("body", body);
-        self.act(secret, room, json!({"action": "message", "body": body}), expect)
-            .await
+        self.act(
+            secret,
+            room,
+            json!({"action": "message", "body": body}),
+            expect,
+        )
+        .await
     }
 
     /// The user's own member event with `membership` (join, leave).
@@ -998,7 +1036,8 @@ impl Client {
             return Err(bad("the room id is not the create event's id"));
         }
         let join = self.own_member(&room, "join")?;
-        self.act(secret, &room, json!({"action": "join"}), join).await?;
+        self.act(secret, &room, json!({"action": "join"}), join)
+            .await?;
         let levels = Expect::new(Some(room), kinds::POWER_LEVELS).state_key("");
         self.act(secret, &room, json!({"action": "power_levels"}), levels)
             .await?;
@@ -1015,20 +1054,34 @@ impl Client {
         let name = Expect::new(Some(room), kinds::NAME)
             .state_key("")
             .content("name", options.name.clone());
-        self.act(secret, &room, json!({"action": "name", "name": options.name}), name)
-            .await?;
+        self.act(
+            secret,
+            &room,
+            json!({"action": "name", "name": options.name}),
+            name,
+        )
+        .await?;
         if let Some(topic) = &options.topic {
             let expect = Expect::new(Some(room), kinds::TOPIC)
                 .state_key("")
                 .content("topic", topic.clone());
-            self.act(secret, &room, json!({"action": "topic", "topic": topic}), expect)
-                .await?;
+            self.act(
+                secret,
+                &room,
+                json!({"action": "topic", "topic": topic}),
+                expect,
+            )
+            .await?;
         }
         Ok(room)
     }
 
     /// Joins a room by id or invite link (the node replicates it first if needed).
-    pub async fn join(&self, secret: &UserSecret, target: &JoinTarget) -> Result<RoomId, ClientError> {
+    pub async fn join(
+        &self,
+        secret: &UserSecret,
+        target: &JoinTarget,
+    ) -> Result<RoomId, ClientError> {
         let body = match target {
             JoinTarget::Room(room) => json!({ "room": room.to_string() }),
             JoinTarget::Link { link, .. } => json!({ "link": link }),
@@ -1049,7 +1102,11 @@ impl Client {
     }
 
     /// Leaves a room.
-    pub async fn leave(&self, secret: &UserSecret, room: &RoomId) -> Result<Submitted, ClientError> {
+    pub async fn leave(
+        &self,
+        secret: &UserSecret,
+        room: &RoomId,
+    ) -> Result<Submitted, ClientError> {
         let expect = self.own_member(room, "leave")?;
         self.act(secret, room, json!({"action": "leave"}), expect)
             .await
@@ -1110,8 +1167,7 @@ impl EventStream {
         loop {
             while let Some(end) = self.buffer.iter().position(|&b| b == b'\n') {
                 let line: Vec<u8> = self.buffer.drain(..=end).collect();
-                let line = String::from_utf8(line)
-                    .map_err(|_| bad("stream line is not UTF-8"))?;
+                let line = String::from_utf8(line).map_err(|_| bad("stream line is not UTF-8"))?;
                 let line = line.trim_end_matches(['\n', '\r']);
                 if let Some(item) = self.state.line(line)? {
                     return Ok(Some(item));
@@ -1220,13 +1276,22 @@ mod tests {
         let user = secret.public();
         // Another author.
         let (_, wire) = draft_for(&other, room, "hi");
-        assert_eq!(check_draft(&wire, &user, &expect).unwrap_err().reason(), "draft_mismatch");
+        assert_eq!(
+            check_draft(&wire, &user, &expect).unwrap_err().reason(),
+            "draft_mismatch"
+        );
         // Another room.
         let (_, wire) = draft_for(&secret, RoomId(Hash32([8; 32])), "hi");
-        assert_eq!(check_draft(&wire, &user, &expect).unwrap_err().reason(), "draft_mismatch");
+        assert_eq!(
+            check_draft(&wire, &user, &expect).unwrap_err().reason(),
+            "draft_mismatch"
+        );
         // Another body.
         let (_, wire) = draft_for(&secret, room, "send money");
-        assert_eq!(check_draft(&wire, &user, &expect).unwrap_err().reason(), "draft_mismatch");
+        assert_eq!(
+            check_draft(&wire, &user, &expect).unwrap_err().reason(),
+            "draft_mismatch"
+        );
         // Signing input of another draft.
         let (_, honest) = draft_for(&secret, room, "hi");
         let (_, evil) = draft_for(&secret, room, "bye");
@@ -1235,23 +1300,35 @@ mod tests {
             signing_input: evil.signing_input,
             event: serde_json::Value::Null,
         };
-        assert_eq!(check_draft(&mixed, &user, &expect).unwrap_err().reason(), "draft_mismatch");
+        assert_eq!(
+            check_draft(&mixed, &user, &expect).unwrap_err().reason(),
+            "draft_mismatch"
+        );
         // Not hex, not CBOR.
         let junk = Draft {
             draft: "zz".into(),
             signing_input: honest.signing_input.clone(),
             event: serde_json::Value::Null,
         };
-        assert_eq!(check_draft(&junk, &user, &expect).unwrap_err().reason(), "bad_response");
+        assert_eq!(
+            check_draft(&junk, &user, &expect).unwrap_err().reason(),
+            "bad_response"
+        );
         let junk = Draft {
             draft: "a0".into(),
-            signing_input: honest.signing_input,
+            signing_input: honest.signing_input.clone(),
             event: serde_json::Value::Null,
         };
-        assert_eq!(check_draft(&junk, &user, &expect).unwrap_err().reason(), "draft_mismatch");
+        assert_eq!(
+            check_draft(&junk, &user, &expect).unwrap_err().reason(),
+            "draft_mismatch"
+        );
         // Wrong kind asked.
         let expect = Expect::new(Some(room), kinds::MEMBER);
-        assert_eq!(check_draft(&honest, &user, &expect).unwrap_err().reason(), "draft_mismatch");
+        assert_eq!(
+            check_draft(&honest, &user, &expect).unwrap_err().reason(),
+            "draft_mismatch"
+        );
     }
 
     #[derive(Serialize)]
@@ -1306,11 +1383,25 @@ mod tests {
         let target = JoinTarget::parse(&link).unwrap();
         assert_eq!(target.room().to_string(), room);
         assert!(matches!(target, JoinTarget::Link { .. }));
-        for bad in ["", "!zz", "ab".repeat(32).as_str(), "causerie:join/", "http://x"] {
-            assert_eq!(JoinTarget::parse(bad).unwrap_err().reason(), "bad_room_id", "{bad}");
+        let bare = format!("causerie:join/{}?via=x", &room[1..]);
+        assert_eq!(JoinTarget::parse(&bare).unwrap().room().to_string(), room);
+        for bad in [
+            "",
+            "!zz",
+            "ab".repeat(32).as_str(),
+            "causerie:join/",
+            "http://x",
+        ] {
+            assert_eq!(
+                JoinTarget::parse(bad).unwrap_err().reason(),
+                "bad_room_id",
+                "{bad}"
+            );
         }
         assert_eq!(
-            JoinTarget::parse(&"x".repeat(MAX_LINK_BYTES + 1)).unwrap_err().reason(),
+            JoinTarget::parse(&"x".repeat(MAX_LINK_BYTES + 1))
+                .unwrap_err()
+                .reason(),
             "bad_link"
         );
     }

@@ -48,13 +48,21 @@ async fn key_export_and_import_round_trip_and_refusals() {
     let export_arg = export.to_str().unwrap();
     let done = causerie(
         home,
-        &["--key", key_arg, "key", "export", "--out", export_arg, "--passphrase-file", &good],
+        &[
+            "--key",
+            key_arg,
+            "key",
+            "export",
+            "--out",
+            export_arg,
+            "--passphrase-file",
+            &good,
+        ],
     )
     .await
     .ok();
     assert_eq!(done["public_key"], public);
-    let file: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&export).unwrap()).unwrap();
+    let file: serde_json::Value = serde_json::from_slice(&std::fs::read(&export).unwrap()).unwrap();
     assert_eq!(file["causerie_key_export"], 1);
     assert_eq!(file["user"], public);
     assert_eq!(file["kdf"], "pbkdf2-sha256");
@@ -62,7 +70,16 @@ async fn key_export_and_import_round_trip_and_refusals() {
     // Exporting again to the same file is refused.
     causerie(
         home,
-        &["--key", key_arg, "key", "export", "--out", export_arg, "--passphrase-file", &good],
+        &[
+            "--key",
+            key_arg,
+            "key",
+            "export",
+            "--out",
+            export_arg,
+            "--passphrase-file",
+            &good,
+        ],
     )
     .await
     .refused("file_exists");
@@ -70,7 +87,15 @@ async fn key_export_and_import_round_trip_and_refusals() {
     // Import refuses to overwrite the existing key without --force.
     causerie(
         home,
-        &["--key", key_arg, "key", "import", export_arg, "--passphrase-file", &good],
+        &[
+            "--key",
+            key_arg,
+            "key",
+            "import",
+            export_arg,
+            "--passphrase-file",
+            &good,
+        ],
     )
     .await
     .refused("key_exists");
@@ -82,7 +107,15 @@ async fn key_export_and_import_round_trip_and_refusals() {
         async move {
             causerie(
                 home,
-                &["--key", &imported_arg, "key", "import", &file, "--passphrase-file", &pass],
+                &[
+                    "--key",
+                    &imported_arg,
+                    "key",
+                    "import",
+                    &file,
+                    "--passphrase-file",
+                    &pass,
+                ],
             )
             .await
         }
@@ -93,38 +126,69 @@ async fn key_export_and_import_round_trip_and_refusals() {
     assert!(!imported.exists(), "nothing is written on a refusal");
 
     let cases = [
-        ("ciphertext", {
-            let mut c = file["ciphertext"].as_str().unwrap().to_owned();
-            let flipped = if c.starts_with('0') { "1" } else { "0" };
-            c.replace_range(0..1, flipped);
-            serde_json::Value::from(c)
-        }, "wrong_passphrase"),
-        ("salt", serde_json::Value::from("00".repeat(16)), "wrong_passphrase"),
+        (
+            "ciphertext",
+            {
+                let mut c = file["ciphertext"].as_str().unwrap().to_owned();
+                let flipped = if c.starts_with('0') { "1" } else { "0" };
+                c.replace_range(0..1, flipped);
+                serde_json::Value::from(c)
+            },
+            "wrong_passphrase",
+        ),
+        (
+            "salt",
+            serde_json::Value::from("00".repeat(16)),
+            "wrong_passphrase",
+        ),
         (
             "user",
             serde_json::Value::from(first["public_key"].as_str().unwrap()),
             "key_mismatch",
         ),
-        ("causerie_key_export", serde_json::Value::from(2), "bad_export_file"),
+        (
+            "causerie_key_export",
+            serde_json::Value::from(2),
+            "bad_export_file",
+        ),
         ("iterations", serde_json::Value::from(1_000), "weak_kdf"),
         ("nonce", serde_json::Value::from("zz"), "bad_export_file"),
     ];
     for (i, (field, value, reason)) in cases.into_iter().enumerate() {
-        let path = write(&home.join(format!("tampered{i}.json")), &tampered(&file, field, value));
+        let path = write(
+            &home.join(format!("tampered{i}.json")),
+            &tampered(&file, field, value),
+        );
         import(path, good.clone()).await.refused(reason);
-        assert!(!imported.exists(), "{field}: nothing is written on a refusal");
+        assert!(
+            !imported.exists(),
+            "{field}: nothing is written on a refusal"
+        );
     }
     let garbage = write(&home.join("garbage.json"), "not json at all");
-    import(garbage, good.clone()).await.refused("bad_export_file");
+    import(garbage, good.clone())
+        .await
+        .refused("bad_export_file");
 
     let ok = import(export_arg.to_owned(), good.clone()).await.ok();
     assert_eq!(ok["public_key"], public);
-    let shown = causerie(home, &["--key", imported_arg, "key", "show"]).await.ok();
+    let shown = causerie(home, &["--key", imported_arg, "key", "show"])
+        .await
+        .ok();
     assert_eq!(shown["public_key"], public);
     // --force replaces an existing key file with the imported one.
     let forced = causerie(
         home,
-        &["--key", imported_arg, "key", "import", export_arg, "--force", "--passphrase-file", &good],
+        &[
+            "--key",
+            imported_arg,
+            "key",
+            "import",
+            export_arg,
+            "--force",
+            "--passphrase-file",
+            &good,
+        ],
     )
     .await
     .ok();
@@ -145,7 +209,13 @@ async fn node_refusals_and_failures_have_reasons_and_exit_codes() {
         .refused("not_registered");
     // Text mode prints the reason on stderr and exits 1 too.
     let mut text = command(dir.path());
-    text.args(["--node", &user.node, "--key", user.key.to_str().unwrap(), "rooms"]);
+    text.args([
+        "--node",
+        &user.node,
+        "--key",
+        user.key.to_str().unwrap(),
+        "rooms",
+    ]);
     let output = text.output().await.unwrap();
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("not_registered"));
@@ -154,7 +224,9 @@ async fn node_refusals_and_failures_have_reasons_and_exit_codes() {
     user.run(&["register", "--handle", "Not A Handle!"])
         .await
         .refused("bad_handle");
-    user.run(&["send", "not-a-room", "x"]).await.refused("bad_room_id");
+    user.run(&["send", "not-a-room", "x"])
+        .await
+        .refused("bad_room_id");
     user.run(&["room", "join", "causerie:join/nonsense"])
         .await
         .refused("bad_room_id");
@@ -163,7 +235,13 @@ async fn node_refusals_and_failures_have_reasons_and_exit_codes() {
     let missing = dir.path().join("missing.key");
     causerie(
         dir.path(),
-        &["--node", &user.node, "--key", missing.to_str().unwrap(), "rooms"],
+        &[
+            "--node",
+            &user.node,
+            "--key",
+            missing.to_str().unwrap(),
+            "rooms",
+        ],
     )
     .await
     .refused("no_key");

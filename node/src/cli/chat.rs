@@ -93,9 +93,8 @@ pub(crate) async fn room(cx: &Context, command: RoomCommand) -> Result<ExitCode>
             join_rule,
             topic,
         } => {
-            let join_rule = join_rule.unwrap_or_else(|| {
-                if public { "public" } else { "invite" }.to_owned()
-            });
+            let join_rule =
+                join_rule.unwrap_or_else(|| if public { "public" } else { "invite" }.to_owned());
             let client = cx.session(&secret).await?;
             let options = NewRoom {
                 name,
@@ -114,23 +113,25 @@ pub(crate) async fn room(cx: &Context, command: RoomCommand) -> Result<ExitCode>
             let target = JoinTarget::parse(&target)?;
             let client = cx.session(&secret).await?;
             let room = client.join(&secret, &target).await?;
-            cx.out
-                .print(json!({ "room": room.to_string() }), || format!("joined {room}"));
+            cx.out.print(json!({ "room": room.to_string() }), || {
+                format!("joined {room}")
+            });
         }
         RoomCommand::InviteLink { room } => {
             let room = parse_room(&room)?;
             let client = cx.session(&secret).await?;
             let link = client.invite_link(&room).await?;
             cx.out
-                .print(json!({ "room": room.to_string(), "link": link }), || link.clone());
+                .print(json!({ "room": room.to_string(), "link": link }), || {
+                    link.clone()
+                });
         }
         RoomCommand::Leave { room } => {
             let room = parse_room(&room)?;
             let client = cx.session(&secret).await?;
             let submitted = client.leave(&secret, &room).await?;
-            cx.out.print(serde_json::to_value(&submitted)?, || {
-                format!("left {room}")
-            });
+            cx.out
+                .print(serde_json::to_value(&submitted)?, || format!("left {room}"));
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -274,9 +275,10 @@ pub(crate) async fn history(cx: &Context, room: &str, limit: u32) -> Result<Exit
     let secret = cx.secret()?;
     let client = cx.session(&secret).await?;
     let events = client.history(&room, limit as usize).await?;
-    cx.out.print(json!({ "room": room.to_string(), "events": events }), || {
-        events.iter().map(event_line).collect::<Vec<_>>().join("\n")
-    });
+    cx.out.print(
+        json!({ "room": room.to_string(), "events": events }),
+        || events.iter().map(event_line).collect::<Vec<_>>().join("\n"),
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -305,10 +307,10 @@ impl Printed {
         print_event(out, event);
         self.seen.insert(event.id.clone());
         self.order.push_back(event.id.clone());
-        if self.order.len() > SEEN_IDS_MAX {
-            if let Some(old) = self.order.pop_front() {
-                self.seen.remove(&old);
-            }
+        if self.order.len() > SEEN_IDS_MAX
+            && let Some(old) = self.order.pop_front()
+        {
+            self.seen.remove(&old);
         }
         let position = (event.depth, event.id.clone());
         if self.last.as_ref().is_none_or(|last| position > *last) {
@@ -364,7 +366,9 @@ pub(crate) async fn tail(cx: &Context, room: &str, lines: u32, follow: bool) -> 
             Ok(Some(StreamItem::Ping)) => continue,
             Ok(None) => tracing::warn!("live stream ended; reconnecting"),
             Err(e) if e.is_refusal() && e.reason() != "bad_token" => return Err(e.into()),
-            Err(e) => tracing::warn!(reason = e.reason(), error = %e, "live stream lost; reconnecting"),
+            Err(e) => {
+                tracing::warn!(reason = e.reason(), error = %e, "live stream lost; reconnecting")
+            }
         }
         // Reconnect: a new session if the node forgot ours (restart), the stream first, then
         // the events missed meanwhile.
@@ -436,9 +440,16 @@ pub(crate) async fn members(cx: &Context, room: &str) -> Result<ExitCode> {
     let secret = cx.secret()?;
     let client = cx.session(&secret).await?;
     let members = client.members(&room).await?;
-    cx.out.print(json!({ "room": room.to_string(), "members": members }), || {
-        members.iter().map(member_line).collect::<Vec<_>>().join("\n")
-    });
+    cx.out.print(
+        json!({ "room": room.to_string(), "members": members }),
+        || {
+            members
+                .iter()
+                .map(member_line)
+                .collect::<Vec<_>>()
+                .join("\n")
+        },
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -71,14 +71,18 @@ fn ports(base: u16, index: usize) -> Result<(u16, u16)> {
     Ok((http, p2p))
 }
 
-async fn start_node(dir: &Path, index: usize, base: u16, bootstrap: Vec<String>) -> Result<Running> {
+async fn start_node(
+    dir: &Path,
+    index: usize,
+    base: u16,
+    bootstrap: Vec<String>,
+) -> Result<Running> {
     let (http, p2p) = ports(base, index)?;
     let overrides = Overrides {
         data_dir: Some(dir.join(format!("node{}", index + 1))),
         listen: vec![format!("/ip4/127.0.0.1/tcp/{p2p}")],
         bootstrap,
         http: Some(format!("127.0.0.1:{http}")),
-        ..Default::default()
     };
     let config = Config::from_parts(ConfigFile::default(), overrides)?;
     daemon::start(&config)
@@ -173,7 +177,12 @@ fn messages(events: &[ApiEvent]) -> Vec<String> {
     events
         .iter()
         .filter(|e| e.kind == "room.message")
-        .filter_map(|e| e.content.get("body").and_then(|b| b.as_str()).map(str::to_owned))
+        .filter_map(|e| {
+            e.content
+                .get("body")
+                .and_then(|b| b.as_str())
+                .map(str::to_owned)
+        })
         .collect()
 }
 
@@ -185,7 +194,14 @@ pub(crate) async fn run(cx: &Context, args: DemoArgs) -> Result<ExitCode> {
     };
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let mut participants: Vec<Participant> = Vec::with_capacity(NODES);
-    let result = setup(cx, &args.base_port, &dir, &mut participants, args.exit_after_setup).await;
+    let result = setup(
+        cx,
+        &args.base_port,
+        &dir,
+        &mut participants,
+        args.exit_after_setup,
+    )
+    .await;
     for participant in participants {
         participant.running.shutdown().await;
     }
@@ -297,7 +313,8 @@ async fn setup(
             }
             cx.out.line("");
         }
-        cx.out.line("Open the web client of each node in your browser:");
+        cx.out
+            .line("Open the web client of each node in your browser:");
         for (index, p) in participants.iter().enumerate() {
             cx.out.line(&format!("  node {}: {}/", index + 1, p.url));
         }

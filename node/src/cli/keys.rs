@@ -165,10 +165,10 @@ fn passphrase(file: Option<&Path>, confirm: bool) -> Result<zeroize::Zeroizing<S
             zeroize::Zeroizing::new(line.trim_end_matches('\r').to_owned())
         }
         None => {
-            let first = zeroize::Zeroizing::new(
-                rpassword::prompt_password("Passphrase: ")
-                    .context("reading the passphrase from the terminal (or pass --passphrase-file)")?,
-            );
+            let first =
+                zeroize::Zeroizing::new(rpassword::prompt_password("Passphrase: ").context(
+                    "reading the passphrase from the terminal (or pass --passphrase-file)",
+                )?);
             if confirm {
                 let again = zeroize::Zeroizing::new(rpassword::prompt_password("Again: ")?);
                 if *first != *again {
@@ -187,7 +187,12 @@ fn passphrase(file: Option<&Path>, confirm: bool) -> Result<zeroize::Zeroizing<S
     Ok(text)
 }
 
-fn export(cx: &Context, key_path: &Path, out: &Path, passphrase_file: Option<&Path>) -> Result<ExitCode> {
+fn export(
+    cx: &Context,
+    key_path: &Path,
+    out: &Path,
+    passphrase_file: Option<&Path>,
+) -> Result<ExitCode> {
     let secret = cx.secret()?;
     if out.exists() {
         return Err(refused(

@@ -62,13 +62,17 @@ pub(crate) enum ModCommand {
         /// The user: key hex or handle of a member.
         user: String,
         /// The new level.
-        #[arg(value_parser = clap::value_parser!(u64).range(0..=MAX_POWER_LEVEL as i64))]
+        #[arg(value_parser = clap::value_parser!(u64).range(0..=MAX_POWER_LEVEL))]
         level: u64,
     },
 }
 
 /// Resolves USER: a key in hex, or the handle of exactly one user with a member event.
-async fn resolve_user(client: &Client, room: &causerie_crypto::RoomId, user: &str) -> Result<UserKey> {
+async fn resolve_user(
+    client: &Client,
+    room: &causerie_crypto::RoomId,
+    user: &str,
+) -> Result<UserKey> {
     if user.len() == 64 && user.bytes().all(|b| b.is_ascii_hexdigit()) {
         return UserKey::from_hex(&user.to_ascii_lowercase())
             .map_err(|e| refused("bad_user", format!("{user}: {}", e.reason())));
@@ -157,8 +161,8 @@ pub(crate) async fn run(cx: &Context, command: ModCommand) -> Result<ExitCode> {
                 json!({"action": "redact", "event": event.to_string()}),
                 reason.as_deref(),
             );
-            let expect = Expect::new(Some(room), kinds::REDACTION)
-                .bytes("redacts", event.0.0.to_vec());
+            let expect =
+                Expect::new(Some(room), kinds::REDACTION).bytes("redacts", event.0.0.to_vec());
             let done = client.act(&secret, &room, action, expect).await?;
             (format!("redacted {event}"), done)
         }

@@ -29,7 +29,6 @@ pub async fn start_node(data_dir: PathBuf, bootstrap: Vec<String>) -> Running {
         listen: vec!["/ip4/127.0.0.1/tcp/0".into()],
         bootstrap,
         http: Some("127.0.0.1:0".into()),
-        ..Default::default()
     };
     let config = Config::from_parts(ConfigFile::default(), overrides).unwrap();
     daemon::start(&config).await.unwrap()
@@ -58,7 +57,10 @@ where
         if condition().await {
             return;
         }
-        assert!(Instant::now() < deadline, "timed out after {WAIT:?} waiting for {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {WAIT:?} waiting for {what}"
+        );
         tokio::time::sleep(POLL).await;
     }
 }
@@ -75,8 +77,7 @@ impl Run {
     /// The last stdout line as JSON.
     pub fn json(&self) -> serde_json::Value {
         let line = self.stdout.lines().last().unwrap_or_default();
-        serde_json::from_str(line)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {self:?}"))
+        serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {self:?}"))
     }
 
     /// Asserts success and returns the JSON.
