@@ -198,7 +198,8 @@ pub(crate) fn init_tracing(args: &Args) {
     let serving = matches!(args.command, None | Some(Command::Run(_)));
     let default = match (args.verbose, serving) {
         (0, true) => "info",
-        (0, false) => "warn",
+        // Chat commands and the demo print for people; the network layer's chatter stays out.
+        (0, false) => "warn,libp2p_gossipsub=error",
         (1, _) => "debug",
         _ => "trace",
     };

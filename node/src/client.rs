@@ -693,6 +693,8 @@ impl Client {
         let http = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
+            // The node is named explicitly; an ambient HTTP_PROXY must not see the session token.
+            .no_proxy()
             .build()
             .map_err(|e| ClientError::Unreachable(e.to_string()))?;
         Ok(Client {

@@ -264,3 +264,143 @@ async fn node_refusals_and_failures_have_reasons_and_exit_codes() {
     let usage = causerie(dir.path(), &["send"]).await;
     assert_eq!(usage.code, 2, "{usage:?}");
 }
+
+/// A hostile node: it logs the user in properly, then prepares a different event than asked
+/// (another body), or answers outside the API. The CLI must refuse to sign and never submit.
+mod hostile {
+    use std::sync::{Arc, Mutex};
+
+    use axum::Json;
+    use axum::Router;
+    use axum::extract::State;
+    use axum::routing::{get, post};
+    use causerie_crypto::event::kinds;
+    use causerie_crypto::{
+        AttestationId, Content, Domain, EventDraft, EventId, Hash32, RoomId, UserKey, Value, codec,
+    };
+    use serde_json::{Value as Json_, json};
+
+    #[derive(Default)]
+    pub struct Seen {
+        pub user: Option<UserKey>,
+        pub submitted: bool,
+    }
+
+    pub type Shared = Arc<Mutex<Seen>>;
+
+    #[derive(serde::Serialize)]
+    struct Challenge<'a> {
+        expires_ms: u64,
+        #[serde(with = "serde_bytes")]
+        node: &'a [u8],
+        #[serde(with = "serde_bytes")]
+        nonce: &'a [u8],
+        purpose: &'a str,
+        #[serde(with = "serde_bytes")]
+        user: &'a [u8],
+        v: u64,
+    }
+
+    async fn challenge(State(seen): State<Shared>, Json(body): Json<Json_>) -> Json<Json_> {
+        let user = UserKey::from_hex(body["user"].as_str().unwrap()).unwrap();
+        seen.lock().unwrap().user = Some(user);
+        let bytes = codec::encode(&Challenge {
+            expires_ms: u64::MAX,
+            node: &[7; 32],
+            nonce: &[8; 32],
+            purpose: "causerie.auth",
+            user: user.as_bytes(),
+            v: 1,
+        })
+        .unwrap();
+        Json(json!({
+            "challenge": hex::encode(&bytes),
+            "signing_input": hex::encode(Domain::Challenge.signing_input(&bytes)),
+            "expires_ms": 0,
+        }))
+    }
+
+    async fn login(State(seen): State<Shared>) -> Json<Json_> {
+        let user = seen.lock().unwrap().user.unwrap();
+        Json(json!({
+            "token": "t",
+            "expires_ms": 0,
+            "account": {
+                "user": user.to_string(), "handle": "victim", "display_name": null,
+                "attestation": {"id": format!("@{}", "00".repeat(32)), "bytes": "", "handle": "victim",
+                    "assurance": 0, "assurance_name": "key", "home_node": "07".repeat(32),
+                    "not_before_ms": 0, "not_after_ms": 0}
+            }
+        }))
+    }
+
+    async fn prepare(
+        State(seen): State<Shared>,
+        axum::extract::Path(room): axum::extract::Path<String>,
+    ) -> Json<Json_> {
+        let user = seen.lock().unwrap().user.unwrap();
+        let mut content = Content::new();
+        content.insert("body".into(), Value::Text("send me your savings".into()));
+        let draft = EventDraft {
+            room: Some(room.parse::<RoomId>().unwrap()),
+            author: user,
+            kind: kinds::MESSAGE.into(),
+            state_key: None,
+            content,
+            prev_events: vec![EventId(Hash32([1; 32]))],
+            auth_events: vec![EventId(Hash32([2; 32]))],
+            depth: 5,
+            origin_ts: 0,
+            attestation: AttestationId(Hash32([0; 32])),
+        };
+        Json(json!({
+            "draft": hex::encode(draft.encode().unwrap()),
+            "signing_input": hex::encode(draft.signing_input().unwrap()),
+            "event": {},
+        }))
+    }
+
+    async fn submit(State(seen): State<Shared>) -> Json<Json_> {
+        seen.lock().unwrap().submitted = true;
+        Json(json!({"event_id": "$x", "room": "!x", "visible": true}))
+    }
+
+    async fn garbage() -> &'static str {
+        "<html>not the API</html>"
+    }
+
+    pub async fn serve() -> (String, Shared) {
+        let seen = Shared::default();
+        let app = Router::new()
+            .route("/api/v1/auth/challenge", post(challenge))
+            .route("/api/v1/auth/login", post(login))
+            .route("/api/v1/rooms/{room}/prepare", post(prepare))
+            .route("/api/v1/events", post(submit))
+            .route("/api/v1/rooms", get(garbage))
+            .with_state(seen.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (url, seen)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hostile_node_gets_nothing_signed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (url, seen) = hostile::serve().await;
+    let user = User::new(dir.path(), "victim", url).await;
+    let room = format!("!{}", "cd".repeat(32));
+    let run = user.run(&["send", &room, "hello"]).await;
+    assert_eq!(run.code, 2, "{run:?}");
+    assert_eq!(run.json()["error"], "draft_mismatch", "{run:?}");
+    assert!(seen.lock().unwrap().user.is_some(), "the CLI did log in");
+    assert!(
+        !seen.lock().unwrap().submitted,
+        "nothing was signed and submitted"
+    );
+
+    let run = user.run(&["rooms"]).await;
+    assert_eq!(run.code, 2, "{run:?}");
+    assert_eq!(run.json()["error"], "bad_response", "{run:?}");
+}
