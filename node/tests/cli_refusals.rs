@@ -3,7 +3,7 @@
 //! (specs/client-api.md, "Key export file"), key files not overwritten, an unregistered user,
 //! malformed arguments, and an unreachable node.
 
-#![allow(clippy::unwrap_used, missing_docs)]
+#![allow(clippy::unwrap_used, missing_docs, unreachable_pub)]
 
 #[path = "support/cli.rs"]
 mod cli_support;
@@ -278,7 +278,7 @@ mod hostile {
     use causerie_crypto::{
         AttestationId, Content, Domain, EventDraft, EventId, Hash32, RoomId, UserKey, Value, codec,
     };
-    use serde_json::{Value as Json_, json};
+    use serde_json::{Value as JsonValue, json};
 
     #[derive(Default)]
     pub struct Seen {
@@ -301,7 +301,7 @@ mod hostile {
         v: u64,
     }
 
-    async fn challenge(State(seen): State<Shared>, Json(body): Json<Json_>) -> Json<Json_> {
+    async fn challenge(State(seen): State<Shared>, Json(body): Json<JsonValue>) -> Json<JsonValue> {
         let user = UserKey::from_hex(body["user"].as_str().unwrap()).unwrap();
         seen.lock().unwrap().user = Some(user);
         let bytes = codec::encode(&Challenge {
@@ -320,7 +320,7 @@ mod hostile {
         }))
     }
 
-    async fn login(State(seen): State<Shared>) -> Json<Json_> {
+    async fn login(State(seen): State<Shared>) -> Json<JsonValue> {
         let user = seen.lock().unwrap().user.unwrap();
         Json(json!({
             "token": "t",
@@ -337,7 +337,7 @@ mod hostile {
     async fn prepare(
         State(seen): State<Shared>,
         axum::extract::Path(room): axum::extract::Path<String>,
-    ) -> Json<Json_> {
+    ) -> Json<JsonValue> {
         let user = seen.lock().unwrap().user.unwrap();
         let mut content = Content::new();
         content.insert("body".into(), Value::Text("send me your savings".into()));
@@ -360,7 +360,7 @@ mod hostile {
         }))
     }
 
-    async fn submit(State(seen): State<Shared>) -> Json<Json_> {
+    async fn submit(State(seen): State<Shared>) -> Json<JsonValue> {
         seen.lock().unwrap().submitted = true;
         Json(json!({"event_id": "$x", "room": "!x", "visible": true}))
     }
