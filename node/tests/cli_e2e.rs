@@ -27,6 +27,22 @@ async fn bodies(user: &User, room: &str) -> Vec<String> {
         .collect()
 }
 
+/// `user`'s membership as `viewer` sees it through their node ("" when not listed).
+async fn membership(viewer: &User, room: &str, user: &str) -> String {
+    let run = viewer.run(&["members", room]).await;
+    if run.code != 0 {
+        return String::new();
+    }
+    run.json()["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["user"] == user)
+        .and_then(|m| m["membership"].as_str())
+        .unwrap_or_default()
+        .to_owned()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_nodes_two_users_chat_through_the_cli() {
     let dir = tempfile::tempdir().unwrap();
@@ -182,6 +198,81 @@ async fn two_nodes_two_users_chat_through_the_cli() {
     .await;
     let refused = bob.run(&["send", &room, "still here?"]).await;
     assert_eq!(refused.code, 1, "{refused:?}");
+
+    // Ban by key, unban, and bob comes back by link.
+    alice.run(&["mod", "ban", &room, &bob_key]).await.ok();
+    assert_eq!(membership(&alice, &room, &bob_key).await, "ban");
+    alice.run(&["mod", "unban", &room, &bob_key]).await.ok();
+    assert_eq!(membership(&alice, &room, &bob_key).await, "leave");
+    wait_until("the unban to reach node 2", || async {
+        membership(&bob, &room, &bob_key).await == "leave"
+            && bob.run(&["room", "join", &link]).await.code == 0
+    })
+    .await;
+    wait_until("bob's return to reach node 1", || async {
+        membership(&alice, &room, &bob_key).await == "join"
+    })
+    .await;
+
+    // Power to bob, then alice redacts bob's message.
+    alice
+        .run(&["mod", "power", &room, &bob_key, "50"])
+        .await
+        .ok();
+    let members = alice.run(&["members", &room]).await.ok();
+    let bob_entry = members["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["user"] == bob_key.as_str())
+        .cloned()
+        .unwrap();
+    assert_eq!(bob_entry["power"], 50, "{members}");
+    let history = alice.run(&["history", &room]).await.ok();
+    let bobs_message = history["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["content"]["body"] == "hi alice, bob here on node 2")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    alice
+        .run(&["mod", "redact", &room, &bobs_message, "--reason", "test"])
+        .await
+        .ok();
+    let history = alice.run(&["history", &room]).await.ok();
+    let redacted = history["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["id"] == bobs_message.as_str())
+        .cloned()
+        .unwrap();
+    assert_eq!(redacted["redacted"], true, "{redacted}");
+    assert!(redacted["content"].get("body").is_none(), "{redacted}");
+
+    // The public room is in node 2's directory; bob leaves and it drops out of his rooms.
+    let directory = bob.run(&["directory"]).await.ok();
+    assert!(
+        directory["rooms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["room"] == room.as_str()),
+        "{directory}"
+    );
+    bob.run(&["room", "leave", &room]).await.ok();
+    let rooms = bob.run(&["rooms"]).await.ok();
+    assert!(
+        !rooms["rooms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["room"] == room.as_str()),
+        "{rooms}"
+    );
 
     node2.shutdown().await;
     node1.shutdown().await;
