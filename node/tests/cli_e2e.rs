@@ -108,7 +108,7 @@ async fn two_nodes_two_users_chat_through_the_cli() {
             "--key",
             bob.key.to_str().unwrap(),
         ])
-        .args(["tail", &room, "--follow", "-n", "0"])
+        .args(["tail", &room, "--follow", "-n", "50"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -315,4 +315,65 @@ async fn demo_sets_up_three_federated_nodes() {
         .map(|n| n["handle"].as_str().unwrap())
         .collect();
     assert_eq!(handles, ["alice", "bob", "carol"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tail_follow_survives_a_node_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("node");
+    let node = start_node(data.clone(), Vec::new()).await;
+    let http = node.http_addr.to_string();
+    let alice = User::new(dir.path(), "alice", url(&node)).await;
+    alice.run(&["register", "--handle", "alice"]).await.ok();
+    let room = alice.run(&["room", "create", "restart"]).await.ok()["room"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut tail = command(dir.path())
+        .args([
+            "--json",
+            "--node",
+            &alice.node,
+            "--key",
+            alice.key.to_str().unwrap(),
+        ])
+        .args(["tail", &room, "--follow", "-n", "50"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(dir.path().join("tail.log")).unwrap())
+        .env("RUST_LOG", "debug")
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(tail.stdout.take().unwrap()).lines();
+    let log = dir.path().join("tail.log");
+    let mut next_body = async || loop {
+        let line = tokio::time::timeout(WAIT, lines.next_line())
+            .await
+            .unwrap_or_else(|_| {
+                let log = std::fs::read_to_string(&log).unwrap_or_default();
+                let tail: String = log.lines().rev().take(30).collect::<Vec<_>>().join("\n");
+                panic!("tail printed nothing in time; its log, newest first:\n{tail}")
+            })
+            .unwrap()
+            .expect("tail kept running");
+        let event: serde_json::Value = serde_json::from_str(&line).unwrap();
+        if event["kind"] == "room.message" {
+            return event["content"]["body"].as_str().unwrap().to_owned();
+        }
+    };
+
+    // Whether the follower's stream opens before or after this message, it prints it once:
+    // from the history it reads after opening the stream, or from the stream.
+    alice.run(&["send", &room, "before"]).await.ok();
+    assert_eq!(next_body().await, "before");
+
+    // The node restarts (sessions are in memory, so the follower must log in again), and one
+    // message is sent while the follower is still reconnecting.
+    node.shutdown().await;
+    let node = start_node_at(data, Vec::new(), &http).await;
+    alice.run(&["send", &room, "during"]).await.ok();
+    alice.run(&["send", &room, "after"]).await.ok();
+    assert_eq!(next_body().await, "during");
+    assert_eq!(next_body().await, "after");
+    tail.kill().await.unwrap();
+    node.shutdown().await;
 }

@@ -24,11 +24,16 @@ pub fn binary() -> &'static str {
 
 /// Starts a node on loopback with free ports, bootstrapping to `bootstrap`.
 pub async fn start_node(data_dir: PathBuf, bootstrap: Vec<String>) -> Running {
+    start_node_at(data_dir, bootstrap, "127.0.0.1:0").await
+}
+
+/// Starts a node with its HTTP server on `http` (to restart a node where clients expect it).
+pub async fn start_node_at(data_dir: PathBuf, bootstrap: Vec<String>, http: &str) -> Running {
     let overrides = Overrides {
         data_dir: Some(data_dir),
         listen: vec!["/ip4/127.0.0.1/tcp/0".into()],
         bootstrap,
-        http: Some("127.0.0.1:0".into()),
+        http: Some(http.into()),
     };
     let config = Config::from_parts(ConfigFile::default(), overrides).unwrap();
     daemon::start(&config).await.unwrap()
