@@ -105,6 +105,20 @@ impl ClientError {
     }
 }
 
+/// A transport error with its causes ("error sending request" alone does not say "connection
+/// refused"). URLs are left out: they are the node's, already known to the user.
+fn unreachable(error: reqwest::Error) -> ClientError {
+    let error = error.without_url();
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    ClientError::Unreachable(text)
+}
+
 fn bad(text: impl Into<String>) -> ClientError {
     ClientError::BadResponse(text.into())
 }
@@ -633,11 +647,7 @@ async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, ClientE
         return Err(ClientError::ResponseTooLarge(MAX_RESPONSE_BYTES));
     }
     let mut body = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|e| ClientError::Unreachable(e.to_string()))?
-    {
+    while let Some(chunk) = response.chunk().await.map_err(unreachable)? {
         if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
             return Err(ClientError::ResponseTooLarge(MAX_RESPONSE_BYTES));
         }
@@ -696,7 +706,7 @@ impl Client {
             // The node is named explicitly; an ambient HTTP_PROXY must not see the session token.
             .no_proxy()
             .build()
-            .map_err(|e| ClientError::Unreachable(e.to_string()))?;
+            .map_err(unreachable)?;
         Ok(Client {
             http,
             base,
@@ -744,10 +754,7 @@ impl Client {
         if let Some(body) = body {
             builder = builder.json(&body);
         }
-        let response = builder
-            .send()
-            .await
-            .map_err(|e| ClientError::Unreachable(e.without_url().to_string()))?;
+        let response = builder.send().await.map_err(|e| unreachable(e))?;
         if !response.status().is_success() {
             return Err(refusal(response).await);
         }
@@ -1127,7 +1134,7 @@ impl Client {
             .header(reqwest::header::ACCEPT, "text/event-stream")
             .send()
             .await
-            .map_err(|e| ClientError::Unreachable(e.without_url().to_string()))?;
+            .map_err(|e| unreachable(e))?;
         if response.status() != StatusCode::OK {
             return Err(refusal(response).await);
         }
@@ -1178,12 +1185,7 @@ impl EventStream {
             if self.buffer.len() > MAX_STREAM_LINE_BYTES {
                 return Err(ClientError::ResponseTooLarge(MAX_STREAM_LINE_BYTES));
             }
-            match self
-                .response
-                .chunk()
-                .await
-                .map_err(|e| ClientError::Unreachable(e.to_string()))?
-            {
+            match self.response.chunk().await.map_err(unreachable)? {
                 Some(chunk) => self.buffer.extend_from_slice(&chunk),
                 None => return Ok(None),
             }
