@@ -754,7 +754,7 @@ impl Client {
         if let Some(body) = body {
             builder = builder.json(&body);
         }
-        let response = builder.send().await.map_err(|e| unreachable(e))?;
+        let response = builder.send().await.map_err(unreachable)?;
         if !response.status().is_success() {
             return Err(refusal(response).await);
         }
@@ -1134,7 +1134,7 @@ impl Client {
             .header(reqwest::header::ACCEPT, "text/event-stream")
             .send()
             .await
-            .map_err(|e| unreachable(e))?;
+            .map_err(unreachable)?;
         if response.status() != StatusCode::OK {
             return Err(refusal(response).await);
         }
