@@ -340,11 +340,22 @@ impl Output {
     pub(crate) fn line(&self, text: &str) {
         use std::io::Write;
         let mut stdout = std::io::stdout().lock();
-        // A closed pipe (e.g. `| head`) is not an error worth reporting.
-        let _ = writeln!(stdout, "{text}");
-        let _ = stdout.flush();
+        let written = writeln!(stdout, "{text}").and_then(|()| stdout.flush());
+        // A closed pipe (e.g. `| head`) is not an error worth reporting, but a follower has
+        // nobody left to print for.
+        if written.is_err() {
+            STDOUT_CLOSED.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    /// Whether a print failed because nobody reads stdout any more.
+    pub(crate) fn closed(&self) -> bool {
+        STDOUT_CLOSED.load(std::sync::atomic::Ordering::Relaxed)
     }
 }
+
+/// Set once writing to stdout failed (the reader went away).
+static STDOUT_CLOSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// Makes text from other users safe to print on a terminal: control characters (escape
 /// sequences could rewrite the screen) become visible escapes, newlines become `⏎`.

@@ -360,6 +360,9 @@ pub(crate) async fn tail(cx: &Context, room: &str, lines: u32, follow: bool) -> 
                 if event.room == room.to_string() {
                     printed.print(&cx.out, &event);
                 }
+                if cx.out.closed() {
+                    return Ok(ExitCode::SUCCESS);
+                }
                 delay = RECONNECT_DELAY_MIN;
                 continue;
             }
