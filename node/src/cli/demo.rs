@@ -196,7 +196,7 @@ pub(crate) async fn run(cx: &Context, args: DemoArgs) -> Result<ExitCode> {
     let mut participants: Vec<Participant> = Vec::with_capacity(NODES);
     let result = setup(
         cx,
-        &args.base_port,
+        args.base_port,
         &dir,
         &mut participants,
         args.exit_after_setup,
@@ -210,14 +210,14 @@ pub(crate) async fn run(cx: &Context, args: DemoArgs) -> Result<ExitCode> {
 
 async fn setup(
     cx: &Context,
-    base_port: &u16,
+    base_port: u16,
     dir: &Path,
     participants: &mut Vec<Participant>,
     exit_after_setup: bool,
 ) -> Result<ExitCode> {
     let mut bootstrap: Vec<String> = Vec::new();
     for (index, (handle, name)) in USERS.iter().enumerate() {
-        let running = start_node(dir, index, *base_port, bootstrap.clone()).await?;
+        let running = start_node(dir, index, base_port, bootstrap.clone()).await?;
         bootstrap.extend(p2p_addresses(&running).await?);
         let url = format!("http://{}", running.http_addr);
         let secret = read_or_create_key(&dir.join(format!("{handle}.key")))?;

@@ -102,8 +102,7 @@ fn key_new(cx: &Context, path: &Path) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn key_show(cx: &Context, _path: &Path) -> Result<ExitCode> {
-    let path = cx.key_path()?;
+fn key_show(cx: &Context, path: &Path) -> Result<ExitCode> {
     let public = cx.secret()?.public();
     cx.out.print(
         json!({ "public_key": public.to_string(), "key_file": path }),
