@@ -10,6 +10,7 @@
 //! - `assets/keys.js`: key generation, IndexedDB storage, key export/import files;
 //! - `assets/cbor.js`: a strict, bounded CBOR reader used to check drafts before signing;
 //! - `assets/app.css`: the one stylesheet (light and dark);
+//! - `tests/client_unit.mjs`: Node.js checks of the pure modules (not served);
 //! - `assets/icon.svg`, `assets/manifest.webmanifest`: icon and web app manifest.
 //!
 //! The API layer adds the security headers (Content-Security-Policy, nosniff, no-referrer,
@@ -171,6 +172,27 @@ mod tests {
         let (status, _, _) = fetch(addr, "/assets/missing.js").await;
         assert!(status.contains(" 404 "), "{status}");
         server.abort();
+    }
+
+    /// The pure JavaScript modules (CBOR reader, SSE parser, key file format) checked by
+    /// `web/tests/client_unit.mjs` in Node.js; the browser tests cover the rest in Chromium.
+    #[test]
+    fn client_modules_pass_their_unit_checks() {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/src/web/tests/client_unit.mjs");
+        let output = match std::process::Command::new("node").arg(script).output() {
+            Ok(output) => output,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                eprintln!("node is not installed: web client unit checks skipped");
+                return;
+            }
+            Err(e) => panic!("cannot run node: {e}"),
+        };
+        assert!(
+            output.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
 
     /// The page must work under the node's CSP: no inline script, no inline style, no external

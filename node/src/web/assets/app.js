@@ -23,6 +23,8 @@ const STICK_TO_BOTTOM_PX = 48;
 /** Reconnection backoff: first delay and cap. */
 const BACKOFF_INITIAL_MS = 500;
 const BACKOFF_MAX_MS = 15000;
+/** A stream that ends sooner than this after opening counts as a failure (backoff applies). */
+const MIN_STREAM_LIFE_MS = 5000;
 /** Pages fetched backwards to close a gap after a reconnection before starting afresh. */
 const MAX_GAP_PAGES = 20;
 /** Pages fetched in a row to fill a screen that is taller than the history shown. */
@@ -314,18 +316,23 @@ async function connectionLoop() {
         if (!api.token) await login();
         const controller = new AbortController();
         state.streamAbort = controller;
+        let openedAt = 0;
         await api.stream(
           controller.signal,
           () => {
-            attempt = 0;
+            openedAt = Date.now();
             setConnection('online');
             resync();
           },
           onStreamEvent,
         );
-        // The stream ended (node restart, lag, idle): reconnect at once; a failure backs off.
+        // The stream ended (node restart, lag, idle): reconnect at once, unless streams keep
+        // ending right after they open, which would otherwise become a tight loop.
         setConnection('connecting');
-        continue;
+        if (openedAt && Date.now() - openedAt >= MIN_STREAM_LIFE_MS) {
+          attempt = 0;
+          continue;
+        }
       } catch (error) {
         if (error instanceof NeedsRegistration) {
           showOnboarding(true);
@@ -1302,12 +1309,26 @@ async function onCreateRoom(e) {
 async function joinRoom(target) {
   const body = target.startsWith('!') ? { room: target } : { link: target };
   const response = await call('POST', '/rooms/join', body);
-  await signAndSubmit(response.draft, {
-    room: response.room,
-    kind: 'room.member',
-    stateKey: state.identity.user,
-    content: (c) => c.membership === 'join',
-  });
+  try {
+    await signAndSubmit(response.draft, {
+      room: response.room,
+      kind: 'room.member',
+      stateKey: state.identity.user,
+      content: (c) => c.membership === 'join',
+    });
+  } catch (error) {
+    // A room whose join rule is `knock` cannot be joined directly: ask to join instead.
+    if (!(error instanceof ApiError) || error.status !== 403) throw error;
+    const info = await call('GET', roomPath(response.room)).catch(() => null);
+    if (info?.join_rule !== 'knock' || info.membership === 'knock') throw error;
+    await act(
+      response.room,
+      { action: 'knock' },
+      { kind: 'room.member', stateKey: state.identity.user, content: (c) => c.membership === 'knock' },
+    );
+    await loadRooms();
+    throw new ApiError(202, 'knocked', 'You asked to join; a moderator of the room must let you in.');
+  }
   const known = state.rooms.get(response.room);
   state.rooms.set(response.room, { ...(known || { room: response.room }), membership: 'join' });
   // A rejoined room may have history we never saw; load it afresh.
