@@ -764,14 +764,18 @@ function eventNode(event) {
   return item;
 }
 
+/** Event id → DOM node of the shown timeline (rebuilt by renderTimeline). */
+const eventNodes = new Map();
+
 function nodeOf(id) {
-  for (const child of $('messages').children) if (child.dataset.eventId === id) return child;
-  return null;
+  return eventNodes.get(id) ?? null;
 }
 
 function insertEventNode(timeline, index) {
-  const node = eventNode(timeline.events[index]);
+  const event = timeline.events[index];
+  const node = eventNode(event);
   if (!node) return;
+  eventNodes.set(event.id, node);
   const list = $('messages');
   // The next event in timeline order that has a node marks where this one goes.
   for (let i = index + 1; i < timeline.events.length; i++) {
@@ -786,9 +790,15 @@ function insertEventNode(timeline, index) {
 
 function replaceEventNode(event) {
   const old = nodeOf(event.id);
+  if (!old) return;
   const node = eventNode(event);
-  if (old && node) old.replaceWith(node);
-  else if (old) old.remove();
+  if (node) {
+    old.replaceWith(node);
+    eventNodes.set(event.id, node);
+  } else {
+    old.remove();
+    eventNodes.delete(event.id);
+  }
 }
 
 function renderTimeline() {
@@ -796,9 +806,16 @@ function renderTimeline() {
   const view = $('timeline');
   const scrollTop = view.scrollTop;
   list.replaceChildren();
+  eventNodes.clear();
   const timeline = state.active ? state.timelines.get(state.active) : null;
   if (timeline) {
-    const nodes = timeline.events.map(eventNode).filter(Boolean);
+    const nodes = [];
+    for (const event of timeline.events) {
+      const node = eventNode(event);
+      if (!node) continue;
+      eventNodes.set(event.id, node);
+      nodes.push(node);
+    }
     list.append(...nodes);
     renderTimelineStatus(timeline);
   }
