@@ -202,7 +202,10 @@ mod tests {
         let html = std::str::from_utf8(FILES[0].body).unwrap();
         assert!(!html.contains("style="), "inline style attribute");
         assert!(!html.contains("<style"), "inline stylesheet");
-        assert!(!html.contains("http://") && !html.contains("https://"), "external host");
+        assert!(
+            !html.contains("http://") && !html.contains("https://"),
+            "external host"
+        );
         for (index, _) in html.match_indices("<script") {
             let tag_end = html[index..].find('>').unwrap() + index;
             assert!(html[index..tag_end].contains("src="), "inline script");
