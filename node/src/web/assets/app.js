@@ -1163,8 +1163,13 @@ function roomLabel(info) {
   return info?.name || shortKey(info?.room);
 }
 
+let roomListShown = '';
 function renderRoomList() {
   const list = $('room-list');
+  // Re-render only on change, so a button is not replaced under the user's pointer.
+  const signature = JSON.stringify([[...state.rooms], state.active, [...state.unread]]);
+  if (signature === roomListShown) return;
+  roomListShown = signature;
   const items = [];
   for (const [id, info] of state.rooms) {
     const badge = info.membership && info.membership !== 'join' ? info.membership : null;
@@ -1376,9 +1381,15 @@ async function onJoin(e) {
   }
 }
 
+let directoryShown = '';
 async function loadDirectory() {
   try {
     const response = await call('GET', '/directory');
+    // Re-render only on change, so a button is not replaced under the user's pointer.
+    const joinedIds = [...state.rooms].filter(([, info]) => info.membership === 'join').map(([id]) => id);
+    const signature = JSON.stringify([response.rooms, joinedIds]);
+    if (signature === directoryShown) return;
+    directoryShown = signature;
     const items = (response.rooms || []).map((info) => {
       const joined = state.rooms.get(info.room)?.membership === 'join';
       const button = h('button', {
