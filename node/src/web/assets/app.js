@@ -25,6 +25,9 @@ const BACKOFF_INITIAL_MS = 500;
 const BACKOFF_MAX_MS = 15000;
 /** A stream that ends sooner than this after opening counts as a failure (backoff applies). */
 const MIN_STREAM_LIFE_MS = 5000;
+/** The room list is refetched this often: the stream does not carry invitations and answers to
+ *  knocks, which happen in rooms the user has not joined. */
+const ROOMS_POLL_MS = 15000;
 /** Pages fetched backwards to close a gap after a reconnection before starting afresh. */
 const MAX_GAP_PAGES = 20;
 /** Pages fetched in a row to fill a screen that is taller than the history shown. */
@@ -1147,7 +1150,11 @@ function scheduleRoomsRefresh() {
 
 async function loadRooms() {
   const response = await call('GET', '/rooms');
+  const before = state.rooms.get(state.active)?.membership;
   state.rooms = new Map((response.rooms || []).map((room) => [room.room, room]));
+  if (state.active && state.rooms.has(state.active) && state.rooms.get(state.active).membership !== before) {
+    scheduleActiveInfoRefresh();
+  }
   if (!state.active) {
     const remembered = localStorage.getItem(ACTIVE_ROOM_KEY);
     const first = state.rooms.has(remembered) ? remembered : state.rooms.keys().next().value;
@@ -1209,6 +1216,14 @@ function setActive(room) {
   renderActiveRoom();
   closeDrawers();
   if (!room) return;
+  const membership = state.rooms.get(room)?.membership;
+  if (membership === 'invite' || membership === 'knock') {
+    // Only members can read the history; say why it is empty.
+    $('timeline-status').textContent =
+      membership === 'invite' ? 'You are invited: press Join to enter the room.' : 'You asked to join; a moderator must let you in.';
+    refreshActiveInfo();
+    return;
+  }
   const timeline = timelineFor(room);
   if (timeline.loaded) {
     const view = $('timeline');
@@ -1694,6 +1709,9 @@ function bindLayout() {
   document.addEventListener('visibilitychange', () => {
     if (document.visibilityState === 'visible' && state.connection !== 'online') wakeConnection();
   });
+  setInterval(() => {
+    if (state.connection === 'online' && api.token) loadRooms().catch(() => {});
+  }, ROOMS_POLL_MS);
   $('new-room-public').addEventListener('change', () => {
     $('new-room-private-rule').disabled = $('new-room-public').checked;
   });
