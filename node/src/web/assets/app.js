@@ -279,7 +279,7 @@ function setConnection(next) {
   element.dataset.state = next;
   $('connection-label').textContent =
     next === 'online' ? 'Online' : next === 'connecting' ? 'Connecting…' : 'Node unreachable: retrying';
-  element.title = next === 'offline' ? 'The node cannot be reached. Click to retry now.' : '';
+  $('retry-now').hidden = next !== 'offline';
   document.body.classList.toggle('offline', next === 'offline');
 }
 
@@ -503,6 +503,7 @@ function applyEvents(timeline, events) {
   const shown = state.active === timeline.room;
   const view = $('timeline');
   const atBottom = view.scrollHeight - view.scrollTop - view.clientHeight <= STICK_TO_BOTTOM_PX;
+  const newestBefore = timeline.newest();
   let changed = false;
   for (const event of events) {
     const target = redactionTarget(event);
@@ -527,7 +528,13 @@ function applyEvents(timeline, events) {
       else insertEventNode(timeline, result.index);
     }
   }
-  if (changed && shown && atBottom) view.scrollTop = view.scrollHeight;
+  if (changed && shown) {
+    if (atBottom) view.scrollTop = view.scrollHeight;
+    else if (newestBefore && events.some((e) => e.kind === 'room.message' && compareEvents(e, newestBefore) > 0)) {
+      // Something arrived below while the user reads older messages: offer to jump, never yank.
+      $('jump-to-bottom').hidden = false;
+    }
+  }
   return changed;
 }
 
@@ -1209,6 +1216,7 @@ function setActive(room) {
   state.activeInfo = null;
   state.members = [];
   state.unread.delete(room);
+  $('jump-to-bottom').hidden = true;
   if (room) localStorage.setItem(ACTIVE_ROOM_KEY, room);
   $('invite-link').value = '';
   showError('composer-error', null);
@@ -1700,11 +1708,19 @@ function bindLayout() {
     const open = state.openMenu;
     if (open && !open.menu.contains(e.target) && !open.button.contains(e.target)) closeMenu(false);
   });
+  $('jump-to-bottom').addEventListener('click', () => {
+    const view = $('timeline');
+    view.scrollTop = view.scrollHeight;
+    $('jump-to-bottom').hidden = true;
+    $('composer').focus();
+  });
   $('timeline').addEventListener('scroll', () => {
+    const view = $('timeline');
+    if (view.scrollHeight - view.scrollTop - view.clientHeight <= STICK_TO_BOTTOM_PX) $('jump-to-bottom').hidden = true;
     const timeline = state.active && state.timelines.get(state.active);
     if (timeline && timeline.loaded && $('timeline').scrollTop < LOAD_OLDER_THRESHOLD_PX) loadOlder(timeline);
   });
-  $('connection').addEventListener('click', wakeConnection);
+  $('retry-now').addEventListener('click', wakeConnection);
   window.addEventListener('online', wakeConnection);
   document.addEventListener('visibilitychange', () => {
     if (document.visibilityState === 'visible' && state.connection !== 'online') wakeConnection();
