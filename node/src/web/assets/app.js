@@ -676,6 +676,19 @@ function attestationText(sender) {
   return `home node ${shortKey(sender.home_node)} · assurance ${level}`;
 }
 
+/** The member event for the same user just before `event` in the shown timeline, if loaded. */
+function previousMembership(event) {
+  const timeline = state.timelines.get(event.room);
+  if (!timeline) return null;
+  let index = timeline.events.indexOf(event);
+  if (index < 0) index = timeline.events.length;
+  for (let i = index - 1; i >= 0; i--) {
+    const earlier = timeline.events[i];
+    if (earlier.kind === 'room.member' && earlier.state_key === event.state_key) return earlier;
+  }
+  return null;
+}
+
 function noticeText(event) {
   const who = senderName(event);
   const content = event.content || {};
@@ -687,8 +700,15 @@ function noticeText(event) {
       const self = target === event.author;
       const name = self ? who : memberName(target);
       switch (content.membership) {
-        case 'join':
+        case 'join': {
+          const earlier = previousMembership(event);
+          if (earlier?.content?.membership === 'join') {
+            const before = earlier.content.display_name || name;
+            const after = content.display_name || name;
+            return before === after ? `${after} updated their profile` : `${before} is now known as ${after}`;
+          }
           return `${content.display_name || name} joined`;
+        }
         case 'leave':
           return self ? `${who} left` : `${who} removed ${name}`;
         case 'ban':
