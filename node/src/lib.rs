@@ -14,6 +14,7 @@
 //! - [`daemon`]: starts and stops a whole node (store, actors, HTTP); used by `causerie run` and
 //!   by the in-process test cluster.
 //! - [`api`]: HTTP: node information and Prometheus metrics.
+//! - [`web`]: the embedded web client's static files (index.html, ES modules, stylesheet).
 //! - [`client`]: a typed async client for the client API (specs/client-api.md) that checks
 //!   every draft before signing it with the user's key; used by the CLI and `causerie demo`.
 //! - `cli` and `src/main.rs`: the `causerie` binary.
@@ -28,3 +29,4 @@ pub mod node;
 pub mod room;
 pub mod rooms;
 pub mod views;
+pub mod web;
