@@ -199,7 +199,7 @@ pub(crate) fn init_tracing(args: &Args) {
     let default = match (args.verbose, serving) {
         (0, true) => "info",
         // Chat commands and the demo print for people; the network layer's chatter stays out.
-        (0, false) => "warn,libp2p_gossipsub=error",
+        (0, false) => "warn,libp2p=error",
         (1, _) => "debug",
         _ => "trace",
     };
