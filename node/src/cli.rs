@@ -227,7 +227,7 @@ pub(crate) fn main(args: Args) -> ExitCode {
                 // Secrets and tokens are never part of errors.
                 #[allow(clippy::print_stderr)]
                 {
-                    eprintln!("causerie: {message} [{reason}]");
+                    eprintln!("causerie: {} [{}]", printable(&message), printable(&reason));
                 }
             }
             ExitCode::from(code)
@@ -332,8 +332,15 @@ impl Output {
         if self.json {
             self.line(&value.to_string());
         } else {
-            self.line(&text());
+            self.text(&text());
         }
+    }
+
+    /// Prints text for people, line by line, with anything a node or another user supplied made
+    /// inert (see [`printable`]; already inert text passes unchanged).
+    pub(crate) fn text(&self, text: &str) {
+        let safe: Vec<String> = text.split('\n').map(printable).collect();
+        self.line(&safe.join("\n"));
     }
 
     /// Prints one line and flushes (a pipe reader sees each line as soon as it is printed).

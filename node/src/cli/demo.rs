@@ -297,28 +297,28 @@ async fn setup(
                 .to_string(),
         );
     } else {
-        cx.out.line(&format!(
+        cx.out.text(&format!(
             "Causerie demo: three federated nodes on loopback (data and keys in {})\n\nroom {room}\ninvite link: {link}\n",
             dir.display()
         ));
         for (index, (p, events)) in participants.iter().zip(&seen).enumerate() {
-            cx.out.line(&format!(
+            cx.out.text(&format!(
                 "── node {} ({}): {} sees ──",
                 index + 1,
                 p.url,
                 p.handle
             ));
             for event in events {
-                cx.out.line(&format!("  {}", event_line(event)));
+                cx.out.text(&format!("  {}", event_line(event)));
             }
             cx.out.line("");
         }
         cx.out
             .line("Open the web client of each node in your browser:");
         for (index, p) in participants.iter().enumerate() {
-            cx.out.line(&format!("  node {}: {}/", index + 1, p.url));
+            cx.out.text(&format!("  node {}: {}/", index + 1, p.url));
         }
-        cx.out.line(&format!(
+        cx.out.text(&format!(
             "\nOr chat from the command line, e.g.:\n  causerie --node {} --key {} send {room} \"hello\"\n  causerie --node {} --key {} tail {room} --follow",
             participants[1].url,
             dir.join("bob.key").display(),
