@@ -334,3 +334,17 @@ async fn setup(
     }
     Ok(ExitCode::SUCCESS)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ports_follow_the_base() {
+        assert_eq!(ports(8090, 0).unwrap(), (8090, 7490));
+        assert_eq!(ports(8090, 2).unwrap(), (8092, 7492));
+        assert_eq!(ports(0, 2).unwrap(), (0, 0));
+        assert!(ports(600, 0).is_err());
+        assert!(ports(u16::MAX, 1).is_err());
+    }
+}
