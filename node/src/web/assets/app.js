@@ -1189,6 +1189,7 @@ function showSignedOut(message) {
   $('onboarding-form').hidden = true;
   $('signed-out-actions').hidden = false;
   $('login-error').textContent = '';
+  $('key-tools-status').textContent = '';
   $('onboarding-title').textContent = 'Logged out';
   $('onboarding-intro').textContent = message;
   const handle = state.identity?.handle;
@@ -1247,13 +1248,31 @@ async function onLogout() {
   }
 }
 
-function onLoginAgain() {
+/** Logs in before leaving the signed-out card, so that a failure is said where the user looks. */
+async function onLoginAgain() {
+  const button = $('login-again');
+  button.disabled = true;
+  $('login-error').textContent = '';
   state.signedOut = false;
+  try {
+    await login();
+  } catch (error) {
+    if (error instanceof NeedsRegistration) {
+      showOnboarding(true);
+      return;
+    }
+    state.signedOut = true;
+    showError('login-error', error);
+    button.disabled = false;
+    button.focus();
+    return;
+  } finally {
+    button.disabled = false;
+  }
   showApp();
   renderIdentity();
   setConnection('connecting');
   connectionLoop();
-  focusRoomEntry();
 }
 
 async function onForgetIdentity() {
@@ -1803,7 +1822,11 @@ async function onSend(e) {
       if (timeline?.loaded) fillGap(timeline).catch(() => {});
     }
   } catch (error) {
-    showError('composer-error', error);
+    if (error instanceof ApiError && error.status === 0) {
+      $('composer-error').textContent = 'Not sent: the node cannot be reached. Your text stays here; send it again when the node is back.';
+    } else {
+      showError('composer-error', error);
+    }
   } finally {
     composer.dataset.sending = '0';
     renderComposerState();
@@ -1953,7 +1976,8 @@ function setDrawer(id, toggleId, open) {
   document.body.classList.toggle('drawer-open', anyOpen);
   if (open) {
     state.drawerOpener = $(toggleId);
-    focusableIn($(id))[0]?.focus();
+    // In the room list, the keyboard starts on the open room, where a reader's eyes go.
+    ($(id).querySelector('.room-item.active .room-button') ?? focusableIn($(id))[0])?.focus();
   }
 }
 
