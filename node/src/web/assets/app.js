@@ -1176,7 +1176,8 @@ function showOnboarding(registerExisting) {
     ? 'This node does not know your key yet. Choose a handle to register it here.'
     : 'Choose a handle. Your key is created in this browser and never leaves it; this node vouches that you hold it.';
   if (state.identity?.handle) $('handle-input').value = state.identity.handle;
-  $('handle-input').focus();
+  // On a touch-only device the keyboard would cover the explanation above the field.
+  if (!window.matchMedia(TOUCH_ONLY_QUERY).matches) $('handle-input').focus();
 }
 
 function showApp() {
