@@ -316,6 +316,15 @@ mod tests {
     }
 
     #[test]
+    fn pretty_printed_files_are_read() {
+        // The web client writes the same fields indented, with a final newline.
+        let file = quick(&vector_secret());
+        let value: serde_json::Value = serde_json::from_str(&file.to_json()).unwrap();
+        let pretty = serde_json::to_string_pretty(&value).unwrap() + "\n";
+        assert_eq!(KeyExport::from_json(pretty.as_bytes()).unwrap(), file);
+    }
+
+    #[test]
     fn random_seal_uses_fresh_salt_and_nonce() {
         let secret = vector_secret();
         // The default cost is pinned by the fixed vector; this checks the randomness only.
