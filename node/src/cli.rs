@@ -450,6 +450,7 @@ mod tests {
         for bad in [
             vec!["register"],
             vec!["room", "create", "x", "--join-rule", "secret"],
+            vec!["room", "create", "x", "--public", "--join-rule", "invite"],
             vec!["history", "!ab", "--limit", "0"],
             vec!["mod", "power", "!ab", "bob", "-1"],
             vec!["send", "!ab"],

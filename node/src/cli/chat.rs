@@ -38,7 +38,7 @@ pub(crate) enum RoomCommand {
         #[arg(long)]
         public: bool,
         /// Who may join (default: invite, or public with --public).
-        #[arg(long, value_parser = ["public", "invite", "knock", "attested"])]
+        #[arg(long, value_parser = ["public", "invite", "knock", "attested"], conflicts_with = "public")]
         join_rule: Option<String>,
         /// The room's topic.
         #[arg(long)]
