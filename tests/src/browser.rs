@@ -236,23 +236,34 @@ impl BrowserSetup {
     /// `<workspace root>/target/browser-artifacts/<test>`. When one is missing: `Ok(None)`
     /// after printing a SKIP line, unless `CAUSERIE_REQUIRE_BROWSER=1`, then the error.
     pub fn from_env(test: &str) -> Result<Option<BrowserSetup>> {
-        for binary in [CHROMIUM_PATH, CHROMEDRIVER_PATH] {
-            if !Path::new(binary).exists() {
-                if std::env::var(REQUIRE_BROWSER_VAR).is_ok_and(|v| v == "1") {
-                    return Err(BrowserError::Missing(PathBuf::from(binary)));
-                }
-                eprintln!(
-                    "SKIP {test}: {binary} is missing (apt-get install chromium chromium-driver; \
-                     set {REQUIRE_BROWSER_VAR}=1 to fail instead)"
-                );
-                return Ok(None);
-            }
-        }
+        let required = std::env::var(REQUIRE_BROWSER_VAR).is_ok_and(|v| v == "1");
         let root = match std::env::var_os(ARTIFACTS_VAR) {
             Some(dir) => PathBuf::from(dir),
             None => workspace_root().join("target").join("browser-artifacts"),
         };
-        let artifacts = Artifacts::create(root.join(file_part(test)))?;
+        let binaries = [Path::new(CHROMIUM_PATH), Path::new(CHROMEDRIVER_PATH)];
+        BrowserSetup::decide(test, &binaries, required, &root)
+    }
+
+    /// [`BrowserSetup::from_env`] with its inputs given.
+    pub fn decide(
+        test: &str,
+        binaries: &[&Path],
+        required: bool,
+        artifacts_root: &Path,
+    ) -> Result<Option<BrowserSetup>> {
+        if let Some(missing) = binaries.iter().find(|binary| !binary.exists()) {
+            if required {
+                return Err(BrowserError::Missing(missing.to_path_buf()));
+            }
+            eprintln!(
+                "SKIP {test}: {} is missing (apt-get install chromium chromium-driver; \
+                 set {REQUIRE_BROWSER_VAR}=1 to fail instead)",
+                missing.display()
+            );
+            return Ok(None);
+        }
+        let artifacts = Artifacts::create(artifacts_root.join(file_part(test)))?;
         eprintln!("{test}: browser artifacts in {}", artifacts.dir().display());
         Ok(Some(BrowserSetup { artifacts }))
     }
@@ -924,6 +935,31 @@ mod tests {
             "{first:?}"
         );
         assert!(second.ends_with("02-bob-joined.png"), "{second:?}");
+    }
+
+    #[test]
+    fn a_missing_browser_skips_unless_required() {
+        let root = tempfile::tempdir().unwrap();
+        let present = root.path().join("chromium");
+        std::fs::write(&present, b"").unwrap();
+        let missing = root.path().join("chromedriver");
+        let binaries = [present.as_path(), missing.as_path()];
+        let skipped = BrowserSetup::decide("t", &binaries, false, root.path()).unwrap();
+        assert!(skipped.is_none());
+        let refused = BrowserSetup::decide("t", &binaries, true, root.path()).unwrap_err();
+        assert_eq!(refused.reason(), "browser_missing");
+        assert!(refused.to_string().contains("chromedriver"), "{refused}");
+        assert!(
+            !root.path().join("t").exists(),
+            "no artifacts for a skipped test"
+        );
+
+        let both = [present.as_path(), present.as_path()];
+        let setup = BrowserSetup::decide("my_test", &both, true, root.path())
+            .unwrap()
+            .unwrap();
+        assert_eq!(setup.artifacts.dir(), root.path().join("my_test"));
+        assert!(setup.artifacts.dir().is_dir());
     }
 
     #[test]
