@@ -14,6 +14,7 @@
 //! - [`daemon`]: starts and stops a whole node (store, actors, HTTP); used by `causerie run` and
 //!   by the in-process test cluster.
 //! - [`api`]: HTTP: node information and Prometheus metrics.
+//! - [`web`]: the embedded web client's static files (index.html, ES modules, stylesheet).
 //! - `cli` and `src/main.rs`: the `causerie` binary.
 
 pub mod api;
@@ -25,3 +26,4 @@ pub mod node;
 pub mod room;
 pub mod rooms;
 pub mod views;
+pub mod web;

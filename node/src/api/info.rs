@@ -52,7 +52,7 @@ pub(super) async fn metrics(State(state): State<ApiState>) -> Response {
     let net = state.net.metrics().snapshot();
     let mut out = String::new();
     let load = |counter: &std::sync::atomic::AtomicU64| counter.load(Ordering::Relaxed);
-    let counters: [(&str, &str, u64); 16] = [
+    let counters: [(&str, &str, u64); 17] = [
         (
             "causerie_events_received_total",
             "Events offered to the room engines.",
@@ -129,6 +129,11 @@ pub(super) async fn metrics(State(state): State<ApiState>) -> Response {
             net.catchups_completed,
         ),
         (
+            "causerie_api_requests_total",
+            "HTTP requests received.",
+            load(&state.guard.requests),
+        ),
+        (
             "causerie_peers_banned_total",
             "Peers banned for misbehaviour.",
             net.peers_banned,
@@ -150,6 +155,11 @@ pub(super) async fn metrics(State(state): State<ApiState>) -> Response {
         "causerie_events_rejected_total",
         "Events rejected, by reason.",
         &node.rejected(),
+    );
+    labelled(
+        "causerie_api_refused_total",
+        "HTTP requests refused, by reason.",
+        &state.guard.refused(),
     );
     labelled(
         "causerie_events_refused_total",

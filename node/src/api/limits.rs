@@ -12,10 +12,11 @@ pub const MAX_STREAMS_PER_SESSION: usize = 4;
 pub const STREAM_PING_SECS: u64 = 15;
 /// Senders remembered by one stream (display names, attestations); cleared when full.
 pub const STREAM_SENDER_CACHE: usize = 1_024;
-/// Requests one client may make in a burst.
-pub const RATE_BURST: u32 = 60;
+/// Requests one client may make in a burst (a web client loading a busy account makes a few
+/// dozen at once; sending one message takes two).
+pub const RATE_BURST: u32 = 200;
 /// Requests per second one client may sustain.
-pub const RATE_PER_SECOND: u32 = 20;
+pub const RATE_PER_SECOND: u32 = 50;
 /// Rate-limit keys held before old ones are dropped.
 pub const MAX_RATE_KEYS: usize = 65_536;
 /// Challenges waiting for an answer.
