@@ -55,6 +55,10 @@ pub const WAIT_POLL_INTERVAL: Duration = Duration::from_millis(100);
 pub const DEFAULT_WAIT: Duration = Duration::from_secs(45);
 /// Largest WebDriver response read (a full-page screenshot is a few MB of base64).
 pub const MAX_DRIVER_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
+/// How many window resizes [`Browser::set_viewport_size`] may take.
+const VIEWPORT_ATTEMPTS: u32 = 4;
+/// Longest description of a poll's last observation kept in a timeout error.
+const MAX_SEEN_CHARS: usize = 500;
 /// Longest step name kept in an artifact file name.
 const MAX_STEP_NAME_CHARS: usize = 60;
 /// The key under which WebDriver returns an element reference.
@@ -105,15 +109,15 @@ pub enum BrowserError {
     },
     /// A waited-for condition did not hold in time.
     #[error(
-        "timed out after {waited:?} waiting for {what} (last error: {last_error}; screenshot: {screenshot})"
+        "timed out after {waited:?} waiting for {what} (last seen: {last_seen}; screenshot: {screenshot})"
     )]
     Timeout {
         /// What was waited for.
         what: String,
         /// How long.
         waited: Duration,
-        /// The last error seen while polling, or `none`.
-        last_error: String,
+        /// What the last poll saw (a value or an error).
+        last_seen: String,
         /// Where the screenshot taken at the timeout went, or why there is none.
         screenshot: String,
     },
@@ -505,6 +509,45 @@ impl Browser {
             .map(drop)
     }
 
+    /// Resizes the window so that the page's viewport (`innerWidth` x `innerHeight`) is
+    /// `width` x `height` CSS pixels, as on a device of that screen size. The window is larger
+    /// than its viewport by the browser's frame, which is only known after resizing (and
+    /// `outerWidth` is not to be trusted headless), so the window is corrected by what the
+    /// viewport lacks, a few times at most.
+    pub async fn set_viewport_size(&self, width: u32, height: u32) -> Result<()> {
+        let (mut window_width, mut window_height) = (width, height);
+        let mut inner = (0, 0);
+        for _ in 0..VIEWPORT_ATTEMPTS {
+            self.set_window_size(window_width, window_height).await?;
+            let measured = self
+                .execute("return [window.innerWidth, window.innerHeight];", vec![])
+                .await?;
+            let dimension = |i: usize| {
+                measured
+                    .get(i)
+                    .and_then(Value::as_i64)
+                    .and_then(|v| i32::try_from(v).ok())
+                    .unwrap_or(0)
+            };
+            inner = (dimension(0), dimension(1));
+            if inner == (width as i32, height as i32) {
+                return Ok(());
+            }
+            let correct = |window: u32, target: u32, got: i32| {
+                u32::try_from(window as i32 + (target as i32 - got)).unwrap_or(window)
+            };
+            window_width = correct(window_width, width, inner.0);
+            window_height = correct(window_height, height, inner.1);
+        }
+        Err(BrowserError::BadResponse {
+            command: "set viewport size".to_owned(),
+            detail: format!(
+                "viewport is {}x{} instead of {width}x{height}",
+                inner.0, inner.1
+            ),
+        })
+    }
+
     /// The first element matching the CSS `selector`, if any.
     pub async fn find(&self, selector: &str) -> Result<Option<Element<'_>>> {
         let body = json!({ "using": "css selector", "value": selector });
@@ -612,15 +655,33 @@ impl Browser {
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<Option<T>>>,
     {
+        self.wait_observing(what, timeout, || {
+            let attempt = probe();
+            async move { Ok(attempt.await?.ok_or_else(|| "not yet".to_owned())) }
+        })
+        .await
+    }
+
+    /// Like [`Browser::wait_for`], but the probe says what it saw when the condition does not
+    /// hold yet (`Err(description)`); the last description goes into the timeout error.
+    pub async fn wait_observing<T, F, Fut>(
+        &self,
+        what: &str,
+        timeout: Duration,
+        mut probe: F,
+    ) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<Result<T, String>>>,
+    {
         let started = Instant::now();
-        let mut last_error = None;
         loop {
-            match probe().await {
-                Ok(Some(value)) => return Ok(value),
-                Ok(None) => {}
-                Err(e) if e.is_transient() => last_error = Some(e.to_string()),
+            let last_seen = match probe().await {
+                Ok(Ok(value)) => return Ok(value),
+                Ok(Err(seen)) => seen,
+                Err(e) if e.is_transient() => format!("error: {e}"),
                 Err(e) => return Err(e),
-            }
+            };
             if started.elapsed() >= timeout {
                 let screenshot = match self.screenshot(&format!("timeout {what}")).await {
                     Ok(path) => path.display().to_string(),
@@ -629,7 +690,7 @@ impl Browser {
                 return Err(BrowserError::Timeout {
                     what: format!("{what} in {}", self.label),
                     waited: timeout,
-                    last_error: last_error.unwrap_or_else(|| "none".to_owned()),
+                    last_seen,
                     screenshot,
                 });
             }
@@ -638,7 +699,9 @@ impl Browser {
     }
 
     /// Waits until `script` (a function body, as in [`Browser::execute`]) returns a truthy
-    /// value, and returns that value.
+    /// value, and returns that value. A script may return a falsy value, or an object
+    /// `{"waiting": <what it sees>}`, while the condition does not hold; the last one is
+    /// reported on timeout.
     pub async fn wait_script(
         &self,
         what: &str,
@@ -646,11 +709,18 @@ impl Browser {
         script: &str,
         args: Vec<Value>,
     ) -> Result<Value> {
-        self.wait_for(what, timeout, || {
+        self.wait_observing(what, timeout, || {
             let args = args.clone();
             async move {
                 let value = self.execute(script, args).await?;
-                Ok(is_truthy(&value).then_some(value))
+                if let Some(seen) = value.get("waiting") {
+                    return Ok(Err(bounded_text(&seen.to_string())));
+                }
+                if is_truthy(&value) {
+                    Ok(Ok(value))
+                } else {
+                    Ok(Err(bounded_text(&format!("script returned {value}"))))
+                }
             }
         })
         .await
@@ -686,7 +756,7 @@ impl Browser {
             Err(_) => Err(BrowserError::Timeout {
                 what: format!("the session of {} to end", self.label),
                 waited: CLOSE_TIMEOUT,
-                last_error: "none".to_owned(),
+                last_seen: "no answer".to_owned(),
                 screenshot: "none (closing)".to_owned(),
             }),
         }
@@ -775,6 +845,16 @@ impl Element<'_> {
     pub fn as_argument(&self) -> Value {
         json!({ ELEMENT_KEY: self.id })
     }
+}
+
+/// At most [`MAX_SEEN_CHARS`] characters of `text`, for error messages.
+fn bounded_text(text: &str) -> String {
+    if text.chars().count() <= MAX_SEEN_CHARS {
+        return text.to_owned();
+    }
+    let mut out: String = text.chars().take(MAX_SEEN_CHARS).collect();
+    out.push('…');
+    out
 }
 
 /// JavaScript truthiness of a returned value.
