@@ -451,10 +451,26 @@ impl Chat {
     async fn wait_message(&self, body: &str, timeout: Duration) -> Shown {
         let short: String = body.chars().take(40).collect();
         self.browser
-            .wait_for(
+            .wait_observing(
                 &format!("a message with body {short:?}"),
                 timeout,
-                || async { Ok(self.timeline().await?.into_iter().find(|m| m.body == body)) },
+                || async {
+                    let shown = self.timeline().await?;
+                    if let Some(found) = shown.iter().find(|m| m.body == body) {
+                        return Ok(Ok(found.clone()));
+                    }
+                    // On timeout, say what the newest messages look like instead.
+                    let newest: Vec<&str> = shown
+                        .iter()
+                        .rev()
+                        .take(3)
+                        .map(|m| m.body.as_str())
+                        .collect();
+                    Ok(Err(format!(
+                        "{} messages, the newest: {newest:?}",
+                        shown.len()
+                    )))
+                },
             )
             .await
             .or_fail("message")
@@ -763,8 +779,21 @@ for (const el of document.querySelectorAll('*')) {
 return found;
 "#;
 
+/// The browser console's security messages (CSP refusals) since the last look.
+async fn security_messages(chat: &Chat) -> Vec<String> {
+    let log = chat.browser.console_log().await.or_fail("console log");
+    log.as_array()
+        .into_iter()
+        .flatten()
+        .filter(|entry| entry["source"] == json!("security"))
+        .map(|entry| entry["message"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
 /// Checks that nothing from the corpus ran or became markup.
 async fn assert_inert(chat: &Chat, corpus: &[String], step: &str) {
+    let refusals = security_messages(chat).await;
+    assert!(refusals.is_empty(), "{step}: CSP refusals: {refusals:?}");
     assert_eq!(
         chat.browser.alert_text().await.or_fail("alert check"),
         None,
@@ -883,6 +912,13 @@ async fn xss_corpus_is_inert() {
         .await
         .or_fail("csp enforcement");
     eprintln!("CSP enforcement: {enforced}");
+    // The console saw those refusals; from here on it must see none (a payload turned into
+    // markup would be refused by the CSP too, and show up there).
+    let refusals = security_messages(&chat).await;
+    assert!(
+        refusals.len() >= 2,
+        "the console reports CSP refusals: {refusals:?}"
+    );
     assert_eq!(
         enforced["inline"],
         json!(false),
