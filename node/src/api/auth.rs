@@ -3,7 +3,7 @@
 //! node knows of other users.
 
 use axum::Json;
-use axum::extract::{FromRequestParts, Path, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::StatusCode;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::{Value as JsonValue, json};
 
 use super::error::ApiError;
-use super::json::{Body, attestation_json, parse_hex, parse_user};
+use super::json::{Body, Segment, attestation_json, parse_hex, parse_user};
 use super::limits::ATTESTATION_VALIDITY_MS;
 use super::session::Session;
 use super::{ApiState, now_ms};
@@ -278,7 +278,7 @@ pub(super) async fn update_me(
 pub(super) async fn user(
     State(state): State<ApiState>,
     Authed(_session): Authed,
-    Path(user): Path<String>,
+    Segment(user): Segment,
 ) -> Result<Json<JsonValue>, ApiError> {
     let user = parse_user(&user)?;
     let attestations = state.node.attestations_of(vec![user]).await?;

@@ -4,7 +4,7 @@
 //! node then runs the full receive path and answers once the event is durable.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use causerie_crypto::event::{MAX_EVENT_BYTES, kinds};
 use causerie_crypto::{Content, EventDraft, EventError, NodeKey, RoomId, Value};
@@ -14,7 +14,7 @@ use serde_json::{Value as JsonValue, json};
 use super::auth::{Authed, own_account};
 use super::error::ApiError;
 use super::json::{
-    Body, draft_json, json_to_content, parse_event_id, parse_hex, parse_room, parse_user,
+    Body, Segment, draft_json, json_to_content, parse_event_id, parse_hex, parse_room, parse_user,
 };
 use super::limits::{MAX_MESSAGE_BODY_BYTES, MAX_REASON_BYTES, MAX_SHOWN_POWER};
 use super::rooms::view;
@@ -326,7 +326,7 @@ async fn build(
 pub(super) async fn prepare(
     State(state): State<ApiState>,
     Authed(session): Authed,
-    Path(room): Path<String>,
+    Segment(room): Segment,
     Body(action): Body<Action>,
 ) -> Result<Json<JsonValue>, ApiError> {
     let room = parse_room(&room)?;

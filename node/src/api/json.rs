@@ -4,9 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
+use axum::http::request::Parts;
 use causerie_crypto::{Attestation, Content, Event, EventDraft, EventId, RoomId, UserKey, Value};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value as Json, json};
@@ -266,4 +267,32 @@ pub fn attestation_json(attestation: &Attestation) -> Json {
 /// A power level as the API shows it (the creator's unbounded power capped).
 pub fn shown_power(level: i64) -> i64 {
     level.min(MAX_SHOWN_POWER)
+}
+
+/// Query parameters, refused as `400 bad_request` JSON when they do not parse.
+pub struct Params<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Params<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| Params(q.0))
+            .map_err(|e| ApiError::bad("bad_request", e.body_text()))
+    }
+}
+
+/// One path parameter, refused as `400 bad_request` JSON when it does not parse.
+pub struct Segment(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Segment {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<String>::from_request_parts(parts, state)
+            .await
+            .map(|p| Segment(p.0))
+            .map_err(|e| ApiError::bad("bad_request", e.body_text()))
+    }
 }

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use causerie_crypto::{Attestation, Event, RoomId, UserKey};
 use serde::Deserialize;
@@ -14,7 +14,9 @@ use super::ApiState;
 use super::auth::Authed;
 use super::error::ApiError;
 use super::events::{own_join, prepare_for};
-use super::json::{Body, Sender, cursor, event_json, parse_cursor, parse_room, shown_power};
+use super::json::{
+    Body, Params, Segment, Sender, cursor, event_json, parse_cursor, parse_room, shown_power,
+};
 use super::limits::DEFAULT_HISTORY_LIMIT;
 use crate::net::invite::Invite;
 use crate::node::{MAX_HISTORY_PAGE, RoomSelection};
@@ -100,7 +102,7 @@ pub(super) async fn view(
 pub(super) async fn info(
     State(state): State<ApiState>,
     Authed(session): Authed,
-    Path(room): Path<String>,
+    Segment(room): Segment,
 ) -> Result<Json<JsonValue>, ApiError> {
     let room = parse_room(&room)?;
     Ok(Json(room_json(&view(&state, room, session.user).await?)))
@@ -119,7 +121,7 @@ fn membership_rank(membership: Membership) -> u8 {
 pub(super) async fn members(
     State(state): State<ApiState>,
     Authed(_session): Authed,
-    Path(room): Path<String>,
+    Segment(room): Segment,
 ) -> Result<Json<JsonValue>, ApiError> {
     let room = parse_room(&room)?;
     let members = state
@@ -211,8 +213,8 @@ pub(super) struct HistoryQuery {
 pub(super) async fn messages(
     State(state): State<ApiState>,
     Authed(session): Authed,
-    Path(room): Path<String>,
-    Query(query): Query<HistoryQuery>,
+    Segment(room): Segment,
+    Params(query): Params<HistoryQuery>,
 ) -> Result<Json<JsonValue>, ApiError> {
     let room = parse_room(&room)?;
     let view = view(&state, room, session.user).await?;
@@ -246,7 +248,7 @@ pub(super) async fn messages(
 pub(super) async fn invite_link(
     State(state): State<ApiState>,
     Authed(session): Authed,
-    Path(room): Path<String>,
+    Segment(room): Segment,
 ) -> Result<Json<JsonValue>, ApiError> {
     let room = parse_room(&room)?;
     view(&state, room, session.user).await?;

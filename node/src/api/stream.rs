@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -23,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 use super::ApiState;
 use super::auth::Authed;
 use super::error::ApiError;
-use super::json::{Sender, event_json, parse_room};
+use super::json::{Params, Sender, event_json, parse_room};
 use super::limits::{MAX_STREAMS, STREAM_PING_SECS, STREAM_SENDER_CACHE};
 use super::rooms::view;
 use super::session::{Session, Sessions};
@@ -215,7 +215,7 @@ fn frames(follow: Follow) -> impl Stream<Item = Result<SseEvent, Infallible>> {
 pub(super) async fn stream(
     State(state): State<ApiState>,
     Authed(session): Authed,
-    Query(query): Query<StreamQuery>,
+    Params(query): Params<StreamQuery>,
 ) -> Result<Response, ApiError> {
     let only = query.room.as_deref().map(parse_room).transpose()?;
     let slot = Slot::acquire(&state, session)?;

@@ -25,6 +25,9 @@ const BACKOFF_INITIAL_MS = 500;
 const BACKOFF_MAX_MS = 15000;
 /** A stream that ends sooner than this after opening counts as a failure (backoff applies). */
 const MIN_STREAM_LIFE_MS = 5000;
+/** The room list is refetched this often: the stream does not carry invitations and answers to
+ *  knocks, which happen in rooms the user has not joined. */
+const ROOMS_POLL_MS = 15000;
 /** Pages fetched backwards to close a gap after a reconnection before starting afresh. */
 const MAX_GAP_PAGES = 20;
 /** Pages fetched in a row to fill a screen that is taller than the history shown. */
@@ -276,7 +279,7 @@ function setConnection(next) {
   element.dataset.state = next;
   $('connection-label').textContent =
     next === 'online' ? 'Online' : next === 'connecting' ? 'Connecting…' : 'Node unreachable: retrying';
-  element.title = next === 'offline' ? 'The node cannot be reached. Click to retry now.' : '';
+  $('retry-now').hidden = next !== 'offline';
   document.body.classList.toggle('offline', next === 'offline');
 }
 
@@ -500,6 +503,7 @@ function applyEvents(timeline, events) {
   const shown = state.active === timeline.room;
   const view = $('timeline');
   const atBottom = view.scrollHeight - view.scrollTop - view.clientHeight <= STICK_TO_BOTTOM_PX;
+  const newestBefore = timeline.newest();
   let changed = false;
   for (const event of events) {
     const target = redactionTarget(event);
@@ -524,7 +528,13 @@ function applyEvents(timeline, events) {
       else insertEventNode(timeline, result.index);
     }
   }
-  if (changed && shown && atBottom) view.scrollTop = view.scrollHeight;
+  if (changed && shown) {
+    if (atBottom) view.scrollTop = view.scrollHeight;
+    else if (newestBefore && events.some((e) => e.kind === 'room.message' && compareEvents(e, newestBefore) > 0)) {
+      // Something arrived below while the user reads older messages: offer to jump, never yank.
+      $('jump-to-bottom').hidden = false;
+    }
+  }
   return changed;
 }
 
@@ -666,6 +676,19 @@ function attestationText(sender) {
   return `home node ${shortKey(sender.home_node)} · assurance ${level}`;
 }
 
+/** The member event for the same user just before `event` in the shown timeline, if loaded. */
+function previousMembership(event) {
+  const timeline = state.timelines.get(event.room);
+  if (!timeline) return null;
+  let index = timeline.events.indexOf(event);
+  if (index < 0) index = timeline.events.length;
+  for (let i = index - 1; i >= 0; i--) {
+    const earlier = timeline.events[i];
+    if (earlier.kind === 'room.member' && earlier.state_key === event.state_key) return earlier;
+  }
+  return null;
+}
+
 function noticeText(event) {
   const who = senderName(event);
   const content = event.content || {};
@@ -677,8 +700,15 @@ function noticeText(event) {
       const self = target === event.author;
       const name = self ? who : memberName(target);
       switch (content.membership) {
-        case 'join':
+        case 'join': {
+          const earlier = previousMembership(event);
+          if (earlier?.content?.membership === 'join') {
+            const before = earlier.content.display_name || name;
+            const after = content.display_name || name;
+            return before === after ? `${after} updated their profile` : `${before} is now known as ${after}`;
+          }
           return `${content.display_name || name} joined`;
+        }
         case 'leave':
           return self ? `${who} left` : `${who} removed ${name}`;
         case 'ban':
@@ -1147,7 +1177,11 @@ function scheduleRoomsRefresh() {
 
 async function loadRooms() {
   const response = await call('GET', '/rooms');
+  const before = state.rooms.get(state.active)?.membership;
   state.rooms = new Map((response.rooms || []).map((room) => [room.room, room]));
+  if (state.active && state.rooms.has(state.active) && state.rooms.get(state.active).membership !== before) {
+    scheduleActiveInfoRefresh();
+  }
   if (!state.active) {
     const remembered = localStorage.getItem(ACTIVE_ROOM_KEY);
     const first = state.rooms.has(remembered) ? remembered : state.rooms.keys().next().value;
@@ -1163,8 +1197,13 @@ function roomLabel(info) {
   return info?.name || shortKey(info?.room);
 }
 
+let roomListShown = '';
 function renderRoomList() {
   const list = $('room-list');
+  // Re-render only on change, so a button is not replaced under the user's pointer.
+  const signature = JSON.stringify([[...state.rooms], state.active, [...state.unread]]);
+  if (signature === roomListShown) return;
+  roomListShown = signature;
   const items = [];
   for (const [id, info] of state.rooms) {
     const badge = info.membership && info.membership !== 'join' ? info.membership : null;
@@ -1197,6 +1236,7 @@ function setActive(room) {
   state.activeInfo = null;
   state.members = [];
   state.unread.delete(room);
+  $('jump-to-bottom').hidden = true;
   if (room) localStorage.setItem(ACTIVE_ROOM_KEY, room);
   $('invite-link').value = '';
   showError('composer-error', null);
@@ -1204,6 +1244,14 @@ function setActive(room) {
   renderActiveRoom();
   closeDrawers();
   if (!room) return;
+  const membership = state.rooms.get(room)?.membership;
+  if (membership === 'invite' || membership === 'knock') {
+    // Only members can read the history; say why it is empty.
+    $('timeline-status').textContent =
+      membership === 'invite' ? 'You are invited: press Join to enter the room.' : 'You asked to join; a moderator must let you in.';
+    refreshActiveInfo();
+    return;
+  }
   const timeline = timelineFor(room);
   if (timeline.loaded) {
     const view = $('timeline');
@@ -1376,9 +1424,15 @@ async function onJoin(e) {
   }
 }
 
+let directoryShown = '';
 async function loadDirectory() {
   try {
     const response = await call('GET', '/directory');
+    // Re-render only on change, so a button is not replaced under the user's pointer.
+    const joinedIds = [...state.rooms].filter(([, info]) => info.membership === 'join').map(([id]) => id);
+    const signature = JSON.stringify([response.rooms, joinedIds]);
+    if (signature === directoryShown) return;
+    directoryShown = signature;
     const items = (response.rooms || []).map((info) => {
       const joined = state.rooms.get(info.room)?.membership === 'join';
       const button = h('button', {
@@ -1674,15 +1728,26 @@ function bindLayout() {
     const open = state.openMenu;
     if (open && !open.menu.contains(e.target) && !open.button.contains(e.target)) closeMenu(false);
   });
+  $('jump-to-bottom').addEventListener('click', () => {
+    const view = $('timeline');
+    view.scrollTop = view.scrollHeight;
+    $('jump-to-bottom').hidden = true;
+    $('composer').focus();
+  });
   $('timeline').addEventListener('scroll', () => {
+    const view = $('timeline');
+    if (view.scrollHeight - view.scrollTop - view.clientHeight <= STICK_TO_BOTTOM_PX) $('jump-to-bottom').hidden = true;
     const timeline = state.active && state.timelines.get(state.active);
     if (timeline && timeline.loaded && $('timeline').scrollTop < LOAD_OLDER_THRESHOLD_PX) loadOlder(timeline);
   });
-  $('connection').addEventListener('click', wakeConnection);
+  $('retry-now').addEventListener('click', wakeConnection);
   window.addEventListener('online', wakeConnection);
   document.addEventListener('visibilitychange', () => {
     if (document.visibilityState === 'visible' && state.connection !== 'online') wakeConnection();
   });
+  setInterval(() => {
+    if (state.connection === 'online' && api.token) loadRooms().catch(() => {});
+  }, ROOMS_POLL_MS);
   $('new-room-public').addEventListener('change', () => {
     $('new-room-private-rule').disabled = $('new-room-public').checked;
   });
