@@ -12,7 +12,6 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::{ApiState, default_hosts, router, with_peer_id};
-use axum::Router;
 
 use crate::config::Config;
 use crate::net::{Net, NetConfig, NetError, NetHandle};
@@ -165,8 +164,8 @@ pub async fn start(config: &Config) -> Result<Running, DaemonError> {
         &hosts,
         shutdown.child_token(),
     );
-    let app =
-        router(state, Router::new()).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let app = router(state, crate::web::router())
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
     let http_shutdown = shutdown.child_token();
     let http_task = tokio::spawn(async move {
         let serve = axum::serve(listener, app)
