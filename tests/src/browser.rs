@@ -345,7 +345,7 @@ pub struct Browser {
     artifacts: Arc<Artifacts>,
     // Dropped before the profile directory: Chromium must be gone before its files are removed.
     driver: DriverProcess,
-    profile: tempfile::TempDir,
+    home: tempfile::TempDir,
     closed: bool,
 }
 
@@ -392,9 +392,14 @@ impl Browser {
         http: reqwest::Client,
         driver: DriverProcess,
     ) -> Result<Browser> {
-        let profile = tempfile::Builder::new()
+        // One temporary directory per browser: its profile and its downloads.
+        let home = tempfile::Builder::new()
             .prefix("causerie-chromium-")
             .tempdir()?;
+        let profile = home.path().join("profile");
+        let downloads = home.path().join("downloads");
+        std::fs::create_dir_all(&profile)?;
+        std::fs::create_dir_all(&downloads)?;
         let args = vec![
             "--headless=new".to_owned(),
             "--no-sandbox".to_owned(),
@@ -409,7 +414,7 @@ impl Browser {
             "--no-default-browser-check".to_owned(),
             "--disable-quic".to_owned(),
             "--no-proxy-server".to_owned(),
-            format!("--user-data-dir={}", profile.path().display()),
+            format!("--user-data-dir={}", profile.display()),
             format!("--window-size={},{}", options.width, options.height),
         ];
         let capabilities = json!({
@@ -424,7 +429,15 @@ impl Browser {
                         "pageLoad": PAGE_LOAD_TIMEOUT.as_millis() as u64,
                         "script": SCRIPT_TIMEOUT.as_millis() as u64,
                     },
-                    "goog:chromeOptions": {"binary": CHROMIUM_PATH, "args": args},
+                    "goog:chromeOptions": {
+                        "binary": CHROMIUM_PATH,
+                        "args": args,
+                        "prefs": {
+                            "download.default_directory": downloads.display().to_string(),
+                            "download.prompt_for_download": false,
+                            "download.directory_upgrade": true,
+                        },
+                    },
                     "goog:loggingPrefs": {"browser": "ALL"},
                 }
             }
@@ -453,7 +466,7 @@ impl Browser {
             session,
             artifacts: setup.artifacts.clone(),
             driver,
-            profile,
+            home,
             closed: false,
         })
     }
@@ -464,8 +477,42 @@ impl Browser {
     }
 
     /// The profile directory (fresh per browser).
-    pub fn profile_dir(&self) -> &Path {
-        self.profile.path()
+    pub fn profile_dir(&self) -> PathBuf {
+        self.home.path().join("profile")
+    }
+
+    /// Where the browser saves downloads (fresh per browser).
+    pub fn downloads_dir(&self) -> PathBuf {
+        self.home.path().join("downloads")
+    }
+
+    /// Waits until a download has finished (a file in [`Browser::downloads_dir`] that is not
+    /// one of Chromium's partial files) and returns its path. The file goes with the browser:
+    /// copy it to keep it.
+    pub async fn wait_download(&self, timeout: Duration) -> Result<PathBuf> {
+        let dir = self.downloads_dir();
+        self.wait_observing("a finished download", timeout, || {
+            let dir = dir.clone();
+            async move {
+                let mut names = Vec::new();
+                for entry in std::fs::read_dir(&dir)? {
+                    let path = entry?.path();
+                    // Chromium writes to a hidden temporary file or a `.crdownload`, then
+                    // renames it.
+                    let hidden = path
+                        .file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.starts_with('.'));
+                    let partial = hidden || path.extension().is_some_and(|e| e == "crdownload");
+                    if !partial && path.metadata()?.len() > 0 {
+                        return Ok(Ok(path));
+                    }
+                    names.push(path.display().to_string());
+                }
+                Ok(Err(format!("files in {}: {names:?}", dir.display())))
+            }
+        })
+        .await
     }
 
     async fn command(

@@ -7,6 +7,8 @@
 //! - `xss_corpus_is_inert`: a corpus of XSS payloads is shown as literal text and runs nothing;
 //!   the page is served with a strict CSP and has no inline script.
 //! - `reload_keeps_identity`: the identity survives a reload and can still send.
+//! - `key_export_and_import_move_the_identity`: the passphrase-protected key file moves the
+//!   identity to a fresh browser (a wrong passphrase is refused).
 //!
 //! The tests use only the web client's DOM contract (ids, classes and data attributes the web
 //! client keeps stable). Skipped with a SKIP line when Chromium is missing, unless
@@ -52,7 +54,7 @@ impl<T> OrFail<T> for Result<T, cluster::HarnessError> {
 const TEST_PAGE: &str = r#"<!doctype html>
 <html><head><meta charset="utf-8"><title>driver test</title><script src="/page.js"></script></head>
 <body><input id="name" value=""><button id="greet" data-kind="button">Greet</button>
-<p id="out"></p><ul id="list"><li class="item">one</li><li class="item">two</li></ul></body></html>"#;
+<p id="out"></p><a id="download" href="/notes.txt" download="notes.txt">notes</a><ul id="list"><li class="item">one</li><li class="item">two</li></ul></body></html>"#;
 
 const TEST_SCRIPT: &str = r#"
 document.addEventListener('DOMContentLoaded', () => {
@@ -72,6 +74,10 @@ async fn serve_test_page() -> std::net::SocketAddr {
             axum::routing::get(|| async {
                 ([(CONTENT_TYPE, "text/html; charset=utf-8")], TEST_PAGE)
             }),
+        )
+        .route(
+            "/notes.txt",
+            axum::routing::get(|| async { ([(CONTENT_TYPE, "text/plain")], "downloaded notes") }),
         )
         .route(
             "/page.js",
@@ -224,6 +230,16 @@ async fn webdriver_client_drives_a_page() {
     );
     browser.dismiss_alert().await.or_fail("dismiss");
     assert_eq!(browser.alert_text().await.or_fail("alert gone"), None);
+
+    // Downloads land in the browser's own directory.
+    let link = browser.find("#download").await.or_fail("find #download");
+    link.expect("#download").click().await.or_fail("download");
+    let file = browser
+        .wait_download(DEFAULT_WAIT)
+        .await
+        .or_fail("wait download");
+    assert_eq!(file.file_name().and_then(|n| n.to_str()), Some("notes.txt"));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "downloaded notes");
 
     // Screenshots are PNG files in the artifact directory.
     let shot = browser.screenshot("page").await.or_fail("screenshot");
@@ -1076,4 +1092,108 @@ async fn reload_keeps_identity() {
     chat.close().await;
     cluster.shutdown().await;
     eprintln!("reload_keeps_identity: {:?}", started.elapsed());
+}
+
+impl Chat {
+    /// Answers the open passphrase dialog with `passphrase`.
+    async fn answer_passphrase(&self, passphrase: &str) {
+        self.browser
+            .wait_script(
+                "the passphrase dialog",
+                DEFAULT_WAIT,
+                "const d = document.querySelector('#passphrase-dialog');
+                 return d && d.open;",
+                vec![],
+            )
+            .await
+            .or_fail("passphrase dialog");
+        self.fill("#passphrase-input", passphrase).await;
+        self.click("#passphrase-ok").await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn key_export_and_import_move_the_identity() {
+    let Some(setup) = setup("key_export_and_import_move_the_identity") else {
+        return;
+    };
+    cluster::init_logs();
+    let started = Instant::now();
+    let cluster = Cluster::start(1).await.or_fail("cluster");
+    let node = cluster.nodes[0].running().http_addr;
+    let passphrase = "correct horse battery staple";
+
+    // Dave's first browser: identity, a room, a message, then the key file.
+    let first = Chat::open(&setup, "dave-first", node).await;
+    let user = first.create_identity("dave", "Dave").await;
+    let room = first.create_room("Dave's room", true).await;
+    let before = "sent from the first browser";
+    first.send(before).await;
+    first.click("#export-key").await;
+    first.answer_passphrase(passphrase).await;
+    let downloaded = first
+        .browser
+        .wait_download(DEFAULT_WAIT)
+        .await
+        .or_fail("key file");
+    first.shot("key exported").await;
+    // The download goes with the first browser's directory; the user keeps the file.
+    let kept = tempfile::tempdir().expect("temp dir");
+    let file = kept.path().join("causerie-dave.json");
+    std::fs::copy(&downloaded, &file).expect("keep the key file");
+    let text = std::fs::read_to_string(&file).expect("key file");
+    let export: Value = serde_json::from_str(&text).expect("key file is JSON");
+    // The file of specs/client-api.md, "Key export file": the seed only in encrypted form.
+    assert_eq!(export["causerie_key_export"], json!(1), "{export}");
+    assert_eq!(export["user"], json!(user), "{export}");
+    assert_eq!(export["kdf"], json!("pbkdf2-sha256"), "{export}");
+    assert_eq!(export["cipher"], json!("aes-256-gcm"), "{export}");
+    assert!(
+        export["iterations"].as_u64().is_some_and(|i| i >= 100_000),
+        "{export}"
+    );
+    assert_eq!(
+        export["ciphertext"].as_str().map(str::len),
+        Some(96),
+        "{export}"
+    );
+    first.close().await;
+
+    // A fresh browser: import the file; a wrong passphrase is refused and asked again.
+    let second = Chat::open(&setup, "dave-second", node).await;
+    second
+        .element("#import-key-file")
+        .await
+        .send_keys(&file.display().to_string())
+        .await
+        .or_fail("choose the key file");
+    second.answer_passphrase("wrong passphrase").await;
+    second
+        .browser
+        .wait_script(
+            "the wrong passphrase to be refused",
+            DEFAULT_WAIT,
+            "const status = document.querySelector('#key-tools-status');
+             const dialog = document.querySelector('#passphrase-dialog');
+             return status && status.textContent.includes('wrong_passphrase') && dialog.open;",
+            vec![],
+        )
+        .await
+        .or_fail("wrong passphrase");
+    second.shot("wrong passphrase refused").await;
+    second.answer_passphrase(passphrase).await;
+    let imported = second.wait_me("dave").await;
+    assert_eq!(imported, user, "the same identity in the second browser");
+    second.wait_active_room_or_select(&room).await;
+    second.wait_message(before, DEFAULT_WAIT).await;
+    let after = "sent from the second browser";
+    second.send(after).await;
+    second.shot("imported identity sends").await;
+
+    second.close().await;
+    cluster.shutdown().await;
+    eprintln!(
+        "key_export_and_import_move_the_identity: {:?}",
+        started.elapsed()
+    );
 }
