@@ -16,6 +16,9 @@
 
 use std::time::{Duration, Instant};
 
+use causerie_crypto::Content;
+use causerie_crypto::event::kinds;
+use causerie_node::room::Membership;
 use causerie_tests::browser::{
     Browser, BrowserError, BrowserSetup, DEFAULT_WAIT, Element, LaunchOptions,
 };
@@ -771,8 +774,11 @@ const FIND_ACTIVE_CONTENT: &str = r#"
 const found = [];
 const timeline = document.querySelector('#timeline');
 if (!timeline) { return ['no #timeline']; }
-for (const el of timeline.querySelectorAll('script, img, iframe, svg, math, object, embed, style, link, meta, base, form, input, video, audio, source, details, marquee, noscript, template')) {
-  found.push('element ' + el.tagName + ' in timeline');
+const dangerous = 'script, img, iframe, svg, math, object, embed, style, link, meta, base, form, input, video, audio, source, details, marquee, noscript, template';
+for (const place of ['#timeline', '#room-list', '#members', '.room-heading', '#me']) {
+  for (const area of document.querySelectorAll(place)) {
+    for (const el of area.querySelectorAll(dangerous)) { found.push('element ' + el.tagName + ' in ' + place); }
+  }
 }
 for (const body of timeline.querySelectorAll('.message .body')) {
   for (const el of body.querySelectorAll('*')) { found.push('element ' + el.tagName + ' in a message body'); }
@@ -794,6 +800,36 @@ for (const el of document.querySelectorAll('*')) {
 }
 return found;
 "#;
+
+/// Member content `{"membership": "join", "display_name": name}`.
+fn join_with_display_name(name: &str) -> Content {
+    let mut content = Membership::Join.to_content();
+    content.insert("display_name".into(), name.into());
+    content
+}
+
+/// The room name and the display name are shown as literal text: the active room's item in the
+/// room list, the room title, and the sender name on each of `messages` messages.
+async fn assert_names_literal(chat: &Chat, room_name: &str, display_name: &str, messages: usize) {
+    let seen = chat
+        .browser
+        .execute(
+            "const item = document.querySelector('#room-list .room-item.active');
+             const title = document.querySelector('#room-title');
+             const names = Array.from(document.querySelectorAll('#timeline .message .sender .name'))
+                 .map(n => n.textContent).filter(n => n === arguments[1]);
+             return [item ? item.textContent.includes(arguments[0]) : false,
+                     title ? title.textContent : null, names.length];",
+            vec![json!(room_name), json!(display_name)],
+        )
+        .await
+        .or_fail("names");
+    assert_eq!(
+        seen,
+        json!([true, room_name, messages]),
+        "names shown literally"
+    );
+}
 
 /// The browser console's security messages (CSP refusals) since the last look.
 async fn security_messages(chat: &Chat) -> Vec<String> {
@@ -953,7 +989,10 @@ async fn xss_corpus_is_inert() {
     );
 
     chat.create_identity("alice", "Alice").await;
-    let room = chat.create_room("XSS corpus", true).await;
+    // User content outside messages too: the room name and a display name.
+    let room_name = "<img src=x onerror=window.__xss=41>";
+    let display_name = "<svg onload=window.__xss=42>";
+    let room = chat.create_room(room_name, true).await;
     chat.shot("room ready").await;
     let corpus = xss_corpus();
     assert!(corpus.len() >= 30);
@@ -974,7 +1013,13 @@ async fn xss_corpus_is_inert() {
     let mallory = cluster.user(0, "mallory").await.or_fail("mallory");
     let room_id = room.parse().expect("room id");
     cluster
-        .join(&mallory, room_id)
+        .send(
+            &mallory,
+            room_id,
+            kinds::MEMBER,
+            Some(&mallory.state_key()),
+            join_with_display_name(display_name),
+        )
         .await
         .or_fail("mallory joins");
     for payload in &corpus[COMPOSER_PAYLOADS..] {
@@ -988,6 +1033,13 @@ async fn xss_corpus_is_inert() {
     }
     chat.shot("all payloads shown live").await;
     assert_inert(&chat, &corpus, "live").await;
+    assert_names_literal(
+        &chat,
+        room_name,
+        display_name,
+        corpus.len() - COMPOSER_PAYLOADS,
+    )
+    .await;
 
     // Once more from history (a different rendering path than the live stream).
     chat.browser.refresh().await.or_fail("reload");
@@ -998,6 +1050,13 @@ async fn xss_corpus_is_inert() {
     }
     chat.shot("all payloads from history").await;
     assert_inert(&chat, &corpus, "from history").await;
+    assert_names_literal(
+        &chat,
+        room_name,
+        display_name,
+        corpus.len() - COMPOSER_PAYLOADS,
+    )
+    .await;
 
     chat.close().await;
     cluster.shutdown().await;
