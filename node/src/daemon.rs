@@ -12,7 +12,6 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::{ApiState, default_hosts, router, with_peer_id};
-
 use crate::config::Config;
 use crate::net::{Net, NetConfig, NetError, NetHandle};
 use crate::node::{Node, NodeTask};
@@ -180,6 +179,7 @@ pub async fn start(config: &Config) -> Result<Running, DaemonError> {
         tracing::info!(address = %with_peer_id(addr, &peer_id), "listening (p2p)");
     }
     tracing::info!(%peer_id, node_key = %key, http = %http_addr, "node started");
+    tracing::info!("web client: http://{http_addr}/");
     Ok(Running {
         node,
         net,
