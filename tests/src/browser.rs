@@ -38,7 +38,8 @@ pub const ARTIFACTS_VAR: &str = "CAUSERIE_BROWSER_ARTIFACTS";
 
 /// How long ChromeDriver may take to answer `/status` with `ready: true`.
 pub const DRIVER_START_TIMEOUT: Duration = Duration::from_secs(30);
-/// How many times a ChromeDriver start is retried (the free port can be taken in between).
+/// How many times starting ChromeDriver and Chromium is tried (the free port can be taken in
+/// between, Chromium can fail to start).
 pub const DRIVER_START_ATTEMPTS: u32 = 3;
 /// Longest a single WebDriver command may take (creating a session starts Chromium, which is
 /// slow on a loaded machine; asynchronous scripts have their own [`SCRIPT_TIMEOUT`]).
@@ -375,15 +376,24 @@ impl Browser {
             .artifacts
             .dir()
             .join(format!("chromedriver-{}.log", file_part(&options.label)));
-        let mut last_error = None;
+        // Retried: the free port can be taken before ChromeDriver binds it, and Chromium can
+        // fail to start on a machine short of memory. Both leave nothing behind.
+        let mut last_error = BrowserError::DriverNotReady(DRIVER_START_TIMEOUT);
         for _ in 0..DRIVER_START_ATTEMPTS {
-            match start_driver(&http, &log_path).await {
-                Ok(driver) => return Browser::open_session(setup, options, http, driver).await,
-                Err(e @ BrowserError::DriverExited(_)) => last_error = Some(e),
+            let driver = match start_driver(&http, &log_path).await {
+                Ok(driver) => driver,
+                Err(e @ BrowserError::DriverExited(_)) => {
+                    last_error = e;
+                    continue;
+                }
                 Err(e) => return Err(e),
+            };
+            match Browser::open_session(setup, options.clone(), http.clone(), driver).await {
+                Err(e) if e.webdriver_code() == Some("session not created") => last_error = e,
+                other => return other,
             }
         }
-        Err(last_error.unwrap_or(BrowserError::DriverNotReady(DRIVER_START_TIMEOUT)))
+        Err(last_error)
     }
 
     async fn open_session(
