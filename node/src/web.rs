@@ -195,6 +195,44 @@ mod tests {
         );
     }
 
+    /// The element ids the browser tests and the scripts rely on (the "DOM contract") are in the
+    /// page skeleton, each exactly once; the ones built at run time (`#me`) are not listed.
+    #[test]
+    fn page_keeps_the_dom_contract_ids() {
+        let html = std::str::from_utf8(FILES[0].body).unwrap();
+        for id in [
+            "handle-input",
+            "display-name-input",
+            "create-identity",
+            "new-room-name",
+            "new-room-public",
+            "create-room",
+            "join-link-input",
+            "join-button",
+            "room-list",
+            "invite-link-button",
+            "invite-link",
+            "timeline",
+            "composer",
+            "send-button",
+            "members",
+            "connection",
+            "export-key",
+            "import-key-file",
+            "passphrase-input",
+            "passphrase-confirm",
+            "passphrase-ok",
+            "logout",
+            "login-again",
+            "forget-identity",
+            "confirm-ok",
+            "confirm-cancel",
+        ] {
+            let attribute = format!("id=\"{id}\"");
+            assert_eq!(html.matches(&attribute).count(), 1, "{attribute}");
+        }
+    }
+
     /// The page must work under the node's CSP: no inline script, no inline style, no external
     /// host, and no HTML parsing of strings in the scripts.
     #[test]

@@ -42,6 +42,13 @@ const CHALLENGE_PREFIX = new TextEncoder().encode('causerie/v1/challenge\0');
 const HANDLE_PATTERN = /^[a-z0-9][a-z0-9._-]{0,31}$/;
 const ASSURANCE_NAMES = ['key', 'contact', 'identity', 'in_person'];
 const ACTIVE_ROOM_KEY = 'causerie.active-room';
+/** Shortest passphrase accepted for a key export, in characters (code points). */
+const MIN_EXPORT_PASSPHRASE_CHARS = 8;
+/** What can take keyboard focus, for the focus traps of dialogs and drawers. */
+const FOCUSABLE =
+  'a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
+/** Devices whose text fields pop an on-screen keyboard: no focus on the composer at first paint. */
+const TOUCH_ONLY_QUERY = '(hover: none) and (pointer: coarse)';
 
 const api = new Api();
 
@@ -72,6 +79,10 @@ const state = {
   openMenu: null,
   /** Whether the connection loop is running. */
   looping: false,
+  /** Set by "Log out": the connection loop stops and nothing logs in again by itself. */
+  signedOut: false,
+  /** The toggle that opened the open drawer; Escape returns the focus to it. */
+  drawerOpener: null,
 };
 
 const $ = (id) => document.getElementById(id);
@@ -238,6 +249,8 @@ async function login() {
 }
 
 function acceptSession(session) {
+  // A login that was under way when the user logged out must not revive the session.
+  if (state.signedOut) return;
   api.token = session.token;
   state.account = session.account;
   renderIdentity();
@@ -248,7 +261,7 @@ async function call(method, path, body) {
   try {
     return await api.request(method, path, body);
   } catch (error) {
-    if (!(error instanceof ApiError) || error.status !== 401) throw error;
+    if (!(error instanceof ApiError) || error.status !== 401 || state.signedOut) throw error;
     api.token = null;
     await login();
     return api.request(method, path, body);
@@ -314,6 +327,7 @@ async function connectionLoop() {
   let attempt = 0;
   try {
     for (;;) {
+      if (state.signedOut) return;
       if (state.connection !== 'online') setConnection('connecting');
       try {
         if (!api.token) await login();
@@ -337,6 +351,7 @@ async function connectionLoop() {
           continue;
         }
       } catch (error) {
+        if (state.signedOut) return;
         if (error instanceof NeedsRegistration) {
           showOnboarding(true);
           return;
@@ -891,7 +906,9 @@ function menuFor(label, items) {
         attrs: { role: 'menuitem' },
         onClick: (e) => {
           e.stopPropagation();
-          closeMenu(false);
+          // The item disappears with the menu: its button is where the focus returns after
+          // the dialog the action may open.
+          closeMenu(true);
           item.run();
         },
       }),
@@ -930,25 +947,91 @@ function closeMenu(restoreFocus) {
 // ---------------------------------------------------------------------------------------------
 // Dialogs
 
-/** Asks for a passphrase; resolves to the text or null if cancelled. */
-function askPassphrase(title, text) {
+/** The elements of `container` that take keyboard focus and are shown. */
+function focusableIn(container) {
+  return [...container.querySelectorAll(FOCUSABLE)].filter((element) => element.getClientRects().length > 0);
+}
+
+/** Keeps Tab and Shift+Tab cycling inside `container` (a modal dialog or an open drawer). */
+function trapTab(e, container) {
+  if (e.key !== 'Tab') return;
+  const items = focusableIn(container);
+  if (!items.length) {
+    e.preventDefault();
+    return;
+  }
+  const first = items[0];
+  const last = items[items.length - 1];
+  const inside = container.contains(document.activeElement);
+  if (e.shiftKey && (!inside || document.activeElement === first)) {
+    e.preventDefault();
+    last.focus();
+  } else if (!e.shiftKey && (!inside || document.activeElement === last)) {
+    e.preventDefault();
+    first.focus();
+  }
+}
+
+/** Whether `element` can take the focus back (still in the page, shown and enabled). */
+function canFocus(element) {
+  return Boolean(element) && element !== document.body && element.isConnected && !element.disabled && element.getClientRects().length > 0;
+}
+
+/**
+ * Opens a modal dialog with the focus on `target`. Returns the function to call once it is
+ * closed (OK, Cancel or Escape): it gives the focus back to the control that opened the dialog,
+ * or to the composer if that control is gone. It is called before the dialog's promise resolves,
+ * so that a dialog opened right after (a retry) records the right opener.
+ */
+function showDialog(dialog, target) {
+  const opener = document.activeElement;
+  dialog.showModal();
+  target.focus();
+  return () => {
+    if (canFocus(opener)) opener.focus();
+    else if (canFocus($('composer'))) $('composer').focus();
+  };
+}
+
+/**
+ * Asks for a passphrase; resolves to the text or null if cancelled. With `confirm` (a new
+ * passphrase, for an export) it is asked twice and must have MIN_EXPORT_PASSPHRASE_CHARS.
+ */
+function askPassphrase(title, text, { confirm = false } = {}) {
   const dialog = $('passphrase-dialog');
+  const input = $('passphrase-input');
+  const again = $('passphrase-confirm');
   $('passphrase-title').textContent = title;
   $('passphrase-text').textContent = text;
-  $('passphrase-input').value = '';
+  input.value = '';
+  again.value = '';
+  input.autocomplete = confirm ? 'new-password' : 'current-password';
+  $('passphrase-confirm-row').hidden = !confirm;
   $('passphrase-error').textContent = '';
   return new Promise((resolve) => {
+    let restoreFocus = () => {};
     const finish = (value) => {
       cleanup();
       if (dialog.open) dialog.close();
+      restoreFocus();
       resolve(value);
+    };
+    const refuse = (message, field) => {
+      $('passphrase-error').textContent = message;
+      field.focus();
     };
     const onSubmit = (e) => {
       e.preventDefault();
-      const value = $('passphrase-input').value;
-      if (!value) {
-        $('passphrase-error').textContent = 'Enter a passphrase.';
-        return;
+      const value = input.value;
+      if (!value) return refuse('Enter a passphrase.', input);
+      if (confirm) {
+        const length = [...value].length;
+        if (length < MIN_EXPORT_PASSPHRASE_CHARS) {
+          return refuse(`Too short: at least ${MIN_EXPORT_PASSPHRASE_CHARS} characters (this one has ${length}).`, input);
+        }
+        if (again.value !== value) {
+          return refuse(again.value ? 'The two passphrases differ: type the same one twice.' : 'Type the passphrase a second time.', again);
+        }
       }
       finish(value);
     };
@@ -961,8 +1044,7 @@ function askPassphrase(title, text) {
     $('passphrase-form').addEventListener('submit', onSubmit);
     $('passphrase-cancel').addEventListener('click', onCancel);
     dialog.addEventListener('close', onCancel);
-    dialog.showModal();
-    $('passphrase-input').focus();
+    restoreFocus = showDialog(dialog, input);
   });
 }
 
@@ -975,9 +1057,11 @@ function askValue(title, label, initial, validate) {
   input.value = initial ?? '';
   $('prompt-error').textContent = '';
   return new Promise((resolve) => {
+    let restoreFocus = () => {};
     const finish = (value) => {
       cleanup();
       if (dialog.open) dialog.close();
+      restoreFocus();
       resolve(value);
     };
     const onSubmit = (e) => {
@@ -998,9 +1082,47 @@ function askValue(title, label, initial, validate) {
     $('prompt-form').addEventListener('submit', onSubmit);
     $('prompt-cancel').addEventListener('click', onCancel);
     dialog.addEventListener('close', onCancel);
-    dialog.showModal();
-    input.focus();
+    restoreFocus = showDialog(dialog, input);
     input.select();
+  });
+}
+
+/**
+ * Asks to confirm an action. Resolves to 'ok', 'alternative' (the optional middle button) or
+ * null (Cancel, Escape). The focus starts on Cancel so that Enter alone does not confirm.
+ */
+function askConfirm({ title, text, ok, alternative }) {
+  const dialog = $('confirm-dialog');
+  $('confirm-title').textContent = title;
+  $('confirm-text').textContent = text;
+  $('confirm-ok').textContent = ok;
+  $('confirm-alternative').textContent = alternative ?? '';
+  $('confirm-alternative').hidden = !alternative;
+  return new Promise((resolve) => {
+    let restoreFocus = () => {};
+    const finish = (value) => {
+      cleanup();
+      if (dialog.open) dialog.close();
+      restoreFocus();
+      resolve(value);
+    };
+    const onSubmit = (e) => {
+      e.preventDefault();
+      finish('ok');
+    };
+    const onAlternative = () => finish('alternative');
+    const onCancel = () => finish(null);
+    const cleanup = () => {
+      $('confirm-form').removeEventListener('submit', onSubmit);
+      $('confirm-alternative').removeEventListener('click', onAlternative);
+      $('confirm-cancel').removeEventListener('click', onCancel);
+      dialog.removeEventListener('close', onCancel);
+    };
+    $('confirm-form').addEventListener('submit', onSubmit);
+    $('confirm-alternative').addEventListener('click', onAlternative);
+    $('confirm-cancel').addEventListener('click', onCancel);
+    dialog.addEventListener('close', onCancel);
+    restoreFocus = showDialog(dialog, $('confirm-cancel'));
   });
 }
 
@@ -1028,12 +1150,22 @@ async function renderIdentity() {
   $('me-fingerprint').title = `public key ${user}`;
 }
 
+/** The key tools move between the onboarding card and the sidebar; what they offer depends on
+ *  whether this browser holds an identity. */
+function renderKeyTools(home) {
+  $(home).append($('key-tools'));
+  $('export-key').hidden = !state.identity;
+  $('forget-identity').hidden = !state.identity;
+}
+
 function showOnboarding(registerExisting) {
   document.body.classList.remove('signed-in');
   $('app').hidden = true;
   $('onboarding').hidden = false;
-  $('key-tools-home').append($('key-tools'));
-  $('export-key').hidden = !state.identity;
+  $('onboarding-form').hidden = false;
+  $('signed-out-actions').hidden = true;
+  $('onboarding-title').textContent = 'Welcome to Causerie';
+  renderKeyTools('key-tools-home');
   $('create-identity').textContent = registerExisting ? 'Register this key' : 'Create identity';
   $('onboarding-intro').textContent = registerExisting
     ? 'This node does not know your key yet. Choose a handle to register it here.'
@@ -1046,8 +1178,135 @@ function showApp() {
   document.body.classList.add('signed-in');
   $('onboarding').hidden = true;
   $('app').hidden = false;
-  $('key-tools-slot').append($('key-tools'));
-  $('export-key').hidden = false;
+  renderKeyTools('key-tools-slot');
+}
+
+/** After "Log out": the key stays here, nothing runs until the user logs in again. */
+function showSignedOut(message) {
+  document.body.classList.remove('signed-in');
+  $('app').hidden = true;
+  $('onboarding').hidden = false;
+  $('onboarding-form').hidden = true;
+  $('signed-out-actions').hidden = false;
+  $('login-error').textContent = '';
+  $('key-tools-status').textContent = '';
+  $('onboarding-title').textContent = 'Logged out';
+  $('onboarding-intro').textContent = message;
+  const handle = state.identity?.handle;
+  $('login-again').textContent = handle ? `Log in again as @${handle}` : 'Log in again';
+  renderKeyTools('key-tools-home');
+  $('login-again').focus();
+}
+
+/** Drops everything the session showed: rooms, timelines, the account. */
+function clearSessionState() {
+  state.account = null;
+  state.rooms.clear();
+  state.timelines.clear();
+  state.unread.clear();
+  state.active = null;
+  state.activeInfo = null;
+  state.members = [];
+  renderRoomList();
+  renderActiveRoom();
+}
+
+/**
+ * Stops the connection loop and ends the session on the node (POST /auth/logout). Resolves to
+ * false if the node could not be told (the token is dropped here anyway and expires there).
+ */
+async function endSession() {
+  state.signedOut = true;
+  if (state.streamAbort) state.streamAbort.abort();
+  wakeConnection();
+  let ended = true;
+  if (api.token) {
+    try {
+      await api.request('POST', '/auth/logout');
+    } catch (error) {
+      // A token the node no longer knows is as ended as it gets.
+      ended = error instanceof ApiError && error.status === 401;
+    }
+  }
+  api.token = null;
+  clearSessionState();
+  return ended;
+}
+
+async function onLogout() {
+  const button = $('logout');
+  button.disabled = true;
+  try {
+    const ended = await endSession();
+    showSignedOut(
+      ended
+        ? 'Your session on this node is over. Your key stays in this browser: log in again whenever you like.'
+        : 'You are logged out here, but the node could not be reached to end the session; it expires there by itself. Your key stays in this browser.',
+    );
+  } finally {
+    button.disabled = false;
+  }
+}
+
+/** Logs in before leaving the signed-out card, so that a failure is said where the user looks. */
+async function onLoginAgain() {
+  const button = $('login-again');
+  button.disabled = true;
+  $('login-error').textContent = '';
+  state.signedOut = false;
+  try {
+    await login();
+  } catch (error) {
+    if (error instanceof NeedsRegistration) {
+      showOnboarding(true);
+      return;
+    }
+    state.signedOut = true;
+    showError('login-error', error);
+    button.disabled = false;
+    button.focus();
+    return;
+  } finally {
+    button.disabled = false;
+  }
+  showApp();
+  renderIdentity();
+  setConnection('connecting');
+  connectionLoop();
+}
+
+async function onForgetIdentity() {
+  const choice = await askConfirm({
+    title: 'Forget this identity on this browser?',
+    text:
+      'This deletes your key from this browser. Export it first: without a key file and its passphrase, ' +
+      'nobody (not even this node) can give this identity back to you, and your handle stays taken.',
+    ok: 'Forget identity',
+    alternative: 'Export key first…',
+  });
+  if (choice === 'alternative') {
+    await onExportKey();
+    return;
+  }
+  if (choice !== 'ok') return;
+  const status = $('key-tools-status');
+  await endSession();
+  try {
+    await keys.forgetIdentity();
+  } catch (error) {
+    showSignedOut('Logged out, but the key could not be deleted from this browser.');
+    status.textContent = errorText(error);
+    return;
+  }
+  state.identity = null;
+  localStorage.removeItem(ACTIVE_ROOM_KEY);
+  $('handle-input').value = '';
+  $('display-name-input').value = '';
+  $('onboarding-error').textContent = '';
+  state.signedOut = false;
+  setConnection('connecting');
+  showOnboarding(false);
+  status.textContent = 'This browser no longer holds that identity.';
 }
 
 async function onCreateIdentity(e) {
@@ -1079,7 +1338,8 @@ async function onExportKey() {
   const status = $('key-tools-status');
   const passphrase = await askPassphrase(
     'Export your key',
-    'Choose a passphrase to protect the key file. Anyone with the file and the passphrase can act as you.',
+    `Choose a passphrase of at least ${MIN_EXPORT_PASSPHRASE_CHARS} characters to protect the key file. Anyone with the file and the passphrase can act as you.`,
+    { confirm: true },
   );
   if (passphrase === null) return;
   status.textContent = 'Encrypting…';
@@ -1126,13 +1386,9 @@ async function onImportKey() {
   // Start over as this identity: log in, or register if this node does not know the key.
   if (state.streamAbort) state.streamAbort.abort();
   api.token = null;
-  state.account = null;
-  state.rooms.clear();
-  state.timelines.clear();
-  state.active = null;
+  state.signedOut = false;
+  clearSessionState();
   localStorage.removeItem(ACTIVE_ROOM_KEY);
-  renderRoomList();
-  renderActiveRoom();
   showApp();
   renderIdentity();
   connectionLoop();
@@ -1185,7 +1441,8 @@ async function loadRooms() {
   if (!state.active) {
     const remembered = localStorage.getItem(ACTIVE_ROOM_KEY);
     const first = state.rooms.has(remembered) ? remembered : state.rooms.keys().next().value;
-    if (first) setActive(first);
+    // Not on a touch-only device: focusing the composer there pops the keyboard over the page.
+    if (first) setActive(first, { focus: !window.matchMedia(TOUCH_ONLY_QUERY).matches });
   } else if (!state.rooms.has(state.active)) {
     setActive(null);
   }
@@ -1213,7 +1470,7 @@ function renderRoomList() {
         className: 'room-button',
         type: 'button',
         attrs: { 'aria-current': id === state.active ? 'true' : 'false' },
-        onClick: () => setActive(id),
+        onClick: () => setActive(id, { focus: true }),
       },
       h('span', { className: 'room-name', text: roomLabel(info) }),
       badge ? h('span', { className: 'badge', text: badge === 'invite' ? 'invited' : badge }) : null,
@@ -1227,9 +1484,17 @@ function renderRoomList() {
   $('room-list-empty').hidden = items.length > 0;
 }
 
-function setActive(room) {
+/** Puts the keyboard in the open room: the composer, or the Join button if not a member. */
+function focusRoomEntry() {
+  if (canFocus($('composer'))) $('composer').focus();
+  else if (canFocus($('leave-room'))) $('leave-room').focus();
+}
+
+/** Opens `room` (or none); with `focus`, the keyboard goes to the composer (focusRoomEntry). */
+function setActive(room, { focus = false } = {}) {
   if (state.active === room) {
     closeDrawers();
+    if (focus) focusRoomEntry();
     return;
   }
   state.active = room;
@@ -1243,6 +1508,7 @@ function setActive(room) {
   renderRoomList();
   renderActiveRoom();
   closeDrawers();
+  if (focus) focusRoomEntry();
   if (!room) return;
   const membership = state.rooms.get(room)?.membership;
   if (membership === 'invite' || membership === 'knock') {
@@ -1271,6 +1537,9 @@ function renderActiveRoom() {
   $('no-room').hidden = has;
   $('timeline').hidden = !has;
   $('room-bar').hidden = !has;
+  $('composer-form').hidden = !has;
+  $('toggle-members').hidden = !has;
+  $('members-empty').hidden = has;
   renderRoomHeader();
   renderTimeline();
   renderMembers();
@@ -1360,7 +1629,7 @@ async function onCreateRoom(e) {
     $('new-room-name').value = '';
     $('new-room-topic').value = '';
     state.rooms.set(room, { room, name, topic, join_rule: joinRule, membership: 'join', members: 1 });
-    setActive(room);
+    setActive(room, { focus: true });
     await loadRooms();
     loadDirectory();
   } catch (error) {
@@ -1399,7 +1668,7 @@ async function joinRoom(target) {
   // A rejoined room may have history we never saw; load it afresh.
   state.timelines.delete(response.room);
   if (state.active === response.room) state.active = null;
-  setActive(response.room);
+  setActive(response.room, { focus: true });
   await loadRooms();
   return response.room;
 }
@@ -1443,7 +1712,7 @@ async function loadDirectory() {
       });
       button.addEventListener('click', async () => {
         if (joined) {
-          setActive(info.room);
+          setActive(info.room, { focus: true });
           return;
         }
         button.disabled = true;
@@ -1518,6 +1787,10 @@ async function onLeaveOrJoin() {
       setActive(null);
       await loadRooms();
       loadDirectory();
+      // The Leave button is gone with the room; keep the keyboard in the page.
+      if (!canFocus(document.activeElement)) {
+        [$('room-list').querySelector('button'), $('toggle-sidebar'), $('new-room-name')].find(canFocus)?.focus();
+      }
     } else {
       await joinRoom(room);
     }
@@ -1549,7 +1822,11 @@ async function onSend(e) {
       if (timeline?.loaded) fillGap(timeline).catch(() => {});
     }
   } catch (error) {
-    showError('composer-error', error);
+    if (error instanceof ApiError && error.status === 0) {
+      $('composer-error').textContent = 'Not sent: the node cannot be reached. Your text stays here; send it again when the node is back.';
+    } else {
+      showError('composer-error', error);
+    }
   } finally {
     composer.dataset.sending = '0';
     renderComposerState();
@@ -1697,14 +1974,31 @@ function setDrawer(id, toggleId, open) {
   const anyOpen = $('sidebar').classList.contains('open') || $('members-panel').classList.contains('open');
   $('scrim').hidden = !anyOpen;
   document.body.classList.toggle('drawer-open', anyOpen);
-  if (open) $(id).querySelector('button, input, select, textarea, [tabindex]')?.focus();
+  if (open) {
+    state.drawerOpener = $(toggleId);
+    // In the room list, the keyboard starts on the open room, where a reader's eyes go.
+    ($(id).querySelector('.room-item.active .room-button') ?? focusableIn($(id))[0])?.focus();
+  }
 }
 
-function closeDrawers() {
+/** Closes the drawers; with `restoreFocus`, the focus returns to the toggle that opened one. */
+function closeDrawers(restoreFocus = false) {
   const wasOpen = $('sidebar').classList.contains('open') || $('members-panel').classList.contains('open');
   setDrawer('sidebar', 'toggle-sidebar', false);
   setDrawer('members-panel', 'toggle-members', false);
+  const opener = state.drawerOpener;
+  state.drawerOpener = null;
+  if (wasOpen && restoreFocus && canFocus(opener)) opener.focus();
   return wasOpen;
+}
+
+/** The drawer shown over the conversation (narrow screens), or null. */
+function overlayDrawer() {
+  for (const id of ['sidebar', 'members-panel']) {
+    const drawer = $(id);
+    if (drawer.classList.contains('open') && getComputedStyle(drawer).position === 'absolute') return drawer;
+  }
+  return null;
 }
 
 function bindLayout() {
@@ -1718,11 +2012,19 @@ function bindLayout() {
     setDrawer('sidebar', 'toggle-sidebar', false);
     setDrawer('members-panel', 'toggle-members', open);
   });
-  $('scrim').addEventListener('click', closeDrawers);
+  $('scrim').addEventListener('click', () => closeDrawers(true));
+  for (const dialog of document.querySelectorAll('dialog')) dialog.addEventListener('keydown', (e) => trapTab(e, dialog));
   document.addEventListener('keydown', (e) => {
-    if (e.key !== 'Escape' || document.querySelector('dialog[open]')) return;
+    // A modal dialog handles its own keys (its Tab trap above; Escape is its cancel).
+    if (document.querySelector('dialog[open]')) return;
+    if (e.key === 'Tab') {
+      const drawer = overlayDrawer();
+      if (drawer) trapTab(e, drawer);
+      return;
+    }
+    if (e.key !== 'Escape') return;
     if (closeMenu(true)) return;
-    if (closeDrawers()) $('composer').focus();
+    closeDrawers(true);
   });
   document.addEventListener('click', (e) => {
     const open = state.openMenu;
@@ -1758,6 +2060,9 @@ function bindActions() {
   $('export-key').addEventListener('click', onExportKey);
   $('import-key-file').addEventListener('change', onImportKey);
   $('edit-profile').addEventListener('click', onEditProfile);
+  $('logout').addEventListener('click', onLogout);
+  $('login-again').addEventListener('click', onLoginAgain);
+  $('forget-identity').addEventListener('click', onForgetIdentity);
   $('create-room-form').addEventListener('submit', onCreateRoom);
   $('join-form').addEventListener('submit', onJoin);
   $('refresh-directory').addEventListener('click', loadDirectory);

@@ -103,9 +103,17 @@ export async function saveHandle(record, handle) {
   await withStore('readwrite', (store) => store.put(record, RECORD_KEY));
 }
 
-/** Forgets the identity in this browser. */
+/** Forgets the identity in this browser: deletes its record, then the whole database. */
 export async function forgetIdentity() {
   await withStore('readwrite', (store) => store.delete(RECORD_KEY));
+  // Another tab of the page may hold the database open for a moment ("blocked"): the deletion
+  // then completes when it closes, and the key is already gone with the record.
+  await new Promise((resolve, reject) => {
+    const request = indexedDB.deleteDatabase(DB_NAME);
+    request.onsuccess = () => resolve();
+    request.onblocked = () => resolve();
+    request.onerror = () => reject(request.error);
+  });
 }
 
 function pkcs8FromSeed(seed) {
