@@ -1167,6 +1167,17 @@ impl Chat {
             .await
             .or_fail("passphrase dialog");
         self.fill("#passphrase-input", passphrase).await;
+        // Choosing a passphrase (export) may ask for it twice; entering one (import) does not.
+        if let Some(again) = self
+            .browser
+            .find("#passphrase-confirm")
+            .await
+            .or_fail("confirm")
+            && again.is_displayed().await.or_fail("confirm shown")
+        {
+            again.clear().await.or_fail("confirm");
+            again.send_keys(passphrase).await.or_fail("confirm");
+        }
         self.click("#passphrase-ok").await;
     }
 }
