@@ -9,6 +9,8 @@
 //! - `reload_keeps_identity`: the identity survives a reload and can still send.
 //! - `key_export_and_import_move_the_identity`: the passphrase-protected key file moves the
 //!   identity to a fresh browser (a wrong passphrase is refused).
+//! - `node_restart_shows_offline_then_reconnects`: the page shows an unreachable node and
+//!   resumes by itself when the node is back.
 //!
 //! The tests use only the web client's DOM contract (ids, classes and data attributes the web
 //! client keeps stable). Skipped with a SKIP line when Chromium is missing, unless
@@ -18,6 +20,8 @@ use std::time::{Duration, Instant};
 
 use causerie_crypto::Content;
 use causerie_crypto::event::kinds;
+use causerie_node::config::{Config, ConfigFile, Overrides};
+use causerie_node::daemon::{self, Running};
 use causerie_node::room::Membership;
 use causerie_tests::browser::{
     Browser, BrowserError, BrowserSetup, DEFAULT_WAIT, Element, LaunchOptions,
@@ -1264,6 +1268,83 @@ async fn key_export_and_import_move_the_identity() {
     cluster.shutdown().await;
     eprintln!(
         "key_export_and_import_move_the_identity: {:?}",
+        started.elapsed()
+    );
+}
+
+/// A node of its own on loopback with HTTP on `http` (`127.0.0.1:0` for any port).
+async fn start_node(data_dir: &std::path::Path, http: &str) -> Result<Running, String> {
+    let overrides = Overrides {
+        data_dir: Some(data_dir.to_path_buf()),
+        listen: vec!["/ip4/127.0.0.1/tcp/0".to_owned()],
+        bootstrap: Vec::new(),
+        http: Some(http.to_owned()),
+    };
+    let config = Config::from_parts(ConfigFile::default(), overrides).map_err(|e| e.to_string())?;
+    daemon::start(&config).await.map_err(|e| e.to_string())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_restart_shows_offline_then_reconnects() {
+    let Some(setup) = setup("node_restart_shows_offline_then_reconnects") else {
+        return;
+    };
+    cluster::init_logs();
+    let started = Instant::now();
+    let data = tempfile::tempdir().expect("data dir");
+    let running = start_node(data.path(), "127.0.0.1:0").await.expect("node");
+    let http = running.http_addr;
+
+    let chat = Chat::open(&setup, "erin", http).await;
+    chat.create_identity("erin", "Erin").await;
+    let room = chat.create_room("Outage", true).await;
+    let before = "sent before the node stopped";
+    chat.send(before).await;
+    chat.wait_online().await;
+    chat.mark_document("erin-doc").await;
+
+    // The node goes away: the page says so.
+    running.shutdown().await;
+    chat.browser
+        .wait_script(
+            "#connection[data-state=offline]",
+            DEFAULT_WAIT,
+            "const c = document.querySelector('#connection');
+             return c && c.dataset.state === 'offline' || {waiting: c && c.dataset.state};",
+            vec![],
+        )
+        .await
+        .or_fail("offline");
+    chat.shot("node unreachable").await;
+
+    // The node comes back on the same address (its sessions are gone): the page logs in
+    // again and resumes by itself, without a reload.
+    let mut restarted = None;
+    let deadline = Instant::now() + DEFAULT_WAIT;
+    while restarted.is_none() {
+        match start_node(data.path(), &http.to_string()).await {
+            Ok(running) => restarted = Some(running),
+            Err(e) if Instant::now() < deadline => {
+                eprintln!("restart on {http} not yet possible: {e}");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => panic!("restart on {http}: {e}"),
+        }
+    }
+    let running = restarted.expect("restarted");
+    chat.wait_online().await;
+    chat.assert_not_reloaded("erin-doc").await;
+    chat.wait_active_room_or_select(&room).await;
+    chat.wait_message(before, DEFAULT_WAIT).await;
+    let after = "sent after the node came back";
+    chat.send(after).await;
+    chat.shot("reconnected").await;
+    chat.assert_not_reloaded("erin-doc").await;
+
+    chat.close().await;
+    running.shutdown().await;
+    eprintln!(
+        "node_restart_shows_offline_then_reconnects: {:?}",
         started.elapsed()
     );
 }
