@@ -1142,8 +1142,19 @@ async fn reload_keeps_identity() {
     chat.wait_message(before, DEFAULT_WAIT).await;
     chat.shot("after reload").await;
 
+    // Keyboard only this time: Enter sends (WebDriver's Enter key is U+E007).
     let after = "written after the reload";
-    chat.send(after).await;
+    chat.fill("#composer", &format!("{after}\u{E007}")).await;
+    chat.wait_message(after, DEFAULT_WAIT).await;
+    chat.browser
+        .wait_script(
+            "the composer to be emptied after sending",
+            DEFAULT_WAIT,
+            "return document.querySelector('#composer').value === '';",
+            vec![],
+        )
+        .await
+        .or_fail("composer emptied");
     let shown = chat.timeline().await.or_fail("timeline");
     let bodies: Vec<&str> = only(&shown, &[before, after])
         .iter()
