@@ -9,6 +9,11 @@
 // Shape: `state` holds the session, the rooms and one `Timeline` per opened room; the
 // connection loop logs in, keeps the live stream open, and after every (re)connection fetches
 // what was missed; UI handlers turn user intent into prepare → check → sign → submit.
+//
+// Keyboard: modal dialogs and the drawers shown over the conversation keep Tab inside them;
+// Escape closes the innermost thing (menu, dialog, drawer) and the focus goes back to the control
+// that opened it. Opening a room puts the focus in the composer, except at first paint on a
+// touch-only device, where that would pop the on-screen keyboard over the page.
 
 import { Api, ApiError } from './api.js';
 import * as keys from './keys.js';
@@ -1171,7 +1176,8 @@ function showOnboarding(registerExisting) {
     ? 'This node does not know your key yet. Choose a handle to register it here.'
     : 'Choose a handle. Your key is created in this browser and never leaves it; this node vouches that you hold it.';
   if (state.identity?.handle) $('handle-input').value = state.identity.handle;
-  $('handle-input').focus();
+  // On a touch-only device the keyboard would cover the explanation above the field.
+  if (!window.matchMedia(TOUCH_ONLY_QUERY).matches) $('handle-input').focus();
 }
 
 function showApp() {
