@@ -16,6 +16,7 @@
 //! needed: `reqwest` with a response size cap is enough.
 
 use std::future::Future;
+use std::io::Write as _;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -261,7 +262,10 @@ impl BrowserSetup {
             if required {
                 return Err(BrowserError::Missing(missing.to_path_buf()));
             }
-            eprintln!(
+            // Straight to stderr, not through `eprintln!`: the test harness captures the
+            // printing macros of passing tests, and a skip must be seen.
+            let _ = writeln!(
+                std::io::stderr(),
                 "SKIP {test}: {} is missing (apt-get install chromium chromium-driver; \
                  set {REQUIRE_BROWSER_VAR}=1 to fail instead)",
                 missing.display()
