@@ -994,6 +994,25 @@ async fn xss_corpus_is_inert() {
     chat.shot("room ready").await;
     let corpus = xss_corpus();
     assert!(corpus.len() >= 30);
+    let distinct: std::collections::BTreeSet<&String> = corpus.iter().collect();
+    assert_eq!(
+        distinct.len(),
+        corpus.len(),
+        "payloads are told apart by their text"
+    );
+    for payload in &corpus {
+        assert!(
+            payload.contains("__xss=") || payload.contains("alert("),
+            "a payload that runs leaves a trace: {payload:?}"
+        );
+    }
+    for payload in &corpus[..COMPOSER_PAYLOADS] {
+        let typable = |c: char| c != '\n' && !('\u{E000}'..='\u{F8FF}').contains(&c);
+        assert!(
+            payload.chars().all(typable),
+            "typed literally by WebDriver: {payload:?}"
+        );
+    }
 
     // A good part through the composer, as a user types them.
     for payload in &corpus[..COMPOSER_PAYLOADS] {
