@@ -18,11 +18,9 @@
 
 use std::time::{Duration, Instant};
 
-use causerie_crypto::Content;
-use causerie_crypto::event::kinds;
+use causerie_crypto::UserSecret;
 use causerie_node::config::{Config, ConfigFile, Overrides};
 use causerie_node::daemon::{self, Running};
-use causerie_node::room::Membership;
 use causerie_tests::browser::{
     Browser, BrowserError, BrowserSetup, DEFAULT_WAIT, Element, LaunchOptions,
 };
@@ -712,8 +710,8 @@ async fn two_users_two_nodes_chat_live() {
 
 /// The XSS corpus: each payload sets `window.__xss` (or calls `alert`) if it ever runs.
 /// The first [`COMPOSER_PAYLOADS`] are typed in the composer (one line, characters WebDriver
-/// types literally); the rest go through the node directly, as another user's messages
-/// (multi-line, outside the BMP, invisible characters, 10 kB).
+/// types literally); the rest (multi-line, outside the BMP, invisible characters, 10 kB) go
+/// through the client API as another user's messages.
 fn xss_corpus() -> Vec<String> {
     let mut corpus: Vec<String> = [
         "<script>window.__xss=1</script>",
@@ -739,7 +737,7 @@ fn xss_corpus() -> Vec<String> {
         "${window.__xss=21}",
         "\u{FF1C}script\u{FF1E}window.__xss=22\u{FF1C}/script\u{FF1E}",
         "\u{202E}<img src=x onerror=window.__xss=23>",
-        // Through the node from here on.
+        // Through the client API from here on.
         "<object data=\"javascript:window.__xss=24\"></object>",
         "<embed src=\"data:text/html,<script>parent.__xss=25</script>\">",
         "<style>@import 'javascript:window.__xss=26';</style>",
@@ -805,11 +803,103 @@ for (const el of document.querySelectorAll('*')) {
 return found;
 "#;
 
-/// Member content `{"membership": "join", "display_name": name}`.
-fn join_with_display_name(name: &str) -> Content {
-    let mut content = Membership::Join.to_content();
-    content.insert("display_name".into(), name.into());
-    content
+/// Another user, driving the node's client API over HTTP the way a client does (challenge,
+/// register, prepare, sign with its own key, submit); its key never leaves the test.
+struct ApiUser {
+    http: reqwest::Client,
+    base: String,
+    secret: UserSecret,
+    token: String,
+}
+
+impl ApiUser {
+    /// A fresh key registered on the node at `node` with `handle` and `display_name`.
+    async fn register(node: std::net::SocketAddr, handle: &str, display_name: &str) -> ApiUser {
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .expect("HTTP client");
+        let secret = UserSecret::generate().expect("key");
+        let mut user = ApiUser {
+            http,
+            base: format!("http://{node}/api/v1"),
+            secret,
+            token: String::new(),
+        };
+        let key = hex::encode(user.secret.public().as_bytes());
+        let challenge = user
+            .call("POST", "/auth/challenge", json!({ "user": key }))
+            .await;
+        let signature = user.sign_hex(&challenge["signing_input"]);
+        let registered = user
+            .call(
+                "POST",
+                "/auth/register",
+                json!({ "challenge": challenge["challenge"], "signature": signature,
+                        "handle": handle, "display_name": display_name }),
+            )
+            .await;
+        user.token = registered["token"].as_str().expect("token").to_owned();
+        user
+    }
+
+    /// Signs a signing input the node handed over (hex); returns the signature in hex.
+    fn sign_hex(&self, input: &Value) -> String {
+        let input = hex::decode(input.as_str().expect("signing input")).expect("hex");
+        let signature = self
+            .secret
+            .sign_input(&input)
+            .expect("a protocol signing input");
+        hex::encode(signature.as_bytes())
+    }
+
+    /// One API call that must succeed; returns the JSON answer.
+    async fn call(&self, method: &str, path: &str, body: Value) -> Value {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .json(&body);
+        if !self.token.is_empty() {
+            request = request.bearer_auth(&self.token);
+        }
+        let response = request.send().await.expect("API request");
+        let status = response.status();
+        let answer: Value = response.json().await.expect("JSON answer");
+        assert!(status.is_success(), "{path}: {status} {answer}");
+        answer
+    }
+
+    /// Signs and submits a draft; returns the event id once the node has stored it.
+    async fn submit(&self, draft: &Value) -> String {
+        let signature = self.sign_hex(&draft["signing_input"]);
+        let answer = self
+            .call(
+                "POST",
+                "/events",
+                json!({ "draft": draft["draft"], "signature": signature }),
+            )
+            .await;
+        answer["event_id"].as_str().expect("event id").to_owned()
+    }
+
+    async fn join(&self, room: &str) {
+        let answer = self
+            .call("POST", "/rooms/join", json!({ "room": room }))
+            .await;
+        self.submit(&answer["draft"]).await;
+    }
+
+    async fn say(&self, room: &str, body: &str) -> String {
+        let draft = self
+            .call(
+                "POST",
+                &format!("/rooms/{room}/prepare"),
+                json!({ "action": "message", "body": body }),
+            )
+            .await;
+        self.submit(&draft).await
+    }
 }
 
 /// The room name and the display name are shown as literal text: the active room's item in the
@@ -1026,24 +1116,12 @@ async fn xss_corpus_is_inert() {
     )
     .await;
 
-    // The rest as another user's messages, through the node (arriving on the live stream).
-    let mallory = cluster.user(0, "mallory").await.or_fail("mallory");
-    let room_id = room.parse().expect("room id");
-    cluster
-        .send(
-            &mallory,
-            room_id,
-            kinds::MEMBER,
-            Some(&mallory.state_key()),
-            join_with_display_name(display_name),
-        )
-        .await
-        .or_fail("mallory joins");
+    // The rest as another user's messages, sent through the client API (arriving on the live
+    // stream); the display name is a payload too.
+    let mallory = ApiUser::register(node, "mallory", display_name).await;
+    mallory.join(&room).await;
     for payload in &corpus[COMPOSER_PAYLOADS..] {
-        cluster
-            .message(&mallory, room_id, payload)
-            .await
-            .or_fail("mallory sends");
+        mallory.say(&room, payload).await;
     }
     for payload in &corpus[COMPOSER_PAYLOADS..] {
         chat.wait_message(payload, DEFAULT_WAIT).await;
