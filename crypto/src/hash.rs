@@ -15,12 +15,14 @@ use crate::error::CodecError;
 pub struct Hash32(pub [u8; 32]);
 
 impl Ord for Hash32 {
+    #[inline]
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
         cmp_bytes32(&self.0, &other.0)
     }
 }
 
 impl PartialOrd for Hash32 {
+    #[inline]
     fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
         Some(self.cmp(other))
     }

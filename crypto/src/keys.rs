@@ -127,6 +127,7 @@ impl PartialOrd for PublicKey {
     }
 }
 impl Ord for PublicKey {
+    #[inline]
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
         crate::hash::cmp_bytes32(&self.bytes, &other.bytes)
     }
