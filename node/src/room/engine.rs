@@ -939,7 +939,15 @@ impl Room {
             // for every accepted event).
             let keys = event.auth_keys();
             let mut effective: [Option<EventId>; MAX_AUTH_TYPES] = [None; MAX_AUTH_TYPES];
+            // The state before is the current state itself (the common case: nothing changed
+            // state since the event's parent): every key's entry is the same in both, so it is
+            // the effective one.
+            let unchanged = Arc::ptr_eq(&node.state_before, &self.current);
             for (slot, (kind, state_key)) in effective.iter_mut().zip(keys.iter()) {
+                if unchanged {
+                    *slot = state_get(&self.current, kind, state_key).copied();
+                    continue;
+                }
                 let before = state_get(&node.state_before, kind, state_key).copied();
                 let now = state_get(&self.current, kind, state_key).copied();
                 // Step back through the key's history while its entry happened at or after `id`.
