@@ -1,19 +1,45 @@
-//! The node's HTTP surface (axum): node information for scripts and operators, and Prometheus
-//! metrics. The client API (issue 5) grows here. Bound to loopback by default.
+//! The node's HTTP surface (axum), bound to loopback by default: the client API
+//! (specs/client-api.md), node information and Prometheus metrics.
 //!
-//! - `GET /api/v1/node`: `{node_key, peer_id, listen_addrs, connected_peers, rooms}`.
-//! - `GET /metrics`: Prometheus text format (receive path, federation, store size).
+//! Layout:
+//! - [`guard`]: Host allowlist, cross-origin refusal, rate limits, security headers, refusal
+//!   counters: the middleware every request passes.
+//! - [`session`]: challenges and bearer sessions (memory only, bounded).
+//! - [`auth`]: registration (the node attests the key), login, logout, profile, users.
+//! - [`rooms`]: the user's rooms, the directory, room views, members, history, invites, joins.
+//! - [`events`]: preparing drafts for the client to sign, and submitting signed events.
+//! - [`stream`]: the live stream of new events (server-sent events).
+//! - [`json`]: JSON shapes and parsing; [`error`]: [`ApiError`]; [`limits`]: every limit.
+//! - [`info`]: `GET /api/v1/node` and `GET /metrics`.
 
-use std::fmt::Write as _;
+pub mod auth;
+pub mod error;
+pub mod events;
+pub mod guard;
+pub mod info;
+pub mod json;
+pub mod limits;
+pub mod rooms;
+pub mod session;
+pub mod stream;
+
+use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use axum::extract::State;
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
-use serde_json::json;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use causerie_crypto::NodeSecret;
+use tokio_util::sync::CancellationToken;
+
+pub use error::ApiError;
+pub use guard::{CONTENT_SECURITY_POLICY_VALUE, Guard, default_hosts};
+pub use info::with_peer_id;
+use session::Sessions;
 
 use crate::net::NetHandle;
 use crate::node::Node;
@@ -27,203 +53,101 @@ pub struct ApiState {
     pub net: NetHandle,
     /// The store directory, for its size on disk.
     pub store_path: PathBuf,
+    /// The node's key, to sign the attestations it issues.
+    pub node_secret: Arc<NodeSecret>,
+    /// Challenges and sessions.
+    pub sessions: Arc<Sessions>,
+    /// Host/origin checks, rate limits, refusal counters.
+    pub guard: Arc<Guard>,
+    /// Live streams open.
+    pub streams: Arc<AtomicUsize>,
+    /// Cancelled when the node stops (ends live streams so the server can stop).
+    pub shutdown: CancellationToken,
 }
 
-/// The router.
-pub fn router(state: ApiState) -> Router {
+impl ApiState {
+    /// State for a node whose HTTP server answers to `hosts`.
+    pub fn new(
+        node: Node,
+        net: NetHandle,
+        store_path: PathBuf,
+        node_secret: NodeSecret,
+        hosts: &[String],
+        shutdown: CancellationToken,
+    ) -> Self {
+        let sessions = Arc::new(Sessions::new(node.key()));
+        ApiState {
+            node,
+            net,
+            store_path,
+            node_secret: Arc::new(node_secret),
+            sessions,
+            guard: Arc::new(Guard::new(hosts)),
+            streams: Arc::new(AtomicUsize::new(0)),
+            shutdown,
+        }
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub(crate) fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such path")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this path does not take that method",
+    )
+}
+
+/// The API routes, without the web client.
+fn api_routes() -> Router<ApiState> {
     Router::new()
-        .route("/api/v1/node", get(node_info))
-        .route("/metrics", get(metrics))
+        .route("/api/v1/node", get(info::node_info))
+        .route("/metrics", get(info::metrics))
+        .route("/api/v1/auth/challenge", post(auth::challenge))
+        .route("/api/v1/auth/register", post(auth::register))
+        .route("/api/v1/auth/login", post(auth::login))
+        .route("/api/v1/auth/logout", post(auth::logout))
+        .route("/api/v1/me", get(auth::me).put(auth::update_me))
+        .route("/api/v1/users/{user}", get(auth::user))
+        .route("/api/v1/rooms", get(rooms::list))
+        .route("/api/v1/directory", get(rooms::directory))
+        .route("/api/v1/rooms/join", post(rooms::join))
+        .route("/api/v1/rooms/prepare_create", post(events::prepare_create))
+        .route("/api/v1/rooms/{room}", get(rooms::info))
+        .route("/api/v1/rooms/{room}/members", get(rooms::members))
+        .route("/api/v1/rooms/{room}/messages", get(rooms::messages))
+        .route("/api/v1/rooms/{room}/invite", get(rooms::invite_link))
+        .route("/api/v1/rooms/{room}/prepare", post(events::prepare))
+        .route("/api/v1/events", post(events::submit))
+        .route("/api/v1/stream", get(stream::stream))
+}
+
+/// The whole HTTP surface: the API and `extra` (the web client's routes), behind the guard.
+/// Serve it with `into_make_service_with_connect_info::<SocketAddr>()` (the rate limit keys
+/// anonymous clients by address).
+pub fn router(state: ApiState, extra: Router<ApiState>) -> Router {
+    api_routes()
+        .merge(extra)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::guard,
+        ))
+        .layer(DefaultBodyLimit::max(limits::MAX_BODY_BYTES))
         .with_state(state)
 }
 
-fn error(status: StatusCode, reason: &str) -> Response {
-    (status, Json(json!({ "error": reason }))).into_response()
-}
-
-async fn node_info(State(state): State<ApiState>) -> Response {
-    let listen = match state.net.listen_addrs().await {
-        Ok(addrs) => addrs,
-        Err(e) => return error(StatusCode::SERVICE_UNAVAILABLE, e.reason()),
-    };
-    let peers = state.net.connected_peers().await.unwrap_or_default();
-    let rooms = state.node.rooms().await.unwrap_or_default();
-    let peer_id = state.net.peer_id();
-    Json(json!({
-        "node_key": state.node.key().to_string(),
-        "peer_id": peer_id.to_string(),
-        "listen_addrs": listen.iter().map(|a| with_peer_id(a, &peer_id)).collect::<Vec<_>>(),
-        "connected_peers": peers.iter().map(ToString::to_string).collect::<Vec<_>>(),
-        "rooms": rooms.iter().map(ToString::to_string).collect::<Vec<_>>(),
-    }))
-    .into_response()
-}
-
-/// The address with `/p2p/<peer id>` at the end (once).
-pub fn with_peer_id(addr: &libp2p::Multiaddr, peer_id: &libp2p::PeerId) -> String {
-    if matches!(
-        addr.iter().last(),
-        Some(libp2p::multiaddr::Protocol::P2p(_))
-    ) {
-        addr.to_string()
-    } else {
-        format!("{addr}/p2p/{peer_id}")
-    }
-}
-
-async fn metrics(State(state): State<ApiState>) -> Response {
-    let node = state.node.metrics();
-    let net = state.net.metrics().snapshot();
-    let mut out = String::new();
-    let load = |counter: &std::sync::atomic::AtomicU64| counter.load(Ordering::Relaxed);
-    let counters: [(&str, &str, u64); 16] = [
-        (
-            "causerie_events_received_total",
-            "Events offered to the room engines.",
-            load(&node.events_received),
-        ),
-        (
-            "causerie_events_accepted_total",
-            "Events accepted and shown.",
-            load(&node.events_accepted),
-        ),
-        (
-            "causerie_events_soft_failed_total",
-            "Events accepted but soft-failed (hidden, not relayed).",
-            load(&node.events_soft_failed),
-        ),
-        (
-            "causerie_events_duplicate_total",
-            "Events already known.",
-            load(&node.events_duplicate),
-        ),
-        (
-            "causerie_events_held_total",
-            "Events held for missing parents or attestations.",
-            load(&node.events_held),
-        ),
-        (
-            "causerie_commits_total",
-            "Group commits.",
-            load(&node.commits),
-        ),
-        (
-            "causerie_gossip_received_total",
-            "Gossip messages received.",
-            net.gossip_received,
-        ),
-        (
-            "causerie_gossip_accepted_total",
-            "Gossip messages accepted.",
-            net.gossip_accepted,
-        ),
-        (
-            "causerie_gossip_rejected_total",
-            "Gossip messages rejected.",
-            net.gossip_rejected,
-        ),
-        (
-            "causerie_gossip_ignored_total",
-            "Gossip messages ignored.",
-            net.gossip_ignored,
-        ),
-        (
-            "causerie_gossip_published_total",
-            "Events published.",
-            net.gossip_published,
-        ),
-        (
-            "causerie_requests_served_total",
-            "Inbound requests served.",
-            net.requests_served,
-        ),
-        (
-            "causerie_requests_sent_total",
-            "Outbound requests sent.",
-            net.requests_sent,
-        ),
-        (
-            "causerie_backfill_events_total",
-            "Events fetched by pulls.",
-            net.backfill_events_fetched,
-        ),
-        (
-            "causerie_catchups_total",
-            "Catch-up rounds completed.",
-            net.catchups_completed,
-        ),
-        (
-            "causerie_peers_banned_total",
-            "Peers banned for misbehaviour.",
-            net.peers_banned,
-        ),
-    ];
-    for (name, help, value) in counters {
-        let _ = writeln!(
-            out,
-            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
-        );
-    }
-    let mut labelled = |name: &str, help: &str, values: &std::collections::BTreeMap<&str, u64>| {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
-        for (reason, value) in values {
-            let _ = writeln!(out, "{name}{{reason=\"{reason}\"}} {value}");
-        }
-    };
-    labelled(
-        "causerie_events_rejected_total",
-        "Events rejected, by reason.",
-        &node.rejected(),
-    );
-    labelled(
-        "causerie_events_refused_total",
-        "Events refused for now, by reason.",
-        &node.refused(),
-    );
-    labelled(
-        "causerie_peer_events_rejected_total",
-        "Events from peers failing verification, by reason.",
-        &net.events_rejected,
-    );
-    labelled(
-        "causerie_requests_failed_total",
-        "Inbound requests failed, by reason.",
-        &net.requests_failed,
-    );
-    let _ = writeln!(
-        out,
-        "# HELP causerie_peers Connected peers.\n# TYPE causerie_peers gauge\ncauserie_peers {}",
-        net.peers_connected
-    );
-    let _ = writeln!(
-        out,
-        "# HELP causerie_store_bytes Size of the store on disk.\n# TYPE causerie_store_bytes gauge\ncauserie_store_bytes {}",
-        directory_size(&state.store_path)
-    );
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
-}
-
-/// Total size of the files under `path` (bounded walk: the store has few files).
-fn directory_size(path: &std::path::Path) -> u64 {
-    const MAX_ENTRIES: usize = 10_000;
-    let mut total = 0;
-    let mut stack = vec![path.to_owned()];
-    let mut seen = 0;
-    while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            seen += 1;
-            if seen > MAX_ENTRIES {
-                return total;
-            }
-            match entry.metadata() {
-                Ok(m) if m.is_dir() => stack.push(entry.path()),
-                Ok(m) => total += m.len(),
-                Err(_) => {}
-            }
-        }
-    }
-    total
-}
+/// The address type the router's connect info carries.
+pub type ClientAddr = SocketAddr;

@@ -25,6 +25,10 @@ pub const MAX_CONFIG_BYTES: u64 = 64 * 1024;
 pub const MAX_LISTEN_ADDRS: usize = 16;
 /// Most bootstrap peers.
 pub const MAX_BOOTSTRAP_PEERS: usize = 64;
+/// Most entries in the HTTP Host allowlist.
+pub const MAX_ALLOWED_HOSTS: usize = 64;
+/// Longest allowed host entry, in bytes.
+pub const MAX_HOST_BYTES: usize = 255;
 
 /// Why a configuration was refused.
 #[derive(Debug, Error)]
@@ -82,6 +86,8 @@ pub struct ConfigFile {
     pub bootstrap: Option<Vec<String>>,
     /// See [`Config::http`].
     pub http: Option<String>,
+    /// See [`Config::http_allowed_hosts`].
+    pub http_allowed_hosts: Option<Vec<String>>,
 }
 
 /// Overrides from the command line (each `None`/empty keeps the file's or default value).
@@ -108,6 +114,11 @@ pub struct Config {
     pub bootstrap: Vec<Multiaddr>,
     /// Client API and metrics address. Default `127.0.0.1:8080`.
     pub http: SocketAddr,
+    /// `Host` header values (`name:port`) the HTTP server answers to. Default (empty): the bound
+    /// address, and `localhost`, `127.0.0.1` and `[::1]` with its port. Requests naming another
+    /// host are refused, which defeats DNS rebinding against a local node; list the public
+    /// name here when serving behind a reverse proxy.
+    pub http_allowed_hosts: Vec<String>,
 }
 
 impl Config {
@@ -148,6 +159,7 @@ impl Config {
             http: http
                 .parse()
                 .map_err(|e| invalid("http", format!("{http}: {e}")))?,
+            http_allowed_hosts: file.http_allowed_hosts.unwrap_or_default(),
         };
         config.validate()?;
         Ok(config)
@@ -174,6 +186,25 @@ impl Config {
                 "bootstrap",
                 format!("at most {MAX_BOOTSTRAP_PEERS} peers"),
             ));
+        }
+        if self.http_allowed_hosts.len() > MAX_ALLOWED_HOSTS {
+            return Err(invalid(
+                "http_allowed_hosts",
+                format!("at most {MAX_ALLOWED_HOSTS} hosts"),
+            ));
+        }
+        for host in &self.http_allowed_hosts {
+            let ok = !host.is_empty()
+                && host.len() <= MAX_HOST_BYTES
+                && host
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-.:[]_".contains(&b));
+            if !ok {
+                return Err(invalid(
+                    "http_allowed_hosts",
+                    format!("{host:?}: expected name:port"),
+                ));
+            }
         }
         for addr in &self.bootstrap {
             if !matches!(addr.iter().last(), Some(Protocol::P2p(_))) {

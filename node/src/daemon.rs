@@ -11,7 +11,7 @@ use thiserror::Error;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::api::{ApiState, router, with_peer_id};
+use crate::api::{ApiState, default_hosts, router, with_peer_id};
 use crate::config::Config;
 use crate::net::{Net, NetConfig, NetError, NetHandle};
 use crate::node::{Node, NodeTask};
@@ -122,6 +122,8 @@ pub async fn start(config: &Config) -> Result<Running, DaemonError> {
     };
     let (node, node_task) = Node::spawn(rooms, key);
     let shutdown = CancellationToken::new();
+    // The API signs the attestations the node issues; the network actor owns the first copy.
+    let api_secret = node_key(config)?;
     let net_config = NetConfig::new(config.listen.clone(), config.bootstrap.clone(), secret);
     let (net, net_task) = match Net::spawn(net_config, node.clone(), shutdown.child_token()) {
         Ok(started) => started,
@@ -148,11 +150,21 @@ pub async fn start(config: &Config) -> Result<Running, DaemonError> {
         addr: config.http,
         source,
     })?;
-    let app = router(ApiState {
-        node: node.clone(),
-        net: net.clone(),
+    let hosts = if config.http_allowed_hosts.is_empty() {
+        default_hosts(http_addr)
+    } else {
+        config.http_allowed_hosts.clone()
+    };
+    let state = ApiState::new(
+        node.clone(),
+        net.clone(),
         store_path,
-    });
+        api_secret,
+        &hosts,
+        shutdown.child_token(),
+    );
+    let app = router(state, crate::web::router())
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
     let http_shutdown = shutdown.child_token();
     let http_task = tokio::spawn(async move {
         let serve = axum::serve(listener, app)
@@ -167,6 +179,7 @@ pub async fn start(config: &Config) -> Result<Running, DaemonError> {
         tracing::info!(address = %with_peer_id(addr, &peer_id), "listening (p2p)");
     }
     tracing::info!(%peer_id, node_key = %key, http = %http_addr, "node started");
+    tracing::info!("web client: http://{http_addr}/");
     Ok(Running {
         node,
         net,

@@ -16,13 +16,14 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use causerie_crypto::{
     Attestation, AttestationId, Content, Event, EventDraft, EventId, NodeKey, RoomId, UserKey,
 };
-use causerie_storage::{Direction, EventStatus as StoredStatus, Position, Store};
+use causerie_storage::{Account, Direction, EventStatus as StoredStatus, Position, Store};
 use thiserror::Error;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::message::{MessageError, NodeMessage};
-use crate::room::{Outcome, RefuseReason, StateMap};
+use crate::room::{Membership, Outcome, RefuseReason, StateMap};
 use crate::rooms::{MAX_RECEIVE_BATCH, Rooms, RoomsError};
+use crate::views::{self, MemberView, RoomView};
 
 /// Commands queued for the actor before senders wait.
 pub const COMMAND_QUEUE_LEN: usize = 1_024;
@@ -37,6 +38,41 @@ pub const MAX_PAGE_EVENTS: usize = 1_000;
 pub const MAX_LOOKUP_IDS: usize = 1_000;
 /// Most events in a room-state answer (state plus its auth chain).
 pub const MAX_ROOM_STATE_EVENTS: usize = 20_000;
+/// Most events one history page returns.
+pub const MAX_HISTORY_PAGE: usize = 200;
+/// Most users one attestation lookup covers.
+pub const MAX_USERS_LOOKUP: usize = 1_000;
+/// Most attestations of one user read to find the latest valid one.
+pub const MAX_ATTESTATIONS_PER_USER: usize = 64;
+
+/// Which rooms [`Node::room_views`] lists.
+// One value per request, moved once: boxing the key would cost more than the size difference.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoomSelection {
+    /// Rooms whose join rule is public (the directory).
+    Public,
+    /// Rooms where this user's membership is join, invite or knock.
+    MemberOf(UserKey),
+}
+
+/// A local account lookup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccountQuery {
+    /// By key.
+    User(UserKey),
+    /// By handle.
+    Handle(String),
+}
+
+/// A page of a room's timeline.
+#[derive(Debug, Clone)]
+pub struct HistoryPage {
+    /// Visible events, oldest first, as clients see them.
+    pub events: Vec<Event>,
+    /// Where the page before starts (`None` at the start of the room).
+    pub prev: Option<(u64, EventId)>,
+}
 
 /// Why a request to the node failed.
 #[derive(Debug, Error)]
@@ -223,6 +259,18 @@ enum Command {
     Prepare(Box<PrepareRequest>, Reply<EventDraft>),
     Deliver(Box<NodeMessage>, Reply<()>),
     Inbox(Reply<Vec<NodeMessage>>),
+    RoomView(RoomId, Option<UserKey>, Reply<Option<RoomView>>),
+    RoomViews(RoomSelection, Reply<Vec<RoomView>>),
+    Members(RoomId, Reply<Option<Vec<MemberView>>>),
+    History(
+        RoomId,
+        Option<(u64, EventId)>,
+        usize,
+        Reply<Option<HistoryPage>>,
+    ),
+    Account(AccountQuery, Reply<Option<Account>>),
+    PutAccount(Box<Account>, Option<Attestation>, Reply<()>),
+    Attestations(Vec<UserKey>, Reply<BTreeMap<UserKey, Attestation>>),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -316,6 +364,63 @@ impl Node {
             .await
             .map_err(|_| NodeError::Stopped)?;
         answer.await.map_err(|_| NodeError::Stopped)?
+    }
+
+    /// A room as `viewer` sees it (client API).
+    pub async fn room_view(
+        &self,
+        room: RoomId,
+        viewer: Option<UserKey>,
+    ) -> Result<Option<RoomView>, NodeError> {
+        self.ask(|r| Command::RoomView(room, viewer, r)).await
+    }
+
+    /// The rooms `selection` names, with their views (for `MemberOf`, as that user sees them).
+    pub async fn room_views(&self, selection: RoomSelection) -> Result<Vec<RoomView>, NodeError> {
+        self.ask(|r| Command::RoomViews(selection, r)).await
+    }
+
+    /// Every user with a member event in the room's current state.
+    pub async fn members(&self, room: RoomId) -> Result<Option<Vec<MemberView>>, NodeError> {
+        self.ask(|r| Command::Members(room, r)).await
+    }
+
+    /// Up to `limit` (at most [`MAX_HISTORY_PAGE`]) visible events before `before`.
+    pub async fn history(
+        &self,
+        room: RoomId,
+        before: Option<(u64, EventId)>,
+        limit: usize,
+    ) -> Result<Option<HistoryPage>, NodeError> {
+        let limit = limit.min(MAX_HISTORY_PAGE);
+        self.ask(|r| Command::History(room, before, limit, r)).await
+    }
+
+    /// A local account.
+    pub async fn account(&self, query: AccountQuery) -> Result<Option<Account>, NodeError> {
+        self.ask(|r| Command::Account(query, r)).await
+    }
+
+    /// Stores `attestation` (if given) and then `account`, durably.
+    pub async fn put_account(
+        &self,
+        account: Account,
+        attestation: Option<Attestation>,
+    ) -> Result<(), NodeError> {
+        self.ask(|r| Command::PutAccount(Box::new(account), attestation, r))
+            .await
+    }
+
+    /// The latest attestation this node holds for each of `users` (at most
+    /// [`MAX_USERS_LOOKUP`]), whether still valid or not.
+    pub async fn attestations_of(
+        &self,
+        users: Vec<UserKey>,
+    ) -> Result<BTreeMap<UserKey, Attestation>, NodeError> {
+        if users.len() > MAX_USERS_LOOKUP {
+            return Err(NodeError::OverLimit("users lookup"));
+        }
+        self.ask(|r| Command::Attestations(users, r)).await
     }
 
     /// Offers verified events (one group commit); outcomes are durable when this returns.
@@ -645,9 +750,114 @@ impl<S: Store> Actor<S> {
             Command::Inbox(reply) => {
                 let _ = reply.send(Ok(self.inbox.iter().cloned().collect()));
             }
+            Command::RoomView(room, viewer, reply) => {
+                let view = self
+                    .rooms
+                    .room(&room)
+                    .filter(|r| r.accepted_count() > 0)
+                    .map(|r| views::room_view(r, viewer.as_ref()));
+                let _ = reply.send(Ok(view));
+            }
+            Command::RoomViews(selection, reply) => {
+                let _ = reply.send(Ok(self.room_views(selection)));
+            }
+            Command::Members(room, reply) => {
+                let _ = reply.send(Ok(self.rooms.room(&room).map(views::members)));
+            }
+            Command::History(room, before, limit, reply) => {
+                let page = self.rooms.room(&room).map(|r| {
+                    let (events, prev) = r.timeline_page(before, limit);
+                    HistoryPage { events, prev }
+                });
+                let _ = reply.send(Ok(page));
+            }
+            Command::Account(query, reply) => {
+                let store = self.rooms.store();
+                let found = match query {
+                    AccountQuery::User(user) => store.account(&user),
+                    AccountQuery::Handle(handle) => store.account_by_handle(&handle),
+                };
+                let _ = reply.send(found.map_err(|e| NodeError::Rooms(RoomsError::Store(e))));
+            }
+            Command::PutAccount(account, attestation, reply) => {
+                let _ = reply.send(self.put_account(&account, attestation));
+            }
+            Command::Attestations(users, reply) => {
+                let _ = reply.send(self.attestations_of(&users));
+            }
             // Handled by the run loop.
             Command::Ingest(..) | Command::Shutdown(..) => {}
         }
+    }
+
+    fn room_views(&self, selection: RoomSelection) -> Vec<RoomView> {
+        let viewer = match selection {
+            RoomSelection::Public => None,
+            RoomSelection::MemberOf(user) => Some(user),
+        };
+        let mut out: Vec<RoomView> = self
+            .rooms
+            .room_ids()
+            .filter_map(|id| self.rooms.room(id))
+            .filter(|room| room.accepted_count() > 0)
+            .map(|room| views::room_view(room, viewer.as_ref()))
+            .filter(|view| match selection {
+                RoomSelection::Public => view.join_rules.rule == crate::room::JoinRule::Public,
+                RoomSelection::MemberOf(_) => matches!(
+                    view.membership,
+                    Some(Membership::Join | Membership::Invite | Membership::Knock)
+                ),
+            })
+            .collect();
+        if selection == RoomSelection::Public {
+            out.sort_by(|a, b| b.joined.cmp(&a.joined).then(a.room.cmp(&b.room)));
+        }
+        out
+    }
+
+    fn put_account(
+        &mut self,
+        account: &Account,
+        attestation: Option<Attestation>,
+    ) -> Result<(), NodeError> {
+        if let Some(attestation) = attestation {
+            let released = self.rooms.add_attestation(attestation)?;
+            for (room, event, visible) in released {
+                let _ = self.announce.send(NodeEvent::Accepted {
+                    room,
+                    event,
+                    visible,
+                });
+            }
+        }
+        let _durable = self
+            .rooms
+            .store()
+            .put_account(account)
+            .map_err(|e| NodeError::Rooms(RoomsError::Store(e)))?;
+        Ok(())
+    }
+
+    fn attestations_of(
+        &self,
+        users: &[UserKey],
+    ) -> Result<BTreeMap<UserKey, Attestation>, NodeError> {
+        let mut out = BTreeMap::new();
+        for user in users {
+            let found = self
+                .rooms
+                .store()
+                .attestations_for(user, None, MAX_ATTESTATIONS_PER_USER)
+                .map_err(|e| NodeError::Rooms(RoomsError::Store(e)))?;
+            // The one valid longest: issued last wins among equals.
+            if let Some(latest) = found
+                .into_iter()
+                .max_by_key(|a| (a.not_after(), a.not_before(), a.id()))
+            {
+                out.insert(*user, latest);
+            }
+        }
+        Ok(out)
     }
 
     fn stored(&self, id: &EventId) -> Result<Option<Event>, NodeError> {

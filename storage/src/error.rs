@@ -74,6 +74,9 @@ pub enum StoreError {
     /// A thread panicked while holding the store's lock.
     #[error("store lock poisoned")]
     Poisoned,
+    /// Another user's account holds the handle.
+    #[error("handle taken")]
+    HandleTaken,
 }
 
 impl StoreError {
@@ -93,6 +96,7 @@ impl StoreError {
             StoreError::SnapshotTooLarge => "snapshot_too_large",
             StoreError::Encode(_) => "encode_failed",
             StoreError::Poisoned => "lock_poisoned",
+            StoreError::HandleTaken => "handle_taken",
         }
     }
 

@@ -16,6 +16,8 @@
 //! - [`sled_store`]: the on-disk backend (sled 0.34): event records in chunks, about one sled
 //!   key per 6 KiB of new events; its key layout, memory and open costs, and integrity check.
 //! - [`memory`]: the in-memory backend for tests and simulations.
+//! - [`accounts`]: [`AccountStore`], the users this node is the home node of (handle, display
+//!   name, issued attestation); written one at a time, flushed.
 //! - [`error`]: [`StoreError`], each variant with a stable reason name.
 //! - `src/bin/crash_writer.rs`: test helper for `tests/crash.rs` (SIGKILL recovery test).
 //!
@@ -28,6 +30,7 @@
 //! are on stable storage, and a node reports an event as accepted only after that. One commit
 //! carries many events and costs one flush (group commit).
 
+pub mod accounts;
 pub mod batch;
 pub mod error;
 mod index;
@@ -38,6 +41,7 @@ pub mod sled_store;
 pub mod state;
 pub mod traits;
 
+pub use accounts::{Account, AccountStore, MAX_DISPLAY_NAME_BYTES};
 pub use batch::{Applied, Durable, WriteBatch, WriteOp};
 pub use error::StoreError;
 pub use memory::MemoryStore;

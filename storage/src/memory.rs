@@ -95,6 +95,8 @@ impl Tables {
 #[derive(Default)]
 pub struct MemoryStore {
     tables: RwLock<Tables>,
+    /// Local accounts (see [`crate::accounts`]).
+    pub(crate) accounts: RwLock<crate::accounts::AccountTables>,
 }
 
 impl MemoryStore {

@@ -316,7 +316,7 @@ impl ChunkWriter {
 
 /// The sled-backed store.
 pub struct SledStore {
-    db: sled::Db,
+    pub(crate) db: sled::Db,
     tree: sled::Tree,
     /// Serialises planning and applying; holds the last batch sequence number. Taken before
     /// `derived` whenever both are held.

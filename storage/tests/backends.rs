@@ -44,6 +44,7 @@ for_each_backend!(
     redaction_replaces_bytes,
     sequence_and_atomicity,
     concurrent_commits,
+    accounts,
 );
 
 #[test]
@@ -88,6 +89,30 @@ fn sled_persists_across_reopen() {
         .unwrap();
     assert_eq!(order[0].event, events[19].id());
     assert!(store.verify_integrity().unwrap().problems.is_empty());
+}
+
+#[test]
+fn sled_accounts_survive_reopen() {
+    use causerie_storage::{Account, AccountStore};
+    let dir = tempfile::tempdir().unwrap();
+    let alice = user(1);
+    let account = Account {
+        attestation: attestation(9, &alice, "alice").id(),
+        display_name: "Alice".into(),
+        handle: "alice".into(),
+        registered_ms: 1,
+        user: alice.public(),
+    };
+    let _durable = SledStore::open(dir.path())
+        .unwrap()
+        .put_account(&account)
+        .unwrap();
+    let store = SledStore::open(dir.path()).unwrap();
+    assert_eq!(
+        store.account(&alice.public()).unwrap(),
+        Some(account.clone())
+    );
+    assert_eq!(store.account_by_handle("alice").unwrap(), Some(account));
 }
 
 #[test]

@@ -467,6 +467,31 @@ impl Room {
             .collect()
     }
 
+    /// Up to `limit` visible events just before `before` (the newest when `None`), oldest
+    /// first, as clients see them, and the position to ask for the page before (`None` at the
+    /// start of the room). Costs O(log n + limit).
+    pub fn timeline_page(
+        &self,
+        before: Option<(u64, EventId)>,
+        limit: usize,
+    ) -> (Vec<Event>, Option<(u64, EventId)>) {
+        let range = match before {
+            Some(position) => self.visible.range(..position),
+            None => self.visible.range(..),
+        };
+        let mut page: Vec<(u64, EventId)> = range.rev().take(limit).copied().collect();
+        page.reverse();
+        let prev = page
+            .first()
+            .copied()
+            .filter(|first| self.visible.range(..*first).next_back().is_some());
+        let events = page
+            .iter()
+            .filter_map(|(_, id)| self.shown_event(id))
+            .collect();
+        (events, prev)
+    }
+
     /// Resolves `sets` (state maps over this room's accepted events) with the engine's work
     /// limit; returns the resolved state and the work it took.
     pub fn resolve_states(&self, sets: &[&StateMap]) -> Result<(StateMap, u64), StateResError> {

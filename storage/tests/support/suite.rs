@@ -633,3 +633,43 @@ pub(crate) fn concurrent_commits(store: &impl Store) {
         assert_eq!(order.iter().map(|p| p.event).collect::<Vec<_>>(), expected);
     }
 }
+
+/// Local accounts: lookup by key and by handle, unique handles, renaming frees the old handle.
+pub(crate) fn accounts(store: &impl Store) {
+    use causerie_storage::{Account, StoreError};
+    let alice = user(1).public();
+    let bob = user(2).public();
+    let account = |user, handle: &str| Account {
+        attestation: attestation(9, &crate::fixtures::user(1), handle).id(),
+        display_name: format!("{handle} display"),
+        handle: handle.into(),
+        registered_ms: 1_700_000_000_000,
+        user,
+    };
+    assert_eq!(store.account(&alice).unwrap(), None);
+    assert_eq!(store.account_by_handle("alice").unwrap(), None);
+    let _durable = store.put_account(&account(alice, "alice")).unwrap();
+    assert_eq!(store.account(&alice).unwrap().unwrap().handle, "alice");
+    assert_eq!(
+        store.account_by_handle("alice").unwrap().unwrap().user,
+        alice
+    );
+    // Another key cannot take the handle; nothing changes.
+    let err = store.put_account(&account(bob, "alice")).unwrap_err();
+    assert!(matches!(err, StoreError::HandleTaken), "{err:?}");
+    assert_eq!(err.reason(), "handle_taken");
+    assert_eq!(store.account(&bob).unwrap(), None);
+    assert_eq!(
+        store.account_by_handle("alice").unwrap().unwrap().user,
+        alice
+    );
+    // A rename frees the old handle for someone else.
+    let _durable = store.put_account(&account(alice, "alice2")).unwrap();
+    assert_eq!(store.account_by_handle("alice").unwrap(), None);
+    let _durable = store.put_account(&account(bob, "alice")).unwrap();
+    assert_eq!(store.account_by_handle("alice").unwrap().unwrap().user, bob);
+    assert_eq!(
+        store.account_by_handle("alice2").unwrap().unwrap().user,
+        alice
+    );
+}

@@ -1,0 +1,305 @@
+//! Identity and sessions (specs/client-api.md, "Identity and sessions"): challenges,
+//! registration (the node attests the key), login, logout, the user's own account and what the
+//! node knows of other users.
+
+use axum::Json;
+use axum::extract::{FromRequestParts, State};
+use axum::http::StatusCode;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use causerie_crypto::attestation::valid_handle;
+use causerie_crypto::{Assurance, AttestationDraft, Signature, UserKey};
+use causerie_storage::{Account, MAX_DISPLAY_NAME_BYTES};
+use serde::Deserialize;
+use serde_json::{Value as JsonValue, json};
+
+use super::error::ApiError;
+use super::json::{Body, Segment, attestation_json, parse_hex, parse_user};
+use super::limits::ATTESTATION_VALIDITY_MS;
+use super::session::Session;
+use super::{ApiState, now_ms};
+use crate::node::AccountQuery;
+
+/// The session of the request's bearer token; refuses with 401 otherwise.
+pub struct Authed(pub Session);
+
+impl FromRequestParts<ApiState> for Authed {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
+        let Some(value) = parts.headers.get(AUTHORIZATION) else {
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "missing_token",
+                "send Authorization: Bearer <token>",
+            ));
+        };
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .unwrap_or_default();
+        state
+            .sessions
+            .session(token, now_ms())
+            .map(Authed)
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "bad_token",
+                    "the token is unknown or expired",
+                )
+            })
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ChallengeRequest {
+    user: String,
+}
+
+pub(super) async fn challenge(
+    State(state): State<ApiState>,
+    Body(request): Body<ChallengeRequest>,
+) -> Result<Json<JsonValue>, ApiError> {
+    let user = parse_user(&request.user)?;
+    let challenge = state.sessions.challenge(user, now_ms())?;
+    Ok(Json(json!({
+        "challenge": hex::encode(&challenge.bytes),
+        "signing_input": hex::encode(&challenge.signing_input),
+        "expires_ms": challenge.expires_ms,
+    })))
+}
+
+fn signature(text: &str) -> Result<Signature, ApiError> {
+    let bytes = parse_hex(text, 64, "bad_signature")?;
+    let bytes: [u8; 64] = bytes
+        .try_into()
+        .map_err(|_| ApiError::bad("bad_signature", "a signature is 64 bytes"))?;
+    Ok(Signature(bytes))
+}
+
+/// Checks an answered challenge; returns the user.
+fn answered(state: &ApiState, challenge: &str, signature_hex: &str) -> Result<UserKey, ApiError> {
+    let bytes = parse_hex(challenge, 256, "unknown_challenge").map_err(|_| {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unknown_challenge",
+            "not a challenge",
+        )
+    })?;
+    let signature = signature(signature_hex)?;
+    state.sessions.answer(&bytes, &signature, now_ms())
+}
+
+/// The account JSON, with its attestation.
+async fn account_json(state: &ApiState, account: &Account) -> Result<JsonValue, ApiError> {
+    let attestation = state.node.attestation(account.attestation).await?;
+    Ok(json!({
+        "user": hex::encode(account.user.as_bytes()),
+        "handle": account.handle,
+        "display_name": account.display_name,
+        "attestation": attestation.as_ref().map(attestation_json),
+    }))
+}
+
+fn check_display_name(name: &str) -> Result<(), ApiError> {
+    if name.len() > MAX_DISPLAY_NAME_BYTES || name.chars().any(char::is_control) {
+        return Err(ApiError::bad(
+            "bad_display_name",
+            format!(
+                "display names are at most {MAX_DISPLAY_NAME_BYTES} bytes, no control characters"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+async fn session_response(
+    state: &ApiState,
+    user: UserKey,
+    account: &Account,
+    status: StatusCode,
+) -> Result<Response, ApiError> {
+    let (token, session) = state.sessions.open(user, now_ms())?;
+    let body = json!({
+        "token": token,
+        "expires_ms": session.expires_ms,
+        "account": account_json(state, account).await?,
+    });
+    Ok((status, Json(body)).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RegisterRequest {
+    challenge: String,
+    signature: String,
+    handle: String,
+    #[serde(default)]
+    display_name: Option<String>,
+}
+
+pub(super) async fn register(
+    State(state): State<ApiState>,
+    Body(request): Body<RegisterRequest>,
+) -> Result<Response, ApiError> {
+    if !valid_handle(&request.handle) {
+        return Err(ApiError::bad(
+            "bad_handle",
+            "handles are 1 to 32 of a-z 0-9 . _ - and start with a letter or digit",
+        ));
+    }
+    let display_name = request
+        .display_name
+        .unwrap_or_else(|| request.handle.clone());
+    check_display_name(&display_name)?;
+    let user = answered(&state, &request.challenge, &request.signature)?;
+    if state
+        .node
+        .account(AccountQuery::User(user))
+        .await?
+        .is_some()
+    {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "already_registered",
+            "this key has an account here: log in",
+        ));
+    }
+    if state
+        .node
+        .account(AccountQuery::Handle(request.handle.clone()))
+        .await?
+        .is_some()
+    {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "handle_taken",
+            "the handle is taken",
+        ));
+    }
+    let now = now_ms();
+    let attestation = AttestationDraft {
+        user,
+        handle: request.handle.clone(),
+        assurance: Assurance::Key,
+        not_before: now,
+        not_after: now + ATTESTATION_VALIDITY_MS,
+    }
+    .sign(&state.node_secret)
+    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    let account = Account {
+        attestation: attestation.id(),
+        display_name,
+        handle: request.handle,
+        registered_ms: now,
+        user,
+    };
+    state
+        .node
+        .put_account(account.clone(), Some(attestation))
+        .await?;
+    tracing::info!(user = %user, handle = %account.handle, "registered");
+    session_response(&state, user, &account, StatusCode::CREATED).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct LoginRequest {
+    challenge: String,
+    signature: String,
+}
+
+pub(super) async fn login(
+    State(state): State<ApiState>,
+    Body(request): Body<LoginRequest>,
+) -> Result<Response, ApiError> {
+    let user = answered(&state, &request.challenge, &request.signature)?;
+    let Some(account) = state.node.account(AccountQuery::User(user)).await? else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_registered",
+            "this key has no account here: register first",
+        ));
+    };
+    session_response(&state, user, &account, StatusCode::OK).await
+}
+
+pub(super) async fn logout(State(state): State<ApiState>, Authed(session): Authed) -> StatusCode {
+    state.sessions.close(&session);
+    StatusCode::NO_CONTENT
+}
+
+/// The session's account (it exists: sessions are only opened for accounts).
+pub(super) async fn own_account(state: &ApiState, session: &Session) -> Result<Account, ApiError> {
+    state
+        .node
+        .account(AccountQuery::User(session.user))
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "bad_token",
+                "the account no longer exists",
+            )
+        })
+}
+
+pub(super) async fn me(
+    State(state): State<ApiState>,
+    Authed(session): Authed,
+) -> Result<Json<JsonValue>, ApiError> {
+    let account = own_account(&state, &session).await?;
+    Ok(Json(account_json(&state, &account).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ProfileRequest {
+    display_name: String,
+}
+
+pub(super) async fn update_me(
+    State(state): State<ApiState>,
+    Authed(session): Authed,
+    Body(request): Body<ProfileRequest>,
+) -> Result<Json<JsonValue>, ApiError> {
+    check_display_name(&request.display_name)?;
+    let mut account = own_account(&state, &session).await?;
+    account.display_name = request.display_name;
+    state.node.put_account(account.clone(), None).await?;
+    Ok(Json(account_json(&state, &account).await?))
+}
+
+pub(super) async fn user(
+    State(state): State<ApiState>,
+    Authed(_session): Authed,
+    Segment(user): Segment,
+) -> Result<Json<JsonValue>, ApiError> {
+    let user = parse_user(&user)?;
+    let attestations = state.node.attestations_of(vec![user]).await?;
+    let Some(attestation) = attestations.get(&user) else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown_user",
+            "this node knows no attestation of that key",
+        ));
+    };
+    let display_name = state
+        .node
+        .account(AccountQuery::User(user))
+        .await?
+        .map(|a| a.display_name);
+    Ok(Json(json!({
+        "user": hex::encode(user.as_bytes()),
+        "handle": attestation.handle(),
+        "display_name": display_name,
+        "home_node": hex::encode(attestation.home_node().as_bytes()),
+        "assurance": attestation.assurance().level(),
+        "assurance_name": attestation.assurance().name(),
+    })))
+}

@@ -1,0 +1,428 @@
+//! Preparing and submitting events (specs/client-api.md, "Events"). The node builds the
+//! unsigned draft (parents, auth events, depth) from the action a client asks for; the client
+//! signs the draft's signing input with the user's key and submits draft and signature; the
+//! node then runs the full receive path and answers once the event is durable.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use causerie_crypto::event::{MAX_EVENT_BYTES, kinds};
+use causerie_crypto::{Content, EventDraft, EventError, NodeKey, RoomId, Value};
+use serde::Deserialize;
+use serde_json::{Value as JsonValue, json};
+
+use super::auth::{Authed, own_account};
+use super::error::ApiError;
+use super::json::{
+    Body, Segment, draft_json, json_to_content, parse_event_id, parse_hex, parse_room, parse_user,
+};
+use super::limits::{MAX_MESSAGE_BODY_BYTES, MAX_REASON_BYTES, MAX_SHOWN_POWER};
+use super::rooms::view;
+use super::session::Session;
+use super::{ApiState, now_ms};
+use crate::node::{IngestOutcome, PrepareRequest};
+use crate::room::content::{MAX_NAME_BYTES, MAX_TOPIC_BYTES, user_state_key};
+use crate::room::{JoinRule, JoinRules, Membership};
+
+/// Prepares `kind` in `room` for the session's user, with the attestation of their account.
+pub(super) async fn prepare_for(
+    state: &ApiState,
+    session: &Session,
+    room: RoomId,
+    kind: &str,
+    state_key: Option<String>,
+    content: Content,
+) -> Result<JsonValue, ApiError> {
+    let account = own_account(state, session).await?;
+    let draft = state
+        .node
+        .prepare(PrepareRequest {
+            room,
+            author: session.user,
+            kind: kind.to_owned(),
+            state_key,
+            content,
+            attestation: account.attestation,
+        })
+        .await?;
+    draft_json(&draft)
+}
+
+pub(super) async fn prepare_create(
+    State(state): State<ApiState>,
+    Authed(session): Authed,
+    Body(_request): Body<serde_json::Map<String, JsonValue>>,
+) -> Result<Json<JsonValue>, ApiError> {
+    let account = own_account(&state, &session).await?;
+    // A random salt keeps two rooms created by one user in the same millisecond apart (the
+    // room id is the create event's id).
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).map_err(|_| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no_randomness",
+            "the system random source failed",
+        )
+    })?;
+    let mut content = Content::new();
+    content.insert("salt".into(), Value::Text(hex::encode(salt)));
+    let draft = crate::room::prepare_create(session.user, content, now_ms(), account.attestation);
+    Ok(Json(draft_json(&draft)?))
+}
+
+fn text_at_most(text: String, max: usize, reason: &'static str) -> Result<Value, ApiError> {
+    if text.len() > max {
+        return Err(ApiError::bad(reason, format!("at most {max} bytes")));
+    }
+    Ok(Value::Text(text))
+}
+
+fn member_content(membership: Membership, reason: Option<String>) -> Result<Content, ApiError> {
+    let mut content = Content::new();
+    content.insert("membership".into(), Value::Text(membership.as_str().into()));
+    if let Some(reason) = reason {
+        content.insert(
+            "reason".into(),
+            text_at_most(reason, MAX_REASON_BYTES, "reason_too_long")?,
+        );
+    }
+    Ok(content)
+}
+
+/// What a client may ask the node to prepare.
+#[derive(Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+pub(super) enum Action {
+    Message {
+        body: String,
+    },
+    Join {
+        #[serde(default)]
+        display_name: Option<String>,
+    },
+    Profile {
+        display_name: String,
+    },
+    Leave,
+    Knock,
+    Invite {
+        user: String,
+    },
+    Kick {
+        user: String,
+        #[serde(default)]
+        reason: Option<String>,
+    },
+    Ban {
+        user: String,
+        #[serde(default)]
+        reason: Option<String>,
+    },
+    Unban {
+        user: String,
+    },
+    Redact {
+        event: String,
+        #[serde(default)]
+        reason: Option<String>,
+    },
+    Power {
+        user: String,
+        level: i64,
+    },
+    PowerLevels,
+    Name {
+        name: String,
+    },
+    Topic {
+        topic: String,
+    },
+    JoinRule {
+        join_rule: String,
+        #[serde(default)]
+        min_assurance: Option<u64>,
+        #[serde(default)]
+        denied_attesters: Option<Vec<String>>,
+    },
+    State {
+        kind: String,
+        state_key: String,
+        content: JsonValue,
+    },
+    Event {
+        kind: String,
+        content: JsonValue,
+    },
+}
+
+/// The user's own join member event, carrying their display name (the account's by default).
+pub(super) async fn own_join(
+    state: &ApiState,
+    session: &Session,
+    display_name: Option<String>,
+) -> Result<(String, Option<String>, Content), ApiError> {
+    let name = match display_name {
+        Some(name) => name,
+        None => own_account(state, session).await?.display_name,
+    };
+    let mut content = member_content(Membership::Join, None)?;
+    content.insert(
+        "display_name".into(),
+        text_at_most(
+            name,
+            causerie_storage::MAX_DISPLAY_NAME_BYTES,
+            "bad_display_name",
+        )?,
+    );
+    Ok((
+        kinds::MEMBER.to_owned(),
+        Some(user_state_key(&session.user)),
+        content,
+    ))
+}
+
+/// (kind, state key, content) of an action.
+async fn build(
+    state: &ApiState,
+    session: &Session,
+    room: RoomId,
+    action: Action,
+) -> Result<(String, Option<String>, Content), ApiError> {
+    let own_key = user_state_key(&session.user);
+    let member = |user: &str, membership, reason| -> Result<_, ApiError> {
+        let target = parse_user(user)?;
+        Ok((
+            kinds::MEMBER.to_owned(),
+            Some(user_state_key(&target)),
+            member_content(membership, reason)?,
+        ))
+    };
+    Ok(match action {
+        Action::Message { body } => {
+            let mut content = Content::new();
+            content.insert(
+                "body".into(),
+                text_at_most(body, MAX_MESSAGE_BODY_BYTES, "body_too_long")?,
+            );
+            (kinds::MESSAGE.to_owned(), None, content)
+        }
+        Action::Join { display_name } => own_join(state, session, display_name).await?,
+        Action::Profile { display_name } => own_join(state, session, Some(display_name)).await?,
+        Action::Leave => (
+            kinds::MEMBER.to_owned(),
+            Some(own_key),
+            member_content(Membership::Leave, None)?,
+        ),
+        Action::Knock => (
+            kinds::MEMBER.to_owned(),
+            Some(own_key),
+            member_content(Membership::Knock, None)?,
+        ),
+        Action::Invite { user } => member(&user, Membership::Invite, None)?,
+        Action::Kick { user, reason } => member(&user, Membership::Leave, reason)?,
+        Action::Ban { user, reason } => member(&user, Membership::Ban, reason)?,
+        Action::Unban { user } => member(&user, Membership::Leave, None)?,
+        Action::Redact { event, reason } => {
+            let target = parse_event_id(&event)?;
+            let mut content = Content::new();
+            content.insert("redacts".into(), Value::Bytes(target.as_bytes().to_vec()));
+            if let Some(reason) = reason {
+                content.insert(
+                    "reason".into(),
+                    text_at_most(reason, MAX_REASON_BYTES, "reason_too_long")?,
+                );
+            }
+            (kinds::REDACTION.to_owned(), None, content)
+        }
+        Action::Power { user, level } => {
+            let target = parse_user(&user)?;
+            if !(0..=MAX_SHOWN_POWER).contains(&level) {
+                return Err(ApiError::bad(
+                    "bad_power",
+                    format!("levels are 0 to {MAX_SHOWN_POWER}"),
+                ));
+            }
+            let mut levels = view(state, room, session.user).await?.power_levels;
+            levels.users.insert(*target.as_bytes(), level);
+            (
+                kinds::POWER_LEVELS.to_owned(),
+                Some(String::new()),
+                levels.to_content(),
+            )
+        }
+        Action::PowerLevels => {
+            let levels = view(state, room, session.user).await?.power_levels;
+            (
+                kinds::POWER_LEVELS.to_owned(),
+                Some(String::new()),
+                levels.to_content(),
+            )
+        }
+        Action::Name { name } => {
+            let mut content = Content::new();
+            content.insert(
+                "name".into(),
+                text_at_most(name, MAX_NAME_BYTES, "bad_name")?,
+            );
+            (kinds::NAME.to_owned(), Some(String::new()), content)
+        }
+        Action::Topic { topic } => {
+            let mut content = Content::new();
+            content.insert(
+                "topic".into(),
+                text_at_most(topic, MAX_TOPIC_BYTES, "bad_topic")?,
+            );
+            (kinds::TOPIC.to_owned(), Some(String::new()), content)
+        }
+        Action::JoinRule {
+            join_rule,
+            min_assurance,
+            denied_attesters,
+        } => {
+            let rule = match join_rule.as_str() {
+                "public" => JoinRule::Public,
+                "invite" => JoinRule::Invite,
+                "knock" => JoinRule::Knock,
+                "attested" => JoinRule::Attested,
+                _ => {
+                    return Err(ApiError::bad(
+                        "bad_join_rule",
+                        "public, invite, knock or attested",
+                    ));
+                }
+            };
+            let min_assurance = match min_assurance {
+                None => causerie_crypto::Assurance::Key,
+                Some(level) => causerie_crypto::Assurance::from_level(level)
+                    .ok_or_else(|| ApiError::bad("bad_min_assurance", "levels are 0 to 3"))?,
+            };
+            let mut denied = std::collections::BTreeSet::new();
+            for node in denied_attesters.unwrap_or_default() {
+                let key = NodeKey::from_hex(&node).map_err(|_| {
+                    ApiError::bad("bad_denied_attester", "node keys are 64 hex digits")
+                })?;
+                denied.insert(key);
+            }
+            let rules = JoinRules {
+                rule,
+                min_assurance,
+                denied_attesters: denied,
+            };
+            (
+                kinds::JOIN_RULES.to_owned(),
+                Some(String::new()),
+                rules.to_content(),
+            )
+        }
+        Action::State {
+            kind,
+            state_key,
+            content,
+        } => (kind, Some(state_key), json_to_content(&content)?),
+        Action::Event { kind, content } => (kind, None, json_to_content(&content)?),
+    })
+}
+
+pub(super) async fn prepare(
+    State(state): State<ApiState>,
+    Authed(session): Authed,
+    Segment(room): Segment,
+    Body(action): Body<Action>,
+) -> Result<Json<JsonValue>, ApiError> {
+    let room = parse_room(&room)?;
+    view(&state, room, session.user).await?;
+    let (kind, state_key, content) = build(&state, &session, room, action).await?;
+    Ok(Json(
+        prepare_for(&state, &session, room, &kind, state_key, content).await?,
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct SubmitRequest {
+    draft: String,
+    signature: String,
+}
+
+fn draft_error(error: EventError) -> ApiError {
+    ApiError::bad("bad_draft", format!("{}: {error}", error.reason()))
+}
+
+pub(super) async fn submit(
+    State(state): State<ApiState>,
+    Authed(session): Authed,
+    Body(request): Body<SubmitRequest>,
+) -> Result<Json<JsonValue>, ApiError> {
+    let bytes = parse_hex(&request.draft, MAX_EVENT_BYTES, "bad_draft")?;
+    let draft = EventDraft::decode(&bytes).map_err(draft_error)?;
+    if draft.author != session.user {
+        return Err(ApiError::forbidden(
+            "not_your_key",
+            "the draft's author is not you",
+        ));
+    }
+    let account = own_account(&state, &session).await?;
+    if draft.attestation != account.attestation {
+        return Err(ApiError::forbidden(
+            "wrong_attestation",
+            "the draft must name your attestation from this node",
+        ));
+    }
+    let signature = parse_hex(&request.signature, 64, "bad_signature")?;
+    let signature: [u8; 64] = signature
+        .try_into()
+        .map_err(|_| ApiError::bad("bad_signature", "a signature is 64 bytes"))?;
+    let event = draft
+        .into_event(causerie_crypto::Signature(signature))
+        .map_err(|e| match e {
+            EventError::BadSignature => {
+                ApiError::bad("bad_signature", "the signature does not verify")
+            }
+            other => draft_error(other),
+        })?;
+    let id = event.id();
+    let room = event.room_id();
+    let outcome = state
+        .node
+        .ingest(vec![event])
+        .await?
+        .into_iter()
+        .next()
+        .map(|i| i.outcome);
+    match outcome {
+        Some(IngestOutcome::Accepted { visible: true }) | Some(IngestOutcome::Duplicate) => {
+            Ok(Json(json!({
+                "event_id": id.to_string(),
+                "room": room.to_string(),
+                "visible": true,
+            })))
+        }
+        Some(IngestOutcome::Accepted { visible: false }) => Err(ApiError::forbidden(
+            "soft_failed",
+            "the event passes against its own history but not the room's current state",
+        )),
+        Some(IngestOutcome::Held { .. }) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "missing_references",
+            "the node lacks events or the attestation this event references",
+        )),
+        Some(IngestOutcome::Rejected(reason)) => Err(ApiError::forbidden(
+            reason,
+            "the room's rules refuse this event",
+        )),
+        Some(IngestOutcome::Refused(reason)) => {
+            let mut error = ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                reason,
+                "the node cannot take this event now; try again",
+            );
+            error.retry_after_secs = Some(1);
+            Err(error)
+        }
+        None => Err(ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "no outcome for the event",
+        )),
+    }
+}

@@ -1,0 +1,215 @@
+//! Node information for scripts and operators, and Prometheus metrics.
+//!
+//! - `GET /api/v1/node`: `{node_key, peer_id, listen_addrs, connected_peers, rooms}`.
+//! - `GET /metrics`: Prometheus text format (receive path, federation, client API, store size).
+
+use std::fmt::Write as _;
+use std::sync::atomic::Ordering;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use super::{ApiError, ApiState};
+
+pub(super) async fn node_info(State(state): State<ApiState>) -> Response {
+    let listen = match state.net.listen_addrs().await {
+        Ok(addrs) => addrs,
+        Err(e) => {
+            return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.reason(), e.to_string())
+                .into_response();
+        }
+    };
+    let peers = state.net.connected_peers().await.unwrap_or_default();
+    let rooms = state.node.rooms().await.unwrap_or_default();
+    let peer_id = state.net.peer_id();
+    Json(json!({
+        "node_key": state.node.key().to_string(),
+        "peer_id": peer_id.to_string(),
+        "listen_addrs": listen.iter().map(|a| with_peer_id(a, &peer_id)).collect::<Vec<_>>(),
+        "connected_peers": peers.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "rooms": rooms.iter().map(ToString::to_string).collect::<Vec<_>>(),
+    }))
+    .into_response()
+}
+
+/// The address with `/p2p/<peer id>` at the end (once).
+pub fn with_peer_id(addr: &libp2p::Multiaddr, peer_id: &libp2p::PeerId) -> String {
+    if matches!(
+        addr.iter().last(),
+        Some(libp2p::multiaddr::Protocol::P2p(_))
+    ) {
+        addr.to_string()
+    } else {
+        format!("{addr}/p2p/{peer_id}")
+    }
+}
+
+pub(super) async fn metrics(State(state): State<ApiState>) -> Response {
+    let node = state.node.metrics();
+    let net = state.net.metrics().snapshot();
+    let mut out = String::new();
+    let load = |counter: &std::sync::atomic::AtomicU64| counter.load(Ordering::Relaxed);
+    let counters: [(&str, &str, u64); 17] = [
+        (
+            "causerie_events_received_total",
+            "Events offered to the room engines.",
+            load(&node.events_received),
+        ),
+        (
+            "causerie_events_accepted_total",
+            "Events accepted and shown.",
+            load(&node.events_accepted),
+        ),
+        (
+            "causerie_events_soft_failed_total",
+            "Events accepted but soft-failed (hidden, not relayed).",
+            load(&node.events_soft_failed),
+        ),
+        (
+            "causerie_events_duplicate_total",
+            "Events already known.",
+            load(&node.events_duplicate),
+        ),
+        (
+            "causerie_events_held_total",
+            "Events held for missing parents or attestations.",
+            load(&node.events_held),
+        ),
+        (
+            "causerie_commits_total",
+            "Group commits.",
+            load(&node.commits),
+        ),
+        (
+            "causerie_gossip_received_total",
+            "Gossip messages received.",
+            net.gossip_received,
+        ),
+        (
+            "causerie_gossip_accepted_total",
+            "Gossip messages accepted.",
+            net.gossip_accepted,
+        ),
+        (
+            "causerie_gossip_rejected_total",
+            "Gossip messages rejected.",
+            net.gossip_rejected,
+        ),
+        (
+            "causerie_gossip_ignored_total",
+            "Gossip messages ignored.",
+            net.gossip_ignored,
+        ),
+        (
+            "causerie_gossip_published_total",
+            "Events published.",
+            net.gossip_published,
+        ),
+        (
+            "causerie_requests_served_total",
+            "Inbound requests served.",
+            net.requests_served,
+        ),
+        (
+            "causerie_requests_sent_total",
+            "Outbound requests sent.",
+            net.requests_sent,
+        ),
+        (
+            "causerie_backfill_events_total",
+            "Events fetched by pulls.",
+            net.backfill_events_fetched,
+        ),
+        (
+            "causerie_catchups_total",
+            "Catch-up rounds completed.",
+            net.catchups_completed,
+        ),
+        (
+            "causerie_api_requests_total",
+            "HTTP requests received.",
+            load(&state.guard.requests),
+        ),
+        (
+            "causerie_peers_banned_total",
+            "Peers banned for misbehaviour.",
+            net.peers_banned,
+        ),
+    ];
+    for (name, help, value) in counters {
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
+        );
+    }
+    let mut labelled = |name: &str, help: &str, values: &std::collections::BTreeMap<&str, u64>| {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+        for (reason, value) in values {
+            let _ = writeln!(out, "{name}{{reason=\"{reason}\"}} {value}");
+        }
+    };
+    labelled(
+        "causerie_events_rejected_total",
+        "Events rejected, by reason.",
+        &node.rejected(),
+    );
+    labelled(
+        "causerie_api_refused_total",
+        "HTTP requests refused, by reason.",
+        &state.guard.refused(),
+    );
+    labelled(
+        "causerie_events_refused_total",
+        "Events refused for now, by reason.",
+        &node.refused(),
+    );
+    labelled(
+        "causerie_peer_events_rejected_total",
+        "Events from peers failing verification, by reason.",
+        &net.events_rejected,
+    );
+    labelled(
+        "causerie_requests_failed_total",
+        "Inbound requests failed, by reason.",
+        &net.requests_failed,
+    );
+    let _ = writeln!(
+        out,
+        "# HELP causerie_peers Connected peers.\n# TYPE causerie_peers gauge\ncauserie_peers {}",
+        net.peers_connected
+    );
+    let _ = writeln!(
+        out,
+        "# HELP causerie_store_bytes Size of the store on disk.\n# TYPE causerie_store_bytes gauge\ncauserie_store_bytes {}",
+        directory_size(&state.store_path)
+    );
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
+}
+
+/// Total size of the files under `path` (bounded walk: the store has few files).
+fn directory_size(path: &std::path::Path) -> u64 {
+    const MAX_ENTRIES: usize = 10_000;
+    let mut total = 0;
+    let mut stack = vec![path.to_owned()];
+    let mut seen = 0;
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            seen += 1;
+            if seen > MAX_ENTRIES {
+                return total;
+            }
+            match entry.metadata() {
+                Ok(m) if m.is_dir() => stack.push(entry.path()),
+                Ok(m) => total += m.len(),
+                Err(_) => {}
+            }
+        }
+    }
+    total
+}

@@ -1,0 +1,303 @@
+//! Rooms as clients see them (specs/client-api.md, "Rooms"): the user's rooms, the directory
+//! of public rooms, one room's view, its members, history pages, invite links, and joining.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use causerie_crypto::{Attestation, Event, RoomId, UserKey};
+use serde::Deserialize;
+use serde_json::{Value as JsonValue, json};
+
+use super::ApiState;
+use super::auth::Authed;
+use super::error::ApiError;
+use super::events::{own_join, prepare_for};
+use super::json::{
+    Body, Params, Segment, Sender, cursor, event_json, parse_cursor, parse_room, shown_power,
+};
+use super::limits::DEFAULT_HISTORY_LIMIT;
+use crate::net::invite::Invite;
+use crate::node::{MAX_HISTORY_PAGE, RoomSelection};
+use crate::room::{JoinRule, Membership};
+use crate::views::{MemberView, RoomView};
+
+fn join_rule_name(rule: JoinRule) -> &'static str {
+    match rule {
+        JoinRule::Public => "public",
+        JoinRule::Invite => "invite",
+        JoinRule::Knock => "knock",
+        JoinRule::Attested => "attested",
+    }
+}
+
+/// RoomInfo JSON.
+fn room_json(view: &RoomView) -> JsonValue {
+    let levels = &view.power_levels;
+    let users: serde_json::Map<String, JsonValue> = levels
+        .users
+        .iter()
+        .map(|(user, level)| (hex::encode(user), JsonValue::from(shown_power(*level))))
+        .collect();
+    json!({
+        "room": view.room.to_string(),
+        "name": view.name,
+        "topic": view.topic,
+        "join_rule": join_rule_name(view.join_rules.rule),
+        "creator": view.creator.map(|c| hex::encode(c.as_bytes())),
+        "members": view.joined,
+        "membership": view.membership.map(Membership::as_str),
+        "power": shown_power(view.power),
+        "power_levels": {
+            "ban": levels.ban,
+            "kick": levels.kick,
+            "redact": levels.redact,
+            "invite": levels.invite,
+            "state_default": levels.state_default,
+            "events_default": levels.events_default,
+            "users_default": levels.users_default,
+            "events": levels.events,
+            "users": users,
+        },
+    })
+}
+
+pub(super) async fn list(
+    State(state): State<ApiState>,
+    Authed(session): Authed,
+) -> Result<Json<JsonValue>, ApiError> {
+    let views = state
+        .node
+        .room_views(RoomSelection::MemberOf(session.user))
+        .await?;
+    Ok(Json(
+        json!({ "rooms": views.iter().map(room_json).collect::<Vec<_>>() }),
+    ))
+}
+
+pub(super) async fn directory(
+    State(state): State<ApiState>,
+    Authed(_session): Authed,
+) -> Result<Json<JsonValue>, ApiError> {
+    let views = state.node.room_views(RoomSelection::Public).await?;
+    Ok(Json(
+        json!({ "rooms": views.iter().map(room_json).collect::<Vec<_>>() }),
+    ))
+}
+
+/// The room's view for the session's user; 404 when the node does not hold it.
+pub(super) async fn view(
+    state: &ApiState,
+    room: RoomId,
+    user: UserKey,
+) -> Result<RoomView, ApiError> {
+    state
+        .node
+        .room_view(room, Some(user))
+        .await?
+        .ok_or_else(ApiError::unknown_room)
+}
+
+pub(super) async fn info(
+    State(state): State<ApiState>,
+    Authed(session): Authed,
+    Segment(room): Segment,
+) -> Result<Json<JsonValue>, ApiError> {
+    let room = parse_room(&room)?;
+    Ok(Json(room_json(&view(&state, room, session.user).await?)))
+}
+
+fn membership_rank(membership: Membership) -> u8 {
+    match membership {
+        Membership::Join => 0,
+        Membership::Invite => 1,
+        Membership::Knock => 2,
+        Membership::Leave => 3,
+        Membership::Ban => 4,
+    }
+}
+
+pub(super) async fn members(
+    State(state): State<ApiState>,
+    Authed(_session): Authed,
+    Segment(room): Segment,
+) -> Result<Json<JsonValue>, ApiError> {
+    let room = parse_room(&room)?;
+    let members = state
+        .node
+        .members(room)
+        .await?
+        .ok_or_else(ApiError::unknown_room)?;
+    let attestations = attestations_of(&state, members.iter().map(|m| m.user)).await?;
+    let mut rows: Vec<(u8, String, &MemberView, Option<&Attestation>)> = members
+        .iter()
+        .map(|m| {
+            let attestation = attestations.get(&m.user);
+            let handle = attestation
+                .map(|a| a.handle().to_owned())
+                .unwrap_or_default();
+            (membership_rank(m.membership), handle, m, attestation)
+        })
+        .collect();
+    rows.sort_by(|a, b| (a.0, &a.1, a.2.user).cmp(&(b.0, &b.1, b.2.user)));
+    let members: Vec<JsonValue> = rows
+        .into_iter()
+        .map(|(_, _, m, attestation)| {
+            json!({
+                "user": hex::encode(m.user.as_bytes()),
+                "membership": m.membership.as_str(),
+                "display_name": m.display_name,
+                "power": shown_power(m.power),
+                "handle": attestation.map(|a| a.handle()),
+                "home_node": attestation.map(|a| hex::encode(a.home_node().as_bytes())),
+                "assurance": attestation.map(|a| a.assurance().level()),
+                "assurance_name": attestation.map(|a| a.assurance().name()),
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "members": members })))
+}
+
+/// The latest attestation of each user (bounded by the node's lookup limit).
+async fn attestations_of(
+    state: &ApiState,
+    users: impl Iterator<Item = UserKey>,
+) -> Result<BTreeMap<UserKey, Attestation>, ApiError> {
+    let mut users: Vec<UserKey> = users.collect();
+    users.sort();
+    users.dedup();
+    users.truncate(crate::node::MAX_USERS_LOOKUP);
+    Ok(state.node.attestations_of(users).await?)
+}
+
+/// Senders of `events`: attestation plus the display name of their current member event.
+pub(super) async fn senders(
+    state: &ApiState,
+    room: RoomId,
+    events: &[Event],
+) -> Result<BTreeMap<UserKey, Sender>, ApiError> {
+    let attestations = attestations_of(state, events.iter().map(|e| *e.author())).await?;
+    let names: BTreeMap<UserKey, Option<String>> = state
+        .node
+        .members(room)
+        .await?
+        .unwrap_or_default()
+        .into_iter()
+        .map(|m| (m.user, m.display_name))
+        .collect();
+    Ok(events
+        .iter()
+        .map(|e| {
+            let user = *e.author();
+            let name = names.get(&user).cloned().flatten();
+            (user, Sender::new(attestations.get(&user), name))
+        })
+        .collect())
+}
+
+/// Whether `membership` may read the room's history: joined now, or joined before and left.
+fn may_read(membership: Option<Membership>) -> bool {
+    matches!(membership, Some(Membership::Join | Membership::Leave))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct HistoryQuery {
+    #[serde(default)]
+    before: Option<String>,
+    #[serde(default)]
+    limit: Option<usize>,
+}
+
+pub(super) async fn messages(
+    State(state): State<ApiState>,
+    Authed(session): Authed,
+    Segment(room): Segment,
+    Params(query): Params<HistoryQuery>,
+) -> Result<Json<JsonValue>, ApiError> {
+    let room = parse_room(&room)?;
+    let view = view(&state, room, session.user).await?;
+    if !may_read(view.membership) {
+        return Err(ApiError::forbidden(
+            "not_member",
+            "join the room to read it",
+        ));
+    }
+    let before = query.before.as_deref().map(parse_cursor).transpose()?;
+    let limit = query
+        .limit
+        .unwrap_or(DEFAULT_HISTORY_LIMIT)
+        .clamp(1, MAX_HISTORY_PAGE);
+    let page = state
+        .node
+        .history(room, before, limit)
+        .await?
+        .ok_or_else(ApiError::unknown_room)?;
+    let senders = senders(&state, room, &page.events).await?;
+    let events: Vec<JsonValue> = page
+        .events
+        .iter()
+        .map(|e| event_json(e, senders.get(e.author()).unwrap_or(&Sender::default())))
+        .collect();
+    Ok(Json(
+        json!({ "events": events, "prev": page.prev.map(cursor) }),
+    ))
+}
+
+pub(super) async fn invite_link(
+    State(state): State<ApiState>,
+    Authed(session): Authed,
+    Segment(room): Segment,
+) -> Result<Json<JsonValue>, ApiError> {
+    let room = parse_room(&room)?;
+    view(&state, room, session.user).await?;
+    let link =
+        state.net.invite_link(room).await.map_err(|e| {
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.reason(), e.to_string())
+        })?;
+    Ok(Json(json!({ "link": link })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct JoinRequest {
+    #[serde(default)]
+    link: Option<String>,
+    #[serde(default)]
+    room: Option<String>,
+}
+
+pub(super) async fn join(
+    State(state): State<ApiState>,
+    Authed(session): Authed,
+    Body(request): Body<JoinRequest>,
+) -> Result<Json<JsonValue>, ApiError> {
+    let room = match (&request.link, &request.room) {
+        (Some(link), None) => {
+            let invite: Invite = link.parse().map_err(|e: crate::net::invite::InviteError| {
+                ApiError::bad(e.reason(), e.to_string())
+            })?;
+            let held = state.node.room_view(invite.room, None).await?.is_some();
+            if !held {
+                state.net.join(link).await.map_err(|e| {
+                    ApiError::new(
+                        StatusCode::BAD_GATEWAY,
+                        "join_failed",
+                        format!("{}: {e}", e.reason()),
+                    )
+                })?;
+            }
+            invite.room
+        }
+        (None, Some(room)) => {
+            let room = parse_room(room)?;
+            view(&state, room, session.user).await?;
+            room
+        }
+        _ => return Err(ApiError::bad("bad_request", "give either link or room")),
+    };
+    let (kind, state_key, content) = own_join(&state, &session, None).await?;
+    let draft = prepare_for(&state, &session, room, &kind, state_key, content).await?;
+    Ok(Json(json!({ "room": room.to_string(), "draft": draft })))
+}

@@ -1,0 +1,260 @@
+//! The live stream (specs/client-api.md, "Live stream"): server-sent events of newly accepted,
+//! visible events in the rooms the user has joined (or one room). The stream follows the
+//! user's own membership as it changes, pings every [`STREAM_PING_SECS`], ends with `lagged`
+//! when the client falls behind the node's announcement queue, and ends when the node stops.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use causerie_crypto::event::kinds;
+use causerie_crypto::{Event, RoomId, UserKey, Value};
+use futures::Stream;
+use serde::Deserialize;
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+
+use super::ApiState;
+use super::auth::Authed;
+use super::error::ApiError;
+use super::json::{Params, Sender, event_json, parse_room};
+use super::limits::{MAX_STREAMS, STREAM_PING_SECS, STREAM_SENDER_CACHE};
+use super::rooms::view;
+use super::session::{Session, Sessions};
+use crate::node::{Node, NodeEvent, RoomSelection};
+use crate::room::Membership;
+use crate::room::content::user_state_key;
+
+/// Holds one stream's place in the node-wide and per-session counts; frees it when dropped.
+struct Slot {
+    open: Arc<AtomicUsize>,
+    sessions: Arc<Sessions>,
+    session: Session,
+}
+
+impl Slot {
+    fn acquire(state: &ApiState, session: Session) -> Result<Slot, ApiError> {
+        let too_many = || {
+            ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_streams",
+                "too many live streams are open",
+            )
+        };
+        let taken = state
+            .streams
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < MAX_STREAMS).then_some(n + 1)
+            });
+        if taken.is_err() {
+            return Err(too_many());
+        }
+        if !state.sessions.open_stream(&session) {
+            state.streams.fetch_sub(1, Ordering::AcqRel);
+            return Err(too_many());
+        }
+        Ok(Slot {
+            open: state.streams.clone(),
+            sessions: state.sessions.clone(),
+            session,
+        })
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.open.fetch_sub(1, Ordering::AcqRel);
+        self.sessions.close_stream(&self.session);
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct StreamQuery {
+    #[serde(default)]
+    room: Option<String>,
+}
+
+/// One stream's state between events.
+struct Follow {
+    _slot: Slot,
+    node: Node,
+    user: UserKey,
+    own_key: String,
+    /// Rooms whose events are sent (joined rooms, or the one room asked for).
+    rooms: BTreeSet<RoomId>,
+    /// Whether `rooms` follows the user's joins and leaves.
+    follow_membership: bool,
+    receiver: broadcast::Receiver<NodeEvent>,
+    shutdown: CancellationToken,
+    senders: BTreeMap<UserKey, Sender>,
+    done: bool,
+}
+
+impl Follow {
+    /// Updates the followed rooms when the event changes the user's own membership.
+    fn track_membership(&mut self, room: RoomId, event: &Event) {
+        if !self.follow_membership
+            || event.kind() != kinds::MEMBER
+            || event.state_key() != Some(self.own_key.as_str())
+        {
+            return;
+        }
+        match Membership::parse(event.content()) {
+            Ok(Membership::Join) => {
+                self.rooms.insert(room);
+            }
+            Ok(_) => {
+                // The leave or ban itself is still sent (below) so the client sees it.
+            }
+            Err(_) => {}
+        }
+    }
+
+    async fn sender(&mut self, room: RoomId, event: &Event) -> Sender {
+        let author = *event.author();
+        if event.kind() == kinds::MEMBER
+            && event.state_key() == Some(user_state_key(&author).as_str())
+            && let Some(entry) = self.senders.get_mut(&author)
+        {
+            entry.display_name = match event.content().get("display_name") {
+                Some(Value::Text(name)) => Some(name.clone()),
+                _ => entry.display_name.take(),
+            };
+        }
+        if let Some(sender) = self.senders.get(&author) {
+            return sender.clone();
+        }
+        let attestation = self
+            .node
+            .attestations_of(vec![author])
+            .await
+            .ok()
+            .and_then(|mut found| found.remove(&author));
+        let display_name = self
+            .node
+            .members(room)
+            .await
+            .ok()
+            .flatten()
+            .and_then(|members| members.into_iter().find(|m| m.user == author))
+            .and_then(|m| m.display_name);
+        let sender = Sender::new(attestation.as_ref(), display_name);
+        if self.senders.len() >= STREAM_SENDER_CACHE {
+            self.senders.clear();
+        }
+        self.senders.insert(author, sender.clone());
+        sender
+    }
+
+    /// The next frame to send, or `None` when the stream ends.
+    async fn next_frame(&mut self) -> Option<SseEvent> {
+        if self.done {
+            return None;
+        }
+        loop {
+            let received = tokio::select! {
+                biased;
+                () = self.shutdown.cancelled() => return None,
+                received = self.receiver.recv() => received,
+            };
+            match received {
+                Ok(NodeEvent::Accepted {
+                    room,
+                    event,
+                    visible: true,
+                }) => {
+                    self.track_membership(room, &event);
+                    if !self.rooms.contains(&room) {
+                        continue;
+                    }
+                    let leaving = self.follow_membership
+                        && event.kind() == kinds::MEMBER
+                        && event.state_key() == Some(self.own_key.as_str())
+                        && !matches!(Membership::parse(event.content()), Ok(Membership::Join));
+                    let sender = self.sender(room, &event).await;
+                    if leaving {
+                        self.rooms.remove(&room);
+                    }
+                    let data = event_json(&event, &sender).to_string();
+                    return Some(
+                        SseEvent::default()
+                            .event("event")
+                            .id(event.id().to_string())
+                            .data(data),
+                    );
+                }
+                Ok(_) => continue,
+                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    tracing::debug!(user = %self.user, missed, "client stream lagged");
+                    self.done = true;
+                    return Some(
+                        SseEvent::default()
+                            .event("lagged")
+                            .data(format!("{{\"missed\":{missed}}}")),
+                    );
+                }
+                Err(broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    }
+}
+
+fn frames(follow: Follow) -> impl Stream<Item = Result<SseEvent, Infallible>> {
+    futures::stream::unfold(follow, |mut follow| async move {
+        follow.next_frame().await.map(|frame| (Ok(frame), follow))
+    })
+}
+
+pub(super) async fn stream(
+    State(state): State<ApiState>,
+    Authed(session): Authed,
+    Params(query): Params<StreamQuery>,
+) -> Result<Response, ApiError> {
+    let only = query.room.as_deref().map(parse_room).transpose()?;
+    let slot = Slot::acquire(&state, session)?;
+    // Subscribe before reading the rooms, so nothing accepted in between is missed.
+    let receiver = state.node.subscribe();
+    let rooms: BTreeSet<RoomId> = match only {
+        Some(room) => {
+            let view = view(&state, room, session.user).await?;
+            if !matches!(view.membership, Some(Membership::Join | Membership::Leave)) {
+                return Err(ApiError::forbidden(
+                    "not_member",
+                    "join the room to follow it",
+                ));
+            }
+            BTreeSet::from([room])
+        }
+        None => state
+            .node
+            .room_views(RoomSelection::MemberOf(session.user))
+            .await?
+            .into_iter()
+            .filter(|v| v.membership == Some(Membership::Join))
+            .map(|v| v.room)
+            .collect(),
+    };
+    let follow = Follow {
+        _slot: slot,
+        node: state.node.clone(),
+        user: session.user,
+        own_key: user_state_key(&session.user),
+        rooms,
+        follow_membership: only.is_none(),
+        receiver,
+        shutdown: state.shutdown.clone(),
+        senders: BTreeMap::new(),
+        done: false,
+    };
+    let ping = KeepAlive::new()
+        .interval(Duration::from_secs(STREAM_PING_SECS))
+        .event(SseEvent::default().event("ping").data("{}"));
+    Ok(Sse::new(frames(follow)).keep_alive(ping).into_response())
+}

@@ -1,0 +1,97 @@
+// Unit checks of the web client's pure modules, run with Node.js (>= 20) by the `web` module's
+// test `client_modules_pass_their_unit_checks` (skipped when `node` is not installed):
+// the strict CBOR reader (cbor.js), the server-sent events parser (api.js) and the key export
+// file format (keys.js, specs/client-api.md "Key export file"), decrypted here with Node's own
+// PBKDF2 and AES-GCM so the file is checked against an independent implementation.
+import assert from 'node:assert/strict';
+import nodeCrypto from 'node:crypto';
+import { cborEqual, decodeCbor } from '../assets/cbor.js';
+import { SseParser } from '../assets/api.js';
+import * as keys from '../assets/keys.js';
+
+const hex = (s) => Uint8Array.from(Buffer.from(s, 'hex'));
+
+// CBOR: {"a": 1, "b": [h'0102', "x", true, null, -5]} and the span of "b".
+const spans = {};
+const value = decodeCbor(hex('a26161016162854201026178f5f624'), spans);
+assert.equal(value.a, 1);
+assert.ok(cborEqual(value.b, [hex('0102'), 'x', true, null, -5]));
+assert.deepEqual(spans.b, [6, 15]);
+assert.equal(decodeCbor(hex('1b001fffffffffffff')), Number.MAX_SAFE_INTEGER);
+const refused = [
+  ['1817', 'non_canonical_encoding'], // 23 in a one-byte argument
+  ['a2616101616102', 'malformed_cbor'], // duplicate key
+  ['0000', 'trailing_bytes'],
+  ['5a7fffffff', 'truncated'], // a 2 GiB byte string in 5 bytes
+  ['9bffffffffffffffff', 'out_of_range'],
+  ['1b0020000000000000', 'out_of_range'], // 2^53
+  ['c100', 'non_canonical_encoding'], // tag
+  ['fa00000000', 'malformed_cbor'], // float
+  ['9f', 'non_canonical_encoding'], // indefinite array
+  ['62c328', 'malformed_cbor'], // invalid UTF-8
+  ['a10102', 'malformed_cbor'], // integer map key
+];
+for (const [input, reason] of refused) {
+  assert.throws(() => decodeCbor(hex(input)), (e) => e.reason === reason, input);
+}
+const deep = new Uint8Array(100).fill(0x81);
+deep[99] = 0;
+assert.throws(() => decodeCbor(deep), (e) => e.reason === 'nesting_too_deep');
+assert.throws(() => decodeCbor(new Uint8Array(70000)), (e) => e.reason === 'too_large');
+
+// SSE: CR, LF and CRLF line ends, a CRLF split across chunks, comments, multi-line data.
+const events = [];
+const parser = new SseParser((name, data, id) => events.push([name, data, id]));
+parser.push('event: event\r');
+parser.push('\ndata: {"a":1}\r\nid: $x\r\n\r');
+parser.push('\n: comment\nevent: ping\ndata: {}\n\ndata: a\ndata: b\n\nevent: lagged\rdata: {}\r\r');
+assert.deepEqual(events, [
+  ['event', '{"a":1}', '$x'],
+  ['ping', '{}', ''],
+  ['message', 'a\nb', ''],
+  ['lagged', '{}', ''],
+]);
+assert.throws(() => new SseParser(() => {}).push('data: ' + 'x'.repeat(2 ** 20 + 1)));
+
+// Key export file: written by keys.js, read back by Node's crypto.
+const seed = nodeCrypto.randomBytes(32);
+const pkcs8 = Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]);
+const privateKey = nodeCrypto.createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' });
+const publicKey = nodeCrypto.createPublicKey(privateKey).export({ format: 'der', type: 'spki' }).subarray(12);
+const wrapKey = await crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt']);
+const seedNonce = crypto.getRandomValues(new Uint8Array(12));
+const atRest = new TextEncoder().encode('causerie seed at rest v1');
+const seedSealed = new Uint8Array(
+  await crypto.subtle.encrypt({ name: 'AES-GCM', iv: seedNonce, additionalData: atRest }, wrapKey, seed),
+);
+const record = { user: publicKey.toString('hex'), wrapKey, seedNonce, seedSealed };
+const text = await keys.exportKeyFile(record, 'correct horse');
+const file = JSON.parse(text);
+assert.deepEqual(Object.keys(file), [
+  'causerie_key_export', 'user', 'kdf', 'iterations', 'salt', 'cipher', 'nonce', 'ciphertext',
+]);
+assert.equal(file.iterations, 600000);
+assert.match(file.salt, /^[0-9a-f]{32}$/);
+assert.match(file.nonce, /^[0-9a-f]{24}$/);
+assert.match(file.ciphertext, /^[0-9a-f]{96}$/);
+const key = nodeCrypto.pbkdf2Sync('correct horse', Buffer.from(file.salt, 'hex'), file.iterations, 32, 'sha256');
+const sealed = Buffer.from(file.ciphertext, 'hex');
+const decipher = nodeCrypto.createDecipheriv('aes-256-gcm', key, Buffer.from(file.nonce, 'hex'));
+decipher.setAAD(Buffer.from('causerie key export v1'));
+decipher.setAuthTag(sealed.subarray(32));
+assert.ok(Buffer.concat([decipher.update(sealed.subarray(0, 32)), decipher.final()]).equals(seed));
+
+// Import refuses with the spec's reasons (a good file gets as far as storage, absent in Node).
+const variant = (change) => JSON.stringify({ ...file, ...change });
+const importFails = (input, passphrase, reason) =>
+  assert.rejects(keys.importKeyFile(input, passphrase), (e) => e.reason === reason, reason);
+await importFails(text, 'wrong', 'wrong_passphrase');
+await importFails(variant({ iterations: 99999 }), 'correct horse', 'weak_kdf');
+await importFails(variant({ iterations: 10000001 }), 'correct horse', 'weak_kdf');
+await importFails(variant({ user: '00'.repeat(32) }), 'correct horse', 'key_mismatch');
+await importFails(variant({ causerie_key_export: 2 }), 'correct horse', 'bad_export_file');
+await importFails(variant({ nonce: 'zz' }), 'correct horse', 'bad_export_file');
+await importFails('not json', 'correct horse', 'bad_export_file');
+await assert.rejects(keys.importKeyFile(text, 'correct horse'), (e) => /indexedDB/.test(String(e)));
+
+console.log('web client unit checks passed');
