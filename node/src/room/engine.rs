@@ -182,7 +182,8 @@ impl Pass {
 #[derive(Clone)]
 pub struct Room {
     room_id: RoomId,
-    events: BTreeMap<EventId, Node>,
+    /// Boxed: a node is a few hundred bytes, and B-tree inserts shift values within a leaf.
+    events: BTreeMap<EventId, Box<Node>>,
     by_index: Vec<EventId>,
     tips: BTreeSet<EventId>,
     current: Arc<StateMap>,
@@ -815,7 +816,7 @@ impl Room {
         };
         self.events.insert(
             id,
-            Node {
+            Box::new(Node {
                 room_event,
                 index: self.by_index.len(),
                 state_before: state_before.clone(),
@@ -823,7 +824,7 @@ impl Room {
                 soft_failed: false,
                 can_redact_others: false,
                 shown: None,
-            },
+            }),
         );
         self.by_index.push(id);
         // The new tips, changed in place (a bit per prev event that was a tip, to undo).
