@@ -127,8 +127,9 @@ impl PartialOrd for PublicKey {
     }
 }
 impl Ord for PublicKey {
+    #[inline]
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.bytes.cmp(&other.bytes)
+        crate::hash::cmp_bytes32(&self.bytes, &other.bytes)
     }
 }
 impl std::hash::Hash for PublicKey {

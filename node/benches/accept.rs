@@ -6,7 +6,9 @@
 //! Runs on one thread (one core used). Each group of events is timed right after verifying the
 //! same number of raw signatures (messages of the events' signing-input size), so the ratios are
 //! paired and a shared, noisy machine's load drift cancels out; printed ratios are medians over
-//! groups. `CAUSERIE_BENCH_EVENTS` sets the number of events (default 20,000).
+//! groups. `CAUSERIE_BENCH_EVENTS` sets the number of events (default 20,000);
+//! `CAUSERIE_BENCH_GROUPS` the comma-separated group sizes (default `1,64,256,1024`), so a
+//! callgrind run can measure one group size on a few thousand events.
 
 #![allow(missing_docs, clippy::unwrap_used, clippy::print_stdout)]
 
@@ -33,7 +35,16 @@ fn main() {
         "receive path, {events} message events into one room, one thread; each group is timed \
          right after the same number of raw verifications (paired, so load drift cancels)"
     );
-    for group in [1usize, 64, 256, 1024] {
+    let groups: Vec<usize> = std::env::var("CAUSERIE_BENCH_GROUPS")
+        .ok()
+        .map(|v| {
+            v.split(',')
+                .filter_map(|g| g.trim().parse().ok())
+                .filter(|g| *g > 0)
+                .collect()
+        })
+        .unwrap_or_else(|| vec![1, 64, 256, 1024]);
+    for group in groups {
         // Group size 1 flushes every event; fewer events keep the run short.
         let n = if group == 1 {
             events.min(1_000)

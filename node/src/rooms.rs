@@ -192,7 +192,8 @@ impl<S: Store> Rooms<S> {
         if events.len() > MAX_RECEIVE_BATCH {
             return Err(RoomsError::BatchTooLarge(events.len()));
         }
-        let mut batch = WriteBatch::new();
+        // An accepted event takes two operations (the event, its state before).
+        let mut batch = WriteBatch::with_capacity(events.len().saturating_mul(2).saturating_add(4));
         let mut receipts = Vec::with_capacity(events.len());
         let mut touched: BTreeMap<RoomId, (bool, bool)> = BTreeMap::new();
         for event in events {
@@ -357,7 +358,8 @@ fn snapshot_id(
     cache: &mut Vec<(Arc<StateMap>, SnapshotId)>,
     map: &Arc<StateMap>,
 ) -> Result<SnapshotId, RoomsError> {
-    if let Some((_, id)) = cache.iter().find(|(m, _)| Arc::ptr_eq(m, map)) {
+    // Newest first: consecutive events of a room nearly always share their state map.
+    if let Some((_, id)) = cache.iter().rev().find(|(m, _)| Arc::ptr_eq(m, map)) {
         return Ok(*id);
     }
     let snapshot = StateSnapshot::new((**map).clone())?;

@@ -73,6 +73,13 @@ impl WriteBatch {
         WriteBatch::default()
     }
 
+    /// An empty batch with room for `ops` operations (a group commit knows its size).
+    pub fn with_capacity(ops: usize) -> Self {
+        WriteBatch {
+            ops: Vec::with_capacity(ops),
+        }
+    }
+
     /// Appends an operation.
     pub fn push(&mut self, op: WriteOp) -> &mut Self {
         self.ops.push(op);

@@ -16,7 +16,7 @@ use std::ops::Bound;
 
 use causerie_crypto::{Event, EventId, Hash32, RoomId, UserKey};
 
-use crate::plan::{Entry, status_entries};
+use crate::plan::{Entry, UserBytes, status_entries};
 use crate::record::EventStatus;
 use crate::traits::{Direction, Position, page_len};
 
@@ -31,7 +31,7 @@ pub(crate) struct EventIndexes {
     /// whose first 32 bytes are nearly always equal; no empty inner set is kept.
     order: BTreeMap<RoomId, BTreeSet<(u64, EventId)>>,
     /// Author → room → events, nested for the same reason (and a third of the memory).
-    authors: BTreeMap<UserKey, BTreeMap<RoomId, BTreeSet<EventId>>>,
+    authors: BTreeMap<UserBytes, BTreeMap<RoomId, BTreeSet<EventId>>>,
     /// Number of entries in `order` and `authors` (for integrity reports).
     order_len: usize,
     authors_len: usize,
@@ -61,7 +61,7 @@ impl EventIndexes {
         let id = event.id();
         let room = event.room_id();
         self.insert_order(room, event.depth(), id);
-        self.insert_author(*event.author(), room, id);
+        self.insert_author(*event.author().as_bytes(), room, id);
         for parent in event.prev_events() {
             self.children.insert((*parent, id));
         }
@@ -163,7 +163,7 @@ impl EventIndexes {
         }
     }
 
-    fn insert_author(&mut self, author: UserKey, room: RoomId, event: EventId) {
+    fn insert_author(&mut self, author: UserBytes, room: RoomId, event: EventId) {
         let events = self
             .authors
             .entry(author)
@@ -310,7 +310,7 @@ impl EventIndexes {
         after: Option<(RoomId, EventId)>,
         limit: usize,
     ) -> Vec<(RoomId, EventId)> {
-        let Some(rooms) = self.authors.get(author) else {
+        let Some(rooms) = self.authors.get(author.as_bytes()) else {
             return Vec::new();
         };
         let limit = page_len(limit);
@@ -374,7 +374,7 @@ mod tests {
                 event,
             };
             let author_entry = Entry::Author {
-                author,
+                author: *author.as_bytes(),
                 room: r,
                 event,
             };

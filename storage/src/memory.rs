@@ -14,7 +14,7 @@ use causerie_crypto::{Attestation, AttestationId, EventId, Hash32, RoomId, UserK
 use crate::batch::{Applied, Durable, WriteBatch};
 use crate::error::StoreError;
 use crate::index::EventIndexes;
-use crate::plan::{Entry, Mutation, ReadView, plan};
+use crate::plan::{Entry, Mutation, ReadView, UserBytes, plan};
 use crate::record::StoredEvent;
 use crate::state::{SnapshotId, StateSnapshot};
 use crate::traits::{
@@ -32,7 +32,7 @@ struct Tables {
     current: BTreeMap<RoomId, SnapshotId>,
     extremities: BTreeMap<RoomId, BTreeSet<EventId>>,
     attestations: BTreeMap<AttestationId, Attestation>,
-    attestations_by_user: BTreeSet<(UserKey, AttestationId)>,
+    attestations_by_user: BTreeSet<(UserBytes, AttestationId)>,
 }
 
 impl ReadView for Tables {
@@ -51,7 +51,7 @@ impl Tables {
     fn apply(&mut self, mutations: Vec<Mutation>) {
         for mutation in mutations {
             match mutation {
-                Mutation::PutRecord(record) => {
+                Mutation::PutRecord { record, .. } => {
                     self.events.insert(record.event.id(), record);
                 }
                 Mutation::Insert(entry) => self.insert(entry),
@@ -224,11 +224,12 @@ impl IdentityStore for MemoryStore {
         limit: usize,
     ) -> Result<Vec<Attestation>, StoreError> {
         let tables = self.read()?;
+        let user = *user.as_bytes();
         let start = match after {
-            Some(id) => Bound::Excluded((*user, *id)),
-            None => Bound::Included((*user, AttestationId(Hash32([0; 32])))),
+            Some(id) => Bound::Excluded((user, *id)),
+            None => Bound::Included((user, AttestationId(Hash32([0; 32])))),
         };
-        let end = Bound::Included((*user, AttestationId(Hash32([0xff; 32]))));
+        let end = Bound::Included((user, AttestationId(Hash32([0xff; 32]))));
         let mut out = Vec::new();
         for (_, id) in tables
             .attestations_by_user

@@ -6,9 +6,9 @@
 //! backend applies them in order, all-or-nothing. Each event record is emitted once, in its
 //! final form, however many operations touched it; extremities and current state likewise.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, btree_map};
 
-use causerie_crypto::{Attestation, AttestationId, EventId, RoomId, UserKey};
+use causerie_crypto::{Attestation, AttestationId, EventId, RoomId};
 
 use crate::batch::{WriteBatch, WriteOp};
 use crate::error::StoreError;
@@ -26,6 +26,11 @@ pub(crate) trait ReadView {
     fn has_snapshot(&self, id: &SnapshotId) -> Result<bool, StoreError>;
 }
 
+/// A user key's 32 raw bytes. Index entries carry these rather than a `UserKey`, which also
+/// holds the decompressed point (224 bytes in all): every new event makes an author entry, and
+/// the size of the largest entry is the size of every planned mutation.
+pub(crate) type UserBytes = [u8; 32];
+
 /// An index entry: a key in one of the secondary indexes, with its value where it has one.
 #[derive(Debug, Clone)]
 pub(crate) enum Entry {
@@ -37,7 +42,7 @@ pub(crate) enum Entry {
     },
     /// Author index.
     Author {
-        author: UserKey,
+        author: UserBytes,
         room: RoomId,
         event: EventId,
     },
@@ -61,7 +66,7 @@ pub(crate) enum Entry {
     Waiting { missing: EventId, outlier: EventId },
     /// Attestations by user.
     AttestationOf {
-        user: UserKey,
+        user: UserBytes,
         attestation: AttestationId,
     },
 }
@@ -69,8 +74,9 @@ pub(crate) enum Entry {
 /// One write a backend performs.
 #[derive(Debug, Clone)]
 pub(crate) enum Mutation {
-    /// Writes an event record.
-    PutRecord(StoredEvent),
+    /// Writes an event record; `new` if the store did not hold the event before this commit
+    /// (so a backend need not look it up again).
+    PutRecord { record: StoredEvent, new: bool },
     /// Adds an index entry (replacing its value if present).
     Insert(Entry),
     /// Removes an index entry (its value is ignored).
@@ -102,7 +108,16 @@ pub(crate) fn plan(view: &impl ReadView, batches: &[WriteBatch]) -> Result<Plan,
         required_snapshots: BTreeSet::new(),
         extremities: BTreeMap::new(),
         current: BTreeMap::new(),
-        mutations: Vec::new(),
+        // A new event (put, then given its state) plans four writes or so: order, author,
+        // child, record. Sized once, so a large group commit does not regrow it.
+        mutations: Vec::with_capacity(
+            batches
+                .iter()
+                .map(WriteBatch::len)
+                .sum::<usize>()
+                .saturating_mul(2)
+                .saturating_add(8),
+        ),
     };
     for batch in batches {
         for op in batch.ops() {
@@ -114,8 +129,8 @@ pub(crate) fn plan(view: &impl ReadView, batches: &[WriteBatch]) -> Result<Plan,
 
 struct Planner<'v, V> {
     view: &'v V,
-    /// Records touched by this commit, in their latest form.
-    records: BTreeMap<EventId, StoredEvent>,
+    /// Records touched by this commit, in their latest form, each with whether it is new.
+    records: BTreeMap<EventId, (StoredEvent, bool)>,
     /// Snapshots known to exist (stored, or written by this commit).
     snapshots: BTreeSet<SnapshotId>,
     /// Snapshots referenced by this commit, checked at the end.
@@ -144,7 +159,7 @@ impl<V: ReadView> Planner<'_, V> {
                         event: id,
                     });
                     self.insert(Entry::Author {
-                        author: *event.author(),
+                        author: *event.author().as_bytes(),
                         room,
                         event: id,
                     });
@@ -160,7 +175,7 @@ impl<V: ReadView> Planner<'_, V> {
                         status: status.clone(),
                         state_before: None,
                     };
-                    self.records.insert(id, record);
+                    self.records.insert(id, (record, true));
                 }
             }
             WriteOp::SetStatus { event, status } => {
@@ -203,7 +218,7 @@ impl<V: ReadView> Planner<'_, V> {
                 self.mutations
                     .push(Mutation::PutAttestation(attestation.clone()));
                 self.insert(Entry::AttestationOf {
-                    user: *attestation.user(),
+                    user: *attestation.user().as_bytes(),
                     attestation: attestation.id(),
                 });
             }
@@ -213,15 +228,14 @@ impl<V: ReadView> Planner<'_, V> {
 
     /// The staged record of `id`, loading it from the store on first use.
     fn record(&mut self, id: &EventId) -> Result<Option<&mut StoredEvent>, StoreError> {
-        if !self.records.contains_key(id) {
-            match self.view.load(id)? {
-                Some(record) => {
-                    self.records.insert(*id, record);
-                }
-                None => return Ok(None),
-            }
-        }
-        Ok(self.records.get_mut(id))
+        // One search whether staged or not: this runs for every operation on an event.
+        Ok(match self.records.entry(*id) {
+            btree_map::Entry::Occupied(staged) => Some(&mut staged.into_mut().0),
+            btree_map::Entry::Vacant(slot) => match self.view.load(id)? {
+                Some(record) => Some(&mut slot.insert((record, false)).0),
+                None => None,
+            },
+        })
     }
 
     fn insert(&mut self, entry: Entry) {
@@ -252,8 +266,11 @@ impl<V: ReadView> Planner<'_, V> {
             }
         }
         let records = std::mem::take(&mut self.records);
-        self.mutations
-            .extend(records.into_values().map(Mutation::PutRecord));
+        self.mutations.extend(
+            records
+                .into_values()
+                .map(|(record, new)| Mutation::PutRecord { record, new }),
+        );
         self.mutations.extend(
             self.current
                 .into_iter()

@@ -801,23 +801,21 @@ fn add_mutation(
     mutation: Mutation,
 ) -> Result<(), StoreError> {
     match mutation {
-        Mutation::PutRecord(record) => {
+        Mutation::PutRecord { record, new: true } => chunks.append(batch, changes, &record)?,
+        Mutation::PutRecord { record, new: false } => {
             let id = record.event.id();
-            match located.get(&id) {
-                Some(slot) => chunks.replace(slot.chunk, id, encode_record(&record)),
-                None => chunks.append(batch, changes, &record)?,
-            }
+            let slot = located.get(&id).ok_or_else(|| {
+                StoreError::corrupt("event record", format!("{id} loaded but not located"))
+            })?;
+            chunks.replace(slot.chunk, id, encode_record(&record));
         }
         Mutation::Insert(Entry::AttestationOf { user, attestation }) => batch.insert(
-            key(
-                prefix::ATTESTATION_OF,
-                &[user.as_bytes(), attestation.as_bytes()],
-            ),
+            key(prefix::ATTESTATION_OF, &[&user, attestation.as_bytes()]),
             &[][..],
         ),
         Mutation::Remove(Entry::AttestationOf { user, attestation }) => batch.remove(key(
             prefix::ATTESTATION_OF,
-            &[user.as_bytes(), attestation.as_bytes()],
+            &[&user, attestation.as_bytes()],
         )),
         Mutation::Insert(entry) => changes.push(DerivedChange::Insert(entry)),
         Mutation::Remove(entry) => changes.push(DerivedChange::Remove(entry)),

@@ -106,7 +106,17 @@ pub fn parse_user_hex(text: &str) -> Option<UserBytes> {
 
 /// The member state key of `user`.
 pub fn user_state_key(user: &UserKey) -> String {
-    hex::encode(user.as_bytes())
+    // By table rather than `hex::encode` (a char iterator): this runs for every received event.
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [0u8; 64];
+    for (pair, byte) in out.chunks_exact_mut(2).zip(user.as_bytes()) {
+        pair[0] = DIGITS[usize::from(byte >> 4)];
+        pair[1] = DIGITS[usize::from(byte & 0x0f)];
+    }
+    // Always ASCII digits, so never empty.
+    std::str::from_utf8(&out)
+        .map(str::to_owned)
+        .unwrap_or_default()
 }
 
 impl PowerLevels {
@@ -415,6 +425,17 @@ mod tests {
         let mut content = Content::new();
         content.insert(key.into(), value);
         content
+    }
+
+    /// The member state key is the lowercase hex of the key, and parses back to it.
+    #[test]
+    fn user_state_key_is_lowercase_hex() {
+        for seed in 0..=255u8 {
+            let user = causerie_crypto::UserSecret::from_seed(&[seed; 32]).public();
+            let text = user_state_key(&user);
+            assert_eq!(text, hex::encode(user.as_bytes()));
+            assert_eq!(parse_user_hex(&text), Some(*user.as_bytes()));
+        }
     }
 
     #[test]

@@ -22,7 +22,7 @@ use super::content::{
 };
 use super::error::{PrepareError, RefuseReason, RejectReason, StateResError};
 use super::event::{
-    Credential, RoomEvent, StateEvent, StateKey, StateMap, auth_types, state_key_of,
+    Credential, MAX_AUTH_TYPES, RoomEvent, StateEvent, StateKey, StateMap, auth_types, state_get,
 };
 use super::state_res::{Work, resolve};
 use super::{
@@ -166,6 +166,8 @@ struct Pass {
     touched: BTreeSet<EventId>,
     queue: VecDeque<(Event, bool)>,
     current_changed: bool,
+    /// Whether an event was accepted: each one changes the tips (it becomes one).
+    tips_changed: bool,
 }
 
 impl Pass {
@@ -190,7 +192,9 @@ pub struct Room {
     waiting_on_event: BTreeMap<EventId, BTreeSet<EventId>>,
     waiting_on_attestation: BTreeMap<AttestationId, BTreeSet<EventId>>,
     attestations: BTreeMap<AttestationId, Attestation>,
-    by_user: BTreeMap<UserBytes, BTreeSet<EventId>>,
+    /// Accepted events sent by or targeting each user (each id once per user; the order is
+    /// arrival order and never leaks: readers collect into sets).
+    by_user: BTreeMap<UserBytes, Vec<EventId>>,
     redactions_of: BTreeMap<EventId, BTreeSet<EventId>>,
     visible: BTreeSet<(u64, EventId)>,
     // Ancestor sets (bit per local index) for the descendant test; a pure cache.
@@ -201,9 +205,8 @@ pub struct Room {
 
 type ResolutionCache = BTreeMap<Vec<usize>, (Vec<Arc<StateMap>>, Arc<StateMap>)>;
 
-fn key(kind: &str, state_key: &str) -> StateKey {
-    (kind.to_owned(), state_key.to_owned())
-}
+// The undo of `accept` records the merged tips as a bit per prev event.
+const _: () = assert!(MAX_PREV_EVENTS <= 64);
 
 /// Builds a create event draft: the author becomes the room's creator.
 pub fn prepare_create(
@@ -255,7 +258,6 @@ impl Room {
     /// Offers a verified event, received at `now_ms` (the receiver's clock).
     pub fn receive(&mut self, event: Event, now_ms: u64) -> Receipt {
         let mut pass = Pass::default();
-        let old_tips = self.tips.clone();
         let id = event.id();
         if self.knows(&id) {
             pass.decide(id, Outcome::Refused(RefuseReason::Duplicate));
@@ -267,13 +269,12 @@ impl Room {
             pass.queue.push_back((event, false));
         }
         self.run(&mut pass);
-        self.finish(pass, &old_tips)
+        self.finish(pass)
     }
 
     /// Adds an attestation; events waiting for it are re-evaluated.
     pub fn add_attestation(&mut self, attestation: Attestation) -> Result<Receipt, RefuseReason> {
         let id = attestation.id();
-        let old_tips = self.tips.clone();
         let mut pass = Pass::default();
         if !self.attestations.contains_key(&id) {
             if self.attestations.len() >= MAX_ATTESTATIONS {
@@ -287,7 +288,7 @@ impl Room {
             }
             self.run(&mut pass);
         }
-        Ok(self.finish(pass, &old_tips))
+        Ok(self.finish(pass))
     }
 
     // ----- event creation -----
@@ -361,9 +362,7 @@ impl Room {
 
     /// The current state's event for (kind, state key).
     pub fn state_event(&self, kind: &str, state_key: &str) -> Option<&Event> {
-        self.current
-            .get(&key(kind, state_key))
-            .and_then(|id| self.event(id))
+        state_get(&self.current, kind, state_key).and_then(|id| self.event(id))
     }
 
     /// An accepted event (full content, whether redacted or not; see [`Self::timeline_events`]).
@@ -577,16 +576,26 @@ impl Room {
 
     fn readiness(&self, event: &Event) -> Readiness {
         let mut missing = Vec::new();
-        for reference in event.references() {
-            if self.events.contains_key(&reference) {
-                continue;
-            }
-            match self.rejected.get(&reference) {
-                Some(RejectReason::WrongRoom) => {
-                    return Readiness::Reject(RejectReason::ForeignReference(reference));
+        // Nearly always every reference is accepted already: that needs no sorted set.
+        let all_accepted = event
+            .prev_events()
+            .iter()
+            .chain(event.auth_events())
+            .all(|r| self.events.contains_key(r));
+        if !all_accepted {
+            for reference in event.references() {
+                if self.events.contains_key(&reference) {
+                    continue;
                 }
-                Some(_) => return Readiness::Reject(RejectReason::RejectedReference(reference)),
-                None => missing.push(reference),
+                match self.rejected.get(&reference) {
+                    Some(RejectReason::WrongRoom) => {
+                        return Readiness::Reject(RejectReason::ForeignReference(reference));
+                    }
+                    Some(_) => {
+                        return Readiness::Reject(RejectReason::RejectedReference(reference));
+                    }
+                    None => missing.push(reference),
+                }
             }
         }
         match self.attestations.get(event.attestation()) {
@@ -651,6 +660,13 @@ impl Room {
 
     /// The state resolved from the state after each of `prevs` (all accepted).
     fn state_at(&self, prevs: &[EventId]) -> Result<Arc<StateMap>, RejectReason> {
+        if let [only] = prevs {
+            // One parent (nearly every event): its state after, nothing to resolve.
+            return Ok(self
+                .events
+                .get(only)
+                .map_or_else(|| Arc::new(StateMap::new()), |n| n.state_after.clone()));
+        }
         // Distinct state maps only: by pointer first (cheap), then by content, so that the
         // resolution's input (and its work count) depends on the DAG, not on how maps happen to
         // be shared.
@@ -719,32 +735,44 @@ impl Room {
                     expected,
                 }));
             }
-            let allowed = room_event.auth_types();
-            let mut own: BTreeMap<StateKey, &RoomEvent> = BTreeMap::new();
+            // Each auth event fills the slot of the auth type it is (no allocation: this runs for
+            // every event).
+            let allowed = room_event.auth_keys();
+            let mut own: [Option<&RoomEvent>; MAX_AUTH_TYPES] = [None; MAX_AUTH_TYPES];
             for auth_id in event.auth_events() {
                 let Some(node) = self.events.get(auth_id) else {
                     return Err(Verdict::Reject(RejectReason::WrongAuthEvent(*auth_id)));
                 };
-                let Some(k) = state_key_of(&node.room_event).filter(|k| allowed.contains(k)) else {
+                let Some(slot) = node
+                    .room_event
+                    .state_key_ref()
+                    .and_then(|(k, s)| allowed.position(k, s))
+                    .and_then(|i| own.get_mut(i))
+                else {
                     return Err(Verdict::Reject(RejectReason::WrongAuthEvent(*auth_id)));
                 };
-                if own.insert(k, &node.room_event).is_some() {
+                if slot.replace(&node.room_event).is_some() {
                     return Err(Verdict::Reject(RejectReason::DuplicateAuthEvent(*auth_id)));
                 }
             }
-            if !own.contains_key(&key(kinds::CREATE, "")) {
+            let own_entry = |k: &str, s: &str| {
+                allowed
+                    .position(k, s)
+                    .and_then(|i| own.get(i).copied().flatten())
+            };
+            if own_entry(kinds::CREATE, "").is_none() {
                 return Err(Verdict::Reject(RejectReason::MissingAuthEvent(
                     kinds::CREATE,
                 )));
             }
-            authorize(&room_event, |k: &str, s: &str| own.get(&key(k, s)).copied())
+            authorize(&room_event, own_entry)
                 .map_err(|e| Verdict::Reject(RejectReason::AuthFailedOwn(e)))?;
             let state_before = self
                 .state_at(event.prev_events())
                 .map_err(Verdict::Reject)?;
             let lookup = self.lookup();
             authorize(&room_event, |k: &str, s: &str| {
-                state_before.get(&key(k, s)).and_then(&lookup)
+                state_get(&state_before, k, s).and_then(&lookup)
             })
             .map_err(|e| Verdict::Reject(RejectReason::AuthFailedState(e)))?;
             state_before
@@ -759,24 +787,21 @@ impl Room {
         pass: &mut Pass,
     ) -> Result<(), Verdict> {
         let id = room_event.event_id();
-        let prevs: Vec<EventId> = room_event.event().prev_events().to_vec();
+        // A handle (an `Arc`) to read the prev events once `room_event` is in the DAG.
+        let event = room_event.event().clone();
+        let prevs = event.prev_events();
         let merged = prevs.iter().filter(|p| self.tips.contains(*p)).count();
         if self.tips.len() - merged + 1 > MAX_FORWARD_EXTREMITIES {
             return Err(Verdict::Refuse(RefuseReason::TooManyExtremities));
         }
-        let state_after = match state_key_of(&room_event) {
-            Some(k) => {
+        let state_after = match room_event.state_key_ref() {
+            Some((kind, state_key)) => {
                 let mut map = (*state_before).clone();
-                map.insert(k, id);
+                map.insert((kind.to_owned(), state_key.to_owned()), id);
                 Arc::new(map)
             }
             None => state_before.clone(),
         };
-        let mut tips = self.tips.clone();
-        for p in &prevs {
-            tips.remove(p);
-        }
-        tips.insert(id);
         let sender = *room_event.sender().as_bytes();
         let target = if room_event.kind() == kinds::MEMBER {
             room_event.state_key().and_then(parse_user_hex)
@@ -801,33 +826,50 @@ impl Room {
             },
         );
         self.by_index.push(id);
-        let current = match self.resolve_tips(&tips) {
+        // The new tips, changed in place (a bit per prev event that was a tip, to undo).
+        let mut merged_tips = 0u64;
+        for (i, p) in prevs.iter().enumerate() {
+            if self.tips.remove(p) {
+                merged_tips |= 1 << i;
+            }
+        }
+        self.tips.insert(id);
+        let current = match self.resolve_tips() {
             Ok(current) => current,
             Err(refusal) => {
                 self.events.remove(&id);
                 self.by_index.pop();
+                self.tips.remove(&id);
+                for (i, p) in prevs.iter().enumerate() {
+                    if merged_tips & (1 << i) != 0 {
+                        self.tips.insert(*p);
+                    }
+                }
                 return Err(Verdict::Refuse(refusal));
             }
         };
-        self.tips = tips;
-        self.by_user.entry(sender).or_default().insert(id);
-        if let Some(target) = target {
-            self.by_user.entry(target).or_default().insert(id);
+        pass.tips_changed = true;
+        self.by_user.entry(sender).or_default().push(id);
+        if let Some(target) = target.filter(|t| *t != sender) {
+            self.by_user.entry(target).or_default().push(id);
         }
         if let Some(target) = redaction_target {
             self.redactions_of.entry(target).or_default().insert(id);
             pass.touched.insert(target);
         }
         let old = std::mem::replace(&mut self.current, current);
-        let mut affected = BTreeSet::new();
-        if !Arc::ptr_eq(&old, &self.current) {
-            affected = self.affected_by(&old);
-            pass.current_changed = pass.current_changed || old != self.current;
-        }
-        affected.insert(id);
         let mut chains = BTreeMap::new();
-        for event in affected {
-            self.reevaluate(&event, &mut chains, pass);
+        if Arc::ptr_eq(&old, &self.current) {
+            // The current state is the same map (the common case, e.g. a message): only the new
+            // event needs its soft-fail check.
+            self.reevaluate(&id, &mut chains, pass);
+        } else {
+            let mut affected = self.affected_by(&old);
+            pass.current_changed = pass.current_changed || old != self.current;
+            affected.insert(id);
+            for event in affected {
+                self.reevaluate(&event, &mut chains, pass);
+            }
         }
         pass.touched.insert(id);
         let soft_failed = self.events.get(&id).is_some_and(|n| n.soft_failed);
@@ -841,10 +883,15 @@ impl Room {
         Ok(())
     }
 
-    fn resolve_tips(&self, tips: &BTreeSet<EventId>) -> Result<Arc<StateMap>, RefuseReason> {
-        let tips: Vec<EventId> = tips.iter().copied().collect();
-        self.state_at(&tips)
-            .map_err(|_| RefuseReason::CurrentStateTooLarge)
+    fn resolve_tips(&self) -> Result<Arc<StateMap>, RefuseReason> {
+        let resolved = match self.tips.first() {
+            Some(only) if self.tips.len() == 1 => self.state_at(std::slice::from_ref(only)),
+            _ => {
+                let tips: Vec<EventId> = self.tips.iter().copied().collect();
+                self.state_at(&tips)
+            }
+        };
+        resolved.map_err(|_| RefuseReason::CurrentStateTooLarge)
     }
 
     /// Accepted events whose soft-fail status may depend on a key that changed from `old` to
@@ -913,10 +960,21 @@ impl Room {
         let (soft_failed, can_redact_others) = if event.kind() == kinds::CREATE {
             (false, true)
         } else {
-            let mut effective: BTreeMap<StateKey, EventId> = BTreeMap::new();
-            for k in event.auth_types() {
-                let before = node.state_before.get(&k).copied();
-                let now = self.current.get(&k).copied();
+            // The effective entry of each auth type, by its position (no allocation: this runs
+            // for every accepted event).
+            let keys = event.auth_keys();
+            let mut effective: [Option<EventId>; MAX_AUTH_TYPES] = [None; MAX_AUTH_TYPES];
+            // The state before is the current state itself (the common case: nothing changed
+            // state since the event's parent): every key's entry is the same in both, so it is
+            // the effective one.
+            let unchanged = Arc::ptr_eq(&node.state_before, &self.current);
+            for (slot, (kind, state_key)) in effective.iter_mut().zip(keys.iter()) {
+                if unchanged {
+                    *slot = state_get(&self.current, kind, state_key).copied();
+                    continue;
+                }
+                let before = state_get(&node.state_before, kind, state_key).copied();
+                let now = state_get(&self.current, kind, state_key).copied();
                 // Step back through the key's history while its entry happened at or after `id`.
                 // Along the history (the current entry, then each entry's own state before)
                 // every entry is an ancestor of the previous one, so "is `id` or descends from
@@ -925,19 +983,19 @@ impl Room {
                     now
                 } else {
                     let chain = chains
-                        .entry(k.clone())
-                        .or_insert_with(|| self.key_history(&k));
+                        .entry((kind.to_owned(), state_key.to_owned()))
+                        .or_insert_with_key(|k| self.key_history(k));
                     let after =
                         chain.partition_point(|entry| entry == id || self.is_descendant(entry, id));
                     chain.get(after).copied()
                 };
-                if let Some(entry) = chosen {
-                    effective.insert(k, entry);
-                }
+                *slot = chosen;
             }
             let lookup = self.lookup();
             match authorize(event, |k: &str, s: &str| {
-                effective.get(&key(k, s)).and_then(&lookup)
+                keys.position(k, s)
+                    .and_then(|i| effective.get(i).copied().flatten())
+                    .and_then(|entry| lookup(&entry))
             }) {
                 Ok(authorized) => (false, authorized.can_redact_others),
                 Err(_) => (true, false),
@@ -1038,7 +1096,7 @@ impl Room {
         })
     }
 
-    fn finish(&mut self, pass: Pass, old_tips: &BTreeSet<EventId>) -> Receipt {
+    fn finish(&mut self, pass: Pass) -> Receipt {
         let mut visibility = Vec::new();
         for id in &pass.touched {
             let redacted = self.is_redacted(id);
@@ -1061,7 +1119,7 @@ impl Room {
             }
             visibility.push(VisibilityChange { event: *id, shown });
         }
-        let extremities = (self.tips != *old_tips).then(|| self.extremities());
+        let extremities = pass.tips_changed.then(|| self.extremities());
         Receipt {
             decisions: pass.decisions,
             visibility,

@@ -2,7 +2,8 @@
 //! ([`StateEvent`]), the engine's event type ([`RoomEvent`]: a verified event plus the facts of
 //! its author's attestation), and state maps (specs/rooms.md §2.2, §4).
 
-use std::borrow::Cow;
+use std::borrow::{Borrow, Cow};
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 use causerie_crypto::event::kinds;
@@ -16,6 +17,65 @@ pub type StateKey = (String, String);
 /// A room state: which event holds each (kind, state key). Ordered, so iteration is the same on
 /// every node.
 pub type StateMap = BTreeMap<StateKey, EventId>;
+
+/// A state key seen as two borrowed strings, so that a [`StateMap`] can be searched for
+/// `(kind, state key)` without building an owned [`StateKey`] (two allocations) per lookup: the
+/// engine looks up several keys for every event it checks. Ordered exactly as [`StateKey`]
+/// (kind first, then state key, bytewise), as [`Borrow`] requires.
+pub trait StateKeyView {
+    /// The kind and the state key.
+    fn pair(&self) -> (&str, &str);
+}
+
+impl StateKeyView for (String, String) {
+    #[inline]
+    fn pair(&self) -> (&str, &str) {
+        (&self.0, &self.1)
+    }
+}
+
+impl StateKeyView for (&str, &str) {
+    #[inline]
+    fn pair(&self) -> (&str, &str) {
+        (self.0, self.1)
+    }
+}
+
+impl<'a> Borrow<dyn StateKeyView + 'a> for (String, String) {
+    fn borrow(&self) -> &(dyn StateKeyView + 'a) {
+        self
+    }
+}
+
+impl PartialEq for dyn StateKeyView + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        self.pair() == other.pair()
+    }
+}
+
+impl Eq for dyn StateKeyView + '_ {}
+
+impl PartialOrd for dyn StateKeyView + '_ {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for dyn StateKeyView + '_ {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.pair().cmp(&other.pair())
+    }
+}
+
+/// The entry of `(kind, state_key)` in `map`, looked up without allocating.
+#[inline]
+pub fn state_get<'m, V>(
+    map: &'m BTreeMap<StateKey, V>,
+    kind: &str,
+    state_key: &str,
+) -> Option<&'m V> {
+    map.get(&(kind, state_key) as &dyn StateKeyView)
+}
 
 /// The facts of an event's attestation that the rules read (the `attested` join rule).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,21 +148,62 @@ pub fn auth_types(kind: &str, sender: &UserKey, state_key: Option<&str>) -> Vec<
 
 /// [`auth_types`] with the sender given as its member state key.
 pub fn auth_types_hex(kind: &str, sender: &str, state_key: Option<&str>) -> Vec<StateKey> {
-    let mut keys = vec![
-        (kinds::CREATE.to_owned(), String::new()),
-        (kinds::POWER_LEVELS.to_owned(), String::new()),
-        (kinds::MEMBER.to_owned(), sender.to_owned()),
-    ];
-    if kind == kinds::MEMBER {
-        if let Some(target) = state_key {
-            let target = (kinds::MEMBER.to_owned(), target.to_owned());
-            if !keys.contains(&target) {
-                keys.push(target);
+    AuthKeys::new(kind, sender, state_key)
+        .iter()
+        .map(|(k, s)| (k.to_owned(), s.to_owned()))
+        .collect()
+}
+
+/// Most entries [`auth_types`] gives: create, power levels, sender, target, join rules.
+pub const MAX_AUTH_TYPES: usize = 5;
+
+/// [`auth_types`] as borrowed pairs, in the same order, without allocating: the engine computes
+/// them for every event it checks or re-checks.
+#[derive(Debug, Clone, Copy)]
+pub struct AuthKeys<'a> {
+    keys: [(&'a str, &'a str); MAX_AUTH_TYPES],
+    len: usize,
+}
+
+impl<'a> AuthKeys<'a> {
+    /// The keys an event of `kind` by the member `sender` (hex), with `state_key`, depends on.
+    pub fn new(kind: &'a str, sender: &'a str, state_key: Option<&'a str>) -> Self {
+        let mut keys = AuthKeys {
+            keys: [("", ""); MAX_AUTH_TYPES],
+            len: 0,
+        };
+        keys.push((kinds::CREATE, ""));
+        keys.push((kinds::POWER_LEVELS, ""));
+        keys.push((kinds::MEMBER, sender));
+        if kind == kinds::MEMBER {
+            if let Some(target) = state_key
+                && target != sender
+            {
+                keys.push((kinds::MEMBER, target));
             }
+            keys.push((kinds::JOIN_RULES, ""));
         }
-        keys.push((kinds::JOIN_RULES.to_owned(), String::new()));
+        keys
     }
-    keys
+
+    fn push(&mut self, key: (&'a str, &'a str)) {
+        if let Some(slot) = self.keys.get_mut(self.len) {
+            *slot = key;
+            self.len += 1;
+        }
+    }
+
+    /// The keys, in [`auth_types`] order.
+    #[inline]
+    pub fn iter(&self) -> impl Iterator<Item = (&'a str, &'a str)> + '_ {
+        self.keys.iter().take(self.len).copied()
+    }
+
+    /// The position of `(kind, state_key)` among the keys.
+    #[inline]
+    pub fn position(&self, kind: &str, state_key: &str) -> Option<usize> {
+        self.iter().position(|k| k == (kind, state_key))
+    }
 }
 
 /// The engine's event: a verified envelope, its attestation's facts, and (for power-levels
@@ -132,6 +233,16 @@ impl RoomEvent {
     /// The verified event.
     pub fn event(&self) -> &Event {
         &self.event
+    }
+
+    /// [`StateEvent::auth_types`], borrowed.
+    pub fn auth_keys(&self) -> AuthKeys<'_> {
+        AuthKeys::new(self.event.kind(), &self.sender_hex, self.event.state_key())
+    }
+
+    /// The state key this event occupies, borrowed ([`state_key_of`] without allocating).
+    pub fn state_key_ref(&self) -> Option<(&str, &str)> {
+        self.event.state_key().map(|k| (self.event.kind(), k))
     }
 }
 
