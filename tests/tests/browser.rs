@@ -8,7 +8,8 @@
 //!   the page is served with a strict CSP and has no inline script.
 //! - `reload_keeps_identity`: the identity survives a reload and can still send.
 //! - `key_export_and_import_move_the_identity`: the passphrase-protected key file moves the
-//!   identity to a fresh browser (a wrong passphrase is refused).
+//!   identity to a fresh browser (a wrong passphrase is refused), and is the command line's
+//!   file both ways.
 //! - `node_restart_shows_offline_then_reconnects`: the page shows an unreachable node and
 //!   resumes by itself when the node is back.
 //!
@@ -18,7 +19,7 @@
 
 use std::time::{Duration, Instant};
 
-use causerie_crypto::UserSecret;
+use causerie_crypto::{KeyExport, UserSecret};
 use causerie_node::config::{Config, ConfigFile, Overrides};
 use causerie_node::daemon::{self, Running};
 use causerie_tests::browser::{
@@ -815,11 +816,21 @@ struct ApiUser {
 impl ApiUser {
     /// A fresh key registered on the node at `node` with `handle` and `display_name`.
     async fn register(node: std::net::SocketAddr, handle: &str, display_name: &str) -> ApiUser {
+        let secret = UserSecret::generate().expect("key");
+        ApiUser::register_key(node, secret, handle, display_name).await
+    }
+
+    /// `secret` registered on the node at `node`.
+    async fn register_key(
+        node: std::net::SocketAddr,
+        secret: UserSecret,
+        handle: &str,
+        display_name: &str,
+    ) -> ApiUser {
         let http = reqwest::Client::builder()
             .no_proxy()
             .build()
             .expect("HTTP client");
-        let secret = UserSecret::generate().expect("key");
         let mut user = ApiUser {
             http,
             base: format!("http://{node}/api/v1"),
@@ -1333,6 +1344,11 @@ async fn key_export_and_import_move_the_identity() {
         Some(96),
         "{export}"
     );
+    // The command line reads the same file: the browser's key opens in Rust.
+    let opened = KeyExport::from_json(text.as_bytes())
+        .and_then(|file| file.open(passphrase))
+        .unwrap_or_else(|e| panic!("the CLI's reader refuses the browser's file: {e}"));
+    assert_eq!(hex::encode(opened.public().as_bytes()), user);
     first.close().await;
 
     // A fresh browser: import the file; a wrong passphrase is refused and asked again.
@@ -1368,6 +1384,31 @@ async fn key_export_and_import_move_the_identity() {
     second.shot("imported identity sends").await;
 
     second.close().await;
+
+    // And the other way: a key registered from Rust, its file written by the command line's
+    // code, imports in a browser, which logs in as that user.
+    let secret = UserSecret::generate().expect("key");
+    let frank = hex::encode(secret.public().as_bytes());
+    let sealed = KeyExport::seal(&secret, passphrase).expect("seal");
+    let cli_file = kept.path().join("causerie-frank.json");
+    std::fs::write(&cli_file, sealed.to_json()).expect("write the CLI's key file");
+    ApiUser::register_key(node, secret, "frank", "Frank").await;
+    let third = Chat::open(&setup, "frank", node).await;
+    third
+        .element("#import-key-file")
+        .await
+        .send_keys(&cli_file.display().to_string())
+        .await
+        .or_fail("choose the CLI's key file");
+    third.answer_passphrase(passphrase).await;
+    let logged_in = third.wait_me("frank").await;
+    assert_eq!(
+        logged_in, frank,
+        "the browser logs in with the imported key"
+    );
+    third.shot("cli key imported").await;
+    third.close().await;
+
     cluster.shutdown().await;
     eprintln!(
         "key_export_and_import_move_the_identity: {:?}",
