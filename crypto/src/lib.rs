@@ -12,6 +12,7 @@
 //! - [`signing`]: signing domains (a signature made for one kind never verifies as another).
 //! - [`event`]: the signed event envelope, its id, redaction, and the verify path.
 //! - [`attestation`]: a home node's signed statement about a user key.
+//! - [`challenge`]: the login/registration challenge a user signs to prove they hold their key.
 //! - [`key_export`]: the passphrase-protected key export file (specs/client-api.md).
 //! - [`error`]: typed errors, each with a stable reason name.
 //!
@@ -22,6 +23,7 @@
 //! `specs/test-vectors/`, written by `cargo run -p causerie-crypto --example gen_vectors`.
 
 pub mod attestation;
+pub mod challenge;
 pub mod codec;
 pub mod error;
 pub mod event;
@@ -31,6 +33,7 @@ pub mod keys;
 pub mod signing;
 
 pub use attestation::{Assurance, Attestation, AttestationDraft};
+pub use challenge::Challenge;
 pub use codec::{Content, Value};
 pub use error::{CodecError, EventError, KeyError};
 pub use event::{Event, EventDraft};

@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use causerie_crypto::event::kinds;
-use causerie_crypto::{Domain, EventDraft, EventId, RoomId, UserKey, UserSecret, Value, codec};
+use causerie_crypto::{Challenge, EventDraft, EventId, RoomId, UserKey, UserSecret, Value};
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -31,10 +31,6 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Largest history page the API serves (specs/client-api.md, "Limits").
 pub const MAX_PAGE_LIMIT: u32 = 200;
-/// Longest challenge accepted from a node (a CBOR map of two keys, a nonce and small fields).
-pub const MAX_CHALLENGE_BYTES: usize = 512;
-/// What a login challenge's `purpose` field says.
-pub const CHALLENGE_PURPOSE: &str = "causerie.auth";
 
 /// Why a client call failed.
 #[derive(Debug, Error)]
@@ -502,37 +498,18 @@ pub fn check_draft(
     Ok(derived)
 }
 
-/// The login challenge's fields (canonical CBOR; keys in canonical order).
-#[derive(Debug, Deserialize)]
-struct ChallengeFields {
-    #[serde(rename = "expires_ms")]
-    _expires_ms: u64,
-    #[serde(rename = "node")]
-    _node: serde_bytes::ByteBuf,
-    #[serde(rename = "nonce")]
-    _nonce: serde_bytes::ByteBuf,
-    purpose: String,
-    user: serde_bytes::ByteBuf,
-    v: u64,
-}
-
 /// Checks a challenge is a login challenge for `user` and its signing input derives from it;
 /// returns the bytes to sign.
 fn check_challenge(answer: &ChallengeAnswer, user: &UserKey) -> Result<Vec<u8>, ClientError> {
     let challenge = hex::decode(&answer.challenge).map_err(|_| bad("challenge is not hex"))?;
     let input = hex::decode(&answer.signing_input).map_err(|_| bad("signing_input is not hex"))?;
-    let fields: ChallengeFields = codec::decode(&challenge, MAX_CHALLENGE_BYTES)
-        .map_err(|e| ClientError::BadChallenge(e.reason().into()))?;
-    if fields.purpose != CHALLENGE_PURPOSE || fields.v != 1 {
-        return Err(ClientError::BadChallenge(format!(
-            "purpose {:?} version {}",
-            fields.purpose, fields.v
-        )));
-    }
-    if fields.user.as_slice() != user.as_bytes() {
+    let fields = Challenge::decode(&challenge).ok_or_else(|| {
+        ClientError::BadChallenge("not a login challenge of this version and purpose".into())
+    })?;
+    if fields.user != *user {
         return Err(ClientError::BadChallenge("made for another user".into()));
     }
-    if input != Domain::Challenge.signing_input(&challenge) {
+    if input != Challenge::signing_input(&challenge) {
         return Err(ClientError::BadChallenge(
             "signing_input does not derive from the challenge".into(),
         ));
@@ -1236,6 +1213,8 @@ impl SseState {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use causerie_crypto::Domain;
+    use causerie_crypto::challenge::CHALLENGE_PURPOSE;
     use causerie_crypto::{AttestationId, Content, Hash32};
 
     fn draft_for(secret: &UserSecret, room: RoomId, body: &str) -> (EventDraft, Draft) {
@@ -1335,31 +1314,13 @@ mod tests {
         );
     }
 
-    #[derive(Serialize)]
-    struct TestChallenge<'a> {
-        expires_ms: u64,
-        #[serde(with = "serde_bytes")]
-        node: &'a [u8],
-        #[serde(with = "serde_bytes")]
-        nonce: &'a [u8],
-        purpose: &'a str,
-        #[serde(with = "serde_bytes")]
-        user: &'a [u8],
-        v: u64,
-    }
-
     fn challenge(user: &UserKey, purpose: &str) -> ChallengeAnswer {
-        let bytes = codec::encode(&TestChallenge {
-            expires_ms: 5,
-            node: &[1; 32],
-            nonce: &[2; 32],
-            purpose,
-            user: user.as_bytes(),
-            v: 1,
-        })
-        .unwrap();
+        let node = causerie_crypto::NodeSecret::from_seed(&[1; 32]).public();
+        let mut challenge = Challenge::new(node, *user, [2; 32], 5);
+        challenge.purpose = purpose.into();
+        let bytes = challenge.encode().unwrap();
         ChallengeAnswer {
-            signing_input: hex::encode(Domain::Challenge.signing_input(&bytes)),
+            signing_input: hex::encode(Challenge::signing_input(&bytes)),
             challenge: hex::encode(bytes),
         }
     }

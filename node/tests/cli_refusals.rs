@@ -276,7 +276,7 @@ mod hostile {
     use axum::routing::{get, post};
     use causerie_crypto::event::kinds;
     use causerie_crypto::{
-        AttestationId, Content, Domain, EventDraft, EventId, Hash32, RoomId, UserKey, Value, codec,
+        AttestationId, Content, Domain, EventDraft, EventId, Hash32, RoomId, UserKey, Value,
     };
     use serde_json::{Value as JsonValue, json};
 
@@ -288,31 +288,13 @@ mod hostile {
 
     pub type Shared = Arc<Mutex<Seen>>;
 
-    #[derive(serde::Serialize)]
-    struct Challenge<'a> {
-        expires_ms: u64,
-        #[serde(with = "serde_bytes")]
-        node: &'a [u8],
-        #[serde(with = "serde_bytes")]
-        nonce: &'a [u8],
-        purpose: &'a str,
-        #[serde(with = "serde_bytes")]
-        user: &'a [u8],
-        v: u64,
-    }
-
     async fn challenge(State(seen): State<Shared>, Json(body): Json<JsonValue>) -> Json<JsonValue> {
         let user = UserKey::from_hex(body["user"].as_str().unwrap()).unwrap();
         seen.lock().unwrap().user = Some(user);
-        let bytes = codec::encode(&Challenge {
-            expires_ms: u64::MAX,
-            node: &[7; 32],
-            nonce: &[8; 32],
-            purpose: "causerie.auth",
-            user: user.as_bytes(),
-            v: 1,
-        })
-        .unwrap();
+        let node = causerie_crypto::NodeSecret::from_seed(&[7; 32]).public();
+        let bytes = causerie_crypto::Challenge::new(node, user, [8; 32], u64::MAX)
+            .encode()
+            .unwrap();
         Json(json!({
             "challenge": hex::encode(&bytes),
             "signing_input": hex::encode(Domain::Challenge.signing_input(&bytes)),

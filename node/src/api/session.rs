@@ -9,34 +9,14 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use causerie_crypto::{Domain, Hash32, NodeKey, Signature, UserKey, codec};
-use serde::{Deserialize, Serialize};
+use causerie_crypto::challenge::{Challenge as ChallengeWire, MAX_CHALLENGE_BYTES};
+use causerie_crypto::{Domain, Hash32, NodeKey, Signature, UserKey};
 
 use super::error::ApiError;
 use super::limits::{
     CHALLENGE_TTL_MS, MAX_PENDING_CHALLENGES, MAX_SESSIONS, MAX_STREAMS_PER_SESSION, SESSION_TTL_MS,
 };
 use axum::http::StatusCode;
-
-/// What a challenge says (`purpose` is always [`CHALLENGE_PURPOSE`]).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ChallengeWire {
-    expires_ms: u64,
-    #[serde(with = "serde_bytes")]
-    node: [u8; 32],
-    #[serde(with = "serde_bytes")]
-    nonce: [u8; 32],
-    purpose: String,
-    #[serde(with = "serde_bytes")]
-    user: [u8; 32],
-    v: u64,
-}
-
-/// The `purpose` of every challenge.
-pub const CHALLENGE_PURPOSE: &str = "causerie.auth";
-/// Largest challenge accepted back, in bytes.
-const MAX_CHALLENGE_BYTES: usize = 256;
 
 /// A challenge handed to a client.
 #[derive(Debug, Clone)]
@@ -130,18 +110,12 @@ impl Sessions {
             }
             tables.challenges.insert(nonce, (user, expires_ms));
         }
-        let wire = ChallengeWire {
-            expires_ms,
-            node: *self.node.as_bytes(),
-            nonce,
-            purpose: CHALLENGE_PURPOSE.into(),
-            user: *user.as_bytes(),
-            v: 1,
-        };
-        let bytes = codec::encode(&wire).map_err(|e| {
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
-        })?;
-        let signing_input = Domain::Challenge.signing_input(&bytes);
+        let bytes = ChallengeWire::new(self.node, user, nonce, expires_ms)
+            .encode()
+            .map_err(|e| {
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+            })?;
+        let signing_input = ChallengeWire::signing_input(&bytes);
         Ok(Challenge {
             bytes,
             signing_input,
@@ -159,9 +133,8 @@ impl Sessions {
         if challenge.len() > MAX_CHALLENGE_BYTES {
             return Err(unknown_challenge());
         }
-        let wire: ChallengeWire =
-            codec::decode(challenge, MAX_CHALLENGE_BYTES).map_err(|_| unknown_challenge())?;
-        if wire.v != 1 || wire.purpose != CHALLENGE_PURPOSE || wire.node != *self.node.as_bytes() {
+        let wire = ChallengeWire::decode(challenge).ok_or_else(unknown_challenge)?;
+        if wire.node != self.node {
             return Err(unknown_challenge());
         }
         let (user, expires_ms) = {
@@ -172,7 +145,7 @@ impl Sessions {
                 .remove(&wire.nonce)
                 .ok_or_else(unknown_challenge)?
         };
-        if expires_ms <= now_ms || wire.expires_ms != expires_ms || wire.user != *user.as_bytes() {
+        if expires_ms <= now_ms || wire.expires_ms != expires_ms || wire.user != user {
             return Err(unknown_challenge());
         }
         if !user.verify(Domain::Challenge, challenge, signature) {
