@@ -1003,7 +1003,6 @@ function showDialog(dialog, target) {
  * passphrase, for an export) it is asked twice and must have MIN_EXPORT_PASSPHRASE_CHARS.
  */
 function askPassphrase(title, text, { confirm = false } = {}) {
-  const dialog = $('passphrase-dialog');
   const input = $('passphrase-input');
   const again = $('passphrase-confirm');
   $('passphrase-title').textContent = title;
@@ -1013,54 +1012,47 @@ function askPassphrase(title, text, { confirm = false } = {}) {
   input.autocomplete = confirm ? 'new-password' : 'current-password';
   $('passphrase-confirm-row').hidden = !confirm;
   $('passphrase-error').textContent = '';
-  return new Promise((resolve) => {
-    let restoreFocus = () => {};
-    const finish = (value) => {
-      cleanup();
-      if (dialog.open) dialog.close();
-      restoreFocus();
-      resolve(value);
-    };
-    const refuse = (message, field) => {
-      $('passphrase-error').textContent = message;
-      field.focus();
-    };
-    const onSubmit = (e) => {
-      e.preventDefault();
-      const value = input.value;
-      if (!value) return refuse('Enter a passphrase.', input);
-      if (confirm) {
-        const length = [...value].length;
-        if (length < MIN_EXPORT_PASSPHRASE_CHARS) {
-          return refuse(`Too short: at least ${MIN_EXPORT_PASSPHRASE_CHARS} characters (this one has ${length}).`, input);
-        }
-        if (again.value !== value) {
-          return refuse(again.value ? 'The two passphrases differ: type the same one twice.' : 'Type the passphrase a second time.', again);
-        }
+  return runFormDialog('passphrase', input, () => {
+    const value = input.value;
+    if (!value) return { error: 'Enter a passphrase.', field: input };
+    if (confirm) {
+      const length = [...value].length;
+      if (length < MIN_EXPORT_PASSPHRASE_CHARS) {
+        return { error: `Too short: at least ${MIN_EXPORT_PASSPHRASE_CHARS} characters (this one has ${length}).`, field: input };
       }
-      finish(value);
-    };
-    const onCancel = () => finish(null);
-    const cleanup = () => {
-      $('passphrase-form').removeEventListener('submit', onSubmit);
-      $('passphrase-cancel').removeEventListener('click', onCancel);
-      dialog.removeEventListener('close', onCancel);
-    };
-    $('passphrase-form').addEventListener('submit', onSubmit);
-    $('passphrase-cancel').addEventListener('click', onCancel);
-    dialog.addEventListener('close', onCancel);
-    restoreFocus = showDialog(dialog, input);
+      if (again.value !== value) {
+        return { error: again.value ? 'The two passphrases differ: type the same one twice.' : 'Type the passphrase a second time.', field: again };
+      }
+    }
+    return { value };
   });
 }
 
 /** Asks for one value; `validate` returns an error text or null. Resolves to the value or null. */
 function askValue(title, label, initial, validate) {
-  const dialog = $('prompt-dialog');
   $('prompt-title').textContent = title;
   $('prompt-label').textContent = label;
   const input = $('prompt-input');
   input.value = initial ?? '';
   $('prompt-error').textContent = '';
+  const answer = runFormDialog('prompt', input, () => {
+    const problem = validate ? validate(input.value) : null;
+    return problem ? { error: problem, field: input } : { value: input.value };
+  });
+  input.select();
+  return answer;
+}
+
+/**
+ * Runs the form dialog `#<name>-dialog` (with `#<name>-form`, `#<name>-cancel`, `#<name>-error`)
+ * until it is submitted with a valid answer or cancelled. `check()` returns `{ value }` to
+ * finish, or `{ error, field }` to show the error and focus the field at fault. Resolves to the
+ * value, or null when cancelled; focus returns to where it was.
+ */
+function runFormDialog(name, focus, check) {
+  const dialog = $(`${name}-dialog`);
+  const form = $(`${name}-form`);
+  const cancel = $(`${name}-cancel`);
   return new Promise((resolve) => {
     let restoreFocus = () => {};
     const finish = (value) => {
@@ -1071,24 +1063,24 @@ function askValue(title, label, initial, validate) {
     };
     const onSubmit = (e) => {
       e.preventDefault();
-      const problem = validate ? validate(input.value) : null;
-      if (problem) {
-        $('prompt-error').textContent = problem;
+      const result = check();
+      if ('error' in result) {
+        $(`${name}-error`).textContent = result.error;
+        result.field.focus();
         return;
       }
-      finish(input.value);
+      finish(result.value);
     };
     const onCancel = () => finish(null);
     const cleanup = () => {
-      $('prompt-form').removeEventListener('submit', onSubmit);
-      $('prompt-cancel').removeEventListener('click', onCancel);
+      form.removeEventListener('submit', onSubmit);
+      cancel.removeEventListener('click', onCancel);
       dialog.removeEventListener('close', onCancel);
     };
-    $('prompt-form').addEventListener('submit', onSubmit);
-    $('prompt-cancel').addEventListener('click', onCancel);
+    form.addEventListener('submit', onSubmit);
+    cancel.addEventListener('click', onCancel);
     dialog.addEventListener('close', onCancel);
-    restoreFocus = showDialog(dialog, input);
-    input.select();
+    restoreFocus = showDialog(dialog, focus);
   });
 }
 
