@@ -525,7 +525,8 @@ impl Actor {
                 if !self.rooms.contains(&room) {
                     self.host(room);
                 }
-                // Soft-failed events are never relayed; pulled ones are not re-flooded.
+                // Soft-failed events are never relayed; pulled ones are not re-flooded, and
+                // gossiped ones are relayed by gossipsub after validation.
                 if !visible || self.handle.pulled.take(&event.id()) {
                     return;
                 }

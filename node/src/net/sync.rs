@@ -40,7 +40,7 @@ pub const MAX_CATCHUP_BYTES: usize = 256 * 1024 * 1024;
 pub const FIRST_BACKFILL_LIMIT: usize = 64;
 /// Most attestations fetched in one catch-up.
 pub const MAX_ATTESTATIONS_PER_SYNC: usize = 256;
-/// Ids remembered as pulled (not to be re-published on gossip).
+/// Ids remembered as pulled or received on gossip (not to be re-published on gossip).
 pub const MAX_PULLED_TRACKED: usize = 65_536;
 /// Below this many events, verification stays on one thread.
 const PARALLEL_VERIFY_MIN: usize = 64;
@@ -64,7 +64,8 @@ pub(crate) struct GossipItem {
     pub(crate) data: Vec<u8>,
 }
 
-/// Ids of events ingested from pulls, so the actor does not re-flood them on gossip. Bounded:
+/// Ids of events ingested from pulls or from gossip, so the actor does not publish them on
+/// gossip again (gossipsub relays validated messages itself). Bounded:
 /// the oldest are forgotten first (forgetting one only costs a redundant publish).
 #[derive(Clone, Default)]
 pub(crate) struct PulledIds(Arc<Mutex<(VecDeque<EventId>, BTreeSet<EventId>)>>);
@@ -169,6 +170,9 @@ pub(crate) async fn validate_gossip(mut receiver: mpsc::Receiver<GossipItem>, ha
             continue;
         }
         let events = valid.clone();
+        // Gossipsub relays what it validated itself; publishing these again would only be
+        // refused as duplicates (and logged by gossipsub).
+        handle.pulled.add(valid.iter().map(Event::id));
         match handle.node.ingest(valid).await {
             Ok(outcomes) => {
                 for ((item, outcome), event) in sources.into_iter().zip(outcomes).zip(events) {
