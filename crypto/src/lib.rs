@@ -7,6 +7,7 @@
 //!   lengths and nesting, then decoding and the canonical round-trip check) and [`Value`], the
 //!   restricted data model of event content.
 //! - [`hash`]: SHA-256 identifiers ([`EventId`], [`RoomId`], [`AttestationId`]).
+//! - [`idmap`]: [`IdMap`], a randomly keyed lookup table without iteration, for hot id lookups.
 //! - [`keys`]: user and node key newtypes (canonical, not of small order; validated keys are
 //!   memoised per thread), secrets that never print, key files.
 //! - [`signing`]: signing domains (a signature made for one kind never verifies as another).
@@ -28,6 +29,7 @@ pub mod codec;
 pub mod error;
 pub mod event;
 pub mod hash;
+pub mod idmap;
 pub mod key_export;
 pub mod keys;
 pub mod signing;
@@ -38,6 +40,7 @@ pub use codec::{Content, Value};
 pub use error::{CodecError, EventError, KeyError};
 pub use event::{Event, EventDraft};
 pub use hash::{AttestationId, EventId, Hash32, RoomId};
+pub use idmap::IdMap;
 pub use key_export::{KeyExport, KeyExportError};
 pub use keys::{NodeKey, NodeSecret, PublicKey, UserKey, UserSecret};
 pub use signing::{Domain, Signature};

@@ -8,11 +8,14 @@
 //! paired and a shared, noisy machine's load drift cancels out; printed ratios are medians over
 //! groups. `CAUSERIE_BENCH_EVENTS` sets the number of events (default 20,000);
 //! `CAUSERIE_BENCH_GROUPS` the comma-separated group sizes (default `1,64,256,1024`), so a
-//! callgrind run can measure one group size on a few thousand events.
+//! callgrind run can measure one group size on a few thousand events. With
+//! `CAUSERIE_BENCH_PROFILE` set, only the sled accept path runs (groups of 1,024), for `perf`.
 
 #![allow(missing_docs, clippy::unwrap_used, clippy::print_stdout)]
 
 use std::time::Instant;
+
+use nix::time::{ClockId, clock_gettime};
 
 use causerie_crypto::event::kinds;
 use causerie_crypto::{Assurance, AttestationDraft, Content, Event, NodeSecret, UserSecret, Value};
@@ -28,8 +31,27 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(20_000);
-    let (setup, chain) = build_room(events);
-    let raw = raw_inputs(events);
+    let (setup, chain, input_len) = build_room(events);
+    if std::env::var_os("CAUSERIE_BENCH_PROFILE").is_some() {
+        // Only the sled accept path, for a profiler: nothing else runs while it is sampled.
+        let dir = tempfile::tempdir().unwrap();
+        let mut sled = prepared(
+            Rooms::open(SledStore::open(dir.path()).unwrap(), NOW_MS).unwrap(),
+            &setup,
+        );
+        let spent = time(|| {
+            for chunk in chain.chunks(1_024) {
+                ingest(&mut sled, chunk);
+            }
+        });
+        println!(
+            "profile: {events} events through the sled accept path in {:.3} s CPU ({:.1} µs each)",
+            spent.cpu,
+            spent.cpu * 1e6 / events as f64
+        );
+        return;
+    }
+    let raw = raw_inputs(events, input_len);
 
     println!(
         "receive path, {events} message events into one room, one thread; each group is timed \
@@ -53,13 +75,14 @@ fn main() {
         };
         let paired = paired_run(&setup, &chain[..n], &raw[..n], group);
         println!(
-            "group commit {group:>5}: raw verify_strict {:>8.0}/s | sled accept path {:>8.0}/s ratio {:.3} \
-             | decode only ratio {:.3} | decode+engine+memory store ratio {:.3}",
+            "group commit {group:>5}: raw verify_strict {:>8.0}/s | sled accept path {:>8.0}/s \
+             | ratio wall {:.3} cpu {:.3} | decode only cpu {:.3} | decode+engine+memory store cpu {:.3}",
             paired.raw_rate,
             paired.sled_rate,
-            paired.sled_ratio,
-            paired.decode_ratio,
-            paired.memory_ratio,
+            paired.sled_wall,
+            paired.sled_cpu,
+            paired.decode_cpu,
+            paired.memory_cpu,
         );
     }
 }
@@ -72,13 +95,16 @@ fn median(mut v: Vec<f64>) -> f64 {
 struct Paired {
     raw_rate: f64,
     sled_rate: f64,
-    sled_ratio: f64,
-    decode_ratio: f64,
-    memory_ratio: f64,
+    sled_wall: f64,
+    sled_cpu: f64,
+    decode_cpu: f64,
+    memory_cpu: f64,
 }
 
 /// Feeds the chain group by group into a sled-backed and a memory-backed node; before each group,
-/// verifies the same number of raw signatures; ratios are medians of per-group time ratios.
+/// verifies the same number of raw signatures; ratios are medians of per-group ratios, in wall
+/// time and in the thread's CPU time (a core used; waits for the disk and time the shared machine
+/// gives to others are not in it).
 fn paired_run(setup: &[Vec<u8>], chain: &[Vec<u8>], raw: &[RawInput], group: usize) -> Paired {
     let dir = tempfile::tempdir().unwrap();
     let mut sled = prepared(
@@ -86,8 +112,8 @@ fn paired_run(setup: &[Vec<u8>], chain: &[Vec<u8>], raw: &[RawInput], group: usi
         setup,
     );
     let mut memory = prepared(Rooms::open(MemoryStore::new(), NOW_MS).unwrap(), setup);
-    let (mut sled_ratios, mut decode_ratios, mut memory_ratios) =
-        (Vec::new(), Vec::new(), Vec::new());
+    let (mut sled_wall, mut sled_cpu, mut decode_cpu, mut memory_cpu) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut raw_total, mut sled_total) = (0.0, 0.0);
     for (chunk, raw_chunk) in chain.chunks(group).zip(raw.chunks(group)) {
         let raw_time = time(|| {
@@ -102,11 +128,12 @@ fn paired_run(setup: &[Vec<u8>], chain: &[Vec<u8>], raw: &[RawInput], group: usi
         });
         let sled_time = time(|| ingest(&mut sled, chunk));
         let memory_time = time(|| ingest(&mut memory, chunk));
-        raw_total += raw_time;
-        sled_total += sled_time;
-        sled_ratios.push(raw_time / sled_time);
-        decode_ratios.push(raw_time / decode_time);
-        memory_ratios.push(raw_time / memory_time);
+        raw_total += raw_time.wall;
+        sled_total += sled_time.wall;
+        sled_wall.push(raw_time.wall / sled_time.wall);
+        sled_cpu.push(raw_time.cpu / sled_time.cpu);
+        decode_cpu.push(raw_time.cpu / decode_time.cpu);
+        memory_cpu.push(raw_time.cpu / memory_time.cpu);
     }
     for rooms in [count(&sled), count(&memory)] {
         assert_eq!(rooms, chain.len() + 2, "every event accepted");
@@ -114,16 +141,34 @@ fn paired_run(setup: &[Vec<u8>], chain: &[Vec<u8>], raw: &[RawInput], group: usi
     Paired {
         raw_rate: chain.len() as f64 / raw_total,
         sled_rate: chain.len() as f64 / sled_total,
-        sled_ratio: median(sled_ratios),
-        decode_ratio: median(decode_ratios),
-        memory_ratio: median(memory_ratios),
+        sled_wall: median(sled_wall),
+        sled_cpu: median(sled_cpu),
+        decode_cpu: median(decode_cpu),
+        memory_cpu: median(memory_cpu),
     }
 }
 
-fn time(f: impl FnOnce()) -> f64 {
+/// Seconds of wall-clock time and of the process's CPU time.
+struct Times {
+    wall: f64,
+    cpu: f64,
+}
+
+fn time(f: impl FnOnce()) -> Times {
+    let cpu_start = thread_cpu();
     let start = Instant::now();
     f();
-    start.elapsed().as_secs_f64()
+    let wall = start.elapsed().as_secs_f64();
+    Times {
+        wall,
+        cpu: thread_cpu() - cpu_start,
+    }
+}
+
+/// CPU time the whole process has used (every thread: sled has its own), in seconds.
+fn thread_cpu() -> f64 {
+    let t = clock_gettime(ClockId::CLOCK_PROCESS_CPUTIME_ID).unwrap();
+    t.tv_sec() as f64 + t.tv_nsec() as f64 * 1e-9
 }
 
 fn prepared<S: Store>(mut rooms: Rooms<S>, setup: &[Vec<u8>]) -> Rooms<S> {
@@ -155,7 +200,8 @@ fn count<S: Store>(rooms: &Rooms<S>) -> usize {
 }
 
 /// A room (create, join) and a chain of signed message events, as bytes.
-fn build_room(count: usize) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
+/// Also returns the length of the messages' signing input (what `verify_strict` hashes).
+fn build_room(count: usize) -> (Vec<Vec<u8>>, Vec<Vec<u8>>, usize) {
     let node = NodeSecret::from_seed(&[1; 32]);
     let user = UserSecret::from_seed(&[2; 32]);
     let attestation = AttestationDraft {
@@ -194,13 +240,14 @@ fn build_room(count: usize) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
         .unwrap();
     room.receive(join.clone(), NOW_MS);
     let mut chain = Vec::with_capacity(count);
+    let mut input_len = 0;
     for i in 0..count {
         let mut content = Content::new();
         content.insert(
             "body".into(),
             Value::from(format!("message number {i}: a typical short chat line")),
         );
-        let event = room
+        let draft = room
             .prepare(
                 user.public(),
                 kinds::MESSAGE,
@@ -209,30 +256,32 @@ fn build_room(count: usize) -> (Vec<Vec<u8>>, Vec<Vec<u8>>) {
                 NOW_MS - 900 + i as u64,
                 attestation.id(),
             )
-            .unwrap()
-            .sign(&user)
             .unwrap();
+        if i == 0 {
+            input_len = draft.signing_input().unwrap().len();
+        }
+        let event = draft.sign(&user).unwrap();
         room.receive(event.clone(), NOW_MS);
         chain.push(event.as_bytes().to_vec());
     }
     let mut setup = vec![attestation.as_bytes().to_vec()];
     setup.push(create.as_bytes().to_vec());
     setup.push(join.as_bytes().to_vec());
-    (setup, chain)
+    (setup, chain, input_len)
 }
 
-/// Signed messages of the same size as the events, for the raw baseline.
+/// Signed messages of the size of the events' signing input, for the raw baseline.
 type RawInput = (
     ed25519_dalek::VerifyingKey,
     Vec<u8>,
     ed25519_dalek::Signature,
 );
 
-fn raw_inputs(count: usize) -> Vec<RawInput> {
+fn raw_inputs(count: usize, len: usize) -> Vec<RawInput> {
     let key = SigningKey::from_bytes(&[3; 32]);
     (0..count)
         .map(|i| {
-            let message = format!("{i:0>430}").into_bytes();
+            let message = format!("{i:0>len$}").into_bytes();
             let signature = key.sign(&message);
             (key.verifying_key(), message, signature)
         })

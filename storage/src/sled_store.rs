@@ -92,7 +92,7 @@ use std::path::Path;
 use std::sync::{Mutex, RwLock, RwLockReadGuard};
 use std::time::{Duration, Instant};
 
-use causerie_crypto::{Attestation, AttestationId, Event, EventId, Hash32, RoomId, UserKey};
+use causerie_crypto::{Attestation, AttestationId, Event, EventId, Hash32, IdMap, RoomId, UserKey};
 use sled::{Batch, IVec};
 
 use crate::batch::{Applied, Durable, WriteBatch};
@@ -167,8 +167,8 @@ struct Slot {
 /// What the store holds in memory about its events, all derived from the chunks.
 #[derive(Debug, Default, PartialEq, Eq)]
 struct Derived {
-    /// Where each event's record is.
-    located: BTreeMap<EventId, Slot>,
+    /// Where each event's record is: looked up (twice per new event) and compared, never listed.
+    located: IdMap<EventId, Slot>,
     /// Order, children, author and status-set indexes.
     indexes: EventIndexes,
     /// Number the next new chunk takes (one past the last chunk stored).
@@ -797,7 +797,7 @@ fn add_mutation(
     batch: &mut Batch,
     changes: &mut Vec<DerivedChange>,
     chunks: &mut ChunkWriter,
-    located: &BTreeMap<EventId, Slot>,
+    located: &IdMap<EventId, Slot>,
     mutation: Mutation,
 ) -> Result<(), StoreError> {
     match mutation {

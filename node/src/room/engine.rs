@@ -13,10 +13,10 @@ use std::sync::Arc;
 
 use causerie_crypto::event::kinds;
 use causerie_crypto::{
-    Attestation, AttestationId, Content, Event, EventDraft, EventId, RoomId, UserKey,
+    Attestation, AttestationId, Content, Event, EventDraft, EventId, IdMap, RoomId, UserKey,
 };
 
-use super::auth::authorize;
+use super::auth::{Authorized, authorize};
 use super::content::{
     Membership, PowerLevels, UserBytes, parse_user_hex, power_of, redacts, user_state_key,
 };
@@ -148,6 +148,56 @@ struct Outlier {
     missing_attestation: bool,
 }
 
+/// The accepted events' nodes, in acceptance order (a node's `index` is its position), found by
+/// id through an [`IdMap`]: a lookup costs a hash instead of a dozen ordered comparisons, and it
+/// runs many times per received event. Everything listed from it is listed in acceptance order
+/// or sorted, never in hash order.
+#[derive(Clone, Default)]
+struct Nodes {
+    list: Vec<Node>,
+    index: IdMap<EventId, usize>,
+}
+
+impl Nodes {
+    #[inline]
+    fn get(&self, id: &EventId) -> Option<&Node> {
+        self.index.get(id).and_then(|&i| self.list.get(i))
+    }
+
+    #[inline]
+    fn get_mut(&mut self, id: &EventId) -> Option<&mut Node> {
+        let i = *self.index.get(id)?;
+        self.list.get_mut(i)
+    }
+
+    #[inline]
+    fn contains_key(&self, id: &EventId) -> bool {
+        self.index.contains_key(id)
+    }
+
+    fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    /// Appends the node of a newly accepted event (`node.index` is `self.len()`).
+    fn push(&mut self, id: EventId, node: Node) {
+        self.index.insert(id, self.list.len());
+        self.list.push(node);
+    }
+
+    /// Takes back the node `push` just added for `id` (undo of an acceptance).
+    fn pop(&mut self, id: &EventId) {
+        if self.index.get(id) == Some(&self.list.len().wrapping_sub(1)) {
+            self.index.remove(id);
+            self.list.pop();
+        }
+    }
+}
+
 enum Verdict {
     Reject(RejectReason),
     Refuse(RefuseReason),
@@ -182,8 +232,7 @@ impl Pass {
 #[derive(Clone)]
 pub struct Room {
     room_id: RoomId,
-    /// Boxed: a node is a few hundred bytes, and B-tree inserts shift values within a leaf.
-    events: BTreeMap<EventId, Box<Node>>,
+    events: Nodes,
     by_index: Vec<EventId>,
     tips: BTreeSet<EventId>,
     current: Arc<StateMap>,
@@ -236,7 +285,7 @@ impl Room {
     pub fn new(room_id: RoomId) -> Self {
         Room {
             room_id,
-            events: BTreeMap::new(),
+            events: Nodes::default(),
             by_index: Vec::new(),
             tips: BTreeSet::new(),
             current: Arc::new(StateMap::new()),
@@ -419,16 +468,22 @@ impl Room {
 
     /// Ids of all accepted events, sorted.
     pub fn accepted_ids(&self) -> Vec<EventId> {
-        self.events.keys().copied().collect()
+        let mut ids = self.by_index.clone();
+        ids.sort_unstable();
+        ids
     }
 
     /// Ids of the accepted events that are soft-failed, sorted.
     pub fn soft_failed_ids(&self) -> Vec<EventId> {
-        self.events
+        let mut ids: Vec<EventId> = self
+            .events
+            .list
             .iter()
-            .filter(|(_, n)| n.soft_failed)
-            .map(|(id, _)| *id)
-            .collect()
+            .filter(|n| n.soft_failed)
+            .map(|n| n.room_event.event_id())
+            .collect();
+        ids.sort_unstable();
+        ids
     }
 
     /// Referenced events the held outliers wait for, sorted.
@@ -717,10 +772,10 @@ impl Room {
         pass: &mut Pass,
     ) -> Result<(), Verdict> {
         let room_event = RoomEvent::new(event, credential);
-        let state_before = if room_event.kind() == kinds::CREATE {
-            authorize(&room_event, |_: &str, _: &str| None::<&RoomEvent>)
+        let (state_before, authorized) = if room_event.kind() == kinds::CREATE {
+            let authorized = authorize(&room_event, |_: &str, _: &str| None::<&RoomEvent>)
                 .map_err(|e| Verdict::Reject(RejectReason::AuthFailedOwn(e)))?;
-            Arc::new(StateMap::new())
+            (Arc::new(StateMap::new()), authorized)
         } else {
             let event = room_event.event();
             let expected = 1 + event
@@ -772,19 +827,23 @@ impl Room {
                 .state_at(event.prev_events())
                 .map_err(Verdict::Reject)?;
             let lookup = self.lookup();
-            authorize(&room_event, |k: &str, s: &str| {
+            // Only the event's auth keys are readable, as in the soft-fail check (`reevaluate`),
+            // so that against the same entries both checks give the same verdict.
+            let authorized = authorize(&room_event, |k: &str, s: &str| {
+                allowed.position(k, s)?;
                 state_get(&state_before, k, s).and_then(&lookup)
             })
             .map_err(|e| Verdict::Reject(RejectReason::AuthFailedState(e)))?;
-            state_before
+            (state_before, authorized)
         };
-        self.accept(room_event, state_before, pass)
+        self.accept(room_event, state_before, authorized, pass)
     }
 
     fn accept(
         &mut self,
         room_event: RoomEvent,
         state_before: Arc<StateMap>,
+        authorized: Authorized,
         pass: &mut Pass,
     ) -> Result<(), Verdict> {
         let id = room_event.event_id();
@@ -814,9 +873,9 @@ impl Room {
         } else {
             None
         };
-        self.events.insert(
+        self.events.push(
             id,
-            Box::new(Node {
+            Node {
                 room_event,
                 index: self.by_index.len(),
                 state_before: state_before.clone(),
@@ -824,7 +883,7 @@ impl Room {
                 soft_failed: false,
                 can_redact_others: false,
                 shown: None,
-            }),
+            },
         );
         self.by_index.push(id);
         // The new tips, changed in place (a bit per prev event that was a tip, to undo).
@@ -838,7 +897,7 @@ impl Room {
         let current = match self.resolve_tips() {
             Ok(current) => current,
             Err(refusal) => {
-                self.events.remove(&id);
+                self.events.pop(&id);
                 self.by_index.pop();
                 self.tips.remove(&id);
                 for (i, p) in prevs.iter().enumerate() {
@@ -860,9 +919,13 @@ impl Room {
         }
         let old = std::mem::replace(&mut self.current, current);
         let mut chains = BTreeMap::new();
-        if Arc::ptr_eq(&old, &self.current) {
-            // The current state is the same map (the common case, e.g. a message): only the new
-            // event needs its soft-fail check.
+        if Arc::ptr_eq(&old, &self.current) && Arc::ptr_eq(&state_before, &self.current) {
+            // The event changed no state and was built on the current state (the common case,
+            // e.g. a message): only the new event needs its soft-fail check, and that check reads
+            // the same entries as the state-before check that just passed, so it is settled.
+            self.settle(&id, false, authorized.can_redact_others, pass);
+        } else if Arc::ptr_eq(&old, &self.current) {
+            // The current state is the same map: only the new event needs its soft-fail check.
             self.reevaluate(&id, &mut chains, pass);
         } else {
             let mut affected = self.affected_by(&old);
@@ -918,7 +981,7 @@ impl Room {
         for k in changed {
             let candidates: Box<dyn Iterator<Item = &EventId>> = match k.0.as_str() {
                 kinds::CREATE | kinds::POWER_LEVELS | kinds::JOIN_RULES => {
-                    Box::new(self.events.keys())
+                    Box::new(self.by_index.iter())
                 }
                 kinds::MEMBER => match parse_user_hex(&k.1).and_then(|u| self.by_user.get(&u)) {
                     Some(events) => Box::new(events.iter()),
@@ -1002,17 +1065,28 @@ impl Room {
                 Err(_) => (true, false),
             }
         };
-        let is_redaction = event.kind() == kinds::REDACTION;
-        let target = if is_redaction {
-            redacts(event.content())
-        } else {
-            None
-        };
+        self.settle(id, soft_failed, can_redact_others, pass);
+    }
+
+    /// Records the outcome of `id`'s soft-fail check; what changed is touched (a redaction's
+    /// target too: whether it applies may have changed).
+    fn settle(
+        &mut self,
+        id: &EventId,
+        soft_failed: bool,
+        can_redact_others: bool,
+        pass: &mut Pass,
+    ) {
         if let Some(node) = self.events.get_mut(id)
             && (node.soft_failed != soft_failed || node.can_redact_others != can_redact_others)
         {
             node.soft_failed = soft_failed;
             node.can_redact_others = can_redact_others;
+            let target = if node.room_event.kind() == kinds::REDACTION {
+                redacts(node.room_event.content())
+            } else {
+                None
+            };
             pass.touched.insert(*id);
             if let Some(target) = target {
                 pass.touched.insert(target);

@@ -202,7 +202,12 @@ impl<'a> AuthKeys<'a> {
     /// The position of `(kind, state_key)` among the keys.
     #[inline]
     pub fn position(&self, kind: &str, state_key: &str) -> Option<usize> {
-        self.iter().position(|k| k == (kind, state_key))
+        // Callers nearly always ask with the very strings the keys were built from (the kind
+        // constants, the event's own sender and state key): equal addresses and lengths settle
+        // it without comparing 64 hex digits.
+        let same = |a: &str, b: &str| (a.as_ptr() == b.as_ptr() && a.len() == b.len()) || a == b;
+        self.iter()
+            .position(|(k, s)| same(k, kind) && same(s, state_key))
     }
 }
 
