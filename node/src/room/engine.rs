@@ -995,7 +995,7 @@ impl Room {
             // with the change) can change. This keeps a linear power-levels change from
             // re-checking the whole room.
             let successor = self.current.get(k).filter(|new| {
-                self.events.get(*new).and_then(|n| n.state_before.get(k)) == old.get(k)
+                self.events.get(new).and_then(|n| n.state_before.get(k)) == old.get(k)
             });
             match successor {
                 Some(new) => {
