@@ -156,7 +156,10 @@ fn authorize_member<'a, E: StateEvent + 'a>(
                 JoinRule::Attested => match event.credential() {
                     Some(c)
                         if c.assurance >= rules.min_assurance
-                            && !rules.denied_attesters.contains(&c.issuer) =>
+                            && !rules
+                                .denied_attesters
+                                .iter()
+                                .any(|k| k.as_bytes() == &c.issuer) =>
                     {
                         Ok(())
                     }

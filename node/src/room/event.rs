@@ -7,7 +7,7 @@ use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 use causerie_crypto::event::kinds;
-use causerie_crypto::{Assurance, Attestation, Content, Event, EventId, NodeKey, UserKey};
+use causerie_crypto::{Assurance, Attestation, Content, Event, EventId, UserKey};
 
 use super::content::{PowerLevels, user_state_key};
 use super::error::AuthError;
@@ -82,15 +82,16 @@ pub fn state_get<'m, V>(
 pub struct Credential {
     /// Assurance level the home node vouches for.
     pub assurance: Assurance,
-    /// The home node that signed the attestation.
-    pub issuer: NodeKey,
+    /// The raw key of the home node that signed the attestation (32 bytes rather than a
+    /// [`causerie_crypto::NodeKey`] with its decompressed point: every accepted event holds one).
+    pub issuer: [u8; 32],
 }
 
 impl From<&Attestation> for Credential {
     fn from(attestation: &Attestation) -> Self {
         Credential {
             assurance: attestation.assurance(),
-            issuer: *attestation.home_node(),
+            issuer: *attestation.home_node().as_bytes(),
         }
     }
 }
@@ -217,15 +218,16 @@ impl<'a> AuthKeys<'a> {
 pub struct RoomEvent {
     event: Event,
     credential: Credential,
-    levels: Option<Result<PowerLevels, AuthError>>,
+    /// Boxed: only power-levels events have them, and every accepted event is held in memory.
+    levels: Option<Box<Result<PowerLevels, AuthError>>>,
     sender_hex: String,
 }
 
 impl RoomEvent {
     /// Wraps a verified event with its attestation's facts.
     pub fn new(event: Event, credential: Credential) -> Self {
-        let levels =
-            (event.kind() == kinds::POWER_LEVELS).then(|| PowerLevels::parse(event.content()));
+        let levels = (event.kind() == kinds::POWER_LEVELS)
+            .then(|| Box::new(PowerLevels::parse(event.content())));
         let sender_hex = user_state_key(event.author());
         RoomEvent {
             event,
@@ -277,7 +279,7 @@ impl StateEvent for RoomEvent {
         Some(&self.credential)
     }
     fn power_levels(&self) -> Result<Cow<'_, PowerLevels>, AuthError> {
-        match &self.levels {
+        match self.levels.as_deref() {
             Some(Ok(levels)) => Ok(Cow::Borrowed(levels)),
             Some(Err(e)) => Err(*e),
             None => PowerLevels::parse(self.content()).map(Cow::Owned),
