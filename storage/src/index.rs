@@ -14,7 +14,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
 
-use causerie_crypto::{Event, EventId, Hash32, RoomId, UserKey};
+use causerie_crypto::{Event, EventId, Hash32, IdMap, RoomId, UserKey};
 
 use crate::plan::{Entry, UserBytes, status_entries};
 use crate::record::EventStatus;
@@ -35,8 +35,12 @@ pub(crate) struct EventIndexes {
     /// Number of entries in `order` and `authors` (for integrity reports).
     order_len: usize,
     authors_len: usize,
-    /// `(parent, child)` for every `prev_events` link.
-    children: BTreeSet<(EventId, EventId)>,
+    /// Parent → its children (every `prev_events` link), each list sorted. Found by parent
+    /// through an [`IdMap`] (never listed), so a new event's links cost a hash each rather than
+    /// an ordered insert at a random place among all links.
+    children: IdMap<EventId, Vec<EventId>>,
+    /// Number of links in `children`.
+    children_len: usize,
     /// Rejected events with their reason names.
     rejected: BTreeMap<(RoomId, EventId), String>,
     soft_failed: BTreeSet<(RoomId, EventId)>,
@@ -63,7 +67,7 @@ impl EventIndexes {
         self.insert_order(room, event.depth(), id);
         self.insert_author(*event.author().as_bytes(), room, id);
         for parent in event.prev_events() {
-            self.children.insert((*parent, id));
+            self.insert_child(*parent, id);
         }
         for entry in status_entries(room, id, status) {
             self.insert(entry);
@@ -80,9 +84,7 @@ impl EventIndexes {
                 room,
                 event,
             } => self.insert_author(author, room, event),
-            Entry::Child { parent, child } => {
-                self.children.insert((parent, child));
-            }
+            Entry::Child { parent, child } => self.insert_child(parent, child),
             Entry::Rejected {
                 room,
                 event,
@@ -138,9 +140,7 @@ impl EventIndexes {
                     }
                 }
             }
-            Entry::Child { parent, child } => {
-                self.children.remove(&(*parent, *child));
-            }
+            Entry::Child { parent, child } => self.remove_child(parent, child),
             Entry::Rejected { room, event, .. } => {
                 self.rejected.remove(&(*room, *event));
             }
@@ -179,7 +179,7 @@ impl EventIndexes {
     pub(crate) fn len(&self) -> usize {
         self.order_len
             + self.authors_len
-            + self.children.len()
+            + self.children_len
             + self.rejected.len()
             + self.soft_failed.len()
             + self.outliers.len()
@@ -239,14 +239,44 @@ impl EventIndexes {
         after: Option<&EventId>,
         limit: usize,
     ) -> Vec<EventId> {
-        self.children
-            .range((
-                after_bound(*parent, after),
-                Bound::Included((*parent, ID_MAX)),
-            ))
+        let Some(children) = self.children.get(parent) else {
+            return Vec::new();
+        };
+        let start = after.map_or(0, |after| children.partition_point(|c| c <= after));
+        children
+            .iter()
+            .skip(start)
             .take(page_len(limit))
-            .map(|(_, child)| *child)
+            .copied()
             .collect()
+    }
+
+    fn insert_child(&mut self, parent: EventId, child: EventId) {
+        match self.children.get_mut(&parent) {
+            Some(children) => {
+                if let Err(at) = children.binary_search(&child) {
+                    children.insert(at, child);
+                    self.children_len += 1;
+                }
+            }
+            None => {
+                self.children.insert(parent, vec![child]);
+                self.children_len += 1;
+            }
+        }
+    }
+
+    fn remove_child(&mut self, parent: &EventId, child: &EventId) {
+        let Some(children) = self.children.get_mut(parent) else {
+            return;
+        };
+        if let Ok(at) = children.binary_search(child) {
+            children.remove(at);
+            self.children_len -= 1;
+        }
+        if children.is_empty() {
+            self.children.remove(parent);
+        }
     }
 
     pub(crate) fn rejected(

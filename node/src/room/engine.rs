@@ -247,6 +247,9 @@ pub struct Room {
     by_user: BTreeMap<UserBytes, Vec<EventId>>,
     redactions_of: BTreeMap<EventId, BTreeSet<EventId>>,
     visible: BTreeSet<(u64, EventId)>,
+    /// Each sender's member state key (64 hex digits), shared by their events; a pure cache,
+    /// bounded like the attestations (every sender needs one).
+    sender_hexes: IdMap<UserBytes, Arc<str>>,
     // Ancestor sets (bit per local index) for the descendant test; a pure cache.
     ancestors: RefCell<BTreeMap<EventId, Arc<Vec<u64>>>>,
     // Resolutions by their (distinct) input maps' addresses; a pure cache.
@@ -298,6 +301,7 @@ impl Room {
             by_user: BTreeMap::new(),
             redactions_of: BTreeMap::new(),
             visible: BTreeSet::new(),
+            sender_hexes: IdMap::new(),
             ancestors: RefCell::new(BTreeMap::new()),
             resolutions: RefCell::new(BTreeMap::new()),
         }
@@ -710,6 +714,18 @@ impl Room {
         Some(outlier.event)
     }
 
+    /// The member state key of `user`, from the cache when it is there.
+    fn sender_hex(&mut self, user: &UserKey) -> Arc<str> {
+        if let Some(hex) = self.sender_hexes.get(user.as_bytes()) {
+            return hex.clone();
+        }
+        let hex: Arc<str> = Arc::from(user_state_key(user));
+        if self.sender_hexes.len() < MAX_ATTESTATIONS {
+            self.sender_hexes.insert(*user.as_bytes(), hex.clone());
+        }
+        hex
+    }
+
     fn lookup<'a>(&'a self) -> impl Fn(&EventId) -> Option<&'a RoomEvent> + 'a {
         move |id| self.events.get(id).map(|n| &n.room_event)
     }
@@ -771,7 +787,8 @@ impl Room {
         credential: Credential,
         pass: &mut Pass,
     ) -> Result<(), Verdict> {
-        let room_event = RoomEvent::new(event, credential);
+        let sender_hex = self.sender_hex(event.author());
+        let room_event = RoomEvent::with_sender_hex(event, credential, sender_hex);
         let (state_before, authorized) = if room_event.kind() == kinds::CREATE {
             let authorized = authorize(&room_event, |_: &str, _: &str| None::<&RoomEvent>)
                 .map_err(|e| Verdict::Reject(RejectReason::AuthFailedOwn(e)))?;

@@ -5,6 +5,7 @@
 use std::borrow::{Borrow, Cow};
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use causerie_crypto::event::kinds;
 use causerie_crypto::{Assurance, Attestation, Content, Event, EventId, UserKey};
@@ -220,15 +221,23 @@ pub struct RoomEvent {
     credential: Credential,
     /// Boxed: only power-levels events have them, and every accepted event is held in memory.
     levels: Option<Box<Result<PowerLevels, AuthError>>>,
-    sender_hex: String,
+    /// Shared: the engine hands every event of one sender the same string.
+    sender_hex: Arc<str>,
 }
 
 impl RoomEvent {
     /// Wraps a verified event with its attestation's facts.
     pub fn new(event: Event, credential: Credential) -> Self {
+        let sender_hex = Arc::from(user_state_key(event.author()));
+        Self::with_sender_hex(event, credential, sender_hex)
+    }
+
+    /// [`RoomEvent::new`] with the sender's member state key already at hand (it must be
+    /// [`user_state_key`] of the event's author).
+    pub fn with_sender_hex(event: Event, credential: Credential, sender_hex: Arc<str>) -> Self {
+        debug_assert_eq!(*sender_hex, user_state_key(event.author()));
         let levels = (event.kind() == kinds::POWER_LEVELS)
             .then(|| Box::new(PowerLevels::parse(event.content())));
-        let sender_hex = user_state_key(event.author());
         RoomEvent {
             event,
             credential,
