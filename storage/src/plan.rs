@@ -6,9 +6,9 @@
 //! backend applies them in order, all-or-nothing. Each event record is emitted once, in its
 //! final form, however many operations touched it; extremities and current state likewise.
 
-use std::collections::{BTreeMap, BTreeSet, btree_map};
+use std::collections::{BTreeMap, BTreeSet};
 
-use causerie_crypto::{Attestation, AttestationId, EventId, RoomId};
+use causerie_crypto::{Attestation, AttestationId, EventId, IdMap, RoomId};
 
 use crate::batch::{WriteBatch, WriteOp};
 use crate::error::StoreError;
@@ -103,7 +103,8 @@ pub(crate) struct Plan {
 pub(crate) fn plan(view: &impl ReadView, batches: &[WriteBatch]) -> Result<Plan, StoreError> {
     let mut planner = Planner {
         view,
-        records: BTreeMap::new(),
+        records: Vec::new(),
+        staged: IdMap::new(),
         snapshots: BTreeSet::new(),
         required_snapshots: BTreeSet::new(),
         extremities: BTreeMap::new(),
@@ -129,8 +130,11 @@ pub(crate) fn plan(view: &impl ReadView, batches: &[WriteBatch]) -> Result<Plan,
 
 struct Planner<'v, V> {
     view: &'v V,
-    /// Records touched by this commit, in their latest form, each with whether it is new.
-    records: BTreeMap<EventId, (StoredEvent, bool)>,
+    /// Records touched by this commit, in their latest form, each with whether it is new; in
+    /// the order the commit first touched them (each backend's result is independent of it).
+    records: Vec<(StoredEvent, bool)>,
+    /// Position in `records` of each touched event (a lookup per operation; never listed).
+    staged: IdMap<EventId, usize>,
     /// Snapshots known to exist (stored, or written by this commit).
     snapshots: BTreeSet<SnapshotId>,
     /// Snapshots referenced by this commit, checked at the end.
@@ -175,7 +179,8 @@ impl<V: ReadView> Planner<'_, V> {
                         status: status.clone(),
                         state_before: None,
                     };
-                    self.records.insert(id, (record, true));
+                    self.staged.insert(id, self.records.len());
+                    self.records.push((record, true));
                 }
             }
             WriteOp::SetStatus { event, status } => {
@@ -228,14 +233,18 @@ impl<V: ReadView> Planner<'_, V> {
 
     /// The staged record of `id`, loading it from the store on first use.
     fn record(&mut self, id: &EventId) -> Result<Option<&mut StoredEvent>, StoreError> {
-        // One search whether staged or not: this runs for every operation on an event.
-        Ok(match self.records.entry(*id) {
-            btree_map::Entry::Occupied(staged) => Some(&mut staged.into_mut().0),
-            btree_map::Entry::Vacant(slot) => match self.view.load(id)? {
-                Some(record) => Some(&mut slot.insert((record, false)).0),
-                None => None,
+        let at = match self.staged.get(id) {
+            Some(&at) => at,
+            None => match self.view.load(id)? {
+                Some(record) => {
+                    self.staged.insert(*id, self.records.len());
+                    self.records.push((record, false));
+                    self.records.len() - 1
+                }
+                None => return Ok(None),
             },
-        })
+        };
+        Ok(self.records.get_mut(at).map(|(record, _)| record))
     }
 
     fn insert(&mut self, entry: Entry) {
@@ -260,7 +269,7 @@ impl<V: ReadView> Planner<'_, V> {
         }
         for tips in self.extremities.values() {
             for tip in tips {
-                if !self.records.contains_key(tip) && !self.view.has_event(tip)? {
+                if !self.staged.contains_key(tip) && !self.view.has_event(tip)? {
                     return Err(StoreError::EventNotFound(*tip));
                 }
             }
@@ -268,7 +277,7 @@ impl<V: ReadView> Planner<'_, V> {
         let records = std::mem::take(&mut self.records);
         self.mutations.extend(
             records
-                .into_values()
+                .into_iter()
                 .map(|(record, new)| Mutation::PutRecord { record, new }),
         );
         self.mutations.extend(
