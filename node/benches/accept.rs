@@ -3,13 +3,21 @@
 //! (references, auth against own auth events and state before, soft-fail, state), and a durable
 //! group commit — next to raw `verify_strict` per second, measured in the same run, and their ratio.
 //!
-//! Runs on one thread (one core used). Each group of events is timed right after verifying the
-//! same number of raw signatures (messages of the events' signing-input size), so the ratios are
-//! paired and a shared, noisy machine's load drift cancels out; printed ratios are medians over
-//! groups. `CAUSERIE_BENCH_EVENTS` sets the number of events (default 20,000);
-//! `CAUSERIE_BENCH_GROUPS` the comma-separated group sizes (default `1,64,256,1024`), so a
-//! callgrind run can measure one group size on a few thousand events. With
-//! `CAUSERIE_BENCH_PROFILE` set, only the sled accept path runs (groups of 1,024), for `perf`.
+//! Method (each point answers a way this shared 2-core machine misled earlier runs):
+//! - One thread does the work. Times are wall clock and the process's CPU time (every thread,
+//!   sled's IO threads included: "per core used"); waiting for the disk is in the first only.
+//! - Each group of events is timed right after verifying the same number of raw signatures
+//!   (messages of the events' signing-input length), and printed ratios are medians over the
+//!   groups of per-group ratios, so load drift cancels out. `best` is the ratio of the best raw
+//!   group to the best accept group (least CPU per event): other tenants only ever add time.
+//! - Every timed part runs at a randomly drawn stack depth ([`shifted`]): `verify_strict`'s speed
+//!   depends on where the stack is by up to 25 %, so a fixed position biased the ratio, in either
+//!   direction, by the luck of the process's address layout.
+//! - An untimed warm-up over the whole chain comes first (a running node's allocator is warm).
+//!
+//! `CAUSERIE_BENCH_EVENTS` sets the number of events (default 20,000); `CAUSERIE_BENCH_GROUPS` the
+//! comma-separated group sizes (default `1,64,256,1024`). With `CAUSERIE_BENCH_PROFILE` set, only
+//! the sled accept path runs (groups of 1,024), for `perf`.
 
 #![allow(missing_docs, clippy::unwrap_used, clippy::print_stdout)]
 
