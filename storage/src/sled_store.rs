@@ -59,21 +59,21 @@
 //! Per room and commit (not per event): extremities, current state, new snapshots, and the
 //! sequence number.
 //!
-//! Memory: per stored event, the location entry (id 32 + chunk 8 + offset 4, padded: 48 bytes),
-//! the order entry (depth and id: 40 bytes, under its room), the author entry (id: 32 bytes,
-//! under its author and room) and one children entry per parent (64 bytes), in `BTreeMap`s with
-//! roughly 1.3–1.5× node overhead: about 250–280 bytes for a message with one parent, so about
-//! 0.3 GB per million events; non-accepted events add their status-set entry.
-//! Open time: one scan plus `Event::decode_trusted` (canonical check, content hash, id; no
-//! signature) per record; `benches/commit.rs` measures it for 50,000 events: 0.33–0.55 s
-//! (7–11 µs per event) on the shared 2-core machine under a load of 7–9.
+//! Memory: per stored event, the location entry (id 32 + chunk 8 + offset 4, padded to 48 bytes,
+//! in a hash table: about 55 bytes with its control byte and load factor), the order entry (depth
+//! and id: 40 bytes, under its room, in a `BTreeMap` with roughly 1.3-1.5x node overhead), the
+//! author entry (id: 32 bytes, under its author and room, likewise) and its parent's children
+//! list (a hash-table entry of 56 bytes per parent plus 32 bytes per child): about 250 bytes for a
+//! message with one parent, so about 0.25 GB per million events; non-accepted events add their
+//! status-set entry. Open time: one scan plus `Event::decode_trusted` (canonical check, content
+//! hash, id; no signature) per record.
 //!
-//! Measured (`benches/commit.rs`, release, medians of interleaved rounds, load 7–9 on 2 cores,
-//! so every figure is well above a quiet machine's): group commits of 256 and 1,000 messages
-//! cost 7.4 and 6.0 µs of CPU per event, against 7.0 µs for raw sled inserts of one appended
-//! 450-byte key per event in the same run (4.5–6 µs on a quiet machine); the in-memory backend
-//! costs 2.4–3.2 µs per event in the same run (planning and indexes, shared by both backends).
-//! Schema 2 (one key per event) measured 14.6 µs at 1,000 under the same load.
+//! Measured (`benches/commit.rs`, release, this shared 2-core machine at a load of about 1.5,
+//! 2026-11-26): group commits of 256 and 1,000 messages cost 4.0 and 3.0 µs of CPU per event,
+//! against 6.0 µs for raw sled inserts of one appended 450-byte key per event in the same run; the
+//! in-memory backend costs 1.0-1.2 µs per event (planning and indexes, shared by both backends);
+//! opening 50,000 events takes 0.16 s. Schema 2 (one key per event) measured 14.6 µs at 1,000
+//! under a heavier load.
 //!
 //! Durability: [`SledStore::commit`] applies one `Batch` (every write of the commit: new chunks,
 //! rewritten chunks, snapshots, pointers, sequence) then flushes the log before returning, so a
