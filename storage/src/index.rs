@@ -3,10 +3,10 @@
 //! "outlier waits for").
 //!
 //! Both backends hold them in memory as ordered sets (`BTreeSet`/`BTreeMap`, so every page comes
-//! out in key order whatever the insertion order), except the children index: sorted lists found
-//! by parent through an [`IdMap`], which is never listed. The memory backend has nothing else; the sled
-//! backend does not write them to disk at all: it rebuilds them on open with one scan of the
-//! event records (`sled_store.rs` explains why: one key write per accepted event). Since every
+//! out in key order whatever the insertion order), except the children index: sorted lists
+//! found by parent through an [`IdMap`], which is never listed. The memory backend has nothing
+//! else; the sled backend does not write them to disk at all: it rebuilds them on open with one
+//! scan of the event records (`sled_store.rs` explains why: one key write per accepted event). Since every
 //! entry follows from an event and its status, the rebuild gives exactly what the commits built.
 //!
 //! The planner (`plan.rs`) emits these entries as [`Entry`] values; [`EventIndexes::insert`] and

@@ -179,8 +179,7 @@ impl<V: ReadView> Planner<'_, V> {
                         status: status.clone(),
                         state_before: None,
                     };
-                    self.staged.insert(id, self.records.len());
-                    self.records.push((record, true));
+                    self.stage(id, record, true);
                 }
             }
             WriteOp::SetStatus { event, status } => {
@@ -236,15 +235,19 @@ impl<V: ReadView> Planner<'_, V> {
         let at = match self.staged.get(id) {
             Some(&at) => at,
             None => match self.view.load(id)? {
-                Some(record) => {
-                    self.staged.insert(*id, self.records.len());
-                    self.records.push((record, false));
-                    self.records.len() - 1
-                }
+                Some(record) => self.stage(*id, record, false),
                 None => return Ok(None),
             },
         };
         Ok(self.records.get_mut(at).map(|(record, _)| record))
+    }
+
+    /// Adds a record to the staged ones; returns its position.
+    fn stage(&mut self, id: EventId, record: StoredEvent, new: bool) -> usize {
+        let at = self.records.len();
+        self.staged.insert(id, at);
+        self.records.push((record, new));
+        at
     }
 
     fn insert(&mut self, entry: Entry) {

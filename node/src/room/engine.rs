@@ -179,6 +179,11 @@ impl Nodes {
         self.list.len()
     }
 
+    /// The ids, in acceptance order.
+    fn ids(&self) -> impl Iterator<Item = EventId> + '_ {
+        self.list.iter().map(|n| n.room_event.event_id())
+    }
+
     fn is_empty(&self) -> bool {
         self.list.is_empty()
     }
@@ -233,7 +238,6 @@ impl Pass {
 pub struct Room {
     room_id: RoomId,
     events: Nodes,
-    by_index: Vec<EventId>,
     tips: BTreeSet<EventId>,
     current: Arc<StateMap>,
     rejected: BTreeMap<EventId, RejectReason>,
@@ -289,7 +293,6 @@ impl Room {
         Room {
             room_id,
             events: Nodes::default(),
-            by_index: Vec::new(),
             tips: BTreeSet::new(),
             current: Arc::new(StateMap::new()),
             rejected: BTreeMap::new(),
@@ -472,7 +475,7 @@ impl Room {
 
     /// Ids of all accepted events, sorted.
     pub fn accepted_ids(&self) -> Vec<EventId> {
-        let mut ids = self.by_index.clone();
+        let mut ids: Vec<EventId> = self.events.ids().collect();
         ids.sort_unstable();
         ids
     }
@@ -903,7 +906,7 @@ impl Room {
             id,
             Node {
                 room_event,
-                index: self.by_index.len(),
+                index: self.events.len(),
                 state_before: state_before.clone(),
                 state_after,
                 soft_failed: false,
@@ -911,7 +914,6 @@ impl Room {
                 shown: None,
             },
         );
-        self.by_index.push(id);
         // The new tips, changed in place (a bit per prev event that was a tip, to undo).
         let mut merged_tips = 0u64;
         for (i, p) in prevs.iter().enumerate() {
@@ -924,7 +926,6 @@ impl Room {
             Ok(current) => current,
             Err(refusal) => {
                 self.events.pop(&id);
-                self.by_index.pop();
                 self.tips.remove(&id);
                 for (i, p) in prevs.iter().enumerate() {
                     if merged_tips & (1 << i) != 0 {
@@ -1005,12 +1006,12 @@ impl Room {
             .collect();
         let mut affected = BTreeSet::new();
         for k in changed {
-            let candidates: Box<dyn Iterator<Item = &EventId>> = match k.0.as_str() {
+            let candidates: Box<dyn Iterator<Item = EventId>> = match k.0.as_str() {
                 kinds::CREATE | kinds::POWER_LEVELS | kinds::JOIN_RULES => {
-                    Box::new(self.by_index.iter())
+                    Box::new(self.events.ids())
                 }
                 kinds::MEMBER => match parse_user_hex(&k.1).and_then(|u| self.by_user.get(&u)) {
-                    Some(events) => Box::new(events.iter()),
+                    Some(events) => Box::new(events.iter().copied()),
                     None => continue,
                 },
                 _ => continue,
@@ -1024,10 +1025,8 @@ impl Room {
                 self.events.get(new).and_then(|n| n.state_before.get(k)) == old.get(k)
             });
             match successor {
-                Some(new) => {
-                    affected.extend(candidates.filter(|e| !self.is_descendant(new, e)).copied())
-                }
-                None => affected.extend(candidates.copied()),
+                Some(new) => affected.extend(candidates.filter(|e| !self.is_descendant(new, e))),
+                None => affected.extend(candidates),
             }
         }
         affected
