@@ -17,7 +17,7 @@
 //!
 //! `CAUSERIE_BENCH_EVENTS` sets the number of events (default 20,000); `CAUSERIE_BENCH_GROUPS` the
 //! comma-separated group sizes (default `1,64,256,1024`). With `CAUSERIE_BENCH_PROFILE` set, only
-//! the sled accept path runs (groups of 1,024), for `perf`.
+//! the sled accept path runs (in groups of the first size given, else 1,024), for `perf`.
 
 #![allow(missing_docs, clippy::unwrap_used, clippy::print_stdout)]
 
@@ -50,7 +50,7 @@ fn main() {
             &setup,
         );
         let spent = time(|| {
-            for chunk in chain.chunks(1_024) {
+            for chunk in chain.chunks(profile_group()) {
                 ingest(&mut sled, chunk);
             }
         });
@@ -104,6 +104,15 @@ fn main() {
             paired.memory_cpu,
         );
     }
+}
+
+/// Group size of the profile run: the first of `CAUSERIE_BENCH_GROUPS`, else 1,024.
+fn profile_group() -> usize {
+    std::env::var("CAUSERIE_BENCH_GROUPS")
+        .ok()
+        .and_then(|v| v.split(',').next().and_then(|g| g.trim().parse().ok()))
+        .filter(|g| *g > 0)
+        .unwrap_or(1_024)
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
