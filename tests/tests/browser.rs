@@ -915,6 +915,32 @@ impl ApiUser {
 
 /// The room name and the display name are shown as literal text: the active room's item in the
 /// room list, and the sender of each of `messages` messages.
+/// What the XSS test expects the page to show: every payload as literal text.
+struct Expected<'a> {
+    corpus: &'a [String],
+    room_name: &'a str,
+    display_name: &'a str,
+}
+
+impl Expected<'_> {
+    /// Waits for `arrived` to be shown, then checks that every payload is inert and that the
+    /// payload room and display names are literal (`step` names the screenshot and failures).
+    async fn check(&self, chat: &Chat, arrived: &[String], step: &str) {
+        for payload in arrived {
+            chat.wait_message(payload, DEFAULT_WAIT).await;
+        }
+        chat.shot(&format!("all payloads, {step}")).await;
+        assert_inert(chat, self.corpus, step).await;
+        assert_names_literal(
+            chat,
+            self.room_name,
+            self.display_name,
+            self.corpus.len() - COMPOSER_PAYLOADS,
+        )
+        .await;
+    }
+}
+
 async fn assert_names_literal(chat: &Chat, room_name: &str, display_name: &str, messages: usize) {
     let seen = chat
         .browser
@@ -1134,35 +1160,20 @@ async fn xss_corpus_is_inert() {
     for payload in &corpus[COMPOSER_PAYLOADS..] {
         mallory.say(&room, payload).await;
     }
-    for payload in &corpus[COMPOSER_PAYLOADS..] {
-        chat.wait_message(payload, DEFAULT_WAIT).await;
-    }
-    chat.shot("all payloads shown live").await;
-    assert_inert(&chat, &corpus, "live").await;
-    assert_names_literal(
-        &chat,
+    let expected = Expected {
+        corpus: &corpus,
         room_name,
         display_name,
-        corpus.len() - COMPOSER_PAYLOADS,
-    )
-    .await;
+    };
+    expected
+        .check(&chat, &corpus[COMPOSER_PAYLOADS..], "live")
+        .await;
 
     // Once more from history (a different rendering path than the live stream).
     chat.browser.refresh().await.or_fail("reload");
     chat.wait_ready().await;
     chat.wait_active_room_or_select(&room).await;
-    for payload in &corpus {
-        chat.wait_message(payload, DEFAULT_WAIT).await;
-    }
-    chat.shot("all payloads from history").await;
-    assert_inert(&chat, &corpus, "from history").await;
-    assert_names_literal(
-        &chat,
-        room_name,
-        display_name,
-        corpus.len() - COMPOSER_PAYLOADS,
-    )
-    .await;
+    expected.check(&chat, &corpus, "from history").await;
 
     chat.close().await;
     cluster.shutdown().await;
