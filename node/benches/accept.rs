@@ -29,8 +29,8 @@ use rand_chacha::ChaCha8Rng;
 
 use causerie_crypto::event::kinds;
 use causerie_crypto::{Assurance, AttestationDraft, Content, Event, NodeSecret, UserSecret, Value};
+use causerie_node::ledger::Ledger;
 use causerie_node::room::{Room, prepare_create};
-use causerie_node::rooms::Rooms;
 use causerie_storage::{MemoryStore, SledStore, Store};
 use ed25519_dalek::{Signer, SigningKey};
 
@@ -46,7 +46,7 @@ fn main() {
         // Only the sled accept path, for a profiler: nothing else runs while it is sampled.
         let dir = tempfile::tempdir().unwrap();
         let mut sled = prepared(
-            Rooms::open(SledStore::open(dir.path()).unwrap(), NOW_MS).unwrap(),
+            Ledger::open(SledStore::open(dir.path()).unwrap(), NOW_MS).unwrap(),
             &setup,
         );
         let spent = time(|| {
@@ -139,10 +139,10 @@ struct Paired {
 fn paired_run(setup: &[Vec<u8>], chain: &[Vec<u8>], raw: &[RawInput], group: usize) -> Paired {
     let dir = tempfile::tempdir().unwrap();
     let mut sled = prepared(
-        Rooms::open(SledStore::open(dir.path()).unwrap(), NOW_MS).unwrap(),
+        Ledger::open(SledStore::open(dir.path()).unwrap(), NOW_MS).unwrap(),
         setup,
     );
-    let mut memory = prepared(Rooms::open(MemoryStore::new(), NOW_MS).unwrap(), setup);
+    let mut memory = prepared(Ledger::open(MemoryStore::new(), NOW_MS).unwrap(), setup);
     let (mut sled_wall, mut sled_cpu, mut decode_cpu, mut memory_cpu) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut raw_total, mut sled_total) = (0.0, 0.0);
@@ -246,32 +246,32 @@ fn thread_cpu() -> f64 {
     t.tv_sec() as f64 + t.tv_nsec() as f64 * 1e-9
 }
 
-fn prepared<S: Store>(mut rooms: Rooms<S>, setup: &[Vec<u8>]) -> Rooms<S> {
+fn prepared<S: Store>(mut ledger: Ledger<S>, setup: &[Vec<u8>]) -> Ledger<S> {
     let attestation = causerie_crypto::Attestation::decode(&setup[0]).unwrap();
-    rooms.add_attestation(attestation).unwrap();
+    ledger.add_attestation(attestation).unwrap();
     let first: Vec<Event> = setup[1..]
         .iter()
         .map(|b| Event::decode(b).unwrap())
         .collect();
-    rooms.receive(first, NOW_MS).unwrap();
-    rooms
+    ledger.receive(first, NOW_MS).unwrap();
+    ledger
 }
 
 /// The full receive path for one group: verify every event, then one engine pass and one
 /// durable commit.
-fn ingest<S: Store>(rooms: &mut Rooms<S>, chunk: &[Vec<u8>]) {
+fn ingest<S: Store>(ledger: &mut Ledger<S>, chunk: &[Vec<u8>]) {
     let events: Vec<Event> = chunk.iter().map(|b| Event::decode(b).unwrap()).collect();
-    let receipts = rooms.receive(events, NOW_MS).unwrap();
+    let receipts = ledger.receive(events, NOW_MS).unwrap();
     debug_assert!(
         receipts
             .iter()
-            .all(|r| causerie_node::rooms::accepted(r).count() == 1)
+            .all(|r| causerie_node::ledger::accepted(r).count() == 1)
     );
 }
 
-fn count<S: Store>(rooms: &Rooms<S>) -> usize {
-    let room = rooms.room_ids().next().copied().unwrap();
-    rooms.room(&room).unwrap().accepted_count()
+fn count<S: Store>(ledger: &Ledger<S>) -> usize {
+    let room = ledger.room_ids().next().copied().unwrap();
+    ledger.room(&room).unwrap().accepted_count()
 }
 
 /// A room (create, join) and a chain of signed message events, as bytes.

@@ -3,7 +3,6 @@
 //! both start nodes through [`start`], so tests exercise the real daemon.
 
 use std::net::SocketAddr;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use causerie_crypto::{KeyError, NodeSecret};
 use causerie_storage::{SledStore, StoreError};
@@ -12,10 +11,11 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::{ApiState, default_hosts, router, with_peer_id};
+use crate::clock::now_ms;
 use crate::config::Config;
+use crate::ledger::{Ledger, LedgerError};
 use crate::net::{Net, NetConfig, NetError, NetHandle};
 use crate::node::{Node, NodeTask};
-use crate::rooms::{Rooms, RoomsError};
 
 /// Why the node could not start.
 #[derive(Debug, Error)]
@@ -31,7 +31,7 @@ pub enum DaemonError {
     Store(#[from] StoreError),
     /// Rebuilding the rooms failed.
     #[error("rooms: {0}")]
-    Rooms(#[from] RoomsError),
+    Ledger(#[from] LedgerError),
     /// The network could not start.
     #[error("network: {0}")]
     Net(#[from] NetError),
@@ -52,7 +52,7 @@ impl DaemonError {
             DaemonError::DataDir(_) => "data_dir",
             DaemonError::Key(e) => e.reason(),
             DaemonError::Store(e) => e.reason(),
-            DaemonError::Rooms(e) => e.reason(),
+            DaemonError::Ledger(e) => e.reason(),
             DaemonError::Net(e) => e.reason(),
             DaemonError::Http { .. } => "http_bind",
         }
@@ -71,13 +71,6 @@ pub struct Running {
     node_task: NodeTask,
     net_task: JoinHandle<()>,
     http_task: JoinHandle<()>,
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }
 
 /// Creates the data directory readable by its owner only (it holds the node key).
@@ -115,7 +108,7 @@ pub async fn start(config: &Config) -> Result<Running, DaemonError> {
         // Opening sled and replaying rooms is blocking work.
         tokio::task::spawn_blocking(move || -> Result<_, DaemonError> {
             let store = SledStore::open(&path)?;
-            Ok(Rooms::open(store, now_ms())?)
+            Ok(Ledger::open(store, now_ms())?)
         })
         .await
         .map_err(|e| DaemonError::DataDir(std::io::Error::other(e.to_string())))??

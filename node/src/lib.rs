@@ -3,13 +3,15 @@
 //! Layout:
 //! - `room`: the deterministic, sans-IO room engine (specs/rooms.md): event building, checks on
 //!   receipt, authorization rules, soft-fail, state resolution v2.1, timeline order.
-//! - [`rooms`]: the receive path: room engines backed by a `causerie-storage` store, one
-//!   flushed group commit per call.
+//! - [`ledger`]: the receive path: [`ledger::Ledger`] keeps one room engine per room in step
+//!   with a `causerie-storage` store, one flushed group commit per call.
 //! - [`node`]: [`node::Node`], the cloneable handle to the actor that owns the store and the
 //!   room engines (bounded commands, oneshot replies, announcements of accepted events).
 //! - [`net`]: federation over libp2p (gossip, pulls, catch-up, joining).
 //! - [`views`]: what clients are shown of a room (name, topic, join rule, power, members).
-//! - [`message`]: signed node-to-node messages (report delivery).
+//! - [`letter`]: signed node-to-node letters (report delivery).
+//! - [`clock`]: the wall clock (`now_ms`), read in one place.
+//! - [`counters`]: [`counters::ReasonCounts`], counts by reason name for `/metrics`.
 //! - [`config`]: the typed configuration (defaults, TOML file, overrides, validation).
 //! - [`daemon`]: starts and stops a whole node (store, actors, HTTP); used by `causerie run` and
 //!   by the in-process test cluster.
@@ -34,12 +36,14 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 pub mod api;
 pub mod client;
+pub mod clock;
 pub mod config;
+pub mod counters;
 pub mod daemon;
-pub mod message;
+pub mod ledger;
+pub mod letter;
 pub mod net;
 pub mod node;
 pub mod room;
-pub mod rooms;
 pub mod views;
 pub mod web;

@@ -43,7 +43,7 @@ pub use sync::JoinReport;
 use wire::{Request, Response};
 
 /// Commands queued for the swarm actor before senders wait.
-pub const COMMAND_QUEUE_LEN: usize = 4_096;
+pub const NET_COMMAND_QUEUE_LEN: usize = 4_096;
 /// How often every held room's tips are compared with every connected peer's.
 pub const SYNC_INTERVAL: Duration = Duration::from_secs(10);
 /// How long an outbound request may take before it fails.
@@ -185,7 +185,7 @@ impl Net {
         node: Node,
         shutdown: CancellationToken,
     ) -> Result<(NetHandle, JoinHandle<()>), NetError> {
-        let (sender, receiver) = mpsc::channel(COMMAND_QUEUE_LEN);
+        let (sender, receiver) = mpsc::channel(NET_COMMAND_QUEUE_LEN);
         let metrics = Arc::new(NetMetrics::default());
         let (actor, handle) = actor::Actor::new(config, node.clone(), sender, receiver, metrics)?;
         let task = tokio::spawn(actor.run(shutdown));

@@ -8,10 +8,9 @@
 //! once its commit is durable.
 
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use causerie_crypto::{
     Attestation, AttestationId, Content, Event, EventDraft, EventId, NodeKey, RoomId, UserKey,
@@ -20,13 +19,15 @@ use causerie_storage::{Account, Direction, EventStatus as StoredStatus, Position
 use thiserror::Error;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
-use crate::message::{MessageError, NodeMessage};
+use crate::clock::now_ms;
+use crate::counters::ReasonCounts;
+use crate::ledger::{Ledger, LedgerError, MAX_RECEIVE_BATCH};
+use crate::letter::{LetterError, NodeLetter};
 use crate::room::{Membership, Outcome, RefuseReason, StateMap};
-use crate::rooms::{MAX_RECEIVE_BATCH, Rooms, RoomsError};
 use crate::views::{self, MemberView, RoomView};
 
 /// Commands queued for the actor before senders wait.
-pub const COMMAND_QUEUE_LEN: usize = 1_024;
+pub const NODE_COMMAND_QUEUE_LEN: usize = 1_024;
 /// Announcements buffered per subscriber; a subscriber that falls further behind is told it
 /// lagged and must resync (catch-up covers what it missed).
 pub const ANNOUNCE_QUEUE_LEN: usize = 8_192;
@@ -82,7 +83,7 @@ pub enum NodeError {
     Stopped,
     /// The store or receive path failed.
     #[error(transparent)]
-    Rooms(#[from] RoomsError),
+    Ledger(#[from] LedgerError),
     /// The node does not hold this room.
     #[error("unknown room")]
     UnknownRoom,
@@ -91,7 +92,7 @@ pub enum NodeError {
     Prepare(&'static str),
     /// A node message was refused.
     #[error(transparent)]
-    Message(#[from] MessageError),
+    Message(#[from] LetterError),
     /// A request over a named limit.
     #[error("request over limit: {0}")]
     OverLimit(&'static str),
@@ -102,7 +103,7 @@ impl NodeError {
     pub fn reason(&self) -> &'static str {
         match self {
             NodeError::Stopped => "node_stopped",
-            NodeError::Rooms(e) => e.reason(),
+            NodeError::Ledger(e) => e.reason(),
             NodeError::UnknownRoom => "unknown_room",
             NodeError::Prepare(reason) => reason,
             NodeError::Message(e) => e.reason(),
@@ -126,19 +127,13 @@ pub struct NodeMetrics {
     pub events_held: AtomicU64,
     /// Group commits made.
     pub commits: AtomicU64,
-    rejected: Mutex<BTreeMap<&'static str, u64>>,
-    refused: Mutex<BTreeMap<&'static str, u64>>,
+    /// Events rejected, by reason name.
+    pub rejected: ReasonCounts,
+    /// Events refused for now, by reason name.
+    pub refused: ReasonCounts,
 }
 
 impl NodeMetrics {
-    fn count(map: &Mutex<BTreeMap<&'static str, u64>>, reason: &'static str) {
-        // A poisoned lock only means a panic elsewhere mid-increment; counting goes on.
-        *map.lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(reason)
-            .or_default() += 1;
-    }
-
     fn record(&self, outcome: &IngestOutcome) {
         self.events_received.fetch_add(1, Ordering::Relaxed);
         match outcome {
@@ -146,26 +141,10 @@ impl NodeMetrics {
             IngestOutcome::Accepted { visible: false } => &self.events_soft_failed,
             IngestOutcome::Duplicate => &self.events_duplicate,
             IngestOutcome::Held { .. } => &self.events_held,
-            IngestOutcome::Rejected(reason) => return Self::count(&self.rejected, reason),
-            IngestOutcome::Refused(reason) => return Self::count(&self.refused, reason),
+            IngestOutcome::Rejected(reason) => return self.rejected.increment(reason),
+            IngestOutcome::Refused(reason) => return self.refused.increment(reason),
         }
         .fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// Rejected events by reason name.
-    pub fn rejected(&self) -> BTreeMap<&'static str, u64> {
-        self.rejected
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-    }
-
-    /// Refused events by reason name.
-    pub fn refused(&self) -> BTreeMap<&'static str, u64> {
-        self.refused
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
     }
 }
 
@@ -257,8 +236,8 @@ enum Command {
     Attestation(AttestationId, Reply<Option<Attestation>>),
     AddAttestation(Attestation, Reply<()>),
     Prepare(Box<PrepareRequest>, Reply<EventDraft>),
-    Deliver(Box<NodeMessage>, Reply<()>),
-    Inbox(Reply<Vec<NodeMessage>>),
+    Deliver(Box<NodeLetter>, Reply<()>),
+    Inbox(Reply<Vec<NodeLetter>>),
     RoomView(RoomId, Option<UserKey>, Reply<Option<RoomView>>),
     RoomViews(RoomSelection, Reply<Vec<RoomView>>),
     Members(RoomId, Reply<Option<Vec<MemberView>>>),
@@ -312,17 +291,10 @@ impl NodeTask {
     }
 }
 
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
-
 impl Node {
     /// Starts the actor on its own thread, owning `rooms`. `key` is this node's public key.
-    pub fn spawn<S: Store + 'static>(rooms: Rooms<S>, key: NodeKey) -> (Node, NodeTask) {
-        let (commands, receiver) = mpsc::channel(COMMAND_QUEUE_LEN);
+    pub fn spawn<S: Store + 'static>(rooms: Ledger<S>, key: NodeKey) -> (Node, NodeTask) {
+        let (commands, receiver) = mpsc::channel(NODE_COMMAND_QUEUE_LEN);
         let (announce, _) = broadcast::channel(ANNOUNCE_QUEUE_LEN);
         let metrics = Arc::new(NodeMetrics::default());
         let actor = Actor {
@@ -515,12 +487,12 @@ impl Node {
     }
 
     /// Accepts a node message addressed to this node into the bounded inbox.
-    pub async fn deliver(&self, message: NodeMessage) -> Result<(), NodeError> {
+    pub async fn deliver(&self, message: NodeLetter) -> Result<(), NodeError> {
         self.ask(|r| Command::Deliver(Box::new(message), r)).await
     }
 
     /// The inbox of node messages, oldest first.
-    pub async fn inbox(&self) -> Result<Vec<NodeMessage>, NodeError> {
+    pub async fn inbox(&self) -> Result<Vec<NodeLetter>, NodeError> {
         self.ask(Command::Inbox).await
     }
 
@@ -539,9 +511,9 @@ impl Node {
 }
 
 struct Actor<S: Store> {
-    rooms: Rooms<S>,
+    rooms: Ledger<S>,
     announce: broadcast::Sender<NodeEvent>,
-    inbox: VecDeque<NodeMessage>,
+    inbox: VecDeque<NodeLetter>,
     key: NodeKey,
     metrics: Arc<NodeMetrics>,
 }
@@ -614,7 +586,7 @@ impl<S: Store> Actor<S> {
                 tracing::error!(reason = e.reason(), "commit failed; nothing acknowledged");
                 let reason = e.reason();
                 for reply in replies {
-                    let _ = reply.send(Err(NodeError::Rooms(RoomsError::Failed(reason))));
+                    let _ = reply.send(Err(NodeError::Ledger(LedgerError::Failed(reason))));
                 }
                 return;
             }
@@ -701,7 +673,7 @@ impl<S: Store> Actor<S> {
                     self.rooms
                         .store()
                         .attestation(&id)
-                        .map_err(|e| NodeError::Rooms(RoomsError::Store(e))),
+                        .map_err(|e| NodeError::Ledger(LedgerError::Store(e))),
                 );
             }
             Command::AddAttestation(attestation, reply) => {
@@ -736,7 +708,7 @@ impl<S: Store> Actor<S> {
             }
             Command::Deliver(message, reply) => {
                 let result = if message.to() != &self.key {
-                    Err(NodeError::Message(MessageError::WrongRecipient))
+                    Err(NodeError::Message(LetterError::WrongRecipient))
                 } else {
                     if self.inbox.len() >= INBOX_LEN {
                         self.inbox.pop_front();
@@ -777,7 +749,7 @@ impl<S: Store> Actor<S> {
                     AccountQuery::User(user) => store.account(&user),
                     AccountQuery::Handle(handle) => store.account_by_handle(&handle),
                 };
-                let _ = reply.send(found.map_err(|e| NodeError::Rooms(RoomsError::Store(e))));
+                let _ = reply.send(found.map_err(|e| NodeError::Ledger(LedgerError::Store(e))));
             }
             Command::PutAccount(account, attestation, reply) => {
                 let _ = reply.send(self.put_account(&account, attestation));
@@ -834,7 +806,7 @@ impl<S: Store> Actor<S> {
             .rooms
             .store()
             .put_account(account)
-            .map_err(|e| NodeError::Rooms(RoomsError::Store(e)))?;
+            .map_err(|e| NodeError::Ledger(LedgerError::Store(e)))?;
         Ok(())
     }
 
@@ -848,7 +820,7 @@ impl<S: Store> Actor<S> {
                 .rooms
                 .store()
                 .attestations_for(user, None, MAX_ATTESTATIONS_PER_USER)
-                .map_err(|e| NodeError::Rooms(RoomsError::Store(e)))?;
+                .map_err(|e| NodeError::Ledger(LedgerError::Store(e)))?;
             // The one valid longest: issued last wins among equals.
             if let Some(latest) = found
                 .into_iter()
@@ -861,7 +833,7 @@ impl<S: Store> Actor<S> {
     }
 
     fn stored(&self, id: &EventId) -> Result<Option<Event>, NodeError> {
-        let stored = self.rooms.store().event(id).map_err(RoomsError::Store)?;
+        let stored = self.rooms.store().event(id).map_err(LedgerError::Store)?;
         Ok(stored.and_then(|s| match s.status {
             StoredStatus::Rejected { .. } => None,
             _ => Some(s.event),
@@ -935,7 +907,7 @@ impl<S: Store> Actor<S> {
                 .rooms
                 .store()
                 .events_by_depth(&room, cursor, Direction::Forward, limit - out.len())
-                .map_err(RoomsError::Store)?;
+                .map_err(LedgerError::Store)?;
             let Some(last) = page.last().copied() else {
                 break;
             };

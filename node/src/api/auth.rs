@@ -14,11 +14,12 @@ use causerie_storage::{Account, MAX_DISPLAY_NAME_BYTES};
 use serde::Deserialize;
 use serde_json::{Value as JsonValue, json};
 
+use super::ApiState;
 use super::error::ApiError;
 use super::json::{Body, Segment, attestation_json, parse_hex, parse_user};
 use super::limits::ATTESTATION_VALIDITY_MS;
 use super::session::Session;
-use super::{ApiState, now_ms};
+use crate::clock::now_ms;
 use crate::node::AccountQuery;
 
 /// The session of the request's bearer token; refuses with 401 otherwise.

@@ -60,7 +60,7 @@ impl From<NodeError> for ApiError {
             NodeError::Stopped => StatusCode::SERVICE_UNAVAILABLE,
             NodeError::UnknownRoom => StatusCode::NOT_FOUND,
             NodeError::OverLimit(_) | NodeError::Prepare(_) => StatusCode::BAD_REQUEST,
-            NodeError::Rooms(ref e) if e.reason() == "handle_taken" => StatusCode::CONFLICT,
+            NodeError::Ledger(ref e) if e.reason() == "handle_taken" => StatusCode::CONFLICT,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         let reason = match error {

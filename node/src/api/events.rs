@@ -11,6 +11,7 @@ use causerie_crypto::{Content, EventDraft, EventError, NodeKey, RoomId, Value};
 use serde::Deserialize;
 use serde_json::{Value as JsonValue, json};
 
+use super::ApiState;
 use super::auth::{Authed, own_account};
 use super::error::ApiError;
 use super::json::{
@@ -19,7 +20,7 @@ use super::json::{
 use super::limits::{MAX_MESSAGE_BODY_BYTES, MAX_REASON_BYTES, MAX_SHOWN_POWER};
 use super::rooms::view;
 use super::session::Session;
-use super::{ApiState, now_ms};
+use crate::clock::now_ms;
 use crate::node::{IngestOutcome, PrepareRequest};
 use crate::room::content::{MAX_NAME_BYTES, MAX_TOPIC_BYTES, user_state_key};
 use crate::room::{JoinRule, JoinRules, Membership};

@@ -11,10 +11,9 @@
 //!
 //! Refusals, here and in handlers, are counted by reason for `/metrics`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::extract::{ConnectInfo, Request, State};
@@ -31,6 +30,7 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use super::ApiState;
 use super::error::{ApiError, Refusal};
 use super::limits::{MAX_RATE_KEYS, RATE_BURST, RATE_PER_SECOND};
+use crate::counters::ReasonCounts;
 
 /// The page's Content-Security-Policy: nothing from other hosts, no inline script or style,
 /// no eval, no framing.
@@ -53,7 +53,8 @@ pub struct Guard {
     clock: DefaultClock,
     /// Requests seen.
     pub requests: AtomicU64,
-    refused: Mutex<BTreeMap<&'static str, u64>>,
+    /// Refusals, by reason.
+    pub refused: ReasonCounts,
 }
 
 /// The default allowlist for a node bound at `addr`: the address itself, and `localhost`,
@@ -83,22 +84,13 @@ impl Guard {
             limiter: RateLimiter::keyed(quota),
             clock: DefaultClock::default(),
             requests: AtomicU64::new(0),
-            refused: Mutex::new(BTreeMap::new()),
+            refused: ReasonCounts::new(),
         }
     }
 
     /// Counts a refusal.
     pub fn count(&self, reason: &'static str) {
-        let mut refused = self.refused.lock().unwrap_or_else(|e| e.into_inner());
-        *refused.entry(reason).or_insert(0) += 1;
-    }
-
-    /// Refusals so far, by reason.
-    pub fn refused(&self) -> BTreeMap<&'static str, u64> {
-        self.refused
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.refused.increment(reason);
     }
 
     fn check_host(&self, headers: &HeaderMap) -> Result<(), ApiError> {
@@ -176,10 +168,11 @@ pub async fn guard(
         .check_host(headers)
         .and_then(|()| guard.check_origin(headers));
     let checked = checked.and_then(|()| {
-        let key = match bearer(headers).and_then(|t| state.sessions.session(t, super::now_ms())) {
-            Some(session) => RateKey::Session(*session.id.as_bytes()),
-            None => RateKey::Address(peer.ip()),
-        };
+        let key =
+            match bearer(headers).and_then(|t| state.sessions.session(t, crate::clock::now_ms())) {
+                Some(session) => RateKey::Session(*session.id.as_bytes()),
+                None => RateKey::Address(peer.ip()),
+            };
         guard.check_rate(key)
     });
     let mut response = match checked {

@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::{ApiError, ApiState};
+use crate::counters::render_reasons;
 
 pub(super) async fn node_info(State(state): State<ApiState>) -> Response {
     let listen = match state.net.listen_addrs().await {
@@ -145,33 +146,29 @@ pub(super) async fn metrics(State(state): State<ApiState>) -> Response {
             "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
         );
     }
-    let mut labelled = |name: &str, help: &str, values: &std::collections::BTreeMap<&str, u64>| {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
-        for (reason, value) in values {
-            let _ = writeln!(out, "{name}{{reason=\"{reason}\"}} {value}");
-        }
-    };
-    labelled(
+    node.rejected.render(
+        &mut out,
         "causerie_events_rejected_total",
         "Events rejected, by reason.",
-        &node.rejected(),
     );
-    labelled(
+    state.guard.refused.render(
+        &mut out,
         "causerie_api_refused_total",
         "HTTP requests refused, by reason.",
-        &state.guard.refused(),
     );
-    labelled(
+    node.refused.render(
+        &mut out,
         "causerie_events_refused_total",
         "Events refused for now, by reason.",
-        &node.refused(),
     );
-    labelled(
+    render_reasons(
+        &mut out,
         "causerie_peer_events_rejected_total",
         "Events from peers failing verification, by reason.",
         &net.events_rejected,
     );
-    labelled(
+    render_reasons(
+        &mut out,
         "causerie_requests_failed_total",
         "Inbound requests failed, by reason.",
         &net.requests_failed,

@@ -1,10 +1,10 @@
 //! Federation counters (specs/federation.md, "Metrics"). Plain atomics, shared between the swarm
-//! actor, its tasks and whoever renders `/metrics`; counts by reason are keyed by `&'static str`
-//! reason names, so the maps stay as small as the set of names.
+//! actor, its tasks and whoever renders `/metrics`; counts by reason are [`ReasonCounts`].
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::counters::ReasonCounts;
 
 /// The network's counters. Every field only ever grows, except `peers_connected`.
 #[derive(Debug, Default)]
@@ -32,11 +32,11 @@ pub struct NetMetrics {
     /// Peers disconnected and banned for misbehaviour.
     pub peers_banned: AtomicU64,
     /// Inbound requests failed, by reason.
-    requests_failed: Mutex<BTreeMap<&'static str, u64>>,
+    requests_failed: ReasonCounts,
     /// Events from peers (gossip or pulls) that failed verification or auth, by reason.
-    events_rejected: Mutex<BTreeMap<&'static str, u64>>,
+    events_rejected: ReasonCounts,
     /// Outbound requests that failed, by reason.
-    outbound_failed: Mutex<BTreeMap<&'static str, u64>>,
+    outbound_failed: ReasonCounts,
 }
 
 /// A point-in-time copy of [`NetMetrics`] for rendering.
@@ -72,16 +72,6 @@ pub struct NetMetricsSnapshot {
     pub outbound_failed: BTreeMap<&'static str, u64>,
 }
 
-fn bump(map: &Mutex<BTreeMap<&'static str, u64>>, reason: &'static str) {
-    // A poisoned lock only means another thread panicked mid-increment; counting goes on.
-    let mut map = map.lock().unwrap_or_else(|e| e.into_inner());
-    *map.entry(reason).or_default() += 1;
-}
-
-fn copy(map: &Mutex<BTreeMap<&'static str, u64>>) -> BTreeMap<&'static str, u64> {
-    map.lock().unwrap_or_else(|e| e.into_inner()).clone()
-}
-
 impl NetMetrics {
     /// Adds one to a plain counter.
     pub fn inc(counter: &AtomicU64) {
@@ -95,17 +85,17 @@ impl NetMetrics {
 
     /// Counts an inbound request that failed.
     pub fn request_failed(&self, reason: &'static str) {
-        bump(&self.requests_failed, reason);
+        self.requests_failed.increment(reason);
     }
 
     /// Counts an event from a peer that was rejected.
     pub fn event_rejected(&self, reason: &'static str) {
-        bump(&self.events_rejected, reason);
+        self.events_rejected.increment(reason);
     }
 
     /// Counts an outbound request that failed.
     pub fn outbound_failed(&self, reason: &'static str) {
-        bump(&self.outbound_failed, reason);
+        self.outbound_failed.increment(reason);
     }
 
     /// Copies every counter.
@@ -123,9 +113,9 @@ impl NetMetrics {
             backfill_events_fetched: load(&self.backfill_events_fetched),
             catchups_completed: load(&self.catchups_completed),
             peers_banned: load(&self.peers_banned),
-            requests_failed: copy(&self.requests_failed),
-            events_rejected: copy(&self.events_rejected),
-            outbound_failed: copy(&self.outbound_failed),
+            requests_failed: self.requests_failed.snapshot(),
+            events_rejected: self.events_rejected.snapshot(),
+            outbound_failed: self.outbound_failed.snapshot(),
         }
     }
 }

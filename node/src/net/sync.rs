@@ -24,7 +24,7 @@ use super::wire::{
     BACKFILL_PAGE, ErrorReason, MAX_IDS_PER_REQUEST, RESPONSE_EVENT_BYTES, Request, Response,
 };
 use super::{Command, Invite, NetError, NetHandle};
-use crate::message::NodeMessage;
+use crate::letter::NodeLetter;
 use crate::node::{IngestOutcome, Ingested, Node, NodeError};
 
 /// Events ingested per node call during catch-up (one group commit each).
@@ -304,7 +304,7 @@ pub(crate) async fn serve(node: &Node, request: Request) -> Response {
                 attestation: a.map(|a| ByteBuf::from(a.as_bytes().to_vec())),
             })
         }
-        Request::Deliver { message } => match NodeMessage::decode(&message) {
+        Request::Deliver { message } => match NodeLetter::decode(&message) {
             Ok(message) => node.deliver(message).await.map(|()| Response::Delivered),
             Err(_) => Ok(Response::Error {
                 reason: ErrorReason::MessageRefused,

@@ -81,7 +81,7 @@ pub enum Request {
     },
     /// A signed node message for the server (its canonical bytes).
     Deliver {
-        /// `NodeMessage` bytes.
+        /// `NodeLetter` bytes.
         message: ByteBuf,
     },
 }

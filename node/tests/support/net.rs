@@ -4,28 +4,23 @@
 
 #![allow(dead_code, unreachable_pub)] // each test file uses part of the harness
 
-pub use std::time::{Duration, SystemTime, UNIX_EPOCH};
+pub use std::time::Duration;
 
 pub use causerie_crypto::event::kinds;
 pub use causerie_crypto::{
     Assurance, Attestation, AttestationDraft, Content, Event, EventId, NodeSecret, UserSecret,
     Value,
 };
+pub use causerie_node::ledger::Ledger;
 pub use causerie_node::net::{Net, NetConfig, NetHandle};
 pub use causerie_node::node::{IngestOutcome, Node, NodeTask};
 pub use causerie_node::room::{Room, prepare_create};
-pub use causerie_node::rooms::Rooms;
 pub use causerie_storage::SledStore;
 pub use tokio_util::sync::CancellationToken;
 
 pub const DAY_MS: u64 = 24 * 60 * 60 * 1_000;
 
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
-}
+pub use causerie_node::clock::now_ms;
 
 pub struct TestNode {
     pub node: Node,
@@ -40,9 +35,9 @@ impl TestNode {
     pub async fn start(seed: u8) -> TestNode {
         let dir = tempfile::tempdir().unwrap();
         let store = SledStore::open(dir.path().join("store")).unwrap();
-        let rooms = Rooms::open(store, now_ms()).unwrap();
+        let ledger = Ledger::open(store, now_ms()).unwrap();
         let secret = NodeSecret::from_seed(&[seed; 32]);
-        let (node, node_task) = Node::spawn(rooms, secret.public());
+        let (node, node_task) = Node::spawn(ledger, secret.public());
         let shutdown = CancellationToken::new();
         let config = NetConfig::new(
             vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],

@@ -1,4 +1,5 @@
-//! [`Rooms`]: the node's rooms, each a sans-IO [`Room`] engine, backed by a [`Store`].
+//! [`Ledger`]: the node's record of its rooms: one sans-IO [`Room`] engine per room, kept in step
+//! with a [`Store`].
 //!
 //! This is the receive path of a node (specs/rooms.md, "Checks on receipt"): verified events go
 //! into their room's engine, and everything the engine reports (outcomes, state-before
@@ -22,14 +23,14 @@ use thiserror::Error;
 
 use crate::room::{Outcome, Receipt, Room, StateMap};
 
-/// Most events one [`Rooms::receive`] call takes (one group commit).
+/// Most events one [`Ledger::receive`] call takes (one group commit).
 pub const MAX_RECEIVE_BATCH: usize = 4_096;
 /// Most state snapshots whose ids are remembered (hashing a snapshot means encoding it).
 const SNAPSHOT_ID_CACHE: usize = 256;
 
 /// Why a receive or open failed. Invalid events are not errors: they get an [`Outcome`].
 #[derive(Debug, Error)]
-pub enum RoomsError {
+pub enum LedgerError {
     /// The store failed; nothing of the call was acknowledged.
     #[error("store: {0}")]
     Store(#[from] StoreError),
@@ -41,19 +42,19 @@ pub enum RoomsError {
     BatchTooLarge(usize),
 }
 
-impl RoomsError {
+impl LedgerError {
     /// Stable reason name.
     pub fn reason(&self) -> &'static str {
         match self {
-            RoomsError::Store(e) => e.reason(),
-            RoomsError::Failed(reason) => reason,
-            RoomsError::BatchTooLarge(_) => "batch_too_large",
+            LedgerError::Store(e) => e.reason(),
+            LedgerError::Failed(reason) => reason,
+            LedgerError::BatchTooLarge(_) => "batch_too_large",
         }
     }
 }
 
 /// The node's rooms and their store.
-pub struct Rooms<S: Store> {
+pub struct Ledger<S: Store> {
     store: S,
     rooms: BTreeMap<RoomId, Room>,
     /// State maps recently written, by address, with their snapshot ids. Holding the `Arc` keeps
@@ -64,10 +65,10 @@ pub struct Rooms<S: Store> {
     given: BTreeMap<RoomId, BTreeSet<AttestationId>>,
 }
 
-impl<S: Store> Rooms<S> {
+impl<S: Store> Ledger<S> {
     /// Opens the rooms kept in `store`, rebuilding each engine from its stored events.
-    pub fn open(store: S, now_ms: u64) -> Result<Self, RoomsError> {
-        let mut rooms = Rooms {
+    pub fn open(store: S, now_ms: u64) -> Result<Self, LedgerError> {
+        let mut ledger = Ledger {
             store,
             rooms: BTreeMap::new(),
             snapshot_ids: Vec::new(),
@@ -75,25 +76,25 @@ impl<S: Store> Rooms<S> {
         };
         let mut after = None;
         loop {
-            let page = rooms.store.rooms(after.as_ref(), MAX_PAGE_LEN)?;
+            let page = ledger.store.rooms(after.as_ref(), MAX_PAGE_LEN)?;
             let Some(last) = page.last().copied() else {
                 break;
             };
             for room_id in page {
-                let (room, given) = rooms.rebuild(room_id, now_ms)?;
-                rooms.rooms.insert(room_id, room);
-                rooms.given.insert(room_id, given);
+                let (room, given) = ledger.rebuild(room_id, now_ms)?;
+                ledger.rooms.insert(room_id, room);
+                ledger.given.insert(room_id, given);
             }
             after = Some(last);
         }
-        Ok(rooms)
+        Ok(ledger)
     }
 
     fn rebuild(
         &self,
         room_id: RoomId,
         now_ms: u64,
-    ) -> Result<(Room, BTreeSet<AttestationId>), RoomsError> {
+    ) -> Result<(Room, BTreeSet<AttestationId>), LedgerError> {
         let mut room = Room::new(room_id);
         let mut given = BTreeSet::new();
         let mut from = None;
@@ -146,7 +147,7 @@ impl<S: Store> Rooms<S> {
     pub fn add_attestation(
         &mut self,
         attestation: Attestation,
-    ) -> Result<Vec<(RoomId, Event, bool)>, RoomsError> {
+    ) -> Result<Vec<(RoomId, Event, bool)>, LedgerError> {
         let id = attestation.id();
         let mut batch = WriteBatch::new();
         batch.push(WriteOp::PutAttestation(attestation.clone()));
@@ -188,9 +189,13 @@ impl<S: Store> Rooms<S> {
 
     /// Offers verified events (any rooms; a create event opens its room). Every outcome is
     /// durable when this returns. Returns one receipt per offered event, in order.
-    pub fn receive(&mut self, events: Vec<Event>, now_ms: u64) -> Result<Vec<Receipt>, RoomsError> {
+    pub fn receive(
+        &mut self,
+        events: Vec<Event>,
+        now_ms: u64,
+    ) -> Result<Vec<Receipt>, LedgerError> {
         if events.len() > MAX_RECEIVE_BATCH {
-            return Err(RoomsError::BatchTooLarge(events.len()));
+            return Err(LedgerError::BatchTooLarge(events.len()));
         }
         // An accepted event takes two operations (the event, its state before).
         let mut batch = WriteBatch::with_capacity(events.len().saturating_mul(2).saturating_add(4));
@@ -293,7 +298,7 @@ fn record(
     room: &Room,
     offered: Option<&Event>,
     receipt: &Receipt,
-) -> Result<(), RoomsError> {
+) -> Result<(), LedgerError> {
     for decision in &receipt.decisions {
         let is_offered = offered.is_some_and(|e| e.id() == decision.event);
         let status = match &decision.outcome {
@@ -357,7 +362,7 @@ fn snapshot_id(
     batch: &mut WriteBatch,
     cache: &mut Vec<(Arc<StateMap>, SnapshotId)>,
     map: &Arc<StateMap>,
-) -> Result<SnapshotId, RoomsError> {
+) -> Result<SnapshotId, LedgerError> {
     // Newest first: consecutive events of a room nearly always share their state map.
     if let Some((_, id)) = cache.iter().rev().find(|(m, _)| Arc::ptr_eq(m, map)) {
         return Ok(*id);

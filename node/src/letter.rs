@@ -1,20 +1,22 @@
-//! [`NodeMessage`]: a message one node signs and delivers directly to another (specs/federation.md,
-//! "Delivery"). Abuse reports to an author's home node travel this way.
+//! [`NodeLetter`]: a letter one node signs and delivers directly to another node, outside any
+//! room (specs/federation.md, request `deliver`). Abuse reports to an author's home node travel
+//! this way; the receiving node keeps them in its inbox.
 //!
 //! Wire form: canonical CBOR map `{body, from, kind, sent_ms, signature, to, v}`; the signature is
-//! `Domain::NodeMessage` over the map without `signature`, made by `from`'s node key.
+//! `Domain::NodeMessage` (the signing domain keeps its wire name) over the map without
+//! `signature`, made by `from`'s node key.
 
 use causerie_crypto::{CodecError, Domain, NodeKey, NodeSecret, Signature, codec};
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 use thiserror::Error;
 
-/// Largest encoded node message, in bytes.
-pub const MAX_NODE_MESSAGE_BYTES: usize = 70_000;
+/// Largest encoded letter, in bytes.
+pub const MAX_LETTER_BYTES: usize = 70_000;
 /// Largest body, in bytes.
-pub const MAX_NODE_MESSAGE_BODY_BYTES: usize = 65_536;
+pub const MAX_LETTER_BODY_BYTES: usize = 65_536;
 /// Longest kind, in bytes.
-pub const MAX_NODE_MESSAGE_KIND_BYTES: usize = 64;
+pub const MAX_LETTER_KIND_BYTES: usize = 64;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -29,51 +31,51 @@ struct Wire {
     v: u64,
 }
 
-/// Why a node message was refused.
+/// Why a letter was refused.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum MessageError {
+pub enum LetterError {
     /// Decoding failed.
     #[error(transparent)]
     Codec(#[from] CodecError),
     /// Body or kind over its limit, or an unknown version.
-    #[error("message fields out of bounds")]
+    #[error("letter fields out of bounds")]
     OutOfBounds,
     /// The signature does not verify under `from`.
     #[error("bad signature")]
     BadSignature,
-    /// The message is addressed to another node.
+    /// The letter is addressed to another node.
     #[error("addressed to another node")]
     WrongRecipient,
 }
 
-impl MessageError {
+impl LetterError {
     /// Stable reason name.
     pub fn reason(&self) -> &'static str {
         match self {
-            MessageError::Codec(e) => e.reason(),
-            MessageError::OutOfBounds => "message_out_of_bounds",
-            MessageError::BadSignature => "bad_signature",
-            MessageError::WrongRecipient => "wrong_recipient",
+            LetterError::Codec(e) => e.reason(),
+            LetterError::OutOfBounds => "letter_out_of_bounds",
+            LetterError::BadSignature => "bad_signature",
+            LetterError::WrongRecipient => "wrong_recipient",
         }
     }
 }
 
-/// A verified node-to-node message.
+/// A verified node-to-node letter.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NodeMessage {
+pub struct NodeLetter {
     wire: Wire,
     bytes: Vec<u8>,
 }
 
-impl NodeMessage {
-    /// Signs a message from `sender` to `to`.
+impl NodeLetter {
+    /// Signs a letter from `sender` to `to`.
     pub fn sign(
         sender: &NodeSecret,
         to: NodeKey,
         kind: &str,
         body: Vec<u8>,
         sent_ms: u64,
-    ) -> Result<Self, MessageError> {
+    ) -> Result<Self, LetterError> {
         let mut wire = Wire {
             body: ByteBuf::from(body),
             from: sender.public(),
@@ -89,18 +91,18 @@ impl NodeMessage {
     }
 
     /// Size cap, canonical decode, bounds, signature.
-    pub fn decode(bytes: &[u8]) -> Result<Self, MessageError> {
-        let mut wire: Wire = codec::decode_canonical(bytes, MAX_NODE_MESSAGE_BYTES)?;
+    pub fn decode(bytes: &[u8]) -> Result<Self, LetterError> {
+        let mut wire: Wire = codec::decode_canonical(bytes, MAX_LETTER_BYTES)?;
         check(&wire)?;
-        let signature = wire.signature.take().ok_or(MessageError::BadSignature)?;
+        let signature = wire.signature.take().ok_or(LetterError::BadSignature)?;
         if !wire
             .from
             .verify(Domain::NodeMessage, &codec::encode(&wire)?, &signature)
         {
-            return Err(MessageError::BadSignature);
+            return Err(LetterError::BadSignature);
         }
         wire.signature = Some(signature);
-        Ok(NodeMessage {
+        Ok(NodeLetter {
             wire,
             bytes: bytes.to_vec(),
         })
@@ -132,13 +134,13 @@ impl NodeMessage {
     }
 }
 
-fn check(wire: &Wire) -> Result<(), MessageError> {
+fn check(wire: &Wire) -> Result<(), LetterError> {
     if wire.v != 1
-        || wire.body.len() > MAX_NODE_MESSAGE_BODY_BYTES
+        || wire.body.len() > MAX_LETTER_BODY_BYTES
         || wire.kind.is_empty()
-        || wire.kind.len() > MAX_NODE_MESSAGE_KIND_BYTES
+        || wire.kind.len() > MAX_LETTER_KIND_BYTES
     {
-        return Err(MessageError::OutOfBounds);
+        return Err(LetterError::OutOfBounds);
     }
     Ok(())
 }
@@ -151,15 +153,15 @@ mod tests {
     fn sign_decode_and_tamper() {
         let a = NodeSecret::from_seed(&[1; 32]);
         let b = NodeSecret::from_seed(&[2; 32]);
-        let message = NodeMessage::sign(&a, b.public(), "report", b"evidence".to_vec(), 5).unwrap();
-        let again = NodeMessage::decode(message.as_bytes()).unwrap();
-        assert_eq!(again, message);
+        let letter = NodeLetter::sign(&a, b.public(), "report", b"evidence".to_vec(), 5).unwrap();
+        let again = NodeLetter::decode(letter.as_bytes()).unwrap();
+        assert_eq!(again, letter);
         assert_eq!(again.from(), &a.public());
-        let mut bytes = message.as_bytes().to_vec();
+        let mut bytes = letter.as_bytes().to_vec();
         let pos = bytes.windows(8).position(|w| w == b"evidence").unwrap();
         bytes[pos] ^= 1;
-        assert_eq!(NodeMessage::decode(&bytes), Err(MessageError::BadSignature));
-        let too_big = NodeMessage::sign(&a, b.public(), "report", vec![0; 70_000], 5);
-        assert_eq!(too_big, Err(MessageError::OutOfBounds));
+        assert_eq!(NodeLetter::decode(&bytes), Err(LetterError::BadSignature));
+        let too_big = NodeLetter::sign(&a, b.public(), "report", vec![0; 70_000], 5);
+        assert_eq!(too_big, Err(LetterError::OutOfBounds));
     }
 }
