@@ -1,17 +1,17 @@
-//! The embedded web client: the static files of the browser chat client (issue 5, parts 3 and 4),
-//! compiled into the binary so that every node serves it at `/` with no build step.
+//! The embedded web client: the static files of the browser chat client, compiled into the
+//! binary so that every node serves it at `/` with no build step.
 //!
 //! The client talks only to this node's client API (specs/client-api.md) and keeps the user's
-//! key in the browser (WebCrypto, IndexedDB); see `web/keys.js` for how the key is stored.
+//! key in the browser (WebCrypto, IndexedDB); see `web/assets/keys.js` for how the key is stored.
 //! The files live in `web/`:
-//! - `index.html`: the page skeleton and `<template>`s (no inline script or style);
-//! - `assets/app.js`: the application (ES module entry point): state, rendering, actions;
-//! - `assets/api.js`: the HTTP client and the `fetch()`-based server-sent events reader;
-//! - `assets/keys.js`: key generation, IndexedDB storage, key export/import files;
-//! - `assets/cbor.js`: a strict, bounded CBOR reader used to check drafts before signing;
+//! - `index.html`: the page skeleton (no inline script or style);
+//! - `assets/*.js`: ES modules loaded by the browser as they are, one per concern; `app.js` is
+//!   the entry point and its header lists the others (state, session, connection, timeline,
+//!   rooms, composer, members, dialogs, identity and key tools, layout, and the pure `api.js`,
+//!   `keys.js`, `cbor.js`, `draft.js`, `text.js`, `notices.js`, `timeline.js`);
 //! - `assets/app.css`: the one stylesheet (light and dark);
-//! - `tests/client_unit.mjs`: Node.js checks of the pure modules (not served);
-//! - `assets/icon.svg`, `assets/manifest.webmanifest`: icon and web app manifest.
+//! - `assets/icon.svg`, `assets/manifest.webmanifest`: icon and web app manifest;
+//! - `tests/client_unit.mjs`: Node.js checks of the pure modules (not served).
 //!
 //! The API layer adds the security headers (Content-Security-Policy, nosniff, no-referrer,
 //! frame denial) and the Host/Origin checks to every response, these included. The files are
@@ -39,49 +39,139 @@ const CSS: &str = "text/css; charset=utf-8";
 const SVG: &str = "image/svg+xml";
 const MANIFEST: &str = "application/manifest+json";
 
-/// Every file of the web client, in the order a browser asks for them.
+/// One file of `web/assets/`, served at `/assets/<name>`.
+macro_rules! asset {
+    ($name:literal, $content_type:expr) => {
+        WebFile {
+            path: concat!("/assets/", $name),
+            content_type: $content_type,
+            body: include_bytes!(concat!("web/assets/", $name)),
+        }
+    };
+}
+
+/// Every file of the web client: the page, then `web/assets/` (the test
+/// `every_asset_file_is_embedded` keeps this list equal to the folder).
 pub const FILES: &[WebFile] = &[
     WebFile {
         path: "/",
         content_type: HTML,
         body: include_bytes!("web/index.html"),
     },
-    WebFile {
-        path: "/assets/app.css",
-        content_type: CSS,
-        body: include_bytes!("web/assets/app.css"),
-    },
-    WebFile {
-        path: "/assets/app.js",
-        content_type: JAVASCRIPT,
-        body: include_bytes!("web/assets/app.js"),
-    },
-    WebFile {
-        path: "/assets/api.js",
-        content_type: JAVASCRIPT,
-        body: include_bytes!("web/assets/api.js"),
-    },
-    WebFile {
-        path: "/assets/keys.js",
-        content_type: JAVASCRIPT,
-        body: include_bytes!("web/assets/keys.js"),
-    },
-    WebFile {
-        path: "/assets/cbor.js",
-        content_type: JAVASCRIPT,
-        body: include_bytes!("web/assets/cbor.js"),
-    },
-    WebFile {
-        path: "/assets/icon.svg",
-        content_type: SVG,
-        body: include_bytes!("web/assets/icon.svg"),
-    },
-    WebFile {
-        path: "/assets/manifest.webmanifest",
-        content_type: MANIFEST,
-        body: include_bytes!("web/assets/manifest.webmanifest"),
-    },
+    asset!("app.css", CSS),
+    asset!("app.js", JAVASCRIPT),
+    asset!("api.js", JAVASCRIPT),
+    asset!("cbor.js", JAVASCRIPT),
+    asset!("composer.js", JAVASCRIPT),
+    asset!("connection.js", JAVASCRIPT),
+    asset!("dialogs.js", JAVASCRIPT),
+    asset!("directory.js", JAVASCRIPT),
+    asset!("dom.js", JAVASCRIPT),
+    asset!("draft.js", JAVASCRIPT),
+    asset!("history.js", JAVASCRIPT),
+    asset!("identity.js", JAVASCRIPT),
+    asset!("key_tools.js", JAVASCRIPT),
+    asset!("keys.js", JAVASCRIPT),
+    asset!("layout.js", JAVASCRIPT),
+    asset!("members.js", JAVASCRIPT),
+    asset!("menus.js", JAVASCRIPT),
+    asset!("notices.js", JAVASCRIPT),
+    asset!("room_bar.js", JAVASCRIPT),
+    asset!("rooms.js", JAVASCRIPT),
+    asset!("session.js", JAVASCRIPT),
+    asset!("state.js", JAVASCRIPT),
+    asset!("text.js", JAVASCRIPT),
+    asset!("timeline.js", JAVASCRIPT),
+    asset!("timeline_view.js", JAVASCRIPT),
+    asset!("icon.svg", SVG),
+    asset!("manifest.webmanifest", MANIFEST),
 ];
+
+/// The module specifiers a JavaScript file imports: static `import … from '…'`, `import '…'`
+/// and `export … from '…'` statements (starting a line, ending at their `;`, possibly over
+/// several lines), and dynamic `import('…')`. The web client's modules use only these forms.
+pub fn import_specifiers(js: &str) -> Vec<&str> {
+    const DECLARATIONS: [&str; 6] = [
+        "export function",
+        "export async",
+        "export class",
+        "export const",
+        "export let",
+        "export default",
+    ];
+    let mut out = Vec::new();
+    let mut in_statement = false;
+    for line in js.lines() {
+        let trimmed = line.trim_start();
+        let declaration = DECLARATIONS.iter().any(|d| trimmed.starts_with(d));
+        if trimmed.starts_with("import ") || trimmed.starts_with("export ") && !declaration {
+            in_statement = true;
+        }
+        if in_statement {
+            for keyword in ["from ", "import "] {
+                for (at, _) in trimmed.match_indices(keyword) {
+                    out.extend(string_literal(&trimmed[at + keyword.len()..]));
+                }
+            }
+            in_statement = !trimmed.contains(';');
+        }
+        for (at, _) in line.match_indices("import(") {
+            out.extend(string_literal(&line[at + "import(".len()..]));
+        }
+    }
+    out
+}
+
+/// The content of the string literal `text` starts with (single or double quotes), if any.
+fn string_literal(text: &str) -> Option<&str> {
+    let quote = text.chars().next().filter(|c| *c == '\'' || *c == '"')?;
+    let body = &text[1..];
+    body.find(quote).map(|end| &body[..end])
+}
+
+/// The URL path a module specifier found in the file served at `from` refers to, or `None`
+/// for a bare specifier (`lib`), which a browser cannot load without an import map.
+pub fn resolve_specifier(from: &str, specifier: &str) -> Option<String> {
+    if specifier.starts_with('/') {
+        return Some(specifier.to_owned());
+    }
+    if !specifier.starts_with("./") && !specifier.starts_with("../") {
+        return None;
+    }
+    let mut parts: Vec<&str> = from.split('/').collect();
+    parts.pop();
+    for part in specifier.split('/') {
+        match part {
+            "." => {}
+            ".." => {
+                if parts.len() > 1 {
+                    parts.pop();
+                }
+            }
+            other => parts.push(other),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+/// Every import of every served module that is not served: `(module, specifier)` pairs.
+pub fn unserved_imports(files: &[WebFile]) -> Vec<(&'static str, String)> {
+    let mut missing = Vec::new();
+    for file in files.iter().filter(|f| f.content_type == JAVASCRIPT) {
+        let js = std::str::from_utf8(file.body).unwrap_or_default();
+        for specifier in import_specifiers(js) {
+            let served = resolve_specifier(file.path, specifier).is_some_and(|path| {
+                files
+                    .iter()
+                    .any(|f| f.path == path && f.content_type == JAVASCRIPT)
+            });
+            if !served {
+                missing.push((file.path, specifier.to_owned()));
+            }
+        }
+    }
+    missing
+}
 
 /// The router serving [`FILES`] with `GET` (and `HEAD`). Mounted by the API next to `/api/v1`.
 pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
@@ -145,33 +235,146 @@ mod tests {
             .map(|(_, v)| v.as_str())
     }
 
-    #[tokio::test]
-    async fn every_embedded_file_is_served_with_its_type() {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let server = tokio::spawn(async move {
-            axum::serve(listener, router::<()>()).await.unwrap();
-        });
-        for file in FILES {
-            let (status, headers, body) = fetch(addr, file.path).await;
-            assert!(status.contains(" 200 "), "{}: {status}", file.path);
-            assert_eq!(
-                header_value(&headers, "content-type"),
-                Some(file.content_type),
-                "{}",
-                file.path
-            );
-            assert_eq!(
-                header_value(&headers, "cache-control"),
-                Some("no-cache"),
-                "{}",
-                file.path
-            );
-            assert_eq!(body, file.body, "{}", file.path);
+    /// Every file and every module import is served by a running node with its type, the
+    /// cache rule and the security headers the API layer adds to every response.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn every_file_and_every_import_is_served_by_a_node() {
+        use crate::config::{Config, ConfigFile, Overrides};
+        let dir = tempfile::tempdir().unwrap();
+        let overrides = Overrides {
+            data_dir: Some(dir.path().to_owned()),
+            listen: vec!["/ip4/127.0.0.1/tcp/0".to_owned()],
+            bootstrap: Vec::new(),
+            http: Some("127.0.0.1:0".to_owned()),
+        };
+        let config = Config::from_parts(ConfigFile::default(), overrides).unwrap();
+        let running = crate::daemon::start(&config).await.unwrap();
+        let addr = running.http_addr;
+        let mut paths: Vec<(String, &str)> = FILES
+            .iter()
+            .map(|f| (f.path.to_owned(), f.content_type))
+            .collect();
+        for file in FILES.iter().filter(|f| f.content_type == JAVASCRIPT) {
+            let js = std::str::from_utf8(file.body).unwrap();
+            for specifier in import_specifiers(js) {
+                let path = resolve_specifier(file.path, specifier)
+                    .unwrap_or_else(|| panic!("{}: bare specifier {specifier}", file.path));
+                paths.push((path, JAVASCRIPT));
+            }
+        }
+        assert!(
+            paths.len() > FILES.len() * 2,
+            "the modules import each other"
+        );
+        for (path, content_type) in &paths {
+            let (status, headers, body) = fetch(addr, path).await;
+            assert!(status.contains(" 200 "), "{path}: {status}");
+            let expected = [
+                ("content-type", *content_type),
+                ("cache-control", "no-cache"),
+                (
+                    "content-security-policy",
+                    crate::api::CONTENT_SECURITY_POLICY_VALUE,
+                ),
+                ("x-content-type-options", "nosniff"),
+            ];
+            for (name, value) in expected {
+                assert_eq!(header_value(&headers, name), Some(value), "{path}: {name}");
+            }
+            let file = FILES.iter().find(|f| f.path == path).unwrap();
+            assert_eq!(body, file.body, "{path}");
         }
         let (status, _, _) = fetch(addr, "/assets/missing.js").await;
         assert!(status.contains(" 404 "), "{status}");
-        server.abort();
+        running.shutdown().await;
+    }
+
+    /// `FILES` lists exactly the files of `web/assets/`, with their current bytes.
+    #[test]
+    fn every_asset_file_is_embedded() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/web/assets");
+        let mut on_disk = Vec::new();
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let entry = entry.unwrap();
+            let name = entry.file_name().into_string().unwrap();
+            let path = format!("/assets/{name}");
+            let file = FILES
+                .iter()
+                .find(|f| f.path == path)
+                .unwrap_or_else(|| panic!("web/assets/{name} is not in web::FILES"));
+            assert_eq!(file.body, std::fs::read(entry.path()).unwrap(), "{name}");
+            on_disk.push(path);
+        }
+        for file in FILES.iter().filter(|f| f.path.starts_with("/assets/")) {
+            assert!(
+                on_disk.contains(&file.path.to_owned()),
+                "{} has no file",
+                file.path
+            );
+        }
+        let html = std::str::from_utf8(FILES[0].body).unwrap();
+        for (at, _) in html.match_indices("=\"/assets/") {
+            let rest = &html[at + 2..];
+            let path = &rest[..rest.find('"').unwrap()];
+            assert!(
+                FILES.iter().any(|f| f.path == path),
+                "index.html names {path}"
+            );
+        }
+    }
+
+    /// Every module's imports name served modules; an import of a missing file, or a bare
+    /// specifier, is reported.
+    #[test]
+    fn every_import_names_a_served_module() {
+        assert_eq!(unserved_imports(FILES), Vec::<(&str, String)>::new());
+        let entry = FILES.iter().find(|f| f.path == "/assets/app.js").unwrap();
+        assert!(import_specifiers(std::str::from_utf8(entry.body).unwrap()).len() > 5);
+
+        let module = |path, body: &'static str| WebFile {
+            path,
+            content_type: JAVASCRIPT,
+            body: body.as_bytes(),
+        };
+        let files = [
+            module(
+                "/assets/a.js",
+                "import { b } from './b.js';\nimport {\n  c,\n} from \"./c.js\";\n\
+                 import './gone.js';\nexport { d } from '../assets/d.js';\n\
+                 export function f() {\n  return 'from \\'./not-an-import.js\\'';\n}\n\
+                 const later = () => import('./lazy.js');\nimport lib from 'lib';\n",
+            ),
+            module("/assets/b.js", ""),
+            module("/assets/d.js", ""),
+        ];
+        assert_eq!(
+            import_specifiers(std::str::from_utf8(files[0].body).unwrap()),
+            [
+                "./b.js",
+                "./c.js",
+                "./gone.js",
+                "../assets/d.js",
+                "./lazy.js",
+                "lib"
+            ]
+        );
+        let missing: Vec<String> = unserved_imports(&files)
+            .into_iter()
+            .map(|(from, specifier)| format!("{from} {specifier}"))
+            .collect();
+        assert_eq!(
+            missing,
+            [
+                "/assets/a.js ./c.js",
+                "/assets/a.js ./gone.js",
+                "/assets/a.js ./lazy.js",
+                "/assets/a.js lib"
+            ]
+        );
+        assert_eq!(
+            resolve_specifier("/assets/x/y.js", "../z.js").as_deref(),
+            Some("/assets/z.js")
+        );
     }
 
     /// The pure JavaScript modules (CBOR reader, SSE parser, key file format) checked by

@@ -29,6 +29,11 @@ export const MIN_IMPORT_ITERATIONS = 100000;
 export const MAX_IMPORT_ITERATIONS = 10000000;
 /** Largest key file read (a valid one is about 330 bytes). */
 export const MAX_KEY_FILE_BYTES = 4096;
+/** Shortest passphrase a key file is exported under, in characters (code points): the node's
+ *  and the command line's rule too. */
+export const MIN_PASSPHRASE_CHARS = 8;
+/** Longest passphrase, in UTF-8 bytes (crypto/src/key_export.rs `MAX_PASSPHRASE_BYTES`). */
+export const MAX_PASSPHRASE_BYTES = 1024;
 
 const EXPORT_AAD = new TextEncoder().encode('causerie key export v1');
 const AT_REST_AAD = new TextEncoder().encode('causerie seed at rest v1');
@@ -197,8 +202,28 @@ async function passphraseKey(passphrase, salt, iterations, usage) {
   );
 }
 
-/** The key export file (JSON text) of the stored identity, protected by `passphrase`. */
+/**
+ * Why `passphrase` cannot protect a key export (a sentence), or null if it can: at least
+ * MIN_PASSPHRASE_CHARS characters and at most MAX_PASSPHRASE_BYTES bytes.
+ */
+export function passphraseProblem(passphrase) {
+  const length = [...passphrase].length;
+  if (length < MIN_PASSPHRASE_CHARS) {
+    return `Too short: at least ${MIN_PASSPHRASE_CHARS} characters (this one has ${length}).`;
+  }
+  if (new TextEncoder().encode(passphrase).length > MAX_PASSPHRASE_BYTES) {
+    return `Too long: at most ${MAX_PASSPHRASE_BYTES} bytes.`;
+  }
+  return null;
+}
+
+/**
+ * The key export file (JSON text) of the stored identity, protected by `passphrase`. Refuses a
+ * passphrase that passphraseProblem() objects to with `bad_passphrase`.
+ */
 export async function exportKeyFile(record, passphrase) {
+  const problem = passphraseProblem(passphrase);
+  if (problem) throw new KeyError('bad_passphrase', problem);
   const seed = new Uint8Array(
     await crypto.subtle.decrypt(
       { name: 'AES-GCM', iv: record.seedNonce, additionalData: AT_REST_AAD },

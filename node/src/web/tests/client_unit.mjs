@@ -1,13 +1,16 @@
 // Unit checks of the web client's pure modules, run with Node.js (>= 20) by the `web` module's
 // test `client_modules_pass_their_unit_checks` (skipped when `node` is not installed):
-// the strict CBOR reader (cbor.js), the server-sent events parser (api.js) and the key export
-// file format (keys.js, specs/client-api.md "Key export file"), decrypted here with Node's own
-// PBKDF2 and AES-GCM so the file is checked against an independent implementation.
+// the strict CBOR reader (cbor.js), the server-sent events parser (api.js), the key export
+// file format and passphrase rule (keys.js, specs/client-api.md "Key export file"), decrypted
+// here with Node's own PBKDF2 and AES-GCM so the file is checked against an independent
+// implementation, the timeline model (timeline.js) and the wording of room changes (notices.js).
 import assert from 'node:assert/strict';
 import nodeCrypto from 'node:crypto';
 import { cborEqual, decodeCbor } from '../assets/cbor.js';
 import { SseParser } from '../assets/api.js';
 import * as keys from '../assets/keys.js';
+import { Timeline, redactionTarget } from '../assets/timeline.js';
+import { noticeText } from '../assets/notices.js';
 
 const hex = (s) => Uint8Array.from(Buffer.from(s, 'hex'));
 
@@ -81,6 +84,15 @@ decipher.setAAD(Buffer.from('causerie key export v1'));
 decipher.setAuthTag(sealed.subarray(32));
 assert.ok(Buffer.concat([decipher.update(sealed.subarray(0, 32)), decipher.final()]).equals(seed));
 
+// The passphrase rule: at least 8 characters (code points, so 8 emoji pass), at most 1,024 bytes.
+assert.equal(keys.MIN_PASSPHRASE_CHARS, 8);
+assert.match(keys.passphraseProblem('1234567'), /at least 8 characters \(this one has 7\)/);
+assert.equal(keys.passphraseProblem('12345678'), null);
+assert.equal(keys.passphraseProblem('🔑'.repeat(8)), null);
+assert.match(keys.passphraseProblem('🔑'.repeat(7)), /this one has 7/);
+assert.match(keys.passphraseProblem('x'.repeat(1025)), /at most 1024 bytes/);
+await assert.rejects(keys.exportKeyFile(record, 'short'), (e) => e.reason === 'bad_passphrase');
+
 // Import refuses with the spec's reasons (a good file gets as far as storage, absent in Node).
 const variant = (change) => JSON.stringify({ ...file, ...change });
 const importFails = (input, passphrase, reason) =>
@@ -93,5 +105,29 @@ await importFails(variant({ causerie_key_export: 2 }), 'correct horse', 'bad_exp
 await importFails(variant({ nonce: 'zz' }), 'correct horse', 'bad_export_file');
 await importFails('not json', 'correct horse', 'bad_export_file');
 await assert.rejects(keys.importKeyFile(text, 'correct horse'), (e) => /indexedDB/.test(String(e)));
+
+// Timeline model: ordered by depth then id, deduplicated, a redaction updates its target.
+const timeline = new Timeline('!r');
+const ev = (id, depth, extra = {}) => ({ id, room: '!r', kind: 'room.message', depth, content: { body: id }, ...extra });
+assert.deepEqual(timeline.insert(ev('$b', 2)), { index: 0, updated: false });
+assert.deepEqual(timeline.insert(ev('$a', 2)), { index: 0, updated: false });
+assert.deepEqual(timeline.insert(ev('$c', 1)), { index: 0, updated: false });
+assert.equal(timeline.insert(ev('$a', 2)), null);
+assert.deepEqual(timeline.events.map((e) => e.id), ['$c', '$a', '$b']);
+assert.deepEqual(timeline.insert({ ...ev('$a', 2), redacted: true, content: {} }), { index: 1, updated: true });
+assert.equal(timeline.newest().id, '$b');
+assert.equal(redactionTarget({ kind: 'room.redaction', content: { redacts: 'ab' } }), '$ab');
+assert.equal(redactionTarget(ev('$x', 1)), null);
+
+// Room changes as sentences.
+const names = { ['a'.repeat(64)]: 'alice', ['b'.repeat(64)]: 'bob' };
+const context = { nameOf: (user) => names[user] ?? user, earlierMembership: () => null };
+const byAlice = (kind, content, stateKey = '') => ({
+  id: '$e', room: '!r', kind, depth: 3, author: 'a'.repeat(64), state_key: stateKey, content,
+  sender: { handle: 'alice' },
+});
+assert.equal(noticeText(byAlice('room.create', {}), context), 'alice created the room');
+assert.equal(noticeText(byAlice('room.member', { membership: 'ban' }, 'b'.repeat(64)), context), 'alice banned bob');
+assert.equal(noticeText(byAlice('room.message', { body: 'hi' }), context), null);
 
 console.log('web client unit checks passed');

@@ -1,0 +1,139 @@
+// Causerie web client: the member list of the active room and the moderation it offers (kick,
+// ban, unban, let in, power levels, invite by key), and deleting a message.
+
+import { cborEqual } from './cbor.js';
+import * as keys from './keys.js';
+import { askValue } from './dialogs.js';
+import { $, h, showError } from './dom.js';
+import { menuFor } from './menus.js';
+import { scheduleActiveInfoRefresh } from './rooms.js';
+import { act } from './session.js';
+import { state } from './state.js';
+import { CREATOR_POWER, attestationText, levelText, shortKey } from './text.js';
+
+/** Whether the user may delete other people's messages in the active room. */
+export function canRedactOthers() {
+  const info = state.activeInfo;
+  return Boolean(info && info.power >= (info.power_levels?.redact ?? 50));
+}
+
+/** Shows the active room's members, each with the actions the user's power allows. */
+export function renderMembers() {
+  const list = $('members');
+  const info = state.activeInfo;
+  if (!state.active || !info) {
+    list.replaceChildren();
+    return;
+  }
+  const mine = info.power ?? 0;
+  const levels = info.power_levels || {};
+  const items = state.members.map((member) => {
+    const name = member.display_name || member.handle || shortKey(member.user);
+    const power = member.power ?? 0;
+    const actions = [];
+    const above = mine > power && member.user !== state.identity.user;
+    if (above && ['join', 'invite', 'knock'].includes(member.membership) && mine >= (levels.kick ?? 50)) {
+      actions.push({ label: 'Kick…', danger: true, run: () => moderate('kick', member) });
+    }
+    if (above && member.membership !== 'ban' && mine >= (levels.ban ?? 50)) {
+      actions.push({ label: 'Ban…', danger: true, run: () => moderate('ban', member) });
+    }
+    if (member.membership === 'ban' && mine >= (levels.ban ?? 50) && mine > power) {
+      actions.push({ label: 'Unban', run: () => moderate('unban', member) });
+    }
+    if (member.membership === 'knock' && mine >= (levels.invite ?? 0)) {
+      actions.push({ label: 'Let in (invite)', run: () => moderate('invite', member) });
+    }
+    if ((above || member.user === state.identity.user) && power < CREATOR_POWER && mine >= (levels.state_default ?? 50)) {
+      actions.push({ label: 'Change power…', run: () => moderate('power', member) });
+    }
+    const item = h(
+      'li',
+      { className: `member membership-${member.membership}`, data: { user: member.user, membership: member.membership } },
+      h(
+        'div',
+        { className: 'member-main' },
+        h('span', { className: 'name', text: name }),
+        member.handle ? h('span', { className: 'handle', text: `@${member.handle}` }) : null,
+        h('span', { className: 'power', text: levelText(power), attrs: { title: `power ${levelText(power)}` } }),
+      ),
+      h('div', {
+        className: 'member-meta',
+        text: `${member.membership} · ${attestationText({ home_node: member.home_node, assurance: member.assurance })}`,
+        attrs: { title: `key ${member.user}` },
+      }),
+    );
+    if (actions.length) item.append(menuFor(`Actions for ${name}`, actions));
+    return item;
+  });
+  list.replaceChildren(...items);
+  const canInvite = mine >= (levels.invite ?? 0) && info.membership === 'join';
+  if (canInvite) {
+    list.append(h('li', { className: 'member-invite' }, h('button', { type: 'button', className: 'small', text: 'Invite a user by key…', onClick: inviteByKey })));
+  }
+}
+
+/** "Invite a user by key…". */
+async function inviteByKey() {
+  const user = await askValue('Invite', 'Public key of the user (64 hex digits)', '', (v) =>
+    /^[0-9a-f]{64}$/.test(v.trim()) ? null : 'A key is 64 lowercase hex digits.',
+  );
+  if (user === null) return;
+  await moderate('invite', { user: user.trim(), display_name: null, handle: null });
+}
+
+/** Kick, ban, unban, invite or set the power of `member`, asking what the action needs. */
+async function moderate(kind, member) {
+  const room = state.active;
+  const name = member.display_name || member.handle || shortKey(member.user);
+  const action = { action: kind, user: member.user };
+  let expect;
+  if (kind === 'kick' || kind === 'ban') {
+    const reason = await askValue(kind === 'kick' ? `Kick ${name}` : `Ban ${name}`, 'Reason (optional)', '', null);
+    if (reason === null) return;
+    if (reason.trim()) action.reason = reason.trim();
+    const membership = kind === 'kick' ? 'leave' : 'ban';
+    expect = { kind: 'room.member', stateKey: member.user, content: (c) => c.membership === membership };
+  } else if (kind === 'unban') {
+    expect = { kind: 'room.member', stateKey: member.user, content: (c) => c.membership === 'leave' };
+  } else if (kind === 'invite') {
+    expect = { kind: 'room.member', stateKey: member.user, content: (c) => c.membership === 'invite' };
+  } else {
+    const mine = state.activeInfo?.power ?? 0;
+    const value = await askValue(`Power of ${name}`, `Power level (0 to ${levelText(mine)})`, String(member.power ?? 0), (v) => {
+      const n = Number(v);
+      return Number.isSafeInteger(n) && n >= 0 && n <= Math.min(mine, CREATOR_POWER) ? null : 'Enter a whole number within your own power.';
+    });
+    if (value === null) return;
+    action.level = Number(value);
+    expect = {
+      kind: 'room.power_levels',
+      stateKey: '',
+      content: (c) => ((c.users && c.users[member.user]) ?? c.users_default ?? 0) === action.level,
+    };
+  }
+  showError('members-error', null);
+  try {
+    await act(room, action, expect);
+    scheduleActiveInfoRefresh();
+  } catch (error) {
+    showError('members-error', error);
+  }
+}
+
+/** Deletes a message, with an optional reason. */
+export async function redactEvent(event) {
+  const reason = await askValue('Delete message', 'Reason (optional)', '', null);
+  if (reason === null) return;
+  const action = { action: 'redact', event: event.id };
+  if (reason.trim()) action.reason = reason.trim();
+  const target = keys.hexToBytes(event.id.slice(1));
+  try {
+    await act(event.room, action, {
+      kind: 'room.redaction',
+      content: (c) => c.redacts instanceof Uint8Array && cborEqual(c.redacts, target),
+    });
+  } catch (error) {
+    showError('composer-error', error);
+  }
+}
