@@ -5,7 +5,8 @@
 //!   users, rooms, waits on conditions) used by `tests/federation_*.rs` and
 //!   `benches/federation.rs` (specs/federation.md).
 //! - [`browser`]: a small WebDriver client driving headless Chromium through ChromeDriver,
-//!   used by `tests/browser.rs` against the web client (specs/client-api.md).
+//!   and the web client's test helpers, used by `tests/browser_*.rs` against the web client
+//!   (specs/client-api.md).
 //! - `src/bin/causerie-cluster-node.rs`: a node as a child process, for crash scenarios.
 //! - `tests/convergence.rs`: the seeded convergence simulation of the room engine
 //!   (specs/rooms.md).

@@ -1,0 +1,471 @@
+//! The web client in a browser, through its DOM contract (the ids, classes and data attributes
+//! the web client keeps stable, checked by `node/src/web.rs`), never its internals: [`Chat`]
+//! and the helpers the browser tests share (`tests/tests/browser_*.rs`).
+
+use std::time::Duration;
+
+use causerie_node::config::{Config, ConfigFile, Overrides};
+use causerie_node::daemon::{self, Running};
+use serde_json::{Value, json};
+
+use super::{Browser, BrowserError, BrowserSetup, DEFAULT_WAIT, Element, LaunchOptions, Result};
+
+/// Patience for steps that cross the network between two nodes (join by link, live delivery).
+pub const FEDERATION_WAIT: Duration = Duration::from_secs(60);
+
+/// The browser setup for `test`, or `None` when the test is skipped (the setup said why).
+pub fn setup(test: &str) -> Option<BrowserSetup> {
+    BrowserSetup::from_env(test).unwrap_or_else(|e| panic!("{test}: {e} ({})", e.reason()))
+}
+
+/// Panics with the error's reason, so a failure names what was waited for.
+pub trait OrFail<T> {
+    /// The value, or a panic naming `step` and the error's reason.
+    fn or_fail(self, step: &str) -> T;
+}
+
+impl<T> OrFail<T> for Result<T, BrowserError> {
+    fn or_fail(self, step: &str) -> T {
+        self.unwrap_or_else(|e| panic!("{step}: {e} [{}]", e.reason()))
+    }
+}
+
+impl<T> OrFail<T> for Result<T, crate::cluster::HarnessError> {
+    fn or_fail(self, step: &str) -> T {
+        self.unwrap_or_else(|e| panic!("{step}: {e} [{}]", e.reason()))
+    }
+}
+
+/// One message as the timeline shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shown {
+    /// The event id (`$…`).
+    pub event_id: String,
+    /// The sender's text.
+    pub sender: String,
+    /// The body's text.
+    pub body: String,
+}
+
+/// Reads the timeline: confirmed messages (an event id) in display order, with the exact
+/// `textContent` of their sender and body.
+const READ_TIMELINE: &str = r#"
+return Array.from(document.querySelectorAll('#timeline .message[data-event-id]'))
+  .filter(m => m.dataset.eventId.startsWith('$'))
+  .map(m => {
+    const sender = m.querySelector('.sender');
+    const body = m.querySelector('.body');
+    return [m.dataset.eventId, sender ? sender.textContent : null, body ? body.textContent : null];
+  });
+"#;
+
+/// A browser showing the web client of one node.
+pub struct Chat {
+    /// The browser.
+    pub browser: Browser,
+    /// The web client's URL.
+    pub url: String,
+}
+
+impl Chat {
+    /// Launches a browser named `label` and opens the web client served by `node`.
+    pub async fn open(setup: &BrowserSetup, label: &str, node: std::net::SocketAddr) -> Chat {
+        let browser = Browser::launch(setup, LaunchOptions::desktop(label))
+            .await
+            .or_fail(&format!("launch {label}"));
+        let chat = Chat {
+            browser,
+            url: format!("http://{node}/"),
+        };
+        chat.browser
+            .goto(&chat.url)
+            .await
+            .or_fail("open the web client");
+        chat.wait_ready().await;
+        chat
+    }
+
+    /// Waits until the page says it is ready (`body[data-ready=1]`).
+    pub async fn wait_ready(&self) {
+        self.browser
+            .wait_script(
+                "the web client to be ready (body[data-ready=1])",
+                DEFAULT_WAIT,
+                "return document.body && document.body.dataset.ready === '1'",
+                vec![],
+            )
+            .await
+            .or_fail("ready");
+    }
+
+    /// A screenshot for `step`.
+    pub async fn shot(&self, step: &str) {
+        self.browser.screenshot(step).await.or_fail("screenshot");
+    }
+
+    /// Waits for the first element matching `selector`.
+    pub async fn element(&self, selector: &str) -> Element<'_> {
+        self.browser
+            .wait_element(selector, DEFAULT_WAIT)
+            .await
+            .or_fail(selector)
+    }
+
+    /// Replaces the content of an input with `text`, typed as a user would: see [`type_text`].
+    pub async fn fill(&self, selector: &str, text: &str) {
+        let input = self.element(selector).await;
+        input.clear().await.or_fail(selector);
+        type_text(&self.browser, &input, text)
+            .await
+            .or_fail(selector);
+    }
+
+    /// Clicks the first element matching `selector`.
+    pub async fn click(&self, selector: &str) {
+        self.element(selector).await.click().await.or_fail(selector);
+    }
+
+    /// Onboarding: creates an identity with `handle`; returns the user key (`#me[data-user]`).
+    pub async fn create_identity(&self, handle: &str, display_name: &str) -> String {
+        self.fill("#handle-input", handle).await;
+        self.fill("#display-name-input", display_name).await;
+        self.click("#create-identity").await;
+        self.wait_me(handle).await
+    }
+
+    /// Waits for `#me` to name `handle`; returns its `data-user`.
+    pub async fn wait_me(&self, handle: &str) -> String {
+        let user = self
+            .browser
+            .wait_script(
+                &format!("#me[data-user] naming {handle}"),
+                DEFAULT_WAIT,
+                "const me = document.querySelector('#me[data-user]');
+                 return me && me.dataset.user && me.textContent.includes(arguments[0])
+                     ? me.dataset.user : null;",
+                vec![json!(handle)],
+            )
+            .await
+            .or_fail("identity");
+        let user = user.as_str().unwrap_or_default().to_owned();
+        assert_eq!(user.len(), 64, "data-user is a hex key: {user}");
+        assert!(user.bytes().all(|b| b.is_ascii_hexdigit()), "{user}");
+        user
+    }
+
+    /// Creates a room named `name`; returns its id once it is the active room.
+    pub async fn create_room(&self, name: &str, public: bool) -> String {
+        self.fill("#new-room-name", name).await;
+        let checkbox = self.element("#new-room-public").await;
+        if checkbox.property("checked").await.or_fail("checked") != json!(public) {
+            checkbox.click().await.or_fail("toggle public");
+        }
+        self.click("#create-room").await;
+        let room = self
+            .browser
+            .wait_script(
+                &format!("room {name} in the room list, active"),
+                DEFAULT_WAIT,
+                "const item = Array.from(document.querySelectorAll('#room-list .room-item.active[data-room-id]'))
+                   .find(i => i.textContent.includes(arguments[0]));
+                 return item ? item.dataset.roomId : null;",
+                vec![json!(name)],
+            )
+            .await
+            .or_fail("create room");
+        let room = room.as_str().unwrap_or_default().to_owned();
+        assert!(room.starts_with('!'), "room id: {room}");
+        room
+    }
+
+    /// The active room's invite link (`#invite-link-button` fills `#invite-link`).
+    pub async fn invite_link(&self) -> String {
+        self.click("#invite-link-button").await;
+        let link = self
+            .browser
+            .wait_script(
+                "the invite link in #invite-link",
+                DEFAULT_WAIT,
+                "const input = document.querySelector('#invite-link');
+                 return input && input.value.startsWith('causerie:join/') ? input.value : null;",
+                vec![],
+            )
+            .await
+            .or_fail("invite link");
+        link.as_str().unwrap_or_default().to_owned()
+    }
+
+    /// Joins by invite link and waits until `room` is the active room.
+    pub async fn join(&self, link: &str, room: &str) {
+        self.fill("#join-link-input", link).await;
+        self.click("#join-button").await;
+        self.wait_active_room(room, FEDERATION_WAIT).await;
+    }
+
+    /// Waits until `room` is the active room of the room list.
+    pub async fn wait_active_room(&self, room: &str, timeout: Duration) {
+        self.browser
+            .wait_script(
+                &format!("room {room} to be the active room"),
+                timeout,
+                "return Array.from(document.querySelectorAll('#room-list .room-item.active'))
+                   .some(i => i.dataset.roomId === arguments[0]);",
+                vec![json!(room)],
+            )
+            .await
+            .or_fail("active room");
+    }
+
+    /// Types `text` in the composer and sends it; returns the event id once it is shown.
+    pub async fn send(&self, text: &str) -> String {
+        self.fill("#composer", text).await;
+        self.click("#send-button").await;
+        self.wait_message(text, DEFAULT_WAIT).await.event_id
+    }
+
+    /// Waits until a confirmed message whose body is exactly `body` is shown.
+    pub async fn wait_message(&self, body: &str, timeout: Duration) -> Shown {
+        let short: String = body.chars().take(40).collect();
+        self.browser
+            .wait_observing(
+                &format!("a message with body {short:?}"),
+                timeout,
+                || async {
+                    let shown = self.timeline().await?;
+                    if let Some(found) = shown.iter().find(|m| m.body == body) {
+                        return Ok(Ok(found.clone()));
+                    }
+                    // On timeout, say what the newest messages look like instead.
+                    let newest: Vec<&str> = shown
+                        .iter()
+                        .rev()
+                        .take(3)
+                        .map(|m| m.body.as_str())
+                        .collect();
+                    Ok(Err(format!(
+                        "{} messages, the newest: {newest:?}",
+                        shown.len()
+                    )))
+                },
+            )
+            .await
+            .or_fail("message")
+    }
+
+    /// The timeline's confirmed messages in display order.
+    pub async fn timeline(&self) -> Result<Vec<Shown>, BrowserError> {
+        let value = self.browser.execute(READ_TIMELINE, vec![]).await?;
+        let rows = value.as_array().cloned().unwrap_or_default();
+        Ok(rows
+            .iter()
+            .map(|row| {
+                let text = |i: usize| row.get(i).and_then(Value::as_str).unwrap_or_default();
+                Shown {
+                    event_id: text(0).to_owned(),
+                    sender: text(1).to_owned(),
+                    body: text(2).to_owned(),
+                }
+            })
+            .collect())
+    }
+
+    /// Waits for `#connection[data-state=online]`.
+    pub async fn wait_online(&self) {
+        self.browser
+            .wait_script(
+                "#connection[data-state=online]",
+                FEDERATION_WAIT,
+                "const c = document.querySelector('#connection');
+                 return c && c.dataset.state === 'online';",
+                vec![],
+            )
+            .await
+            .or_fail("online");
+    }
+
+    /// Marks the current document; [`Chat::assert_not_reloaded`] proves it is still the same.
+    pub async fn mark_document(&self, mark: &str) {
+        self.browser
+            .execute(
+                "window.__causerieTestMark = arguments[0];",
+                vec![json!(mark)],
+            )
+            .await
+            .or_fail("mark");
+    }
+
+    /// Asserts the document still carries `mark` (see [`Chat::mark_document`]).
+    pub async fn assert_not_reloaded(&self, mark: &str) {
+        let seen = self
+            .browser
+            .execute("return window.__causerieTestMark || null;", vec![])
+            .await
+            .or_fail("read mark");
+        assert_eq!(
+            seen,
+            json!(mark),
+            "{}: the page was reloaded",
+            self.browser.label()
+        );
+    }
+
+    /// Closes the browser.
+    pub async fn close(self) {
+        self.browser.close().await.or_fail("close");
+    }
+}
+
+/// The messages of `shown` whose body is one of `bodies`, in display order.
+pub fn only<'a>(shown: &'a [Shown], bodies: &[&str]) -> Vec<&'a Shown> {
+    shown
+        .iter()
+        .filter(|m| bodies.contains(&m.body.as_str()))
+        .collect()
+}
+
+impl Chat {
+    /// After a reload: makes `room` the active room (clicking it in the room list if the client
+    /// did not reopen it by itself).
+    pub async fn wait_active_room_or_select(&self, room: &str) {
+        let item = self
+            .browser
+            .wait_script(
+                &format!("room {room} in the room list"),
+                DEFAULT_WAIT,
+                "return Array.from(document.querySelectorAll('#room-list .room-item[data-room-id]'))
+                   .find(i => i.dataset.roomId === arguments[0]) || null;",
+                vec![json!(room)],
+            )
+            .await
+            .or_fail("room item");
+        let active = self
+            .browser
+            .execute(
+                "return arguments[0].classList.contains('active');",
+                vec![item.clone()],
+            )
+            .await
+            .or_fail("active?");
+        if active != json!(true) {
+            self.browser
+                .execute("arguments[0].click();", vec![item])
+                .await
+                .or_fail("select room");
+        }
+        self.wait_active_room(room, DEFAULT_WAIT).await;
+    }
+}
+
+impl Chat {
+    /// Answers the open passphrase dialog with `passphrase`.
+    pub async fn answer_passphrase(&self, passphrase: &str) {
+        self.browser
+            .wait_for("the passphrase prompt", DEFAULT_WAIT, || async {
+                let input = self.browser.find("#passphrase-input").await?;
+                Ok(match input {
+                    Some(input) if input.is_displayed().await? => Some(()),
+                    _ => None,
+                })
+            })
+            .await
+            .or_fail("passphrase prompt");
+        self.fill("#passphrase-input", passphrase).await;
+        // Choosing a passphrase (export) may ask for it twice; entering one (import) does not.
+        if let Some(again) = self
+            .browser
+            .find("#passphrase-confirm")
+            .await
+            .or_fail("confirm")
+            && again.is_displayed().await.or_fail("confirm shown")
+        {
+            again.clear().await.or_fail("confirm");
+            type_text(&self.browser, &again, passphrase)
+                .await
+                .or_fail("confirm");
+        }
+        self.click("#passphrase-ok").await;
+    }
+}
+
+/// A node of its own on loopback with HTTP on `http` (`127.0.0.1:0` for any port).
+pub async fn start_node(data_dir: &std::path::Path, http: &str) -> Result<Running, String> {
+    let overrides = Overrides {
+        data_dir: Some(data_dir.to_path_buf()),
+        listen: vec!["/ip4/127.0.0.1/tcp/0".to_owned()],
+        bootstrap: Vec::new(),
+        http: Some(http.to_owned()),
+    };
+    let config = Config::from_parts(ConfigFile::default(), overrides).map_err(|e| e.to_string())?;
+    daemon::start(&config).await.map_err(|e| e.to_string())
+}
+
+/// Whether WebDriver can type `c` (ChromeDriver types only characters of the Basic Multilingual
+/// Plane; U+E000..U+F8FF are its special keys, such as Enter).
+pub fn is_typable(c: char) -> bool {
+    u32::from(c) <= 0xFFFF
+}
+
+/// Types `text` into `input` as a user would: runs of characters WebDriver can type go through
+/// real key events; runs it cannot (emoji and everything else outside the BMP) are inserted at
+/// the caret by the page's editing command, as a paste or an input method would, which fires
+/// the same `input` event.
+pub async fn type_text(browser: &Browser, input: &Element<'_>, text: &str) -> Result<()> {
+    for (typable, run) in runs(text) {
+        if typable {
+            input.send_keys(run).await?;
+        } else {
+            let inserted = browser
+                .execute(
+                    "const input = arguments[0];
+                     input.focus();
+                     return document.execCommand('insertText', false, arguments[1]);",
+                    vec![input.as_argument(), json!(run)],
+                )
+                .await?;
+            if inserted != json!(true) {
+                return Err(BrowserError::BadResponse {
+                    command: "insertText".to_owned(),
+                    detail: format!("the page refused to insert {run:?}"),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `text` cut into maximal runs of typable and untypable characters ([`is_typable`]).
+fn runs(text: &str) -> Vec<(bool, &str)> {
+    let mut out: Vec<(bool, &str)> = Vec::new();
+    let mut start = 0;
+    for (at, c) in text.char_indices() {
+        if at > start && is_typable(c) != out_kind(text, start) {
+            out.push((out_kind(text, start), &text[start..at]));
+            start = at;
+        }
+    }
+    if start < text.len() {
+        out.push((out_kind(text, start), &text[start..]));
+    }
+    out
+}
+
+/// Whether the character at byte `at` of `text` is typable.
+fn out_kind(text: &str, at: usize) -> bool {
+    text[at..].chars().next().is_some_and(is_typable)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_cut_into_typable_runs() {
+        assert_eq!(runs(""), Vec::<(bool, &str)>::new());
+        assert_eq!(runs("abc"), [(true, "abc")]);
+        assert_eq!(
+            runs("Hi 👋🏽 there ☃\u{E007}"),
+            [(true, "Hi "), (false, "👋🏽"), (true, " there ☃\u{E007}")]
+        );
+        assert_eq!(runs("🔑"), [(false, "🔑")]);
+    }
+}
