@@ -120,9 +120,22 @@ impl Chat {
             .or_fail(selector);
     }
 
-    /// Clicks the first element matching `selector`.
+    /// Clicks the first element matching `selector`, once it is there; tried again when the
+    /// page re-renders it under the pointer (a stale element).
     pub async fn click(&self, selector: &str) {
-        self.element(selector).await.click().await.or_fail(selector);
+        self.browser
+            .wait_observing(
+                &format!("a click on `{selector}`"),
+                DEFAULT_WAIT,
+                || async {
+                    match self.browser.find(selector).await? {
+                        Some(element) => element.click().await.map(Ok),
+                        None => Ok(Err("no such element yet".to_owned())),
+                    }
+                },
+            )
+            .await
+            .or_fail(selector);
     }
 
     /// Onboarding: creates an identity with `handle`; returns the user key (`#me[data-user]`).

@@ -1,22 +1,60 @@
 // Causerie web client: the modal dialogs of index.html (passphrase, value prompt, confirmation).
+//
+// Every dialog goes through one runner, runDialog(): it fills nothing itself, shows the dialog
+// `#<name>-dialog` with the focus on a chosen control, and settles on the first of: the form
+// submitted with an answer its check accepts (an answer it refuses is shown in `#<name>-error`
+// and the dialog stays open), a button that answers by itself (Cancel answers null), or the
+// dialog closing (Escape, also null). The focus then goes back to the control that opened it.
 
 import { $, canFocus } from './dom.js';
 import { passphraseProblem } from './keys.js';
 
 /**
- * Opens a modal dialog with the focus on `target`. Returns the function to call once it is
- * closed (OK, Cancel or Escape): it gives the focus back to the control that opened the dialog,
- * or to the composer if that control is gone. It is called before the dialog's promise resolves,
- * so that a dialog opened right after (a retry) records the right opener.
+ * Runs the dialog `#<name>-dialog` (with its form `#<name>-form`, its Cancel button
+ * `#<name>-cancel` and its error line `#<name>-error`) and resolves to its answer.
+ * - `focus`: the element that takes the focus when the dialog opens;
+ * - `check()`: on submit, returns `{ value }` to answer `value`, or `{ error, field }` to show
+ *   the error and put the focus on the field at fault;
+ * - `buttons`: other buttons that answer at once, as `[element, value]` pairs.
+ * Cancel and Escape answer null. The focus is given back (to the opener, or to the composer if
+ * the opener is gone) before the promise resolves, so a dialog opened right after (a retry)
+ * records the right opener.
  */
-function showDialog(dialog, target) {
-  const opener = document.activeElement;
-  dialog.showModal();
-  target.focus();
-  return () => {
-    if (canFocus(opener)) opener.focus();
-    else if (canFocus($('composer'))) $('composer').focus();
-  };
+function runDialog(name, { focus, check, buttons = [] }) {
+  const dialog = $(`${name}-dialog`);
+  const form = $(`${name}-form`);
+  const error = $(`${name}-error`);
+  const answers = [[$(`${name}-cancel`), null], ...buttons];
+  return new Promise((resolve) => {
+    const opener = document.activeElement;
+    const listeners = answers.map(([button, value]) => [button, () => finish(value)]);
+    const onCancel = () => finish(null);
+    const onSubmit = (e) => {
+      e.preventDefault();
+      const result = check();
+      if ('error' in result) {
+        error.textContent = result.error;
+        result.field.focus();
+        return;
+      }
+      finish(result.value);
+    };
+    function finish(value) {
+      form.removeEventListener('submit', onSubmit);
+      dialog.removeEventListener('close', onCancel);
+      for (const [button, listener] of listeners) button.removeEventListener('click', listener);
+      if (dialog.open) dialog.close();
+      if (canFocus(opener)) opener.focus();
+      else if (canFocus($('composer'))) $('composer').focus();
+      resolve(value);
+    }
+    error.textContent = '';
+    form.addEventListener('submit', onSubmit);
+    dialog.addEventListener('close', onCancel);
+    for (const [button, listener] of listeners) button.addEventListener('click', listener);
+    dialog.showModal();
+    focus.focus();
+  });
 }
 
 /**
@@ -32,18 +70,20 @@ export function askPassphrase(title, text, { confirm = false } = {}) {
   again.value = '';
   input.autocomplete = confirm ? 'new-password' : 'current-password';
   $('passphrase-confirm-row').hidden = !confirm;
-  $('passphrase-error').textContent = '';
-  return runFormDialog('passphrase', input, () => {
-    const value = input.value;
-    if (!value) return { error: 'Enter a passphrase.', field: input };
-    if (confirm) {
-      const problem = passphraseProblem(value);
-      if (problem) return { error: problem, field: input };
-      if (again.value !== value) {
-        return { error: again.value ? 'The two passphrases differ: type the same one twice.' : 'Type the passphrase a second time.', field: again };
+  return runDialog('passphrase', {
+    focus: input,
+    check: () => {
+      const value = input.value;
+      if (!value) return { error: 'Enter a passphrase.', field: input };
+      if (confirm) {
+        const problem = passphraseProblem(value);
+        if (problem) return { error: problem, field: input };
+        if (again.value !== value) {
+          return { error: again.value ? 'The two passphrases differ: type the same one twice.' : 'Type the passphrase a second time.', field: again };
+        }
       }
-    }
-    return { value };
+      return { value };
+    },
   });
 }
 
@@ -53,54 +93,15 @@ export function askValue(title, label, initial, validate) {
   $('prompt-label').textContent = label;
   const input = $('prompt-input');
   input.value = initial ?? '';
-  $('prompt-error').textContent = '';
-  const answer = runFormDialog('prompt', input, () => {
-    const problem = validate ? validate(input.value) : null;
-    return problem ? { error: problem, field: input } : { value: input.value };
+  const answer = runDialog('prompt', {
+    focus: input,
+    check: () => {
+      const problem = validate ? validate(input.value) : null;
+      return problem ? { error: problem, field: input } : { value: input.value };
+    },
   });
   input.select();
   return answer;
-}
-
-/**
- * Runs the form dialog `#<name>-dialog` (with `#<name>-form`, `#<name>-cancel`, `#<name>-error`)
- * until it is submitted with a valid answer or cancelled. `check()` returns `{ value }` to
- * finish, or `{ error, field }` to show the error and focus the field at fault. Resolves to the
- * value, or null when cancelled; focus returns to where it was.
- */
-function runFormDialog(name, focus, check) {
-  const dialog = $(`${name}-dialog`);
-  const form = $(`${name}-form`);
-  const cancel = $(`${name}-cancel`);
-  return new Promise((resolve) => {
-    let restoreFocus = () => {};
-    const finish = (value) => {
-      cleanup();
-      if (dialog.open) dialog.close();
-      restoreFocus();
-      resolve(value);
-    };
-    const onSubmit = (e) => {
-      e.preventDefault();
-      const result = check();
-      if ('error' in result) {
-        $(`${name}-error`).textContent = result.error;
-        result.field.focus();
-        return;
-      }
-      finish(result.value);
-    };
-    const onCancel = () => finish(null);
-    const cleanup = () => {
-      form.removeEventListener('submit', onSubmit);
-      cancel.removeEventListener('click', onCancel);
-      dialog.removeEventListener('close', onCancel);
-    };
-    form.addEventListener('submit', onSubmit);
-    cancel.addEventListener('click', onCancel);
-    dialog.addEventListener('close', onCancel);
-    restoreFocus = showDialog(dialog, focus);
-  });
 }
 
 /**
@@ -108,36 +109,15 @@ function runFormDialog(name, focus, check) {
  * null (Cancel, Escape). The focus starts on Cancel so that Enter alone does not confirm.
  */
 export function askConfirm({ title, text, ok, alternative }) {
-  const dialog = $('confirm-dialog');
   $('confirm-title').textContent = title;
   $('confirm-text').textContent = text;
   $('confirm-ok').textContent = ok;
-  $('confirm-alternative').textContent = alternative ?? '';
-  $('confirm-alternative').hidden = !alternative;
-  return new Promise((resolve) => {
-    let restoreFocus = () => {};
-    const finish = (value) => {
-      cleanup();
-      if (dialog.open) dialog.close();
-      restoreFocus();
-      resolve(value);
-    };
-    const onSubmit = (e) => {
-      e.preventDefault();
-      finish('ok');
-    };
-    const onAlternative = () => finish('alternative');
-    const onCancel = () => finish(null);
-    const cleanup = () => {
-      $('confirm-form').removeEventListener('submit', onSubmit);
-      $('confirm-alternative').removeEventListener('click', onAlternative);
-      $('confirm-cancel').removeEventListener('click', onCancel);
-      dialog.removeEventListener('close', onCancel);
-    };
-    $('confirm-form').addEventListener('submit', onSubmit);
-    $('confirm-alternative').addEventListener('click', onAlternative);
-    $('confirm-cancel').addEventListener('click', onCancel);
-    dialog.addEventListener('close', onCancel);
-    restoreFocus = showDialog(dialog, $('confirm-cancel'));
+  const other = $('confirm-alternative');
+  other.textContent = alternative ?? '';
+  other.hidden = !alternative;
+  return runDialog('confirm', {
+    focus: $('confirm-cancel'),
+    check: () => ({ value: 'ok' }),
+    buttons: alternative ? [[other, 'alternative']] : [],
   });
 }

@@ -1,0 +1,341 @@
+//! Browser test of every dialog of the web client (one runner, `node/src/web/assets/dialogs.js`):
+//! each is opened from the control a user would use, cancelled once (nothing changes), given a
+//! refused answer where it checks its input (the dialog stays open and says why), and answered
+//! (the change reaches the node, checked through the client API by another user).
+//!
+//! Dialogs: display name, invite by key, power level, delete message, kick, ban (value prompts),
+//! key export (new passphrase, asked twice), key import (passphrase), forget identity
+//! (confirmation with an alternative). Skipped with a SKIP line when Chromium is missing, unless
+//! `CAUSERIE_REQUIRE_BROWSER=1`.
+
+use std::time::{Duration, Instant};
+
+use causerie_crypto::KeyExport;
+use causerie_tests::browser::DEFAULT_WAIT;
+use causerie_tests::browser::api_user::ApiUser;
+use causerie_tests::browser::chat::{Chat, OrFail, setup};
+use causerie_tests::cluster::{self, Cluster};
+use serde_json::{Value, json};
+
+/// How long the node may take to show what the browser did.
+const NODE_WAIT: Duration = Duration::from_secs(30);
+
+/// Waits until dialog `#<name>-dialog` is open (`open == true`) or closed.
+async fn wait_dialog(chat: &Chat, name: &str, open: bool) {
+    chat.browser
+        .wait_script(
+            &format!(
+                "#{name}-dialog to be {}",
+                if open { "open" } else { "closed" }
+            ),
+            DEFAULT_WAIT,
+            "const dialog = document.getElementById(arguments[0] + '-dialog');
+             return dialog.open === arguments[1] || {waiting: dialog.open};",
+            vec![json!(name), json!(open)],
+        )
+        .await
+        .or_fail("dialog");
+}
+
+/// Answers the open dialog `name` with its submit button and checks it refuses: it stays open
+/// and its error line contains `error`.
+async fn expect_refusal(chat: &Chat, name: &str, error: &str) {
+    chat.click(&format!("#{name}-ok")).await;
+    chat.browser
+        .wait_script(
+            &format!("#{name}-dialog to refuse with {error:?}"),
+            DEFAULT_WAIT,
+            "const dialog = document.getElementById(arguments[0] + '-dialog');
+             const shown = document.getElementById(arguments[0] + '-error').textContent;
+             return (dialog.open && shown.includes(arguments[1])) || {waiting: shown};",
+            vec![json!(name), json!(error)],
+        )
+        .await
+        .or_fail("refusal");
+}
+
+/// Cancels the open dialog `name` and waits until it is closed.
+async fn cancel(chat: &Chat, name: &str) {
+    chat.click(&format!("#{name}-cancel")).await;
+    wait_dialog(chat, name, false).await;
+}
+
+/// Opens the "⋯" menu inside the first element matching `scope` and picks the item `label`.
+/// Tried again if the list is re-rendered under the pointer (a member list refresh).
+async fn menu_item(chat: &Chat, scope: &str, label: &str) {
+    let browser = &chat.browser;
+    browser
+        .wait_observing(
+            &format!("menu item {label:?} in {scope}"),
+            DEFAULT_WAIT,
+            || async {
+                let Some(button) = browser.find(&format!("{scope} .menu-button")).await? else {
+                    return Ok(Err(format!("no menu button in {scope}")));
+                };
+                button.click().await?;
+                let items = browser
+                    .find_all(&format!("{scope} .menu:not([hidden]) .menu-item"))
+                    .await?;
+                let mut labels = Vec::new();
+                for item in &items {
+                    let text = item.text().await?;
+                    if text == label {
+                        item.click().await?;
+                        return Ok(Ok(()));
+                    }
+                    labels.push(text);
+                }
+                // Close the menu again before the next try.
+                browser.execute("document.body.click();", vec![]).await?;
+                Ok(Err(format!("items: {labels:?}")))
+            },
+        )
+        .await
+        .or_fail(label);
+}
+
+/// The member row of `user` as the node reports it (`GET /rooms/{room}/members`).
+async fn member(observer: &ApiUser, room: &str, user: &str) -> Option<Value> {
+    let members = observer
+        .call("GET", &format!("/rooms/{room}/members"), Value::Null)
+        .await;
+    members["members"]
+        .as_array()
+        .and_then(|rows| rows.iter().find(|m| m["user"] == json!(user)).cloned())
+}
+
+/// Waits until the node reports `user`'s `field` in `room` as `expected`.
+async fn wait_member(observer: &ApiUser, room: &str, user: &str, field: &str, expected: Value) {
+    let what = format!("{field} of {user} to be {expected} on the node");
+    cluster::wait_until(NODE_WAIT, &what, || async {
+        member(observer, room, user)
+            .await
+            .is_some_and(|m| m[field] == expected)
+    })
+    .await
+    .or_fail(&what);
+}
+
+/// The event `id` of `room` as the node serves it in history, if it is in the newest page.
+async fn event(observer: &ApiUser, room: &str, id: &str) -> Option<Value> {
+    let page = observer
+        .call(
+            "GET",
+            &format!("/rooms/{room}/messages?limit=200"),
+            Value::Null,
+        )
+        .await;
+    page["events"]
+        .as_array()
+        .and_then(|events| events.iter().find(|e| e["id"] == json!(id)).cloned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_dialog_cancels_refuses_and_submits() {
+    let Some(setup) = setup("every_dialog_cancels_refuses_and_submits") else {
+        return;
+    };
+    cluster::init_logs();
+    let started = Instant::now();
+    let cluster = Cluster::start(1).await.or_fail("cluster");
+    let node = cluster.nodes[0].running().http_addr;
+    let chat = Chat::open(&setup, "alice", node).await;
+    let alice = chat.create_identity("alice", "Alice").await;
+    let room = chat.create_room("Dialogs", true).await;
+    let bob = ApiUser::register(node, "bob", "Bob").await;
+    bob.join(&room).await;
+    let carol = ApiUser::register(node, "carol", "Carol").await;
+    let bob_says = "a message from bob";
+    let bob_message = bob.say(&room, bob_says).await;
+    chat.wait_message(bob_says, DEFAULT_WAIT).await;
+    let bob_row = format!("#members .member[data-user='{}']", bob.key());
+    chat.element(&bob_row).await;
+
+    // Display name: at most 64 bytes.
+    chat.click("#edit-profile").await;
+    wait_dialog(&chat, "prompt", true).await;
+    chat.fill("#prompt-input", &"é".repeat(33)).await;
+    expect_refusal(&chat, "prompt", "At most 64 bytes").await;
+    cancel(&chat, "prompt").await;
+    assert_eq!(
+        member(&bob, &room, &alice).await.expect("alice")["display_name"],
+        json!("Alice")
+    );
+    chat.click("#edit-profile").await;
+    wait_dialog(&chat, "prompt", true).await;
+    chat.fill("#prompt-input", "Alice ✨ Dialog").await;
+    chat.click("#prompt-ok").await;
+    wait_dialog(&chat, "prompt", false).await;
+    wait_member(
+        &bob,
+        &room,
+        &alice,
+        "display_name",
+        json!("Alice ✨ Dialog"),
+    )
+    .await;
+    chat.shot("display name set").await;
+
+    // Invite by key: 64 lowercase hex digits.
+    chat.click("#members .member-invite button").await;
+    wait_dialog(&chat, "prompt", true).await;
+    chat.fill("#prompt-input", "carol").await;
+    expect_refusal(&chat, "prompt", "64 lowercase hex digits").await;
+    cancel(&chat, "prompt").await;
+    assert!(member(&bob, &room, &carol.key()).await.is_none());
+    chat.click("#members .member-invite button").await;
+    wait_dialog(&chat, "prompt", true).await;
+    chat.fill("#prompt-input", &carol.key()).await;
+    chat.click("#prompt-ok").await;
+    wait_member(&bob, &room, &carol.key(), "membership", json!("invite")).await;
+
+    // Power level: a whole number within the moderator's own power.
+    menu_item(&chat, &bob_row, "Change power…").await;
+    wait_dialog(&chat, "prompt", true).await;
+    chat.fill("#prompt-input", "lots").await;
+    expect_refusal(&chat, "prompt", "whole number").await;
+    chat.fill("#prompt-input", "-1").await;
+    expect_refusal(&chat, "prompt", "whole number").await;
+    cancel(&chat, "prompt").await;
+    assert_eq!(
+        member(&bob, &room, &bob.key()).await.expect("bob")["power"],
+        json!(0)
+    );
+    menu_item(&chat, &bob_row, "Change power…").await;
+    wait_dialog(&chat, "prompt", true).await;
+    chat.fill("#prompt-input", "50").await;
+    chat.click("#prompt-ok").await;
+    wait_member(&bob, &room, &bob.key(), "power", json!(50)).await;
+    chat.shot("bob is a moderator").await;
+
+    // Delete a message, with a reason.
+    let message_row = format!("#timeline .message[data-event-id='{bob_message}']");
+    menu_item(&chat, &message_row, "Delete message").await;
+    wait_dialog(&chat, "prompt", true).await;
+    cancel(&chat, "prompt").await;
+    let kept = event(&bob, &room, &bob_message)
+        .await
+        .expect("bob's message");
+    assert_eq!(kept["redacted"], json!(false), "{kept}");
+    menu_item(&chat, &message_row, "Delete message").await;
+    wait_dialog(&chat, "prompt", true).await;
+    chat.fill("#prompt-input", "off topic").await;
+    chat.click("#prompt-ok").await;
+    let what = "bob's message to be redacted on the node";
+    cluster::wait_until(NODE_WAIT, what, || async {
+        event(&bob, &room, &bob_message)
+            .await
+            .is_some_and(|e| e["redacted"] == json!(true))
+    })
+    .await
+    .or_fail(what);
+
+    // Kick and ban, each with a reason.
+    for (label, reason, membership) in [("Kick…", "cool down", "leave"), ("Ban…", "spam", "ban")]
+    {
+        menu_item(&chat, &bob_row, label).await;
+        wait_dialog(&chat, "prompt", true).await;
+        cancel(&chat, "prompt").await;
+        assert_eq!(
+            member(&bob, &room, &bob.key()).await.expect("bob")["membership"],
+            json!("join"),
+            "{label} cancelled"
+        );
+        menu_item(&chat, &bob_row, label).await;
+        wait_dialog(&chat, "prompt", true).await;
+        chat.fill("#prompt-input", reason).await;
+        chat.click("#prompt-ok").await;
+        wait_member(&carol, &room, &bob.key(), "membership", json!(membership)).await;
+        if membership == "leave" {
+            bob.join(&room).await;
+            wait_member(&carol, &room, &bob.key(), "membership", json!("join")).await;
+        }
+    }
+    chat.shot("bob banned").await;
+
+    // Key export: a new passphrase, asked twice, at least 8 characters.
+    chat.click("#export-key").await;
+    wait_dialog(&chat, "passphrase", true).await;
+    chat.fill("#passphrase-input", "short").await;
+    chat.fill("#passphrase-confirm", "short").await;
+    expect_refusal(
+        &chat,
+        "passphrase",
+        "at least 8 characters (this one has 5)",
+    )
+    .await;
+    chat.fill("#passphrase-input", "🔑 twelve chars").await;
+    chat.fill("#passphrase-confirm", "🔑 twelve charz").await;
+    expect_refusal(&chat, "passphrase", "differ").await;
+    cancel(&chat, "passphrase").await;
+    let downloads = chat.browser.downloads_dir();
+    assert_eq!(
+        std::fs::read_dir(&downloads)
+            .map(Iterator::count)
+            .unwrap_or(0),
+        0,
+        "a cancelled export saves nothing"
+    );
+    let passphrase = "🔑 twelve chars";
+    chat.click("#export-key").await;
+    chat.answer_passphrase(passphrase).await;
+    let file = chat
+        .browser
+        .wait_download(DEFAULT_WAIT)
+        .await
+        .or_fail("key file");
+    let text = std::fs::read(&file).expect("key file");
+    let opened = KeyExport::from_json(&text)
+        .and_then(|export| export.open(passphrase))
+        .unwrap_or_else(|e| panic!("the exported file does not open: {e}"));
+    assert_eq!(hex::encode(opened.public().as_bytes()), alice);
+    let kept = tempfile::tempdir().expect("temp dir");
+    let key_file = kept.path().join("alice.json");
+    std::fs::copy(&file, &key_file).expect("keep the key file");
+
+    // Key import: cancelling the passphrase keeps the identity and the session.
+    chat.element("#import-key-file")
+        .await
+        .send_keys(&key_file.display().to_string())
+        .await
+        .or_fail("choose the key file");
+    wait_dialog(&chat, "passphrase", true).await;
+    expect_refusal(&chat, "passphrase", "Enter a passphrase").await;
+    cancel(&chat, "passphrase").await;
+    assert_eq!(chat.wait_me("alice").await, alice);
+    chat.wait_online().await;
+
+    // Forget identity: Cancel keeps it, the alternative offers the export, OK forgets it.
+    chat.click("#forget-identity").await;
+    wait_dialog(&chat, "confirm", true).await;
+    cancel(&chat, "confirm").await;
+    assert_eq!(chat.wait_me("alice").await, alice);
+    chat.click("#forget-identity").await;
+    wait_dialog(&chat, "confirm", true).await;
+    chat.click("#confirm-alternative").await;
+    wait_dialog(&chat, "passphrase", true).await;
+    cancel(&chat, "passphrase").await;
+    wait_dialog(&chat, "confirm", false).await;
+    assert_eq!(chat.wait_me("alice").await, alice);
+    chat.click("#forget-identity").await;
+    wait_dialog(&chat, "confirm", true).await;
+    chat.click("#confirm-ok").await;
+    wait_dialog(&chat, "confirm", false).await;
+    let onboarding = "#onboarding:not([hidden]) #onboarding-form:not([hidden]) #handle-input";
+    chat.element(onboarding).await;
+    chat.browser.refresh().await.or_fail("reload");
+    chat.wait_ready().await;
+    chat.element(onboarding).await;
+    assert!(
+        chat.browser.find("#me").await.or_fail("#me").is_none(),
+        "no identity after forgetting it"
+    );
+    chat.shot("identity forgotten").await;
+
+    chat.close().await;
+    cluster.shutdown().await;
+    eprintln!(
+        "every_dialog_cancels_refuses_and_submits: {:?}",
+        started.elapsed()
+    );
+}
