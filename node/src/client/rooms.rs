@@ -1,0 +1,228 @@
+//! Room calls on [`Client`]: reads (rooms, members, history pages) and the actions a user
+//! signs (create, join, leave, send), each checked by `checks.rs` before signing.
+
+use causerie_crypto::event::kinds;
+use causerie_crypto::{RoomId, UserSecret};
+use reqwest::Method;
+use serde_json::json;
+
+use super::MAX_PAGE_LIMIT;
+use super::checks::{Expect, JoinTarget};
+use super::error::{ClientError, bad};
+use super::transport::Client;
+use super::wire::{
+    ApiEvent, Draft, JoinAnswer, LinkAnswer, Member, MemberList, NewRoom, Page, RoomInfo, RoomList,
+    Submitted,
+};
+
+impl Client {
+    /// Rooms where the user is joined, invited or knocking.
+    pub async fn rooms(&self) -> Result<Vec<RoomInfo>, ClientError> {
+        Ok(self
+            .call::<RoomList>(Method::GET, "/rooms", None, true)
+            .await?
+            .rooms)
+    }
+
+    /// Public rooms this node holds.
+    pub async fn directory(&self) -> Result<Vec<RoomInfo>, ClientError> {
+        Ok(self
+            .call::<RoomList>(Method::GET, "/directory", None, true)
+            .await?
+            .rooms)
+    }
+
+    /// One room.
+    pub async fn room(&self, room: &RoomId) -> Result<RoomInfo, ClientError> {
+        self.call(Method::GET, &format!("/rooms/{room}"), None, true)
+            .await
+    }
+
+    /// A room's members, joined first.
+    pub async fn members(&self, room: &RoomId) -> Result<Vec<Member>, ClientError> {
+        Ok(self
+            .call::<MemberList>(Method::GET, &format!("/rooms/{room}/members"), None, true)
+            .await?
+            .members)
+    }
+
+    /// A page of history before `before` (or the newest), oldest first.
+    pub async fn messages(
+        &self,
+        room: &RoomId,
+        before: Option<&str>,
+        limit: u32,
+    ) -> Result<Page, ClientError> {
+        let limit = limit.clamp(1, MAX_PAGE_LIMIT);
+        let mut path = format!("/rooms/{room}/messages?limit={limit}");
+        if let Some(cursor) = before {
+            // Cursors come from the node; keep them from smuggling other query parameters.
+            if !cursor
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'$')
+            {
+                return Err(bad("history cursor has unexpected characters"));
+            }
+            path.push_str("&before=");
+            path.push_str(&cursor.replace('$', "%24"));
+        }
+        let page: Page = self.call(Method::GET, &path, None, true).await?;
+        if page.events.len() > limit as usize {
+            return Err(bad("history page longer than asked"));
+        }
+        Ok(page)
+    }
+
+    /// The newest `count` events, oldest first (several pages if needed).
+    pub async fn history(&self, room: &RoomId, count: usize) -> Result<Vec<ApiEvent>, ClientError> {
+        let mut pages: Vec<Vec<ApiEvent>> = Vec::new();
+        let mut have = 0usize;
+        let mut before: Option<String> = None;
+        while have < count {
+            let want = (count - have).min(MAX_PAGE_LIMIT as usize) as u32;
+            let page = self.messages(room, before.as_deref(), want).await?;
+            have += page.events.len();
+            let empty = page.events.is_empty();
+            pages.push(page.events);
+            match page.prev {
+                Some(prev) if !empty => before = Some(prev),
+                _ => break,
+            }
+        }
+        Ok(pages.into_iter().rev().flatten().collect())
+    }
+
+    /// The room's invite link.
+    pub async fn invite_link(&self, room: &RoomId) -> Result<String, ClientError> {
+        let answer: LinkAnswer = self
+            .call(Method::GET, &format!("/rooms/{room}/invite"), None, true)
+            .await?;
+        let target = JoinTarget::parse(&answer.link).map_err(|e| bad(e.to_string()))?;
+        if target.room() != *room || !matches!(target, JoinTarget::Link { .. }) {
+            return Err(bad("invite link names another room"));
+        }
+        Ok(answer.link)
+    }
+
+    /// Sends a chat message.
+    pub async fn send_message(
+        &self,
+        secret: &UserSecret,
+        room: &RoomId,
+        body: &str,
+    ) -> Result<Submitted, ClientError> {
+        let expect = Expect::new(Some(*room), kinds::MESSAGE).content("body", body);
+        self.act(
+            secret,
+            room,
+            json!({"action": "message", "body": body}),
+            expect,
+        )
+        .await
+    }
+
+    /// The user's own member event with `membership` (join, leave).
+    fn own_member(&self, room: &RoomId, membership: &str) -> Result<Expect, ClientError> {
+        let user = self.session_user()?;
+        Ok(Expect::new(Some(*room), kinds::MEMBER)
+            .state_key(user.to_string())
+            .content("membership", membership))
+    }
+
+    /// Creates a room: create, join, power levels, join rule, name, then topic; each checked
+    /// and signed here. Returns the room id.
+    pub async fn create_room(
+        &self,
+        secret: &UserSecret,
+        options: &NewRoom,
+    ) -> Result<RoomId, ClientError> {
+        let draft: Draft = self
+            .call(Method::POST, "/rooms/prepare_create", Some(json!({})), true)
+            .await?;
+        let submitted = self
+            .sign_and_submit(secret, &draft, &Expect::new(None, kinds::CREATE))
+            .await?;
+        let room: RoomId = submitted
+            .room
+            .parse()
+            .map_err(|_| bad("create answer has no room id"))?;
+        if submitted.event_id.trim_start_matches('$') != submitted.room.trim_start_matches('!') {
+            return Err(bad("the room id is not the create event's id"));
+        }
+        let join = self.own_member(&room, "join")?;
+        self.act(secret, &room, json!({"action": "join"}), join)
+            .await?;
+        let levels = Expect::new(Some(room), kinds::POWER_LEVELS).state_key("");
+        self.act(secret, &room, json!({"action": "power_levels"}), levels)
+            .await?;
+        let rule = Expect::new(Some(room), kinds::JOIN_RULES)
+            .state_key("")
+            .content("join_rule", options.join_rule.clone());
+        self.act(
+            secret,
+            &room,
+            json!({"action": "join_rule", "join_rule": options.join_rule}),
+            rule,
+        )
+        .await?;
+        let name = Expect::new(Some(room), kinds::NAME)
+            .state_key("")
+            .content("name", options.name.clone());
+        self.act(
+            secret,
+            &room,
+            json!({"action": "name", "name": options.name}),
+            name,
+        )
+        .await?;
+        if let Some(topic) = &options.topic {
+            let expect = Expect::new(Some(room), kinds::TOPIC)
+                .state_key("")
+                .content("topic", topic.clone());
+            self.act(
+                secret,
+                &room,
+                json!({"action": "topic", "topic": topic}),
+                expect,
+            )
+            .await?;
+        }
+        Ok(room)
+    }
+
+    /// Joins a room by id or invite link (the node replicates it first if needed).
+    pub async fn join(
+        &self,
+        secret: &UserSecret,
+        target: &JoinTarget,
+    ) -> Result<RoomId, ClientError> {
+        let body = match target {
+            JoinTarget::Room(room) => json!({ "room": room.to_string() }),
+            JoinTarget::Link { link, .. } => json!({ "link": link }),
+        };
+        let answer: JoinAnswer = self
+            .call(Method::POST, "/rooms/join", Some(body), true)
+            .await?;
+        if answer.room != target.room().to_string() {
+            return Err(ClientError::DraftMismatch(format!(
+                "asked to join {}, the node prepared {}",
+                target.room(),
+                answer.room
+            )));
+        }
+        let expect = self.own_member(&target.room(), "join")?;
+        self.sign_and_submit(secret, &answer.draft, &expect).await?;
+        Ok(target.room())
+    }
+
+    /// Leaves a room.
+    pub async fn leave(
+        &self,
+        secret: &UserSecret,
+        room: &RoomId,
+    ) -> Result<Submitted, ClientError> {
+        let expect = self.own_member(room, "leave")?;
+        self.act(secret, room, json!({"action": "leave"}), expect)
+            .await
+    }
+}

@@ -1,0 +1,320 @@
+//! [`Client`]: one node's client API over HTTP (reqwest, no proxy, no redirects), with bodies
+//! read under [`MAX_RESPONSE_BYTES`], refusals turned into [`ClientError::Refused`], the login
+//! session, and signed submissions (prepare, check, sign, submit).
+
+use causerie_crypto::{RoomId, UserKey, UserSecret};
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+use super::checks::{Expect, check_challenge, check_draft, sign};
+use super::error::{ClientError, bad, invalid, unreachable};
+use super::stream::EventStream;
+use super::wire::{Account, ChallengeAnswer, Draft, ErrorBody, SessionAnswer, Submitted};
+use super::{CONNECT_TIMEOUT, MAX_RESPONSE_BYTES, REQUEST_TIMEOUT};
+
+/// A connection to one node, with or without a session.
+#[derive(Clone)]
+pub struct Client {
+    pub(super) http: reqwest::Client,
+    base: String,
+    token: Option<String>,
+    user: Option<UserKey>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The token is a secret.
+        f.debug_struct("Client")
+            .field("base", &self.base)
+            .field("logged_in", &self.token.is_some())
+            .finish()
+    }
+}
+
+/// Reads a body with a size cap.
+async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, ClientError> {
+    if response
+        .content_length()
+        .is_some_and(|len| len > MAX_RESPONSE_BYTES as u64)
+    {
+        return Err(ClientError::ResponseTooLarge(MAX_RESPONSE_BYTES));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(unreachable)? {
+        if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+            return Err(ClientError::ResponseTooLarge(MAX_RESPONSE_BYTES));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+async fn refusal(response: reqwest::Response) -> ClientError {
+    let status = response.status();
+    let body = match read_capped(response).await {
+        Ok(body) => body,
+        Err(e) => return e,
+    };
+    match serde_json::from_slice::<ErrorBody>(&body) {
+        Ok(e) if valid_reason(&e.error) => ClientError::Refused {
+            status: status.as_u16(),
+            reason: e.error,
+            message: e.message.chars().take(1024).collect(),
+        },
+        _ => bad(format!("HTTP {status} without a JSON error")),
+    }
+}
+
+/// A reason name as the API writes them; anything else is not echoed (it may be hostile).
+fn valid_reason(reason: &str) -> bool {
+    !reason.is_empty()
+        && reason.len() <= 64
+        && reason
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+impl Client {
+    /// A client for the node at `base` (e.g. `http://127.0.0.1:8080`).
+    pub fn new(base: &str) -> Result<Client, ClientError> {
+        let base = base.trim_end_matches('/').to_owned();
+        let url = reqwest::Url::parse(&base)
+            .map_err(|e| invalid("bad_node_url", format!("{base}: {e}")))?;
+        if url.scheme() != "http" && url.scheme() != "https" {
+            return Err(invalid(
+                "bad_node_url",
+                format!("{base}: want http://HOST:PORT"),
+            ));
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none())
+            // The node is named explicitly; an ambient HTTP_PROXY must not see the session token.
+            .no_proxy()
+            .build()
+            .map_err(unreachable)?;
+        Ok(Client {
+            http,
+            base,
+            token: None,
+            user: None,
+        })
+    }
+
+    /// The node's base URL.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// The logged-in user, if any.
+    pub fn user(&self) -> Option<UserKey> {
+        self.user
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}/api/v1{path}", self.base)
+    }
+
+    pub(super) fn builder(
+        &self,
+        method: Method,
+        path: &str,
+        auth: bool,
+    ) -> Result<reqwest::RequestBuilder, ClientError> {
+        let mut builder = self.http.request(method, self.url(path));
+        if auth {
+            let token = self.token.as_deref().ok_or(ClientError::NotLoggedIn)?;
+            builder = builder.bearer_auth(token);
+        }
+        Ok(builder)
+    }
+
+    pub(super) async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+        auth: bool,
+    ) -> Result<Vec<u8>, ClientError> {
+        let mut builder = self.builder(method, path, auth)?.timeout(REQUEST_TIMEOUT);
+        if let Some(body) = body {
+            builder = builder.json(&body);
+        }
+        let response = builder.send().await.map_err(unreachable)?;
+        if !response.status().is_success() {
+            return Err(refusal(response).await);
+        }
+        read_capped(response).await
+    }
+
+    pub(super) async fn call<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+        auth: bool,
+    ) -> Result<T, ClientError> {
+        let bytes = self.send(method, path, body, auth).await?;
+        serde_json::from_slice(&bytes).map_err(|e| bad(format!("{path}: {e}")))
+    }
+
+    async fn challenge(&self, secret: &UserSecret) -> Result<(String, String), ClientError> {
+        let user = secret.public();
+        let answer: ChallengeAnswer = self
+            .call(
+                Method::POST,
+                "/auth/challenge",
+                Some(json!({ "user": user.to_string() })),
+                false,
+            )
+            .await?;
+        let input = check_challenge(&answer, &user)?;
+        Ok((answer.challenge, sign(secret, &input)?))
+    }
+
+    fn start_session(
+        &mut self,
+        answer: SessionAnswer,
+        user: UserKey,
+    ) -> Result<Account, ClientError> {
+        if answer.account.user != user.to_string() {
+            return Err(bad("the session is for another user"));
+        }
+        self.token = Some(answer.token);
+        self.user = Some(user);
+        Ok(answer.account)
+    }
+
+    /// Registers the user's key on this node (proving possession by signing a challenge) and
+    /// starts a session.
+    pub async fn register(
+        &mut self,
+        secret: &UserSecret,
+        handle: &str,
+        display_name: Option<&str>,
+    ) -> Result<Account, ClientError> {
+        let (challenge, signature) = self.challenge(secret).await?;
+        let mut body = json!({ "challenge": challenge, "signature": signature, "handle": handle });
+        if let Some(name) = display_name {
+            body["display_name"] = json!(name);
+        }
+        let answer: SessionAnswer = self
+            .call(Method::POST, "/auth/register", Some(body), false)
+            .await?;
+        self.start_session(answer, secret.public())
+    }
+
+    /// Logs in with a signed challenge.
+    pub async fn login(&mut self, secret: &UserSecret) -> Result<Account, ClientError> {
+        let (challenge, signature) = self.challenge(secret).await?;
+        let answer: SessionAnswer = self
+            .call(
+                Method::POST,
+                "/auth/login",
+                Some(json!({ "challenge": challenge, "signature": signature })),
+                false,
+            )
+            .await?;
+        self.start_session(answer, secret.public())
+    }
+
+    /// Ends the session on the node.
+    pub async fn logout(&mut self) -> Result<(), ClientError> {
+        self.send(Method::POST, "/auth/logout", None, true).await?;
+        self.token = None;
+        Ok(())
+    }
+
+    /// The logged-in account.
+    pub async fn me(&self) -> Result<Account, ClientError> {
+        self.call(Method::GET, "/me", None, true).await
+    }
+
+    /// Asks the node to prepare `action` in `room`.
+    pub async fn prepare(
+        &self,
+        room: &RoomId,
+        action: serde_json::Value,
+    ) -> Result<Draft, ClientError> {
+        self.call(
+            Method::POST,
+            &format!("/rooms/{room}/prepare"),
+            Some(action),
+            true,
+        )
+        .await
+    }
+
+    /// Submits a signed draft; answers once the event is durable.
+    pub async fn submit(&self, draft: &Draft, signature: &str) -> Result<Submitted, ClientError> {
+        self.call(
+            Method::POST,
+            "/events",
+            Some(json!({ "draft": draft.draft, "signature": signature })),
+            true,
+        )
+        .await
+    }
+
+    pub(super) fn session_user(&self) -> Result<UserKey, ClientError> {
+        self.user.ok_or(ClientError::NotLoggedIn)
+    }
+
+    /// Checks `draft` against `expect`, signs it and submits it.
+    pub async fn sign_and_submit(
+        &self,
+        secret: &UserSecret,
+        draft: &Draft,
+        expect: &Expect,
+    ) -> Result<Submitted, ClientError> {
+        let user = self.session_user()?;
+        if secret.public() != user {
+            return Err(invalid(
+                "not_your_key",
+                "the secret is not the session's user",
+            ));
+        }
+        let input = check_draft(draft, &user, expect)?;
+        let signature = sign(secret, &input)?;
+        let submitted = self.submit(draft, &signature).await?;
+        if let Some(room) = expect.room
+            && submitted.room != room.to_string()
+        {
+            return Err(bad("the node stored the event in another room"));
+        }
+        Ok(submitted)
+    }
+
+    /// Prepares `action` in `room`, checks, signs and submits it.
+    pub async fn act(
+        &self,
+        secret: &UserSecret,
+        room: &RoomId,
+        action: serde_json::Value,
+        expect: Expect,
+    ) -> Result<Submitted, ClientError> {
+        let draft = self.prepare(room, action).await?;
+        self.sign_and_submit(secret, &draft, &expect).await
+    }
+
+    /// Opens the live stream (of one room, or of every joined room).
+    ///
+    /// The stream carries events accepted from now on; fetch history for what came before.
+    pub async fn stream(&self, room: Option<&RoomId>) -> Result<EventStream, ClientError> {
+        let path = match room {
+            Some(room) => format!("/stream?room={}", room.to_string().replace('!', "%21")),
+            None => "/stream".to_owned(),
+        };
+        let response = self
+            .builder(Method::GET, &path, true)?
+            .header(reqwest::header::ACCEPT, "text/event-stream")
+            .send()
+            .await
+            .map_err(unreachable)?;
+        if response.status() != StatusCode::OK {
+            return Err(refusal(response).await);
+        }
+        Ok(EventStream::new(response))
+    }
+}
