@@ -55,7 +55,9 @@ impl LedgerError {
 
 /// The node's rooms and their store.
 pub struct Ledger<S: Store> {
-    store: S,
+    /// Shared so that readers needing no engine (accounts, attestations) can reach the store
+    /// without the engines: see [`Ledger::shared_store`].
+    store: Arc<S>,
     rooms: BTreeMap<RoomId, Room>,
     /// State maps recently written, by address, with their snapshot ids. Holding the `Arc` keeps
     /// the address from being reused while cached.
@@ -69,7 +71,7 @@ impl<S: Store> Ledger<S> {
     /// Opens the rooms kept in `store`, rebuilding each engine from its stored events.
     pub fn open(store: S, now_ms: u64) -> Result<Self, LedgerError> {
         let mut ledger = Ledger {
-            store,
+            store: Arc::new(store),
             rooms: BTreeMap::new(),
             snapshot_ids: Vec::new(),
             given: BTreeMap::new(),
@@ -131,6 +133,12 @@ impl<S: Store> Ledger<S> {
         &self.store
     }
 
+    /// A second owner of the store, for readers that need no room engine. The store closes when
+    /// the last owner drops it: hold it only for the length of a read.
+    pub fn shared_store(&self) -> Arc<S> {
+        self.store.clone()
+    }
+
     /// A room's engine.
     pub fn room(&self, room_id: &RoomId) -> Option<&Room> {
         self.rooms.get(room_id)
@@ -142,12 +150,12 @@ impl<S: Store> Ledger<S> {
     }
 
     /// Stores an attestation (verified by its decoder) and gives it to every room whose held
-    /// events wait for it. Returns the events this released as `(room, event, visible)`; they are
-    /// durable when this returns.
+    /// events wait for it. Returns the receipt of each room that took it (the events it
+    /// released are among their decisions); everything is durable when this returns.
     pub fn add_attestation(
         &mut self,
         attestation: Attestation,
-    ) -> Result<Vec<(RoomId, Event, bool)>, LedgerError> {
+    ) -> Result<Vec<(RoomId, Receipt)>, LedgerError> {
         let id = attestation.id();
         let mut batch = WriteBatch::new();
         batch.push(WriteOp::PutAttestation(attestation.clone()));
@@ -175,13 +183,7 @@ impl<S: Store> Ledger<S> {
                     snapshot,
                 });
             }
-            for decision in &receipt.decisions {
-                if let Outcome::Accepted { soft_failed, .. } = decision.outcome
-                    && let Some(event) = room.shown_event(&decision.event)
-                {
-                    released.push((*room_id, event, !soft_failed));
-                }
-            }
+            released.push((*room_id, receipt));
         }
         let _durable = self.store.commit(vec![batch])?;
         Ok(released)

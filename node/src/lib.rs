@@ -5,8 +5,10 @@
 //!   receipt, authorization rules, soft-fail, state resolution v2.1, timeline order.
 //! - [`ledger`]: the receive path: [`ledger::Ledger`] keeps one room engine per room in step
 //!   with a `causerie-storage` store, one flushed group commit per call.
-//! - [`node`]: [`node::Node`], the cloneable handle to the actor that owns the store and the
-//!   room engines (bounded commands, oneshot replies, announcements of accepted events).
+//! - [`node`]: the node actor, which owns the ledger on its own thread, and its handles:
+//!   [`node::Node`] (bounded commands, oneshot replies, announcements of accepted events with
+//!   their senders' profiles) and [`node::Accounts`] (accounts and attestations read straight
+//!   from the store).
 //! - [`net`]: federation over libp2p (gossip, pulls, catch-up, joining).
 //! - [`views`]: what clients are shown of a room (name, topic, join rule, power, members).
 //! - [`letter`]: signed node-to-node letters (report delivery).

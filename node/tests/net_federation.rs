@@ -34,6 +34,7 @@ async fn join_by_invite_then_gossip_both_ways() {
     // B learnt the author's attestation from A while ingesting.
     assert!(
         b.node
+            .accounts()
             .attestation(author.attestation.id())
             .await
             .unwrap()

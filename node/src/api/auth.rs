@@ -20,7 +20,6 @@ use super::json::{Body, Segment, attestation_json, parse_hex, parse_user};
 use super::limits::ATTESTATION_VALIDITY_MS;
 use super::session::Session;
 use crate::clock::now_ms;
-use crate::node::AccountQuery;
 
 /// The session of the request's bearer token; refuses with 401 otherwise.
 pub struct Authed(pub Session);
@@ -98,7 +97,11 @@ fn answered(state: &ApiState, challenge: &str, signature_hex: &str) -> Result<Us
 
 /// The account JSON, with its attestation.
 async fn account_json(state: &ApiState, account: &Account) -> Result<JsonValue, ApiError> {
-    let attestation = state.node.attestation(account.attestation).await?;
+    let attestation = state
+        .node
+        .accounts()
+        .attestation(account.attestation)
+        .await?;
     Ok(json!({
         "user": hex::encode(account.user.as_bytes()),
         "handle": account.handle,
@@ -159,24 +162,15 @@ pub(super) async fn register(
         .unwrap_or_else(|| request.handle.clone());
     check_display_name(&display_name)?;
     let user = answered(&state, &request.challenge, &request.signature)?;
-    if state
-        .node
-        .account(AccountQuery::User(user))
-        .await?
-        .is_some()
-    {
+    let accounts = state.node.accounts();
+    if accounts.by_user(user).await?.is_some() {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "already_registered",
             "this key has an account here: log in",
         ));
     }
-    if state
-        .node
-        .account(AccountQuery::Handle(request.handle.clone()))
-        .await?
-        .is_some()
-    {
+    if accounts.by_handle(request.handle.clone()).await?.is_some() {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "handle_taken",
@@ -200,10 +194,7 @@ pub(super) async fn register(
         registered_ms: now,
         user,
     };
-    state
-        .node
-        .put_account(account.clone(), Some(attestation))
-        .await?;
+    accounts.put(account.clone(), Some(attestation)).await?;
     tracing::info!(user = %user, handle = %account.handle, "registered");
     session_response(&state, user, &account, StatusCode::CREATED).await
 }
@@ -220,7 +211,7 @@ pub(super) async fn login(
     Body(request): Body<LoginRequest>,
 ) -> Result<Response, ApiError> {
     let user = answered(&state, &request.challenge, &request.signature)?;
-    let Some(account) = state.node.account(AccountQuery::User(user)).await? else {
+    let Some(account) = state.node.accounts().by_user(user).await? else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "not_registered",
@@ -239,7 +230,8 @@ pub(super) async fn logout(State(state): State<ApiState>, Authed(session): Authe
 pub(super) async fn own_account(state: &ApiState, session: &Session) -> Result<Account, ApiError> {
     state
         .node
-        .account(AccountQuery::User(session.user))
+        .accounts()
+        .by_user(session.user)
         .await?
         .ok_or_else(|| {
             ApiError::new(
@@ -272,7 +264,7 @@ pub(super) async fn update_me(
     check_display_name(&request.display_name)?;
     let mut account = own_account(&state, &session).await?;
     account.display_name = request.display_name;
-    state.node.put_account(account.clone(), None).await?;
+    state.node.accounts().put(account.clone(), None).await?;
     Ok(Json(account_json(&state, &account).await?))
 }
 
@@ -282,7 +274,8 @@ pub(super) async fn user(
     Segment(user): Segment,
 ) -> Result<Json<JsonValue>, ApiError> {
     let user = parse_user(&user)?;
-    let attestations = state.node.attestations_of(vec![user]).await?;
+    let accounts = state.node.accounts();
+    let attestations = accounts.attestations_of(vec![user]).await?;
     let Some(attestation) = attestations.get(&user) else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -290,11 +283,7 @@ pub(super) async fn user(
             "this node knows no attestation of that key",
         ));
     };
-    let display_name = state
-        .node
-        .account(AccountQuery::User(user))
-        .await?
-        .map(|a| a.display_name);
+    let display_name = accounts.by_user(user).await?.map(|a| a.display_name);
     Ok(Json(json!({
         "user": hex::encode(user.as_bytes()),
         "handle": attestation.handle(),

@@ -168,7 +168,7 @@ async fn attestations_of(
     users.sort();
     users.dedup();
     users.truncate(crate::node::MAX_USERS_LOOKUP);
-    Ok(state.node.attestations_of(users).await?)
+    Ok(state.node.accounts().attestations_of(users).await?)
 }
 
 /// Senders of `events`: attestation plus the display name of their current member event.

@@ -133,6 +133,7 @@ impl Follow {
         }
         let attestation = self
             .node
+            .accounts()
             .attestations_of(vec![author])
             .await
             .ok()
@@ -169,6 +170,7 @@ impl Follow {
                     room,
                     event,
                     visible: true,
+                    ..
                 }) => {
                     self.track_membership(room, &event);
                     if !self.rooms.contains(&room) {

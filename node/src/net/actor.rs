@@ -521,6 +521,7 @@ impl Actor {
                 room,
                 event,
                 visible,
+                ..
             } => {
                 if !self.rooms.contains(&room) {
                     self.host(room);

@@ -247,7 +247,7 @@ fn node_error(error: NodeError) -> Response {
     let reason = match error {
         NodeError::UnknownRoom => ErrorReason::UnknownRoom,
         NodeError::OverLimit(_) => ErrorReason::TooManyIds,
-        NodeError::Message(_) => ErrorReason::MessageRefused,
+        NodeError::Letter(_) => ErrorReason::MessageRefused,
         _ => ErrorReason::Internal,
     };
     Response::Error { reason }
@@ -300,9 +300,12 @@ pub(crate) async fn serve(node: &Node, request: Request) -> Response {
             Err(e) => Err(e),
         },
         Request::GetAttestation { id } => {
-            node.attestation(id).await.map(|a| Response::Attestation {
-                attestation: a.map(|a| ByteBuf::from(a.as_bytes().to_vec())),
-            })
+            node.accounts()
+                .attestation(id)
+                .await
+                .map(|a| Response::Attestation {
+                    attestation: a.map(|a| ByteBuf::from(a.as_bytes().to_vec())),
+                })
         }
         Request::Deliver { message } => match NodeLetter::decode(&message) {
             Ok(message) => node.deliver(message).await.map(|()| Response::Delivered),

@@ -1,0 +1,410 @@
+//! The node actor: the one owner of the [`Ledger`]. It answers one command at a time on its own
+//! thread, drains queued ingests into one group commit, and announces every event it accepted,
+//! in one place ([`Actor::announce`]), once the commit holding it is durable.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
+
+use causerie_crypto::event::kinds;
+use causerie_crypto::{
+    Attestation, AttestationId, Event, EventDraft, EventId, NodeKey, RoomId, UserKey, Value,
+};
+use causerie_storage::{Account, Store};
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+use super::queries::{self, store_error};
+use super::{
+    HistoryPage, INBOX_LEN, IngestOutcome, Ingested, NodeError, NodeEvent, NodeMetrics,
+    PrepareRequest, RoomSelection, RoomSnapshot, RoomSummary, SENDER_CACHE_LEN, SenderProfile,
+};
+use crate::clock::now_ms;
+use crate::ledger::{Ledger, LedgerError, MAX_RECEIVE_BATCH};
+use crate::letter::{LetterError, NodeLetter};
+use crate::room::content::user_state_key;
+use crate::room::{Outcome, Receipt, RefuseReason};
+use crate::views::{MemberView, RoomView};
+
+/// Where the actor sends one command's answer.
+pub(super) type Reply<T> = oneshot::Sender<Result<T, NodeError>>;
+
+/// What the actor does, one variant per job. Changes come first; the rest only read.
+pub(super) enum Command {
+    /// Offer verified events; queued ingests are drained into one group commit.
+    Ingest(Vec<Event>, Reply<Vec<Ingested>>),
+    /// Store an attestation and release the held events that wait for it.
+    AddAttestation(Attestation, Reply<()>),
+    /// Store a local account, after its new attestation if one comes with it. Through the actor
+    /// so that the attestation is in place first and no two accounts take one handle.
+    PutAccount(Box<Account>, Option<Attestation>, Reply<()>),
+    /// Build an unsigned draft in a room the node holds.
+    Prepare(Box<PrepareRequest>, Reply<EventDraft>),
+    /// Keep a node letter addressed to this node.
+    Deliver(Box<NodeLetter>, Reply<()>),
+    /// The letters kept, oldest first.
+    Inbox(Reply<Vec<NodeLetter>>),
+    /// Stored, not rejected events by id (federation).
+    Events(Vec<EventId>, Reply<Vec<Event>>),
+    /// Ancestors of some events, nearest first (federation).
+    Backfill {
+        room: RoomId,
+        from: Vec<EventId>,
+        limit: usize,
+        reply: Reply<Vec<Event>>,
+    },
+    /// Accepted events after a position (federation catch-up).
+    Since {
+        room: RoomId,
+        after: Option<(u64, EventId)>,
+        limit: usize,
+        reply: Reply<Vec<Event>>,
+    },
+    /// A room's current state with its auth chain (joining nodes).
+    RoomState(RoomId, Reply<Option<RoomSnapshot>>),
+    /// What a room's held events wait for.
+    Missing(RoomId, Reply<(Vec<EventId>, Vec<AttestationId>)>),
+    /// The rooms held.
+    Rooms(Reply<Vec<RoomId>>),
+    /// Counts, state, timeline and tips of a room.
+    Summary(RoomId, Reply<Option<RoomSummary>>),
+    /// Rooms as clients see them.
+    RoomViews(RoomSelection, Reply<Vec<RoomView>>),
+    /// A room's members as clients see them.
+    Members(RoomId, Reply<Option<Vec<MemberView>>>),
+    /// A page of a room's timeline.
+    History {
+        room: RoomId,
+        before: Option<(u64, EventId)>,
+        limit: usize,
+        reply: Reply<Option<HistoryPage>>,
+    },
+    /// Flush and stop.
+    Shutdown(oneshot::Sender<()>),
+}
+
+pub(super) struct Actor<S: Store> {
+    ledger: Ledger<S>,
+    announce: broadcast::Sender<NodeEvent>,
+    inbox: VecDeque<NodeLetter>,
+    key: NodeKey,
+    metrics: Arc<NodeMetrics>,
+    /// The latest attestation of recent senders (`None`: the store has none), for the profiles
+    /// that go with announcements. At most [`SENDER_CACHE_LEN`] users.
+    senders: BTreeMap<UserKey, Option<Attestation>>,
+}
+
+impl<S: Store> Actor<S> {
+    pub(super) fn new(
+        ledger: Ledger<S>,
+        announce: broadcast::Sender<NodeEvent>,
+        key: NodeKey,
+        metrics: Arc<NodeMetrics>,
+    ) -> Self {
+        Actor {
+            ledger,
+            announce,
+            inbox: VecDeque::new(),
+            key,
+            metrics,
+            senders: BTreeMap::new(),
+        }
+    }
+
+    /// Answers commands until shutdown or until every handle is gone; flushes on the way out.
+    pub(super) fn run(mut self, mut receiver: mpsc::Receiver<Command>) {
+        let span = tracing::info_span!("node", key = %self.key);
+        let _entered = span.enter();
+        let mut pending: Option<Command> = None;
+        loop {
+            let command = match pending.take() {
+                Some(command) => command,
+                None => match receiver.blocking_recv() {
+                    Some(command) => command,
+                    None => break,
+                },
+            };
+            match command {
+                Command::Ingest(events, reply) => {
+                    // Group commit: take every ingest already queued, up to the batch cap.
+                    let mut groups = vec![(events, reply)];
+                    let mut total: usize = groups[0].0.len();
+                    while let Ok(next) = receiver.try_recv() {
+                        match next {
+                            Command::Ingest(events, reply)
+                                if total + events.len() <= MAX_RECEIVE_BATCH =>
+                            {
+                                total += events.len();
+                                groups.push((events, reply));
+                            }
+                            other => {
+                                pending = Some(other);
+                                break;
+                            }
+                        }
+                    }
+                    self.ingest(groups);
+                }
+                Command::Shutdown(done) => {
+                    self.flush();
+                    let _ = done.send(());
+                    break;
+                }
+                other => self.answer(other),
+            }
+        }
+        self.flush();
+        tracing::info!("node actor stopped");
+    }
+
+    fn flush(&self) {
+        if let Err(e) = self.ledger.store().flush() {
+            tracing::error!(reason = e.reason(), "flush on shutdown failed");
+        }
+    }
+
+    /// One engine pass and one durable commit for every group; then the announcements, then
+    /// the replies.
+    fn ingest(&mut self, groups: Vec<(Vec<Event>, Reply<Vec<Ingested>>)>) {
+        let known_rooms: BTreeSet<RoomId> = self.ledger.room_ids().copied().collect();
+        let sizes: Vec<usize> = groups.iter().map(|g| g.0.len()).collect();
+        let mut replies = Vec::with_capacity(groups.len());
+        let mut all = Vec::with_capacity(sizes.iter().sum());
+        for (events, reply) in groups {
+            all.extend(events);
+            replies.push(reply);
+        }
+        let ids: Vec<(EventId, RoomId)> = all.iter().map(|e| (e.id(), e.room_id())).collect();
+        let receipts = match self.ledger.receive(all, now_ms()) {
+            Ok(receipts) => receipts,
+            Err(e) => {
+                tracing::error!(reason = e.reason(), "commit failed; nothing acknowledged");
+                let reason = e.reason();
+                for reply in replies {
+                    let _ = reply.send(Err(NodeError::Ledger(LedgerError::Failed(reason))));
+                }
+                return;
+            }
+        };
+        self.metrics.commit();
+        // Announce after the flush: accepted means durable.
+        for room in self.ledger.room_ids() {
+            if !known_rooms.contains(room) {
+                let _ = self.announce.send(NodeEvent::RoomAdded(*room));
+            }
+        }
+        let mut outcomes = Vec::with_capacity(ids.len());
+        for ((id, room), receipt) in ids.iter().zip(&receipts) {
+            // Every decision of a receipt is in the offered event's room (released outliers).
+            self.announce(*room, receipt);
+            let outcome = ingest_outcome(receipt, id);
+            self.metrics.record(&outcome);
+            outcomes.push(Ingested { id: *id, outcome });
+        }
+        let mut outcomes = outcomes.into_iter();
+        for (reply, size) in replies.into_iter().zip(sizes) {
+            let _ = reply.send(Ok(outcomes.by_ref().take(size).collect()));
+        }
+    }
+
+    /// Announces every event `receipt` accepted in `room` (the offered event and the held events
+    /// it released), with its sender's profile. Call only once the receipt's commit is durable.
+    fn announce(&mut self, room: RoomId, receipt: &Receipt) {
+        if self.announce.receiver_count() == 0 {
+            return;
+        }
+        for decision in &receipt.decisions {
+            let Outcome::Accepted { soft_failed, .. } = decision.outcome else {
+                continue;
+            };
+            let Some(event) = self
+                .ledger
+                .room(&room)
+                .and_then(|r| r.shown_event(&decision.event))
+            else {
+                continue;
+            };
+            let sender = self.sender_profile(room, &event);
+            let _ = self.announce.send(NodeEvent::Accepted {
+                room,
+                event,
+                visible: !soft_failed,
+                sender,
+            });
+        }
+    }
+
+    /// The author of `event` as clients are shown them: their latest attestation and the
+    /// display name of their member event in the room's current state.
+    fn sender_profile(&mut self, room: RoomId, event: &Event) -> SenderProfile {
+        let author = *event.author();
+        let display_name = self
+            .ledger
+            .room(&room)
+            .and_then(|r| r.state_event(kinds::MEMBER, &user_state_key(&author)))
+            .and_then(|member| match member.content().get("display_name") {
+                Some(Value::Text(name)) => Some(name.clone()),
+                _ => None,
+            });
+        let attestation = match self.senders.get(&author) {
+            Some(known) => known.clone(),
+            None => match queries::latest_attestation(self.ledger.store(), &author) {
+                Ok(found) => {
+                    if self.senders.len() >= SENDER_CACHE_LEN {
+                        self.senders.clear();
+                    }
+                    self.senders.insert(author, found.clone());
+                    found
+                }
+                Err(e) => {
+                    tracing::warn!(reason = e.reason(), user = %author, "sender lookup failed");
+                    None
+                }
+            },
+        };
+        SenderProfile {
+            attestation,
+            display_name,
+        }
+    }
+
+    fn add_attestation(&mut self, attestation: Attestation) -> Result<(), NodeError> {
+        // The user's latest attestation may be this one: forget what was remembered.
+        self.senders.remove(attestation.user());
+        for (room, receipt) in self.ledger.add_attestation(attestation)? {
+            self.announce(room, &receipt);
+        }
+        Ok(())
+    }
+
+    fn put_account(
+        &mut self,
+        account: &Account,
+        attestation: Option<Attestation>,
+    ) -> Result<(), NodeError> {
+        if let Some(attestation) = attestation {
+            self.add_attestation(attestation)?;
+        }
+        let _durable = self
+            .ledger
+            .store()
+            .put_account(account)
+            .map_err(store_error)?;
+        Ok(())
+    }
+
+    fn prepare(&self, request: PrepareRequest) -> Result<EventDraft, NodeError> {
+        let room = self
+            .ledger
+            .room(&request.room)
+            .filter(|r| r.accepted_count() > 0)
+            .ok_or(NodeError::UnknownRoom)?;
+        room.prepare(
+            request.author,
+            &request.kind,
+            request.state_key,
+            request.content,
+            now_ms(),
+            request.attestation,
+        )
+        .map_err(|e| NodeError::Prepare(e.reason()))
+    }
+
+    fn deliver(&mut self, letter: NodeLetter) -> Result<(), NodeError> {
+        if letter.to() != &self.key {
+            return Err(NodeError::Letter(LetterError::WrongRecipient));
+        }
+        if self.inbox.len() >= INBOX_LEN {
+            self.inbox.pop_front();
+        }
+        tracing::info!(from = %letter.from(), kind = letter.kind(), "node letter");
+        self.inbox.push_back(letter);
+        Ok(())
+    }
+
+    fn answer(&mut self, command: Command) {
+        let ledger = &self.ledger;
+        match command {
+            Command::AddAttestation(attestation, reply) => {
+                let _ = reply.send(self.add_attestation(attestation));
+            }
+            Command::PutAccount(account, attestation, reply) => {
+                let _ = reply.send(self.put_account(&account, attestation));
+            }
+            Command::Prepare(request, reply) => {
+                let _ = reply.send(self.prepare(*request));
+            }
+            Command::Deliver(letter, reply) => {
+                let _ = reply.send(self.deliver(*letter));
+            }
+            Command::Inbox(reply) => {
+                let _ = reply.send(Ok(self.inbox.iter().cloned().collect()));
+            }
+            Command::Events(ids, reply) => {
+                let _ = reply.send(queries::events(ledger, &ids));
+            }
+            Command::Backfill {
+                room,
+                from,
+                limit,
+                reply,
+            } => {
+                let _ = reply.send(queries::backfill(ledger, room, &from, limit));
+            }
+            Command::Since {
+                room,
+                after,
+                limit,
+                reply,
+            } => {
+                let _ = reply.send(queries::since(ledger, room, after, limit));
+            }
+            Command::RoomState(room, reply) => {
+                let _ = reply.send(Ok(queries::room_state(ledger, room)));
+            }
+            Command::Missing(room, reply) => {
+                let _ = reply.send(Ok(queries::missing(ledger, room)));
+            }
+            Command::Rooms(reply) => {
+                let _ = reply.send(Ok(ledger.room_ids().copied().collect()));
+            }
+            Command::Summary(room, reply) => {
+                let _ = reply.send(Ok(queries::summary(ledger, room)));
+            }
+            Command::RoomViews(selection, reply) => {
+                let _ = reply.send(Ok(queries::room_views(ledger, selection)));
+            }
+            Command::Members(room, reply) => {
+                let _ = reply.send(Ok(queries::members(ledger, room)));
+            }
+            Command::History {
+                room,
+                before,
+                limit,
+                reply,
+            } => {
+                let _ = reply.send(Ok(queries::history(ledger, room, before, limit)));
+            }
+            // Handled by the run loop.
+            Command::Ingest(..) | Command::Shutdown(..) => {}
+        }
+    }
+}
+
+/// What happened to the offered event `id`, from its receipt.
+fn ingest_outcome(receipt: &Receipt, id: &EventId) -> IngestOutcome {
+    match receipt.outcome_of(id) {
+        Some(Outcome::Accepted { soft_failed, .. }) => IngestOutcome::Accepted {
+            visible: !soft_failed,
+        },
+        Some(Outcome::Rejected(reason)) => IngestOutcome::Rejected(reason.reason()),
+        Some(Outcome::Held {
+            missing_events,
+            missing_attestation,
+        }) => IngestOutcome::Held {
+            missing_events: missing_events.clone(),
+            missing_attestation: *missing_attestation,
+        },
+        Some(Outcome::Refused(RefuseReason::Duplicate)) => IngestOutcome::Duplicate,
+        Some(Outcome::Refused(reason)) => IngestOutcome::Refused(reason.reason()),
+        None => IngestOutcome::Refused("undecided"),
+    }
+}

@@ -1,0 +1,279 @@
+//! [`Node`]: the cloneable handle to the node actor, one method per question or change; and
+//! [`NodeTask`], the actor's thread.
+
+use std::sync::{Arc, Weak};
+use std::thread::JoinHandle;
+
+use causerie_crypto::{
+    Attestation, AttestationId, Event, EventDraft, EventId, NodeKey, RoomId, UserKey,
+};
+use causerie_storage::Store;
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+use super::actor::{Actor, Command, Reply};
+use super::{
+    ANNOUNCE_QUEUE_LEN, Accounts, HistoryPage, Ingested, MAX_HISTORY_PAGE, MAX_LOOKUP_IDS,
+    MAX_PAGE_EVENTS, NODE_COMMAND_QUEUE_LEN, NodeError, NodeEvent, NodeMetrics, PrepareRequest,
+    RoomSelection, RoomSnapshot, RoomSummary,
+};
+use crate::ledger::{Ledger, MAX_RECEIVE_BATCH};
+use crate::letter::NodeLetter;
+use crate::views::{MemberView, RoomView};
+
+/// Cloneable handle to the node actor. Every method is cancel-safe: dropping the future drops
+/// the reply, and the actor's work (if started) still completes and stays durable.
+#[derive(Clone)]
+pub struct Node {
+    commands: mpsc::Sender<Command>,
+    announce: broadcast::Sender<NodeEvent>,
+    key: NodeKey,
+    metrics: Arc<NodeMetrics>,
+    store: SharedStore,
+}
+
+/// The actor's thread; join it after [`Node::shutdown`] to be sure the store is flushed.
+pub struct NodeTask(JoinHandle<()>);
+
+impl NodeTask {
+    /// Waits for the actor thread to end.
+    pub fn join(self) {
+        // A panic in the actor was already reported by the panic hook; nothing more to do.
+        let _ = self.0.join();
+    }
+}
+
+/// Sends a command and waits for its answer.
+pub(super) async fn ask<T>(
+    commands: &mpsc::Sender<Command>,
+    make: impl FnOnce(Reply<T>) -> Command,
+) -> Result<T, NodeError> {
+    let (reply, answer) = oneshot::channel();
+    commands
+        .send(make(reply))
+        .await
+        .map_err(|_| NodeError::Stopped)?;
+    answer.await.map_err(|_| NodeError::Stopped)?
+}
+
+/// The actor's store, for reads that need no room engine. Weak, so the store still closes when
+/// the actor stops: after that, every read answers [`NodeError::Stopped`].
+#[derive(Clone)]
+pub(super) struct SharedStore(Weak<dyn Store>);
+
+impl SharedStore {
+    /// Runs `read` on the blocking thread pool (sled may wait for the disk).
+    pub(super) async fn run<T: Send + 'static>(
+        &self,
+        read: impl FnOnce(&dyn Store) -> Result<T, NodeError> + Send + 'static,
+    ) -> Result<T, NodeError> {
+        let store = self.0.upgrade().ok_or(NodeError::Stopped)?;
+        tokio::task::spawn_blocking(move || read(&*store))
+            .await
+            .map_err(|_| NodeError::Stopped)?
+    }
+}
+
+impl Node {
+    /// Starts the actor on its own thread, owning `ledger`. `key` is this node's public key.
+    pub fn spawn<S: Store + 'static>(ledger: Ledger<S>, key: NodeKey) -> (Node, NodeTask) {
+        let (commands, receiver) = mpsc::channel(NODE_COMMAND_QUEUE_LEN);
+        let (announce, _) = broadcast::channel(ANNOUNCE_QUEUE_LEN);
+        let metrics = Arc::new(NodeMetrics::default());
+        let store: Weak<dyn Store> = Arc::downgrade(&ledger.shared_store()) as Weak<dyn Store>;
+        let actor = Actor::new(ledger, announce.clone(), key, metrics.clone());
+        let thread = std::thread::Builder::new()
+            .name("causerie-node".into())
+            .spawn(move || actor.run(receiver))
+            .unwrap_or_else(|e| panic!("cannot start the node thread: {e}"));
+        (
+            Node {
+                commands,
+                announce,
+                key,
+                metrics,
+                store: SharedStore(store),
+            },
+            NodeTask(thread),
+        )
+    }
+
+    /// This node's public key.
+    pub fn key(&self) -> NodeKey {
+        self.key
+    }
+
+    /// The receive path's counters.
+    pub fn metrics(&self) -> Arc<NodeMetrics> {
+        self.metrics.clone()
+    }
+
+    /// Local accounts and the attestations this node holds.
+    pub fn accounts(&self) -> Accounts {
+        Accounts::new(self.store.clone(), self.commands.clone())
+    }
+
+    async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, NodeError> {
+        ask(&self.commands, make).await
+    }
+
+    /// Offers verified events (one group commit); outcomes are durable when this returns.
+    pub async fn ingest(&self, events: Vec<Event>) -> Result<Vec<Ingested>, NodeError> {
+        if events.len() > MAX_RECEIVE_BATCH {
+            return Err(NodeError::OverLimit("ingest batch"));
+        }
+        self.ask(|r| Command::Ingest(events, r)).await
+    }
+
+    /// Stores a verified attestation; events waiting for it are re-evaluated (and announced).
+    pub async fn add_attestation(&self, attestation: Attestation) -> Result<(), NodeError> {
+        self.ask(|r| Command::AddAttestation(attestation, r)).await
+    }
+
+    /// Builds the next event of `request.author` in a room the node holds (the author signs it
+    /// elsewhere); [`NodeError::UnknownRoom`] for any other room.
+    pub async fn prepare(&self, request: PrepareRequest) -> Result<EventDraft, NodeError> {
+        self.ask(|r| Command::Prepare(Box::new(request), r)).await
+    }
+
+    /// Accepts a node letter addressed to this node into the bounded inbox.
+    pub async fn deliver(&self, letter: NodeLetter) -> Result<(), NodeError> {
+        self.ask(|r| Command::Deliver(Box::new(letter), r)).await
+    }
+
+    /// The inbox of node letters, oldest first.
+    pub async fn inbox(&self) -> Result<Vec<NodeLetter>, NodeError> {
+        self.ask(Command::Inbox).await
+    }
+
+    /// The known (not rejected) events among `ids`, as stored (redacted ones redacted).
+    pub async fn events(&self, ids: Vec<EventId>) -> Result<Vec<Event>, NodeError> {
+        if ids.len() > MAX_LOOKUP_IDS {
+            return Err(NodeError::OverLimit("lookup ids"));
+        }
+        self.ask(|r| Command::Events(ids, r)).await
+    }
+
+    /// Ancestors of `from` (not including them), nearest first (depth descending), at most
+    /// `limit` (capped at [`MAX_PAGE_EVENTS`]).
+    pub async fn backfill(
+        &self,
+        room: RoomId,
+        from: Vec<EventId>,
+        limit: usize,
+    ) -> Result<Vec<Event>, NodeError> {
+        if from.len() > MAX_LOOKUP_IDS {
+            return Err(NodeError::OverLimit("backfill from"));
+        }
+        let limit = limit.min(MAX_PAGE_EVENTS);
+        self.ask(|reply| Command::Backfill {
+            room,
+            from,
+            limit,
+            reply,
+        })
+        .await
+    }
+
+    /// The room's accepted events (visible or soft-failed) in topological order (depth, id)
+    /// strictly after `after`, at most `limit` (capped at [`MAX_PAGE_EVENTS`]). Catch-up walks
+    /// this forward from the depth of its own tips.
+    pub async fn since(
+        &self,
+        room: RoomId,
+        after: Option<(u64, EventId)>,
+        limit: usize,
+    ) -> Result<Vec<Event>, NodeError> {
+        let limit = limit.min(MAX_PAGE_EVENTS);
+        self.ask(|reply| Command::Since {
+            room,
+            after,
+            limit,
+            reply,
+        })
+        .await
+    }
+
+    /// The room's current state and its auth chain, or `None` for a room the node does not hold.
+    pub async fn room_state(&self, room: RoomId) -> Result<Option<RoomSnapshot>, NodeError> {
+        self.ask(|r| Command::RoomState(room, r)).await
+    }
+
+    /// What the room's held events wait for: events, then attestations.
+    pub async fn missing(
+        &self,
+        room: RoomId,
+    ) -> Result<(Vec<EventId>, Vec<AttestationId>), NodeError> {
+        self.ask(|r| Command::Missing(room, r)).await
+    }
+
+    /// The rooms this node holds.
+    pub async fn rooms(&self) -> Result<Vec<RoomId>, NodeError> {
+        self.ask(Command::Rooms).await
+    }
+
+    /// A summary of the room (state, timeline, tips).
+    pub async fn summary(&self, room: RoomId) -> Result<Option<RoomSummary>, NodeError> {
+        self.ask(|r| Command::Summary(room, r)).await
+    }
+
+    /// The room's forward extremities (empty for an unknown room).
+    pub async fn tips(&self, room: RoomId) -> Result<Vec<EventId>, NodeError> {
+        Ok(self
+            .summary(room)
+            .await?
+            .map(|s| s.tips)
+            .unwrap_or_default())
+    }
+
+    /// A room as `viewer` sees it (client API); `None` for a room the node does not hold.
+    pub async fn room_view(
+        &self,
+        room: RoomId,
+        viewer: Option<UserKey>,
+    ) -> Result<Option<RoomView>, NodeError> {
+        let views = self
+            .room_views(RoomSelection::Room { room, viewer })
+            .await?;
+        Ok(views.into_iter().next())
+    }
+
+    /// The rooms `selection` names, with their views (for `MemberOf`, as that user sees them).
+    pub async fn room_views(&self, selection: RoomSelection) -> Result<Vec<RoomView>, NodeError> {
+        self.ask(|r| Command::RoomViews(selection, r)).await
+    }
+
+    /// Every user with a member event in the room's current state.
+    pub async fn members(&self, room: RoomId) -> Result<Option<Vec<MemberView>>, NodeError> {
+        self.ask(|r| Command::Members(room, r)).await
+    }
+
+    /// Up to `limit` (at most [`MAX_HISTORY_PAGE`]) visible events before `before`.
+    pub async fn history(
+        &self,
+        room: RoomId,
+        before: Option<(u64, EventId)>,
+        limit: usize,
+    ) -> Result<Option<HistoryPage>, NodeError> {
+        let limit = limit.min(MAX_HISTORY_PAGE);
+        self.ask(|reply| Command::History {
+            room,
+            before,
+            limit,
+            reply,
+        })
+        .await
+    }
+
+    /// Subscribes to announcements.
+    pub fn subscribe(&self) -> broadcast::Receiver<NodeEvent> {
+        self.announce.subscribe()
+    }
+
+    /// Asks the actor to flush and stop; returns when it has. Idempotent.
+    pub async fn shutdown(&self) {
+        let (done, wait) = oneshot::channel();
+        if self.commands.send(Command::Shutdown(done)).await.is_ok() {
+            let _ = wait.await;
+        }
+    }
+}

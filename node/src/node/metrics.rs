@@ -1,0 +1,49 @@
+//! [`NodeMetrics`]: counters of the receive path, shared between the actor (which counts) and
+//! whoever renders `/metrics`.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::IngestOutcome;
+use crate::counters::ReasonCounts;
+
+/// Counters of the receive path (rendered by `/metrics`).
+#[derive(Debug, Default)]
+pub struct NodeMetrics {
+    /// Events offered to the engines.
+    pub events_received: AtomicU64,
+    /// Events accepted and shown.
+    pub events_accepted: AtomicU64,
+    /// Events accepted but soft-failed (hidden, not relayed).
+    pub events_soft_failed: AtomicU64,
+    /// Events already known.
+    pub events_duplicate: AtomicU64,
+    /// Events held for missing parents or attestations.
+    pub events_held: AtomicU64,
+    /// Group commits made.
+    pub commits: AtomicU64,
+    /// Events rejected, by reason name.
+    pub rejected: ReasonCounts,
+    /// Events refused for now, by reason name.
+    pub refused: ReasonCounts,
+}
+
+impl NodeMetrics {
+    /// Counts one ingested event's outcome.
+    pub(super) fn record(&self, outcome: &IngestOutcome) {
+        self.events_received.fetch_add(1, Ordering::Relaxed);
+        match outcome {
+            IngestOutcome::Accepted { visible: true } => &self.events_accepted,
+            IngestOutcome::Accepted { visible: false } => &self.events_soft_failed,
+            IngestOutcome::Duplicate => &self.events_duplicate,
+            IngestOutcome::Held { .. } => &self.events_held,
+            IngestOutcome::Rejected(reason) => return self.rejected.increment(reason),
+            IngestOutcome::Refused(reason) => return self.refused.increment(reason),
+        }
+        .fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts one group commit.
+    pub(super) fn commit(&self) {
+        self.commits.fetch_add(1, Ordering::Relaxed);
+    }
+}
