@@ -8,6 +8,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use causerie_crypto::event::{MAX_EVENT_BYTES, kinds};
 use causerie_crypto::{Content, EventDraft, EventError, NodeKey, RoomId, Value};
+use causerie_storage::Account;
 use serde::Deserialize;
 use serde_json::{Value as JsonValue, json};
 
@@ -25,16 +26,17 @@ use crate::node::{IngestOutcome, PrepareRequest};
 use crate::room::content::{MAX_NAME_BYTES, MAX_TOPIC_BYTES, user_state_key};
 use crate::room::{JoinRule, JoinRules, Membership};
 
-/// Prepares `kind` in `room` for the session's user, with the attestation of their account.
+/// Prepares `kind` in `room` for the session's user, with the attestation of their account: one
+/// question to the node actor, which answers `unknown_room` for a room it does not hold.
 pub(super) async fn prepare_for(
     state: &ApiState,
     session: &Session,
+    account: &Account,
     room: RoomId,
     kind: &str,
     state_key: Option<String>,
     content: Content,
 ) -> Result<JsonValue, ApiError> {
-    let account = own_account(state, session).await?;
     let draft = state
         .node
         .prepare(PrepareRequest {
@@ -157,15 +159,12 @@ pub(super) enum Action {
 }
 
 /// The user's own join member event, carrying their display name (the account's by default).
-pub(super) async fn own_join(
-    state: &ApiState,
+pub(super) fn own_join(
     session: &Session,
+    account: &Account,
     display_name: Option<String>,
 ) -> Result<(String, Option<String>, Content), ApiError> {
-    let name = match display_name {
-        Some(name) => name,
-        None => own_account(state, session).await?.display_name,
-    };
+    let name = display_name.unwrap_or_else(|| account.display_name.clone());
     let mut content = member_content(Membership::Join, None)?;
     content.insert(
         "display_name".into(),
@@ -186,6 +185,7 @@ pub(super) async fn own_join(
 async fn build(
     state: &ApiState,
     session: &Session,
+    account: &Account,
     room: RoomId,
     action: Action,
 ) -> Result<(String, Option<String>, Content), ApiError> {
@@ -207,8 +207,8 @@ async fn build(
             );
             (kinds::MESSAGE.to_owned(), None, content)
         }
-        Action::Join { display_name } => own_join(state, session, display_name).await?,
-        Action::Profile { display_name } => own_join(state, session, Some(display_name)).await?,
+        Action::Join { display_name } => own_join(session, account, display_name)?,
+        Action::Profile { display_name } => own_join(session, account, Some(display_name))?,
         Action::Leave => (
             kinds::MEMBER.to_owned(),
             Some(own_key),
@@ -331,10 +331,12 @@ pub(super) async fn prepare(
     Body(action): Body<Action>,
 ) -> Result<Json<JsonValue>, ApiError> {
     let room = parse_room(&room)?;
-    view(&state, room, session.user).await?;
-    let (kind, state_key, content) = build(&state, &session, room, action).await?;
+    // The account is read from the store; the node actor is asked once, to prepare (and twice
+    // only for power changes, whose content starts from the levels in force).
+    let account = own_account(&state, &session).await?;
+    let (kind, state_key, content) = build(&state, &session, &account, room, action).await?;
     Ok(Json(
-        prepare_for(&state, &session, room, &kind, state_key, content).await?,
+        prepare_for(&state, &session, &account, room, &kind, state_key, content).await?,
     ))
 }
 

@@ -10,8 +10,6 @@ pub const MAX_STREAMS: usize = 64;
 pub const MAX_STREAMS_PER_SESSION: usize = 4;
 /// Seconds between keep-alive pings on a stream.
 pub const STREAM_PING_SECS: u64 = 15;
-/// Senders remembered by one stream (display names, attestations); cleared when full.
-pub const STREAM_SENDER_CACHE: usize = 1_024;
 /// Requests one client may make in a burst (a web client loading a busy account makes a few
 /// dozen at once; sending one message takes two).
 pub const RATE_BURST: u32 = 200;

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::{Value as JsonValue, json};
 
 use super::ApiState;
-use super::auth::Authed;
+use super::auth::{Authed, own_account};
 use super::error::ApiError;
 use super::events::{own_join, prepare_for};
 use super::json::{
@@ -297,7 +297,8 @@ pub(super) async fn join(
         }
         _ => return Err(ApiError::bad("bad_request", "give either link or room")),
     };
-    let (kind, state_key, content) = own_join(&state, &session, None).await?;
-    let draft = prepare_for(&state, &session, room, &kind, state_key, content).await?;
+    let account = own_account(&state, &session).await?;
+    let (kind, state_key, content) = own_join(&session, &account, None)?;
+    let draft = prepare_for(&state, &session, &account, room, &kind, state_key, content).await?;
     Ok(Json(json!({ "room": room.to_string(), "draft": draft })))
 }

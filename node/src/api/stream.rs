@@ -2,8 +2,9 @@
 //! visible events in the rooms the user has joined (or one room). The stream follows the
 //! user's own membership as it changes, pings every [`STREAM_PING_SECS`], ends with `lagged`
 //! when the client falls behind the node's announcement queue, and ends when the node stops.
+//! Each event comes from the node with its sender's profile, so a stream never asks back.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -14,7 +15,7 @@ use axum::http::StatusCode;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use causerie_crypto::event::kinds;
-use causerie_crypto::{Event, RoomId, UserKey, Value};
+use causerie_crypto::{Event, RoomId, UserKey};
 use futures::Stream;
 use serde::Deserialize;
 use tokio::sync::broadcast;
@@ -24,10 +25,10 @@ use super::ApiState;
 use super::auth::Authed;
 use super::error::ApiError;
 use super::json::{Params, Sender, event_json, parse_room};
-use super::limits::{MAX_STREAMS, STREAM_PING_SECS, STREAM_SENDER_CACHE};
+use super::limits::{MAX_STREAMS, STREAM_PING_SECS};
 use super::rooms::view;
 use super::session::{Session, Sessions};
-use crate::node::{Node, NodeEvent, RoomSelection};
+use crate::node::{NodeEvent, RoomSelection};
 use crate::room::Membership;
 use crate::room::content::user_state_key;
 
@@ -84,7 +85,6 @@ pub(super) struct StreamQuery {
 /// One stream's state between events.
 struct Follow {
     _slot: Slot,
-    node: Node,
     user: UserKey,
     own_key: String,
     /// Rooms whose events are sent (joined rooms, or the one room asked for).
@@ -93,7 +93,6 @@ struct Follow {
     follow_membership: bool,
     receiver: broadcast::Receiver<NodeEvent>,
     shutdown: CancellationToken,
-    senders: BTreeMap<UserKey, Sender>,
     done: bool,
 }
 
@@ -117,43 +116,6 @@ impl Follow {
         }
     }
 
-    async fn sender(&mut self, room: RoomId, event: &Event) -> Sender {
-        let author = *event.author();
-        if event.kind() == kinds::MEMBER
-            && event.state_key() == Some(user_state_key(&author).as_str())
-            && let Some(entry) = self.senders.get_mut(&author)
-        {
-            entry.display_name = match event.content().get("display_name") {
-                Some(Value::Text(name)) => Some(name.clone()),
-                _ => entry.display_name.take(),
-            };
-        }
-        if let Some(sender) = self.senders.get(&author) {
-            return sender.clone();
-        }
-        let attestation = self
-            .node
-            .accounts()
-            .attestations_of(vec![author])
-            .await
-            .ok()
-            .and_then(|mut found| found.remove(&author));
-        let display_name = self
-            .node
-            .members(room)
-            .await
-            .ok()
-            .flatten()
-            .and_then(|members| members.into_iter().find(|m| m.user == author))
-            .and_then(|m| m.display_name);
-        let sender = Sender::new(attestation.as_ref(), display_name);
-        if self.senders.len() >= STREAM_SENDER_CACHE {
-            self.senders.clear();
-        }
-        self.senders.insert(author, sender.clone());
-        sender
-    }
-
     /// The next frame to send, or `None` when the stream ends.
     async fn next_frame(&mut self) -> Option<SseEvent> {
         if self.done {
@@ -170,7 +132,7 @@ impl Follow {
                     room,
                     event,
                     visible: true,
-                    ..
+                    sender,
                 }) => {
                     self.track_membership(room, &event);
                     if !self.rooms.contains(&room) {
@@ -180,7 +142,7 @@ impl Follow {
                         && event.kind() == kinds::MEMBER
                         && event.state_key() == Some(self.own_key.as_str())
                         && !matches!(Membership::parse(event.content()), Ok(Membership::Join));
-                    let sender = self.sender(room, &event).await;
+                    let sender = Sender::new(sender.attestation.as_ref(), sender.display_name);
                     if leaving {
                         self.rooms.remove(&room);
                     }
@@ -245,14 +207,12 @@ pub(super) async fn stream(
     };
     let follow = Follow {
         _slot: slot,
-        node: state.node.clone(),
         user: session.user,
         own_key: user_state_key(&session.user),
         rooms,
         follow_membership: only.is_none(),
         receiver,
         shutdown: state.shutdown.clone(),
-        senders: BTreeMap::new(),
         done: false,
     };
     let ping = KeepAlive::new()
