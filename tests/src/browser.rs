@@ -12,7 +12,7 @@
 //!   dropped; [`Browser::close`] ends the session cleanly first.
 //! - [`Element`]: a found element, tied to its browser.
 //! - [`chat`]: the web client through its DOM contract ([`chat::Chat`]) and the helpers the
-//!   browser tests share; [`api_user`]: another user on the client API beside the browser.
+//!   browser tests share. Other users beside the browser are [`crate::api::ApiUser`].
 //!
 //! WebDriver is plain HTTP+JSON (<https://www.w3.org/TR/webdriver2/>), so no WebDriver crate is
 //! needed: `reqwest` with a response size cap is enough.
@@ -30,7 +30,6 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 use thiserror::Error;
 
-pub mod api_user;
 pub mod chat;
 
 /// The Chromium binary the tests drive (Debian's `chromium` package).

@@ -1,6 +1,9 @@
 //! `causerie-tests`: cross-crate Causerie scenarios.
 //!
 //! Layout:
+//! - [`api`]: a node on loopback and a user driving its client API over HTTP as clients do
+//!   (register, log in, prepare, sign, submit), used by `tests/api*.rs` and `tests/browser_*.rs`
+//!   (specs/client-api.md).
 //! - [`cluster`]: the multi-node harness (in-process nodes on loopback, child-process nodes,
 //!   users, rooms, waits on conditions) used by `tests/federation_*.rs` and
 //!   `benches/federation.rs` (specs/federation.md).
@@ -11,5 +14,6 @@
 //! - `tests/convergence.rs`: the seeded convergence simulation of the room engine
 //!   (specs/rooms.md).
 
+pub mod api;
 pub mod browser;
 pub mod cluster;

@@ -6,8 +6,8 @@
 use std::time::Instant;
 
 use causerie_crypto::{KeyExport, UserSecret};
+use causerie_tests::api::ApiUser;
 use causerie_tests::browser::DEFAULT_WAIT;
-use causerie_tests::browser::api_user::ApiUser;
 use causerie_tests::browser::chat::{Chat, OrFail, setup};
 use causerie_tests::cluster::{self, Cluster};
 use serde_json::{Value, json};

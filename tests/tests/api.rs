@@ -4,11 +4,8 @@
 
 #![allow(clippy::unwrap_used)]
 
-#[path = "support/api.rs"]
-mod support;
-
+use causerie_tests::api::{ApiNode, ApiUser, StreamReader, eventually};
 use serde_json::json;
-use support::*;
 
 async fn two_nodes() -> (ApiNode, ApiNode) {
     let a = ApiNode::start(Vec::new()).await;
@@ -25,10 +22,10 @@ async fn two_nodes() -> (ApiNode, ApiNode) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_users_on_two_nodes_chat_and_moderate() {
     let (a, b) = two_nodes().await;
-    let mut alice = User::new(&a, 1);
-    let mut bob = User::new(&b, 2);
-    assert_eq!(alice.register("alice").await.status, 201);
-    let registered = bob.register("bob").await;
+    let mut alice = ApiUser::from_seed(a.http, 1);
+    let mut bob = ApiUser::from_seed(b.http, 2);
+    assert_eq!(alice.try_register("alice", None).await.status, 201);
+    let registered = bob.try_register("bob", None).await;
     assert_eq!(registered.status, 201, "{:?}", registered.body);
     assert_eq!(
         registered.body["account"]["attestation"]["assurance_name"],
@@ -156,8 +153,8 @@ async fn two_users_on_two_nodes_chat_and_moderate() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn history_pages_walk_back_in_timeline_order() {
     let mut node = ApiNode::start(Vec::new()).await;
-    let mut alice = User::new(&node, 3);
-    assert_eq!(alice.register("alice").await.status, 201);
+    let mut alice = ApiUser::from_seed(node.http, 3);
+    assert_eq!(alice.try_register("alice", None).await.status, 201);
     let room = alice.create_room("Pages", "invite").await;
     for i in 0..120 {
         alice
@@ -223,14 +220,14 @@ async fn accepted(node: &ApiNode) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_is_refused_with_status_and_reason() {
     let mut node = ApiNode::start(Vec::new()).await;
-    let mut alice = User::new(&node, 4);
-    assert_eq!(alice.register("alice").await.status, 201);
+    let mut alice = ApiUser::from_seed(node.http, 4);
+    assert_eq!(alice.try_register("alice", None).await.status, 201);
     let room = alice.create_room("Guarded", "invite").await;
     let stored = accepted(&node).await;
     let client = reqwest::Client::new();
 
     // Tokens: missing, forged.
-    let mut anonymous = User::new(&node, 5);
+    let mut anonymous = ApiUser::from_seed(node.http, 5);
     let missing = anonymous.get("/api/v1/rooms").await;
     assert_eq!((missing.status, missing.reason()), (401, "missing_token"));
     anonymous.token = Some("00".repeat(32));
@@ -289,8 +286,8 @@ async fn bad_input_is_refused_with_status_and_reason() {
         .await;
     assert_eq!((garbage.status, garbage.reason()), (400, "bad_draft"));
     // Another user submitting Alice's draft: not their key.
-    let mut bob = User::new(&node, 6);
-    assert_eq!(bob.register("bob").await.status, 201);
+    let mut bob = ApiUser::from_seed(node.http, 6);
+    assert_eq!(bob.try_register("bob", None).await.status, 201);
     let not_yours = bob
         .post(
             "/api/v1/events",
@@ -393,11 +390,17 @@ async fn bad_input_is_refused_with_status_and_reason() {
     assert_eq!((float.status, float.reason()), (400, "bad_content"));
 
     // Registration refusals: bad handle, taken handle, registering twice, replayed challenge.
-    let mut carol = User::new(&node, 7);
-    assert_eq!(carol.register("Not Valid").await.reason(), "bad_handle");
-    assert_eq!(carol.register("alice").await.reason(), "handle_taken");
+    let mut carol = ApiUser::from_seed(node.http, 7);
     assert_eq!(
-        alice.register("alice2").await.reason(),
+        carol.try_register("Not Valid", None).await.reason(),
+        "bad_handle"
+    );
+    assert_eq!(
+        carol.try_register("alice", None).await.reason(),
+        "handle_taken"
+    );
+    assert_eq!(
+        alice.try_register("alice2", None).await.reason(),
         "already_registered"
     );
     let (challenge, signature) = carol.answered_challenge().await;
@@ -434,8 +437,8 @@ async fn bad_input_is_refused_with_status_and_reason() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sessions_end_with_a_restart_and_accounts_do_not() {
     let mut node = ApiNode::start(Vec::new()).await;
-    let mut alice = User::new(&node, 8);
-    assert_eq!(alice.register("alice").await.status, 201);
+    let mut alice = ApiUser::from_seed(node.http, 8);
+    assert_eq!(alice.try_register("alice", None).await.status, 201);
     let room = alice.create_room("Kept", "public").await;
     alice
         .must(

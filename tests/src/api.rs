@@ -1,0 +1,595 @@
+//! The client API from outside, as its clients drive it: a whole node started on loopback
+//! ([`ApiNode`]), and [`ApiUser`], one user holding their own key who registers, logs in,
+//! prepares, signs and submits over HTTP (specs/client-api.md). Used by `tests/api*.rs` and
+//! `tests/browser_*.rs`. Raw sockets for the HTTP-level tests are in [`raw`].
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use causerie_crypto::{EventDraft, UserSecret};
+use causerie_node::config::{Config, ConfigFile, Overrides};
+use causerie_node::daemon::{self, Running};
+use serde_json::{Value, json};
+
+/// The longest any poll in these tests waits.
+pub const WAIT: Duration = Duration::from_secs(30);
+
+/// Times one call is retried after `429` (waiting as `Retry-After` says) before giving up.
+const MAX_RATE_LIMITED_ATTEMPTS: usize = 20;
+
+/// A node started in this process with a temporary data dir, its HTTP API on loopback.
+pub struct ApiNode {
+    /// The running node (`None` once stopped).
+    pub running: Option<Running>,
+    /// Where its HTTP API listens.
+    pub http: SocketAddr,
+    /// Its data dir.
+    pub dir: tempfile::TempDir,
+}
+
+fn config(dir: &std::path::Path, bootstrap: Vec<String>) -> Config {
+    let overrides = Overrides {
+        data_dir: Some(dir.to_owned()),
+        listen: vec!["/ip4/127.0.0.1/tcp/0".to_owned()],
+        bootstrap,
+        http: Some("127.0.0.1:0".to_owned()),
+    };
+    Config::from_parts(ConfigFile::default(), overrides).expect("test config")
+}
+
+impl ApiNode {
+    /// Starts a node that dials `bootstrap` (p2p addresses with peer ids).
+    pub async fn start(bootstrap: Vec<String>) -> ApiNode {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let running = daemon::start(&config(dir.path(), bootstrap))
+            .await
+            .expect("node starts");
+        let http = running.http_addr;
+        ApiNode {
+            running: Some(running),
+            http,
+            dir,
+        }
+    }
+
+    /// The running node.
+    pub fn running(&self) -> &Running {
+        self.running.as_ref().expect("node running")
+    }
+
+    /// The node's p2p addresses with its peer id (for bootstrapping another node).
+    pub async fn p2p_addrs(&self) -> Vec<String> {
+        let net = &self.running().net;
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let addrs = net.listen_addrs().await.expect("listen addresses");
+            if !addrs.is_empty() {
+                return addrs
+                    .iter()
+                    .map(|a| causerie_node::api::with_peer_id(a, &net.peer_id()))
+                    .collect();
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "node never listened"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The URL of `path` on this node.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.http, path)
+    }
+
+    /// Stops the node (flushes and waits for every part).
+    pub async fn stop(&mut self) {
+        if let Some(running) = self.running.take() {
+            running.shutdown().await;
+        }
+    }
+
+    /// Restarts on the same data dir (new HTTP port).
+    pub async fn restart(&mut self) {
+        self.stop().await;
+        let running = daemon::start(&config(self.dir.path(), Vec::new()))
+            .await
+            .expect("node restarts");
+        self.http = running.http_addr;
+        self.running = Some(running);
+    }
+
+    /// A counter of `/metrics` (`name{labels}` as printed), 0 when absent.
+    pub async fn metric(&self, series: &str) -> u64 {
+        let text = reqwest::Client::new()
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("metrics text");
+        text.lines()
+            .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
+            .unwrap_or(0)
+    }
+}
+
+/// A status and JSON body (`null` when the body is not JSON).
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// The HTTP status.
+    pub status: u16,
+    /// The JSON body.
+    pub body: Value,
+    /// `Retry-After`, in seconds, when sent.
+    pub retry_after: Option<u64>,
+}
+
+impl Answer {
+    /// The refusal reason (`error`), or `""`.
+    pub fn reason(&self) -> &str {
+        self.body["error"].as_str().unwrap_or("")
+    }
+}
+
+/// One user of one node, driving its client API as a client does: their key (never sent) and
+/// their session token.
+pub struct ApiUser {
+    /// The user's key.
+    pub secret: UserSecret,
+    /// `http://<node>`.
+    pub base: String,
+    /// The session token, once registered or logged in.
+    pub token: Option<String>,
+    /// The HTTP client (its source address fixed by [`ApiUser::from_address`]).
+    pub http: reqwest::Client,
+}
+
+impl ApiUser {
+    /// A user of the node at `node` holding `secret`, not yet registered.
+    pub fn new(node: SocketAddr, secret: UserSecret) -> ApiUser {
+        ApiUser::with_client(node, secret, client(None))
+    }
+
+    /// A user whose key is made from `seed`.
+    pub fn from_seed(node: SocketAddr, seed: u8) -> ApiUser {
+        ApiUser::new(node, UserSecret::from_seed(&[seed; 32]))
+    }
+
+    /// A user whose requests come from `source` (a loopback address such as 127.0.0.2), so the
+    /// node sees a client address of its own.
+    pub fn from_address(node: SocketAddr, secret: UserSecret, source: IpAddr) -> ApiUser {
+        ApiUser::with_client(node, secret, client(Some(source)))
+    }
+
+    fn with_client(node: SocketAddr, secret: UserSecret, http: reqwest::Client) -> ApiUser {
+        ApiUser {
+            secret,
+            base: format!("http://{node}"),
+            token: None,
+            http,
+        }
+    }
+
+    /// A fresh key registered on the node at `node` with `handle` and `display_name`.
+    pub async fn register(node: SocketAddr, handle: &str, display_name: &str) -> ApiUser {
+        let secret = UserSecret::generate().expect("key");
+        ApiUser::register_key(node, secret, handle, display_name).await
+    }
+
+    /// `secret` registered on the node at `node` with `handle` and `display_name`.
+    pub async fn register_key(
+        node: SocketAddr,
+        secret: UserSecret,
+        handle: &str,
+        display_name: &str,
+    ) -> ApiUser {
+        let mut user = ApiUser::new(node, secret);
+        let answer = user.try_register(handle, Some(display_name)).await;
+        assert_eq!(answer.status, 201, "register {handle}: {:?}", answer.body);
+        user
+    }
+
+    /// The user key in hex.
+    pub fn key_hex(&self) -> String {
+        hex::encode(self.secret.public().as_bytes())
+    }
+
+    /// One request, as is: no retry.
+    pub async fn call_once(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Answer {
+        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("API request");
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok());
+        let text = response.text().await.expect("API answer");
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Answer {
+            status,
+            body,
+            retry_after,
+        }
+    }
+
+    /// One request; on `429` waits as `Retry-After` says and tries again (as clients must).
+    pub async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Answer {
+        for _ in 0..MAX_RATE_LIMITED_ATTEMPTS {
+            let answer = self.call_once(method.clone(), path, body.clone()).await;
+            match answer.retry_after {
+                Some(secs) if answer.status == 429 => {
+                    tokio::time::sleep(Duration::from_secs(secs)).await;
+                }
+                _ => return answer,
+            }
+        }
+        panic!("still rate limited after {MAX_RATE_LIMITED_ATTEMPTS} attempts");
+    }
+
+    /// `GET path`.
+    pub async fn get(&self, path: &str) -> Answer {
+        self.call(reqwest::Method::GET, path, None).await
+    }
+
+    /// `POST path` with a JSON body.
+    pub async fn post(&self, path: &str, body: Value) -> Answer {
+        self.call(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    /// A call that must succeed (2xx); returns the JSON answer. `path` is under `/api/v1`.
+    pub async fn must_call(&self, method: &str, path: &str, body: Value) -> Value {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let answer = self
+            .call(method, &format!("/api/v1{path}"), Some(body))
+            .await;
+        assert!(
+            (200..300).contains(&answer.status),
+            "{path}: {} {}",
+            answer.status,
+            answer.body
+        );
+        answer.body
+    }
+
+    /// Challenge → signed answer (challenge hex, signature hex), for register or login.
+    pub async fn answered_challenge(&self) -> (String, String) {
+        let answer = self
+            .post("/api/v1/auth/challenge", json!({ "user": self.key_hex() }))
+            .await;
+        assert_eq!(answer.status, 200, "challenge: {:?}", answer.body);
+        let input =
+            hex::decode(answer.body["signing_input"].as_str().expect("input")).expect("hex");
+        let signature = self
+            .secret
+            .sign_input(&input)
+            .expect("a challenge signing input");
+        (
+            answer.body["challenge"]
+                .as_str()
+                .expect("challenge")
+                .to_owned(),
+            hex::encode(signature.as_bytes()),
+        )
+    }
+
+    /// Registers with `handle` (and `display_name`); keeps the token on success.
+    pub async fn try_register(&mut self, handle: &str, display_name: Option<&str>) -> Answer {
+        let (challenge, signature) = self.answered_challenge().await;
+        let mut body = json!({ "challenge": challenge, "signature": signature, "handle": handle });
+        if let Some(name) = display_name {
+            body["display_name"] = json!(name);
+        }
+        let answer = self.post("/api/v1/auth/register", body).await;
+        if answer.status == 201 {
+            self.token = answer.body["token"].as_str().map(str::to_owned);
+        }
+        answer
+    }
+
+    /// Logs in (a new session); keeps the token on success.
+    pub async fn login(&mut self) -> Answer {
+        let (challenge, signature) = self.answered_challenge().await;
+        let answer = self
+            .post(
+                "/api/v1/auth/login",
+                json!({ "challenge": challenge, "signature": signature }),
+            )
+            .await;
+        if answer.status == 200 {
+            self.token = answer.body["token"].as_str().map(str::to_owned);
+        }
+        answer
+    }
+
+    /// Signs a prepared draft as a careful client: checks the draft is the user's and that the
+    /// signing input derives from it. Returns (draft hex, signature hex).
+    pub fn sign(&self, draft: &Value) -> (String, String) {
+        let text = draft["draft"].as_str().expect("draft");
+        let decoded = EventDraft::decode(&hex::decode(text).expect("hex")).expect("a draft");
+        assert_eq!(decoded.author, self.secret.public());
+        let input = decoded.signing_input().expect("signing input");
+        assert_eq!(
+            hex::encode(&input),
+            draft["signing_input"].as_str().expect("signing input")
+        );
+        let signature = self
+            .secret
+            .sign_input(&input)
+            .expect("an event signing input");
+        (text.to_owned(), hex::encode(signature.as_bytes()))
+    }
+
+    /// Signs and submits a prepared draft.
+    pub async fn submit(&self, draft: &Value) -> Answer {
+        let (draft, signature) = self.sign(draft);
+        self.post(
+            "/api/v1/events",
+            json!({ "draft": draft, "signature": signature }),
+        )
+        .await
+    }
+
+    /// Prepares `action` in `room` (which must succeed), signs and submits it.
+    pub async fn act(&self, room: &str, action: Value) -> Answer {
+        let prepared = self
+            .post(&format!("/api/v1/rooms/{room}/prepare"), action)
+            .await;
+        assert_eq!(prepared.status, 200, "prepare: {:?}", prepared.body);
+        self.submit(&prepared.body).await
+    }
+
+    /// Like [`ApiUser::act`] but the node must accept; returns the event id.
+    pub async fn must(&self, room: &str, action: Value) -> String {
+        let answer = self.act(room, action).await;
+        assert_eq!(answer.status, 200, "{:?}", answer.body);
+        answer.body["event_id"]
+            .as_str()
+            .expect("event id")
+            .to_owned()
+    }
+
+    /// Joins a room this node holds (prepare the join, sign, submit).
+    pub async fn join(&self, room: &str) {
+        let answer = self
+            .must_call("POST", "/rooms/join", json!({ "room": room }))
+            .await;
+        let submitted = self.submit(&answer["draft"]).await;
+        assert_eq!(submitted.status, 200, "join: {:?}", submitted.body);
+    }
+
+    /// Posts a message; returns its event id once the node has stored it.
+    pub async fn say(&self, room: &str, body: &str) -> String {
+        self.must(room, json!({ "action": "message", "body": body }))
+            .await
+    }
+
+    /// Creates a room the way the clients do: create, join, power levels, join rule, name.
+    pub async fn create_room(&self, name: &str, join_rule: &str) -> String {
+        let draft = self.post("/api/v1/rooms/prepare_create", json!({})).await;
+        assert_eq!(draft.status, 200, "{:?}", draft.body);
+        let created = self.submit(&draft.body).await;
+        assert_eq!(created.status, 200, "{:?}", created.body);
+        let room = created.body["room"].as_str().expect("room").to_owned();
+        self.must(&room, json!({ "action": "join" })).await;
+        self.must(&room, json!({ "action": "power_levels" })).await;
+        self.must(
+            &room,
+            json!({ "action": "join_rule", "join_rule": join_rule }),
+        )
+        .await;
+        self.must(&room, json!({ "action": "name", "name": name }))
+            .await;
+        room
+    }
+
+    /// Message bodies of the room's newest page, oldest first.
+    pub async fn bodies(&self, room: &str) -> Vec<String> {
+        let page = self.get(&format!("/api/v1/rooms/{room}/messages")).await;
+        assert_eq!(page.status, 200, "{:?}", page.body);
+        page.body["events"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .filter(|e| e["kind"] == "room.message")
+            .map(|e| e["content"]["body"].as_str().unwrap_or("").to_owned())
+            .collect()
+    }
+}
+
+/// An HTTP client without proxies, its connections from `source` when given.
+fn client(source: Option<IpAddr>) -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .local_address(source)
+        .build()
+        .expect("HTTP client")
+}
+
+/// Polls `condition` until it holds or [`WAIT`] passes.
+pub async fn eventually<F, Fut>(what: &str, mut condition: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let mut pause = Duration::from_millis(10);
+    while !condition().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_millis(200));
+    }
+}
+
+/// Reads server-sent events from a live stream.
+pub struct StreamReader {
+    response: reqwest::Response,
+    buffer: String,
+}
+
+impl StreamReader {
+    /// Opens `GET /api/v1/stream{query}` for `user`; it must be accepted.
+    pub async fn open(user: &ApiUser, query: &str) -> StreamReader {
+        let response = user
+            .http
+            .get(format!("{}/api/v1/stream{query}", user.base))
+            .bearer_auth(user.token.as_ref().expect("logged in"))
+            .send()
+            .await
+            .expect("stream request");
+        assert_eq!(response.status(), 200);
+        StreamReader {
+            response,
+            buffer: String::new(),
+        }
+    }
+
+    /// The next frame as (event name, data), or `None` when the stream ends or [`WAIT`] passes.
+    pub async fn next(&mut self) -> Option<(String, Value)> {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let frame: String = self.buffer.drain(..end + 2).collect();
+                let mut name = String::from("message");
+                let mut data = String::new();
+                for line in frame.lines() {
+                    if let Some(v) = line.strip_prefix("event:") {
+                        name = v.trim().to_owned();
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        data.push_str(v.trim_start());
+                    }
+                }
+                return Some((name, serde_json::from_str(&data).unwrap_or(Value::Null)));
+            }
+            let chunk = tokio::time::timeout_at(deadline, self.response.chunk())
+                .await
+                .ok()?
+                .ok()??;
+            self.buffer.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+
+    /// The next `event` frame, skipping pings.
+    pub async fn next_event(&mut self) -> Option<Value> {
+        loop {
+            let (name, data) = self.next().await?;
+            if name == "event" {
+                return Some(data);
+            }
+        }
+    }
+}
+
+/// Raw TCP clients for the HTTP-level tests: requests written byte by byte as a hostile client
+/// would, answers read as they come.
+pub mod raw {
+    use std::net::{IpAddr, SocketAddr};
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::{TcpSocket, TcpStream};
+
+    use super::WAIT;
+
+    /// Most bytes of an answer kept.
+    const MAX_ANSWER_BYTES: usize = 65_536;
+
+    /// A connection to `node` from `source` (port chosen by the OS).
+    pub async fn connect(node: SocketAddr, source: IpAddr) -> TcpStream {
+        let socket = TcpSocket::new_v4().expect("socket");
+        socket
+            .bind(SocketAddr::new(source, 0))
+            .expect("bind the source address");
+        socket.connect(node).await.expect("connect")
+    }
+
+    /// Writes `bytes`; `false` when the node already closed the connection.
+    pub async fn send(stream: &mut TcpStream, bytes: &[u8]) -> bool {
+        stream.write_all(bytes).await.is_ok()
+    }
+
+    /// Reads until the node closes the connection or [`WAIT`] passes; returns what came and
+    /// whether the connection was closed.
+    pub async fn read_to_close(stream: &mut TcpStream) -> (String, bool) {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        let mut answer = Vec::new();
+        let mut buffer = [0u8; 4_096];
+        loop {
+            match tokio::time::timeout_at(deadline, stream.read(&mut buffer)).await {
+                Err(_) => return (String::from_utf8_lossy(&answer).into_owned(), false),
+                Ok(Ok(0)) | Ok(Err(_)) => {
+                    return (String::from_utf8_lossy(&answer).into_owned(), true);
+                }
+                Ok(Ok(n)) => {
+                    if answer.len() + n <= MAX_ANSWER_BYTES {
+                        answer.extend_from_slice(&buffer[..n]);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Reads one answer whose head says `Content-Length` (or until close); `None` after [`WAIT`].
+    pub async fn read_answer(stream: &mut TcpStream) -> Option<String> {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        let mut answer = Vec::new();
+        let mut buffer = [0u8; 4_096];
+        loop {
+            if let Some(complete) = complete_answer(&answer) {
+                return Some(complete);
+            }
+            match tokio::time::timeout_at(deadline, stream.read(&mut buffer)).await {
+                Err(_) => return None,
+                Ok(Ok(0)) | Ok(Err(_)) => {
+                    return (!answer.is_empty())
+                        .then(|| String::from_utf8_lossy(&answer).into_owned());
+                }
+                Ok(Ok(n)) => {
+                    answer.extend_from_slice(&buffer[..n]);
+                    if answer.len() > MAX_ANSWER_BYTES {
+                        return Some(String::from_utf8_lossy(&answer).into_owned());
+                    }
+                }
+            }
+        }
+    }
+
+    /// The answer in `bytes` if its head and `Content-Length` body have all arrived.
+    fn complete_answer(bytes: &[u8]) -> Option<String> {
+        let text = String::from_utf8_lossy(bytes);
+        let end = text.find("\r\n\r\n")?;
+        let length: usize = text[..end]
+            .lines()
+            .find_map(|line| {
+                let (name, value) = line.split_once(':')?;
+                name.eq_ignore_ascii_case("content-length")
+                    .then(|| value.trim().parse().ok())?
+            })
+            .unwrap_or(0);
+        (text.len() >= end + 4 + length).then(|| text.into_owned())
+    }
+
+    /// The status code of an answer (`0` when there is none).
+    pub fn status(answer: &str) -> u16 {
+        answer
+            .strip_prefix("HTTP/1.1 ")
+            .and_then(|rest| rest.get(..3))
+            .and_then(|code| code.parse().ok())
+            .unwrap_or(0)
+    }
+}
