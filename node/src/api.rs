@@ -11,6 +11,8 @@
 //! - [`stream`]: the live stream of new events (server-sent events).
 //! - [`json`]: JSON shapes and parsing; [`error`]: [`ApiError`]; [`limits`]: every limit.
 //! - [`info`]: `GET /api/v1/node` and `GET /metrics`.
+//! - [`server`]: the accept loop and HTTP/1.1 connections: connection caps, header and idle
+//!   timeouts, header size limits; [`serve`] runs it.
 
 pub mod auth;
 pub mod error;
@@ -20,6 +22,7 @@ pub mod info;
 pub mod json;
 pub mod limits;
 pub mod rooms;
+pub mod server;
 pub mod session;
 pub mod stream;
 
@@ -30,14 +33,14 @@ use std::sync::atomic::AtomicUsize;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::StatusCode;
 use axum::routing::{get, post};
 use causerie_crypto::NodeSecret;
 use tokio_util::sync::CancellationToken;
 
-pub use error::ApiError;
+pub use error::{ApiError, Reason};
 pub use guard::{CONTENT_SECURITY_POLICY_VALUE, Guard, default_hosts};
 pub use info::with_peer_id;
+pub use server::serve;
 use session::Sessions;
 
 use crate::net::NetHandle;
@@ -89,13 +92,12 @@ impl ApiState {
 }
 
 async fn not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such path")
+    ApiError::new(Reason::NotFound, "no such path")
 }
 
 async fn method_not_allowed() -> ApiError {
     ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
+        Reason::MethodNotAllowed,
         "this path does not take that method",
     )
 }
@@ -125,8 +127,8 @@ fn api_routes() -> Router<ApiState> {
 }
 
 /// The whole HTTP surface: the API and `extra` (the web client's routes), behind the guard.
-/// Serve it with `into_make_service_with_connect_info::<SocketAddr>()` (the rate limit keys
-/// anonymous clients by address).
+/// Serve it with [`serve`] (which gives each request its client address, for the per-client
+/// limits).
 pub fn router(state: ApiState, extra: Router<ApiState>) -> Router {
     api_routes()
         .merge(extra)

@@ -10,7 +10,7 @@ use thiserror::Error;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::api::{ApiState, default_hosts, router, with_peer_id};
+use crate::api::{ApiState, default_hosts, router, serve, with_peer_id};
 use crate::clock::now_ms;
 use crate::config::Config;
 use crate::ledger::{Ledger, LedgerError};
@@ -156,16 +156,9 @@ pub async fn start(config: &Config) -> Result<Running, DaemonError> {
         &hosts,
         shutdown.child_token(),
     );
-    let app = router(state, crate::web::router())
-        .into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let http_shutdown = shutdown.child_token();
-    let http_task = tokio::spawn(async move {
-        let serve = axum::serve(listener, app)
-            .with_graceful_shutdown(async move { http_shutdown.cancelled().await });
-        if let Err(e) = serve.await {
-            tracing::error!(error = %e, "http server failed");
-        }
-    });
+    let guard = state.guard.clone();
+    let app = router(state, crate::web::router());
+    let http_task = tokio::spawn(serve(listener, app, guard, shutdown.child_token()));
     let peer_id = net.peer_id();
     let listen = net.listen_addrs().await.unwrap_or_default();
     for addr in &listen {

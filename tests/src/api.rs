@@ -14,6 +14,9 @@ use serde_json::{Value, json};
 /// The longest any poll in these tests waits.
 pub const WAIT: Duration = Duration::from_secs(30);
 
+/// The client address metrics are read from (no test sends anything else from it).
+pub const METRICS_SOURCE: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 254));
+
 /// Times one call is retried after `429` (waiting as `Retry-After` says) before giving up.
 const MAX_RATE_LIMITED_ATTEMPTS: usize = 20;
 
@@ -99,9 +102,11 @@ impl ApiNode {
         self.running = Some(running);
     }
 
-    /// A counter of `/metrics` (`name{labels}` as printed), 0 when absent.
+    /// A counter of `/metrics` (`name{labels}` as printed), 0 when absent. Read from
+    /// [`METRICS_SOURCE`], so that tests that use up a client address's connections can still
+    /// read them.
     pub async fn metric(&self, series: &str) -> u64 {
-        let text = reqwest::Client::new()
+        let text = client(Some(METRICS_SOURCE))
             .get(self.url("/metrics"))
             .send()
             .await
@@ -588,6 +593,7 @@ pub mod raw {
     pub fn status(answer: &str) -> u16 {
         answer
             .strip_prefix("HTTP/1.1 ")
+            .or_else(|| answer.strip_prefix("HTTP/1.0 "))
             .and_then(|rest| rest.get(..3))
             .and_then(|code| code.parse().ok())
             .unwrap_or(0)

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::{Value as JsonValue, json};
 
 use super::ApiState;
-use super::error::ApiError;
+use super::error::{ApiError, Reason};
 use super::json::{Body, Segment, attestation_json, parse_hex, parse_user};
 use super::limits::ATTESTATION_VALIDITY_MS;
 use super::session::Session;
@@ -30,8 +30,7 @@ impl FromRequestParts<ApiState> for Authed {
     async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
         let Some(value) = parts.headers.get(AUTHORIZATION) else {
             return Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "missing_token",
+                Reason::MissingToken,
                 "send Authorization: Bearer <token>",
             ));
         };
@@ -45,13 +44,7 @@ impl FromRequestParts<ApiState> for Authed {
             .sessions
             .session(token, now_ms())
             .map(Authed)
-            .ok_or_else(|| {
-                ApiError::new(
-                    StatusCode::UNAUTHORIZED,
-                    "bad_token",
-                    "the token is unknown or expired",
-                )
-            })
+            .ok_or_else(|| ApiError::new(Reason::BadToken, "the token is unknown or expired"))
     }
 }
 
@@ -75,22 +68,17 @@ pub(super) async fn challenge(
 }
 
 fn signature(text: &str) -> Result<Signature, ApiError> {
-    let bytes = parse_hex(text, 64, "bad_signature")?;
+    let bytes = parse_hex(text, 64, Reason::BadSignature)?;
     let bytes: [u8; 64] = bytes
         .try_into()
-        .map_err(|_| ApiError::bad("bad_signature", "a signature is 64 bytes"))?;
+        .map_err(|_| ApiError::new(Reason::BadSignature, "a signature is 64 bytes"))?;
     Ok(Signature(bytes))
 }
 
 /// Checks an answered challenge; returns the user.
 fn answered(state: &ApiState, challenge: &str, signature_hex: &str) -> Result<UserKey, ApiError> {
-    let bytes = parse_hex(challenge, 256, "unknown_challenge").map_err(|_| {
-        ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unknown_challenge",
-            "not a challenge",
-        )
-    })?;
+    let bytes = parse_hex(challenge, 256, Reason::UnknownChallenge)
+        .map_err(|_| ApiError::new(Reason::UnknownChallenge, "not a challenge"))?;
     let signature = signature(signature_hex)?;
     state.sessions.answer(&bytes, &signature, now_ms())
 }
@@ -112,8 +100,8 @@ async fn account_json(state: &ApiState, account: &Account) -> Result<JsonValue, 
 
 fn check_display_name(name: &str) -> Result<(), ApiError> {
     if name.len() > MAX_DISPLAY_NAME_BYTES || name.chars().any(char::is_control) {
-        return Err(ApiError::bad(
-            "bad_display_name",
+        return Err(ApiError::new(
+            Reason::BadDisplayName,
             format!(
                 "display names are at most {MAX_DISPLAY_NAME_BYTES} bytes, no control characters"
             ),
@@ -152,8 +140,8 @@ pub(super) async fn register(
     Body(request): Body<RegisterRequest>,
 ) -> Result<Response, ApiError> {
     if !valid_handle(&request.handle) {
-        return Err(ApiError::bad(
-            "bad_handle",
+        return Err(ApiError::new(
+            Reason::BadHandle,
             "handles are 1 to 32 of a-z 0-9 . _ - and start with a letter or digit",
         ));
     }
@@ -165,17 +153,12 @@ pub(super) async fn register(
     let accounts = state.node.accounts();
     if accounts.by_user(user).await?.is_some() {
         return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "already_registered",
+            Reason::AlreadyRegistered,
             "this key has an account here: log in",
         ));
     }
     if accounts.by_handle(request.handle.clone()).await?.is_some() {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "handle_taken",
-            "the handle is taken",
-        ));
+        return Err(ApiError::new(Reason::HandleTaken, "the handle is taken"));
     }
     let now = now_ms();
     let attestation = AttestationDraft {
@@ -186,7 +169,7 @@ pub(super) async fn register(
         not_after: now + ATTESTATION_VALIDITY_MS,
     }
     .sign(&state.node_secret)
-    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    .map_err(|e| ApiError::internal(e.to_string()))?;
     let account = Account {
         attestation: attestation.id(),
         display_name,
@@ -213,8 +196,7 @@ pub(super) async fn login(
     let user = answered(&state, &request.challenge, &request.signature)?;
     let Some(account) = state.node.accounts().by_user(user).await? else {
         return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_registered",
+            Reason::NotRegistered,
             "this key has no account here: register first",
         ));
     };
@@ -233,13 +215,7 @@ pub(super) async fn own_account(state: &ApiState, session: &Session) -> Result<A
         .accounts()
         .by_user(session.user)
         .await?
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "bad_token",
-                "the account no longer exists",
-            )
-        })
+        .ok_or_else(|| ApiError::new(Reason::BadToken, "the account no longer exists"))
 }
 
 pub(super) async fn me(
@@ -278,8 +254,7 @@ pub(super) async fn user(
     let attestations = accounts.attestations_of(vec![user]).await?;
     let Some(attestation) = attestations.get(&user) else {
         return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "unknown_user",
+            Reason::UnknownUser,
             "this node knows no attestation of that key",
         ));
     };

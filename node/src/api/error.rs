@@ -1,96 +1,368 @@
-//! The client API's error: an HTTP status and a stable reason name, sent as
-//! `{"error": reason, "message": text}` (specs/client-api.md, "Conventions"). Every refusal is
-//! counted by reason in `/metrics`.
+//! The client API's error: a typed [`Reason`] and a message, sent as
+//! `{"error": name, "message": text}` (specs/client-api.md, "Conventions"). [`Reason::status`]
+//! is the one table of the API's HTTP statuses and [`Reason::name`] of the stable names; no
+//! status is chosen anywhere else, and none by comparing names. Every refusal is counted by name
+//! in `/metrics`.
 
 use axum::Json;
-use axum::http::StatusCode;
-use axum::http::header::RETRY_AFTER;
+use axum::http::header::{CONNECTION, RETRY_AFTER};
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use causerie_storage::StoreError;
 use serde_json::json;
 
+use crate::ledger::LedgerError;
 use crate::node::NodeError;
+
+/// Why a request was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    /// Malformed JSON, fields or parameters.
+    BadRequest,
+    /// `Host` missing, repeated, or naming another host than an absolute request target.
+    BadHost,
+    /// A handle outside the allowed form.
+    BadHandle,
+    /// A display name too long or with control characters.
+    BadDisplayName,
+    /// Not a user key.
+    BadUser,
+    /// Not a room id.
+    BadRoomId,
+    /// Not an event id.
+    BadEventId,
+    /// Not a history cursor.
+    BadCursor,
+    /// Event content JSON the envelope cannot carry.
+    BadContent,
+    /// A submitted draft that does not decode.
+    BadDraft,
+    /// A submitted event's signature is malformed or does not verify.
+    BadSignature,
+    /// A power level out of range.
+    BadPower,
+    /// A room name too long.
+    BadName,
+    /// A room topic too long.
+    BadTopic,
+    /// An unknown join rule.
+    BadJoinRule,
+    /// An unknown assurance level.
+    BadMinAssurance,
+    /// Not a node key.
+    BadDeniedAttester,
+    /// A message body too long.
+    BodyTooLong,
+    /// A message with no visible text.
+    EmptyMessage,
+    /// A moderation reason too long.
+    ReasonTooLong,
+    /// A value another layer refused, with that layer's reason name (an invite link's, an
+    /// envelope's).
+    Invalid(&'static str),
+    /// The room engine could not build the event asked for (its reason name).
+    CannotPrepare(&'static str),
+    /// A request over one of the node's lookup limits.
+    OverLimit,
+    /// No `Authorization: Bearer` token.
+    MissingToken,
+    /// An unknown or expired token.
+    BadToken,
+    /// A challenge unknown, used or expired.
+    UnknownChallenge,
+    /// A challenge answer whose signature does not verify.
+    BadChallengeSignature,
+    /// A foreign `Origin` or a cross-site fetch.
+    CrossOrigin,
+    /// The user may not read this room.
+    NotMember,
+    /// A submitted draft by another author.
+    NotYourKey,
+    /// A submitted draft naming another attestation than the account's.
+    WrongAttestation,
+    /// Accepted against its own history but not the room's current state (stored, never shown).
+    SoftFailed,
+    /// The room engine rejected the event (its reason name: `banned`, `not_allowed`, ...).
+    RoomRule(&'static str),
+    /// No such path.
+    NotFound,
+    /// The node does not hold the room.
+    UnknownRoom,
+    /// The node knows no attestation of the user.
+    UnknownUser,
+    /// The key has no account here.
+    NotRegistered,
+    /// The path does not take that method.
+    MethodNotAllowed,
+    /// The request body did not arrive in time.
+    BodyTimeout,
+    /// The key already has an account.
+    AlreadyRegistered,
+    /// Another account holds the handle.
+    HandleTaken,
+    /// The node lacks events or the attestation the submitted event references.
+    MissingReferences,
+    /// A request body over the limit (declared or sent).
+    BodyTooLarge,
+    /// Not `Content-Type: application/json`.
+    UnsupportedMediaType,
+    /// A `Host` not in the allowlist.
+    HostNotAllowed,
+    /// Over the rate limit.
+    RateLimited,
+    /// Too many live streams open.
+    TooManyStreams,
+    /// Too many pending challenges from this client.
+    TooManyChallenges,
+    /// A bug; logged.
+    Internal,
+    /// The store or receive path failed (its reason name); logged.
+    Failed(&'static str),
+    /// Joining through the network failed.
+    JoinFailed,
+    /// The node is stopping.
+    Unavailable,
+    /// A node-wide table is full (pending challenges, sessions).
+    Busy,
+    /// The system random source failed.
+    NoRandomness,
+    /// The node cannot take the event now (the receive path's reason name).
+    NotNow(&'static str),
+    /// The network actor could not answer (its reason name).
+    Network(&'static str),
+    /// Too many connections open, from this client or in all.
+    TooManyConnections,
+}
+
+impl Reason {
+    /// The HTTP status of each reason: the API's one status table.
+    pub fn status(self) -> StatusCode {
+        use Reason::*;
+        match self {
+            BadRequest | BadHost | BadHandle | BadDisplayName | BadUser | BadRoomId
+            | BadEventId | BadCursor | BadContent | BadDraft | BadSignature | BadPower
+            | BadName | BadTopic | BadJoinRule | BadMinAssurance | BadDeniedAttester
+            | BodyTooLong | EmptyMessage | ReasonTooLong | Invalid(_) | CannotPrepare(_)
+            | OverLimit => StatusCode::BAD_REQUEST,
+            MissingToken | BadToken | UnknownChallenge | BadChallengeSignature => {
+                StatusCode::UNAUTHORIZED
+            }
+            CrossOrigin | NotMember | NotYourKey | WrongAttestation | SoftFailed | RoomRule(_) => {
+                StatusCode::FORBIDDEN
+            }
+            NotFound | UnknownRoom | UnknownUser | NotRegistered => StatusCode::NOT_FOUND,
+            MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            BodyTimeout => StatusCode::REQUEST_TIMEOUT,
+            AlreadyRegistered | HandleTaken | MissingReferences => StatusCode::CONFLICT,
+            BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            HostNotAllowed => StatusCode::MISDIRECTED_REQUEST,
+            RateLimited | TooManyStreams | TooManyChallenges => StatusCode::TOO_MANY_REQUESTS,
+            Internal | Failed(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            JoinFailed => StatusCode::BAD_GATEWAY,
+            Unavailable | Busy | NoRandomness | NotNow(_) | Network(_) | TooManyConnections => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+        }
+    }
+
+    /// The stable name clients see in `error`.
+    pub fn name(self) -> &'static str {
+        use Reason::*;
+        match self {
+            BadRequest => "bad_request",
+            BadHost => "bad_host",
+            BadHandle => "bad_handle",
+            BadDisplayName => "bad_display_name",
+            BadUser => "bad_user",
+            BadRoomId => "bad_room_id",
+            BadEventId => "bad_event_id",
+            BadCursor => "bad_cursor",
+            BadContent => "bad_content",
+            BadDraft => "bad_draft",
+            BadSignature | BadChallengeSignature => "bad_signature",
+            BadPower => "bad_power",
+            BadName => "bad_name",
+            BadTopic => "bad_topic",
+            BadJoinRule => "bad_join_rule",
+            BadMinAssurance => "bad_min_assurance",
+            BadDeniedAttester => "bad_denied_attester",
+            BodyTooLong => "body_too_long",
+            EmptyMessage => "empty_message",
+            ReasonTooLong => "reason_too_long",
+            OverLimit => "over_limit",
+            MissingToken => "missing_token",
+            BadToken => "bad_token",
+            UnknownChallenge => "unknown_challenge",
+            CrossOrigin => "cross_origin",
+            NotMember => "not_member",
+            NotYourKey => "not_your_key",
+            WrongAttestation => "wrong_attestation",
+            SoftFailed => "soft_failed",
+            NotFound => "not_found",
+            UnknownRoom => "unknown_room",
+            UnknownUser => "unknown_user",
+            NotRegistered => "not_registered",
+            MethodNotAllowed => "method_not_allowed",
+            BodyTimeout => "body_timeout",
+            AlreadyRegistered => "already_registered",
+            HandleTaken => "handle_taken",
+            MissingReferences => "missing_references",
+            BodyTooLarge => "body_too_large",
+            UnsupportedMediaType => "unsupported_media_type",
+            HostNotAllowed => "host_not_allowed",
+            RateLimited => "rate_limited",
+            TooManyStreams => "too_many_streams",
+            TooManyChallenges => "too_many_challenges",
+            Internal => "internal",
+            JoinFailed => "join_failed",
+            Unavailable => "unavailable",
+            Busy => "busy",
+            NoRandomness => "no_randomness",
+            TooManyConnections => "too_many_connections",
+            Invalid(name) | CannotPrepare(name) | RoomRule(name) | Failed(name) | NotNow(name)
+            | Network(name) => name,
+        }
+    }
+
+    /// Whether the connection closes after the answer: the request's body was not read, or
+    /// not completely, so the connection cannot carry another request.
+    pub fn closes_connection(self) -> bool {
+        matches!(self, Reason::BodyTooLarge | Reason::BodyTimeout)
+    }
+}
 
 /// A refused request.
 #[derive(Debug, Clone)]
 pub struct ApiError {
-    /// The HTTP status.
-    pub status: StatusCode,
-    /// Stable reason name.
-    pub reason: &'static str,
+    /// Why.
+    pub reason: Reason,
     /// Text for people; may change between versions.
     pub message: String,
-    /// Seconds to wait before retrying (429).
+    /// Seconds to wait before retrying.
     pub retry_after_secs: Option<u64>,
 }
 
 impl ApiError {
-    /// An error with a status, a reason and a message.
-    pub fn new(status: StatusCode, reason: &'static str, message: impl Into<String>) -> Self {
+    /// An error with a reason and a message.
+    pub fn new(reason: Reason, message: impl Into<String>) -> Self {
         ApiError {
-            status,
             reason,
             message: message.into(),
             retry_after_secs: None,
         }
     }
 
-    /// 400 with `reason`.
-    pub fn bad(reason: &'static str, message: impl Into<String>) -> Self {
-        ApiError::new(StatusCode::BAD_REQUEST, reason, message)
+    /// The same error, telling the client to wait `secs` before retrying.
+    pub fn retry_after(mut self, secs: u64) -> Self {
+        self.retry_after_secs = Some(secs);
+        self
+    }
+
+    /// The HTTP status ([`Reason::status`]).
+    pub fn status(&self) -> StatusCode {
+        self.reason.status()
     }
 
     /// 404 `unknown_room`.
     pub fn unknown_room() -> Self {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "unknown_room",
-            "this node does not hold the room",
-        )
+        ApiError::new(Reason::UnknownRoom, "this node does not hold the room")
     }
 
-    /// 403 with `reason`.
-    pub fn forbidden(reason: &'static str, message: impl Into<String>) -> Self {
-        ApiError::new(StatusCode::FORBIDDEN, reason, message)
+    /// 500 `internal`, logged: a bug.
+    pub fn internal(message: impl Into<String>) -> Self {
+        let error = ApiError::new(Reason::Internal, message);
+        tracing::error!(message = %error.message, "internal error in the client API");
+        error
+    }
+}
+
+/// The API reason of a node error: by its type, never its name.
+fn node_reason(error: &NodeError) -> Reason {
+    match error {
+        NodeError::Stopped => Reason::Unavailable,
+        NodeError::UnknownRoom => Reason::UnknownRoom,
+        NodeError::OverLimit(_) => Reason::OverLimit,
+        NodeError::Prepare(name) => Reason::CannotPrepare(name),
+        NodeError::Ledger(LedgerError::Store(StoreError::HandleTaken)) => Reason::HandleTaken,
+        NodeError::Ledger(_) | NodeError::Letter(_) => Reason::Failed(error.reason()),
     }
 }
 
 impl From<NodeError> for ApiError {
     fn from(error: NodeError) -> Self {
-        let status = match error {
-            NodeError::Stopped => StatusCode::SERVICE_UNAVAILABLE,
-            NodeError::UnknownRoom => StatusCode::NOT_FOUND,
-            NodeError::OverLimit(_) | NodeError::Prepare(_) => StatusCode::BAD_REQUEST,
-            NodeError::Ledger(ref e) if e.reason() == "handle_taken" => StatusCode::CONFLICT,
-            _ => StatusCode::INTERNAL_SERVER_ERROR,
-        };
-        let reason = match error {
-            NodeError::Stopped => "unavailable",
-            NodeError::UnknownRoom => "unknown_room",
-            _ => error.reason(),
-        };
-        if status == StatusCode::INTERNAL_SERVER_ERROR {
-            tracing::error!(reason, error = %error, "node request failed");
+        let reason = node_reason(&error);
+        if reason.status().is_server_error() && reason != Reason::Unavailable {
+            tracing::error!(reason = reason.name(), error = %error, "node request failed");
         }
-        ApiError::new(status, reason, error.to_string())
+        ApiError::new(reason, error.to_string())
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let name = self.reason.name();
         let mut response = (
-            self.status,
-            Json(json!({ "error": self.reason, "message": self.message })),
+            self.reason.status(),
+            Json(json!({ "error": name, "message": self.message })),
         )
             .into_response();
         if let Some(secs) = self.retry_after_secs {
             response.headers_mut().insert(RETRY_AFTER, secs.into());
         }
-        // The middleware counts refusals by reason from this marker.
-        response.extensions_mut().insert(Refusal(self.reason));
+        if self.reason.closes_connection() {
+            response
+                .headers_mut()
+                .insert(CONNECTION, HeaderValue::from_static("close"));
+        }
+        // The middleware counts refusals by name from this marker.
+        response.extensions_mut().insert(Refusal(name));
         response
     }
 }
 
-/// Marks a response as a refusal with its reason, for the counters.
+/// Marks a response as a refusal with its reason name, for the counters.
 #[derive(Debug, Clone, Copy)]
 pub struct Refusal(pub &'static str);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_reason_has_one_status_and_a_snake_case_name() {
+        let reasons = [
+            Reason::BadRequest,
+            Reason::BadHost,
+            Reason::EmptyMessage,
+            Reason::BadChallengeSignature,
+            Reason::BadSignature,
+            Reason::RoomRule("banned"),
+            Reason::BodyTimeout,
+            Reason::TooManyChallenges,
+            Reason::TooManyConnections,
+        ];
+        for reason in reasons {
+            let name = reason.name();
+            assert!(
+                !name.is_empty() && name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+                "{name}"
+            );
+        }
+        assert_eq!(Reason::BadSignature.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            Reason::BadChallengeSignature.status(),
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(Reason::BodyTimeout.status(), StatusCode::REQUEST_TIMEOUT);
+        assert_eq!(Reason::RoomRule("banned").status(), StatusCode::FORBIDDEN);
+    }
+
+    #[test]
+    fn a_taken_handle_is_a_conflict_by_type() {
+        let error = NodeError::Ledger(LedgerError::Store(StoreError::HandleTaken));
+        let api = ApiError::from(error);
+        assert_eq!(api.status(), StatusCode::CONFLICT);
+        assert_eq!(api.reason.name(), "handle_taken");
+    }
+}

@@ -5,7 +5,6 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
 use causerie_crypto::event::{MAX_EVENT_BYTES, kinds};
 use causerie_crypto::{Content, EventDraft, EventError, NodeKey, RoomId, Value};
 use causerie_storage::Account;
@@ -14,7 +13,7 @@ use serde_json::{Value as JsonValue, json};
 
 use super::ApiState;
 use super::auth::{Authed, own_account};
-use super::error::ApiError;
+use super::error::{ApiError, Reason};
 use super::json::{
     Body, Segment, draft_json, json_to_content, parse_event_id, parse_hex, parse_room, parse_user,
 };
@@ -60,22 +59,17 @@ pub(super) async fn prepare_create(
     // A random salt keeps two rooms created by one user in the same millisecond apart (the
     // room id is the create event's id).
     let mut salt = [0u8; 16];
-    getrandom::fill(&mut salt).map_err(|_| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "no_randomness",
-            "the system random source failed",
-        )
-    })?;
+    getrandom::fill(&mut salt)
+        .map_err(|_| ApiError::new(Reason::NoRandomness, "the system random source failed"))?;
     let mut content = Content::new();
     content.insert("salt".into(), Value::Text(hex::encode(salt)));
     let draft = crate::room::prepare_create(session.user, content, now_ms(), account.attestation);
     Ok(Json(draft_json(&draft)?))
 }
 
-fn text_at_most(text: String, max: usize, reason: &'static str) -> Result<Value, ApiError> {
+fn text_at_most(text: String, max: usize, reason: Reason) -> Result<Value, ApiError> {
     if text.len() > max {
-        return Err(ApiError::bad(reason, format!("at most {max} bytes")));
+        return Err(ApiError::new(reason, format!("at most {max} bytes")));
     }
     Ok(Value::Text(text))
 }
@@ -86,7 +80,7 @@ fn member_content(membership: Membership, reason: Option<String>) -> Result<Cont
     if let Some(reason) = reason {
         content.insert(
             "reason".into(),
-            text_at_most(reason, MAX_REASON_BYTES, "reason_too_long")?,
+            text_at_most(reason, MAX_REASON_BYTES, Reason::ReasonTooLong)?,
         );
     }
     Ok(content)
@@ -171,7 +165,7 @@ pub(super) fn own_join(
         text_at_most(
             name,
             causerie_storage::MAX_DISPLAY_NAME_BYTES,
-            "bad_display_name",
+            Reason::BadDisplayName,
         )?,
     );
     Ok((
@@ -203,7 +197,7 @@ async fn build(
             let mut content = Content::new();
             content.insert(
                 "body".into(),
-                text_at_most(body, MAX_MESSAGE_BODY_BYTES, "body_too_long")?,
+                text_at_most(body, MAX_MESSAGE_BODY_BYTES, Reason::BodyTooLong)?,
             );
             (kinds::MESSAGE.to_owned(), None, content)
         }
@@ -230,7 +224,7 @@ async fn build(
             if let Some(reason) = reason {
                 content.insert(
                     "reason".into(),
-                    text_at_most(reason, MAX_REASON_BYTES, "reason_too_long")?,
+                    text_at_most(reason, MAX_REASON_BYTES, Reason::ReasonTooLong)?,
                 );
             }
             (kinds::REDACTION.to_owned(), None, content)
@@ -238,8 +232,8 @@ async fn build(
         Action::Power { user, level } => {
             let target = parse_user(&user)?;
             if !(0..=MAX_SHOWN_POWER).contains(&level) {
-                return Err(ApiError::bad(
-                    "bad_power",
+                return Err(ApiError::new(
+                    Reason::BadPower,
                     format!("levels are 0 to {MAX_SHOWN_POWER}"),
                 ));
             }
@@ -263,7 +257,7 @@ async fn build(
             let mut content = Content::new();
             content.insert(
                 "name".into(),
-                text_at_most(name, MAX_NAME_BYTES, "bad_name")?,
+                text_at_most(name, MAX_NAME_BYTES, Reason::BadName)?,
             );
             (kinds::NAME.to_owned(), Some(String::new()), content)
         }
@@ -271,7 +265,7 @@ async fn build(
             let mut content = Content::new();
             content.insert(
                 "topic".into(),
-                text_at_most(topic, MAX_TOPIC_BYTES, "bad_topic")?,
+                text_at_most(topic, MAX_TOPIC_BYTES, Reason::BadTopic)?,
             );
             (kinds::TOPIC.to_owned(), Some(String::new()), content)
         }
@@ -286,8 +280,8 @@ async fn build(
                 "knock" => JoinRule::Knock,
                 "attested" => JoinRule::Attested,
                 _ => {
-                    return Err(ApiError::bad(
-                        "bad_join_rule",
+                    return Err(ApiError::new(
+                        Reason::BadJoinRule,
                         "public, invite, knock or attested",
                     ));
                 }
@@ -295,12 +289,12 @@ async fn build(
             let min_assurance = match min_assurance {
                 None => causerie_crypto::Assurance::Key,
                 Some(level) => causerie_crypto::Assurance::from_level(level)
-                    .ok_or_else(|| ApiError::bad("bad_min_assurance", "levels are 0 to 3"))?,
+                    .ok_or_else(|| ApiError::new(Reason::BadMinAssurance, "levels are 0 to 3"))?,
             };
             let mut denied = std::collections::BTreeSet::new();
             for node in denied_attesters.unwrap_or_default() {
                 let key = NodeKey::from_hex(&node).map_err(|_| {
-                    ApiError::bad("bad_denied_attester", "node keys are 64 hex digits")
+                    ApiError::new(Reason::BadDeniedAttester, "node keys are 64 hex digits")
                 })?;
                 denied.insert(key);
             }
@@ -348,7 +342,7 @@ pub(super) struct SubmitRequest {
 }
 
 fn draft_error(error: EventError) -> ApiError {
-    ApiError::bad("bad_draft", format!("{}: {error}", error.reason()))
+    ApiError::new(Reason::BadDraft, format!("{}: {error}", error.reason()))
 }
 
 pub(super) async fn submit(
@@ -356,30 +350,30 @@ pub(super) async fn submit(
     Authed(session): Authed,
     Body(request): Body<SubmitRequest>,
 ) -> Result<Json<JsonValue>, ApiError> {
-    let bytes = parse_hex(&request.draft, MAX_EVENT_BYTES, "bad_draft")?;
+    let bytes = parse_hex(&request.draft, MAX_EVENT_BYTES, Reason::BadDraft)?;
     let draft = EventDraft::decode(&bytes).map_err(draft_error)?;
     if draft.author != session.user {
-        return Err(ApiError::forbidden(
-            "not_your_key",
+        return Err(ApiError::new(
+            Reason::NotYourKey,
             "the draft's author is not you",
         ));
     }
     let account = own_account(&state, &session).await?;
     if draft.attestation != account.attestation {
-        return Err(ApiError::forbidden(
-            "wrong_attestation",
+        return Err(ApiError::new(
+            Reason::WrongAttestation,
             "the draft must name your attestation from this node",
         ));
     }
-    let signature = parse_hex(&request.signature, 64, "bad_signature")?;
+    let signature = parse_hex(&request.signature, 64, Reason::BadSignature)?;
     let signature: [u8; 64] = signature
         .try_into()
-        .map_err(|_| ApiError::bad("bad_signature", "a signature is 64 bytes"))?;
+        .map_err(|_| ApiError::new(Reason::BadSignature, "a signature is 64 bytes"))?;
     let event = draft
         .into_event(causerie_crypto::Signature(signature))
         .map_err(|e| match e {
             EventError::BadSignature => {
-                ApiError::bad("bad_signature", "the signature does not verify")
+                ApiError::new(Reason::BadSignature, "the signature does not verify")
             }
             other => draft_error(other),
         })?;
@@ -400,32 +394,23 @@ pub(super) async fn submit(
                 "visible": true,
             })))
         }
-        Some(IngestOutcome::Accepted { visible: false }) => Err(ApiError::forbidden(
-            "soft_failed",
+        Some(IngestOutcome::Accepted { visible: false }) => Err(ApiError::new(
+            Reason::SoftFailed,
             "the event passes against its own history but not the room's current state",
         )),
         Some(IngestOutcome::Held { .. }) => Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "missing_references",
+            Reason::MissingReferences,
             "the node lacks events or the attestation this event references",
         )),
-        Some(IngestOutcome::Rejected(reason)) => Err(ApiError::forbidden(
-            reason,
+        Some(IngestOutcome::Rejected(reason)) => Err(ApiError::new(
+            Reason::RoomRule(reason),
             "the room's rules refuse this event",
         )),
-        Some(IngestOutcome::Refused(reason)) => {
-            let mut error = ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                reason,
-                "the node cannot take this event now; try again",
-            );
-            error.retry_after_secs = Some(1);
-            Err(error)
-        }
-        None => Err(ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "no outcome for the event",
-        )),
+        Some(IngestOutcome::Refused(reason)) => Err(ApiError::new(
+            Reason::NotNow(reason),
+            "the node cannot take this event now; try again",
+        )
+        .retry_after(1)),
+        None => Err(ApiError::internal("no outcome for the event")),
     }
 }

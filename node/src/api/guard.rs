@@ -1,35 +1,38 @@
 //! The checks every request passes before a handler sees it, and the headers every response
 //! carries (specs/client-api.md, "Conventions"):
 //!
-//! 1. `Host` must be in the allowlist (`421 host_not_allowed`): a DNS-rebinding page that
-//!    resolves its own name to 127.0.0.1 cannot talk to a local node.
+//! 1. Exactly one `Host` header, agreeing with an absolute request target (`400 bad_host`), and
+//!    in the allowlist (`421 host_not_allowed`): a DNS-rebinding page that resolves its own name
+//!    to 127.0.0.1 cannot talk to a local node.
 //! 2. A foreign `Origin`, or `Sec-Fetch-Site: cross-site` on anything but a top-level
 //!    navigation, is refused (`403 cross_origin`). No CORS header is ever sent.
 //! 3. A rate limit per session (valid bearer token) or else per client address
 //!    (`429 rate_limited` with `Retry-After`).
-//! 4. Security headers (CSP and friends) on every response; `Cache-Control: no-store` on the API.
+//! 4. A declared `Content-Length` over [`MAX_BODY_BYTES`] is refused before the body is read
+//!    (`413 body_too_large`; the connection closes).
+//! 5. Security headers (CSP and friends) on every response; `Cache-Control: no-store` on the API.
 //!
 //! Refusals, here and in handlers, are counted by reason for `/metrics`.
 
 use std::collections::BTreeSet;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::header::{
-    AUTHORIZATION, CACHE_CONTROL, CONTENT_SECURITY_POLICY, HOST, ORIGIN, REFERRER_POLICY,
-    X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+    AUTHORIZATION, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_SECURITY_POLICY, HOST, ORIGIN,
+    REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
 };
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use super::ApiState;
-use super::error::{ApiError, Refusal};
-use super::limits::{MAX_RATE_KEYS, RATE_BURST, RATE_PER_SECOND};
+use super::error::{ApiError, Reason, Refusal};
+use super::limits::{MAX_BODY_BYTES, MAX_RATE_KEYS, RATE_BURST, RATE_PER_SECOND};
 use crate::counters::ReasonCounts;
 
 /// The page's Content-Security-Policy: nothing from other hosts, no inline script or style,
@@ -37,6 +40,36 @@ use crate::counters::ReasonCounts;
 pub const CONTENT_SECURITY_POLICY_VALUE: &str = "default-src 'none'; script-src 'self'; \
 style-src 'self'; img-src 'self' data:; connect-src 'self'; manifest-src 'self'; \
 base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/// The client address the per-client limits count: an IPv4 address, or the /64 of an IPv6
+/// address (one host usually holds a whole /64). IPv4-mapped IPv6 addresses count as IPv4.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ClientKey(IpAddr);
+
+impl ClientKey {
+    /// The key of a connection from `ip`.
+    pub fn of(ip: IpAddr) -> ClientKey {
+        match ip {
+            IpAddr::V4(v4) => ClientKey(IpAddr::V4(v4)),
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => ClientKey(IpAddr::V4(v4)),
+                None => {
+                    const PREFIX: u128 = !((1u128 << 64) - 1);
+                    ClientKey(IpAddr::V6(Ipv6Addr::from(u128::from(v6) & PREFIX)))
+                }
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for ClientKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            IpAddr::V4(v4) => write!(f, "{v4}"),
+            IpAddr::V6(v6) => write!(f, "{v6}/64"),
+        }
+    }
+}
 
 /// Who a rate limit applies to.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -93,24 +126,39 @@ impl Guard {
         self.refused.increment(reason);
     }
 
-    fn check_host(&self, headers: &HeaderMap) -> Result<(), ApiError> {
-        let host = headers
-            .get(HOST)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_ascii_lowercase);
+    fn check_host(&self, uri: &Uri, headers: &HeaderMap) -> Result<(), ApiError> {
+        let mut hosts = headers.get_all(HOST).iter();
+        let (Some(host), None) = (hosts.next(), hosts.next()) else {
+            return Err(ApiError::new(
+                Reason::BadHost,
+                "send exactly one Host header",
+            ));
+        };
+        let host = host.to_str().ok().map(str::to_ascii_lowercase);
+        if let Some(authority) = uri.authority()
+            && host.as_deref() != Some(authority.as_str().to_ascii_lowercase().as_str())
+        {
+            return Err(ApiError::new(
+                Reason::BadHost,
+                "the Host header and the request target name different hosts",
+            ));
+        }
         match host {
             Some(host) if self.hosts.contains(&host) => Ok(()),
             _ => Err(ApiError::new(
-                StatusCode::MISDIRECTED_REQUEST,
-                "host_not_allowed",
+                Reason::HostNotAllowed,
                 "the Host header is not one this node answers to",
             )),
         }
     }
 
     fn check_origin(&self, headers: &HeaderMap) -> Result<(), ApiError> {
-        let refused =
-            || ApiError::forbidden("cross_origin", "requests from other origins are refused");
+        let refused = || {
+            ApiError::new(
+                Reason::CrossOrigin,
+                "requests from other origins are refused",
+            )
+        };
         if let Some(origin) = headers.get(ORIGIN) {
             let ours = origin
                 .to_str()
@@ -127,19 +175,29 @@ impl Guard {
         Ok(())
     }
 
+    /// Refuses a declared body over the limit before anything reads it.
+    fn check_length(&self, headers: &HeaderMap) -> Result<(), ApiError> {
+        let declared = headers
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        match declared {
+            Some(length) if length > MAX_BODY_BYTES as u64 => Err(ApiError::new(
+                Reason::BodyTooLarge,
+                format!("request bodies are at most {MAX_BODY_BYTES} bytes"),
+            )),
+            _ => Ok(()),
+        }
+    }
+
     fn check_rate(&self, key: RateKey) -> Result<(), ApiError> {
         if self.limiter.len() > MAX_RATE_KEYS {
             self.limiter.retain_recent();
         }
         self.limiter.check_key(&key).map_err(|not_until| {
             let wait = not_until.wait_time_from(self.clock.now());
-            let mut error = ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
-                "too many requests; slow down",
-            );
-            error.retry_after_secs = Some(wait.as_secs().max(1));
-            error
+            ApiError::new(Reason::RateLimited, "too many requests; slow down")
+                .retry_after(wait.as_secs().max(1))
         })
     }
 }
@@ -165,7 +223,7 @@ pub async fn guard(
     let is_api = request.uri().path().starts_with("/api/");
     let headers = request.headers();
     let checked = guard
-        .check_host(headers)
+        .check_host(request.uri(), headers)
         .and_then(|()| guard.check_origin(headers));
     let checked = checked.and_then(|()| {
         let key =
@@ -175,6 +233,7 @@ pub async fn guard(
             };
         guard.check_rate(key)
     });
+    let checked = checked.and_then(|()| guard.check_length(headers));
     let mut response = match checked {
         Ok(()) => next.run(request).await,
         Err(error) => error.into_response(),

@@ -8,19 +8,19 @@ use std::sync::atomic::Ordering;
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::{ApiError, ApiState};
+use super::ApiState;
+use super::error::{ApiError, Reason};
 use crate::counters::render_reasons;
 
 pub(super) async fn node_info(State(state): State<ApiState>) -> Response {
     let listen = match state.net.listen_addrs().await {
         Ok(addrs) => addrs,
         Err(e) => {
-            return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.reason(), e.to_string())
-                .into_response();
+            return ApiError::new(Reason::Network(e.reason()), e.to_string()).into_response();
         }
     };
     let peers = state.net.connected_peers().await.unwrap_or_default();

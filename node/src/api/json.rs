@@ -5,18 +5,18 @@
 use std::collections::BTreeMap;
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use causerie_crypto::{Attestation, Content, Event, EventDraft, EventId, RoomId, UserKey, Value};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value as Json, json};
 
-use super::error::ApiError;
-use super::limits::{MAX_BODY_BYTES, MAX_JSON_DEPTH, MAX_SHOWN_POWER};
+use super::error::{ApiError, Reason};
+use super::limits::{BODY_READ_TIMEOUT, MAX_BODY_BYTES, MAX_JSON_DEPTH, MAX_SHOWN_POWER};
 
-/// A JSON body: `Content-Type: application/json`, at most [`MAX_BODY_BYTES`], unknown fields
-/// refused by the target type. Every refusal is an [`ApiError`].
+/// A JSON body: `Content-Type: application/json`, at most [`MAX_BODY_BYTES`], arrived within
+/// [`BODY_READ_TIMEOUT`], unknown fields refused by the target type. Every refusal is an
+/// [`ApiError`].
 pub struct Body<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
@@ -34,28 +34,36 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
             });
         if !is_json {
             return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
+                Reason::UnsupportedMediaType,
                 "send Content-Type: application/json",
             ));
         }
-        let bytes = axum::body::Bytes::from_request(request, state)
+        let read = axum::body::Bytes::from_request(request, state);
+        let bytes = tokio::time::timeout(BODY_READ_TIMEOUT, read)
             .await
+            .map_err(|_| {
+                ApiError::new(
+                    Reason::BodyTimeout,
+                    format!(
+                        "the request body did not arrive within {} s",
+                        BODY_READ_TIMEOUT.as_secs()
+                    ),
+                )
+            })?
             .map_err(|_| body_too_large())?;
         if bytes.len() > MAX_BODY_BYTES {
             return Err(body_too_large());
         }
         serde_json::from_slice(&bytes)
             .map(Body)
-            .map_err(|e| ApiError::bad("bad_request", e.to_string()))
+            .map_err(|e| ApiError::new(Reason::BadRequest, e.to_string()))
     }
 }
 
 /// 413 `body_too_large`.
 pub fn body_too_large() -> ApiError {
     ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "body_too_large",
+        Reason::BodyTooLarge,
         format!("request bodies are at most {MAX_BODY_BYTES} bytes"),
     )
 }
@@ -63,12 +71,12 @@ pub fn body_too_large() -> ApiError {
 /// A user key from 64 lowercase hex digits.
 pub fn parse_user(text: &str) -> Result<UserKey, ApiError> {
     if text.len() != 64 || text.bytes().any(|b| b.is_ascii_uppercase()) {
-        return Err(ApiError::bad(
-            "bad_user",
+        return Err(ApiError::new(
+            Reason::BadUser,
             "a user is 64 lowercase hex digits",
         ));
     }
-    UserKey::from_hex(text).map_err(|_| ApiError::bad("bad_user", "not a valid user key"))
+    UserKey::from_hex(text).map_err(|_| ApiError::new(Reason::BadUser, "not a valid user key"))
 }
 
 /// A room id (`!` and 64 hex digits).
@@ -76,9 +84,9 @@ pub fn parse_room(text: &str) -> Result<RoomId, ApiError> {
     match text.strip_prefix('!') {
         Some(hex) if hex.len() == 64 => hex
             .parse()
-            .map_err(|_| ApiError::bad("bad_room_id", "not a room id")),
-        _ => Err(ApiError::bad(
-            "bad_room_id",
+            .map_err(|_| ApiError::new(Reason::BadRoomId, "not a room id")),
+        _ => Err(ApiError::new(
+            Reason::BadRoomId,
             "a room id is ! and 64 hex digits",
         )),
     }
@@ -89,25 +97,25 @@ pub fn parse_event_id(text: &str) -> Result<EventId, ApiError> {
     match text.strip_prefix('$') {
         Some(hex) if hex.len() == 64 => hex
             .parse()
-            .map_err(|_| ApiError::bad("bad_event_id", "not an event id")),
-        _ => Err(ApiError::bad(
-            "bad_event_id",
+            .map_err(|_| ApiError::new(Reason::BadEventId, "not an event id")),
+        _ => Err(ApiError::new(
+            Reason::BadEventId,
             "an event id is $ and 64 hex digits",
         )),
     }
 }
 
 /// Bytes from hex, at most `max` bytes.
-pub fn parse_hex(text: &str, max: usize, reason: &'static str) -> Result<Vec<u8>, ApiError> {
+pub fn parse_hex(text: &str, max: usize, reason: Reason) -> Result<Vec<u8>, ApiError> {
     if text.len() > max * 2 {
-        return Err(ApiError::bad(reason, "too long"));
+        return Err(ApiError::new(reason, "too long"));
     }
-    hex::decode(text).map_err(|_| ApiError::bad(reason, "not hex"))
+    hex::decode(text).map_err(|_| ApiError::new(reason, "not hex"))
 }
 
 /// A history cursor `<depth>:<event id>`.
 pub fn parse_cursor(text: &str) -> Result<(u64, EventId), ApiError> {
-    let bad = || ApiError::bad("bad_cursor", "a cursor is <depth>:<event id>");
+    let bad = || ApiError::new(Reason::BadCursor, "a cursor is <depth>:<event id>");
     let (depth, id) = text.split_once(':').ok_or_else(bad)?;
     let depth = depth.parse().map_err(|_| bad())?;
     Ok((depth, parse_event_id(id).map_err(|_| bad())?))
@@ -148,14 +156,14 @@ pub fn content_to_json(content: &Content) -> Json {
 /// JSON as a value: no floats, integers within i64, at most [`MAX_JSON_DEPTH`] levels.
 pub fn json_to_value(json: &Json, depth: usize) -> Result<Value, ApiError> {
     if depth > MAX_JSON_DEPTH {
-        return Err(ApiError::bad("bad_content", "content nests too deep"));
+        return Err(ApiError::new(Reason::BadContent, "content nests too deep"));
     }
     Ok(match json {
         Json::Null => Value::Null,
         Json::Bool(b) => Value::Bool(*b),
         Json::Number(n) => Value::Integer(n.as_i64().ok_or_else(|| {
-            ApiError::bad(
-                "bad_content",
+            ApiError::new(
+                Reason::BadContent,
                 "numbers are integers within 64 bits (no floats)",
             )
         })?),
@@ -178,7 +186,10 @@ pub fn json_to_value(json: &Json, depth: usize) -> Result<Value, ApiError> {
 pub fn json_to_content(json: &Json) -> Result<Content, ApiError> {
     match json_to_value(json, 0)? {
         Value::Map(map) => Ok(map),
-        _ => Err(ApiError::bad("bad_content", "content is a JSON object")),
+        _ => Err(ApiError::new(
+            Reason::BadContent,
+            "content is a JSON object",
+        )),
     }
 }
 
@@ -230,7 +241,8 @@ pub fn event_json(event: &Event, sender: &Sender) -> Json {
 
 /// A draft as `prepare` returns it.
 pub fn draft_json(draft: &EventDraft) -> Result<Json, ApiError> {
-    let bad = |e: causerie_crypto::EventError| ApiError::bad(e.reason(), e.to_string());
+    let bad =
+        |e: causerie_crypto::EventError| ApiError::new(Reason::Invalid(e.reason()), e.to_string());
     let bytes = draft.encode().map_err(bad)?;
     let signing_input = draft.signing_input().map_err(bad)?;
     Ok(json!({
@@ -279,7 +291,7 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Params<
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|q| Params(q.0))
-            .map_err(|e| ApiError::bad("bad_request", e.body_text()))
+            .map_err(|e| ApiError::new(Reason::BadRequest, e.body_text()))
     }
 }
 
@@ -293,6 +305,6 @@ impl<S: Send + Sync> FromRequestParts<S> for Segment {
         axum::extract::Path::<String>::from_request_parts(parts, state)
             .await
             .map(|p| Segment(p.0))
-            .map_err(|e| ApiError::bad("bad_request", e.body_text()))
+            .map_err(|e| ApiError::new(Reason::BadRequest, e.body_text()))
     }
 }

@@ -1,7 +1,41 @@
-//! Every limit of the client API, named (specs/client-api.md, "Conventions").
+//! Every limit of the client API, named (specs/client-api.md, "Conventions" and "Connections").
 
-/// Largest request body, in bytes.
+use std::time::Duration;
+
+/// Largest request body, in bytes (a larger declared `Content-Length` is refused before the
+/// body is read).
 pub const MAX_BODY_BYTES: usize = 262_144;
+/// How long a request body may take to arrive once the handler reads it (`408 body_timeout`).
+pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long a connection may take to send a request's head, counted from when it is ready for
+/// one: just opened, or idle after an answer. So it is also the keep-alive idle timeout. The
+/// connection is closed when it passes.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Largest request head (request line and headers), in bytes (`431` beyond).
+pub const MAX_HEADER_BYTES: usize = 16_384;
+/// Most headers in one request (`431` beyond).
+pub const MAX_HEADERS: usize = 64;
+/// Connections open at once on the node; lower when the process may open few files (see
+/// [`super::server::connection_cap`]). Beyond, `503 too_many_connections`.
+pub const MAX_CONNECTIONS: usize = 512;
+/// The least the connection cap is lowered to for a small file limit.
+pub const MIN_CONNECTIONS: usize = 16;
+/// Connections open at once from one client address (IPv6: one /64).
+pub const MAX_CONNECTIONS_PER_CLIENT: usize = 64;
+/// Refusals of connections over the cap being written at once; beyond, such connections are
+/// closed without an answer.
+pub const MAX_REFUSALS_IN_FLIGHT: usize = 32;
+/// How long a refused connection's request head is waited for before the refusal is sent.
+pub const REFUSAL_HEAD_WAIT: Duration = Duration::from_secs(1);
+/// How long writing one refusal and reading what the client sent with it may take.
+pub const REFUSAL_TIMEOUT: Duration = Duration::from_secs(2);
+/// Most bytes read (and dropped) from a refused connection before closing it, so that the
+/// client reads the refusal instead of a reset.
+pub const MAX_REFUSAL_DRAIN_BYTES: usize = 16_384;
+/// Pause after a failed accept (out of file descriptors, ...) before accepting again.
+pub const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
+/// How long stopping the node waits for open connections to finish their requests.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// History page size when the client names none.
 pub const DEFAULT_HISTORY_LIMIT: usize = 50;
 /// Live streams open at once on the node.

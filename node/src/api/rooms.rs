@@ -5,14 +5,13 @@ use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
 use causerie_crypto::{Attestation, Event, RoomId, UserKey};
 use serde::Deserialize;
 use serde_json::{Value as JsonValue, json};
 
 use super::ApiState;
 use super::auth::{Authed, own_account};
-use super::error::ApiError;
+use super::error::{ApiError, Reason};
 use super::events::{own_join, prepare_for};
 use super::json::{
     Body, Params, Segment, Sender, cursor, event_json, parse_cursor, parse_room, shown_power,
@@ -219,10 +218,7 @@ pub(super) async fn messages(
     let room = parse_room(&room)?;
     let view = view(&state, room, session.user).await?;
     if !may_read(view.membership) {
-        return Err(ApiError::forbidden(
-            "not_member",
-            "join the room to read it",
-        ));
+        return Err(ApiError::new(Reason::NotMember, "join the room to read it"));
     }
     let before = query.before.as_deref().map(parse_cursor).transpose()?;
     let limit = query
@@ -252,10 +248,11 @@ pub(super) async fn invite_link(
 ) -> Result<Json<JsonValue>, ApiError> {
     let room = parse_room(&room)?;
     view(&state, room, session.user).await?;
-    let link =
-        state.net.invite_link(room).await.map_err(|e| {
-            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.reason(), e.to_string())
-        })?;
+    let link = state
+        .net
+        .invite_link(room)
+        .await
+        .map_err(|e| ApiError::new(Reason::Network(e.reason()), e.to_string()))?;
     Ok(Json(json!({ "link": link })))
 }
 
@@ -276,16 +273,12 @@ pub(super) async fn join(
     let room = match (&request.link, &request.room) {
         (Some(link), None) => {
             let invite: Invite = link.parse().map_err(|e: crate::net::invite::InviteError| {
-                ApiError::bad(e.reason(), e.to_string())
+                ApiError::new(Reason::Invalid(e.reason()), e.to_string())
             })?;
             let held = state.node.room_view(invite.room, None).await?.is_some();
             if !held {
                 state.net.join(link).await.map_err(|e| {
-                    ApiError::new(
-                        StatusCode::BAD_GATEWAY,
-                        "join_failed",
-                        format!("{}: {e}", e.reason()),
-                    )
+                    ApiError::new(Reason::JoinFailed, format!("{}: {e}", e.reason()))
                 })?;
             }
             invite.room
@@ -295,7 +288,12 @@ pub(super) async fn join(
             view(&state, room, session.user).await?;
             room
         }
-        _ => return Err(ApiError::bad("bad_request", "give either link or room")),
+        _ => {
+            return Err(ApiError::new(
+                Reason::BadRequest,
+                "give either link or room",
+            ));
+        }
     };
     let account = own_account(&state, &session).await?;
     let (kind, state_key, content) = own_join(&session, &account, None)?;

@@ -12,11 +12,10 @@ use std::sync::Mutex;
 use causerie_crypto::challenge::{Challenge as ChallengeWire, MAX_CHALLENGE_BYTES};
 use causerie_crypto::{Domain, Hash32, NodeKey, Signature, UserKey};
 
-use super::error::ApiError;
+use super::error::{ApiError, Reason};
 use super::limits::{
     CHALLENGE_TTL_MS, MAX_PENDING_CHALLENGES, MAX_SESSIONS, MAX_STREAMS_PER_SESSION, SESSION_TTL_MS,
 };
-use axum::http::StatusCode;
 
 /// A challenge handed to a client.
 #[derive(Debug, Clone)]
@@ -58,28 +57,18 @@ pub struct Sessions {
 
 fn random_32() -> Result<[u8; 32], ApiError> {
     let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|_| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "no_randomness",
-            "the system random source failed",
-        )
-    })?;
+    getrandom::fill(&mut bytes)
+        .map_err(|_| ApiError::new(Reason::NoRandomness, "the system random source failed"))?;
     Ok(bytes)
 }
 
 fn busy(what: &str) -> ApiError {
-    ApiError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "busy",
-        format!("too many {what}; try again shortly"),
-    )
+    ApiError::new(Reason::Busy, format!("too many {what}; try again shortly"))
 }
 
 fn unknown_challenge() -> ApiError {
     ApiError::new(
-        StatusCode::UNAUTHORIZED,
-        "unknown_challenge",
+        Reason::UnknownChallenge,
         "the challenge is unknown, used or expired",
     )
 }
@@ -112,9 +101,7 @@ impl Sessions {
         }
         let bytes = ChallengeWire::new(self.node, user, nonce, expires_ms)
             .encode()
-            .map_err(|e| {
-                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
-            })?;
+            .map_err(|e| ApiError::internal(e.to_string()))?;
         let signing_input = ChallengeWire::signing_input(&bytes);
         Ok(Challenge {
             bytes,
@@ -150,8 +137,7 @@ impl Sessions {
         }
         if !user.verify(Domain::Challenge, challenge, signature) {
             return Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "bad_signature",
+                Reason::BadChallengeSignature,
                 "the challenge signature does not verify",
             ));
         }

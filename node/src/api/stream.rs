@@ -11,7 +11,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use causerie_crypto::event::kinds;
@@ -23,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::ApiState;
 use super::auth::Authed;
-use super::error::ApiError;
+use super::error::{ApiError, Reason};
 use super::json::{Params, Sender, event_json, parse_room};
 use super::limits::{MAX_STREAMS, STREAM_PING_SECS};
 use super::rooms::view;
@@ -41,13 +40,7 @@ struct Slot {
 
 impl Slot {
     fn acquire(state: &ApiState, session: Session) -> Result<Slot, ApiError> {
-        let too_many = || {
-            ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "too_many_streams",
-                "too many live streams are open",
-            )
-        };
+        let too_many = || ApiError::new(Reason::TooManyStreams, "too many live streams are open");
         let taken = state
             .streams
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
@@ -189,8 +182,8 @@ pub(super) async fn stream(
         Some(room) => {
             let view = view(&state, room, session.user).await?;
             if !matches!(view.membership, Some(Membership::Join | Membership::Leave)) {
-                return Err(ApiError::forbidden(
-                    "not_member",
+                return Err(ApiError::new(
+                    Reason::NotMember,
                     "join the room to follow it",
                 ));
             }
