@@ -294,12 +294,13 @@ mod tests {
         assert!(first.is_some() && second.is_some());
         assert!(table.admit(b).is_none(), "over the total cap");
         drop(held);
-        assert!(
-            table.admit(a).is_some(),
-            "places are freed when connections end"
-        );
+        let again = table.admit(a);
+        assert!(again.is_some(), "places are freed when connections end");
         drop((first, second));
         assert_eq!(table.open().total, 1);
+        drop(again);
+        assert_eq!(table.open().total, 0);
+        assert!(table.open().per_client.is_empty());
     }
 
     #[test]
