@@ -197,12 +197,12 @@ impl ApiUser {
     }
 
     /// The user key in hex.
-    pub fn key_hex(&self) -> String {
+    pub fn key(&self) -> String {
         hex::encode(self.secret.public().as_bytes())
     }
 
     /// One request, as is: no retry.
-    pub async fn call_once(
+    pub async fn request_once(
         &self,
         method: reqwest::Method,
         path: &str,
@@ -232,9 +232,14 @@ impl ApiUser {
     }
 
     /// One request; on `429` waits as `Retry-After` says and tries again (as clients must).
-    pub async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Answer {
+    pub async fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Answer {
         for _ in 0..MAX_RATE_LIMITED_ATTEMPTS {
-            let answer = self.call_once(method.clone(), path, body.clone()).await;
+            let answer = self.request_once(method.clone(), path, body.clone()).await;
             match answer.retry_after {
                 Some(secs) if answer.status == 429 => {
                     tokio::time::sleep(Duration::from_secs(secs)).await;
@@ -247,20 +252,20 @@ impl ApiUser {
 
     /// `GET path`.
     pub async fn get(&self, path: &str) -> Answer {
-        self.call(reqwest::Method::GET, path, None).await
+        self.request(reqwest::Method::GET, path, None).await
     }
 
     /// `POST path` with a JSON body.
     pub async fn post(&self, path: &str, body: Value) -> Answer {
-        self.call(reqwest::Method::POST, path, Some(body)).await
+        self.request(reqwest::Method::POST, path, Some(body)).await
     }
 
-    /// A call that must succeed (2xx); returns the JSON answer. `path` is under `/api/v1`.
-    pub async fn must_call(&self, method: &str, path: &str, body: Value) -> Value {
+    /// A call that must succeed (2xx); returns the JSON answer. `path` is under `/api/v1`;
+    /// a `null` body sends none.
+    pub async fn call(&self, method: &str, path: &str, body: Value) -> Value {
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-        let answer = self
-            .call(method, &format!("/api/v1{path}"), Some(body))
-            .await;
+        let body = (!body.is_null()).then_some(body);
+        let answer = self.request(method, &format!("/api/v1{path}"), body).await;
         assert!(
             (200..300).contains(&answer.status),
             "{path}: {} {}",
@@ -273,7 +278,7 @@ impl ApiUser {
     /// Challenge → signed answer (challenge hex, signature hex), for register or login.
     pub async fn answered_challenge(&self) -> (String, String) {
         let answer = self
-            .post("/api/v1/auth/challenge", json!({ "user": self.key_hex() }))
+            .post("/api/v1/auth/challenge", json!({ "user": self.key() }))
             .await;
         assert_eq!(answer.status, 200, "challenge: {:?}", answer.body);
         let input =
@@ -339,7 +344,7 @@ impl ApiUser {
     }
 
     /// Signs and submits a prepared draft.
-    pub async fn submit(&self, draft: &Value) -> Answer {
+    pub async fn try_submit(&self, draft: &Value) -> Answer {
         let (draft, signature) = self.sign(draft);
         self.post(
             "/api/v1/events",
@@ -354,7 +359,7 @@ impl ApiUser {
             .post(&format!("/api/v1/rooms/{room}/prepare"), action)
             .await;
         assert_eq!(prepared.status, 200, "prepare: {:?}", prepared.body);
-        self.submit(&prepared.body).await
+        self.try_submit(&prepared.body).await
     }
 
     /// Like [`ApiUser::act`] but the node must accept; returns the event id.
@@ -367,13 +372,33 @@ impl ApiUser {
             .to_owned()
     }
 
+    /// Signs and submits a prepared draft, which the node must accept; returns the event id
+    /// once the node has stored it.
+    pub async fn submit(&self, draft: &Value) -> String {
+        let answer = self.try_submit(draft).await;
+        assert_eq!(answer.status, 200, "submit: {:?}", answer.body);
+        answer.body["event_id"]
+            .as_str()
+            .expect("event id")
+            .to_owned()
+    }
+
+    /// Signs a signing input the node handed over (hex); returns the signature in hex.
+    pub fn sign_hex(&self, input: &Value) -> String {
+        let input = hex::decode(input.as_str().expect("signing input")).expect("hex");
+        let signature = self
+            .secret
+            .sign_input(&input)
+            .expect("a protocol signing input");
+        hex::encode(signature.as_bytes())
+    }
+
     /// Joins a room this node holds (prepare the join, sign, submit).
     pub async fn join(&self, room: &str) {
         let answer = self
-            .must_call("POST", "/rooms/join", json!({ "room": room }))
+            .call("POST", "/rooms/join", json!({ "room": room }))
             .await;
-        let submitted = self.submit(&answer["draft"]).await;
-        assert_eq!(submitted.status, 200, "join: {:?}", submitted.body);
+        self.submit(&answer["draft"]).await;
     }
 
     /// Posts a message; returns its event id once the node has stored it.
@@ -386,7 +411,7 @@ impl ApiUser {
     pub async fn create_room(&self, name: &str, join_rule: &str) -> String {
         let draft = self.post("/api/v1/rooms/prepare_create", json!({})).await;
         assert_eq!(draft.status, 200, "{:?}", draft.body);
-        let created = self.submit(&draft.body).await;
+        let created = self.try_submit(&draft.body).await;
         assert_eq!(created.status, 200, "{:?}", created.body);
         let room = created.body["room"].as_str().expect("room").to_owned();
         self.must(&room, json!({ "action": "join" })).await;

@@ -48,7 +48,7 @@ async fn two_users_on_two_nodes_chat_and_moderate() {
         .await;
     assert_eq!(joined.status, 200, "{:?}", joined.body);
     assert_eq!(joined.body["room"], room.as_str());
-    assert_eq!(bob.submit(&joined.body["draft"]).await.status, 200);
+    assert_eq!(bob.try_submit(&joined.body["draft"]).await.status, 200);
     let rooms = bob.get("/api/v1/rooms").await;
     assert_eq!(rooms.body["rooms"][0]["membership"], "join");
     assert_eq!(rooms.body["rooms"][0]["name"], "Lobby");
@@ -70,7 +70,7 @@ async fn two_users_on_two_nodes_chat_and_moderate() {
     let mut seen = Vec::new();
     while seen.len() < 2 {
         let event = alice_stream.next_event().await.expect("alice's stream");
-        if event["author"] == bob.key_hex().as_str() {
+        if event["author"] == bob.key().as_str() {
             seen.push(event);
         }
     }
@@ -112,7 +112,7 @@ async fn two_users_on_two_nodes_chat_and_moderate() {
 
     // Moderation: Bob may not ban; Alice redacts Bob's message and bans him.
     let refused = bob
-        .act(&room, json!({ "action": "ban", "user": alice.key_hex() }))
+        .act(&room, json!({ "action": "ban", "user": alice.key() }))
         .await;
     assert_eq!(refused.status, 403, "{:?}", refused.body);
     let message_id = seen[1]["id"].as_str().unwrap().to_owned();
@@ -122,7 +122,7 @@ async fn two_users_on_two_nodes_chat_and_moderate() {
     alice
         .must(
             &room,
-            json!({ "action": "ban", "user": bob.key_hex(), "reason": "test" }),
+            json!({ "action": "ban", "user": bob.key(), "reason": "test" }),
         )
         .await;
     let page = alice.get(&format!("/api/v1/rooms/{room}/messages")).await;
@@ -319,7 +319,7 @@ async fn bad_input_is_refused_with_status_and_reason() {
     let cross = client
         .post(node.url("/api/v1/auth/challenge"))
         .header("Origin", "http://evil.example")
-        .json(&json!({ "user": alice.key_hex() }))
+        .json(&json!({ "user": alice.key() }))
         .send()
         .await
         .unwrap();
@@ -355,7 +355,7 @@ async fn bad_input_is_refused_with_status_and_reason() {
     let unknown_field = alice
         .post(
             "/api/v1/auth/challenge",
-            json!({ "user": alice.key_hex(), "x": 1 }),
+            json!({ "user": alice.key(), "x": 1 }),
         )
         .await;
     assert_eq!(
@@ -447,7 +447,7 @@ async fn sessions_end_with_a_restart_and_accounts_do_not() {
         )
         .await;
     let renamed = alice
-        .call(
+        .request(
             reqwest::Method::PUT,
             "/api/v1/me",
             Some(json!({ "display_name": "Alice A." })),

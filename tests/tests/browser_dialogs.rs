@@ -11,8 +11,8 @@
 use std::time::{Duration, Instant};
 
 use causerie_crypto::KeyExport;
+use causerie_tests::api::ApiUser;
 use causerie_tests::browser::DEFAULT_WAIT;
-use causerie_tests::browser::api_user::ApiUser;
 use causerie_tests::browser::chat::{Chat, OrFail, setup};
 use causerie_tests::cluster::{self, Cluster};
 use serde_json::{Value, json};
