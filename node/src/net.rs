@@ -12,6 +12,7 @@
 //! Layout:
 //! - [`wire`]: request/response types, version 1, with their limits.
 //! - [`codec`]: length-prefixed, size-capped frames for request-response.
+//! - [`gossip`]: room topics and gossip message ids.
 //! - [`invite`]: `causerie:join/...` links.
 //! - [`metrics`]: counters for `/metrics`.
 //! - `behaviour`: the composed libp2p behaviour, gossipsub scoring.
@@ -19,6 +20,7 @@
 //! - [`sync`]: catch-up and joining (verified pulls, batched ingest).
 
 pub mod codec;
+pub mod gossip;
 pub mod invite;
 pub mod metrics;
 pub mod sync;

@@ -20,6 +20,7 @@ use tracing::{debug, info, warn};
 
 use super::behaviour::{self, Behaviour, BehaviourEvent, GRAYLIST_THRESHOLD};
 use super::codec::FederationRequest;
+use super::gossip;
 use super::invite::peer_of;
 use super::metrics::NetMetrics;
 use super::sync;
@@ -211,7 +212,7 @@ impl Actor {
         if !self.rooms.insert(room) {
             return;
         }
-        let topic = behaviour::topic(&room);
+        let topic = gossip::topic(&room);
         let gossipsub = &mut self.swarm.behaviour_mut().gossipsub;
         if let Err(e) = gossipsub.subscribe(&topic) {
             warn!(%room, error = %e, "cannot subscribe");
@@ -291,7 +292,7 @@ impl Actor {
                     .swarm
                     .behaviour_mut()
                     .gossipsub
-                    .publish(behaviour::topic(&room), data)
+                    .publish(gossip::topic(&room), data)
                     .is_ok();
                 let _ = reply.send(sent);
             }
@@ -531,7 +532,7 @@ impl Actor {
                 if !visible || self.handle.pulled.take(&event.id()) {
                     return;
                 }
-                let topic = behaviour::topic(&room);
+                let topic = gossip::topic(&room);
                 match self
                     .swarm
                     .behaviour_mut()
@@ -617,8 +618,8 @@ impl Actor {
                 message,
             }) => {
                 NetMetrics::inc(&self.metrics.gossip_received);
-                let room = behaviour::room_of_topic(&message.topic)
-                    .filter(|room| self.rooms.contains(room));
+                let room =
+                    gossip::room_of_topic(&message.topic).filter(|room| self.rooms.contains(room));
                 let Some(room) = room else {
                     self.on_command(Command::Validated(
                         message_id,

@@ -2,14 +2,13 @@
 //!
 //! Gossipsub runs in anonymous mode (no libp2p-level signatures, sources or sequence numbers:
 //! events carry their authors' signatures) with `validate_messages`, so nothing is forwarded
-//! before the node has verified and authorised it. The message id is the event id (see
-//! [`message_id`]). Peer scoring is on with weights suited to quiet rooms: no penalty for a
+//! before the node has verified and authorised it. Topics and message ids are in
+//! [`super::gossip`]. Peer scoring is on with weights suited to quiet rooms: no penalty for a
 //! mesh peer that delivers little (rooms may be silent for hours), a strong penalty for invalid
 //! messages, and no IP colocation penalty (several nodes behind one address are normal).
 
 use std::time::Duration;
 
-use causerie_crypto::{Event, Hash32, RoomId};
 use libp2p::swarm::NetworkBehaviour;
 use libp2p::{
     StreamProtocol, allow_block_list, connection_limits, gossipsub, identify, identity, kad, ping,
@@ -17,6 +16,7 @@ use libp2p::{
 };
 
 use super::codec::FederationCodec;
+use super::gossip::message_id;
 use super::wire::PROTOCOL;
 use crate::room::MAX_EVENT_BYTES;
 
@@ -61,32 +61,6 @@ pub(crate) struct Behaviour {
     pub(crate) identify: identify::Behaviour,
     pub(crate) ping: ping::Behaviour,
     pub(crate) federation: request_response::Behaviour<FederationCodec>,
-}
-
-/// The gossip message id of `data`: the event id when the bytes decode as an event (without
-/// checking the signature: ids must be cheap, and validation comes after), else a hash under a
-/// separate prefix so garbage can never take a real event's id.
-pub(crate) fn message_id(data: &[u8]) -> gossipsub::MessageId {
-    match Event::decode_trusted(data) {
-        Ok(event) => gossipsub::MessageId::new(event.id().as_bytes()),
-        Err(_) => gossipsub::MessageId::new(
-            Hash32::digest(&[b"causerie/v1/undecodable-gossip\0", data]).as_bytes(),
-        ),
-    }
-}
-
-/// The gossip topic of a room.
-pub(crate) fn topic(room: &RoomId) -> gossipsub::IdentTopic {
-    gossipsub::IdentTopic::new(format!("causerie/room/v1/{}", room.0.to_hex()))
-}
-
-/// The room a topic hash names, if it is one of ours.
-pub(crate) fn room_of_topic(topic: &gossipsub::TopicHash) -> Option<RoomId> {
-    topic
-        .as_str()
-        .strip_prefix("causerie/room/v1/")
-        .and_then(Hash32::from_hex)
-        .map(RoomId)
 }
 
 /// Score parameters of every room topic.

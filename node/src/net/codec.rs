@@ -1,4 +1,4 @@
-//! The request-response [`Codec`] of the federation protocol (specs/federation.md, "Framing").
+//! The request-response [`Codec`] of the federation protocol (specs/federation.md §3.1).
 //!
 //! One request and one response per stream, each a frame: a 4-byte big-endian length, then that
 //! many bytes of canonical CBOR ([`super::wire`]). The length is checked against the cap of the
