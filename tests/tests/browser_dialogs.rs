@@ -5,7 +5,8 @@
 //!
 //! Dialogs: display name, invite by key, power level, delete message, kick, ban (value prompts),
 //! key export (new passphrase, asked twice), key import (passphrase), forget identity
-//! (confirmation with an alternative). Skipped with a SKIP line when Chromium is missing, unless
+//! (confirmation with an alternative). The moderation done on the way must read in the timeline
+//! as people would write it ("alice banned bob: spam", "alice unbanned bob"). Skipped with a SKIP line when Chromium is missing, unless
 //! `CAUSERIE_REQUIRE_BROWSER=1`.
 
 use std::time::{Duration, Instant};
@@ -252,6 +253,32 @@ async fn every_dialog_cancels_refuses_and_submits() {
         }
     }
     chat.shot("bob banned").await;
+
+    // Unban (no dialog); the timeline tells the story as people would write it, names and
+    // reasons included.
+    menu_item(&chat, &bob_row, "Unban").await;
+    wait_member(&carol, &room, &bob.key(), "membership", json!("leave")).await;
+    let story = [
+        "invited carol",
+        "made bob a moderator (power 50)",
+        "deleted a message by bob: off topic",
+        "removed bob from the room: cool down",
+        "banned bob: spam",
+        "unbanned bob",
+    ];
+    chat.browser
+        .wait_script(
+            "the moderation notices in the timeline",
+            DEFAULT_WAIT,
+            "const notices = Array.from(document.querySelectorAll('#timeline .notice'))
+                 .map(n => n.textContent.toLowerCase());
+             const missing = arguments[0].filter(s => !notices.some(n => n.includes(s)));
+             return missing.length === 0 || {waiting: {missing, notices: notices.slice(-10)}};",
+            vec![json!(story)],
+        )
+        .await
+        .or_fail("moderation notices");
+    chat.shot("moderation told in the timeline").await;
 
     // Key export: a new passphrase, asked twice, at least 8 characters.
     chat.click("#export-key").await;

@@ -157,6 +157,11 @@ export function scheduleActiveInfoRefresh() {
   infoRefreshTimer = setTimeout(refreshActiveInfo, 300);
 }
 
+/** The names of the active room's members, to notice when they change. */
+function memberNames() {
+  return JSON.stringify(state.members.map((m) => [m.user, m.display_name, m.handle]));
+}
+
 /** Fetches the active room's details and members. */
 export async function refreshActiveInfo() {
   const room = state.active;
@@ -165,14 +170,15 @@ export async function refreshActiveInfo() {
     const [info, members] = await Promise.all([call('GET', roomPath(room)), call('GET', `${roomPath(room)}/members`)]);
     if (state.active !== room) return;
     const couldRedact = canRedactOthers();
+    const namesBefore = memberNames();
     state.activeInfo = info;
     state.members = Array.isArray(members.members) ? members.members : [];
     showError('members-error', null);
     renderRoomHeader();
     renderMembers();
     renderComposerState();
-    // Message menus depend on the right to redact others' messages.
-    if (couldRedact !== canRedactOthers()) renderTimeline();
+    // Message menus depend on the right to redact others' messages, and notices name members.
+    if (couldRedact !== canRedactOthers() || namesBefore !== memberNames()) renderTimeline();
   } catch (error) {
     if (state.active === room) showError('members-error', error);
   }

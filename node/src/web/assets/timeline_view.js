@@ -62,25 +62,42 @@ function canRedact(event) {
   return event.author === state.identity.user || canRedactOthers();
 }
 
-/** A member's name by key: ours from the account, others from the member list. */
+/**
+ * A member's name by key: ours from the account, others from the member list, else from what the
+ * shown timeline knows of them (a message they sent, their member event), else their short key.
+ */
 function memberName(user) {
   if (user === state.identity?.user && state.account) return state.account.display_name || state.account.handle;
   const member = state.members.find((m) => m.user === user);
-  return member ? member.display_name || member.handle || shortKey(user) : shortKey(user);
+  if (member && (member.display_name || member.handle)) return member.display_name || member.handle;
+  const timeline = state.active ? state.timelines.get(state.active) : null;
+  for (let i = (timeline?.events.length ?? 0) - 1; i >= 0; i--) {
+    const event = timeline.events[i];
+    if (event.author === user && (event.sender?.display_name || event.sender?.handle)) return senderName(event);
+    if (event.kind === 'room.member' && event.state_key === user && event.content?.display_name) return event.content.display_name;
+  }
+  return shortKey(user);
 }
 
-/** The member event for the same user just before `event` in the shown timeline, if loaded. */
-function previousMembership(event) {
+/** The event of the same kind and state key just before `event` in its timeline, if loaded. */
+function earlierState(event) {
   const timeline = state.timelines.get(event.room);
   if (!timeline) return null;
   let index = timeline.events.indexOf(event);
   if (index < 0) index = timeline.events.length;
   for (let i = index - 1; i >= 0; i--) {
     const earlier = timeline.events[i];
-    if (earlier.kind === 'room.member' && earlier.state_key === event.state_key) return earlier;
+    if (earlier.kind === event.kind && earlier.state_key === event.state_key) return earlier;
   }
   return null;
 }
+
+/** What the notices of the shown timeline know (notices.js). */
+const noticeContext = {
+  nameOf: memberName,
+  earlier: earlierState,
+  eventById: (id) => (state.active ? state.timelines.get(state.active)?.byId.get(id) ?? null : null),
+};
 
 /** The DOM node of one event: a `.message` for messages, a `.notice` for room changes. */
 function eventNode(event) {
@@ -88,7 +105,7 @@ function eventNode(event) {
   const timeNode = h('time', { className: 'time', text: time.short, attrs: { title: time.full } });
   if (time.iso) timeNode.dateTime = time.iso;
   if (event.kind !== 'room.message') {
-    const text = noticeText(event, { nameOf: memberName, earlierMembership: previousMembership });
+    const text = noticeText(event, noticeContext);
     if (text === null) return null;
     return h('li', { className: 'notice', data: { eventId: event.id } }, h('span', { text }), timeNode);
   }

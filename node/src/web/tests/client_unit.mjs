@@ -119,15 +119,53 @@ assert.equal(timeline.newest().id, '$b');
 assert.equal(redactionTarget({ kind: 'room.redaction', content: { redacts: 'ab' } }), '$ab');
 assert.equal(redactionTarget(ev('$x', 1)), null);
 
-// Room changes as sentences.
-const names = { ['a'.repeat(64)]: 'alice', ['b'.repeat(64)]: 'bob' };
-const context = { nameOf: (user) => names[user] ?? user, earlierMembership: () => null };
-const byAlice = (kind, content, stateKey = '') => ({
-  id: '$e', room: '!r', kind, depth: 3, author: 'a'.repeat(64), state_key: stateKey, content,
-  sender: { handle: 'alice' },
-});
-assert.equal(noticeText(byAlice('room.create', {}), context), 'alice created the room');
-assert.equal(noticeText(byAlice('room.member', { membership: 'ban' }, 'b'.repeat(64)), context), 'alice banned bob');
-assert.equal(noticeText(byAlice('room.message', { body: 'hi' }), context), null);
+// Room changes as people would write them, with the reason.
+const A = 'a'.repeat(64);
+const B = 'b'.repeat(64);
+const C = 'c'.repeat(64);
+const names = { [A]: 'alice', [B]: 'bob', [C]: 'carol' };
+const history = [];
+const context = {
+  nameOf: (user) => names[user] ?? user.slice(0, 8),
+  earlier: (event) => history.findLast((e) => e.kind === event.kind && e.state_key === event.state_key) ?? null,
+  eventById: (id) => history.find((e) => e.id === id) ?? null,
+};
+let depth = 0;
+const said = (author, kind, content, stateKey = null) => {
+  const event = {
+    id: `$${++depth}`, room: '!r', kind, depth, author, state_key: stateKey, content,
+    sender: { handle: names[author] },
+  };
+  const text = noticeText(event, context);
+  history.push(event);
+  return text;
+};
+assert.equal(said(A, 'room.create', {}, ''), 'alice created the room');
+assert.equal(said(A, 'room.member', { membership: 'join' }, A), 'alice joined');
+assert.equal(said(A, 'room.power_levels', { users: {}, users_default: 0, ban: 50, kick: 50 }, ''), 'alice set the power levels');
+assert.equal(said(A, 'room.join_rules', { join_rule: 'public' }, ''), 'alice made the room public: anyone can join');
+assert.equal(said(B, 'room.member', { membership: 'join', display_name: 'Bob' }, B), 'Bob joined');
+assert.equal(said(B, 'room.member', { membership: 'join', display_name: 'Bobby' }, B), 'Bob is now known as Bobby');
+assert.equal(said(B, 'room.message', { body: 'hi' }), null);
+assert.equal(
+  said(A, 'room.power_levels', { users: { [B]: 50 }, users_default: 0, ban: 50, kick: 50 }, ''),
+  'alice made bob a moderator (power 50)',
+);
+assert.equal(
+  said(A, 'room.power_levels', { users: { [B]: 0, [C]: 100 }, users_default: 0, ban: 75, kick: 50 }, ''),
+  'alice made bob a regular member (power 0), made carol an administrator (power 100), changed the power needed to ban people from 50 to 75',
+);
+assert.equal(said(A, 'room.redaction', { redacts: '7', reason: 'off topic' }), 'alice deleted a message by bob: off topic');
+assert.equal(said(B, 'room.redaction', { redacts: '$7' }), 'bob deleted their own message');
+assert.equal(said(A, 'room.redaction', { redacts: '$999' }), 'alice deleted a message');
+assert.equal(said(A, 'room.member', { membership: 'leave', reason: 'cool down' }, B), 'alice removed bob from the room: cool down');
+assert.equal(said(B, 'room.member', { membership: 'join' }, B), 'bob joined');
+assert.equal(said(A, 'room.member', { membership: 'ban', reason: 'spam' }, B), 'alice banned bob: spam');
+assert.equal(said(A, 'room.member', { membership: 'leave' }, B), 'alice unbanned bob');
+assert.equal(said(A, 'room.member', { membership: 'invite' }, C), 'alice invited carol');
+assert.equal(said(C, 'room.member', { membership: 'leave' }, C), 'carol declined the invitation');
+assert.equal(said(C, 'room.member', { membership: 'knock' }, C), 'carol asked to join');
+assert.equal(said(A, 'room.member', { membership: 'leave' }, C), 'alice turned down the request of carol to join');
+assert.equal(said(B, 'room.member', { membership: 'leave' }, B), 'bob left');
 
 console.log('web client unit checks passed');
