@@ -297,6 +297,8 @@ pub struct LaunchOptions {
     pub width: u32,
     /// Window height in CSS pixels.
     pub height: u32,
+    /// Chromium switches added to the headless set (e.g. `--host-resolver-rules=…`).
+    pub args: Vec<String>,
 }
 
 impl LaunchOptions {
@@ -306,6 +308,7 @@ impl LaunchOptions {
             label: label.to_owned(),
             width: 1280,
             height: 900,
+            args: Vec::new(),
         }
     }
 }
@@ -418,7 +421,7 @@ impl Browser {
         let downloads = home.path().join("downloads");
         std::fs::create_dir_all(&profile)?;
         std::fs::create_dir_all(&downloads)?;
-        let args = vec![
+        let mut args = vec![
             "--headless=new".to_owned(),
             "--no-sandbox".to_owned(),
             "--disable-gpu".to_owned(),
@@ -435,6 +438,7 @@ impl Browser {
             format!("--user-data-dir={}", profile.display()),
             format!("--window-size={},{}", options.width, options.height),
         ];
+        args.extend(options.args.iter().cloned());
         let capabilities = json!({
             "capabilities": {
                 "alwaysMatch": {

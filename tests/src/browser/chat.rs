@@ -402,13 +402,27 @@ impl Chat {
 
 /// A node of its own on loopback with HTTP on `http` (`127.0.0.1:0` for any port).
 pub async fn start_node(data_dir: &std::path::Path, http: &str) -> Result<Running, String> {
+    start_node_answering(data_dir, http, Vec::new()).await
+}
+
+/// [`start_node`], answering to the `Host` values `hosts` (`name:port`) instead of the default
+/// ones (its address, `localhost`, `127.0.0.1`, `[::1]`) when `hosts` is not empty.
+pub async fn start_node_answering(
+    data_dir: &std::path::Path,
+    http: &str,
+    hosts: Vec<String>,
+) -> Result<Running, String> {
     let overrides = Overrides {
         data_dir: Some(data_dir.to_path_buf()),
         listen: vec!["/ip4/127.0.0.1/tcp/0".to_owned()],
         bootstrap: Vec::new(),
         http: Some(http.to_owned()),
     };
-    let config = Config::from_parts(ConfigFile::default(), overrides).map_err(|e| e.to_string())?;
+    let file = ConfigFile {
+        http_allowed_hosts: (!hosts.is_empty()).then_some(hosts),
+        ..ConfigFile::default()
+    };
+    let config = Config::from_parts(file, overrides).map_err(|e| e.to_string())?;
     daemon::start(&config).await.map_err(|e| e.to_string())
 }
 

@@ -30,6 +30,18 @@ import { state } from './state.js';
 import { errorText } from './text.js';
 import { bindTimeline } from './timeline_view.js';
 
+/**
+ * Over plain http on any host but this computer, the browser withholds WebCrypto (no key can be
+ * made or used): say so, and how to reach the node over a secure address instead.
+ */
+function showNeedsSecureOrigin() {
+  $('needs-secure-origin').hidden = false;
+  $('insecure-origin').textContent = location.origin;
+  const port = location.port || '80';
+  $('ssh-tunnel-command').textContent = `ssh -L ${port}:127.0.0.1:${port} you@${location.hostname}`;
+  $('ssh-tunnel-url').textContent = `http://localhost:${port}/`;
+}
+
 async function main() {
   bindLayout();
   bindConnection();
@@ -40,9 +52,15 @@ async function main() {
   bindDirectory();
   bindRoomBar();
   bindComposer();
-  if (!window.crypto?.subtle || !window.indexedDB) {
+  if (!window.isSecureContext || !window.crypto?.subtle) {
+    showNeedsSecureOrigin();
+    document.body.dataset.ready = '1';
+    return;
+  }
+  if (!window.indexedDB) {
     $('onboarding').hidden = false;
-    $('onboarding-error').textContent = 'This browser lacks WebCrypto or IndexedDB (open the page over http://127.0.0.1 or https).';
+    $('onboarding-form').hidden = true;
+    $('onboarding-error').textContent = 'This browser does not let the page store your key (IndexedDB is off, as in some private modes).';
     document.body.dataset.ready = '1';
     return;
   }

@@ -13,8 +13,13 @@ import { api, state } from './state.js';
 import { errorText } from './text.js';
 import { isEvent } from './timeline.js';
 
-/** Reconnection backoff: first delay and cap. */
-const BACKOFF_INITIAL_MS = 500;
+/**
+ * Reconnection: for the first FAST_RETRY_WINDOW_MS of an outage, attempts come every
+ * FAST_RETRY_MS (a restarting node is back within seconds, and an attempt against a node that is
+ * down costs one refused connection); after that the delay doubles up to BACKOFF_MAX_MS.
+ */
+const FAST_RETRY_MS = 1000;
+const FAST_RETRY_WINDOW_MS = 30000;
 const BACKOFF_MAX_MS = 15000;
 
 /** A stream that ends sooner than this after opening counts as a failure (backoff applies). */
@@ -35,8 +40,15 @@ export function setConnection(next) {
   document.body.classList.toggle('offline', next === 'offline');
 }
 
-function waitBackoff(attempt) {
-  const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_INITIAL_MS * 2 ** attempt) * (0.75 + Math.random() / 4);
+/** The delay before the next attempt, `outageMs` into an outage, with jitter (75–100 %). */
+function backoffDelay(outageMs) {
+  const slowSteps = Math.max(0, Math.ceil((outageMs - FAST_RETRY_WINDOW_MS) / BACKOFF_MAX_MS));
+  const delay = outageMs < FAST_RETRY_WINDOW_MS ? FAST_RETRY_MS : Math.min(BACKOFF_MAX_MS, FAST_RETRY_MS * 2 ** slowSteps);
+  return delay * (0.75 + Math.random() / 4);
+}
+
+/** Waits `delay` ms, or less if woken (wakeConnection). */
+function waitBackoff(delay) {
   return new Promise((resolve) => {
     const timer = setTimeout(done, delay);
     function done() {
@@ -57,7 +69,10 @@ export function wakeConnection() {
 export async function connectionLoop() {
   if (state.looping) return;
   state.looping = true;
-  let attempt = 0;
+  // When the current run of failed attempts began (null while things go well), and whether a
+  // forgotten session was already retried at once in it.
+  let troubleSince = null;
+  let retriedLogin = false;
   try {
     for (;;) {
       if (state.signedOut) return;
@@ -80,7 +95,8 @@ export async function connectionLoop() {
         // ending right after they open, which would otherwise become a tight loop.
         setConnection('connecting');
         if (openedAt && Date.now() - openedAt >= MIN_STREAM_LIFE_MS) {
-          attempt = 0;
+          troubleSince = null;
+          retriedLogin = false;
           continue;
         }
       } catch (error) {
@@ -90,18 +106,18 @@ export async function connectionLoop() {
           return;
         }
         if (error instanceof ApiError && error.status === 401) {
-          // A restarted node forgot our session: log in again with a fresh challenge.
+          // A restarted node forgot our session: log in again with a fresh challenge, at once.
           api.token = null;
-          if (attempt === 0) {
-            attempt++;
+          if (!retriedLogin) {
+            retriedLogin = true;
             continue;
           }
         }
         if (!(error instanceof ApiError) || error.status === 0 || error.status >= 500) setConnection('offline');
         else setConnection('connecting');
       }
-      await waitBackoff(attempt);
-      attempt = Math.min(attempt + 1, 16);
+      troubleSince ??= Date.now();
+      await waitBackoff(backoffDelay(Date.now() - troubleSince));
     }
   } finally {
     state.looping = false;
