@@ -1,4 +1,4 @@
-//! Browser driving for the web client's tests (issue 5; exercises the web client of
+//! Browser driving for the web client's tests (they exercise the web client of
 //! specs/client-api.md): a small W3C WebDriver client over HTTP and the management of the
 //! ChromeDriver and headless Chromium processes behind it.
 //!
