@@ -1,6 +1,6 @@
 //! [`NodeLetter`]: a letter one node signs and delivers directly to another node, outside any
 //! room (specs/federation.md, request `deliver`). Abuse reports to an author's home node travel
-//! this way; the receiving node keeps them in its inbox.
+//! this way; the receiving node keeps them in its durable inbox ([`crate::node::Inbox`]).
 //!
 //! Wire form: canonical CBOR map `{body, from, kind, sent_ms, signature, to, v}`; the signature is
 //! `Domain::NodeMessage` (the signing domain keeps its wire name) over the map without

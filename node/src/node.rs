@@ -20,11 +20,14 @@
 //! - `accounts`: [`Accounts`], local accounts and attestations read straight from the store
 //!   (sled is safe to share between threads) on the blocking thread pool; an account write goes
 //!   through the actor, which orders it after its attestation and keeps handles unique.
+//! - `inbox`: [`Inbox`], the node letters delivered to this node, kept in the store's durable,
+//!   bounded inbox; delivery goes straight to the store, never through the actor.
 //! - `metrics`: [`NodeMetrics`], the receive path's counters.
 
 mod accounts;
 mod actor;
 mod handle;
+mod inbox;
 mod metrics;
 mod queries;
 
@@ -33,6 +36,7 @@ use thiserror::Error;
 
 pub use accounts::Accounts;
 pub use handle::{Node, NodeTask};
+pub use inbox::Inbox;
 pub use metrics::NodeMetrics;
 
 use crate::ledger::LedgerError;
@@ -44,8 +48,6 @@ pub const NODE_COMMAND_QUEUE_LEN: usize = 1_024;
 /// Announcements buffered per subscriber; a subscriber that falls further behind is told it
 /// lagged and must resync (catch-up covers what it missed).
 pub const ANNOUNCE_QUEUE_LEN: usize = 8_192;
-/// Node letters kept in the inbox (oldest dropped first).
-pub const INBOX_LEN: usize = 1_024;
 /// Most events one backfill or since request returns.
 pub const MAX_PAGE_EVENTS: usize = 1_000;
 /// Most ids one `events` request looks up.
@@ -110,6 +112,9 @@ pub enum NodeError {
     /// A request over a named limit.
     #[error("request over limit: {0}")]
     OverLimit(&'static str),
+    /// The inbox holds as many letters as it may; try again once some are handled.
+    #[error("inbox full")]
+    InboxFull,
 }
 
 impl NodeError {
@@ -122,6 +127,7 @@ impl NodeError {
             NodeError::Prepare(reason) => reason,
             NodeError::Letter(e) => e.reason(),
             NodeError::OverLimit(_) => "over_limit",
+            NodeError::InboxFull => "inbox_full",
         }
     }
 }

@@ -1,13 +1,14 @@
 //! The node actor and its handles on a real sled store, without the network: what subscribers
 //! are told (each accepted event once, with its sender's profile, whether an ingest accepted it
-//! or an attestation released it), and the accounts handle that reads the store directly while
-//! its writes keep handles unique.
+//! or an attestation released it), the accounts handle that reads the store directly while its
+//! writes keep handles unique, and the durable inbox of node letters.
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
 #[path = "support/net.rs"]
 mod net_support;
 
+use causerie_node::letter::{LetterError, NodeLetter};
 use causerie_node::node::{NodeError, NodeEvent};
 use causerie_storage::Account;
 use net_support::*;
@@ -151,5 +152,38 @@ async fn accounts_are_read_from_the_store_and_handles_stay_unique() {
         node.accounts().by_handle("alice".into()).await.unwrap(),
         Some(account(&alice, "alice"))
     );
+    stop(node, task).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delivered_letters_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let (node, task) = spawn_node(dir.path());
+    let sender = NodeSecret::from_seed(&[8; 32]);
+    let letter =
+        |to, body: &[u8]| NodeLetter::sign(&sender, to, "report", body.to_vec(), now_ms()).unwrap();
+    let inbox = node.inbox();
+    let kept = inbox
+        .deliver(letter(node.key(), b"evidence"))
+        .await
+        .unwrap();
+    let handled = inbox.deliver(letter(node.key(), b"handled")).await.unwrap();
+    assert!(inbox.remove(handled).await.unwrap());
+    // A letter for another node is refused and not kept.
+    let elsewhere = NodeSecret::from_seed(&[9; 32]).public();
+    assert!(matches!(
+        inbox.deliver(letter(elsewhere, b"not yours")).await,
+        Err(NodeError::Letter(LetterError::WrongRecipient))
+    ));
+    stop(node, task).await;
+
+    // Reopened from disk: the letter is still there, verified again on the way out.
+    let (node, task) = spawn_node(dir.path());
+    let letters = node.inbox().letters(None, 10).await.unwrap();
+    assert_eq!(letters.len(), 1);
+    assert_eq!(letters[0].0, kept);
+    assert_eq!(letters[0].1.body(), b"evidence");
+    assert_eq!(letters[0].1.from(), &sender.public());
+    assert_eq!(node.inbox().count().await.unwrap(), 1);
     stop(node, task).await;
 }

@@ -77,6 +77,17 @@ pub enum StoreError {
     /// Another user's account holds the handle.
     #[error("handle taken")]
     HandleTaken,
+    /// The inbox holds [`crate::MAX_INBOX_ITEMS`] items already.
+    #[error("inbox full")]
+    InboxFull,
+    /// An inbox item over [`crate::MAX_INBOX_ITEM_BYTES`].
+    #[error("inbox item of {size} bytes exceeds {max}")]
+    InboxItemTooLarge {
+        /// Its size.
+        size: usize,
+        /// The limit.
+        max: usize,
+    },
 }
 
 impl StoreError {
@@ -97,6 +108,8 @@ impl StoreError {
             StoreError::Encode(_) => "encode_failed",
             StoreError::Poisoned => "lock_poisoned",
             StoreError::HandleTaken => "handle_taken",
+            StoreError::InboxFull => "inbox_full",
+            StoreError::InboxItemTooLarge { .. } => "inbox_item_too_large",
         }
     }
 

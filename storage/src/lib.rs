@@ -18,6 +18,8 @@
 //! - [`memory`]: the in-memory backend for tests and simulations.
 //! - [`accounts`]: [`AccountStore`], the users this node is the home node of (handle, display
 //!   name, issued attestation); written one at a time, flushed.
+//! - [`inbox`]: [`InboxStore`], items other nodes delivered to this one (node letters), bounded
+//!   and durable; a full inbox refuses.
 //! - [`error`]: [`StoreError`], each variant with a stable reason name.
 //! - `src/bin/crash_writer.rs`: test helper for `tests/crash.rs` (SIGKILL recovery test).
 //!
@@ -33,6 +35,7 @@
 pub mod accounts;
 pub mod batch;
 pub mod error;
+pub mod inbox;
 mod index;
 pub mod memory;
 mod plan;
@@ -44,6 +47,9 @@ pub mod traits;
 pub use accounts::{Account, AccountStore, MAX_DISPLAY_NAME_BYTES};
 pub use batch::{Applied, Durable, WriteBatch, WriteOp};
 pub use error::StoreError;
+pub use inbox::{
+    InboxId, InboxItem, InboxStore, MAX_INBOX_ITEM_BYTES, MAX_INBOX_ITEMS, MAX_INBOX_PAGE,
+};
 pub use memory::MemoryStore;
 pub use record::{EventStatus, MAX_MISSING_PARENTS, MAX_REASON_BYTES, StoredEvent};
 pub use sled_store::{IntegrityReport, SledStore};

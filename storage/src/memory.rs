@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
-use std::sync::{RwLock, RwLockReadGuard};
+use std::sync::{Mutex, RwLock, RwLockReadGuard};
 
 use causerie_crypto::{Attestation, AttestationId, EventId, Hash32, RoomId, UserKey};
 
@@ -97,6 +97,8 @@ pub struct MemoryStore {
     tables: RwLock<Tables>,
     /// Local accounts (see [`crate::accounts`]).
     pub(crate) accounts: RwLock<crate::accounts::AccountTables>,
+    /// Items delivered by other nodes (see [`crate::inbox`]).
+    pub(crate) inbox: Mutex<crate::inbox::InboxTables>,
 }
 
 impl MemoryStore {

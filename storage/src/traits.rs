@@ -10,6 +10,7 @@ use causerie_crypto::{Attestation, AttestationId, EventId, RoomId, UserKey};
 use crate::accounts::AccountStore;
 use crate::batch::{Applied, Durable, WriteBatch};
 use crate::error::StoreError;
+use crate::inbox::InboxStore;
 use crate::record::StoredEvent;
 use crate::state::{SnapshotId, StateSnapshot};
 
@@ -132,7 +133,15 @@ pub trait AuthorIndex {
 
 /// A complete store: every read trait plus the atomic write path.
 pub trait Store:
-    EventStore + RoomDagStore + StateStore + IdentityStore + AuthorIndex + AccountStore + Send + Sync
+    EventStore
+    + RoomDagStore
+    + StateStore
+    + IdentityStore
+    + AuthorIndex
+    + AccountStore
+    + InboxStore
+    + Send
+    + Sync
 {
     /// Applies all `batches` atomically and makes them durable before returning. The returned
     /// receipt is the statement that the writes survive a crash: report an event as accepted only

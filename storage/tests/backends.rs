@@ -45,6 +45,7 @@ for_each_backend!(
     sequence_and_atomicity,
     concurrent_commits,
     accounts,
+    inbox,
 );
 
 #[test]
@@ -113,6 +114,29 @@ fn sled_accounts_survive_reopen() {
         Some(account.clone())
     );
     assert_eq!(store.account_by_handle("alice").unwrap(), Some(account));
+}
+
+#[test]
+fn sled_inbox_survives_reopen() {
+    use causerie_storage::InboxStore;
+    let dir = tempfile::tempdir().unwrap();
+    let (kept, removed) = {
+        let store = SledStore::open(dir.path()).unwrap();
+        let kept = store.inbox_push(b"a report").unwrap();
+        let removed = store.inbox_push(b"handled").unwrap();
+        assert!(store.inbox_remove(removed).unwrap());
+        (kept, removed)
+    };
+    let store = SledStore::open(dir.path()).unwrap();
+    let items = store.inbox_items(None, 10).unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(
+        (items[0].id, items[0].bytes.as_slice()),
+        (kept, &b"a report"[..])
+    );
+    assert_eq!(store.inbox_len().unwrap(), 1);
+    // Ids keep growing across the reopen: a removed id is never given again.
+    assert!(store.inbox_push(b"later").unwrap() > removed);
 }
 
 #[test]

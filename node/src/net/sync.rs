@@ -248,6 +248,7 @@ fn node_error(error: NodeError) -> Response {
         NodeError::UnknownRoom => ErrorReason::UnknownRoom,
         NodeError::OverLimit(_) => ErrorReason::TooManyIds,
         NodeError::Letter(_) => ErrorReason::MessageRefused,
+        NodeError::InboxFull => ErrorReason::Busy,
         _ => ErrorReason::Internal,
     };
     Response::Error { reason }
@@ -308,7 +309,11 @@ pub(crate) async fn serve(node: &Node, request: Request) -> Response {
                 })
         }
         Request::Deliver { message } => match NodeLetter::decode(&message) {
-            Ok(message) => node.deliver(message).await.map(|()| Response::Delivered),
+            Ok(letter) => node
+                .inbox()
+                .deliver(letter)
+                .await
+                .map(|_| Response::Delivered),
             Err(_) => Ok(Response::Error {
                 reason: ErrorReason::MessageRefused,
             }),

@@ -2,7 +2,7 @@
 //! thread, drains queued ingests into one group commit, and announces every event it accepted,
 //! in one place ([`Actor::announce`]), once the commit holding it is durable.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use causerie_crypto::event::kinds;
@@ -14,12 +14,11 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::queries::{self, store_error};
 use super::{
-    HistoryPage, INBOX_LEN, IngestOutcome, Ingested, NodeError, NodeEvent, NodeMetrics,
-    PrepareRequest, RoomSelection, RoomSnapshot, RoomSummary, SENDER_CACHE_LEN, SenderProfile,
+    HistoryPage, IngestOutcome, Ingested, NodeError, NodeEvent, NodeMetrics, PrepareRequest,
+    RoomSelection, RoomSnapshot, RoomSummary, SENDER_CACHE_LEN, SenderProfile,
 };
 use crate::clock::now_ms;
 use crate::ledger::{Ledger, LedgerError, MAX_RECEIVE_BATCH};
-use crate::letter::{LetterError, NodeLetter};
 use crate::room::content::user_state_key;
 use crate::room::{Outcome, Receipt, RefuseReason};
 use crate::views::{MemberView, RoomView};
@@ -38,10 +37,6 @@ pub(super) enum Command {
     PutAccount(Box<Account>, Option<Attestation>, Reply<()>),
     /// Build an unsigned draft in a room the node holds.
     Prepare(Box<PrepareRequest>, Reply<EventDraft>),
-    /// Keep a node letter addressed to this node.
-    Deliver(Box<NodeLetter>, Reply<()>),
-    /// The letters kept, oldest first.
-    Inbox(Reply<Vec<NodeLetter>>),
     /// Stored, not rejected events by id (federation).
     Events(Vec<EventId>, Reply<Vec<Event>>),
     /// Ancestors of some events, nearest first (federation).
@@ -84,7 +79,6 @@ pub(super) enum Command {
 pub(super) struct Actor<S: Store> {
     ledger: Ledger<S>,
     announce: broadcast::Sender<NodeEvent>,
-    inbox: VecDeque<NodeLetter>,
     key: NodeKey,
     metrics: Arc<NodeMetrics>,
     /// The latest attestation of recent senders (`None`: the store has none), for the profiles
@@ -102,7 +96,6 @@ impl<S: Store> Actor<S> {
         Actor {
             ledger,
             announce,
-            inbox: VecDeque::new(),
             key,
             metrics,
             senders: BTreeMap::new(),
@@ -308,18 +301,6 @@ impl<S: Store> Actor<S> {
         .map_err(|e| NodeError::Prepare(e.reason()))
     }
 
-    fn deliver(&mut self, letter: NodeLetter) -> Result<(), NodeError> {
-        if letter.to() != &self.key {
-            return Err(NodeError::Letter(LetterError::WrongRecipient));
-        }
-        if self.inbox.len() >= INBOX_LEN {
-            self.inbox.pop_front();
-        }
-        tracing::info!(from = %letter.from(), kind = letter.kind(), "node letter");
-        self.inbox.push_back(letter);
-        Ok(())
-    }
-
     fn answer(&mut self, command: Command) {
         let ledger = &self.ledger;
         match command {
@@ -331,12 +312,6 @@ impl<S: Store> Actor<S> {
             }
             Command::Prepare(request, reply) => {
                 let _ = reply.send(self.prepare(*request));
-            }
-            Command::Deliver(letter, reply) => {
-                let _ = reply.send(self.deliver(*letter));
-            }
-            Command::Inbox(reply) => {
-                let _ = reply.send(Ok(self.inbox.iter().cloned().collect()));
             }
             Command::Events(ids, reply) => {
                 let _ = reply.send(queries::events(ledger, &ids));

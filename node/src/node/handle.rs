@@ -12,12 +12,11 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::actor::{Actor, Command, Reply};
 use super::{
-    ANNOUNCE_QUEUE_LEN, Accounts, HistoryPage, Ingested, MAX_HISTORY_PAGE, MAX_LOOKUP_IDS,
+    ANNOUNCE_QUEUE_LEN, Accounts, HistoryPage, Inbox, Ingested, MAX_HISTORY_PAGE, MAX_LOOKUP_IDS,
     MAX_PAGE_EVENTS, NODE_COMMAND_QUEUE_LEN, NodeError, NodeEvent, NodeMetrics, PrepareRequest,
     RoomSelection, RoomSnapshot, RoomSummary,
 };
 use crate::ledger::{Ledger, MAX_RECEIVE_BATCH};
-use crate::letter::NodeLetter;
 use crate::views::{MemberView, RoomView};
 
 /// Cloneable handle to the node actor. Every method is cancel-safe: dropping the future drops
@@ -112,6 +111,11 @@ impl Node {
         Accounts::new(self.store.clone(), self.commands.clone())
     }
 
+    /// The node letters delivered to this node.
+    pub fn inbox(&self) -> Inbox {
+        Inbox::new(self.store.clone(), self.key)
+    }
+
     async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, NodeError> {
         ask(&self.commands, make).await
     }
@@ -133,16 +137,6 @@ impl Node {
     /// elsewhere); [`NodeError::UnknownRoom`] for any other room.
     pub async fn prepare(&self, request: PrepareRequest) -> Result<EventDraft, NodeError> {
         self.ask(|r| Command::Prepare(Box::new(request), r)).await
-    }
-
-    /// Accepts a node letter addressed to this node into the bounded inbox.
-    pub async fn deliver(&self, letter: NodeLetter) -> Result<(), NodeError> {
-        self.ask(|r| Command::Deliver(Box::new(letter), r)).await
-    }
-
-    /// The inbox of node letters, oldest first.
-    pub async fn inbox(&self) -> Result<Vec<NodeLetter>, NodeError> {
-        self.ask(Command::Inbox).await
     }
 
     /// The known (not rejected) events among `ids`, as stored (redacted ones redacted).

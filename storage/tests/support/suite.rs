@@ -673,3 +673,62 @@ pub(crate) fn accounts(store: &impl Store) {
         alice
     );
 }
+
+/// The inbox: items come back in arrival order, paged; removal frees a place; a full inbox and
+/// an oversized item are refused and change nothing.
+pub(crate) fn inbox(store: &impl Store) {
+    use causerie_storage::{InboxId, MAX_INBOX_ITEM_BYTES, MAX_INBOX_ITEMS, MAX_INBOX_PAGE};
+    assert_eq!(store.inbox_len().unwrap(), 0);
+    assert!(store.inbox_items(None, 10).unwrap().is_empty());
+    let first = store.inbox_push(b"first").unwrap();
+    let second = store.inbox_push(&vec![7; MAX_INBOX_ITEM_BYTES]).unwrap();
+    assert!(second > first);
+    let items = store.inbox_items(None, 10).unwrap();
+    assert_eq!(items.len(), 2);
+    assert_eq!(
+        (items[0].id, items[0].bytes.as_slice()),
+        (first, &b"first"[..])
+    );
+    assert_eq!(items[1].bytes.len(), MAX_INBOX_ITEM_BYTES);
+    assert_eq!(store.inbox_items(Some(first), 10).unwrap()[0].id, second);
+    assert!(store.inbox_items(Some(second), 10).unwrap().is_empty());
+    assert!(
+        store
+            .inbox_items(Some(InboxId(u64::MAX)), 10)
+            .unwrap()
+            .is_empty()
+    );
+
+    let err = store
+        .inbox_push(&vec![0; MAX_INBOX_ITEM_BYTES + 1])
+        .unwrap_err();
+    assert_eq!(err.reason(), "inbox_item_too_large");
+    assert!(store.inbox_remove(first).unwrap());
+    assert!(!store.inbox_remove(first).unwrap());
+    assert_eq!(store.inbox_len().unwrap(), 1);
+
+    while store.inbox_len().unwrap() < MAX_INBOX_ITEMS {
+        store.inbox_push(b"filler").unwrap();
+    }
+    let err = store.inbox_push(b"one too many").unwrap_err();
+    assert!(matches!(err, StoreError::InboxFull), "{err:?}");
+    assert_eq!(err.reason(), "inbox_full");
+    assert_eq!(store.inbox_len().unwrap(), MAX_INBOX_ITEMS);
+    // Pages are bounded and walk every item once, oldest first.
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.inbox_items(after, usize::MAX).unwrap();
+        assert!(page.len() <= MAX_INBOX_PAGE);
+        let Some(last) = page.last() else { break };
+        after = Some(last.id);
+        seen.extend(page.iter().map(|item| item.id));
+    }
+    assert_eq!(seen.len(), MAX_INBOX_ITEMS);
+    assert!(seen.windows(2).all(|w| w[0] < w[1]));
+    assert_eq!(seen[0], second);
+    // Removing one makes room for one, with a new id.
+    assert!(store.inbox_remove(second).unwrap());
+    let again = store.inbox_push(b"after removal").unwrap();
+    assert!(again > *seen.last().unwrap());
+}
