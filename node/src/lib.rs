@@ -7,8 +7,8 @@
 //!   with a `causerie-storage` store, one flushed group commit per call.
 //! - [`node`]: the node actor, which owns the ledger on its own thread, and its handles:
 //!   [`node::Node`] (bounded commands, oneshot replies, announcements of accepted events with
-//!   their senders' profiles) and [`node::Accounts`] (accounts and attestations read straight
-//!   from the store).
+//!   their senders' profiles), [`node::Accounts`] (accounts and attestations read straight
+//!   from the store) and [`node::Inbox`] (the durable inbox of node letters).
 //! - [`net`]: federation over libp2p (gossip, pulls, catch-up, joining).
 //! - [`views`]: what clients are shown of a room (name, topic, join rule, power, members).
 //! - [`letter`]: signed node-to-node letters (report delivery).
