@@ -121,7 +121,7 @@ impl<'de> Deserialize<'de> for Hash32 {
 }
 
 macro_rules! id_type {
-    ($(#[$doc:meta])* $name:ident, $prefix:literal) => {
+    ($(#[$doc:meta])* $name:ident, $prefix:literal, $kind:expr) => {
         $(#[$doc])*
         #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[serde(transparent)]
@@ -150,12 +150,10 @@ macro_rules! id_type {
         }
 
         impl FromStr for $name {
-            type Err = crate::error::CodecError;
+            type Err = crate::address::AddressError;
+            /// Strict: see [`crate::address`] (the sigil is optional, the digits lowercase).
             fn from_str(text: &str) -> Result<Self, Self::Err> {
-                let hex = text.strip_prefix($prefix).unwrap_or(text);
-                Hash32::from_hex(hex)
-                    .map($name)
-                    .ok_or_else(|| crate::error::CodecError::Malformed(format!("bad {} id", stringify!($name))))
+                crate::address::parse_bytes(text, $kind).map(|bytes| $name(Hash32(bytes)))
             }
         }
     };
@@ -164,17 +162,20 @@ macro_rules! id_type {
 id_type!(
     /// Id of an event: SHA-256 of its signing input and signature (specs/events.md, "Ids").
     EventId,
-    "$"
+    "$",
+    crate::address::AddressKind::Event
 );
 id_type!(
     /// Id of a room: the id of its create event.
     RoomId,
-    "!"
+    "!",
+    crate::address::AddressKind::Room
 );
 id_type!(
     /// Id of an attestation: SHA-256 of its signing input and signature.
     AttestationId,
-    "@"
+    "@",
+    crate::address::AddressKind::Attestation
 );
 
 impl From<EventId> for RoomId {

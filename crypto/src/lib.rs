@@ -6,6 +6,7 @@
 //! - [`codec`]: the one CBOR entry point (size cap, then a bounded allocation-free pre-scan of
 //!   lengths and nesting, then decoding and the canonical round-trip check) and [`Value`], the
 //!   restricted data model of event content.
+//! - [`address`]: ids, user keys and invite links in text: the one strict parser.
 //! - [`hash`]: SHA-256 identifiers ([`EventId`], [`RoomId`], [`AttestationId`]).
 //! - [`idmap`]: [`IdMap`], a randomly keyed lookup table without iteration, for hot id lookups.
 //! - [`keys`]: user and node key newtypes (canonical, not of small order; validated keys are
@@ -23,6 +24,7 @@
 //! Normative description: `specs/events.md` and `specs/identity.md`; vectors in
 //! `specs/test-vectors/`, written by `cargo run -p causerie-crypto --example gen_vectors`.
 
+pub mod address;
 pub mod attestation;
 pub mod challenge;
 pub mod codec;
@@ -34,6 +36,7 @@ pub mod key_export;
 pub mod keys;
 pub mod signing;
 
+pub use address::{AddressError, InviteLink};
 pub use attestation::{Assurance, Attestation, AttestationDraft};
 pub use challenge::Challenge;
 pub use codec::{Content, Value};

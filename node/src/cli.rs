@@ -23,7 +23,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result};
-use causerie_crypto::{KeyError, KeyExportError, UserSecret};
+use causerie_crypto::{AddressError, KeyError, KeyExportError, UserSecret};
 use causerie_node::client::{Client, ClientError};
 use causerie_node::config::ConfigError;
 use causerie_node::daemon::DaemonError;
@@ -248,6 +248,9 @@ fn classify(err: &anyhow::Error) -> (u8, String) {
         }
         if let Some(e) = cause.downcast_ref::<Refused>() {
             return (EXIT_REFUSED, e.reason.to_owned());
+        }
+        if let Some(e) = cause.downcast_ref::<AddressError>() {
+            return (EXIT_REFUSED, e.reason().to_owned());
         }
         if let Some(e) = cause.downcast_ref::<KeyExportError>() {
             let code = match e {
@@ -474,6 +477,10 @@ mod tests {
         assert_eq!(classify(&err), (EXIT_REFUSED, "wrong_passphrase".into()));
         let err = refused("key_exists", "there");
         assert_eq!(classify(&err), (EXIT_REFUSED, "key_exists".into()));
+        let err: anyhow::Error = causerie_crypto::address::parse_room("!x")
+            .unwrap_err()
+            .into();
+        assert_eq!(classify(&err), (EXIT_REFUSED, "bad_room_id".into()));
         let err: anyhow::Error = std::io::Error::other("disk").into();
         assert_eq!(classify(&err), (EXIT_FAILURE, "io".into()));
     }

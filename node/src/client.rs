@@ -27,7 +27,7 @@ mod stream;
 mod transport;
 mod wire;
 
-pub use checks::{Expect, JoinTarget, MAX_LINK_BYTES, check_draft, parse_event_id, parse_room};
+pub use checks::{Expect, JoinTarget, check_draft};
 pub use error::ClientError;
 pub use stream::{EventStream, StreamItem};
 pub use transport::Client;

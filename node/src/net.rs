@@ -265,7 +265,7 @@ impl NetHandle {
     /// An invite link for a room: its id and this node's listen addresses.
     pub async fn invite_link(&self, room: RoomId) -> Result<String, NetError> {
         let mut via = self.listen_addrs().await?;
-        via.truncate(invite::MAX_INVITE_VIAS);
+        via.truncate(causerie_crypto::address::MAX_INVITE_VIAS);
         if via.is_empty() {
             return Err(NetError::Transport("not listening".into()));
         }

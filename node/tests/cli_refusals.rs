@@ -227,6 +227,16 @@ async fn node_refusals_and_failures_have_reasons_and_exit_codes() {
     user.run(&["send", "not-a-room", "x"])
         .await
         .refused("bad_room_id");
+    // Uppercase and another kind's sigil are refused, with the same reason as the API's.
+    user.run(&["send", &room.to_uppercase(), "x"])
+        .await
+        .refused("bad_room_id");
+    user.run(&["history", &room.replacen('!', "$", 1)])
+        .await
+        .refused("bad_room_id");
+    user.run(&["mod", "redact", &room, &room])
+        .await
+        .refused("bad_event_id");
     user.run(&["room", "join", "causerie:join/nonsense"])
         .await
         .refused("bad_room_id");

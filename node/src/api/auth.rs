@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
+use causerie_crypto::address::parse_user;
 use causerie_crypto::attestation::valid_handle;
 use causerie_crypto::{Assurance, AttestationDraft, Signature, UserKey};
 use causerie_storage::{Account, MAX_DISPLAY_NAME_BYTES};
@@ -16,7 +17,7 @@ use serde_json::{Value as JsonValue, json};
 
 use super::ApiState;
 use super::error::{ApiError, Reason};
-use super::json::{Body, Segment, attestation_json, parse_hex, parse_user};
+use super::json::{Body, Segment, attestation_json, parse_hex};
 use super::limits::ATTESTATION_VALIDITY_MS;
 use super::session::Session;
 use crate::clock::now_ms;

@@ -8,6 +8,7 @@ use axum::Json;
 use axum::http::header::{CONNECTION, RETRY_AFTER};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use causerie_crypto::address::{AddressError, AddressKind};
 use causerie_storage::StoreError;
 use serde_json::json;
 
@@ -287,6 +288,19 @@ fn node_reason(error: &NodeError) -> Reason {
         NodeError::InboxFull => Reason::Busy,
         NodeError::Ledger(LedgerError::Store(StoreError::HandleTaken)) => Reason::HandleTaken,
         NodeError::Ledger(_) | NodeError::Letter(_) => Reason::Failed(error.reason()),
+    }
+}
+
+impl From<AddressError> for ApiError {
+    /// An id, key or link in the request that does not parse.
+    fn from(error: AddressError) -> Self {
+        let reason = match error.kind() {
+            Some(AddressKind::Room) => Reason::BadRoomId,
+            Some(AddressKind::Event) => Reason::BadEventId,
+            Some(AddressKind::User) => Reason::BadUser,
+            Some(AddressKind::Attestation) | None => Reason::Invalid(error.reason()),
+        };
+        ApiError::new(reason, error.to_string())
     }
 }
 

@@ -5,6 +5,7 @@
 
 use axum::Json;
 use axum::extract::State;
+use causerie_crypto::address::{parse_event_id, parse_room, parse_user};
 use causerie_crypto::event::{MAX_EVENT_BYTES, kinds};
 use causerie_crypto::{Content, EventDraft, EventError, NodeKey, RoomId, Value};
 use causerie_storage::Account;
@@ -14,9 +15,7 @@ use serde_json::{Value as JsonValue, json};
 use super::ApiState;
 use super::auth::{Authed, own_account};
 use super::error::{ApiError, Reason};
-use super::json::{
-    Body, Segment, draft_json, json_to_content, parse_event_id, parse_hex, parse_room, parse_user,
-};
+use super::json::{Body, Segment, draft_json, json_to_content, parse_hex};
 use super::limits::{MAX_MESSAGE_BODY_BYTES, MAX_REASON_BYTES, MAX_SHOWN_POWER};
 use super::rooms::view;
 use super::session::Session;

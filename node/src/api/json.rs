@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
-use causerie_crypto::{Attestation, Content, Event, EventDraft, EventId, RoomId, UserKey, Value};
+use causerie_crypto::address::parse_event_id;
+use causerie_crypto::{Attestation, Content, Event, EventDraft, EventId, Value};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value as Json, json};
 
@@ -66,43 +67,6 @@ pub fn body_too_large() -> ApiError {
         Reason::BodyTooLarge,
         format!("request bodies are at most {MAX_BODY_BYTES} bytes"),
     )
-}
-
-/// A user key from 64 lowercase hex digits.
-pub fn parse_user(text: &str) -> Result<UserKey, ApiError> {
-    if text.len() != 64 || text.bytes().any(|b| b.is_ascii_uppercase()) {
-        return Err(ApiError::new(
-            Reason::BadUser,
-            "a user is 64 lowercase hex digits",
-        ));
-    }
-    UserKey::from_hex(text).map_err(|_| ApiError::new(Reason::BadUser, "not a valid user key"))
-}
-
-/// A room id (`!` and 64 hex digits).
-pub fn parse_room(text: &str) -> Result<RoomId, ApiError> {
-    match text.strip_prefix('!') {
-        Some(hex) if hex.len() == 64 => hex
-            .parse()
-            .map_err(|_| ApiError::new(Reason::BadRoomId, "not a room id")),
-        _ => Err(ApiError::new(
-            Reason::BadRoomId,
-            "a room id is ! and 64 hex digits",
-        )),
-    }
-}
-
-/// An event id (`$` and 64 hex digits).
-pub fn parse_event_id(text: &str) -> Result<EventId, ApiError> {
-    match text.strip_prefix('$') {
-        Some(hex) if hex.len() == 64 => hex
-            .parse()
-            .map_err(|_| ApiError::new(Reason::BadEventId, "not an event id")),
-        _ => Err(ApiError::new(
-            Reason::BadEventId,
-            "an event id is $ and 64 hex digits",
-        )),
-    }
 }
 
 /// Bytes from hex, at most `max` bytes.

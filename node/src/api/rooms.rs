@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::extract::State;
+use causerie_crypto::address::parse_room;
 use causerie_crypto::{Attestation, Event, RoomId, UserKey};
 use serde::Deserialize;
 use serde_json::{Value as JsonValue, json};
@@ -13,9 +14,7 @@ use super::ApiState;
 use super::auth::{Authed, own_account};
 use super::error::{ApiError, Reason};
 use super::events::{own_join, prepare_for};
-use super::json::{
-    Body, Params, Segment, Sender, cursor, event_json, parse_cursor, parse_room, shown_power,
-};
+use super::json::{Body, Params, Segment, Sender, cursor, event_json, parse_cursor, shown_power};
 use super::limits::DEFAULT_HISTORY_LIMIT;
 use crate::net::invite::Invite;
 use crate::node::{MAX_HISTORY_PAGE, RoomSelection};

@@ -8,8 +8,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Result;
+use causerie_crypto::address::parse_room;
 use causerie_node::client::{
-    ApiEvent, Client, ClientError, JoinTarget, Member, NewRoom, RoomInfo, StreamItem, parse_room,
+    ApiEvent, Client, ClientError, JoinTarget, Member, NewRoom, RoomInfo, StreamItem,
 };
 use clap::Subcommand;
 use serde_json::json;

@@ -5,8 +5,9 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use causerie_crypto::UserKey;
+use causerie_crypto::address::{ID_HEX_DIGITS, parse_event_id, parse_room, parse_user};
 use causerie_crypto::event::kinds;
-use causerie_node::client::{Client, Expect, parse_event_id, parse_room};
+use causerie_node::client::{Client, Expect};
 use clap::Subcommand;
 use serde_json::json;
 
@@ -73,18 +74,18 @@ async fn resolve_user(
     room: &causerie_crypto::RoomId,
     user: &str,
 ) -> Result<UserKey> {
-    if user.len() == 64 && user.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return UserKey::from_hex(&user.to_ascii_lowercase())
-            .map_err(|e| refused("bad_user", format!("{user}: {}", e.reason())));
-    }
     let handle = user.strip_prefix('@').unwrap_or(user);
+    // Handles are at most MAX_HANDLE_BYTES (32) characters, so 64 can only be a key.
+    if handle.chars().count() == ID_HEX_DIGITS {
+        return Ok(parse_user(user)?);
+    }
     let members = client.members(room).await?;
     let matches: Vec<_> = members
         .iter()
         .filter(|m| m.handle.as_deref() == Some(handle))
         .collect();
     match matches.as_slice() {
-        [one] => UserKey::from_hex(&one.user)
+        [one] => parse_user(&one.user)
             .map_err(|_| refused("bad_user", "the node listed a malformed member key")),
         [] => Err(refused(
             "unknown_member",

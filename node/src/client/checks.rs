@@ -1,10 +1,11 @@
 //! What the client checks before the user's key signs anything: the prepared draft against
-//! what was asked ([`Expect`], [`check_draft`]) and the login challenge; plus the room ids,
-//! event ids and join targets a user types.
+//! what was asked ([`Expect`], [`check_draft`]) and the login challenge; plus the join target
+//! a user types (a room id or an invite link).
 
-use causerie_crypto::{Challenge, EventDraft, EventId, RoomId, UserKey, UserSecret, Value};
+use causerie_crypto::address::{INVITE_PREFIX, InviteLink, parse_room};
+use causerie_crypto::{Challenge, EventDraft, RoomId, UserKey, UserSecret, Value};
 
-use super::error::{ClientError, bad, invalid};
+use super::error::{ClientError, bad};
 use super::wire::{ChallengeAnswer, Draft};
 
 /// What the client expects a draft to be; checked before signing.
@@ -175,22 +176,15 @@ pub enum JoinTarget {
     },
 }
 
-/// Longest invite link accepted (a room id and a handful of multiaddrs).
-pub const MAX_LINK_BYTES: usize = 4096;
-
 impl JoinTarget {
-    /// Parses `!<hex>` or `causerie:join/!<hex>?via=…`.
+    /// Parses a room id (`!` optional) or an invite link `causerie:join/<room>?via=…`, by the
+    /// rules of [`causerie_crypto::address`].
     pub fn parse(text: &str) -> Result<JoinTarget, ClientError> {
-        if text.len() > MAX_LINK_BYTES {
-            return Err(invalid("bad_link", "too long"));
-        }
-        if let Some(rest) = text.strip_prefix("causerie:join/") {
-            let room_text = rest.split(['?', '/']).next().unwrap_or_default();
-            // Links name the room with or without its `!` (the network layer writes bare hex).
-            let room = parse_room(&format!("!{}", room_text.trim_start_matches('!')))?;
+        if text.starts_with(INVITE_PREFIX) {
+            let link = InviteLink::parse(text)?;
             return Ok(JoinTarget::Link {
                 link: text.to_owned(),
-                room,
+                room: link.room,
             });
         }
         Ok(JoinTarget::Room(parse_room(text)?))
@@ -204,30 +198,12 @@ impl JoinTarget {
     }
 }
 
-/// Parses a room id as the user writes it (`!<64 hex>`).
-pub fn parse_room(text: &str) -> Result<RoomId, ClientError> {
-    if !text.starts_with('!') {
-        return Err(invalid("bad_room_id", format!("{text:?}: want !<64 hex>")));
-    }
-    text.parse()
-        .map_err(|_| invalid("bad_room_id", format!("{text:?}: want !<64 hex>")))
-}
-
-/// Parses an event id (`$<64 hex>`).
-pub fn parse_event_id(text: &str) -> Result<EventId, ClientError> {
-    if !text.starts_with('$') {
-        return Err(invalid("bad_event_id", format!("{text:?}: want $<64 hex>")));
-    }
-    text.parse()
-        .map_err(|_| invalid("bad_event_id", format!("{text:?}: want $<64 hex>")))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use causerie_crypto::challenge::CHALLENGE_PURPOSE;
     use causerie_crypto::event::kinds;
-    use causerie_crypto::{AttestationId, Content, Domain, Hash32};
+    use causerie_crypto::{AttestationId, Content, Domain, EventId, Hash32};
 
     fn draft_for(secret: &UserSecret, room: RoomId, body: &str) -> (EventDraft, Draft) {
         let mut content = Content::new();
@@ -356,30 +332,30 @@ mod tests {
     fn join_targets_parse() {
         let room = format!("!{}", "ab".repeat(32));
         assert!(matches!(JoinTarget::parse(&room), Ok(JoinTarget::Room(_))));
+        // The sigil is optional, in a room id as in a link.
+        let bare = JoinTarget::parse(&room[1..]).unwrap();
+        assert_eq!(bare.room().to_string(), room);
         let link = format!("causerie:join/{room}?via=/ip4/127.0.0.1/tcp/1/p2p/x");
         let target = JoinTarget::parse(&link).unwrap();
         assert_eq!(target.room().to_string(), room);
         assert!(matches!(target, JoinTarget::Link { .. }));
         let bare = format!("causerie:join/{}?via=x", &room[1..]);
         assert_eq!(JoinTarget::parse(&bare).unwrap().room().to_string(), room);
-        for bad in [
-            "",
-            "!zz",
-            "ab".repeat(32).as_str(),
-            "causerie:join/",
-            "http://x",
+        for (bad, reason) in [
+            ("", "bad_room_id"),
+            ("!zz", "bad_room_id"),
+            (&room.to_uppercase(), "bad_room_id"),
+            ("causerie:join/", "bad_room_id"),
+            ("http://x", "bad_room_id"),
+            (&format!("causerie:join/{room}"), "via_count"),
+            (
+                &format!("causerie:join/{room}?via={}", "x".repeat(4_096)),
+                "invite_too_long",
+            ),
         ] {
-            assert_eq!(
-                JoinTarget::parse(bad).unwrap_err().reason(),
-                "bad_room_id",
-                "{bad}"
-            );
+            let error = JoinTarget::parse(bad).unwrap_err();
+            assert_eq!(error.reason(), reason, "{bad}");
+            assert!(error.is_refusal());
         }
-        assert_eq!(
-            JoinTarget::parse(&"x".repeat(MAX_LINK_BYTES + 1))
-                .unwrap_err()
-                .reason(),
-            "bad_link"
-        );
     }
 }

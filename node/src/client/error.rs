@@ -1,6 +1,7 @@
 //! Why a client call failed: [`ClientError`], one variant per kind of failure, each with a
 //! stable reason name (the node's own reason for its refusals).
 
+use causerie_crypto::AddressError;
 use thiserror::Error;
 
 /// Why a client call failed.
@@ -69,6 +70,13 @@ impl ClientError {
             self,
             ClientError::Refused { .. } | ClientError::Invalid { .. }
         )
+    }
+}
+
+impl From<AddressError> for ClientError {
+    /// Text the user gave that is not an id, key or link: refused before anything is sent.
+    fn from(error: AddressError) -> Self {
+        invalid(error.reason(), error.to_string())
     }
 }
 

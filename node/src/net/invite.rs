@@ -1,5 +1,7 @@
 //! Invite links (specs/federation.md, "Invite links"):
-//! `causerie:join/<room id hex>?via=<multiaddr>&via=<multiaddr>...`.
+//! `causerie:join/<room id hex>?via=<multiaddr>&via=<multiaddr>...`. Their form is parsed by
+//! [`causerie_crypto::address::InviteLink`], shared with the client API and the CLI; this module
+//! adds what only the network can check: each `via` is a multiaddr ending in a peer id.
 //!
 //! A link carries what a node needs to join a room through any node hosting it: the room id
 //! (the create event's id, checked against the fetched create event) and at least one address
@@ -9,17 +11,11 @@ use std::fmt;
 use std::str::FromStr;
 
 use causerie_crypto::RoomId;
+use causerie_crypto::address::{AddressError, InviteLink};
 use libp2p::Multiaddr;
 use libp2p::multiaddr::Protocol;
 
-/// Scheme and path prefix of every invite link.
-pub const INVITE_PREFIX: &str = "causerie:join/";
-/// Longest invite link accepted, in bytes.
-pub const MAX_INVITE_BYTES: usize = 4_096;
-/// Most `via` addresses in one link.
-pub const MAX_INVITE_VIAS: usize = 16;
-
-/// A parsed invite link.
+/// A parsed invite link whose `via` addresses are multiaddrs ending in a peer id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Invite {
     /// The room to join.
@@ -31,36 +27,24 @@ pub struct Invite {
 /// Why an invite link did not parse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InviteError {
-    /// Longer than [`MAX_INVITE_BYTES`].
-    #[error("invite link too long")]
-    TooLong,
-    /// Does not start with [`INVITE_PREFIX`].
-    #[error("not a causerie join link")]
-    NotAnInvite,
-    /// The room id is not 64 hex digits.
-    #[error("bad room id")]
-    BadRoomId,
-    /// A query parameter other than `via`, or an unparsable address.
+    /// The link's form (prefix, room id, parameters, size; see [`causerie_crypto::address`]).
+    #[error(transparent)]
+    Link(#[from] AddressError),
+    /// A `via` that is not a multiaddr.
     #[error("bad via address")]
     BadVia,
     /// A `via` address without a `/p2p/<peer id>` suffix.
     #[error("via address without peer id")]
     MissingPeerId,
-    /// No `via` address, or more than [`MAX_INVITE_VIAS`].
-    #[error("need 1 to {MAX_INVITE_VIAS} via addresses")]
-    ViaCount,
 }
 
 impl InviteError {
     /// Stable reason name.
     pub fn reason(&self) -> &'static str {
         match self {
-            InviteError::TooLong => "invite_too_long",
-            InviteError::NotAnInvite => "not_an_invite",
-            InviteError::BadRoomId => "bad_room_id",
+            InviteError::Link(e) => e.reason(),
             InviteError::BadVia => "bad_via",
             InviteError::MissingPeerId => "missing_peer_id",
-            InviteError::ViaCount => "via_count",
         }
     }
 }
@@ -69,45 +53,29 @@ impl FromStr for Invite {
     type Err = InviteError;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        if text.len() > MAX_INVITE_BYTES {
-            return Err(InviteError::TooLong);
-        }
-        let rest = text
-            .strip_prefix(INVITE_PREFIX)
-            .ok_or(InviteError::NotAnInvite)?;
-        let (room_text, query) = rest.split_once('?').unwrap_or((rest, ""));
-        // Only the bare hex form: the `!` display prefix is not URL-safe.
-        if room_text.len() != 64 || !room_text.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(InviteError::BadRoomId);
-        }
-        let room = RoomId::from_str(room_text).map_err(|_| InviteError::BadRoomId)?;
-        let mut via = Vec::new();
-        for parameter in query.split('&').filter(|p| !p.is_empty()) {
-            let address = parameter.strip_prefix("via=").ok_or(InviteError::BadVia)?;
-            if via.len() == MAX_INVITE_VIAS {
-                return Err(InviteError::ViaCount);
-            }
+        let link = InviteLink::parse(text)?;
+        let mut via = Vec::with_capacity(link.via.len());
+        for address in &link.via {
             let address = Multiaddr::from_str(address).map_err(|_| InviteError::BadVia)?;
             if peer_of(&address).is_none() {
                 return Err(InviteError::MissingPeerId);
             }
             via.push(address);
         }
-        if via.is_empty() {
-            return Err(InviteError::ViaCount);
-        }
-        Ok(Invite { room, via })
+        Ok(Invite {
+            room: link.room,
+            via,
+        })
     }
 }
 
 impl fmt::Display for Invite {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{INVITE_PREFIX}{}", self.room.0.to_hex())?;
-        for (i, address) in self.via.iter().enumerate() {
-            let separator = if i == 0 { '?' } else { '&' };
-            write!(f, "{separator}via={address}")?;
-        }
-        Ok(())
+        let link = InviteLink {
+            room: self.room,
+            via: self.via.iter().map(ToString::to_string).collect(),
+        };
+        fmt::Display::fmt(&link, f)
     }
 }
 
@@ -143,6 +111,9 @@ mod tests {
         assert!(text.contains("?via=/ip4/127.0.0.1/tcp/4001/p2p/"));
         assert!(text.contains("&via=/ip4/127.0.0.1/tcp/4002/p2p/"));
         assert_eq!(text.parse::<Invite>().unwrap(), invite);
+        // A pasted link that names the room with its `!` is the same invite.
+        let with_sigil = text.replacen("causerie:join/", "causerie:join/!", 1);
+        assert_eq!(with_sigil.parse::<Invite>().unwrap(), invite);
     }
 
     #[test]
@@ -178,7 +149,7 @@ mod tests {
                 "{text}"
             );
         }
-        let many = (0..=MAX_INVITE_VIAS)
+        let many = (0..=causerie_crypto::address::MAX_INVITE_VIAS)
             .map(|i| format!("via={}", address(i as u16)))
             .collect::<Vec<_>>()
             .join("&");
