@@ -119,6 +119,11 @@ pub(crate) async fn run(cx: &Context, command: ModCommand) -> Result<ExitCode> {
         | ModCommand::Power { room, .. } => room.clone(),
     };
     let room = parse_room(&room_text)?;
+    // Everything typed is checked before logging in.
+    let event = match &command {
+        ModCommand::Redact { event, .. } => Some(parse_event_id(event)?),
+        _ => None,
+    };
     let client = cx.session(&secret).await?;
     let member = |user: &UserKey, membership: &str| {
         Expect::new(Some(room), kinds::MEMBER)
@@ -156,8 +161,8 @@ pub(crate) async fn run(cx: &Context, command: ModCommand) -> Result<ExitCode> {
                 .await?;
             (format!("unbanned {user}"), done)
         }
-        ModCommand::Redact { event, reason, .. } => {
-            let event = parse_event_id(&event)?;
+        ModCommand::Redact { reason, .. } => {
+            let event = event.ok_or_else(|| refused("bad_event_id", "no event id"))?;
             let action = with_reason(
                 json!({"action": "redact", "event": event.to_string()}),
                 reason.as_deref(),
