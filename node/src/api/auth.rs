@@ -3,7 +3,9 @@
 //! node knows of other users.
 
 use axum::Json;
-use axum::extract::{FromRequestParts, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::StatusCode;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
@@ -17,6 +19,7 @@ use serde_json::{Value as JsonValue, json};
 
 use super::ApiState;
 use super::error::{ApiError, Reason};
+use super::guard::ClientKey;
 use super::json::{Body, Segment, attestation_json, parse_hex};
 use super::limits::ATTESTATION_VALIDITY_MS;
 use super::session::Session;
@@ -57,10 +60,13 @@ pub(super) struct ChallengeRequest {
 
 pub(super) async fn challenge(
     State(state): State<ApiState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Body(request): Body<ChallengeRequest>,
 ) -> Result<Json<JsonValue>, ApiError> {
     let user = parse_user(&request.user)?;
-    let challenge = state.sessions.challenge(user, now_ms())?;
+    let challenge = state
+        .sessions
+        .challenge(user, ClientKey::of(peer.ip()), now_ms())?;
     Ok(Json(json!({
         "challenge": hex::encode(&challenge.bytes),
         "signing_input": hex::encode(&challenge.signing_input),
@@ -113,11 +119,14 @@ fn check_display_name(name: &str) -> Result<(), ApiError> {
 
 async fn session_response(
     state: &ApiState,
+    peer: SocketAddr,
     user: UserKey,
     account: &Account,
     status: StatusCode,
 ) -> Result<Response, ApiError> {
-    let (token, session) = state.sessions.open(user, now_ms())?;
+    let (token, session) = state
+        .sessions
+        .open(user, ClientKey::of(peer.ip()), now_ms())?;
     let body = json!({
         "token": token,
         "expires_ms": session.expires_ms,
@@ -138,6 +147,7 @@ pub(super) struct RegisterRequest {
 
 pub(super) async fn register(
     State(state): State<ApiState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Body(request): Body<RegisterRequest>,
 ) -> Result<Response, ApiError> {
     if !valid_handle(&request.handle) {
@@ -180,7 +190,7 @@ pub(super) async fn register(
     };
     accounts.put(account.clone(), Some(attestation)).await?;
     tracing::info!(user = %user, handle = %account.handle, "registered");
-    session_response(&state, user, &account, StatusCode::CREATED).await
+    session_response(&state, peer, user, &account, StatusCode::CREATED).await
 }
 
 #[derive(Deserialize)]
@@ -192,6 +202,7 @@ pub(super) struct LoginRequest {
 
 pub(super) async fn login(
     State(state): State<ApiState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Body(request): Body<LoginRequest>,
 ) -> Result<Response, ApiError> {
     let user = answered(&state, &request.challenge, &request.signature)?;
@@ -201,7 +212,7 @@ pub(super) async fn login(
             "this key has no account here: register first",
         ));
     };
-    session_response(&state, user, &account, StatusCode::OK).await
+    session_response(&state, peer, user, &account, StatusCode::OK).await
 }
 
 pub(super) async fn logout(State(state): State<ApiState>, Authed(session): Authed) -> StatusCode {

@@ -6,8 +6,10 @@
 //!    to 127.0.0.1 cannot talk to a local node.
 //! 2. A foreign `Origin`, or `Sec-Fetch-Site: cross-site` on anything but a top-level
 //!    navigation, is refused (`403 cross_origin`). No CORS header is ever sent.
-//! 3. A rate limit per session (valid bearer token) or else per client address
-//!    (`429 rate_limited` with `Retry-After`).
+//! 3. Rate limits per client address ([`ClientKey`]: IPv4 address or IPv6 /64) on every
+//!    request, and per user on requests with a valid session, over all of that address's or
+//!    user's sessions (`429 rate_limited` with `Retry-After`): opening more sessions buys no
+//!    more requests.
 //! 4. A declared `Content-Length` over [`MAX_BODY_BYTES`] is refused before the body is read
 //!    (`413 body_too_large`; the connection closes).
 //! 5. Security headers (CSP and friends) on every response; `Cache-Control: no-store` on the API.
@@ -27,12 +29,17 @@ use axum::http::header::{
 use axum::http::{HeaderMap, HeaderValue, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use causerie_crypto::UserKey;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use super::ApiState;
 use super::error::{ApiError, Reason, Refusal};
-use super::limits::{MAX_BODY_BYTES, MAX_RATE_KEYS, RATE_BURST, RATE_PER_SECOND};
+use super::limits::{
+    MAX_BODY_BYTES, MAX_RATE_KEYS, RATE_BURST, RATE_BURST_PER_CLIENT, RATE_PER_SECOND,
+    RATE_PER_SECOND_PER_CLIENT,
+};
+use crate::clock::now_ms;
 use crate::counters::ReasonCounts;
 
 /// The page's Content-Security-Policy: nothing from other hosts, no inline script or style,
@@ -71,18 +78,14 @@ impl std::fmt::Display for ClientKey {
     }
 }
 
-/// Who a rate limit applies to.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum RateKey {
-    Session([u8; 32]),
-    Address(IpAddr),
-}
-
 /// Hosts and origins the node answers to, the rate limiter and the refusal counters.
 pub struct Guard {
     hosts: BTreeSet<String>,
     origins: BTreeSet<String>,
-    limiter: DefaultKeyedRateLimiter<RateKey>,
+    /// Per client address, every request.
+    clients: DefaultKeyedRateLimiter<ClientKey>,
+    /// Per user, requests with a session.
+    users: DefaultKeyedRateLimiter<[u8; 32]>,
     clock: DefaultClock,
     /// Requests seen.
     pub requests: AtomicU64,
@@ -109,12 +112,15 @@ impl Guard {
     pub fn new(hosts: &[String]) -> Self {
         let hosts: BTreeSet<String> = hosts.iter().map(|h| h.to_ascii_lowercase()).collect();
         let origins = hosts.iter().map(|h| format!("http://{h}")).collect();
-        let quota = Quota::per_second(NonZeroU32::new(RATE_PER_SECOND).unwrap_or(NonZeroU32::MIN))
-            .allow_burst(NonZeroU32::new(RATE_BURST).unwrap_or(NonZeroU32::MIN));
+        let quota = |per_second: u32, burst: u32| {
+            Quota::per_second(NonZeroU32::new(per_second).unwrap_or(NonZeroU32::MIN))
+                .allow_burst(NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN))
+        };
         Guard {
             hosts,
             origins,
-            limiter: RateLimiter::keyed(quota),
+            clients: RateLimiter::keyed(quota(RATE_PER_SECOND_PER_CLIENT, RATE_BURST_PER_CLIENT)),
+            users: RateLimiter::keyed(quota(RATE_PER_SECOND, RATE_BURST)),
             clock: DefaultClock::default(),
             requests: AtomicU64::new(0),
             refused: ReasonCounts::new(),
@@ -190,15 +196,24 @@ impl Guard {
         }
     }
 
-    fn check_rate(&self, key: RateKey) -> Result<(), ApiError> {
-        if self.limiter.len() > MAX_RATE_KEYS {
-            self.limiter.retain_recent();
+    /// Takes one request from `client`'s allowance and, with a session, from its user's.
+    fn check_rate(&self, client: ClientKey, user: Option<&UserKey>) -> Result<(), ApiError> {
+        if self.clients.len() > MAX_RATE_KEYS {
+            self.clients.retain_recent();
         }
-        self.limiter.check_key(&key).map_err(|not_until| {
+        if self.users.len() > MAX_RATE_KEYS {
+            self.users.retain_recent();
+        }
+        let limited = |not_until: governor::NotUntil<_>| {
             let wait = not_until.wait_time_from(self.clock.now());
             ApiError::new(Reason::RateLimited, "too many requests; slow down")
                 .retry_after(wait.as_secs().max(1))
-        })
+        };
+        self.clients.check_key(&client).map_err(limited)?;
+        if let Some(user) = user {
+            self.users.check_key(user.as_bytes()).map_err(limited)?;
+        }
+        Ok(())
     }
 }
 
@@ -226,12 +241,8 @@ pub async fn guard(
         .check_host(request.uri(), headers)
         .and_then(|()| guard.check_origin(headers));
     let checked = checked.and_then(|()| {
-        let key =
-            match bearer(headers).and_then(|t| state.sessions.session(t, crate::clock::now_ms())) {
-                Some(session) => RateKey::Session(*session.id.as_bytes()),
-                None => RateKey::Address(peer.ip()),
-            };
-        guard.check_rate(key)
+        let session = bearer(headers).and_then(|t| state.sessions.session(t, now_ms()));
+        guard.check_rate(ClientKey::of(peer.ip()), session.as_ref().map(|s| &s.user))
     });
     let checked = checked.and_then(|()| guard.check_length(headers));
     let mut response = match checked {
@@ -253,4 +264,26 @@ pub async fn guard(
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(text: &str) -> ClientKey {
+        ClientKey::of(
+            text.parse()
+                .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)),
+        )
+    }
+
+    #[test]
+    fn ipv6_clients_count_by_their_64() {
+        assert_eq!(key("2001:db8:1:2:aaaa::1"), key("2001:db8:1:2:ffff:1:2:3"));
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+        assert_eq!(key("2001:db8:1:2::9").to_string(), "2001:db8:1:2::/64");
+        // IPv4, and IPv4 mapped into IPv6, count by the whole address.
+        assert_eq!(key("::ffff:192.0.2.7"), key("192.0.2.7"));
+        assert_ne!(key("192.0.2.7"), key("192.0.2.8"));
+    }
 }

@@ -39,24 +39,33 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// History page size when the client names none.
 pub const DEFAULT_HISTORY_LIMIT: usize = 50;
 /// Live streams open at once on the node.
-pub const MAX_STREAMS: usize = 64;
-/// Live streams open at once per session.
-pub const MAX_STREAMS_PER_SESSION: usize = 4;
+pub const MAX_STREAMS: usize = 256;
+/// Live streams open at once per user, over all their sessions.
+pub const MAX_STREAMS_PER_USER: usize = 8;
 /// Seconds between keep-alive pings on a stream.
 pub const STREAM_PING_SECS: u64 = 15;
-/// Requests one client may make in a burst (a web client loading a busy account makes a few
-/// dozen at once; sending one message takes two).
+/// Requests one user may make in a burst, over all their sessions (a web client loading a busy
+/// account makes a few dozen at once; sending one message takes two).
 pub const RATE_BURST: u32 = 200;
-/// Requests per second one client may sustain.
+/// Requests per second one user may sustain, over all their sessions.
 pub const RATE_PER_SECOND: u32 = 50;
-/// Rate-limit keys held before old ones are dropped.
+/// Requests one client address (IPv6: one /64) may make in a burst, with or without sessions:
+/// room for a person's web client and command line, or a few people behind one address.
+pub const RATE_BURST_PER_CLIENT: u32 = 400;
+/// Requests per second one client address may sustain.
+pub const RATE_PER_SECOND_PER_CLIENT: u32 = 100;
+/// Rate-limit keys held (per limiter) before old ones are dropped.
 pub const MAX_RATE_KEYS: usize = 65_536;
-/// Challenges waiting for an answer.
+/// Challenges waiting for an answer, on the node.
 pub const MAX_PENDING_CHALLENGES: usize = 4_096;
+/// Challenges waiting for an answer from one client address (`429 too_many_challenges`).
+pub const MAX_CHALLENGES_PER_CLIENT: usize = 16;
 /// How long a challenge may be answered, in ms.
 pub const CHALLENGE_TTL_MS: u64 = 120_000;
 /// Sessions held at once.
 pub const MAX_SESSIONS: usize = 65_536;
+/// Sessions opened from one client address held at once; beyond, its oldest ends.
+pub const MAX_SESSIONS_PER_CLIENT: usize = 1_024;
 /// How long a session lasts, in ms.
 pub const SESSION_TTL_MS: u64 = 24 * 60 * 60 * 1_000;
 /// Validity of the attestations the node issues at registration, in ms.

@@ -6,15 +6,17 @@
 //! new challenge, which they can do without the user (the key is theirs). Tokens are kept as
 //! their SHA-256, so a memory dump does not hand out live tokens, and are never logged.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
 use causerie_crypto::challenge::{Challenge as ChallengeWire, MAX_CHALLENGE_BYTES};
 use causerie_crypto::{Domain, Hash32, NodeKey, Signature, UserKey};
 
 use super::error::{ApiError, Reason};
+use super::guard::ClientKey;
 use super::limits::{
-    CHALLENGE_TTL_MS, MAX_PENDING_CHALLENGES, MAX_SESSIONS, MAX_STREAMS_PER_SESSION, SESSION_TTL_MS,
+    CHALLENGE_TTL_MS, MAX_CHALLENGES_PER_CLIENT, MAX_PENDING_CHALLENGES, MAX_SESSIONS,
+    MAX_SESSIONS_PER_CLIENT, MAX_STREAMS_PER_USER, SESSION_TTL_MS,
 };
 
 /// A challenge handed to a client.
@@ -35,18 +37,81 @@ pub struct Session {
     pub user: UserKey,
     /// When it ends.
     pub expires_ms: u64,
-    /// Its key in the table (SHA-256 of the token), also its rate-limit key.
+    /// Its key in the table (SHA-256 of the token).
     pub id: Hash32,
+    /// The client address that opened it.
+    pub client: ClientKey,
+}
+
+/// A pending challenge.
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    user: UserKey,
+    expires_ms: u64,
+    client: ClientKey,
 }
 
 #[derive(Default)]
 struct Tables {
-    /// nonce → (user, expiry).
-    challenges: BTreeMap<[u8; 32], (UserKey, u64)>,
+    /// nonce → pending challenge.
+    challenges: BTreeMap<[u8; 32], Pending>,
+    /// Pending challenges per client address (only clients with some).
+    challenges_per_client: BTreeMap<ClientKey, usize>,
     /// SHA-256(token) → session.
     sessions: BTreeMap<Hash32, Session>,
-    /// SHA-256(token) → open streams.
-    streams: BTreeMap<Hash32, usize>,
+    /// The sessions each client address opened, oldest (first to expire) first.
+    sessions_per_client: BTreeMap<ClientKey, BTreeSet<(u64, Hash32)>>,
+    /// User → open live streams.
+    streams: BTreeMap<UserKey, usize>,
+}
+
+impl Tables {
+    fn take_challenge(&mut self, nonce: &[u8; 32]) -> Option<Pending> {
+        let pending = self.challenges.remove(nonce)?;
+        if let Some(count) = self.challenges_per_client.get_mut(&pending.client) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                self.challenges_per_client.remove(&pending.client);
+            }
+        }
+        Some(pending)
+    }
+
+    fn drop_expired_challenges(&mut self, now_ms: u64) {
+        let expired: Vec<[u8; 32]> = self
+            .challenges
+            .iter()
+            .filter(|(_, p)| p.expires_ms <= now_ms)
+            .map(|(nonce, _)| *nonce)
+            .collect();
+        for nonce in expired {
+            self.take_challenge(&nonce);
+        }
+    }
+
+    fn remove_session(&mut self, id: &Hash32) {
+        let Some(session) = self.sessions.remove(id) else {
+            return;
+        };
+        if let Some(opened) = self.sessions_per_client.get_mut(&session.client) {
+            opened.remove(&(session.expires_ms, *id));
+            if opened.is_empty() {
+                self.sessions_per_client.remove(&session.client);
+            }
+        }
+    }
+
+    fn drop_expired_sessions(&mut self, now_ms: u64) {
+        let expired: Vec<Hash32> = self
+            .sessions
+            .iter()
+            .filter(|(_, s)| s.expires_ms <= now_ms)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in expired {
+            self.remove_session(&id);
+        }
+    }
 }
 
 /// The node's challenges and sessions.
@@ -87,17 +152,55 @@ impl Sessions {
         self.tables.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// A new challenge for `user`.
-    pub fn challenge(&self, user: UserKey, now_ms: u64) -> Result<Challenge, ApiError> {
+    /// A new challenge for `user`, asked by `client`. A client may have
+    /// [`MAX_CHALLENGES_PER_CLIENT`] pending (`429 too_many_challenges`), so that no client can
+    /// take the node's whole table.
+    pub fn challenge(
+        &self,
+        user: UserKey,
+        client: ClientKey,
+        now_ms: u64,
+    ) -> Result<Challenge, ApiError> {
         let nonce = random_32()?;
         let expires_ms = now_ms + CHALLENGE_TTL_MS;
         {
             let mut tables = self.tables();
-            tables.challenges.retain(|_, (_, expiry)| *expiry > now_ms);
+            tables.drop_expired_challenges(now_ms);
+            let pending = tables
+                .challenges_per_client
+                .get(&client)
+                .copied()
+                .unwrap_or(0);
+            if pending >= MAX_CHALLENGES_PER_CLIENT {
+                let first_expiry = tables
+                    .challenges
+                    .values()
+                    .filter(|p| p.client == client)
+                    .map(|p| p.expires_ms)
+                    .min()
+                    .unwrap_or(expires_ms);
+                let wait_secs = first_expiry.saturating_sub(now_ms).div_ceil(1_000).max(1);
+                return Err(ApiError::new(
+                    Reason::TooManyChallenges,
+                    format!(
+                        "at most {MAX_CHALLENGES_PER_CLIENT} challenges may wait for an answer \
+                         per client; answer them or let them expire"
+                    ),
+                )
+                .retry_after(wait_secs));
+            }
             if tables.challenges.len() >= MAX_PENDING_CHALLENGES {
                 return Err(busy("pending challenges"));
             }
-            tables.challenges.insert(nonce, (user, expires_ms));
+            tables.challenges.insert(
+                nonce,
+                Pending {
+                    user,
+                    expires_ms,
+                    client,
+                },
+            );
+            *tables.challenges_per_client.entry(client).or_insert(0) += 1;
         }
         let bytes = ChallengeWire::new(self.node, user, nonce, expires_ms)
             .encode()
@@ -124,12 +227,13 @@ impl Sessions {
         if wire.node != self.node {
             return Err(unknown_challenge());
         }
-        let (user, expires_ms) = {
+        let Pending {
+            user, expires_ms, ..
+        } = {
             let mut tables = self.tables();
             // One use: taken out whether the signature checks or not.
             tables
-                .challenges
-                .remove(&wire.nonce)
+                .take_challenge(&wire.nonce)
                 .ok_or_else(unknown_challenge)?
         };
         if expires_ms <= now_ms || wire.expires_ms != expires_ms || wire.user != user {
@@ -144,23 +248,45 @@ impl Sessions {
         Ok(user)
     }
 
-    /// Opens a session for `user`; returns the bearer token (hex) and the session.
-    pub fn open(&self, user: UserKey, now_ms: u64) -> Result<(String, Session), ApiError> {
+    /// Opens a session for `user`, logged in from `client`; returns the bearer token (hex) and
+    /// the session. A client address holds at most [`MAX_SESSIONS_PER_CLIENT`] sessions: beyond,
+    /// its oldest ends, so that no client can take the node's whole table (clients that log in
+    /// for every command keep working).
+    pub fn open(
+        &self,
+        user: UserKey,
+        client: ClientKey,
+        now_ms: u64,
+    ) -> Result<(String, Session), ApiError> {
         let token = random_32()?;
         let id = Hash32::digest(&[&token]);
         let session = Session {
             user,
             expires_ms: now_ms + SESSION_TTL_MS,
             id,
+            client,
         };
         let mut tables = self.tables();
+        let oldest = tables
+            .sessions_per_client
+            .get(&client)
+            .filter(|opened| opened.len() >= MAX_SESSIONS_PER_CLIENT)
+            .and_then(|opened| opened.first().map(|(_, id)| *id));
+        if let Some(oldest) = oldest {
+            tables.remove_session(&oldest);
+        }
         if tables.sessions.len() >= MAX_SESSIONS {
-            tables.sessions.retain(|_, s| s.expires_ms > now_ms);
+            tables.drop_expired_sessions(now_ms);
             if tables.sessions.len() >= MAX_SESSIONS {
                 return Err(busy("sessions"));
             }
         }
         tables.sessions.insert(id, session);
+        tables
+            .sessions_per_client
+            .entry(client)
+            .or_default()
+            .insert((session.expires_ms, id));
         Ok((hex::encode(token), session))
     }
 
@@ -173,7 +299,7 @@ impl Sessions {
         match tables.sessions.get(&id) {
             Some(session) if session.expires_ms > now_ms => Some(*session),
             Some(_) => {
-                tables.sessions.remove(&id);
+                tables.remove_session(&id);
                 None
             }
             None => None,
@@ -183,28 +309,120 @@ impl Sessions {
     /// Ends a session.
     pub fn close(&self, session: &Session) {
         let mut tables = self.tables();
-        tables.sessions.remove(&session.id);
+        tables.remove_session(&session.id);
     }
 
-    /// Counts a new stream of `session`; `false` when it has [`MAX_STREAMS_PER_SESSION`].
+    /// Counts a new stream of `session`'s user; `false` when they have
+    /// [`MAX_STREAMS_PER_USER`] open (over all their sessions).
     pub fn open_stream(&self, session: &Session) -> bool {
         let mut tables = self.tables();
-        let count = tables.streams.entry(session.id).or_insert(0);
-        if *count >= MAX_STREAMS_PER_SESSION {
+        let count = tables.streams.entry(session.user).or_insert(0);
+        if *count >= MAX_STREAMS_PER_USER {
             return false;
         }
         *count += 1;
         true
     }
 
-    /// Counts a stream of `session` as closed.
+    /// Counts a stream of `session`'s user as closed.
     pub fn close_stream(&self, session: &Session) {
         let mut tables = self.tables();
-        if let Some(count) = tables.streams.get_mut(&session.id) {
+        if let Some(count) = tables.streams.get_mut(&session.user) {
             *count = count.saturating_sub(1);
             if *count == 0 {
-                tables.streams.remove(&session.id);
+                tables.streams.remove(&session.user);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{IpAddr, Ipv4Addr};
+
+    use causerie_crypto::UserSecret;
+
+    use super::*;
+
+    fn client(last: u8) -> ClientKey {
+        ClientKey::of(IpAddr::V4(Ipv4Addr::new(127, 0, 0, last)))
+    }
+
+    fn sessions() -> (Sessions, UserKey) {
+        let node = causerie_crypto::NodeSecret::from_seed(&[1; 32]).public();
+        (
+            Sessions::new(node),
+            UserSecret::from_seed(&[2; 32]).public(),
+        )
+    }
+
+    #[test]
+    fn one_client_cannot_take_the_challenge_table() {
+        let (table, user) = sessions();
+        for _ in 0..MAX_CHALLENGES_PER_CLIENT {
+            assert!(table.challenge(user, client(1), 1_000).is_ok());
+        }
+        let refused = table.challenge(user, client(1), 1_000).err();
+        let refused = refused.map(|e| (e.reason, e.retry_after_secs));
+        assert_eq!(
+            refused,
+            Some((
+                Reason::TooManyChallenges,
+                Some(CHALLENGE_TTL_MS.div_ceil(1_000))
+            ))
+        );
+        assert!(table.challenge(user, client(2), 1_000).is_ok());
+        // Expired challenges free their client's places.
+        assert!(
+            table
+                .challenge(user, client(1), 1_000 + CHALLENGE_TTL_MS)
+                .is_ok()
+        );
+        assert_eq!(
+            table.tables().challenges_per_client.get(&client(1)),
+            Some(&1)
+        );
+    }
+
+    #[test]
+    fn one_client_keeps_at_most_its_share_of_sessions() {
+        let (table, user) = sessions();
+        let (_, first) = table
+            .open(user, client(1), 0)
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        for now in 1..MAX_SESSIONS_PER_CLIENT as u64 {
+            assert!(table.open(user, client(1), now).is_ok());
+        }
+        assert_eq!(table.tables().sessions.len(), MAX_SESSIONS_PER_CLIENT);
+        assert!(table.tables().sessions.contains_key(&first.id));
+        // One more ends the client's oldest; other clients are untouched.
+        let (_, other) = table
+            .open(user, client(2), 5)
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert!(table.open(user, client(1), 10_000).is_ok());
+        let tables = table.tables();
+        assert!(!tables.sessions.contains_key(&first.id));
+        assert!(tables.sessions.contains_key(&other.id));
+        assert_eq!(
+            tables
+                .sessions_per_client
+                .get(&client(1))
+                .map(BTreeSet::len),
+            Some(MAX_SESSIONS_PER_CLIENT)
+        );
+    }
+
+    #[test]
+    fn streams_count_per_user_over_sessions() {
+        let (table, user) = sessions();
+        let opened: Vec<Session> = (0..3)
+            .filter_map(|i| table.open(user, client(i), 0).ok().map(|(_, s)| s))
+            .collect();
+        for i in 0..MAX_STREAMS_PER_USER {
+            assert!(table.open_stream(&opened[i % opened.len()]));
+        }
+        assert!(!table.open_stream(&opened[0]));
+        table.close_stream(&opened[2]);
+        assert!(table.open_stream(&opened[1]));
     }
 }

@@ -32,7 +32,7 @@ use crate::node::{NodeEvent, RoomSelection};
 use crate::room::Membership;
 use crate::room::content::user_state_key;
 
-/// Holds one stream's place in the node-wide and per-session counts; frees it when dropped.
+/// Holds one stream's place in the node-wide and per-user counts; frees it when dropped.
 struct Slot {
     open: Arc<AtomicUsize>,
     sessions: Arc<Sessions>,
