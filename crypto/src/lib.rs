@@ -9,6 +9,7 @@
 //! - [`address`]: ids, user keys and invite links in text: the one strict parser.
 //! - [`hash`]: SHA-256 identifiers ([`EventId`], [`RoomId`], [`AttestationId`]).
 //! - [`idmap`]: [`IdMap`], a randomly keyed lookup table without iteration, for hot id lookups.
+//! - [`lower_hex`]: the one text spelling of 32-byte values (64 lowercase hex digits).
 //! - [`keys`]: user and node key newtypes (canonical, not of small order; validated keys are
 //!   memoised per thread), secrets that never print, key files.
 //! - [`signing`]: signing domains (a signature made for one kind never verifies as another).
@@ -17,6 +18,7 @@
 //! - [`challenge`]: the login/registration challenge a user signs to prove they hold their key.
 //! - [`key_export`]: the passphrase-protected key export file (specs/client-api.md).
 //! - [`error`]: typed errors, each with a stable reason name.
+//! - `testing` (feature `testing`): event and attestation fixtures for other crates' tests.
 //!
 //! Deliberately absent: batch signature verification, whose accept/reject differs from
 //! `verify_strict` on small-order and non-canonical inputs (specs/events.md §4).
@@ -34,7 +36,10 @@ pub mod hash;
 pub mod idmap;
 pub mod key_export;
 pub mod keys;
+pub mod lower_hex;
 pub mod signing;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use address::{AddressError, InviteLink};
 pub use attestation::{Assurance, Attestation, AttestationDraft};

@@ -4,28 +4,13 @@
 #![allow(clippy::unwrap_used)]
 
 use causerie_crypto::event::kinds;
+use causerie_crypto::testing;
 use causerie_crypto::*;
 
 fn create(secret: &UserSecret) -> Event {
-    let mut content = Content::new();
-    content.insert(
-        "creator".into(),
-        Value::Bytes(secret.public().as_bytes().to_vec()),
-    );
-    EventDraft {
-        room: None,
-        author: secret.public(),
-        kind: kinds::CREATE.into(),
-        state_key: Some(String::new()),
-        content,
-        prev_events: vec![],
-        auth_events: vec![],
-        depth: 0,
-        origin_ts: 1_700_000_000_000,
-        attestation: AttestationId(Hash32([9; 32])),
-    }
-    .sign(secret)
-    .unwrap()
+    testing::create_draft(secret.public(), None, testing::FIXTURE_ATTESTATION)
+        .sign(secret)
+        .unwrap()
 }
 
 #[test]

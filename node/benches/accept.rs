@@ -30,7 +30,7 @@ use rand_chacha::ChaCha8Rng;
 use causerie_crypto::event::kinds;
 use causerie_crypto::{Assurance, AttestationDraft, Content, Event, NodeSecret, UserSecret, Value};
 use causerie_node::ledger::Ledger;
-use causerie_node::room::{Room, prepare_create};
+use causerie_room::{Room, prepare_create};
 use causerie_storage::{MemoryStore, SledStore, Store};
 use ed25519_dalek::{Signer, SigningKey};
 

@@ -21,7 +21,7 @@ use causerie_storage::{
 };
 use thiserror::Error;
 
-use crate::room::{Outcome, Receipt, Room, StateMap};
+use causerie_room::{Outcome, Receipt, Room, StateMap};
 
 /// Most events one [`Ledger::receive`] call takes (one group commit).
 pub const MAX_RECEIVE_BATCH: usize = 4_096;

@@ -1,9 +1,7 @@
 //! `causerie-node`: the Causerie node.
 //!
 //! Layout:
-//! - `room`: the deterministic, sans-IO room engine (specs/rooms.md): event building, checks on
-//!   receipt, authorization rules, soft-fail, state resolution v2.1, timeline order.
-//! - [`ledger`]: the receive path: [`ledger::Ledger`] keeps one room engine per room in step
+//! - [`ledger`]: the receive path: [`ledger::Ledger`] keeps one room engine (crate `causerie-room`) per room in step
 //!   with a `causerie-storage` store, one flushed group commit per call.
 //! - [`node`]: the node actor, which owns the ledger on its own thread, and its handles:
 //!   [`node::Node`] (bounded commands, oneshot replies, announcements of accepted events with
@@ -46,6 +44,5 @@ pub mod ledger;
 pub mod letter;
 pub mod net;
 pub mod node;
-pub mod room;
 pub mod views;
 pub mod web;

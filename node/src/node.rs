@@ -41,7 +41,7 @@ pub use metrics::NodeMetrics;
 
 use crate::ledger::LedgerError;
 use crate::letter::LetterError;
-use crate::room::StateMap;
+use causerie_room::StateMap;
 
 /// Commands queued for the actor before senders wait.
 pub const NODE_COMMAND_QUEUE_LEN: usize = 1_024;

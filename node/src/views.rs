@@ -6,8 +6,8 @@
 use causerie_crypto::event::kinds;
 use causerie_crypto::{RoomId, UserKey, Value};
 
-use crate::room::content::{parse_user_hex, power_of};
-use crate::room::{JoinRules, Membership, PowerLevels, Room};
+use causerie_room::content::{parse_user_hex, power_of};
+use causerie_room::{JoinRules, Membership, PowerLevels, Room};
 
 /// A room as one viewer sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]

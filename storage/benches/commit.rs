@@ -17,8 +17,8 @@
 
 use std::time::Instant;
 
-use causerie_crypto::event::kinds;
-use causerie_crypto::{AttestationId, Content, Event, EventDraft, Hash32, UserSecret, Value};
+use causerie_crypto::testing::{FIXTURE_ATTESTATION, Said, create_draft, draft_after};
+use causerie_crypto::{Event, UserSecret};
 use causerie_storage::{
     EventStatus, EventStore, MemoryStore, SledStore, StateMap, StateSnapshot, Store, WriteBatch,
 };
@@ -75,50 +75,22 @@ impl std::fmt::Display for Rate {
 
 fn events(count: usize) -> Vec<Event> {
     let secret = UserSecret::from_seed(&[5; 32]);
-    let attestation = AttestationId(Hash32([9; 32]));
-    let mut content = Content::new();
-    content.insert(
-        "creator".into(),
-        Value::Bytes(secret.public().as_bytes().to_vec()),
-    );
-    let create = EventDraft {
-        room: None,
-        author: secret.public(),
-        kind: kinds::CREATE.into(),
-        state_key: Some(String::new()),
-        content,
-        prev_events: vec![],
-        auth_events: vec![],
-        depth: 0,
-        origin_ts: 1_700_000_000_000,
-        attestation,
-    }
-    .sign(&secret)
-    .unwrap();
+    let create = create_draft(secret.public(), None, FIXTURE_ATTESTATION)
+        .sign(&secret)
+        .unwrap();
     let mut out = vec![create.clone()];
     for i in 1..count {
-        let mut content = Content::new();
-        content.insert(
-            "body".into(),
-            Value::Text(format!("message number {i}, about sixty bytes of text")),
+        let body = format!("message number {i}, about sixty bytes of text");
+        let prev = vec![out[i - 1].id()];
+        let draft = draft_after(
+            secret.public(),
+            create.room_id(),
+            prev,
+            i as u64,
+            Said::Message(&body),
+            FIXTURE_ATTESTATION,
         );
-        let prev = out[i - 1].id();
-        out.push(
-            EventDraft {
-                room: Some(create.room_id()),
-                author: secret.public(),
-                kind: kinds::MESSAGE.into(),
-                state_key: None,
-                content,
-                prev_events: vec![prev],
-                auth_events: vec![create.id()],
-                depth: i as u64,
-                origin_ts: 1_700_000_000_000 + i as u64,
-                attestation,
-            }
-            .sign(&secret)
-            .unwrap(),
-        );
+        out.push(draft.sign(&secret).unwrap());
     }
     out
 }

@@ -21,7 +21,8 @@
 //! - [`inbox`]: [`InboxStore`], items other nodes delivered to this one (node letters), bounded
 //!   and durable; a full inbox refuses.
 //! - [`error`]: [`StoreError`], each variant with a stable reason name.
-//! - `src/bin/crash_writer.rs`: test helper for `tests/crash.rs` (SIGKILL recovery test).
+//! - `tests/crash.rs` with `tests/support/crash_writer.rs`: the SIGKILL recovery test (its
+//!   writer runs in a child copy of the test binary).
 //!
 //! The store is node-local, so there is no wire spec for it: the on-disk layout is specified in
 //! [`sled_store`]; the events it holds are specified in `specs/events.md`, attestations in

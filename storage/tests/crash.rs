@@ -1,5 +1,5 @@
-//! Crash recovery: a child process (`causerie-storage-crash-writer`) writes signed events in
-//! group commits and prints each event id once its commit returned; we SIGKILL it at a random
+//! Crash recovery: a child process (this test binary again, running only
+//! [`crash_writer_child`], see `support/crash_writer.rs`) writes signed events in group commits and prints each event id once its commit returned; we SIGKILL it at a random
 //! moment, reopen the store, and check that
 //! - the store opens,
 //! - every event reported durable is present and intact (`Event::decode` re-verifies the
@@ -20,6 +20,9 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use causerie_crypto::{Event, EventId};
+
+#[path = "support/crash_writer.rs"]
+mod crash_writer;
 use causerie_storage::{Direction, EventStore, RoomDagStore, SledStore, StateStore};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -33,6 +36,20 @@ const MAX_EXTRA_DELAY_US: u64 = 4_000;
 /// How long the child may go without reporting progress before the test fails.
 const CHILD_STALL_TIMEOUT: Duration = Duration::from_secs(30);
 const DEFAULT_SEED: u64 = 0x5eed_c4a5_4e55;
+/// Set in the child's environment: the store directory the child writes into.
+const CHILD_DIR_VAR: &str = "CAUSERIE_CRASH_WRITER_DIR";
+/// Set in the child's environment: the child's seed.
+const CHILD_SEED_VAR: &str = "CAUSERIE_CRASH_WRITER_SEED";
+
+/// The writer, when this binary runs as the child; a no-op in an ordinary test run.
+#[test]
+fn crash_writer_child() {
+    let (Ok(dir), Ok(seed)) = (std::env::var(CHILD_DIR_VAR), std::env::var(CHILD_SEED_VAR)) else {
+        return;
+    };
+    let seed = seed.parse().unwrap();
+    crash_writer::run(std::path::Path::new(&dir), seed).unwrap();
+}
 
 #[test]
 fn sigkill_never_loses_a_durable_event() {
@@ -48,9 +65,15 @@ fn sigkill_never_loses_a_durable_event() {
     for run in 0..RUNS {
         let lines_before_kill = rng.random_range(0..=MAX_LINES_BEFORE_KILL);
         let extra_delay = Duration::from_micros(rng.random_range(0..=MAX_EXTRA_DELAY_US));
-        let mut child = Command::new(env!("CARGO_BIN_EXE_causerie-storage-crash-writer"))
-            .arg(dir.path())
-            .arg(rng.random::<u64>().to_string())
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "crash_writer_child",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD_DIR_VAR, dir.path())
+            .env(CHILD_SEED_VAR, rng.random::<u64>().to_string())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -66,20 +89,23 @@ fn sigkill_never_loses_a_durable_event() {
             }
         });
         let mut seen = 0;
+        // The test harness prints its own lines ("running 1 test") around the writer's.
         let record = |line: &str, durable: &mut BTreeSet<EventId>| {
-            let hex = line
-                .strip_prefix("durable ")
-                .unwrap_or_else(|| panic!("seed {seed}: bad line {line:?}"));
+            let Some(hex) = line.strip_prefix("durable ") else {
+                return false;
+            };
             durable.insert(
                 hex.parse()
                     .unwrap_or_else(|_| panic!("seed {seed}: bad id {hex:?}")),
             );
+            true
         };
         while seen < lines_before_kill {
             match rx.recv_timeout(CHILD_STALL_TIMEOUT) {
                 Ok(line) => {
-                    record(&line, &mut durable);
-                    seen += 1;
+                    if record(&line, &mut durable) {
+                        seen += 1;
+                    }
                 }
                 Err(e) => {
                     let status = child.try_wait();

@@ -24,7 +24,7 @@ use causerie_crypto::event::kinds;
 use causerie_crypto::{Event, EventId, RoomId};
 use causerie_node::ledger::MAX_RECEIVE_BATCH;
 use causerie_node::node::NodeEvent;
-use causerie_node::room::Room;
+use causerie_room::Room;
 use causerie_tests::cluster::{
     Cluster, HarnessError, Result, TestUser, event_ids, now_ms, text_content, wait_until,
 };

@@ -33,8 +33,8 @@ use causerie_node::net::{JoinReport, NetError};
 use causerie_node::node::{
     IngestOutcome, MAX_PAGE_EVENTS, Node, NodeError, PrepareRequest, RoomSummary,
 };
-use causerie_node::room::content::user_state_key;
-use causerie_node::room::{Membership, PowerLevels, prepare_create};
+use causerie_room::content::user_state_key;
+use causerie_room::{Membership, PowerLevels, prepare_create};
 use libp2p::{Multiaddr, PeerId};
 use thiserror::Error;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};

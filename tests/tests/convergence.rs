@@ -20,8 +20,8 @@ use causerie_crypto::{
     Assurance, Attestation, AttestationDraft, Content, Event, EventId, NodeSecret, UserKey,
     UserSecret, Value,
 };
-use causerie_node::room::content::user_state_key;
-use causerie_node::room::{
+use causerie_room::content::user_state_key;
+use causerie_room::{
     EventStatus, Membership, Outcome, PowerLevels, Receipt, RefuseReason, Room, Shown,
     prepare_create,
 };

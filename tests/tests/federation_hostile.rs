@@ -31,7 +31,7 @@ use causerie_node::net::codec::{read_frame, write_frame};
 use causerie_node::net::wire::{
     self, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, PROTOCOL, Request, Response,
 };
-use causerie_node::room::prepare_create;
+use causerie_room::prepare_create;
 use causerie_tests::cluster::{
     Cluster, DEFAULT_TIMEOUT, http_get, init_logs, metric, now_ms, text_content, wait_until,
 };

@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 
 use causerie_crypto::event::kinds;
 use causerie_node::node::IngestOutcome;
-use causerie_node::room::Membership;
+use causerie_room::Membership;
 use causerie_tests::cluster::{Cluster, DEFAULT_TIMEOUT, HarnessError, init_logs, text_content};
 
 const MESSAGES_PER_SIDE: usize = 40;

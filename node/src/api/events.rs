@@ -21,8 +21,8 @@ use super::rooms::view;
 use super::session::Session;
 use crate::clock::now_ms;
 use crate::node::{IngestOutcome, PrepareRequest};
-use crate::room::content::{MAX_NAME_BYTES, MAX_TOPIC_BYTES, user_state_key};
-use crate::room::{JoinRule, JoinRules, Membership};
+use causerie_room::content::{MAX_NAME_BYTES, MAX_TOPIC_BYTES, user_state_key};
+use causerie_room::{JoinRule, JoinRules, Membership};
 
 /// Prepares `kind` in `room` for the session's user, with the attestation of their account: one
 /// question to the node actor, which answers `unknown_room` for a room it does not hold.
@@ -62,7 +62,7 @@ pub(super) async fn prepare_create(
         .map_err(|_| ApiError::new(Reason::NoRandomness, "the system random source failed"))?;
     let mut content = Content::new();
     content.insert("salt".into(), Value::Text(hex::encode(salt)));
-    let draft = crate::room::prepare_create(session.user, content, now_ms(), account.attestation);
+    let draft = causerie_room::prepare_create(session.user, content, now_ms(), account.attestation);
     Ok(Json(draft_json(&draft)?))
 }
 

@@ -18,8 +18,8 @@ use super::json::{Body, Params, Segment, Sender, cursor, event_json, parse_curso
 use super::limits::DEFAULT_HISTORY_LIMIT;
 use crate::net::invite::Invite;
 use crate::node::{MAX_HISTORY_PAGE, RoomSelection};
-use crate::room::{JoinRule, Membership};
 use crate::views::{MemberView, RoomView};
+use causerie_room::{JoinRule, Membership};
 
 fn join_rule_name(rule: JoinRule) -> &'static str {
     match rule {

@@ -29,8 +29,8 @@ use super::limits::{MAX_STREAMS, STREAM_PING_SECS};
 use super::rooms::view;
 use super::session::{Session, Sessions};
 use crate::node::{NodeEvent, RoomSelection};
-use crate::room::Membership;
-use crate::room::content::user_state_key;
+use causerie_room::Membership;
+use causerie_room::content::user_state_key;
 
 /// Holds one stream's place in the node-wide and per-user counts; frees it when dropped.
 struct Slot {

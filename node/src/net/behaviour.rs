@@ -18,7 +18,7 @@ use libp2p::{
 use super::codec::FederationCodec;
 use super::gossip::message_id;
 use super::wire::PROTOCOL;
-use crate::room::MAX_EVENT_BYTES;
+use causerie_crypto::event::MAX_EVENT_BYTES;
 
 /// Identify protocol version string.
 pub(crate) const IDENTIFY_PROTOCOL: &str = "/causerie/1";

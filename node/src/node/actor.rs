@@ -19,9 +19,9 @@ use super::{
 };
 use crate::clock::now_ms;
 use crate::ledger::{Ledger, LedgerError, MAX_RECEIVE_BATCH};
-use crate::room::content::user_state_key;
-use crate::room::{Outcome, Receipt, RefuseReason};
 use crate::views::{MemberView, RoomView};
+use causerie_room::content::user_state_key;
+use causerie_room::{Outcome, Receipt, RefuseReason};
 
 /// Where the actor sends one command's answer.
 pub(super) type Reply<T> = oneshot::Sender<Result<T, NodeError>>;

@@ -15,8 +15,8 @@ use super::{
     RoomSnapshot, RoomSummary,
 };
 use crate::ledger::{Ledger, LedgerError};
-use crate::room::{JoinRule, Membership};
 use crate::views::{self, MemberView, RoomView};
+use causerie_room::{JoinRule, Membership};
 
 /// A store failure as the node reports it.
 pub(super) fn store_error(error: StoreError) -> NodeError {

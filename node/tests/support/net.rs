@@ -14,7 +14,7 @@ pub use causerie_crypto::{
 pub use causerie_node::ledger::Ledger;
 pub use causerie_node::net::{Net, NetConfig, NetHandle};
 pub use causerie_node::node::{IngestOutcome, Node, NodeTask};
-pub use causerie_node::room::{Room, prepare_create};
+pub use causerie_room::{Room, prepare_create};
 pub use causerie_storage::SledStore;
 pub use tokio_util::sync::CancellationToken;
 
@@ -156,7 +156,7 @@ impl Author {
 }
 
 pub fn hex_key(author: &Author) -> String {
-    causerie_node::room::content::user_state_key(&author.secret.public())
+    causerie_room::content::user_state_key(&author.secret.public())
 }
 
 pub async fn ingest_accepted(node: &Node, events: Vec<Event>) {

@@ -157,8 +157,8 @@ mod control {
     use causerie_node::daemon::{self, Running};
     use causerie_node::net::NetHandle;
     use causerie_node::node::{Node, PrepareRequest};
-    use causerie_node::room::content::user_state_key;
-    use causerie_node::room::{Membership, PowerLevels, prepare_create};
+    use causerie_room::content::user_state_key;
+    use causerie_room::{Membership, PowerLevels, prepare_create};
     use causerie_tests::cluster::{
         ATTESTATION_BACKDATE_MS, ATTESTATION_VALIDITY_MS, HarnessError, TestUser, event_ids,
         now_ms, submit, text_content,

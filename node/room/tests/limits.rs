@@ -4,12 +4,12 @@
 // Helpers outside #[test] functions unwrap too: a failure there is a test failure.
 #![allow(clippy::unwrap_used)]
 
-#[path = "room_support.rs"]
+#[path = "support/room.rs"]
 mod support;
 
 use causerie_crypto::event::kinds;
 use causerie_crypto::{EventId, Hash32};
-use causerie_node::room::{
+use causerie_room::{
     EventStatus, MAX_AUTH_EVENTS, MAX_EVENT_BYTES, MAX_FORWARD_EXTREMITIES, MAX_OUTLIERS,
     MAX_PREV_EVENTS, Outcome, RefuseReason,
 };

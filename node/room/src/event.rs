@@ -10,8 +10,8 @@ use std::sync::Arc;
 use causerie_crypto::event::kinds;
 use causerie_crypto::{Assurance, Attestation, Content, Event, EventId, UserKey};
 
-use super::content::{PowerLevels, user_state_key};
-use super::error::AuthError;
+use crate::content::{PowerLevels, user_state_key};
+use crate::error::AuthError;
 
 /// A (kind, state key) pair.
 pub type StateKey = (String, String);

@@ -1,4 +1,4 @@
-//! The room engine: deterministic and sans-IO (no tokio, no network, no clock reads, no storage).
+//! `causerie-room`: the room engine, deterministic and sans-IO (no tokio, no network, no clock reads, no storage).
 //! Implements specs/rooms.md.
 //!
 //! A [`Room`] holds one room's DAG in memory. The node feeds it verified events
@@ -16,12 +16,17 @@
 //! - [`event`]: the [`StateEvent`] trait, the engine's [`RoomEvent`], state maps.
 //! - [`content`]: typed views of power levels, join rules and memberships.
 //! - [`error`]: reject reasons, refusals, auth and state-resolution errors, each with a stable name.
+//! - [`limits`]: the engine's named limits (a leaf: it imports nothing from the engine).
+//!
+//! The crate depends on `causerie-crypto` and `thiserror` only, so the compiler keeps it free of
+//! IO: no tokio, no network, no storage.
 
 pub mod auth;
 pub mod content;
 pub mod engine;
 pub mod error;
 pub mod event;
+pub mod limits;
 pub mod state_res;
 
 pub use auth::{Authorized, authorize};
@@ -32,25 +37,5 @@ pub use engine::{
 };
 pub use error::{AuthError, PrepareError, RefuseReason, RejectReason, StateResError};
 pub use event::{Credential, RoomEvent, StateEvent, StateKey, StateMap};
+pub use limits::*;
 pub use state_res::{Work, resolve};
-
-pub use causerie_crypto::event::{MAX_AUTH_EVENTS, MAX_EVENT_BYTES, MAX_PREV_EVENTS};
-
-/// How far ahead of the receiver's clock an event's origin_ts may be (5 minutes). Beyond it the
-/// event is refused for now, not rejected: clocks differ between nodes.
-pub const MAX_FUTURE_SKEW_MS: u64 = 5 * 60 * 1_000;
-/// Most events held per room while they wait for parents or an attestation.
-pub const MAX_OUTLIERS: usize = 1_024;
-/// Most forward extremities (DAG tips) a room accepts. An event that would add one more is
-/// refused for now (see specs/rooms.md §8).
-pub const MAX_FORWARD_EXTREMITIES: usize = 64;
-/// Work budget of one state resolution (events visited, keys compared, auth checks run).
-pub const MAX_STATE_RES_WORK: u64 = 1_000_000;
-/// Most rejected event ids remembered per room (oldest forgotten first).
-pub const MAX_REJECTED_REMEMBERED: usize = 10_000;
-/// Most attestations held per room.
-pub const MAX_ATTESTATIONS: usize = 65_536;
-/// Most ancestor sets cached for the soft-fail rule's descendant test.
-pub const MAX_ANCESTOR_CACHE: usize = 256;
-/// Most state resolutions cached (by their inputs) per room.
-pub const MAX_RESOLUTION_CACHE: usize = 64;

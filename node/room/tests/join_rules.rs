@@ -4,12 +4,12 @@
 // Helpers outside #[test] functions unwrap too: a failure there is a test failure.
 #![allow(clippy::unwrap_used)]
 
-#[path = "room_support.rs"]
+#[path = "support/room.rs"]
 mod support;
 
 use causerie_crypto::event::kinds;
 use causerie_crypto::{Assurance, NodeSecret};
-use causerie_node::room::{JoinRule, JoinRules, Membership, Outcome};
+use causerie_room::{JoinRule, JoinRules, Membership, Outcome};
 use support::*;
 
 fn rejected_with(

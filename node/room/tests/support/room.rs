@@ -9,10 +9,8 @@ use causerie_crypto::{
     Assurance, Attestation, AttestationDraft, Content, Event, EventDraft, NodeSecret, UserKey,
     UserSecret, Value,
 };
-use causerie_node::room::content::user_state_key;
-use causerie_node::room::{
-    EventStatus, Membership, Outcome, PowerLevels, Receipt, Room, prepare_create,
-};
+use causerie_room::content::user_state_key;
+use causerie_room::{EventStatus, Membership, Outcome, PowerLevels, Receipt, Room, prepare_create};
 
 /// The tests' clock origin.
 pub const T0: u64 = 1_700_000_000_000;
@@ -268,9 +266,9 @@ pub fn raw(
 /// What a rejection must leave untouched.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Snapshot {
-    pub state: causerie_node::room::StateMap,
+    pub state: causerie_room::StateMap,
     pub extremities: Vec<causerie_crypto::EventId>,
-    pub timeline: Vec<causerie_node::room::TimelineEntry>,
+    pub timeline: Vec<causerie_room::TimelineEntry>,
     pub accepted: usize,
     pub outliers: usize,
 }

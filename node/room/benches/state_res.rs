@@ -6,7 +6,7 @@
 //! - "power": each branch changes the power levels 500 times, so the auth difference holds 1,000
 //!   power events that go through the power ordering and the iterative auth checks.
 //!
-//! Run with `cargo bench -p causerie-node --bench state_res`.
+//! Run with `cargo bench -p causerie-room --bench state_res`.
 
 #![allow(clippy::print_stdout, clippy::unwrap_used, missing_docs)] // A benchmark binary reports on stdout.
 
@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 use causerie_crypto::event::kinds;
 use causerie_crypto::{Assurance, AttestationDraft, Content, Event, NodeSecret, UserSecret};
-use causerie_node::room::content::user_state_key;
-use causerie_node::room::{Membership, PowerLevels, Room, StateMap, prepare_create};
+use causerie_room::content::user_state_key;
+use causerie_room::{Membership, PowerLevels, Room, StateMap, prepare_create};
 
 const T0: u64 = 1_700_000_000_000;
 const PER_BRANCH: usize = 500;

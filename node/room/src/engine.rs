@@ -16,20 +16,20 @@ use causerie_crypto::{
     Attestation, AttestationId, Content, Event, EventDraft, EventId, IdMap, RoomId, UserKey,
 };
 
-use super::auth::{Authorized, authorize};
-use super::content::{
+use crate::auth::{Authorized, authorize};
+use crate::content::{
     Membership, PowerLevels, UserBytes, parse_user_hex, power_of, redacts, user_state_key,
 };
-use super::error::{PrepareError, RefuseReason, RejectReason, StateResError};
-use super::event::{
+use crate::error::{PrepareError, RefuseReason, RejectReason, StateResError};
+use crate::event::{
     Credential, MAX_AUTH_TYPES, RoomEvent, StateEvent, StateKey, StateMap, auth_types, state_get,
 };
-use super::state_res::{Work, resolve};
-use super::{
+use crate::limits::{
     MAX_ANCESTOR_CACHE, MAX_ATTESTATIONS, MAX_FORWARD_EXTREMITIES, MAX_FUTURE_SKEW_MS,
     MAX_OUTLIERS, MAX_PREV_EVENTS, MAX_REJECTED_REMEMBERED, MAX_RESOLUTION_CACHE,
     MAX_STATE_RES_WORK,
 };
+use crate::state_res::{Work, resolve};
 
 /// What happened to one event during a call.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -204,7 +204,7 @@ impl RefuseReason {
     }
 }
 
-/// Why [`super::Room::prepare`] could not build a draft.
+/// Why [`crate::Room::prepare`] could not build a draft.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
 pub enum PrepareError {
     /// The room has no accepted create event yet.

@@ -5,12 +5,12 @@
 // Helpers outside #[test] functions unwrap too: a failure there is a test failure.
 #![allow(clippy::unwrap_used)]
 
-#[path = "room_support.rs"]
+#[path = "support/room.rs"]
 mod support;
 
 use causerie_crypto::event::kinds;
 use causerie_crypto::{Assurance, AttestationDraft, Event, EventId};
-use causerie_node::room::{EventStatus, Membership, Outcome, RefuseReason, RejectReason};
+use causerie_room::{EventStatus, Membership, Outcome, RefuseReason, RejectReason};
 use support::*;
 
 /// Receives `event` and checks that it is rejected for `reason` (by reason name and, for auth
@@ -476,7 +476,7 @@ fn attestations_must_match_be_valid_and_known() {
 #[test]
 fn events_from_the_future_are_refused_not_recorded() {
     let mut r = room();
-    let ahead = causerie_node::room::MAX_FUTURE_SKEW_MS;
+    let ahead = causerie_room::MAX_FUTURE_SKEW_MS;
     let draft = r
         .view
         .draft(&r.bob, kinds::MESSAGE, None, text("body", "early"));

@@ -5,11 +5,11 @@
 // Helpers outside #[test] functions unwrap too: a failure there is a test failure.
 #![allow(clippy::unwrap_used)]
 
-#[path = "room_support.rs"]
+#[path = "support/room.rs"]
 mod support;
 
 use causerie_crypto::event::kinds;
-use causerie_node::room::{AuthError, Membership, Outcome, RejectReason};
+use causerie_room::{AuthError, Membership, Outcome, RejectReason};
 use support::*;
 
 /// Delivers both branches to a fresh copy of `base` in both orders and checks that the results
@@ -221,7 +221,7 @@ fn creator_cannot_be_banned_or_demoted() {
         Some("bad_content")
     );
     // Bob cannot match the creator either: the highest writable level is below the creator's.
-    let too_high = causerie_node::room::content::MAX_POWER;
+    let too_high = causerie_room::content::MAX_POWER;
     let (raise, receipt) = base.try_send(
         &bob,
         kinds::POWER_LEVELS,
@@ -234,7 +234,7 @@ fn creator_cannot_be_banned_or_demoted() {
     );
     assert_eq!(
         base.room.power_level(&alice.key),
-        causerie_node::room::content::CREATOR_POWER
+        causerie_room::content::CREATOR_POWER
     );
     assert_eq!(base.room.membership(&alice.key), Some(Membership::Join));
 
@@ -317,7 +317,7 @@ fn redactions_apply_for_own_events_and_with_power_only() {
 
 #[test]
 fn power_level_changes_follow_matrix_rules() {
-    use causerie_node::room::PowerLevels;
+    use causerie_room::PowerLevels;
     let (alice, bob, carol) = (User::new(1), User::new(2), User::new(3));
     let (mut view, _) = View::create(&alice, &[&bob, &carol]);
     view.join(&bob);
@@ -429,14 +429,14 @@ fn prepare_prefers_tips_that_are_not_soft_failed() {
     let mut fork = base.clone();
     let forked = fork.message(&mallory, "fork");
     base.set_member(&alice, &mallory, Membership::Ban);
-    let honest: Vec<causerie_crypto::Event> = (0..causerie_node::room::MAX_PREV_EVENTS)
+    let honest: Vec<causerie_crypto::Event> = (0..causerie_room::MAX_PREV_EVENTS)
         .map(|i| base.clone().message(&bob, &format!("concurrent {i}")))
         .collect();
     base.deliver(&honest);
     base.deliver(std::slice::from_ref(&forked));
     assert_eq!(
         base.room.extremities().len(),
-        causerie_node::room::MAX_PREV_EVENTS + 1
+        causerie_room::MAX_PREV_EVENTS + 1
     );
     assert!(!base.visible(&forked));
     let draft = base.draft(&alice, kinds::MESSAGE, None, text("body", "next"));

@@ -1,9 +1,7 @@
-//! Test helper for `tests/crash.rs`, not a tool: writes signed events into a sled store in group
-//! commits, forever (up to [`MAX_COMMITS`]), and prints `durable <event id>` for every event of
-//! a commit once `commit` has returned. The test kills it with SIGKILL at random moments and
-//! checks that everything printed survived.
-//!
-//! Usage: `causerie-storage-crash-writer <store dir> <seed>`.
+//! The child side of `tests/crash.rs`: writes signed events into a sled store in group commits,
+//! forever (up to [`MAX_COMMITS`]), and prints `durable <event id>` for every event of a commit
+//! once `commit` has returned. The test runs it in a child copy of its own test binary, kills it
+//! with SIGKILL at random moments and checks that everything printed survived.
 //!
 //! The workload mixes what a node writes: messages on the DAG tips, forks and merges, state
 //! changes (new snapshot, current state), a state pointer for every event, outliers waiting for
@@ -14,11 +12,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::error::Error;
 use std::io::Write;
+use std::path::Path;
 
 use causerie_crypto::event::kinds;
+use causerie_crypto::testing::{Said, attestation, create_draft, draft_after};
 use causerie_crypto::{
-    Assurance, AttestationDraft, AttestationId, Content, Event, EventDraft, EventId, Hash32,
-    NodeSecret, RoomId, UserSecret, Value,
+    AttestationId, Event, EventDraft, EventId, Hash32, NodeSecret, RoomId, UserSecret,
 };
 use causerie_storage::{
     EventStatus, EventStore, RoomDagStore, SledStore, StateMap, StateSnapshot, StateStore, Store,
@@ -36,9 +35,8 @@ const RECENT_LEN: usize = 8;
 /// Author key seed: the same in every run, so every run writes into the same room.
 const AUTHOR_SEED: [u8; 32] = [42; 32];
 const NODE_SEED: [u8; 32] = [43; 32];
-const BASE_TS_MS: u64 = 1_700_000_000_000;
 
-/// splitmix64: a small deterministic generator (the binary has no dev-dependencies).
+/// splitmix64: a small deterministic generator, seeded by the parent.
 struct Rng(u64);
 
 impl Rng {
@@ -76,59 +74,21 @@ struct Writer {
 }
 
 fn draft(w: &Writer, prev: Vec<EventId>, depth: u64, body: String, state: bool) -> EventDraft {
-    let mut content = Content::new();
-    content.insert(
-        if state { "name" } else { "body" }.into(),
-        Value::Text(body),
-    );
-    EventDraft {
-        room: Some(w.room),
-        author: w.secret.public(),
-        kind: if state { kinds::NAME } else { kinds::MESSAGE }.into(),
-        state_key: state.then(String::new),
-        content,
-        prev_events: prev,
-        auth_events: vec![w.create],
-        depth,
-        origin_ts: BASE_TS_MS + depth,
-        attestation: w.attestation,
-    }
+    let said = if state {
+        Said::Name(&body)
+    } else {
+        Said::Message(&body)
+    };
+    draft_after(w.secret.public(), w.room, prev, depth, said, w.attestation)
 }
 
-fn main() -> Result<(), Box<dyn Error>> {
-    let mut args = std::env::args().skip(1);
-    let (Some(dir), Some(seed)) = (args.next(), args.next()) else {
-        return Err("usage: causerie-storage-crash-writer <store dir> <seed>".into());
-    };
-    let mut rng = Rng(seed.parse()?);
-    let store = SledStore::open(&dir)?;
+/// Writes into the store at `dir` until killed (or [`MAX_COMMITS`] commits), seeded by `seed`.
+pub(crate) fn run(dir: &Path, seed: u64) -> Result<(), Box<dyn Error>> {
+    let mut rng = Rng(seed);
+    let store = SledStore::open(dir)?;
     let secret = UserSecret::from_seed(&AUTHOR_SEED);
-    let attestation = AttestationDraft {
-        user: secret.public(),
-        handle: "crash".into(),
-        assurance: Assurance::Key,
-        not_before: BASE_TS_MS,
-        not_after: BASE_TS_MS + 1_000_000,
-    }
-    .sign(&NodeSecret::from_seed(&NODE_SEED))?;
-    let mut content = Content::new();
-    content.insert(
-        "creator".into(),
-        Value::Bytes(secret.public().as_bytes().to_vec()),
-    );
-    let create = EventDraft {
-        room: None,
-        author: secret.public(),
-        kind: kinds::CREATE.into(),
-        state_key: Some(String::new()),
-        content,
-        prev_events: vec![],
-        auth_events: vec![],
-        depth: 0,
-        origin_ts: BASE_TS_MS,
-        attestation: attestation.id(),
-    }
-    .sign(&secret)?;
+    let attestation = attestation(&NodeSecret::from_seed(&NODE_SEED), &secret, "crash");
+    let create = create_draft(secret.public(), None, attestation.id()).sign(&secret)?;
     let room = create.room_id();
     let mut out = std::io::stdout().lock();
 

@@ -8,11 +8,11 @@ use std::borrow::Cow;
 use causerie_crypto::UserKey;
 use causerie_crypto::event::kinds;
 
-use super::content::{
+use crate::content::{
     JoinRule, JoinRules, Membership, PowerLevels, check_plain_content, parse_user_hex, power_of,
 };
-use super::error::AuthError;
-use super::event::StateEvent;
+use crate::error::AuthError;
+use crate::event::StateEvent;
 
 /// What [`authorize`] read from the state, for callers that need more than pass/fail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -15,10 +15,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use causerie_crypto::EventId;
 use causerie_crypto::event::kinds;
 
-use super::auth::authorize;
-use super::content::{CREATOR_POWER, Membership, PowerLevels, power_of};
-use super::error::StateResError;
-use super::event::{StateEvent, StateKey, StateMap, state_key_of};
+use crate::auth::authorize;
+use crate::content::{CREATOR_POWER, Membership, PowerLevels, power_of};
+use crate::error::StateResError;
+use crate::event::{StateEvent, StateKey, StateMap, state_key_of};
 
 /// Deterministic work budget for one resolution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,7 +150,7 @@ pub fn is_power_event<E: StateEvent + ?Sized>(event: &E) -> bool {
         kinds::MEMBER => {
             let by_other = event
                 .state_key()
-                .is_some_and(|k| k != super::content::user_state_key(event.sender()));
+                .is_some_and(|k| k != crate::content::user_state_key(event.sender()));
             by_other
                 && matches!(
                     Membership::parse(event.content()),
@@ -408,8 +408,8 @@ mod tests {
     use causerie_crypto::{Content, Hash32, UserKey, UserSecret};
 
     use super::*;
-    use crate::room::content::{Membership, PowerLevels, user_state_key};
-    use crate::room::event::Credential;
+    use crate::content::{Membership, PowerLevels, user_state_key};
+    use crate::event::Credential;
 
     struct Fixture {
         id: EventId,

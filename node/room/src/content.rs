@@ -5,9 +5,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use causerie_crypto::event::kinds;
-use causerie_crypto::{Assurance, Content, NodeKey, UserKey, Value};
+use causerie_crypto::{Assurance, Content, NodeKey, UserKey, Value, lower_hex};
 
-use super::error::AuthError;
+use crate::error::AuthError;
 
 /// Largest absolute power level that may be written (2^53 - 1, exact in every client language).
 pub const MAX_POWER: i64 = (1 << 53) - 1;
@@ -92,31 +92,12 @@ pub type UserBytes = [u8; 32];
 /// Parses a user key given as 64 lowercase hex digits (the only accepted spelling, so that one
 /// user has exactly one member state key).
 pub fn parse_user_hex(text: &str) -> Option<UserBytes> {
-    if text.len() != 64
-        || !text
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    {
-        return None;
-    }
-    let mut bytes = [0u8; 32];
-    hex::decode_to_slice(text, &mut bytes).ok()?;
-    Some(bytes)
+    lower_hex::decode32(text)
 }
 
 /// The member state key of `user`.
 pub fn user_state_key(user: &UserKey) -> String {
-    // By table rather than `hex::encode` (a char iterator): this runs for every received event.
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = [0u8; 64];
-    for (pair, byte) in out.chunks_exact_mut(2).zip(user.as_bytes()) {
-        pair[0] = DIGITS[usize::from(byte >> 4)];
-        pair[1] = DIGITS[usize::from(byte & 0x0f)];
-    }
-    // Always ASCII digits, so never empty.
-    std::str::from_utf8(&out)
-        .map(str::to_owned)
-        .unwrap_or_default()
+    lower_hex::encode32(user.as_bytes())
 }
 
 impl PowerLevels {
@@ -180,7 +161,7 @@ impl PowerLevels {
         let users = self
             .users
             .iter()
-            .map(|(k, v)| (hex::encode(k), Value::Integer(*v)))
+            .map(|(k, v)| (lower_hex::encode32(k), Value::Integer(*v)))
             .collect();
         content.insert("users".into(), Value::Map(users));
         content
@@ -433,7 +414,7 @@ mod tests {
         for seed in 0..=255u8 {
             let user = causerie_crypto::UserSecret::from_seed(&[seed; 32]).public();
             let text = user_state_key(&user);
-            assert_eq!(text, hex::encode(user.as_bytes()));
+            assert_eq!(text, user.to_hex());
             assert_eq!(parse_user_hex(&text), Some(*user.as_bytes()));
         }
     }
