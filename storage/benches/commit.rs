@@ -17,6 +17,7 @@
 
 use std::time::Instant;
 
+use causerie_crypto::event::kinds;
 use causerie_crypto::testing::{FIXTURE_ATTESTATION, Said, create_draft, draft_after};
 use causerie_crypto::{Event, UserSecret};
 use causerie_storage::{
