@@ -414,7 +414,7 @@ mod tests {
         for seed in 0..=255u8 {
             let user = causerie_crypto::UserSecret::from_seed(&[seed; 32]).public();
             let text = user_state_key(&user);
-            assert_eq!(text, user.to_hex());
+            assert_eq!(text, user.0.to_hex());
             assert_eq!(parse_user_hex(&text), Some(*user.as_bytes()));
         }
     }
