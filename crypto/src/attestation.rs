@@ -153,9 +153,20 @@ struct Inner {
 }
 
 impl Attestation {
-    /// Size cap, decode, canonical check, field rules, `verify_strict` of the node's signature.
+    /// Size cap, decode, version, signature present, canonical check, field rules,
+    /// `verify_strict` of the node's signature: in this order (specs/identity.md §2.2), the
+    /// first failure is the reason.
     pub fn decode(bytes: &[u8]) -> Result<Attestation, EventError> {
-        let mut wire: Wire = codec::decode_canonical(bytes, MAX_ATTESTATION_BYTES)?;
+        let mut wire: Wire = codec::decode(bytes, MAX_ATTESTATION_BYTES)?;
+        if wire.v != 1 {
+            return Err(EventError::UnsupportedVersion(wire.v));
+        }
+        if wire.signature.is_none() {
+            return Err(EventError::BadSignature);
+        }
+        if !codec::encodes_to(&wire, bytes)? {
+            return Err(CodecError::NonCanonical.into());
+        }
         check(&wire)?;
         let signature = wire.signature.take().ok_or(EventError::BadSignature)?;
         let mut input = Domain::Attestation.signing_input(&codec::encode(&wire)?);

@@ -8,12 +8,22 @@
 //! so a decoded structure is canonical exactly when it re-encodes to the identical bytes, which
 //! [`decode_canonical`] checks.
 //!
-//! Bounds: the input length is checked against a caller-given cap before anything is decoded.
-//! Then [`scan`] walks the input once, iteratively and without allocating, and only lets through
-//! exactly one well-formed CBOR item: every length prefix fits in the remaining input, nesting is at
-//! most [`MAX_NESTING_DEPTH`], no tags, nothing after the item. Only then does serde_cbor decode
-//! it, so a hostile length prefix can never make it allocate, nor deep nesting recurse (its own
-//! recursion limit of 128 is a second fence). [`MAX_CONTENT_DEPTH`] bounds event content further.
+//! Decoding, in the order of specs/events.md §1.4 (the first failure is the reason):
+//! 1. the input length is checked against a caller-given cap before anything is decoded;
+//! 2. [`scan`] walks the input once, iteratively and without allocating, and only lets through
+//!    exactly one well-formed CBOR item of our data model: every length prefix fits in the
+//!    remaining input, nesting is at most [`MAX_NESTING_DEPTH`], text is UTF-8, map keys are text,
+//!    no tags, floats or simple values other than `false`, `true`, `null`, nothing after the item.
+//!    So a hostile length prefix can never make serde_cbor allocate, nor deep nesting recurse
+//!    (its own recursion limit of 128 is a second fence);
+//! 3. serde_cbor decodes it through `codec/strict.rs`, which refuses a value of another CBOR
+//!    major type than its field's (`malformed_cbor`) where serde would convert it;
+//! 4. the canonical comparison.
+//!
+//! [`MAX_CONTENT_DEPTH`] bounds event content further.
+//!
+//! Layout: this file (entry points, [`scan`], [`Value`]); `codec/strict.rs` (type-strict
+//! decoding).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -22,6 +32,8 @@ use serde::de::{self, DeserializeOwned, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::CodecError;
+
+mod strict;
 
 /// Maximum nesting of arrays and maps inside event content (the content map itself is depth 1).
 pub const MAX_CONTENT_DEPTH: usize = 16;
@@ -52,48 +64,95 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8], max_len: usize) -> Result<T, Co
         });
     }
     scan(bytes, max_len)?;
-    serde_cbor::from_slice(bytes).map_err(classify)
+    let mut deserializer = serde_cbor::Deserializer::from_slice(bytes);
+    let value = T::deserialize(strict::Strict(&mut deserializer)).map_err(classify)?;
+    deserializer.end().map_err(classify)?;
+    Ok(value)
 }
 
-/// A container [`scan`] is inside of: how many items it still expects.
+/// What a container [`scan`] is inside of holds.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Holds {
+    /// Array elements.
+    Items,
+    /// Map keys and values, alternating.
+    Pairs,
+    /// Chunks of an indefinite-length string of this major type (2 or 3).
+    Chunks(u8),
+}
+
+/// A container [`scan`] is inside of.
 #[derive(Clone, Copy)]
-enum Open {
-    /// A definite-length array or map (a map counts keys and values separately).
-    Items(u64),
-    /// An indefinite-length array, map or string, closed by a break byte.
-    UntilBreak,
+struct Open {
+    holds: Holds,
+    /// Items (keys and values counted separately) still expected; `None` until a break byte.
+    left: Option<u64>,
+    /// Items read so far (for an indefinite-length map: whether a key or a value comes next).
+    read: u64,
 }
 
-/// Checks that `bytes` are exactly one well-formed CBOR data item within Causerie's bounds,
-/// without recursion and without allocating.
+impl Open {
+    /// Whether the next item in this container is a map key.
+    fn expects_key(&self) -> bool {
+        self.holds == Holds::Pairs && self.read.is_multiple_of(2)
+    }
+}
+
+/// Checks that `bytes` are exactly one well-formed CBOR data item of Causerie's data model
+/// within its bounds, without recursion and without allocating (specs/events.md §1.3, step 2).
 ///
-/// Reasons, in the order they are found while walking the input front to back:
-/// - a declared length or item count larger than `max_len` (no input under the cap could hold
-///   it): [`CodecError::LengthOutOfRange`];
-/// - the input ends inside an item, or a declared length runs past its end:
-///   [`CodecError::Truncated`];
-/// - arrays/maps nested deeper than [`MAX_NESTING_DEPTH`]: [`CodecError::NestingTooDeep`];
-/// - a tag (major type 6, never part of canonical form): [`CodecError::NonCanonical`];
-/// - reserved additional-information values or a stray break byte: [`CodecError::Malformed`];
-/// - bytes after the item: [`CodecError::TrailingBytes`].
+/// Items are visited in the order their first byte appears in the input; for each head, the
+/// checks below apply in this order, and the first failure is the result:
+/// 1. no byte left: [`CodecError::Truncated`];
+/// 2. a break byte (`0xff`) that does not end an indefinite-length item (or ends a map after a
+///    key): [`CodecError::Malformed`];
+/// 3. a reserved additional-information value (28–30, or 31 with major type 0, 1 or 6):
+///    [`CodecError::Malformed`];
+/// 4. argument bytes missing: [`CodecError::Truncated`];
+/// 5. inside an indefinite-length string, anything but a definite-length string of the same
+///    major type: [`CodecError::Malformed`];
+/// 6. at a map key position, anything but a text string: [`CodecError::NonTextMapKey`];
+/// 7. a tag: [`CodecError::NonCanonical`];
+/// 8. a simple value other than `false`, `true`, `null`: `undefined` is
+///    [`CodecError::NonCanonical`], a float [`CodecError::FloatNotAllowed`], any other
+///    [`CodecError::Malformed`];
+/// 9. a string length over `max_len`: [`CodecError::LengthOutOfRange`]; past the end of the
+///    input: [`CodecError::Truncated`]; a text string that is not UTF-8:
+///    [`CodecError::Malformed`];
+/// 10. an array or map count (a map of n pairs counts 2n) over `max_len`:
+///     [`CodecError::LengthOutOfRange`]; more items than bytes left: [`CodecError::Truncated`];
+/// 11. a container (a non-empty array or map, any indefinite-length item) opened inside
+///     [`MAX_NESTING_DEPTH`] others: [`CodecError::NestingTooDeep`];
+///
+/// and once the top-level item is complete, bytes after it: [`CodecError::TrailingBytes`].
 ///
 /// Whether the item is canonical, and whether it has the expected shape, is left to the decoder
-/// and the re-encode check; this pass only guarantees that decoding is cheap and bounded.
+/// and the re-encode check; this pass guarantees that decoding is cheap and bounded and that
+/// every value is in the data model.
 pub fn scan(bytes: &[u8], max_len: usize) -> Result<(), CodecError> {
     let max_len = max_len as u64;
-    let mut open = [Open::Items(0); MAX_NESTING_DEPTH];
+    let mut open = [Open {
+        holds: Holds::Items,
+        left: None,
+        read: 0,
+    }; MAX_NESTING_DEPTH];
     let mut depth = 0usize;
     let mut pos = 0usize;
     loop {
-        // Read the head of the next item.
+        let parent = depth.checked_sub(1).map(|top| open[top]);
         let initial = *bytes.get(pos).ok_or(CodecError::Truncated)?;
         pos += 1;
         let major = initial >> 5;
         let info = initial & 0x1f;
         if initial == 0xff {
-            // A break closes the innermost indefinite-length container and nothing else.
-            match depth.checked_sub(1).map(|top| open[top]) {
-                Some(Open::UntilBreak) => depth -= 1,
+            // A break ends the innermost indefinite-length item, a map only after a value.
+            match parent {
+                Some(p)
+                    if p.left.is_none()
+                        && (p.holds != Holds::Pairs || p.read.is_multiple_of(2)) =>
+                {
+                    depth -= 1;
+                }
                 _ => return Err(CodecError::Malformed("unexpected break".into())),
             }
         } else {
@@ -112,45 +171,86 @@ pub fn scan(bytes: &[u8], max_len: usize) -> Result<(), CodecError> {
                     )));
                 }
             };
+            if let Some(Open {
+                holds: Holds::Chunks(string_major),
+                ..
+            }) = parent
+                && (major != string_major || argument.is_none())
+            {
+                return Err(CodecError::Malformed(
+                    "indefinite-length string chunk".into(),
+                ));
+            }
+            if parent.is_some_and(|p| p.expects_key()) && major != 3 {
+                return Err(CodecError::NonTextMapKey);
+            }
             let remaining = (bytes.len() - pos) as u64;
             // Whether this item opens a container whose items follow.
             let mut opens = None;
-            match (major, argument) {
-                (0 | 1 | 7, _) => {}
-                (2 | 3, Some(len)) => {
-                    if len > max_len {
-                        return Err(CodecError::LengthOutOfRange);
+            match major {
+                0 | 1 => {}
+                6 => return Err(CodecError::NonCanonical),
+                7 => match info {
+                    20..=22 => {}
+                    23 => return Err(CodecError::NonCanonical),
+                    25..=27 => return Err(CodecError::FloatNotAllowed),
+                    _ => {
+                        return Err(CodecError::Malformed(format!(
+                            "simple value 0x{initial:02x}"
+                        )));
                     }
-                    if len > remaining {
-                        return Err(CodecError::Truncated);
+                },
+                2 | 3 => match argument {
+                    Some(len) => {
+                        if len > max_len {
+                            return Err(CodecError::LengthOutOfRange);
+                        }
+                        if len > remaining {
+                            return Err(CodecError::Truncated);
+                        }
+                        let content = &bytes[pos..pos + len as usize];
+                        if major == 3 && std::str::from_utf8(content).is_err() {
+                            return Err(CodecError::Malformed("invalid UTF-8".into()));
+                        }
+                        pos += len as usize;
                     }
-                    pos += len as usize;
-                }
-                (4 | 5, Some(count)) => {
-                    // A map of n pairs holds 2n items; every item takes at least one byte.
-                    let items = if major == 5 {
-                        count.saturating_mul(2)
-                    } else {
-                        count
-                    };
-                    if items > max_len {
-                        return Err(CodecError::LengthOutOfRange);
+                    None => opens = Some((major, None)),
+                },
+                // Arrays (4) and maps (5).
+                _ => match argument {
+                    Some(count) => {
+                        // A map of n pairs holds 2n items; every item takes at least one byte.
+                        let items = if major == 5 {
+                            count.saturating_mul(2)
+                        } else {
+                            count
+                        };
+                        if items > max_len {
+                            return Err(CodecError::LengthOutOfRange);
+                        }
+                        if items > remaining {
+                            return Err(CodecError::Truncated);
+                        }
+                        if items > 0 {
+                            opens = Some((major, Some(items)));
+                        }
                     }
-                    if items > remaining {
-                        return Err(CodecError::Truncated);
-                    }
-                    if items > 0 {
-                        opens = Some(Open::Items(items));
-                    }
-                }
-                (2..=5, None) => opens = Some(Open::UntilBreak),
-                _ => return Err(CodecError::NonCanonical),
+                    None => opens = Some((major, None)),
+                },
             }
-            if let Some(container) = opens {
+            if let Some((major, left)) = opens {
                 if depth == MAX_NESTING_DEPTH {
                     return Err(CodecError::NestingTooDeep);
                 }
-                open[depth] = container;
+                open[depth] = Open {
+                    holds: match major {
+                        4 => Holds::Items,
+                        5 => Holds::Pairs,
+                        string => Holds::Chunks(string),
+                    },
+                    left,
+                    read: 0,
+                };
                 depth += 1;
                 continue;
             }
@@ -164,9 +264,11 @@ pub fn scan(bytes: &[u8], max_len: usize) -> Result<(), CodecError> {
                     Err(CodecError::TrailingBytes)
                 };
             };
-            match &mut open[top] {
-                Open::UntilBreak => break,
-                Open::Items(left) => {
+            let container = &mut open[top];
+            container.read += 1;
+            match &mut container.left {
+                None => break,
+                Some(left) => {
                     *left -= 1;
                     if *left > 0 {
                         break;
@@ -516,7 +618,8 @@ impl<'de> Visitor<'de> for ValueVisitor {
     }
 }
 
-/// A map key: must be a text string.
+/// A map key: must be a text string ([`scan`] refuses any other key first; this is a second
+/// fence with the same reason).
 struct MapKey(String);
 
 impl<'de> Deserialize<'de> for MapKey {
@@ -660,6 +763,140 @@ mod tests {
                 max: 3
             })
         );
+    }
+
+    #[test]
+    fn the_pre_scan_enforces_the_data_model() {
+        let scan = |bytes: &[u8]| super::scan(bytes, 1 << 20);
+        let malformed = |r: Result<(), CodecError>| matches!(r, Err(CodecError::Malformed(_)));
+        // A float or a non-text key anywhere, before any field is looked at.
+        assert_eq!(
+            scan(&[0x81, 0xf9, 0x3c, 0x00]),
+            Err(CodecError::FloatNotAllowed)
+        );
+        assert_eq!(
+            scan(&[0xa1, 0x41, b'a', 0x00]),
+            Err(CodecError::NonTextMapKey)
+        );
+        // Keys are every other item, in definite and indefinite maps alike.
+        assert_eq!(scan(&[0xa1, 0x61, b'a', 0x41, b'b']), Ok(()));
+        assert_eq!(
+            scan(&[0xbf, 0x61, b'a', 0x00, 0x00, 0x00, 0xff]),
+            Err(CodecError::NonTextMapKey)
+        );
+        // A float as a map key is a non-text key: the key check comes first.
+        assert_eq!(
+            scan(&[0xa1, 0xf9, 0x3c, 0x00, 0x00]),
+            Err(CodecError::NonTextMapKey)
+        );
+        // A break right after a key.
+        assert!(malformed(scan(&[0xbf, 0x61, b'a', 0xff])));
+        // Chunks of an indefinite-length string: definite strings of the same major type.
+        assert_eq!(scan(&[0x5f, 0x41, 0x00, 0xff]), Ok(()));
+        assert!(malformed(scan(&[0x5f, 0x61, b'a', 0xff])));
+        assert!(malformed(scan(&[0x7f, 0x7f, 0xff, 0xff])));
+        // Simple values and text.
+        assert_eq!(scan(&[0xf7]), Err(CodecError::NonCanonical));
+        assert!(malformed(scan(&[0xf8, 0x20])));
+        assert!(malformed(scan(&[0xe0])));
+        assert!(malformed(scan(&[0x62, 0xc3, 0x28])));
+        // The first fault in input order decides.
+        assert_eq!(
+            scan(&[0x82, 0xc1, 0x00, 0xf9, 0x3c, 0x00]),
+            Err(CodecError::NonCanonical)
+        );
+        assert_eq!(
+            scan(&[0x82, 0xf9, 0x3c, 0x00, 0xc1, 0x00]),
+            Err(CodecError::FloatNotAllowed)
+        );
+    }
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Sample {
+        #[serde(with = "serde_bytes")]
+        b: Vec<u8>,
+        n: u64,
+        t: String,
+    }
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    enum Kind {
+        Unit,
+        Pair { a: u64 },
+    }
+
+    #[test]
+    fn a_value_of_another_major_type_is_malformed_not_non_canonical() {
+        let sample = Sample {
+            b: vec![1],
+            n: 1,
+            t: "x".into(),
+        };
+        let good = encode(&sample).unwrap();
+        assert_eq!(
+            good,
+            [
+                0xa3, 0x61, b'b', 0x41, 0x01, 0x61, b'n', 0x01, 0x61, b't', 0x61, b'x'
+            ]
+        );
+        assert_eq!(decode_canonical::<Sample>(&good, 64), Ok(sample));
+        let with = |at: usize, value: &[u8]| {
+            let mut bytes = good.clone();
+            let end = match at {
+                3 => 5,
+                7 => 8,
+                10 => 12,
+                _ => unreachable!(),
+            };
+            bytes.splice(at..end, value.iter().copied());
+            bytes
+        };
+        for (name, bytes) in [
+            ("text as a byte string", with(10, &[0x41, b'x'])),
+            ("bytes as text", with(3, &[0x61, 0x01])),
+            ("bytes as an array", with(3, &[0x81, 0x01])),
+            ("uint as a negative integer", with(7, &[0x20])),
+            ("uint as a boolean", with(7, &[0xf5])),
+            ("uint as null", with(7, &[0xf6])),
+            (
+                "struct as an array",
+                vec![0x83, 0x41, 0x01, 0x01, 0x61, b'x'],
+            ),
+        ] {
+            assert!(
+                matches!(
+                    decode_canonical::<Sample>(&bytes, 64),
+                    Err(CodecError::Malformed(_))
+                ),
+                "{name}"
+            );
+        }
+        // Enums: a unit variant is its name as text, any other variant a one-entry map.
+        assert_eq!(encode(&Kind::Unit).unwrap(), b"\x64unit");
+        assert_eq!(decode_canonical::<Kind>(b"\x64unit", 64), Ok(Kind::Unit));
+        let pair = encode(&Kind::Pair { a: 1 }).unwrap();
+        assert_eq!(decode_canonical::<Kind>(&pair, 64), Ok(Kind::Pair { a: 1 }));
+        for (name, bytes) in [
+            ("unit variant as a map", b"\xa1\x64unit\xf6".to_vec()),
+            ("unit variant as bytes", b"\x44unit".to_vec()),
+            ("legacy array", b"\x82\x64pair\xa1\x61a\x01".to_vec()),
+            (
+                "two entries",
+                b"\xa2\x64pair\xa1\x61a\x01\x64unit\xf6".to_vec(),
+            ),
+            ("struct variant as text", b"\x64pair".to_vec()),
+            ("empty map", vec![0xa0]),
+        ] {
+            assert!(
+                matches!(
+                    decode_canonical::<Kind>(&bytes, 64),
+                    Err(CodecError::Malformed(_))
+                ),
+                "{name}"
+            );
+        }
     }
 
     #[test]

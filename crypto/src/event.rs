@@ -410,8 +410,9 @@ struct Inner {
 }
 
 impl Event {
-    /// The verify path: size cap, decode, canonical check, structural rules, content hash,
-    /// `verify_strict` of the author's signature, id.
+    /// The verify path, in the order of specs/events.md §6 (the first failure is the reason):
+    /// size cap, pre-scan, strict decode, version, signature present, canonical check,
+    /// structural rules, content hash, `verify_strict` of the author's signature, id.
     pub fn decode(bytes: &[u8]) -> Result<Event, EventError> {
         Self::decode_inner(bytes, true)
     }

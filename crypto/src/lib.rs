@@ -4,8 +4,8 @@
 //!
 //! Layout:
 //! - [`codec`]: the one CBOR entry point (size cap, then a bounded allocation-free pre-scan of
-//!   lengths and nesting, then decoding and the canonical round-trip check) and [`Value`], the
-//!   restricted data model of event content.
+//!   lengths, nesting and the data model, then type-strict decoding and the canonical round-trip
+//!   check) and [`Value`], the restricted data model of event content.
 //! - [`address`]: ids, user keys and invite links in text: the one strict parser.
 //! - [`hash`]: SHA-256 identifiers ([`EventId`], [`RoomId`], [`AttestationId`]).
 //! - [`idmap`]: [`IdMap`], a randomly keyed lookup table without iteration, for hot id lookups.

@@ -390,6 +390,7 @@ fn invalid_vectors_are_rejected_with_their_reason() {
     let file = load("invalid.json");
     let cases = list(&file, "invalid");
     let mut reasons = BTreeMap::new();
+    let mut multiple = 0;
     for case in cases {
         let target = case["target"].as_str().unwrap();
         let name = case["name"].as_str().unwrap();
@@ -404,6 +405,12 @@ fn invalid_vectors_are_rejected_with_their_reason() {
             other => panic!("unknown target {other}"),
         };
         assert_eq!(got, Some(reason), "{target}: {name}");
+        if let Some(faults) = case["faults"].as_array() {
+            // Several faults: the reason is the first in the spec's order, and it is listed.
+            assert!(faults.len() >= 2, "{name}");
+            assert_eq!(faults[0], reason, "{name}");
+            multiple += 1;
+        }
         if target == "event" {
             // A node that stored it by mistake must not accept it on reload either, unless the
             // only fault is the signature (which decode_trusted deliberately skips).
@@ -419,6 +426,10 @@ fn invalid_vectors_are_rejected_with_their_reason() {
         }
         *reasons.entry(reason).or_insert(0) += 1;
     }
+    assert!(
+        multiple >= 20,
+        "only {multiple} vectors with several faults"
+    );
     // Every reason the envelope, attestation and codec can give is exercised.
     for reason in [
         "bad_signature",

@@ -683,6 +683,42 @@ fn main() {
         ErrorReason::Malformed,
         "malformed_cbor",
     );
+    // Strict types (specs/events.md §1.2): another major type is malformed_cbor, never
+    // non_canonical_encoding, and the data model is enforced before any field is read.
+    refuse(
+        "tips with the room as a text string",
+        frame(&tagged("tips", map(vec![("room", Cbor::Text("r".repeat(32)))])).encode()),
+        ErrorReason::Malformed,
+        "malformed_cbor",
+    );
+    refuse(
+        "the request kind as a byte string",
+        frame(&splice(&tips, b"\x64tips", b"\x44tips")),
+        ErrorReason::Malformed,
+        "non_text_map_key",
+    );
+    refuse(
+        "tips as an array [kind, fields]",
+        frame(
+            &Cbor::Array(vec![
+                Cbor::Text("tips".into()),
+                map(vec![("room", bytes(&room))]),
+            ])
+            .encode(),
+        ),
+        ErrorReason::Malformed,
+        "malformed_cbor",
+    );
+    refuse(
+        "backfill with limit as a float",
+        frame(&splice(
+            &backfill(64).encode(),
+            b"\x65limit\x18\x40",
+            b"\x65limit\xf9\x54\x00",
+        )),
+        ErrorReason::Malformed,
+        "float_not_allowed",
+    );
     refuse(
         "tips followed by a byte",
         frame(&[&tips[..], &[0x00]].concat()),
@@ -706,6 +742,32 @@ fn main() {
         "tips with 257 ids",
         tagged("tips", map(vec![("tips", ids(&too_many_tips))])).encode(),
         "too_large",
+    );
+    refuse_answer(
+        "delivered as a map",
+        map(vec![("delivered", Cbor::Null)]).encode(),
+        "malformed_cbor",
+    );
+    refuse_answer(
+        "events as text strings",
+        tagged(
+            "events",
+            map(vec![(
+                "events",
+                Cbor::Array(vec![Cbor::Text("event".into())]),
+            )]),
+        )
+        .encode(),
+        "malformed_cbor",
+    );
+    refuse_answer(
+        "error reason as a byte string",
+        splice(
+            &error_cbor(ErrorReason::Busy).encode(),
+            b"\x64busy",
+            b"\x44busy",
+        ),
+        "malformed_cbor",
     );
     refuse_answer(
         "unknown error reason",
