@@ -478,14 +478,33 @@ fn main() {
         );
         invalid_keys.push(json!({ "name": name, "public": hex::encode(bytes), "reason": reason }));
     }
-    // Negative zero: x = 0 with the sign bit set, which the point decoder accepts as the identity.
-    let negative_zero_identity =
-        hex32("0100000000000000000000000000000000000000000000000000000000000080");
-    invalid_keys.push(json!({
-        "name": "identity with the sign bit set (negative zero)",
-        "public": hex::encode(negative_zero_identity),
-        "reason": causerie_crypto::PublicKey::from_bytes(&negative_zero_identity).err().map(|e| e.reason()),
-    }));
+    // x = 0 with the sign bit set: a second encoding of a point whose x has no negative. RFC 8032
+    // §5.1.3 decoding fails there, so the reason is invalid_key (specs/identity.md §1.1), although
+    // both points are also of small order.
+    for (name, key) in [
+        (
+            "identity with the sign bit set (negative zero)",
+            "0100000000000000000000000000000000000000000000000000000000000080",
+        ),
+        (
+            "order 2 (y = -1) with the sign bit set (negative zero)",
+            "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+        ),
+    ] {
+        let bytes = hex32(key);
+        let point = CompressedEdwardsY(bytes)
+            .decompress()
+            .expect("the point decoder accepts x = 0 with the sign bit set");
+        assert!(point.is_small_order(), "{name}");
+        assert_eq!(
+            causerie_crypto::PublicKey::from_bytes(&bytes)
+                .err()
+                .map(|e| e.reason()),
+            Some("invalid_key"),
+            "{name}"
+        );
+        invalid_keys.push(json!({ "name": name, "public": key, "reason": "invalid_key" }));
+    }
     write(
         &dir,
         "keys.json",

@@ -28,8 +28,8 @@ pub struct PublicKey {
 
 impl PublicKey {
     /// Validates raw bytes: a canonical encoding (y below the field prime; the point decoder
-    /// would otherwise reduce it, giving one point two byte forms and a user two identities) of a
-    /// curve point that is not of small order.
+    /// would otherwise reduce it, giving one point two byte forms and a user two identities; and
+    /// no sign bit on x = 0, for the same reason) of a curve point that is not of small order.
     ///
     /// Validation decompresses the point, a few µs (over a tenth of a signature verification),
     /// so every thread remembers its most recently validated keys (see [`KEY_CACHE_SLOTS`]).
@@ -48,7 +48,7 @@ impl PublicKey {
 
     /// The validation itself, uncached.
     fn validate(bytes: &[u8; 32]) -> Result<Self, CodecError> {
-        if !is_canonical_y(bytes) {
+        if !is_canonical_y(bytes) || is_signed_zero_x(bytes) {
             return Err(CodecError::InvalidKey);
         }
         let key = VerifyingKey::from_bytes(bytes).map_err(|_| CodecError::InvalidKey)?;
@@ -113,6 +113,18 @@ fn key_cache_slot(bytes: &[u8; 32]) -> usize {
 /// `ed..ff ff … ff 7f` once the sign bit is masked.
 fn is_canonical_y(bytes: &[u8; 32]) -> bool {
     !(bytes[31] & 0x7f == 0x7f && bytes[1..31].iter().all(|b| *b == 0xff) && bytes[0] >= 0xed)
+}
+
+/// Whether the bytes encode x = 0 with the sign bit set, which RFC 8032 §5.1.3 refuses (x = 0
+/// has no negative, so these are a second encoding of a point) but the point decoder accepts.
+/// x = 0 exactly when y² = 1, so only y = 1 (the identity) and y = p − 1 (the point of order 2)
+/// are concerned (specs/identity.md §1.1).
+fn is_signed_zero_x(bytes: &[u8; 32]) -> bool {
+    let sign = bytes[31] & 0x80 != 0;
+    let y_is_one = bytes[0] == 1 && bytes[1..31].iter().all(|b| *b == 0) && bytes[31] & 0x7f == 0;
+    let y_is_p_minus_one =
+        bytes[0] == 0xec && bytes[1..31].iter().all(|b| *b == 0xff) && bytes[31] & 0x7f == 0x7f;
+    sign && (y_is_one || y_is_p_minus_one)
 }
 
 impl PartialEq for PublicKey {
