@@ -1,6 +1,15 @@
 //! The running node: data directory, node key, store, node actor, network actor and HTTP server,
 //! started in that order and stopped in reverse. `causerie run` and the in-process test cluster
-//! both start nodes through [`start`], so tests exercise the real daemon.
+//! both start nodes through [`start`], so tests exercise the real daemon. Before anything else
+//! the node locks its data directory (`daemon/lock.rs`), so a second node on it is refused at
+//! once.
+//!
+//! Errors say what failed and keep their cause as [`std::error::Error::source`], not in their
+//! own text, so a printed chain names each cause once.
+
+mod lock;
+
+pub use lock::{DataDirLock, LOCK_FILE_NAME, LockError};
 
 use std::net::SocketAddr;
 
@@ -21,22 +30,33 @@ use crate::node::{Node, NodeTask};
 #[derive(Debug, Error)]
 pub enum DaemonError {
     /// The data directory could not be created.
-    #[error("data directory: {0}")]
-    DataDir(std::io::Error),
+    #[error("data directory")]
+    DataDir(#[source] std::io::Error),
+    /// Another node runs on the data directory, or it could not be locked.
+    #[error(transparent)]
+    Lock(#[from] LockError),
     /// The node key could not be read or created.
-    #[error("node key: {0}")]
+    #[error("node key")]
     Key(#[from] KeyError),
     /// The store could not be opened.
-    #[error("store: {0}")]
+    #[error("store")]
     Store(#[from] StoreError),
     /// Rebuilding the rooms failed.
-    #[error("rooms: {0}")]
+    #[error("rooms")]
     Ledger(#[from] LedgerError),
     /// The network could not start.
-    #[error("network: {0}")]
+    #[error("network")]
     Net(#[from] NetError),
+    /// The HTTP address is taken by another program.
+    #[error(
+        "the HTTP address {addr} is already in use (another causerie node?); stop that program, or choose another address with --http HOST:PORT"
+    )]
+    HttpInUse {
+        /// The address.
+        addr: SocketAddr,
+    },
     /// The HTTP address could not be bound.
-    #[error("http {addr}: {source}")]
+    #[error("http {addr}")]
     Http {
         /// The address.
         addr: SocketAddr,
@@ -50,10 +70,12 @@ impl DaemonError {
     pub fn reason(&self) -> &'static str {
         match self {
             DaemonError::DataDir(_) => "data_dir",
+            DaemonError::Lock(e) => e.reason(),
             DaemonError::Key(e) => e.reason(),
             DaemonError::Store(e) => e.reason(),
             DaemonError::Ledger(e) => e.reason(),
             DaemonError::Net(e) => e.reason(),
+            DaemonError::HttpInUse { .. } => "http_address_in_use",
             DaemonError::Http { .. } => "http_bind",
         }
     }
@@ -71,6 +93,8 @@ pub struct Running {
     node_task: NodeTask,
     net_task: JoinHandle<()>,
     http_task: JoinHandle<()>,
+    /// Held until the node has stopped.
+    data_dir_lock: DataDirLock,
 }
 
 /// Creates the data directory readable by its owner only (it holds the node key).
@@ -100,6 +124,7 @@ pub fn node_key(config: &Config) -> Result<NodeSecret, DaemonError> {
 /// Starts every part of the node on the current tokio runtime.
 pub async fn start(config: &Config) -> Result<Running, DaemonError> {
     create_private_dir(&config.data_dir).map_err(DaemonError::DataDir)?;
+    let data_dir_lock = DataDirLock::acquire(&config.data_dir)?;
     let secret = node_key(config)?;
     let key = secret.public();
     let store_path = config.store_path();
@@ -133,6 +158,9 @@ pub async fn start(config: &Config) -> Result<Running, DaemonError> {
             let _ = net_task.await;
             node.shutdown().await;
             node_task.join();
+            if source.kind() == std::io::ErrorKind::AddrInUse {
+                return Err(DaemonError::HttpInUse { addr: config.http });
+            }
             return Err(DaemonError::Http {
                 addr: config.http,
                 source,
@@ -174,6 +202,7 @@ pub async fn start(config: &Config) -> Result<Running, DaemonError> {
         node_task,
         net_task,
         http_task,
+        data_dir_lock,
     })
 }
 
@@ -188,6 +217,8 @@ impl Running {
         let node_task = self.node_task;
         // Joining a thread blocks; do it off the async workers.
         let _ = tokio::task::spawn_blocking(move || node_task.join()).await;
+        // Only now may another node open the data directory.
+        drop(self.data_dir_lock);
         tracing::info!("node stopped");
     }
 }

@@ -90,6 +90,11 @@ pub enum NetError {
     /// The transport could not be built or a listen address was refused.
     #[error("transport: {0}")]
     Transport(String),
+    /// A p2p listen address is taken by another program.
+    #[error(
+        "the p2p address {0} is already in use (another causerie node?); stop that program, or choose another port with --listen /ip4/127.0.0.1/tcp/PORT"
+    )]
+    ListenAddressInUse(String),
     /// A dial failed or timed out.
     #[error("dial failed: {0}")]
     Dial(String),
@@ -119,6 +124,7 @@ impl NetError {
         match self {
             NetError::Stopped => "net_stopped",
             NetError::Transport(_) => "transport",
+            NetError::ListenAddressInUse(_) => "listen_address_in_use",
             NetError::Dial(_) => "dial_failed",
             NetError::Request(reason) => reason,
             NetError::Refused(reason) => reason.reason(),

@@ -116,7 +116,7 @@ impl Actor {
         for address in &config.listen {
             swarm
                 .listen_on(address.clone())
-                .map_err(|e| NetError::Transport(format!("listen on {address}: {e}")))?;
+                .map_err(|e| listen_error(address, &e))?;
         }
         let (gossip, gossip_receiver) = mpsc::channel(GOSSIP_QUEUE_LEN);
         let handle = NetHandle {
@@ -801,4 +801,60 @@ impl Actor {
                 .await;
         });
     }
+}
+
+/// Why listening on `address` failed, with the cause spelled out: libp2p's transport error
+/// prints nothing itself, and its IO cause may be wrapped in further IO errors and in upgrade
+/// types that do not expose it as a source.
+fn listen_error(address: &Multiaddr, error: &(dyn std::error::Error + 'static)) -> NetError {
+    if address_in_use(address) {
+        return NetError::ListenAddressInUse(address.to_string());
+    }
+    /// How deep a chain of causes is followed.
+    const MAX_CAUSES: usize = 8;
+    let mut causes: Vec<String> = Vec::new();
+    let mut next = Some(error);
+    while let Some(cause) = next.take() {
+        if causes.len() == MAX_CAUSES {
+            break;
+        }
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::AddrInUse {
+                return NetError::ListenAddressInUse(address.to_string());
+            }
+            // A custom IO error hides its inner error from `source`.
+            if let Some(inner) = io.get_ref() {
+                next = Some(inner);
+                continue;
+            }
+        }
+        let text = cause.to_string();
+        if !text.is_empty() && !causes.last().is_some_and(|last| last.ends_with(&text)) {
+            causes.push(text);
+        }
+        next = cause.source();
+    }
+    NetError::Transport(format!("listen on {address}: {}", causes.join(": ")))
+}
+
+/// Whether another socket holds `address` (a TCP address), found by binding it the way the
+/// transport does. Only asked after listening failed, to name the cause.
+fn address_in_use(address: &Multiaddr) -> bool {
+    use libp2p::multiaddr::Protocol;
+    let mut parts = address.iter();
+    let ip: std::net::IpAddr = match parts.next() {
+        Some(Protocol::Ip4(ip)) => ip.into(),
+        Some(Protocol::Ip6(ip)) => ip.into(),
+        _ => return false,
+    };
+    let Some(Protocol::Tcp(port)) = parts.next() else {
+        return false;
+    };
+    if port == 0 {
+        return false;
+    }
+    matches!(
+        std::net::TcpListener::bind((ip, port)),
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse
+    )
 }
