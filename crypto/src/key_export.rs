@@ -41,6 +41,10 @@ pub const ASSOCIATED_DATA: &[u8] = b"causerie key export v1";
 pub const MAX_EXPORT_FILE_BYTES: usize = 4_096;
 /// Longest passphrase accepted (PBKDF2 hashes longer ones first; this only bounds input).
 pub const MAX_PASSPHRASE_BYTES: usize = 1_024;
+/// Shortest passphrase a key is exported under, in characters (Unicode code points): the one
+/// rule of the CLI, the web client (`keys.js`) and this module. Opening a file takes any
+/// passphrase up to [`MAX_PASSPHRASE_BYTES`], so files sealed before the rule still open.
+pub const MIN_PASSPHRASE_CHARS: usize = 8;
 
 /// Why a key could not be exported or imported.
 #[derive(Debug, Error)]
@@ -63,6 +67,14 @@ pub enum KeyExportError {
     /// The passphrase is empty or too long.
     #[error("passphrase must be 1..={MAX_PASSPHRASE_BYTES} bytes")]
     BadPassphrase,
+    /// A new export's passphrase is shorter than [`MIN_PASSPHRASE_CHARS`].
+    #[error(
+        "choose a passphrase of at least {MIN_PASSPHRASE_CHARS} characters (this one has {chars})"
+    )]
+    PassphraseTooShort {
+        /// Characters given.
+        chars: usize,
+    },
     /// The operating system's random source failed.
     #[error("random source unavailable")]
     Random,
@@ -77,6 +89,7 @@ impl KeyExportError {
             KeyExportError::KeyMismatch => "key_mismatch",
             KeyExportError::WrongPassphrase => "wrong_passphrase",
             KeyExportError::BadPassphrase => "bad_passphrase",
+            KeyExportError::PassphraseTooShort { .. } => "passphrase_too_short",
             KeyExportError::Random => "random_unavailable",
         }
     }
@@ -111,9 +124,15 @@ pub struct KeyExport {
     pub ciphertext: [u8; CIPHERTEXT_BYTES],
 }
 
-fn check_passphrase(passphrase: &str) -> Result<(), KeyExportError> {
-    if passphrase.is_empty() || passphrase.len() > MAX_PASSPHRASE_BYTES {
+/// Checks a passphrase a key is about to be exported under: at least [`MIN_PASSPHRASE_CHARS`]
+/// characters, at most [`MAX_PASSPHRASE_BYTES`] bytes.
+pub fn check_new_passphrase(passphrase: &str) -> Result<(), KeyExportError> {
+    if passphrase.len() > MAX_PASSPHRASE_BYTES {
         return Err(KeyExportError::BadPassphrase);
+    }
+    let chars = passphrase.chars().count();
+    if chars < MIN_PASSPHRASE_CHARS {
+        return Err(KeyExportError::PassphraseTooShort { chars });
     }
     Ok(())
 }
@@ -165,7 +184,7 @@ impl KeyExport {
         salt: [u8; SALT_BYTES],
         nonce: [u8; NONCE_BYTES],
     ) -> Result<KeyExport, KeyExportError> {
-        check_passphrase(passphrase)?;
+        check_new_passphrase(passphrase)?;
         if !(MIN_ITERATIONS..=MAX_ITERATIONS).contains(&iterations) {
             return Err(KeyExportError::WeakKdf {
                 iterations: iterations.into(),
@@ -453,7 +472,18 @@ mod tests {
     fn sealing_refuses_bad_parameters() {
         let secret = vector_secret();
         let err = KeyExport::seal_with(&secret, "", MIN_ITERATIONS, [0; 16], [0; 12]);
-        assert_eq!(err.unwrap_err().reason(), "bad_passphrase");
+        assert_eq!(err.unwrap_err().reason(), "passphrase_too_short");
+        // Counted in characters: seven accented letters are 14 bytes but too short.
+        let err = KeyExport::seal_with(&secret, "ééééééé", MIN_ITERATIONS, [0; 16], [0; 12]);
+        assert_eq!(err.unwrap_err().reason(), "passphrase_too_short");
+        assert!(
+            KeyExport::seal_with(&secret, "éééééééé", MIN_ITERATIONS, [0; 16], [0; 12]).is_ok()
+        );
+        // The refusal says what to choose.
+        assert_eq!(
+            check_new_passphrase("abc").unwrap_err().to_string(),
+            "choose a passphrase of at least 8 characters (this one has 3)"
+        );
         let long = "x".repeat(MAX_PASSPHRASE_BYTES + 1);
         let err = KeyExport::seal_with(&secret, &long, MIN_ITERATIONS, [0; 16], [0; 12]);
         assert_eq!(err.unwrap_err().reason(), "bad_passphrase");

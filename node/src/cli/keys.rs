@@ -8,7 +8,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, Result};
 use causerie_crypto::UserSecret;
-use causerie_crypto::key_export::{KeyExport, MAX_EXPORT_FILE_BYTES, MAX_PASSPHRASE_BYTES};
+use causerie_crypto::key_export::{
+    KeyExport, MAX_EXPORT_FILE_BYTES, MAX_PASSPHRASE_BYTES, check_new_passphrase,
+};
 use clap::Subcommand;
 use serde_json::json;
 
@@ -149,7 +151,9 @@ pub(crate) fn init(cx: &Context) -> Result<ExitCode> {
 }
 
 /// Reads a passphrase from the first line of `file`, or prompts on the terminal (twice when
-/// `confirm`). Never echoed, never logged.
+/// `confirm`, for a new export, which also needs
+/// [`MIN_PASSPHRASE_CHARS`](causerie_crypto::key_export::MIN_PASSPHRASE_CHARS) characters). Never
+/// echoed, never logged.
 fn passphrase(file: Option<&Path>, confirm: bool) -> Result<zeroize::Zeroizing<String>> {
     let text = match file {
         Some(path) => {
@@ -177,7 +181,10 @@ fn passphrase(file: Option<&Path>, confirm: bool) -> Result<zeroize::Zeroizing<S
             first
         }
     };
-    if text.is_empty() || text.len() > MAX_PASSPHRASE_BYTES {
+    if confirm {
+        // A new export: the one rule of every client.
+        check_new_passphrase(&text)?;
+    } else if text.is_empty() || text.len() > MAX_PASSPHRASE_BYTES {
         return Err(refused(
             "bad_passphrase",
             format!("the passphrase must be 1 to {MAX_PASSPHRASE_BYTES} bytes"),
