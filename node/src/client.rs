@@ -47,5 +47,12 @@ pub const MAX_STREAM_DATA_BYTES: usize = 1024 * 1024;
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long connecting may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long an idle connection is kept for the next request. Below the node's keep-alive idle
+/// timeout, so the client never sends a request on a connection the node is closing.
+pub const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(5);
+const _: () = assert!(
+    POOL_IDLE_TIMEOUT.as_millis() < crate::api::limits::HEADER_READ_TIMEOUT.as_millis(),
+    "the client must drop idle connections before the node does"
+);
 /// Largest history page the API serves (specs/client-api.md, "Limits").
 pub const MAX_PAGE_LIMIT: u32 = 200;

@@ -11,7 +11,7 @@ use super::checks::{Expect, check_challenge, check_draft, sign};
 use super::error::{ClientError, bad, invalid, unreachable};
 use super::stream::EventStream;
 use super::wire::{Account, ChallengeAnswer, Draft, ErrorBody, SessionAnswer, Submitted};
-use super::{CONNECT_TIMEOUT, MAX_RESPONSE_BYTES, REQUEST_TIMEOUT};
+use super::{CONNECT_TIMEOUT, MAX_RESPONSE_BYTES, POOL_IDLE_TIMEOUT, REQUEST_TIMEOUT};
 
 /// A connection to one node, with or without a session.
 #[derive(Clone)]
@@ -75,23 +75,50 @@ fn valid_reason(reason: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
+/// The base URL of a node as the user names it: a URL with scheme `http` or `https` and a host,
+/// or `HOST:PORT` (taken as `http://HOST:PORT`); no credentials, query or fragment.
+fn node_url(node: &str) -> Result<String, ClientError> {
+    let refuse = |why: String| {
+        invalid(
+            "bad_node_url",
+            format!("{node:?}: {why}; give the node as http://HOST:PORT or HOST:PORT"),
+        )
+    };
+    let given = node.trim();
+    let base = if given.contains("://") {
+        given.trim_end_matches('/').to_owned()
+    } else {
+        format!("http://{}", given.trim_end_matches('/'))
+    };
+    let url = reqwest::Url::parse(&base).map_err(|e| refuse(e.to_string()))?;
+    if url.scheme() != "http" && url.scheme() != "https" {
+        return Err(refuse(format!("{} is not http or https", url.scheme())));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(refuse("no host".into()));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(refuse(
+            "credentials do not belong in the node's address".into(),
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(refuse("no query or fragment".into()));
+    }
+    Ok(base)
+}
+
 impl Client {
-    /// A client for the node at `base` (e.g. `http://127.0.0.1:8080`).
-    pub fn new(base: &str) -> Result<Client, ClientError> {
-        let base = base.trim_end_matches('/').to_owned();
-        let url = reqwest::Url::parse(&base)
-            .map_err(|e| invalid("bad_node_url", format!("{base}: {e}")))?;
-        if url.scheme() != "http" && url.scheme() != "https" {
-            return Err(invalid(
-                "bad_node_url",
-                format!("{base}: want http://HOST:PORT"),
-            ));
-        }
+    /// A client for the node at `node`: its URL (`http://127.0.0.1:8080`) or `HOST:PORT`, read
+    /// as `http://HOST:PORT`.
+    pub fn new(node: &str) -> Result<Client, ClientError> {
+        let base = node_url(node)?;
         let http = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
             // The node is named explicitly; an ambient HTTP_PROXY must not see the session token.
             .no_proxy()
+            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
             .build()
             .map_err(unreachable)?;
         Ok(Client {
@@ -316,5 +343,38 @@ impl Client {
             return Err(refusal(response).await);
         }
         Ok(EventStream::new(response))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nodes_are_named_by_url_or_host_and_port() {
+        for (given, base) in [
+            ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
+            ("http://127.0.0.1:8080/", "http://127.0.0.1:8080"),
+            ("https://chat.example", "https://chat.example"),
+            ("127.0.0.1:8080", "http://127.0.0.1:8080"),
+            ("localhost:8080", "http://localhost:8080"),
+            ("[::1]:8080", "http://[::1]:8080"),
+            ("chat.example", "http://chat.example"),
+        ] {
+            assert_eq!(node_url(given).unwrap(), base, "{given}");
+        }
+        for bad in [
+            "",
+            "ftp://127.0.0.1:21",
+            "http://",
+            "http://user:secret@127.0.0.1:8080",
+            "http://127.0.0.1:8080/?x=1",
+            "127.0.0.1:99999",
+            "http://127.0.0.1:8080#top",
+        ] {
+            let error = node_url(bad).unwrap_err();
+            assert_eq!(error.reason(), "bad_node_url", "{bad}");
+            assert!(error.to_string().contains("HOST:PORT"), "{error}");
+        }
     }
 }
