@@ -6,18 +6,20 @@
 //! Layout: this file holds the arguments, the dispatch, the output and the exit-code scheme;
 //! `cli/keys.rs` (`init`, `key`), `cli/chat.rs` (`register`, `room`, `rooms`, `directory`,
 //! `send`, `history`, `tail`, `members`), `cli/moderation.rs` (`mod`), `cli/demo.rs` (`demo`),
-//! `cli/node.rs` (`run`, `verify`).
+//! `cli/node.rs` (`run`, `verify`), `cli/timeline.rs` (timeline text for people).
 //!
 //! Exit codes: 0 success; 1 refused, by the node or by a check here, with a stable reason name
 //! (e.g. `verify` of an invalid file, `not_registered`, `wrong_passphrase`); 2 the command could
 //! not run (IO, network, a node answering outside the API, usage). With `--json`, errors are
-//! printed on stdout as `{"error": reason, "message": text}`; otherwise on stderr.
+//! printed on stdout as `{"error": reason, "message": text}` (usage errors with reason `usage`);
+//! otherwise on stderr.
 
 mod chat;
 mod demo;
 mod keys;
 mod moderation;
 mod node;
+mod timeline;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -219,7 +221,7 @@ pub(crate) fn main(args: Args) -> ExitCode {
         Ok(code) => code,
         Err(err) => {
             let (code, reason) = classify(&err);
-            let message = format!("{err:#}");
+            let message = chain_text(&err);
             let out = Output { json };
             if json {
                 out.line(&json!({ "error": reason, "message": message }).to_string());
@@ -233,6 +235,43 @@ pub(crate) fn main(args: Args) -> ExitCode {
             ExitCode::from(code)
         }
     }
+}
+
+/// An error and its causes on one line, each cause once: a cause whose text its parent already
+/// ends with is not repeated.
+fn chain_text(err: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in err.chain() {
+        let part = cause.to_string();
+        if part.is_empty() || text.ends_with(&part) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&part);
+    }
+    text
+}
+
+/// Reports arguments clap refused (exit 2), as `{"error": "usage", "message"}` on stdout when
+/// `--json` was among them; `--help` and `--version` print as usual and exit 0.
+pub(crate) fn usage_error(error: &clap::Error) -> ExitCode {
+    if !error.use_stderr() || !json_requested(std::env::args_os().skip(1)) {
+        // Help, version, or a person reading: clap's own text.
+        let _ = error.print();
+        return ExitCode::from(u8::try_from(error.exit_code()).unwrap_or(EXIT_FAILURE));
+    }
+    let rendered = error.render().to_string();
+    let message = rendered.trim().trim_start_matches("error: ");
+    Output { json: true }.line(&json!({ "error": "usage", "message": message }).to_string());
+    ExitCode::from(EXIT_FAILURE)
+}
+
+/// Whether `--json` is among the options (before a `--` that ends them).
+fn json_requested(args: impl Iterator<Item = std::ffi::OsString>) -> bool {
+    args.take_while(|arg| arg != "--")
+        .any(|arg| arg == "--json")
 }
 
 /// The exit code and reason name of an error (see the module header).
@@ -483,6 +522,27 @@ mod tests {
         assert_eq!(classify(&err), (EXIT_REFUSED, "bad_room_id".into()));
         let err: anyhow::Error = std::io::Error::other("disk").into();
         assert_eq!(classify(&err), (EXIT_FAILURE, "io".into()));
+    }
+
+    #[test]
+    fn causes_print_once() {
+        let key = causerie_crypto::KeyError::Io(std::io::Error::other("disk on fire"));
+        let err = anyhow::Error::from(DaemonError::Key(key)).context("starting node 1");
+        assert_eq!(
+            chain_text(&err),
+            "starting node 1: node key: key file IO: disk on fire"
+        );
+    }
+
+    #[test]
+    fn json_is_asked_for_anywhere_before_the_end_of_options() {
+        let args = |list: &[&str]| -> Vec<std::ffi::OsString> {
+            list.iter().map(std::ffi::OsString::from).collect()
+        };
+        assert!(json_requested(args(&["send", "--json"]).into_iter()));
+        assert!(json_requested(args(&["--json", "send"]).into_iter()));
+        assert!(!json_requested(args(&["send", "--", "--json"]).into_iter()));
+        assert!(!json_requested(args(&["send", "--jsonx"]).into_iter()));
     }
 
     #[test]

@@ -302,12 +302,8 @@ async fn demo_sets_up_three_federated_nodes() {
     for node in nodes {
         // Every node shows the same conversation in the same order.
         assert_eq!(&node["messages"], first, "{report}");
-        assert!(
-            node["url"]
-                .as_str()
-                .unwrap()
-                .starts_with("http://127.0.0.1:")
-        );
+        // The nodes are stopped once the report is printed: no address of them.
+        assert!(node["url"].is_null(), "{report}");
         assert!(std::path::Path::new(node["key_file"].as_str().unwrap()).exists());
     }
     let handles: Vec<_> = nodes

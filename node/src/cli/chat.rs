@@ -1,5 +1,5 @@
 //! The chat commands: `register`, `room create|join|invite-link|leave`, `rooms`, `directory`,
-//! `send`, `history`, `tail`, `members`. Each logs in with the key file (challenge, signature,
+//! `send`, `history`, `tail`, `members`. Timeline text comes from `timeline.rs`. Each logs in with the key file (challenge, signature,
 //! session) and speaks the client API (specs/client-api.md) through
 //! [`causerie_node::client::Client`], which checks every draft before the key signs it.
 
@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Result;
+use causerie_crypto::RoomId;
 use causerie_crypto::address::parse_room;
 use causerie_node::client::{
     ApiEvent, Client, ClientError, JoinTarget, Member, NewRoom, RoomInfo, StreamItem,
@@ -15,7 +16,8 @@ use causerie_node::client::{
 use clap::Subcommand;
 use serde_json::json;
 
-use super::{Context, Output, printable};
+use super::timeline::Timeline;
+use super::{Context, Output, printable, refused};
 
 /// Most events `history` and `tail` print from the past.
 pub(crate) const MAX_HISTORY: u32 = 10_000;
@@ -25,6 +27,10 @@ const RECONNECT_DELAY_MAX: Duration = Duration::from_secs(10);
 const RECONNECT_DELAY_MIN: Duration = Duration::from_millis(250);
 /// How many events after a reconnection `tail --follow` fetches to fill the gap.
 const GAP_FILL_EVENTS: usize = 200;
+/// How many events before the printed ones `history` and `tail` read, so that the timeline
+/// can say what a moderation event changed (an unban, a power change, whose message a deletion
+/// removed): one page.
+const CONTEXT_EVENTS: usize = causerie_node::client::MAX_PAGE_LIMIT as usize;
 /// How many printed event ids `tail --follow` remembers to avoid printing one twice.
 const SEEN_IDS_MAX: usize = 4_096;
 
@@ -70,7 +76,25 @@ pub(crate) async fn register(
 ) -> Result<ExitCode> {
     let secret = cx.secret()?;
     let mut client = Client::new(&cx.node)?;
-    let account = client.register(&secret, handle, display_name).await?;
+    let account = match client.register(&secret, handle, display_name).await {
+        Ok(account) => account,
+        Err(ClientError::Refused { reason, .. }) if reason == "already_registered" => {
+            // There is no login command: every command signs in with the key file by itself.
+            let known = client.login(&secret).await.ok().map(|a| a.handle);
+            return Err(refused(
+                "already_registered",
+                format!(
+                    "this key is already registered on {}{}; nothing more to do: every command \
+                     signs in with your key file by itself (try `causerie rooms`)",
+                    cx.node,
+                    known
+                        .map(|handle| format!(" as @{}", printable(&handle)))
+                        .unwrap_or_default()
+                ),
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    };
     cx.out.print(serde_json::to_value(&account)?, || {
         format!(
             "registered @{} on {}\n  user       {}\n  home node  {}\n  assurance  {}",
@@ -184,90 +208,25 @@ pub(crate) async fn send(cx: &Context, room: &str, text: &str) -> Result<ExitCod
     Ok(ExitCode::SUCCESS)
 }
 
-/// Who wrote an event, for people: display name, else handle, else the key's start.
-fn sender_name(event: &ApiEvent) -> String {
-    let sender = event.sender.as_ref();
-    let name = sender
-        .and_then(|s| s.display_name.clone().filter(|n| !n.is_empty()))
-        .or_else(|| sender.and_then(|s| s.handle.clone()))
-        .unwrap_or_else(|| event.author.chars().take(12).collect());
-    printable(&name)
-}
-
-/// `HH:MM:SS` (UTC) of a millisecond timestamp.
-fn clock(ms: u64) -> String {
-    let seconds = (ms / 1_000) % 86_400;
-    format!(
-        "{:02}:{:02}:{:02}",
-        seconds / 3_600,
-        (seconds / 60) % 60,
-        seconds % 60
-    )
-}
-
-fn content_str<'a>(event: &'a ApiEvent, key: &str) -> Option<&'a str> {
-    event.content.get(key).and_then(|v| v.as_str())
-}
-
-/// One line for people; content from other users is made inert with [`printable`].
-pub(crate) fn event_line(event: &ApiEvent) -> String {
-    let who = sender_name(event);
-    let what = if event.redacted && event.kind == "room.message" {
-        "* (message deleted)".to_owned()
-    } else {
-        match event.kind.as_str() {
-            "room.message" => {
-                return format!(
-                    "[{}] {who}: {}",
-                    clock(event.origin_ts),
-                    printable(content_str(event, "body").unwrap_or(""))
-                );
-            }
-            "room.member" => {
-                let own = event.state_key.as_deref() == Some(event.author.as_str());
-                let target = event
-                    .state_key
-                    .as_deref()
-                    .map(|k| k.chars().take(12).collect::<String>())
-                    .unwrap_or_default();
-                match (content_str(event, "membership").unwrap_or("?"), own) {
-                    ("join", _) => "joined".to_owned(),
-                    ("leave", true) => "left".to_owned(),
-                    ("leave", false) => format!("removed {target}"),
-                    ("ban", _) => format!("banned {target}"),
-                    ("invite", _) => format!("invited {target}"),
-                    ("knock", _) => "knocked".to_owned(),
-                    (other, _) => format!("set membership {}", printable(other)),
-                }
-            }
-            "room.create" => "created the room".to_owned(),
-            "room.name" => format!(
-                "named the room {}",
-                printable(content_str(event, "name").unwrap_or(""))
-            ),
-            "room.topic" => format!(
-                "set the topic: {}",
-                printable(content_str(event, "topic").unwrap_or(""))
-            ),
-            "room.join_rules" => format!(
-                "set the join rule to {}",
-                printable(content_str(event, "join_rule").unwrap_or("?"))
-            ),
-            "room.power_levels" => "changed power levels".to_owned(),
-            "room.redaction" => "deleted a message".to_owned(),
-            other => format!("sent {}", printable(other)),
-        }
-    };
-    format!("[{}] * {who} {what}", clock(event.origin_ts))
-}
-
-fn print_event(out: &Output, event: &ApiEvent) {
-    if out.json() {
-        // The event as the API gave it, one object per line (JSON Lines).
-        out.line(&serde_json::to_string(event).unwrap_or_default());
-    } else {
-        out.line(&event_line(event));
+/// The newest `count` events of `room`, oldest first, and a timeline that has taken in up to
+/// [`CONTEXT_EVENTS`] events before them and knows the members' names, ready to print them
+/// (JSON output needs neither).
+async fn recent(
+    client: &Client,
+    room: &RoomId,
+    count: usize,
+    json: bool,
+) -> Result<(Timeline, Vec<ApiEvent>), ClientError> {
+    if json {
+        return Ok((Timeline::default(), client.history(room, count).await?));
     }
+    let mut timeline = Timeline::new(&client.members(room).await?);
+    let mut events = client.history(room, count + CONTEXT_EVENTS).await?;
+    let shown = events.split_off(events.len().saturating_sub(count));
+    for event in &events {
+        timeline.observe(event);
+    }
+    Ok((timeline, shown))
 }
 
 /// `causerie history`.
@@ -275,10 +234,16 @@ pub(crate) async fn history(cx: &Context, room: &str, limit: u32) -> Result<Exit
     let room = parse_room(room)?;
     let secret = cx.secret()?;
     let client = cx.session(&secret).await?;
-    let events = client.history(&room, limit as usize).await?;
+    let (mut timeline, events) = recent(&client, &room, limit as usize, cx.out.json()).await?;
     cx.out.print(
         json!({ "room": room.to_string(), "events": events }),
-        || events.iter().map(event_line).collect::<Vec<_>>().join("\n"),
+        || {
+            events
+                .iter()
+                .map(|e| timeline.line(e))
+                .collect::<Vec<_>>()
+                .join("\n")
+        },
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -289,14 +254,16 @@ struct Printed {
     last: Option<(u64, String)>,
     seen: BTreeSet<String>,
     order: std::collections::VecDeque<String>,
+    timeline: Timeline,
 }
 
 impl Printed {
-    fn new() -> Printed {
+    fn new(timeline: Timeline) -> Printed {
         Printed {
             last: None,
             seen: BTreeSet::new(),
             order: std::collections::VecDeque::new(),
+            timeline,
         }
     }
 
@@ -305,7 +272,12 @@ impl Printed {
         if self.seen.contains(&event.id) {
             return;
         }
-        print_event(out, event);
+        if out.json() {
+            // The event as the API gave it, one object per line (JSON Lines).
+            out.line(&serde_json::to_string(event).unwrap_or_default());
+        } else {
+            out.line(&self.timeline.line(event));
+        }
         self.seen.insert(event.id.clone());
         self.order.push_back(event.id.clone());
         if self.order.len() > SEEN_IDS_MAX
@@ -339,16 +311,19 @@ pub(crate) async fn tail(cx: &Context, room: &str, lines: u32, follow: bool) -> 
     let room = parse_room(room)?;
     let secret = cx.secret()?;
     let mut client = cx.session(&secret).await?;
-    let mut printed = Printed::new();
     if !follow {
-        for event in client.history(&room, lines as usize).await? {
-            printed.print(&cx.out, &event);
+        let (timeline, events) = recent(&client, &room, lines as usize, cx.out.json()).await?;
+        let mut printed = Printed::new(timeline);
+        for event in &events {
+            printed.print(&cx.out, event);
         }
         return Ok(ExitCode::SUCCESS);
     }
     let mut stream = client.stream(Some(&room)).await?;
-    for event in client.history(&room, lines as usize).await? {
-        printed.print(&cx.out, &event);
+    let (timeline, events) = recent(&client, &room, lines as usize, cx.out.json()).await?;
+    let mut printed = Printed::new(timeline);
+    for event in &events {
+        printed.print(&cx.out, event);
     }
     let mut delay = RECONNECT_DELAY_MIN;
     loop {
@@ -481,21 +456,9 @@ mod tests {
     }
 
     #[test]
-    fn lines_are_readable_and_inert() {
-        let line = event_line(&event("room.message", json!({"body": "hi\u{7}\nthere"})));
-        assert_eq!(line, "[01:02:03] Alice\\u{1b}[31m: hi\\u{7} ⏎ there");
-        let mut redacted = event("room.message", json!({}));
-        redacted.redacted = true;
-        assert!(event_line(&redacted).ends_with("(message deleted)"));
-        let mut join = event("room.member", json!({"membership": "join"}));
-        join.state_key = Some(join.author.clone());
-        assert!(event_line(&join).ends_with("* Alice\\u{1b}[31m joined"));
-    }
-
-    #[test]
     fn tail_prints_each_event_once_in_order() {
         let out = Output { json: true };
-        let mut printed = Printed::new();
+        let mut printed = Printed::new(Timeline::default());
         let mut a = event("room.message", json!({"body": "a"}));
         a.id = "$a".into();
         a.depth = 1;

@@ -17,7 +17,7 @@ use causerie_node::daemon::{self, Running};
 use serde_json::json;
 
 use super::Context;
-use super::chat::event_line;
+use super::timeline::Timeline;
 
 /// Default HTTP port of the first demo node (the others follow); clear of a default node's 8080.
 const DEFAULT_BASE_PORT: u16 = 8090;
@@ -281,9 +281,11 @@ async fn setup(
             .zip(&seen)
             .enumerate()
             .map(|(index, (p, events))| {
+                // A stopped node's address is of no use to anyone.
+                let url = (!exit_after_setup).then_some(&p.url);
                 json!({
                     "node": index + 1,
-                    "url": p.url,
+                    "url": url,
                     "user": p.secret.public().to_string(),
                     "handle": p.handle,
                     "key_file": dir.join(format!("{}.key", p.handle)),
@@ -293,38 +295,61 @@ async fn setup(
             })
             .collect();
         cx.out.line(
-            &json!({ "dir": dir, "room": room.to_string(), "link": link, "nodes": nodes })
-                .to_string(),
+            &json!({ "dir": dir, "room": room.to_string(),
+                     "link": (!exit_after_setup).then_some(&link), "nodes": nodes,
+                     "running": !exit_after_setup })
+            .to_string(),
         );
     } else {
         cx.out.text(&format!(
-            "Causerie demo: three federated nodes on loopback (data and keys in {})\n\nroom {room}\ninvite link: {link}\n",
+            "Causerie demo: three federated nodes on loopback (data and keys in {})\n\nroom {room}",
             dir.display()
         ));
+        if !exit_after_setup {
+            // The link names the first node's p2p address.
+            cx.out.text(&format!("invite link: {link}"));
+        }
+        cx.out.line("");
         for (index, (p, events)) in participants.iter().zip(&seen).enumerate() {
+            let place = if exit_after_setup {
+                String::new()
+            } else {
+                format!(" ({})", p.url)
+            };
             cx.out.text(&format!(
-                "── node {} ({}): {} sees ──",
+                "── node {}{place}: {} sees ──",
                 index + 1,
-                p.url,
                 p.handle
             ));
+            let mut timeline = Timeline::default();
             for event in events {
-                cx.out.text(&format!("  {}", event_line(event)));
+                cx.out.text(&format!("  {}", timeline.line(event)));
             }
             cx.out.line("");
         }
-        cx.out
-            .line("Open the web client of each node in your browser:");
-        for (index, p) in participants.iter().enumerate() {
-            cx.out.text(&format!("  node {}: {}/", index + 1, p.url));
+        if exit_after_setup {
+            cx.out.text(&format!(
+                "The nodes stop now (--exit-after-setup). Their data and the users' keys stay in {}; \
+                 start them again with:\n  causerie demo --dir {}",
+                dir.display(),
+                shell_quote(&dir.display().to_string()),
+            ));
+        } else {
+            cx.out
+                .line("Open the web client of each node in your browser:");
+            for (index, p) in participants.iter().enumerate() {
+                cx.out.text(&format!("  node {}: {}/", index + 1, p.url));
+            }
+            let room = shell_quote(&room.to_string());
+            cx.out.text(&format!(
+                "\nOr chat from the command line, e.g.:\n  causerie --node {} --key {} send {room} {}\n  causerie --node {} --key {} tail {room} --follow",
+                participants[1].url,
+                shell_quote(&dir.join("bob.key").display().to_string()),
+                shell_quote("hello"),
+                participants[2].url,
+                shell_quote(&dir.join("carol.key").display().to_string()),
+            ));
         }
-        cx.out.text(&format!(
-            "\nOr chat from the command line, e.g.:\n  causerie --node {} --key {} send {room} \"hello\"\n  causerie --node {} --key {} tail {room} --follow",
-            participants[1].url,
-            dir.join("bob.key").display(),
-            participants[2].url,
-            dir.join("carol.key").display(),
-        ));
     }
     if !exit_after_setup {
         if !cx.out.json() {
@@ -335,9 +360,21 @@ async fn setup(
     Ok(ExitCode::SUCCESS)
 }
 
+/// `text` as one POSIX shell word that nothing expands (`!`, `$`, spaces, quotes): single
+/// quotes, with each `'` written as `'\''`.
+fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "'\\''"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shell_words_are_single_quoted() {
+        assert_eq!(shell_quote("!abc"), "'!abc'");
+        assert_eq!(shell_quote("it's $HOME"), "'it'\\''s $HOME'");
+    }
 
     #[test]
     fn ports_follow_the_base() {
