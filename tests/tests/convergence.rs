@@ -6,7 +6,8 @@
 //! a banned user's node may stay stale and keep posting (a fork from before the ban); a few forged
 //! events (by a non-member) are mixed in. Then N replicas (2..=10) receive every event and
 //! attestation in their own random order, with duplicates, delays, clocks that lag (events from
-//! "the future" are refused and offered again later) and partitions that heal. Once every replica
+//! "the future" are refused and offered again later), bounded held events (those refused, evicted
+//! or expired are offered again later, as pulls would) and partitions that heal. Once every replica
 //! holds the same events, their current state, accepted and soft-failed sets, and visible
 //! timeline must be identical, and equal those of a replica that received everything in
 //! topological order.
@@ -22,7 +23,7 @@ use causerie_crypto::{
 };
 use causerie_room::content::user_state_key;
 use causerie_room::{
-    EventStatus, Membership, Outcome, PowerLevels, Receipt, RefuseReason, Room, Shown,
+    EventStatus, HeldEnd, Membership, Outcome, PowerLevels, Receipt, RefuseReason, Room, Shown,
     prepare_create,
 };
 use rand::seq::SliceRandom;
@@ -36,6 +37,8 @@ const STEP_MS: u64 = 10_000;
 const DEFAULT_SEEDS: u64 = 1_000;
 const AUTHOR_NODES: usize = 3;
 const USERS: usize = 6;
+/// Rounds of offering again what a replica refused or let go (each round goes parents first).
+const RETRY_ROUNDS: usize = 8;
 
 struct User {
     secret: UserSecret,
@@ -462,6 +465,29 @@ impl Reported {
     }
 }
 
+/// What a replica must be offered again, as a later pull would: the offered event if it was
+/// refused for now (clock, held-event bounds), and held events that were let go unresolved.
+fn to_retry(receipt: &Receipt, offered: Option<&Event>, retry: &mut BTreeMap<EventId, Event>) {
+    if let Some(event) = offered
+        && let Some(Outcome::Refused(
+            RefuseReason::FromFuture
+            | RefuseReason::TooManyOutliers
+            | RefuseReason::TooManyHeldFromSource
+            | RefuseReason::TooManyHeldByAuthor,
+        )) = receipt.outcome_of(&event.id())
+    {
+        retry.insert(event.id(), event.clone());
+    }
+    for ended in &receipt.held {
+        if matches!(
+            ended.end,
+            HeldEnd::Expired | HeldEnd::Evicted | HeldEnd::Refused(_)
+        ) {
+            retry.insert(ended.event.id(), ended.event.clone());
+        }
+    }
+}
+
 fn replicate(
     rng: &mut ChaCha8Rng,
     history: &History,
@@ -477,26 +503,33 @@ fn replicate(
     let start = T0.saturating_sub(lag_ms);
     let span = history.end_ms - T0;
     let count = deliveries.len().max(1) as u64;
-    let mut retry = Vec::new();
+    let mut retry = BTreeMap::new();
     for (i, delivery) in deliveries.into_iter().enumerate() {
         let now = start + span * i as u64 / count;
         match delivery {
             Delivery::Attestation(a) => {
-                reported.record(&room.add_attestation(a).map_err(|e| e.to_string())?);
+                let receipt = room.add_attestation(a).map_err(|e| e.to_string())?;
+                reported.record(&receipt);
+                to_retry(&receipt, None, &mut retry);
             }
             Delivery::Event(event) => {
                 let receipt = room.receive(event.clone(), now);
                 reported.record(&receipt);
-                if receipt.outcome_of(&event.id())
-                    == Some(&Outcome::Refused(RefuseReason::FromFuture))
-                {
-                    retry.push(event);
-                }
+                to_retry(&receipt, Some(&event), &mut retry);
             }
         }
     }
-    for event in retry {
-        reported.record(&room.receive(event, history.end_ms));
+    for _ in 0..RETRY_ROUNDS {
+        let mut round: Vec<Event> = std::mem::take(&mut retry).into_values().collect();
+        if round.is_empty() {
+            break;
+        }
+        round.sort_by_key(|e| (e.depth(), e.id()));
+        for event in round {
+            let receipt = room.receive(event.clone(), history.end_ms);
+            reported.record(&receipt);
+            to_retry(&receipt, Some(&event), &mut retry);
+        }
     }
     reported.check(&room)?;
     Ok(room)

@@ -24,111 +24,15 @@ use crate::error::{PrepareError, RefuseReason, RejectReason, StateResError};
 use crate::event::{
     Credential, MAX_AUTH_TYPES, RoomEvent, StateEvent, StateKey, StateMap, auth_types, state_get,
 };
+use crate::held::{Admission, Held, HeldEnd, HeldEnded, Origin, Outlier, Source};
 use crate::limits::{
     MAX_ANCESTOR_CACHE, MAX_ATTESTATIONS, MAX_FORWARD_EXTREMITIES, MAX_FUTURE_SKEW_MS,
-    MAX_OUTLIERS, MAX_PREV_EVENTS, MAX_REJECTED_REMEMBERED, MAX_RESOLUTION_CACHE,
-    MAX_STATE_RES_WORK,
+    MAX_PREV_EVENTS, MAX_REJECTED_REMEMBERED, MAX_RESOLUTION_CACHE, MAX_STATE_RES_WORK,
+};
+use crate::receipt::{
+    Decision, EventStatus, Outcome, Receipt, Shown, TimelineEntry, VisibilityChange,
 };
 use crate::state_res::{Work, resolve};
-
-/// What happened to one event during a call.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    /// Accepted into the DAG. `soft_failed` is its status when it was accepted; later changes
-    /// arrive as [`VisibilityChange`]s.
-    Accepted {
-        /// The state before the event (resolved from its prev events).
-        state_before: Arc<StateMap>,
-        /// Whether it failed auth against the current state (hidden, not relayed).
-        soft_failed: bool,
-    },
-    /// Rejected, permanently and on every node.
-    Rejected(RejectReason),
-    /// Held as an outlier until these arrive; re-evaluated automatically.
-    Held {
-        /// Referenced events the engine does not have.
-        missing_events: Vec<EventId>,
-        /// The event's attestation, if the engine does not have it.
-        missing_attestation: Option<AttestationId>,
-    },
-    /// Not taken now and not recorded; may be offered again later.
-    Refused(RefuseReason),
-}
-
-/// One event's outcome.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Decision {
-    /// The event.
-    pub event: EventId,
-    /// What happened to it.
-    pub outcome: Outcome,
-}
-
-/// How an accepted event is shown to clients.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Shown {
-    /// Shown at all (not soft-failed).
-    pub visible: bool,
-    /// Shown in redacted form (a valid redaction applies).
-    pub redacted: bool,
-}
-
-/// An accepted event whose [`Shown`] status is new or changed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct VisibilityChange {
-    /// The event.
-    pub event: EventId,
-    /// Its status now.
-    pub shown: Shown,
-}
-
-/// Everything a call changed, for the node to persist and publish.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Receipt {
-    /// Outcomes, in decision order: the offered event first, then released outliers.
-    pub decisions: Vec<Decision>,
-    /// New or changed visibility of accepted events, in event id order.
-    pub visibility: Vec<VisibilityChange>,
-    /// The new forward extremities, if they changed (sorted by id).
-    pub extremities: Option<Vec<EventId>>,
-    /// Whether the room's current state changed.
-    pub current_state_changed: bool,
-}
-
-impl Receipt {
-    /// The outcome of `event` in this receipt, if it was decided.
-    pub fn outcome_of(&self, event: &EventId) -> Option<&Outcome> {
-        self.decisions
-            .iter()
-            .rev()
-            .find(|d| &d.event == event)
-            .map(|d| &d.outcome)
-    }
-}
-
-/// Where an event stands in the engine.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EventStatus {
-    /// Accepted; how it is shown.
-    Accepted(Shown),
-    /// Rejected (remembered while within `MAX_REJECTED_REMEMBERED`).
-    Rejected(RejectReason),
-    /// Held as an outlier.
-    Held,
-    /// Not known.
-    Unknown,
-}
-
-/// One entry of the timeline.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct TimelineEntry {
-    /// DAG depth (the primary order).
-    pub depth: u64,
-    /// Event id (the tie-break).
-    pub event: EventId,
-    /// Whether the event is shown redacted.
-    pub redacted: bool,
-}
 
 #[derive(Clone)]
 struct Node {
@@ -139,13 +43,6 @@ struct Node {
     soft_failed: bool,
     can_redact_others: bool,
     shown: Option<Shown>,
-}
-
-#[derive(Clone)]
-struct Outlier {
-    event: Event,
-    missing_events: Vec<EventId>,
-    missing_attestation: bool,
 }
 
 /// The accepted events' nodes, in acceptance order (a node's `index` is its position), found by
@@ -218,8 +115,10 @@ enum Readiness {
 #[derive(Default)]
 struct Pass {
     decisions: Vec<Decision>,
+    held: Vec<HeldEnded>,
     touched: BTreeSet<EventId>,
-    queue: VecDeque<(Event, bool)>,
+    /// Events to judge, with who offered them and whether they were held (released outliers).
+    queue: VecDeque<(Event, Origin, bool)>,
     current_changed: bool,
     /// Whether an event was accepted: each one changes the tips (it becomes one).
     tips_changed: bool,
@@ -228,6 +127,14 @@ struct Pass {
 impl Pass {
     fn decide(&mut self, event: EventId, outcome: Outcome) {
         self.decisions.push(Decision { event, outcome });
+    }
+
+    fn ended(&mut self, event: Event, origin: Origin, end: HeldEnd) {
+        self.held.push(HeldEnded {
+            event,
+            source: origin.source,
+            end,
+        });
     }
 }
 
@@ -242,9 +149,7 @@ pub struct Room {
     current: Arc<StateMap>,
     rejected: BTreeMap<EventId, RejectReason>,
     rejected_order: VecDeque<EventId>,
-    outliers: BTreeMap<EventId, Outlier>,
-    waiting_on_event: BTreeMap<EventId, BTreeSet<EventId>>,
-    waiting_on_attestation: BTreeMap<AttestationId, BTreeSet<EventId>>,
+    held: Held,
     attestations: BTreeMap<AttestationId, Attestation>,
     /// Accepted events sent by or targeting each user (each id once per user; the order is
     /// arrival order and never leaks: readers collect into sets).
@@ -297,9 +202,7 @@ impl Room {
             current: Arc::new(StateMap::new()),
             rejected: BTreeMap::new(),
             rejected_order: VecDeque::new(),
-            outliers: BTreeMap::new(),
-            waiting_on_event: BTreeMap::new(),
-            waiting_on_attestation: BTreeMap::new(),
+            held: Held::default(),
             attestations: BTreeMap::new(),
             by_user: BTreeMap::new(),
             redactions_of: BTreeMap::new(),
@@ -312,9 +215,17 @@ impl Room {
 
     // ----- inputs -----
 
-    /// Offers a verified event, received at `now_ms` (the receiver's clock).
+    /// Offers a verified event of the node's own ([`Source::LOCAL`]), received at `now_ms` (the
+    /// receiver's clock).
     pub fn receive(&mut self, event: Event, now_ms: u64) -> Receipt {
+        self.receive_from(event, Source::LOCAL, now_ms)
+    }
+
+    /// Offers a verified event sent by `source`, received at `now_ms` (the receiver's clock).
+    /// Held events whose time is up are forgotten first (specs/rooms.md §8a).
+    pub fn receive_from(&mut self, event: Event, source: Source, now_ms: u64) -> Receipt {
         let mut pass = Pass::default();
+        self.expire(now_ms, &mut pass);
         let id = event.id();
         if self.knows(&id) {
             pass.decide(id, Outcome::Refused(RefuseReason::Duplicate));
@@ -323,9 +234,21 @@ impl Room {
         } else if event.origin_ts() > now_ms.saturating_add(MAX_FUTURE_SKEW_MS) {
             pass.decide(id, Outcome::Refused(RefuseReason::FromFuture));
         } else {
-            pass.queue.push_back((event, false));
+            let origin = Origin {
+                source,
+                held_at_ms: now_ms,
+            };
+            pass.queue.push_back((event, origin, false));
         }
         self.run(&mut pass);
+        self.finish(pass)
+    }
+
+    /// Forgets the held events whose time is up at `now_ms` (the receiver's clock); the receipt
+    /// lists them. [`Room::receive_from`] does this too.
+    pub fn expire_held(&mut self, now_ms: u64) -> Receipt {
+        let mut pass = Pass::default();
+        self.expire(now_ms, &mut pass);
         self.finish(pass)
     }
 
@@ -338,10 +261,8 @@ impl Room {
                 return Err(RefuseReason::TooManyAttestations);
             }
             self.attestations.insert(id, attestation);
-            for waiter in self.waiting_on_attestation.remove(&id).unwrap_or_default() {
-                if let Some(event) = self.take_outlier(&waiter) {
-                    pass.queue.push_back((event, true));
-                }
+            for outlier in self.held.take_waiting_on_attestation(&id) {
+                pass.queue.push_back((outlier.event, outlier.origin, true));
             }
             self.run(&mut pass);
         }
@@ -451,7 +372,7 @@ impl Room {
             })
         } else if let Some(reason) = self.rejected.get(id) {
             EventStatus::Rejected(*reason)
-        } else if self.outliers.contains_key(id) {
+        } else if self.held.contains(id) {
             EventStatus::Held
         } else {
             EventStatus::Unknown
@@ -470,7 +391,18 @@ impl Room {
 
     /// Number of held outliers.
     pub fn outlier_count(&self) -> usize {
-        self.outliers.len()
+        self.held.len()
+    }
+
+    /// Number of held outliers `source` sent.
+    pub fn held_from(&self, source: &Source) -> usize {
+        self.held.count_from(source)
+    }
+
+    /// What the held outliers `source` sent wait for: referenced events, then attestations
+    /// (each sorted). The node asks that source for them, and no other.
+    pub fn held_needs(&self, source: &Source) -> (Vec<EventId>, Vec<AttestationId>) {
+        self.held.needs_of(source)
     }
 
     /// Ids of all accepted events, sorted.
@@ -495,12 +427,12 @@ impl Room {
 
     /// Referenced events the held outliers wait for, sorted.
     pub fn missing_events(&self) -> Vec<EventId> {
-        self.waiting_on_event.keys().copied().collect()
+        self.held.missing_events()
     }
 
     /// Attestations the held outliers wait for, sorted.
     pub fn missing_attestations(&self) -> Vec<AttestationId> {
-        self.waiting_on_attestation.keys().copied().collect()
+        self.held.missing_attestations()
     }
 
     /// The visible events in timeline order: (depth, event id), the same on every node.
@@ -584,34 +516,39 @@ impl Room {
     // ----- receipt pipeline -----
 
     fn knows(&self, id: &EventId) -> bool {
-        self.events.contains_key(id)
-            || self.rejected.contains_key(id)
-            || self.outliers.contains_key(id)
+        self.events.contains_key(id) || self.rejected.contains_key(id) || self.held.contains(id)
     }
 
     fn run(&mut self, pass: &mut Pass) {
-        while let Some((event, was_outlier)) = pass.queue.pop_front() {
+        while let Some((event, origin, was_outlier)) = pass.queue.pop_front() {
             let id = event.id();
             match self.readiness(&event) {
-                Readiness::Reject(reason) => self.reject(id, reason, pass),
+                Readiness::Reject(reason) => {
+                    self.reject(id, reason, pass);
+                    if was_outlier {
+                        pass.ended(event, origin, HeldEnd::Rejected(reason));
+                    }
+                }
                 Readiness::Wait(missing_events, missing_attestation) => {
-                    if !was_outlier && self.outliers.len() >= MAX_OUTLIERS {
-                        pass.decide(id, Outcome::Refused(RefuseReason::TooManyOutliers));
-                        continue;
+                    // A released outlier that still waits keeps its place; a new one must fit.
+                    if !was_outlier {
+                        match self
+                            .held
+                            .admission(&origin.source, event.author().as_bytes())
+                        {
+                            Admission::Admit => {}
+                            Admission::Evict(victim) => {
+                                if let Some(evicted) = self.held.take(&victim) {
+                                    pass.ended(evicted.event, evicted.origin, HeldEnd::Evicted);
+                                }
+                            }
+                            Admission::Refuse(reason) => {
+                                pass.decide(id, Outcome::Refused(reason));
+                                continue;
+                            }
+                        }
                     }
                     let attestation = *event.attestation();
-                    for missing in &missing_events {
-                        self.waiting_on_event
-                            .entry(*missing)
-                            .or_default()
-                            .insert(id);
-                    }
-                    if missing_attestation {
-                        self.waiting_on_attestation
-                            .entry(attestation)
-                            .or_default()
-                            .insert(id);
-                    }
                     pass.decide(
                         id,
                         Outcome::Held {
@@ -619,20 +556,44 @@ impl Room {
                             missing_attestation: missing_attestation.then_some(attestation),
                         },
                     );
-                    self.outliers.insert(
-                        id,
-                        Outlier {
-                            event,
-                            missing_events,
-                            missing_attestation,
-                        },
-                    );
+                    self.held.insert(Outlier {
+                        event,
+                        missing_events,
+                        missing_attestation,
+                        origin,
+                    });
                 }
-                Readiness::Ready(credential) => match self.evaluate(event, credential, pass) {
-                    Ok(()) => self.release(&id, pass),
-                    Err(Verdict::Reject(reason)) => self.reject(id, reason, pass),
-                    Err(Verdict::Refuse(reason)) => pass.decide(id, Outcome::Refused(reason)),
-                },
+                Readiness::Ready(credential) => {
+                    // A released outlier is reported with its event (cheap: a shared handle).
+                    let released = was_outlier.then(|| event.clone());
+                    let end = match self.evaluate(event, credential, pass) {
+                        Ok(()) => {
+                            let soft_failed = self.events.get(&id).is_some_and(|n| n.soft_failed);
+                            self.release(&id, pass);
+                            HeldEnd::Accepted { soft_failed }
+                        }
+                        Err(Verdict::Reject(reason)) => {
+                            self.reject(id, reason, pass);
+                            HeldEnd::Rejected(reason)
+                        }
+                        Err(Verdict::Refuse(reason)) => {
+                            pass.decide(id, Outcome::Refused(reason));
+                            HeldEnd::Refused(reason)
+                        }
+                    };
+                    if let Some(event) = released {
+                        pass.ended(event, origin, end);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Forgets the held events whose time is up (specs/rooms.md §8a).
+    fn expire(&mut self, now_ms: u64, pass: &mut Pass) {
+        for id in self.held.expired(now_ms) {
+            if let Some(outlier) = self.held.take(&id) {
+                pass.ended(outlier.event, outlier.origin, HeldEnd::Expired);
             }
         }
     }
@@ -688,33 +649,9 @@ impl Room {
     }
 
     fn release(&mut self, id: &EventId, pass: &mut Pass) {
-        for waiter in self.waiting_on_event.remove(id).unwrap_or_default() {
-            if let Some(event) = self.take_outlier(&waiter) {
-                pass.queue.push_back((event, true));
-            }
+        for outlier in self.held.take_waiting_on_event(id) {
+            pass.queue.push_back((outlier.event, outlier.origin, true));
         }
-    }
-
-    fn take_outlier(&mut self, id: &EventId) -> Option<Event> {
-        let outlier = self.outliers.remove(id)?;
-        for missing in &outlier.missing_events {
-            if let Some(set) = self.waiting_on_event.get_mut(missing) {
-                set.remove(id);
-                if set.is_empty() {
-                    self.waiting_on_event.remove(missing);
-                }
-            }
-        }
-        if outlier.missing_attestation {
-            let attestation = outlier.event.attestation();
-            if let Some(set) = self.waiting_on_attestation.get_mut(attestation) {
-                set.remove(id);
-                if set.is_empty() {
-                    self.waiting_on_attestation.remove(attestation);
-                }
-            }
-        }
-        Some(outlier.event)
     }
 
     /// The member state key of `user`, from the cache when it is there.
@@ -1222,6 +1159,7 @@ impl Room {
         let extremities = pass.tips_changed.then(|| self.extremities());
         Receipt {
             decisions: pass.decisions,
+            held: pass.held,
             visibility,
             extremities,
             current_state_changed: pass.current_changed,

@@ -176,9 +176,15 @@ pub enum RefuseReason {
     /// origin_ts is more than `MAX_FUTURE_SKEW_MS` ahead of the receiver's clock.
     #[error("origin_ts too far in the future")]
     FromFuture,
-    /// Holding it would pass `MAX_OUTLIERS`.
+    /// The room already holds `MAX_OUTLIERS` events and no source holds more than this one's.
     #[error("too many events waiting for parents")]
     TooManyOutliers,
+    /// Its source already has `MAX_HELD_PER_SOURCE` held events in the room.
+    #[error("too many held events from this source")]
+    TooManyHeldFromSource,
+    /// Its author already has `MAX_HELD_PER_AUTHOR` held events in the room.
+    #[error("too many held events by this author")]
+    TooManyHeldByAuthor,
     /// Accepting it would pass `MAX_FORWARD_EXTREMITIES`.
     #[error("room too wide")]
     TooManyExtremities,
@@ -197,6 +203,8 @@ impl RefuseReason {
             RefuseReason::Duplicate => "duplicate",
             RefuseReason::FromFuture => "from_future",
             RefuseReason::TooManyOutliers => "too_many_outliers",
+            RefuseReason::TooManyHeldFromSource => "too_many_held_from_source",
+            RefuseReason::TooManyHeldByAuthor => "too_many_held_by_author",
             RefuseReason::TooManyExtremities => "too_many_extremities",
             RefuseReason::CurrentStateTooLarge => "current_state_too_large",
             RefuseReason::TooManyAttestations => "too_many_attestations",

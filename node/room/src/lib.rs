@@ -2,10 +2,12 @@
 //! Implements specs/rooms.md.
 //!
 //! A [`Room`] holds one room's DAG in memory. The node feeds it verified events
-//! ([`Room::receive`]) and attestations ([`Room::add_attestation`]), passing the current time as
-//! an argument, and persists what each call reports in its [`Receipt`]: every event's outcome
-//! (accepted with its state-before snapshot, rejected with a reason, held waiting for parents or
-//! an attestation, or refused for now), the new forward extremities, and visibility changes.
+//! ([`Room::receive_from`], with the [`Source`] that sent each) and attestations
+//! ([`Room::add_attestation`]), passing the current time as an argument, and persists what each
+//! call reports in its [`Receipt`]: every event's outcome (accepted with its state-before
+//! snapshot, rejected with a reason, held waiting for parents or an attestation, or refused for
+//! now), the held events that stopped being held and who sent them, the new forward
+//! extremities, and visibility changes.
 //! [`Room::prepare`] builds the next event for an author; signing happens outside.
 //!
 //! Layout:
@@ -14,6 +16,8 @@
 //! - [`auth`]: the authorization rules, one pure function.
 //! - [`state_res`]: state resolution v2.1, generic over [`StateEvent`].
 //! - [`event`]: the [`StateEvent`] trait, the engine's [`RoomEvent`], state maps.
+//! - [`receipt`]: what each call reports ([`Receipt`], [`Outcome`]) and where an event stands.
+//! - [`held`]: held events (outliers): their [`Source`]s and bounds, eviction and expiry.
 //! - [`content`]: typed views of power levels, join rules and memberships.
 //! - [`error`]: reject reasons, refusals, auth and state-resolution errors, each with a stable name.
 //! - [`limits`]: the engine's named limits (a leaf: it imports nothing from the engine).
@@ -26,16 +30,19 @@ pub mod content;
 pub mod engine;
 pub mod error;
 pub mod event;
+pub mod held;
 pub mod limits;
+pub mod receipt;
 pub mod state_res;
 
 pub use auth::{Authorized, authorize};
 pub use content::{JoinRule, JoinRules, Membership, PowerLevels};
-pub use engine::{
-    Decision, EventStatus, Outcome, Receipt, Room, Shown, TimelineEntry, VisibilityChange,
-    prepare_create,
-};
+pub use engine::{Room, prepare_create};
 pub use error::{AuthError, PrepareError, RefuseReason, RejectReason, StateResError};
 pub use event::{Credential, RoomEvent, StateEvent, StateKey, StateMap};
+pub use held::{HeldEnd, HeldEnded, Source};
 pub use limits::*;
+pub use receipt::{
+    Decision, EventStatus, Outcome, Receipt, Shown, TimelineEntry, VisibilityChange,
+};
 pub use state_res::{Work, resolve};

@@ -1,5 +1,6 @@
 //! Limits, each tested on both edges: at the limit the engine takes the input, one past it the
-//! input is refused with its reason. specs/rooms.md, "Limits".
+//! input is refused with its reason. specs/rooms.md, "Limits". The held-event limits have their
+//! own tests (held.rs).
 
 // Helpers outside #[test] functions unwrap too: a failure there is a test failure.
 #![allow(clippy::unwrap_used)]
@@ -10,8 +11,8 @@ mod support;
 use causerie_crypto::event::kinds;
 use causerie_crypto::{EventId, Hash32};
 use causerie_room::{
-    EventStatus, MAX_AUTH_EVENTS, MAX_EVENT_BYTES, MAX_FORWARD_EXTREMITIES, MAX_OUTLIERS,
-    MAX_PREV_EVENTS, Outcome, RefuseReason,
+    EventStatus, MAX_AUTH_EVENTS, MAX_EVENT_BYTES, MAX_FORWARD_EXTREMITIES, MAX_PREV_EVENTS,
+    Outcome, RefuseReason,
 };
 use support::*;
 
@@ -127,42 +128,4 @@ fn forward_extremities_limit() {
         receipt.outcome_of(&last.id()),
         Some(Outcome::Accepted { .. })
     ));
-}
-
-#[test]
-fn outliers_limit() {
-    let (alice, bob) = (User::new(1), User::new(2));
-    let (mut view, events) = View::create(&alice, &[&bob]);
-    let room_id = events[0].room_id();
-    let orphan = |i: usize| {
-        let mut missing = [0u8; 32];
-        missing[..8].copy_from_slice(&(i as u64).to_be_bytes());
-        raw(
-            &bob,
-            room_id,
-            kinds::MESSAGE,
-            None,
-            text("body", "?"),
-            vec![EventId(Hash32(missing))],
-            vec![],
-            5,
-        )
-    };
-    for i in 0..MAX_OUTLIERS {
-        let event = orphan(i);
-        let receipt = view.room.receive(event.clone(), view.now);
-        assert!(matches!(
-            receipt.outcome_of(&event.id()),
-            Some(Outcome::Held { .. })
-        ));
-    }
-    assert_eq!(view.room.outlier_count(), MAX_OUTLIERS);
-    let one_more = orphan(MAX_OUTLIERS);
-    let receipt = view.room.receive(one_more.clone(), view.now);
-    assert_eq!(
-        receipt.outcome_of(&one_more.id()),
-        Some(&Outcome::Refused(RefuseReason::TooManyOutliers))
-    );
-    assert_eq!(view.room.status(&one_more.id()), EventStatus::Unknown);
-    assert_eq!(view.room.outlier_count(), MAX_OUTLIERS);
 }
