@@ -189,12 +189,11 @@ pub fn parse_bytes(text: &str, kind: AddressKind) -> Result<[u8; 32], AddressErr
     if !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(AddressError::NotHex { kind });
     }
+    // Checked before decoding so that the refusal can say what to change.
     if digits.bytes().any(|b| b.is_ascii_uppercase()) {
         return Err(AddressError::Uppercase { kind });
     }
-    let mut bytes = [0u8; 32];
-    hex::decode_to_slice(digits, &mut bytes).map_err(|_| AddressError::NotHex { kind })?;
-    Ok(bytes)
+    crate::lower_hex::decode32(digits).ok_or(AddressError::NotHex { kind })
 }
 
 /// A room id: `!` (optional) and 64 lowercase hex digits.

@@ -1,6 +1,7 @@
 //! Room calls on [`Client`]: reads (rooms, members, history pages) and the actions a user
 //! signs (create, join, leave, send), each checked by `checks.rs` before signing.
 
+use causerie_crypto::address::{parse_event_id, parse_room};
 use causerie_crypto::event::kinds;
 use causerie_crypto::{RoomId, UserSecret};
 use reqwest::Method;
@@ -142,11 +143,10 @@ impl Client {
         let submitted = self
             .sign_and_submit(secret, &draft, &Expect::new(None, kinds::CREATE))
             .await?;
-        let room: RoomId = submitted
-            .room
-            .parse()
-            .map_err(|_| bad("create answer has no room id"))?;
-        if submitted.event_id.trim_start_matches('$') != submitted.room.trim_start_matches('!') {
+        let room = parse_room(&submitted.room).map_err(|_| bad("create answer has no room id"))?;
+        let create = parse_event_id(&submitted.event_id)
+            .map_err(|_| bad("create answer has no event id"))?;
+        if create.0 != room.0 {
             return Err(bad("the room id is not the create event's id"));
         }
         let join = self.own_member(&room, "join")?;
