@@ -4,9 +4,9 @@
 //! them so that a view is always taken from one consistent state.
 
 use causerie_crypto::event::kinds;
-use causerie_crypto::{RoomId, UserKey, Value};
+use causerie_crypto::{Event, EventId, RoomId, UserKey, Value};
 
-use causerie_room::content::{parse_user_hex, power_of};
+use causerie_room::content::{parse_user_hex, power_of, user_state_key};
 use causerie_room::{JoinRules, Membership, PowerLevels, Room};
 
 /// A room as one viewer sees it.
@@ -28,8 +28,54 @@ pub struct RoomView {
     pub membership: Option<Membership>,
     /// The viewer's power.
     pub power: i64,
+    /// How much of the history the viewer may read.
+    pub reading: Reading,
     /// The power levels in force (the defaults when the room has none).
     pub power_levels: PowerLevels,
+}
+
+/// How much of a room's history one user may read (specs/client-api.md, "Rooms").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reading {
+    /// Joined now: all of it.
+    All,
+    /// Joined before, then left, was kicked or banned: the timeline up to and including the
+    /// member event that ended their last stay, at this position (depth, event id).
+    Until(u64, EventId),
+    /// Never joined (or not within [`MAX_MEMBERSHIP_WALK`] member events): none of it.
+    Nothing,
+}
+
+/// Most of one user's member events walked back to find their last stay in a room.
+pub const MAX_MEMBERSHIP_WALK: usize = 64;
+
+/// How much of `room`'s history `user` may read: walks back through the user's member events
+/// (each one's state before names the previous) to the last join.
+pub fn reading(room: &Room, user: &UserKey) -> Reading {
+    let key = user_state_key(user);
+    let previous = |event: &Event| -> Option<&Event> {
+        let before = room.state_before(&event.id())?;
+        let id = causerie_room::event::state_get(&before, kinds::MEMBER, &key)?;
+        room.event(id)
+    };
+    let is_join =
+        |event: &Event| matches!(Membership::parse(event.content()), Ok(Membership::Join));
+    let Some(mut current) = room.state_event(kinds::MEMBER, &key) else {
+        return Reading::Nothing;
+    };
+    if is_join(current) {
+        return Reading::All;
+    }
+    for _ in 0..MAX_MEMBERSHIP_WALK {
+        let Some(before) = previous(current) else {
+            return Reading::Nothing;
+        };
+        if is_join(before) {
+            return Reading::Until(current.depth(), current.id());
+        }
+        current = before;
+    }
+    Reading::Nothing
 }
 
 /// One user with a member event in the room's current state.
@@ -69,9 +115,13 @@ pub fn room_view(room: &Room, viewer: Option<&UserKey>) -> RoomView {
         .filter_map(|(_, id)| room.event(id))
         .filter(|e| matches!(Membership::parse(e.content()), Ok(Membership::Join)))
         .count();
-    let (membership, power) = match viewer {
-        Some(user) => (room.membership(user), room.power_level(user)),
-        None => (None, power_levels.users_default),
+    let (membership, power, reading) = match viewer {
+        Some(user) => (
+            room.membership(user),
+            room.power_level(user),
+            reading(room, user),
+        ),
+        None => (None, power_levels.users_default, Reading::Nothing),
     };
     RoomView {
         room: room.room_id(),
@@ -82,6 +132,7 @@ pub fn room_view(room: &Room, viewer: Option<&UserKey>) -> RoomView {
         joined,
         membership,
         power,
+        reading,
         power_levels,
     }
 }

@@ -17,7 +17,7 @@ use super::auth::{Authed, own_account};
 use super::error::{ApiError, Reason};
 use super::json::{Body, Segment, draft_json, json_to_content, parse_hex};
 use super::limits::{MAX_MESSAGE_BODY_BYTES, MAX_REASON_BYTES, MAX_SHOWN_POWER};
-use super::rooms::view;
+use super::rooms::visible_view;
 use super::session::Session;
 use crate::clock::now_ms;
 use crate::node::{IngestOutcome, PrepareRequest};
@@ -236,7 +236,7 @@ async fn build(
                     format!("levels are 0 to {MAX_SHOWN_POWER}"),
                 ));
             }
-            let mut levels = view(state, room, session.user).await?.power_levels;
+            let mut levels = visible_view(state, room, session.user).await?.power_levels;
             levels.users.insert(*target.as_bytes(), level);
             (
                 kinds::POWER_LEVELS.to_owned(),
@@ -245,7 +245,7 @@ async fn build(
             )
         }
         Action::PowerLevels => {
-            let levels = view(state, room, session.user).await?.power_levels;
+            let levels = visible_view(state, room, session.user).await?.power_levels;
             (
                 kinds::POWER_LEVELS.to_owned(),
                 Some(String::new()),

@@ -1,12 +1,15 @@
 //! Rooms as clients see them (specs/client-api.md, "Rooms"): the user's rooms, the directory
 //! of public rooms, one room's view, its members, history pages, invite links, and joining.
+//! Who may see what: a room's view, members and invite link are for those who may see it
+//! ([`may_view`]); its history for those joined now, or up to their departure for those who
+//! left or were removed ([`Reading`]); others get `403 not_member`.
 
 use std::collections::BTreeMap;
 
 use axum::Json;
 use axum::extract::State;
 use causerie_crypto::address::parse_room;
-use causerie_crypto::{Attestation, Event, RoomId, UserKey};
+use causerie_crypto::{Attestation, Event, EventId, Hash32, RoomId, UserKey};
 use serde::Deserialize;
 use serde_json::{Value as JsonValue, json};
 
@@ -18,7 +21,7 @@ use super::json::{Body, Params, Segment, Sender, cursor, event_json, parse_curso
 use super::limits::DEFAULT_HISTORY_LIMIT;
 use crate::net::invite::Invite;
 use crate::node::{MAX_HISTORY_PAGE, RoomSelection};
-use crate::views::{MemberView, RoomView};
+use crate::views::{MemberView, Reading, RoomView};
 use causerie_room::{JoinRule, Membership};
 
 fn join_rule_name(rule: JoinRule) -> &'static str {
@@ -97,13 +100,44 @@ pub(super) async fn view(
         .ok_or_else(ApiError::unknown_room)
 }
 
+/// Whether the viewer may see the room at all (its view, members, invite link): the room is
+/// public, or they are joined, invited or knocking, or were joined once.
+pub(super) fn may_view(view: &RoomView) -> bool {
+    view.join_rules.rule == JoinRule::Public
+        || matches!(
+            view.membership,
+            Some(Membership::Join | Membership::Invite | Membership::Knock)
+        )
+        || view.reading != Reading::Nothing
+}
+
+fn not_member(what: &str) -> ApiError {
+    ApiError::new(Reason::NotMember, format!("join the room to {what}"))
+}
+
+/// The room's view for the session's user; 404 when the node does not hold it, 403
+/// `not_member` when the user may not see it ([`may_view`]).
+pub(super) async fn visible_view(
+    state: &ApiState,
+    room: RoomId,
+    user: UserKey,
+) -> Result<RoomView, ApiError> {
+    let view = view(state, room, user).await?;
+    if !may_view(&view) {
+        return Err(not_member("see it"));
+    }
+    Ok(view)
+}
+
 pub(super) async fn info(
     State(state): State<ApiState>,
     Authed(session): Authed,
     Segment(room): Segment,
 ) -> Result<Json<JsonValue>, ApiError> {
     let room = parse_room(&room)?;
-    Ok(Json(room_json(&view(&state, room, session.user).await?)))
+    Ok(Json(room_json(
+        &visible_view(&state, room, session.user).await?,
+    )))
 }
 
 fn membership_rank(membership: Membership) -> u8 {
@@ -118,10 +152,11 @@ fn membership_rank(membership: Membership) -> u8 {
 
 pub(super) async fn members(
     State(state): State<ApiState>,
-    Authed(_session): Authed,
+    Authed(session): Authed,
     Segment(room): Segment,
 ) -> Result<Json<JsonValue>, ApiError> {
     let room = parse_room(&room)?;
+    visible_view(&state, room, session.user).await?;
     let members = state
         .node
         .members(room)
@@ -194,9 +229,18 @@ pub(super) async fn senders(
         .collect())
 }
 
-/// Whether `membership` may read the room's history: joined now, or joined before and left.
-fn may_read(membership: Option<Membership>) -> bool {
-    matches!(membership, Some(Membership::Join | Membership::Leave))
+/// The first timeline position after `(depth, id)`, so that a page before it ends with that
+/// event.
+fn just_after((depth, id): (u64, EventId)) -> (u64, EventId) {
+    let mut bytes = id.0.0;
+    for byte in bytes.iter_mut().rev() {
+        let (next, carry) = byte.overflowing_add(1);
+        *byte = next;
+        if !carry {
+            return (depth, EventId(Hash32(bytes)));
+        }
+    }
+    (depth.saturating_add(1), EventId(Hash32([0; 32])))
 }
 
 #[derive(Deserialize)]
@@ -216,10 +260,16 @@ pub(super) async fn messages(
 ) -> Result<Json<JsonValue>, ApiError> {
     let room = parse_room(&room)?;
     let view = view(&state, room, session.user).await?;
-    if !may_read(view.membership) {
-        return Err(ApiError::new(Reason::NotMember, "join the room to read it"));
-    }
     let before = query.before.as_deref().map(parse_cursor).transpose()?;
+    // Who left reads up to their departure; who never joined reads nothing.
+    let before = match view.reading {
+        Reading::All => before,
+        Reading::Until(depth, id) => {
+            let end = just_after((depth, id));
+            Some(before.map_or(end, |b| b.min(end)))
+        }
+        Reading::Nothing => return Err(not_member("read it")),
+    };
     let limit = query
         .limit
         .unwrap_or(DEFAULT_HISTORY_LIMIT)
@@ -246,7 +296,7 @@ pub(super) async fn invite_link(
     Segment(room): Segment,
 ) -> Result<Json<JsonValue>, ApiError> {
     let room = parse_room(&room)?;
-    view(&state, room, session.user).await?;
+    visible_view(&state, room, session.user).await?;
     let link = state
         .net
         .invite_link(room)
@@ -298,4 +348,32 @@ pub(super) async fn join(
     let (kind, state_key, content) = own_join(&session, &account, None)?;
     let draft = prepare_for(&state, &session, &account, room, &kind, state_key, content).await?;
     Ok(Json(json!({ "room": room.to_string(), "draft": draft })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn just_after_is_the_next_position_in_timeline_order() {
+        let id = |last: u8, rest: u8| {
+            let mut bytes = [rest; 32];
+            bytes[31] = last;
+            EventId(Hash32(bytes))
+        };
+        let (depth, next) = just_after((7, id(4, 1)));
+        assert_eq!((depth, next), (7, id(5, 1)));
+        // A carry runs up the bytes; past the largest id comes the next depth.
+        let mut carried = [1; 32];
+        carried[30] = 2;
+        carried[31] = 0;
+        assert_eq!(just_after((7, id(0xff, 1))), (7, EventId(Hash32(carried))));
+        assert_eq!(
+            just_after((7, EventId(Hash32([0xff; 32])))),
+            (8, EventId(Hash32([0; 32])))
+        );
+        // Nothing lies between a position and the one just after it.
+        let position = (3, id(9, 9));
+        assert!(position < just_after(position));
+    }
 }

@@ -81,32 +81,31 @@ struct Follow {
     _slot: Slot,
     user: UserKey,
     own_key: String,
-    /// Rooms whose events are sent (joined rooms, or the one room asked for).
+    /// Rooms whose events are sent: those the user has joined (of the one asked for, if any).
     rooms: BTreeSet<RoomId>,
-    /// Whether `rooms` follows the user's joins and leaves.
-    follow_membership: bool,
+    /// The one room asked for, if any.
+    only: Option<RoomId>,
     receiver: broadcast::Receiver<NodeEvent>,
     shutdown: CancellationToken,
     done: bool,
 }
 
 impl Follow {
-    /// Updates the followed rooms when the event changes the user's own membership.
-    fn track_membership(&mut self, room: RoomId, event: &Event) {
-        if !self.follow_membership
-            || event.kind() != kinds::MEMBER
-            || event.state_key() != Some(self.own_key.as_str())
-        {
-            return;
-        }
-        match Membership::parse(event.content()) {
-            Ok(Membership::Join) => {
-                self.rooms.insert(room);
-            }
-            Ok(_) => {
-                // The leave or ban itself is still sent (below) so the client sees it.
-            }
-            Err(_) => {}
+    /// Whether `event` ends the user's stay in the room (their own leave or ban, or a kick):
+    /// it is the last event of the room the stream sends.
+    fn ends_stay(&self, event: &Event) -> bool {
+        event.kind() == kinds::MEMBER
+            && event.state_key() == Some(self.own_key.as_str())
+            && !matches!(Membership::parse(event.content()), Ok(Membership::Join))
+    }
+
+    /// Follows a room the user joins (the one asked for, or any).
+    fn track_join(&mut self, room: RoomId, event: &Event) {
+        let own_join = event.kind() == kinds::MEMBER
+            && event.state_key() == Some(self.own_key.as_str())
+            && matches!(Membership::parse(event.content()), Ok(Membership::Join));
+        if own_join && self.only.is_none_or(|only| only == room) {
+            self.rooms.insert(room);
         }
     }
 
@@ -128,14 +127,12 @@ impl Follow {
                     visible: true,
                     sender,
                 }) => {
-                    self.track_membership(room, &event);
+                    self.track_join(room, &event);
                     if !self.rooms.contains(&room) {
                         continue;
                     }
-                    let leaving = self.follow_membership
-                        && event.kind() == kinds::MEMBER
-                        && event.state_key() == Some(self.own_key.as_str())
-                        && !matches!(Membership::parse(event.content()), Ok(Membership::Join));
+                    // The departure itself is sent, so the client sees it; nothing after it.
+                    let leaving = self.ends_stay(&event);
                     let sender = Sender::new(sender.attestation.as_ref(), sender.display_name);
                     if leaving {
                         self.rooms.remove(&room);
@@ -182,7 +179,7 @@ pub(super) async fn stream(
     let rooms: BTreeSet<RoomId> = match only {
         Some(room) => {
             let view = view(&state, room, session.user).await?;
-            if !matches!(view.membership, Some(Membership::Join | Membership::Leave)) {
+            if view.membership != Some(Membership::Join) {
                 return Err(ApiError::new(
                     Reason::NotMember,
                     "join the room to follow it",
@@ -204,7 +201,7 @@ pub(super) async fn stream(
         user: session.user,
         own_key: user_state_key(&session.user),
         rooms,
-        follow_membership: only.is_none(),
+        only,
         receiver,
         shutdown: state.shutdown.clone(),
         done: false,
