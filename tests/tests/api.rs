@@ -508,3 +508,57 @@ async fn a_client_that_floods_is_rate_limited() {
     .await;
     node.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blank_messages_are_refused_on_prepare_and_on_submit() {
+    let mut node = ApiNode::start(Vec::new()).await;
+    let mut alice = ApiUser::from_seed(node.http, 9);
+    assert_eq!(alice.try_register("alice", None).await.status, 201);
+    let room = alice.create_room("Quiet", "invite").await;
+    let stored = accepted(&node).await;
+    let prepare = format!("/api/v1/rooms/{room}/prepare");
+    for blank in ["", "   ", "\n\t ", "\u{200b}\u{a0}"] {
+        let answer = alice
+            .post(&prepare, json!({ "action": "message", "body": blank }))
+            .await;
+        assert_eq!(
+            (answer.status, answer.reason()),
+            (400, "empty_message"),
+            "{blank:?}"
+        );
+    }
+    // The same rule for a message built as a raw event.
+    let raw = alice
+        .post(
+            &prepare,
+            json!({ "action": "event", "kind": "room.message", "content": { "body": " " } }),
+        )
+        .await;
+    assert_eq!((raw.status, raw.reason()), (400, "empty_message"));
+    // And for a draft a client changed after preparing it: submit checks it again.
+    let prepared = alice
+        .post(&prepare, json!({ "action": "message", "body": "x" }))
+        .await;
+    assert_eq!(prepared.status, 200);
+    let bytes = hex::decode(prepared.body["draft"].as_str().unwrap()).unwrap();
+    let mut draft = causerie_crypto::EventDraft::decode(&bytes).unwrap();
+    draft
+        .content
+        .insert("body".into(), causerie_crypto::Value::Text(" \t".into()));
+    let input = draft.signing_input().unwrap();
+    let signature = alice.secret.sign_input(&input).unwrap();
+    let submitted = alice
+        .post(
+            "/api/v1/events",
+            json!({ "draft": hex::encode(draft.encode().unwrap()),
+                    "signature": hex::encode(signature.as_bytes()) }),
+        )
+        .await;
+    assert_eq!(
+        (submitted.status, submitted.reason()),
+        (400, "empty_message")
+    );
+    assert_eq!(accepted(&node).await, stored);
+    assert_eq!(alice.bodies(&room).await, Vec::<String>::new());
+    node.stop().await;
+}

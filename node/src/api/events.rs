@@ -66,6 +66,37 @@ pub(super) async fn prepare_create(
     Ok(Json(draft_json(&draft)?))
 }
 
+/// Characters that show nothing on their own: a message made only of them and whitespace is
+/// blank (zero-width space, non-joiner and joiner, word joiner, byte order mark).
+const INVISIBLE: [char; 5] = ['\u{200B}', '\u{200C}', '\u{200D}', '\u{2060}', '\u{FEFF}'];
+
+/// The one rule for a message's text, applied when a message is prepared and when one is
+/// submitted, whatever the client: a `room.message` carries a text `body` of at most
+/// [`MAX_MESSAGE_BODY_BYTES`] with something visible in it (`400 empty_message`,
+/// `400 body_too_long`). Other kinds pass.
+pub fn check_message(kind: &str, content: &Content) -> Result<(), ApiError> {
+    if kind != kinds::MESSAGE {
+        return Ok(());
+    }
+    let empty = || ApiError::new(Reason::EmptyMessage, "a message needs some visible text");
+    let Some(Value::Text(body)) = content.get("body") else {
+        return Err(empty());
+    };
+    if body.len() > MAX_MESSAGE_BODY_BYTES {
+        return Err(ApiError::new(
+            Reason::BodyTooLong,
+            format!("at most {MAX_MESSAGE_BODY_BYTES} bytes"),
+        ));
+    }
+    if body
+        .chars()
+        .all(|c| c.is_whitespace() || INVISIBLE.contains(&c))
+    {
+        return Err(empty());
+    }
+    Ok(())
+}
+
 fn text_at_most(text: String, max: usize, reason: Reason) -> Result<Value, ApiError> {
     if text.len() > max {
         return Err(ApiError::new(reason, format!("at most {max} bytes")));
@@ -194,10 +225,7 @@ async fn build(
     Ok(match action {
         Action::Message { body } => {
             let mut content = Content::new();
-            content.insert(
-                "body".into(),
-                text_at_most(body, MAX_MESSAGE_BODY_BYTES, Reason::BodyTooLong)?,
-            );
+            content.insert("body".into(), Value::Text(body));
             (kinds::MESSAGE.to_owned(), None, content)
         }
         Action::Join { display_name } => own_join(session, account, display_name)?,
@@ -328,6 +356,7 @@ pub(super) async fn prepare(
     // only for power changes, whose content starts from the levels in force).
     let account = own_account(&state, &session).await?;
     let (kind, state_key, content) = build(&state, &session, &account, room, action).await?;
+    check_message(&kind, &content)?;
     Ok(Json(
         prepare_for(&state, &session, &account, room, &kind, state_key, content).await?,
     ))
@@ -351,6 +380,7 @@ pub(super) async fn submit(
 ) -> Result<Json<JsonValue>, ApiError> {
     let bytes = parse_hex(&request.draft, MAX_EVENT_BYTES, Reason::BadDraft)?;
     let draft = EventDraft::decode(&bytes).map_err(draft_error)?;
+    check_message(&draft.kind, &draft.content)?;
     if draft.author != session.user {
         return Err(ApiError::new(
             Reason::NotYourKey,
@@ -411,5 +441,54 @@ pub(super) async fn submit(
         )
         .retry_after(1)),
         None => Err(ApiError::internal("no outcome for the event")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(body: &str) -> Content {
+        let mut content = Content::new();
+        content.insert("body".into(), Value::Text(body.into()));
+        content
+    }
+
+    fn reason(kind: &str, content: &Content) -> Option<Reason> {
+        check_message(kind, content).err().map(|e| e.reason)
+    }
+
+    #[test]
+    fn a_message_needs_visible_text() {
+        for blank in [
+            "",
+            " ",
+            "\n\t \r",
+            "\u{3000}\u{a0}",
+            "\u{200b}\u{feff} \u{2060}",
+        ] {
+            assert_eq!(
+                reason(kinds::MESSAGE, &message(blank)),
+                Some(Reason::EmptyMessage),
+                "{blank:?}"
+            );
+        }
+        assert_eq!(
+            reason(kinds::MESSAGE, &Content::new()),
+            Some(Reason::EmptyMessage)
+        );
+        let mut number = Content::new();
+        number.insert("body".into(), Value::Integer(1));
+        assert_eq!(reason(kinds::MESSAGE, &number), Some(Reason::EmptyMessage));
+        for fine in ["hi", " . ", "🙂", "\u{200b}x"] {
+            assert_eq!(reason(kinds::MESSAGE, &message(fine)), None, "{fine:?}");
+        }
+        let long = "x".repeat(MAX_MESSAGE_BODY_BYTES + 1);
+        assert_eq!(
+            reason(kinds::MESSAGE, &message(&long)),
+            Some(Reason::BodyTooLong)
+        );
+        // Other kinds are not messages.
+        assert_eq!(reason(kinds::TOPIC, &message("")), None);
     }
 }
