@@ -21,7 +21,7 @@ use causerie_storage::{
 };
 use thiserror::Error;
 
-use causerie_room::{Outcome, Receipt, Room, StateMap};
+use causerie_room::{Outcome, Receipt, Room, Source, StateMap};
 
 /// Most events one [`Ledger::receive`] call takes (one group commit).
 pub const MAX_RECEIVE_BATCH: usize = 4_096;
@@ -189,11 +189,25 @@ impl<S: Store> Ledger<S> {
         Ok(released)
     }
 
-    /// Offers verified events (any rooms; a create event opens its room). Every outcome is
-    /// durable when this returns. Returns one receipt per offered event, in order.
+    /// Offers verified events of this node's own (client submissions) like
+    /// [`Ledger::receive_from`].
     pub fn receive(
         &mut self,
         events: Vec<Event>,
+        now_ms: u64,
+    ) -> Result<Vec<Receipt>, LedgerError> {
+        self.receive_from(
+            events.into_iter().map(|e| (e, Source::LOCAL)).collect(),
+            now_ms,
+        )
+    }
+
+    /// Offers verified events (any rooms; a create event opens its room), each with who sent it
+    /// (held events are bounded and penalised per source). Every outcome is durable when this
+    /// returns. Returns one receipt per offered event, in order.
+    pub fn receive_from(
+        &mut self,
+        events: Vec<(Event, Source)>,
         now_ms: u64,
     ) -> Result<Vec<Receipt>, LedgerError> {
         if events.len() > MAX_RECEIVE_BATCH {
@@ -203,7 +217,7 @@ impl<S: Store> Ledger<S> {
         let mut batch = WriteBatch::with_capacity(events.len().saturating_mul(2).saturating_add(4));
         let mut receipts = Vec::with_capacity(events.len());
         let mut touched: BTreeMap<RoomId, (bool, bool)> = BTreeMap::new();
-        for event in events {
+        for (event, source) in events {
             let room_id = event.room_id();
             let attestation_id = *event.attestation();
             let given = self.given.entry(room_id).or_default();
@@ -223,7 +237,7 @@ impl<S: Store> Ledger<S> {
                     given.insert(attestation_id);
                 }
             }
-            let receipt = room.receive(event.clone(), now_ms);
+            let receipt = room.receive_from(event.clone(), source, now_ms);
             let entry = touched.entry(room_id).or_default();
             for r in pre.iter().chain(std::iter::once(&receipt)) {
                 entry.0 |= r.extremities.is_some();
@@ -321,7 +335,15 @@ fn record(
         };
         let event = match offered {
             Some(e) if is_offered => Some(e.clone()),
-            _ => room.event(&decision.event).cloned(),
+            // A held event released and rejected: the engine keeps only its id, and the store
+            // may not have it (one that waited only for its attestation was never stored).
+            _ => room.event(&decision.event).cloned().or_else(|| {
+                receipt
+                    .held
+                    .iter()
+                    .find(|ended| ended.event.id() == decision.event)
+                    .map(|ended| ended.event.clone())
+            }),
         };
         match event {
             Some(event) => batch.push(WriteOp::PutEvent { event, status }),

@@ -15,11 +15,13 @@
 //! - [`gossip`]: room topics and gossip message ids.
 //! - [`invite`]: `causerie:join/...` links.
 //! - [`metrics`]: counters for `/metrics`.
+//! - [`fetch`]: limits on the fetches held events trigger.
 //! - `behaviour`: the composed libp2p behaviour, gossipsub scoring.
 //! - `actor`: the swarm event loop.
 //! - [`sync`]: catch-up and joining (verified pulls, batched ingest).
 
 pub mod codec;
+pub mod fetch;
 pub mod gossip;
 pub mod invite;
 pub mod metrics;
@@ -32,7 +34,9 @@ mod behaviour;
 use std::sync::Arc;
 use std::time::Duration;
 
-use causerie_crypto::{NodeSecret, RoomId};
+use causerie_crypto::{EventId, NodeSecret, RoomId};
+use causerie_room::Source;
+use libp2p::gossipsub::MessageId;
 use libp2p::{Multiaddr, PeerId};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -168,6 +172,28 @@ pub(crate) enum Command {
     SyncDone(RoomId),
     /// Internal: a peer sent something invalid (counts towards a ban).
     Misbehaved(PeerId, &'static str),
+    /// Internal: the gossip verdict of a held event waits until the event is decided (its
+    /// attestation is being fetched).
+    Defer(EventId, MessageId, PeerId),
+    /// Internal: these held events will not be decided soon (their attestation could not be
+    /// fetched): report the verdicts deferred for them as Ignore.
+    Settle(Vec<EventId>),
+}
+
+/// The engine's name for a peer: its peer id's bytes (at most 44 bytes: an identity multihash
+/// of an encoded key of at most 42 bytes, or a SHA-256 multihash).
+pub(crate) fn source_of(peer: &PeerId) -> Source {
+    // Longer ids cannot be built by libp2p; such a peer would count as this node, which only
+    // spares it penalties.
+    Source::peer(&peer.to_bytes()).unwrap_or(Source::LOCAL)
+}
+
+/// The peer an engine source names, if it names one.
+pub(crate) fn peer_of_source(source: &Source) -> Option<PeerId> {
+    if source.is_local() {
+        return None;
+    }
+    PeerId::from_bytes(source.as_bytes()).ok()
 }
 
 /// Cloneable handle to the network actor. Every method is cancel-safe: dropping its future
@@ -180,6 +206,8 @@ pub struct NetHandle {
     node: Node,
     /// Ids this node ingested from pulls: announced like any event, but not re-published.
     pulled: sync::PulledIds,
+    /// The budget of fetches that held events trigger.
+    held_fetches: Arc<fetch::HeldFetches>,
 }
 
 /// Starts the network: builds the swarm, listens, dials the bootstrap peers, and runs the actor
@@ -311,6 +339,12 @@ impl NetHandle {
             .commands
             .send(Command::Validated(id, source, acceptance))
             .await;
+    }
+
+    /// Defers the gossip verdict of a held event until it is decided; waits for queue space, so
+    /// the actor knows of it before the fetch that decides it is sent.
+    pub(crate) async fn defer(&self, event: EventId, id: MessageId, source: PeerId) {
+        let _ = self.commands.send(Command::Defer(event, id, source)).await;
     }
 
     pub(crate) fn try_send(&self, command: Command) {

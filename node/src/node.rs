@@ -41,7 +41,7 @@ pub use metrics::NodeMetrics;
 
 use crate::ledger::LedgerError;
 use crate::letter::LetterError;
-use causerie_room::StateMap;
+use causerie_room::{HeldEnd, Source, StateMap};
 
 /// Commands queued for the actor before senders wait.
 pub const NODE_COMMAND_QUEUE_LEN: usize = 1_024;
@@ -190,6 +190,18 @@ pub enum NodeEvent {
     },
     /// The node started holding a room.
     RoomAdded(RoomId),
+    /// A held event a peer sent ended rejected or expired unresolved: the network counts it
+    /// and penalises that peer.
+    HeldFailed {
+        /// Its room.
+        room: RoomId,
+        /// The event.
+        event: EventId,
+        /// Who sent it (never [`Source::LOCAL`]).
+        source: Source,
+        /// [`HeldEnd::Rejected`] or [`HeldEnd::Expired`].
+        end: HeldEnd,
+    },
 }
 
 /// A room's current state with everything needed to check it: what a joining node fetches.

@@ -581,6 +581,44 @@ impl Cluster {
         }
     }
 
+    /// Waits until every running node has accepted every id in `expected`, whatever else it
+    /// holds (a node under attack may keep held events that never resolve, so
+    /// [`Cluster::wait_converged`] would wait for ever).
+    pub async fn wait_accepted(
+        &self,
+        room: RoomId,
+        expected: &BTreeSet<EventId>,
+        timeout: Duration,
+    ) -> Result<()> {
+        let what = format!("{} events of room {room} on every node", expected.len());
+        let result = wait_until(timeout, &what, || async {
+            for member in self.nodes.iter().filter(|n| n.is_running()) {
+                match event_ids(member.node(), room).await {
+                    Ok(ids) if expected.is_subset(&ids) => {}
+                    _ => return false,
+                }
+            }
+            true
+        })
+        .await;
+        if result.is_err() {
+            let mut report = Vec::new();
+            for member in self.nodes.iter().filter(|n| n.is_running()) {
+                let ids = event_ids(member.node(), room).await.unwrap_or_default();
+                report.push(format!(
+                    "{}: missing {}",
+                    member.name,
+                    expected.difference(&ids).count()
+                ));
+            }
+            return Err(HarnessError::Timeout(
+                timeout,
+                format!("{what}: {}", report.join("; ")),
+            ));
+        }
+        Ok(())
+    }
+
     /// Every running node's view of the room.
     pub async fn views(&self, room: RoomId) -> Result<Vec<RoomView>> {
         let mut views = Vec::new();

@@ -18,16 +18,17 @@
 //! A second test floods garbage request frames and out-of-limit requests,
 //! which must be counted as malformed and get the sender banned.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::time::Duration;
 
 use causerie_crypto::event::kinds;
 use causerie_crypto::{
-    Assurance, AttestationDraft, Content, Event, EventDraft, EventId, Hash32, NodeSecret, RoomId,
-    UserSecret,
+    Assurance, Attestation, AttestationDraft, AttestationId, Content, Event, EventDraft, EventId,
+    Hash32, NodeSecret, RoomId, UserSecret,
 };
 use causerie_node::net::codec::{read_frame, write_frame};
+use causerie_node::net::fetch::HELD_FETCH_BURST_PER_PEER;
 use causerie_node::net::wire::{
     self, MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, PROTOCOL, Request, Response,
 };
@@ -154,18 +155,69 @@ struct Seen {
     connected: BTreeSet<PeerId>,
     subscribed: BTreeSet<PeerId>,
     closed: usize,
+    /// Swarm events seen (anything at all).
+    events: usize,
     responses: usize,
     failures: usize,
+    attestation_requests: usize,
     attestations_served: usize,
 }
 
-/// Drives the attacker's swarm until `done` holds or `timeout` passes, answering attestation
-/// requests with `attestation` (so the node can judge the non-member's event) and everything
-/// else with an error.
+/// What the attacker answers to the node's requests.
+#[derive(Debug, Default)]
+struct Serving {
+    /// Served to every `get_attestation` (so the node can judge a non-member's event).
+    attestation: Option<Vec<u8>>,
+    /// Without `attestation`: answer `get_attestation` with "none" rather than an error.
+    deny_attestations: bool,
+    /// Events served to `get_events` by id.
+    events: BTreeMap<EventId, Vec<u8>>,
+}
+
+impl Serving {
+    fn attestation(bytes: &[u8]) -> Serving {
+        Serving {
+            attestation: Some(bytes.to_vec()),
+            ..Serving::default()
+        }
+    }
+
+    fn answer(&self, seen: &mut Seen, request: &[u8]) -> Response {
+        let unknown = Response::Error {
+            reason: wire::ErrorReason::UnknownRoom,
+        };
+        match wire::decode_request(request) {
+            Ok(Request::GetAttestation { .. }) => {
+                seen.attestation_requests += 1;
+                match &self.attestation {
+                    Some(bytes) => {
+                        seen.attestations_served += 1;
+                        Response::Attestation {
+                            attestation: Some(serde_bytes::ByteBuf::from(bytes.clone())),
+                        }
+                    }
+                    None if self.deny_attestations => Response::Attestation { attestation: None },
+                    None => unknown,
+                }
+            }
+            Ok(Request::GetEvents { ids }) if !self.events.is_empty() => Response::Events {
+                events: ids
+                    .iter()
+                    .filter_map(|id| self.events.get(id))
+                    .map(|bytes| serde_bytes::ByteBuf::from(bytes.clone()))
+                    .collect(),
+            },
+            _ => unknown,
+        }
+    }
+}
+
+/// Drives the attacker's swarm until `done` holds or `timeout` passes, answering the node's
+/// requests as `serving` says.
 async fn drive(
     swarm: &mut Swarm<Attack>,
     seen: &mut Seen,
-    attestation: Option<&[u8]>,
+    serving: &Serving,
     timeout: Duration,
     done: impl Fn(&Seen) -> bool,
 ) -> bool {
@@ -175,6 +227,7 @@ async fn drive(
             Ok(event) => event,
             Err(_) => return false,
         };
+        seen.events += 1;
         match event {
             SwarmEvent::ConnectionEstablished { peer_id, .. } => {
                 seen.connected.insert(peer_id);
@@ -200,17 +253,7 @@ async fn drive(
                     },
                 ..
             })) => {
-                let response = match (wire::decode_request(&request), attestation) {
-                    (Ok(Request::GetAttestation { .. }), Some(bytes)) => {
-                        seen.attestations_served += 1;
-                        Response::Attestation {
-                            attestation: Some(serde_bytes::ByteBuf::from(bytes.to_vec())),
-                        }
-                    }
-                    _ => Response::Error {
-                        reason: wire::ErrorReason::UnknownRoom,
-                    },
-                };
+                let response = serving.answer(seen, &request);
                 let bytes = wire::encode_response(&response).expect("encode");
                 let _ = swarm.behaviour_mut().raw.send_response(channel, bytes);
             }
@@ -257,6 +300,155 @@ fn oversized(total: usize) -> Vec<u8> {
     out
 }
 
+/// Where a new message of `room` goes on a node: its tips, the create and power-levels events
+/// (a message's auth events) and the depth on top of the tips.
+struct Position {
+    tips: Vec<EventId>,
+    create: EventId,
+    levels: EventId,
+    depth: u64,
+}
+
+impl Position {
+    async fn of(cluster: &Cluster, index: usize, room: RoomId) -> Position {
+        let node = cluster.node(index);
+        let tips = node.tips(room).await.expect("tips");
+        let depth = node
+            .events(tips.clone())
+            .await
+            .expect("tip events")
+            .iter()
+            .map(Event::depth)
+            .max()
+            .unwrap_or(0)
+            + 1;
+        let state = node.room_state(room).await.expect("state").expect("room");
+        let find = |kind: &str| {
+            state
+                .state
+                .iter()
+                .find(|e| e.kind() == kind)
+                .expect("state event")
+                .id()
+        };
+        Position {
+            tips,
+            create: find(kinds::CREATE),
+            levels: find(kinds::POWER_LEVELS),
+            depth,
+        }
+    }
+
+    /// A message signed by `author`, naming `attestation`, on `prev_events` at `depth`.
+    fn message(
+        &self,
+        room: RoomId,
+        author: &UserSecret,
+        attestation: AttestationId,
+        prev_events: Vec<EventId>,
+        depth: u64,
+        body: &str,
+    ) -> Event {
+        EventDraft {
+            room: Some(room),
+            author: author.public(),
+            kind: kinds::MESSAGE.into(),
+            state_key: None,
+            content: text_content(body),
+            prev_events,
+            auth_events: vec![self.create, self.levels],
+            depth,
+            origin_ts: now_ms(),
+            attestation,
+        }
+        .sign(author)
+        .expect("sign")
+    }
+}
+
+/// A user attested by the attacker's own node key.
+fn attested_by(node: &NodeSecret, user: &UserSecret, handle: &str) -> Attestation {
+    let now = now_ms();
+    AttestationDraft {
+        user: user.public(),
+        handle: handle.into(),
+        assurance: Assurance::Contact,
+        not_before: now - 60_000,
+        not_after: now + 86_400_000,
+    }
+    .sign(node)
+    .expect("attestation")
+}
+
+/// An attacker subscribed to the room's topic and connected to `address`, once the node's own
+/// subscription is seen.
+async fn attacker_on(room: RoomId, address: &Multiaddr, peer: PeerId) -> (Swarm<Attack>, Seen) {
+    let mut swarm = attacker();
+    let mut seen = Seen::default();
+    swarm
+        .behaviour_mut()
+        .gossipsub
+        .subscribe(&topic(&room))
+        .expect("subscribe");
+    swarm.dial(address.clone()).expect("dial");
+    let up = drive(
+        &mut swarm,
+        &mut seen,
+        &Serving::default(),
+        DEFAULT_TIMEOUT,
+        |s| s.subscribed.contains(&peer),
+    )
+    .await;
+    assert!(up, "the node's room subscription seen: {seen:?}");
+    (swarm, seen)
+}
+
+/// Publishes every message on the room's topic; when gossipsub's queues are full, drives the
+/// swarm until something happened and tries again.
+async fn publish_all(
+    swarm: &mut Swarm<Attack>,
+    seen: &mut Seen,
+    serving: &Serving,
+    room: RoomId,
+    messages: &[Vec<u8>],
+) {
+    for data in messages {
+        loop {
+            match swarm
+                .behaviour_mut()
+                .gossipsub
+                .publish(topic(&room), data.clone())
+            {
+                Ok(_) => break,
+                Err(gossipsub::PublishError::AllQueuesFull(_)) => {
+                    let events = seen.events;
+                    drive(swarm, seen, serving, DEFAULT_TIMEOUT, |s| s.events > events).await;
+                }
+                Err(e) => panic!("publishing: {e}"),
+            }
+        }
+    }
+}
+
+/// Drives the attacker (answering as `serving` says) while waiting for `condition`, checked on
+/// the nodes; whether it held in time.
+async fn drive_until<F, Fut>(
+    swarm: &mut Swarm<Attack>,
+    seen: &mut Seen,
+    serving: &Serving,
+    what: &str,
+    condition: F,
+) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    tokio::select! {
+        result = wait_until(DEFAULT_TIMEOUT, what, condition) => result.is_ok(),
+        _ = drive(swarm, seen, serving, DEFAULT_TIMEOUT * 2, |_| false) => false,
+    }
+}
+
 async fn metrics_of(cluster: &Cluster, index: usize) -> String {
     let (status, text) = http_get(cluster.nodes[index].running().http_addr, "/metrics")
         .await
@@ -291,61 +483,21 @@ async fn hostile_peers_are_rejected_and_banned() {
     let mallet_node = NodeSecret::generate().expect("key");
     let mallory = UserSecret::generate().expect("key");
     let now = now_ms();
-    let attestation = AttestationDraft {
-        user: mallory.public(),
-        handle: "mallory".into(),
-        assurance: Assurance::Contact,
-        not_before: now - 60_000,
-        not_after: now + 86_400_000,
-    }
-    .sign(&mallet_node)
-    .expect("attestation");
+    let attestation = attested_by(&mallet_node, &mallory, "mallory");
     let other_room = prepare_create(mallory.public(), Content::new(), now, attestation.id())
         .sign(&mallory)
         .expect("create");
     let honest_probe = cluster.message(&alice, room, "probe").await.expect("msg");
     expected.insert(honest_probe.id());
-    let tips = cluster.node(0).tips(room).await.expect("tips");
-    let state = cluster
-        .node(0)
-        .room_state(room)
-        .await
-        .expect("state")
-        .expect("room");
-    let create = state
-        .state
-        .iter()
-        .find(|e| e.kind() == kinds::CREATE)
-        .expect("create")
-        .id();
-    let levels = state
-        .state
-        .iter()
-        .find(|e| e.kind() == kinds::POWER_LEVELS)
-        .expect("levels")
-        .id();
-    let depth = state
-        .state
-        .iter()
-        .chain([&honest_probe])
-        .map(Event::depth)
-        .max()
-        .unwrap_or(0)
-        + 1;
-    let intruder = EventDraft {
-        room: Some(room),
-        author: mallory.public(),
-        kind: kinds::MESSAGE.into(),
-        state_key: None,
-        content: text_content("let me in"),
-        prev_events: tips,
-        auth_events: vec![create, levels],
-        depth,
-        origin_ts: now_ms(),
-        attestation: attestation.id(),
-    }
-    .sign(&mallory)
-    .expect("sign");
+    let at = Position::of(&cluster, 0, room).await;
+    let intruder = at.message(
+        room,
+        &mallory,
+        attestation.id(),
+        at.tips.clone(),
+        at.depth,
+        "let me in",
+    );
     let forged_event = cluster.message(&bob, room, "forge me").await.expect("msg");
     expected.insert(forged_event.id());
     let attacks: Vec<(&str, Vec<u8>)> = vec![
@@ -394,8 +546,8 @@ async fn hostile_peers_are_rejected_and_banned() {
             .subscribe(&topic(&room))
             .expect("subscribe");
         swarm.dial(a_addr.clone()).expect("dial");
-        let att = attestation.as_bytes().to_vec();
-        let up = drive(&mut swarm, &mut seen, Some(&att), DEFAULT_TIMEOUT, |s| {
+        let serving = Serving::attestation(attestation.as_bytes());
+        let up = drive(&mut swarm, &mut seen, &serving, DEFAULT_TIMEOUT, |s| {
             s.subscribed.contains(&a_peer)
         })
         .await;
@@ -409,7 +561,7 @@ async fn hostile_peers_are_rejected_and_banned() {
                 panic!("publishing {what}: {e}");
             }
         }
-        let banned = drive(&mut swarm, &mut seen, Some(&att), DEFAULT_TIMEOUT, |s| {
+        let banned = drive(&mut swarm, &mut seen, &serving, DEFAULT_TIMEOUT, |s| {
             !s.connected.contains(&a_peer) && s.closed > 0
         })
         .await;
@@ -421,7 +573,7 @@ async fn hostile_peers_are_rejected_and_banned() {
         let _ = drive(
             &mut swarm,
             &mut seen,
-            Some(&att),
+            &serving,
             Duration::from_secs(5),
             |s| s.closed > closed_before,
         )
@@ -439,9 +591,13 @@ async fn hostile_peers_are_rejected_and_banned() {
         let mut seen = Seen::default();
         swarm.dial(b_addr.clone()).expect("dial");
         assert!(
-            drive(&mut swarm, &mut seen, None, DEFAULT_TIMEOUT, |s| s
-                .connected
-                .contains(&b_peer))
+            drive(
+                &mut swarm,
+                &mut seen,
+                &Serving::default(),
+                DEFAULT_TIMEOUT,
+                |s| s.connected.contains(&b_peer)
+            )
             .await,
             "Flood connects to B"
         );
@@ -462,9 +618,13 @@ async fn hostile_peers_are_rejected_and_banned() {
             let bytes = wire::encode_request(&request).expect("encode");
             swarm.behaviour_mut().raw.send_request(&b_peer, bytes);
         }
-        let answered = drive(&mut swarm, &mut seen, None, DEFAULT_TIMEOUT, |s| {
-            s.responses + s.failures >= FLOOD_REQUESTS
-        })
+        let answered = drive(
+            &mut swarm,
+            &mut seen,
+            &Serving::default(),
+            DEFAULT_TIMEOUT,
+            |s| s.responses + s.failures >= FLOOD_REQUESTS,
+        )
         .await;
         assert!(answered, "every flood request ends: {seen:?}");
         (flood, seen)
@@ -564,9 +724,13 @@ async fn garbage_request_flood_is_counted_and_banned() {
     let mut seen = Seen::default();
     swarm.dial(b_addr).expect("dial");
     assert!(
-        drive(&mut swarm, &mut seen, None, DEFAULT_TIMEOUT, |s| s
-            .connected
-            .contains(&b_peer))
+        drive(
+            &mut swarm,
+            &mut seen,
+            &Serving::default(),
+            DEFAULT_TIMEOUT,
+            |s| s.connected.contains(&b_peer)
+        )
         .await,
         "Flood connects to B"
     );
@@ -585,9 +749,13 @@ async fn garbage_request_flood_is_counted_and_banned() {
             .collect();
         swarm.behaviour_mut().raw.send_request(&b_peer, garbage);
     }
-    let cut = drive(&mut swarm, &mut seen, None, DEFAULT_TIMEOUT, |s| {
-        !s.connected.contains(&b_peer) && s.closed > 0
-    })
+    let cut = drive(
+        &mut swarm,
+        &mut seen,
+        &Serving::default(),
+        DEFAULT_TIMEOUT,
+        |s| !s.connected.contains(&b_peer) && s.closed > 0,
+    )
     .await;
     assert!(cut, "B disconnects Flood: {seen:?}");
     let after = metrics_of(&cluster, 1).await;
@@ -611,5 +779,230 @@ async fn garbage_request_flood_is_counted_and_banned() {
     })
     .await
     .expect("Flood still connected");
+    cluster.shutdown().await;
+}
+
+/// Rejections that come after a wait are counted and scored like immediate ones
+/// (specs/federation.md §2). Mallet gossips to A two messages by Mallory, who is not in the room
+/// (attested by Mallet's own key, which Mallet serves):
+/// - one on A's tips: held for Mallory's attestation, which A fetches from Mallet; then rejected
+///   (`auth_failed_own`), and the gossip verdict A deferred is Reject;
+/// - one on top of a third message of Mallory's that A lacks: held for that parent, which A pulls
+///   from Mallet and rejects; the held child then fails too (`rejected_reference`), and counts
+///   against Mallet although its gossip verdict was given long before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rejections_after_a_wait_are_counted_and_scored() {
+    init_logs();
+    let cluster = Cluster::start(2).await.expect("cluster starts");
+    let alice = cluster.user(0, "alice").await.expect("user");
+    let room = cluster.create_room(&alice).await.expect("room");
+    cluster.join_room(1, room, 0).await.expect("B joins");
+    let mallory = UserSecret::generate().expect("key");
+    let attestation = attested_by(&NodeSecret::generate().expect("key"), &mallory, "mallory");
+    let at = Position::of(&cluster, 0, room).await;
+    let message = |prev: Vec<EventId>, depth: u64, body: &str| {
+        at.message(room, &mallory, attestation.id(), prev, depth, body)
+    };
+    let waiting = message(at.tips.clone(), at.depth, "let me in");
+    let parent = message(at.tips.clone(), at.depth, "hidden parent");
+    let child = message(vec![parent.id()], at.depth + 1, "on top");
+    let serving = Serving {
+        attestation: Some(attestation.as_bytes().to_vec()),
+        events: BTreeMap::from([(parent.id(), parent.as_bytes().to_vec())]),
+        ..Serving::default()
+    };
+    let a_addr = cluster.nodes[0].addresses().await.expect("addr")[0].clone();
+    let (mut swarm, mut seen) = attacker_on(room, &a_addr, cluster.nodes[0].peer_id).await;
+    let before = metrics_of(&cluster, 0).await;
+    let rejected = "causerie_peer_events_rejected_total";
+    let delta = |after: &str, name: &str, reason: Option<&str>| match reason {
+        Some(reason) => sum_reasons(after, name, &[reason]) - sum_reasons(&before, name, &[reason]),
+        None => metric(after, name).unwrap_or(0) - metric(&before, name).unwrap_or(0),
+    };
+
+    publish_all(
+        &mut swarm,
+        &mut seen,
+        &serving,
+        room,
+        &[waiting.as_bytes().to_vec()],
+    )
+    .await;
+    let counted = drive_until(
+        &mut swarm,
+        &mut seen,
+        &serving,
+        "A rejects the message that waited for its attestation",
+        || async {
+            let after = metrics_of(&cluster, 0).await;
+            delta(&after, rejected, Some("auth_failed_own")) >= 1
+                && delta(&after, "causerie_gossip_rejected_total", None) >= 1
+        },
+    )
+    .await;
+    assert!(
+        counted,
+        "rejection after the attestation wait counted as a gossip Reject: {seen:?}\n{}",
+        metrics_of(&cluster, 0).await
+    );
+    assert!(seen.attestations_served >= 1, "A fetched the attestation");
+
+    publish_all(
+        &mut swarm,
+        &mut seen,
+        &serving,
+        room,
+        &[child.as_bytes().to_vec()],
+    )
+    .await;
+    let counted = drive_until(
+        &mut swarm,
+        &mut seen,
+        &serving,
+        "A rejects the message that waited for its parent",
+        || async {
+            let after = metrics_of(&cluster, 0).await;
+            delta(&after, rejected, Some("auth_failed_own")) >= 2
+                && delta(&after, rejected, Some("rejected_reference")) >= 1
+        },
+    )
+    .await;
+    assert!(
+        counted,
+        "rejection after the parent wait counted: {seen:?}\n{}",
+        metrics_of(&cluster, 0).await
+    );
+    for index in 0..2 {
+        let found = cluster
+            .node(index)
+            .events(vec![waiting.id(), parent.id(), child.id()])
+            .await
+            .expect("lookup");
+        assert!(found.is_empty(), "node{index} serves a rejected event");
+    }
+    cluster.shutdown().await;
+}
+
+/// Events Mallet floods A with in the held-event flood.
+const FLOOD_EVENTS: usize = 3_000;
+/// Messages the newcomer posts during the flood.
+const NEWCOMER_MESSAGES: usize = 10;
+
+/// Held-event exhaustion (specs/rooms.md §8, specs/federation.md §2): Mallet floods A with
+/// events that verify but can never be judged: each signed by a throwaway key and naming an
+/// attestation nobody has, half of them also naming a parent nobody has. Meanwhile Dave, a new
+/// user homed on C, joins and posts; A must take his events (held a moment for his attestation,
+/// which only C has) as B and C do. A holds at most `MAX_HELD_PER_SOURCE` of Mallet's events and
+/// refuses the rest, asks Mallet for a bounded number of attestations (never one per event), and
+/// bans Mallet when it cannot produce them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn held_event_flood_does_not_lock_out_newcomers() {
+    init_logs();
+    let cluster = Cluster::start(3).await.expect("cluster starts");
+    let alice = cluster.user(0, "alice").await.expect("user");
+    let room = cluster.create_room(&alice).await.expect("room");
+    cluster.join_room(1, room, 0).await.expect("B joins");
+    cluster.join_room(2, room, 0).await.expect("C joins");
+    let mut expected: BTreeSet<_> = cluster.views(room).await.expect("views")[0].events.clone();
+    cluster
+        .wait_converged(room, &expected, DEFAULT_TIMEOUT)
+        .await
+        .expect("converged");
+    let at = Position::of(&cluster, 0, room).await;
+    let flood: Vec<Vec<u8>> = (0..FLOOD_EVENTS)
+        .map(|i| {
+            let throwaway = UserSecret::generate().expect("key");
+            let n = (i as u64).to_be_bytes();
+            let attestation = AttestationId(Hash32::digest(&[b"nobody has this attestation", &n]));
+            let (prev, depth) = if i % 2 == 0 {
+                (at.tips.clone(), at.depth)
+            } else {
+                let parent = EventId(Hash32::digest(&[b"nobody has this parent", &n]));
+                (vec![parent], at.depth + 1)
+            };
+            at.message(room, &throwaway, attestation, prev, depth, "flood")
+                .as_bytes()
+                .to_vec()
+        })
+        .collect();
+    let a_addr = cluster.nodes[0].addresses().await.expect("addr")[0].clone();
+    let a_peer = cluster.nodes[0].peer_id;
+    let before = metrics_of(&cluster, 0).await;
+    let (mut swarm, mut seen) = attacker_on(room, &a_addr, a_peer).await;
+    // Mallet cannot produce the attestations its events name.
+    let serving = Serving {
+        deny_attestations: true,
+        ..Serving::default()
+    };
+    publish_all(&mut swarm, &mut seen, &serving, room, &flood).await;
+    let a = cluster.node(0);
+    let held = || async {
+        a.summary(room)
+            .await
+            .ok()
+            .flatten()
+            .map_or(0, |summary| summary.held)
+    };
+    assert!(
+        drive_until(
+            &mut swarm,
+            &mut seen,
+            &serving,
+            "A holds flood events",
+            || async { held().await > 0 }
+        )
+        .await,
+        "the flood reached A: {seen:?}"
+    );
+
+    // Dave joins through C and posts while A works through the flood.
+    let dave = cluster.user(2, "dave").await.expect("user");
+    let newcomer = async {
+        let mut ids = vec![cluster.join(&dave, room).await.expect("join").id()];
+        for n in 0..NEWCOMER_MESSAGES {
+            let event = cluster
+                .message(&dave, room, &format!("hello {n}"))
+                .await
+                .expect("msg");
+            ids.push(event.id());
+        }
+        ids
+    };
+    let attack = async {
+        let banned = drive(&mut swarm, &mut seen, &serving, DEFAULT_TIMEOUT, |s| {
+            !s.connected.contains(&a_peer) && s.closed > 0
+        })
+        .await;
+        (banned, seen)
+    };
+    let (ids, (banned, seen)) = tokio::join!(newcomer, attack);
+    assert!(banned, "A disconnects Mallet: {seen:?}");
+    expected.extend(ids);
+    cluster
+        .wait_accepted(room, &expected, DEFAULT_TIMEOUT)
+        .await
+        .expect("Dave's events accepted on every node");
+
+    // Held events stayed within their limits, the excess was refused, and fetches were few.
+    let still_held = held().await;
+    assert!(
+        (1..=causerie_room::MAX_HELD_PER_SOURCE).contains(&still_held),
+        "A holds {still_held} flood events"
+    );
+    let after = metrics_of(&cluster, 0).await;
+    let refused = "causerie_events_refused_total";
+    let over_cap = sum_reasons(&after, refused, &["too_many_held_from_source"])
+        - sum_reasons(&before, refused, &["too_many_held_from_source"]);
+    assert!(over_cap > 0, "A refuses Mallet's excess:\n{after}");
+    assert!(
+        seen.attestation_requests <= 2 * HELD_FETCH_BURST_PER_PEER as usize,
+        "A asked Mallet for {} attestations",
+        seen.attestation_requests
+    );
+    let banned = "causerie_peers_banned_total";
+    assert!(
+        metric(&after, banned) > metric(&before, banned),
+        "A banned Mallet:\n{after}"
+    );
     cluster.shutdown().await;
 }

@@ -53,7 +53,7 @@ pub(super) async fn metrics(State(state): State<ApiState>) -> Response {
     let net = state.net.metrics().snapshot();
     let mut out = String::new();
     let load = |counter: &std::sync::atomic::AtomicU64| counter.load(Ordering::Relaxed);
-    let counters: [(&str, &str, u64); 17] = [
+    let counters: [(&str, &str, u64); 18] = [
         (
             "causerie_events_received_total",
             "Events offered to the room engines.",
@@ -139,6 +139,11 @@ pub(super) async fn metrics(State(state): State<ApiState>) -> Response {
             "Peers banned for misbehaviour.",
             net.peers_banned,
         ),
+        (
+            "causerie_held_fetches_limited_total",
+            "Fetches for held events refused by the fetch budget.",
+            net.held_fetches_limited,
+        ),
     ];
     for (name, help, value) in counters {
         let _ = writeln!(
@@ -150,6 +155,11 @@ pub(super) async fn metrics(State(state): State<ApiState>) -> Response {
         &mut out,
         "causerie_events_rejected_total",
         "Events rejected, by reason.",
+    );
+    node.held_ended.render(
+        &mut out,
+        "causerie_held_ended_total",
+        "Held events that stopped being held, by how (accepted, rejected, refused, expired, evicted).",
     );
     state.guard.refused.render(
         &mut out,

@@ -4,9 +4,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use causerie_crypto::{EventId, RoomId};
+use causerie_room::{HeldEnd, Source};
 use futures::StreamExt;
 use libp2p::gossipsub::{self, MessageAcceptance};
 use libp2p::kad;
@@ -25,7 +26,7 @@ use super::invite::peer_of;
 use super::metrics::NetMetrics;
 use super::sync;
 use super::wire::{ErrorReason, Request, Response};
-use super::{BAN_DURATION, Command, NetConfig, NetError, NetHandle};
+use super::{BAN_DURATION, Command, NetConfig, NetError, NetHandle, peer_of_source};
 use crate::node::{Node, NodeEvent};
 
 /// Inbound requests answered concurrently (node lookups); beyond it peers get `busy`.
@@ -38,6 +39,14 @@ pub(crate) const MAX_STRIKES: u32 = 16;
 pub(crate) const GOSSIP_QUEUE_LEN: usize = 4_096;
 /// Rooms caught up concurrently.
 pub(crate) const MAX_CONCURRENT_SYNCS: usize = 4;
+/// Gossip verdicts waiting for their held event to be decided; beyond it verdicts are given at
+/// once (Ignore).
+pub(crate) const MAX_DEFERRED_VERDICTS: usize = 4_096;
+/// How long a gossip verdict waits for its held event: less than gossipsub keeps the message
+/// (`GOSSIP_HISTORY_LENGTH` heartbeats), so a late Reject still penalises the sender.
+pub(crate) const DEFERRED_VERDICT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a peer's misbehaviour strikes are remembered after its last one.
+pub(crate) const STRIKE_MEMORY: Duration = Duration::from_secs(600);
 /// `listen_addrs` callers waiting for the first address.
 const MAX_PENDING_LISTEN: usize = 64;
 /// Provider lookups in flight.
@@ -68,7 +77,10 @@ pub(crate) struct Actor {
     addresses: BTreeMap<PeerId, Vec<Multiaddr>>,
     /// Blocked peers: `None` by the operator (until unblocked), `Some(t)` banned until `t`.
     blocked: BTreeMap<PeerId, Option<Instant>>,
-    strikes: BTreeMap<PeerId, u32>,
+    /// Misbehaviour strikes and when the last one came.
+    strikes: BTreeMap<PeerId, (u32, Instant)>,
+    /// Gossip verdicts waiting for their held event, with the message, its source and since when.
+    deferred: BTreeMap<EventId, (gossipsub::MessageId, PeerId, Instant)>,
     dials: BTreeMap<ConnectionId, oneshot::Sender<Result<PeerId, NetError>>>,
     requests: BTreeMap<OutboundRequestId, oneshot::Sender<Result<Response, NetError>>>,
     /// Provider lookups in flight (a short list: `QueryId` has no order).
@@ -125,6 +137,7 @@ impl Actor {
             metrics: metrics.clone(),
             node: node.clone(),
             pulled: sync::PulledIds::default(),
+            held_fetches: Arc::new(super::fetch::HeldFetches::default()),
         };
         let actor = Actor {
             swarm,
@@ -139,6 +152,7 @@ impl Actor {
             addresses: BTreeMap::new(),
             blocked: BTreeMap::new(),
             strikes: BTreeMap::new(),
+            deferred: BTreeMap::new(),
             dials: BTreeMap::new(),
             requests: BTreeMap::new(),
             providers: Vec::new(),
@@ -194,7 +208,10 @@ impl Actor {
                     }
                     Err(broadcast::error::RecvError::Closed) => break,
                 },
-                _ = score_tick.tick() => self.check_scores(),
+                _ = score_tick.tick() => {
+                    self.check_scores();
+                    self.expire_deferred();
+                }
                 _ = tick.tick() => {
                     self.expire_bans();
                     self.redial();
@@ -327,7 +344,13 @@ impl Actor {
                     .send_response(channel, response);
             }
             Command::Pull(room, peer, ids) => {
-                self.schedule_sync(room, peer, ids.into_iter().collect());
+                // Held events prompt pulls from their sender within its fetch budget; what is
+                // left waits for the periodic catch-up, which asks for it again.
+                if self.handle.held_fetches.allow(peer, Instant::now()) {
+                    self.schedule_sync(room, peer, ids.into_iter().collect());
+                } else {
+                    NetMetrics::inc(&self.metrics.held_fetches_limited);
+                }
             }
             Command::SyncDone(room) => {
                 if let Some(slot) = self.syncs.get_mut(&room) {
@@ -336,6 +359,18 @@ impl Actor {
                 self.start_next_sync(room);
             }
             Command::Misbehaved(peer, reason) => self.strike(peer, reason),
+            Command::Defer(event, id, peer) => {
+                if self.deferred.len() < MAX_DEFERRED_VERDICTS {
+                    self.deferred.insert(event, (id, peer, Instant::now()));
+                } else {
+                    self.on_command(Command::Validated(id, peer, MessageAcceptance::Ignore));
+                }
+            }
+            Command::Settle(events) => {
+                for event in events {
+                    self.settle(&event, MessageAcceptance::Ignore);
+                }
+            }
         }
     }
 
@@ -392,11 +427,74 @@ impl Actor {
     }
 
     fn strike(&mut self, peer: PeerId, reason: &'static str) {
-        let strikes = self.strikes.entry(peer).or_default();
+        let now = Instant::now();
+        let (strikes, last) = self.strikes.entry(peer).or_insert((0, now));
+        if now.saturating_duration_since(*last) >= STRIKE_MEMORY {
+            *strikes = 0;
+        }
         *strikes += 1;
-        debug!(%peer, reason, strikes = *strikes, "peer misbehaved");
-        if *strikes >= MAX_STRIKES {
+        *last = now;
+        let strikes = *strikes;
+        debug!(%peer, reason, strikes, "peer misbehaved");
+        if strikes >= MAX_STRIKES {
             self.ban(peer, reason);
+        }
+    }
+
+    /// Reports the verdict deferred for a held event, if any.
+    fn settle(&mut self, event: &EventId, acceptance: MessageAcceptance) -> bool {
+        match self.deferred.remove(event) {
+            Some((id, peer, _)) => {
+                self.on_command(Command::Validated(id, peer, acceptance));
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Verdicts that waited too long are given as Ignore (the event stays held; pulls decide it).
+    fn expire_deferred(&mut self) {
+        let now = Instant::now();
+        let late: Vec<EventId> = self
+            .deferred
+            .iter()
+            .filter(|(_, (_, _, since))| {
+                now.saturating_duration_since(*since) >= DEFERRED_VERDICT_TIMEOUT
+            })
+            .map(|(event, _)| *event)
+            .collect();
+        for event in late {
+            self.settle(&event, MessageAcceptance::Ignore);
+        }
+        // Strikes long past are forgotten.
+        self.strikes
+            .retain(|_, (_, last)| now.saturating_duration_since(*last) < STRIKE_MEMORY);
+    }
+
+    /// A held event from a peer failed: rejected once what it waited for arrived, or expired
+    /// unresolved. Either way it is counted and the peer that sent it pays: by the gossip Reject
+    /// if its verdict was still deferred, else by a strike. An expiry costs a strike only while
+    /// the peer is connected (it could have answered the pulls for it and did not).
+    fn on_held_failed(&mut self, event: EventId, source: Source, end: HeldEnd) {
+        let peer = peer_of_source(&source);
+        match end {
+            HeldEnd::Rejected(reason) => {
+                self.metrics.event_rejected(reason.reason());
+                if !self.settle(&event, MessageAcceptance::Reject)
+                    && let Some(peer) = peer
+                {
+                    self.strike(peer, reason.reason());
+                }
+            }
+            HeldEnd::Expired => {
+                self.settle(&event, MessageAcceptance::Ignore);
+                if let Some(peer) = peer.filter(|p| self.connected.contains(p)) {
+                    self.strike(peer, "held_expired");
+                }
+            }
+            HeldEnd::Accepted { .. } | HeldEnd::Refused(_) | HeldEnd::Evicted => {
+                self.settle(&event, MessageAcceptance::Ignore);
+            }
         }
     }
 
@@ -518,6 +616,9 @@ impl Actor {
     fn on_node_event(&mut self, event: NodeEvent) {
         match event {
             NodeEvent::RoomAdded(room) => self.host(room),
+            NodeEvent::HeldFailed {
+                event, source, end, ..
+            } => self.on_held_failed(event, source, end),
             NodeEvent::Accepted {
                 room,
                 event,
@@ -527,6 +628,13 @@ impl Actor {
                 if !self.rooms.contains(&room) {
                     self.host(room);
                 }
+                // A held gossip message whose attestation was fetched: its verdict at last.
+                let verdict = if visible {
+                    MessageAcceptance::Accept
+                } else {
+                    MessageAcceptance::Ignore
+                };
+                self.settle(&event.id(), verdict);
                 // Soft-failed events are never relayed; pulled ones are not re-flooded, and
                 // gossiped ones are relayed by gossipsub after validation.
                 if !visible || self.handle.pulled.take(&event.id()) {

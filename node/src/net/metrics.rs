@@ -31,9 +31,13 @@ pub struct NetMetrics {
     pub catchups_completed: AtomicU64,
     /// Peers disconnected and banned for misbehaviour.
     pub peers_banned: AtomicU64,
+    /// Fetches that held events asked for but the fetch budget refused (they wait for the next
+    /// catch-up).
+    pub held_fetches_limited: AtomicU64,
     /// Inbound requests failed, by reason.
     requests_failed: ReasonCounts,
-    /// Events from peers (gossip or pulls) that failed verification or auth, by reason.
+    /// Events from peers (gossip or pulls) that failed verification or auth, by reason, whether
+    /// at once or after waiting as held events.
     events_rejected: ReasonCounts,
     /// Outbound requests that failed, by reason.
     outbound_failed: ReasonCounts,
@@ -64,6 +68,8 @@ pub struct NetMetricsSnapshot {
     pub catchups_completed: u64,
     /// See [`NetMetrics::peers_banned`].
     pub peers_banned: u64,
+    /// See [`NetMetrics::held_fetches_limited`].
+    pub held_fetches_limited: u64,
     /// Inbound requests failed, by reason name.
     pub requests_failed: BTreeMap<&'static str, u64>,
     /// Events from peers rejected, by reason name.
@@ -113,6 +119,7 @@ impl NetMetrics {
             backfill_events_fetched: load(&self.backfill_events_fetched),
             catchups_completed: load(&self.catchups_completed),
             peers_banned: load(&self.peers_banned),
+            held_fetches_limited: load(&self.held_fetches_limited),
             requests_failed: self.requests_failed.snapshot(),
             events_rejected: self.events_rejected.snapshot(),
             outbound_failed: self.outbound_failed.snapshot(),

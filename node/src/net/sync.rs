@@ -1,29 +1,35 @@
 //! Everything that needs the node: answering requests, validating gossip, catch-up and joining
 //! (specs/federation.md, "Catch-up" and "Joining").
 //!
-//! Catch-up of a room with a peer: ask its tips; those this node lacks, plus any ids already
-//! known to be missing (unknown parents of a held event), are fetched with `GetEvents`; then the
-//! walk goes backwards with `Backfill` from every fetched event whose references are still
+//! Catch-up of a room with a peer: ask its tips; those this node lacks, plus the ids that the
+//! held events this peer sent (and the node's own) wait for, are fetched with `GetEvents`; then
+//! the walk goes backwards with `Backfill` from every fetched event whose references are still
 //! unknown, in pages that grow while they bring only new events, until every reference is known
-//! locally. The fetched events are verified as they arrive (on blocking threads, both cores) and
+//! locally. The fetched events are verified as they arrive (on blocking threads, both cores),
+//! the attestations they name that the node lacks are fetched with `GetAttestation`, and they are
 //! ingested in ascending (depth, id) order in large batches (one group commit each), so parents
-//! always come before children. Events held for an attestation are re-offered once it is fetched
-//! with `GetAttestation`. Joining walks the whole history forwards with `Since`.
+//! always come before children. Joining walks the whole history forwards with `Since`.
+//!
+//! Every event is offered with its sender as its source, so the engine bounds held events per
+//! peer and the actor can penalise a peer whose held events end rejected or expire. Gossip
+//! verdicts of events held for an attestation wait (deferred in the actor) until the attestation
+//! is fetched, within the fetch budget of [`super::fetch`].
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex};
 
-use causerie_crypto::{Attestation, Event, EventError, EventId, RoomId};
+use causerie_crypto::{Attestation, AttestationId, Event, EventError, EventId, RoomId};
 use libp2p::PeerId;
 use libp2p::gossipsub::{MessageAcceptance, MessageId};
 use serde_bytes::ByteBuf;
 use tokio::sync::mpsc;
 
+use super::fetch::Start;
 use super::metrics::NetMetrics;
 use super::wire::{
     BACKFILL_PAGE, ErrorReason, MAX_IDS_PER_REQUEST, RESPONSE_EVENT_BYTES, Request, Response,
 };
-use super::{Command, Invite, NetError, NetHandle};
+use super::{Command, Invite, NetError, NetHandle, source_of};
 use crate::letter::NodeLetter;
 use crate::node::{IngestOutcome, Ingested, Node, NodeError};
 
@@ -169,52 +175,17 @@ pub(crate) async fn validate_gossip(mut receiver: mpsc::Receiver<GossipItem>, ha
         if valid.is_empty() {
             continue;
         }
-        let events = valid.clone();
         // Gossipsub relays what it validated itself; publishing these again would only be
         // refused as duplicates (and logged by gossipsub).
         handle.pulled.add(valid.iter().map(Event::id));
-        match handle.node.ingest(valid).await {
+        let offered = valid
+            .into_iter()
+            .zip(sources.iter().map(|item| source_of(&item.source)))
+            .collect();
+        match handle.node.ingest_from(offered).await {
             Ok(outcomes) => {
-                for ((item, outcome), event) in sources.into_iter().zip(outcomes).zip(events) {
-                    let acceptance = ingest_reason(&outcome.outcome);
-                    if let IngestOutcome::Rejected(reason) = outcome.outcome {
-                        handle.metrics.event_rejected(reason);
-                    }
-                    if let IngestOutcome::Held {
-                        missing_events,
-                        missing_attestation,
-                    } = outcome.outcome
-                    {
-                        if !missing_events.is_empty() {
-                            handle.try_send(Command::Pull(item.room, item.source, missing_events));
-                        }
-                        if let Some(attestation) = missing_attestation {
-                            // Fetch the attestation, then re-offer and report: the report may
-                            // come late, gossipsub keeps the message until then.
-                            let handle = handle.clone();
-                            tokio::spawn(async move {
-                                let acceptance = match fetch_attestations(
-                                    &handle,
-                                    item.source,
-                                    vec![attestation],
-                                )
-                                .await
-                                {
-                                    Ok(_) => match handle.node.ingest(vec![event]).await {
-                                        Ok(outcomes) => outcomes
-                                            .first()
-                                            .map(|o| ingest_reason(&o.outcome))
-                                            .unwrap_or(MessageAcceptance::Ignore),
-                                        Err(_) => MessageAcceptance::Ignore,
-                                    },
-                                    Err(_) => MessageAcceptance::Ignore,
-                                };
-                                handle.report(item.id, item.source, acceptance).await;
-                            });
-                            continue;
-                        }
-                    }
-                    handle.report(item.id, item.source, acceptance).await;
+                for (item, outcome) in sources.into_iter().zip(outcomes) {
+                    settle_gossip(&handle, item, outcome).await;
                 }
             }
             Err(e) => {
@@ -227,6 +198,71 @@ pub(crate) async fn validate_gossip(mut receiver: mpsc::Receiver<GossipItem>, ha
             }
         }
     }
+}
+
+/// Reports the verdict of one ingested gossip message, or defers it while the attestation its
+/// held event waits for is fetched from the sender (within the fetch budget, one fetch per
+/// attestation however many events wait for it). Missing parents are pulled from the sender
+/// (the actor applies the budget); the verdict of such an event is Ignore, and a rejection once
+/// the parents arrive is scored against the sender with a strike.
+async fn settle_gossip(handle: &NetHandle, item: GossipItem, ingested: Ingested) {
+    let acceptance = ingest_reason(&ingested.outcome);
+    let IngestOutcome::Held {
+        missing_events,
+        missing_attestation,
+    } = ingested.outcome
+    else {
+        if let IngestOutcome::Rejected(reason) = ingested.outcome {
+            handle.metrics.event_rejected(reason);
+        }
+        handle.report(item.id, item.source, acceptance).await;
+        return;
+    };
+    if !missing_events.is_empty() {
+        handle.try_send(Command::Pull(item.room, item.source, missing_events));
+    }
+    if let Some(attestation) = missing_attestation {
+        let start = handle.held_fetches.start_attestation(
+            item.source,
+            attestation,
+            Some(ingested.id),
+            std::time::Instant::now(),
+        );
+        match start {
+            Start::Started | Start::Joined => {
+                handle.defer(ingested.id, item.id, item.source).await;
+                if start == Start::Started {
+                    let handle = handle.clone();
+                    tokio::spawn(async move {
+                        let added =
+                            match fetch_attestations(&handle, item.source, vec![attestation]).await
+                            {
+                                Ok(added) => added,
+                                Err(e) => {
+                                    tracing::debug!(
+                                        peer = %item.source,
+                                        reason = e.reason(),
+                                        "attestation fetch failed"
+                                    );
+                                    0
+                                }
+                            };
+                        let waiters = handle.held_fetches.finish_attestation(&attestation);
+                        if added == 0 {
+                            handle.try_send(Command::Settle(waiters));
+                        }
+                        // Otherwise the node decided the waiting events and announced them; the
+                        // actor reports their verdicts (and times out those still held).
+                    });
+                }
+                return;
+            }
+            Start::Limited => NetMetrics::inc(&handle.metrics.held_fetches_limited),
+        }
+    }
+    handle
+        .report(item.id, item.source, MessageAcceptance::Ignore)
+        .await;
 }
 
 /// Fills an `Events` response up to the byte budget.
@@ -351,11 +387,13 @@ fn misbehaved(handle: &NetHandle, peer: PeerId, reason: &'static str) {
     handle.try_send(Command::Misbehaved(peer, reason));
 }
 
-/// Fetches attestations from a peer and stores them; returns how many were added.
+/// Fetches attestations from a peer and stores them; returns how many were added. The peer
+/// sent the events that name them (it accepted them, so it holds their attestations): one it
+/// cannot produce counts as a strike.
 async fn fetch_attestations(
     handle: &NetHandle,
     peer: PeerId,
-    ids: Vec<causerie_crypto::AttestationId>,
+    ids: Vec<AttestationId>,
 ) -> Result<usize, NetError> {
     let mut added = 0;
     for id in ids.into_iter().take(MAX_ATTESTATIONS_PER_SYNC) {
@@ -363,7 +401,10 @@ async fn fetch_attestations(
             Response::Attestation {
                 attestation: Some(bytes),
             } => bytes,
-            Response::Attestation { attestation: None } => continue,
+            Response::Attestation { attestation: None } => {
+                handle.try_send(Command::Misbehaved(peer, "attestation_not_served"));
+                continue;
+            }
             Response::Error { reason } => return Err(NetError::Refused(reason)),
             _ => return Err(NetError::BadResponse("unexpected_response")),
         };
@@ -379,42 +420,59 @@ async fn fetch_attestations(
     Ok(added)
 }
 
-/// Ingests events in ascending (depth, id) order, in batches; fetches missing attestations from
-/// `peer` and re-offers what waited for them. Returns how many were accepted.
+/// Fetches from `peer` the attestations `events` name that the node lacks (at most
+/// [`MAX_ATTESTATIONS_PER_SYNC`]), so that pulled events of a new author are judged at once
+/// instead of each waiting as a held event.
+async fn prefetch_attestations(
+    handle: &NetHandle,
+    peer: PeerId,
+    events: &[Event],
+) -> Result<usize, NetError> {
+    let named: BTreeSet<AttestationId> = events.iter().map(|e| *e.attestation()).collect();
+    let mut lacking = Vec::new();
+    for id in named.into_iter().take(MAX_ATTESTATIONS_PER_SYNC) {
+        if handle.node.accounts().attestation(id).await?.is_none() {
+            lacking.push(id);
+        }
+    }
+    if lacking.is_empty() {
+        return Ok(0);
+    }
+    fetch_attestations(handle, peer, lacking).await
+}
+
+/// Ingests events pulled from `peer` in ascending (depth, id) order, in batches, after fetching
+/// the attestations they name; the node decides events that still wait for an attestation when
+/// it arrives. Returns how many were accepted at once.
 async fn ingest_sorted(
     handle: &NetHandle,
     peer: PeerId,
     mut events: Vec<Event>,
 ) -> Result<usize, NetError> {
     events.sort_by_key(|e| (e.depth(), e.id()));
+    prefetch_attestations(handle, peer, &events).await?;
+    let source = source_of(&peer);
     let mut accepted = 0;
-    let mut waiting: BTreeMap<causerie_crypto::AttestationId, Vec<Event>> = BTreeMap::new();
+    let mut waiting: BTreeSet<AttestationId> = BTreeSet::new();
     for batch in events.chunks(INGEST_BATCH) {
         handle.pulled.add(batch.iter().map(Event::id));
-        let outcomes = handle.node.ingest(batch.to_vec()).await?;
-        for (event, Ingested { outcome, .. }) in batch.iter().zip(outcomes) {
+        let offered = batch.iter().map(|e| (e.clone(), source)).collect();
+        for Ingested { outcome, .. } in handle.node.ingest_from(offered).await? {
             match outcome {
                 IngestOutcome::Accepted { .. } => accepted += 1,
                 IngestOutcome::Held {
                     missing_attestation: Some(attestation),
                     ..
-                } => waiting.entry(attestation).or_default().push(event.clone()),
+                } => {
+                    waiting.insert(attestation);
+                }
                 IngestOutcome::Rejected(reason) => misbehaved(handle, peer, reason),
                 _ => {}
             }
         }
     }
     if !waiting.is_empty() {
-        fetch_attestations(handle, peer, waiting.keys().copied().collect()).await?;
-        let again: Vec<Event> = waiting.into_values().flatten().collect();
-        for batch in again.chunks(INGEST_BATCH) {
-            handle.pulled.add(batch.iter().map(Event::id));
-            let outcomes = handle.node.ingest(batch.to_vec()).await?;
-            accepted += outcomes
-                .iter()
-                .filter(|o| matches!(o.outcome, IngestOutcome::Accepted { .. }))
-                .count();
-        }
+        fetch_attestations(handle, peer, waiting.into_iter().collect()).await?;
     }
     Ok(accepted)
 }
@@ -448,12 +506,33 @@ pub(crate) async fn catch_up(
         Response::Error { reason } => return Err(NetError::Refused(reason)),
         _ => return Err(NetError::BadResponse("unexpected_response")),
     }
-    let (missing_here, attestations) = node.missing(room).await?;
+    // What the events this peer sent (and the node's own) still wait for: asking a peer for what
+    // another peer's held events need would let one peer's flood cost every peer.
+    let (missing_here, attestations) = node.missing(room, source_of(&peer)).await?;
     wanted.extend(missing_here.into_iter().take(MAX_IDS_PER_REQUEST));
     let mut accepted = 0;
-    if !attestations.is_empty() {
-        // Events waiting for attestations are re-evaluated by the node when they arrive.
-        let _ = fetch_attestations(handle, peer, attestations).await;
+    // Within the peer's fetch budget, skipping those already being fetched; what is left waits
+    // for the next round. Events waiting for attestations are re-evaluated by the node when they
+    // arrive.
+    let now = std::time::Instant::now();
+    for id in attestations.into_iter().take(MAX_ATTESTATIONS_PER_SYNC) {
+        match handle.held_fetches.start_attestation(peer, id, None, now) {
+            Start::Started => {
+                let fetched = fetch_attestations(handle, peer, vec![id]).await;
+                let waiters = handle.held_fetches.finish_attestation(&id);
+                if !matches!(fetched, Ok(1)) {
+                    handle.try_send(Command::Settle(waiters));
+                }
+                if fetched.is_err() {
+                    break;
+                }
+            }
+            Start::Joined => {}
+            Start::Limited => {
+                NetMetrics::inc(&handle.metrics.held_fetches_limited);
+                break;
+            }
+        }
     }
     let wanted = unknown(node, wanted).await?;
     if wanted.is_empty() {

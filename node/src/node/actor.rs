@@ -21,15 +21,19 @@ use crate::clock::now_ms;
 use crate::ledger::{Ledger, LedgerError, MAX_RECEIVE_BATCH};
 use crate::views::{MemberView, RoomView};
 use causerie_room::content::user_state_key;
-use causerie_room::{Outcome, Receipt, RefuseReason};
+use causerie_room::{HeldEnd, Outcome, Receipt, RefuseReason, Source};
+
+/// Events offered in one ingest, each with who sent it.
+pub(super) type Offered = Vec<(Event, Source)>;
 
 /// Where the actor sends one command's answer.
 pub(super) type Reply<T> = oneshot::Sender<Result<T, NodeError>>;
 
 /// What the actor does, one variant per job. Changes come first; the rest only read.
 pub(super) enum Command {
-    /// Offer verified events; queued ingests are drained into one group commit.
-    Ingest(Vec<Event>, Reply<Vec<Ingested>>),
+    /// Offer verified events, each with who sent it; queued ingests are drained into one group
+    /// commit.
+    Ingest(Offered, Reply<Vec<Ingested>>),
     /// Store an attestation and release the held events that wait for it.
     AddAttestation(Attestation, Reply<()>),
     /// Store a local account, after its new attestation if one comes with it. Through the actor
@@ -37,7 +41,7 @@ pub(super) enum Command {
     PutAccount(Box<Account>, Option<Attestation>, Reply<()>),
     /// Build an unsigned draft in a room the node holds.
     Prepare(Box<PrepareRequest>, Reply<EventDraft>),
-    /// Stored, not rejected events by id (federation).
+    /// Stored accepted events by id (federation).
     Events(Vec<EventId>, Reply<Vec<Event>>),
     /// Ancestors of some events, nearest first (federation).
     Backfill {
@@ -55,8 +59,8 @@ pub(super) enum Command {
     },
     /// A room's current state with its auth chain (joining nodes).
     RoomState(RoomId, Reply<Option<RoomSnapshot>>),
-    /// What a room's held events wait for.
-    Missing(RoomId, Reply<(Vec<EventId>, Vec<AttestationId>)>),
+    /// What a room's held events from a source (and the node's own) wait for.
+    Missing(RoomId, Source, Reply<(Vec<EventId>, Vec<AttestationId>)>),
     /// The rooms held.
     Rooms(Reply<Vec<RoomId>>),
     /// Counts, state, timeline and tips of a room.
@@ -156,7 +160,7 @@ impl<S: Store> Actor<S> {
 
     /// One engine pass and one durable commit for every group; then the announcements, then
     /// the replies.
-    fn ingest(&mut self, groups: Vec<(Vec<Event>, Reply<Vec<Ingested>>)>) {
+    fn ingest(&mut self, groups: Vec<(Offered, Reply<Vec<Ingested>>)>) {
         let known_rooms: BTreeSet<RoomId> = self.ledger.room_ids().copied().collect();
         let sizes: Vec<usize> = groups.iter().map(|g| g.0.len()).collect();
         let mut replies = Vec::with_capacity(groups.len());
@@ -165,8 +169,8 @@ impl<S: Store> Actor<S> {
             all.extend(events);
             replies.push(reply);
         }
-        let ids: Vec<(EventId, RoomId)> = all.iter().map(|e| (e.id(), e.room_id())).collect();
-        let receipts = match self.ledger.receive(all, now_ms()) {
+        let ids: Vec<(EventId, RoomId)> = all.iter().map(|(e, _)| (e.id(), e.room_id())).collect();
+        let receipts = match self.ledger.receive_from(all, now_ms()) {
             Ok(receipts) => receipts,
             Err(e) => {
                 tracing::error!(reason = e.reason(), "commit failed; nothing acknowledged");
@@ -199,8 +203,23 @@ impl<S: Store> Actor<S> {
     }
 
     /// Announces every event `receipt` accepted in `room` (the offered event and the held events
-    /// it released), with its sender's profile. Call only once the receipt's commit is durable.
+    /// it released), with its sender's profile, and every held event a peer sent that ended
+    /// rejected or expired (the network penalises that peer); counts the held events that ended.
+    /// Call only once the receipt's commit is durable.
     fn announce(&mut self, room: RoomId, receipt: &Receipt) {
+        for ended in &receipt.held {
+            self.metrics.record_held(&ended.end);
+            if !ended.source.is_local()
+                && matches!(ended.end, HeldEnd::Rejected(_) | HeldEnd::Expired)
+            {
+                let _ = self.announce.send(NodeEvent::HeldFailed {
+                    room,
+                    event: ended.event.id(),
+                    source: ended.source,
+                    end: ended.end,
+                });
+            }
+        }
         if self.announce.receiver_count() == 0 {
             return;
         }
@@ -335,8 +354,8 @@ impl<S: Store> Actor<S> {
             Command::RoomState(room, reply) => {
                 let _ = reply.send(Ok(queries::room_state(ledger, room)));
             }
-            Command::Missing(room, reply) => {
-                let _ = reply.send(Ok(queries::missing(ledger, room)));
+            Command::Missing(room, source, reply) => {
+                let _ = reply.send(Ok(queries::missing(ledger, room, &source)));
             }
             Command::Rooms(reply) => {
                 let _ = reply.send(Ok(ledger.room_ids().copied().collect()));

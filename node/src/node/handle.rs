@@ -18,6 +18,7 @@ use super::{
 };
 use crate::ledger::{Ledger, MAX_RECEIVE_BATCH};
 use crate::views::{MemberView, RoomView};
+use causerie_room::Source;
 
 /// Cloneable handle to the node actor. Every method is cancel-safe: dropping the future drops
 /// the reply, and the actor's work (if started) still completes and stays durable.
@@ -120,8 +121,19 @@ impl Node {
         ask(&self.commands, make).await
     }
 
-    /// Offers verified events (one group commit); outcomes are durable when this returns.
+    /// Offers verified events of this node's own (client submissions; one group commit);
+    /// outcomes are durable when this returns.
     pub async fn ingest(&self, events: Vec<Event>) -> Result<Vec<Ingested>, NodeError> {
+        self.ingest_from(events.into_iter().map(|e| (e, Source::LOCAL)).collect())
+            .await
+    }
+
+    /// Offers verified events, each with who sent it (held events are bounded and penalised per
+    /// source; one group commit); outcomes are durable when this returns.
+    pub async fn ingest_from(
+        &self,
+        events: Vec<(Event, Source)>,
+    ) -> Result<Vec<Ingested>, NodeError> {
         if events.len() > MAX_RECEIVE_BATCH {
             return Err(NodeError::OverLimit("ingest batch"));
         }
@@ -139,7 +151,8 @@ impl Node {
         self.ask(|r| Command::Prepare(Box::new(request), r)).await
     }
 
-    /// The known (not rejected) events among `ids`, as stored (redacted ones redacted).
+    /// The accepted events (visible or soft-failed) among `ids`, as stored (redacted ones
+    /// redacted). Held and rejected events are not served.
     pub async fn events(&self, ids: Vec<EventId>) -> Result<Vec<Event>, NodeError> {
         if ids.len() > MAX_LOOKUP_IDS {
             return Err(NodeError::OverLimit("lookup ids"));
@@ -192,12 +205,14 @@ impl Node {
         self.ask(|r| Command::RoomState(room, r)).await
     }
 
-    /// What the room's held events wait for: events, then attestations.
+    /// What the room's held events from `source` and the node's own wait for: events, then
+    /// attestations (each sorted).
     pub async fn missing(
         &self,
         room: RoomId,
+        source: Source,
     ) -> Result<(Vec<EventId>, Vec<AttestationId>), NodeError> {
-        self.ask(|r| Command::Missing(room, r)).await
+        self.ask(|r| Command::Missing(room, source, r)).await
     }
 
     /// The rooms this node holds.

@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::IngestOutcome;
 use crate::counters::ReasonCounts;
+use causerie_room::HeldEnd;
 
 /// Counters of the receive path (rendered by `/metrics`).
 #[derive(Debug, Default)]
@@ -21,10 +22,13 @@ pub struct NodeMetrics {
     pub events_held: AtomicU64,
     /// Group commits made.
     pub commits: AtomicU64,
-    /// Events rejected, by reason name.
+    /// Events rejected, by reason name (at once or after waiting as held events).
     pub rejected: ReasonCounts,
     /// Events refused for now, by reason name.
     pub refused: ReasonCounts,
+    /// Held events that stopped being held, by how (`accepted`, `rejected`, `refused`,
+    /// `expired`, `evicted`).
+    pub held_ended: ReasonCounts,
 }
 
 impl NodeMetrics {
@@ -40,6 +44,14 @@ impl NodeMetrics {
             IngestOutcome::Refused(reason) => return self.refused.increment(reason),
         }
         .fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a held event that stopped being held; a rejection counts as one too.
+    pub(super) fn record_held(&self, end: &HeldEnd) {
+        self.held_ended.increment(end.reason());
+        if let HeldEnd::Rejected(reason) = end {
+            self.rejected.increment(reason.reason());
+        }
     }
 
     /// Counts one group commit.

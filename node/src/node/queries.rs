@@ -16,7 +16,7 @@ use super::{
 };
 use crate::ledger::{Ledger, LedgerError};
 use crate::views::{self, MemberView, RoomView};
-use causerie_room::{JoinRule, Membership};
+use causerie_room::{JoinRule, Membership, Source};
 
 /// A store failure as the node reports it.
 pub(super) fn store_error(error: StoreError) -> NodeError {
@@ -24,15 +24,18 @@ pub(super) fn store_error(error: StoreError) -> NodeError {
 }
 
 /// A stored event that is not rejected, as stored (redacted ones redacted).
+/// An accepted event (visible or soft-failed) as stored. Held events are not served: they are
+/// not judged yet (a peer must not answer for what this node could not check), and one the
+/// engine has let go (expired, evicted) must look unknown so that catch-up fetches it again.
 fn stored<S: Store>(ledger: &Ledger<S>, id: &EventId) -> Result<Option<Event>, NodeError> {
     let stored = ledger.store().event(id).map_err(store_error)?;
     Ok(stored.and_then(|s| match s.status {
-        StoredStatus::Rejected { .. } => None,
-        _ => Some(s.event),
+        StoredStatus::Accepted | StoredStatus::SoftFailed => Some(s.event),
+        StoredStatus::Rejected { .. } | StoredStatus::Outlier { .. } => None,
     }))
 }
 
-/// The known (not rejected) events among `ids`.
+/// The accepted events among `ids`.
 pub(super) fn events<S: Store>(
     ledger: &Ledger<S>,
     ids: &[EventId],
@@ -167,15 +170,27 @@ pub(super) fn summary<S: Store>(ledger: &Ledger<S>, room: RoomId) -> Option<Room
     })
 }
 
-/// What the room's held events wait for: events, then attestations.
+/// What the room's held events from `source` (and the node's own) wait for: events, then
+/// attestations, each sorted.
 pub(super) fn missing<S: Store>(
     ledger: &Ledger<S>,
     room: RoomId,
+    source: &Source,
 ) -> (Vec<EventId>, Vec<AttestationId>) {
-    ledger
-        .room(&room)
-        .map(|r| (r.missing_events(), r.missing_attestations()))
-        .unwrap_or_default()
+    let Some(engine) = ledger.room(&room) else {
+        return (Vec::new(), Vec::new());
+    };
+    let (mut events, mut attestations) = engine.held_needs(source);
+    if !source.is_local() {
+        let (own_events, own_attestations) = engine.held_needs(&Source::LOCAL);
+        events.extend(own_events);
+        attestations.extend(own_attestations);
+        events.sort_unstable();
+        events.dedup();
+        attestations.sort_unstable();
+        attestations.dedup();
+    }
+    (events, attestations)
 }
 
 /// The views of the rooms `selection` names (rooms with at least one accepted event only).
