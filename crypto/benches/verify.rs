@@ -1,4 +1,4 @@
-//! Receive-path benchmark for `causerie-crypto` (issue 2 acceptance: the event verify path at
+//! Receive-path benchmark for `causerie-crypto` (goal: the event verify path at
 //! ≥ 0.85 × raw `verify_strict` on one core). specs/events.md §7.
 //!
 //! A hand-written timing loop rather than criterion, so that one run prints every number and the

@@ -1,4 +1,4 @@
-//! Receive-path benchmark (issue 3): events accepted per second into one room through the full
+//! Receive-path benchmark: events accepted per second into one room through the full
 //! path on sled — `Event::decode` (canonical check, content hash, `verify_strict`), room engine
 //! (references, auth against own auth events and state before, soft-fail, state), and a durable
 //! group commit — next to raw `verify_strict` per second, measured in the same run, and their ratio.

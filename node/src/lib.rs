@@ -27,9 +27,7 @@
 /// jemalloc. The receive path frees many small objects per event (drafts, receipts, signing
 /// inputs) between ones it keeps for the room's life (events, engine nodes, index entries);
 /// glibc's allocator spent a visible share of that path searching its bins (`unlink_chunk`), and
-/// its fragmentation grows with uptime. `cargo bench -p causerie-node --bench accept` (group
-/// commits of 1,024, five interleaved runs of 20,000 events each, medians): accept/raw-verify CPU
-/// ratio 0.805 with glibc (`--no-default-features`), 0.830 with jemalloc.
+/// its fragmentation grows with uptime. The measured difference is in `PERFORMANCE.md`.
 #[cfg(feature = "jemalloc")]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;

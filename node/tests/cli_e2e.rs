@@ -1,4 +1,4 @@
-//! The `causerie` command line end to end (issue 5 acceptance; specs/client-api.md): two real
+//! The `causerie` command line end to end (specs/client-api.md): two real
 //! nodes in-process, two users with their own key files, a room created on node 1 by the binary,
 //! joined by invite link on node 2, messages both ways, and a `tail --follow --json` child
 //! process that sees them in order. Plus `causerie demo --exit-after-setup` on free ports.

@@ -29,12 +29,11 @@
 //! # Why chunks (schema 3)
 //!
 //! The receive path must cost a few microseconds of storage CPU per event next to ~37 µs of
-//! `verify_strict` (issue 3). sled's cost is per key written, plus per byte (it rewrites a leaf
+//! `verify_strict`. sled's cost is per key written, plus per byte (it rewrites a leaf
 //! every ten updates, and splits leaves of more than 16 keys), and it grows faster than linearly
-//! with keys per event (measured, release, groups of 256 flushed: 1 key 4.5–6 µs, 2 keys 10 µs,
-//! 4 keys 26–31 µs). Schema 1 wrote four keys and read one per event; schema 2 (one record key
-//! per event, keyed by room order) still paid sled's whole per-key cost once per event (figures
-//! below). Schema 3 writes about one key per [`CHUNK_TARGET_BYTES`] of new events, and
+//! with keys per event (figures in `PERFORMANCE.md`). Schema 1 wrote four keys and read one
+//! per event; schema 2 (one record key per event, keyed by room order) still paid sled's whole
+//! per-key cost once per event. Schema 3 writes about one key per [`CHUNK_TARGET_BYTES`] of new events, and
 //! reads nothing for a new event:
 //!
 //! - New chunks take increasing numbers, so every commit appends at the end of the chunk range,
@@ -68,12 +67,7 @@
 //! status-set entry. Open time: one scan plus `Event::decode_trusted` (canonical check, content
 //! hash, id; no signature) per record.
 //!
-//! Measured (`benches/commit.rs`, release, this shared 2-core machine at a load of about 1.5,
-//! 2026-11-26): group commits of 256 and 1,000 messages cost 4.0 and 3.0 µs of CPU per event,
-//! against 6.0 µs for raw sled inserts of one appended 450-byte key per event in the same run; the
-//! in-memory backend costs 1.0-1.2 µs per event (planning and indexes, shared by both backends);
-//! opening 50,000 events takes 0.16 s. Schema 2 (one key per event) measured 14.6 µs at 1,000
-//! under a heavier load.
+//! Measured figures (`benches/commit.rs`) and their history: `PERFORMANCE.md`.
 //!
 //! Durability: [`SledStore::commit`] applies one `Batch` (every write of the commit: new chunks,
 //! rewritten chunks, snapshots, pointers, sequence) then flushes the log before returning, so a

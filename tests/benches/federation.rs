@@ -1,4 +1,4 @@
-//! Federation benchmark (issue 4, "Acceptance"; specs/federation.md), on real nodes started
+//! Federation benchmark (specs/federation.md), on real nodes started
 //! in-process on loopback by the cluster harness.
 //!
 //! 1. Propagation latency: `NODES` nodes share a room; events are submitted at a fixed offered

@@ -1,4 +1,4 @@
-//! The multi-node harness (issue 4; exercises specs/federation.md end to end): N real nodes
+//! The multi-node harness (exercises specs/federation.md end to end): N real nodes
 //! started in-process with [`daemon::start`] on loopback (p2p `/ip4/127.0.0.1/tcp/0`, HTTP
 //! `127.0.0.1:0`), each with its own data directory under one temporary directory, wired by
 //! bootstrap addresses; users with their own keys whose attestations are signed by their home
@@ -283,7 +283,7 @@ impl Cluster {
 
     /// Starts a new node bootstrapping to every running node and waits until it is connected to
     /// all of them; returns its index. (Waiting matters: a join dialled while the bootstrap dial
-    /// to the same peer is still pending can fail with a dial error, see the report of issue 4.)
+    /// to the same peer is still pending can fail with a dial error; seen in the first federation runs.)
     pub async fn add_node(&mut self) -> Result<usize> {
         let index = self.nodes.len();
         let bootstrap = self.peers_of(index).await?;

@@ -1,4 +1,4 @@
-//! Scenario 5 (issue 4; specs/federation.md "Validation" and "Misbehaviour"): hostile peers.
+//! Scenario 5 (specs/federation.md "Validation" and "Misbehaviour"): hostile peers.
 //!
 //! Two raw libp2p clients (not Causerie nodes: a bare swarm with gossipsub and a request-response
 //! behaviour whose codec writes any bytes) attack a two-node federation while its users talk:

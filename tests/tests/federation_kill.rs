@@ -1,4 +1,4 @@
-//! Scenario 3 (issue 4; specs/federation.md "Catch-up"): C runs as a real child process and is
+//! Scenario 3 (specs/federation.md "Catch-up"): C runs as a real child process and is
 //! killed with SIGKILL in the middle of traffic, then restarted from its data directory.
 //!
 //! C first joins the room in-process and stops gracefully, so its store holds the room; then it

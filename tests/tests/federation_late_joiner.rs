@@ -1,4 +1,4 @@
-//! Scenario 4 (issue 4; specs/federation.md "Joining"): a node D that starts after the room has
+//! Scenario 4 (specs/federation.md "Joining"): a node D that starts after the room has
 //! 1,000 events joins through an invite link and gets the full history by backfill: the same
 //! event set, state and timeline as the others, all fetched and verified from a peer.
 

@@ -1,4 +1,4 @@
-//! Scenario 2 (issue 4; specs/federation.md "Catch-up"): a partition and its healing.
+//! Scenario 2 (specs/federation.md "Catch-up"): a partition and its healing.
 //!
 //! Three nodes share a room. C is cut off (each side blocks the other, both ways). Both sides
 //! keep talking; on the A/B side the room creator bans Trent, who is homed on C and keeps posting

@@ -1,4 +1,4 @@
-//! Scenario 1 (issue 4; specs/federation.md): three nodes, a room created on A and joined from B
+//! Scenario 1 (specs/federation.md): three nodes, a room created on A and joined from B
 //! and C through invite links, 300 messages sent concurrently from users homed on all three:
 //! every node ends with the same event set, the same state and the same timeline.
 
