@@ -41,7 +41,7 @@ pub use metrics::NodeMetrics;
 
 use crate::ledger::LedgerError;
 use crate::letter::LetterError;
-use causerie_room::{HeldEnd, Source, StateMap};
+use causerie_room::{HeldEnd, PrepareError, RefuseReason, RejectReason, Source, StateMap};
 
 /// Commands queued for the actor before senders wait.
 pub const NODE_COMMAND_QUEUE_LEN: usize = 1_024;
@@ -105,7 +105,7 @@ pub enum NodeError {
     UnknownRoom,
     /// The engine could not build the event.
     #[error("cannot prepare: {0}")]
-    Prepare(&'static str),
+    Prepare(#[from] PrepareError),
     /// A node letter was refused.
     #[error(transparent)]
     Letter(#[from] LetterError),
@@ -124,7 +124,7 @@ impl NodeError {
             NodeError::Stopped => "node_stopped",
             NodeError::Ledger(e) => e.reason(),
             NodeError::UnknownRoom => "unknown_room",
-            NodeError::Prepare(reason) => reason,
+            NodeError::Prepare(e) => e.reason(),
             NodeError::Letter(e) => e.reason(),
             NodeError::OverLimit(_) => "over_limit",
             NodeError::InboxFull => "inbox_full",
@@ -149,10 +149,13 @@ pub enum IngestOutcome {
         /// The attestation the node lacks.
         missing_attestation: Option<AttestationId>,
     },
-    /// Rejected on every node, with the reason name; the sender is at fault.
-    Rejected(&'static str),
+    /// Rejected on every node, with the engine's reason; the sender is at fault.
+    Rejected(RejectReason),
     /// Not taken now (limits, clock); may be offered again later.
-    Refused(&'static str),
+    Refused(RefuseReason),
+    /// The engine's receipt named no outcome for the event (a defect, counted as
+    /// `undecided`); the event may be offered again.
+    Undecided,
 }
 
 /// One ingested event's outcome.

@@ -713,7 +713,7 @@ async fn ingest_one(node: &Node, event: Event) -> Result<IngestOutcome> {
         .map(|o| o.outcome)
         .ok_or(HarnessError::NotAccepted {
             id,
-            outcome: IngestOutcome::Refused("no_outcome"),
+            outcome: IngestOutcome::Undecided,
         })
 }
 

@@ -114,7 +114,13 @@ async fn two_users_on_two_nodes_chat_and_moderate() {
     let refused = bob
         .act(&room, json!({ "action": "ban", "user": alice.key() }))
         .await;
-    assert_eq!(refused.status, 403, "{:?}", refused.body);
+    // The rule that refused, by name, not a generic "auth failed".
+    assert_eq!(
+        (refused.status, refused.reason()),
+        (403, "insufficient_power"),
+        "{:?}",
+        refused.body
+    );
     let message_id = seen[1]["id"].as_str().unwrap().to_owned();
     alice
         .must(&room, json!({ "action": "redact", "event": message_id }))
@@ -143,7 +149,19 @@ async fn two_users_on_two_nodes_chat_and_moderate() {
     let after_ban = bob
         .act(&room, json!({ "action": "message", "body": "still here?" }))
         .await;
-    assert_eq!(after_ban.status, 403, "{:?}", after_ban.body);
+    assert_eq!(
+        (after_ban.status, after_ban.reason()),
+        (403, "banned"),
+        "{:?}",
+        after_ban.body
+    );
+    assert!(
+        after_ban.body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("banned")),
+        "{:?}",
+        after_ban.body
+    );
     let mut a = a;
     let mut b = b;
     b.stop().await;

@@ -284,7 +284,7 @@ fn node_reason(error: &NodeError) -> Reason {
         NodeError::Stopped => Reason::Unavailable,
         NodeError::UnknownRoom => Reason::UnknownRoom,
         NodeError::OverLimit(_) => Reason::OverLimit,
-        NodeError::Prepare(name) => Reason::CannotPrepare(name),
+        NodeError::Prepare(e) => Reason::CannotPrepare(e.reason()),
         NodeError::InboxFull => Reason::Busy,
         NodeError::Ledger(LedgerError::Store(StoreError::HandleTaken)) => Reason::HandleTaken,
         NodeError::Ledger(_) | NodeError::Letter(_) => Reason::Failed(error.reason()),

@@ -22,7 +22,7 @@ use super::session::Session;
 use crate::clock::now_ms;
 use crate::node::{IngestOutcome, PrepareRequest};
 use causerie_room::content::{MAX_NAME_BYTES, MAX_TOPIC_BYTES, user_state_key};
-use causerie_room::{JoinRule, JoinRules, Membership};
+use causerie_room::{AuthError, JoinRule, JoinRules, Membership, RejectReason};
 
 /// Prepares `kind` in `room` for the session's user, with the attestation of their account: one
 /// question to the node actor, which answers `unknown_room` for a room it does not hold.
@@ -432,15 +432,46 @@ pub(super) async fn submit(
             "the node lacks events or the attestation this event references",
         )),
         Some(IngestOutcome::Rejected(reason)) => Err(ApiError::new(
-            Reason::RoomRule(reason),
-            "the room's rules refuse this event",
+            Reason::RoomRule(reason.detail()),
+            room_rule_words(&reason),
         )),
         Some(IngestOutcome::Refused(reason)) => Err(ApiError::new(
-            Reason::NotNow(reason),
+            Reason::NotNow(reason.reason()),
+            "the node cannot take this event now; try again",
+        )
+        .retry_after(1)),
+        Some(IngestOutcome::Undecided) => Err(ApiError::new(
+            Reason::NotNow("undecided"),
             "the node cannot take this event now; try again",
         )
         .retry_after(1)),
         None => Err(ApiError::internal("no outcome for the event")),
+    }
+}
+
+/// The rule that refused an event, in plain words for people (the reason name is
+/// [`RejectReason::detail`]: the failed authorization rule where there is one).
+fn room_rule_words(reason: &RejectReason) -> &'static str {
+    match reason.auth_error() {
+        Some(AuthError::Banned) => "you are banned from this room",
+        Some(AuthError::NotAMember) => "you are not a member of this room: join it first",
+        Some(AuthError::InsufficientPower) => {
+            "your power level in this room is too low for this action"
+        }
+        Some(AuthError::PowerChangeNotAllowed) => {
+            "you may not change power levels to or above your own"
+        }
+        Some(AuthError::JoinNotAllowed) => "this room is invite-only: ask a member for an invite",
+        Some(AuthError::AttestationNotAccepted) => {
+            "this room does not accept your home node's attestation"
+        }
+        Some(AuthError::SenderNotTarget | AuthError::InvalidMembershipChange) => {
+            "this membership change is not allowed"
+        }
+        Some(AuthError::NoCreate | AuthError::BadStateKey | AuthError::BadContent(_)) => {
+            "the event breaks the room's rules for its kind"
+        }
+        None => "the event does not fit the room's history",
     }
 }
 

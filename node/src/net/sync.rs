@@ -213,7 +213,7 @@ async fn settle_gossip(handle: &NetHandle, item: GossipItem, ingested: Ingested)
     } = ingested.outcome
     else {
         if let IngestOutcome::Rejected(reason) = ingested.outcome {
-            handle.metrics.event_rejected(reason);
+            handle.metrics.event_rejected(reason.reason());
         }
         handle.report(item.id, item.source, acceptance).await;
         return;
@@ -466,7 +466,7 @@ async fn ingest_sorted(
                 } => {
                     waiting.insert(attestation);
                 }
-                IngestOutcome::Rejected(reason) => misbehaved(handle, peer, reason),
+                IngestOutcome::Rejected(reason) => misbehaved(handle, peer, reason.reason()),
                 _ => {}
             }
         }

@@ -317,7 +317,7 @@ impl<S: Store> Actor<S> {
             now_ms(),
             request.attestation,
         )
-        .map_err(|e| NodeError::Prepare(e.reason()))
+        .map_err(NodeError::Prepare)
     }
 
     fn answer(&mut self, command: Command) {
@@ -389,7 +389,7 @@ fn ingest_outcome(receipt: &Receipt, id: &EventId) -> IngestOutcome {
         Some(Outcome::Accepted { soft_failed, .. }) => IngestOutcome::Accepted {
             visible: !soft_failed,
         },
-        Some(Outcome::Rejected(reason)) => IngestOutcome::Rejected(reason.reason()),
+        Some(Outcome::Rejected(reason)) => IngestOutcome::Rejected(*reason),
         Some(Outcome::Held {
             missing_events,
             missing_attestation,
@@ -398,7 +398,7 @@ fn ingest_outcome(receipt: &Receipt, id: &EventId) -> IngestOutcome {
             missing_attestation: *missing_attestation,
         },
         Some(Outcome::Refused(RefuseReason::Duplicate)) => IngestOutcome::Duplicate,
-        Some(Outcome::Refused(reason)) => IngestOutcome::Refused(reason.reason()),
-        None => IngestOutcome::Refused("undecided"),
+        Some(Outcome::Refused(reason)) => IngestOutcome::Refused(*reason),
+        None => IngestOutcome::Undecided,
     }
 }

@@ -40,8 +40,9 @@ impl NodeMetrics {
             IngestOutcome::Accepted { visible: false } => &self.events_soft_failed,
             IngestOutcome::Duplicate => &self.events_duplicate,
             IngestOutcome::Held { .. } => &self.events_held,
-            IngestOutcome::Rejected(reason) => return self.rejected.increment(reason),
-            IngestOutcome::Refused(reason) => return self.refused.increment(reason),
+            IngestOutcome::Rejected(reason) => return self.rejected.increment(reason.reason()),
+            IngestOutcome::Refused(reason) => return self.refused.increment(reason.reason()),
+            IngestOutcome::Undecided => return self.refused.increment("undecided"),
         }
         .fetch_add(1, Ordering::Relaxed);
     }
