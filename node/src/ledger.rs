@@ -34,9 +34,10 @@ pub enum LedgerError {
     /// The store failed; nothing of the call was acknowledged.
     #[error("store: {0}")]
     Store(#[from] StoreError),
-    /// A shared commit failed (the reason of the store error); nothing was acknowledged.
-    #[error("commit failed: {0}")]
-    Failed(&'static str),
+    /// The group commit this call shared with others failed (with that commit's error);
+    /// nothing was acknowledged.
+    #[error("shared commit failed")]
+    SharedCommit(#[source] std::sync::Arc<LedgerError>),
     /// More events than [`MAX_RECEIVE_BATCH`] in one call.
     #[error("batch of {0} events exceeds {MAX_RECEIVE_BATCH}")]
     BatchTooLarge(usize),
@@ -47,7 +48,7 @@ impl LedgerError {
     pub fn reason(&self) -> &'static str {
         match self {
             LedgerError::Store(e) => e.reason(),
-            LedgerError::Failed(reason) => reason,
+            LedgerError::SharedCommit(cause) => cause.reason(),
             LedgerError::BatchTooLarge(_) => "batch_too_large",
         }
     }

@@ -32,6 +32,7 @@ mod metrics;
 mod queries;
 
 use causerie_crypto::{Attestation, AttestationId, Content, Event, EventId, RoomId, UserKey};
+use causerie_storage::StoreError;
 use thiserror::Error;
 
 pub use accounts::Accounts;
@@ -97,9 +98,13 @@ pub enum NodeError {
     /// The actor has stopped (shutdown or a fatal store error).
     #[error("node stopped")]
     Stopped,
-    /// The store or receive path failed.
+    /// The receive path failed.
     #[error(transparent)]
     Ledger(#[from] LedgerError),
+    /// A read or write of the store outside the receive path failed (accounts, attestations,
+    /// the inbox, queries).
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
     /// The node does not hold this room.
     #[error("unknown room")]
     UnknownRoom,
@@ -123,6 +128,7 @@ impl NodeError {
         match self {
             NodeError::Stopped => "node_stopped",
             NodeError::Ledger(e) => e.reason(),
+            NodeError::Store(e) => e.reason(),
             NodeError::UnknownRoom => "unknown_room",
             NodeError::Prepare(e) => e.reason(),
             NodeError::Letter(e) => e.reason(),

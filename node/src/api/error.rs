@@ -12,7 +12,6 @@ use causerie_crypto::address::{AddressError, AddressKind};
 use causerie_storage::StoreError;
 use serde_json::json;
 
-use crate::ledger::LedgerError;
 use crate::node::NodeError;
 
 /// Why a request was refused.
@@ -286,8 +285,10 @@ fn node_reason(error: &NodeError) -> Reason {
         NodeError::OverLimit(_) => Reason::OverLimit,
         NodeError::Prepare(e) => Reason::CannotPrepare(e.reason()),
         NodeError::InboxFull => Reason::Busy,
-        NodeError::Ledger(LedgerError::Store(StoreError::HandleTaken)) => Reason::HandleTaken,
-        NodeError::Ledger(_) | NodeError::Letter(_) => Reason::Failed(error.reason()),
+        NodeError::Store(StoreError::HandleTaken) => Reason::HandleTaken,
+        NodeError::Ledger(_) | NodeError::Store(_) | NodeError::Letter(_) => {
+            Reason::Failed(error.reason())
+        }
     }
 }
 
@@ -375,7 +376,7 @@ mod tests {
 
     #[test]
     fn a_taken_handle_is_a_conflict_by_type() {
-        let error = NodeError::Ledger(LedgerError::Store(StoreError::HandleTaken));
+        let error = NodeError::Store(StoreError::HandleTaken);
         let api = ApiError::from(error);
         assert_eq!(api.status(), StatusCode::CONFLICT);
         assert_eq!(api.reason.name(), "handle_taken");

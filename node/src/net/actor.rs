@@ -120,7 +120,10 @@ impl Actor {
             )
             .map_err(|e| NetError::Transport(e.to_string()))?
             .with_behaviour(|key| {
-                Behaviour::new(key).map_err(Box::<dyn std::error::Error + Send + Sync>::from)
+                Behaviour::new(key).map_err(|e| {
+                    tracing::error!(reason = e.reason(), error = %e, "network behaviour refused");
+                    Box::<dyn std::error::Error + Send + Sync>::from(e)
+                })
             })
             .map_err(|e| NetError::Transport(e.to_string()))?
             .with_swarm_config(|c| c.with_idle_connection_timeout(super::IDLE_CONNECTION_TIMEOUT))

@@ -92,9 +92,35 @@ fn score_params() -> (gossipsub::PeerScoreParams, gossipsub::PeerScoreThresholds
     (params, thresholds)
 }
 
+/// Why the network behaviour could not be built: the gossip settings were refused (a defect in
+/// the constants above, caught at start-up).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum BehaviourError {
+    /// gossipsub refused its configuration.
+    #[error("gossip configuration refused: {0}")]
+    GossipConfig(#[from] gossipsub::ConfigBuilderError),
+    /// gossipsub refused to start (libp2p gives only a message).
+    #[error("gossip refused to start: {0}")]
+    Gossip(&'static str),
+    /// gossipsub refused the peer-score parameters (libp2p gives only a message).
+    #[error("gossip peer scoring refused: {0}")]
+    PeerScore(String),
+}
+
+impl BehaviourError {
+    /// Stable reason name.
+    pub(crate) fn reason(&self) -> &'static str {
+        match self {
+            BehaviourError::GossipConfig(_) => "gossip_config_refused",
+            BehaviourError::Gossip(_) => "gossip_refused",
+            BehaviourError::PeerScore(_) => "peer_score_refused",
+        }
+    }
+}
+
 impl Behaviour {
     /// Builds the behaviour for `key`.
-    pub(crate) fn new(key: &identity::Keypair) -> Result<Self, String> {
+    pub(crate) fn new(key: &identity::Keypair) -> Result<Self, BehaviourError> {
         let peer_id = key.public().to_peer_id();
         let config = gossipsub::ConfigBuilder::default()
             .validation_mode(gossipsub::ValidationMode::Anonymous)
@@ -104,13 +130,14 @@ impl Behaviour {
             .heartbeat_interval(GOSSIP_HEARTBEAT)
             .history_length(GOSSIP_HISTORY_LENGTH)
             .duplicate_cache_time(GOSSIP_DUPLICATE_CACHE)
-            .build()
-            .map_err(|e| e.to_string())?;
+            .build()?;
         let mut gossipsub =
             gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Anonymous, config)
-                .map_err(str::to_owned)?;
+                .map_err(BehaviourError::Gossip)?;
         let (params, thresholds) = score_params();
-        gossipsub.with_peer_score(params, thresholds)?;
+        gossipsub
+            .with_peer_score(params, thresholds)
+            .map_err(BehaviourError::PeerScore)?;
 
         let mut kad_config = kad::Config::new(StreamProtocol::new(KAD_PROTOCOL));
         kad_config.set_query_timeout(KAD_QUERY_TIMEOUT);

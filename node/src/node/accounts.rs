@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 
 use super::actor::Command;
 use super::handle::{SharedStore, ask};
-use super::queries::{latest_attestation, store_error};
+use super::queries::latest_attestation;
 use super::{MAX_USERS_LOOKUP, NodeError};
 
 /// Handle to local accounts and the attestations this node holds. Cheap to clone; every method
@@ -32,14 +32,14 @@ impl Accounts {
     /// The account of `user`, if registered here.
     pub async fn by_user(&self, user: UserKey) -> Result<Option<Account>, NodeError> {
         self.store
-            .run(move |store| store.account(&user).map_err(store_error))
+            .run(move |store| store.account(&user).map_err(NodeError::Store))
             .await
     }
 
     /// The account holding `handle`, if any.
     pub async fn by_handle(&self, handle: String) -> Result<Option<Account>, NodeError> {
         self.store
-            .run(move |store| store.account_by_handle(&handle).map_err(store_error))
+            .run(move |store| store.account_by_handle(&handle).map_err(NodeError::Store))
             .await
     }
 
@@ -60,7 +60,7 @@ impl Accounts {
     /// A stored attestation.
     pub async fn attestation(&self, id: AttestationId) -> Result<Option<Attestation>, NodeError> {
         self.store
-            .run(move |store| store.attestation(&id).map_err(store_error))
+            .run(move |store| store.attestation(&id).map_err(NodeError::Store))
             .await
     }
 
@@ -77,7 +77,9 @@ impl Accounts {
             .run(move |store| {
                 let mut out = BTreeMap::new();
                 for user in users {
-                    if let Some(latest) = latest_attestation(store, &user).map_err(store_error)? {
+                    if let Some(latest) =
+                        latest_attestation(store, &user).map_err(NodeError::Store)?
+                    {
                         out.insert(user, latest);
                     }
                 }

@@ -12,7 +12,7 @@ use causerie_crypto::{
 use causerie_storage::{Account, Store};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
-use super::queries::{self, store_error};
+use super::queries;
 use super::{
     HistoryPage, IngestOutcome, Ingested, NodeError, NodeEvent, NodeMetrics, PrepareRequest,
     RoomSelection, RoomSnapshot, RoomSummary, SENDER_CACHE_LEN, SenderProfile,
@@ -174,9 +174,10 @@ impl<S: Store> Actor<S> {
             Ok(receipts) => receipts,
             Err(e) => {
                 tracing::error!(reason = e.reason(), "commit failed; nothing acknowledged");
-                let reason = e.reason();
+                let cause = std::sync::Arc::new(e);
                 for reply in replies {
-                    let _ = reply.send(Err(NodeError::Ledger(LedgerError::Failed(reason))));
+                    let shared = LedgerError::SharedCommit(std::sync::Arc::clone(&cause));
+                    let _ = reply.send(Err(NodeError::Ledger(shared)));
                 }
                 return;
             }
@@ -299,7 +300,7 @@ impl<S: Store> Actor<S> {
             .ledger
             .store()
             .put_account(account)
-            .map_err(store_error)?;
+            .map_err(NodeError::Store)?;
         Ok(())
     }
 

@@ -7,7 +7,6 @@ use causerie_storage::{InboxId, MAX_INBOX_ITEM_BYTES, StoreError};
 
 use super::NodeError;
 use super::handle::SharedStore;
-use super::queries::store_error;
 use crate::letter::{LetterError, MAX_LETTER_BYTES, NodeLetter};
 
 // Every letter the decoder lets through fits in the inbox.
@@ -39,7 +38,7 @@ impl Inbox {
             .run(move |store| {
                 store.inbox_push(letter.as_bytes()).map_err(|e| match e {
                     StoreError::InboxFull => NodeError::InboxFull,
-                    other => store_error(other),
+                    other => NodeError::Store(other),
                 })
             })
             .await?;
@@ -56,14 +55,14 @@ impl Inbox {
     ) -> Result<Vec<(InboxId, NodeLetter)>, NodeError> {
         self.store
             .run(move |store| {
-                let items = store.inbox_items(after, limit).map_err(store_error)?;
+                let items = store.inbox_items(after, limit).map_err(NodeError::Store)?;
                 items
                     .into_iter()
                     .map(|item| {
                         NodeLetter::decode(&item.bytes)
                             .map(|letter| (item.id, letter))
                             .map_err(|e| {
-                                store_error(StoreError::Corrupt {
+                                NodeError::Store(StoreError::Corrupt {
                                     what: "inbox letter",
                                     detail: e.reason().to_owned(),
                                 })
@@ -77,14 +76,14 @@ impl Inbox {
     /// Forgets a letter (once handled), durably; `false` if it was not kept.
     pub async fn remove(&self, id: InboxId) -> Result<bool, NodeError> {
         self.store
-            .run(move |store| store.inbox_remove(id).map_err(store_error))
+            .run(move |store| store.inbox_remove(id).map_err(NodeError::Store))
             .await
     }
 
     /// How many letters are kept.
     pub async fn count(&self) -> Result<usize, NodeError> {
         self.store
-            .run(|store| store.inbox_len().map_err(store_error))
+            .run(|store| store.inbox_len().map_err(NodeError::Store))
             .await
     }
 }

@@ -14,21 +14,16 @@ use super::{
     HistoryPage, MAX_ATTESTATIONS_PER_USER, MAX_ROOM_STATE_EVENTS, NodeError, RoomSelection,
     RoomSnapshot, RoomSummary,
 };
-use crate::ledger::{Ledger, LedgerError};
+use crate::ledger::Ledger;
 use crate::views::{self, MemberView, RoomView};
 use causerie_room::{JoinRule, Membership, Source};
-
-/// A store failure as the node reports it.
-pub(super) fn store_error(error: StoreError) -> NodeError {
-    NodeError::Ledger(LedgerError::Store(error))
-}
 
 /// A stored event that is not rejected, as stored (redacted ones redacted).
 /// An accepted event (visible or soft-failed) as stored. Held events are not served: they are
 /// not judged yet (a peer must not answer for what this node could not check), and one the
 /// engine has let go (expired, evicted) must look unknown so that catch-up fetches it again.
 fn stored<S: Store>(ledger: &Ledger<S>, id: &EventId) -> Result<Option<Event>, NodeError> {
-    let stored = ledger.store().event(id).map_err(store_error)?;
+    let stored = ledger.store().event(id).map_err(NodeError::Store)?;
     Ok(stored.and_then(|s| match s.status {
         StoredStatus::Accepted | StoredStatus::SoftFailed => Some(s.event),
         StoredStatus::Rejected { .. } | StoredStatus::Outlier { .. } => None,
@@ -106,7 +101,7 @@ pub(super) fn since<S: Store>(
         let page = ledger
             .store()
             .events_by_depth(&room, cursor, Direction::Forward, limit - out.len())
-            .map_err(store_error)?;
+            .map_err(NodeError::Store)?;
         let Some(last) = page.last().copied() else {
             break;
         };
