@@ -32,6 +32,38 @@ pub struct RoomView {
     pub reading: Reading,
     /// The power levels in force (the defaults when the room has none).
     pub power_levels: PowerLevels,
+    /// Who removed the viewer and why, when the viewer's membership is `leave` or `ban` by
+    /// someone else's member event (a kick or a ban).
+    pub removed: Option<Removal>,
+}
+
+/// A moderator's removal of a user from a room, as the removed user is shown it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Removal {
+    /// The moderator whose member event removed the user.
+    pub by: UserKey,
+    /// `ban` or `leave` (a kick).
+    pub membership: Membership,
+    /// The reason the moderator gave, if any.
+    pub reason: Option<String>,
+}
+
+/// The removal that ended `user`'s stay in `room`, if their current member event is someone
+/// else's kick or ban.
+fn removal(room: &Room, user: &UserKey) -> Option<Removal> {
+    let event = room.state_event(kinds::MEMBER, &user_state_key(user))?;
+    if event.author() == user {
+        return None;
+    }
+    let membership = Membership::parse(event.content()).ok()?;
+    if !matches!(membership, Membership::Leave | Membership::Ban) {
+        return None;
+    }
+    Some(Removal {
+        by: *event.author(),
+        membership,
+        reason: event.content_str("reason").map(str::to_owned),
+    })
 }
 
 /// How much of a room's history one user may read (specs/client-api.md, "Rooms").
@@ -134,6 +166,7 @@ pub fn room_view(room: &Room, viewer: Option<&UserKey>) -> RoomView {
         power,
         reading,
         power_levels,
+        removed: viewer.and_then(|user| removal(room, user)),
     }
 }
 

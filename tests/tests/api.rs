@@ -146,6 +146,18 @@ async fn two_users_on_two_nodes_chat_and_moderate() {
         info.body["membership"] == "ban"
     })
     .await;
+    // The removed user sees who removed them and why.
+    let info = bob.get(&format!("/api/v1/rooms/{room}")).await;
+    assert_eq!(
+        info.body["removed"]["by"],
+        alice.key().as_str(),
+        "{:?}",
+        info.body
+    );
+    assert_eq!(info.body["removed"]["membership"], "ban");
+    assert_eq!(info.body["removed"]["reason"], "test");
+    let own = alice.get(&format!("/api/v1/rooms/{room}")).await;
+    assert!(own.body["removed"].is_null(), "{:?}", own.body);
     let after_ban = bob
         .act(&room, json!({ "action": "message", "body": "still here?" }))
         .await;

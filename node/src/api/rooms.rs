@@ -49,6 +49,11 @@ fn room_json(view: &RoomView) -> JsonValue {
         "creator": view.creator.map(|c| hex::encode(c.as_bytes())),
         "members": view.joined,
         "membership": view.membership.map(Membership::as_str),
+        "removed": view.removed.as_ref().map(|removal| json!({
+            "by": hex::encode(removal.by.as_bytes()),
+            "membership": removal.membership.as_str(),
+            "reason": removal.reason,
+        })),
         "power": shown_power(view.power),
         "power_levels": {
             "ban": levels.ban,
