@@ -6,6 +6,7 @@ import { $, showError } from './dom.js';
 import { fillGap } from './history.js';
 import { act } from './session.js';
 import { state } from './state.js';
+import { memberName } from './timeline_view.js';
 
 /** Sends the composer's text as a message in the active room. */
 async function onSend(e) {
@@ -46,6 +47,13 @@ function onComposerKey(e) {
   }
 }
 
+/** Who removed the user from the room and why, in people's words. */
+function removalText(removed) {
+  const who = memberName(removed.by);
+  const what = removed.membership === 'ban' ? 'banned you from this room' : 'removed you from this room';
+  return removed.reason ? `${who} ${what}: ${removed.reason}` : `${who} ${what}.`;
+}
+
 /** Enables the composer for members and says why it is disabled otherwise. */
 export function renderComposerState() {
   const info = state.activeInfo || state.rooms.get(state.active);
@@ -61,7 +69,9 @@ export function renderComposerState() {
       ? 'Message (Enter sends, Shift+Enter for a new line)'
       : membership === 'invite'
         ? 'You are invited: join the room (Join button in the room list) to write.'
-        : 'Join the room to write.';
+        : info?.removed
+          ? removalText(info.removed)
+          : 'Join the room to write.';
   const joinable = state.active && (membership === 'invite' || membership === null || membership === 'leave');
   $('leave-room').textContent = joinable ? 'Join' : 'Leave';
 }

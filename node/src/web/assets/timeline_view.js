@@ -66,7 +66,7 @@ function canRedact(event) {
  * A member's name by key: ours from the account, others from the member list, else from what the
  * shown timeline knows of them (a message they sent, their member event), else their short key.
  */
-function memberName(user) {
+export function memberName(user) {
   if (user === state.identity?.user && state.account) return state.account.display_name || state.account.handle;
   const member = state.members.find((m) => m.user === user);
   if (member && (member.display_name || member.handle)) return member.display_name || member.handle;
