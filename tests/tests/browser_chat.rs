@@ -9,27 +9,28 @@
 //! Skipped with a SKIP line when Chromium is missing, unless `CAUSERIE_REQUIRE_BROWSER=1`.
 //! Screenshots go to `target/browser-artifacts/<test>/`.
 
-use std::time::Instant;
-
 use causerie_tests::browser::DEFAULT_WAIT;
-use causerie_tests::browser::chat::{Chat, FEDERATION_WAIT, OrFail, only, setup};
-use causerie_tests::cluster::{self, Cluster};
+use causerie_tests::browser::chat::{Chat, ChatTest, FEDERATION_WAIT, OrFail, only};
 use serde_json::json;
+
+/// `from` sends `text` and `to` sees it live: the same event id, from a sender shown by one of
+/// `sender`'s names.
+async fn delivered_live(from: &Chat, to: &Chat, text: &str, sender: [&str; 2]) {
+    let sent_id = from.send(text).await;
+    let seen = to.wait_message(text, FEDERATION_WAIT).await;
+    assert_eq!(seen.event_id, sent_id);
+    assert!(
+        sender.iter().any(|name| seen.sender.contains(name)),
+        "{seen:?}"
+    );
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_users_two_nodes_chat_live() {
-    let Some(setup) = setup("two_users_two_nodes_chat_live") else {
+    let Some(test) = ChatTest::start("two_users_two_nodes_chat_live", 2).await else {
         return;
     };
-    cluster::init_logs();
-    let started = Instant::now();
-    let cluster = Cluster::start(2).await.or_fail("cluster");
-    let node_a = cluster.nodes[0].running().http_addr;
-    let node_b = cluster.nodes[1].running().http_addr;
-    let (alice, bob) = tokio::join!(
-        Chat::open(&setup, "alice", node_a),
-        Chat::open(&setup, "bob", node_b)
-    );
+    let (alice, bob) = tokio::join!(test.open("alice", 0), test.open("bob", 1));
     alice.shot("onboarding").await;
 
     let alice_key = alice.create_identity("alice", "Alice").await;
@@ -50,22 +51,10 @@ async fn two_users_two_nodes_chat_live() {
     bob.mark_document("bob-doc").await;
     let hello = "Hello Bob, this is Alice on node 0 👋";
     let answer = "Hi Alice! Bob here, from node 1 🦀 (and 🔑 in the middle).";
-    let hello_id = alice.send(hello).await;
-    let seen = bob.wait_message(hello, FEDERATION_WAIT).await;
-    assert_eq!(seen.event_id, hello_id);
-    assert!(
-        seen.sender.contains("Alice") || seen.sender.contains("alice"),
-        "{seen:?}"
-    );
+    delivered_live(&alice, &bob, hello, ["Alice", "alice"]).await;
     bob.shot("sees alice live").await;
 
-    let answer_id = bob.send(answer).await;
-    let seen = alice.wait_message(answer, FEDERATION_WAIT).await;
-    assert_eq!(seen.event_id, answer_id);
-    assert!(
-        seen.sender.contains("Bob") || seen.sender.contains("bob"),
-        "{seen:?}"
-    );
+    delivered_live(&bob, &alice, answer, ["Bob", "bob"]).await;
     alice.shot("sees bob live").await;
     alice.assert_not_reloaded("alice-doc").await;
     bob.assert_not_reloaded("bob-doc").await;
@@ -154,20 +143,15 @@ async fn two_users_two_nodes_chat_live() {
     bob.shot("phone 375x667").await;
 
     tokio::join!(alice.close(), bob.close());
-    cluster.shutdown().await;
-    eprintln!("two_users_two_nodes_chat_live: {:?}", started.elapsed());
+    test.finish().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reload_keeps_identity() {
-    let Some(setup) = setup("reload_keeps_identity") else {
+    let Some(test) = ChatTest::start("reload_keeps_identity", 1).await else {
         return;
     };
-    cluster::init_logs();
-    let started = Instant::now();
-    let cluster = Cluster::start(1).await.or_fail("cluster");
-    let node = cluster.nodes[0].running().http_addr;
-    let chat = Chat::open(&setup, "carol", node).await;
+    let chat = test.open("carol", 0).await;
     let user = chat.create_identity("carol", "Carol").await;
     let room = chat.create_room("Notes", false).await;
     let before = "written before the reload";
@@ -218,6 +202,5 @@ async fn reload_keeps_identity() {
     chat.shot("sent after reload").await;
 
     chat.close().await;
-    cluster.shutdown().await;
-    eprintln!("reload_keeps_identity: {:?}", started.elapsed());
+    test.finish().await;
 }

@@ -9,13 +9,13 @@
 //! as people would write it ("alice banned bob: spam", "alice unbanned bob"). Skipped with a SKIP line when Chromium is missing, unless
 //! `CAUSERIE_REQUIRE_BROWSER=1`.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use causerie_crypto::KeyExport;
 use causerie_tests::api::ApiUser;
 use causerie_tests::browser::DEFAULT_WAIT;
-use causerie_tests::browser::chat::{Chat, OrFail, setup};
-use causerie_tests::cluster::{self, Cluster};
+use causerie_tests::browser::chat::{Chat, ChatTest, OrFail};
+use causerie_tests::cluster;
 use serde_json::{Value, json};
 
 /// How long the node may take to show what the browser did.
@@ -133,14 +133,11 @@ async fn event(observer: &ApiUser, room: &str, id: &str) -> Option<Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_dialog_cancels_refuses_and_submits() {
-    let Some(setup) = setup("every_dialog_cancels_refuses_and_submits") else {
+    let Some(test) = ChatTest::start("every_dialog_cancels_refuses_and_submits", 1).await else {
         return;
     };
-    cluster::init_logs();
-    let started = Instant::now();
-    let cluster = Cluster::start(1).await.or_fail("cluster");
-    let node = cluster.nodes[0].running().http_addr;
-    let chat = Chat::open(&setup, "alice", node).await;
+    let node = test.node(0);
+    let chat = test.open("alice", 0).await;
     let alice = chat.create_identity("alice", "Alice").await;
     let room = chat.create_room("Dialogs", true).await;
     let bob = ApiUser::register(node, "bob", "Bob").await;
@@ -304,13 +301,7 @@ async fn every_dialog_cancels_refuses_and_submits() {
         "a cancelled export saves nothing"
     );
     let passphrase = "🔑 twelve chars";
-    chat.click("#export-key").await;
-    chat.answer_passphrase(passphrase).await;
-    let file = chat
-        .browser
-        .wait_download(DEFAULT_WAIT)
-        .await
-        .or_fail("key file");
+    let file = chat.export_key(passphrase).await;
     let text = std::fs::read(&file).expect("key file");
     let opened = KeyExport::from_json(&text)
         .and_then(|export| export.open(passphrase))
@@ -321,11 +312,7 @@ async fn every_dialog_cancels_refuses_and_submits() {
     std::fs::copy(&file, &key_file).expect("keep the key file");
 
     // Key import: cancelling the passphrase keeps the identity and the session.
-    chat.element("#import-key-file")
-        .await
-        .send_keys(&key_file.display().to_string())
-        .await
-        .or_fail("choose the key file");
+    chat.choose_key_file(&key_file).await;
     wait_dialog(&chat, "passphrase", true).await;
     expect_refusal(&chat, "passphrase", "Enter a passphrase").await;
     cancel(&chat, "passphrase").await;
@@ -360,9 +347,5 @@ async fn every_dialog_cancels_refuses_and_submits() {
     chat.shot("identity forgotten").await;
 
     chat.close().await;
-    cluster.shutdown().await;
-    eprintln!(
-        "every_dialog_cancels_refuses_and_submits: {:?}",
-        started.elapsed()
-    );
+    test.finish().await;
 }

@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use causerie_tests::browser::chat::{OrFail, setup, type_text};
-use causerie_tests::browser::{Browser, BrowserError, DEFAULT_WAIT, LaunchOptions};
+use causerie_tests::browser::{Browser, BrowserError, DEFAULT_WAIT, Element, LaunchOptions};
 use serde_json::json;
 
 const TEST_PAGE: &str = r#"<!doctype html>
@@ -51,6 +51,15 @@ async fn serve_test_page() -> std::net::SocketAddr {
     addr
 }
 
+/// The element matching `selector`, which the test page has.
+async fn present<'a>(browser: &'a Browser, selector: &str) -> Element<'a> {
+    browser
+        .find(selector)
+        .await
+        .or_fail(&format!("find {selector}"))
+        .unwrap_or_else(|| panic!("{selector} is on the page"))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webdriver_client_drives_a_page() {
     let Some(setup) = setup("webdriver_client_drives_a_page") else {
@@ -90,11 +99,7 @@ async fn webdriver_client_drives_a_page() {
         name.property("value").await.or_fail("value"),
         json!("wörld <b>&amp;</b> ☃")
     );
-    let button = browser
-        .find("#greet")
-        .await
-        .or_fail("find #greet")
-        .expect("#greet");
+    let button = present(&browser, "#greet").await;
     assert_eq!(
         button.attribute("data-kind").await.or_fail("attribute"),
         Some("button".to_owned())
@@ -105,11 +110,7 @@ async fn webdriver_client_drives_a_page() {
     );
     assert!(button.is_displayed().await.or_fail("displayed"));
     button.click().await.or_fail("click");
-    let out = browser
-        .find("#out")
-        .await
-        .or_fail("find #out")
-        .expect("#out");
+    let out = present(&browser, "#out").await;
     assert_eq!(
         out.text().await.or_fail("text"),
         "Hello, wörld <b>&amp;</b> ☃"

@@ -3,39 +3,27 @@
 //! command line's file both ways. Skipped with a SKIP line when Chromium is missing, unless
 //! `CAUSERIE_REQUIRE_BROWSER=1`.
 
-use std::time::Instant;
-
 use causerie_crypto::{KeyExport, UserSecret};
 use causerie_tests::api::ApiUser;
 use causerie_tests::browser::DEFAULT_WAIT;
-use causerie_tests::browser::chat::{Chat, OrFail, setup};
-use causerie_tests::cluster::{self, Cluster};
+use causerie_tests::browser::chat::{ChatTest, OrFail};
 use serde_json::{Value, json};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn key_export_and_import_move_the_identity() {
-    let Some(setup) = setup("key_export_and_import_move_the_identity") else {
+    let Some(test) = ChatTest::start("key_export_and_import_move_the_identity", 1).await else {
         return;
     };
-    cluster::init_logs();
-    let started = Instant::now();
-    let cluster = Cluster::start(1).await.or_fail("cluster");
-    let node = cluster.nodes[0].running().http_addr;
+    let node = test.node(0);
     let passphrase = "correct horse battery staple";
 
     // Dave's first browser: identity, a room, a message, then the key file.
-    let first = Chat::open(&setup, "dave-first", node).await;
+    let first = test.open("dave-first", 0).await;
     let user = first.create_identity("dave", "Dave").await;
     let room = first.create_room("Dave's room", true).await;
     let before = "sent from the first browser";
     first.send(before).await;
-    first.click("#export-key").await;
-    first.answer_passphrase(passphrase).await;
-    let downloaded = first
-        .browser
-        .wait_download(DEFAULT_WAIT)
-        .await
-        .or_fail("key file");
+    let downloaded = first.export_key(passphrase).await;
     first.shot("key exported").await;
     // The download goes with the first browser's directory; the user keeps the file.
     let kept = tempfile::tempdir().expect("temp dir");
@@ -65,13 +53,8 @@ async fn key_export_and_import_move_the_identity() {
     first.close().await;
 
     // A fresh browser: import the file; a wrong passphrase is refused and asked again.
-    let second = Chat::open(&setup, "dave-second", node).await;
-    second
-        .element("#import-key-file")
-        .await
-        .send_keys(&file.display().to_string())
-        .await
-        .or_fail("choose the key file");
+    let second = test.open("dave-second", 0).await;
+    second.choose_key_file(&file).await;
     second.answer_passphrase("wrong passphrase").await;
     second
         .browser
@@ -107,13 +90,8 @@ async fn key_export_and_import_move_the_identity() {
     let cli_file = kept.path().join("causerie-frank.json");
     std::fs::write(&cli_file, sealed.to_json()).expect("write the CLI's key file");
     ApiUser::register_key(node, secret, "frank", "Frank").await;
-    let third = Chat::open(&setup, "frank", node).await;
-    third
-        .element("#import-key-file")
-        .await
-        .send_keys(&cli_file.display().to_string())
-        .await
-        .or_fail("choose the CLI's key file");
+    let third = test.open("frank", 0).await;
+    third.choose_key_file(&cli_file).await;
     third.answer_passphrase(passphrase).await;
     let logged_in = third.wait_me("frank").await;
     assert_eq!(
@@ -123,9 +101,5 @@ async fn key_export_and_import_move_the_identity() {
     third.shot("cli key imported").await;
     third.close().await;
 
-    cluster.shutdown().await;
-    eprintln!(
-        "key_export_and_import_move_the_identity: {:?}",
-        started.elapsed()
-    );
+    test.finish().await;
 }

@@ -4,12 +4,9 @@
 //! and the browser enforces the CSP. Skipped with a SKIP line when Chromium is missing, unless
 //! `CAUSERIE_REQUIRE_BROWSER=1`.
 
-use std::time::Instant;
-
 use causerie_tests::api::ApiUser;
 use causerie_tests::browser::DEFAULT_WAIT;
-use causerie_tests::browser::chat::{Chat, OrFail, setup};
-use causerie_tests::cluster::{self, Cluster};
+use causerie_tests::browser::chat::{Chat, ChatTest, OrFail};
 use serde_json::{Value, json};
 
 /// The XSS corpus: each payload sets `window.__xss` (or calls `alert`) if it ever runs.
@@ -221,13 +218,10 @@ async fn assert_inert(chat: &Chat, corpus: &[String], step: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn xss_corpus_is_inert() {
-    let Some(setup) = setup("xss_corpus_is_inert") else {
+    let Some(test) = ChatTest::start("xss_corpus_is_inert", 1).await else {
         return;
     };
-    cluster::init_logs();
-    let started = Instant::now();
-    let cluster = Cluster::start(1).await.or_fail("cluster");
-    let node = cluster.nodes[0].running().http_addr;
+    let node = test.node(0);
 
     // The page itself: a strict CSP header, no inline script.
     let page = reqwest::Client::builder()
@@ -262,7 +256,7 @@ async fn xss_corpus_is_inert() {
     let html = page.text().await.expect("page body");
     assert!(html.contains("<script"), "the page loads its script");
 
-    let chat = Chat::open(&setup, "alice", node).await;
+    let chat = test.open("alice", 0).await;
     let scripts = chat
         .browser
         .execute(
@@ -396,10 +390,9 @@ async fn xss_corpus_is_inert() {
     expected.check(&chat, &corpus, "from history").await;
 
     chat.close().await;
-    cluster.shutdown().await;
     eprintln!(
-        "xss_corpus_is_inert: {} payloads ({COMPOSER_PAYLOADS} typed) in {:?}",
-        corpus.len(),
-        started.elapsed()
+        "xss_corpus_is_inert: {} payloads ({COMPOSER_PAYLOADS} typed)",
+        corpus.len()
     );
+    test.finish().await;
 }

@@ -2,13 +2,16 @@
 //! the web client keeps stable, checked by `node/src/web.rs`), never its internals: [`Chat`]
 //! and the helpers the browser tests share (`tests/tests/browser_*.rs`).
 
-use std::time::Duration;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use causerie_node::config::{Config, ConfigFile, Overrides};
 use causerie_node::daemon::{self, Running};
 use serde_json::{Value, json};
 
 use super::{Browser, BrowserError, BrowserSetup, DEFAULT_WAIT, Element, LaunchOptions, Result};
+use crate::cluster::{self, Cluster};
 
 /// Patience for steps that cross the network between two nodes (join by link, live delivery).
 pub const FEDERATION_WAIT: Duration = Duration::from_secs(60);
@@ -33,6 +36,50 @@ impl<T> OrFail<T> for Result<T, BrowserError> {
 impl<T> OrFail<T> for Result<T, crate::cluster::HarnessError> {
     fn or_fail(self, step: &str) -> T {
         self.unwrap_or_else(|e| panic!("{step}: {e} [{}]", e.reason()))
+    }
+}
+
+/// A browser test on a cluster of in-process nodes: the browser setup, the cluster, and the
+/// test's clock (the time it took is printed when it finishes).
+pub struct ChatTest {
+    /// The browser setup (Chromium, its driver, the screenshot folder).
+    pub setup: BrowserSetup,
+    /// The nodes, each serving the web client.
+    pub cluster: Cluster,
+    test: &'static str,
+    started: Instant,
+}
+
+impl ChatTest {
+    /// Starts `nodes` connected nodes for `test`, or `None` when the test is skipped (the
+    /// setup said why).
+    pub async fn start(test: &'static str, nodes: usize) -> Option<ChatTest> {
+        let setup = setup(test)?;
+        cluster::init_logs();
+        let started = Instant::now();
+        let cluster = Cluster::start(nodes).await.or_fail("cluster");
+        Some(ChatTest {
+            setup,
+            cluster,
+            test,
+            started,
+        })
+    }
+
+    /// The HTTP address of node `index`, where it serves the web client.
+    pub fn node(&self, index: usize) -> SocketAddr {
+        self.cluster.nodes[index].running().http_addr
+    }
+
+    /// A browser named `label` showing the web client of node `index`.
+    pub async fn open(&self, label: &str, index: usize) -> Chat {
+        Chat::open(&self.setup, label, self.node(index)).await
+    }
+
+    /// Stops the nodes and prints how long the test took.
+    pub async fn finish(self) {
+        self.cluster.shutdown().await;
+        eprintln!("{}: {:?}", self.test, self.started.elapsed());
     }
 }
 
@@ -69,7 +116,7 @@ pub struct Chat {
 
 impl Chat {
     /// Launches a browser named `label` and opens the web client served by `node`.
-    pub async fn open(setup: &BrowserSetup, label: &str, node: std::net::SocketAddr) -> Chat {
+    pub async fn open(setup: &BrowserSetup, label: &str, node: SocketAddr) -> Chat {
         let browser = Browser::launch(setup, LaunchOptions::desktop(label))
             .await
             .or_fail(&format!("launch {label}"));
@@ -370,6 +417,25 @@ impl Chat {
 }
 
 impl Chat {
+    /// Exports the key with `passphrase` and waits for the downloaded file.
+    pub async fn export_key(&self, passphrase: &str) -> PathBuf {
+        self.click("#export-key").await;
+        self.answer_passphrase(passphrase).await;
+        self.browser
+            .wait_download(DEFAULT_WAIT)
+            .await
+            .or_fail("key file")
+    }
+
+    /// Chooses `file` in the key import's file input (the passphrase prompt follows).
+    pub async fn choose_key_file(&self, file: &Path) {
+        self.element("#import-key-file")
+            .await
+            .send_keys(&file.display().to_string())
+            .await
+            .or_fail("choose the key file");
+    }
+
     /// Answers the open passphrase dialog with `passphrase`.
     pub async fn answer_passphrase(&self, passphrase: &str) {
         self.browser
@@ -401,14 +467,14 @@ impl Chat {
 }
 
 /// A node of its own on loopback with HTTP on `http` (`127.0.0.1:0` for any port).
-pub async fn start_node(data_dir: &std::path::Path, http: &str) -> Result<Running, String> {
+pub async fn start_node(data_dir: &Path, http: &str) -> Result<Running, String> {
     start_node_answering(data_dir, http, Vec::new()).await
 }
 
 /// [`start_node`], answering to the `Host` values `hosts` (`name:port`) instead of the default
 /// ones (its address, `localhost`, `127.0.0.1`, `[::1]`) when `hosts` is not empty.
 pub async fn start_node_answering(
-    data_dir: &std::path::Path,
+    data_dir: &Path,
     http: &str,
     hosts: Vec<String>,
 ) -> Result<Running, String> {
