@@ -18,9 +18,7 @@ async fn bodies(user: &User, room: &str) -> Vec<String> {
     if run.code != 0 {
         return Vec::new();
     }
-    run.json()["events"]
-        .as_array()
-        .unwrap()
+    entries(&run.json(), "events")
         .iter()
         .filter(|e| e["kind"] == "room.message")
         .map(|e| e["content"]["body"].as_str().unwrap().to_owned())
@@ -33,9 +31,7 @@ async fn membership(viewer: &User, room: &str, user: &str) -> String {
     if run.code != 0 {
         return String::new();
     }
-    run.json()["members"]
-        .as_array()
-        .unwrap()
+    entries(&run.json(), "members")
         .iter()
         .find(|m| m["user"] == user)
         .and_then(|m| m["membership"].as_str())
@@ -91,24 +87,16 @@ async fn two_nodes_two_users_chat_through_the_cli() {
     let joined = bob.run(&["room", "join", &link]).await.ok();
     assert_eq!(joined["room"], room.as_str());
     let rooms = bob.run(&["rooms"]).await.ok();
-    let listed = rooms["rooms"].as_array().unwrap();
     assert!(
-        listed
+        entries(&rooms, "rooms")
             .iter()
             .any(|r| r["room"] == room.as_str() && r["name"] == "CLI e2e"),
         "{rooms}"
     );
 
     // Bob follows the room from node 2 before anyone speaks.
-    let mut tail = command(dir.path())
-        .args([
-            "--json",
-            "--node",
-            &bob.node,
-            "--key",
-            bob.key.to_str().unwrap(),
-        ])
-        .args(["tail", &room, "--follow", "-n", "50"])
+    let mut tail = bob
+        .command(&["--json", "tail", &room, "--follow", "-n", "50"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -163,19 +151,15 @@ async fn two_nodes_two_users_chat_through_the_cli() {
     tail.kill().await.unwrap();
 
     // The text form of history keeps hostile content inert.
-    let mut text = command(dir.path());
-    text.args(["--node", &alice.node, "--key", alice.key.to_str().unwrap()])
-        .args(["history", &room]);
-    let output = text.output().await.unwrap();
+    let output = alice.command(&["history", &room]).output().await.unwrap();
     let printed = String::from_utf8(output.stdout).unwrap();
     assert!(printed.contains("Alice: hello from node 1"), "{printed}");
     assert!(printed.contains("\\u{1b}[31m <b>literal</b>"), "{printed}");
     assert!(!printed.contains('\u{1b}'));
 
     let members = alice.run(&["members", &room]).await.ok();
-    let members = members["members"].as_array().unwrap();
     assert!(
-        members
+        entries(&members, "members")
             .iter()
             .any(|m| m["user"] == bob_key.as_str() && m["membership"] == "join")
     );
@@ -189,9 +173,7 @@ async fn two_nodes_two_users_chat_through_the_cli() {
     wait_until("the kick to reach node 2", || async {
         let run = bob.run(&["members", &room]).await;
         run.code == 0
-            && run.json()["members"]
-                .as_array()
-                .unwrap()
+            && entries(&run.json(), "members")
                 .iter()
                 .any(|m| m["user"] == bob_key.as_str() && m["membership"] == "leave")
     })
@@ -220,21 +202,12 @@ async fn two_nodes_two_users_chat_through_the_cli() {
         .await
         .ok();
     let members = alice.run(&["members", &room]).await.ok();
-    let bob_entry = members["members"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["user"] == bob_key.as_str())
-        .cloned()
-        .unwrap();
+    let bob_entry = entry(&members, "members", |m| m["user"] == bob_key.as_str());
     assert_eq!(bob_entry["power"], 50, "{members}");
     let history = alice.run(&["history", &room]).await.ok();
-    let bobs_message = history["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["content"]["body"] == "hi alice, bob here on node 2")
-        .unwrap()["id"]
+    let bobs_message = entry(&history, "events", |e| {
+        e["content"]["body"] == "hi alice, bob here on node 2"
+    })["id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -243,22 +216,14 @@ async fn two_nodes_two_users_chat_through_the_cli() {
         .await
         .ok();
     let history = alice.run(&["history", &room]).await.ok();
-    let redacted = history["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["id"] == bobs_message.as_str())
-        .cloned()
-        .unwrap();
+    let redacted = entry(&history, "events", |e| e["id"] == bobs_message.as_str());
     assert_eq!(redacted["redacted"], true, "{redacted}");
     assert!(redacted["content"].get("body").is_none(), "{redacted}");
 
     // The public room is in node 2's directory; bob leaves and it drops out of his rooms.
     let directory = bob.run(&["directory"]).await.ok();
     assert!(
-        directory["rooms"]
-            .as_array()
-            .unwrap()
+        entries(&directory, "rooms")
             .iter()
             .any(|r| r["room"] == room.as_str()),
         "{directory}"
@@ -266,9 +231,7 @@ async fn two_nodes_two_users_chat_through_the_cli() {
     bob.run(&["room", "leave", &room]).await.ok();
     let rooms = bob.run(&["rooms"]).await.ok();
     assert!(
-        !rooms["rooms"]
-            .as_array()
-            .unwrap()
+        !entries(&rooms, "rooms")
             .iter()
             .any(|r| r["room"] == room.as_str()),
         "{rooms}"
@@ -282,20 +245,8 @@ async fn two_nodes_two_users_chat_through_the_cli() {
 async fn demo_sets_up_three_federated_nodes() {
     let dir = tempfile::tempdir().unwrap();
     let demo_dir = dir.path().join("demo");
-    let run = causerie(
-        dir.path(),
-        &[
-            "demo",
-            "--base-port",
-            "0",
-            "--dir",
-            demo_dir.to_str().unwrap(),
-            "--exit-after-setup",
-        ],
-    )
-    .await;
-    let report = run.ok();
-    let nodes = report["nodes"].as_array().unwrap();
+    let report = causerie(dir.path(), &demo_args(&demo_dir)).await.ok();
+    let nodes = entries(&report, "nodes");
     assert_eq!(nodes.len(), 3, "{report}");
     let first = &nodes[0]["messages"];
     assert_eq!(first.as_array().unwrap().len(), 4, "{report}");
@@ -325,15 +276,8 @@ async fn tail_follow_survives_a_node_restart() {
         .as_str()
         .unwrap()
         .to_owned();
-    let mut tail = command(dir.path())
-        .args([
-            "--json",
-            "--node",
-            &alice.node,
-            "--key",
-            alice.key.to_str().unwrap(),
-        ])
-        .args(["tail", &room, "--follow", "-n", "50"])
+    let mut tail = alice
+        .command(&["--json", "tail", &room, "--follow", "-n", "50"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::fs::File::create(dir.path().join("tail.log")).unwrap())
         .env("RUST_LOG", "debug")

@@ -39,28 +39,15 @@ async fn key_export_and_import_round_trip_and_refusals() {
     assert_eq!(again["created"], false);
     assert_eq!(again["public_key"], first["public_key"]);
 
-    let public = causerie(home, &["--key", key_arg, "key", "new"]).await.ok()["public_key"].clone();
-    causerie(home, &["--key", key_arg, "key", "new"])
+    let public = key_command(home, key_arg, &["new"]).await.ok()["public_key"].clone();
+    key_command(home, key_arg, &["new"])
         .await
         .refused("key_exists");
 
     let export = home.join("export.json");
     let export_arg = export.to_str().unwrap();
-    let done = causerie(
-        home,
-        &[
-            "--key",
-            key_arg,
-            "key",
-            "export",
-            "--out",
-            export_arg,
-            "--passphrase-file",
-            &good,
-        ],
-    )
-    .await
-    .ok();
+    let export_args = ["export", "--out", export_arg, "--passphrase-file", &good];
+    let done = key_command(home, key_arg, &export_args).await.ok();
     assert_eq!(done["public_key"], public);
     let file: serde_json::Value = serde_json::from_slice(&std::fs::read(&export).unwrap()).unwrap();
     assert_eq!(file["causerie_key_export"], 1);
@@ -68,57 +55,28 @@ async fn key_export_and_import_round_trip_and_refusals() {
     assert_eq!(file["kdf"], "pbkdf2-sha256");
     assert_eq!(file["cipher"], "aes-256-gcm");
     // Exporting again to the same file is refused.
-    causerie(
-        home,
-        &[
-            "--key",
-            key_arg,
-            "key",
-            "export",
-            "--out",
-            export_arg,
-            "--passphrase-file",
-            &good,
-        ],
-    )
-    .await
-    .refused("file_exists");
+    key_command(home, key_arg, &export_args)
+        .await
+        .refused("file_exists");
 
     // Import refuses to overwrite the existing key without --force.
-    causerie(
+    key_command(
         home,
-        &[
-            "--key",
-            key_arg,
-            "key",
-            "import",
-            export_arg,
-            "--passphrase-file",
-            &good,
-        ],
+        key_arg,
+        &["import", export_arg, "--passphrase-file", &good],
     )
     .await
     .refused("key_exists");
 
     let imported = home.join("imported.key");
     let imported_arg = imported.to_str().unwrap();
-    let import = |file: String, pass: String| {
-        let imported_arg = imported_arg.to_owned();
-        async move {
-            causerie(
-                home,
-                &[
-                    "--key",
-                    &imported_arg,
-                    "key",
-                    "import",
-                    &file,
-                    "--passphrase-file",
-                    &pass,
-                ],
-            )
-            .await
-        }
+    let import = |file: String, pass: String| async move {
+        key_command(
+            home,
+            imported_arg,
+            &["import", &file, "--passphrase-file", &pass],
+        )
+        .await
     };
     import(export_arg.to_owned(), wrong.clone())
         .await
@@ -172,23 +130,13 @@ async fn key_export_and_import_round_trip_and_refusals() {
 
     let ok = import(export_arg.to_owned(), good.clone()).await.ok();
     assert_eq!(ok["public_key"], public);
-    let shown = causerie(home, &["--key", imported_arg, "key", "show"])
-        .await
-        .ok();
+    let shown = key_command(home, imported_arg, &["show"]).await.ok();
     assert_eq!(shown["public_key"], public);
     // --force replaces an existing key file with the imported one.
-    let forced = causerie(
+    let forced = key_command(
         home,
-        &[
-            "--key",
-            imported_arg,
-            "key",
-            "import",
-            export_arg,
-            "--force",
-            "--passphrase-file",
-            &good,
-        ],
+        imported_arg,
+        &["import", export_arg, "--force", "--passphrase-file", &good],
     )
     .await
     .ok();
@@ -208,15 +156,7 @@ async fn node_refusals_and_failures_have_reasons_and_exit_codes() {
         .await
         .refused("not_registered");
     // Text mode prints the reason on stderr and exits 1 too.
-    let mut text = command(dir.path());
-    text.args([
-        "--node",
-        &user.node,
-        "--key",
-        user.key.to_str().unwrap(),
-        "rooms",
-    ]);
-    let output = text.output().await.unwrap();
+    let output = user.command(&["rooms"]).output().await.unwrap();
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("not_registered"));
 
@@ -259,7 +199,7 @@ async fn node_refusals_and_failures_have_reasons_and_exit_codes() {
     // Registered, the same commands work; a room that does not exist is the node's refusal.
     user.run(&["register", "--handle", "stranger"]).await.ok();
     let rooms = user.run(&["rooms"]).await.ok();
-    assert_eq!(rooms["rooms"].as_array().unwrap().len(), 0);
+    assert_eq!(entries(&rooms, "rooms").len(), 0);
     let unknown = user.run(&["send", &room, "x"]).await;
     assert_eq!(unknown.code, 1, "{unknown:?}");
 

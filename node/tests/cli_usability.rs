@@ -28,21 +28,23 @@ async fn text(home: &Path, args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// The arguments of `causerie run` on `data_dir` with the given p2p and HTTP addresses.
+fn run_args<'a>(data_dir: &'a Path, listen: &'a str, http: &'a str) -> [&'a str; 7] {
+    let data_dir = data_dir.to_str().unwrap();
+    [
+        "run",
+        "--data-dir",
+        data_dir,
+        "--listen",
+        listen,
+        "--http",
+        http,
+    ]
+}
+
 /// `causerie --json run` on `data_dir` with the given p2p and HTTP addresses.
 async fn run_node(home: &Path, data_dir: &Path, listen: &str, http: &str) -> Run {
-    causerie(
-        home,
-        &[
-            "run",
-            "--data-dir",
-            data_dir.to_str().unwrap(),
-            "--listen",
-            listen,
-            "--http",
-            http,
-        ],
-    )
-    .await
+    causerie(home, &run_args(data_dir, listen, http)).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -119,19 +121,8 @@ async fn a_failed_start_names_each_cause_once() {
     let distinct: BTreeSet<&str> = parts.iter().copied().collect();
     assert_eq!(parts.len(), distinct.len(), "a cause repeated: {message}");
     // The same in text mode, on stderr.
-    let (code, _, stderr) = text(
-        dir.path(),
-        &[
-            "run",
-            "--data-dir",
-            data.to_str().unwrap(),
-            "--listen",
-            "/ip4/127.0.0.1/tcp/0",
-            "--http",
-            "127.0.0.1:0",
-        ],
-    )
-    .await;
+    let args = run_args(&data, "/ip4/127.0.0.1/tcp/0", "127.0.0.1:0");
+    let (code, _, stderr) = text(dir.path(), &args).await;
     assert_eq!(code, 2);
     let line = stderr
         .lines()
@@ -217,23 +208,16 @@ async fn an_export_needs_a_passphrase_of_eight_characters() {
     let home = dir.path();
     let key = home.join("user.key");
     let key_arg = key.to_str().unwrap();
-    causerie(home, &["--key", key_arg, "key", "new"]).await.ok();
+    key_command(home, key_arg, &["new"]).await.ok();
     let export = |name: &'static str, passphrase: &'static str| async move {
         let pass = home.join(format!("{name}.pass"));
         std::fs::write(&pass, format!("{passphrase}\n")).unwrap();
         let out = home.join(format!("{name}.json"));
-        let run = causerie(
+        let (out_arg, pass_arg) = (out.to_str().unwrap(), pass.to_str().unwrap());
+        let run = key_command(
             home,
-            &[
-                "--key",
-                key_arg,
-                "key",
-                "export",
-                "--out",
-                out.to_str().unwrap(),
-                "--passphrase-file",
-                pass.to_str().unwrap(),
-            ],
+            key_arg,
+            &["export", "--out", out_arg, "--passphrase-file", pass_arg],
         )
         .await;
         (run, out)
@@ -306,44 +290,17 @@ async fn the_demo_prints_commands_that_paste_and_no_stopped_addresses() {
 
     // With --exit-after-setup the nodes are gone by the time anyone reads the output: no
     // addresses of them, and how to start them again.
-    let (code, stdout, stderr) = text(
-        dir.path(),
-        &[
-            "demo",
-            "--base-port",
-            "0",
-            "--dir",
-            demo_dir.to_str().unwrap(),
-            "--exit-after-setup",
-        ],
-    )
-    .await;
+    let (code, stdout, stderr) = text(dir.path(), &demo_args(&demo_dir)).await;
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("Welcome!"), "{stdout}");
     assert!(!stdout.contains("http://"), "{stdout}");
     assert!(!stdout.contains("/p2p/"), "{stdout}");
     assert!(stdout.contains("causerie demo --dir '"), "{stdout}");
-    let report = causerie(
-        dir.path(),
-        &[
-            "demo",
-            "--base-port",
-            "0",
-            "--dir",
-            demo_dir.to_str().unwrap(),
-            "--exit-after-setup",
-        ],
-    )
-    .await
-    .ok();
+    let report = causerie(dir.path(), &demo_args(&demo_dir)).await.ok();
     assert_eq!(report["running"], false);
     assert!(report["link"].is_null(), "{report}");
     assert!(
-        report["nodes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|n| n["url"].is_null()),
+        entries(&report, "nodes").iter().all(|n| n["url"].is_null()),
         "{report}"
     );
 }
@@ -383,18 +340,7 @@ async fn moderation_reads_as_people_write_it() {
         .await
         .ok();
 
-    let (code, history, stderr) = text(
-        dir.path(),
-        &[
-            "--node",
-            &alice.node,
-            "--key",
-            alice.key.to_str().unwrap(),
-            "history",
-            &room,
-        ],
-    )
-    .await;
+    let (code, history, stderr) = text(dir.path(), &alice.args(&["history", &room])).await;
     assert_eq!(code, 0, "{stderr}");
     for expected in [
         "* bob joined",
@@ -413,40 +359,14 @@ async fn moderation_reads_as_people_write_it() {
     );
 
     // `tail` shows the last lines with the same context: an unban whose ban came before them.
-    let (code, tail, _) = text(
-        dir.path(),
-        &[
-            "--node",
-            &alice.node,
-            "--key",
-            alice.key.to_str().unwrap(),
-            "tail",
-            &room,
-            "-n",
-            "1",
-        ],
-    )
-    .await;
+    let (code, tail, _) = text(dir.path(), &alice.args(&["tail", &room, "-n", "1"])).await;
     assert_eq!(code, 0);
     assert!(
         tail.trim_end()
             .ends_with("* alice removed bob from the room: bye"),
         "{tail}"
     );
-    let (_, tail, _) = text(
-        dir.path(),
-        &[
-            "--node",
-            &alice.node,
-            "--key",
-            alice.key.to_str().unwrap(),
-            "tail",
-            &room,
-            "-n",
-            "6",
-        ],
-    )
-    .await;
+    let (_, tail, _) = text(dir.path(), &alice.args(&["tail", &room, "-n", "6"])).await;
     assert!(tail.contains("* alice unbanned bob"), "{tail}");
     assert!(!tail.contains("banned bob: spam"), "only 6 lines: {tail}");
     node.shutdown().await;

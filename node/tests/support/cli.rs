@@ -125,6 +125,45 @@ pub async fn causerie(home: &Path, args: &[&str]) -> Run {
     }
 }
 
+/// `causerie --json --key KEY key ARGS`: a key command on the key file `key`.
+pub async fn key_command(home: &Path, key: &str, args: &[&str]) -> Run {
+    let mut all = vec!["--key", key, "key"];
+    all.extend_from_slice(args);
+    causerie(home, &all).await
+}
+
+/// The arguments of `causerie demo` with its nodes in `dir` on free ports, exiting once they
+/// are set up.
+pub fn demo_args(dir: &Path) -> [&str; 6] {
+    [
+        "demo",
+        "--base-port",
+        "0",
+        "--dir",
+        dir.to_str().unwrap(),
+        "--exit-after-setup",
+    ]
+}
+
+/// The list `field` of a JSON answer.
+pub fn entries<'a>(answer: &'a serde_json::Value, field: &str) -> &'a [serde_json::Value] {
+    answer[field]
+        .as_array()
+        .unwrap_or_else(|| panic!("no list {field:?} in {answer}"))
+}
+
+/// The first entry of the list `field` of a JSON answer for which `matches` holds.
+pub fn entry<'a>(
+    answer: &'a serde_json::Value,
+    field: &str,
+    matches: impl Fn(&serde_json::Value) -> bool,
+) -> &'a serde_json::Value {
+    entries(answer, field)
+        .iter()
+        .find(|e| matches(e))
+        .unwrap_or_else(|| panic!("no such entry in {field:?} of {answer}"))
+}
+
 /// A user of the tests: a key file and the node they use.
 pub struct User {
     pub home: PathBuf,
@@ -145,11 +184,24 @@ impl User {
         user
     }
 
-    /// Runs `causerie --json --node NODE --key KEY ARGS`.
-    pub async fn run(&self, args: &[&str]) -> Run {
+    /// `--node NODE --key KEY ARGS`: `args` as this user on their node.
+    pub fn args<'a>(&'a self, args: &[&'a str]) -> Vec<&'a str> {
         let mut all = vec!["--node", &self.node, "--key", self.key.to_str().unwrap()];
         all.extend_from_slice(args);
-        causerie(&self.home, &all).await
+        all
+    }
+
+    /// A `causerie --node NODE --key KEY ARGS` command (text output unless `args` says
+    /// `--json`), to run or spawn.
+    pub fn command(&self, args: &[&str]) -> tokio::process::Command {
+        let mut command = command(&self.home);
+        command.args(self.args(args));
+        command
+    }
+
+    /// Runs `causerie --json --node NODE --key KEY ARGS`.
+    pub async fn run(&self, args: &[&str]) -> Run {
+        causerie(&self.home, &self.args(args)).await
     }
 
     /// The user's public key (hex).
