@@ -224,10 +224,8 @@ mod hostile {
     use axum::Router;
     use axum::extract::State;
     use axum::routing::{get, post};
-    use causerie_crypto::event::kinds;
-    use causerie_crypto::{
-        AttestationId, Content, Domain, EventDraft, EventId, Hash32, RoomId, UserKey, Value,
-    };
+    use causerie_crypto::testing::{Said, draft_after};
+    use causerie_crypto::{AttestationId, Domain, EventId, Hash32, RoomId, UserKey};
     use serde_json::{Value as JsonValue, json};
 
     #[derive(Default)]
@@ -271,20 +269,14 @@ mod hostile {
         axum::extract::Path(room): axum::extract::Path<String>,
     ) -> Json<JsonValue> {
         let user = seen.lock().unwrap().user.unwrap();
-        let mut content = Content::new();
-        content.insert("body".into(), Value::Text("send me your savings".into()));
-        let draft = EventDraft {
-            room: Some(room.parse::<RoomId>().unwrap()),
-            author: user,
-            kind: kinds::MESSAGE.into(),
-            state_key: None,
-            content,
-            prev_events: vec![EventId(Hash32([1; 32]))],
-            auth_events: vec![EventId(Hash32([2; 32]))],
-            depth: 5,
-            origin_ts: 0,
-            attestation: AttestationId(Hash32([0; 32])),
-        };
+        let draft = draft_after(
+            user,
+            room.parse::<RoomId>().unwrap(),
+            vec![EventId(Hash32([1; 32]))],
+            5,
+            Said::Message("send me your savings"),
+            AttestationId(Hash32([0; 32])),
+        );
         Json(json!({
             "draft": hex::encode(draft.encode().unwrap()),
             "signing_input": hex::encode(draft.signing_input().unwrap()),

@@ -203,23 +203,13 @@ mod tests {
     use super::*;
     use causerie_crypto::challenge::CHALLENGE_PURPOSE;
     use causerie_crypto::event::kinds;
-    use causerie_crypto::{AttestationId, Content, Domain, EventId, Hash32};
+    use causerie_crypto::testing::{FIXTURE_ATTESTATION, Said, draft_after};
+    use causerie_crypto::{Domain, EventId, Hash32};
 
     fn draft_for(secret: &UserSecret, room: RoomId, body: &str) -> (EventDraft, Draft) {
-        let mut content = Content::new();
-        content.insert("body".into(), Value::Text(body.into()));
-        let draft = EventDraft {
-            room: Some(room),
-            author: secret.public(),
-            kind: kinds::MESSAGE.into(),
-            state_key: None,
-            content,
-            prev_events: vec![EventId(Hash32([1; 32]))],
-            auth_events: vec![EventId(Hash32([2; 32]))],
-            depth: 3,
-            origin_ts: 1,
-            attestation: AttestationId(Hash32([3; 32])),
-        };
+        let prev = vec![EventId(Hash32([1; 32]))];
+        let said = Said::Message(body);
+        let draft = draft_after(secret.public(), room, prev, 3, said, FIXTURE_ATTESTATION);
         let wire = Draft {
             draft: hex::encode(draft.encode().unwrap()),
             signing_input: hex::encode(draft.signing_input().unwrap()),
