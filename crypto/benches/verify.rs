@@ -156,18 +156,7 @@ fn main() {
     let secret = UserSecret::from_seed(&[0x42; 32]);
     let event = typical_message(&secret);
     let bytes = event.as_bytes().to_vec();
-    let draft = EventDraft {
-        room: Some(event.room_id()),
-        author: *event.author(),
-        kind: event.kind().to_owned(),
-        state_key: None,
-        content: event.content().clone(),
-        prev_events: event.prev_events().to_vec(),
-        auth_events: event.auth_events().to_vec(),
-        depth: event.depth(),
-        origin_ts: event.origin_ts(),
-        attestation: *event.attestation(),
-    };
+    let draft = causerie_crypto::testing::draft_of(&event);
     let signing_input = draft.signing_input().unwrap();
     println!(
         "typical message event: {} bytes encoded, signing input {} bytes",

@@ -305,6 +305,26 @@ fn content_hash(content: &Content) -> Result<Hash32, EventError> {
     Ok(Hash32::digest_serialized(content)?)
 }
 
+impl Wire {
+    fn parts(&self) -> Parts<'_> {
+        Parts {
+            fields: Fields {
+                room: self.room.as_ref(),
+                kind: &self.kind,
+                state_key: self.state_key.as_deref(),
+                content: &self.content,
+                prev_events: &self.prev_events,
+                auth_events: &self.auth_events,
+                depth: self.depth,
+            },
+            attestation: &self.attestation,
+            author: &self.author,
+            content_hash: &self.content_hash,
+            origin_ts: self.origin_ts,
+        }
+    }
+}
+
 impl EventDraft {
     fn parts<'a>(&'a self, content_hash: &'a Hash32) -> Parts<'a> {
         Parts {
@@ -436,21 +456,7 @@ impl Event {
         }
         let signature = wire.signature.ok_or(EventError::BadSignature)?;
         let hash = wire.content_hash;
-        let parts = Parts {
-            fields: Fields {
-                room: wire.room.as_ref(),
-                kind: &wire.kind,
-                state_key: wire.state_key.as_deref(),
-                content: &wire.content,
-                prev_events: &wire.prev_events,
-                auth_events: &wire.auth_events,
-                depth: wire.depth,
-            },
-            attestation: &wire.attestation,
-            author: &wire.author,
-            content_hash: &hash,
-            origin_ts: wire.origin_ts,
-        };
+        let parts = wire.parts();
         if !codec::encodes_to(&parts.wire(&wire.content, Some(&signature)), bytes)? {
             return Err(CodecError::NonCanonical.into());
         }
@@ -486,21 +492,7 @@ impl Event {
         }
         let mut wire = self.0.wire.clone();
         wire.content = redact_content(&wire.kind, &wire.content);
-        let parts = Parts {
-            fields: Fields {
-                room: wire.room.as_ref(),
-                kind: &wire.kind,
-                state_key: wire.state_key.as_deref(),
-                content: &wire.content,
-                prev_events: &wire.prev_events,
-                auth_events: &wire.auth_events,
-                depth: wire.depth,
-            },
-            attestation: &wire.attestation,
-            author: &wire.author,
-            content_hash: &wire.content_hash,
-            origin_ts: wire.origin_ts,
-        };
+        let parts = wire.parts();
         // Encoding our own verified data cannot fail; fall back to the full event if it did,
         // so a programmer error never loses an event.
         let Ok(bytes) = codec::encode(&parts.wire(&wire.content, Some(&self.0.signature))) else {

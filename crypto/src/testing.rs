@@ -6,8 +6,8 @@
 
 use crate::event::kinds;
 use crate::{
-    Assurance, Attestation, AttestationDraft, AttestationId, Content, EventDraft, EventId, Hash32,
-    NodeSecret, RoomId, UserKey, UserSecret, Value,
+    Assurance, Attestation, AttestationDraft, AttestationId, Content, Event, EventDraft, EventId,
+    Hash32, NodeSecret, RoomId, UserKey, UserSecret, Value,
 };
 
 /// Origin timestamp of a fixture room's create event; later events add their depth.
@@ -81,6 +81,23 @@ pub fn draft_after(
         depth,
         origin_ts: FIXTURE_TS_MS + depth,
         attestation,
+    }
+}
+
+/// The draft `event` was signed from: its author signing it again gives the same bytes.
+pub fn draft_of(event: &Event) -> EventDraft {
+    EventDraft {
+        // A create event names no room: its own id is the room id.
+        room: (event.kind() != kinds::CREATE).then(|| event.room_id()),
+        author: *event.author(),
+        kind: event.kind().to_owned(),
+        state_key: event.state_key().map(str::to_owned),
+        content: event.content().clone(),
+        prev_events: event.prev_events().to_vec(),
+        auth_events: event.auth_events().to_vec(),
+        depth: event.depth(),
+        origin_ts: event.origin_ts(),
+        attestation: *event.attestation(),
     }
 }
 

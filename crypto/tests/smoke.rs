@@ -3,7 +3,6 @@
 // Helpers outside #[test] functions may unwrap too: a failure here is a test failure.
 #![allow(clippy::unwrap_used)]
 
-use causerie_crypto::event::kinds;
 use causerie_crypto::testing;
 use causerie_crypto::*;
 
@@ -11,6 +10,20 @@ fn create(secret: &UserSecret) -> Event {
     testing::create_draft(secret.public(), None, testing::FIXTURE_ATTESTATION)
         .sign(secret)
         .unwrap()
+}
+
+/// A message saying "hello" on top of `create`, by its author.
+fn hello(secret: &UserSecret, create: &Event) -> EventDraft {
+    let said = testing::Said::Message("hello");
+    let prev = vec![create.id()];
+    testing::draft_after(
+        secret.public(),
+        create.room_id(),
+        prev,
+        1,
+        said,
+        testing::FIXTURE_ATTESTATION,
+    )
 }
 
 #[test]
@@ -21,22 +34,7 @@ fn sign_decode_redact() {
     assert_eq!(again.id(), create.id());
     assert_eq!(create.room_id().0, create.id().0);
 
-    let mut content = Content::new();
-    content.insert("body".into(), "hello".into());
-    let msg = EventDraft {
-        room: Some(create.room_id()),
-        author: secret.public(),
-        kind: kinds::MESSAGE.into(),
-        state_key: None,
-        content,
-        prev_events: vec![create.id()],
-        auth_events: vec![create.id()],
-        depth: 1,
-        origin_ts: 1_700_000_000_001,
-        attestation: AttestationId(Hash32([9; 32])),
-    }
-    .sign(&secret)
-    .unwrap();
+    let msg = hello(&secret, &create).sign(&secret).unwrap();
     let redacted = msg.redacted();
     assert!(redacted.is_redacted());
     assert!(redacted.content().is_empty());
@@ -50,20 +48,7 @@ fn sign_decode_redact() {
 fn draft_round_trip_and_refusals() {
     let secret = UserSecret::from_seed(&[4; 32]);
     let create = create(&secret);
-    let mut content = Content::new();
-    content.insert("body".into(), "hello".into());
-    let draft = EventDraft {
-        room: Some(create.room_id()),
-        author: secret.public(),
-        kind: kinds::MESSAGE.into(),
-        state_key: None,
-        content,
-        prev_events: vec![create.id()],
-        auth_events: vec![create.id()],
-        depth: 1,
-        origin_ts: 1_700_000_000_001,
-        attestation: AttestationId(Hash32([9; 32])),
-    };
+    let draft = hello(&secret, &create);
     let bytes = draft.encode().unwrap();
     let back = EventDraft::decode(&bytes).unwrap();
     assert_eq!(back, draft);
