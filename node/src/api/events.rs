@@ -104,6 +104,20 @@ fn text_at_most(text: String, max: usize, reason: Reason) -> Result<Value, ApiEr
     Ok(Value::Text(text))
 }
 
+/// A state event of `kind` whose content sets `field` to `text` (at most `max` bytes, else
+/// refused with `reason`): its kind, state key and content.
+fn text_state(
+    kind: &str,
+    field: &str,
+    text: String,
+    max: usize,
+    reason: Reason,
+) -> Result<(String, Option<String>, Content), ApiError> {
+    let mut content = Content::new();
+    content.insert(field.into(), text_at_most(text, max, reason)?);
+    Ok((kind.to_owned(), Some(String::new()), content))
+}
+
 fn member_content(membership: Membership, reason: Option<String>) -> Result<Content, ApiError> {
     let mut content = Content::new();
     content.insert("membership".into(), Value::Text(membership.as_str().into()));
@@ -281,21 +295,15 @@ async fn build(
             )
         }
         Action::Name { name } => {
-            let mut content = Content::new();
-            content.insert(
-                "name".into(),
-                text_at_most(name, MAX_NAME_BYTES, Reason::BadName)?,
-            );
-            (kinds::NAME.to_owned(), Some(String::new()), content)
+            text_state(kinds::NAME, "name", name, MAX_NAME_BYTES, Reason::BadName)?
         }
-        Action::Topic { topic } => {
-            let mut content = Content::new();
-            content.insert(
-                "topic".into(),
-                text_at_most(topic, MAX_TOPIC_BYTES, Reason::BadTopic)?,
-            );
-            (kinds::TOPIC.to_owned(), Some(String::new()), content)
-        }
+        Action::Topic { topic } => text_state(
+            kinds::TOPIC,
+            "topic",
+            topic,
+            MAX_TOPIC_BYTES,
+            Reason::BadTopic,
+        )?,
         Action::JoinRule {
             join_rule,
             min_assurance,

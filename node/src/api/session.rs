@@ -78,13 +78,7 @@ impl Tables {
     }
 
     fn drop_expired_challenges(&mut self, now_ms: u64) {
-        let expired: Vec<[u8; 32]> = self
-            .challenges
-            .iter()
-            .filter(|(_, p)| p.expires_ms <= now_ms)
-            .map(|(nonce, _)| *nonce)
-            .collect();
-        for nonce in expired {
+        for nonce in expired(&self.challenges, now_ms, |p| p.expires_ms) {
             self.take_challenge(&nonce);
         }
     }
@@ -102,16 +96,23 @@ impl Tables {
     }
 
     fn drop_expired_sessions(&mut self, now_ms: u64) {
-        let expired: Vec<Hash32> = self
-            .sessions
-            .iter()
-            .filter(|(_, s)| s.expires_ms <= now_ms)
-            .map(|(id, _)| *id)
-            .collect();
-        for id in expired {
+        for id in expired(&self.sessions, now_ms, |s| s.expires_ms) {
             self.remove_session(&id);
         }
     }
+}
+
+/// The keys of `table`'s entries whose expiry (`expires_ms`) is at or before `now_ms`.
+fn expired<K: Copy, V>(
+    table: &BTreeMap<K, V>,
+    now_ms: u64,
+    expires_ms: impl Fn(&V) -> u64,
+) -> Vec<K> {
+    table
+        .iter()
+        .filter(|(_, entry)| expires_ms(entry) <= now_ms)
+        .map(|(key, _)| *key)
+        .collect()
 }
 
 /// The node's challenges and sessions.

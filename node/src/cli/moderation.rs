@@ -131,27 +131,31 @@ pub(crate) async fn run(cx: &Context, command: ModCommand) -> Result<ExitCode> {
             .content("membership", membership)
     };
     let (what, submitted) = match command {
-        ModCommand::Kick { user, reason, .. } => {
-            let user = resolve_user(&client, &room, &user).await?;
-            let action = with_reason(
-                json!({"action": "kick", "user": user.to_string()}),
-                reason.as_deref(),
-            );
-            let done = client
-                .act(&secret, &room, action, member(&user, "leave"))
-                .await?;
-            (format!("kicked {user}"), done)
+        ModCommand::Kick {
+            ref user,
+            ref reason,
+            ..
         }
-        ModCommand::Ban { user, reason, .. } => {
-            let user = resolve_user(&client, &room, &user).await?;
+        | ModCommand::Ban {
+            ref user,
+            ref reason,
+            ..
+        } => {
+            // The action, the membership it leaves, and what was done.
+            let (name, membership, done_verb) = if matches!(command, ModCommand::Ban { .. }) {
+                ("ban", "ban", "banned")
+            } else {
+                ("kick", "leave", "kicked")
+            };
+            let user = resolve_user(&client, &room, user).await?;
             let action = with_reason(
-                json!({"action": "ban", "user": user.to_string()}),
+                json!({"action": name, "user": user.to_string()}),
                 reason.as_deref(),
             );
             let done = client
-                .act(&secret, &room, action, member(&user, "ban"))
+                .act(&secret, &room, action, member(&user, membership))
                 .await?;
-            (format!("banned {user}"), done)
+            (format!("{done_verb} {user}"), done)
         }
         ModCommand::Unban { user, .. } => {
             let user = resolve_user(&client, &room, &user).await?;

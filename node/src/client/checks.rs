@@ -265,25 +265,16 @@ mod tests {
             check_draft(&mixed, &user, &expect).unwrap_err().reason(),
             "draft_mismatch"
         );
-        // Not hex, not CBOR.
-        let junk = Draft {
-            draft: "zz".into(),
-            signing_input: honest.signing_input.clone(),
-            event: serde_json::Value::Null,
-        };
-        assert_eq!(
-            check_draft(&junk, &user, &expect).unwrap_err().reason(),
-            "bad_response"
-        );
-        let junk = Draft {
-            draft: "a0".into(),
-            signing_input: honest.signing_input.clone(),
-            event: serde_json::Value::Null,
-        };
-        assert_eq!(
-            check_draft(&junk, &user, &expect).unwrap_err().reason(),
-            "draft_mismatch"
-        );
+        // Not hex; hex of CBOR that is not a draft (an empty map).
+        for (draft, reason) in [("zz", "bad_response"), ("a0", "draft_mismatch")] {
+            let junk = Draft {
+                draft: draft.into(),
+                signing_input: honest.signing_input.clone(),
+                event: serde_json::Value::Null,
+            };
+            let refused = check_draft(&junk, &user, &expect).unwrap_err();
+            assert_eq!(refused.reason(), reason, "{draft}");
+        }
         // Wrong kind asked.
         let expect = Expect::new(Some(room), kinds::MEMBER);
         assert_eq!(

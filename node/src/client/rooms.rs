@@ -155,39 +155,34 @@ impl Client {
         let levels = Expect::new(Some(room), kinds::POWER_LEVELS).state_key("");
         self.act(secret, &room, json!({"action": "power_levels"}), levels)
             .await?;
-        let rule = Expect::new(Some(room), kinds::JOIN_RULES)
-            .state_key("")
-            .content("join_rule", options.join_rule.clone());
-        self.act(
-            secret,
-            &room,
-            json!({"action": "join_rule", "join_rule": options.join_rule}),
-            rule,
-        )
-        .await?;
-        let name = Expect::new(Some(room), kinds::NAME)
-            .state_key("")
-            .content("name", options.name.clone());
-        self.act(
-            secret,
-            &room,
-            json!({"action": "name", "name": options.name}),
-            name,
-        )
-        .await?;
-        if let Some(topic) = &options.topic {
-            let expect = Expect::new(Some(room), kinds::TOPIC)
-                .state_key("")
-                .content("topic", topic.clone());
-            self.act(
-                secret,
-                &room,
-                json!({"action": "topic", "topic": topic}),
-                expect,
-            )
+        let rule = &options.join_rule;
+        self.set_text_state(secret, &room, kinds::JOIN_RULES, "join_rule", rule)
             .await?;
+        self.set_text_state(secret, &room, kinds::NAME, "name", &options.name)
+            .await?;
+        if let Some(topic) = &options.topic {
+            self.set_text_state(secret, &room, kinds::TOPIC, "topic", topic)
+                .await?;
         }
         Ok(room)
+    }
+
+    /// Sets the text `field` of the room's `kind` state event to `value`, through the action
+    /// of the same name (`join_rule`, `name`, `topic`), checking the draft says so.
+    async fn set_text_state(
+        &self,
+        secret: &UserSecret,
+        room: &RoomId,
+        kind: &'static str,
+        field: &'static str,
+        value: &str,
+    ) -> Result<Submitted, ClientError> {
+        let expect = Expect::new(Some(*room), kind)
+            .state_key("")
+            .content(field, value);
+        let mut action = json!({ "action": field });
+        action[field] = json!(value);
+        self.act(secret, room, action, expect).await
     }
 
     /// Joins a room by id or invite link (the node replicates it first if needed).

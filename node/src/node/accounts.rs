@@ -31,15 +31,13 @@ impl Accounts {
 
     /// The account of `user`, if registered here.
     pub async fn by_user(&self, user: UserKey) -> Result<Option<Account>, NodeError> {
-        self.store
-            .run(move |store| store.account(&user).map_err(NodeError::Store))
-            .await
+        self.store.read(move |store| store.account(&user)).await
     }
 
     /// The account holding `handle`, if any.
     pub async fn by_handle(&self, handle: String) -> Result<Option<Account>, NodeError> {
         self.store
-            .run(move |store| store.account_by_handle(&handle).map_err(NodeError::Store))
+            .read(move |store| store.account_by_handle(&handle))
             .await
     }
 
@@ -59,9 +57,7 @@ impl Accounts {
 
     /// A stored attestation.
     pub async fn attestation(&self, id: AttestationId) -> Result<Option<Attestation>, NodeError> {
-        self.store
-            .run(move |store| store.attestation(&id).map_err(NodeError::Store))
-            .await
+        self.store.read(move |store| store.attestation(&id)).await
     }
 
     /// The latest attestation this node holds for each of `users` (at most

@@ -7,7 +7,7 @@ use std::thread::JoinHandle;
 use causerie_crypto::{
     Attestation, AttestationId, Event, EventDraft, EventId, NodeKey, RoomId, UserKey,
 };
-use causerie_storage::Store;
+use causerie_storage::{Store, StoreError};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::actor::{Actor, Command, Reply};
@@ -70,6 +70,15 @@ impl SharedStore {
         tokio::task::spawn_blocking(move || read(&*store))
             .await
             .map_err(|_| NodeError::Stopped)?
+    }
+
+    /// [`SharedStore::run`] for a single store read: its failure is [`NodeError::Store`].
+    pub(super) async fn read<T: Send + 'static>(
+        &self,
+        read: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, NodeError> {
+        self.run(move |store| read(store).map_err(NodeError::Store))
+            .await
     }
 }
 

@@ -75,15 +75,11 @@ impl Inbox {
 
     /// Forgets a letter (once handled), durably; `false` if it was not kept.
     pub async fn remove(&self, id: InboxId) -> Result<bool, NodeError> {
-        self.store
-            .run(move |store| store.inbox_remove(id).map_err(NodeError::Store))
-            .await
+        self.store.read(move |store| store.inbox_remove(id)).await
     }
 
     /// How many letters are kept.
     pub async fn count(&self) -> Result<usize, NodeError> {
-        self.store
-            .run(|store| store.inbox_len().map_err(NodeError::Store))
-            .await
+        self.store.read(|store| store.inbox_len()).await
     }
 }
