@@ -118,6 +118,14 @@ impl ApiNode {
             .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
             .unwrap_or(0)
     }
+
+    /// How many requests the client API refused with `reason` (its refusal counter).
+    pub async fn refused(&self, reason: &str) -> u64 {
+        self.metric(&format!(
+            "causerie_api_refused_total{{reason=\"{reason}\"}}"
+        ))
+        .await
+    }
 }
 
 /// A status and JSON body (`null` when the body is not JSON).

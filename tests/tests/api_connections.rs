@@ -32,6 +32,13 @@ async fn get_node(node: SocketAddr, source: IpAddr) -> String {
     read_answer(&mut stream).await.unwrap_or_default()
 }
 
+/// Sends the head of a `POST /api/v1/auth/challenge` announcing a JSON body of `length` bytes.
+async fn announce_body(stream: &mut tokio::net::TcpStream, node: SocketAddr, length: usize) {
+    let extra = format!("Content-Type: application/json\r\nContent-Length: {length}\r\n");
+    let request = head(node, "POST /api/v1/auth/challenge HTTP/1.1", &extra);
+    assert!(send(stream, request.as_bytes()).await);
+}
+
 fn reason(answer: &str) -> String {
     let body = answer.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
     let json: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
@@ -43,12 +50,7 @@ async fn a_declared_body_over_the_limit_is_refused_before_it_is_sent() {
     let mut node = ApiNode::start(Vec::new()).await;
     let mut stream = connect(node.http, local(1)).await;
     // Ten megabytes announced, nothing sent: the answer must come without the body.
-    let request = head(
-        node.http,
-        "POST /api/v1/auth/challenge HTTP/1.1",
-        "Content-Type: application/json\r\nContent-Length: 10000000\r\n",
-    );
-    assert!(send(&mut stream, request.as_bytes()).await);
+    announce_body(&mut stream, node.http, 10_000_000).await;
     let answer = read_answer(&mut stream)
         .await
         .expect("an answer before the body");
@@ -57,11 +59,7 @@ async fn a_declared_body_over_the_limit_is_refused_before_it_is_sent() {
     assert!(answer.to_ascii_lowercase().contains("connection: close"));
     let (_, closed) = read_to_close(&mut stream).await;
     assert!(closed, "the connection closes after the refusal");
-    assert!(
-        node.metric("causerie_api_refused_total{reason=\"body_too_large\"}")
-            .await
-            >= 1
-    );
+    assert!(node.refused("body_too_large").await >= 1);
     node.stop().await;
 }
 
@@ -122,12 +120,7 @@ async fn idle_keep_alive_connections_are_closed() {
 async fn a_body_that_does_not_arrive_is_refused_with_408() {
     let mut node = ApiNode::start(Vec::new()).await;
     let mut stream = connect(node.http, local(1)).await;
-    let request = head(
-        node.http,
-        "POST /api/v1/auth/challenge HTTP/1.1",
-        "Content-Type: application/json\r\nContent-Length: 100\r\n",
-    );
-    assert!(send(&mut stream, request.as_bytes()).await);
+    announce_body(&mut stream, node.http, 100).await;
     assert!(send(&mut stream, b"{\"user\": \"").await);
     let answer = read_answer(&mut stream).await.expect("an answer");
     assert_eq!(status(&answer), 408, "{answer}");
@@ -180,11 +173,7 @@ async fn connections_over_the_per_client_cap_are_refused_while_others_are_served
         status(&get_node(http, local(1)).await) == 200
     })
     .await;
-    assert!(
-        node.metric("causerie_api_refused_total{reason=\"too_many_connections\"}")
-            .await
-            >= 1
-    );
+    assert!(node.refused("too_many_connections").await >= 1);
     drop(held);
     node.stop().await;
 }
@@ -235,10 +224,6 @@ async fn a_missing_or_repeated_host_is_refused() {
         );
     }
     assert_eq!(status(&get_node(http, local(1)).await), 200);
-    assert!(
-        node.metric("causerie_api_refused_total{reason=\"bad_host\"}")
-            .await
-            >= 5
-    );
+    assert!(node.refused("bad_host").await >= 5);
     node.stop().await;
 }

@@ -29,6 +29,32 @@ async fn registered(node: &ApiNode, source: IpAddr, seed: u8, handle: &str) -> A
     user
 }
 
+/// One user registered from 127.0.0.2 as `handle`, then logged in again from 127.0.0.3 and
+/// 127.0.0.4: three sessions, three addresses.
+async fn one_user_three_sessions(node: &ApiNode, seed: u8, handle: &str) -> Vec<ApiUser> {
+    let secret = || UserSecret::from_seed(&[seed; 32]);
+    let mut first = ApiUser::from_address(node.http, secret(), local(2));
+    assert_eq!(first.try_register(handle, None).await.status, 201);
+    let mut sessions = vec![first];
+    for source in [3, 4] {
+        let mut again = ApiUser::from_address(node.http, secret(), local(source));
+        assert_eq!(again.login().await.status, 200);
+        sessions.push(again);
+    }
+    sessions
+}
+
+/// Opens `GET /api/v1/stream` as `user` and returns the answer with only its head read (an
+/// accepted stream never ends).
+async fn open_stream(user: &ApiUser) -> reqwest::Response {
+    user.http
+        .get(format!("{}/api/v1/stream", user.base))
+        .bearer_auth(user.token.as_ref().unwrap())
+        .send()
+        .await
+        .unwrap()
+}
+
 /// Sends up to `each` `GET /api/v1/me` per session, one round over all sessions at a time,
 /// without retrying; returns the first refusal's reason and how many were served before it.
 async fn flood_me(sessions: &[ApiUser], each: usize) -> (Option<String>, usize) {
@@ -77,17 +103,8 @@ async fn sessions_of_one_address_share_its_rate_limit() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sessions_of_one_user_share_one_rate_limit() {
     let mut node = ApiNode::start(Vec::new()).await;
-    let secret = || UserSecret::from_seed(&[40; 32]);
-    let mut first = ApiUser::from_address(node.http, secret(), local(2));
-    assert_eq!(first.try_register("alice", None).await.status, 201);
-    // The same user logged in from two more addresses: three sessions, three addresses, each
-    // address staying under its own limit.
-    let mut sessions = vec![first];
-    for source in [3, 4] {
-        let mut again = ApiUser::from_address(node.http, secret(), local(source));
-        assert_eq!(again.login().await.status, 200);
-        sessions.push(again);
-    }
+    // The same user logged in from three addresses, each address staying under its own limit.
+    let sessions = one_user_three_sessions(&node, 40, "alice").await;
     let each = RATE_BURST as usize - 10;
     let (refused, served) = flood_me(&sessions, each).await;
     assert_eq!(
@@ -146,54 +163,26 @@ async fn a_challenge_flood_from_one_address_leaves_login_open_to_others() {
         refusals.iter().any(|r| r == "too_many_challenges"),
         "{refusals:?}"
     );
-    assert!(
-        node.metric("causerie_api_refused_total{reason=\"too_many_challenges\"}")
-            .await
-            >= 1
-    );
+    assert!(node.refused("too_many_challenges").await >= 1);
     node.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn live_streams_are_bounded_per_user_over_sessions() {
     let mut node = ApiNode::start(Vec::new()).await;
-    let secret = || UserSecret::from_seed(&[50; 32]);
-    let mut first = ApiUser::from_address(node.http, secret(), local(2));
-    assert_eq!(first.try_register("streamer", None).await.status, 201);
-    let mut sessions = vec![first];
-    for source in [3, 4] {
-        let mut again = ApiUser::from_address(node.http, secret(), local(source));
-        assert_eq!(again.login().await.status, 200);
-        sessions.push(again);
-    }
+    let sessions = one_user_three_sessions(&node, 50, "streamer").await;
     let mut open = Vec::new();
     for i in 0..MAX_STREAMS_PER_USER {
         open.push(StreamReader::open(&sessions[i % sessions.len()], "").await);
     }
-    let user = &sessions[MAX_STREAMS_PER_USER % sessions.len()];
-    // Only the head is read: an accepted stream never ends.
-    let over = user
-        .http
-        .get(format!("{}/api/v1/stream", user.base))
-        .bearer_auth(user.token.as_ref().unwrap())
-        .send()
-        .await
-        .unwrap();
+    let over = open_stream(&sessions[MAX_STREAMS_PER_USER % sessions.len()]).await;
     assert_eq!(over.status().as_u16(), 429);
     let body: serde_json::Value = over.json().await.unwrap();
     assert_eq!(body["error"], "too_many_streams");
     // A stream that ends frees its place.
     open.pop();
-    let user = &sessions[0];
     eventually("a closed stream frees its place", || async {
-        let answer = user
-            .http
-            .get(format!("{}/api/v1/stream", user.base))
-            .bearer_auth(user.token.as_ref().unwrap())
-            .send()
-            .await
-            .unwrap();
-        answer.status() == 200
+        open_stream(&sessions[0]).await.status() == 200
     })
     .await;
     node.stop().await;
