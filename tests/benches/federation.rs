@@ -274,12 +274,34 @@ fn generate(
     Ok(out)
 }
 
+/// Waits until node `index` has accepted at least `total` events of `room`; returns the time
+/// since `started`.
+async fn caught_up(
+    cluster: &Cluster,
+    index: usize,
+    room: RoomId,
+    total: usize,
+    started: Instant,
+) -> Result<Duration> {
+    let what = format!("node {index} caught up");
+    wait_until(PHASE_TIMEOUT, &what, || async {
+        cluster
+            .node(index)
+            .summary(room)
+            .await
+            .ok()
+            .flatten()
+            .is_some_and(|s| s.accepted >= total)
+    })
+    .await?;
+    Ok(started.elapsed())
+}
+
 async fn catch_up(options: &Options) -> Result<()> {
     let mut cluster = Cluster::start(2).await?;
     let alice = cluster.user(0, "alice").await?;
     let bob = cluster.user(1, "bob").await?;
-    let room = cluster.create_room(&alice).await?;
-    cluster.join_room(1, room, 0).await?;
+    let room = cluster.create_shared_room(&alice).await?;
     cluster.join(&bob, room).await?;
     let settled = cluster.views(room).await?[0].events.clone();
     cluster
@@ -325,17 +347,7 @@ async fn catch_up(options: &Options) -> Result<()> {
 
     let started = Instant::now();
     cluster.restart(1, true).await?;
-    wait_until(PHASE_TIMEOUT, "B caught up", || async {
-        cluster
-            .node(1)
-            .summary(room)
-            .await
-            .ok()
-            .flatten()
-            .is_some_and(|s| s.accepted >= total)
-    })
-    .await?;
-    let took = started.elapsed();
+    let took = caught_up(&cluster, 1, room, total, started).await?;
     say(&format!(
         "  rejoining node B: {} missed events in {:.2} s = {:.0} events/s (restart, reconnect, pull, verify, store)",
         missed.len(),
@@ -346,17 +358,7 @@ async fn catch_up(options: &Options) -> Result<()> {
     let fresh = cluster.add_node().await?;
     let started = Instant::now();
     cluster.join_room(fresh, room, 0).await?;
-    wait_until(PHASE_TIMEOUT, "fresh node caught up", || async {
-        cluster
-            .node(fresh)
-            .summary(room)
-            .await
-            .ok()
-            .flatten()
-            .is_some_and(|s| s.accepted >= total)
-    })
-    .await?;
-    let took = started.elapsed();
+    let took = caught_up(&cluster, fresh, room, total, started).await?;
     say(&format!(
         "  fresh node joining by invite: {total} events in {:.2} s = {:.0} events/s",
         took.as_secs_f64(),

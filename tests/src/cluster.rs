@@ -452,6 +452,16 @@ impl Cluster {
         Ok(room)
     }
 
+    /// Creates a room as `creator` ([`Cluster::create_room`]) and has every other node join it
+    /// through an invite link made by the creator's home node, in node order.
+    pub async fn create_shared_room(&self, creator: &TestUser) -> Result<RoomId> {
+        let room = self.create_room(creator).await?;
+        for index in (0..self.nodes.len()).filter(|&index| index != creator.home) {
+            self.join_room(index, room, creator.home).await?;
+        }
+        Ok(room)
+    }
+
     /// Node `index` joins `room` through an invite link made by node `via`.
     pub async fn join_room(&self, index: usize, room: RoomId, via: usize) -> Result<JoinReport> {
         let invite = self.nodes[via].running().net.invite_link(room).await?;

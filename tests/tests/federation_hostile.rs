@@ -470,8 +470,7 @@ async fn hostile_peers_are_rejected_and_banned() {
     let cluster = Cluster::start(2).await.expect("cluster starts");
     let alice = cluster.user(0, "alice").await.expect("user");
     let bob = cluster.user(1, "bob").await.expect("user");
-    let room = cluster.create_room(&alice).await.expect("room");
-    cluster.join_room(1, room, 0).await.expect("B joins");
+    let room = cluster.create_shared_room(&alice).await.expect("room");
     let mut expected: BTreeSet<_> = cluster.views(room).await.expect("views")[0].events.clone();
     expected.insert(cluster.join(&bob, room).await.expect("join").id());
     cluster
@@ -518,20 +517,10 @@ async fn hostile_peers_are_rejected_and_banned() {
     let honest = async {
         let mut ids = Vec::new();
         for n in 0..HONEST_MESSAGES {
-            ids.push(
-                cluster
-                    .message(&alice, room, &format!("a{n}"))
-                    .await
-                    .expect("msg")
-                    .id(),
-            );
-            ids.push(
-                cluster
-                    .message(&bob, room, &format!("b{n}"))
-                    .await
-                    .expect("msg")
-                    .id(),
-            );
+            for (user, name) in [(&alice, "a"), (&bob, "b")] {
+                let body = format!("{name}{n}");
+                ids.push(cluster.message(user, room, &body).await.expect("msg").id());
+            }
         }
         ids
     };
@@ -795,8 +784,7 @@ async fn rejections_after_a_wait_are_counted_and_scored() {
     init_logs();
     let cluster = Cluster::start(2).await.expect("cluster starts");
     let alice = cluster.user(0, "alice").await.expect("user");
-    let room = cluster.create_room(&alice).await.expect("room");
-    cluster.join_room(1, room, 0).await.expect("B joins");
+    let room = cluster.create_shared_room(&alice).await.expect("room");
     let mallory = UserSecret::generate().expect("key");
     let attestation = attested_by(&NodeSecret::generate().expect("key"), &mallory, "mallory");
     let at = Position::of(&cluster, 0, room).await;
@@ -900,9 +888,7 @@ async fn held_event_flood_does_not_lock_out_newcomers() {
     init_logs();
     let cluster = Cluster::start(3).await.expect("cluster starts");
     let alice = cluster.user(0, "alice").await.expect("user");
-    let room = cluster.create_room(&alice).await.expect("room");
-    cluster.join_room(1, room, 0).await.expect("B joins");
-    cluster.join_room(2, room, 0).await.expect("C joins");
+    let room = cluster.create_shared_room(&alice).await.expect("room");
     let mut expected: BTreeSet<_> = cluster.views(room).await.expect("views")[0].events.clone();
     cluster
         .wait_converged(room, &expected, DEFAULT_TIMEOUT)

@@ -29,9 +29,7 @@ async fn killed_node_restarts_and_catches_up() {
     let mut cluster = Cluster::start(3).await.expect("cluster starts");
     let alice = cluster.user(0, "alice").await.expect("user");
     let bob = cluster.user(1, "bob").await.expect("user");
-    let room = cluster.create_room(&alice).await.expect("room");
-    cluster.join_room(1, room, 0).await.expect("B joins");
-    cluster.join_room(2, room, 0).await.expect("C joins");
+    let room = cluster.create_shared_room(&alice).await.expect("room");
     let mut expected = BTreeSet::new();
     expected.insert(cluster.join(&bob, room).await.expect("join").id());
     cluster

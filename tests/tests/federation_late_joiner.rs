@@ -15,8 +15,7 @@ async fn late_joiner_gets_full_history() {
     let mut cluster = Cluster::start(2).await.expect("cluster starts");
     let alice = cluster.user(0, "alice").await.expect("user");
     let bob = cluster.user(1, "bob").await.expect("user");
-    let room = cluster.create_room(&alice).await.expect("room");
-    cluster.join_room(1, room, 0).await.expect("B joins");
+    let room = cluster.create_shared_room(&alice).await.expect("room");
     let mut expected = BTreeSet::new();
     expected.insert(cluster.join(&bob, room).await.expect("join").id());
     // 4 room events + Bob's join + messages = HISTORY events.

@@ -10,7 +10,7 @@
 use std::collections::BTreeSet;
 
 use causerie_crypto::event::kinds;
-use causerie_node::node::IngestOutcome;
+use causerie_node::node::{IngestOutcome, RoomSummary};
 use causerie_room::Membership;
 use causerie_tests::cluster::{Cluster, DEFAULT_TIMEOUT, HarnessError, init_logs, text_content};
 
@@ -24,9 +24,7 @@ async fn partition_heals_and_the_ban_holds() {
     let bob = cluster.user(1, "bob").await.expect("user");
     let carol = cluster.user(2, "carol").await.expect("user");
     let trent = cluster.user(2, "trent").await.expect("user");
-    let room = cluster.create_room(&alice).await.expect("room");
-    cluster.join_room(1, room, 0).await.expect("B joins");
-    cluster.join_room(2, room, 0).await.expect("C joins");
+    let room = cluster.create_shared_room(&alice).await.expect("room");
     let mut expected = BTreeSet::new();
     for user in [&bob, &carol, &trent] {
         expected.insert(cluster.join(user, room).await.expect("join").id());
@@ -57,27 +55,10 @@ async fn partition_heals_and_the_ban_holds() {
     expected.insert(ban.id());
     let mut hidden = BTreeSet::new();
     for n in 0..MESSAGES_PER_SIDE {
-        expected.insert(
-            cluster
-                .message(&alice, room, &format!("a{n}"))
-                .await
-                .expect("msg")
-                .id(),
-        );
-        expected.insert(
-            cluster
-                .message(&bob, room, &format!("b{n}"))
-                .await
-                .expect("msg")
-                .id(),
-        );
-        expected.insert(
-            cluster
-                .message(&carol, room, &format!("c{n}"))
-                .await
-                .expect("msg")
-                .id(),
-        );
+        for (user, name) in [(&alice, "a"), (&bob, "b"), (&carol, "c")] {
+            let body = format!("{name}{n}");
+            expected.insert(cluster.message(user, room, &body).await.expect("msg").id());
+        }
         let troll = cluster
             .message(&trent, room, &format!("t{n}"))
             .await
@@ -86,22 +67,12 @@ async fn partition_heals_and_the_ban_holds() {
         hidden.insert(troll.id());
     }
     // C has not heard of the ban: Trent's messages are visible there for now.
-    let c_view = cluster
-        .node(2)
-        .summary(room)
-        .await
-        .expect("summary")
-        .expect("room");
+    let c_view = summary_on(&cluster, 2, room).await;
     assert!(
         hidden.iter().all(|id| c_view.timeline.contains(id)),
         "C still shows Trent"
     );
-    let a_view = cluster
-        .node(0)
-        .summary(room)
-        .await
-        .expect("summary")
-        .expect("room");
+    let a_view = summary_on(&cluster, 0, room).await;
     assert!(
         hidden.iter().all(|id| !a_view.timeline.contains(id)),
         "A has none of C's news"
@@ -167,15 +138,16 @@ async fn partition_heals_and_the_ban_holds() {
         Err(e) => panic!("unexpected failure: {e}"),
     }
     for index in 0..3 {
-        let summary = cluster
-            .node(index)
-            .summary(room)
-            .await
-            .expect("summary")
-            .expect("room");
+        let summary = summary_on(&cluster, index, room).await;
         assert_eq!(summary.timeline.len(), view.events.len() - hidden.len());
     }
     cluster.shutdown().await;
+}
+
+/// Node `index`'s summary of `room`, which it holds.
+async fn summary_on(cluster: &Cluster, index: usize, room: causerie_crypto::RoomId) -> RoomSummary {
+    let summary = cluster.node(index).summary(room).await.expect("summary");
+    summary.expect("room")
 }
 
 /// The room's first four events (create, creator join, power levels, join rules), from A.

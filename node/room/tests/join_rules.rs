@@ -27,6 +27,15 @@ fn rejected_with(
     }
 }
 
+/// `by` sets the room's join rule to `rule`, with no assurance or attester condition.
+fn set_join_rule(view: &mut View, by: &User, rule: JoinRule) {
+    let rules = JoinRules {
+        rule,
+        ..JoinRules::default()
+    };
+    view.send(by, kinds::JOIN_RULES, Some(""), rules.to_content());
+}
+
 #[test]
 fn attested_rooms_admit_by_assurance_and_attester() {
     let evil = NodeSecret::from_seed(&[66; 32]);
@@ -69,16 +78,7 @@ fn attested_rooms_admit_by_assurance_and_attester() {
 fn knock_then_invite_then_join() {
     let (alice, eve, frank) = (User::new(1), User::new(5), User::new(6));
     let (mut view, _) = View::create(&alice, &[&eve, &frank]);
-    let knock_rules = JoinRules {
-        rule: JoinRule::Knock,
-        ..JoinRules::default()
-    };
-    view.send(
-        &alice,
-        kinds::JOIN_RULES,
-        Some(""),
-        knock_rules.to_content(),
-    );
+    set_join_rule(&mut view, &alice, JoinRule::Knock);
 
     assert_eq!(
         rejected_with(&mut view, &eve, &eve, Membership::Join),
@@ -108,24 +108,14 @@ fn knock_then_invite_then_join() {
     );
 
     // Invite-only rooms refuse knocks.
-    let invite_rules = JoinRules {
-        rule: JoinRule::Invite,
-        ..JoinRules::default()
-    };
-    view.send(
-        &alice,
-        kinds::JOIN_RULES,
-        Some(""),
-        invite_rules.to_content(),
-    );
-    assert_eq!(
-        rejected_with(&mut view, &frank, &frank, Membership::Knock),
-        Some(("auth_failed_own", "join_not_allowed"))
-    );
-    assert_eq!(
-        rejected_with(&mut view, &frank, &frank, Membership::Join),
-        Some(("auth_failed_own", "join_not_allowed"))
-    );
+    set_join_rule(&mut view, &alice, JoinRule::Invite);
+    for membership in [Membership::Knock, Membership::Join] {
+        assert_eq!(
+            rejected_with(&mut view, &frank, &frank, membership),
+            Some(("auth_failed_own", "join_not_allowed")),
+            "{membership:?}"
+        );
+    }
 }
 
 #[test]

@@ -45,22 +45,24 @@ fn event_size_limit() {
     assert_eq!(err.reason(), "event_too_large");
 }
 
-/// `count` concurrent messages on top of `base`, each from its own stale copy.
-fn concurrent(base: &View, user: &User, count: usize) -> Vec<causerie_crypto::Event> {
-    (0..count)
+/// Alice's room joined by Bob, and `count` concurrent messages of Bob's on top of it, each
+/// from its own stale copy of the room (not delivered): Alice, the room and the messages.
+fn forked(count: usize) -> (User, View, Vec<causerie_crypto::Event>) {
+    let (alice, bob) = (User::new(1), User::new(2));
+    let (mut view, _) = View::create(&alice, &[&bob]);
+    view.join(&bob);
+    let forks = (0..count)
         .map(|i| {
-            let mut copy = base.clone();
-            copy.message(user, &format!("fork {i}"))
+            let mut copy = view.clone();
+            copy.message(&bob, &format!("fork {i}"))
         })
-        .collect()
+        .collect();
+    (alice, view, forks)
 }
 
 #[test]
 fn prev_events_limit() {
-    let (alice, bob) = (User::new(1), User::new(2));
-    let (mut view, _) = View::create(&alice, &[&bob]);
-    view.join(&bob);
-    let forks = concurrent(&view, &bob, MAX_PREV_EVENTS + 1);
+    let (alice, mut view, forks) = forked(MAX_PREV_EVENTS + 1);
     view.deliver(&forks);
     assert_eq!(view.room.extremities().len(), MAX_PREV_EVENTS + 1);
     // prepare caps at the limit; an event with exactly MAX_PREV_EVENTS parents is accepted.
@@ -103,10 +105,7 @@ fn auth_events_limit() {
 
 #[test]
 fn forward_extremities_limit() {
-    let (alice, bob) = (User::new(1), User::new(2));
-    let (mut view, _) = View::create(&alice, &[&bob]);
-    view.join(&bob);
-    let forks = concurrent(&view, &bob, MAX_FORWARD_EXTREMITIES + 1);
+    let (alice, mut view, forks) = forked(MAX_FORWARD_EXTREMITIES + 1);
     let (last, first) = forks.split_last().unwrap();
     view.deliver(first);
     assert_eq!(view.room.extremities().len(), MAX_FORWARD_EXTREMITIES);

@@ -224,12 +224,16 @@ mod control {
         }))
     }
 
-    fn failed(e: HarnessError) -> Response {
-        (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            Json(json!({ "error": e.reason(), "message": e.to_string() })),
-        )
-            .into_response()
+    /// A handler's JSON answer, or its failure as `500` with the reason.
+    fn answer(result: Result<serde_json::Value, HarnessError>) -> Response {
+        match result {
+            Ok(value) => Json(value).into_response(),
+            Err(e) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Json(json!({ "error": e.reason(), "message": e.to_string() })),
+            )
+                .into_response(),
+        }
     }
 
     impl Control {
@@ -297,9 +301,7 @@ mod control {
             Ok::<_, HarnessError>(json!({ "room": room.0.to_hex(), "invite": invite }))
         }
         .await;
-        result
-            .map(|v| Json(v).into_response())
-            .unwrap_or_else(failed)
+        answer(result)
     }
 
     async fn join(State(control): Shared, invite: String) -> Response {
@@ -319,9 +321,7 @@ mod control {
             }))
         }
         .await;
-        result
-            .map(|v| Json(v).into_response())
-            .unwrap_or_else(failed)
+        answer(result)
     }
 
     async fn say(State(control): Shared) -> Response {
@@ -342,9 +342,7 @@ mod control {
             Ok::<_, HarnessError>(json!({ "sent": sent }))
         }
         .await;
-        result
-            .map(|v| Json(v).into_response())
-            .unwrap_or_else(failed)
+        answer(result)
     }
 
     async fn status(State(control): Shared) -> Response {
@@ -365,8 +363,6 @@ mod control {
             Ok::<_, HarnessError>(json!({ "rooms": rooms }))
         }
         .await;
-        result
-            .map(|v| Json(v).into_response())
-            .unwrap_or_else(failed)
+        answer(result)
     }
 }
