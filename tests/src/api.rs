@@ -198,10 +198,23 @@ impl ApiUser {
         handle: &str,
         display_name: &str,
     ) -> ApiUser {
-        let mut user = ApiUser::new(node, secret);
-        let answer = user.try_register(handle, Some(display_name)).await;
+        ApiUser::new(node, secret)
+            .registered_as(handle, Some(display_name))
+            .await
+    }
+
+    /// A user whose key is made from `seed`, registered on the node at `node` as `handle`.
+    pub async fn registered(node: SocketAddr, seed: u8, handle: &str) -> ApiUser {
+        ApiUser::from_seed(node, seed)
+            .registered_as(handle, None)
+            .await
+    }
+
+    /// This user, registered as `handle`; panics unless the node answers `201`.
+    async fn registered_as(mut self, handle: &str, display_name: Option<&str>) -> ApiUser {
+        let answer = self.try_register(handle, display_name).await;
         assert_eq!(answer.status, 201, "register {handle}: {:?}", answer.body);
-        user
+        self
     }
 
     /// The user key in hex.
@@ -407,6 +420,12 @@ impl ApiUser {
             .call("POST", "/rooms/join", json!({ "room": room }))
             .await;
         self.submit(&answer["draft"]).await;
+    }
+
+    /// Invites `user` to `room`; returns the invite's event id.
+    pub async fn invite(&self, room: &str, user: &ApiUser) -> String {
+        self.must(room, json!({ "action": "invite", "user": user.key() }))
+            .await
     }
 
     /// Posts a message; returns its event id once the node has stored it.

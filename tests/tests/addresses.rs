@@ -13,10 +13,8 @@ use serde_json::json;
 async fn ids_keys_and_links_parse_one_way_everywhere() {
     let a = ApiNode::start(Vec::new()).await;
     let b = ApiNode::start(a.p2p_addrs().await).await;
-    let mut alice = ApiUser::from_seed(a.http, 1);
-    let mut bob = ApiUser::from_seed(b.http, 2);
-    assert_eq!(alice.try_register("alice", None).await.status, 201);
-    assert_eq!(bob.try_register("bob", None).await.status, 201);
+    let alice = ApiUser::registered(a.http, 1, "alice").await;
+    let bob = ApiUser::registered(b.http, 2, "bob").await;
     let room = alice.create_room("Addresses", "public").await;
     let bare = room.strip_prefix('!').unwrap().to_owned();
 

@@ -183,8 +183,7 @@ async fn two_users_on_two_nodes_chat_and_moderate() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn history_pages_walk_back_in_timeline_order() {
     let mut node = ApiNode::start(Vec::new()).await;
-    let mut alice = ApiUser::from_seed(node.http, 3);
-    assert_eq!(alice.try_register("alice", None).await.status, 201);
+    let alice = ApiUser::registered(node.http, 3, "alice").await;
     let room = alice.create_room("Pages", "invite").await;
     for i in 0..120 {
         alice
@@ -250,8 +249,7 @@ async fn accepted(node: &ApiNode) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_is_refused_with_status_and_reason() {
     let mut node = ApiNode::start(Vec::new()).await;
-    let mut alice = ApiUser::from_seed(node.http, 4);
-    assert_eq!(alice.try_register("alice", None).await.status, 201);
+    let mut alice = ApiUser::registered(node.http, 4, "alice").await;
     let room = alice.create_room("Guarded", "invite").await;
     let stored = accepted(&node).await;
     let client = reqwest::Client::new();
@@ -316,8 +314,7 @@ async fn bad_input_is_refused_with_status_and_reason() {
         .await;
     assert_eq!((garbage.status, garbage.reason()), (400, "bad_draft"));
     // Another user submitting Alice's draft: not their key.
-    let mut bob = ApiUser::from_seed(node.http, 6);
-    assert_eq!(bob.try_register("bob", None).await.status, 201);
+    let bob = ApiUser::registered(node.http, 6, "bob").await;
     let not_yours = bob
         .post(
             "/api/v1/events",
@@ -467,8 +464,7 @@ async fn bad_input_is_refused_with_status_and_reason() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sessions_end_with_a_restart_and_accounts_do_not() {
     let mut node = ApiNode::start(Vec::new()).await;
-    let mut alice = ApiUser::from_seed(node.http, 8);
-    assert_eq!(alice.try_register("alice", None).await.status, 201);
+    let mut alice = ApiUser::registered(node.http, 8, "alice").await;
     let room = alice.create_room("Kept", "public").await;
     alice
         .must(
@@ -542,8 +538,7 @@ async fn a_client_that_floods_is_rate_limited() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn blank_messages_are_refused_on_prepare_and_on_submit() {
     let mut node = ApiNode::start(Vec::new()).await;
-    let mut alice = ApiUser::from_seed(node.http, 9);
-    assert_eq!(alice.try_register("alice", None).await.status, 201);
+    let alice = ApiUser::registered(node.http, 9, "alice").await;
     let room = alice.create_room("Quiet", "invite").await;
     let stored = accepted(&node).await;
     let prepare = format!("/api/v1/rooms/{room}/prepare");

@@ -9,13 +9,6 @@
 use causerie_tests::api::{Answer, ApiNode, ApiUser, StreamReader};
 use serde_json::{Value, json};
 
-async fn registered(node: &ApiNode, seed: u8, handle: &str) -> ApiUser {
-    let mut user = ApiUser::from_seed(node.http, seed);
-    let answer = user.try_register(handle, None).await;
-    assert_eq!(answer.status, 201, "{:?}", answer.body);
-    user
-}
-
 fn refused(answer: &Answer) -> (u16, &str) {
     (answer.status, answer.reason())
 }
@@ -64,8 +57,8 @@ fn bodies(events: &[Value]) -> Vec<&str> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rooms_that_are_not_public_are_hidden_from_strangers() {
     let mut node = ApiNode::start(Vec::new()).await;
-    let alice = registered(&node, 1, "alice").await;
-    let bob = registered(&node, 2, "bob").await;
+    let alice = ApiUser::registered(node.http, 1, "alice").await;
+    let bob = ApiUser::registered(node.http, 2, "bob").await;
     let secret = alice.create_room("Secret", "invite").await;
     alice.say(&secret, "for members only").await;
     assert_sees_nothing(&bob, &secret).await;
@@ -84,9 +77,7 @@ async fn rooms_that_are_not_public_are_hidden_from_strangers() {
     assert_eq!(refused(&history), (403, "not_member"));
 
     // An invitation shows the room to the invitee before they join.
-    alice
-        .must(&secret, json!({ "action": "invite", "user": bob.key() }))
-        .await;
+    alice.invite(&secret, &bob).await;
     let invited = bob.get(&format!("/api/v1/rooms/{secret}")).await;
     assert_eq!(invited.status, 200, "{:?}", invited.body);
     assert_eq!(invited.body["membership"], "invite");
@@ -98,16 +89,14 @@ async fn rooms_that_are_not_public_are_hidden_from_strangers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn who_left_or_was_removed_reads_up_to_their_departure() {
     let mut node = ApiNode::start(Vec::new()).await;
-    let alice = registered(&node, 1, "alice").await;
-    let bob = registered(&node, 2, "bob").await;
-    let carol = registered(&node, 3, "carol").await;
-    let dave = registered(&node, 4, "dave").await;
-    let erin = registered(&node, 5, "erin").await;
+    let alice = ApiUser::registered(node.http, 1, "alice").await;
+    let bob = ApiUser::registered(node.http, 2, "bob").await;
+    let carol = ApiUser::registered(node.http, 3, "carol").await;
+    let dave = ApiUser::registered(node.http, 4, "dave").await;
+    let erin = ApiUser::registered(node.http, 5, "erin").await;
     let room = alice.create_room("Club", "invite").await;
     for user in [&bob, &carol] {
-        alice
-            .must(&room, json!({ "action": "invite", "user": user.key() }))
-            .await;
+        alice.invite(&room, user).await;
         user.join(&room).await;
     }
     alice.say(&room, "while everyone is here").await;
@@ -159,9 +148,7 @@ async fn who_left_or_was_removed_reads_up_to_their_departure() {
         .must(&room, json!({ "action": "ban", "user": dave.key() }))
         .await;
     assert_sees_nothing(&dave, &room).await;
-    alice
-        .must(&room, json!({ "action": "invite", "user": erin.key() }))
-        .await;
+    alice.invite(&room, &erin).await;
     erin.must(&room, json!({ "action": "leave" })).await;
     assert_sees_nothing(&erin, &room).await;
     node.stop().await;
@@ -170,21 +157,17 @@ async fn who_left_or_was_removed_reads_up_to_their_departure() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_live_stream_of_a_room_stops_at_a_removal() {
     let mut node = ApiNode::start(Vec::new()).await;
-    let alice = registered(&node, 1, "alice").await;
-    let bob = registered(&node, 2, "bob").await;
+    let alice = ApiUser::registered(node.http, 1, "alice").await;
+    let bob = ApiUser::registered(node.http, 2, "bob").await;
     let room = alice.create_room("Watched", "invite").await;
-    alice
-        .must(&room, json!({ "action": "invite", "user": bob.key() }))
-        .await;
+    alice.invite(&room, &bob).await;
     bob.join(&room).await;
     let mut stream = StreamReader::open(&bob, &format!("?room={room}")).await;
     let kick = alice
         .must(&room, json!({ "action": "kick", "user": bob.key() }))
         .await;
     alice.say(&room, "said after the kick").await;
-    alice
-        .must(&room, json!({ "action": "invite", "user": bob.key() }))
-        .await;
+    alice.invite(&room, &bob).await;
     let rejoin_draft = bob
         .call("POST", "/rooms/join", json!({ "room": room }))
         .await;
