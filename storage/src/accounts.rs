@@ -189,15 +189,15 @@ impl AccountStore for crate::MemoryStore {
 
 impl AccountStore for crate::SledStore {
     fn account(&self, user: &UserKey) -> Result<Option<Account>, StoreError> {
-        sled_account(&self.db.open_tree(ACCOUNTS_TREE)?, user)
+        sled_account(&self.backing()?.db.open_tree(ACCOUNTS_TREE)?, user)
     }
 
     fn account_by_handle(&self, handle: &str) -> Result<Option<Account>, StoreError> {
-        sled_account_by_handle(&self.db.open_tree(ACCOUNTS_TREE)?, handle)
+        sled_account_by_handle(&self.backing()?.db.open_tree(ACCOUNTS_TREE)?, handle)
     }
 
     fn put_account(&self, account: &Account) -> Result<Durable, StoreError> {
-        sled_put_account(&self.db.open_tree(ACCOUNTS_TREE)?, account)?;
+        sled_put_account(&self.backing()?.db.open_tree(ACCOUNTS_TREE)?, account)?;
         // One flush makes every tree durable.
         crate::Store::flush(self)
     }

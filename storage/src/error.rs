@@ -77,6 +77,13 @@ pub enum StoreError {
     /// Another user's account holds the handle.
     #[error("handle taken")]
     HandleTaken,
+    /// A compaction failed after closing the database and could not reopen it: the store
+    /// answers nothing until the node restarts (its files are recovered on open).
+    #[error("store closed by a failed compaction")]
+    Closed,
+    /// The store's path has no parent directory to build a compaction beside it.
+    #[error("store path {0:?} cannot be compacted (no parent directory)")]
+    CompactPath(std::path::PathBuf),
     /// The inbox holds [`crate::MAX_INBOX_ITEMS`] items already.
     #[error("inbox full")]
     InboxFull,
@@ -108,6 +115,8 @@ impl StoreError {
             StoreError::Encode(_) => "encode_failed",
             StoreError::Poisoned => "lock_poisoned",
             StoreError::HandleTaken => "handle_taken",
+            StoreError::Closed => "store_closed",
+            StoreError::CompactPath(_) => "compact_path",
             StoreError::InboxFull => "inbox_full",
             StoreError::InboxItemTooLarge { .. } => "inbox_item_too_large",
         }

@@ -259,9 +259,9 @@ impl InboxStore for crate::MemoryStore {
 
 impl InboxStore for crate::SledStore {
     fn inbox_push(&self, item: &[u8]) -> Result<InboxId, StoreError> {
-        let id = sled_push(&self.db.open_tree(INBOX_TREE)?, item)?;
+        let id = sled_push(&self.backing()?.db.open_tree(INBOX_TREE)?, item)?;
         // One flush makes every tree durable.
-        self.db.flush()?;
+        self.backing()?.db.flush()?;
         Ok(id)
     }
 
@@ -270,18 +270,18 @@ impl InboxStore for crate::SledStore {
         after: Option<InboxId>,
         limit: usize,
     ) -> Result<Vec<InboxItem>, StoreError> {
-        sled_items(&self.db.open_tree(INBOX_TREE)?, after, limit)
+        sled_items(&self.backing()?.db.open_tree(INBOX_TREE)?, after, limit)
     }
 
     fn inbox_remove(&self, id: InboxId) -> Result<bool, StoreError> {
-        let removed = sled_remove(&self.db.open_tree(INBOX_TREE)?, id)?;
+        let removed = sled_remove(&self.backing()?.db.open_tree(INBOX_TREE)?, id)?;
         if removed {
-            self.db.flush()?;
+            self.backing()?.db.flush()?;
         }
         Ok(removed)
     }
 
     fn inbox_len(&self) -> Result<usize, StoreError> {
-        sled_len(&self.db.open_tree(INBOX_TREE)?)
+        sled_len(&self.backing()?.db.open_tree(INBOX_TREE)?)
     }
 }

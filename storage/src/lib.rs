@@ -56,6 +56,6 @@ pub use record::{EventStatus, MAX_MISSING_PARENTS, MAX_REASON_BYTES, StoredEvent
 pub use sled_store::{IntegrityReport, SledStore};
 pub use state::{MAX_SNAPSHOT_BYTES, MAX_STATE_ENTRIES, SnapshotId, StateMap, StateSnapshot};
 pub use traits::{
-    AuthorIndex, Direction, EventStore, IdentityStore, MAX_EXTREMITIES, MAX_PAGE_LEN, Position,
-    RoomDagStore, StateStore, Store,
+    AuthorIndex, CompactReport, Direction, EventStore, IdentityStore, MAX_EXTREMITIES,
+    MAX_PAGE_LEN, Position, RoomDagStore, StateStore, Store,
 };

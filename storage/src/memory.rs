@@ -277,4 +277,9 @@ impl Store for MemoryStore {
     fn last_sequence(&self) -> Result<u64, StoreError> {
         Ok(self.read()?.sequence)
     }
+
+    fn compact(&self) -> Result<crate::CompactReport, StoreError> {
+        // Nothing on disk: a replaced value is gone as soon as it is replaced.
+        Ok(crate::CompactReport::default())
+    }
 }

@@ -82,7 +82,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Mutex, RwLock, RwLockReadGuard};
 use std::time::{Duration, Instant};
 
@@ -95,11 +95,12 @@ use crate::index::EventIndexes;
 use crate::plan::{Entry, Mutation, ReadView, plan};
 use crate::record::StoredEvent;
 use crate::state::{SnapshotId, StateSnapshot};
+mod compact;
 mod record_codec;
 
 use crate::traits::{
-    AuthorIndex, Direction, EventStore, IdentityStore, Position, RoomDagStore, StateStore, Store,
-    page_len,
+    AuthorIndex, CompactReport, Direction, EventStore, IdentityStore, Position, RoomDagStore,
+    StateStore, Store, page_len,
 };
 use record_codec::{
     decode_attestation, decode_header, decode_record, encode_record, encode_record_into,
@@ -306,10 +307,40 @@ impl ChunkWriter {
     }
 }
 
-/// The sled-backed store.
-pub struct SledStore {
+/// The open sled database and its one tree; replaced whole by a compaction.
+pub(crate) struct Backing {
     pub(crate) db: sled::Db,
     tree: sled::Tree,
+}
+
+/// A read handle on the open database: held for the length of one operation, so that a
+/// compaction (which takes the write side) never swaps the database under it.
+pub(crate) struct BackingRef<'a>(RwLockReadGuard<'a, Option<Backing>>);
+
+impl std::ops::Deref for BackingRef<'_> {
+    type Target = Backing;
+    fn deref(&self) -> &Backing {
+        // `SledStore::backing` hands out only guards that hold a database.
+        self.0
+            .as_ref()
+            .unwrap_or_else(|| unreachable!("checked by SledStore::backing"))
+    }
+}
+
+/// Where the database lives.
+#[derive(Debug, Clone)]
+enum Place {
+    /// A directory (compaction writes a fresh copy beside it and swaps the two).
+    Dir(PathBuf),
+    /// A temporary directory sled deletes when the database closes.
+    Temporary,
+}
+
+/// The sled-backed store.
+pub struct SledStore {
+    /// The database; `None` only after a compaction that failed to reopen it.
+    backing: RwLock<Option<Backing>>,
+    place: Place,
     /// Serialises planning and applying; holds the last batch sequence number. Taken before
     /// `derived` whenever both are held.
     sequence: Mutex<u64>,
@@ -321,22 +352,20 @@ pub struct SledStore {
 impl SledStore {
     /// Opens (creating if needed) the store in directory `path`, and rebuilds the in-memory
     /// indexes from the event records (one scan).
+    /// A compaction interrupted by a crash is finished or undone first (see `compact.rs`).
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
-        Self::open_config(sled::Config::new().path(path))
+        let path = path.as_ref().to_path_buf();
+        compact::recover(&path)?;
+        Self::open_at(Place::Dir(path))
     }
 
     /// A store in a temporary directory, deleted on drop.
     pub fn temporary() -> Result<Self, StoreError> {
-        Self::open_config(sled::Config::new().temporary(true))
+        Self::open_at(Place::Temporary)
     }
 
-    fn open_config(config: sled::Config) -> Result<Self, StoreError> {
-        // No background flusher: see the module docs (durability).
-        let config = config
-            .cache_capacity(CACHE_CAPACITY_BYTES)
-            .flush_every_ms(None);
-        let db = open_waiting_for_lock(&config)?;
-        let tree = db.open_tree(TREE_NAME)?;
+    fn open_at(place: Place) -> Result<Self, StoreError> {
+        let Backing { db, tree } = open_backing(&place)?;
         match tree.get(SCHEMA_KEY)? {
             Some(value) => {
                 let found = u32::from_be_bytes(fixed(&value, "schema version")?);
@@ -359,11 +388,21 @@ impl SledStore {
         };
         let derived = Derived::rebuild(&tree)?;
         Ok(SledStore {
-            db,
-            tree,
+            backing: RwLock::new(Some(Backing { db, tree })),
+            place,
             sequence: Mutex::new(sequence),
             derived: RwLock::new(derived),
         })
+    }
+
+    /// The open database, for one operation. Taken before `derived` whenever both are held, and
+    /// never twice by one thread (a waiting compaction would block the second read).
+    pub(crate) fn backing(&self) -> Result<BackingRef<'_>, StoreError> {
+        let guard = self.backing.read().map_err(|_| StoreError::Poisoned)?;
+        if guard.is_none() {
+            return Err(StoreError::Closed);
+        }
+        Ok(BackingRef(guard))
     }
 
     fn derived(&self) -> Result<RwLockReadGuard<'_, Derived>, StoreError> {
@@ -373,6 +412,8 @@ impl SledStore {
     /// Plans and applies `batches` as one sled batch. Returns the new last sequence number.
     fn write_batches(&self, batches: &[WriteBatch]) -> Result<u64, StoreError> {
         let mut sequence = self.sequence.lock().map_err(|_| StoreError::Poisoned)?;
+        let backing = self.backing()?;
+        let tree = &backing.tree;
         let mut batch = Batch::default();
         let mut changes = Vec::new();
         // `derived` only changes under `sequence`, so what planning and the chunk layout read
@@ -381,7 +422,7 @@ impl SledStore {
             let derived = self.derived()?;
             let plan = plan(
                 &View {
-                    tree: &self.tree,
+                    tree,
                     derived: &derived,
                 },
                 batches,
@@ -397,13 +438,13 @@ impl SledStore {
                     mutation,
                 )?;
             }
-            let next_chunk = chunks.finish(&self.tree, &mut batch, &mut changes)?;
+            let next_chunk = chunks.finish(tree, &mut batch, &mut changes)?;
             (plan.batches, next_chunk)
         };
         let next = *sequence + batches_planned;
         batch.insert(SEQUENCE_KEY, &next.to_be_bytes());
         let mut derived = self.derived.write().map_err(|_| StoreError::Poisoned)?;
-        self.tree.apply_batch(batch)?;
+        tree.apply_batch(batch)?;
         for change in changes {
             match change {
                 DerivedChange::Locate(id, slot) => {
@@ -439,17 +480,18 @@ impl SledStore {
             None => Bound::Unbounded,
         };
         let limit = page_len(limit);
+        let backing = self.backing()?;
         let mut out = Vec::new();
         match direction {
             Direction::Forward => {
                 let start = cursor.map_or(Bound::Included(prefix.to_vec()), at_cursor);
-                for item in self.tree.range::<Vec<u8>, _>((start, end)).take(limit) {
+                for item in backing.tree.range::<Vec<u8>, _>((start, end)).take(limit) {
                     out.push(item?);
                 }
             }
             Direction::Backward => {
                 let end = cursor.map_or(end, at_cursor);
-                for item in self
+                for item in backing
                     .tree
                     .range::<Vec<u8>, _>((Bound::Included(prefix.to_vec()), end))
                     .rev()
@@ -473,10 +515,12 @@ impl SledStore {
     pub fn verify_integrity(&self) -> Result<IntegrityReport, StoreError> {
         // Hold the commit lock so that the scan and the live indexes describe the same commits.
         let _sequence = self.sequence.lock().map_err(|_| StoreError::Poisoned)?;
+        let backing = self.backing()?;
+        let tree = &backing.tree;
         let derived = self.derived()?;
         let mut report = IntegrityReport::default();
         let mut problems = Vec::new();
-        let rebuilt = Derived::rebuild(&self.tree)?;
+        let rebuilt = Derived::rebuild(tree)?;
         report.events = rebuilt.located.len() as u64;
         if rebuilt.located != derived.located {
             problems.push("in-memory event locations differ from the chunks".to_owned());
@@ -486,7 +530,7 @@ impl SledStore {
         }
         report.index_entries += (derived.located.len() + derived.indexes.len()) as u64;
         let mut snapshots = Vec::new();
-        for item in self.tree.scan_prefix([prefix::SNAPSHOT]) {
+        for item in tree.scan_prefix([prefix::SNAPSHOT]) {
             let (key, value) = item?;
             let id = SnapshotId(tail_id(&key, 1)?.0);
             let snapshot = StateSnapshot::decode(&id, &value)?;
@@ -494,7 +538,7 @@ impl SledStore {
             report.snapshots += 1;
         }
         let snapshot_ids: BTreeSet<SnapshotId> = snapshots.iter().map(|(id, _)| *id).collect();
-        for item in self.tree.scan_prefix([prefix::CHUNK]) {
+        for item in tree.scan_prefix([prefix::CHUNK]) {
             let (key, value) = item?;
             let chunk = chunk_number(&key)?;
             if chunk >= derived.next_chunk {
@@ -508,7 +552,7 @@ impl SledStore {
                 }
             }
         }
-        for item in self.tree.scan_prefix([prefix::EXTREMITIES]) {
+        for item in tree.scan_prefix([prefix::EXTREMITIES]) {
             let (key, value) = item?;
             for tip in ids_of(&value)? {
                 report.index_entries += 1;
@@ -517,7 +561,7 @@ impl SledStore {
                 }
             }
         }
-        for item in self.tree.scan_prefix([prefix::CURRENT]) {
+        for item in tree.scan_prefix([prefix::CURRENT]) {
             let (_, value) = item?;
             report.index_entries += 1;
             let id = SnapshotId(Hash32(fixed(&value, "current state")?));
@@ -533,13 +577,13 @@ impl SledStore {
             }
         }
         let mut attestations = BTreeSet::new();
-        for item in self.tree.scan_prefix([prefix::ATTESTATION]) {
+        for item in tree.scan_prefix([prefix::ATTESTATION]) {
             let (key, value) = item?;
             let id = AttestationId(tail_id(&key, 1)?.0);
             let attestation = decode_attestation(&id, &value)?;
             attestations.insert((*attestation.user(), id));
         }
-        for item in self.tree.scan_prefix([prefix::ATTESTATION_OF]) {
+        for item in tree.scan_prefix([prefix::ATTESTATION_OF]) {
             let (key, _) = item?;
             report.index_entries += 1;
             let user = UserKey::from_bytes(&fixed(&key[1..key.len().min(33)], "user key")?)
@@ -558,7 +602,9 @@ impl Drop for SledStore {
     fn drop(&mut self) {
         // A graceful close makes writes applied without a flush durable too. Nobody is left to
         // report a failure to; the data is then as safe as after a crash, which commit covers.
-        let _ = self.db.flush();
+        if let Ok(backing) = self.backing() {
+            let _ = backing.db.flush();
+        }
     }
 }
 
@@ -581,6 +627,21 @@ pub struct IntegrityReport {
     pub index_entries: u64,
     /// Every inconsistency found, described.
     pub problems: Vec<String>,
+}
+
+/// Opens the database at `place` and its tree.
+fn open_backing(place: &Place) -> Result<Backing, StoreError> {
+    let config = match place {
+        Place::Dir(path) => sled::Config::new().path(path),
+        Place::Temporary => sled::Config::new().temporary(true),
+    };
+    // No background flusher: see the module docs (durability).
+    let config = config
+        .cache_capacity(CACHE_CAPACITY_BYTES)
+        .flush_every_ms(None);
+    let db = open_waiting_for_lock(&config)?;
+    let tree = db.open_tree(TREE_NAME)?;
+    Ok(Backing { db, tree })
 }
 
 /// Opens the database, retrying for up to [`OPEN_LOCK_WAIT_MS`] while its lock is held.
@@ -840,7 +901,8 @@ fn add_mutation(
 
 impl EventStore for SledStore {
     fn event(&self, id: &EventId) -> Result<Option<StoredEvent>, StoreError> {
-        load(&self.tree, &*self.derived()?, id)
+        let backing = self.backing()?;
+        load(&backing.tree, &*self.derived()?, id)
     }
     fn contains(&self, id: &EventId) -> Result<bool, StoreError> {
         Ok(self.derived()?.located.contains_key(id))
@@ -854,6 +916,7 @@ impl RoomDagStore for SledStore {
 
     fn extremities(&self, room: &RoomId) -> Result<BTreeSet<EventId>, StoreError> {
         match self
+            .backing()?
             .tree
             .get(key(prefix::EXTREMITIES, &[room.as_bytes()]))?
         {
@@ -923,14 +986,19 @@ impl RoomDagStore for SledStore {
 
 impl StateStore for SledStore {
     fn snapshot(&self, id: &SnapshotId) -> Result<Option<StateSnapshot>, StoreError> {
-        match self.tree.get(key(prefix::SNAPSHOT, &[id.as_bytes()]))? {
+        match self
+            .backing()?
+            .tree
+            .get(key(prefix::SNAPSHOT, &[id.as_bytes()]))?
+        {
             Some(value) => StateSnapshot::decode(id, &value).map(Some),
             None => Ok(None),
         }
     }
 
     fn state_before(&self, event: &EventId) -> Result<Option<SnapshotId>, StoreError> {
-        match load_raw(&self.tree, &*self.derived()?, event)? {
+        let backing = self.backing()?;
+        match load_raw(&backing.tree, &*self.derived()?, event)? {
             // Only the header: no need to decode the event for its state pointer.
             Some((chunk, range)) => Ok(decode_header(&chunk[range])?.0),
             None => Ok(None),
@@ -938,7 +1006,11 @@ impl StateStore for SledStore {
     }
 
     fn current_state(&self, room: &RoomId) -> Result<Option<SnapshotId>, StoreError> {
-        match self.tree.get(key(prefix::CURRENT, &[room.as_bytes()]))? {
+        match self
+            .backing()?
+            .tree
+            .get(key(prefix::CURRENT, &[room.as_bytes()]))?
+        {
             Some(value) => Ok(Some(SnapshotId(Hash32(fixed(&value, "current state")?)))),
             None => Ok(None),
         }
@@ -947,7 +1019,11 @@ impl StateStore for SledStore {
 
 impl IdentityStore for SledStore {
     fn attestation(&self, id: &AttestationId) -> Result<Option<Attestation>, StoreError> {
-        match self.tree.get(key(prefix::ATTESTATION, &[id.as_bytes()]))? {
+        match self
+            .backing()?
+            .tree
+            .get(key(prefix::ATTESTATION, &[id.as_bytes()]))?
+        {
             Some(value) => decode_attestation(id, &value).map(Some),
             None => Ok(None),
         }
@@ -999,7 +1075,7 @@ impl Store for SledStore {
         let sequence = self.write_batches(&batches)?;
         // Flushed outside the commit lock, so the next commit can be applied meanwhile; sled's
         // flush makes everything written before the call stable, this commit included.
-        self.db.flush()?;
+        self.backing()?.db.flush()?;
         Ok(Durable { sequence })
     }
 
@@ -1011,12 +1087,16 @@ impl Store for SledStore {
 
     fn flush(&self) -> Result<Durable, StoreError> {
         let sequence = self.current_sequence()?;
-        self.db.flush()?;
+        self.backing()?.db.flush()?;
         Ok(Durable { sequence })
     }
 
     fn last_sequence(&self) -> Result<u64, StoreError> {
         self.current_sequence()
+    }
+
+    fn compact(&self) -> Result<CompactReport, StoreError> {
+        SledStore::compact(self)
     }
 }
 

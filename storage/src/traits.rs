@@ -131,6 +131,19 @@ pub trait AuthorIndex {
     ) -> Result<Vec<(RoomId, EventId)>, StoreError>;
 }
 
+/// What one [`Store::compact`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CompactReport {
+    /// Key-value pairs copied into the fresh database (0 for a backend with no files).
+    pub entries: u64,
+    /// Bytes of the store's files before.
+    pub bytes_before: u64,
+    /// Bytes of the store's files after.
+    pub bytes_after: u64,
+    /// How long it took, in milliseconds.
+    pub millis: u64,
+}
+
 /// A complete store: every read trait plus the atomic write path.
 pub trait Store:
     EventStore
@@ -160,6 +173,11 @@ pub trait Store:
 
     /// Sequence number of the last batch applied (0 for an empty store).
     fn last_sequence(&self) -> Result<u64, StoreError>;
+
+    /// Rewrites the store's files so that nothing it no longer holds (old versions of values,
+    /// a redacted event's former content) remains in them. Commits wait while it runs. A
+    /// backend without files does nothing.
+    fn compact(&self) -> Result<CompactReport, StoreError>;
 }
 
 /// Clamps a requested page length to [`MAX_PAGE_LEN`].
