@@ -73,18 +73,21 @@ pub mod kinds {
     pub const POLICY_SUBSCRIPTIONS: &str = "room.policy_subscriptions";
     /// A chat message.
     pub const MESSAGE: &str = "room.message";
+    /// Whether `state_key` (a user key in hex) is muted (specs/moderation.md §1).
+    pub const MUTE: &str = "room.mute";
 
     /// Content keys that survive redaction, per kind; `None` keeps everything.
     pub fn preserved_keys(kind: &str) -> Option<&'static [&'static str]> {
         match kind {
             CREATE => None,
-            MEMBER => Some(&["membership"]),
+            MEMBER => Some(&["expires", "membership", "purge"]),
             POWER_LEVELS => Some(&[
                 "ban",
                 "events",
                 "events_default",
                 "invite",
                 "kick",
+                "mute",
                 "redact",
                 "state_default",
                 "users",
@@ -93,6 +96,7 @@ pub mod kinds {
             JOIN_RULES => Some(&["denied_attesters", "join_rule", "min_assurance"]),
             REDACTION => Some(&["redacts"]),
             POLICY_SUBSCRIPTIONS => Some(&["rooms"]),
+            MUTE => Some(&["expires", "muted"]),
             _ => Some(&[]),
         }
     }

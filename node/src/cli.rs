@@ -117,7 +117,7 @@ enum Command {
         /// Room id (!…).
         room: String,
     },
-    /// Moderation: kick, ban, unban, redact, power.
+    /// Moderation: kick, ban, purge, unban, mute, unmute, redact, power.
     #[command(subcommand, name = "mod")]
     Mod(moderation::ModCommand),
     /// Start three federated nodes on loopback with three users and a room.

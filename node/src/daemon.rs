@@ -24,7 +24,7 @@ use crate::clock::now_ms;
 use crate::config::Config;
 use crate::ledger::{Ledger, LedgerError};
 use crate::net::{Net, NetConfig, NetError, NetHandle};
-use crate::node::{Node, NodeTask};
+use crate::node::{COMPACTION_CHECK_MS, Node, NodeTask};
 
 /// Why the node could not start.
 #[derive(Debug, Error)]
@@ -93,6 +93,7 @@ pub struct Running {
     node_task: NodeTask,
     net_task: JoinHandle<()>,
     http_task: JoinHandle<()>,
+    compaction_task: JoinHandle<()>,
     /// Held until the node has stopped.
     data_dir_lock: DataDirLock,
 }
@@ -187,6 +188,7 @@ pub async fn start(config: &Config) -> Result<Running, DaemonError> {
     let guard = state.guard.clone();
     let app = router(state, crate::web::router());
     let http_task = tokio::spawn(serve(listener, app, guard, shutdown.child_token()));
+    let compaction_task = tokio::spawn(compaction_checks(node.clone(), shutdown.child_token()));
     let peer_id = net.peer_id();
     let listen = net.listen_addrs().await.unwrap_or_default();
     for addr in &listen {
@@ -202,8 +204,26 @@ pub async fn start(config: &Config) -> Result<Running, DaemonError> {
         node_task,
         net_task,
         http_task,
+        compaction_task,
         data_dir_lock,
     })
+}
+
+/// Asks the node every [`COMPACTION_CHECK_MS`] to compact its store if redactions left content
+/// in its files and the last compaction is old enough (specs/moderation.md §4).
+async fn compaction_checks(node: Node, shutdown: CancellationToken) {
+    let mut ticks = tokio::time::interval(std::time::Duration::from_millis(COMPACTION_CHECK_MS));
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = ticks.tick() => {
+                if let Err(e) = node.compact_if_due().await {
+                    tracing::warn!(reason = e.reason(), "compaction check failed");
+                }
+            }
+        }
+    }
 }
 
 impl Running {
@@ -212,6 +232,7 @@ impl Running {
     pub async fn shutdown(self) {
         self.shutdown.cancel();
         let _ = self.http_task.await;
+        let _ = self.compaction_task.await;
         let _ = self.net_task.await;
         self.node.shutdown().await;
         let node_task = self.node_task;

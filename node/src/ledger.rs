@@ -16,8 +16,8 @@ use std::sync::Arc;
 
 use causerie_crypto::{Attestation, AttestationId, Event, EventId, RoomId};
 use causerie_storage::{
-    Direction, EventStatus as StoredStatus, MAX_PAGE_LEN, SnapshotId, StateSnapshot, Store,
-    StoreError, WriteBatch, WriteOp,
+    CompactReport, Direction, EventStatus as StoredStatus, MAX_PAGE_LEN, SnapshotId, StateSnapshot,
+    Store, StoreError, WriteBatch, WriteOp,
 };
 use thiserror::Error;
 
@@ -66,6 +66,9 @@ pub struct Ledger<S: Store> {
     /// Attestations each room's engine already holds, so the store (whose reads re-verify the
     /// node's signature) is asked only once per room and attestation.
     given: BTreeMap<RoomId, BTreeSet<AttestationId>>,
+    /// Whether a commit wrote a redacted form (a redaction or a purge applied) since the last
+    /// compaction: the former content may still be in the store's files until the next one.
+    compaction_due: bool,
 }
 
 impl<S: Store> Ledger<S> {
@@ -76,6 +79,7 @@ impl<S: Store> Ledger<S> {
             rooms: BTreeMap::new(),
             snapshot_ids: Vec::new(),
             given: BTreeMap::new(),
+            compaction_due: false,
         };
         let mut after = None;
         loop {
@@ -187,6 +191,7 @@ impl<S: Store> Ledger<S> {
             released.push((*room_id, receipt));
         }
         let _durable = self.store.commit(vec![batch])?;
+        self.compaction_due |= released.iter().any(|(_, r)| redacts(r));
         Ok(released)
     }
 
@@ -296,7 +301,21 @@ impl<S: Store> Ledger<S> {
             }
             return Err(e.into());
         }
+        self.compaction_due |= receipts.iter().any(redacts);
         Ok(receipts)
+    }
+
+    /// Whether content was redacted in the store since the last [`Ledger::compact`].
+    pub fn compaction_due(&self) -> bool {
+        self.compaction_due
+    }
+
+    /// Compacts the store (specs/moderation.md §4): afterwards no redacted content is left in
+    /// its files.
+    pub fn compact(&mut self) -> Result<CompactReport, LedgerError> {
+        let report = self.store.compact()?;
+        self.compaction_due = false;
+        Ok(report)
     }
 
     /// Attestations that held events of any room wait for (to fetch from their home nodes).
@@ -306,6 +325,11 @@ impl<S: Store> Ledger<S> {
             .flat_map(Room::missing_attestations)
             .collect()
     }
+}
+
+/// Whether a receipt made the store write an event's redacted form.
+fn redacts(receipt: &Receipt) -> bool {
+    receipt.visibility.iter().any(|c| c.shown.redacted)
 }
 
 /// Turns one receipt into store operations.

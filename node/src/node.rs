@@ -61,6 +61,11 @@ pub const MAX_HISTORY_PAGE: usize = 200;
 pub const MAX_USERS_LOOKUP: usize = 1_000;
 /// Most attestations of one user read to find the latest valid one.
 pub const MAX_ATTESTATIONS_PER_USER: usize = 64;
+/// Shortest time between two compactions the node starts by itself after redactions (on demand,
+/// [`Node::compact`], there is no minimum).
+pub const MIN_COMPACTION_INTERVAL_MS: u64 = 60_000;
+/// How often the daemon asks the node whether a compaction is due.
+pub const COMPACTION_CHECK_MS: u64 = 5_000;
 /// Senders whose latest attestation the actor remembers for announcements (forgotten all at
 /// once when full; an attestation's arrival forgets its user).
 pub const SENDER_CACHE_LEN: usize = 4_096;

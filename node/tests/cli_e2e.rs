@@ -196,6 +196,37 @@ async fn two_nodes_two_users_chat_through_the_cli() {
     })
     .await;
 
+    // A ten-minute mute: bob still reads, cannot send (and is told why) until unmuted.
+    let muted = alice
+        .run(&[
+            "mod",
+            "mute",
+            &room,
+            &bob_key,
+            "--duration",
+            "10m",
+            "--reason",
+            "calm down",
+        ])
+        .await
+        .ok();
+    assert!(muted["event_id"].is_string(), "{muted}");
+    wait_until("the mute to reach node 2", || async {
+        let history = bob.run(&["history", &room]).await.ok();
+        entries(&history, "events")
+            .iter()
+            .any(|e| e["kind"] == "room.mute")
+    })
+    .await;
+    bob.run(&["send", &room, "can I talk?"])
+        .await
+        .refused("muted");
+    alice.run(&["mod", "unmute", &room, &bob_key]).await.ok();
+    wait_until("the unmute to reach node 2", || async {
+        bob.run(&["send", &room, "thanks"]).await.code == 0
+    })
+    .await;
+
     // Power to bob, then alice redacts bob's message.
     alice
         .run(&["mod", "power", &room, &bob_key, "50"])

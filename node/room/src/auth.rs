@@ -13,6 +13,7 @@ use crate::content::{
 };
 use crate::error::AuthError;
 use crate::event::StateEvent;
+use crate::moderation::{BanTerms, authorize_mute, membership_at, muted_at};
 
 /// What [`authorize`] read from the state, for callers that need more than pass/fail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,11 +22,14 @@ pub struct Authorized {
     pub can_redact_others: bool,
 }
 
+/// `user`'s membership in `state` as the rules see it for an event with `origin_ts` (an expired
+/// ban counts as `leave`: specs/moderation.md §1.2).
 fn membership<'a, E: StateEvent + 'a>(
     state: &impl Fn(&str, &str) -> Option<&'a E>,
     user: &str,
+    origin_ts: u64,
 ) -> Option<Membership> {
-    state(kinds::MEMBER, user).and_then(|e| Membership::parse(e.content()).ok())
+    state(kinds::MEMBER, user).and_then(|e| membership_at(e.content(), origin_ts))
 }
 
 /// Whether `event` is allowed by `state` (a lookup of the state entries by kind and state key).
@@ -53,7 +57,16 @@ pub fn authorize<'a, E: StateEvent + 'a>(
     let sender = event.sender();
     let sender_power = power_of(sender.as_bytes(), creator, &levels);
     let can_redact_others = sender_power >= levels.redact;
-    let sender_membership = membership(&state, &event.sender_hex());
+    let sender_hex = event.sender_hex();
+    let sender_membership = membership(&state, &sender_hex, event.origin_ts());
+    // A muted sender may only leave (specs/moderation.md §1.3).
+    if state(kinds::MUTE, &sender_hex).is_some_and(|m| muted_at(m.content(), event.origin_ts()))
+        && !(kind == kinds::MEMBER
+            && event.state_key() == Some(&*sender_hex)
+            && Membership::parse(event.content()) == Ok(Membership::Leave))
+    {
+        return Err(AuthError::Muted);
+    }
 
     if kind == kinds::MEMBER {
         authorize_member(
@@ -71,6 +84,16 @@ pub fn authorize<'a, E: StateEvent + 'a>(
             Some(Membership::Ban) => AuthError::Banned,
             _ => AuthError::NotAMember,
         });
+    }
+    if kind == kinds::MUTE {
+        authorize_mute(
+            event.state_key(),
+            event.content(),
+            sender_power,
+            creator,
+            &levels,
+        )?;
+        return Ok(Authorized { can_redact_others });
     }
     if sender_power < levels.required(kind, event.state_key().is_some()) {
         return Err(AuthError::InsufficientPower);
@@ -128,7 +151,11 @@ fn authorize_member<'a, E: StateEvent + 'a>(
         .ok_or(AuthError::BadStateKey)?;
     let wanted = Membership::parse(event.content())?;
     let sender = event.sender();
-    let current = membership(state, event.state_key().unwrap_or_default());
+    let current = membership(
+        state,
+        event.state_key().unwrap_or_default(),
+        event.origin_ts(),
+    );
     let target_power = power_of(&target, creator, levels);
     let sender_joined = sender_membership == Some(Membership::Join);
     match wanted {
@@ -217,6 +244,7 @@ fn authorize_member<'a, E: StateEvent + 'a>(
             Ok(())
         }
         Membership::Ban => {
+            BanTerms::parse(event.content())?;
             if !sender_joined {
                 return Err(AuthError::NotAMember);
             }
@@ -240,6 +268,7 @@ fn check_power_change(
         (old.ban, new.ban),
         (old.kick, new.kick),
         (old.redact, new.redact),
+        (old.mute, new.mute),
         (old.invite, new.invite),
         (old.events_default, new.events_default),
         (old.state_default, new.state_default),

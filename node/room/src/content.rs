@@ -46,6 +46,8 @@ pub struct PowerLevels {
     pub kick: i64,
     /// Level needed to redact other users' events.
     pub redact: i64,
+    /// Level needed to mute and unmute (specs/moderation.md §1.3).
+    pub mute: i64,
     /// Level needed to invite.
     pub invite: i64,
     /// Level needed for non-state kinds not listed in `events`.
@@ -66,6 +68,7 @@ impl Default for PowerLevels {
             ban: DEFAULT_BAN,
             kick: DEFAULT_KICK,
             redact: DEFAULT_REDACT,
+            mute: crate::moderation::DEFAULT_MUTE,
             invite: DEFAULT_INVITE,
             events_default: DEFAULT_EVENTS,
             state_default: DEFAULT_STATE,
@@ -109,6 +112,7 @@ impl PowerLevels {
                 "ban" => levels.ban = level(value)?,
                 "kick" => levels.kick = level(value)?,
                 "redact" => levels.redact = level(value)?,
+                "mute" => levels.mute = level(value)?,
                 "invite" => levels.invite = level(value)?,
                 "events_default" => levels.events_default = level(value)?,
                 "state_default" => levels.state_default = level(value)?,
@@ -145,6 +149,7 @@ impl PowerLevels {
             ("ban", self.ban),
             ("kick", self.kick),
             ("redact", self.redact),
+            ("mute", self.mute),
             ("invite", self.invite),
             ("events_default", self.events_default),
             ("state_default", self.state_default),

@@ -34,6 +34,9 @@ use crate::receipt::{
 };
 use crate::state_res::{Work, resolve};
 
+mod effective;
+mod purge;
+
 #[derive(Clone)]
 struct Node {
     room_event: RoomEvent,
@@ -155,6 +158,10 @@ pub struct Room {
     /// arrival order and never leaks: readers collect into sets).
     by_user: BTreeMap<UserBytes, Vec<EventId>>,
     redactions_of: BTreeMap<EventId, BTreeSet<EventId>>,
+    /// Accepted ban-and-purge events by their target (specs/moderation.md §1.4).
+    purges: BTreeMap<UserBytes, Vec<EventId>>,
+    // Descendants of purge bans (bit per local index); a pure cache.
+    purge_descendants: RefCell<BTreeMap<EventId, purge::Descendants>>,
     visible: BTreeSet<(u64, EventId)>,
     /// Each sender's member state key (64 hex digits), shared by their events; a pure cache,
     /// bounded like the attestations (every sender needs one).
@@ -206,6 +213,8 @@ impl Room {
             attestations: BTreeMap::new(),
             by_user: BTreeMap::new(),
             redactions_of: BTreeMap::new(),
+            purges: BTreeMap::new(),
+            purge_descendants: RefCell::new(BTreeMap::new()),
             visible: BTreeSet::new(),
             sender_hexes: IdMap::new(),
             ancestors: RefCell::new(BTreeMap::new()),
@@ -869,6 +878,8 @@ impl Room {
                         self.tips.insert(*p);
                     }
                 }
+                // The next event takes the same index: no cached bit may describe this one.
+                self.purge_descendants.borrow_mut().clear();
                 return Err(Verdict::Refuse(refusal));
             }
         };
@@ -880,6 +891,10 @@ impl Room {
         if let Some(target) = redaction_target {
             self.redactions_of.entry(target).or_default().insert(id);
             pass.touched.insert(target);
+        }
+        if let Some(target) = self.purge_target(&id) {
+            self.purges.entry(target).or_default().push(id);
+            self.touch_sent_by(&target, pass);
         }
         let old = std::mem::replace(&mut self.current, current);
         let mut chains = BTreeMap::new();
@@ -924,7 +939,7 @@ impl Room {
 
     /// Accepted events whose soft-fail status may depend on a key that changed from `old` to
     /// the current state: everything if create, power levels or join rules changed; else the
-    /// events sent by, or targeting, users whose membership changed. Nothing if nothing
+    /// events sent by, or targeting, users whose membership or mute changed. Nothing if nothing
     /// auth-relevant changed (the common case).
     fn affected_by(&self, old: &StateMap) -> BTreeSet<EventId> {
         if *old == *self.current {
@@ -947,10 +962,12 @@ impl Room {
                 kinds::CREATE | kinds::POWER_LEVELS | kinds::JOIN_RULES => {
                     Box::new(self.events.ids())
                 }
-                kinds::MEMBER => match parse_user_hex(&k.1).and_then(|u| self.by_user.get(&u)) {
-                    Some(events) => Box::new(events.iter().copied()),
-                    None => continue,
-                },
+                kinds::MEMBER | kinds::MUTE => {
+                    match parse_user_hex(&k.1).and_then(|u| self.by_user.get(&u)) {
+                        Some(events) => Box::new(events.iter().copied()),
+                        None => continue,
+                    }
+                }
                 _ => continue,
             };
             // When the new entry was made on top of the old one (its own state before holds the
@@ -979,53 +996,10 @@ impl Room {
         chains: &mut BTreeMap<StateKey, Vec<EventId>>,
         pass: &mut Pass,
     ) {
-        let Some(node) = self.events.get(id) else {
-            return;
-        };
-        let event = &node.room_event;
-        let (soft_failed, can_redact_others) = if event.kind() == kinds::CREATE {
-            (false, true)
-        } else {
-            // The effective entry of each auth type, by its position (no allocation: this runs
-            // for every accepted event).
-            let keys = event.auth_keys();
-            let mut effective: [Option<EventId>; MAX_AUTH_TYPES] = [None; MAX_AUTH_TYPES];
-            // The state before is the current state itself (the common case: nothing changed
-            // state since the event's parent): every key's entry is the same in both, so it is
-            // the effective one.
-            let unchanged = Arc::ptr_eq(&node.state_before, &self.current);
-            for (slot, (kind, state_key)) in effective.iter_mut().zip(keys.iter()) {
-                if unchanged {
-                    *slot = state_get(&self.current, kind, state_key).copied();
-                    continue;
-                }
-                let before = state_get(&node.state_before, kind, state_key).copied();
-                let now = state_get(&self.current, kind, state_key).copied();
-                // Step back through the key's history while its entry happened at or after `id`.
-                // Along the history (the current entry, then each entry's own state before)
-                // every entry is an ancestor of the previous one, so "is `id` or descends from
-                // it" holds for a prefix: a binary search finds where it stops.
-                let chosen = if now == before {
-                    now
-                } else {
-                    let chain = chains
-                        .entry((kind.to_owned(), state_key.to_owned()))
-                        .or_insert_with_key(|k| self.key_history(k));
-                    let after =
-                        chain.partition_point(|entry| entry == id || self.is_descendant(entry, id));
-                    chain.get(after).copied()
-                };
-                *slot = chosen;
-            }
-            let lookup = self.lookup();
-            match authorize(event, |k: &str, s: &str| {
-                keys.position(k, s)
-                    .and_then(|i| effective.get(i).copied().flatten())
-                    .and_then(|entry| lookup(&entry))
-            }) {
-                Ok(authorized) => (false, authorized.can_redact_others),
-                Err(_) => (true, false),
-            }
+        let (soft_failed, can_redact_others) = match self.effective_verdict(id, chains) {
+            None => return,
+            Some(Ok(authorized)) => (false, authorized.can_redact_others),
+            Some(Err(_)) => (true, false),
         };
         self.settle(id, soft_failed, can_redact_others, pass);
     }
@@ -1052,6 +1026,9 @@ impl Room {
             pass.touched.insert(*id);
             if let Some(target) = target {
                 pass.touched.insert(target);
+            }
+            if let Some(target) = self.purge_target(id) {
+                self.touch_sent_by(&target, pass);
             }
         }
     }
@@ -1121,6 +1098,9 @@ impl Room {
         let Some(target_node) = self.events.get(target) else {
             return false;
         };
+        if self.is_purged(target_node) {
+            return true;
+        }
         self.redactions_of.get(target).is_some_and(|redactions| {
             redactions
                 .iter()

@@ -41,6 +41,9 @@ pub enum AuthError {
     /// A power-levels change touches a level at or above the sender's own.
     #[error("power levels change not allowed")]
     PowerChangeNotAllowed,
+    /// The sender is muted: they may only leave (specs/moderation.md §1.3).
+    #[error("the sender is muted")]
+    Muted,
 }
 
 impl AuthError {
@@ -58,6 +61,7 @@ impl AuthError {
             AuthError::SenderNotTarget => "sender_not_target",
             AuthError::InvalidMembershipChange => "invalid_membership_change",
             AuthError::PowerChangeNotAllowed => "power_change_not_allowed",
+            AuthError::Muted => "muted",
         }
     }
 }

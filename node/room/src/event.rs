@@ -116,6 +116,11 @@ pub trait StateEvent {
     fn depth(&self) -> u64;
     /// The author's attestation facts, when known.
     fn credential(&self) -> Option<&Credential>;
+    /// The author's `origin_ts`: room time for the rules that expire (specs/moderation.md §0).
+    /// Fixtures that model no time may keep the default, 0.
+    fn origin_ts(&self) -> u64 {
+        0
+    }
     /// Whether the content is the redacted subset (events.md §5).
     fn is_redacted(&self) -> bool {
         false
@@ -143,7 +148,8 @@ pub fn state_key_of<E: StateEvent + ?Sized>(event: &E) -> Option<StateKey> {
 }
 
 /// The state entries an event's authorization depends on: create, power levels, the sender's
-/// membership and, for member events, the target's membership and the join rules.
+/// membership, for member events the target's membership and the join rules, and the sender's
+/// mute.
 pub fn auth_types(kind: &str, sender: &UserKey, state_key: Option<&str>) -> Vec<StateKey> {
     auth_types_hex(kind, &user_state_key(sender), state_key)
 }
@@ -156,8 +162,9 @@ pub fn auth_types_hex(kind: &str, sender: &str, state_key: Option<&str>) -> Vec<
         .collect()
 }
 
-/// Most entries [`auth_types`] gives: create, power levels, sender, target, join rules.
-pub const MAX_AUTH_TYPES: usize = 5;
+/// Most entries [`auth_types`] gives: create, power levels, sender's membership, sender's
+/// mute, target's membership, join rules.
+pub const MAX_AUTH_TYPES: usize = 6;
 
 /// [`auth_types`] as borrowed pairs, in the same order, without allocating: the engine computes
 /// them for every event it checks or re-checks.
@@ -185,6 +192,7 @@ impl<'a> AuthKeys<'a> {
             }
             keys.push((kinds::JOIN_RULES, ""));
         }
+        keys.push((kinds::MUTE, sender));
         keys
     }
 
@@ -286,6 +294,9 @@ impl StateEvent for RoomEvent {
     }
     fn credential(&self) -> Option<&Credential> {
         Some(&self.credential)
+    }
+    fn origin_ts(&self) -> u64 {
+        self.event.origin_ts()
     }
     fn power_levels(&self) -> Result<Cow<'_, PowerLevels>, AuthError> {
         match self.levels.as_deref() {

@@ -19,6 +19,7 @@
 //! - [`receipt`]: what each call reports ([`Receipt`], [`Outcome`]) and where an event stands.
 //! - [`held`]: held events (outliers): their [`Source`]s and bounds, eviction and expiry.
 //! - [`content`]: typed views of power levels, join rules and memberships.
+//! - [`moderation`]: ban terms (expiry, purge) and mutes (specs/moderation.md §1).
 //! - [`error`]: reject reasons, refusals, auth and state-resolution errors, each with a stable name.
 //! - [`limits`]: the engine's named limits (a leaf: it imports nothing from the engine).
 //!
@@ -32,6 +33,7 @@ pub mod error;
 pub mod event;
 pub mod held;
 pub mod limits;
+pub mod moderation;
 pub mod receipt;
 pub mod state_res;
 

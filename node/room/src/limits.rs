@@ -32,3 +32,6 @@ pub const MAX_ATTESTATIONS: usize = 65_536;
 pub const MAX_ANCESTOR_CACHE: usize = 256;
 /// Most state resolutions cached (by their inputs) per room.
 pub const MAX_RESOLUTION_CACHE: usize = 64;
+/// Most purge bans whose descendants are cached for the ban-and-purge rule (specs/moderation.md
+/// §1.4); a cache only, it never changes a result.
+pub const MAX_PURGE_CACHE: usize = 64;

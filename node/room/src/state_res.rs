@@ -157,6 +157,10 @@ pub fn is_power_event<E: StateEvent + ?Sized>(event: &E) -> bool {
                     Ok(Membership::Leave | Membership::Ban)
                 )
         }
+        // A mute is a moderator's action against another user, like a kick.
+        kinds::MUTE => event
+            .state_key()
+            .is_some_and(|k| k != crate::content::user_state_key(event.sender())),
         _ => false,
     }
 }
@@ -257,7 +261,8 @@ fn sender_power<'a, E: StateEvent + 'a>(
 }
 
 /// Kahn's algorithm over auth edges: auth ancestors first; among ready events, higher sender
-/// power first, then smaller event id.
+/// power first, then smaller depth (a later change made on top of an earlier one is applied
+/// after it, so it wins), then smaller event id.
 fn reverse_topological_power_order<'a, E: StateEvent + 'a>(
     events: &BTreeSet<EventId>,
     lookup: &impl Fn(&EventId) -> Option<&'a E>,
@@ -265,7 +270,7 @@ fn reverse_topological_power_order<'a, E: StateEvent + 'a>(
 ) -> Result<Vec<EventId>, StateResError> {
     let mut pending: BTreeMap<EventId, usize> = BTreeMap::new();
     let mut children: BTreeMap<EventId, Vec<EventId>> = BTreeMap::new();
-    let mut ready: BTreeSet<(Reverse<i64>, EventId)> = BTreeSet::new();
+    let mut ready: BTreeSet<(Reverse<i64>, u64, EventId)> = BTreeSet::new();
     for id in events {
         work.spend(1)?;
         let event = get(lookup, id)?;
@@ -279,7 +284,7 @@ fn reverse_topological_power_order<'a, E: StateEvent + 'a>(
             children.entry(*parent).or_default().push(*id);
         }
         if parents.is_empty() {
-            ready.insert((Reverse(sender_power(event, lookup)?), *id));
+            ready.insert((Reverse(sender_power(event, lookup)?), event.depth(), *id));
         } else {
             pending.insert(*id, parents.len());
         }
@@ -287,14 +292,15 @@ fn reverse_topological_power_order<'a, E: StateEvent + 'a>(
     let mut order = Vec::with_capacity(events.len());
     while let Some(first) = ready.pop_first() {
         work.spend(1)?;
-        let id = first.1;
+        let id = first.2;
         order.push(id);
         for child in children.get(&id).map(Vec::as_slice).unwrap_or_default() {
             if let Some(count) = pending.get_mut(child) {
                 *count -= 1;
                 if *count == 0 {
                     pending.remove(child);
-                    ready.insert((Reverse(sender_power(get(lookup, child)?, lookup)?), *child));
+                    let event = get(lookup, child)?;
+                    ready.insert((Reverse(sender_power(event, lookup)?), event.depth(), *child));
                 }
             }
         }

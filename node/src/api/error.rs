@@ -57,6 +57,9 @@ pub enum Reason {
     EmptyMessage,
     /// A moderation reason too long.
     ReasonTooLong,
+    /// A ban's or mute's end that is malformed, in the past, too far ahead, or given twice
+    /// (`expires` and `duration_ms`).
+    BadExpiry,
     /// A value another layer refused, with that layer's reason name (an invite link's, an
     /// envelope's).
     Invalid(&'static str),
@@ -142,8 +145,8 @@ impl Reason {
             BadRequest | BadHost | BadHandle | BadDisplayName | BadUser | BadRoomId
             | BadEventId | BadCursor | BadContent | BadDraft | BadSignature | BadPower
             | BadName | BadTopic | BadJoinRule | BadMinAssurance | BadDeniedAttester
-            | BodyTooLong | EmptyMessage | ReasonTooLong | Invalid(_) | CannotPrepare(_)
-            | OverLimit => StatusCode::BAD_REQUEST,
+            | BodyTooLong | EmptyMessage | ReasonTooLong | BadExpiry | Invalid(_)
+            | CannotPrepare(_) | OverLimit => StatusCode::BAD_REQUEST,
             MissingToken | BadToken | UnknownChallenge | BadChallengeSignature => {
                 StatusCode::UNAUTHORIZED
             }
@@ -190,6 +193,7 @@ impl Reason {
             BodyTooLong => "body_too_long",
             EmptyMessage => "empty_message",
             ReasonTooLong => "reason_too_long",
+            BadExpiry => "bad_expiry",
             OverLimit => "over_limit",
             MissingToken => "missing_token",
             BadToken => "bad_token",

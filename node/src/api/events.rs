@@ -16,7 +16,9 @@ use super::ApiState;
 use super::auth::{Authed, own_account};
 use super::error::{ApiError, Reason};
 use super::json::{Body, Segment, draft_json, json_to_content, parse_hex};
-use super::limits::{MAX_MESSAGE_BODY_BYTES, MAX_REASON_BYTES, MAX_SHOWN_POWER};
+use super::limits::{
+    MAX_MESSAGE_BODY_BYTES, MAX_MODERATION_DURATION_MS, MAX_REASON_BYTES, MAX_SHOWN_POWER,
+};
 use super::rooms::visible_view;
 use super::session::Session;
 use crate::clock::now_ms;
@@ -130,6 +132,65 @@ fn member_content(membership: Membership, reason: Option<String>) -> Result<Cont
     Ok(content)
 }
 
+/// The end of a temporary ban or mute: `expires` (ms since the epoch) or `duration_ms` from
+/// now, not both; in the future and at most [`MAX_MODERATION_DURATION_MS`] ahead
+/// (`400 bad_expiry`). `None`: no end.
+fn expiry(expires: Option<u64>, duration_ms: Option<u64>) -> Result<Option<u64>, ApiError> {
+    let now = now_ms();
+    let bad = |words: &str| ApiError::new(Reason::BadExpiry, words.to_owned());
+    let end = match (expires, duration_ms) {
+        (None, None) => return Ok(None),
+        (Some(_), Some(_)) => return Err(bad("give expires or duration_ms, not both")),
+        (Some(end), None) => end,
+        (None, Some(0)) => return Err(bad("a duration must be at least 1 ms")),
+        (None, Some(duration)) if duration <= MAX_MODERATION_DURATION_MS => now + duration,
+        (None, Some(_)) => return Err(bad("at most ten years; omit it for no end")),
+    };
+    if end <= now {
+        return Err(bad("the end is in the past"));
+    }
+    if end - now > MAX_MODERATION_DURATION_MS || i64::try_from(end).is_err() {
+        return Err(bad("at most ten years ahead; omit it for no end"));
+    }
+    Ok(Some(end))
+}
+
+/// Content of a ban: reason, end, purge (specs/moderation.md §1.2).
+fn ban_content(
+    reason: Option<String>,
+    expires: Option<u64>,
+    purge: bool,
+) -> Result<Content, ApiError> {
+    let mut content = member_content(Membership::Ban, reason)?;
+    if let Some(end) = expires {
+        content.insert("expires".into(), Value::Integer(end as i64));
+    }
+    if purge {
+        content.insert("purge".into(), Value::Bool(true));
+    }
+    Ok(content)
+}
+
+/// Content of a mute or unmute (specs/moderation.md §1.3).
+fn mute_content(
+    muted: bool,
+    reason: Option<String>,
+    expires: Option<u64>,
+) -> Result<Content, ApiError> {
+    let mut content = Content::new();
+    content.insert("muted".into(), Value::Bool(muted));
+    if let Some(reason) = reason {
+        content.insert(
+            "reason".into(),
+            text_at_most(reason, MAX_REASON_BYTES, Reason::ReasonTooLong)?,
+        );
+    }
+    if let Some(end) = expires {
+        content.insert("expires".into(), Value::Integer(end as i64));
+    }
+    Ok(content)
+}
+
 /// What a client may ask the node to prepare.
 #[derive(Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
@@ -158,9 +219,33 @@ pub(super) enum Action {
         user: String,
         #[serde(default)]
         reason: Option<String>,
+        /// When the ban ends (ms since the epoch); or `duration_ms` from now.
+        #[serde(default)]
+        expires: Option<u64>,
+        #[serde(default)]
+        duration_ms: Option<u64>,
+        /// Ban-and-purge: every earlier event of the user is shown redacted.
+        #[serde(default)]
+        purge: bool,
+    },
+    Mute {
+        user: String,
+        #[serde(default)]
+        reason: Option<String>,
+        #[serde(default)]
+        expires: Option<u64>,
+        #[serde(default)]
+        duration_ms: Option<u64>,
+    },
+    Unmute {
+        user: String,
+        #[serde(default)]
+        reason: Option<String>,
     },
     Unban {
         user: String,
+        #[serde(default)]
+        reason: Option<String>,
     },
     Redact {
         event: String,
@@ -256,8 +341,44 @@ async fn build(
         ),
         Action::Invite { user } => member(&user, Membership::Invite, None)?,
         Action::Kick { user, reason } => member(&user, Membership::Leave, reason)?,
-        Action::Ban { user, reason } => member(&user, Membership::Ban, reason)?,
-        Action::Unban { user } => member(&user, Membership::Leave, None)?,
+        Action::Ban {
+            user,
+            reason,
+            expires,
+            duration_ms,
+            purge,
+        } => {
+            let target = parse_user(&user)?;
+            let end = expiry(expires, duration_ms)?;
+            (
+                kinds::MEMBER.to_owned(),
+                Some(user_state_key(&target)),
+                ban_content(reason, end, purge)?,
+            )
+        }
+        Action::Mute {
+            user,
+            reason,
+            expires,
+            duration_ms,
+        } => {
+            let target = parse_user(&user)?;
+            let end = expiry(expires, duration_ms)?;
+            (
+                kinds::MUTE.to_owned(),
+                Some(user_state_key(&target)),
+                mute_content(true, reason, end)?,
+            )
+        }
+        Action::Unmute { user, reason } => {
+            let target = parse_user(&user)?;
+            (
+                kinds::MUTE.to_owned(),
+                Some(user_state_key(&target)),
+                mute_content(false, reason, None)?,
+            )
+        }
+        Action::Unban { user, reason } => member(&user, Membership::Leave, reason)?,
         Action::Redact { event, reason } => {
             let target = parse_event_id(&event)?;
             let mut content = Content::new();
@@ -431,10 +552,19 @@ pub(super) async fn submit(
                 "visible": true,
             })))
         }
-        Some(IngestOutcome::Accepted { visible: false }) => Err(ApiError::new(
-            Reason::SoftFailed,
-            "the event passes against its own history but not the room's current state",
-        )),
+        Some(IngestOutcome::Accepted { visible: false }) => {
+            // A mute is named: the author learns why nothing they send is shown.
+            match state.node.soft_fail_reason(room, id).await {
+                Ok(Some(AuthError::Muted)) => Err(ApiError::new(
+                    Reason::RoomRule(AuthError::Muted.reason()),
+                    MUTED_WORDS,
+                )),
+                _ => Err(ApiError::new(
+                    Reason::SoftFailed,
+                    "the event passes against its own history but not the room's current state",
+                )),
+            }
+        }
         Some(IngestOutcome::Held { .. }) => Err(ApiError::new(
             Reason::MissingReferences,
             "the node lacks events or the attestation this event references",
@@ -457,11 +587,15 @@ pub(super) async fn submit(
     }
 }
 
+/// What a muted user is told.
+const MUTED_WORDS: &str = "you are muted in this room: you can read it but not send until a moderator unmutes you or the mute ends";
+
 /// The rule that refused an event, in plain words for people (the reason name is
 /// [`RejectReason::detail`]: the failed authorization rule where there is one).
 fn room_rule_words(reason: &RejectReason) -> &'static str {
     match reason.auth_error() {
         Some(AuthError::Banned) => "you are banned from this room",
+        Some(AuthError::Muted) => MUTED_WORDS,
         Some(AuthError::NotAMember) => "you are not a member of this room: join it first",
         Some(AuthError::InsufficientPower) => {
             "your power level in this room is too low for this action"

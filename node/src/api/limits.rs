@@ -74,6 +74,9 @@ pub const ATTESTATION_VALIDITY_MS: u64 = 365 * 24 * 60 * 60 * 1_000;
 pub const MAX_MESSAGE_BODY_BYTES: usize = 16_384;
 /// Longest moderation reason, in bytes.
 pub const MAX_REASON_BYTES: usize = 1_024;
+/// Longest temporary ban or mute a client may ask for (ten years, in ms); longer is refused
+/// `bad_expiry` (a permanent one has no end).
+pub const MAX_MODERATION_DURATION_MS: u64 = 10 * 366 * 24 * 60 * 60 * 1_000;
 /// Deepest JSON content accepted for raw events (the envelope allows 16 levels of content).
 pub const MAX_JSON_DEPTH: usize = 16;
 /// Largest power level the API shows and accepts (the creator's unbounded power is shown as

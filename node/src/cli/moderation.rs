@@ -1,12 +1,14 @@
-//! `causerie mod kick|ban|unban|redact|power`: the moderation actions of the room engine
-//! (specs/rooms.md), prepared by the node, checked and signed here (specs/client-api.md).
+//! `causerie mod kick|ban|unban|mute|unmute|purge|redact|power`: the moderator actions of
+//! specs/moderation.md §1, prepared by the node, checked and signed here (specs/client-api.md).
+//! `--duration` (e.g. `90s`, `10m`, `2h`, `7d`, `2w`) makes a ban or mute temporary: the CLI
+//! turns it into the absolute `expires` it asks for and checks in the draft.
 
 use std::process::ExitCode;
 
 use anyhow::Result;
-use causerie_crypto::UserKey;
 use causerie_crypto::address::{ID_HEX_DIGITS, parse_event_id, parse_room, parse_user};
 use causerie_crypto::event::kinds;
+use causerie_crypto::{UserKey, Value};
 use causerie_node::client::{Client, Expect};
 use clap::Subcommand;
 use serde_json::json;
@@ -15,6 +17,54 @@ use super::{Context, refused};
 
 /// Highest power level the API accepts (2^53 - 1, the largest integer JSON keeps exact).
 const MAX_POWER_LEVEL: u64 = (1 << 53) - 1;
+/// Longest `--duration`: ten years, as the node accepts (`MAX_MODERATION_DURATION_MS`).
+const MAX_DURATION_MS: u64 = 10 * 366 * 24 * 60 * 60 * 1_000;
+
+/// Parses a duration such as `90s`, `10m`, `2h`, `7d`, `2w` into milliseconds
+/// (`bad_duration` otherwise).
+pub(crate) fn parse_duration(text: &str) -> Result<u64> {
+    let bad = || {
+        refused(
+            "bad_duration",
+            format!("{text:?} is not a duration: a number and s, m, h, d or w (e.g. 10m, 7d)"),
+        )
+    };
+    let split = text.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number.parse().map_err(|_| bad())?;
+    let unit_ms: u64 = match unit {
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        "w" => 7 * 86_400_000,
+        _ => return Err(bad()),
+    };
+    match number.checked_mul(unit_ms) {
+        Some(0) | None => Err(bad()),
+        Some(ms) if ms > MAX_DURATION_MS => Err(refused(
+            "bad_duration",
+            "at most ten years; leave --duration out for no end",
+        )),
+        Some(ms) => Ok(ms),
+    }
+}
+
+/// The `expires` (ms since the epoch) a `--duration` gives, from now.
+fn expires_after(duration: Option<&str>) -> Result<Option<u64>> {
+    let Some(duration) = duration else {
+        return Ok(None);
+    };
+    let ms = parse_duration(duration)?;
+    let now = u64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_err(|_| refused("bad_clock", "the system clock is before 1970"))?
+            .as_millis(),
+    )
+    .unwrap_or(u64::MAX);
+    Ok(Some(now.saturating_add(ms)))
+}
 
 /// `causerie mod` subcommands. USER is a key (64 hex digits) or the handle of a member.
 #[derive(Debug, Subcommand)]
@@ -29,7 +79,7 @@ pub(crate) enum ModCommand {
         #[arg(long)]
         reason: Option<String>,
     },
-    /// Ban a user from the room.
+    /// Ban a user from the room (for a while with --duration).
     Ban {
         /// Room id (!…).
         room: String,
@@ -38,6 +88,22 @@ pub(crate) enum ModCommand {
         /// Why (shown to members).
         #[arg(long)]
         reason: Option<String>,
+        /// How long, e.g. 10m, 2h, 7d (default: until unbanned).
+        #[arg(long)]
+        duration: Option<String>,
+    },
+    /// Ban a user and delete everything they wrote in the room (one event).
+    Purge {
+        /// Room id (!…).
+        room: String,
+        /// The user: key hex or handle of a member.
+        user: String,
+        /// Why (shown to members).
+        #[arg(long)]
+        reason: Option<String>,
+        /// How long the ban lasts, e.g. 7d (default: until unbanned; the deletion is final).
+        #[arg(long)]
+        duration: Option<String>,
     },
     /// Lift a ban.
     Unban {
@@ -45,6 +111,32 @@ pub(crate) enum ModCommand {
         room: String,
         /// The user: key hex or handle of a member.
         user: String,
+        /// Why (shown to members).
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Mute a user: they can read the room but send nothing (for a while with --duration).
+    Mute {
+        /// Room id (!…).
+        room: String,
+        /// The user: key hex or handle of a member.
+        user: String,
+        /// Why (shown to members).
+        #[arg(long)]
+        reason: Option<String>,
+        /// How long, e.g. 10m, 2h, 7d (default: until unmuted).
+        #[arg(long)]
+        duration: Option<String>,
+    },
+    /// Lift a mute.
+    Unmute {
+        /// Room id (!…).
+        room: String,
+        /// The user: key hex or handle of a member.
+        user: String,
+        /// Why (shown to members).
+        #[arg(long)]
+        reason: Option<String>,
     },
     /// Delete an event's content (its id and signature stay valid).
     Redact {
@@ -114,7 +206,10 @@ pub(crate) async fn run(cx: &Context, command: ModCommand) -> Result<ExitCode> {
     let room_text = match &command {
         ModCommand::Kick { room, .. }
         | ModCommand::Ban { room, .. }
+        | ModCommand::Purge { room, .. }
         | ModCommand::Unban { room, .. }
+        | ModCommand::Mute { room, .. }
+        | ModCommand::Unmute { room, .. }
         | ModCommand::Redact { room, .. }
         | ModCommand::Power { room, .. } => room.clone(),
     };
@@ -124,46 +219,83 @@ pub(crate) async fn run(cx: &Context, command: ModCommand) -> Result<ExitCode> {
         ModCommand::Redact { event, .. } => Some(parse_event_id(event)?),
         _ => None,
     };
+    let expires = match &command {
+        ModCommand::Ban { duration, .. }
+        | ModCommand::Purge { duration, .. }
+        | ModCommand::Mute { duration, .. } => expires_after(duration.as_deref())?,
+        _ => None,
+    };
+    let until = |what: String| match expires {
+        Some(end) => format!("{what} until {}", super::timeline::date_time(end)),
+        None => what,
+    };
     let client = cx.session(&secret).await?;
     let member = |user: &UserKey, membership: &str| {
         Expect::new(Some(room), kinds::MEMBER)
             .state_key(user.to_string())
             .content("membership", membership)
     };
+    let purge = matches!(command, ModCommand::Purge { .. });
+    let muted = matches!(command, ModCommand::Mute { .. });
     let (what, submitted) = match command {
-        ModCommand::Kick {
-            ref user,
-            ref reason,
-            ..
-        }
-        | ModCommand::Ban {
-            ref user,
-            ref reason,
-            ..
-        } => {
-            // The action, the membership it leaves, and what was done.
-            let (name, membership, done_verb) = if matches!(command, ModCommand::Ban { .. }) {
-                ("ban", "ban", "banned")
-            } else {
-                ("kick", "leave", "kicked")
-            };
-            let user = resolve_user(&client, &room, user).await?;
+        ModCommand::Kick { user, reason, .. } => {
+            let user = resolve_user(&client, &room, &user).await?;
             let action = with_reason(
-                json!({"action": name, "user": user.to_string()}),
+                json!({"action": "kick", "user": user.to_string()}),
                 reason.as_deref(),
             );
             let done = client
-                .act(&secret, &room, action, member(&user, membership))
+                .act(&secret, &room, action, member(&user, "leave"))
                 .await?;
-            (format!("{done_verb} {user}"), done)
+            (format!("kicked {user}"), done)
         }
-        ModCommand::Unban { user, .. } => {
+        ModCommand::Ban { user, reason, .. } | ModCommand::Purge { user, reason, .. } => {
             let user = resolve_user(&client, &room, &user).await?;
-            let action = json!({"action": "unban", "user": user.to_string()});
+            let mut action = with_reason(
+                json!({"action": "ban", "user": user.to_string()}),
+                reason.as_deref(),
+            );
+            let mut expect = member(&user, "ban");
+            if let Some(end) = expires {
+                action["expires"] = json!(end);
+                expect = expect.value("expires", Value::Integer(end as i64));
+            }
+            if purge {
+                action["purge"] = json!(true);
+                expect = expect.value("purge", Value::Bool(true));
+            }
+            let done = client.act(&secret, &room, action, expect).await?;
+            let verb = if purge { "banned and purged" } else { "banned" };
+            (until(format!("{verb} {user}")), done)
+        }
+        ModCommand::Unban { user, reason, .. } => {
+            let user = resolve_user(&client, &room, &user).await?;
+            let action = with_reason(
+                json!({"action": "unban", "user": user.to_string()}),
+                reason.as_deref(),
+            );
             let done = client
                 .act(&secret, &room, action, member(&user, "leave"))
                 .await?;
             (format!("unbanned {user}"), done)
+        }
+        ModCommand::Mute { user, reason, .. } | ModCommand::Unmute { user, reason, .. } => {
+            let user = resolve_user(&client, &room, &user).await?;
+            let name = if muted { "mute" } else { "unmute" };
+            let mut action = with_reason(
+                json!({"action": name, "user": user.to_string()}),
+                reason.as_deref(),
+            );
+            let mut expect = Expect::new(Some(room), kinds::MUTE)
+                .state_key(user.to_string())
+                .value("muted", Value::Bool(muted));
+            if let Some(end) = expires {
+                action["expires"] = json!(end);
+                expect = expect.value("expires", Value::Integer(end as i64));
+            }
+            let done = client.act(&secret, &room, action, expect).await?;
+            let what = format!("{name}d {user}");
+            (if muted { until(what) } else { what }, done)
         }
         ModCommand::Redact { reason, .. } => {
             let event = event.ok_or_else(|| refused("bad_event_id", "no event id"))?;
@@ -190,4 +322,23 @@ pub(crate) async fn run(cx: &Context, command: ModCommand) -> Result<ExitCode> {
         format!("{what} ({})", submitted.event_id)
     });
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_as_people_write_them() {
+        assert_eq!(parse_duration("90s").unwrap(), 90_000);
+        assert_eq!(parse_duration("10m").unwrap(), 600_000);
+        assert_eq!(parse_duration("2h").unwrap(), 7_200_000);
+        assert_eq!(parse_duration("7d").unwrap(), 604_800_000);
+        assert_eq!(parse_duration("2w").unwrap(), 1_209_600_000);
+        for bad in ["", "10", "m", "0m", "1y", "-5m", "1.5h", "99999999999999999999d", "5000w"] {
+            let error = parse_duration(bad).unwrap_err();
+            let refused = error.downcast_ref::<super::super::Refused>().unwrap();
+            assert_eq!(refused.reason, "bad_duration", "{bad:?}");
+        }
+    }
 }

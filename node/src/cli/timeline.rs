@@ -26,9 +26,10 @@ const MAX_SHOWN_POWER_CHANGES: usize = 4;
 /// Characters of a key shown when no name is known.
 const SHORT_KEY_CHARS: usize = 12;
 /// The named levels of a power-levels event, with the words a line uses for them.
-const NAMED_LEVELS: [(&str, &str); 7] = [
+const NAMED_LEVELS: [(&str, &str); 8] = [
     ("ban", "the level to ban"),
     ("kick", "the level to remove members"),
+    ("mute", "the level to mute"),
     ("redact", "the level to delete others' messages"),
     ("invite", "the level to invite"),
     ("state_default", "the default level for room settings"),
@@ -72,6 +73,37 @@ fn clock(ms: u64) -> String {
         (seconds / 60) % 60,
         seconds % 60
     )
+}
+
+/// `YYYY-MM-DD HH:MM UTC` of a millisecond timestamp (the proleptic Gregorian calendar).
+pub(crate) fn date_time(ms: u64) -> String {
+    let days = ms / 86_400_000;
+    let minutes = (ms / 60_000) % 1_440;
+    // Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
+        minutes / 60,
+        minutes % 60
+    )
+}
+
+/// " until <date>" when moderation content has an `expires`.
+fn until_suffix(event: &ApiEvent) -> String {
+    event
+        .content
+        .get("expires")
+        .and_then(Json::as_u64)
+        .map(|end| format!(" until {}", date_time(end)))
+        .unwrap_or_default()
 }
 
 /// A level of power-levels content (`None` when absent or not a number).
@@ -200,6 +232,15 @@ impl Timeline {
             ),
             "room.power_levels" => self.power_action(event),
             "room.redaction" => self.redaction_action(event),
+            "room.mute" => {
+                let whom = self.name(event.state_key.as_deref().unwrap_or("?"));
+                let reason = reason_suffix(event);
+                match event.content.get("muted").and_then(Json::as_bool) {
+                    Some(true) => format!("muted {whom}{}{reason}", until_suffix(event)),
+                    Some(false) => format!("unmuted {whom}{reason}"),
+                    None => format!("changed the mute of {whom}"),
+                }
+            }
             other => format!("sent {}", printable(other)),
         }
     }
@@ -233,7 +274,15 @@ impl Timeline {
                 format!("turned down {whom}'s request to join{reason}")
             }
             ("leave", false, _) => format!("removed {whom} from the room{reason}"),
-            ("ban", _, _) => format!("banned {whom}{reason}"),
+            ("ban", _, _) => {
+                let until = until_suffix(event);
+                match event.content.get("purge").and_then(Json::as_bool) {
+                    Some(true) => format!(
+                        "banned {whom}{until} and deleted everything they wrote here{reason}"
+                    ),
+                    _ => format!("banned {whom}{until}{reason}"),
+                }
+            }
             ("invite", _, _) => format!("invited {whom}{reason}"),
             ("knock", _, _) => format!("asked to join{reason}"),
             (other, _, _) => format!("set the membership of {whom} to {}", printable(other)),
@@ -338,6 +387,12 @@ mod tests {
         event
     }
 
+    fn mute(id: &str, content: Json) -> ApiEvent {
+        let mut event = event(id, ALICE, "room.mute", content);
+        event.state_key = Some(BOB.into());
+        event
+    }
+
     fn bob_member() -> Member {
         Member {
             user: BOB.into(),
@@ -400,6 +455,23 @@ mod tests {
             member("$6", ALICE, BOB, json!({"membership": "leave"})),
             member("$7", ALICE, BOB, json!({"membership": "invite"})),
             member("$8", BOB, BOB, json!({"membership": "leave"})),
+            member(
+                "$9",
+                ALICE,
+                BOB,
+                json!({"membership": "ban", "expires": 1_764_758_400_000u64, "reason": "flood"}),
+            ),
+            member(
+                "$10",
+                ALICE,
+                BOB,
+                json!({"membership": "ban", "purge": true, "reason": "scam"}),
+            ),
+            mute(
+                "$11",
+                json!({"muted": true, "expires": 1_764_759_000_000u64, "reason": "calm down"}),
+            ),
+            mute("$12", json!({"muted": false})),
         ]
         .iter()
         .map(|e| timeline.line(e))
@@ -416,6 +488,10 @@ mod tests {
                 "* alice unbanned bob",
                 "* alice invited bob",
                 "* bob declined the invitation",
+                "* alice banned bob until 2025-12-03 10:40 UTC: flood",
+                "* alice banned bob and deleted everything they wrote here: scam",
+                "* alice muted bob until 2025-12-03 10:50 UTC: calm down",
+                "* alice unmuted bob",
             ]
         );
     }

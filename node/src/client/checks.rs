@@ -23,6 +23,8 @@ pub struct Expect {
     pub content_bytes: Vec<(&'static str, Vec<u8>)>,
     /// A power-levels user entry that must hold this level.
     pub user_level: Option<(UserKey, u64)>,
+    /// Content fields that must hold these values (booleans, integers).
+    pub content_values: Vec<(&'static str, Value)>,
 }
 
 impl Expect {
@@ -35,7 +37,14 @@ impl Expect {
             content: Vec::new(),
             content_bytes: Vec::new(),
             user_level: None,
+            content_values: Vec::new(),
         }
+    }
+
+    /// Also requires a content field with this value.
+    pub fn value(mut self, key: &'static str, value: Value) -> Expect {
+        self.content_values.push((key, value));
+        self
     }
 
     /// Also requires a content field with these bytes.
@@ -110,6 +119,11 @@ pub fn check_draft(
     for (field, value) in &expect.content_bytes {
         let found = decoded.content.get(*field).and_then(Value::as_bytes);
         if found != Some(value.as_slice()) {
+            return mismatch(format!("content field {field} is not what was asked"));
+        }
+    }
+    for (field, value) in &expect.content_values {
+        if decoded.content.get(*field) != Some(value) {
             return mismatch(format!("content field {field} is not what was asked"));
         }
     }

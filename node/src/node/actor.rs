@@ -4,24 +4,26 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use causerie_crypto::event::kinds;
 use causerie_crypto::{
     Attestation, AttestationId, Event, EventDraft, EventId, NodeKey, RoomId, UserKey, Value,
 };
-use causerie_storage::{Account, Store};
+use causerie_storage::{Account, CompactReport, Store};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::queries;
 use super::{
-    HistoryPage, IngestOutcome, Ingested, NodeError, NodeEvent, NodeMetrics, PrepareRequest,
-    RoomSelection, RoomSnapshot, RoomSummary, SENDER_CACHE_LEN, SenderProfile,
+    HistoryPage, IngestOutcome, Ingested, MIN_COMPACTION_INTERVAL_MS, NodeError, NodeEvent,
+    NodeMetrics, PrepareRequest, RoomSelection, RoomSnapshot, RoomSummary, SENDER_CACHE_LEN,
+    SenderProfile,
 };
 use crate::clock::now_ms;
 use crate::ledger::{Ledger, LedgerError, MAX_RECEIVE_BATCH};
 use crate::views::{MemberView, RoomView};
 use causerie_room::content::user_state_key;
-use causerie_room::{HeldEnd, Outcome, Receipt, RefuseReason, Source};
+use causerie_room::{AuthError, HeldEnd, Outcome, Receipt, RefuseReason, Source};
 
 /// Events offered in one ingest, each with who sent it.
 pub(super) type Offered = Vec<(Event, Source)>;
@@ -76,6 +78,13 @@ pub(super) enum Command {
         limit: usize,
         reply: Reply<Option<HistoryPage>>,
     },
+    /// Compact the store: always (`force`), or only if due (`None` when not).
+    Compact {
+        force: bool,
+        reply: Reply<Option<CompactReport>>,
+    },
+    /// Why an accepted event is soft-failed.
+    SoftFailReason(RoomId, EventId, Reply<Option<AuthError>>),
     /// Flush and stop.
     Shutdown(oneshot::Sender<()>),
 }
@@ -88,6 +97,8 @@ pub(super) struct Actor<S: Store> {
     /// The latest attestation of recent senders (`None`: the store has none), for the profiles
     /// that go with announcements. At most [`SENDER_CACHE_LEN`] users.
     senders: BTreeMap<UserKey, Option<Attestation>>,
+    /// When the store was last compacted (by this actor).
+    compacted_at: Option<Instant>,
 }
 
 impl<S: Store> Actor<S> {
@@ -103,6 +114,7 @@ impl<S: Store> Actor<S> {
             key,
             metrics,
             senders: BTreeMap::new(),
+            compacted_at: None,
         }
     }
 
@@ -139,6 +151,7 @@ impl<S: Store> Actor<S> {
                         }
                     }
                     self.ingest(groups);
+                    self.compact_if_due();
                 }
                 Command::Shutdown(done) => {
                     self.flush();
@@ -150,6 +163,40 @@ impl<S: Store> Actor<S> {
         }
         self.flush();
         tracing::info!("node actor stopped");
+    }
+
+    /// Compacts the store if redacted content may be left in its files and the last compaction
+    /// is at least [`MIN_COMPACTION_INTERVAL_MS`] old (else the daemon's periodic check does it
+    /// later).
+    fn compact_if_due(&mut self) -> Option<CompactReport> {
+        let interval = Duration::from_millis(MIN_COMPACTION_INTERVAL_MS);
+        if !self.ledger.compaction_due()
+            || self.compacted_at.is_some_and(|t| t.elapsed() < interval)
+        {
+            return None;
+        }
+        self.compact().ok()
+    }
+
+    fn compact(&mut self) -> Result<CompactReport, NodeError> {
+        self.compacted_at = Some(Instant::now());
+        match self.ledger.compact() {
+            Ok(report) => {
+                self.metrics.compacted(&report);
+                tracing::info!(
+                    entries = report.entries,
+                    bytes_before = report.bytes_before,
+                    bytes_after = report.bytes_after,
+                    millis = report.millis,
+                    "store compacted"
+                );
+                Ok(report)
+            }
+            Err(e) => {
+                tracing::error!(reason = e.reason(), "compaction failed");
+                Err(e.into())
+            }
+        }
     }
 
     fn flush(&self) {
@@ -326,6 +373,22 @@ impl<S: Store> Actor<S> {
         match command {
             Command::AddAttestation(attestation, reply) => {
                 let _ = reply.send(self.add_attestation(attestation));
+                self.compact_if_due();
+            }
+            Command::Compact { force, reply } => {
+                let done = if force {
+                    self.compact().map(Some)
+                } else {
+                    Ok(self.compact_if_due())
+                };
+                let _ = reply.send(done);
+            }
+            Command::SoftFailReason(room, id, reply) => {
+                let reason = self
+                    .ledger
+                    .room(&room)
+                    .and_then(|r| r.soft_fail_reason(&id));
+                let _ = reply.send(Ok(reason));
             }
             Command::PutAccount(account, attestation, reply) => {
                 let _ = reply.send(self.put_account(&account, attestation));

@@ -7,7 +7,7 @@ use std::thread::JoinHandle;
 use causerie_crypto::{
     Attestation, AttestationId, Event, EventDraft, EventId, NodeKey, RoomId, UserKey,
 };
-use causerie_storage::{Store, StoreError};
+use causerie_storage::{CompactReport, Store, StoreError};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::actor::{Actor, Command, Reply};
@@ -18,7 +18,7 @@ use super::{
 };
 use crate::ledger::{Ledger, MAX_RECEIVE_BATCH};
 use crate::views::{MemberView, RoomView};
-use causerie_room::Source;
+use causerie_room::{AuthError, Source};
 
 /// Cloneable handle to the node actor. Every method is cancel-safe: dropping the future drops
 /// the reply, and the actor's work (if started) still completes and stays durable.
@@ -280,6 +280,36 @@ impl Node {
             reply,
         })
         .await
+    }
+
+    /// Compacts the store now (specs/moderation.md §4): afterwards no redacted content is left
+    /// in its files. Ingests wait while it runs.
+    pub async fn compact(&self) -> Result<CompactReport, NodeError> {
+        self.ask(|reply| Command::Compact { force: true, reply })
+            .await?
+            .ok_or(NodeError::Stopped)
+    }
+
+    /// Compacts the store if content was redacted since the last compaction and the last one
+    /// is at least [`MIN_COMPACTION_INTERVAL_MS`](super::MIN_COMPACTION_INTERVAL_MS) old; `None`
+    /// if it did not.
+    pub async fn compact_if_due(&self) -> Result<Option<CompactReport>, NodeError> {
+        self.ask(|reply| Command::Compact {
+            force: false,
+            reply,
+        })
+        .await
+    }
+
+    /// Why the accepted event `id` is soft-failed (the rule it breaks against the room's
+    /// effective state); `None` if it is not soft-failed or not held.
+    pub async fn soft_fail_reason(
+        &self,
+        room: RoomId,
+        id: EventId,
+    ) -> Result<Option<AuthError>, NodeError> {
+        self.ask(|reply| Command::SoftFailReason(room, id, reply))
+            .await
     }
 
     /// Subscribes to announcements.

@@ -22,6 +22,10 @@ pub struct NodeMetrics {
     pub events_held: AtomicU64,
     /// Group commits made.
     pub commits: AtomicU64,
+    /// Store compactions made (after redactions, or on demand).
+    pub compactions: AtomicU64,
+    /// Milliseconds the last compaction took.
+    pub last_compaction_ms: AtomicU64,
     /// Events rejected, by reason name (at once or after waiting as held events).
     pub rejected: ReasonCounts,
     /// Events refused for now, by reason name.
@@ -53,6 +57,13 @@ impl NodeMetrics {
         if let HeldEnd::Rejected(reason) = end {
             self.rejected.increment(reason.reason());
         }
+    }
+
+    /// Counts one compaction.
+    pub(super) fn compacted(&self, report: &causerie_storage::CompactReport) {
+        self.compactions.fetch_add(1, Ordering::Relaxed);
+        self.last_compaction_ms
+            .store(report.millis, Ordering::Relaxed);
     }
 
     /// Counts one group commit.

@@ -13,6 +13,7 @@ const ADMINISTRATOR_POWER = 100;
 const THRESHOLDS = [
   ['ban', 'ban people'],
   ['kick', 'remove people'],
+  ['mute', 'mute people'],
   ['redact', "delete other people's messages"],
   ['invite', 'invite people'],
   ['events_default', 'send messages'],
@@ -29,6 +30,13 @@ export function senderName(event) {
 function withReason(text, content) {
   const reason = typeof content.reason === 'string' ? content.reason.trim() : '';
   return reason ? `${text}: ${reason}` : text;
+}
+
+/** " until 2026-12-03 10:00 UTC" for a temporary ban or mute (`expires`, ms), else "". */
+function untilText(content) {
+  const end = content.expires;
+  if (!Number.isSafeInteger(end) || end <= 0) return '';
+  return ` until ${new Date(end).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 }
 
 /** A member's level under a power_levels content (absent users have `users_default`). */
@@ -101,8 +109,10 @@ function membershipText(event, who, name, earlier) {
       return withReason(`${who} invited ${name}`, content);
     case 'knock':
       return withReason(`${who} asked to join`, content);
-    case 'ban':
-      return withReason(`${who} banned ${name}`, content);
+    case 'ban': {
+      const purged = content.purge === true ? ' and deleted everything they wrote here' : '';
+      return withReason(`${who} banned ${name}${untilText(content)}${purged}`, content);
+    }
     case 'leave':
       if (self) {
         if (earlier === 'invite') return withReason(`${who} declined the invitation`, content);
@@ -155,6 +165,12 @@ export function noticeText(event, context) {
       }
     case 'room.power_levels':
       return powerLevelsText(who, content, context.earlier(event)?.content ?? null, context);
+    case 'room.mute': {
+      const name = context.nameOf(event.state_key);
+      if (content.muted === true) return withReason(`${who} muted ${name}${untilText(content)}`, content);
+      if (content.muted === false) return withReason(`${who} unmuted ${name}`, content);
+      return `${who} changed the mute of ${name}`;
+    }
     case 'room.redaction': {
       const target = typeof content.redacts === 'string' ? context.eventById(content.redacts.startsWith('$') ? content.redacts : `$${content.redacts}`) : null;
       if (!target) return withReason(`${who} deleted a message`, content);

@@ -162,6 +162,16 @@ assert.equal(said(A, 'room.member', { membership: 'leave', reason: 'cool down' }
 assert.equal(said(B, 'room.member', { membership: 'join' }, B), 'bob joined');
 assert.equal(said(A, 'room.member', { membership: 'ban', reason: 'spam' }, B), 'alice banned bob: spam');
 assert.equal(said(A, 'room.member', { membership: 'leave' }, B), 'alice unbanned bob');
+assert.equal(
+  said(A, 'room.member', { membership: 'ban', expires: 1764758400000, reason: 'flood' }, B),
+  'alice banned bob until 2025-12-03 10:40 UTC: flood',
+);
+assert.equal(
+  said(A, 'room.member', { membership: 'ban', purge: true, reason: 'scam' }, B),
+  'alice banned bob and deleted everything they wrote here: scam',
+);
+assert.equal(said(A, 'room.mute', { muted: true, expires: 1764759000000, reason: 'calm down' }, B), 'alice muted bob until 2025-12-03 10:50 UTC: calm down');
+assert.equal(said(A, 'room.mute', { muted: false }, B), 'alice unmuted bob');
 assert.equal(said(A, 'room.member', { membership: 'invite' }, C), 'alice invited carol');
 assert.equal(said(C, 'room.member', { membership: 'leave' }, C), 'carol declined the invitation');
 assert.equal(said(C, 'room.member', { membership: 'knock' }, C), 'carol asked to join');
