@@ -335,7 +335,17 @@ mod tests {
         assert_eq!(parse_duration("2h").unwrap(), 7_200_000);
         assert_eq!(parse_duration("7d").unwrap(), 604_800_000);
         assert_eq!(parse_duration("2w").unwrap(), 1_209_600_000);
-        for bad in ["", "10", "m", "0m", "1y", "-5m", "1.5h", "99999999999999999999d", "5000w"] {
+        for bad in [
+            "",
+            "10",
+            "m",
+            "0m",
+            "1y",
+            "-5m",
+            "1.5h",
+            "99999999999999999999d",
+            "5000w",
+        ] {
             let error = parse_duration(bad).unwrap_err();
             let refused = error.downcast_ref::<super::super::Refused>().unwrap();
             assert_eq!(refused.reason, "bad_duration", "{bad:?}");
