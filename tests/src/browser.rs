@@ -36,10 +36,26 @@ pub mod chat;
 pub const CHROMIUM_PATH: &str = "/usr/bin/chromium";
 /// The ChromeDriver binary (Debian's `chromium-driver` package).
 pub const CHROMEDRIVER_PATH: &str = "/usr/bin/chromedriver";
+/// Overrides [`CHROMIUM_PATH`] (to run the browser tests against another Chromium build, e.g. an
+/// older Debian package unpacked with `dpkg -x`).
+pub const CHROMIUM_VAR: &str = "CAUSERIE_CHROMIUM";
+/// Overrides [`CHROMEDRIVER_PATH`]; it must match the Chromium's major version.
+pub const CHROMEDRIVER_VAR: &str = "CAUSERIE_CHROMEDRIVER";
 /// Set to `1` to make a missing browser a failure instead of a skip (CI sets it).
 pub const REQUIRE_BROWSER_VAR: &str = "CAUSERIE_REQUIRE_BROWSER";
 /// Overrides where screenshots are written.
 pub const ARTIFACTS_VAR: &str = "CAUSERIE_BROWSER_ARTIFACTS";
+
+/// The Chromium binary: `$CAUSERIE_CHROMIUM`, else [`CHROMIUM_PATH`].
+pub fn chromium_path() -> PathBuf {
+    std::env::var_os(CHROMIUM_VAR).map_or_else(|| PathBuf::from(CHROMIUM_PATH), PathBuf::from)
+}
+
+/// The ChromeDriver binary: `$CAUSERIE_CHROMEDRIVER`, else [`CHROMEDRIVER_PATH`].
+pub fn chromedriver_path() -> PathBuf {
+    std::env::var_os(CHROMEDRIVER_VAR)
+        .map_or_else(|| PathBuf::from(CHROMEDRIVER_PATH), PathBuf::from)
+}
 
 /// How long ChromeDriver may take to answer `/status` with `ready: true`.
 pub const DRIVER_START_TIMEOUT: Duration = Duration::from_secs(30);
@@ -251,8 +267,8 @@ impl BrowserSetup {
             Some(dir) => PathBuf::from(dir),
             None => workspace_root().join("target").join("browser-artifacts"),
         };
-        let binaries = [Path::new(CHROMIUM_PATH), Path::new(CHROMEDRIVER_PATH)];
-        BrowserSetup::decide(test, &binaries, required, &root)
+        let (chromium, driver) = (chromium_path(), chromedriver_path());
+        BrowserSetup::decide(test, &[&chromium, &driver], required, &root)
     }
 
     /// [`BrowserSetup::from_env`] with its inputs given.
@@ -452,7 +468,7 @@ impl Browser {
                         "script": SCRIPT_TIMEOUT.as_millis() as u64,
                     },
                     "goog:chromeOptions": {
-                        "binary": CHROMIUM_PATH,
+                        "binary": chromium_path(),
                         "args": args,
                         "prefs": {
                             "download.default_directory": downloads.display().to_string(),
@@ -956,7 +972,7 @@ async fn start_driver(http: &reqwest::Client, log_path: &Path) -> Result<DriverP
         .create(true)
         .append(true)
         .open(log_path)?;
-    let child = Command::new(CHROMEDRIVER_PATH)
+    let child = Command::new(chromedriver_path())
         .arg(format!("--port={port}"))
         .arg("--allowed-ips=127.0.0.1")
         .stdin(Stdio::null())
