@@ -95,6 +95,18 @@ pub enum StoreError {
         /// The limit.
         max: usize,
     },
+    /// The room's review queue holds [`crate::MAX_REVIEW_ITEMS_PER_ROOM`] items, or all queues
+    /// [`crate::MAX_REVIEW_ITEMS`].
+    #[error("review queue full")]
+    ReviewFull,
+    /// A review item over [`crate::MAX_REVIEW_ITEM_BYTES`].
+    #[error("review item of {size} bytes exceeds {max}")]
+    ReviewItemTooLarge {
+        /// Its size.
+        size: usize,
+        /// The limit.
+        max: usize,
+    },
 }
 
 impl StoreError {
@@ -119,6 +131,8 @@ impl StoreError {
             StoreError::CompactPath(_) => "compact_path",
             StoreError::InboxFull => "inbox_full",
             StoreError::InboxItemTooLarge { .. } => "inbox_item_too_large",
+            StoreError::ReviewFull => "review_full",
+            StoreError::ReviewItemTooLarge { .. } => "review_item_too_large",
         }
     }
 

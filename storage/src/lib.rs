@@ -20,6 +20,8 @@
 //!   name, issued attestation); written one at a time, flushed.
 //! - [`inbox`]: [`InboxStore`], items other nodes delivered to this one (node letters), bounded
 //!   and durable; a full inbox refuses.
+//! - [`review`]: [`ReviewStore`], the per-room review queues (held and flagged events),
+//!   bounded and durable; a full queue refuses.
 //! - [`error`]: [`StoreError`], each variant with a stable reason name.
 //! - `tests/crash.rs` with `tests/support/crash_writer.rs`: the SIGKILL recovery test (its
 //!   writer runs in a child copy of the test binary).
@@ -41,6 +43,7 @@ mod index;
 pub mod memory;
 mod plan;
 pub mod record;
+pub mod review;
 pub mod sled_store;
 pub mod state;
 pub mod traits;
@@ -53,6 +56,10 @@ pub use inbox::{
 };
 pub use memory::MemoryStore;
 pub use record::{EventStatus, MAX_MISSING_PARENTS, MAX_REASON_BYTES, StoredEvent};
+pub use review::{
+    MAX_REVIEW_ITEM_BYTES, MAX_REVIEW_ITEMS, MAX_REVIEW_ITEMS_PER_ROOM, MAX_REVIEW_PAGE, ReviewId,
+    ReviewItem, ReviewStore,
+};
 pub use sled_store::{IntegrityReport, SledStore};
 pub use state::{MAX_SNAPSHOT_BYTES, MAX_STATE_ENTRIES, SnapshotId, StateMap, StateSnapshot};
 pub use traits::{

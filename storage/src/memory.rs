@@ -99,6 +99,8 @@ pub struct MemoryStore {
     pub(crate) accounts: RwLock<crate::accounts::AccountTables>,
     /// Items delivered by other nodes (see [`crate::inbox`]).
     pub(crate) inbox: Mutex<crate::inbox::InboxTables>,
+    /// The per-room review queues (see [`crate::review`]).
+    pub(crate) review: Mutex<crate::review::ReviewTables>,
 }
 
 impl MemoryStore {

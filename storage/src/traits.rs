@@ -12,6 +12,7 @@ use crate::batch::{Applied, Durable, WriteBatch};
 use crate::error::StoreError;
 use crate::inbox::InboxStore;
 use crate::record::StoredEvent;
+use crate::review::ReviewStore;
 use crate::state::{SnapshotId, StateSnapshot};
 
 /// Most items one paged query returns.
@@ -153,6 +154,7 @@ pub trait Store:
     + AuthorIndex
     + AccountStore
     + InboxStore
+    + ReviewStore
     + Send
     + Sync
 {

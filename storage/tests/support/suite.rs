@@ -732,3 +732,97 @@ pub(crate) fn inbox(store: &impl Store) {
     let again = store.inbox_push(b"after removal").unwrap();
     assert!(again > *seen.last().unwrap());
 }
+
+pub(crate) fn review(store: &impl Store) {
+    use causerie_crypto::{Hash32, RoomId};
+    use causerie_storage::{
+        MAX_REVIEW_ITEM_BYTES, MAX_REVIEW_ITEMS_PER_ROOM, MAX_REVIEW_PAGE, ReviewId,
+    };
+    let (a, b) = (RoomId(Hash32([1; 32])), RoomId(Hash32([2; 32])));
+    assert_eq!(store.review_len(&a).unwrap(), 0);
+    assert!(store.review_items(&a, None, 10).unwrap().is_empty());
+    assert!(store.review_all(None, 10).unwrap().is_empty());
+    let first = store.review_push(&a, b"first").unwrap();
+    let in_b = store.review_push(&b, b"other room").unwrap();
+    let second = store
+        .review_push(&a, &vec![7; MAX_REVIEW_ITEM_BYTES])
+        .unwrap();
+    assert!(second > first);
+    // Ids are per room.
+    assert_eq!(in_b, ReviewId(0));
+    let items = store.review_items(&a, None, 10).unwrap();
+    assert_eq!(items.len(), 2);
+    assert_eq!(
+        (items[0].room, items[0].id, items[0].bytes.as_slice()),
+        (a, first, &b"first"[..])
+    );
+    assert_eq!(items[1].bytes.len(), MAX_REVIEW_ITEM_BYTES);
+    assert_eq!(
+        store.review_items(&a, Some(first), 10).unwrap()[0].id,
+        second
+    );
+    assert!(store.review_items(&a, Some(second), 10).unwrap().is_empty());
+    assert!(
+        store
+            .review_items(&a, Some(ReviewId(u64::MAX)), 10)
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store.review_item(&b, in_b).unwrap().unwrap().bytes,
+        b"other room"
+    );
+    assert!(store.review_item(&b, ReviewId(9)).unwrap().is_none());
+    // Every room, in (room, id) order.
+    let all: Vec<_> = store
+        .review_all(None, 10)
+        .unwrap()
+        .into_iter()
+        .map(|i| (i.room, i.id))
+        .collect();
+    assert_eq!(all, [(a, first), (a, second), (b, in_b)]);
+    let rest: Vec<_> = store
+        .review_all(Some((a, second)), 10)
+        .unwrap()
+        .into_iter()
+        .map(|i| (i.room, i.id))
+        .collect();
+    assert_eq!(rest, [(b, in_b)]);
+
+    let err = store
+        .review_push(&a, &vec![0; MAX_REVIEW_ITEM_BYTES + 1])
+        .unwrap_err();
+    assert_eq!(err.reason(), "review_item_too_large");
+    assert!(store.review_remove(&a, first).unwrap());
+    assert!(!store.review_remove(&a, first).unwrap());
+    assert!(!store.review_remove(&b, first.max(ReviewId(5))).unwrap());
+    assert_eq!(store.review_len(&a).unwrap(), 1);
+    assert_eq!(store.review_len(&b).unwrap(), 1);
+
+    while store.review_len(&a).unwrap() < MAX_REVIEW_ITEMS_PER_ROOM {
+        store.review_push(&a, b"filler").unwrap();
+    }
+    let err = store.review_push(&a, b"one too many").unwrap_err();
+    assert!(matches!(err, StoreError::ReviewFull), "{err:?}");
+    assert_eq!(err.reason(), "review_full");
+    assert_eq!(store.review_len(&a).unwrap(), MAX_REVIEW_ITEMS_PER_ROOM);
+    // A full room does not stop another room's queue.
+    store.review_push(&b, b"still fine").unwrap();
+    // Pages are bounded and walk every item once, oldest first.
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.review_items(&a, after, usize::MAX).unwrap();
+        assert!(page.len() <= MAX_REVIEW_PAGE);
+        let Some(last) = page.last() else { break };
+        after = Some(last.id);
+        seen.extend(page.iter().map(|item| item.id));
+    }
+    assert_eq!(seen.len(), MAX_REVIEW_ITEMS_PER_ROOM);
+    assert!(seen.windows(2).all(|w| w[0] < w[1]));
+    assert_eq!(seen[0], second);
+    // Removing one makes room for one, with a new id.
+    assert!(store.review_remove(&a, second).unwrap());
+    let again = store.review_push(&a, b"after removal").unwrap();
+    assert!(again > *seen.last().unwrap());
+}
