@@ -8,6 +8,7 @@
 //! - [`auth`]: registration (the node attests the key), login, logout, profile, users.
 //! - [`rooms`]: the user's rooms, the directory, room views, members, history, invites, joins.
 //! - [`events`]: preparing drafts for the client to sign, and submitting signed events.
+//! - [`review`]: the classifier on the client path, and the rooms' review queues.
 //! - [`stream`]: the live stream of new events (server-sent events).
 //! - [`json`]: JSON shapes and parsing; [`error`]: [`ApiError`]; [`limits`]: every limit.
 //! - [`info`]: `GET /api/v1/node` and `GET /metrics`.
@@ -21,6 +22,7 @@ pub mod guard;
 pub mod info;
 pub mod json;
 pub mod limits;
+pub mod review;
 pub mod rooms;
 pub mod server;
 pub mod session;
@@ -43,6 +45,7 @@ pub use info::with_peer_id;
 pub use server::serve;
 use session::Sessions;
 
+use crate::moderation::classifier::Classifier;
 use crate::net::NetHandle;
 use crate::node::Node;
 
@@ -65,6 +68,8 @@ pub struct ApiState {
     pub streams: Arc<AtomicUsize>,
     /// Cancelled when the node stops (ends live streams so the server can stop).
     pub shutdown: CancellationToken,
+    /// The classifier hook, when configured.
+    pub classifier: Option<Classifier>,
 }
 
 impl ApiState {
@@ -87,7 +92,14 @@ impl ApiState {
             guard: Arc::new(Guard::new(hosts)),
             streams: Arc::new(AtomicUsize::new(0)),
             shutdown,
+            classifier: None,
         }
+    }
+
+    /// The same state, asking `classifier` about client submissions.
+    pub fn with_classifier(mut self, classifier: Option<Classifier>) -> Self {
+        self.classifier = classifier;
+        self
     }
 }
 
@@ -123,6 +135,15 @@ fn api_routes() -> Router<ApiState> {
         .route("/api/v1/rooms/{room}/invite", get(rooms::invite_link))
         .route("/api/v1/rooms/{room}/prepare", post(events::prepare))
         .route("/api/v1/events", post(events::submit))
+        .route("/api/v1/rooms/{room}/review", get(review::list))
+        .route(
+            "/api/v1/rooms/{room}/review/{item}/approve",
+            post(review::approve),
+        )
+        .route(
+            "/api/v1/rooms/{room}/review/{item}/reject",
+            post(review::reject),
+        )
         .route("/api/v1/stream", get(stream::stream))
 }
 

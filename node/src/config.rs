@@ -7,11 +7,17 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
+use causerie_crypto::address::parse_room;
 use libp2p::Multiaddr;
 use libp2p::multiaddr::Protocol;
 use serde::Deserialize;
 use thiserror::Error;
+
+use crate::moderation::classifier::{
+    ClassifierConfig, DEFAULT_TIMEOUT, FailMode, MAX_CLASSIFIER_ARGS, MAX_TIMEOUT,
+};
 
 /// Default data directory.
 pub const DEFAULT_DATA_DIR: &str = "./causerie-data";
@@ -29,6 +35,8 @@ pub const MAX_BOOTSTRAP_PEERS: usize = 64;
 pub const MAX_ALLOWED_HOSTS: usize = 64;
 /// Longest allowed host entry, in bytes.
 pub const MAX_HOST_BYTES: usize = 255;
+/// Most rooms with their own classifier fail mode in the configuration.
+pub const MAX_CLASSIFIER_ROOMS: usize = 1_024;
 
 /// Why a configuration was refused.
 #[derive(Debug, Error)]
@@ -88,6 +96,27 @@ pub struct ConfigFile {
     pub http: Option<String>,
     /// See [`Config::http_allowed_hosts`].
     pub http_allowed_hosts: Option<Vec<String>>,
+    /// See [`Config::classifier`].
+    pub classifier: Option<ClassifierFile>,
+}
+
+/// The `[classifier]` table of the config file (specs/moderation.md §6).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClassifierFile {
+    /// The program to run (required when the table is present).
+    pub program: PathBuf,
+    /// Its arguments. Default none.
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// How long a request waits for its answer, in ms. Default
+    /// [`classifier::DEFAULT_TIMEOUT`](crate::moderation::classifier::DEFAULT_TIMEOUT) (800).
+    pub timeout_ms: Option<u64>,
+    /// `fail_open` (default), `fail_closed` or `off`: for rooms whose state names none.
+    pub fail_mode: Option<String>,
+    /// Room id → fail mode, for rooms whose state names none.
+    #[serde(default)]
+    pub rooms: std::collections::BTreeMap<String, String>,
 }
 
 /// Overrides from the command line (each `None`/empty keeps the file's or default value).
@@ -119,6 +148,8 @@ pub struct Config {
     /// host are refused, which defeats DNS rebinding against a local node; list the public
     /// name here when serving behind a reverse proxy.
     pub http_allowed_hosts: Vec<String>,
+    /// The classifier hook. Default none (off).
+    pub classifier: Option<ClassifierConfig>,
 }
 
 impl Config {
@@ -160,6 +191,7 @@ impl Config {
                 .parse()
                 .map_err(|e| invalid("http", format!("{http}: {e}")))?,
             http_allowed_hosts: file.http_allowed_hosts.unwrap_or_default(),
+            classifier: file.classifier.map(classifier_config).transpose()?,
         };
         config.validate()?;
         Ok(config)
@@ -226,6 +258,57 @@ impl Config {
     pub fn store_path(&self) -> PathBuf {
         self.data_dir.join("store")
     }
+}
+
+/// Checks the `[classifier]` table.
+fn classifier_config(file: ClassifierFile) -> Result<ClassifierConfig, ConfigError> {
+    let field = "classifier";
+    if file.program.as_os_str().is_empty() {
+        return Err(invalid(field, "program is empty".into()));
+    }
+    if file.args.len() > MAX_CLASSIFIER_ARGS {
+        return Err(invalid(
+            field,
+            format!("at most {MAX_CLASSIFIER_ARGS} arguments"),
+        ));
+    }
+    let timeout = match file.timeout_ms {
+        None => DEFAULT_TIMEOUT,
+        Some(ms) => Duration::from_millis(ms),
+    };
+    if timeout.is_zero() || timeout > MAX_TIMEOUT {
+        return Err(invalid(
+            field,
+            format!("timeout_ms is 1 to {}", MAX_TIMEOUT.as_millis()),
+        ));
+    }
+    let mode = |text: &str| {
+        FailMode::parse(text).ok_or_else(|| {
+            invalid(
+                field,
+                format!("{text:?}: fail modes are off, fail_open and fail_closed"),
+            )
+        })
+    };
+    let fail_mode = file.fail_mode.as_deref().map(mode).transpose()?;
+    if file.rooms.len() > MAX_CLASSIFIER_ROOMS {
+        return Err(invalid(
+            field,
+            format!("at most {MAX_CLASSIFIER_ROOMS} rooms"),
+        ));
+    }
+    let mut rooms = std::collections::BTreeMap::new();
+    for (room, text) in &file.rooms {
+        let id = parse_room(room).map_err(|e| invalid(field, format!("{room}: {e}")))?;
+        rooms.insert(id, mode(text)?);
+    }
+    Ok(ClassifierConfig {
+        program: file.program,
+        args: file.args,
+        timeout,
+        fail_mode: fail_mode.unwrap_or_default(),
+        rooms,
+    })
 }
 
 fn invalid(field: &'static str, message: String) -> ConfigError {
@@ -311,5 +394,40 @@ mod tests {
             ..Default::default()
         };
         assert!(Config::from_parts(ConfigFile::default(), udp).is_err());
+    }
+
+    #[test]
+    fn the_classifier_table_is_checked() {
+        let room = "ab".repeat(32);
+        let file: ConfigFile = toml::from_str(&format!(
+            "[classifier]\nprogram = \"/bin/cat\"\nargs = [\"-u\"]\nfail_mode = \"fail_closed\"\n\
+             [classifier.rooms]\n\"{room}\" = \"off\"\n"
+        ))
+        .unwrap();
+        let config = Config::from_parts(file, Overrides::default()).unwrap();
+        let classifier = config.classifier.unwrap();
+        assert_eq!(classifier.timeout, DEFAULT_TIMEOUT);
+        assert_eq!(classifier.fail_mode, FailMode::FailClosed);
+        assert_eq!(
+            classifier.rooms.values().copied().collect::<Vec<_>>(),
+            [FailMode::Off]
+        );
+        for bad in [
+            "[classifier]\nprogram = \"\"\n",
+            "[classifier]\nprogram = \"x\"\ntimeout_ms = 0\n",
+            "[classifier]\nprogram = \"x\"\ntimeout_ms = 60001\n",
+            "[classifier]\nprogram = \"x\"\nfail_mode = \"closed\"\n",
+            "[classifier]\nprogram = \"x\"\n[classifier.rooms]\nnot_a_room = \"off\"\n",
+        ] {
+            let file: ConfigFile = toml::from_str(bad).unwrap();
+            let err = Config::from_parts(file, Overrides::default()).unwrap_err();
+            assert_eq!(err.reason(), "config_invalid", "{bad}");
+        }
+        assert!(
+            Config::load(None, Overrides::default())
+                .unwrap()
+                .classifier
+                .is_none()
+        );
     }
 }

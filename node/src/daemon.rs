@@ -1,4 +1,5 @@
-//! The running node: data directory, node key, store, node actor, network actor and HTTP server,
+//! The running node: data directory, node key, store, node actor, network actor, classifier (when
+//! configured) and HTTP server,
 //! started in that order and stopped in reverse. `causerie run` and the in-process test cluster
 //! both start nodes through [`start`], so tests exercise the real daemon. Before anything else
 //! the node locks its data directory (`daemon/lock.rs`), so a second node on it is refused at
@@ -23,6 +24,7 @@ use crate::api::{ApiState, default_hosts, router, serve, with_peer_id};
 use crate::clock::now_ms;
 use crate::config::Config;
 use crate::ledger::{Ledger, LedgerError};
+use crate::moderation::classifier::Classifier;
 use crate::net::{Net, NetConfig, NetError, NetHandle};
 use crate::node::{COMPACTION_CHECK_MS, Node, NodeTask};
 
@@ -89,7 +91,10 @@ pub struct Running {
     pub net: NetHandle,
     /// The bound HTTP address (useful with port 0).
     pub http_addr: SocketAddr,
+    /// The classifier hook, when configured.
+    pub classifier: Option<Classifier>,
     shutdown: CancellationToken,
+    classifier_task: Option<JoinHandle<()>>,
     node_task: NodeTask,
     net_task: JoinHandle<()>,
     http_task: JoinHandle<()>,
@@ -185,6 +190,15 @@ pub async fn start(config: &Config) -> Result<Running, DaemonError> {
         &hosts,
         shutdown.child_token(),
     );
+    // The classifier's child process runs until the node stops.
+    let (classifier, classifier_task) = match &config.classifier {
+        Some(classifier) => {
+            let (handle, task) = Classifier::spawn(classifier.clone(), shutdown.child_token());
+            (Some(handle), Some(task))
+        }
+        None => (None, None),
+    };
+    let state = state.with_classifier(classifier.clone());
     let guard = state.guard.clone();
     let app = router(state, crate::web::router());
     let http_task = tokio::spawn(serve(listener, app, guard, shutdown.child_token()));
@@ -200,7 +214,9 @@ pub async fn start(config: &Config) -> Result<Running, DaemonError> {
         node,
         net,
         http_addr,
+        classifier,
         shutdown,
+        classifier_task,
         node_task,
         net_task,
         http_task,
@@ -234,6 +250,9 @@ impl Running {
         let _ = self.http_task.await;
         let _ = self.compaction_task.await;
         let _ = self.net_task.await;
+        if let Some(task) = self.classifier_task {
+            let _ = task.await;
+        }
         self.node.shutdown().await;
         let node_task = self.node_task;
         // Joining a thread blocks; do it off the async workers.

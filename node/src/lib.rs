@@ -8,6 +8,7 @@
 //!   their senders' profiles), [`node::Accounts`] (accounts and attestations read straight
 //!   from the store) and [`node::Inbox`] (the durable inbox of node letters).
 //! - [`net`]: federation over libp2p (gossip, pulls, catch-up, joining).
+//! - [`moderation`]: node-local moderation: the classifier hook and the review queues.
 //! - [`views`]: what clients are shown of a room (name, topic, join rule, power, members).
 //! - [`letter`]: signed node-to-node letters (report delivery).
 //! - [`clock`]: the wall clock (`now_ms`), read in one place.
@@ -40,6 +41,7 @@ pub mod counters;
 pub mod daemon;
 pub mod ledger;
 pub mod letter;
+pub mod moderation;
 pub mod net;
 pub mod node;
 pub mod views;

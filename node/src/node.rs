@@ -36,6 +36,7 @@ use causerie_storage::StoreError;
 use thiserror::Error;
 
 pub use accounts::Accounts;
+pub(crate) use handle::SharedStore;
 pub use handle::{Node, NodeTask};
 pub use inbox::Inbox;
 pub use metrics::NodeMetrics;
@@ -125,6 +126,9 @@ pub enum NodeError {
     /// The inbox holds as many letters as it may; try again once some are handled.
     #[error("inbox full")]
     InboxFull,
+    /// The room's review queue (or all queues) is full; moderators must handle items first.
+    #[error("review queue full")]
+    ReviewFull,
 }
 
 impl NodeError {
@@ -139,6 +143,7 @@ impl NodeError {
             NodeError::Letter(e) => e.reason(),
             NodeError::OverLimit(_) => "over_limit",
             NodeError::InboxFull => "inbox_full",
+            NodeError::ReviewFull => "review_full",
         }
     }
 }

@@ -28,30 +28,37 @@ pub struct ApiNode {
     pub http: SocketAddr,
     /// Its data dir.
     pub dir: tempfile::TempDir,
+    /// Its configuration (a restart uses it again, without bootstrap peers).
+    pub config: Config,
 }
 
-fn config(dir: &std::path::Path, bootstrap: Vec<String>) -> Config {
+fn config(dir: &std::path::Path, bootstrap: Vec<String>, file: ConfigFile) -> Config {
     let overrides = Overrides {
         data_dir: Some(dir.to_owned()),
         listen: vec!["/ip4/127.0.0.1/tcp/0".to_owned()],
         bootstrap,
         http: Some("127.0.0.1:0".to_owned()),
     };
-    Config::from_parts(ConfigFile::default(), overrides).expect("test config")
+    Config::from_parts(file, overrides).expect("test config")
 }
 
 impl ApiNode {
     /// Starts a node that dials `bootstrap` (p2p addresses with peer ids).
     pub async fn start(bootstrap: Vec<String>) -> ApiNode {
+        ApiNode::start_configured(bootstrap, ConfigFile::default()).await
+    }
+
+    /// Starts a node configured by `file` (data dir and addresses are the test's own).
+    pub async fn start_configured(bootstrap: Vec<String>, file: ConfigFile) -> ApiNode {
         let dir = tempfile::tempdir().expect("temp dir");
-        let running = daemon::start(&config(dir.path(), bootstrap))
-            .await
-            .expect("node starts");
+        let config = config(dir.path(), bootstrap, file);
+        let running = daemon::start(&config).await.expect("node starts");
         let http = running.http_addr;
         ApiNode {
             running: Some(running),
             http,
             dir,
+            config,
         }
     }
 
@@ -95,9 +102,8 @@ impl ApiNode {
     /// Restarts on the same data dir (new HTTP port).
     pub async fn restart(&mut self) {
         self.stop().await;
-        let running = daemon::start(&config(self.dir.path(), Vec::new()))
-            .await
-            .expect("node restarts");
+        self.config.bootstrap.clear();
+        let running = daemon::start(&self.config).await.expect("node restarts");
         self.http = running.http_addr;
         self.running = Some(running);
     }

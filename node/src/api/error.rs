@@ -135,6 +135,16 @@ pub enum Reason {
     Network(&'static str),
     /// Too many connections open, from this client or in all.
     TooManyConnections,
+    /// The classifier refused the submitted event (its reason in the message).
+    ClassifierRejected,
+    /// The submitted event waits in the room's review queue for a moderator.
+    HeldForReview,
+    /// The room's review queue is full.
+    ReviewFull,
+    /// Only the room's moderators may do this.
+    NotModerator,
+    /// No such item in the room's review queue.
+    NoSuchReviewItem,
 }
 
 impl Reason {
@@ -150,10 +160,11 @@ impl Reason {
             MissingToken | BadToken | UnknownChallenge | BadChallengeSignature => {
                 StatusCode::UNAUTHORIZED
             }
-            CrossOrigin | NotMember | NotYourKey | WrongAttestation | SoftFailed | RoomRule(_) => {
-                StatusCode::FORBIDDEN
+            CrossOrigin | NotMember | NotYourKey | WrongAttestation | SoftFailed | RoomRule(_)
+            | ClassifierRejected | HeldForReview | NotModerator => StatusCode::FORBIDDEN,
+            NotFound | UnknownRoom | UnknownUser | NotRegistered | NoSuchReviewItem => {
+                StatusCode::NOT_FOUND
             }
-            NotFound | UnknownRoom | UnknownUser | NotRegistered => StatusCode::NOT_FOUND,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             AlreadyRegistered | HandleTaken | MissingReferences => StatusCode::CONFLICT,
@@ -163,9 +174,8 @@ impl Reason {
             RateLimited | TooManyStreams | TooManyChallenges => StatusCode::TOO_MANY_REQUESTS,
             Internal | Failed(_) => StatusCode::INTERNAL_SERVER_ERROR,
             JoinFailed => StatusCode::BAD_GATEWAY,
-            Unavailable | Busy | NoRandomness | NotNow(_) | Network(_) | TooManyConnections => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            Unavailable | Busy | NoRandomness | NotNow(_) | Network(_) | TooManyConnections
+            | ReviewFull => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -224,6 +234,11 @@ impl Reason {
             Busy => "busy",
             NoRandomness => "no_randomness",
             TooManyConnections => "too_many_connections",
+            ClassifierRejected => "classifier_rejected",
+            HeldForReview => "held_for_review",
+            ReviewFull => "review_full",
+            NotModerator => "not_moderator",
+            NoSuchReviewItem => "no_such_review_item",
             Invalid(name) | CannotPrepare(name) | RoomRule(name) | Failed(name) | NotNow(name)
             | Network(name) => name,
         }
@@ -289,6 +304,7 @@ fn node_reason(error: &NodeError) -> Reason {
         NodeError::OverLimit(_) => Reason::OverLimit,
         NodeError::Prepare(e) => Reason::CannotPrepare(e.reason()),
         NodeError::InboxFull => Reason::Busy,
+        NodeError::ReviewFull => Reason::ReviewFull,
         NodeError::Store(StoreError::HandleTaken) => Reason::HandleTaken,
         NodeError::Ledger(_) | NodeError::Store(_) | NodeError::Letter(_) => {
             Reason::Failed(error.reason())

@@ -537,6 +537,12 @@ pub(super) async fn submit(
         })?;
     let id = event.id();
     let room = event.room_id();
+    // The classifier is asked before the node takes the event (specs/moderation.md §6).
+    let ruling = super::review::screen(&state, &event).await?;
+    let flagged = ruling
+        .as_ref()
+        .is_some_and(|r| !r.labels().is_empty())
+        .then(|| event.clone());
     let outcome = state
         .node
         .ingest(vec![event])
@@ -546,6 +552,9 @@ pub(super) async fn submit(
         .map(|i| i.outcome);
     match outcome {
         Some(IngestOutcome::Accepted { visible: true }) | Some(IngestOutcome::Duplicate) => {
+            if let Some(event) = flagged {
+                super::review::flag(&state, &event, ruling).await;
+            }
             Ok(Json(json!({
                 "event_id": id.to_string(),
                 "room": room.to_string(),

@@ -183,6 +183,9 @@ pub(super) async fn metrics(State(state): State<ApiState>) -> Response {
         "Inbound requests failed, by reason.",
         &net.requests_failed,
     );
+    if let Some(classifier) = &state.classifier {
+        classifier.metrics().render(&mut out);
+    }
     let _ = writeln!(
         out,
         "# HELP causerie_peers Connected peers.\n# TYPE causerie_peers gauge\ncauserie_peers {}",

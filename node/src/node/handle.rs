@@ -58,11 +58,11 @@ pub(super) async fn ask<T>(
 /// The actor's store, for reads that need no room engine. Weak, so the store still closes when
 /// the actor stops: after that, every read answers [`NodeError::Stopped`].
 #[derive(Clone)]
-pub(super) struct SharedStore(Weak<dyn Store>);
+pub(crate) struct SharedStore(Weak<dyn Store>);
 
 impl SharedStore {
     /// Runs `read` on the blocking thread pool (sled may wait for the disk).
-    pub(super) async fn run<T: Send + 'static>(
+    pub(crate) async fn run<T: Send + 'static>(
         &self,
         read: impl FnOnce(&dyn Store) -> Result<T, NodeError> + Send + 'static,
     ) -> Result<T, NodeError> {
@@ -73,7 +73,7 @@ impl SharedStore {
     }
 
     /// [`SharedStore::run`] for a single store read: its failure is [`NodeError::Store`].
-    pub(super) async fn read<T: Send + 'static>(
+    pub(crate) async fn read<T: Send + 'static>(
         &self,
         read: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, NodeError> {
@@ -124,6 +124,11 @@ impl Node {
     /// The node letters delivered to this node.
     pub fn inbox(&self) -> Inbox {
         Inbox::new(self.store.clone(), self.key)
+    }
+
+    /// The per-room review queues (held and flagged events).
+    pub fn review(&self) -> crate::moderation::review::Review {
+        crate::moderation::review::Review::new(self.store.clone())
     }
 
     async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, NodeError> {
