@@ -5,7 +5,7 @@
 //!
 //! Layout: this file holds the arguments, the dispatch, the output and the exit-code scheme;
 //! `cli/keys.rs` (`init`, `key`), `cli/chat.rs` (`register`, `room`, `rooms`, `directory`,
-//! `send`, `history`, `tail`, `members`), `cli/moderation.rs` (`mod`), `cli/demo.rs` (`demo`),
+//! `send`, `history`, `tail`, `members`), `cli/moderation.rs` (`mod`), `cli/review.rs` (`review`), `cli/demo.rs` (`demo`),
 //! `cli/node.rs` (`run`, `verify`), `cli/timeline.rs` (timeline text for people).
 //!
 //! Exit codes: 0 success; 1 refused, by the node or by a check here, with a stable reason name
@@ -19,6 +19,7 @@ mod demo;
 mod keys;
 mod moderation;
 mod node;
+mod review;
 mod timeline;
 
 use std::path::PathBuf;
@@ -120,6 +121,9 @@ enum Command {
     /// Moderation: kick, ban, purge, unban, mute, unmute, redact, power.
     #[command(subcommand, name = "mod")]
     Mod(moderation::ModCommand),
+    /// A room's review queue (moderators): list, approve, reject.
+    #[command(subcommand)]
+    Review(review::ReviewCommand),
     /// Start three federated nodes on loopback with three users and a room.
     Demo(demo::DemoArgs),
     /// Check a signed event or attestation file (canonical CBOR): format, signature, id.
@@ -347,6 +351,7 @@ fn run(args: Args) -> Result<ExitCode> {
         }) => block_on(chat::tail(&cx, &room, lines, follow)),
         Some(Command::Members { room }) => block_on(chat::members(&cx, &room)),
         Some(Command::Mod(command)) => block_on(moderation::run(&cx, command)),
+        Some(Command::Review(command)) => block_on(review::run(&cx, command)),
     }
 }
 

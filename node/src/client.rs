@@ -16,12 +16,14 @@
 //!   challenges) and the room ids and join targets the user types;
 //! - `client/transport.rs`: [`Client`], the HTTP connection, sessions and signed submissions;
 //! - `client/rooms.rs`: room reads and actions on [`Client`] (history, create, join, send);
+//! - `client/review.rs`: the review queue (list, approve, reject);
 //! - `client/stream.rs`: the live stream, a bounded server-sent-events parser.
 
 use std::time::Duration;
 
 mod checks;
 mod error;
+mod review;
 mod rooms;
 mod stream;
 mod transport;
@@ -29,6 +31,7 @@ mod wire;
 
 pub use checks::{Expect, JoinTarget, check_draft};
 pub use error::ClientError;
+pub use review::{ReviewApproved, ReviewItemInfo, ReviewPage, ReviewRejected};
 pub use stream::{EventStream, StreamItem};
 pub use transport::Client;
 pub use wire::{
