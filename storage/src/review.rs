@@ -397,9 +397,9 @@ impl ReviewStore for crate::MemoryStore {
 
 impl ReviewStore for crate::SledStore {
     fn review_push(&self, room: &RoomId, item: &[u8]) -> Result<ReviewId, StoreError> {
-        let id = sled_push(&self.db.open_tree(REVIEW_TREE)?, room, item)?;
+        let id = sled_push(&self.backing()?.db.open_tree(REVIEW_TREE)?, room, item)?;
         // One flush makes every tree durable.
-        self.db.flush()?;
+        self.backing()?.db.flush()?;
         Ok(id)
     }
 
@@ -409,7 +409,7 @@ impl ReviewStore for crate::SledStore {
         after: Option<ReviewId>,
         limit: usize,
     ) -> Result<Vec<ReviewItem>, StoreError> {
-        sled_items(&self.db.open_tree(REVIEW_TREE)?, room, after, limit)
+        sled_items(&self.backing()?.db.open_tree(REVIEW_TREE)?, room, after, limit)
     }
 
     fn review_all(
@@ -417,11 +417,11 @@ impl ReviewStore for crate::SledStore {
         after: Option<(RoomId, ReviewId)>,
         limit: usize,
     ) -> Result<Vec<ReviewItem>, StoreError> {
-        sled_all(&self.db.open_tree(REVIEW_TREE)?, after, limit)
+        sled_all(&self.backing()?.db.open_tree(REVIEW_TREE)?, after, limit)
     }
 
     fn review_item(&self, room: &RoomId, id: ReviewId) -> Result<Option<ReviewItem>, StoreError> {
-        let tree = self.db.open_tree(REVIEW_TREE)?;
+        let tree = self.backing()?.db.open_tree(REVIEW_TREE)?;
         let Some(value) = tree.get(item_key(room, id))? else {
             return Ok(None);
         };
@@ -435,15 +435,15 @@ impl ReviewStore for crate::SledStore {
     }
 
     fn review_remove(&self, room: &RoomId, id: ReviewId) -> Result<bool, StoreError> {
-        let removed = sled_remove(&self.db.open_tree(REVIEW_TREE)?, room, id)?;
+        let removed = sled_remove(&self.backing()?.db.open_tree(REVIEW_TREE)?, room, id)?;
         if removed {
-            self.db.flush()?;
+            self.backing()?.db.flush()?;
         }
         Ok(removed)
     }
 
     fn review_len(&self, room: &RoomId) -> Result<usize, StoreError> {
-        let value = self.db.open_tree(REVIEW_TREE)?.get(room_key(room))?;
+        let value = self.backing()?.db.open_tree(REVIEW_TREE)?.get(room_key(room))?;
         let (_, count) = read_room_meta(value.as_deref())?;
         // At most MAX_REVIEW_ITEMS_PER_ROOM: checked by read_room_meta.
         Ok(usize::try_from(count).unwrap_or(MAX_REVIEW_ITEMS_PER_ROOM))
