@@ -35,6 +35,47 @@ pub struct RoomView {
     /// Who removed the viewer and why, when the viewer's membership is `leave` or `ban` by
     /// someone else's member event (a kick or a ban).
     pub removed: Option<Removal>,
+    /// Who muted the viewer, why and until when, when the room's state mutes them.
+    pub muted: Option<Restriction>,
+}
+
+/// A moderator's restriction of a member as clients are shown it: a mute (`room.mute` with
+/// `muted: true`) or the terms of a ban. `expires` is room time (specs/moderation.md §0): the
+/// restriction ends for the member's events from then on; clients compare it with their clock
+/// to say "until 14:05" and when it is over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Restriction {
+    /// The moderator whose event set it.
+    pub by: UserKey,
+    /// The reason they gave, if any.
+    pub reason: Option<String>,
+    /// When it ends (ms since the epoch), if it does.
+    pub expires: Option<u64>,
+    /// A ban-and-purge: the member's messages are deleted too (always false for a mute).
+    pub purge: bool,
+}
+
+/// The restriction an event sets: its author, `reason`, `expires` and `purge`.
+fn restriction(event: &Event) -> Restriction {
+    let content = event.content();
+    Restriction {
+        by: *event.author(),
+        reason: event.content_str("reason").map(str::to_owned),
+        expires: content
+            .get("expires")
+            .and_then(Value::as_i64)
+            .and_then(|n| u64::try_from(n).ok()),
+        purge: matches!(content.get("purge"), Some(Value::Bool(true))),
+    }
+}
+
+/// The kind of a mute (state key: the muted user's key in hex; specs/moderation.md §1).
+const MUTE: &str = "room.mute";
+
+/// `user`'s mute in the room's current state, if their `room.mute` says `muted: true`.
+fn mute(room: &Room, user: &UserKey) -> Option<Restriction> {
+    let event = room.state_event(MUTE, &user_state_key(user))?;
+    matches!(event.content().get("muted"), Some(Value::Bool(true))).then(|| restriction(event))
 }
 
 /// A moderator's removal of a user from a room, as the removed user is shown it.
@@ -46,6 +87,10 @@ pub struct Removal {
     pub membership: Membership,
     /// The reason the moderator gave, if any.
     pub reason: Option<String>,
+    /// When a ban ends (room time, ms), if it does.
+    pub expires: Option<u64>,
+    /// Whether the ban also purged the user's messages.
+    pub purge: bool,
 }
 
 /// The removal that ended `user`'s stay in `room`, if their current member event is someone
@@ -59,10 +104,13 @@ fn removal(room: &Room, user: &UserKey) -> Option<Removal> {
     if !matches!(membership, Membership::Leave | Membership::Ban) {
         return None;
     }
+    let terms = restriction(event);
     Some(Removal {
-        by: *event.author(),
+        by: terms.by,
         membership,
-        reason: event.content_str("reason").map(str::to_owned),
+        reason: terms.reason,
+        expires: terms.expires,
+        purge: terms.purge,
     })
 }
 
@@ -121,6 +169,10 @@ pub struct MemberView {
     pub display_name: Option<String>,
     /// Their power.
     pub power: i64,
+    /// Their mute, if the room's state mutes them.
+    pub muted: Option<Restriction>,
+    /// The terms of their ban, when their membership is `ban`.
+    pub ban: Option<Restriction>,
 }
 
 fn text(room: &Room, kind: &str, field: &str) -> Option<String> {
@@ -167,6 +219,7 @@ pub fn room_view(room: &Room, viewer: Option<&UserKey>) -> RoomView {
         reading,
         power_levels,
         removed: viewer.and_then(|user| removal(room, user)),
+        muted: viewer.and_then(|user| mute(room, user)),
     }
 }
 
@@ -194,6 +247,8 @@ pub fn members(room: &Room) -> Vec<MemberView> {
                 None => levels.user_level(&bytes),
             };
             Some(MemberView {
+                muted: mute(room, &user),
+                ban: (membership == Membership::Ban).then(|| restriction(event)),
                 user,
                 membership,
                 display_name,

@@ -21,7 +21,7 @@ use super::json::{Body, Params, Segment, Sender, cursor, event_json, parse_curso
 use super::limits::DEFAULT_HISTORY_LIMIT;
 use crate::net::invite::Invite;
 use crate::node::{MAX_HISTORY_PAGE, RoomSelection};
-use crate::views::{MemberView, Reading, RoomView};
+use crate::views::{MemberView, Reading, Restriction, RoomView};
 use causerie_room::{JoinRule, Membership};
 
 fn join_rule_name(rule: JoinRule) -> &'static str {
@@ -31,6 +31,16 @@ fn join_rule_name(rule: JoinRule) -> &'static str {
         JoinRule::Knock => "knock",
         JoinRule::Attested => "attested",
     }
+}
+
+/// A mute or a ban's terms as JSON: `{by, reason, expires, purge}`.
+fn restriction_json(restriction: &Restriction) -> JsonValue {
+    json!({
+        "by": hex::encode(restriction.by.as_bytes()),
+        "reason": restriction.reason,
+        "expires": restriction.expires,
+        "purge": restriction.purge,
+    })
 }
 
 /// RoomInfo JSON.
@@ -53,7 +63,10 @@ fn room_json(view: &RoomView) -> JsonValue {
             "by": hex::encode(removal.by.as_bytes()),
             "membership": removal.membership.as_str(),
             "reason": removal.reason,
+            "expires": removal.expires,
+            "purge": removal.purge,
         })),
+        "muted": view.muted.as_ref().map(restriction_json),
         "power": shown_power(view.power),
         "power_levels": {
             "ban": levels.ban,
@@ -191,6 +204,8 @@ pub(super) async fn members(
                 "home_node": attestation.map(|a| hex::encode(a.home_node().as_bytes())),
                 "assurance": attestation.map(|a| a.assurance().level()),
                 "assurance_name": attestation.map(|a| a.assurance().name()),
+                "muted": m.muted.as_ref().map(restriction_json),
+                "ban": m.ban.as_ref().map(restriction_json),
             })
         })
         .collect();
