@@ -7,8 +7,9 @@
 //! - `index.html`: the page skeleton (no inline script or style);
 //! - `assets/*.js`: ES modules loaded by the browser as they are, one per concern; `app.js` is
 //!   the entry point and its header lists the others (state, session, connection, timeline,
-//!   rooms, composer, members, dialogs, identity and key tools, layout, and the pure `api.js`,
-//!   `keys.js`, `cbor.js`, `draft.js`, `text.js`, `notices.js`, `timeline.js`);
+//!   rooms, composer, members, the moderator panel, dialogs, identity and key tools, layout,
+//!   and the pure `api.js`, `keys.js`, `cbor.js`, `draft.js`, `text.js`, `notices.js`,
+//!   `moderation.js`, `timeline.js`);
 //! - `assets/app.css`: the one stylesheet (light and dark);
 //! - `assets/icon.svg`, `assets/manifest.webmanifest`: icon and web app manifest;
 //! - `tests/client_unit.mjs`: Node.js checks of the pure modules (not served).
@@ -75,6 +76,8 @@ pub const FILES: &[WebFile] = &[
     asset!("layout.js", JAVASCRIPT),
     asset!("members.js", JAVASCRIPT),
     asset!("menus.js", JAVASCRIPT),
+    asset!("moderation.js", JAVASCRIPT),
+    asset!("moderation_panel.js", JAVASCRIPT),
     asset!("notices.js", JAVASCRIPT),
     asset!("room_bar.js", JAVASCRIPT),
     asset!("rooms.js", JAVASCRIPT),

@@ -13,6 +13,8 @@
 //! - [`Element`]: a found element, tied to its browser.
 //! - [`chat`]: the web client through its DOM contract ([`chat::Chat`]) and the helpers the
 //!   browser tests share. Other users beside the browser are [`crate::api::ApiUser`].
+//! - [`panel`]: the moderator panel and what a moderated user reads, as methods of
+//!   [`chat::Chat`].
 //!
 //! WebDriver is plain HTTP+JSON (<https://www.w3.org/TR/webdriver2/>), so no WebDriver crate is
 //! needed: `reqwest` with a response size cap is enough.
@@ -31,6 +33,7 @@ use serde_json::{Value, json};
 use thiserror::Error;
 
 pub mod chat;
+pub mod panel;
 
 /// The Chromium binary the tests drive (Debian's `chromium` package).
 pub const CHROMIUM_PATH: &str = "/usr/bin/chromium";

@@ -4,8 +4,9 @@
 //! (the change reaches the node, checked through the client API by another user).
 //!
 //! Dialogs: display name, invite by key, power level, delete message, kick, ban (value prompts),
-//! key export (new passphrase, asked twice), key import (passphrase), forget identity
-//! (confirmation with an alternative). The moderation done on the way must read in the timeline
+//! the moderator panel's reason-and-duration dialog, key export (new
+//! passphrase, asked twice), key import (passphrase), forget identity (confirmation with an
+//! alternative). The moderation done on the way must read in the timeline
 //! as people would write it ("alice banned bob: spam", "alice unbanned bob"). Skipped with a SKIP line when Chromium is missing, unless
 //! `CAUSERIE_REQUIRE_BROWSER=1`.
 
@@ -276,6 +277,32 @@ async fn every_dialog_cancels_refuses_and_submits() {
         .await
         .or_fail("moderation notices");
     chat.shot("moderation told in the timeline").await;
+
+    // The moderator panel's dialog (a reason, within 1,024 bytes): kick bob from the panel.
+    bob.join(&room).await;
+    wait_member(&carol, &room, &bob.key(), "membership", json!("join")).await;
+    chat.open_panel("members").await;
+    chat.panel_member_action(&bob.key(), "Kick…").await;
+    wait_dialog(&chat, "moderate", true).await;
+    cancel(&chat, "moderate").await;
+    assert_eq!(
+        member(&bob, &room, &bob.key()).await.expect("bob")["membership"],
+        json!("join"),
+        "kick from the panel cancelled"
+    );
+    chat.panel_member_action(&bob.key(), "Kick…").await;
+    wait_dialog(&chat, "moderate", true).await;
+    chat.fill("#moderate-reason", &"é".repeat(513)).await;
+    expect_refusal(&chat, "moderate", "At most 1024 bytes").await;
+    chat.fill("#moderate-reason", "second warning").await;
+    chat.click("#moderate-ok").await;
+    wait_dialog(&chat, "moderate", false).await;
+    wait_member(&carol, &room, &bob.key(), "membership", json!("leave")).await;
+    let removed = member(&carol, &room, &bob.key()).await.expect("bob");
+    assert_eq!(removed["membership"], json!("leave"), "{removed}");
+    chat.shot("bob kicked from the panel").await;
+
+    chat.close_panel().await;
 
     // Key export: a new passphrase, asked twice, at least 8 characters.
     chat.click("#export-key").await;

@@ -13,10 +13,12 @@ export const STREAM_IDLE_TIMEOUT_MS = 45000;
 
 /** An API error: `status` 0 and reason `unreachable` when the node could not be reached. */
 export class ApiError extends Error {
-  constructor(status, reason, message) {
+  constructor(status, reason, message, retryAfter = null) {
     super(message || reason);
     this.status = status;
     this.reason = reason;
+    /** Seconds to wait before trying again (the `Retry-After` of a refusal for now), or null. */
+    this.retryAfter = retryAfter;
   }
 
   /** Whether the node could not be reached (as opposed to refusing the request). */
@@ -72,7 +74,8 @@ export class Api {
     if (!response.ok) {
       const reason = payload && typeof payload.error === 'string' ? payload.error : `http_${response.status}`;
       const message = payload && typeof payload.message === 'string' ? payload.message : response.statusText;
-      const failure = new ApiError(response.status, reason, message);
+      const wait = Number.parseInt(response.headers.get('Retry-After') ?? '', 10);
+      const failure = new ApiError(response.status, reason, message, Number.isSafeInteger(wait) && wait >= 0 ? wait : null);
       // A proxy error or a stopping node means "not reachable right now", not "refused".
       if (response.status === 502 && !payload) this.onUnreachable(failure);
       else this.onReachable();

@@ -6,6 +6,7 @@
 // - connection.js: the live stream, reconnection and resynchronisation;
 // - timeline.js (model), history.js (loading), timeline_view.js and notices.js (display);
 // - rooms.js, directory.js, room_bar.js, composer.js, members.js: the chat itself;
+// - moderation.js (wording, rights), moderation_panel.js: the moderator panel;
 // - identity.js, key_tools.js: onboarding, the identity panel and the key file;
 // - dialogs.js, menus.js, layout.js: dialogs, popup menus, drawers and keyboard;
 // - api.js, keys.js, cbor.js: the node's API, the key in IndexedDB, the strict CBOR reader.
@@ -24,6 +25,7 @@ import { $ } from './dom.js';
 import { bindIdentity, renderIdentity, showApp, showOnboarding } from './identity.js';
 import { bindKeyTools } from './key_tools.js';
 import { bindLayout } from './layout.js';
+import { bindModerationPanel } from './moderation_panel.js';
 import { bindRoomBar } from './room_bar.js';
 import { bindRooms, renderActiveRoom } from './rooms.js';
 import { state } from './state.js';
@@ -52,6 +54,7 @@ async function main() {
   bindDirectory();
   bindRoomBar();
   bindComposer();
+  bindModerationPanel();
   if (!window.isSecureContext || !window.crypto?.subtle) {
     showNeedsSecureOrigin();
     document.body.dataset.ready = '1';

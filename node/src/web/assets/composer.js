@@ -1,9 +1,13 @@
 // Causerie web client: the composer. Enter sends, Shift+Enter makes a new line; a message that
-// could not be sent stays in the field.
+// could not be sent stays in the field, and a refusal is told in plain words (moderation.js):
+// muted, banned, a content rule, the classifier, a rate limit with a countdown. A muted, kicked
+// or banned member reads who did it, why and until when where they would write.
 
 import { ApiError } from './api.js';
 import { $, showError } from './dom.js';
 import { fillGap } from './history.js';
+import { banOver, mutedText, refusalText, removalText } from './moderation.js';
+import { scheduleActiveInfoRefresh } from './rooms.js';
 import { act } from './session.js';
 import { state } from './state.js';
 import { memberName } from './timeline_view.js';
@@ -30,7 +34,7 @@ async function onSend(e) {
     if (error instanceof ApiError && error.status === 0) {
       $('composer-error').textContent = 'Not sent: the node cannot be reached. Your text stays here; send it again when the node is back.';
     } else {
-      showError('composer-error', error);
+      showRefusal(error);
     }
   } finally {
     composer.dataset.sending = '0';
@@ -47,11 +51,52 @@ function onComposerKey(e) {
   }
 }
 
-/** Who removed the user from the room and why, in people's words. */
-function removalText(removed) {
-  const who = memberName(removed.by);
-  const what = removed.membership === 'ban' ? 'banned you from this room' : 'removed you from this room';
-  return removed.reason ? `${who} ${what}: ${removed.reason}` : `${who} ${what}.`;
+/** The countdown of a rate limit shown under the composer, while it runs. */
+let countdown = null;
+
+/**
+ * Shows why a message was not sent: plain words for moderation's refusals (a rate limit counts
+ * down to zero, then clears), the reason and the node's message otherwise. A refusal that says
+ * the user's standing changed (muted, banned) refetches the room, so the composer says why.
+ */
+function showRefusal(error) {
+  clearInterval(countdown);
+  countdown = null;
+  const plain = refusalText(error);
+  if (!plain) {
+    showError('composer-error', error);
+    return;
+  }
+  $('composer-error').textContent = plain;
+  if (['muted', 'banned', 'not_a_member'].includes(error.reason)) scheduleActiveInfoRefresh();
+  if (!Number.isSafeInteger(error.retryAfter) || error.retryAfter <= 0) return;
+  const end = Date.now() + error.retryAfter * 1000;
+  let shown = plain;
+  countdown = setInterval(() => {
+    const left = Math.ceil((end - Date.now()) / 1000);
+    // Another message (or none) replaced the countdown: it stops.
+    if ($('composer-error').textContent !== shown || left <= 0) {
+      if ($('composer-error').textContent === shown) $('composer-error').textContent = '';
+      clearInterval(countdown);
+      countdown = null;
+      return;
+    }
+    shown = refusalText({ reason: error.reason, retryAfter: left });
+    $('composer-error').textContent = shown;
+  }, 1000);
+}
+
+/** Re-checks the composer when a mute ends (at most this long from now, then again). */
+const MAX_MUTE_TIMER_MS = 60 * 60 * 1000;
+let muteTimer = null;
+
+/** What stops the user writing in the active room, in plain words, or null. */
+function standingText(info, now) {
+  if (info?.membership === 'join' && info.muted) {
+    return mutedText({ ...info.muted, by: memberName(info.muted.by) }, now);
+  }
+  if (info?.membership !== 'join' && info?.removed) return removalText(info.removed, memberName(info.removed.by), now);
+  return null;
 }
 
 /** Enables the composer for members and says why it is disabled otherwise. */
@@ -60,20 +105,29 @@ export function renderComposerState() {
   const membership = info?.membership;
   const composer = $('composer');
   const sending = composer.dataset.sending === '1';
-  const canWrite = Boolean(state.active) && membership === 'join';
+  const now = Date.now();
+  const standing = state.active ? standingText(info, now) : null;
+  const muted = membership === 'join' && standing !== null;
+  clearTimeout(muteTimer);
+  if (muted && Number.isSafeInteger(info.muted.expires)) {
+    muteTimer = setTimeout(renderComposerState, Math.min(info.muted.expires - now + 250, MAX_MUTE_TIMER_MS));
+  }
+  $('composer-notice').textContent = standing ?? '';
+  $('composer-notice').hidden = standing === null;
+  const canWrite = Boolean(state.active) && membership === 'join' && !muted;
   composer.disabled = !canWrite || sending;
   $('send-button').disabled = !canWrite || sending;
   composer.placeholder = !state.active
     ? ''
-    : membership === 'join'
-      ? 'Message (Enter sends, Shift+Enter for a new line)'
-      : membership === 'invite'
-        ? 'You are invited: join the room (Join button in the room list) to write.'
-        : info?.removed
-          ? removalText(info.removed)
+    : standing
+      ? standing
+      : membership === 'join'
+        ? 'Message (Enter sends, Shift+Enter for a new line)'
+        : membership === 'invite'
+          ? 'You are invited: join the room (Join button in the room list) to write.'
           : 'Join the room to write.';
-  const joinable = state.active && (membership === 'invite' || membership === null || membership === 'leave');
-  $('leave-room').textContent = joinable ? 'Join' : 'Leave';
+  const joinable = state.active && (membership === 'invite' || membership === null || membership === 'leave' || banOver(info, now));
+  $('leave-room').textContent = joinable ? 'Join' : membership === 'ban' ? 'Close' : 'Leave';
 }
 
 /** Binds the composer. */

@@ -1,4 +1,5 @@
-// Causerie web client: the modal dialogs of index.html (passphrase, value prompt, confirmation).
+// Causerie web client: the modal dialogs of index.html (passphrase, value prompt, confirmation,
+// a moderation action's reason and duration).
 //
 // Every dialog goes through one runner, runDialog(): it fills nothing itself, shows the dialog
 // `#<name>-dialog` with the focus on a chosen control, and settles on the first of: the form
@@ -20,7 +21,7 @@ import { passphraseProblem } from './keys.js';
  * the opener is gone) before the promise resolves, so a dialog opened right after (a retry)
  * records the right opener.
  */
-function runDialog(name, { focus, check, buttons = [] }) {
+export function runDialog(name, { focus, check, buttons = [] }) {
   const dialog = $(`${name}-dialog`);
   const form = $(`${name}-form`);
   const error = $(`${name}-error`);
@@ -119,5 +120,41 @@ export function askConfirm({ title, text, ok, alternative }) {
     focus: $('confirm-cancel'),
     check: () => ({ value: 'ok' }),
     buttons: alternative ? [[other, 'alternative']] : [],
+  });
+}
+
+/** Longest reason a moderator may give, in UTF-8 bytes (the node's MAX_REASON_BYTES). */
+export const MAX_REASON_BYTES = 1024;
+
+/**
+ * Asks for a moderation action's reason and, with `durations` (a list of [label, ms or null]),
+ * its duration. Resolves to `{reason, duration}` (reason trimmed, possibly empty; duration in
+ * ms or null for permanent) or null if cancelled. The focus starts on the reason.
+ */
+export function askModeration({ title, text, ok, durations = null }) {
+  $('moderate-title').textContent = title;
+  $('moderate-text').textContent = text;
+  $('moderate-ok').textContent = ok;
+  const reason = $('moderate-reason');
+  const duration = $('moderate-duration');
+  reason.value = '';
+  $('moderate-duration-row').hidden = !durations;
+  duration.replaceChildren(
+    ...(durations || []).map(([label, ms], index) => {
+      const option = document.createElement('option');
+      option.value = String(index);
+      option.textContent = label;
+      return option;
+    }),
+  );
+  return runDialog('moderate', {
+    focus: reason,
+    check: () => {
+      const given = reason.value.trim();
+      const bytes = new TextEncoder().encode(given).length;
+      if (bytes > MAX_REASON_BYTES) return { error: `At most ${MAX_REASON_BYTES} bytes (this reason has ${bytes}).`, field: reason };
+      const picked = durations ? durations[Number(duration.value)] : null;
+      return { value: { reason: given, duration: picked ? picked[1] : null } };
+    },
   });
 }

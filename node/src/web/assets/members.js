@@ -6,6 +6,8 @@ import * as keys from './keys.js';
 import { askValue } from './dialogs.js';
 import { $, h, showError } from './dom.js';
 import { menuFor } from './menus.js';
+import { roleName, stillHolds } from './moderation.js';
+import { renderModerationPanel } from './moderation_panel.js';
 import { scheduleActiveInfoRefresh } from './rooms.js';
 import { act } from './session.js';
 import { state } from './state.js';
@@ -21,6 +23,7 @@ export function canRedactOthers() {
 export function renderMembers() {
   const list = $('members');
   const info = state.activeInfo;
+  renderModerationPanel();
   if (!state.active || !info) {
     list.replaceChildren();
     return;
@@ -55,7 +58,8 @@ export function renderMembers() {
         { className: 'member-main' },
         h('span', { className: 'name', text: name }),
         member.handle ? h('span', { className: 'handle', text: `@${member.handle}` }) : null,
-        h('span', { className: 'power', text: levelText(power), attrs: { title: `power ${levelText(power)}` } }),
+        h('span', { className: 'power', text: roleName(power), attrs: { title: `power ${levelText(power)}` } }),
+        member.muted && stillHolds(member.muted.expires ?? null, Date.now()) ? h('span', { className: 'mod-badge mod-badge-muted', text: 'muted' }) : null,
       ),
       h('div', {
         className: 'member-meta',

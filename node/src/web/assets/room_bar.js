@@ -1,8 +1,10 @@
-// Causerie web client: the bar above the conversation: the invite link, and Leave (or Join).
+// Causerie web client: the bar above the conversation: the invite link, and Leave (or Join, or
+// Close for a room the user was banned from).
 
 import { loadDirectory } from './directory.js';
+import { banOver } from './moderation.js';
 import { $, canFocus, showError } from './dom.js';
-import { joinRoom, loadRooms, setActive } from './rooms.js';
+import { joinRoom, loadRooms, renderRoomList, setActive } from './rooms.js';
 import { act, call, roomPath } from './session.js';
 import { state } from './state.js';
 
@@ -34,11 +36,19 @@ async function onCopyInviteLink() {
   }
 }
 
-/** Leaves the active room, or joins it when we are not a member. */
+/** Leaves the active room, joins it when we are not a member, or closes it when banned. */
 async function onLeaveOrJoin() {
   const room = state.active;
   if (!room) return;
   const info = state.activeInfo || state.rooms.get(room);
+  if (info?.membership === 'ban' && !banOver(info, Date.now())) {
+    // Kept open only to say why (rooms.js, loadRooms): nothing to leave.
+    state.rooms.delete(room);
+    state.timelines.delete(room);
+    setActive(null);
+    renderRoomList();
+    return;
+  }
   const button = $('leave-room');
   button.disabled = true;
   showError('composer-error', null);

@@ -35,7 +35,12 @@ export async function loadRooms() {
     // Not on a touch-only device: focusing the composer there pops the keyboard over the page.
     if (first) setActive(first, { focus: !isTouchOnly() });
   } else if (!state.rooms.has(state.active)) {
-    setActive(null);
+    // Removed by a moderator: the room stays open, out of the node's list, so that its reader
+    // sees who removed them, why and until when (composer.js) until they open another room.
+    const room = state.active;
+    const info = await call('GET', roomPath(room)).catch(() => null);
+    if (state.active === room && info?.removed) state.rooms.set(room, info);
+    else if (state.active === room) setActive(null);
   }
   renderRoomList();
   renderRoomHeader();
@@ -47,6 +52,9 @@ export function roomLabel(info) {
 }
 
 let roomListShown = '';
+
+/** The room list's badge for a membership other than `join`. */
+const BADGES = { invite: 'invited', ban: 'banned', leave: 'removed' };
 
 /** Shows the room list (only when it changed). */
 export function renderRoomList() {
@@ -67,7 +75,7 @@ export function renderRoomList() {
         onClick: () => setActive(id, { focus: true }),
       },
       h('span', { className: 'room-name', text: roomLabel(info) }),
-      badge ? h('span', { className: 'badge', text: badge === 'invite' ? 'invited' : badge }) : null,
+      badge ? h('span', { className: 'badge', text: BADGES[badge] ?? badge }) : null,
       state.unread.has(id) ? h('span', { className: 'unread-dot', attrs: { 'aria-label': 'unread messages' } }) : null,
     );
     items.push(

@@ -63,6 +63,14 @@ export class Timeline {
     return { index: low, updated: false };
   }
 
+  /**
+   * The messages of `user` before `ban` in timeline order that are not redacted yet: what a
+   * ban-and-purge deletes from this timeline (the node serves them redacted from then on).
+   */
+  purgedBy(ban, user) {
+    return this.events.filter((e) => e.author === user && e.kind === 'room.message' && !e.redacted && compareEvents(e, ban) < 0);
+  }
+
   /** The last event in timeline order, or null. */
   newest() {
     return this.events.length ? this.events[this.events.length - 1] : null;
@@ -78,6 +86,16 @@ export class Timeline {
     this.prev = `${oldest.depth}:${oldest.id}`;
     return true;
   }
+}
+
+/**
+ * The user whose messages a ban-and-purge deletes (`room.member` ban with `purge: true`,
+ * specs/moderation.md §1), or null for any other event.
+ */
+export function purgeTarget(event) {
+  const content = event.content;
+  if (event.kind !== 'room.member' || !content || content.membership !== 'ban' || content.purge !== true) return null;
+  return typeof event.state_key === 'string' ? event.state_key : null;
 }
 
 /** The id (`$…`) of the event a redaction deletes, or null if `event` is not a redaction. */

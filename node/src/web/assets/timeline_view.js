@@ -9,7 +9,7 @@ import { menuFor } from './menus.js';
 import { noticeText, senderName } from './notices.js';
 import { state } from './state.js';
 import { attestationText, formatTime, shortKey } from './text.js';
-import { compareEvents, redactionTarget } from './timeline.js';
+import { compareEvents, purgeTarget, redactionTarget } from './timeline.js';
 
 /** Older history is fetched when the timeline is scrolled this close to its top. */
 export const LOAD_OLDER_THRESHOLD_PX = 300;
@@ -29,6 +29,15 @@ export function applyEvents(timeline, events) {
       timeline.redacted.add(target);
       const victim = timeline.byId.get(target);
       if (victim && !victim.redacted) {
+        victim.redacted = true;
+        victim.content = {};
+        if (shown) replaceEventNode(victim);
+      }
+    }
+    const purged = purgeTarget(event);
+    if (purged) {
+      for (const victim of timeline.purgedBy(event, purged)) {
+        timeline.redacted.add(victim.id);
         victim.redacted = true;
         victim.content = {};
         if (shown) replaceEventNode(victim);

@@ -9,8 +9,9 @@ import nodeCrypto from 'node:crypto';
 import { cborEqual, decodeCbor } from '../assets/cbor.js';
 import { SseParser } from '../assets/api.js';
 import * as keys from '../assets/keys.js';
-import { Timeline, redactionTarget } from '../assets/timeline.js';
+import { Timeline, purgeTarget, redactionTarget } from '../assets/timeline.js';
 import { noticeText } from '../assets/notices.js';
+import * as moderation from '../assets/moderation.js';
 
 const hex = (s) => Uint8Array.from(Buffer.from(s, 'hex'));
 
@@ -119,6 +120,14 @@ assert.equal(timeline.newest().id, '$b');
 assert.equal(redactionTarget({ kind: 'room.redaction', content: { redacts: 'ab' } }), '$ab');
 assert.equal(redactionTarget(ev('$x', 1)), null);
 
+// A ban-and-purge deletes the target's messages before it, not others' nor later ones.
+const purging = new Timeline('!r');
+for (const [id, depth, author] of [['$m1', 1, 'u'], ['$m2', 2, 'v'], ['$m3', 3, 'u'], ['$m5', 5, 'u']]) purging.insert(ev(id, depth, { author }));
+const ban = { id: '$ban', room: '!r', kind: 'room.member', state_key: 'u', depth: 4, content: { membership: 'ban', purge: true } };
+assert.equal(purgeTarget(ban), 'u');
+assert.equal(purgeTarget({ ...ban, content: { membership: 'ban' } }), null);
+assert.deepEqual(purging.purgedBy(ban, 'u').map((e) => e.id), ['$m1', '$m3']);
+
 // Room changes as people would write them, with the reason.
 const A = 'a'.repeat(64);
 const B = 'b'.repeat(64);
@@ -177,5 +186,59 @@ assert.equal(said(C, 'room.member', { membership: 'leave' }, C), 'carol declined
 assert.equal(said(C, 'room.member', { membership: 'knock' }, C), 'carol asked to join');
 assert.equal(said(A, 'room.member', { membership: 'leave' }, C), 'alice turned down the request of carol to join');
 assert.equal(said(B, 'room.member', { membership: 'leave' }, B), 'bob left');
+
+// Moderation: role names, rights by power, plain words for the affected user.
+assert.deepEqual([0, 49, 50, 99, 100, 9007199254740991].map(moderation.roleName), ['member', 'member', 'moderator', 'moderator', 'admin', 'creator']);
+const roomInfo = (power, levels = {}) => ({ membership: 'join', power, power_levels: { ban: 50, kick: 50, redact: 50, state_default: 50, ...levels } });
+assert.equal(moderation.moderatorRights(roomInfo(0)).any, false);
+assert.equal(moderation.moderatorRights({ ...roomInfo(100), membership: 'leave' }).any, false);
+const rights = moderation.moderatorRights(roomInfo(50, { ban: 75, events: { 'room.content_rules': 100 } }));
+assert.deepEqual([rights.any, rights.kick, rights.ban, rights.mute, rights.rules, rights.lists], [true, true, false, true, false, true]);
+const now = Date.UTC(2026, 0, 10, 12, 0);
+const later = now + 65 * 60 * 1000;
+const at = moderation.momentText(later, now);
+assert.ok(/\d/.test(at) && !/,/.test(at), at);
+assert.ok(moderation.momentText(now + 3 * 86400000, now).includes(','));
+assert.equal(moderation.mutedText({ by: 'Alice', reason: ' spam ', expires: later }, now), `You are muted by Alice until ${at}: spam`);
+assert.equal(moderation.mutedText({ by: 'Alice', reason: null, expires: null }, now), 'You are muted by Alice.');
+assert.equal(moderation.mutedText({ by: 'Alice', expires: now - 1 }, now), null);
+assert.equal(moderation.removalText({ membership: 'leave', reason: 'cool down' }, 'Alice', now), 'Alice removed you from this room: cool down');
+assert.equal(
+  moderation.removalText({ membership: 'ban', reason: 'spam', expires: later, purge: true }, 'Alice', now),
+  `Alice banned you from this room until ${at} and deleted your messages: spam`,
+);
+assert.equal(moderation.removalText({ membership: 'ban' }, 'Alice', now), 'Alice banned you from this room.');
+assert.equal(moderation.banOver({ membership: 'ban', removed: { expires: now - 1 } }, now), true);
+assert.equal(moderation.banOver({ membership: 'ban', removed: { expires: later } }, now), false);
+assert.equal(moderation.banOver({ membership: 'ban', removed: { expires: null } }, now), false);
+assert.equal(moderation.refusalText({ reason: 'blocked_word' }), 'Your message was not sent: it contains a blocked word.');
+assert.equal(moderation.refusalText({ reason: 'rate_limited', retryAfter: 12 }), 'Slow down: try again in 12 s.');
+assert.equal(moderation.refusalText({ reason: 'rate_limited', retryAfter: null }), 'Slow down: try again in a moment.');
+assert.equal(moderation.refusalText({ reason: 'muted' }), 'Your message was not sent: you are muted in this room.');
+assert.equal(moderation.refusalText({ reason: 'bad_signature' }), null);
+assert.deepEqual([5, 119, 121, 7300].map(moderation.waitText), ['5 s', '119 s', '3 min', '3 h']);
+
+// The rules editor: fields to content and back; refusals name the field.
+const rules = {
+  max_message_bytes: 500,
+  blocked_words: ['spam', 'scam'],
+  links: { allow_domains: ['example.org'] },
+  slow_mode_ms: 30000,
+  new_member_link_delay_ms: 600000,
+  classifier: 'fail_closed',
+  exempt_level: 50,
+};
+const form = moderation.rulesToForm(rules);
+assert.deepEqual(form, {
+  maxBytes: '500', words: 'spam\nscam', patterns: '', links: 'domains', domains: 'example.org',
+  mentions: '', linkDelay: '10', slowMode: '30', classifier: 'fail_closed',
+});
+assert.deepEqual(moderation.rulesFromForm(form, rules), { content: rules });
+assert.deepEqual(moderation.rulesFromForm(moderation.rulesToForm(null), null), { content: {} });
+assert.equal(moderation.rulesFromForm({ ...form, maxBytes: '12.5' }, null).field, 'maxBytes');
+assert.equal(moderation.rulesFromForm({ ...form, slowMode: '-1' }, null).field, 'slowMode');
+assert.equal(moderation.rulesFromForm({ ...form, domains: 'not a domain!' }, null).field, 'domains');
+assert.equal(moderation.rulesFromForm({ ...form, words: 'x'.repeat(65) }, null).field, 'words');
+assert.deepEqual(moderation.rulesSummary({ links: 'deny', slow_mode_ms: 30000 }), [['Links', 'not allowed'], ['Slow mode', 'one message every 30 s']]);
 
 console.log('web client unit checks passed');

@@ -1,0 +1,195 @@
+//! Browser test of the moderator panel (node/src/web/assets/moderation_panel.js) and of what a
+//! moderated user reads (specs/moderation.md): two Chromium sessions on one real node, alice
+//! the room's creator and bob an ordinary member, with carol beside them through the client
+//! API. The panel is offered to alice only; it names roles; what alice does there reaches the
+//! node as signed events and bob's screen says, in plain words, who did what, why and until
+//! when. Names and reasons are hostile HTML and must stay text. Skipped with a SKIP line when
+//! Chromium is missing, unless `CAUSERIE_REQUIRE_BROWSER=1`.
+
+use std::time::Duration;
+
+use causerie_tests::api::ApiUser;
+use causerie_tests::browser::DEFAULT_WAIT;
+use causerie_tests::browser::chat::{Chat, ChatTest, OrFail};
+use causerie_tests::cluster;
+use serde_json::{Value, json};
+
+/// How long the node may take to show what a browser did.
+const NODE_WAIT: Duration = Duration::from_secs(30);
+
+/// A reason that would run script if it were ever parsed as HTML.
+const HOSTILE_REASON: &str = "spam <img src=x onerror=\"window.__xss=1\">";
+
+/// The member row of `user` in `room` as the node reports it.
+async fn member(observer: &ApiUser, room: &str, user: &str) -> Option<Value> {
+    let members = observer
+        .call("GET", &format!("/rooms/{room}/members"), Value::Null)
+        .await;
+    members["members"]
+        .as_array()
+        .and_then(|rows| rows.iter().find(|m| m["user"] == json!(user)).cloned())
+}
+
+/// Waits until the node reports `user`'s membership in `room` as `membership`.
+async fn wait_membership(observer: &ApiUser, room: &str, user: &str, membership: &str) {
+    let what = format!("{user} to be {membership} on the node");
+    cluster::wait_until(NODE_WAIT, &what, || async {
+        member(observer, room, user)
+            .await
+            .is_some_and(|m| m["membership"] == json!(membership))
+    })
+    .await
+    .or_fail(&what);
+}
+
+/// Asserts that nothing hostile ran in `chat`'s page and no element came from a reason.
+async fn assert_inert(chat: &Chat) {
+    let found = chat
+        .browser
+        .execute(
+            "return [window.__xss || null,
+                     document.querySelectorAll('#moderation-dialog img, #composer-form img, #timeline img').length];",
+            vec![],
+        )
+        .await
+        .or_fail("inert");
+    assert_eq!(found, json!([null, 0]), "hostile text became HTML");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moderator_panel_acts_and_the_member_reads_why() {
+    let Some(test) =
+        ChatTest::start("moderator_panel_acts_and_the_member_reads_why", 1).await
+    else {
+        return;
+    };
+    let node = test.node(0);
+    let (alice, bob) = tokio::join!(test.open("alice", 0), test.open("bob", 0));
+    let alice_key = alice.create_identity("alice", "Alice").await;
+    let room = alice.create_room("Moderated", true).await;
+    let link = alice.invite_link().await;
+    let bob_key = bob.create_identity("bob", "Bob").await;
+    bob.join(&link, &room).await;
+    let carol = ApiUser::register(node, "carol", "Carol <b>bold</b>").await;
+    carol.join(&room).await;
+    bob.wait_online().await;
+    let bob_says = "hello from bob";
+    bob.send(bob_says).await;
+    alice.wait_message(bob_says, DEFAULT_WAIT).await;
+
+    // The panel is for those whose power allows moderation: not bob.
+    alice.element("#moderation-open:not([hidden])").await;
+    let offered = bob
+        .browser
+        .execute(
+            "return !document.getElementById('moderation-open').hidden;",
+            vec![],
+        )
+        .await
+        .or_fail("bob's moderation button");
+    assert_eq!(offered, json!(false), "an ordinary member is offered the panel");
+
+    // Members with their roles, names as text.
+    alice.open_panel("members").await;
+    alice.wait_panel_badge(&alice_key, "creator").await;
+    alice.wait_panel_badge(&bob_key, "member").await;
+    alice.wait_panel_badge(&carol.key(), "member").await;
+    alice
+        .browser
+        .wait_script(
+            "carol's name shown as text",
+            DEFAULT_WAIT,
+            "const row = document.querySelector(\"#moderation-members-list li[data-user='\" + arguments[0] + \"']\");
+             return (row && row.querySelector('.name').textContent === 'Carol <b>bold</b>'
+                 && !row.querySelector('b')) || {waiting: row ? row.innerText : null};",
+            vec![json!(carol.key())],
+        )
+        .await
+        .or_fail("carol's name");
+    alice.shot("panel members").await;
+
+    // Mute bob for 10 minutes: the node has the mute, bob reads who, why and until when, and
+    // cannot write; unmuted, he writes again.
+    alice.panel_member_action(&bob_key, "Mute…").await;
+    alice.answer_moderation("calm down", Some("10 minutes")).await;
+    let what = "bob's mute on the node";
+    cluster::wait_until(NODE_WAIT, what, || async {
+        member(&carol, &room, &bob_key)
+            .await
+            .is_some_and(|m| m["muted"]["reason"] == json!("calm down") && m["muted"]["expires"].is_u64())
+    })
+    .await
+    .or_fail(what);
+    alice.wait_panel_badge(&bob_key, "muted until").await;
+    bob.wait_text(
+        "composer-notice",
+        &["You are muted by Alice until", "calm down"],
+        NODE_WAIT,
+    )
+    .await;
+    assert_eq!(
+        bob.element("#composer").await.property("disabled").await.or_fail("disabled"),
+        json!(true),
+        "a muted member's composer is disabled"
+    );
+    bob.shot("bob reads that he is muted").await;
+    alice.panel_member_action(&bob_key, "Unmute").await;
+    bob.browser
+        .wait_script(
+            "bob's composer to be enabled again",
+            NODE_WAIT,
+            "return (!document.getElementById('composer').disabled
+                     && document.getElementById('composer-notice').hidden) || {waiting: document.getElementById('composer-notice').textContent};",
+            vec![],
+        )
+        .await
+        .or_fail("unmuted");
+    bob.send("back again").await;
+
+    // Ban and purge carol for 7 days: her message is deleted on bob's screen, and the timeline
+    // tells what happened and why.
+    let carol_says = "buy my coins";
+    let carol_message = carol.say(&room, carol_says).await;
+    bob.wait_message(carol_says, NODE_WAIT).await;
+    alice.panel_member_action(&carol.key(), "Ban and purge…").await;
+    alice.answer_moderation("scam", Some("7 days")).await;
+    wait_membership(&carol, &room, &carol.key(), "ban").await;
+    let banned = member(&carol, &room, &carol.key()).await.expect("carol");
+    assert_eq!(banned["ban"]["purge"], json!(true), "{banned}");
+    assert!(banned["ban"]["expires"].is_u64(), "{banned}");
+    alice.wait_panel_badge(&carol.key(), "banned until").await;
+    bob.browser
+        .wait_script(
+            "carol's message deleted and the purge told on bob's screen",
+            NODE_WAIT,
+            "const message = document.querySelector("#timeline .message[data-event-id='" + arguments[0] + "'] .body");
+             const notices = Array.from(document.querySelectorAll('#timeline .notice')).map(n => n.textContent);
+             const told = notices.some(n => n.includes('banned Carol <b>bold</b> until') && n.includes('scam'));
+             return (message && message.classList.contains('deleted') && told)
+                 || {waiting: [message ? message.textContent : null, notices.slice(-2)]};",
+            vec![json!(carol_message)],
+        )
+        .await
+        .or_fail("purge on bob's screen");
+    bob.shot("bob sees carol purged").await;
+
+    // Ban bob with a hostile reason: the node has the ban, bob reads who and why.
+    alice.panel_member_action(&bob_key, "Ban…").await;
+    alice.answer_moderation(HOSTILE_REASON, Some("permanent")).await;
+    wait_membership(&carol, &room, &bob_key, "ban").await;
+    alice.wait_panel_badge(&bob_key, "banned").await;
+    bob.wait_text(
+        "composer-notice",
+        &["Alice banned you from this room", HOSTILE_REASON],
+        NODE_WAIT,
+    )
+    .await;
+    bob.shot("bob reads why he was banned").await;
+    assert_inert(&alice).await;
+    assert_inert(&bob).await;
+
+    alice.close_panel().await;
+    alice.close().await;
+    bob.close().await;
+    test.finish().await;
+}
