@@ -69,12 +69,9 @@ fn restriction(event: &Event) -> Restriction {
     }
 }
 
-/// The kind of a mute (state key: the muted user's key in hex; specs/moderation.md §1).
-const MUTE: &str = "room.mute";
-
 /// `user`'s mute in the room's current state, if their `room.mute` says `muted: true`.
 fn mute(room: &Room, user: &UserKey) -> Option<Restriction> {
-    let event = room.state_event(MUTE, &user_state_key(user))?;
+    let event = room.state_event(kinds::MUTE, &user_state_key(user))?;
     matches!(event.content().get("muted"), Some(Value::Bool(true))).then(|| restriction(event))
 }
 

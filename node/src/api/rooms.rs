@@ -71,6 +71,7 @@ fn room_json(view: &RoomView) -> JsonValue {
         "power_levels": {
             "ban": levels.ban,
             "kick": levels.kick,
+            "mute": levels.mute,
             "redact": levels.redact,
             "invite": levels.invite,
             "state_default": levels.state_default,
