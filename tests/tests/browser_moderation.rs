@@ -1,21 +1,50 @@
-//! Browser test of the moderator panel (node/src/web/assets/moderation_panel.js) and of what a
-//! moderated user reads (specs/moderation.md): two Chromium sessions on one real node, alice
-//! the room's creator and bob an ordinary member, with carol beside them through the client
-//! API. The panel is offered to alice only; it names roles; what alice does there reaches the
-//! node as signed events and bob's screen says, in plain words, who did what, why and until
-//! when. Names and reasons are hostile HTML and must stay text. Skipped with a SKIP line when
-//! Chromium is missing, unless `CAUSERIE_REQUIRE_BROWSER=1`.
+//! Browser test of the moderator panel (node/src/web/assets/moderation_panel.js and its tabs)
+//! and of what a moderated user reads (specs/moderation.md): two Chromium sessions on one real
+//! node running the example classifier (scripts/classifier/example.py), alice the room's
+//! creator and bob an ordinary member, with carol beside them through the client API. The
+//! panel is offered to alice only; it names roles; what alice does there (mute, ban and purge,
+//! clear the review queue, ban) reaches the node as signed events or review decisions, and
+//! bob's screen says, in plain words, who did what, why and until when. Names and reasons are
+//! hostile HTML and must stay text. Skipped with a SKIP line when Chromium is missing, unless
+//! `CAUSERIE_REQUIRE_BROWSER=1`.
 
 use std::time::Duration;
 
-use causerie_tests::api::ApiUser;
+use std::path::{Path, PathBuf};
+
+use causerie_node::config::{ClassifierFile, ConfigFile};
+use causerie_tests::api::{ApiNode, ApiUser};
 use causerie_tests::browser::DEFAULT_WAIT;
-use causerie_tests::browser::chat::{Chat, ChatTest, OrFail};
+use causerie_tests::browser::chat::{self, Chat, OrFail};
 use causerie_tests::cluster;
 use serde_json::{Value, json};
 
 /// How long the node may take to show what a browser did.
 const NODE_WAIT: Duration = Duration::from_secs(30);
+
+/// The phrase the example classifier refuses.
+const BLOCKED_PHRASE: &str = "buy followers";
+
+/// A node configuration running the example classifier on every room (fail open), refusing
+/// [`BLOCKED_PHRASE`] and holding links from new accounts (every account of this test).
+fn classifier_config() -> ConfigFile {
+    let example: PathBuf =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/classifier/example.py");
+    ConfigFile {
+        classifier: Some(ClassifierFile {
+            program: PathBuf::from("python3"),
+            args: vec![
+                example.display().to_string(),
+                "--block".to_owned(),
+                BLOCKED_PHRASE.to_owned(),
+            ],
+            timeout_ms: Some(5_000),
+            fail_mode: Some("fail_open".to_owned()),
+            rooms: Default::default(),
+        }),
+        ..ConfigFile::default()
+    }
+}
 
 /// A reason that would run script if it were ever parsed as HTML.
 const HOSTILE_REASON: &str = "spam <img src=x onerror=\"window.__xss=1\">";
@@ -58,18 +87,22 @@ async fn assert_inert(chat: &Chat) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn moderator_panel_acts_and_the_member_reads_why() {
-    let Some(test) = ChatTest::start("moderator_panel_acts_and_the_member_reads_why", 1).await
-    else {
+    let test = "moderator_panel_acts_and_the_member_reads_why";
+    let Some(setup) = chat::setup(test) else {
         return;
     };
-    let node = test.node(0);
-    let (alice, bob) = tokio::join!(test.open("alice", 0), test.open("bob", 0));
+    cluster::init_logs();
+    let mut node = ApiNode::start_configured(Vec::new(), classifier_config()).await;
+    let (alice, bob) = tokio::join!(
+        Chat::open(&setup, "alice", node.http),
+        Chat::open(&setup, "bob", node.http)
+    );
     let alice_key = alice.create_identity("alice", "Alice").await;
     let room = alice.create_room("Moderated", true).await;
     let link = alice.invite_link().await;
     let bob_key = bob.create_identity("bob", "Bob").await;
     bob.join(&link, &room).await;
-    let carol = ApiUser::register(node, "carol", "Carol <b>bold</b>").await;
+    let carol = ApiUser::register(node.http, "carol", "Carol <b>bold</b>").await;
     carol.join(&room).await;
     bob.wait_online().await;
     let bob_says = "hello from bob";
@@ -155,6 +188,63 @@ async fn moderator_panel_acts_and_the_member_reads_why() {
         .or_fail("unmuted");
     bob.send("back again").await;
 
+    // The classifier: a blocked phrase is refused and bob reads why; links from his new account
+    // wait in the review queue, and bob reads that they do. Alice clears the queue: one
+    // approved (it reaches bob's screen), one rejected (it never does).
+    bob.fill("#composer", &format!("{BLOCKED_PHRASE} here"))
+        .await;
+    bob.click("#send-button").await;
+    bob.wait_text(
+        "composer-error",
+        &[
+            "Your message was not sent",
+            "filter refused it",
+            BLOCKED_PHRASE,
+        ],
+        NODE_WAIT,
+    )
+    .await;
+    let held = [
+        "read https://example.org/first",
+        "read https://example.org/second",
+    ];
+    for text in held {
+        bob.fill("#composer", text).await;
+        bob.click("#send-button").await;
+        bob.wait_text(
+            "composer-error",
+            &["waits for a moderator to review it"],
+            NODE_WAIT,
+        )
+        .await;
+    }
+    bob.shot("bob's links wait for review").await;
+    alice.panel_tab("review").await;
+    for text in held {
+        alice
+            .browser
+            .wait_script(
+                &format!("{text:?} in the review queue"),
+                NODE_WAIT,
+                "return Array.from(document.querySelectorAll('#moderation-review-list .review-item .body'))
+                     .some(b => b.textContent === arguments[0]) || {waiting: document.getElementById('moderation-review-list').textContent};",
+                vec![json!(text)],
+            )
+            .await
+            .or_fail("review item");
+    }
+    alice.shot("review queue").await;
+    alice.review_action(held[0], "Approve").await;
+    alice.review_action(held[1], "Reject").await;
+    alice
+        .element("#moderation-review-empty:not([hidden])")
+        .await;
+    bob.wait_message(held[0], NODE_WAIT).await;
+    let history = carol.bodies(&room).await;
+    assert!(history.iter().any(|b| b == held[0]), "{history:?}");
+    assert!(!history.iter().any(|b| b == held[1]), "{history:?}");
+    alice.panel_tab("members").await;
+
     // Ban and purge carol for 7 days: her message is deleted on bob's screen, and the timeline
     // tells what happened and why.
     let carol_says = "buy my coins";
@@ -204,5 +294,5 @@ async fn moderator_panel_acts_and_the_member_reads_why() {
     alice.close_panel().await;
     alice.close().await;
     bob.close().await;
-    test.finish().await;
+    node.stop().await;
 }

@@ -111,6 +111,25 @@ impl Chat {
         self.wait_dialog("moderate", false).await;
     }
 
+    /// Clicks the button labelled `label` of the review queue's item whose message is `body`.
+    pub async fn review_action(&self, body: &str, label: &str) {
+        self.browser
+            .wait_script(
+                &format!("a button {label:?} for {body:?} in the review queue"),
+                DEFAULT_WAIT,
+                "const item = Array.from(document.querySelectorAll('#moderation-review-list .review-item'))
+                     .find(i => i.querySelector('.body').textContent === arguments[0]);
+                 if (!item) return {waiting: document.getElementById('moderation-review-list').textContent};
+                 const button = Array.from(item.querySelectorAll('button')).find(b => b.textContent === arguments[1]);
+                 if (!button) return {waiting: 'no button'};
+                 button.click();
+                 return true;",
+                vec![json!(body), json!(label)],
+            )
+            .await
+            .or_fail(label);
+    }
+
     /// Waits until the panel's row of `user` shows a badge or role containing `text`.
     pub async fn wait_panel_badge(&self, user: &str, text: &str) {
         self.browser

@@ -34,6 +34,8 @@ async function onSend(e) {
     if (error instanceof ApiError && error.status === 0) {
       $('composer-error').textContent = 'Not sent: the node cannot be reached. Your text stays here; send it again when the node is back.';
     } else {
+      // A held message is in the room's review queue: it is not to be sent again.
+      if (error instanceof ApiError && error.reason === 'held_for_review' && composer.value === body) composer.value = '';
       showRefusal(error);
     }
   } finally {

@@ -56,7 +56,8 @@ export function moderatorRights(info) {
     lists: power >= stateLevel(info, 'room.policy_subscriptions'),
     lockdown: power >= stateLevel(info, 'room.join_rules') && power >= stateLevel(info, 'room.content_rules'),
   };
-  rights.review = rights.redact || rights.ban;
+  // The node shows a room's review queue to those at or above both its kick and redact levels.
+  rights.review = rights.kick && rights.redact;
   rights.any = Object.values(rights).some(Boolean) && power >= MODERATOR_POWER;
   return rights;
 }

@@ -5,12 +5,14 @@
 // mute, kick, ban, ban and purge, each with a reason and a duration asked through the dialog
 // runner (dialogs.js, askModeration). Every action is an ordinary signed event (session.js,
 // act); the panel re-renders when the room's state changes (members.js calls
-// renderModerationPanel), keeping the keyboard where it was.
+// renderModerationPanel), keeping the keyboard where it was. The review queue tab is
+// moderation_review.js.
 
 import { askModeration } from './dialogs.js';
 import { $, canFocus, h, showError } from './dom.js';
 import { DURATIONS, momentText, moderatorRights, roleName, stillHolds } from './moderation.js';
 import { scheduleActiveInfoRefresh } from './rooms.js';
+import { renderReviewTab } from './moderation_review.js';
 import { act } from './session.js';
 import { state } from './state.js';
 import { levelText, shortKey } from './text.js';
@@ -21,6 +23,7 @@ import { levelText, shortKey } from './text.js';
  */
 const TAB_VIEWS = {
   members: { shown: () => true, render: (rights) => renderMembersTab(rights) },
+  review: { shown: (rights) => rights.review, render: () => renderReviewTab() },
 };
 const TABS = Object.keys(TAB_VIEWS);
 
