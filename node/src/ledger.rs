@@ -14,13 +14,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use causerie_crypto::{Attestation, AttestationId, Event, EventId, RoomId};
+use causerie_crypto::event::kinds;
+use causerie_crypto::{Attestation, AttestationId, Event, EventId, RoomId, UserKey};
 use causerie_storage::{
     CompactReport, Direction, EventStatus as StoredStatus, MAX_PAGE_LEN, SnapshotId, StateSnapshot,
     Store, StoreError, WriteBatch, WriteOp,
 };
 use thiserror::Error;
 
+use causerie_room::moderation::is_purge_ban;
 use causerie_room::{Outcome, Receipt, Room, Source, StateMap};
 
 /// Most events one [`Ledger::receive`] call takes (one group commit).
@@ -174,6 +176,7 @@ impl<S: Store> Ledger<S> {
             };
             self.given.entry(*room_id).or_default().insert(id);
             record(&mut batch, &mut self.snapshot_ids, room, None, &receipt)?;
+            redact_held_of_purged(&*self.store, &mut batch, room, &receipt)?;
             if receipt.extremities.is_some() {
                 batch.push(WriteOp::SetExtremities {
                     room: *room_id,
@@ -251,6 +254,7 @@ impl<S: Store> Ledger<S> {
             }
             if let Some(pre) = &pre {
                 record(&mut batch, &mut self.snapshot_ids, room, None, pre)?;
+                redact_held_of_purged(&*self.store, &mut batch, room, pre)?;
             }
             record(
                 &mut batch,
@@ -259,6 +263,7 @@ impl<S: Store> Ledger<S> {
                 Some(&event),
                 &receipt,
             )?;
+            redact_held_of_purged(&*self.store, &mut batch, room, &receipt)?;
             receipts.push(receipt);
         }
         for (&room_id, &(tips_changed, state_changed)) in &touched {
@@ -324,6 +329,48 @@ impl<S: Store> Ledger<S> {
             .values()
             .flat_map(Room::missing_attestations)
             .collect()
+    }
+}
+
+/// When a receipt shows a ban-and-purge (specs/moderation.md §1.4), the target's stored held
+/// events (outliers) of the room are rewritten in their redacted form too: they may never be
+/// accepted, and their text must not wait for that to leave the store. Once accepted, the purge
+/// covers them like any other event (the engine reports them redacted).
+fn redact_held_of_purged<S: Store>(
+    store: &S,
+    batch: &mut WriteBatch,
+    room: &Room,
+    receipt: &Receipt,
+) -> Result<(), LedgerError> {
+    let purged: BTreeSet<UserKey> = receipt
+        .visibility
+        .iter()
+        .filter(|c| c.shown.visible)
+        .filter_map(|c| room.event(&c.event))
+        .filter(|e| e.kind() == kinds::MEMBER && is_purge_ban(e.content()))
+        .filter_map(|e| e.state_key().and_then(|k| UserKey::from_hex(k).ok()))
+        .collect();
+    if purged.is_empty() {
+        return Ok(());
+    }
+    let mut after = None;
+    loop {
+        let page = store.outliers(&room.room_id(), after.as_ref(), MAX_PAGE_LEN)?;
+        let Some((last, _)) = page.last() else {
+            return Ok(());
+        };
+        after = Some(*last);
+        for (id, _) in &page {
+            if let Some(stored) = store.event(id)?
+                && purged.contains(stored.event.author())
+                && !stored.event.is_redacted()
+            {
+                batch.push(WriteOp::PutEvent {
+                    event: stored.event.redacted(),
+                    status: stored.status,
+                });
+            }
+        }
     }
 }
 

@@ -2,7 +2,8 @@
 //!
 //! Each seed generates a rich history: a few author nodes, each with its own engine, whose views
 //! go stale (they sync with the shared pool only sometimes), so authors build on old tips and the
-//! DAG forks; users join, talk, change the topic, redact, promote and demote, ban, unban and kick;
+//! DAG forks; users join, talk, change the topic, redact, promote and demote, ban (some bans end
+//! by themselves, some purge), mute (some for a while), unmute, unban and kick;
 //! a banned user's node may stay stale and keep posting (a fork from before the ban); a few forged
 //! events (by a non-member) are mixed in. Then N replicas (2..=10) receive every event and
 //! attestation in their own random order, with duplicates, delays, clocks that lag (events from
@@ -194,7 +195,15 @@ impl Generator<'_> {
                 }
             }
             63..73 if moderator => {
-                let ban = Membership::Ban.to_content();
+                // Some bans end by themselves (room time: the events' origin_ts), some purge.
+                let mut ban = Membership::Ban.to_content();
+                if self.rng.random_bool(0.3) {
+                    let end = self.now + self.rng.random_range(1..20) * STEP_MS;
+                    ban.insert("expires".into(), Value::Integer(end as i64));
+                }
+                if self.rng.random_bool(0.2) {
+                    ban.insert("purge".into(), Value::Bool(true));
+                }
                 if self
                     .author(user, kinds::MEMBER, Some(user_state_key(&other_key)), ban)
                     .is_some()
@@ -206,7 +215,18 @@ impl Generator<'_> {
                     self.stale_until[their_node] = self.step + 12;
                 }
             }
-            73..83 if moderator => {
+            73..77 if moderator => {
+                // Mute (for a while, sometimes) or unmute.
+                let mut mute = Content::new();
+                let muted = self.rng.random_bool(0.7);
+                mute.insert("muted".into(), Value::Bool(muted));
+                if muted && self.rng.random_bool(0.5) {
+                    let end = self.now + self.rng.random_range(1..20) * STEP_MS;
+                    mute.insert("expires".into(), Value::Integer(end as i64));
+                }
+                self.author(user, kinds::MUTE, Some(user_state_key(&other_key)), mute);
+            }
+            77..83 if moderator => {
                 // Unban if banned, else kick.
                 let leave = Membership::Leave.to_content();
                 self.author(user, kinds::MEMBER, Some(user_state_key(&other_key)), leave);
