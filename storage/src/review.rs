@@ -409,7 +409,12 @@ impl ReviewStore for crate::SledStore {
         after: Option<ReviewId>,
         limit: usize,
     ) -> Result<Vec<ReviewItem>, StoreError> {
-        sled_items(&self.backing()?.db.open_tree(REVIEW_TREE)?, room, after, limit)
+        sled_items(
+            &self.backing()?.db.open_tree(REVIEW_TREE)?,
+            room,
+            after,
+            limit,
+        )
     }
 
     fn review_all(
@@ -443,7 +448,11 @@ impl ReviewStore for crate::SledStore {
     }
 
     fn review_len(&self, room: &RoomId) -> Result<usize, StoreError> {
-        let value = self.backing()?.db.open_tree(REVIEW_TREE)?.get(room_key(room))?;
+        let value = self
+            .backing()?
+            .db
+            .open_tree(REVIEW_TREE)?
+            .get(room_key(room))?;
         let (_, count) = read_room_meta(value.as_deref())?;
         // At most MAX_REVIEW_ITEMS_PER_ROOM: checked by read_room_meta.
         Ok(usize::try_from(count).unwrap_or(MAX_REVIEW_ITEMS_PER_ROOM))
