@@ -58,7 +58,7 @@ export function moderatorRights(info) {
   };
   // The node shows a room's review queue to those at or above both its kick and redact levels.
   rights.review = rights.kick && rights.redact;
-  rights.any = Object.values(rights).some(Boolean) && power >= MODERATOR_POWER;
+  rights.any = Object.values(rights).some(Boolean);
   return rights;
 }
 
@@ -145,6 +145,7 @@ export function refusalText(error) {
   }
   if (reason === 'muted') return 'Your message was not sent: you are muted in this room.';
   if (reason === 'banned') return 'Your message was not sent: you are banned from this room.';
+  if (reason === 'ban_list') return `Your message was not sent: ${(error.message || 'a ban list this room follows names you').replace(/\.$/, '')}.`;
   if (reason === 'held_for_review') return 'Your message waits for a moderator to review it.';
   const words = RULE_WORDS[reason];
   if (!words) return null;

@@ -216,6 +216,10 @@ assert.equal(moderation.refusalText({ reason: 'rate_limited', retryAfter: 12 }),
 assert.equal(moderation.refusalText({ reason: 'rate_limited', retryAfter: null }), 'Slow down: try again in a moment.');
 assert.equal(moderation.refusalText({ reason: 'muted' }), 'Your message was not sent: you are muted in this room.');
 assert.equal(moderation.refusalText({ reason: 'bad_signature' }), null);
+assert.equal(
+  moderation.refusalText({ reason: 'ban_list', message: 'a ban list this room follows names you (rule r1): spam.' }),
+  'Your message was not sent: a ban list this room follows names you (rule r1): spam.',
+);
 assert.deepEqual([5, 119, 121, 7300].map(moderation.waitText), ['5 s', '119 s', '3 min', '3 h']);
 
 // The rules editor: fields to content and back; refusals name the field.
