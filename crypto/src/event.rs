@@ -75,11 +75,14 @@ pub mod kinds {
     pub const MESSAGE: &str = "room.message";
     /// Whether `state_key` (a user key in hex) is muted (specs/moderation.md §1).
     pub const MUTE: &str = "room.mute";
+    /// The room's content rules (specs/moderation.md §2).
+    pub const CONTENT_RULES: &str = "room.content_rules";
 
     /// Content keys that survive redaction, per kind; `None` keeps everything.
     pub fn preserved_keys(kind: &str) -> Option<&'static [&'static str]> {
         match kind {
-            CREATE => None,
+            // Content rules decide verdicts on messages: a redacted copy must decide the same.
+            CREATE | CONTENT_RULES => None,
             MEMBER => Some(&["expires", "membership", "purge"]),
             POWER_LEVELS => Some(&[
                 "ban",

@@ -48,6 +48,7 @@ use session::Sessions;
 use crate::moderation::classifier::Classifier;
 use crate::net::NetHandle;
 use crate::node::Node;
+use crate::rate_limits::{RateLimitConfig, RateLimits};
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -70,6 +71,8 @@ pub struct ApiState {
     pub shutdown: CancellationToken,
     /// The classifier hook, when configured.
     pub classifier: Option<Classifier>,
+    /// Rate limits on submitted events, and their refusal counters.
+    pub rates: Arc<RateLimits>,
 }
 
 impl ApiState {
@@ -93,7 +96,14 @@ impl ApiState {
             streams: Arc::new(AtomicUsize::new(0)),
             shutdown,
             classifier: None,
+            rates: Arc::new(RateLimits::new(&RateLimitConfig::default())),
         }
+    }
+
+    /// The same state with the rate limits of `config` on submitted events.
+    pub fn with_rate_limits(mut self, config: &RateLimitConfig) -> Self {
+        self.rates = Arc::new(RateLimits::new(config));
+        self
     }
 
     /// The same state, asking `classifier` about client submissions.

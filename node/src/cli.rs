@@ -5,7 +5,8 @@
 //!
 //! Layout: this file holds the arguments, the dispatch, the output and the exit-code scheme;
 //! `cli/keys.rs` (`init`, `key`), `cli/chat.rs` (`register`, `room`, `rooms`, `directory`,
-//! `send`, `history`, `tail`, `members`), `cli/moderation.rs` (`mod`), `cli/review.rs` (`review`), `cli/demo.rs` (`demo`),
+//! `send`, `history`, `tail`, `members`), `cli/moderation.rs` (`mod`), `cli/review.rs` (`review`),
+//! `cli/rules.rs` (`rules`, `mod lockdown|unlock`), `cli/demo.rs` (`demo`),
 //! `cli/node.rs` (`run`, `verify`), `cli/timeline.rs` (timeline text for people).
 //!
 //! Exit codes: 0 success; 1 refused, by the node or by a check here, with a stable reason name
@@ -20,6 +21,7 @@ mod keys;
 mod moderation;
 mod node;
 mod review;
+mod rules;
 mod timeline;
 
 use std::path::PathBuf;
@@ -124,6 +126,9 @@ enum Command {
     /// A room's review queue (moderators): list, approve, reject.
     #[command(subcommand)]
     Review(review::ReviewCommand),
+    /// A room's content rules: show or change them.
+    #[command(subcommand)]
+    Rules(rules::RulesCommand),
     /// Start three federated nodes on loopback with three users and a room.
     Demo(demo::DemoArgs),
     /// Check a signed event or attestation file (canonical CBOR): format, signature, id.
@@ -352,6 +357,7 @@ fn run(args: Args) -> Result<ExitCode> {
         Some(Command::Members { room }) => block_on(chat::members(&cx, &room)),
         Some(Command::Mod(command)) => block_on(moderation::run(&cx, command)),
         Some(Command::Review(command)) => block_on(review::run(&cx, command)),
+        Some(Command::Rules(command)) => block_on(rules::run(&cx, command)),
     }
 }
 
@@ -489,6 +495,33 @@ mod tests {
             vec!["mod", "unban", "!ab", "bob"],
             vec!["mod", "redact", "!ab", "$cd"],
             vec!["mod", "power", "!ab", "bob", "50"],
+            vec!["mod", "lockdown", "!ab", "--slow", "30s"],
+            vec!["mod", "lockdown", "--all"],
+            vec!["mod", "unlock", "--all"],
+            vec!["rules", "show", "!ab"],
+            vec![
+                "rules",
+                "set",
+                "!ab",
+                "--max-length",
+                "500",
+                "--block-word",
+                "scam",
+                "--block-pattern",
+                "buy\\s+now",
+                "--links",
+                "domains:example.org",
+                "--max-mentions",
+                "off",
+                "--new-member-link-delay",
+                "10m",
+                "--slow",
+                "30s",
+                "--classifier",
+                "fail_open",
+                "--join-wave",
+                "20/5m",
+            ],
             vec!["demo", "--base-port", "0", "--exit-after-setup"],
             vec!["run", "--http", "127.0.0.1:0"],
         ] {
@@ -501,6 +534,9 @@ mod tests {
             vec!["history", "!ab", "--limit", "0"],
             vec!["mod", "power", "!ab", "bob", "-1"],
             vec!["send", "!ab"],
+            vec!["mod", "lockdown", "!ab", "--all"],
+            vec!["rules", "set", "!ab", "--links", "some"],
+            vec!["rules", "set", "!ab", "--classifier", "maybe"],
         ] {
             assert!(parse(&bad).is_err(), "{bad:?}");
         }

@@ -18,6 +18,7 @@ use thiserror::Error;
 use crate::moderation::classifier::{
     ClassifierConfig, DEFAULT_TIMEOUT, FailMode, MAX_CLASSIFIER_ARGS, MAX_TIMEOUT,
 };
+use crate::rate_limits::{MAX_RATE_BURST, MAX_RATE_PER_MINUTE, RateLimitConfig, RateLimitsFile};
 
 /// Default data directory.
 pub const DEFAULT_DATA_DIR: &str = "./causerie-data";
@@ -98,6 +99,8 @@ pub struct ConfigFile {
     pub http_allowed_hosts: Option<Vec<String>>,
     /// See [`Config::classifier`].
     pub classifier: Option<ClassifierFile>,
+    /// See [`Config::rate_limits`] (the `[rate_limits]` table).
+    pub rate_limits: Option<RateLimitsFile>,
 }
 
 /// The `[classifier]` table of the config file (specs/moderation.md §6).
@@ -150,6 +153,11 @@ pub struct Config {
     pub http_allowed_hosts: Vec<String>,
     /// The classifier hook. Default none (off).
     pub classifier: Option<ClassifierConfig>,
+    /// Rate limits on submitted events (per user per room, per user, joins, invites) and on
+    /// peers' gossip (`[rate_limits]`, each entry `{ burst, per_minute }`). Defaults in
+    /// [`crate::rate_limits`]: user_room 20 then 300/min, user 60 then 600/min, joins 10 then
+    /// 10/min, invites 20 then 20/min, peer 20,000 then 600,000/min.
+    pub rate_limits: RateLimitConfig,
 }
 
 impl Config {
@@ -192,6 +200,7 @@ impl Config {
                 .map_err(|e| invalid("http", format!("{http}: {e}")))?,
             http_allowed_hosts: file.http_allowed_hosts.unwrap_or_default(),
             classifier: file.classifier.map(classifier_config).transpose()?,
+            rate_limits: RateLimitConfig::from_file(file.rate_limits.unwrap_or_default()),
         };
         config.validate()?;
         Ok(config)
@@ -237,6 +246,14 @@ impl Config {
                     format!("{host:?}: expected name:port"),
                 ));
             }
+        }
+        if let Some(key) = self.rate_limits.invalid() {
+            return Err(invalid(
+                "rate_limits",
+                format!(
+                    "{key}: burst 1 to {MAX_RATE_BURST}, per_minute 1 to {MAX_RATE_PER_MINUTE}"
+                ),
+            ));
         }
         for addr in &self.bootstrap {
             if !matches!(addr.iter().last(), Some(Protocol::P2p(_))) {
@@ -429,5 +446,18 @@ mod tests {
                 .classifier
                 .is_none()
         );
+    }
+
+    #[test]
+    fn rate_limits_from_the_file() {
+        let file: ConfigFile =
+            toml::from_str("[rate_limits]\njoins = { burst = 3, per_minute = 2 }\n").unwrap();
+        let config = Config::from_parts(file, Overrides::default()).unwrap();
+        assert_eq!(config.rate_limits.joins.burst, 3);
+        assert_eq!(config.rate_limits.user, crate::rate_limits::DEFAULT_USER);
+        let file: ConfigFile =
+            toml::from_str("[rate_limits]\npeer = { burst = 1, per_minute = 0 }\n").unwrap();
+        let err = Config::from_parts(file, Overrides::default()).unwrap_err();
+        assert_eq!(err.reason(), "config_invalid");
     }
 }

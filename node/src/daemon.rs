@@ -148,7 +148,8 @@ pub async fn start(config: &Config) -> Result<Running, DaemonError> {
     let shutdown = CancellationToken::new();
     // The API signs the attestations the node issues; the network actor owns the first copy.
     let api_secret = node_key(config)?;
-    let net_config = NetConfig::new(config.listen.clone(), config.bootstrap.clone(), secret);
+    let mut net_config = NetConfig::new(config.listen.clone(), config.bootstrap.clone(), secret);
+    net_config.peer_rate = config.rate_limits.peer;
     let (net, net_task) = match Net::spawn(net_config, node.clone(), shutdown.child_token()) {
         Ok(started) => started,
         Err(e) => {
@@ -189,7 +190,8 @@ pub async fn start(config: &Config) -> Result<Running, DaemonError> {
         api_secret,
         &hosts,
         shutdown.child_token(),
-    );
+    )
+    .with_rate_limits(&config.rate_limits);
     // The classifier's child process runs until the node stops.
     let (classifier, classifier_task) = match &config.classifier {
         Some(classifier) => {

@@ -9,6 +9,7 @@
 //!   from the store) and [`node::Inbox`] (the durable inbox of node letters).
 //! - [`net`]: federation over libp2p (gossip, pulls, catch-up, joining).
 //! - [`moderation`]: node-local moderation: the classifier hook and the review queues.
+//! - [`rate_limits`]: the node's rate limits (token buckets per user, room and peer).
 //! - [`views`]: what clients are shown of a room (name, topic, join rule, power, members).
 //! - [`letter`]: signed node-to-node letters (report delivery).
 //! - [`clock`]: the wall clock (`now_ms`), read in one place.
@@ -44,5 +45,6 @@ pub mod letter;
 pub mod moderation;
 pub mod net;
 pub mod node;
+pub mod rate_limits;
 pub mod views;
 pub mod web;

@@ -71,6 +71,9 @@ pub struct NetConfig {
     pub node_key: NodeSecret,
     /// How often rooms are compared with peers ([`SYNC_INTERVAL`] by default).
     pub sync_interval: Duration,
+    /// Gossip messages one peer may send (a token bucket; beyond it they are ignored and the
+    /// peer earns a strike). [`crate::rate_limits::DEFAULT_PEER`] by default.
+    pub peer_rate: crate::rate_limits::Rate,
 }
 
 impl NetConfig {
@@ -81,6 +84,7 @@ impl NetConfig {
             bootstrap,
             node_key,
             sync_interval: SYNC_INTERVAL,
+            peer_rate: crate::rate_limits::DEFAULT_PEER,
         }
     }
 }

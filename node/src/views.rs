@@ -7,7 +7,7 @@ use causerie_crypto::event::kinds;
 use causerie_crypto::{Event, EventId, RoomId, UserKey, Value};
 
 use causerie_room::content::{parse_user_hex, power_of, user_state_key};
-use causerie_room::{JoinRules, Membership, PowerLevels, Room};
+use causerie_room::{ContentRules, JoinRules, Membership, PowerLevels, Room};
 
 /// A room as one viewer sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +37,20 @@ pub struct RoomView {
     pub removed: Option<Removal>,
     /// Who muted the viewer, why and until when, when the room's state mutes them.
     pub muted: Option<Restriction>,
+    /// The content rules in force (none set: the defaults, which impose nothing).
+    pub content_rules: ContentRules,
+    /// Joins this node refused under the join-wave breaker, shown to viewers at or above the
+    /// kick level (a node-local notice, specs/moderation.md §5.3).
+    pub join_wave: Option<JoinWaveNotice>,
+}
+
+/// Joins a node refused in one room under the join-wave breaker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JoinWaveNotice {
+    /// How many, since the node started.
+    pub refused: u64,
+    /// When the last one was refused (the node's clock, ms).
+    pub last_ms: u64,
 }
 
 /// A moderator's restriction of a member as clients are shown it: a mute (`room.mute` with
@@ -217,6 +231,8 @@ pub fn room_view(room: &Room, viewer: Option<&UserKey>) -> RoomView {
         power_levels,
         removed: viewer.and_then(|user| removal(room, user)),
         muted: viewer.and_then(|user| mute(room, user)),
+        content_rules: room.content_rules().unwrap_or_default(),
+        join_wave: None,
     }
 }
 

@@ -166,8 +166,23 @@ impl Generator<'_> {
         let moderator = power >= 50 && other != user;
         match roll {
             0..45 => {
-                let body = format!("m{} from {user}", self.step);
+                // Now and then a blocked word: refused by the author's node under the rules,
+                // soft-failed where a stale node made it before them.
+                let word = if self.rng.random_bool(0.1) {
+                    " zap"
+                } else {
+                    ""
+                };
+                let body = format!("m{} from {user}{word}", self.step);
                 self.author(user, kinds::MESSAGE, None, text("body", &body));
+            }
+            45..55 if power >= 50 && self.rng.random_bool(0.3) => {
+                // Content rules: a blocked word and a slow mode of 0 to 3 steps.
+                let mut rules = Content::new();
+                rules.insert("blocked_words".into(), Value::Array(vec!["zap".into()]));
+                let slow = STEP_MS * self.rng.random_range(0..4);
+                rules.insert("slow_mode_ms".into(), Value::Integer(slow as i64));
+                self.author(user, kinds::CONTENT_RULES, Some(String::new()), rules);
             }
             45..55 if power >= 50 => {
                 let topic = format!("topic {}", self.step);
@@ -691,6 +706,7 @@ fn histories_are_rich() {
         "room.topic/",
         "room.redaction/",
         "room.power_levels/",
+        "room.content_rules/",
         "room.member/join",
         "room.member/leave",
         "room.member/other/ban",

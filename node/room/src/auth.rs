@@ -105,6 +105,7 @@ pub fn authorize<'a, E: StateEvent + 'a>(
         | kinds::NAME
         | kinds::TOPIC
         | kinds::POLICY_SUBSCRIPTIONS
+        | kinds::CONTENT_RULES
             if state_key != Some("") =>
         {
             return Err(AuthError::BadStateKey);
@@ -128,11 +129,17 @@ pub fn authorize<'a, E: StateEvent + 'a>(
         kinds::JOIN_RULES => {
             JoinRules::parse(event.content())?;
         }
+        kinds::CONTENT_RULES => {
+            event.content_rules()?;
+        }
         // A redacted event (events.md §5) keeps only the content keys its kind preserves: the
         // conventions of the other kinds cannot be checked on it, and whether a node holds the
         // full or the redacted form must not change the verdict.
         kinds::NAME | kinds::TOPIC | kinds::MESSAGE if event.is_redacted() => {}
         _ => check_plain_content(kind, event.content())?,
+    }
+    if kind == kinds::MESSAGE {
+        crate::rules::check_message(event, &state, &levels, sender_power)?;
     }
     Ok(Authorized { can_redact_others })
 }

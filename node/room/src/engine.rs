@@ -32,10 +32,12 @@ use crate::limits::{
 use crate::receipt::{
     Decision, EventStatus, Outcome, Receipt, Shown, TimelineEntry, VisibilityChange,
 };
+use crate::slow::SlowIndex;
 use crate::state_res::{Work, resolve};
 
 mod effective;
 mod purge;
+mod rules;
 
 #[derive(Clone)]
 struct Node {
@@ -125,6 +127,8 @@ struct Pass {
     current_changed: bool,
     /// Whether an event was accepted: each one changes the tips (it becomes one).
     tips_changed: bool,
+    /// Messages to re-judge before the call ends (slow mode: a new predecessor).
+    recheck: Vec<EventId>,
 }
 
 impl Pass {
@@ -170,6 +174,8 @@ pub struct Room {
     ancestors: RefCell<BTreeMap<EventId, Arc<Vec<u64>>>>,
     // Resolutions by their (distinct) input maps' addresses; a pure cache.
     resolutions: RefCell<ResolutionCache>,
+    /// Each sender's accepted messages by (origin_ts, id), for slow mode.
+    slow: SlowIndex,
 }
 
 type ResolutionCache = BTreeMap<Vec<usize>, (Vec<Arc<StateMap>>, Arc<StateMap>)>;
@@ -219,6 +225,7 @@ impl Room {
             sender_hexes: IdMap::new(),
             ancestors: RefCell::new(BTreeMap::new()),
             resolutions: RefCell::new(BTreeMap::new()),
+            slow: SlowIndex::default(),
         }
     }
 
@@ -809,6 +816,8 @@ impl Room {
                 })
                 .map_err(|e| Verdict::Reject(RejectReason::AuthFailedState(e)))?
             };
+            self.check_join_wave(&room_event, &state_before)
+                .map_err(|e| Verdict::Reject(RejectReason::AuthFailedState(e)))?;
             (state_before, authorized)
         };
         self.accept(room_event, state_before, authorized, pass)
@@ -896,13 +905,16 @@ impl Room {
             self.purges.entry(target).or_default().push(id);
             self.touch_sent_by(&target, pass);
         }
+        self.index_message(&id, pass);
         let old = std::mem::replace(&mut self.current, current);
         let mut chains = BTreeMap::new();
         if Arc::ptr_eq(&old, &self.current) && Arc::ptr_eq(&state_before, &self.current) {
             // The event changed no state and was built on the current state (the common case,
             // e.g. a message): only the new event needs its soft-fail check, and that check reads
-            // the same entries as the state-before check that just passed, so it is settled.
-            self.settle(&id, false, authorized.can_redact_others, pass);
+            // the same entries as the state-before check that just passed, so it is settled
+            // (slow mode aside, which reads the sender's other messages).
+            let slow = self.breaks_slow_mode_now(&id);
+            self.settle(&id, slow, authorized.can_redact_others && !slow, pass);
         } else if Arc::ptr_eq(&old, &self.current) {
             // The current state is the same map: only the new event needs its soft-fail check.
             self.reevaluate(&id, &mut chains, pass);
@@ -959,7 +971,7 @@ impl Room {
         let mut affected = BTreeSet::new();
         for k in changed {
             let candidates: Box<dyn Iterator<Item = EventId>> = match k.0.as_str() {
-                kinds::CREATE | kinds::POWER_LEVELS | kinds::JOIN_RULES => {
+                kinds::CREATE | kinds::POWER_LEVELS | kinds::JOIN_RULES | kinds::CONTENT_RULES => {
                     Box::new(self.events.ids())
                 }
                 kinds::MEMBER | kinds::MUTE => {
@@ -1113,7 +1125,8 @@ impl Room {
         })
     }
 
-    fn finish(&mut self, pass: Pass) -> Receipt {
+    fn finish(&mut self, mut pass: Pass) -> Receipt {
+        self.recheck_messages(&mut pass);
         let mut visibility = Vec::new();
         for id in &pass.touched {
             let redacted = self.is_redacted(id);

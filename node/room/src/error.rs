@@ -44,6 +44,54 @@ pub enum AuthError {
     /// The sender is muted: they may only leave (specs/moderation.md §1.3).
     #[error("the sender is muted")]
     Muted,
+    /// A message or join breaks the room's content rules (specs/moderation.md §2).
+    #[error("breaks the room's content rules: {0}")]
+    ContentRule(RuleBreak),
+}
+
+/// Which content rule an event breaks (specs/moderation.md §2). Each has a stable name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum RuleBreak {
+    /// The body is longer than `max_message_bytes`.
+    #[error("the message is longer than the room allows")]
+    MessageTooLong,
+    /// The body contains a blocked word.
+    #[error("the message contains a word this room blocks")]
+    BlockedWord,
+    /// The body matches a blocked pattern.
+    #[error("the message matches a pattern this room blocks")]
+    BlockedPattern,
+    /// The body mentions more users than `max_mentions`.
+    #[error("the message mentions more people than the room allows")]
+    TooManyMentions,
+    /// The body holds a link the link policy refuses.
+    #[error("the room does not allow this link")]
+    LinkNotAllowed,
+    /// The body holds a link and the sender joined less than `new_member_link_delay_ms` ago.
+    #[error("new members may not post links yet")]
+    NewMemberLinks,
+    /// The sender's previous message is less than `slow_mode_ms` older.
+    #[error("slow mode: wait before sending again")]
+    SlowMode,
+    /// Too many joins in the join-wave window.
+    #[error("too many people joined recently")]
+    JoinWave,
+}
+
+impl RuleBreak {
+    /// Stable reason name.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            RuleBreak::MessageTooLong => "message_too_long",
+            RuleBreak::BlockedWord => "blocked_word",
+            RuleBreak::BlockedPattern => "blocked_pattern",
+            RuleBreak::TooManyMentions => "too_many_mentions",
+            RuleBreak::LinkNotAllowed => "link_not_allowed",
+            RuleBreak::NewMemberLinks => "new_member_links",
+            RuleBreak::SlowMode => "slow_mode",
+            RuleBreak::JoinWave => "join_wave",
+        }
+    }
 }
 
 impl AuthError {
@@ -62,6 +110,7 @@ impl AuthError {
             AuthError::InvalidMembershipChange => "invalid_membership_change",
             AuthError::PowerChangeNotAllowed => "power_change_not_allowed",
             AuthError::Muted => "muted",
+            AuthError::ContentRule(rule) => rule.reason(),
         }
     }
 }

@@ -12,6 +12,7 @@ use causerie_crypto::{Assurance, Attestation, Content, Event, EventId, UserKey};
 
 use crate::content::{PowerLevels, user_state_key};
 use crate::error::AuthError;
+use crate::rules::ContentRules;
 
 /// A (kind, state key) pair.
 pub type StateKey = (String, String);
@@ -130,6 +131,11 @@ pub trait StateEvent {
     fn power_levels(&self) -> Result<Cow<'_, PowerLevels>, AuthError> {
         PowerLevels::parse(self.content()).map(Cow::Owned)
     }
+    /// The content parsed as content rules (specs/moderation.md §2), matchers compiled.
+    /// Implementations may cache it: every message check reads the rules of its state.
+    fn content_rules(&self) -> Result<Cow<'_, ContentRules>, AuthError> {
+        ContentRules::parse(self.content()).map(Cow::Owned)
+    }
     /// The sender's member state key (hex of the key). Implementations may cache it.
     fn sender_hex(&self) -> Cow<'_, str> {
         Cow::Owned(user_state_key(self.sender()))
@@ -148,8 +154,8 @@ pub fn state_key_of<E: StateEvent + ?Sized>(event: &E) -> Option<StateKey> {
 }
 
 /// The state entries an event's authorization depends on: create, power levels, the sender's
-/// membership, for member events the target's membership and the join rules, and the sender's
-/// mute.
+/// membership, for member events the target's membership and the join rules, the sender's
+/// mute, and for messages the content rules.
 pub fn auth_types(kind: &str, sender: &UserKey, state_key: Option<&str>) -> Vec<StateKey> {
     auth_types_hex(kind, &user_state_key(sender), state_key)
 }
@@ -192,6 +198,9 @@ impl<'a> AuthKeys<'a> {
             }
             keys.push((kinds::JOIN_RULES, ""));
         }
+        if kind == kinds::MESSAGE {
+            keys.push((kinds::CONTENT_RULES, ""));
+        }
         keys.push((kinds::MUTE, sender));
         keys
     }
@@ -229,6 +238,8 @@ pub struct RoomEvent {
     credential: Credential,
     /// Boxed: only power-levels events have them, and every accepted event is held in memory.
     levels: Option<Box<Result<PowerLevels, AuthError>>>,
+    /// Shared: only content-rules events have them (compiled matchers included).
+    rules: Option<Arc<Result<ContentRules, AuthError>>>,
     /// Shared: the engine hands every event of one sender the same string.
     sender_hex: Arc<str>,
 }
@@ -246,10 +257,13 @@ impl RoomEvent {
         debug_assert_eq!(*sender_hex, user_state_key(event.author()));
         let levels = (event.kind() == kinds::POWER_LEVELS)
             .then(|| Box::new(PowerLevels::parse(event.content())));
+        let rules = (event.kind() == kinds::CONTENT_RULES && !event.is_redacted())
+            .then(|| Arc::new(ContentRules::parse(event.content())));
         RoomEvent {
             event,
             credential,
             levels,
+            rules,
             sender_hex,
         }
     }
@@ -297,6 +311,13 @@ impl StateEvent for RoomEvent {
     }
     fn origin_ts(&self) -> u64 {
         self.event.origin_ts()
+    }
+    fn content_rules(&self) -> Result<Cow<'_, ContentRules>, AuthError> {
+        match self.rules.as_deref() {
+            Some(Ok(rules)) => Ok(Cow::Borrowed(rules)),
+            Some(Err(e)) => Err(*e),
+            None => ContentRules::parse(self.content()).map(Cow::Owned),
+        }
     }
     fn power_levels(&self) -> Result<Cow<'_, PowerLevels>, AuthError> {
         match self.levels.as_deref() {

@@ -20,11 +20,15 @@
 //! - [`held`]: held events (outliers): their [`Source`]s and bounds, eviction and expiry.
 //! - [`content`]: typed views of power levels, join rules and memberships.
 //! - [`moderation`]: ban terms (expiry, purge) and mutes (specs/moderation.md §1).
+//! - [`rules`]: the content rules (specs/moderation.md §2): parsing, the obfuscation-aware
+//!   matchers, the message checks and the join-wave count.
+//! - [`slow`]: slow mode's per-sender index of message timestamps.
 //! - [`error`]: reject reasons, refusals, auth and state-resolution errors, each with a stable name.
 //! - [`limits`]: the engine's named limits (a leaf: it imports nothing from the engine).
 //!
-//! The crate depends on `causerie-crypto` and `thiserror` only, so the compiler keeps it free of
-//! IO: no tokio, no network, no storage.
+//! The crate depends on `causerie-crypto`, `thiserror` and the pure text crates of the content
+//! rules (`decancer`, `regex`) only, so the compiler keeps it free of IO: no tokio, no network,
+//! no storage.
 
 pub mod auth;
 pub mod content;
@@ -35,16 +39,19 @@ pub mod held;
 pub mod limits;
 pub mod moderation;
 pub mod receipt;
+pub mod rules;
+pub mod slow;
 pub mod state_res;
 
 pub use auth::{Authorized, authorize};
 pub use content::{JoinRule, JoinRules, Membership, PowerLevels};
 pub use engine::{Room, prepare_create};
-pub use error::{AuthError, PrepareError, RefuseReason, RejectReason, StateResError};
+pub use error::{AuthError, PrepareError, RefuseReason, RejectReason, RuleBreak, StateResError};
 pub use event::{Credential, RoomEvent, StateEvent, StateKey, StateMap};
 pub use held::{HeldEnd, HeldEnded, Source};
 pub use limits::*;
 pub use receipt::{
     Decision, EventStatus, Outcome, Receipt, Shown, TimelineEntry, VisibilityChange,
 };
+pub use rules::{ClassifierMode, ContentRules, JoinWave, Links, Lockdown};
 pub use state_res::{Work, resolve};

@@ -449,6 +449,9 @@ mod tests {
         fn depth(&self) -> u64 {
             self.depth
         }
+        fn origin_ts(&self) -> u64 {
+            self.depth
+        }
         fn credential(&self) -> Option<&Credential> {
             None
         }

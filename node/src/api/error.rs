@@ -113,6 +113,14 @@ pub enum Reason {
     HostNotAllowed,
     /// Over the rate limit.
     RateLimited,
+    /// A message the room's content rules refuse (the rule's name: `blocked_word`, ...).
+    ContentRule(&'static str),
+    /// A message sent before the room's slow mode allows the sender another.
+    SlowMode,
+    /// Content rules that do not parse (specs/moderation.md §2.1).
+    BadContentRules,
+    /// An unlock of a room that is not locked down.
+    NotLocked,
     /// Too many live streams open.
     TooManyStreams,
     /// Too many pending challenges from this client.
@@ -156,22 +164,26 @@ impl Reason {
             | BadEventId | BadCursor | BadContent | BadDraft | BadSignature | BadPower
             | BadName | BadTopic | BadJoinRule | BadMinAssurance | BadDeniedAttester
             | BodyTooLong | EmptyMessage | ReasonTooLong | BadExpiry | Invalid(_)
-            | CannotPrepare(_) | OverLimit => StatusCode::BAD_REQUEST,
+            | CannotPrepare(_) | OverLimit | BadContentRules => StatusCode::BAD_REQUEST,
             MissingToken | BadToken | UnknownChallenge | BadChallengeSignature => {
                 StatusCode::UNAUTHORIZED
             }
             CrossOrigin | NotMember | NotYourKey | WrongAttestation | SoftFailed | RoomRule(_)
-            | ClassifierRejected | HeldForReview | NotModerator => StatusCode::FORBIDDEN,
+            | ClassifierRejected | HeldForReview | NotModerator | ContentRule(_) => {
+                StatusCode::FORBIDDEN
+            }
             NotFound | UnknownRoom | UnknownUser | NotRegistered | NoSuchReviewItem => {
                 StatusCode::NOT_FOUND
             }
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             BodyTimeout => StatusCode::REQUEST_TIMEOUT,
-            AlreadyRegistered | HandleTaken | MissingReferences => StatusCode::CONFLICT,
+            AlreadyRegistered | HandleTaken | MissingReferences | NotLocked => StatusCode::CONFLICT,
             BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             HostNotAllowed => StatusCode::MISDIRECTED_REQUEST,
-            RateLimited | TooManyStreams | TooManyChallenges => StatusCode::TOO_MANY_REQUESTS,
+            RateLimited | SlowMode | TooManyStreams | TooManyChallenges => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             Internal | Failed(_) => StatusCode::INTERNAL_SERVER_ERROR,
             JoinFailed => StatusCode::BAD_GATEWAY,
             Unavailable | Busy | NoRandomness | NotNow(_) | Network(_) | TooManyConnections
@@ -226,6 +238,9 @@ impl Reason {
             UnsupportedMediaType => "unsupported_media_type",
             HostNotAllowed => "host_not_allowed",
             RateLimited => "rate_limited",
+            SlowMode => "slow_mode",
+            BadContentRules => "bad_content_rules",
+            NotLocked => "not_locked",
             TooManyStreams => "too_many_streams",
             TooManyChallenges => "too_many_challenges",
             Internal => "internal",
@@ -239,8 +254,8 @@ impl Reason {
             ReviewFull => "review_full",
             NotModerator => "not_moderator",
             NoSuchReviewItem => "no_such_review_item",
-            Invalid(name) | CannotPrepare(name) | RoomRule(name) | Failed(name) | NotNow(name)
-            | Network(name) => name,
+            Invalid(name) | CannotPrepare(name) | RoomRule(name) | ContentRule(name)
+            | Failed(name) | NotNow(name) | Network(name) => name,
         }
     }
 
@@ -258,8 +273,11 @@ pub struct ApiError {
     pub reason: Reason,
     /// Text for people; may change between versions.
     pub message: String,
-    /// Seconds to wait before retrying.
+    /// Seconds to wait before retrying (the `Retry-After` header).
     pub retry_after_secs: Option<u64>,
+    /// Milliseconds to wait before retrying (`retry_after_ms` in the JSON body), when known
+    /// finer than seconds.
+    pub retry_after_ms: Option<u64>,
 }
 
 impl ApiError {
@@ -269,7 +287,16 @@ impl ApiError {
             reason,
             message: message.into(),
             retry_after_secs: None,
+            retry_after_ms: None,
         }
+    }
+
+    /// The same error, telling the client to wait `ms` before retrying: `retry_after_ms` in
+    /// the body and `Retry-After` rounded up to whole seconds.
+    pub fn retry_after_ms(mut self, ms: u64) -> Self {
+        self.retry_after_ms = Some(ms);
+        self.retry_after_secs = Some(ms.div_ceil(1_000).max(1));
+        self
     }
 
     /// The same error, telling the client to wait `secs` before retrying.
@@ -338,11 +365,11 @@ impl From<NodeError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let name = self.reason.name();
-        let mut response = (
-            self.reason.status(),
-            Json(json!({ "error": name, "message": self.message })),
-        )
-            .into_response();
+        let mut body = json!({ "error": name, "message": self.message });
+        if let Some(ms) = self.retry_after_ms {
+            body["retry_after_ms"] = ms.into();
+        }
+        let mut response = (self.reason.status(), Json(body)).into_response();
         if let Some(secs) = self.retry_after_secs {
             response.headers_mut().insert(RETRY_AFTER, secs.into());
         }

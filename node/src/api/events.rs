@@ -23,8 +23,12 @@ use super::rooms::visible_view;
 use super::session::Session;
 use crate::clock::now_ms;
 use crate::node::{IngestOutcome, PrepareRequest};
+use crate::rate_limits::{Limit, Limited};
 use causerie_room::content::{MAX_NAME_BYTES, MAX_TOPIC_BYTES, user_state_key};
-use causerie_room::{AuthError, JoinRule, JoinRules, Membership, RejectReason};
+use causerie_room::rules::MAX_SLOW_MODE_MS;
+use causerie_room::{
+    AuthError, ContentRules, JoinRule, JoinRules, Lockdown, Membership, RejectReason, RuleBreak,
+};
 
 /// Prepares `kind` in `room` for the session's user, with the attestation of their account: one
 /// question to the node actor, which answers `unknown_room` for a room it does not hold.
@@ -279,6 +283,100 @@ pub(super) enum Action {
         kind: String,
         content: JsonValue,
     },
+    /// The room's content rules (specs/moderation.md §2.1), replaced whole.
+    ContentRules {
+        rules: JsonValue,
+    },
+    /// One part of a lockdown (specs/moderation.md §2.6): `content_rules` (slow mode, and what
+    /// to restore) first, then `join_rules` (invite only).
+    Lockdown {
+        part: LockPart,
+        #[serde(default)]
+        slow_mode_ms: Option<u64>,
+    },
+    /// One part of lifting a lockdown: `join_rules` (restored) first, then `content_rules`.
+    Unlock {
+        part: LockPart,
+    },
+}
+
+/// Which event of a lockdown or its undo an action prepares.
+#[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub(super) enum LockPart {
+    /// The `room.content_rules` event.
+    ContentRules,
+    /// The `room.join_rules` event.
+    JoinRules,
+}
+
+/// Slow mode a lockdown sets when the client names none.
+pub const DEFAULT_LOCKDOWN_SLOW_MODE_MS: u64 = 30_000;
+
+fn rules_content(rules: &ContentRules) -> (String, Option<String>, Content) {
+    (
+        kinds::CONTENT_RULES.to_owned(),
+        Some(String::new()),
+        rules.to_content(),
+    )
+}
+
+fn join_rules_content(rules: &JoinRules) -> (String, Option<String>, Content) {
+    (
+        kinds::JOIN_RULES.to_owned(),
+        Some(String::new()),
+        rules.to_content(),
+    )
+}
+
+/// The event of a lockdown or unlock `part`, from the room's current state.
+async fn lock_part(
+    state: &ApiState,
+    session: &Session,
+    room: RoomId,
+    part: LockPart,
+    lock: Option<u64>,
+) -> Result<(String, Option<String>, Content), ApiError> {
+    let view = visible_view(state, room, session.user).await?;
+    let mut rules = view.content_rules.clone();
+    let mut join_rules = view.join_rules.clone();
+    match (lock, part) {
+        (Some(slow_mode_ms), LockPart::ContentRules) => {
+            if slow_mode_ms > MAX_SLOW_MODE_MS {
+                return Err(ApiError::new(
+                    Reason::BadContentRules,
+                    format!("slow mode is at most {MAX_SLOW_MODE_MS} ms"),
+                ));
+            }
+            // Locking twice keeps what the first lockdown changed.
+            if rules.lockdown.is_none() {
+                rules.lockdown = Some(Lockdown {
+                    join_rule: join_rules.rule,
+                    slow_mode_ms: rules.slow_mode_ms,
+                });
+            }
+            rules.slow_mode_ms = slow_mode_ms;
+            Ok(rules_content(&rules))
+        }
+        (Some(_), LockPart::JoinRules) => {
+            join_rules.rule = JoinRule::Invite;
+            Ok(join_rules_content(&join_rules))
+        }
+        (None, part) => {
+            let Some(lockdown) = rules.lockdown.take() else {
+                return Err(ApiError::new(
+                    Reason::NotLocked,
+                    "this room is not locked down",
+                ));
+            };
+            if part == LockPart::JoinRules {
+                join_rules.rule = lockdown.join_rule;
+                return Ok(join_rules_content(&join_rules));
+            }
+            rules.slow_mode_ms = lockdown.slow_mode_ms;
+            Ok(rules_content(&rules))
+        }
+    }
 }
 
 /// The user's own join member event, carrying their display name (the account's by default).
@@ -471,6 +569,29 @@ async fn build(
             content,
         } => (kind, Some(state_key), json_to_content(&content)?),
         Action::Event { kind, content } => (kind, None, json_to_content(&content)?),
+        Action::ContentRules { rules } => {
+            let content = json_to_content(&rules)?;
+            ContentRules::parse(&content).map_err(|e| {
+                let problem = match e {
+                    AuthError::BadContent(problem) => problem,
+                    other => other.reason(),
+                };
+                ApiError::new(
+                    Reason::BadContentRules,
+                    format!("the content rules are not valid: {problem}"),
+                )
+            })?;
+            (
+                kinds::CONTENT_RULES.to_owned(),
+                Some(String::new()),
+                content,
+            )
+        }
+        Action::Lockdown { part, slow_mode_ms } => {
+            let slow = slow_mode_ms.unwrap_or(DEFAULT_LOCKDOWN_SLOW_MODE_MS);
+            lock_part(state, session, room, part, Some(slow)).await?
+        }
+        Action::Unlock { part } => lock_part(state, session, room, part, None).await?,
     })
 }
 
@@ -537,6 +658,12 @@ pub(super) async fn submit(
         })?;
     let id = event.id();
     let room = event.room_id();
+    // Node rules first (rate limits), then the room's content rules against its current state:
+    // a refused submission is not stored.
+    state.rates.check_submission(&event).map_err(rate_limited)?;
+    if let Err((rule, wait_ms)) = state.node.check_submission(event.clone()).await? {
+        return Err(content_refusal(rule, wait_ms));
+    }
     // The classifier is asked before the node takes the event (specs/moderation.md §6).
     let ruling = super::review::screen(&state, &event).await?;
     let flagged = ruling
@@ -598,6 +725,53 @@ pub(super) async fn submit(
 
 /// What a muted user is told.
 const MUTED_WORDS: &str = "you are muted in this room: you can read it but not send until a moderator unmutes you or the mute ends";
+/// `429 rate_limited`, with the wait.
+fn rate_limited(limited: Limited) -> ApiError {
+    let what = match limited.limit {
+        Limit::UserRoom => "you are sending too fast in this room",
+        Limit::User => "you are sending too fast",
+        Limit::Joins => "you are joining rooms too fast",
+        Limit::Invites => "you are inviting too fast",
+        Limit::Peer => "too fast",
+    };
+    let secs = limited.retry_after_ms.div_ceil(1_000);
+    ApiError::new(
+        Reason::RateLimited,
+        format!("{what}; try again in {secs} s"),
+    )
+    .retry_after_ms(limited.retry_after_ms)
+}
+
+/// A message the room's content rules refuse, in plain words (slow mode: `429` with the wait).
+pub fn content_refusal(rule: RuleBreak, wait_ms: u64) -> ApiError {
+    if rule == RuleBreak::SlowMode {
+        let secs = wait_ms.div_ceil(1_000);
+        return ApiError::new(
+            Reason::SlowMode,
+            format!("this room is in slow mode: you may send again in {secs} s"),
+        )
+        .retry_after_ms(wait_ms.max(1));
+    }
+    ApiError::new(Reason::ContentRule(rule.reason()), content_rule_words(rule))
+}
+
+/// A content rule in plain words for people.
+pub fn content_rule_words(rule: RuleBreak) -> &'static str {
+    match rule {
+        RuleBreak::MessageTooLong => "your message is longer than this room allows",
+        RuleBreak::BlockedWord => "your message contains a word this room does not allow",
+        RuleBreak::BlockedPattern => "your message matches something this room does not allow",
+        RuleBreak::TooManyMentions => "your message mentions more people than this room allows",
+        RuleBreak::LinkNotAllowed => "this room does not allow that link",
+        RuleBreak::NewMemberLinks => {
+            "new members may not post links in this room yet; try again later"
+        }
+        RuleBreak::SlowMode => "this room is in slow mode: wait before sending again",
+        RuleBreak::JoinWave => {
+            "too many people joined this room just now; ask a member for an invite or try later"
+        }
+    }
+}
 
 /// The rule that refused an event, in plain words for people (the reason name is
 /// [`RejectReason::detail`]: the failed authorization rule where there is one).
@@ -622,6 +796,7 @@ fn room_rule_words(reason: &RejectReason) -> &'static str {
         Some(AuthError::NoCreate | AuthError::BadStateKey | AuthError::BadContent(_)) => {
             "the event breaks the room's rules for its kind"
         }
+        Some(AuthError::ContentRule(rule)) => content_rule_words(rule),
         None => "the event does not fit the room's history",
     }
 }

@@ -166,6 +166,17 @@ pub(super) async fn metrics(State(state): State<ApiState>) -> Response {
         "causerie_api_refused_total",
         "HTTP requests refused, by reason.",
     );
+    let mut limited = state.rates.limited.snapshot();
+    limited.insert(
+        crate::rate_limits::Limit::Peer.name(),
+        net.gossip_rate_limited,
+    );
+    render_reasons(
+        &mut out,
+        "causerie_rate_limited_total",
+        "Events refused by a rate limit, by bucket (user_room, user, joins, invites, peer).",
+        &limited,
+    );
     node.refused.render(
         &mut out,
         "causerie_events_refused_total",

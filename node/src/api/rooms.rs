@@ -17,7 +17,9 @@ use super::ApiState;
 use super::auth::{Authed, own_account};
 use super::error::{ApiError, Reason};
 use super::events::{own_join, prepare_for};
-use super::json::{Body, Params, Segment, Sender, cursor, event_json, parse_cursor, shown_power};
+use super::json::{
+    Body, Params, Segment, Sender, content_to_json, cursor, event_json, parse_cursor, shown_power,
+};
 use super::limits::DEFAULT_HISTORY_LIMIT;
 use crate::net::invite::Invite;
 use crate::node::{MAX_HISTORY_PAGE, RoomSelection};
@@ -68,6 +70,11 @@ fn room_json(view: &RoomView) -> JsonValue {
         })),
         "muted": view.muted.as_ref().map(restriction_json),
         "power": shown_power(view.power),
+        "content_rules": content_to_json(&view.content_rules.to_content()),
+        "join_wave": view.join_wave.map(|notice| json!({
+            "refused": notice.refused,
+            "last_ms": notice.last_ms,
+        })),
         "power_levels": {
             "ban": levels.ban,
             "kick": levels.kick,

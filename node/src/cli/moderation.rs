@@ -148,6 +148,10 @@ pub(crate) enum ModCommand {
         #[arg(long)]
         reason: Option<String>,
     },
+    /// Lock a room (or every room you moderate) down: invite-only and slow mode.
+    Lockdown(super::rules::LockArgs),
+    /// Lift a lockdown: restore the join rule and slow mode from before it.
+    Unlock(super::rules::LockArgs),
     /// Set a member's power level.
     Power {
         /// Room id (!…).
@@ -202,6 +206,11 @@ fn with_reason(mut action: serde_json::Value, reason: Option<&str>) -> serde_jso
 
 /// Runs a `mod` subcommand.
 pub(crate) async fn run(cx: &Context, command: ModCommand) -> Result<ExitCode> {
+    let command = match command {
+        ModCommand::Lockdown(args) => return super::rules::lockdown(cx, args, true).await,
+        ModCommand::Unlock(args) => return super::rules::lockdown(cx, args, false).await,
+        other => other,
+    };
     let secret = cx.secret()?;
     let room_text = match &command {
         ModCommand::Kick { room, .. }
@@ -212,6 +221,9 @@ pub(crate) async fn run(cx: &Context, command: ModCommand) -> Result<ExitCode> {
         | ModCommand::Unmute { room, .. }
         | ModCommand::Redact { room, .. }
         | ModCommand::Power { room, .. } => room.clone(),
+        ModCommand::Lockdown(_) | ModCommand::Unlock(_) => {
+            return Err(refused("usage", "lockdown and unlock run on their own"));
+        }
     };
     let room = parse_room(&room_text)?;
     // Everything typed is checked before logging in.
@@ -316,6 +328,9 @@ pub(crate) async fn run(cx: &Context, command: ModCommand) -> Result<ExitCode> {
                 .user_level(user, level);
             let done = client.act(&secret, &room, action, expect).await?;
             (format!("set power of {user} to {level}"), done)
+        }
+        ModCommand::Lockdown(_) | ModCommand::Unlock(_) => {
+            return Err(refused("usage", "lockdown and unlock run on their own"));
         }
     };
     cx.out.print(serde_json::to_value(&submitted)?, || {

@@ -112,6 +112,12 @@ pub struct RoomInfo {
     /// The room's power levels.
     #[serde(default)]
     pub power_levels: PowerLevelsInfo,
+    /// The room's content rules, as their event's content (specs/moderation.md §2.1).
+    #[serde(default)]
+    pub content_rules: serde_json::Map<String, serde_json::Value>,
+    /// Joins the node refused under the join-wave breaker (shown to moderators).
+    #[serde(default)]
+    pub join_wave: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -92,6 +92,11 @@ pub(crate) struct Actor {
     sync_permits: Arc<Semaphore>,
     gossip: mpsc::Sender<sync::GossipItem>,
     gossip_receiver: Option<mpsc::Receiver<sync::GossipItem>>,
+    /// Each peer's gossip bucket (specs/moderation.md §5).
+    peer_rate: governor::DefaultKeyedRateLimiter<PeerId>,
+    /// Peers whose last gossip message was over their rate: a run of such messages costs one
+    /// strike. At most [`MAX_ADDRESS_BOOK`] peers.
+    rate_limited: BTreeSet<PeerId>,
 }
 
 fn keypair(secret: &causerie_crypto::NodeSecret) -> Result<identity::Keypair, NetError> {
@@ -166,6 +171,8 @@ impl Actor {
             sync_permits: Arc::new(Semaphore::new(MAX_CONCURRENT_SYNCS)),
             gossip,
             gossip_receiver: Some(gossip_receiver),
+            peer_rate: crate::rate_limits::peer_limiter(config.peer_rate),
+            rate_limited: BTreeSet::new(),
         };
         let handle = actor.handle.clone();
         Ok((actor, handle))
@@ -442,6 +449,29 @@ impl Actor {
         if strikes >= MAX_STRIKES {
             self.ban(peer, reason);
         }
+    }
+
+    /// Takes a token from `peer`'s gossip bucket. Over the rate, the message is ignored (pulls
+    /// still bring what an honest peer had to say) and the first message of a run over it costs
+    /// the peer a strike.
+    fn within_rate(&mut self, peer: PeerId) -> bool {
+        if self.peer_rate.len() > crate::rate_limits::MAX_RATE_LIMIT_KEYS {
+            self.peer_rate.retain_recent();
+        }
+        if self.peer_rate.check_key(&peer).is_ok() {
+            if !self.rate_limited.is_empty() {
+                self.rate_limited.remove(&peer);
+            }
+            return true;
+        }
+        NetMetrics::inc(&self.metrics.gossip_rate_limited);
+        if self.rate_limited.len() >= MAX_ADDRESS_BOOK {
+            self.rate_limited.clear();
+        }
+        if self.rate_limited.insert(peer) {
+            self.strike(peer, "rate_limited");
+        }
+        false
     }
 
     /// Reports the verdict deferred for a held event, if any.
@@ -739,6 +769,14 @@ impl Actor {
                     ));
                     return;
                 };
+                if !self.within_rate(propagation_source) {
+                    self.on_command(Command::Validated(
+                        message_id,
+                        propagation_source,
+                        MessageAcceptance::Ignore,
+                    ));
+                    return;
+                }
                 let item = sync::GossipItem {
                     id: message_id.clone(),
                     source: propagation_source,

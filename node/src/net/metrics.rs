@@ -34,6 +34,8 @@ pub struct NetMetrics {
     /// Fetches that held events asked for but the fetch budget refused (they wait for the next
     /// catch-up).
     pub held_fetches_limited: AtomicU64,
+    /// Gossip messages ignored because their peer was over its rate limit.
+    pub gossip_rate_limited: AtomicU64,
     /// Inbound requests failed, by reason.
     requests_failed: ReasonCounts,
     /// Events from peers (gossip or pulls) that failed verification or auth, by reason, whether
@@ -70,6 +72,8 @@ pub struct NetMetricsSnapshot {
     pub peers_banned: u64,
     /// See [`NetMetrics::held_fetches_limited`].
     pub held_fetches_limited: u64,
+    /// See [`NetMetrics::gossip_rate_limited`].
+    pub gossip_rate_limited: u64,
     /// Inbound requests failed, by reason name.
     pub requests_failed: BTreeMap<&'static str, u64>,
     /// Events from peers rejected, by reason name.
@@ -120,6 +124,7 @@ impl NetMetrics {
             catchups_completed: load(&self.catchups_completed),
             peers_banned: load(&self.peers_banned),
             held_fetches_limited: load(&self.held_fetches_limited),
+            gossip_rate_limited: load(&self.gossip_rate_limited),
             requests_failed: self.requests_failed.snapshot(),
             events_rejected: self.events_rejected.snapshot(),
             outbound_failed: self.outbound_failed.snapshot(),

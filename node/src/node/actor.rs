@@ -21,9 +21,12 @@ use super::{
 };
 use crate::clock::now_ms;
 use crate::ledger::{Ledger, LedgerError, MAX_RECEIVE_BATCH};
-use crate::views::{MemberView, RoomView};
+use crate::views::{JoinWaveNotice, MemberView, RoomView};
 use causerie_room::content::user_state_key;
-use causerie_room::{AuthError, HeldEnd, Outcome, Receipt, RefuseReason, Source};
+use causerie_room::{AuthError, HeldEnd, Outcome, Receipt, RefuseReason, RuleBreak, Source};
+
+/// A quiet minute between join-wave refusals in a room starts a new wave in the log.
+const JOIN_WAVE_NOTICE_QUIET_MS: u64 = 60_000;
 
 /// Events offered in one ingest, each with who sent it.
 pub(super) type Offered = Vec<(Event, Source)>;
@@ -43,6 +46,8 @@ pub(super) enum Command {
     PutAccount(Box<Account>, Option<Attestation>, Reply<()>),
     /// Build an unsigned draft in a room the node holds.
     Prepare(Box<PrepareRequest>, Reply<EventDraft>),
+    /// A client's message against its room's content rules, before it is offered.
+    CheckSubmission(Box<Event>, Reply<Result<(), (RuleBreak, u64)>>),
     /// Stored accepted events by id (federation).
     Events(Vec<EventId>, Reply<Vec<Event>>),
     /// Ancestors of some events, nearest first (federation).
@@ -99,6 +104,8 @@ pub(super) struct Actor<S: Store> {
     senders: BTreeMap<UserKey, Option<Attestation>>,
     /// When the store was last compacted (by this actor).
     compacted_at: Option<Instant>,
+    /// Joins refused under the join-wave breaker, per room held (a notice for moderators).
+    join_waves: BTreeMap<RoomId, JoinWaveNotice>,
 }
 
 impl<S: Store> Actor<S> {
@@ -115,6 +122,7 @@ impl<S: Store> Actor<S> {
             metrics,
             senders: BTreeMap::new(),
             compacted_at: None,
+            join_waves: BTreeMap::new(),
         }
     }
 
@@ -242,6 +250,11 @@ impl<S: Store> Actor<S> {
             self.announce(*room, receipt);
             let outcome = ingest_outcome(receipt, id);
             self.metrics.record(&outcome);
+            if let IngestOutcome::Rejected(reason) = &outcome
+                && reason.auth_error() == Some(AuthError::ContentRule(RuleBreak::JoinWave))
+            {
+                self.join_wave_refused(*room);
+            }
             outcomes.push(Ingested { id: *id, outcome });
         }
         let mut outcomes = outcomes.into_iter();
@@ -326,6 +339,22 @@ impl<S: Store> Actor<S> {
         }
     }
 
+    /// Records a join refused by the join-wave breaker and tells the operator's log once per
+    /// wave (the first refusal after a quiet minute); moderators read the count in the room's
+    /// view.
+    fn join_wave_refused(&mut self, room: RoomId) {
+        let now = now_ms();
+        let notice = self.join_waves.entry(room).or_insert(JoinWaveNotice {
+            refused: 0,
+            last_ms: 0,
+        });
+        if now.saturating_sub(notice.last_ms) >= JOIN_WAVE_NOTICE_QUIET_MS {
+            tracing::warn!(%room, "join wave: the room refuses open joins for now");
+        }
+        notice.refused += 1;
+        notice.last_ms = now;
+    }
+
     fn add_attestation(&mut self, attestation: Attestation) -> Result<(), NodeError> {
         // The user's latest attestation may be this one: forget what was remembered.
         self.senders.remove(attestation.user());
@@ -396,6 +425,12 @@ impl<S: Store> Actor<S> {
             Command::Prepare(request, reply) => {
                 let _ = reply.send(self.prepare(*request));
             }
+            Command::CheckSubmission(event, reply) => {
+                let verdict = ledger
+                    .room(&event.room_id())
+                    .map_or(Ok(()), |room| room.check_submission(&event));
+                let _ = reply.send(Ok(verdict));
+            }
             Command::Events(ids, reply) => {
                 let _ = reply.send(queries::events(ledger, &ids));
             }
@@ -428,7 +463,13 @@ impl<S: Store> Actor<S> {
                 let _ = reply.send(Ok(queries::summary(ledger, room)));
             }
             Command::RoomViews(selection, reply) => {
-                let _ = reply.send(Ok(queries::room_views(ledger, selection)));
+                let mut views = queries::room_views(ledger, selection);
+                for view in &mut views {
+                    if view.power >= view.power_levels.kick {
+                        view.join_wave = self.join_waves.get(&view.room).copied();
+                    }
+                }
+                let _ = reply.send(Ok(views));
             }
             Command::Members(room, reply) => {
                 let _ = reply.send(Ok(queries::members(ledger, room)));

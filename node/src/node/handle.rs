@@ -18,7 +18,7 @@ use super::{
 };
 use crate::ledger::{Ledger, MAX_RECEIVE_BATCH};
 use crate::views::{MemberView, RoomView};
-use causerie_room::{AuthError, Source};
+use causerie_room::{AuthError, RuleBreak, Source};
 
 /// Cloneable handle to the node actor. Every method is cancel-safe: dropping the future drops
 /// the reply, and the actor's work (if started) still completes and stays durable.
@@ -163,6 +163,17 @@ impl Node {
     /// elsewhere); [`NodeError::UnknownRoom`] for any other room.
     pub async fn prepare(&self, request: PrepareRequest) -> Result<EventDraft, NodeError> {
         self.ask(|r| Command::Prepare(Box::new(request), r)).await
+    }
+
+    /// The content rule a client's submitted message breaks against its room's current state,
+    /// with the wait in ms for slow mode (specs/moderation.md §2.5); `Ok` for anything else,
+    /// including rooms the node does not hold.
+    pub async fn check_submission(
+        &self,
+        event: Event,
+    ) -> Result<Result<(), (RuleBreak, u64)>, NodeError> {
+        self.ask(|r| Command::CheckSubmission(Box::new(event), r))
+            .await
     }
 
     /// The accepted events (visible or soft-failed) among `ids`, as stored (redacted ones

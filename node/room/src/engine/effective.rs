@@ -9,7 +9,7 @@ use causerie_crypto::EventId;
 use causerie_crypto::event::kinds;
 
 use super::Room;
-use crate::auth::{Authorized, authorize};
+use crate::auth::Authorized;
 use crate::error::AuthError;
 use crate::event::{MAX_AUTH_TYPES, StateEvent, StateKey, state_get};
 
@@ -60,7 +60,7 @@ impl Room {
             *slot = chosen;
         }
         let lookup = self.lookup();
-        Some(authorize(event, |k: &str, s: &str| {
+        Some(self.judge(event, |k: &str, s: &str| {
             keys.position(k, s)
                 .and_then(|i| effective.get(i).copied().flatten())
                 .and_then(|entry| lookup(&entry))

@@ -1,0 +1,209 @@
+//! Content rules, slow mode, lockdown and rate limits through the client API
+//! (specs/moderation.md §2, §5): the author's node refuses a breaking submission with a named
+//! reason and plain words, slow mode answers with how long to wait, a lockdown and its undo,
+//! and a flooding user is rate limited while honest users' messages all arrive.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use causerie_crypto::UserSecret;
+use causerie_tests::api::{Answer, ApiNode, ApiUser};
+use serde_json::{Value, json};
+
+/// Prepares a message and submits it once, without retrying on 429.
+async fn say_once(user: &ApiUser, room: &str, body: &str) -> Answer {
+    let prepared = user
+        .request_once(
+            reqwest::Method::POST,
+            &format!("/api/v1/rooms/{room}/prepare"),
+            Some(json!({ "action": "message", "body": body })),
+        )
+        .await;
+    if prepared.status != 200 {
+        return prepared;
+    }
+    let (draft, signature) = user.sign(&prepared.body);
+    user.request_once(
+        reqwest::Method::POST,
+        "/api/v1/events",
+        Some(json!({ "draft": draft, "signature": signature })),
+    )
+    .await
+}
+
+async fn room_info(user: &ApiUser, room: &str) -> Value {
+    user.call("GET", &format!("/rooms/{room}"), Value::Null)
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_authors_node_refuses_what_the_rules_forbid_in_plain_words() {
+    let mut node = ApiNode::start(Vec::new()).await;
+    let alice = ApiUser::registered(node.http, 1, "alice").await;
+    let bob = ApiUser::registered(node.http, 2, "bob").await;
+    let room = alice.create_room("Rules", "public").await;
+    bob.join(&room).await;
+    let rules = json!({
+        "blocked_words": ["scam"],
+        "links": "deny",
+        "max_mentions": 1,
+        "max_message_bytes": 100,
+        "slow_mode_ms": 60_000,
+    });
+    alice
+        .must(&room, json!({ "action": "content_rules", "rules": rules }))
+        .await;
+    let info = room_info(&bob, &room).await;
+    assert_eq!(info["content_rules"]["blocked_words"], json!(["scam"]));
+
+    for (body, reason) in [
+        ("what a ѕсаm", "blocked_word"),
+        ("see evil.com", "link_not_allowed"),
+        ("@ann @bob", "too_many_mentions"),
+        (&"x".repeat(101) as &str, "message_too_long"),
+    ] {
+        let answer = say_once(&bob, &room, body).await;
+        assert_eq!(answer.status, 403, "{body}: {:?}", answer.body);
+        assert_eq!(answer.reason(), reason, "{body}");
+        let words = answer.body["message"].as_str().unwrap_or_default();
+        assert!(words.contains("room"), "plain words: {words}");
+    }
+    // Slow mode: the first message passes, the next is refused with the wait.
+    let first = say_once(&bob, &room, "hello").await;
+    assert_eq!(first.status, 200, "{:?}", first.body);
+    let second = say_once(&bob, &room, "again").await;
+    assert_eq!(second.status, 429, "{:?}", second.body);
+    assert_eq!(second.reason(), "slow_mode");
+    let wait_ms = second.body["retry_after_ms"]
+        .as_u64()
+        .expect("retry_after_ms");
+    assert!(wait_ms > 0 && wait_ms <= 60_000, "{wait_ms}");
+    assert!(second.retry_after.is_some_and(|s| (1..=60).contains(&s)));
+    // Moderators are exempt.
+    alice.say(&room, "mods may quote: scam").await;
+    alice.say(&room, "and talk fast").await;
+    // Nothing refused was stored.
+    let bodies = alice.bodies(&room).await;
+    assert!(bodies.iter().all(|b| !b.contains("ѕсаm") && b != "again"));
+    // Invalid rules are refused before anything is signed.
+    let bad = alice
+        .post(
+            &format!("/api/v1/rooms/{room}/prepare"),
+            json!({ "action": "content_rules", "rules": { "links": "maybe" } }),
+        )
+        .await;
+    assert_eq!(bad.status, 400);
+    assert_eq!(bad.reason(), "bad_content_rules");
+    let metrics = node
+        .metric("causerie_api_refused_total{reason=\"blocked_word\"}")
+        .await;
+    assert_eq!(metrics, 1);
+    node.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lockdown_then_unlock_restores_the_room() {
+    let mut node = ApiNode::start(Vec::new()).await;
+    let alice = ApiUser::registered(node.http, 1, "alice").await;
+    let room = alice.create_room("Lock", "public").await;
+    alice
+        .must(
+            &room,
+            json!({ "action": "content_rules", "rules": { "slow_mode_ms": 5_000 } }),
+        )
+        .await;
+    for part in ["content_rules", "join_rules"] {
+        alice
+            .must(
+                &room,
+                json!({ "action": "lockdown", "part": part, "slow_mode_ms": 30_000 }),
+            )
+            .await;
+    }
+    let info = room_info(&alice, &room).await;
+    assert_eq!(info["join_rule"], "invite");
+    assert_eq!(info["content_rules"]["slow_mode_ms"], 30_000);
+    assert_eq!(info["content_rules"]["lockdown"]["join_rule"], "public");
+    // A stranger can no longer join.
+    let carol = ApiUser::registered(node.http, 3, "carol").await;
+    let join = carol
+        .post("/api/v1/rooms/join", json!({ "room": room }))
+        .await;
+    let refused = if join.status == 200 {
+        carol.try_submit(&join.body["draft"]).await
+    } else {
+        join
+    };
+    assert_eq!(refused.status, 403, "{:?}", refused.body);
+    assert_eq!(refused.reason(), "join_not_allowed");
+    for part in ["join_rules", "content_rules"] {
+        alice
+            .must(&room, json!({ "action": "unlock", "part": part }))
+            .await;
+    }
+    let info = room_info(&alice, &room).await;
+    assert_eq!(info["join_rule"], "public");
+    assert_eq!(info["content_rules"]["slow_mode_ms"], 5_000);
+    assert!(info["content_rules"].get("lockdown").is_none());
+    let again = alice
+        .post(
+            &format!("/api/v1/rooms/{room}/prepare"),
+            json!({ "action": "unlock", "part": "join_rules" }),
+        )
+        .await;
+    assert_eq!(again.reason(), "not_locked");
+    carol.join(&room).await;
+    node.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flooding_user_is_rate_limited_and_honest_messages_all_arrive() {
+    let mut node = ApiNode::start(Vec::new()).await;
+    let alice = ApiUser::registered(node.http, 1, "alice").await;
+    let room = alice.create_room("Flood", "public").await;
+    let honest = ApiUser::registered(node.http, 2, "honest").await;
+    honest.join(&room).await;
+    // The flooder comes from an address of its own, so the per-address request limit does not
+    // spill over onto the others.
+    let mut flooder = ApiUser::from_address(
+        node.http,
+        UserSecret::from_seed(&[9; 32]),
+        IpAddr::V4(Ipv4Addr::new(127, 0, 0, 9)),
+    );
+    let registered = flooder.try_register("flooder", None).await;
+    assert_eq!(registered.status, 201, "{:?}", registered.body);
+    flooder.join(&room).await;
+    // One prepared draft, signed again and again with new bodies would need new drafts: the
+    // flooder prepares each message and submits at once, as fast as it can.
+    let mut limited: Option<Answer> = None;
+    for n in 0..200 {
+        let answer = say_once(&flooder, &room, &format!("flood {n}")).await;
+        if answer.status == 429 && answer.reason() == "rate_limited" {
+            limited = Some(answer);
+            break;
+        }
+        assert_eq!(answer.status, 200, "{:?}", answer.body);
+    }
+    let limited = limited.expect("the flooder was never rate limited");
+    assert!(limited.retry_after.is_some());
+    assert!(
+        limited.body["retry_after_ms"]
+            .as_u64()
+            .is_some_and(|ms| ms > 0)
+    );
+    let mut sent = Vec::new();
+    for n in 0..5 {
+        let body = format!("honest {n}");
+        honest.say(&room, &body).await;
+        sent.push(body);
+    }
+    let bodies = alice.bodies(&room).await;
+    for body in &sent {
+        assert!(bodies.contains(body), "{body} missing");
+    }
+    assert!(
+        node.metric("causerie_rate_limited_total{reason=\"user_room\"}")
+            .await
+            >= 1
+    );
+    node.stop().await;
+}
