@@ -67,7 +67,21 @@ pub(crate) struct SetArgs {
     classifier: Option<String>,
     /// Join-wave breaker: at most N open joins per window, e.g. 20/5m (`off` removes it).
     #[arg(long, value_parser = join_wave)]
-    join_wave: Option<Option<(u64, u64)>>,
+    join_wave: Option<Wave>,
+}
+
+/// `--join-wave`: a limit, or `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Wave {
+    /// Remove the breaker.
+    Off,
+    /// At most `max_joins` open joins per `window_ms`.
+    At {
+        /// Joins per window.
+        max_joins: u64,
+        /// The window, in ms.
+        window_ms: u64,
+    },
 }
 
 /// A limit, or `off`.
@@ -130,9 +144,9 @@ fn links(text: &str) -> Result<Value, String> {
     }
 }
 
-fn join_wave(text: &str) -> Result<Option<(u64, u64)>, String> {
+fn join_wave(text: &str) -> Result<Wave, String> {
     if text == "off" {
-        return Ok(None);
+        return Ok(Wave::Off);
     }
     let (joins, window) = text
         .split_once('/')
@@ -140,7 +154,10 @@ fn join_wave(text: &str) -> Result<Option<(u64, u64)>, String> {
     let joins = joins
         .parse()
         .map_err(|_| "N/DURATION, e.g. 20/5m".to_owned())?;
-    Ok(Some((joins, duration_ms(window)?)))
+    Ok(Wave::At {
+        max_joins: joins,
+        window_ms: duration_ms(window)?,
+    })
 }
 
 fn set_limit(rules: &mut Map<String, Value>, key: &str, limit: Option<Limit>) {
@@ -231,13 +248,16 @@ fn apply(mut rules: Map<String, Value>, args: &SetArgs) -> Map<String, Value> {
         }
     }
     match args.join_wave {
-        Some(Some((max_joins, window_ms))) => {
+        Some(Wave::At {
+            max_joins,
+            window_ms,
+        }) => {
             rules.insert(
                 "join_wave".to_owned(),
                 json!({ "max_joins": max_joins, "window_ms": window_ms }),
             );
         }
-        Some(None) => {
+        Some(Wave::Off) => {
             rules.remove("join_wave");
         }
         None => {}
@@ -425,8 +445,14 @@ mod tests {
         assert_eq!(duration_ms("250ms"), Ok(250));
         assert!(duration_ms("31d").is_err());
         assert!(duration_ms("5x").is_err());
-        assert_eq!(join_wave("20/5m"), Ok(Some((20, 300_000))));
-        assert_eq!(join_wave("off"), Ok(None));
+        assert_eq!(
+            join_wave("20/5m"),
+            Ok(Wave::At {
+                max_joins: 20,
+                window_ms: 300_000
+            })
+        );
+        assert_eq!(join_wave("off"), Ok(Wave::Off));
         assert!(links("domains:").is_err());
         assert_eq!(
             links("domains:A.org, b.net").unwrap(),
