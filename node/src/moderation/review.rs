@@ -22,7 +22,7 @@ use crate::node::{NodeError, SharedStore};
 /// Version of [`ReviewRecord`].
 pub const REVIEW_RECORD_VERSION: u8 = 1;
 /// The state kind whose `classifier` field names a room's fail mode.
-pub const CONTENT_RULES_KIND: &str = "room.content_rules";
+pub const CONTENT_RULES_KIND: &str = causerie_crypto::event::kinds::CONTENT_RULES;
 /// Rooms whose fail mode is remembered (forgotten all at once when full).
 pub const FAIL_MODE_CACHE_LEN: usize = 4_096;
 
