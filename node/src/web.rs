@@ -79,6 +79,7 @@ pub const FILES: &[WebFile] = &[
     asset!("moderation.js", JAVASCRIPT),
     asset!("moderation_panel.js", JAVASCRIPT),
     asset!("moderation_review.js", JAVASCRIPT),
+    asset!("moderation_rules.js", JAVASCRIPT),
     asset!("notices.js", JAVASCRIPT),
     asset!("room_bar.js", JAVASCRIPT),
     asset!("rooms.js", JAVASCRIPT),

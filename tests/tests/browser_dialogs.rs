@@ -4,7 +4,7 @@
 //! (the change reaches the node, checked through the client API by another user).
 //!
 //! Dialogs: display name, invite by key, power level, delete message, kick, ban (value prompts),
-//! the moderator panel's reason-and-duration dialog, key export (new
+//! the moderator panel's reason-and-duration dialog and content rules editor, key export (new
 //! passphrase, asked twice), key import (passphrase), forget identity (confirmation with an
 //! alternative). The moderation done on the way must read in the timeline
 //! as people would write it ("alice banned bob: spam", "alice unbanned bob"). Skipped with a SKIP line when Chromium is missing, unless
@@ -302,6 +302,47 @@ async fn every_dialog_cancels_refuses_and_submits() {
     assert_eq!(removed["membership"], json!("leave"), "{removed}");
     chat.shot("bob kicked from the panel").await;
 
+    // The content rules editor: numbers are whole and within the rules' bounds.
+    chat.panel_tab("rules").await;
+    chat.click("#rules-edit").await;
+    wait_dialog(&chat, "rules", true).await;
+    cancel(&chat, "rules").await;
+    let info = carol
+        .call("GET", &format!("/rooms/{room}"), Value::Null)
+        .await;
+    assert_eq!(info["content_rules"], json!({}), "{info}");
+    chat.click("#rules-edit").await;
+    wait_dialog(&chat, "rules", true).await;
+    chat.fill("#rules-max-bytes", "lots").await;
+    expect_refusal(&chat, "rules", "a whole number").await;
+    chat.fill("#rules-max-bytes", "500").await;
+    chat.fill("#rules-slow-mode", "86401").await;
+    expect_refusal(&chat, "rules", "Slow mode").await;
+    chat.fill("#rules-slow-mode", "").await;
+    chat.fill("#rules-words", "forbidden").await;
+    chat.click("#rules-ok").await;
+    wait_dialog(&chat, "rules", false).await;
+    let rules = json!({"max_message_bytes": 500, "blocked_words": ["forbidden"]});
+    let what = "the content rules on the node";
+    cluster::wait_until(NODE_WAIT, what, || async {
+        carol
+            .call("GET", &format!("/rooms/{room}"), Value::Null)
+            .await["content_rules"]
+            == rules
+    })
+    .await
+    .or_fail(what);
+    chat.browser
+        .wait_script(
+            "the rules in words in the panel",
+            DEFAULT_WAIT,
+            "const text = document.getElementById('moderation-rules-summary').textContent;
+             return text.includes('500 bytes') && text.includes('forbidden') || {waiting: text};",
+            vec![],
+        )
+        .await
+        .or_fail("rules summary");
+    chat.shot("content rules saved").await;
     chat.close_panel().await;
 
     // Key export: a new passphrase, asked twice, at least 8 characters.

@@ -2,8 +2,9 @@
 //! and of what a moderated user reads (specs/moderation.md): two Chromium sessions on one real
 //! node running the example classifier (scripts/classifier/example.py), alice the room's
 //! creator and bob an ordinary member, with carol beside them through the client API. The
-//! panel is offered to alice only; it names roles; what alice does there (mute, ban and purge,
-//! clear the review queue, ban) reaches the node as signed events or review decisions, and
+//! panel is offered to alice only; it names roles; what alice does there (mute, clear the review
+//! queue, block a word, lock down and lift it, ban and purge, ban) reaches the node as signed
+//! events or review decisions, and
 //! bob's screen says, in plain words, who did what, why and until when. Names and reasons are
 //! hostile HTML and must stay text. Skipped with a SKIP line when Chromium is missing, unless
 //! `CAUSERIE_REQUIRE_BROWSER=1`.
@@ -243,6 +244,71 @@ async fn moderator_panel_acts_and_the_member_reads_why() {
     let history = carol.bodies(&room).await;
     assert!(history.iter().any(|b| b == held[0]), "{history:?}");
     assert!(!history.iter().any(|b| b == held[1]), "{history:?}");
+    alice.panel_tab("members").await;
+
+    // Content rules and lockdown: alice blocks a word from the panel and bob reads why his
+    // message was not sent; a lockdown makes the room invite only with slow mode, and bob
+    // reads how long to wait; lifting it restores the join rule.
+    alice.panel_tab("rules").await;
+    alice.click("#rules-edit").await;
+    alice.wait_dialog("rules", true).await;
+    alice.fill("#rules-words", "forbidden").await;
+    alice.click("#rules-ok").await;
+    alice.wait_dialog("rules", false).await;
+    let what = "the blocked word in the room's rules";
+    cluster::wait_until(NODE_WAIT, what, || async {
+        carol
+            .call("GET", &format!("/rooms/{room}"), Value::Null)
+            .await["content_rules"]["blocked_words"]
+            == json!(["forbidden"])
+    })
+    .await
+    .or_fail(what);
+    bob.fill("#composer", "this is forbidden").await;
+    bob.click("#send-button").await;
+    bob.wait_text(
+        "composer-error",
+        &["Your message was not sent: it contains a blocked word"],
+        NODE_WAIT,
+    )
+    .await;
+    bob.shot("bob reads that a word is blocked").await;
+    alice.click("#lockdown-room").await;
+    alice.wait_dialog("confirm", true).await;
+    alice.click("#confirm-ok").await;
+    alice.wait_dialog("confirm", false).await;
+    let what = "the lockdown on the node";
+    cluster::wait_until(NODE_WAIT, what, || async {
+        let info = carol
+            .call("GET", &format!("/rooms/{room}"), Value::Null)
+            .await;
+        info["join_rule"] == json!("invite")
+            && info["content_rules"]["slow_mode_ms"] == json!(30_000)
+    })
+    .await
+    .or_fail(what);
+    alice.element("#lockdown-lift:not([hidden])").await;
+    for text in ["slow one", "slow two"] {
+        bob.fill("#composer", text).await;
+        bob.click("#send-button").await;
+    }
+    bob.wait_text(
+        "composer-error",
+        &["Slow mode is on: try again in"],
+        NODE_WAIT,
+    )
+    .await;
+    bob.shot("bob reads how long to wait").await;
+    alice.click("#lockdown-lift").await;
+    let what = "the lockdown lifted on the node";
+    cluster::wait_until(NODE_WAIT, what, || async {
+        let info = carol
+            .call("GET", &format!("/rooms/{room}"), Value::Null)
+            .await;
+        info["join_rule"] == json!("public") && info["content_rules"].get("lockdown").is_none()
+    })
+    .await
+    .or_fail(what);
     alice.panel_tab("members").await;
 
     // Ban and purge carol for 7 days: her message is deleted on bob's screen, and the timeline
