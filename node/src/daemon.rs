@@ -25,6 +25,7 @@ use crate::clock::now_ms;
 use crate::config::Config;
 use crate::ledger::{Ledger, LedgerError};
 use crate::moderation::classifier::Classifier;
+use crate::moderation::screen;
 use crate::net::{Net, NetConfig, NetError, NetHandle};
 use crate::node::{COMPACTION_CHECK_MS, Node, NodeTask};
 
@@ -95,6 +96,7 @@ pub struct Running {
     pub classifier: Option<Classifier>,
     shutdown: CancellationToken,
     classifier_task: Option<JoinHandle<()>>,
+    screen_task: Option<JoinHandle<()>>,
     node_task: NodeTask,
     net_task: JoinHandle<()>,
     http_task: JoinHandle<()>,
@@ -146,6 +148,23 @@ pub async fn start(config: &Config) -> Result<Running, DaemonError> {
     };
     let (node, node_task) = Node::spawn(rooms, key);
     let shutdown = CancellationToken::new();
+    // The classifier (when configured) runs until the node stops. Its screen sits between the
+    // node actor's announcements and everything that follows them, so it starts first.
+    let (classifier, classifier_task, screen_task) = match &config.classifier {
+        Some(classifier) => {
+            let (handle, task) = Classifier::spawn(classifier.clone(), shutdown.child_token());
+            match node.review().load_hidden().await {
+                Ok(0) => {}
+                Ok(hidden) => tracing::info!(hidden, "events hidden for review"),
+                Err(e) => tracing::warn!(reason = e.reason(), "hidden events not reloaded"),
+            }
+            let screened = Node::announcement_channel();
+            node.set_screened(screened.clone());
+            let screen = screen::spawn(&node, handle.clone(), screened, shutdown.child_token());
+            (Some(handle), Some(task), Some(screen))
+        }
+        None => (None, None, None),
+    };
     // The API signs the attestations the node issues; the network actor owns the first copy.
     let api_secret = node_key(config)?;
     let mut net_config = NetConfig::new(config.listen.clone(), config.bootstrap.clone(), secret);
@@ -153,6 +172,7 @@ pub async fn start(config: &Config) -> Result<Running, DaemonError> {
     let (net, net_task) = match Net::spawn(net_config, node.clone(), shutdown.child_token()) {
         Ok(started) => started,
         Err(e) => {
+            shutdown.cancel();
             node.shutdown().await;
             node_task.join();
             return Err(e.into());
@@ -192,14 +212,6 @@ pub async fn start(config: &Config) -> Result<Running, DaemonError> {
         shutdown.child_token(),
     )
     .with_rate_limits(&config.rate_limits);
-    // The classifier's child process runs until the node stops.
-    let (classifier, classifier_task) = match &config.classifier {
-        Some(classifier) => {
-            let (handle, task) = Classifier::spawn(classifier.clone(), shutdown.child_token());
-            (Some(handle), Some(task))
-        }
-        None => (None, None),
-    };
     let state = state.with_classifier(classifier.clone());
     let guard = state.guard.clone();
     let app = router(state, crate::web::router());
@@ -219,6 +231,7 @@ pub async fn start(config: &Config) -> Result<Running, DaemonError> {
         classifier,
         shutdown,
         classifier_task,
+        screen_task,
         node_task,
         net_task,
         http_task,
@@ -252,7 +265,10 @@ impl Running {
         let _ = self.http_task.await;
         let _ = self.compaction_task.await;
         let _ = self.net_task.await;
-        if let Some(task) = self.classifier_task {
+        for task in [self.screen_task, self.classifier_task]
+            .into_iter()
+            .flatten()
+        {
             let _ = task.await;
         }
         self.node.shutdown().await;

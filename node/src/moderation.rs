@@ -5,7 +5,11 @@
 //! - [`classifier`]: the classifier hook (§6): an external program asked about candidate
 //!   events over JSON lines, concurrent requests matched by id, timeouts, restarts with
 //!   backoff, fail modes.
-//! - [`review`]: the per-room review queues (§7) in the store: held and flagged events.
+//! - [`review`]: the per-room review queues (§7) in the store: held, flagged and hidden
+//!   events, and the set of events this node hides.
+//! - [`screen`]: the classifier on the path of events from peers (§6.4), between the node
+//!   actor's announcements and the streams and network that follow them.
 
 pub mod classifier;
 pub mod review;
+pub mod screen;

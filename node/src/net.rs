@@ -179,6 +179,9 @@ pub(crate) enum Command {
     /// Internal: the gossip verdict of a held event waits until the event is decided (its
     /// attestation is being fetched).
     Defer(EventId, MessageId, PeerId),
+    /// Internal: a verdict deferred for the classifier's screen was given another way (the
+    /// event was not accepted and shown): forget it without reporting.
+    Forget(EventId),
     /// Internal: these held events will not be decided soon (their attestation could not be
     /// fetched): report the verdicts deferred for them as Ignore.
     Settle(Vec<EventId>),

@@ -20,7 +20,8 @@ use causerie_tests::api::{ApiNode, ApiUser, eventually};
 use serde_json::{Value, json};
 
 /// A test classifier: answers by the message body. `slow:NAME` writes `pending-NAME` and
-/// answers once `release-NAME` exists (other requests are answered meanwhile); `never` is never
+/// answers once `release-NAME` exists (other requests are answered meanwhile); `hold...` is
+/// held (reason `held by test`); `never` is never
 /// answered; `crash` exits at once; `garbage` prints bad lines, then rejects; anything else is
 /// accepted. Each start appends a line to `starts`.
 const TEST_CLASSIFIER: &str = r#"
@@ -43,6 +44,8 @@ for line in sys.stdin:
     body = (request.get("content") or {}).get("body", "")
     if body.startswith("slow:"):
         threading.Thread(target=later, args=(request, body[5:]), daemon=True).start()
+    elif body.startswith("hold"):
+        answer({"id": request["id"], "decision": "hold", "reason": "held by test"})
     elif body == "never":
         pass
     elif body == "crash":
@@ -391,4 +394,85 @@ async fn timeouts_crashes_and_garbage_follow_the_rooms_fail_mode() {
         assert_eq!(node.metric(&series).await, 1, "{series}");
     }
     node.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peers_event_the_classifier_holds_is_stored_hidden_and_queued_until_approved() {
+    logs();
+    let dir = tempfile::tempdir().unwrap();
+    let a = node_with_test_classifier(dir.path(), 5_000, "fail_open").await;
+    let b = ApiNode::start(a.p2p_addrs().await).await;
+    let net = b.running().net.clone();
+    eventually("B connected to A", || {
+        let net = net.clone();
+        async move { !net.connected_peers().await.unwrap().is_empty() }
+    })
+    .await;
+    let alice = ApiUser::registered(a.http, 1, "alice").await;
+    let bob = ApiUser::registered(b.http, 2, "bob").await;
+    let room = alice.create_room("Mixed", "public").await;
+    let link = alice.get(&format!("/api/v1/rooms/{room}/invite")).await;
+    let link = link.body["link"].as_str().unwrap().to_owned();
+    let joined = bob
+        .post("/api/v1/rooms/join", json!({ "link": link }))
+        .await;
+    assert_eq!(joined.status, 200, "{:?}", joined.body);
+    assert_eq!(bob.try_submit(&joined.body["draft"]).await.status, 200);
+
+    // B has no classifier: it takes both. A stores both by the room's rules, hides the held one.
+    assert_eq!(say(&bob, &room, "hold: this one").await.status, 200);
+    assert_eq!(say(&bob, &room, "after it").await.status, 200);
+    eventually("A shows bob's second message", || {
+        let alice = &alice;
+        let room = &room;
+        async move { alice.bodies(room).await.contains(&"after it".to_owned()) }
+    })
+    .await;
+    // Hidden while the classifier decides, and after.
+    assert!(
+        !alice
+            .bodies(&room)
+            .await
+            .contains(&"hold: this one".to_owned())
+    );
+    assert!(
+        bob.bodies(&room)
+            .await
+            .contains(&"hold: this one".to_owned())
+    );
+    eventually("A queues bob's held message", || {
+        let alice = &alice;
+        let room = &room;
+        async move { !review_items(alice, room).await.is_empty() }
+    })
+    .await;
+    assert!(
+        !alice
+            .bodies(&room)
+            .await
+            .contains(&"hold: this one".to_owned())
+    );
+    let items = review_items(&alice, &room).await;
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert_eq!(items[0]["state"], "hidden");
+    assert_eq!(items[0]["source"], "peer");
+    assert_eq!(items[0]["reason"], "held by test");
+    assert_eq!(items[0]["event"]["content"]["body"], "hold: this one");
+
+    // Approved: shown from then on.
+    let item = items[0]["item"].clone();
+    let approved = alice
+        .post(
+            &format!("/api/v1/rooms/{room}/review/{item}/approve"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(approved.status, 200, "{:?}", approved.body);
+    assert!(
+        alice
+            .bodies(&room)
+            .await
+            .contains(&"hold: this one".to_owned())
+    );
+    assert!(review_items(&alice, &room).await.is_empty());
 }

@@ -9,7 +9,8 @@
 //! redact levels; `403 not_moderator` otherwise):
 //! - `GET /api/v1/rooms/{room}/review?after=N&limit=M`: items, oldest first.
 //! - `POST /api/v1/rooms/{room}/review/{item}/approve`: a held submission is ingested as it
-//!   was signed (answer: its outcome); a flagged or hidden event is kept and shown.
+//!   was signed (answer: its outcome); a flagged or hidden event is kept and shown (a hidden
+//!   one from then on: it was not relayed while hidden, and peers have it already).
 //! - `POST /api/v1/rooms/{room}/review/{item}/reject` (`{"reason"?}`): a held submission is
 //!   dropped; a flagged or hidden event leaves the queue (the moderator's client removes it
 //!   from the room with an ordinary signed redaction, which the CLI does in the same command).
@@ -227,6 +228,9 @@ pub(super) async fn approve(
         "state": entry.state.name(),
         "approved": true,
     });
+    if entry.state == ReviewState::Hidden {
+        state.node.review().unhide(&event_id);
+    }
     if entry.state == ReviewState::Held {
         // Ingested as it was signed: the room's rules decide as for any submission.
         let outcome = state

@@ -308,9 +308,12 @@ pub(super) async fn messages(
         .await?
         .ok_or_else(ApiError::unknown_room)?;
     let senders = senders(&state, room, &page.events).await?;
+    // Events from peers the classifier held are hidden on this node (specs/moderation.md §6.4).
+    let review = state.node.review();
     let events: Vec<JsonValue> = page
         .events
         .iter()
+        .filter(|e| !review.is_hidden(&e.id()))
         .map(|e| event_json(e, senders.get(e.author()).unwrap_or(&Sender::default())))
         .collect();
     Ok(Json(

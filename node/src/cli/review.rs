@@ -138,19 +138,13 @@ pub(crate) async fn run(cx: &Context, command: ReviewCommand) -> Result<ExitCode
             let mut banned = None;
             if ban || purge {
                 let author = parse_user(&found.event.author)?;
-                let mut content = json!({"membership": "ban"});
+                let mut action = json!({"action": "ban", "user": author.to_string()});
                 if let Some(reason) = &reason {
-                    content["reason"] = json!(reason);
+                    action["reason"] = json!(reason);
                 }
                 if purge {
-                    content["purge"] = json!(true);
+                    action["purge"] = json!(true);
                 }
-                let action = json!({
-                    "action": "state",
-                    "kind": kinds::MEMBER,
-                    "state_key": author.to_string(),
-                    "content": content,
-                });
                 let expect = Expect::new(Some(room), kinds::MEMBER)
                     .state_key(author.to_string())
                     .content("membership", "ban");

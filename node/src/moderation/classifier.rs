@@ -124,7 +124,8 @@ pub enum CandidateSource {
 }
 
 impl CandidateSource {
-    fn wire(&self) -> String {
+    /// Its form in a request line.
+    pub fn wire(&self) -> String {
         match self {
             CandidateSource::Client => "client".into(),
             CandidateSource::Peer(Some(peer)) => format!("peer:{peer}"),
@@ -415,19 +416,35 @@ impl Classifier {
                     decision,
                     by: RuledBy::Classifier,
                 },
-                Err(failure) => {
-                    self.metrics.failures.increment(failure.reason());
-                    let decision = match mode {
-                        FailMode::FailClosed => Decision::Hold { reason: None },
-                        _ => Decision::Accept,
-                    };
-                    Ruling {
-                        decision,
-                        by: RuledBy::FailMode(mode, failure),
-                    }
-                }
+                Err(failure) => return self.fail(candidate, mode, failure),
             },
         };
+        self.record(candidate, ruling)
+    }
+
+    /// The ruling of `mode` for `candidate` when the classifier could not answer (`failure`),
+    /// logged and counted; the classifier is not asked.
+    pub fn fail(&self, candidate: &Candidate, mode: FailMode, failure: Failure) -> Ruling {
+        self.metrics.failures.increment(failure.reason());
+        let ruling = match mode {
+            FailMode::Off => Ruling {
+                decision: Decision::Accept,
+                by: RuledBy::Off,
+            },
+            FailMode::FailClosed => Ruling {
+                decision: Decision::Hold { reason: None },
+                by: RuledBy::FailMode(mode, failure),
+            },
+            FailMode::FailOpen => Ruling {
+                decision: Decision::Accept,
+                by: RuledBy::FailMode(mode, failure),
+            },
+        };
+        self.record(candidate, ruling)
+    }
+
+    /// Counts and logs a ruling.
+    fn record(&self, candidate: &Candidate, ruling: Ruling) -> Ruling {
         self.metrics.rulings.increment(ruling_name(&ruling));
         if ruling.by != RuledBy::Off {
             tracing::info!(

@@ -7,11 +7,11 @@
 //! shapes in the spec, vectors in `specs/test-vectors/review.json`). The event inside is the
 //! signed event as received; it is verified again whenever an item is read.
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex, RwLock};
 
 use causerie_crypto::event::{MAX_EVENT_BYTES, kinds};
-use causerie_crypto::{Event, RoomId, Value, codec};
+use causerie_crypto::{Event, EventId, RoomId, Value, codec};
 use causerie_storage::{MAX_REVIEW_ITEM_BYTES, ReviewId, SnapshotId, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
@@ -25,6 +25,8 @@ pub const REVIEW_RECORD_VERSION: u8 = 1;
 pub const CONTENT_RULES_KIND: &str = causerie_crypto::event::kinds::CONTENT_RULES;
 /// Rooms whose fail mode is remembered (forgotten all at once when full).
 pub const FAIL_MODE_CACHE_LEN: usize = 4_096;
+/// Most events this node hides (one per `hidden` item the queues can hold).
+pub const MAX_HIDDEN: usize = causerie_storage::MAX_REVIEW_ITEMS;
 
 /// What an item's event is to the room.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,6 +155,8 @@ impl ReviewEntry {
 pub struct Review {
     store: SharedStore,
     fail_modes: Arc<Mutex<FailModeCache>>,
+    /// Events from peers this node hides (reloaded from the queues' `hidden` items on start).
+    hidden: Arc<RwLock<BTreeSet<EventId>>>,
 }
 
 /// Each room's fail mode, with the state snapshot it was read from.
@@ -171,7 +175,63 @@ impl Review {
         Review {
             store,
             fail_modes: Arc::default(),
+            hidden: Arc::default(),
         }
+    }
+
+    /// Hides `event` on this node (at most [`MAX_HIDDEN`]; beyond, it stays shown and a
+    /// warning is logged).
+    pub fn hide(&self, event: EventId) {
+        let mut hidden = self.hidden.write().unwrap_or_else(|e| e.into_inner());
+        if hidden.len() >= MAX_HIDDEN {
+            tracing::warn!(%event, "too many hidden events; this one stays shown");
+            return;
+        }
+        hidden.insert(event);
+    }
+
+    /// Shows `event` again.
+    pub fn unhide(&self, event: &EventId) {
+        self.hidden
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(event);
+    }
+
+    /// Whether this node hides `event`.
+    pub fn is_hidden(&self, event: &EventId) -> bool {
+        self.hidden
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(event)
+    }
+
+    /// Hides again the events of every queued `hidden` item (a bounded walk of all queues);
+    /// returns how many.
+    pub async fn load_hidden(&self) -> Result<usize, NodeError> {
+        let mut after = None;
+        let mut count = 0;
+        let pages = causerie_storage::MAX_REVIEW_ITEMS.div_ceil(causerie_storage::MAX_REVIEW_PAGE);
+        for _ in 0..=pages {
+            let page = self
+                .store
+                .run(move |store| {
+                    store
+                        .review_all(after, causerie_storage::MAX_REVIEW_PAGE)
+                        .map_err(NodeError::Store)
+                })
+                .await?;
+            let Some(last) = page.last() else { break };
+            after = Some((last.room, last.id));
+            for item in page {
+                let entry = ReviewEntry::decode(&item.bytes)?;
+                if entry.state == ReviewState::Hidden {
+                    self.hide(entry.event.id());
+                    count += 1;
+                }
+            }
+        }
+        Ok(count)
     }
 
     /// Queues `entry` in its event's room; durable when this returns. Refuses with

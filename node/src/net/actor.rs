@@ -376,6 +376,9 @@ impl Actor {
                     self.on_command(Command::Validated(id, peer, MessageAcceptance::Ignore));
                 }
             }
+            Command::Forget(event) => {
+                self.deferred.remove(&event);
+            }
             Command::Settle(events) => {
                 for event in events {
                     self.settle(&event, MessageAcceptance::Ignore);

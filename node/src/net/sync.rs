@@ -31,6 +31,7 @@ use super::wire::{
 };
 use super::{Command, Invite, NetError, NetHandle, source_of};
 use crate::letter::NodeLetter;
+use crate::moderation::review::classified_kind;
 use crate::node::{IngestOutcome, Ingested, Node, NodeError};
 
 /// Events ingested per node call during catch-up (one group commit each).
@@ -178,6 +179,23 @@ pub(crate) async fn validate_gossip(mut receiver: mpsc::Receiver<GossipItem>, ha
         // Gossipsub relays what it validated itself; publishing these again would only be
         // refused as duplicates (and logged by gossipsub).
         handle.pulled.add(valid.iter().map(Event::id));
+        // With the classifier's screen (specs/moderation.md §6.4), the verdict of an event it
+        // asks about waits for its ruling: deferred before the ingest, so the screened
+        // announcement finds it (Accept when shown, Ignore when hidden: never relayed).
+        let screened: BTreeSet<EventId> = if handle.node.is_screened() {
+            valid
+                .iter()
+                .filter(|e| classified_kind(e.kind(), e.state_key().is_some()))
+                .map(Event::id)
+                .collect()
+        } else {
+            BTreeSet::new()
+        };
+        for (event, item) in valid.iter().zip(&sources) {
+            if screened.contains(&event.id()) {
+                handle.defer(event.id(), item.id.clone(), item.source).await;
+            }
+        }
         let offered = valid
             .into_iter()
             .zip(sources.iter().map(|item| source_of(&item.source)))
@@ -185,6 +203,12 @@ pub(crate) async fn validate_gossip(mut receiver: mpsc::Receiver<GossipItem>, ha
         match handle.node.ingest_from(offered).await {
             Ok(outcomes) => {
                 for (item, outcome) in sources.into_iter().zip(outcomes) {
+                    if screened.contains(&outcome.id) {
+                        if outcome.outcome == (IngestOutcome::Accepted { visible: true }) {
+                            continue;
+                        }
+                        handle.try_send(Command::Forget(outcome.id));
+                    }
                     settle_gossip(&handle, item, outcome).await;
                 }
             }

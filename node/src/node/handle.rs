@@ -29,6 +29,10 @@ pub struct Node {
     key: NodeKey,
     metrics: Arc<NodeMetrics>,
     store: SharedStore,
+    /// The review queues and the events this node hides (one instance per node).
+    review: crate::moderation::review::Review,
+    /// Where announcements go once the classifier's screen has passed them, when it runs.
+    screened: Arc<std::sync::OnceLock<broadcast::Sender<NodeEvent>>>,
 }
 
 /// The actor's thread; join it after [`Node::shutdown`] to be sure the store is flushed.
@@ -94,13 +98,16 @@ impl Node {
             .name("causerie-node".into())
             .spawn(move || actor.run(receiver))
             .unwrap_or_else(|e| panic!("cannot start the node thread: {e}"));
+        let store = SharedStore(store);
         (
             Node {
                 commands,
                 announce,
                 key,
                 metrics,
-                store: SharedStore(store),
+                review: crate::moderation::review::Review::new(store.clone()),
+                store,
+                screened: Arc::default(),
             },
             NodeTask(thread),
         )
@@ -126,9 +133,9 @@ impl Node {
         Inbox::new(self.store.clone(), self.key)
     }
 
-    /// The per-room review queues (held and flagged events).
+    /// The per-room review queues (held, flagged and hidden events).
     pub fn review(&self) -> crate::moderation::review::Review {
-        crate::moderation::review::Review::new(self.store.clone())
+        self.review.clone()
     }
 
     async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, NodeError> {
@@ -328,9 +335,33 @@ impl Node {
             .await
     }
 
-    /// Subscribes to announcements.
+    /// Subscribes to announcements (after the classifier's screen, when it runs).
     pub fn subscribe(&self) -> broadcast::Receiver<NodeEvent> {
+        match self.screened.get() {
+            Some(screened) => screened.subscribe(),
+            None => self.announce.subscribe(),
+        }
+    }
+
+    /// Subscribes to the actor's announcements as they are made (the screen reads these).
+    pub fn subscribe_unscreened(&self) -> broadcast::Receiver<NodeEvent> {
         self.announce.subscribe()
+    }
+
+    /// Makes [`Node::subscribe`] follow `screened` (once; later calls change nothing and
+    /// answer `false`). Call before anything subscribes.
+    pub fn set_screened(&self, screened: broadcast::Sender<NodeEvent>) -> bool {
+        self.screened.set(screened).is_ok()
+    }
+
+    /// Whether announcements pass the classifier's screen.
+    pub fn is_screened(&self) -> bool {
+        self.screened.get().is_some()
+    }
+
+    /// A fresh announcement channel as long as the actor's (for the screen's output).
+    pub fn announcement_channel() -> broadcast::Sender<NodeEvent> {
+        broadcast::channel(ANNOUNCE_QUEUE_LEN).0
     }
 
     /// Asks the actor to flush and stop; returns when it has. Idempotent.
