@@ -131,6 +131,9 @@ enum Command {
     Rules(rules::RulesCommand),
     /// Start three federated nodes on loopback with three users and a room.
     Demo(demo::DemoArgs),
+    /// Compact a stopped node's store so that redacted content leaves its files (a running node
+    /// does this by itself after redactions).
+    Compact(node::CompactArgs),
     /// Check a signed event or attestation file (canonical CBOR): format, signature, id.
     Verify {
         /// The file, or `-` for standard input.
@@ -337,6 +340,7 @@ fn run(args: Args) -> Result<ExitCode> {
         None => node::run_node(node::RunArgs::default()),
         Some(Command::Run(run_args)) => node::run_node(run_args),
         Some(Command::Verify { file }) => node::verify(&file, &cx.out),
+        Some(Command::Compact(args)) => node::compact(args, &cx.out),
         Some(Command::Init) => keys::init(&cx),
         Some(Command::Key(command)) => keys::run(&cx, command),
         Some(Command::Demo(demo_args)) => block_on(demo::run(&cx, demo_args)),

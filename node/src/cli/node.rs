@@ -35,6 +35,58 @@ pub(crate) struct RunArgs {
     http: Option<String>,
 }
 
+/// `causerie compact` flags.
+#[derive(Debug, Default, clap::Args)]
+pub(crate) struct CompactArgs {
+    /// TOML config file (its data_dir is used).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Data directory (default ./causerie-data).
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+}
+
+/// `causerie compact`: compacts the store of a node that is not running (its data directory
+/// lock is taken first, so a running node is refused with `data_dir_locked`).
+pub(crate) fn compact(args: CompactArgs, out: &Output) -> Result<ExitCode> {
+    let overrides = Overrides {
+        data_dir: args.data_dir,
+        ..Overrides::default()
+    };
+    let config = Config::load(args.config.as_deref(), overrides)?;
+    let _lock =
+        daemon::DataDirLock::acquire(&config.data_dir).map_err(daemon::DaemonError::from)?;
+    let path = config.store_path();
+    if !path.exists() {
+        return Err(super::refused(
+            "no_store",
+            format!("no store at {}", path.display()),
+        ));
+    }
+    let store = causerie_storage::SledStore::open(&path).map_err(daemon::DaemonError::from)?;
+    let report = store.compact().map_err(daemon::DaemonError::from)?;
+    out.print(
+        json!({
+            "store": path.display().to_string(),
+            "entries": report.entries,
+            "bytes_before": report.bytes_before,
+            "bytes_after": report.bytes_after,
+            "millis": report.millis,
+        }),
+        || {
+            format!(
+                "compacted {}: {} entries, {} -> {} bytes in {} ms",
+                path.display(),
+                report.entries,
+                report.bytes_before,
+                report.bytes_after,
+                report.millis
+            )
+        },
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 pub(crate) fn run_node(args: RunArgs) -> Result<ExitCode> {
     let overrides = Overrides {
         data_dir: args.data_dir,
