@@ -209,6 +209,20 @@ pub enum NodeEvent {
     },
     /// The node started holding a room.
     RoomAdded(RoomId),
+    /// A moderator decided a local user's held submission: the author's live streams tell
+    /// them.
+    ReviewDecided {
+        /// Its room.
+        room: RoomId,
+        /// The held event.
+        event: EventId,
+        /// Its author.
+        author: UserKey,
+        /// What was decided.
+        decision: ReviewDecision,
+        /// The moderator's reason, if any.
+        reason: Option<String>,
+    },
     /// A held event a peer sent ended rejected or expired unresolved: the network counts it
     /// and penalises that peer.
     HeldFailed {
@@ -221,6 +235,25 @@ pub enum NodeEvent {
         /// [`HeldEnd::Rejected`] or [`HeldEnd::Expired`].
         end: HeldEnd,
     },
+}
+
+/// What a moderator decided about a held submission (specs/moderation.md §7.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReviewDecision {
+    /// It was ingested.
+    Approved,
+    /// It was dropped.
+    Rejected,
+}
+
+impl ReviewDecision {
+    /// Its name for clients.
+    pub fn name(self) -> &'static str {
+        match self {
+            ReviewDecision::Approved => "approved",
+            ReviewDecision::Rejected => "rejected",
+        }
+    }
 }
 
 /// A room's current state with everything needed to check it: what a joining node fetches.

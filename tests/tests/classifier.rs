@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use causerie_node::config::{ClassifierFile, ConfigFile};
-use causerie_tests::api::{ApiNode, ApiUser, eventually};
+use causerie_tests::api::{ApiNode, ApiUser, StreamReader, eventually};
 use serde_json::{Value, json};
 
 /// A test classifier: answers by the message body. `slow:NAME` writes `pending-NAME` and
@@ -166,6 +166,7 @@ async fn the_example_accepts_rejects_holds_and_labels_and_the_queue_survives_a_r
 
     // Accept.
     assert_eq!(say(&bob, &room, "hello there").await.status, 200);
+    let mut bob_stream = StreamReader::open(&bob, "").await;
     // Reject with the classifier's reason.
     let rejected = say(&bob, &room, "B.U.Y F0LLOWERS cheap").await;
     assert_eq!(rejected.status, 403, "{:?}", rejected.body);
@@ -224,6 +225,30 @@ async fn the_example_accepts_rejects_holds_and_labels_and_the_queue_survives_a_r
     for (ruling, at_least) in [("accept", 1), ("reject", 1), ("hold", 1), ("labels", 1)] {
         let series = metric_series("causerie_classifier_rulings_total", ruling);
         assert!(node.metric(&series).await >= at_least, "{series}");
+    }
+
+    // A held submission rejected: its author is told on their live stream.
+    let spam = say(&bob, &room, "more at www.example.org").await;
+    assert_eq!(spam.reason(), "held_for_review", "{:?}", spam.body);
+    let items = review_items(&alice, &room).await;
+    let spam_item = items[2]["item"].clone();
+    let spam_id = items[2]["event"]["id"].clone();
+    let rejected = alice
+        .post(
+            &format!("/api/v1/rooms/{room}/review/{spam_item}/reject"),
+            json!({ "reason": "no ads" }),
+        )
+        .await;
+    assert_eq!(rejected.status, 200, "{:?}", rejected.body);
+    assert_eq!(rejected.body["needs_redaction"], false);
+    loop {
+        let (kind, data) = bob_stream.next().await.expect("bob's stream");
+        if kind == "review" {
+            assert_eq!(data["event_id"], spam_id);
+            assert_eq!(data["decision"], "rejected");
+            assert_eq!(data["reason"], "no ads");
+            break;
+        }
     }
 
     // The queue is durable: a restart keeps it.

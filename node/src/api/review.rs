@@ -33,7 +33,7 @@ use super::rooms::view;
 use crate::clock::now_ms;
 use crate::moderation::classifier::{Candidate, CandidateSource, Decision, Ruling};
 use crate::moderation::review::{ReviewEntry, ReviewState, classified_kind};
-use crate::node::IngestOutcome;
+use crate::node::{IngestOutcome, NodeEvent, ReviewDecision};
 
 /// Asks the classifier about a local client's event before it is ingested. `Ok(None)`: no
 /// classifier, or the room's is off, or the kind is not classified; `Ok(Some(ruling))`: go on
@@ -261,6 +261,15 @@ pub(super) async fn approve(
         }
     }
     state.node.review().remove(room, id).await?;
+    if entry.state == ReviewState::Held {
+        state.node.notify(NodeEvent::ReviewDecided {
+            room,
+            event: event_id,
+            author: *entry.event.author(),
+            decision: ReviewDecision::Approved,
+            reason: None,
+        });
+    }
     tracing::info!(%room, item = id.0, event = %event_id, moderator = %session.user, "review item approved");
     Ok(Json(answer))
 }
@@ -290,6 +299,16 @@ pub(super) async fn reject(
     }
     let (room, id, entry) = queued(&state, session.user, path).await?;
     state.node.review().remove(room, id).await?;
+    if entry.state == ReviewState::Held {
+        // The author is told on their live streams (not later, if none is open).
+        state.node.notify(NodeEvent::ReviewDecided {
+            room,
+            event: entry.event.id(),
+            author: *entry.event.author(),
+            decision: ReviewDecision::Rejected,
+            reason: request.reason.clone(),
+        });
+    }
     tracing::info!(
         %room,
         item = id.0,

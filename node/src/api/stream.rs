@@ -1,5 +1,6 @@
 //! The live stream (specs/client-api.md, "Live stream"): server-sent events of newly accepted,
-//! visible events in the rooms the user has joined (or one room). The stream follows the
+//! visible events in the rooms the user has joined (or one room), and `review` notices of what
+//! a moderator decided about the user's held submissions (specs/moderation.md §7.4). The stream follows the
 //! user's own membership as it changes, pings every [`STREAM_PING_SECS`], ends with `lagged`
 //! when the client falls behind the node's announcement queue, and ends when the node stops.
 //! Each event comes from the node with its sender's profile, so a stream never asks back.
@@ -144,6 +145,21 @@ impl Follow {
                             .id(event.id().to_string())
                             .data(data),
                     );
+                }
+                Ok(NodeEvent::ReviewDecided {
+                    room,
+                    event,
+                    author,
+                    decision,
+                    reason,
+                }) if author == self.user => {
+                    let data = serde_json::json!({
+                        "room": room.to_string(),
+                        "event_id": event.to_string(),
+                        "decision": decision.name(),
+                        "reason": reason,
+                    });
+                    return Some(SseEvent::default().event("review").data(data.to_string()));
                 }
                 Ok(_) => continue,
                 Err(broadcast::error::RecvError::Lagged(missed)) => {

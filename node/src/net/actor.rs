@@ -652,6 +652,8 @@ impl Actor {
     fn on_node_event(&mut self, event: NodeEvent) {
         match event {
             NodeEvent::RoomAdded(room) => self.host(room),
+            // For the author's live streams only.
+            NodeEvent::ReviewDecided { .. } => {}
             NodeEvent::HeldFailed {
                 event, source, end, ..
             } => self.on_held_failed(event, source, end),

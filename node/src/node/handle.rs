@@ -343,6 +343,15 @@ impl Node {
         }
     }
 
+    /// Announces `event` to subscribers (after the screen, which has nothing to decide about
+    /// it). For notices that change nothing stored, such as a review decision.
+    pub fn notify(&self, event: NodeEvent) {
+        let _ = match self.screened.get() {
+            Some(screened) => screened.send(event),
+            None => self.announce.send(event),
+        };
+    }
+
     /// Subscribes to the actor's announcements as they are made (the screen reads these).
     pub fn subscribe_unscreened(&self) -> broadcast::Receiver<NodeEvent> {
         self.announce.subscribe()
