@@ -101,6 +101,16 @@ pub struct ConfigFile {
     pub classifier: Option<ClassifierFile>,
     /// See [`Config::rate_limits`] (the `[rate_limits]` table).
     pub rate_limits: Option<RateLimitsFile>,
+    /// `[moderation]`: see [`ModerationFile`].
+    pub moderation: Option<ModerationFile>,
+}
+
+/// The `[moderation]` table of the config file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModerationFile {
+    /// See [`Config::enforcer_key_file`].
+    pub enforcer_key_file: Option<PathBuf>,
 }
 
 /// The `[classifier]` table of the config file (specs/moderation.md §6).
@@ -158,6 +168,10 @@ pub struct Config {
     /// [`crate::rate_limits`]: user_room 20 then 300/min, user 60 then 600/min, joins 10 then
     /// 10/min, invites 20 then 20/min, peer 20,000 then 600,000/min.
     pub rate_limits: RateLimitConfig,
+    /// `[moderation] enforcer_key_file`: a user key file (as `causerie key` writes) whose key is
+    /// the ban-list enforcer of the rooms that name it (specs/moderation.md §3.6). Default none.
+    /// The key never leaves the node and is never printed.
+    pub enforcer_key_file: Option<PathBuf>,
 }
 
 impl Config {
@@ -201,6 +215,7 @@ impl Config {
             http_allowed_hosts: file.http_allowed_hosts.unwrap_or_default(),
             classifier: file.classifier.map(classifier_config).transpose()?,
             rate_limits: RateLimitConfig::from_file(file.rate_limits.unwrap_or_default()),
+            enforcer_key_file: file.moderation.and_then(|m| m.enforcer_key_file),
         };
         config.validate()?;
         Ok(config)
@@ -459,5 +474,20 @@ mod tests {
             toml::from_str("[rate_limits]\npeer = { burst = 1, per_minute = 0 }\n").unwrap();
         let err = Config::from_parts(file, Overrides::default()).unwrap_err();
         assert_eq!(err.reason(), "config_invalid");
+    }
+
+    #[test]
+    fn the_enforcer_key_file_comes_from_the_moderation_table() {
+        let file: ConfigFile =
+            toml::from_str("[moderation]\nenforcer_key_file = \"/etc/causerie/enforcer.key\"\n")
+                .unwrap();
+        let config = Config::from_parts(file, Overrides::default()).unwrap();
+        assert_eq!(
+            config.enforcer_key_file,
+            Some(PathBuf::from("/etc/causerie/enforcer.key"))
+        );
+        assert!(toml::from_str::<ConfigFile>("[moderation]\nenforcer = 1\n").is_err());
+        let default = Config::load(None, Overrides::default()).unwrap();
+        assert_eq!(default.enforcer_key_file, None);
     }
 }

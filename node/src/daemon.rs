@@ -41,6 +41,9 @@ pub enum DaemonError {
     /// The node key could not be read or created.
     #[error("node key")]
     Key(#[from] KeyError),
+    /// The ban-list enforcer's key file could not be read.
+    #[error("enforcer key file")]
+    EnforcerKey(#[source] KeyError),
     /// The store could not be opened.
     #[error("store")]
     Store(#[from] StoreError),
@@ -75,6 +78,7 @@ impl DaemonError {
             DaemonError::DataDir(_) => "data_dir",
             DaemonError::Lock(e) => e.reason(),
             DaemonError::Key(e) => e.reason(),
+            DaemonError::EnforcerKey(e) => e.reason(),
             DaemonError::Store(e) => e.reason(),
             DaemonError::Ledger(e) => e.reason(),
             DaemonError::Net(e) => e.reason(),
@@ -101,6 +105,8 @@ pub struct Running {
     net_task: JoinHandle<()>,
     http_task: JoinHandle<()>,
     compaction_task: JoinHandle<()>,
+    /// The ban-list follower (moderation/follow.rs).
+    policy_task: JoinHandle<()>,
     /// Held until the node has stopped.
     data_dir_lock: DataDirLock,
 }
@@ -178,10 +184,28 @@ pub async fn start(config: &Config) -> Result<Running, DaemonError> {
             return Err(e.into());
         }
     };
+    if let Some(path) = &config.enforcer_key_file {
+        let enforcer = match causerie_crypto::UserSecret::read(path) {
+            Ok(secret) => secret,
+            Err(e) => {
+                shutdown.cancel();
+                let _ = net_task.await;
+                node.shutdown().await;
+                node_task.join();
+                return Err(DaemonError::EnforcerKey(e));
+            }
+        };
+        tracing::info!(enforcer = %enforcer.public(), "ban-list enforcer key loaded");
+        node.set_enforcer(enforcer)
+            .await
+            .map_err(|e| DaemonError::Net(NetError::Node(e)))?;
+    }
+    let policy_task = crate::moderation::follow::spawn(net.clone(), shutdown.child_token());
     let listener = match tokio::net::TcpListener::bind(config.http).await {
         Ok(listener) => listener,
         Err(source) => {
             shutdown.cancel();
+            let _ = policy_task.await;
             let _ = net_task.await;
             node.shutdown().await;
             node_task.join();
@@ -236,6 +260,7 @@ pub async fn start(config: &Config) -> Result<Running, DaemonError> {
         net_task,
         http_task,
         compaction_task,
+        policy_task,
         data_dir_lock,
     })
 }
@@ -264,6 +289,7 @@ impl Running {
         self.shutdown.cancel();
         let _ = self.http_task.await;
         let _ = self.compaction_task.await;
+        let _ = self.policy_task.await;
         let _ = self.net_task.await;
         for task in [self.screen_task, self.classifier_task]
             .into_iter()

@@ -12,6 +12,7 @@
 //! - [`rate_limits`]: the node's rate limits (token buckets per user, room and peer).
 //! - [`views`]: what clients are shown of a room (name, topic, join rule, power, members).
 //! - [`letter`]: signed node-to-node letters (report delivery).
+//! - [`moderation`]: node-side moderation: ban lists (following, filter, enforcer).
 //! - [`clock`]: the wall clock (`now_ms`), read in one place.
 //! - [`counters`]: [`counters::ReasonCounts`], counts by reason name for `/metrics`.
 //! - [`config`]: the typed configuration (defaults, TOML file, overrides, validation).

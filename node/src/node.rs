@@ -129,6 +129,9 @@ pub enum NodeError {
     /// The room's review queue (or all queues) is full; moderators must handle items first.
     #[error("review queue full")]
     ReviewFull,
+    /// A ban list the room follows names the author (specs/moderation.md §3.5).
+    #[error("{0}")]
+    BanList(Box<crate::moderation::banlist::BanListRefusal>),
 }
 
 impl NodeError {
@@ -144,6 +147,7 @@ impl NodeError {
             NodeError::OverLimit(_) => "over_limit",
             NodeError::InboxFull => "inbox_full",
             NodeError::ReviewFull => "review_full",
+            NodeError::BanList(refusal) => refusal.reason(),
         }
     }
 }
@@ -172,6 +176,9 @@ pub enum IngestOutcome {
     /// The engine's receipt named no outcome for the event (a defect, counted as
     /// `undecided`); the event may be offered again.
     Undecided,
+    /// A local submission refused because a ban list the room follows names its author
+    /// (specs/moderation.md §3.5); nothing was stored.
+    BanList(Box<crate::moderation::banlist::BanListRefusal>),
 }
 
 /// One ingested event's outcome.

@@ -136,6 +136,9 @@ pub fn authorize<'a, E: StateEvent + 'a>(
         // conventions of the other kinds cannot be checked on it, and whether a node holds the
         // full or the redacted form must not change the verdict.
         kinds::NAME | kinds::TOPIC | kinds::MESSAGE if event.is_redacted() => {}
+        crate::policy::POLICY_RULE => {
+            crate::policy::check_rule(state_key, event.content(), event.is_redacted())?
+        }
         _ => check_plain_content(kind, event.content())?,
     }
     if kind == kinds::MESSAGE {

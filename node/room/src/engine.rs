@@ -511,6 +511,11 @@ impl Room {
         Ok((resolved, work.used()))
     }
 
+    /// An attestation the engine holds (each accepted event's, among others).
+    pub fn attestation(&self, id: &AttestationId) -> Option<&Attestation> {
+        self.attestations.get(id)
+    }
+
     /// `user`'s membership in the current state.
     pub fn membership(&self, user: &UserKey) -> Option<Membership> {
         self.state_event(kinds::MEMBER, &user_state_key(user))

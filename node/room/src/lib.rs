@@ -23,6 +23,7 @@
 //! - [`rules`]: the content rules (specs/moderation.md §2): parsing, the obfuscation-aware
 //!   matchers, the message checks and the join-wave count.
 //! - [`slow`]: slow mode's per-sender index of message timestamps.
+//! - [`policy`]: ban-list rules, subscriptions and the pure matcher (specs/moderation.md §3).
 //! - [`error`]: reject reasons, refusals, auth and state-resolution errors, each with a stable name.
 //! - [`limits`]: the engine's named limits (a leaf: it imports nothing from the engine).
 //!
@@ -38,6 +39,7 @@ pub mod event;
 pub mod held;
 pub mod limits;
 pub mod moderation;
+pub mod policy;
 pub mod receipt;
 pub mod rules;
 pub mod slow;

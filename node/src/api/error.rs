@@ -87,6 +87,8 @@ pub enum Reason {
     SoftFailed,
     /// The room engine rejected the event (its reason name: `banned`, `not_allowed`, ...).
     RoomRule(&'static str),
+    /// A ban list the room follows names the user (specs/moderation.md §3.5).
+    BanList,
     /// No such path.
     NotFound,
     /// The node does not hold the room.
@@ -169,7 +171,7 @@ impl Reason {
                 StatusCode::UNAUTHORIZED
             }
             CrossOrigin | NotMember | NotYourKey | WrongAttestation | SoftFailed | RoomRule(_)
-            | ClassifierRejected | HeldForReview | NotModerator | ContentRule(_) => {
+            | ClassifierRejected | HeldForReview | NotModerator | ContentRule(_) | BanList => {
                 StatusCode::FORBIDDEN
             }
             NotFound | UnknownRoom | UnknownUser | NotRegistered | NoSuchReviewItem => {
@@ -225,6 +227,7 @@ impl Reason {
             NotYourKey => "not_your_key",
             WrongAttestation => "wrong_attestation",
             SoftFailed => "soft_failed",
+            BanList => "ban_list",
             NotFound => "not_found",
             UnknownRoom => "unknown_room",
             UnknownUser => "unknown_user",
@@ -332,6 +335,7 @@ fn node_reason(error: &NodeError) -> Reason {
         NodeError::Prepare(e) => Reason::CannotPrepare(e.reason()),
         NodeError::InboxFull => Reason::Busy,
         NodeError::ReviewFull => Reason::ReviewFull,
+        NodeError::BanList(_) => Reason::BanList,
         NodeError::Store(StoreError::HandleTaken) => Reason::HandleTaken,
         NodeError::Ledger(_) | NodeError::Store(_) | NodeError::Letter(_) => {
             Reason::Failed(error.reason())

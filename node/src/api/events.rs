@@ -714,6 +714,9 @@ pub(super) async fn submit(
             "the node cannot take this event now; try again",
         )
         .retry_after(1)),
+        Some(IngestOutcome::BanList(refusal)) => {
+            Err(ApiError::new(Reason::BanList, refusal.words()))
+        }
         Some(IngestOutcome::Undecided) => Err(ApiError::new(
             Reason::NotNow("undecided"),
             "the node cannot take this event now; try again",

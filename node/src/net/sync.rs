@@ -666,7 +666,12 @@ pub(crate) async fn join(handle: &NetHandle, invite: Invite) -> Result<JoinRepor
     Err(last_error)
 }
 
-async fn join_from(handle: &NetHandle, room: RoomId, peer: PeerId) -> Result<JoinReport, NetError> {
+/// Fetches a room's state and whole history from `peer` (joining, and following ban lists).
+pub(crate) async fn join_from(
+    handle: &NetHandle,
+    room: RoomId,
+    peer: PeerId,
+) -> Result<JoinReport, NetError> {
     // The state and auth chain first: the create event among them must be the room's.
     let (state, auth_chain) = match handle.request(peer, Request::RoomState { room }).await? {
         Response::RoomState {

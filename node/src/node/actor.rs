@@ -21,6 +21,7 @@ use super::{
 };
 use crate::clock::now_ms;
 use crate::ledger::{Ledger, LedgerError, MAX_RECEIVE_BATCH};
+use crate::moderation::banlist::{self, BanListRefusal, BanListView, Policy, RoomPolicyView};
 use crate::views::{JoinWaveNotice, MemberView, RoomView};
 use causerie_room::content::user_state_key;
 use causerie_room::{AuthError, HeldEnd, Outcome, Receipt, RefuseReason, RuleBreak, Source};
@@ -90,6 +91,18 @@ pub(super) enum Command {
     },
     /// Why an accepted event is soft-failed.
     SoftFailReason(RoomId, EventId, Reply<Option<AuthError>>),
+    /// Give the node the ban-list enforcer's key (specs/moderation.md §3.6).
+    SetEnforcer(Box<causerie_crypto::UserSecret>, Reply<()>),
+    /// Re-evaluate expired rules; answers the lists the node should follow.
+    PolicyTick(Reply<Vec<RoomId>>),
+    /// A ban list's rules and what changed since an event of it.
+    BanList {
+        list: RoomId,
+        since: Option<EventId>,
+        reply: Reply<Option<BanListView>>,
+    },
+    /// A room's ban-list subscription.
+    RoomPolicy(RoomId, Reply<Option<RoomPolicyView>>),
     /// Flush and stop.
     Shutdown(oneshot::Sender<()>),
 }
@@ -106,6 +119,8 @@ pub(super) struct Actor<S: Store> {
     compacted_at: Option<Instant>,
     /// Joins refused under the join-wave breaker, per room held (a notice for moderators).
     join_waves: BTreeMap<RoomId, JoinWaveNotice>,
+    /// Ban lists: subscriptions, list indexes, the filter and the enforcer.
+    policy: Policy,
 }
 
 impl<S: Store> Actor<S> {
@@ -115,8 +130,10 @@ impl<S: Store> Actor<S> {
         key: NodeKey,
         metrics: Arc<NodeMetrics>,
     ) -> Self {
+        let policy = Policy::new(&ledger);
         Actor {
             ledger,
+            policy,
             announce,
             key,
             metrics,
@@ -134,6 +151,15 @@ impl<S: Store> Actor<S> {
         loop {
             let command = match pending.take() {
                 Some(command) => command,
+                // Enforcement waits for the queued commands, then runs a pass at a time.
+                None if self.policy.has_work() => match receiver.try_recv() {
+                    Ok(command) => command,
+                    Err(mpsc::error::TryRecvError::Empty) => {
+                        self.enforce();
+                        continue;
+                    }
+                    Err(mpsc::error::TryRecvError::Disconnected) => break,
+                },
                 None => match receiver.blocking_recv() {
                     Some(command) => command,
                     None => break,
@@ -225,7 +251,31 @@ impl<S: Store> Actor<S> {
             replies.push(reply);
         }
         let ids: Vec<(EventId, RoomId)> = all.iter().map(|(e, _)| (e.id(), e.room_id())).collect();
-        let receipts = match self.ledger.receive_from(all, now_ms()) {
+        let now = now_ms();
+        // Local submissions that a ban list the room follows refuses never reach the ledger.
+        let refused: Vec<Option<BanListRefusal>> = all
+            .iter()
+            .map(|(event, source)| {
+                if !source.is_local() || !self.policy.is_active() {
+                    return None;
+                }
+                self.policy.refuses(
+                    &self.ledger,
+                    event.room_id(),
+                    event.author(),
+                    *event.attestation(),
+                    event.kind(),
+                    now,
+                )
+            })
+            .collect();
+        let all: Offered = all
+            .into_iter()
+            .zip(&refused)
+            .filter(|(_, refusal)| refusal.is_none())
+            .map(|(offered, _)| offered)
+            .collect();
+        let receipts = match self.ledger.receive_from(all, now) {
             Ok(receipts) => receipts,
             Err(e) => {
                 tracing::error!(reason = e.reason(), "commit failed; nothing acknowledged");
@@ -244,22 +294,84 @@ impl<S: Store> Actor<S> {
                 let _ = self.announce.send(NodeEvent::RoomAdded(*room));
             }
         }
+        let mut receipts = receipts.into_iter();
+        let decided: Vec<(EventId, RoomId, Result<Receipt, BanListRefusal>)> = ids
+            .iter()
+            .zip(refused)
+            .filter_map(|((id, room), refusal)| {
+                let result = match refusal {
+                    Some(refusal) => Err(refusal),
+                    None => Ok(receipts.next()?),
+                };
+                Some((*id, *room, result))
+            })
+            .collect();
+        if self.policy.is_active() || decided.iter().any(|(_, _, r)| r.is_ok()) {
+            let observed: Vec<(RoomId, &Receipt)> = decided
+                .iter()
+                .filter_map(|(_, room, r)| r.as_ref().ok().map(|r| (*room, r)))
+                .collect();
+            self.policy.observe(&self.ledger, &observed);
+        }
         let mut outcomes = Vec::with_capacity(ids.len());
-        for ((id, room), receipt) in ids.iter().zip(&receipts) {
-            // Every decision of a receipt is in the offered event's room (released outliers).
-            self.announce(*room, receipt);
-            let outcome = ingest_outcome(receipt, id);
+        for (id, room, result) in decided {
+            let outcome = match result {
+                Err(refusal) => IngestOutcome::BanList(Box::new(refusal)),
+                Ok(receipt) => {
+                    // Every decision of a receipt is in the offered event's room (released
+                    // outliers).
+                    self.announce(room, &receipt);
+                    match ingest_outcome(&receipt, &id) {
+                        IngestOutcome::Accepted { visible: true } if self.hidden(room, &id) => {
+                            IngestOutcome::Accepted { visible: false }
+                        }
+                        outcome => outcome,
+                    }
+                }
+            };
             self.metrics.record(&outcome);
             if let IngestOutcome::Rejected(reason) = &outcome
                 && reason.auth_error() == Some(AuthError::ContentRule(RuleBreak::JoinWave))
             {
-                self.join_wave_refused(*room);
+                self.join_wave_refused(room);
             }
-            outcomes.push(Ingested { id: *id, outcome });
+            outcomes.push(Ingested { id, outcome });
         }
         let mut outcomes = outcomes.into_iter();
         for (reply, size) in replies.into_iter().zip(sizes) {
             let _ = reply.send(Ok(outcomes.by_ref().take(size).collect()));
+        }
+        self.enforce();
+    }
+
+    /// Whether a followed ban list hides the accepted event `id` of `room` (specs/moderation.md
+    /// §3.5).
+    fn hidden(&mut self, room: RoomId, id: &EventId) -> bool {
+        let Some(event) = self.ledger.room(&room).and_then(|r| r.event(id)) else {
+            return false;
+        };
+        self.policy.hides(&self.ledger, room, event).is_some()
+    }
+
+    /// One enforcement pass of the ban-list enforcer, if it has work; its events are announced
+    /// like any other once durable.
+    fn enforce(&mut self) {
+        if !self.policy.has_work() {
+            return;
+        }
+        match self.policy.enforce(&mut self.ledger, now_ms()) {
+            Ok(receipts) if receipts.is_empty() => {}
+            Ok(receipts) => {
+                self.metrics.commit();
+                let observed: Vec<(RoomId, &Receipt)> =
+                    receipts.iter().map(|(room, r)| (*room, r)).collect();
+                self.policy.observe(&self.ledger, &observed);
+                for (room, receipt) in &receipts {
+                    self.announce(*room, receipt);
+                }
+                tracing::debug!(events = receipts.len(), "ban-list enforcement");
+            }
+            Err(e) => tracing::error!(reason = e.reason(), "ban-list enforcement failed"),
         }
     }
 
@@ -296,10 +408,11 @@ impl<S: Store> Actor<S> {
                 continue;
             };
             let sender = self.sender_profile(room, &event);
+            let hidden = !soft_failed && self.hidden(room, &event.id());
             let _ = self.announce.send(NodeEvent::Accepted {
                 room,
                 event,
-                visible: !soft_failed,
+                visible: !soft_failed && !hidden,
                 sender,
             });
         }
@@ -358,8 +471,12 @@ impl<S: Store> Actor<S> {
     fn add_attestation(&mut self, attestation: Attestation) -> Result<(), NodeError> {
         // The user's latest attestation may be this one: forget what was remembered.
         self.senders.remove(attestation.user());
-        for (room, receipt) in self.ledger.add_attestation(attestation)? {
-            self.announce(room, &receipt);
+        let released = self.ledger.add_attestation(attestation)?;
+        let observed: Vec<(RoomId, &Receipt)> =
+            released.iter().map(|(room, r)| (*room, r)).collect();
+        self.policy.observe(&self.ledger, &observed);
+        for (room, receipt) in &released {
+            self.announce(*room, receipt);
         }
         Ok(())
     }
@@ -380,7 +497,17 @@ impl<S: Store> Actor<S> {
         Ok(())
     }
 
-    fn prepare(&self, request: PrepareRequest) -> Result<EventDraft, NodeError> {
+    fn prepare(&mut self, request: PrepareRequest) -> Result<EventDraft, NodeError> {
+        if let Some(refusal) = self.policy.refuses(
+            &self.ledger,
+            request.room,
+            &request.author,
+            request.attestation,
+            &request.kind,
+            now_ms(),
+        ) {
+            return Err(NodeError::BanList(Box::new(refusal)));
+        }
         let room = self
             .ledger
             .room(&request.room)
@@ -480,7 +607,26 @@ impl<S: Store> Actor<S> {
                 limit,
                 reply,
             } => {
-                let _ = reply.send(Ok(queries::history(ledger, room, before, limit)));
+                let mut page = queries::history(ledger, room, before, limit);
+                if let Some(page) = &mut page {
+                    page.events
+                        .retain(|event| self.policy.hides(ledger, room, event).is_none());
+                }
+                let _ = reply.send(Ok(page));
+            }
+            Command::SetEnforcer(secret, reply) => {
+                self.policy.set_enforcer(*secret);
+                let _ = reply.send(Ok(()));
+            }
+            Command::PolicyTick(reply) => {
+                self.policy.tick(ledger, now_ms());
+                let _ = reply.send(Ok(self.policy.wanted(ledger)));
+            }
+            Command::BanList { list, since, reply } => {
+                let _ = reply.send(Ok(banlist::list_view(ledger, list, since)));
+            }
+            Command::RoomPolicy(room, reply) => {
+                let _ = reply.send(Ok(self.policy.room_view(ledger, room)));
             }
             // Handled by the run loop.
             Command::Ingest(..) | Command::Shutdown(..) => {}

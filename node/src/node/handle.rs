@@ -17,6 +17,7 @@ use super::{
     RoomSelection, RoomSnapshot, RoomSummary,
 };
 use crate::ledger::{Ledger, MAX_RECEIVE_BATCH};
+use crate::moderation::banlist::{BanListView, RoomPolicyView};
 use crate::views::{MemberView, RoomView};
 use causerie_room::{AuthError, RuleBreak, Source};
 
@@ -333,6 +334,35 @@ impl Node {
     ) -> Result<Option<AuthError>, NodeError> {
         self.ask(|reply| Command::SoftFailReason(room, id, reply))
             .await
+    }
+
+    /// Gives the node the ban-list enforcer's key (specs/moderation.md §3.6): the node then
+    /// bans, and lifts its own bans, in the rooms whose subscription names this key.
+    pub async fn set_enforcer(&self, secret: causerie_crypto::UserSecret) -> Result<(), NodeError> {
+        self.ask(|r| Command::SetEnforcer(Box::new(secret), r))
+            .await
+    }
+
+    /// Re-evaluates expired ban-list rules; returns the lists the node's rooms follow but the
+    /// node does not hold yet.
+    pub async fn policy_tick(&self) -> Result<Vec<RoomId>, NodeError> {
+        self.ask(Command::PolicyTick).await
+    }
+
+    /// A ban list's rules and, with `since` (an event of the list room), what changed since.
+    /// `None` for a list the node does not hold.
+    pub async fn ban_list(
+        &self,
+        list: RoomId,
+        since: Option<EventId>,
+    ) -> Result<Option<BanListView>, NodeError> {
+        self.ask(|reply| Command::BanList { list, since, reply })
+            .await
+    }
+
+    /// A room's ban-list subscription; `None` for a room the node does not hold.
+    pub async fn room_policy(&self, room: RoomId) -> Result<Option<RoomPolicyView>, NodeError> {
+        self.ask(|r| Command::RoomPolicy(room, r)).await
     }
 
     /// Subscribes to announcements (after the classifier's screen, when it runs).

@@ -47,6 +47,7 @@ impl NodeMetrics {
             IngestOutcome::Rejected(reason) => return self.rejected.increment(reason.reason()),
             IngestOutcome::Refused(reason) => return self.refused.increment(reason.reason()),
             IngestOutcome::Undecided => return self.refused.increment("undecided"),
+            IngestOutcome::BanList(refusal) => return self.refused.increment(refusal.reason()),
         }
         .fetch_add(1, Ordering::Relaxed);
     }
