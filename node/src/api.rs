@@ -7,6 +7,7 @@
 //! - [`session`]: challenges and bearer sessions (memory only, bounded).
 //! - [`auth`]: registration (the node attests the key), login, logout, profile, users.
 //! - [`rooms`]: the user's rooms, the directory, room views, members, history, invites, joins.
+//! - [`banlists`]: ban lists: a list's rules and diff, a room's subscription.
 //! - [`events`]: preparing drafts for the client to sign, and submitting signed events.
 //! - [`review`]: the classifier on the client path, and the rooms' review queues.
 //! - [`stream`]: the live stream of new events (server-sent events).
@@ -16,6 +17,7 @@
 //!   timeouts, header size limits; [`serve`] runs it.
 
 pub mod auth;
+pub mod banlists;
 pub mod error;
 pub mod events;
 pub mod guard;
@@ -155,6 +157,8 @@ fn api_routes() -> Router<ApiState> {
             post(review::reject),
         )
         .route("/api/v1/stream", get(stream::stream))
+        .route("/api/v1/banlists/{list}", get(banlists::list))
+        .route("/api/v1/rooms/{room}/banlists", get(banlists::room))
 }
 
 /// The whole HTTP surface: the API and `extra` (the web client's routes), behind the guard.

@@ -15,6 +15,7 @@
 //! printed on stdout as `{"error": reason, "message": text}` (usage errors with reason `usage`);
 //! otherwise on stderr.
 
+mod banlist;
 mod chat;
 mod demo;
 mod keys;
@@ -129,6 +130,9 @@ enum Command {
     /// A room's content rules: show or change them.
     #[command(subcommand)]
     Rules(rules::RulesCommand),
+    /// Ban lists: create one, add and remove rules, subscribe rooms, show rules and changes.
+    #[command(subcommand)]
+    Banlist(banlist::BanlistCommand),
     /// Start three federated nodes on loopback with three users and a room.
     Demo(demo::DemoArgs),
     /// Compact a stopped node's store so that redacted content leaves its files (a running node
@@ -362,6 +366,7 @@ fn run(args: Args) -> Result<ExitCode> {
         Some(Command::Mod(command)) => block_on(moderation::run(&cx, command)),
         Some(Command::Review(command)) => block_on(review::run(&cx, command)),
         Some(Command::Rules(command)) => block_on(rules::run(&cx, command)),
+        Some(Command::Banlist(command)) => block_on(banlist::run(&cx, command)),
     }
 }
 
@@ -526,6 +531,33 @@ mod tests {
                 "--join-wave",
                 "20/5m",
             ],
+            vec!["banlist", "create", "Spam"],
+            vec![
+                "banlist", "add", "!l", "r1", "--user", "ab", "--reason", "spam",
+            ],
+            vec![
+                "banlist",
+                "add",
+                "!l",
+                "r2",
+                "--handle",
+                "spam*",
+                "--recommendation",
+                "mute",
+            ],
+            vec![
+                "banlist",
+                "add",
+                "!l",
+                "r3",
+                "--hash-of",
+                "user:ab",
+                "--withhold-reason",
+            ],
+            vec!["banlist", "remove", "!l", "r1"],
+            vec!["banlist", "subscribe", "!r", "!l", "--enforcer", "ab"],
+            vec!["banlist", "unsubscribe", "!r", "!l"],
+            vec!["banlist", "show", "!l", "--since", "$e"],
             vec!["demo", "--base-port", "0", "--exit-after-setup"],
             vec!["run", "--http", "127.0.0.1:0"],
         ] {
@@ -537,6 +569,18 @@ mod tests {
             vec!["room", "create", "x", "--public", "--join-rule", "invite"],
             vec!["history", "!ab", "--limit", "0"],
             vec!["mod", "power", "!ab", "bob", "-1"],
+            vec!["banlist", "add", "!l", "r1"],
+            vec!["banlist", "add", "!l", "r1", "--user", "a", "--handle", "b"],
+            vec![
+                "banlist",
+                "add",
+                "!l",
+                "r1",
+                "--user",
+                "a",
+                "--recommendation",
+                "kick",
+            ],
             vec!["send", "!ab"],
             vec!["mod", "lockdown", "!ab", "--all"],
             vec!["rules", "set", "!ab", "--links", "some"],

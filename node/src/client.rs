@@ -17,10 +17,12 @@
 //! - `client/transport.rs`: [`Client`], the HTTP connection, sessions and signed submissions;
 //! - `client/rooms.rs`: room reads and actions on [`Client`] (history, create, join, send);
 //! - `client/review.rs`: the review queue (list, approve, reject);
-//! - `client/stream.rs`: the live stream, a bounded server-sent-events parser.
+//! - `client/stream.rs`: the live stream, a bounded server-sent-events parser;
+//! - `client/banlists.rs`: ban-list reads on [`Client`].
 
 use std::time::Duration;
 
+mod banlists;
 mod checks;
 mod error;
 mod review;

@@ -14,6 +14,7 @@ use serde_json::{Value as JsonValue, json};
 
 use super::ApiState;
 use super::auth::{Authed, own_account};
+use super::banlists::{self, SubscriptionChange};
 use super::error::{ApiError, Reason};
 use super::json::{Body, Segment, draft_json, json_to_content, parse_hex};
 use super::limits::{
@@ -282,6 +283,38 @@ pub(super) enum Action {
     Event {
         kind: String,
         content: JsonValue,
+    },
+    /// Sets a rule of the ban list this room is (specs/moderation.md §3.1).
+    BanlistRule {
+        rule: String,
+        target: JsonValue,
+        recommendation: String,
+        #[serde(default)]
+        reason: Option<String>,
+        #[serde(default)]
+        reason_withheld: bool,
+        #[serde(default)]
+        expires: Option<u64>,
+    },
+    /// Removes a rule of the ban list this room is.
+    BanlistRemove {
+        rule: String,
+    },
+    /// This room follows a ban list (and names its enforcer).
+    Subscribe {
+        list: String,
+        #[serde(default)]
+        enforcer: Option<String>,
+    },
+    /// This room stops following a ban list.
+    Unsubscribe {
+        list: String,
+    },
+    /// This room overrides one rule of a list it follows (or stops overriding it).
+    IgnoreRule {
+        list: String,
+        rule: String,
+        ignore: bool,
     },
     /// The room's content rules (specs/moderation.md §2.1), replaced whole.
     ContentRules {
@@ -592,6 +625,34 @@ async fn build(
             lock_part(state, session, room, part, Some(slow)).await?
         }
         Action::Unlock { part } => lock_part(state, session, room, part, None).await?,
+        Action::BanlistRule {
+            rule,
+            target,
+            recommendation,
+            reason,
+            reason_withheld,
+            expires,
+        } => banlists::rule_state(
+            &rule,
+            &target,
+            &recommendation,
+            reason,
+            reason_withheld,
+            expires,
+        )?,
+        Action::BanlistRemove { rule } => banlists::remove_state(&rule)?,
+        Action::Subscribe { list, enforcer } => {
+            let change = SubscriptionChange::Subscribe { list, enforcer };
+            banlists::subscription_state(state, room, change).await?
+        }
+        Action::Unsubscribe { list } => {
+            let change = SubscriptionChange::Unsubscribe { list };
+            banlists::subscription_state(state, room, change).await?
+        }
+        Action::IgnoreRule { list, rule, ignore } => {
+            let change = SubscriptionChange::Ignore { list, rule, ignore };
+            banlists::subscription_state(state, room, change).await?
+        }
     })
 }
 

@@ -92,6 +92,8 @@ pub struct BanListView {
     pub changes: Vec<RuleChange>,
     /// The newest event of the list room: the point to ask a diff from next time.
     pub head: Option<EventId>,
+    /// Whether a room this node holds follows the list.
+    pub followed: bool,
 }
 
 /// A room's subscription as the node reads it.
@@ -726,6 +728,11 @@ impl Policy {
         }
     }
 
+    /// Whether a room the node holds follows `list`.
+    pub fn is_followed(&self, list: &RoomId) -> bool {
+        self.subscribers.contains_key(list)
+    }
+
     /// A room's subscription and which of its lists the node holds.
     pub fn room_view<S: Store>(&self, ledger: &Ledger<S>, room: RoomId) -> Option<RoomPolicyView> {
         let engine = ledger.room(&room)?;
@@ -758,6 +765,7 @@ pub fn list_view<S: Store>(
     ledger: &Ledger<S>,
     list: RoomId,
     since: Option<EventId>,
+    followed: bool,
 ) -> Option<BanListView> {
     let engine = ledger.room(&list).filter(|r| r.accepted_count() > 0)?;
     let rules = rules_of(engine, engine.current_state());
@@ -786,6 +794,7 @@ pub fn list_view<S: Store>(
         rules,
         changes,
         head,
+        followed,
     })
 }
 

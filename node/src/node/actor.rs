@@ -623,7 +623,8 @@ impl<S: Store> Actor<S> {
                 let _ = reply.send(Ok(self.policy.wanted(ledger)));
             }
             Command::BanList { list, since, reply } => {
-                let _ = reply.send(Ok(banlist::list_view(ledger, list, since)));
+                let followed = self.policy.is_followed(&list);
+                let _ = reply.send(Ok(banlist::list_view(ledger, list, since, followed)));
             }
             Command::RoomPolicy(room, reply) => {
                 let _ = reply.send(Ok(self.policy.room_view(ledger, room)));
