@@ -77,6 +77,7 @@ pub const FILES: &[WebFile] = &[
     asset!("members.js", JAVASCRIPT),
     asset!("menus.js", JAVASCRIPT),
     asset!("moderation.js", JAVASCRIPT),
+    asset!("moderation_lists.js", JAVASCRIPT),
     asset!("moderation_panel.js", JAVASCRIPT),
     asset!("moderation_review.js", JAVASCRIPT),
     asset!("moderation_rules.js", JAVASCRIPT),

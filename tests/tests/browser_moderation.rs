@@ -3,8 +3,8 @@
 //! node running the example classifier (scripts/classifier/example.py), alice the room's
 //! creator and bob an ordinary member, with carol beside them through the client API. The
 //! panel is offered to alice only; it names roles; what alice does there (mute, clear the review
-//! queue, block a word, lock down and lift it, ban and purge, ban) reaches the node as signed
-//! events or review decisions, and
+//! queue, subscribe to a ban list and override one of its rules, block a word, lock down and
+//! lift it, ban and purge, ban) reaches the node as signed events or review decisions, and
 //! bob's screen says, in plain words, who did what, why and until when. Names and reasons are
 //! hostile HTML and must stay text. Skipped with a SKIP line when Chromium is missing, unless
 //! `CAUSERIE_REQUIRE_BROWSER=1`.
@@ -244,6 +244,93 @@ async fn moderator_panel_acts_and_the_member_reads_why() {
     let history = carol.bodies(&room).await;
     assert!(history.iter().any(|b| b == held[0]), "{history:?}");
     assert!(!history.iter().any(|b| b == held[1]), "{history:?}");
+    alice.panel_tab("members").await;
+
+    // Ban lists: dave keeps a list naming eve; alice subscribes the room from the panel (the
+    // room id is checked first), eve can no longer write here, a rule dave adds later shows
+    // in the panel as a change with its public reason, and ignoring eve's rule in this room
+    // lets her write again.
+    let dave = ApiUser::register(node.http, "dave", "Dave").await;
+    let eve = ApiUser::register(node.http, "eve", "Eve").await;
+    eve.join(&room).await;
+    let list = dave.create_room("Spam list", "public").await;
+    dave.must(
+        &list,
+        json!({"action": "banlist_rule", "rule": "r1", "target": {"user": eve.key()},
+               "recommendation": "ban", "reason": "known spammer"}),
+    )
+    .await;
+    alice.panel_tab("lists").await;
+    alice.click("#banlist-subscribe").await;
+    alice.wait_dialog("prompt", true).await;
+    alice.fill("#prompt-input", "not a room").await;
+    alice.click("#prompt-ok").await;
+    alice
+        .wait_text("prompt-error", &["64 lowercase hex digits"], DEFAULT_WAIT)
+        .await;
+    alice.fill("#prompt-input", &list).await;
+    alice.click("#prompt-ok").await;
+    alice.wait_dialog("prompt", false).await;
+    let banlists = format!("/rooms/{room}/banlists");
+    cluster::wait_until(NODE_WAIT, "the room to follow the list", || async {
+        carol.call("GET", &banlists, Value::Null).await["lists"] == json!([list])
+    })
+    .await
+    .or_fail("subscription");
+    let prepare = format!("/api/v1/rooms/{room}/prepare");
+    let may_write = |allowed: bool| {
+        let (eve, prepare) = (&eve, &prepare);
+        async move {
+            let answer = eve
+                .post(prepare, json!({"action": "message", "body": "eve again"}))
+                .await;
+            if allowed {
+                answer.status == 200
+            } else {
+                answer.status == 403 && answer.reason() == "ban_list"
+            }
+        }
+    };
+    cluster::wait_until(NODE_WAIT, "eve refused by the list", || may_write(false))
+        .await
+        .or_fail("eve refused");
+    alice
+        .wait_text(
+            "moderation-lists-list",
+            &["Spam list", "known spammer"],
+            NODE_WAIT,
+        )
+        .await;
+    dave.must(
+        &list,
+        json!({"action": "banlist_rule", "rule": "r2", "target": {"handle": "spam*"},
+               "recommendation": "ban", "reason": "spam bots"}),
+    )
+    .await;
+    alice
+        .browser
+        .wait_script(
+            "the list's new rule shown as a change",
+            NODE_WAIT,
+            "const change = document.querySelector(\"#moderation-lists-list .banlist-change[data-rule='r2']\");
+             return (change && change.dataset.change === 'added' && change.textContent.includes('spam bots'))
+                 || {waiting: document.getElementById('moderation-lists-list').textContent};",
+            vec![],
+        )
+        .await
+        .or_fail("list diff");
+    alice.shot("ban list with its changes").await;
+    alice
+        .panel_button(
+            "#moderation-lists-list .banlist-rule[data-rule='r1']",
+            "Ignore here",
+        )
+        .await;
+    cluster::wait_until(NODE_WAIT, "eve allowed again by the override", || {
+        may_write(true)
+    })
+    .await
+    .or_fail("override");
     alice.panel_tab("members").await;
 
     // Content rules and lockdown: alice blocks a word from the panel and bob reads why his

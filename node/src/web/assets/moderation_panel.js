@@ -6,12 +6,14 @@
 // runner (dialogs.js, askModeration). Every action is an ordinary signed event (session.js,
 // act); the panel re-renders when the room's state changes (members.js calls
 // renderModerationPanel), keeping the keyboard where it was. The review queue tab is
-// moderation_review.js, content rules and lockdown moderation_rules.js.
+// moderation_review.js, the ban lists tab moderation_lists.js, content rules and lockdown
+// moderation_rules.js.
 
 import { askModeration } from './dialogs.js';
 import { $, canFocus, h, showError } from './dom.js';
 import { DURATIONS, momentText, moderatorRights, roleName, stillHolds } from './moderation.js';
 import { scheduleActiveInfoRefresh } from './rooms.js';
+import { bindListsTab, renderListsTab } from './moderation_lists.js';
 import { renderReviewTab } from './moderation_review.js';
 import { bindRulesTab, renderRulesTab } from './moderation_rules.js';
 import { act } from './session.js';
@@ -25,6 +27,7 @@ import { levelText, shortKey } from './text.js';
 const TAB_VIEWS = {
   members: { shown: () => true, render: (rights) => renderMembersTab(rights) },
   review: { shown: (rights) => rights.review, render: () => renderReviewTab() },
+  lists: { shown: (rights) => rights.lists, render: (rights) => renderListsTab(rights) },
   rules: { shown: (rights) => rights.rules || rights.lockdown, render: (rights) => renderRulesTab(rights) },
 };
 const TABS = Object.keys(TAB_VIEWS);
@@ -313,4 +316,5 @@ export function bindModerationPanel() {
   for (const tab of TABS) $(`moderation-tab-${tab}`).addEventListener('click', () => selectTab(tab, { focus: true }));
   $('moderation-tabs').addEventListener('keydown', onTabKey);
   bindRulesTab();
+  bindListsTab();
 }
