@@ -23,8 +23,8 @@ use std::time::{Duration, Instant};
 use causerie_crypto::event::kinds;
 use causerie_crypto::{RoomId, UserKey, UserSecret};
 use causerie_node::node::NodeEvent;
-use causerie_room::policy::{POLICY_RULE, Recommendation, Rule, Subscription, Target};
-use causerie_room::{Membership, PowerLevels};
+use causerie_room::Membership;
+use causerie_room::policy::{POLICY_RULE, Recommendation, Rule, Target};
 use causerie_tests::cluster::{Cluster, Result, TestUser, wait_until};
 
 const A: usize = 0;
@@ -182,33 +182,8 @@ async fn phase_run(
     let list = cluster.create_room(moderator).await?;
     let mut rooms = Vec::new();
     for _ in 0..count {
-        let room = cluster.create_room(owner).await?;
-        cluster.join_room(C, room, B).await?;
-        cluster.join(enforcer, room).await?;
-        let mut levels = PowerLevels::default();
-        levels.users.insert(*enforcer.key.as_bytes(), 50);
-        cluster
-            .send(
-                owner,
-                room,
-                kinds::POWER_LEVELS,
-                Some(""),
-                levels.to_content(),
-            )
-            .await?;
-        let subscription = Subscription {
-            lists: vec![list],
-            enforcer: Some(*enforcer.key.as_bytes()),
-            ignore: BTreeSet::new(),
-        };
-        cluster
-            .send(
-                owner,
-                room,
-                kinds::POLICY_SUBSCRIPTIONS,
-                Some(""),
-                subscription.to_content(),
-            )
+        let room = cluster
+            .create_subscribed_room(owner, enforcer, list, C)
             .await?;
         rooms.push(room);
     }

@@ -462,6 +462,44 @@ impl Cluster {
         Ok(room)
     }
 
+    /// A room created by `owner` on their home node, joined by node `also`, where `enforcer` is
+    /// joined with ban power (50) and which subscribes to `list` with `enforcer` as its enforcer.
+    pub async fn create_subscribed_room(
+        &self,
+        owner: &TestUser,
+        enforcer: &TestUser,
+        list: RoomId,
+        also: usize,
+    ) -> Result<RoomId> {
+        let room = self.create_room(owner).await?;
+        self.join_room(also, room, owner.home).await?;
+        self.join(enforcer, room).await?;
+        let mut levels = PowerLevels::default();
+        levels.users.insert(*enforcer.key.as_bytes(), 50);
+        self.send(
+            owner,
+            room,
+            kinds::POWER_LEVELS,
+            Some(""),
+            levels.to_content(),
+        )
+        .await?;
+        let subscription = causerie_room::policy::Subscription {
+            lists: vec![list],
+            enforcer: Some(*enforcer.key.as_bytes()),
+            ignore: BTreeSet::new(),
+        };
+        self.send(
+            owner,
+            room,
+            kinds::POLICY_SUBSCRIPTIONS,
+            Some(""),
+            subscription.to_content(),
+        )
+        .await?;
+        Ok(room)
+    }
+
     /// Node `index` joins `room` through an invite link made by node `via`.
     pub async fn join_room(&self, index: usize, room: RoomId, via: usize) -> Result<JoinReport> {
         let invite = self.nodes[via].running().net.invite_link(room).await?;

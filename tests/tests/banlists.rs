@@ -9,9 +9,9 @@ use std::collections::BTreeSet;
 use causerie_crypto::event::kinds;
 use causerie_crypto::{Content, EventId, RoomId, UserSecret};
 use causerie_node::node::{IngestOutcome, Node, NodeError};
+use causerie_room::Membership;
 use causerie_room::content::user_state_key;
 use causerie_room::policy::{POLICY_RULE, Recommendation, Rule, Subscription, Target};
-use causerie_room::{Membership, PowerLevels};
 use causerie_tests::cluster::{
     Cluster, DEFAULT_TIMEOUT, Result, TestUser, init_logs, text_content, wait_until,
 };
@@ -56,35 +56,9 @@ async fn subscribed_room(
     enforcer: &TestUser,
     list: RoomId,
 ) -> Result<RoomId> {
-    let room = cluster.create_room(owner).await?;
-    cluster.join_room(C, room, B).await?;
-    cluster.join(enforcer, room).await?;
-    let mut levels = PowerLevels::default();
-    levels.users.insert(*enforcer.key.as_bytes(), 50);
     cluster
-        .send(
-            owner,
-            room,
-            kinds::POWER_LEVELS,
-            Some(""),
-            levels.to_content(),
-        )
-        .await?;
-    let subscription = Subscription {
-        lists: vec![list],
-        enforcer: Some(*enforcer.key.as_bytes()),
-        ignore: BTreeSet::new(),
-    };
-    cluster
-        .send(
-            owner,
-            room,
-            kinds::POLICY_SUBSCRIPTIONS,
-            Some(""),
-            subscription.to_content(),
-        )
-        .await?;
-    Ok(room)
+        .create_subscribed_room(owner, enforcer, list, C)
+        .await
 }
 
 fn ban_rule(user: &TestUser, reason: &str) -> Content {
