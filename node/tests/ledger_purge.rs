@@ -8,28 +8,13 @@
 #[path = "../room/tests/support/room.rs"]
 mod support;
 
-use std::path::Path;
-
 use causerie_crypto::event::kinds;
 use causerie_crypto::{Event, Value};
 use causerie_node::ledger::Ledger;
 use causerie_room::Membership;
+use causerie_storage::testing::files_contain;
 use causerie_storage::{EventStatus, EventStore, SledStore};
 use support::*;
-
-fn files_contain(dir: &Path, needle: &[u8]) -> bool {
-    std::fs::read_dir(dir).unwrap().flatten().any(|entry| {
-        let path = entry.path();
-        if path.is_dir() {
-            files_contain(&path, needle)
-        } else {
-            std::fs::read(&path)
-                .unwrap()
-                .windows(needle.len())
-                .any(|w| w == needle)
-        }
-    })
-}
 
 fn stored(ledger: &Ledger<SledStore>, event: &Event) -> (bool, EventStatus) {
     let stored = ledger.store().event(&event.id()).unwrap().unwrap();

@@ -46,6 +46,8 @@ pub mod record;
 pub mod review;
 pub mod sled_store;
 pub mod state;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod traits;
 
 pub use accounts::{Account, AccountStore, MAX_DISPLAY_NAME_BYTES};

@@ -11,27 +11,13 @@ mod fixtures;
 use std::path::Path;
 
 use causerie_crypto::Event;
+use causerie_storage::testing::files_contain;
 use causerie_storage::{
     AccountStore, Direction, EventStatus, EventStore, InboxStore, RoomDagStore, SledStore, Store,
     WriteBatch,
 };
 
 use fixtures::*;
-
-/// Whether any file under `dir` contains `needle`.
-fn files_contain(dir: &Path, needle: &[u8]) -> bool {
-    std::fs::read_dir(dir).unwrap().flatten().any(|entry| {
-        let path = entry.path();
-        if path.is_dir() {
-            files_contain(&path, needle)
-        } else {
-            std::fs::read(&path)
-                .unwrap()
-                .windows(needle.len())
-                .any(|w| w == needle)
-        }
-    })
-}
 
 fn commit(store: &SledStore, events: &[Event], status: EventStatus) {
     let mut batch = WriteBatch::new();

@@ -16,26 +16,11 @@ use causerie_crypto::event::kinds;
 use causerie_crypto::{Content, Event, EventDraft, EventId, RoomId, UserSecret, Value};
 use causerie_node::node::{IngestOutcome, Node};
 use causerie_room::Membership;
+use causerie_storage::testing::files_contain;
 use causerie_storage::{Direction, EventStore, MAX_PAGE_LEN, RoomDagStore, SledStore};
 use causerie_tests::api::ApiUser;
 use causerie_tests::cluster::{Cluster, DEFAULT_TIMEOUT, init_logs, now_ms, wait_until};
 use serde_json::json;
-
-/// Whether any file under `dir` holds `needle`.
-fn files_contain(dir: &Path, needle: &[u8]) -> bool {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return false;
-    };
-    entries.flatten().any(|entry| {
-        let path = entry.path();
-        if path.is_dir() {
-            files_contain(&path, needle)
-        } else {
-            // A file may vanish under a compaction's swap: it then holds nothing.
-            std::fs::read(&path).is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle))
-        }
-    })
-}
 
 fn ban_and_purge(reason: &str) -> Content {
     let mut content = Membership::Ban.to_content();
