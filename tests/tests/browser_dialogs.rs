@@ -96,6 +96,36 @@ async fn menu_item(chat: &Chat, scope: &str, label: &str) {
         .or_fail(label);
 }
 
+/// How long a dialog may take to open after the menu item that opens it was clicked, before the
+/// click is taken as lost (the row re-rendered under the pointer) and made again.
+const DIALOG_OPEN_GRACE: Duration = Duration::from_secs(10);
+/// Most clicks on a menu item for one dialog.
+const MAX_OPEN_ATTEMPTS: usize = 3;
+
+/// Picks `label` in the "⋯" menu of `scope` and waits until it opened dialog `name`. A click
+/// lost to a re-render is made again (at most [`MAX_OPEN_ATTEMPTS`] clicks, each reported).
+async fn menu_dialog(chat: &Chat, scope: &str, label: &str, name: &str) {
+    for attempt in 1..=MAX_OPEN_ATTEMPTS {
+        menu_item(chat, scope, label).await;
+        let opened = chat
+            .browser
+            .wait_script(
+                &format!("#{name}-dialog to open after {label:?}"),
+                DIALOG_OPEN_GRACE,
+                "return document.getElementById(arguments[0] + '-dialog').open || {waiting: false};",
+                vec![json!(name)],
+            )
+            .await;
+        match opened {
+            Ok(_) => return,
+            Err(e) if attempt < MAX_OPEN_ATTEMPTS => {
+                eprintln!("{label}: no dialog after click {attempt} ({e}); clicking again");
+            }
+            Err(e) => panic!("{label}: {e}"),
+        }
+    }
+}
+
 /// The member row of `user` as the node reports it (`GET /rooms/{room}/members`).
 async fn member(observer: &ApiUser, room: &str, user: &str) -> Option<Value> {
     let members = observer
@@ -189,8 +219,7 @@ async fn every_dialog_cancels_refuses_and_submits() {
     wait_member(&bob, &room, &carol.key(), "membership", json!("invite")).await;
 
     // Power level: a whole number within the moderator's own power.
-    menu_item(&chat, &bob_row, "Change power…").await;
-    wait_dialog(&chat, "prompt", true).await;
+    menu_dialog(&chat, &bob_row, "Change power…", "prompt").await;
     chat.fill("#prompt-input", "lots").await;
     expect_refusal(&chat, "prompt", "whole number").await;
     chat.fill("#prompt-input", "-1").await;
@@ -200,8 +229,7 @@ async fn every_dialog_cancels_refuses_and_submits() {
         member(&bob, &room, &bob.key()).await.expect("bob")["power"],
         json!(0)
     );
-    menu_item(&chat, &bob_row, "Change power…").await;
-    wait_dialog(&chat, "prompt", true).await;
+    menu_dialog(&chat, &bob_row, "Change power…", "prompt").await;
     chat.fill("#prompt-input", "50").await;
     chat.click("#prompt-ok").await;
     wait_member(&bob, &room, &bob.key(), "power", json!(50)).await;
@@ -209,15 +237,13 @@ async fn every_dialog_cancels_refuses_and_submits() {
 
     // Delete a message, with a reason.
     let message_row = format!("#timeline .message[data-event-id='{bob_message}']");
-    menu_item(&chat, &message_row, "Delete message").await;
-    wait_dialog(&chat, "prompt", true).await;
+    menu_dialog(&chat, &message_row, "Delete message", "prompt").await;
     cancel(&chat, "prompt").await;
     let kept = event(&bob, &room, &bob_message)
         .await
         .expect("bob's message");
     assert_eq!(kept["redacted"], json!(false), "{kept}");
-    menu_item(&chat, &message_row, "Delete message").await;
-    wait_dialog(&chat, "prompt", true).await;
+    menu_dialog(&chat, &message_row, "Delete message", "prompt").await;
     chat.fill("#prompt-input", "off topic").await;
     chat.click("#prompt-ok").await;
     let what = "bob's message to be redacted on the node";
@@ -232,16 +258,14 @@ async fn every_dialog_cancels_refuses_and_submits() {
     // Kick and ban, each with a reason.
     for (label, reason, membership) in [("Kick…", "cool down", "leave"), ("Ban…", "spam", "ban")]
     {
-        menu_item(&chat, &bob_row, label).await;
-        wait_dialog(&chat, "prompt", true).await;
+        menu_dialog(&chat, &bob_row, label, "prompt").await;
         cancel(&chat, "prompt").await;
         assert_eq!(
             member(&bob, &room, &bob.key()).await.expect("bob")["membership"],
             json!("join"),
             "{label} cancelled"
         );
-        menu_item(&chat, &bob_row, label).await;
-        wait_dialog(&chat, "prompt", true).await;
+        menu_dialog(&chat, &bob_row, label, "prompt").await;
         chat.fill("#prompt-input", reason).await;
         chat.click("#prompt-ok").await;
         wait_member(&carol, &room, &bob.key(), "membership", json!(membership)).await;
