@@ -167,6 +167,7 @@ impl<S: Store> Ledger<S> {
         let mut batch = WriteBatch::new();
         batch.push(WriteOp::PutAttestation(attestation.clone()));
         let mut released = Vec::new();
+        let mut moot = Moot::default();
         for (room_id, room) in &mut self.rooms {
             if !room.missing_attestations().contains(&id) {
                 continue;
@@ -176,7 +177,8 @@ impl<S: Store> Ledger<S> {
             };
             self.given.entry(*room_id).or_default().insert(id);
             record(&mut batch, &mut self.snapshot_ids, room, None, &receipt)?;
-            redact_held_of_purged(&*self.store, &mut batch, room, &receipt)?;
+            let purged = moot.note(room, &receipt);
+            redact_held_of_purged(&*self.store, &mut batch, room, &purged)?;
             if receipt.extremities.is_some() {
                 batch.push(WriteOp::SetExtremities {
                     room: *room_id,
@@ -195,6 +197,7 @@ impl<S: Store> Ledger<S> {
         }
         let _durable = self.store.commit(vec![batch])?;
         self.compaction_due |= released.iter().any(|(_, r)| redacts(r));
+        self.compaction_due |= moot.forget(&*self.store) > 0;
         Ok(released)
     }
 
@@ -226,6 +229,7 @@ impl<S: Store> Ledger<S> {
         let mut batch = WriteBatch::with_capacity(events.len().saturating_mul(2).saturating_add(4));
         let mut receipts = Vec::with_capacity(events.len());
         let mut touched: BTreeMap<RoomId, (bool, bool)> = BTreeMap::new();
+        let mut moot = Moot::default();
         for (event, source) in events {
             let room_id = event.room_id();
             let attestation_id = *event.attestation();
@@ -254,7 +258,8 @@ impl<S: Store> Ledger<S> {
             }
             if let Some(pre) = &pre {
                 record(&mut batch, &mut self.snapshot_ids, room, None, pre)?;
-                redact_held_of_purged(&*self.store, &mut batch, room, pre)?;
+                let purged = moot.note(room, pre);
+                redact_held_of_purged(&*self.store, &mut batch, room, &purged)?;
             }
             record(
                 &mut batch,
@@ -263,7 +268,8 @@ impl<S: Store> Ledger<S> {
                 Some(&event),
                 &receipt,
             )?;
-            redact_held_of_purged(&*self.store, &mut batch, room, &receipt)?;
+            let purged = moot.note(room, &receipt);
+            redact_held_of_purged(&*self.store, &mut batch, room, &purged)?;
             receipts.push(receipt);
         }
         for (&room_id, &(tips_changed, state_changed)) in &touched {
@@ -307,6 +313,7 @@ impl<S: Store> Ledger<S> {
             return Err(e.into());
         }
         self.compaction_due |= receipts.iter().any(redacts);
+        self.compaction_due |= moot.forget(&*self.store) > 0;
         Ok(receipts)
     }
 
@@ -332,6 +339,55 @@ impl<S: Store> Ledger<S> {
     }
 }
 
+/// Review-queue items a commit made moot, per room: events now shown redacted and users banned
+/// with `purge` (specs/moderation.md §7.5). Their text must leave the store with the events'.
+#[derive(Default)]
+struct Moot(BTreeMap<RoomId, (BTreeSet<EventId>, BTreeSet<UserKey>)>);
+
+impl Moot {
+    /// Notes what `receipt` redacted or purged in `room`; returns the purged users.
+    fn note(&mut self, room: &Room, receipt: &Receipt) -> BTreeSet<UserKey> {
+        let purged: BTreeSet<UserKey> = receipt
+            .visibility
+            .iter()
+            .filter(|c| c.shown.visible)
+            .filter_map(|c| room.event(&c.event))
+            .filter(|e| e.kind() == kinds::MEMBER && is_purge_ban(e.content()))
+            .filter_map(|e| e.state_key().and_then(|k| UserKey::from_hex(k).ok()))
+            .collect();
+        let redacted = receipt
+            .visibility
+            .iter()
+            .filter(|c| c.shown.redacted)
+            .map(|c| c.event);
+        if purged.is_empty() && redacted.clone().next().is_none() {
+            return purged;
+        }
+        let entry = self.0.entry(room.room_id()).or_default();
+        entry.0.extend(redacted);
+        entry.1.extend(purged.iter().copied());
+        purged
+    }
+
+    /// Removes the moot items from the review queues (after the commit that made them moot).
+    /// A failure is logged and leaves the items for a moderator: the events stay redacted.
+    /// Returns how many items left.
+    fn forget<S: Store>(self, store: &S) -> usize {
+        let mut total = 0;
+        for (room, (events, users)) in self.0 {
+            match crate::moderation::review::forget_moot(store, &room, &events, &users) {
+                Ok(0) => {}
+                Ok(removed) => {
+                    total += removed;
+                    tracing::info!(%room, removed, "review items made moot by redaction");
+                }
+                Err(e) => tracing::warn!(%room, reason = e.reason(), "review cleanup failed"),
+            }
+        }
+        total
+    }
+}
+
 /// When a receipt shows a ban-and-purge (specs/moderation.md §1.4), the target's stored held
 /// events (outliers) of the room are rewritten in their redacted form too: they may never be
 /// accepted, and their text must not wait for that to leave the store. Once accepted, the purge
@@ -340,16 +396,8 @@ fn redact_held_of_purged<S: Store>(
     store: &S,
     batch: &mut WriteBatch,
     room: &Room,
-    receipt: &Receipt,
+    purged: &BTreeSet<UserKey>,
 ) -> Result<(), LedgerError> {
-    let purged: BTreeSet<UserKey> = receipt
-        .visibility
-        .iter()
-        .filter(|c| c.shown.visible)
-        .filter_map(|c| room.event(&c.event))
-        .filter(|e| e.kind() == kinds::MEMBER && is_purge_ban(e.content()))
-        .filter_map(|e| e.state_key().and_then(|k| UserKey::from_hex(k).ok()))
-        .collect();
     if purged.is_empty() {
         return Ok(());
     }

@@ -501,3 +501,65 @@ async fn a_peers_event_the_classifier_holds_is_stored_hidden_and_queued_until_ap
     );
     assert!(review_items(&alice, &room).await.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_purge_empties_the_queue_of_its_targets_items_and_their_text_leaves_the_files() {
+    logs();
+    let dir = tempfile::tempdir().unwrap();
+    let mut node = node_with_test_classifier(dir.path(), 5_000, "fail_open").await;
+    let alice = ApiUser::registered(node.http, 1, "alice").await;
+    let bob = ApiUser::registered(node.http, 2, "bob").await;
+    let carol = ApiUser::registered(node.http, 3, "carol").await;
+    let room = alice.create_room("Purged", "public").await;
+    bob.join(&room).await;
+    carol.join(&room).await;
+
+    // Two held submissions of bob's (never in the room) and one of carol's.
+    let canaries = ["hold: bob-canary-one", "hold: bob-canary-two"];
+    for text in canaries {
+        assert_eq!(say(&bob, &room, text).await.reason(), "held_for_review");
+    }
+    let kept = "hold: carol-stays";
+    assert_eq!(say(&carol, &room, kept).await.reason(), "held_for_review");
+    assert_eq!(review_items(&alice, &room).await.len(), 3);
+    let store = node.dir.path().to_owned();
+    for text in canaries.iter().chain([&kept]) {
+        assert!(
+            causerie_storage::testing::files_contain(&store, text.as_bytes()),
+            "{text} is in the files before the purge"
+        );
+    }
+
+    // Ban-and-purge bob: his items leave the queue, carol's stays.
+    alice
+        .must(
+            &room,
+            json!({ "action": "ban", "user": bob.key(), "purge": true, "reason": "spam" }),
+        )
+        .await;
+    let items = review_items(&alice, &room).await;
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert_eq!(items[0]["event"]["content"]["body"], kept);
+
+    // The node compacts by itself after a redaction: the texts leave the raw files.
+    eventually("bob's held texts leave the store's files", || {
+        let store = store.clone();
+        async move {
+            canaries
+                .iter()
+                .all(|t| !causerie_storage::testing::files_contain(&store, t.as_bytes()))
+        }
+    })
+    .await;
+    assert!(causerie_storage::testing::files_contain(
+        &store,
+        kept.as_bytes()
+    ));
+    // And it holds after a restart (the queue is reloaded from the store).
+    node.restart().await;
+    let mut alice = alice;
+    alice.base = format!("http://{}", node.http);
+    assert_eq!(alice.login().await.status, 200);
+    assert_eq!(review_items(&alice, &room).await.len(), 1);
+    node.stop().await;
+}

@@ -11,8 +11,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, RwLock};
 
 use causerie_crypto::event::{MAX_EVENT_BYTES, kinds};
-use causerie_crypto::{Event, EventId, RoomId, Value, codec};
-use causerie_storage::{MAX_REVIEW_ITEM_BYTES, ReviewId, SnapshotId, StoreError};
+use causerie_crypto::{Event, EventId, RoomId, UserKey, Value, codec};
+use causerie_storage::{
+    MAX_REVIEW_ITEM_BYTES, MAX_REVIEW_ITEMS_PER_ROOM, MAX_REVIEW_PAGE, ReviewId, ReviewStore,
+    SnapshotId, StoreError,
+};
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 
@@ -344,6 +347,40 @@ impl Review {
             })
             .await
     }
+}
+
+/// Removes from `room`'s queue every item whose event is in `events` (now shown redacted) or
+/// whose author is in `users` (banned with `purge`): a moderator has nothing left to decide, and
+/// the item's copy of the text must leave the store with the event's (specs/moderation.md §7.5).
+/// Items that are not classifier items, or that do not decode, are left alone. Returns how many
+/// were removed.
+pub(crate) fn forget_moot<S: ReviewStore + ?Sized>(
+    store: &S,
+    room: &RoomId,
+    events: &BTreeSet<EventId>,
+    users: &BTreeSet<UserKey>,
+) -> Result<usize, StoreError> {
+    let mut removed = 0;
+    let mut after = None;
+    // Every item of the room is read once: at most one page per MAX_REVIEW_PAGE items.
+    for _ in 0..=MAX_REVIEW_ITEMS_PER_ROOM.div_ceil(MAX_REVIEW_PAGE) {
+        let page = store.review_items(room, after, MAX_REVIEW_PAGE)?;
+        let Some(last) = page.last() else {
+            break;
+        };
+        after = Some(last.id);
+        for item in &page {
+            let Ok(entry) = ReviewEntry::decode(&item.bytes) else {
+                continue;
+            };
+            if (events.contains(&entry.event.id()) || users.contains(entry.event.author()))
+                && store.review_remove(room, item.id)?
+            {
+                removed += 1;
+            }
+        }
+    }
+    Ok(removed)
 }
 
 /// Whether `kind` is one the classifier is asked about: messages and other non-state content
