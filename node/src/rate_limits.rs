@@ -5,11 +5,17 @@
 //! `Retry-After` and `retry_after_ms`; a peer over its rate has its messages ignored and earns a
 //! strike. Every refusal is counted by kind for `/metrics`.
 //!
+//! A user refused by their room or node bucket is also refused `prepare` in that room (or on
+//! the node) until the wait it was told has passed ([`RateLimits::check_cooling`]): a flooding
+//! client then costs the node a map lookup per request, not a trip to the node actor.
+//!
 //! The limits are node-local and never decide room state: an event refused here may still
 //! reach the room through another node, where that node's limits apply.
 
+use std::collections::HashMap;
 use std::num::NonZeroU32;
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use causerie_crypto::event::kinds;
 use causerie_crypto::{Event, RoomId};
@@ -193,8 +199,13 @@ pub struct Limited {
     pub retry_after_ms: u64,
 }
 
+/// Whose submissions were refused, and until when: by user and room (`Some`) or on the node
+/// (`None`).
+type Cooling = HashMap<([u8; 32], Option<RoomId>), (Instant, Limited)>;
+
 /// The buckets of clients' submissions, and the refusal counters (peers' included).
 pub struct RateLimits {
+    cooling: Mutex<Cooling>,
     user_room: DefaultKeyedRateLimiter<([u8; 32], RoomId)>,
     user: DefaultKeyedRateLimiter<[u8; 32]>,
     joins: DefaultKeyedRateLimiter<[u8; 32]>,
@@ -215,6 +226,7 @@ impl RateLimits {
     /// Buckets for `config`.
     pub fn new(config: &RateLimitConfig) -> Self {
         RateLimits {
+            cooling: Mutex::new(HashMap::new()),
             user_room: RateLimiter::keyed(config.user_room.quota()),
             user: RateLimiter::keyed(config.user.quota()),
             joins: RateLimiter::keyed(config.joins.quota()),
@@ -251,13 +263,51 @@ impl RateLimits {
                 .check_key(&user)
                 .map_err(|n| self.refused(limit, n))?;
         }
+        let room = event.room_id();
         self.user_room
-            .check_key(&(user, event.room_id()))
-            .map_err(|n| self.refused(Limit::UserRoom, n))?;
+            .check_key(&(user, room))
+            .map_err(|n| self.cool(user, Some(room), self.refused(Limit::UserRoom, n)))?;
         self.user
             .check_key(&user)
-            .map_err(|n| self.refused(Limit::User, n))?;
+            .map_err(|n| self.cool(user, None, self.refused(Limit::User, n)))?;
         Ok(())
+    }
+
+    /// Refuses, without taking a token, a user who was refused by their bucket in `room` (or on
+    /// the node) and was told to wait for a time that has not passed yet. Counted like the
+    /// refusal it repeats.
+    pub fn check_cooling(&self, user: &[u8; 32], room: &RoomId) -> Result<(), Limited> {
+        let now = Instant::now();
+        let cooling = self.cooling.lock().unwrap_or_else(|e| e.into_inner());
+        for key in [(*user, Some(*room)), (*user, None)] {
+            if let Some((until, limited)) = cooling.get(&key)
+                && *until > now
+            {
+                self.limited.increment(limited.limit.name());
+                let left = until.duration_since(now).as_millis();
+                return Err(Limited {
+                    limit: limited.limit,
+                    retry_after_ms: u64::try_from(left).unwrap_or(u64::MAX).max(1),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Remembers a refusal for [`RateLimits::check_cooling`]; at most [`MAX_RATE_LIMIT_KEYS`]
+    /// users are remembered (the ended waits are forgotten first, then all).
+    fn cool(&self, user: [u8; 32], room: Option<RoomId>, limited: Limited) -> Limited {
+        let now = Instant::now();
+        let until = now + Duration::from_millis(limited.retry_after_ms);
+        let mut cooling = self.cooling.lock().unwrap_or_else(|e| e.into_inner());
+        if cooling.len() >= MAX_RATE_LIMIT_KEYS {
+            cooling.retain(|_, (until, _)| *until > now);
+            if cooling.len() >= MAX_RATE_LIMIT_KEYS {
+                cooling.clear();
+            }
+        }
+        cooling.insert((user, room), (until, limited));
+        limited
     }
 
     /// Counts a refusal by the network actor's peer bucket.
@@ -306,5 +356,56 @@ mod tests {
         );
         assert!(toml::from_str::<RateLimitsFile>("user = { burst = 1 }\n").is_err());
         assert!(toml::from_str::<RateLimitsFile>("colour = 1\n").is_err());
+    }
+
+    #[test]
+    fn a_refused_user_is_refused_prepare_in_that_room_until_the_wait_ends() {
+        use causerie_crypto::UserSecret;
+        use causerie_crypto::testing::{FIXTURE_ATTESTATION, Said, create_draft, draft_after};
+
+        let config = RateLimitConfig {
+            user_room: Rate {
+                burst: 1,
+                per_minute: 1,
+            },
+            ..RateLimitConfig::default()
+        };
+        let limits = RateLimits::new(&config);
+        let secret = UserSecret::from_seed(&[5; 32]);
+        let user = secret.public();
+        let create = create_draft(user, None, FIXTURE_ATTESTATION)
+            .sign(&secret)
+            .unwrap();
+        let room = create.room_id();
+        let other = create_draft(user, Some(1), FIXTURE_ATTESTATION)
+            .sign(&secret)
+            .unwrap()
+            .room_id();
+        let say = |n: u64| {
+            draft_after(
+                user,
+                room,
+                vec![create.id()],
+                n,
+                Said::Message("hi"),
+                FIXTURE_ATTESTATION,
+            )
+            .sign(&secret)
+            .unwrap()
+        };
+        // Nobody was refused yet: prepare passes.
+        assert_eq!(limits.check_cooling(user.as_bytes(), &room), Ok(()));
+        assert_eq!(limits.check_submission(&say(1)), Ok(()));
+        let refused = limits.check_submission(&say(2)).unwrap_err();
+        assert_eq!(refused.limit, Limit::UserRoom);
+        // Told to wait about a minute: prepare in that room is refused with what is left.
+        let cooling = limits.check_cooling(user.as_bytes(), &room).unwrap_err();
+        assert_eq!(cooling.limit, Limit::UserRoom);
+        assert!(cooling.retry_after_ms <= refused.retry_after_ms);
+        assert!(cooling.retry_after_ms > 1_000, "{cooling:?}");
+        // Other rooms and other users are not touched.
+        assert_eq!(limits.check_cooling(user.as_bytes(), &other), Ok(()));
+        assert_eq!(limits.check_cooling(&[6; 32], &room), Ok(()));
+        assert_eq!(limits.limited.snapshot().get("user_room"), Some(&2));
     }
 }

@@ -663,6 +663,11 @@ pub(super) async fn prepare(
     Body(action): Body<Action>,
 ) -> Result<Json<JsonValue>, ApiError> {
     let room = parse_room(&room)?;
+    // A user told to wait is refused until then, before anything else is read.
+    state
+        .rates
+        .check_cooling(session.user.as_bytes(), &room)
+        .map_err(rate_limited)?;
     // The account is read from the store; the node actor is asked once, to prepare (and twice
     // only for power changes, whose content starts from the levels in force).
     let account = own_account(&state, &session).await?;
