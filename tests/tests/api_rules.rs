@@ -207,3 +207,69 @@ async fn a_flooding_user_is_rate_limited_and_honest_messages_all_arrive() {
     );
     node.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_join_wave_turns_an_open_room_into_a_knock_room_until_it_passes() {
+    let node = ApiNode::start(Vec::new()).await;
+    let alice = ApiUser::registered(node.http, 1, "alice").await;
+    let room = alice.create_room("Wave", "public").await;
+    // Nobody needs to knock at an open room in quiet times.
+    let early = ApiUser::registered(node.http, 2, "early").await;
+    let knock = early
+        .act(&room, json!({ "action": "knock", "reason": "hello" }))
+        .await;
+    assert_eq!(knock.status, 403, "{:?}", knock.body);
+    assert_eq!(knock.reason(), "join_not_allowed");
+    alice
+        .must(
+            &room,
+            json!({ "action": "content_rules",
+                    "rules": { "join_wave": { "max_joins": 2, "window_ms": 600_000 } } }),
+        )
+        .await;
+    // Alice's own join (the creator's, minutes old at most) and early's fill the wave.
+    early.join(&room).await;
+    let late = ApiUser::registered(node.http, 3, "late").await;
+    let prepared = late
+        .call("POST", "/rooms/join", json!({ "room": room }))
+        .await;
+    let refused = late.try_submit(&prepared["draft"]).await;
+    assert_eq!(refused.status, 403, "{:?}", refused.body);
+    assert_eq!(refused.reason(), "join_wave");
+    // The wave is in force: the refused user may knock, and a moderator lets them in.
+    let knock = late
+        .act(
+            &room,
+            json!({ "action": "knock", "reason": "a friend sent me" }),
+        )
+        .await;
+    assert_eq!(knock.status, 200, "{:?}", knock.body);
+    let members = alice
+        .call("GET", &format!("/rooms/{room}/members"), Value::Null)
+        .await;
+    let row = members["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["user"] == json!(late.key()))
+        .cloned()
+        .expect("the knocker is listed");
+    assert_eq!(row["membership"], "knock");
+    // Moderators see the wave in the room's view; others do not.
+    let info = room_info(&alice, &room).await;
+    assert_eq!(info["join_wave"]["refused"], 1, "{info}");
+    assert_eq!(room_info(&early, &room).await["join_wave"], Value::Null);
+    alice.invite(&room, &late).await;
+    late.join(&room).await;
+    let members = alice
+        .call("GET", &format!("/rooms/{room}/members"), Value::Null)
+        .await;
+    assert!(
+        members["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["user"] == json!(late.key()) && m["membership"] == "join"),
+        "{members}"
+    );
+}

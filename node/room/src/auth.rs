@@ -223,7 +223,9 @@ fn authorize_member<'a, E: StateEvent + 'a>(
                 Some(e) => JoinRules::parse(e.content())?,
                 None => JoinRules::default(),
             };
-            if rules.rule != JoinRule::Knock {
+            // An open room (public, attested) takes knocks only while a join wave is in force:
+            // the join-wave step decides that (rules.rs `check_join_wave`).
+            if rules.rule == JoinRule::Invite {
                 return Err(AuthError::JoinNotAllowed);
             }
             match current {

@@ -646,43 +646,62 @@ pub fn check_message<'a, E: StateEvent + 'a>(
 
 /// The join-wave rule (specs/moderation.md §2.4) for a member event `event` given the state
 /// before it (`members`: its member entries, in state-key order, as (target hex, event)).
-/// A join admitted only by the `public` or `attested` rule, under rules with a `join_wave`,
-/// fails `join_wave` when at least `max_joins` of the members' events are joins by their
-/// target whose origin_ts lies in `(origin_ts(event) - window_ms, origin_ts(event)]`.
+/// In a room whose join rule is `public` or `attested`, the wave is in force for `event` when
+/// the rules have a `join_wave`, its sender is neither the creator nor a joined or invited
+/// member, and at least `max_joins` of the members' events are joins by their target whose
+/// origin_ts lies in `(origin_ts(event) - window_ms, origin_ts(event)]`. A join fails
+/// `join_wave` while the wave is in force; a knock is the other side of the same test: allowed
+/// only while the wave is in force (the room then works as a `knock` room), else
+/// `join_not_allowed`.
 pub fn check_join_wave<'a, E: StateEvent + 'a>(
     event: &E,
     state: &impl Fn(&str, &str) -> Option<&'a E>,
     members: impl Iterator<Item = &'a E>,
 ) -> Result<(), AuthError> {
-    if event.kind() != kinds::MEMBER
-        || event.state_key() != Some(&*event.sender_hex())
-        || Membership::parse(event.content()) != Ok(Membership::Join)
-    {
+    if event.kind() != kinds::MEMBER || event.state_key() != Some(&*event.sender_hex()) {
         return Ok(());
     }
-    let Some(rules_event) = state(kinds::CONTENT_RULES, "") else {
+    let knock = match Membership::parse(event.content()) {
+        Ok(Membership::Join) => false,
+        Ok(Membership::Knock) => true,
+        _ => return Ok(()),
+    };
+    let rule = match state(kinds::JOIN_RULES, "") {
+        Some(e) => crate::content::JoinRules::parse(e.content())?.rule,
+        None => JoinRule::Invite,
+    };
+    if !matches!(rule, JoinRule::Public | JoinRule::Attested) {
         return Ok(());
+    }
+    match (knock, join_wave_in_force(event, state, members)?) {
+        (false, true) => Err(AuthError::ContentRule(RuleBreak::JoinWave)),
+        (true, false) => Err(AuthError::JoinNotAllowed),
+        _ => Ok(()),
+    }
+}
+
+/// Whether the join wave is in force for `event`'s sender (see [`check_join_wave`]).
+fn join_wave_in_force<'a, E: StateEvent + 'a>(
+    event: &E,
+    state: &impl Fn(&str, &str) -> Option<&'a E>,
+    members: impl Iterator<Item = &'a E>,
+) -> Result<bool, AuthError> {
+    let Some(rules_event) = state(kinds::CONTENT_RULES, "") else {
+        return Ok(false);
     };
     let Some(wave) = rules_event.content_rules()?.join_wave else {
-        return Ok(());
+        return Ok(false);
     };
     let Some(create) = state(kinds::CREATE, "") else {
-        return Ok(());
+        return Ok(false);
     };
     if create.sender() == event.sender() {
-        return Ok(());
+        return Ok(false);
     }
     let current =
         state(kinds::MEMBER, &event.sender_hex()).and_then(|m| Membership::parse(m.content()).ok());
     if matches!(current, Some(Membership::Join | Membership::Invite)) {
-        return Ok(());
-    }
-    let open = match state(kinds::JOIN_RULES, "") {
-        Some(e) => crate::content::JoinRules::parse(e.content())?.rule,
-        None => JoinRule::Invite,
-    };
-    if !matches!(open, JoinRule::Public | JoinRule::Attested) {
-        return Ok(());
+        return Ok(false);
     }
     let end = event.origin_ts();
     let start = end.saturating_sub(wave.window_ms);
@@ -699,11 +718,11 @@ pub fn check_join_wave<'a, E: StateEvent + 'a>(
         if is_join {
             joins += 1;
             if joins >= wave.max_joins {
-                return Err(AuthError::ContentRule(RuleBreak::JoinWave));
+                return Ok(true);
             }
         }
     }
-    Ok(())
+    Ok(false)
 }
 
 #[cfg(test)]

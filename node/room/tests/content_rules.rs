@@ -192,6 +192,24 @@ fn vectors_join_wave() {
             other => panic!("unexpected {other:?}"),
         };
         assert_eq!(got, case["expect"].as_str().unwrap(), "{}", case["name"]);
+        let knocker = &joiners[times.len() + 1];
+        let (event, receipt) = view.try_send(
+            knocker,
+            kinds::MEMBER,
+            Some(&knocker.hex()),
+            member(Membership::Knock),
+        );
+        let knocked = match receipt.outcome_of(&event.id()) {
+            Some(Outcome::Accepted { .. }) => "ok",
+            Some(Outcome::Rejected(reason)) => reason.detail(),
+            other => panic!("unexpected {other:?}"),
+        };
+        assert_eq!(
+            knocked,
+            case["knock_expect"].as_str().unwrap(),
+            "knock: {}",
+            case["name"]
+        );
         if got == "join_wave" {
             // An invited user still gets in.
             view.set_member(&alice, late, Membership::Invite);

@@ -211,7 +211,10 @@ pub(super) enum Action {
         display_name: String,
     },
     Leave,
-    Knock,
+    Knock {
+        #[serde(default)]
+        reason: Option<String>,
+    },
     Invite {
         user: String,
     },
@@ -465,10 +468,10 @@ async fn build(
             Some(own_key),
             member_content(Membership::Leave, None)?,
         ),
-        Action::Knock => (
+        Action::Knock { reason } => (
             kinds::MEMBER.to_owned(),
             Some(own_key),
-            member_content(Membership::Knock, None)?,
+            member_content(Membership::Knock, reason)?,
         ),
         Action::Invite { user } => member(&user, Membership::Invite, None)?,
         Action::Kick { user, reason } => member(&user, Membership::Leave, reason)?,

@@ -56,6 +56,15 @@ pub(crate) enum RoomCommand {
         /// `!<room id>` or `causerie:join/…`.
         target: String,
     },
+    /// Ask to join a room whose join rule is `knock`, or an open room during a join wave; a
+    /// moderator lets you in with an invite.
+    Knock {
+        /// Room id (!…).
+        room: String,
+        /// Why you want to join (shown to the moderators).
+        #[arg(long)]
+        reason: Option<String>,
+    },
     /// Print the room's invite link.
     InviteLink {
         /// Room id (!…).
@@ -137,9 +146,31 @@ pub(crate) async fn room(cx: &Context, command: RoomCommand) -> Result<ExitCode>
         RoomCommand::Join { target } => {
             let target = JoinTarget::parse(&target)?;
             let client = cx.session(&secret).await?;
-            let room = client.join(&secret, &target).await?;
+            let room = match client.join(&secret, &target).await {
+                Ok(room) => room,
+                Err(ClientError::Refused { reason, .. }) if reason == "join_wave" => {
+                    let room = target.room();
+                    return Err(refused(
+                        "join_wave",
+                        format!(
+                            "too many people joined {room} in a short time, so it takes new \
+                             members by invitation for now; ask to join with `causerie room \
+                             knock {room}`, or try again later"
+                        ),
+                    ));
+                }
+                Err(e) => return Err(e.into()),
+            };
             cx.out.print(json!({ "room": room.to_string() }), || {
                 format!("joined {room}")
+            });
+        }
+        RoomCommand::Knock { room, reason } => {
+            let room = parse_room(&room)?;
+            let client = cx.session(&secret).await?;
+            let submitted = client.knock(&secret, &room, reason.as_deref()).await?;
+            cx.out.print(serde_json::to_value(&submitted)?, || {
+                format!("asked to join {room}; a moderator must let you in")
             });
         }
         RoomCommand::InviteLink { room } => {

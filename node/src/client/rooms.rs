@@ -210,6 +210,22 @@ impl Client {
         Ok(target.room())
     }
 
+    /// Asks to join a room (a knock): in a `knock` room, or in an open room while a join wave is
+    /// in force (specs/moderation.md §2.4). A moderator lets the user in with an invite.
+    pub async fn knock(
+        &self,
+        secret: &UserSecret,
+        room: &RoomId,
+        reason: Option<&str>,
+    ) -> Result<Submitted, ClientError> {
+        let expect = self.own_member(room, "knock")?;
+        let mut action = json!({"action": "knock"});
+        if let Some(reason) = reason {
+            action["reason"] = json!(reason);
+        }
+        self.act(secret, room, action, expect).await
+    }
+
     /// Leaves a room.
     pub async fn leave(
         &self,

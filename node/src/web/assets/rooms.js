@@ -246,17 +246,25 @@ export async function joinRoom(target) {
       content: (c) => c.membership === 'join',
     });
   } catch (error) {
-    // A room whose join rule is `knock` cannot be joined directly: ask to join instead.
+    // A room whose join rule is `knock` cannot be joined directly, nor an open room while a
+    // join wave is in force (too many joins at once): ask to join instead.
     if (!(error instanceof ApiError) || error.status !== 403) throw error;
+    const wave = error.reason === 'join_wave';
     const info = await call('GET', roomPath(response.room)).catch(() => null);
-    if (info?.join_rule !== 'knock' || info.membership === 'knock') throw error;
+    if ((!wave && info?.join_rule !== 'knock') || info?.membership === 'knock') throw error;
     await act(
       response.room,
       { action: 'knock' },
       { kind: 'room.member', stateKey: state.identity.user, content: (c) => c.membership === 'knock' },
     );
     await loadRooms();
-    throw new ApiError(202, 'knocked', 'You asked to join; a moderator of the room must let you in.');
+    throw new ApiError(
+      202,
+      'knocked',
+      wave
+        ? 'Many people joined this room just now, so it takes new members by invitation for a while. You asked to join; a moderator of the room must let you in.'
+        : 'You asked to join; a moderator of the room must let you in.',
+    );
   }
   const known = state.rooms.get(response.room);
   state.rooms.set(response.room, { ...(known || { room: response.room }), membership: 'join' });
