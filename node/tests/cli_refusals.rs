@@ -1,7 +1,8 @@
 //! Refusals of the `causerie` command line, each with its reason name and exit code 1 (refused)
 //! or 2 (could not run): key export files opened with a wrong passphrase or after tampering
 //! (specs/client-api.md, "Key export file"), key files not overwritten, an unregistered user,
-//! malformed arguments, and an unreachable node.
+//! malformed arguments, an unreachable node, and a join refused by a join wave (with the knock it
+//! suggests).
 
 #![allow(clippy::unwrap_used, missing_docs, unreachable_pub)]
 
@@ -327,4 +328,48 @@ async fn a_hostile_node_gets_nothing_signed() {
     let run = user.run(&["rooms"]).await;
     assert_eq!(run.code, 2, "{run:?}");
     assert_eq!(run.json()["error"], "bad_response", "{run:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_join_wave_refusal_says_how_to_knock_and_the_knock_is_taken() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = start_node(dir.path().join("node"), Vec::new()).await;
+    let alice = User::new(dir.path(), "alice", url(&node)).await;
+    let bob = User::new(dir.path(), "bob", url(&node)).await;
+    alice.run(&["register", "--handle", "alice"]).await.ok();
+    bob.run(&["register", "--handle", "bob"]).await.ok();
+    let created = alice
+        .run(&["room", "create", "Wave", "--public"])
+        .await
+        .ok();
+    let room = created["room"].as_str().unwrap().to_owned();
+    // Knocking at an open room in quiet times is refused: just join.
+    bob.run(&["room", "knock", &room])
+        .await
+        .refused("join_not_allowed");
+    // One open join per ten minutes: alice's own join fills it.
+    alice
+        .run(&["rules", "set", &room, "--join-wave", "1/10m"])
+        .await
+        .ok();
+    let refused = bob.run(&["room", "join", &room]).await;
+    refused.refused("join_wave");
+    assert!(
+        refused.json()["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("causerie room knock")),
+        "{:?}",
+        refused.json()
+    );
+    bob.run(&["room", "knock", &room, "--reason", "a friend sent me"])
+        .await
+        .ok();
+    let bob_key = bob.public().await;
+    let members = alice.run(&["members", &room]).await.ok();
+    let row = entries(&members, "members")
+        .iter()
+        .find(|m| m["user"] == bob_key.as_str())
+        .cloned()
+        .expect("bob is listed");
+    assert_eq!(row["membership"], "knock", "{row}");
 }
