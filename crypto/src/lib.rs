@@ -15,6 +15,7 @@
 //! - [`signing`]: signing domains (a signature made for one kind never verifies as another).
 //! - [`event`]: the signed event envelope, its id, redaction, and the verify path.
 //! - [`attestation`]: a home node's signed statement about a user key.
+//! - [`audit`]: the node's hash-chained, signed audit log: entries, heads, exports.
 //! - [`challenge`]: the login/registration challenge a user signs to prove they hold their key.
 //! - [`key_export`]: the passphrase-protected key export file (specs/client-api.md).
 //! - [`error`]: typed errors, each with a stable reason name.
@@ -28,6 +29,7 @@
 
 pub mod address;
 pub mod attestation;
+pub mod audit;
 pub mod challenge;
 pub mod codec;
 pub mod error;
@@ -43,6 +45,7 @@ pub mod testing;
 
 pub use address::{AddressError, InviteLink};
 pub use attestation::{Assurance, Attestation, AttestationDraft};
+pub use audit::{AuditEntry, AuditEntryDraft, AuditError, AuditHead, AuditKind};
 pub use challenge::Challenge;
 pub use codec::{Content, Value};
 pub use error::{CodecError, EventError, KeyError};

@@ -27,17 +27,23 @@ pub enum Domain {
     Challenge,
     /// A message delivered directly to a node, signed by the sending node.
     NodeMessage,
+    /// An entry of a node's audit log, signed by the node.
+    AuditEntry,
+    /// The signed head of a node's audit log.
+    AuditHead,
 }
 
 impl Domain {
     /// Every domain, for tests that check separation.
-    pub const ALL: [Domain; 6] = [
+    pub const ALL: [Domain; 8] = [
         Domain::Event,
         Domain::Attestation,
         Domain::Report,
         Domain::Disclosure,
         Domain::Challenge,
         Domain::NodeMessage,
+        Domain::AuditEntry,
+        Domain::AuditHead,
     ];
 
     /// The byte prefix signed before the message. Each ends in NUL, and none is a prefix of another.
@@ -49,6 +55,8 @@ impl Domain {
             Domain::Disclosure => b"causerie/v1/disclosure\0",
             Domain::Challenge => b"causerie/v1/challenge\0",
             Domain::NodeMessage => b"causerie/v1/node-message\0",
+            Domain::AuditEntry => b"causerie/v1/audit-entry\0",
+            Domain::AuditHead => b"causerie/v1/audit-head\0",
         }
     }
 
@@ -61,6 +69,8 @@ impl Domain {
             Domain::Disclosure => "disclosure",
             Domain::Challenge => "challenge",
             Domain::NodeMessage => "node_message",
+            Domain::AuditEntry => "audit_entry",
+            Domain::AuditHead => "audit_head",
         }
     }
 

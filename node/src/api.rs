@@ -5,6 +5,8 @@
 //! - [`guard`]: Host allowlist, cross-origin refusal, rate limits, security headers, refusal
 //!   counters: the middleware every request passes.
 //! - [`session`]: challenges and bearer sessions (memory only, bounded).
+//! - [`operator`]: the operator token and its check; [`admin`]: the operator API
+//!   (`/api/v1/admin/...`: audit log).
 //! - [`auth`]: registration (the node attests the key), login, logout, profile, users.
 //! - [`rooms`]: the user's rooms, the directory, room views, members, history, invites, joins.
 //! - [`banlists`]: ban lists: a list's rules and diff, a room's subscription.
@@ -16,6 +18,7 @@
 //! - [`server`]: the accept loop and HTTP/1.1 connections: connection caps, header and idle
 //!   timeouts, header size limits; [`serve`] runs it.
 
+pub mod admin;
 pub mod auth;
 pub mod banlists;
 pub mod error;
@@ -24,6 +27,7 @@ pub mod guard;
 pub mod info;
 pub mod json;
 pub mod limits;
+pub mod operator;
 pub mod review;
 pub mod rooms;
 pub mod server;
@@ -75,6 +79,8 @@ pub struct ApiState {
     pub classifier: Option<Classifier>,
     /// Rate limits on submitted events, and their refusal counters.
     pub rates: Arc<RateLimits>,
+    /// The operator token the admin routes require (none: they refuse every request).
+    pub operator: Option<Arc<operator::OperatorToken>>,
 }
 
 impl ApiState {
@@ -99,7 +105,14 @@ impl ApiState {
             shutdown,
             classifier: None,
             rates: Arc::new(RateLimits::new(&RateLimitConfig::default())),
+            operator: None,
         }
+    }
+
+    /// The same state, opening the admin routes to `token`.
+    pub fn with_operator(mut self, token: operator::OperatorToken) -> Self {
+        self.operator = Some(Arc::new(token));
+        self
     }
 
     /// The same state with the rate limits of `config` on submitted events.
@@ -159,6 +172,9 @@ fn api_routes() -> Router<ApiState> {
         .route("/api/v1/stream", get(stream::stream))
         .route("/api/v1/banlists/{list}", get(banlists::list))
         .route("/api/v1/rooms/{room}/banlists", get(banlists::room))
+        .route("/api/v1/admin/audit", get(admin::audit))
+        .route("/api/v1/admin/audit/head", get(admin::audit_head))
+        .route("/api/v1/admin/requests", post(admin::request))
 }
 
 /// The whole HTTP surface: the API and `extra` (the web client's routes), behind the guard.

@@ -7,7 +7,7 @@
 //! `cli/keys.rs` (`init`, `key`), `cli/chat.rs` (`register`, `room`, `rooms`, `directory`,
 //! `send`, `history`, `tail`, `members`), `cli/moderation.rs` (`mod`), `cli/review.rs` (`review`),
 //! `cli/rules.rs` (`rules`, `mod lockdown|unlock`), `cli/demo.rs` (`demo`),
-//! `cli/node.rs` (`run`, `verify`), `cli/timeline.rs` (timeline text for people).
+//! `cli/node.rs` (`run`, `verify`), `cli/admin.rs` (`admin`: the operator's commands), `cli/timeline.rs` (timeline text for people).
 //!
 //! Exit codes: 0 success; 1 refused, by the node or by a check here, with a stable reason name
 //! (e.g. `verify` of an invalid file, `not_registered`, `wrong_passphrase`); 2 the command could
@@ -15,6 +15,7 @@
 //! printed on stdout as `{"error": reason, "message": text}` (usage errors with reason `usage`);
 //! otherwise on stderr.
 
+mod admin;
 mod banlist;
 mod chat;
 mod demo;
@@ -133,6 +134,8 @@ enum Command {
     /// Ban lists: create one, add and remove rules, subscribe rooms, show rules and changes.
     #[command(subcommand)]
     Banlist(banlist::BanlistCommand),
+    /// The node operator's commands (audit log), with the operator token.
+    Admin(admin::AdminArgs),
     /// Start three federated nodes on loopback with three users and a room.
     Demo(demo::DemoArgs),
     /// Compact a stopped node's store so that redacted content leaves its files (a running node
@@ -367,6 +370,7 @@ fn run(args: Args) -> Result<ExitCode> {
         Some(Command::Review(command)) => block_on(review::run(&cx, command)),
         Some(Command::Rules(command)) => block_on(rules::run(&cx, command)),
         Some(Command::Banlist(command)) => block_on(banlist::run(&cx, command)),
+        Some(Command::Admin(args)) => block_on(admin::run(&cx, args)),
     }
 }
 
@@ -560,6 +564,19 @@ mod tests {
             vec!["banlist", "show", "!l", "--since", "$e"],
             vec!["demo", "--base-port", "0", "--exit-after-setup"],
             vec!["run", "--http", "127.0.0.1:0"],
+            vec!["admin", "audit", "list", "--after", "3"],
+            vec!["admin", "--data-dir", "d", "audit", "head", "--out", "h"],
+            vec![
+                "admin",
+                "--token-file",
+                "t",
+                "audit",
+                "export",
+                "--out",
+                "f",
+            ],
+            vec!["admin", "audit", "verify", "f", "--head", "h"],
+            vec!["admin", "audit", "verify"],
         ] {
             parse(&ok).unwrap_or_else(|e| panic!("{ok:?}: {e}"));
         }
@@ -585,6 +602,16 @@ mod tests {
             vec!["mod", "lockdown", "!ab", "--all"],
             vec!["rules", "set", "!ab", "--links", "some"],
             vec!["rules", "set", "!ab", "--classifier", "maybe"],
+            vec![
+                "admin",
+                "--token-file",
+                "t",
+                "--data-dir",
+                "d",
+                "audit",
+                "head",
+            ],
+            vec!["admin", "audit", "list", "--limit", "0"],
         ] {
             assert!(parse(&bad).is_err(), "{bad:?}");
         }

@@ -19,9 +19,11 @@
 //! - `client/review.rs`: the review queue (list, approve, reject);
 //! - `client/stream.rs`: the live stream, a bounded server-sent-events parser;
 //! - `client/banlists.rs`: ban-list reads on [`Client`].
+//! - `client/admin.rs`: the operator API on [`Client`], with the operator token.
 
 use std::time::Duration;
 
+mod admin;
 mod banlists;
 mod checks;
 mod error;

@@ -36,6 +36,8 @@ pub const MAX_BOOTSTRAP_PEERS: usize = 64;
 pub const MAX_ALLOWED_HOSTS: usize = 64;
 /// Longest allowed host entry, in bytes.
 pub const MAX_HOST_BYTES: usize = 255;
+/// The operator token's file name in the data directory (unless `[operator] token_file`).
+pub const OPERATOR_TOKEN_FILE: &str = "operator.token";
 /// Most rooms with their own classifier fail mode in the configuration.
 pub const MAX_CLASSIFIER_ROOMS: usize = 1_024;
 
@@ -103,6 +105,16 @@ pub struct ConfigFile {
     pub rate_limits: Option<RateLimitsFile>,
     /// `[moderation]`: see [`ModerationFile`].
     pub moderation: Option<ModerationFile>,
+    /// `[operator]`: see [`OperatorFile`].
+    pub operator: Option<OperatorFile>,
+}
+
+/// The `[operator]` table of the config file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OperatorFile {
+    /// See [`Config::operator_token_file`].
+    pub token_file: Option<PathBuf>,
 }
 
 /// The `[moderation]` table of the config file.
@@ -172,6 +184,9 @@ pub struct Config {
     /// the ban-list enforcer of the rooms that name it (specs/moderation.md §3.6). Default none.
     /// The key never leaves the node and is never printed.
     pub enforcer_key_file: Option<PathBuf>,
+    /// `[operator] token_file`: the operator token the admin API requires (created with a fresh
+    /// random token, mode 0600, at first start). Default `<data_dir>/operator.token`.
+    pub operator_token_file: Option<PathBuf>,
 }
 
 impl Config {
@@ -216,6 +231,7 @@ impl Config {
             classifier: file.classifier.map(classifier_config).transpose()?,
             rate_limits: RateLimitConfig::from_file(file.rate_limits.unwrap_or_default()),
             enforcer_key_file: file.moderation.and_then(|m| m.enforcer_key_file),
+            operator_token_file: file.operator.and_then(|o| o.token_file),
         };
         config.validate()?;
         Ok(config)
@@ -284,6 +300,13 @@ impl Config {
     /// The node key file.
     pub fn node_key_path(&self) -> PathBuf {
         self.data_dir.join("node.key")
+    }
+
+    /// The operator token file: `[operator] token_file`, else `<data_dir>/operator.token`.
+    pub fn operator_token_path(&self) -> PathBuf {
+        self.operator_token_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join(OPERATOR_TOKEN_FILE))
     }
 
     /// The store directory.

@@ -20,6 +20,7 @@ use thiserror::Error;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::api::operator::OperatorToken;
 use crate::api::{ApiState, default_hosts, router, serve, with_peer_id};
 use crate::clock::now_ms;
 use crate::config::Config;
@@ -44,6 +45,9 @@ pub enum DaemonError {
     /// The ban-list enforcer's key file could not be read.
     #[error("enforcer key file")]
     EnforcerKey(#[source] KeyError),
+    /// The operator token file could not be read or created.
+    #[error(transparent)]
+    OperatorToken(#[from] crate::api::operator::OperatorTokenError),
     /// The store could not be opened.
     #[error("store")]
     Store(#[from] StoreError),
@@ -79,6 +83,7 @@ impl DaemonError {
             DaemonError::Lock(e) => e.reason(),
             DaemonError::Key(e) => e.reason(),
             DaemonError::EnforcerKey(e) => e.reason(),
+            DaemonError::OperatorToken(e) => e.reason(),
             DaemonError::Store(e) => e.reason(),
             DaemonError::Ledger(e) => e.reason(),
             DaemonError::Net(e) => e.reason(),
@@ -141,6 +146,7 @@ pub async fn start(config: &Config) -> Result<Running, DaemonError> {
     let data_dir_lock = DataDirLock::acquire(&config.data_dir)?;
     let secret = node_key(config)?;
     let key = secret.public();
+    let operator_token = OperatorToken::read_or_create(&config.operator_token_path())?;
     let store_path = config.store_path();
     let rooms = {
         let path = store_path.clone();
@@ -152,7 +158,7 @@ pub async fn start(config: &Config) -> Result<Running, DaemonError> {
         .await
         .map_err(|e| DaemonError::DataDir(std::io::Error::other(e.to_string())))??
     };
-    let (node, node_task) = Node::spawn(rooms, key);
+    let (node, node_task) = Node::spawn(rooms, std::sync::Arc::new(node_key(config)?));
     let shutdown = CancellationToken::new();
     // The classifier (when configured) runs until the node stops. Its screen sits between the
     // node actor's announcements and everything that follows them, so it starts first.
@@ -235,7 +241,8 @@ pub async fn start(config: &Config) -> Result<Running, DaemonError> {
         &hosts,
         shutdown.child_token(),
     )
-    .with_rate_limits(&config.rate_limits);
+    .with_rate_limits(&config.rate_limits)
+    .with_operator(operator_token);
     let state = state.with_classifier(classifier.clone());
     let guard = state.guard.clone();
     let app = router(state, crate::web::router());

@@ -22,10 +22,13 @@
 //!   through the actor, which orders it after its attestation and keeps handles unique.
 //! - `inbox`: [`Inbox`], the node letters delivered to this node, kept in the store's durable,
 //!   bounded inbox; delivery goes straight to the store, never through the actor.
+//! - `audit`: [`Audit`], the node's hash-chained, signed audit log in the store; appends go
+//!   straight to the store, one at a time, never through the actor.
 //! - `metrics`: [`NodeMetrics`], the receive path's counters.
 
 mod accounts;
 mod actor;
+mod audit;
 mod handle;
 mod inbox;
 mod metrics;
@@ -36,6 +39,7 @@ use causerie_storage::StoreError;
 use thiserror::Error;
 
 pub use accounts::Accounts;
+pub use audit::{Audit, details};
 pub(crate) use handle::SharedStore;
 pub use handle::{Node, NodeTask};
 pub use inbox::Inbox;
@@ -132,6 +136,9 @@ pub enum NodeError {
     /// A ban list the room follows names the author (specs/moderation.md §3.5).
     #[error("{0}")]
     BanList(Box<crate::moderation::banlist::BanListRefusal>),
+    /// An audit entry or head could not be made (a field over its limit).
+    #[error("audit: {0}")]
+    Audit(#[from] causerie_crypto::AuditError),
 }
 
 impl NodeError {
@@ -148,6 +155,7 @@ impl NodeError {
             NodeError::InboxFull => "inbox_full",
             NodeError::ReviewFull => "review_full",
             NodeError::BanList(refusal) => refusal.reason(),
+            NodeError::Audit(e) => e.reason(),
         }
     }
 }

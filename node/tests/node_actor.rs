@@ -20,7 +20,7 @@ const WAIT: Duration = Duration::from_secs(30);
 fn spawn_node(dir: &std::path::Path) -> (Node, NodeTask) {
     let store = SledStore::open(dir.join("store")).unwrap();
     let ledger = Ledger::open(store, now_ms()).unwrap();
-    Node::spawn(ledger, NodeSecret::from_seed(&[7; 32]).public())
+    Node::spawn(ledger, std::sync::Arc::new(NodeSecret::from_seed(&[7; 32])))
 }
 
 async fn stop(node: Node, task: NodeTask) {

@@ -107,6 +107,25 @@ pub enum StoreError {
         /// The limit.
         max: usize,
     },
+    /// An audit append whose seq is not the log's last plus one.
+    #[error("audit entry {found} where {expected} was expected")]
+    AuditConflict {
+        /// The seq the log expects.
+        expected: u64,
+        /// The seq given.
+        found: u64,
+    },
+    /// The audit log holds [`crate::MAX_AUDIT_ENTRIES`] entries.
+    #[error("audit log full")]
+    AuditFull,
+    /// An audit entry over [`crate::audit::MAX_AUDIT_ENTRY_BYTES`].
+    #[error("audit entry of {size} bytes exceeds {max}")]
+    AuditEntryTooLarge {
+        /// Its size.
+        size: usize,
+        /// The limit.
+        max: usize,
+    },
 }
 
 impl StoreError {
@@ -133,6 +152,9 @@ impl StoreError {
             StoreError::InboxItemTooLarge { .. } => "inbox_item_too_large",
             StoreError::ReviewFull => "review_full",
             StoreError::ReviewItemTooLarge { .. } => "review_item_too_large",
+            StoreError::AuditConflict { .. } => "audit_conflict",
+            StoreError::AuditFull => "audit_full",
+            StoreError::AuditEntryTooLarge { .. } => "audit_entry_too_large",
         }
     }
 

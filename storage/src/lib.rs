@@ -22,6 +22,8 @@
 //!   and durable; a full inbox refuses.
 //! - [`review`]: [`ReviewStore`], the per-room review queues (held and flagged events),
 //!   bounded and durable; a full queue refuses.
+//! - [`audit`]: [`AuditStore`], the node's append-only audit log (entry bytes by seq, the
+//!   last hash beside them); bounded and durable; an append out of order is refused.
 //! - [`error`]: [`StoreError`], each variant with a stable reason name.
 //! - `tests/crash.rs` with `tests/support/crash_writer.rs`: the SIGKILL recovery test (its
 //!   writer runs in a child copy of the test binary).
@@ -36,6 +38,7 @@
 //! carries many events and costs one flush (group commit).
 
 pub mod accounts;
+pub mod audit;
 pub mod batch;
 pub mod error;
 pub mod inbox;
@@ -51,6 +54,7 @@ pub mod testing;
 pub mod traits;
 
 pub use accounts::{Account, AccountStore, MAX_DISPLAY_NAME_BYTES};
+pub use audit::{AuditStore, AuditTip, MAX_AUDIT_ENTRIES, MAX_AUDIT_PAGE};
 pub use batch::{Applied, Durable, WriteBatch, WriteOp};
 pub use error::StoreError;
 pub use inbox::{

@@ -101,6 +101,8 @@ pub struct MemoryStore {
     pub(crate) inbox: Mutex<crate::inbox::InboxTables>,
     /// The per-room review queues (see [`crate::review`]).
     pub(crate) review: Mutex<crate::review::ReviewTables>,
+    /// The audit log (see [`crate::audit`]).
+    pub(crate) audit: Mutex<crate::audit::AuditTables>,
 }
 
 impl MemoryStore {

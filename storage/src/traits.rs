@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 use causerie_crypto::{Attestation, AttestationId, EventId, RoomId, UserKey};
 
 use crate::accounts::AccountStore;
+use crate::audit::AuditStore;
 use crate::batch::{Applied, Durable, WriteBatch};
 use crate::error::StoreError;
 use crate::inbox::InboxStore;
@@ -155,6 +156,7 @@ pub trait Store:
     + AccountStore
     + InboxStore
     + ReviewStore
+    + AuditStore
     + Send
     + Sync
 {

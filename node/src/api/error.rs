@@ -155,6 +155,10 @@ pub enum Reason {
     NotModerator,
     /// No such item in the room's review queue.
     NoSuchReviewItem,
+    /// An admin route without `Authorization: Bearer <operator token>`.
+    OperatorAuthRequired,
+    /// An admin route with another token than the operator's.
+    OperatorAuthFailed,
 }
 
 impl Reason {
@@ -167,9 +171,12 @@ impl Reason {
             | BadName | BadTopic | BadJoinRule | BadMinAssurance | BadDeniedAttester
             | BodyTooLong | EmptyMessage | ReasonTooLong | BadExpiry | Invalid(_)
             | CannotPrepare(_) | OverLimit | BadContentRules => StatusCode::BAD_REQUEST,
-            MissingToken | BadToken | UnknownChallenge | BadChallengeSignature => {
-                StatusCode::UNAUTHORIZED
-            }
+            MissingToken
+            | BadToken
+            | UnknownChallenge
+            | BadChallengeSignature
+            | OperatorAuthRequired
+            | OperatorAuthFailed => StatusCode::UNAUTHORIZED,
             CrossOrigin | NotMember | NotYourKey | WrongAttestation | SoftFailed | RoomRule(_)
             | ClassifierRejected | HeldForReview | NotModerator | ContentRule(_) | BanList => {
                 StatusCode::FORBIDDEN
@@ -257,6 +264,8 @@ impl Reason {
             ReviewFull => "review_full",
             NotModerator => "not_moderator",
             NoSuchReviewItem => "no_such_review_item",
+            OperatorAuthRequired => "operator_auth_required",
+            OperatorAuthFailed => "operator_auth_failed",
             Invalid(name) | CannotPrepare(name) | RoomRule(name) | ContentRule(name)
             | Failed(name) | NotNow(name) | Network(name) => name,
         }
@@ -337,6 +346,7 @@ fn node_reason(error: &NodeError) -> Reason {
         NodeError::ReviewFull => Reason::ReviewFull,
         NodeError::BanList(_) => Reason::BanList,
         NodeError::Store(StoreError::HandleTaken) => Reason::HandleTaken,
+        NodeError::Audit(e) => Reason::Invalid(e.reason()),
         NodeError::Ledger(_) | NodeError::Store(_) | NodeError::Letter(_) => {
             Reason::Failed(error.reason())
         }

@@ -10,10 +10,25 @@ use causerie_node::config::{Config, Overrides};
 use causerie_node::daemon;
 use serde_json::json;
 
-use super::{EXIT_REFUSED, Output};
+use super::{EXIT_REFUSED, Output, printable};
 
-/// Largest file `verify` reads: an event's cap plus room for a wrapper.
-const VERIFY_FILE_MAX_BYTES: u64 = 1 << 17;
+/// Largest file `verify` reads: an audit export's cap (each format then applies its own).
+const VERIFY_FILE_MAX_BYTES: u64 = causerie_crypto::audit::MAX_EXPORT_BYTES as u64;
+
+/// The `type` field of a typed container (audit export, disclosure bundle, ...); events and
+/// attestations have none.
+#[derive(serde::Deserialize)]
+struct Probe {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+}
+
+/// The container type of `bytes`, if they are a CBOR map with a text `type`.
+fn container_type(bytes: &[u8]) -> Option<String> {
+    causerie_crypto::codec::decode::<Probe>(bytes, VERIFY_FILE_MAX_BYTES as usize)
+        .ok()
+        .and_then(|p| p.kind)
+}
 
 /// `causerie run` flags; each is also settable in the config file.
 #[derive(Debug, Default, clap::Args)]
@@ -123,21 +138,35 @@ pub(crate) async fn wait_for_signal() -> Result<()> {
     Ok(())
 }
 
-fn read_capped(path: &Path) -> Result<Vec<u8>> {
+/// Reads at most `max + 1` bytes of `path` (`-`: standard input); the caller refuses more.
+pub(crate) fn read_capped(path: &Path, max: u64) -> Result<Vec<u8>> {
     let mut bytes = Vec::new();
     let reader: Box<dyn Read> = if path.as_os_str() == "-" {
         Box::new(std::io::stdin())
     } else {
         Box::new(std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?)
     };
-    reader
-        .take(VERIFY_FILE_MAX_BYTES + 1)
-        .read_to_end(&mut bytes)?;
+    reader.take(max + 1).read_to_end(&mut bytes)?;
     Ok(bytes)
 }
 
 pub(crate) fn verify(path: &Path, out: &Output) -> Result<ExitCode> {
-    let bytes = read_capped(path)?;
+    let bytes = read_capped(path, VERIFY_FILE_MAX_BYTES)?;
+    // Typed containers first: each names its format in `type`.
+    if let Some(kind) = container_type(&bytes) {
+        match kind.as_str() {
+            causerie_crypto::audit::EXPORT_TYPE => {
+                return Ok(super::admin::print_verified(out, &bytes, None));
+            }
+            _ => {
+                out.print(
+                    json!({ "valid": false, "reason": "unknown_type", "detail": printable(&kind) }),
+                    || format!("invalid: unknown_type ({})", printable(&kind)),
+                );
+                return Ok(ExitCode::from(EXIT_REFUSED));
+            }
+        }
+    }
     // An event and an attestation share no field set, so at most one decode can succeed; the
     // event's error is the one reported when both fail unless the bytes look like an attestation.
     let event_err =

@@ -33,7 +33,7 @@ impl std::fmt::Debug for Client {
 }
 
 /// Reads a body with a size cap.
-async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, ClientError> {
+pub(super) async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, ClientError> {
     if response
         .content_length()
         .is_some_and(|len| len > MAX_RESPONSE_BYTES as u64)
@@ -50,7 +50,7 @@ async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, ClientE
     Ok(body)
 }
 
-async fn refusal(response: reqwest::Response) -> ClientError {
+pub(super) async fn refusal(response: reqwest::Response) -> ClientError {
     let status = response.status();
     let body = match read_capped(response).await {
         Ok(body) => body,
@@ -139,7 +139,7 @@ impl Client {
         self.user
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(super) fn url(&self, path: &str) -> String {
         format!("{}/api/v1{path}", self.base)
     }
 

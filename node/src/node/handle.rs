@@ -5,16 +5,16 @@ use std::sync::{Arc, Weak};
 use std::thread::JoinHandle;
 
 use causerie_crypto::{
-    Attestation, AttestationId, Event, EventDraft, EventId, NodeKey, RoomId, UserKey,
+    Attestation, AttestationId, Event, EventDraft, EventId, NodeKey, NodeSecret, RoomId, UserKey,
 };
 use causerie_storage::{CompactReport, Store, StoreError};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::actor::{Actor, Command, Reply};
 use super::{
-    ANNOUNCE_QUEUE_LEN, Accounts, HistoryPage, Inbox, Ingested, MAX_HISTORY_PAGE, MAX_LOOKUP_IDS,
-    MAX_PAGE_EVENTS, NODE_COMMAND_QUEUE_LEN, NodeError, NodeEvent, NodeMetrics, PrepareRequest,
-    RoomSelection, RoomSnapshot, RoomSummary,
+    ANNOUNCE_QUEUE_LEN, Accounts, Audit, HistoryPage, Inbox, Ingested, MAX_HISTORY_PAGE,
+    MAX_LOOKUP_IDS, MAX_PAGE_EVENTS, NODE_COMMAND_QUEUE_LEN, NodeError, NodeEvent, NodeMetrics,
+    PrepareRequest, RoomSelection, RoomSnapshot, RoomSummary,
 };
 use crate::ledger::{Ledger, MAX_RECEIVE_BATCH};
 use crate::moderation::banlist::{BanListView, RoomPolicyView};
@@ -34,6 +34,8 @@ pub struct Node {
     review: crate::moderation::review::Review,
     /// Where announcements go once the classifier's screen has passed them, when it runs.
     screened: Arc<std::sync::OnceLock<broadcast::Sender<NodeEvent>>>,
+    /// The audit log (one append lock per node).
+    audit: Audit,
 }
 
 /// The actor's thread; join it after [`Node::shutdown`] to be sure the store is flushed.
@@ -88,8 +90,13 @@ impl SharedStore {
 }
 
 impl Node {
-    /// Starts the actor on its own thread, owning `ledger`. `key` is this node's public key.
-    pub fn spawn<S: Store + 'static>(ledger: Ledger<S>, key: NodeKey) -> (Node, NodeTask) {
+    /// Starts the actor on its own thread, owning `ledger`. `secret` is this node's key: its
+    /// public half names the node, and it signs the audit log.
+    pub fn spawn<S: Store + 'static>(
+        ledger: Ledger<S>,
+        secret: Arc<NodeSecret>,
+    ) -> (Node, NodeTask) {
+        let key = secret.public();
         let (commands, receiver) = mpsc::channel(NODE_COMMAND_QUEUE_LEN);
         let (announce, _) = broadcast::channel(ANNOUNCE_QUEUE_LEN);
         let metrics = Arc::new(NodeMetrics::default());
@@ -107,6 +114,7 @@ impl Node {
                 key,
                 metrics,
                 review: crate::moderation::review::Review::new(store.clone()),
+                audit: Audit::new(store.clone(), secret),
                 store,
                 screened: Arc::default(),
             },
@@ -132,6 +140,12 @@ impl Node {
     /// The node letters delivered to this node.
     pub fn inbox(&self) -> Inbox {
         Inbox::new(self.store.clone(), self.key)
+    }
+
+    /// The audit log: [`Audit::append`] records a disclosure, request, report decision or
+    /// operator action.
+    pub fn audit(&self) -> Audit {
+        self.audit.clone()
     }
 
     /// The per-room review queues (held, flagged and hidden events).

@@ -37,7 +37,10 @@ impl TestNode {
         let store = SledStore::open(dir.path().join("store")).unwrap();
         let ledger = Ledger::open(store, now_ms()).unwrap();
         let secret = NodeSecret::from_seed(&[seed; 32]);
-        let (node, node_task) = Node::spawn(ledger, secret.public());
+        let (node, node_task) = Node::spawn(
+            ledger,
+            std::sync::Arc::new(NodeSecret::from_seed(&[seed; 32])),
+        );
         let shutdown = CancellationToken::new();
         let config = NetConfig::new(
             vec!["/ip4/127.0.0.1/tcp/0".parse().unwrap()],

@@ -1,0 +1,130 @@
+//! The operator API (specs/accountability.md §4.6): routes under `/api/v1/admin/`, each
+//! authenticated by the operator token ([`super::operator::Operator`]), never by a user session.
+//!
+//! - `GET /api/v1/admin/audit?after=SEQ&limit=N`: audit entries after `after` (default 0), at
+//!   most `limit` (default and cap `causerie_storage::MAX_AUDIT_PAGE`), with the log's tip.
+//! - `GET /api/v1/admin/audit/head`: a head signed now.
+//! - `POST /api/v1/admin/requests` `{request_ref, user?, authority?}`: records a lawful request
+//!   as received (audit entry `request_received`, subject the user key or empty); answers
+//!   `{seq}`.
+
+use axum::Json;
+use axum::extract::State;
+use causerie_crypto::address::parse_user;
+use causerie_crypto::audit::{AuditEntry, AuditHead, AuditKind};
+use causerie_storage::MAX_AUDIT_PAGE;
+use serde::Deserialize;
+use serde_json::{Value as JsonValue, json};
+
+use super::ApiState;
+use super::error::{ApiError, Reason};
+use super::json::{Body, Params};
+use super::operator::Operator;
+
+/// An audit entry as JSON: its fields, its hash and its signed bytes (hex).
+pub fn entry_json(entry: &AuditEntry) -> JsonValue {
+    json!({
+        "seq": entry.seq(),
+        "kind": entry.kind_name(),
+        "subject": entry.subject(),
+        "at_ms": entry.at_ms(),
+        "details": entry.details(),
+        "prev": entry.prev().to_hex(),
+        "hash": entry.hash().to_hex(),
+        "node": entry.node().to_string(),
+        "bytes": hex::encode(entry.as_bytes()),
+    })
+}
+
+/// A head as JSON: its fields and its signed bytes (hex).
+pub fn head_json(head: &AuditHead) -> JsonValue {
+    json!({
+        "seq": head.seq(),
+        "hash": head.hash().to_hex(),
+        "at_ms": head.at_ms(),
+        "node": head.node().to_string(),
+        "bytes": hex::encode(head.as_bytes()),
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct AuditQuery {
+    after: Option<u64>,
+    limit: Option<usize>,
+}
+
+pub(super) async fn audit(
+    _: Operator,
+    State(state): State<ApiState>,
+    Params(query): Params<AuditQuery>,
+) -> Result<Json<JsonValue>, ApiError> {
+    let audit = state.node.audit();
+    let limit = query.limit.unwrap_or(MAX_AUDIT_PAGE).min(MAX_AUDIT_PAGE);
+    let entries = audit.entries(query.after.unwrap_or(0), limit).await?;
+    let tip = audit.tip().await?;
+    Ok(Json(json!({
+        "entries": entries.iter().map(entry_json).collect::<Vec<_>>(),
+        "tip": { "seq": tip.seq, "hash": tip.hash.to_hex() },
+    })))
+}
+
+pub(super) async fn audit_head(
+    _: Operator,
+    State(state): State<ApiState>,
+) -> Result<Json<JsonValue>, ApiError> {
+    let head = state.node.audit().head().await?;
+    Ok(Json(head_json(&head)))
+}
+
+/// Longest request reference, in bytes.
+pub const MAX_REQUEST_REF_BYTES: usize = 128;
+/// Longest authority name, in bytes.
+pub const MAX_AUTHORITY_BYTES: usize = 256;
+
+/// A request reference: 1 to [`MAX_REQUEST_REF_BYTES`] bytes without control characters.
+pub(super) fn request_ref(text: &str) -> Result<&str, ApiError> {
+    if text.is_empty() || text.len() > MAX_REQUEST_REF_BYTES || text.chars().any(char::is_control) {
+        return Err(ApiError::new(
+            Reason::BadRequest,
+            format!("request_ref: 1 to {MAX_REQUEST_REF_BYTES} bytes, no control characters"),
+        ));
+    }
+    Ok(text)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RequestBody {
+    request_ref: String,
+    user: Option<String>,
+    authority: Option<String>,
+}
+
+pub(super) async fn request(
+    _: Operator,
+    State(state): State<ApiState>,
+    Body(body): Body<RequestBody>,
+) -> Result<Json<JsonValue>, ApiError> {
+    let reference = request_ref(&body.request_ref)?;
+    let subject = match &body.user {
+        Some(user) => parse_user(user)?.to_string(),
+        None => String::new(),
+    };
+    let mut details = crate::node::details([("request_ref", reference)]);
+    if let Some(authority) = &body.authority {
+        if authority.len() > MAX_AUTHORITY_BYTES || authority.chars().any(char::is_control) {
+            return Err(ApiError::new(
+                Reason::BadRequest,
+                format!("authority: at most {MAX_AUTHORITY_BYTES} bytes, no control characters"),
+            ));
+        }
+        details.insert("authority".into(), authority.clone());
+    }
+    let seq = state
+        .node
+        .audit()
+        .append(AuditKind::RequestReceived, subject, details)
+        .await?;
+    Ok(Json(json!({ "seq": seq })))
+}

@@ -1,0 +1,396 @@
+//! `causerie admin`: the node operator's commands, over the operator API
+//! (specs/accountability.md §4.6) with the operator token read from the node's data directory
+//! (`--data-dir`, default `./causerie-data`), a config file's `[operator] token_file`
+//! (`--config`), or `--token-file`.
+//!
+//! - `admin audit list|head|export|verify`: the audit log (§4).
+//! - `admin request`: records a lawful request as received (§5).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context as _, Result};
+use causerie_crypto::audit::{
+    AuditEntry, AuditExport, AuditHead, MAX_AUDIT_HEAD_BYTES, MAX_EXPORT_BYTES, MAX_EXPORT_ENTRIES,
+    encode_export, verify_export, verify_extends,
+};
+use causerie_node::api::operator::OperatorToken;
+use causerie_node::client::Client;
+use causerie_node::config::{Config, Overrides};
+use causerie_storage::MAX_AUDIT_PAGE;
+use reqwest::Method;
+use serde::Deserialize;
+use serde_json::{Value as JsonValue, json};
+use zeroize::Zeroizing;
+
+use super::{Context, EXIT_REFUSED, Output, printable, refused};
+
+/// Where the operator token comes from.
+#[derive(Debug, clap::Args)]
+pub(crate) struct AdminArgs {
+    /// The node's data directory (its `operator.token`; default ./causerie-data).
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// The node's config file (its `[operator] token_file` or `data_dir`).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// The operator token file itself.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["data_dir", "config"])]
+    token_file: Option<PathBuf>,
+    #[command(subcommand)]
+    command: AdminCommand,
+}
+
+/// `causerie admin` subcommands.
+#[derive(Debug, clap::Subcommand)]
+enum AdminCommand {
+    /// The audit log: list, signed head, export, verify.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Record a lawful request as received (an audit entry `request_received`).
+    Request {
+        /// The request's reference (the authority's file number).
+        #[arg(long)]
+        request_ref: String,
+        /// The user key the request is about.
+        #[arg(long)]
+        user: Option<String>,
+        /// Who sent it.
+        #[arg(long)]
+        authority: Option<String>,
+    },
+}
+
+/// `causerie admin audit` subcommands.
+#[derive(Debug, clap::Subcommand)]
+enum AuditCommand {
+    /// List entries, oldest first.
+    List {
+        /// Start after this seq.
+        #[arg(long, default_value_t = 0)]
+        after: u64,
+        /// How many entries at most.
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=MAX_AUDIT_PAGE as u64))]
+        limit: u64,
+    },
+    /// Print a head signed now (its seq and hash name the last entry); --out writes its bytes.
+    Head {
+        /// Write the signed head (CBOR) to this file, to publish or keep.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Write the log (from entry 1, or a tail from --from) with a signed head to a file.
+    Export {
+        /// The file to write (CBOR).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// First entry to include.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+        from: u64,
+    },
+    /// Verify an exported log offline (or, without FILE, the node's log as it serves it):
+    /// every entry's signature, the chain, the head; with --head, that the log extends an
+    /// older signed head.
+    Verify {
+        /// An export written by `admin audit export`.
+        file: Option<PathBuf>,
+        /// An older signed head (from `admin audit head --out`) the log must extend.
+        #[arg(long, value_name = "FILE")]
+        head: Option<PathBuf>,
+    },
+}
+
+/// The operator token for these flags.
+fn token(args: &AdminArgs) -> Result<Zeroizing<String>> {
+    let path = match &args.token_file {
+        Some(path) => path.clone(),
+        None => {
+            let overrides = Overrides {
+                data_dir: args.data_dir.clone(),
+                ..Overrides::default()
+            };
+            Config::load(args.config.as_deref(), overrides)?.operator_token_path()
+        }
+    };
+    if !path.exists() {
+        return Err(refused(
+            "no_operator_token",
+            format!(
+                "no operator token at {}; the node writes it at first start (pass --data-dir or --token-file)",
+                path.display()
+            ),
+        ));
+    }
+    let token = OperatorToken::read(&path).map_err(|e| refused(e.reason(), format!("{e}")))?;
+    Ok(token.to_hex())
+}
+
+/// Runs `causerie admin`.
+pub(crate) async fn run(cx: &Context, args: AdminArgs) -> Result<ExitCode> {
+    let token = token(&args)?;
+    let admin = Admin {
+        client: Client::new(&cx.node)?,
+        token,
+    };
+    match args.command {
+        AdminCommand::Audit(command) => audit(cx, &admin, command).await,
+        AdminCommand::Request {
+            request_ref,
+            user,
+            authority,
+        } => {
+            let mut body = json!({ "request_ref": request_ref });
+            if let Some(user) = user {
+                body["user"] = causerie_crypto::address::parse_user(&user)?
+                    .to_string()
+                    .into();
+            }
+            if let Some(authority) = authority {
+                body["authority"] = authority.into();
+            }
+            let answer: JsonValue = admin.post("/admin/requests", body).await?;
+            cx.out.print(answer.clone(), || {
+                format!("request recorded: audit entry {}", answer["seq"])
+            });
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// A client and the operator token.
+pub(crate) struct Admin {
+    client: Client,
+    token: Zeroizing<String>,
+}
+
+impl Admin {
+    /// GET an admin route.
+    pub(crate) async fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T> {
+        Ok(self
+            .client
+            .admin_call(Method::GET, path, None, &self.token)
+            .await?)
+    }
+
+    /// POST to an admin route.
+    pub(crate) async fn post<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        body: JsonValue,
+    ) -> Result<T> {
+        Ok(self
+            .client
+            .admin_call(Method::POST, path, Some(body), &self.token)
+            .await?)
+    }
+}
+
+#[derive(Deserialize)]
+struct SignedJson {
+    bytes: String,
+}
+
+#[derive(Deserialize)]
+struct AuditPage {
+    entries: Vec<SignedJson>,
+}
+
+fn unhex(text: &str) -> Result<Vec<u8>> {
+    hex::decode(text).map_err(|_| {
+        anyhow::Error::from(causerie_node::client::ClientError::BadResponse(
+            "bytes that are not hex".into(),
+        ))
+    })
+}
+
+/// A head signed now, checked.
+async fn fetch_head(admin: &Admin) -> Result<AuditHead> {
+    let head: SignedJson = admin.get("/admin/audit/head").await?;
+    AuditHead::decode(&unhex(&head.bytes)?).map_err(|e| refused(e.reason(), e.to_string()))
+}
+
+/// Entries after `after`, checked one by one (the chain is checked by the caller).
+async fn fetch_entries(admin: &Admin, after: u64, limit: u64) -> Result<Vec<AuditEntry>> {
+    let page: AuditPage = admin
+        .get(&format!("/admin/audit?after={after}&limit={limit}"))
+        .await?;
+    page.entries
+        .iter()
+        .map(|e| {
+            AuditEntry::decode(&unhex(&e.bytes)?).map_err(|e| refused(e.reason(), e.to_string()))
+        })
+        .collect()
+}
+
+/// The node's log from `from` up to a head fetched first, as an export's bytes.
+async fn fetch_export(admin: &Admin, from: u64) -> Result<Vec<u8>> {
+    let head = fetch_head(admin).await?;
+    let mut entries: Vec<AuditEntry> = Vec::new();
+    let mut after = from.saturating_sub(1);
+    while after < head.seq() {
+        if entries.len() >= MAX_EXPORT_ENTRIES {
+            return Err(refused(
+                "too_many_audit_entries",
+                format!(
+                    "more than {MAX_EXPORT_ENTRIES} entries; export a tail with --from {}",
+                    head.seq().saturating_sub(MAX_EXPORT_ENTRIES as u64 - 1)
+                ),
+            ));
+        }
+        let want = (head.seq() - after).min(MAX_AUDIT_PAGE as u64);
+        let page = fetch_entries(admin, after, want).await?;
+        let Some(last) = page.last() else { break };
+        after = last.seq();
+        entries.extend(page.into_iter().filter(|e| e.seq() <= head.seq()));
+    }
+    encode_export(&entries, &head).map_err(|e| refused(e.reason(), e.to_string()))
+}
+
+fn read_file(path: &Path, max: usize) -> Result<Vec<u8>> {
+    let bytes = super::node::read_capped(path, max as u64)?;
+    if bytes.len() > max {
+        return Err(refused(
+            "too_large",
+            format!("{} is larger than {max} bytes", path.display()),
+        ));
+    }
+    Ok(bytes)
+}
+
+/// What a verified export says, as JSON.
+pub(crate) fn export_summary(export: &AuditExport) -> JsonValue {
+    json!({
+        "valid": true,
+        "type": "audit_export",
+        "node": export.head.node().to_string(),
+        "entries": export.entries.len(),
+        "first_seq": export.entries.first().map(AuditEntry::seq),
+        "head_seq": export.head.seq(),
+        "head_hash": export.head.hash().to_hex(),
+        "head_at_ms": export.head.at_ms(),
+        "complete": export.complete(),
+    })
+}
+
+fn entry_line(entry: &AuditEntry) -> String {
+    let details: Vec<String> = entry
+        .details()
+        .iter()
+        .map(|(k, v)| format!("{k}={}", printable(v)))
+        .collect();
+    format!(
+        "{:>6}  {}  {:<20} {} {}",
+        entry.seq(),
+        entry.at_ms(),
+        entry.kind_name(),
+        printable(entry.subject()),
+        details.join(" ")
+    )
+}
+
+async fn audit(cx: &Context, admin: &Admin, command: AuditCommand) -> Result<ExitCode> {
+    let out = &cx.out;
+    match command {
+        AuditCommand::List { after, limit } => {
+            let entries = fetch_entries(admin, after, limit).await?;
+            if out.json() {
+                for entry in &entries {
+                    out.line(&causerie_node::api::admin::entry_json(entry).to_string());
+                }
+            } else if entries.is_empty() {
+                out.text("no entries");
+            } else {
+                for entry in &entries {
+                    out.text(&entry_line(entry));
+                }
+            }
+        }
+        AuditCommand::Head { out: file } => {
+            let head = fetch_head(admin).await?;
+            if let Some(file) = &file {
+                std::fs::write(file, head.as_bytes())
+                    .with_context(|| format!("writing {}", file.display()))?;
+            }
+            out.print(causerie_node::api::admin::head_json(&head), || {
+                format!(
+                    "audit head: seq {} hash {} at {} (node {})",
+                    head.seq(),
+                    head.hash(),
+                    head.at_ms(),
+                    head.node()
+                )
+            });
+        }
+        AuditCommand::Export { out: file, from } => {
+            let bytes = fetch_export(admin, from).await?;
+            let export = verify_export(&bytes).map_err(|e| refused(e.reason(), e.to_string()))?;
+            std::fs::write(&file, &bytes).with_context(|| format!("writing {}", file.display()))?;
+            out.print(export_summary(&export), || {
+                format!(
+                    "wrote {} entries (to seq {}) to {}",
+                    export.entries.len(),
+                    export.head.seq(),
+                    file.display()
+                )
+            });
+        }
+        AuditCommand::Verify { file, head } => {
+            let bytes = match &file {
+                Some(path) => read_file(path, MAX_EXPORT_BYTES)?,
+                None => fetch_export(admin, 1).await?,
+            };
+            let older = match &head {
+                Some(path) => Some(
+                    AuditHead::decode(&read_file(path, MAX_AUDIT_HEAD_BYTES)?)
+                        .map_err(|e| refused(e.reason(), e.to_string()))?,
+                ),
+                None => None,
+            };
+            return Ok(print_verified(out, &bytes, older.as_ref()));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Verifies an export (and that it extends `older`), prints the outcome, returns the exit code.
+pub(crate) fn print_verified(out: &Output, bytes: &[u8], older: Option<&AuditHead>) -> ExitCode {
+    let verified = verify_export(bytes).and_then(|export| {
+        if let Some(older) = older {
+            verify_extends(&export, older)?;
+        }
+        Ok(export)
+    });
+    match verified {
+        Ok(export) => {
+            let mut summary = export_summary(&export);
+            if let Some(older) = older {
+                summary["extends_head_seq"] = older.seq().into();
+            }
+            out.print(summary, || {
+                let mut text = format!(
+                    "valid audit log: {} entries, head seq {} hash {} (node {}){}",
+                    export.entries.len(),
+                    export.head.seq(),
+                    export.head.hash(),
+                    export.head.node(),
+                    if export.complete() { "" } else { ", a tail" }
+                );
+                if let Some(older) = older {
+                    text.push_str(&format!(
+                        "\n  extends the older head at seq {}",
+                        older.seq()
+                    ));
+                }
+                text
+            });
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            out.print(
+                json!({ "valid": false, "reason": err.reason(), "detail": err.to_string() }),
+                || format!("invalid: {} ({err})", err.reason()),
+            );
+            ExitCode::from(EXIT_REFUSED)
+        }
+    }
+}

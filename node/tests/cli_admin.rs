@@ -1,0 +1,205 @@
+//! The operator API and `causerie admin` (specs/accountability.md §4): the operator token file
+//! a node writes at first start, the admin routes' 401s (counted), entries appended through the
+//! node's `Audit` handle and through `admin request`, and the audit log listed, exported,
+//! verified (offline, also by `causerie verify`), and refused after any changed byte.
+
+#[path = "support/cli.rs"]
+mod cli_support;
+
+use causerie_crypto::audit::{AuditKind, verify_export};
+use causerie_node::node::details;
+use cli_support::{causerie, start_node, url};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operator_token_audit_log_and_its_verification() {
+    let home = tempfile::tempdir().expect("temp dir");
+    let data = home.path().join("data");
+    let data_arg = data.to_str().expect("utf-8 path").to_owned();
+    let running = start_node(data.clone(), Vec::new()).await;
+    let node = url(&running);
+
+    // The token file: 64 hex digits, owner-only.
+    let token_path = data.join("operator.token");
+    let token = std::fs::read_to_string(&token_path).expect("token file");
+    assert_eq!(token.trim().len(), 64);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&token_path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    // No token, a wrong token: 401 with stable reasons, counted.
+    let http = reqwest::Client::new();
+    let head_url = format!("{node}/api/v1/admin/audit/head");
+    let answer = http.get(&head_url).send().await.unwrap();
+    assert_eq!(answer.status(), 401);
+    let body: serde_json::Value = answer.json().await.unwrap();
+    assert_eq!(body["error"], "operator_auth_required");
+    let answer = http
+        .get(&head_url)
+        .bearer_auth("00".repeat(32))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 401);
+    let body: serde_json::Value = answer.json().await.unwrap();
+    assert_eq!(body["error"], "operator_auth_failed");
+    let metrics = http
+        .get(format!("{node}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for reason in ["operator_auth_required", "operator_auth_failed"] {
+        assert!(
+            metrics
+                .lines()
+                .any(|l| l.starts_with("causerie_api_refused_total") && l.contains(reason)),
+            "{reason} not counted"
+        );
+    }
+    let bad_token = home.path().join("bad.token");
+    std::fs::write(&bad_token, format!("{}\n", "ab".repeat(32))).unwrap();
+    let bad_token_arg = bad_token.to_str().unwrap();
+    causerie(
+        home.path(),
+        &[
+            "--node",
+            &node,
+            "admin",
+            "--token-file",
+            bad_token_arg,
+            "audit",
+            "head",
+        ],
+    )
+    .await
+    .refused("operator_auth_failed");
+
+    // Entries from the node's handle and from the CLI.
+    let audit = running.node.audit();
+    let seq = audit
+        .append(
+            AuditKind::OperatorAction,
+            "",
+            details([("action", "test start")]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(seq, 1);
+    let admin = |args: &[&str]| {
+        let mut all = vec![
+            "--node",
+            node.as_str(),
+            "admin",
+            "--data-dir",
+            data_arg.as_str(),
+        ];
+        all.extend_from_slice(args);
+        all.into_iter().map(str::to_owned).collect::<Vec<_>>()
+    };
+    let run = |args: Vec<String>| {
+        let home = home.path().to_owned();
+        async move {
+            let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+            causerie(&home, &refs).await
+        }
+    };
+    let recorded = run(admin(&[
+        "request",
+        "--request-ref",
+        "REF-1",
+        "--authority",
+        "Court",
+    ]))
+    .await
+    .ok();
+    assert_eq!(recorded["seq"], 2);
+    for n in 3..=5u64 {
+        let seq = audit
+            .append(
+                AuditKind::ReportReceived,
+                format!("report-{n}"),
+                details([("category", "spam")]),
+            )
+            .await
+            .unwrap();
+        assert_eq!(seq, n);
+    }
+    let listed = run(admin(&["audit", "list", "--after", "1", "--limit", "2"])).await;
+    assert_eq!(listed.code, 0, "{listed:?}");
+    let lines: Vec<serde_json::Value> = listed
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["kind"], "request_received");
+    assert_eq!(lines[0]["details"]["request_ref"], "REF-1");
+    assert_eq!(lines[0]["details"]["authority"], "Court");
+    assert_eq!(lines[1]["seq"], 3);
+
+    // A signed head now, kept; the log grows; the newer export extends it.
+    let old_head = home.path().join("old.head");
+    let head = run(admin(&[
+        "audit",
+        "head",
+        "--out",
+        old_head.to_str().unwrap(),
+    ]))
+    .await
+    .ok();
+    assert_eq!(head["seq"], 5);
+    audit
+        .append(AuditKind::ReportDismissed, "report-3", details([]))
+        .await
+        .unwrap();
+    let export_path = home.path().join("audit.cbor");
+    let export_arg = export_path.to_str().unwrap();
+    let exported = run(admin(&["audit", "export", "--out", export_arg]))
+        .await
+        .ok();
+    assert_eq!(exported["entries"], 6);
+    assert_eq!(exported["complete"], true);
+    let verified = run(admin(&[
+        "audit",
+        "verify",
+        export_arg,
+        "--head",
+        old_head.to_str().unwrap(),
+    ]))
+    .await
+    .ok();
+    assert_eq!(verified["valid"], true);
+    assert_eq!(verified["extends_head_seq"], 5);
+    // The node's own log, fetched and verified.
+    let live = run(admin(&["audit", "verify"])).await.ok();
+    assert_eq!(live["head_seq"], 6);
+    running.shutdown().await;
+
+    // Offline: `causerie verify` knows an export; every flipped byte is refused.
+    let offline = causerie(home.path(), &["verify", export_arg]).await.ok();
+    assert_eq!(offline["type"], "audit_export");
+    assert_eq!(offline["entries"], 6);
+    let bytes = std::fs::read(&export_path).unwrap();
+    verify_export(&bytes).unwrap();
+    for i in 0..bytes.len() {
+        let mut bad = bytes.clone();
+        bad[i] ^= 0x01;
+        assert!(
+            verify_export(&bad).is_err(),
+            "flipped byte {i} still verifies"
+        );
+    }
+    let mut bad = bytes.clone();
+    let middle = bad.len() / 2;
+    bad[middle] ^= 0x40;
+    let flipped = home.path().join("flipped.cbor");
+    std::fs::write(&flipped, &bad).unwrap();
+    let refused = causerie(home.path(), &["verify", flipped.to_str().unwrap()]).await;
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert_eq!(refused.json()["valid"], false);
+}
