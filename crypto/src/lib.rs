@@ -16,6 +16,7 @@
 //! - [`event`]: the signed event envelope, its id, redaction, and the verify path.
 //! - [`attestation`]: a home node's signed statement about a user key.
 //! - [`audit`]: the node's hash-chained, signed audit log: entries, heads, exports.
+//! - [`disclosure`]: a home node's signed disclosure bundle for a lawful request.
 //! - [`challenge`]: the login/registration challenge a user signs to prove they hold their key.
 //! - [`key_export`]: the passphrase-protected key export file (specs/client-api.md).
 //! - [`error`]: typed errors, each with a stable reason name.
@@ -32,6 +33,7 @@ pub mod attestation;
 pub mod audit;
 pub mod challenge;
 pub mod codec;
+pub mod disclosure;
 pub mod error;
 pub mod event;
 pub mod hash;

@@ -6,7 +6,7 @@
 //!   counters: the middleware every request passes.
 //! - [`session`]: challenges and bearer sessions (memory only, bounded).
 //! - [`operator`]: the operator token and its check; [`admin`]: the operator API
-//!   (`/api/v1/admin/...`: audit log).
+//!   (`/api/v1/admin/...`: audit log, lawful requests, disclosure, transparency).
 //! - [`auth`]: registration (the node attests the key), login, logout, profile, users.
 //! - [`rooms`]: the user's rooms, the directory, room views, members, history, invites, joins.
 //! - [`banlists`]: ban lists: a list's rules and diff, a room's subscription.
@@ -175,6 +175,9 @@ fn api_routes() -> Router<ApiState> {
         .route("/api/v1/admin/audit", get(admin::audit))
         .route("/api/v1/admin/audit/head", get(admin::audit_head))
         .route("/api/v1/admin/requests", post(admin::request))
+        .route("/api/v1/admin/refuse", post(admin::refuse))
+        .route("/api/v1/admin/disclose", post(admin::disclose))
+        .route("/api/v1/admin/transparency", get(admin::transparency))
 }
 
 /// The whole HTTP surface: the API and `extra` (the web client's routes), behind the guard.

@@ -141,7 +141,8 @@ enum Command {
     /// Compact a stopped node's store so that redacted content leaves its files (a running node
     /// does this by itself after redactions).
     Compact(node::CompactArgs),
-    /// Check a signed event or attestation file (canonical CBOR): format, signature, id.
+    /// Check a signed file offline (canonical CBOR): an event, an attestation, an audit log
+    /// export or a disclosure bundle: format, signatures, ids, chain.
     Verify {
         /// The file, or `-` for standard input.
         file: PathBuf,
@@ -577,6 +578,16 @@ mod tests {
             ],
             vec!["admin", "audit", "verify", "f", "--head", "h"],
             vec!["admin", "audit", "verify"],
+            vec!["admin", "disclose", "--user", "ab", "--request-ref", "R-1"],
+            vec![
+                "admin",
+                "refuse",
+                "--request-ref",
+                "R-1",
+                "--reason",
+                "no legal basis",
+            ],
+            vec!["admin", "transparency", "--period", "year"],
         ] {
             parse(&ok).unwrap_or_else(|e| panic!("{ok:?}: {e}"));
         }

@@ -24,11 +24,14 @@
 //!   bounded inbox; delivery goes straight to the store, never through the actor.
 //! - `audit`: [`Audit`], the node's hash-chained, signed audit log in the store; appends go
 //!   straight to the store, one at a time, never through the actor.
+//! - `disclosure`: [`Audit::disclose`] (a signed bundle about one user, recorded in the log)
+//!   and the transparency counts per period ([`count_periods`]).
 //! - `metrics`: [`NodeMetrics`], the receive path's counters.
 
 mod accounts;
 mod actor;
 mod audit;
+mod disclosure;
 mod handle;
 mod inbox;
 mod metrics;
@@ -40,6 +43,9 @@ use thiserror::Error;
 
 pub use accounts::Accounts;
 pub use audit::{Audit, details};
+pub use disclosure::{
+    Disclosed, MAX_TRANSPARENCY_SCAN, PeriodCounts, TransparencyPeriod, count_periods,
+};
 pub(crate) use handle::SharedStore;
 pub use handle::{Node, NodeTask};
 pub use inbox::Inbox;
@@ -139,6 +145,9 @@ pub enum NodeError {
     /// An audit entry or head could not be made (a field over its limit).
     #[error("audit: {0}")]
     Audit(#[from] causerie_crypto::AuditError),
+    /// A disclosure bundle could not be made (a field over its limit).
+    #[error("disclosure: {0}")]
+    Disclosure(#[from] causerie_crypto::disclosure::DisclosureError),
 }
 
 impl NodeError {
@@ -156,6 +165,7 @@ impl NodeError {
             NodeError::ReviewFull => "review_full",
             NodeError::BanList(refusal) => refusal.reason(),
             NodeError::Audit(e) => e.reason(),
+            NodeError::Disclosure(e) => e.reason(),
         }
     }
 }

@@ -1,14 +1,17 @@
 //! The operator API and `causerie admin` (specs/accountability.md §4): the operator token file
 //! a node writes at first start, the admin routes' 401s (counted), entries appended through the
 //! node's `Audit` handle and through `admin request`, and the audit log listed, exported,
-//! verified (offline, also by `causerie verify`), and refused after any changed byte.
+//! verified (offline, also by `causerie verify`), and refused after any changed byte; a
+//! disclosure bundle about a user with their events and attestation, verified offline and
+//! recorded in the log; transparency counts per period.
 
 #[path = "support/cli.rs"]
 mod cli_support;
 
 use causerie_crypto::audit::{AuditKind, verify_export};
+use causerie_crypto::disclosure::Disclosure;
 use causerie_node::node::details;
-use cli_support::{causerie, start_node, url};
+use cli_support::{User, causerie, start_node, url};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operator_token_audit_log_and_its_verification() {
@@ -202,4 +205,126 @@ async fn operator_token_audit_log_and_its_verification() {
     let refused = causerie(home.path(), &["verify", flipped.to_str().unwrap()]).await;
     assert_eq!(refused.code, 1, "{refused:?}");
     assert_eq!(refused.json()["valid"], false);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disclosure_bundle_and_transparency_counts() {
+    let home = tempfile::tempdir().expect("temp dir");
+    let data = home.path().join("data");
+    let data_arg = data.to_str().expect("utf-8 path").to_owned();
+    let running = start_node(data.clone(), Vec::new()).await;
+    let node = url(&running);
+    let alice = User::new(home.path(), "alice", node.clone()).await;
+    let alice_key = alice.public().await;
+    alice.run(&["register", "--handle", "alice"]).await.ok();
+    let created = alice
+        .run(&["room", "create", "Lobby", "--public"])
+        .await
+        .ok();
+    let room = created["room"].as_str().unwrap().to_owned();
+    let sent = alice.run(&["send", &room, "evidence"]).await.ok();
+    let message = sent["event_id"].as_str().unwrap().to_owned();
+
+    let admin = |args: &[&str]| {
+        let mut all = vec![
+            "--node",
+            node.as_str(),
+            "admin",
+            "--data-dir",
+            data_arg.as_str(),
+        ];
+        all.extend_from_slice(args);
+        all.into_iter().map(str::to_owned).collect::<Vec<_>>()
+    };
+    let run = |args: Vec<String>| {
+        let home = home.path().to_owned();
+        async move {
+            let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+            causerie(&home, &refs).await
+        }
+    };
+    run(admin(&[
+        "request",
+        "--request-ref",
+        "REF-1",
+        "--user",
+        &alice_key,
+    ]))
+    .await
+    .ok();
+    run(admin(&["request", "--request-ref", "REF-2"]))
+        .await
+        .ok();
+    run(admin(&[
+        "refuse",
+        "--request-ref",
+        "REF-2",
+        "--reason",
+        "no legal basis",
+    ]))
+    .await
+    .ok();
+    let bundle_path = home.path().join("bundle.cbor");
+    let bundle_arg = bundle_path.to_str().unwrap();
+    let disclosed = run(admin(&[
+        "disclose",
+        "--user",
+        &alice_key,
+        "--request-ref",
+        "REF-1",
+        "--out",
+        bundle_arg,
+    ]))
+    .await
+    .ok();
+    assert_eq!(disclosed["audit_seq"], 4);
+    assert_eq!(disclosed["user"], alice_key.as_str());
+    let events = disclosed["events"].as_array().unwrap();
+    assert!(events.iter().any(|e| e == message.as_str()), "{disclosed}");
+    assert_eq!(disclosed["attestations"].as_array().unwrap().len(), 1);
+    assert_eq!(disclosed["record"], false);
+
+    // The log names the bundle by its hash.
+    let entries = running.node.audit().entries(0, 100).await.unwrap();
+    let last = entries.last().unwrap();
+    assert_eq!(last.kind_name(), "disclosure");
+    assert_eq!(last.subject(), alice_key);
+    assert_eq!(
+        last.details()["bundle_sha256"],
+        disclosed["hash"].as_str().unwrap()
+    );
+
+    let counts = run(admin(&["transparency", "--period", "year"])).await.ok();
+    let periods = counts["periods"].as_array().unwrap();
+    assert_eq!(periods.len(), 1, "{counts}");
+    assert_eq!(periods[0]["requests_received"], 2);
+    assert_eq!(periods[0]["requests_answered"], 1);
+    assert_eq!(periods[0]["requests_refused"], 1);
+    assert_eq!(periods[0]["reports_received"], 0);
+    // A malformed user key is refused before anything is disclosed.
+    run(admin(&["disclose", "--user", "zz", "--request-ref", "R"]))
+        .await
+        .refused("bad_user");
+    running.shutdown().await;
+
+    // Offline: the bundle verifies with no node running, and any flipped byte is refused.
+    let offline = causerie(home.path(), &["verify", bundle_arg]).await.ok();
+    assert_eq!(offline["type"], "disclosure");
+    assert_eq!(offline["request_ref"], "REF-1");
+    let bytes = std::fs::read(&bundle_path).unwrap();
+    let bundle = Disclosure::decode(&bytes).unwrap();
+    assert!(
+        bundle
+            .events()
+            .iter()
+            .any(|e| e.id().to_string() == message)
+    );
+    for i in (0..bytes.len()).step_by(7) {
+        let mut bad = bytes.clone();
+        bad[i] ^= 0x01;
+        assert!(
+            Disclosure::decode(&bad).is_err(),
+            "flipped byte {i} still verifies"
+        );
+    }
 }

@@ -7,6 +7,13 @@
 //! - `POST /api/v1/admin/requests` `{request_ref, user?, authority?}`: records a lawful request
 //!   as received (audit entry `request_received`, subject the user key or empty); answers
 //!   `{seq}`.
+//! - `POST /api/v1/admin/refuse` `{request_ref, user?, reason}`: records a lawful request as
+//!   refused (`disclosure_refused`); answers `{seq}`.
+//! - `POST /api/v1/admin/disclose` `{user, request_ref}`: builds, signs and records a
+//!   disclosure bundle (§5); answers `{seq, bundle (hex), hash, events, attestations,
+//!   complete}`.
+//! - `GET /api/v1/admin/transparency?period=day|month|year` (default month): counts per
+//!   period (§6).
 
 use axum::Json;
 use axum::extract::State;
@@ -20,6 +27,7 @@ use super::ApiState;
 use super::error::{ApiError, Reason};
 use super::json::{Body, Params};
 use super::operator::Operator;
+use crate::node::TransparencyPeriod;
 
 /// An audit entry as JSON: its fields, its hash and its signed bytes (hex).
 pub fn entry_json(entry: &AuditEntry) -> JsonValue {
@@ -127,4 +135,98 @@ pub(super) async fn request(
         .append(AuditKind::RequestReceived, subject, details)
         .await?;
     Ok(Json(json!({ "seq": seq })))
+}
+
+/// Longest refusal reason, in bytes.
+pub const MAX_REFUSAL_REASON_BYTES: usize = 256;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RefuseBody {
+    request_ref: String,
+    user: Option<String>,
+    reason: String,
+}
+
+pub(super) async fn refuse(
+    _: Operator,
+    State(state): State<ApiState>,
+    Body(body): Body<RefuseBody>,
+) -> Result<Json<JsonValue>, ApiError> {
+    let reference = request_ref(&body.request_ref)?;
+    if body.reason.is_empty()
+        || body.reason.len() > MAX_REFUSAL_REASON_BYTES
+        || body.reason.chars().any(char::is_control)
+    {
+        return Err(ApiError::new(
+            Reason::BadRequest,
+            format!("reason: 1 to {MAX_REFUSAL_REASON_BYTES} bytes, no control characters"),
+        ));
+    }
+    let subject = match &body.user {
+        Some(user) => parse_user(user)?.to_string(),
+        None => String::new(),
+    };
+    let seq = state
+        .node
+        .audit()
+        .append(
+            AuditKind::DisclosureRefused,
+            subject,
+            crate::node::details([("request_ref", reference), ("reason", &body.reason)]),
+        )
+        .await?;
+    Ok(Json(json!({ "seq": seq })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct DiscloseBody {
+    user: String,
+    request_ref: String,
+}
+
+pub(super) async fn disclose(
+    _: Operator,
+    State(state): State<ApiState>,
+    Body(body): Body<DiscloseBody>,
+) -> Result<Json<JsonValue>, ApiError> {
+    let reference = request_ref(&body.request_ref)?.to_owned();
+    let user = parse_user(&body.user)?;
+    let disclosed = state.node.audit().disclose(user, reference).await?;
+    let bundle = &disclosed.bundle;
+    Ok(Json(json!({
+        "seq": disclosed.seq,
+        "hash": bundle.hash().to_hex(),
+        "user": bundle.user().to_string(),
+        "request_ref": bundle.request_ref(),
+        "events": bundle.events().len(),
+        "attestations": bundle.attestations().len(),
+        "record": bundle.record().is_some(),
+        "complete": bundle.complete(),
+        "bundle": hex::encode(bundle.as_bytes()),
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct TransparencyQuery {
+    period: Option<String>,
+}
+
+pub(super) async fn transparency(
+    _: Operator,
+    State(state): State<ApiState>,
+    Params(query): Params<TransparencyQuery>,
+) -> Result<Json<JsonValue>, ApiError> {
+    let name = query.period.as_deref().unwrap_or("month");
+    let period = TransparencyPeriod::parse(name)
+        .ok_or_else(|| ApiError::new(Reason::BadRequest, "period: day, month or year"))?;
+    let (periods, scanned, complete) = state.node.audit().transparency(period).await?;
+    Ok(Json(json!({
+        "period": name,
+        "periods": periods,
+        "entries_read": scanned,
+        "complete": complete,
+    })))
 }

@@ -347,6 +347,7 @@ fn node_reason(error: &NodeError) -> Reason {
         NodeError::BanList(_) => Reason::BanList,
         NodeError::Store(StoreError::HandleTaken) => Reason::HandleTaken,
         NodeError::Audit(e) => Reason::Invalid(e.reason()),
+        NodeError::Disclosure(e) => Reason::Invalid(e.reason()),
         NodeError::Ledger(_) | NodeError::Store(_) | NodeError::Letter(_) => {
             Reason::Failed(error.reason())
         }

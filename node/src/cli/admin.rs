@@ -4,7 +4,9 @@
 //! (`--config`), or `--token-file`.
 //!
 //! - `admin audit list|head|export|verify`: the audit log (§4).
-//! - `admin request`: records a lawful request as received (§5).
+//! - `admin request`, `admin refuse`: records a lawful request as received or refused (§5).
+//! - `admin disclose`: a signed disclosure bundle about one user, written to a file (§5).
+//! - `admin transparency`: counts per period from the audit log (§6).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -14,6 +16,7 @@ use causerie_crypto::audit::{
     AuditEntry, AuditExport, AuditHead, MAX_AUDIT_HEAD_BYTES, MAX_EXPORT_BYTES, MAX_EXPORT_ENTRIES,
     encode_export, verify_export, verify_extends,
 };
+use causerie_crypto::disclosure::Disclosure;
 use causerie_node::api::operator::OperatorToken;
 use causerie_node::client::Client;
 use causerie_node::config::{Config, Overrides};
@@ -58,6 +61,38 @@ enum AdminCommand {
         /// Who sent it.
         #[arg(long)]
         authority: Option<String>,
+    },
+    /// Record a lawful request as refused (an audit entry `disclosure_refused`).
+    Refuse {
+        /// The request's reference.
+        #[arg(long)]
+        request_ref: String,
+        /// The user key the request is about.
+        #[arg(long)]
+        user: Option<String>,
+        /// Why it was refused.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Produce a signed disclosure bundle about a user for a lawful request (recorded in the
+    /// audit log) and write it to a file; `causerie verify FILE` checks it offline.
+    Disclose {
+        /// The user key.
+        #[arg(long)]
+        user: String,
+        /// The request's reference.
+        #[arg(long)]
+        request_ref: String,
+        /// The file to write (CBOR; default disclosure-<REF>.cbor).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Counts per period from the audit log, for a public transparency report: requests
+    /// received, answered, refused; reports received, actioned, dismissed.
+    Transparency {
+        /// day, month or year (UTC calendar periods).
+        #[arg(long, default_value = "month", value_parser = ["day", "month", "year"])]
+        period: String,
     },
 }
 
@@ -152,6 +187,35 @@ pub(crate) async fn run(cx: &Context, args: AdminArgs) -> Result<ExitCode> {
             cx.out.print(answer.clone(), || {
                 format!("request recorded: audit entry {}", answer["seq"])
             });
+            Ok(ExitCode::SUCCESS)
+        }
+        AdminCommand::Refuse {
+            request_ref,
+            user,
+            reason,
+        } => {
+            let mut body = json!({ "request_ref": request_ref, "reason": reason });
+            if let Some(user) = user {
+                body["user"] = causerie_crypto::address::parse_user(&user)?
+                    .to_string()
+                    .into();
+            }
+            let answer: JsonValue = admin.post("/admin/refuse", body).await?;
+            cx.out.print(answer.clone(), || {
+                format!("refusal recorded: audit entry {}", answer["seq"])
+            });
+            Ok(ExitCode::SUCCESS)
+        }
+        AdminCommand::Disclose {
+            user,
+            request_ref,
+            out,
+        } => disclose(cx, &admin, &user, &request_ref, out).await,
+        AdminCommand::Transparency { period } => {
+            let answer: JsonValue = admin
+                .get(&format!("/admin/transparency?period={period}"))
+                .await?;
+            cx.out.print(answer.clone(), || transparency_text(&answer));
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -393,4 +457,168 @@ pub(crate) fn print_verified(out: &Output, bytes: &[u8], older: Option<&AuditHea
             ExitCode::from(EXIT_REFUSED)
         }
     }
+}
+
+#[derive(Deserialize)]
+struct Disclosed {
+    bundle: String,
+    seq: u64,
+}
+
+/// A file name from a request reference: its letters, digits, `-` and `_`, the rest `_`.
+fn bundle_file_name(request_ref: &str) -> PathBuf {
+    let safe: String = request_ref
+        .chars()
+        .take(64)
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    PathBuf::from(format!("disclosure-{safe}.cbor"))
+}
+
+async fn disclose(
+    cx: &Context,
+    admin: &Admin,
+    user: &str,
+    request_ref: &str,
+    out: Option<PathBuf>,
+) -> Result<ExitCode> {
+    let user = causerie_crypto::address::parse_user(user)?;
+    let answer: Disclosed = admin
+        .post(
+            "/admin/disclose",
+            json!({ "user": user.to_string(), "request_ref": request_ref }),
+        )
+        .await?;
+    let bytes = unhex(&answer.bundle)?;
+    // Checked here as any recipient will check it.
+    let bundle = Disclosure::decode(&bytes).map_err(|e| refused(e.reason(), e.to_string()))?;
+    if bundle.user() != &user || bundle.request_ref() != request_ref {
+        return Err(refused(
+            "bad_response",
+            "the node signed a bundle about another user or request",
+        ));
+    }
+    let path = out.unwrap_or_else(|| bundle_file_name(request_ref));
+    std::fs::write(&path, &bytes).with_context(|| format!("writing {}", path.display()))?;
+    let mut summary = disclosure_summary(&bundle);
+    summary["file"] = path.display().to_string().into();
+    summary["audit_seq"] = answer.seq.into();
+    cx.out.print(summary, || {
+        format!(
+            "wrote {} ({} events, {} attestations{}); audit entry {}",
+            path.display(),
+            bundle.events().len(),
+            bundle.attestations().len(),
+            if bundle.complete() {
+                ""
+            } else {
+                ", incomplete"
+            },
+            answer.seq
+        )
+    });
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What a verified bundle says, as JSON.
+pub(crate) fn disclosure_summary(bundle: &Disclosure) -> JsonValue {
+    json!({
+        "valid": true,
+        "type": "disclosure",
+        "node": bundle.node().to_string(),
+        "user": bundle.user().to_string(),
+        "request_ref": bundle.request_ref(),
+        "at_ms": bundle.at_ms(),
+        "hash": bundle.hash().to_hex(),
+        "complete": bundle.complete(),
+        "record": bundle.record().is_some(),
+        "events": bundle.events().iter().map(|e| e.id().to_string()).collect::<Vec<_>>(),
+        "attestations": bundle
+            .attestations()
+            .iter()
+            .map(|a| json!({
+                "attestation_id": a.id().to_string(),
+                "home_node": a.home_node().to_string(),
+                "handle": a.handle(),
+                "assurance": a.assurance().name(),
+                "not_before": a.not_before(),
+                "not_after": a.not_after(),
+            }))
+            .collect::<Vec<_>>(),
+    })
+}
+
+/// Verifies a disclosure bundle offline and prints the outcome; returns the exit code.
+pub(crate) fn print_disclosure(out: &Output, bytes: &[u8]) -> ExitCode {
+    match Disclosure::decode(bytes) {
+        Ok(bundle) => {
+            out.print(disclosure_summary(&bundle), || {
+                format!(
+                    "valid disclosure bundle, signed by node {}\n  user         {}\n  request      {}\n  events       {}\n  attestations {}\n  record       {}{}",
+                    bundle.node(),
+                    bundle.user(),
+                    printable(bundle.request_ref()),
+                    bundle.events().len(),
+                    bundle.attestations().len(),
+                    if bundle.record().is_some() { "yes" } else { "none" },
+                    if bundle.complete() { "" } else { "\n  (incomplete: the node holds more events)" }
+                )
+            });
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            out.print(
+                json!({ "valid": false, "reason": err.reason(), "detail": err.to_string() }),
+                || format!("invalid: {} ({err})", err.reason()),
+            );
+            ExitCode::from(EXIT_REFUSED)
+        }
+    }
+}
+
+fn transparency_text(answer: &JsonValue) -> String {
+    let mut text = format!(
+        "{:<10} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}\n{:<10} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "period",
+        "requests",
+        "",
+        "",
+        "reports",
+        "",
+        "",
+        "",
+        "received",
+        "answered",
+        "refused",
+        "received",
+        "actioned",
+        "dismissed"
+    );
+    for p in answer["periods"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+    {
+        let n = |field: &str| p[field].as_u64().unwrap_or(0);
+        text.push_str(&format!(
+            "\n{:<10} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
+            printable(p["period"].as_str().unwrap_or_default()),
+            n("requests_received"),
+            n("requests_answered"),
+            n("requests_refused"),
+            n("reports_received"),
+            n("reports_actioned"),
+            n("reports_dismissed"),
+        ));
+    }
+    if answer["complete"] == false {
+        text.push_str("\n(only the log's first entries were counted)");
+    }
+    text
 }

@@ -158,6 +158,9 @@ pub(crate) fn verify(path: &Path, out: &Output) -> Result<ExitCode> {
             causerie_crypto::audit::EXPORT_TYPE => {
                 return Ok(super::admin::print_verified(out, &bytes, None));
             }
+            causerie_crypto::disclosure::BUNDLE_TYPE => {
+                return Ok(super::admin::print_disclosure(out, &bytes));
+            }
             _ => {
                 out.print(
                     json!({ "valid": false, "reason": "unknown_type", "detail": printable(&kind) }),

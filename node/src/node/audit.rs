@@ -35,8 +35,8 @@ pub fn details<const N: usize>(pairs: [(&str, &str); N]) -> BTreeMap<String, Str
 /// method is cancel-safe (an append that started completes and stays durable).
 #[derive(Clone)]
 pub struct Audit {
-    store: SharedStore,
-    secret: Arc<NodeSecret>,
+    pub(super) store: SharedStore,
+    pub(super) secret: Arc<NodeSecret>,
     append_lock: Arc<Mutex<()>>,
 }
 
