@@ -385,6 +385,12 @@ impl AuditEntry {
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes
     }
+    /// The exact bytes the node signed: the domain prefix and the map without `signature`.
+    pub fn signing_input(&self) -> Result<Vec<u8>, AuditError> {
+        let mut wire = self.wire.clone();
+        wire.signature = None;
+        Ok(Domain::AuditEntry.signing_input(&codec::encode(&wire)?))
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -482,6 +488,18 @@ impl AuditHead {
     /// The canonical encoding.
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes
+    }
+    /// The exact bytes the node signed: the domain prefix and the map without `signature`.
+    pub fn signing_input(&self) -> Result<Vec<u8>, AuditError> {
+        let wire = HeadWire {
+            at_ms: self.at_ms,
+            hash: self.hash,
+            node: self.node,
+            seq: self.seq,
+            signature: None,
+            v: 1,
+        };
+        Ok(Domain::AuditHead.signing_input(&codec::encode(&wire)?))
     }
 }
 

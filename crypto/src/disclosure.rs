@@ -305,6 +305,12 @@ impl Disclosure {
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes
     }
+    /// The exact bytes the node signed: the domain prefix and the map without `signature`.
+    pub fn signing_input(&self) -> Result<Vec<u8>, DisclosureError> {
+        let mut wire = self.wire.clone();
+        wire.signature = None;
+        Ok(Domain::Disclosure.signing_input(&codec::encode(&wire)?))
+    }
 }
 
 #[cfg(test)]
