@@ -3,6 +3,8 @@
 //! the library on its own (valid ones verify with the fields the file states; invalid ones are
 //! refused with the stated reason).
 
+#![allow(clippy::unwrap_used)]
+
 #[path = "../examples/gen_accountability_vectors.rs"]
 mod generator;
 
