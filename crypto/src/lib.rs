@@ -17,6 +17,8 @@
 //! - [`attestation`]: a home node's signed statement about a user key.
 //! - [`audit`]: the node's hash-chained, signed audit log: entries, heads, exports.
 //! - [`disclosure`]: a home node's signed disclosure bundle for a lawful request.
+//! - [`report`]: abuse reports (signed by the reporter, evidence embedded) and the receipts
+//!   nodes sign for them (specs/accountability.md §1).
 //! - [`challenge`]: the login/registration challenge a user signs to prove they hold their key.
 //! - [`key_export`]: the passphrase-protected key export file (specs/client-api.md).
 //! - [`error`]: typed errors, each with a stable reason name.
@@ -41,6 +43,7 @@ pub mod idmap;
 pub mod key_export;
 pub mod keys;
 pub mod lower_hex;
+pub mod report;
 pub mod signing;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -56,4 +59,5 @@ pub use hash::{AttestationId, EventId, Hash32, RoomId};
 pub use idmap::IdMap;
 pub use key_export::{KeyExport, KeyExportError};
 pub use keys::{NodeKey, NodeSecret, PublicKey, UserKey, UserSecret};
+pub use report::{Receipt, Report, ReportId};
 pub use signing::{Domain, Signature};

@@ -31,11 +31,13 @@ pub enum Domain {
     AuditEntry,
     /// The signed head of a node's audit log.
     AuditHead,
+    /// A node's receipt or status change for an abuse report, signed by that node.
+    ReportReceipt,
 }
 
 impl Domain {
     /// Every domain, for tests that check separation.
-    pub const ALL: [Domain; 8] = [
+    pub const ALL: [Domain; 9] = [
         Domain::Event,
         Domain::Attestation,
         Domain::Report,
@@ -44,6 +46,7 @@ impl Domain {
         Domain::NodeMessage,
         Domain::AuditEntry,
         Domain::AuditHead,
+        Domain::ReportReceipt,
     ];
 
     /// The byte prefix signed before the message. Each ends in NUL, and none is a prefix of another.
@@ -57,6 +60,7 @@ impl Domain {
             Domain::NodeMessage => b"causerie/v1/node-message\0",
             Domain::AuditEntry => b"causerie/v1/audit-entry\0",
             Domain::AuditHead => b"causerie/v1/audit-head\0",
+            Domain::ReportReceipt => b"causerie/v1/report-receipt\0",
         }
     }
 
@@ -71,6 +75,7 @@ impl Domain {
             Domain::NodeMessage => "node_message",
             Domain::AuditEntry => "audit_entry",
             Domain::AuditHead => "audit_head",
+            Domain::ReportReceipt => "report_receipt",
         }
     }
 

@@ -99,6 +99,17 @@ pub enum StoreError {
     /// [`crate::MAX_REVIEW_ITEMS`].
     #[error("review queue full")]
     ReviewFull,
+    /// A report table holds as many entries as it may.
+    #[error("report table full")]
+    ReportsFull,
+    /// A report table key or value over its limit.
+    #[error("report table entry of {size} bytes exceeds {max}")]
+    ReportValueTooLarge {
+        /// Size given.
+        size: usize,
+        /// The limit.
+        max: usize,
+    },
     /// A review item over [`crate::MAX_REVIEW_ITEM_BYTES`].
     #[error("review item of {size} bytes exceeds {max}")]
     ReviewItemTooLarge {
@@ -151,6 +162,8 @@ impl StoreError {
             StoreError::InboxFull => "inbox_full",
             StoreError::InboxItemTooLarge { .. } => "inbox_item_too_large",
             StoreError::ReviewFull => "review_full",
+            StoreError::ReportsFull => "reports_full",
+            StoreError::ReportValueTooLarge { .. } => "report_entry_too_large",
             StoreError::ReviewItemTooLarge { .. } => "review_item_too_large",
             StoreError::AuditConflict { .. } => "audit_conflict",
             StoreError::AuditFull => "audit_full",

@@ -20,6 +20,8 @@
 //!   name, issued attestation); written one at a time, flushed.
 //! - [`inbox`]: [`InboxStore`], items other nodes delivered to this one (node letters), bounded
 //!   and durable; a full inbox refuses.
+//! - [`reports`]: [`ReportStore`], the bounded, durable report tables (outbox of letters to
+//!   deliver, reports made, reports received, reporters).
 //! - [`review`]: [`ReviewStore`], the per-room review queues (held and flagged events),
 //!   bounded and durable; a full queue refuses.
 //! - [`audit`]: [`AuditStore`], the node's append-only audit log (entry bytes by seq, the
@@ -46,6 +48,7 @@ mod index;
 pub mod memory;
 mod plan;
 pub mod record;
+pub mod reports;
 pub mod review;
 pub mod sled_store;
 pub mod state;
@@ -62,6 +65,10 @@ pub use inbox::{
 };
 pub use memory::MemoryStore;
 pub use record::{EventStatus, MAX_MISSING_PARENTS, MAX_REASON_BYTES, StoredEvent};
+pub use reports::{
+    MAX_REPORT_KEY_BYTES, MAX_REPORT_SCAN, MAX_REPORT_VALUE_BYTES, ReportEntry, ReportStore,
+    ReportTable,
+};
 pub use review::{
     MAX_REVIEW_ITEM_BYTES, MAX_REVIEW_ITEMS, MAX_REVIEW_ITEMS_PER_ROOM, MAX_REVIEW_PAGE, ReviewId,
     ReviewItem, ReviewStore,

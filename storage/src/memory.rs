@@ -103,6 +103,8 @@ pub struct MemoryStore {
     pub(crate) review: Mutex<crate::review::ReviewTables>,
     /// The audit log (see [`crate::audit`]).
     pub(crate) audit: Mutex<crate::audit::AuditTables>,
+    /// The report tables (see [`crate::reports`]).
+    pub(crate) reports: Mutex<crate::reports::ReportTables>,
 }
 
 impl MemoryStore {

@@ -157,6 +157,7 @@ pub trait Store:
     + InboxStore
     + ReviewStore
     + AuditStore
+    + crate::reports::ReportStore
     + Send
     + Sync
 {
