@@ -11,6 +11,7 @@
 //! - [`rooms`]: the user's rooms, the directory, room views, members, history, invites, joins.
 //! - [`banlists`]: ban lists: a list's rules and diff, a room's subscription.
 //! - [`events`]: preparing drafts for the client to sign, and submitting signed events.
+//! - [`reports`]: abuse reports: prepare, submit, the user's reports and their receipts.
 //! - [`review`]: the classifier on the client path, and the rooms' review queues.
 //! - [`stream`]: the live stream of new events (server-sent events).
 //! - [`json`]: JSON shapes and parsing; [`error`]: [`ApiError`]; [`limits`]: every limit.
@@ -28,6 +29,7 @@ pub mod info;
 pub mod json;
 pub mod limits;
 pub mod operator;
+pub mod reports;
 pub mod review;
 pub mod rooms;
 pub mod server;
@@ -81,6 +83,8 @@ pub struct ApiState {
     pub rates: Arc<RateLimits>,
     /// The operator token the admin routes require (none: they refuse every request).
     pub operator: Option<Arc<operator::OperatorToken>>,
+    /// Abuse reports (taken, delivered, received), when the node runs them.
+    pub reports: Option<crate::reports::Reports>,
 }
 
 impl ApiState {
@@ -106,12 +110,19 @@ impl ApiState {
             classifier: None,
             rates: Arc::new(RateLimits::new(&RateLimitConfig::default())),
             operator: None,
+            reports: None,
         }
     }
 
     /// The same state, opening the admin routes to `token`.
     pub fn with_operator(mut self, token: operator::OperatorToken) -> Self {
         self.operator = Some(Arc::new(token));
+        self
+    }
+
+    /// The same state, taking abuse reports through `reports`.
+    pub fn with_reports(mut self, reports: crate::reports::Reports) -> Self {
+        self.reports = Some(reports);
         self
     }
 
@@ -169,6 +180,9 @@ fn api_routes() -> Router<ApiState> {
             "/api/v1/rooms/{room}/review/{item}/reject",
             post(review::reject),
         )
+        .route("/api/v1/reports/prepare", post(reports::prepare))
+        .route("/api/v1/reports", get(reports::list).post(reports::submit))
+        .route("/api/v1/reports/{id}", get(reports::one))
         .route("/api/v1/stream", get(stream::stream))
         .route("/api/v1/banlists/{list}", get(banlists::list))
         .route("/api/v1/rooms/{room}/banlists", get(banlists::room))

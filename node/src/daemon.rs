@@ -103,6 +103,8 @@ pub struct Running {
     pub http_addr: SocketAddr,
     /// The classifier hook, when configured.
     pub classifier: Option<Classifier>,
+    /// Abuse reports: taken, delivered, received (specs/accountability.md §1).
+    pub reports: crate::reports::Reports,
     shutdown: CancellationToken,
     classifier_task: Option<JoinHandle<()>>,
     screen_task: Option<JoinHandle<()>>,
@@ -112,6 +114,8 @@ pub struct Running {
     compaction_task: JoinHandle<()>,
     /// The ban-list follower (moderation/follow.rs).
     policy_task: JoinHandle<()>,
+    /// The reports' delivery task (reports/delivery.rs).
+    reports_task: JoinHandle<()>,
     /// Held until the node has stopped.
     data_dir_lock: DataDirLock,
 }
@@ -179,6 +183,7 @@ pub async fn start(config: &Config) -> Result<Running, DaemonError> {
     };
     // The API signs the attestations the node issues; the network actor owns the first copy.
     let api_secret = node_key(config)?;
+    let reports_secret = node_key(config)?;
     let mut net_config = NetConfig::new(config.listen.clone(), config.bootstrap.clone(), secret);
     net_config.peer_rate = config.rate_limits.peer;
     let (net, net_task) = match Net::spawn(net_config, node.clone(), shutdown.child_token()) {
@@ -207,11 +212,18 @@ pub async fn start(config: &Config) -> Result<Running, DaemonError> {
             .map_err(|e| DaemonError::Net(NetError::Node(e)))?;
     }
     let policy_task = crate::moderation::follow::spawn(net.clone(), shutdown.child_token());
+    let (reports, reports_task) = crate::reports::Reports::spawn(
+        node.clone(),
+        net.clone(),
+        reports_secret,
+        shutdown.child_token(),
+    );
     let listener = match tokio::net::TcpListener::bind(config.http).await {
         Ok(listener) => listener,
         Err(source) => {
             shutdown.cancel();
             let _ = policy_task.await;
+            let _ = reports_task.await;
             let _ = net_task.await;
             node.shutdown().await;
             node_task.join();
@@ -243,7 +255,9 @@ pub async fn start(config: &Config) -> Result<Running, DaemonError> {
     )
     .with_rate_limits(&config.rate_limits)
     .with_operator(operator_token);
-    let state = state.with_classifier(classifier.clone());
+    let state = state
+        .with_classifier(classifier.clone())
+        .with_reports(reports.clone());
     let guard = state.guard.clone();
     let app = router(state, crate::web::router());
     let http_task = tokio::spawn(serve(listener, app, guard, shutdown.child_token()));
@@ -260,6 +274,7 @@ pub async fn start(config: &Config) -> Result<Running, DaemonError> {
         net,
         http_addr,
         classifier,
+        reports,
         shutdown,
         classifier_task,
         screen_task,
@@ -268,6 +283,7 @@ pub async fn start(config: &Config) -> Result<Running, DaemonError> {
         http_task,
         compaction_task,
         policy_task,
+        reports_task,
         data_dir_lock,
     })
 }
@@ -297,6 +313,7 @@ impl Running {
         let _ = self.http_task.await;
         let _ = self.compaction_task.await;
         let _ = self.policy_task.await;
+        let _ = self.reports_task.await;
         let _ = self.net_task.await;
         for task in [self.screen_task, self.classifier_task]
             .into_iter()

@@ -12,6 +12,8 @@
 //! - [`rate_limits`]: the node's rate limits (token buckets per user, room and peer).
 //! - [`views`]: what clients are shown of a room (name, topic, join rule, power, members).
 //! - [`letter`]: signed node-to-node letters (report delivery).
+//! - [`reports`]: abuse reports: taking, routing and delivering them (durable outbox, retries),
+//!   the recipients' queues, receipts and status changes (specs/accountability.md §1).
 //! - [`moderation`]: node-side moderation: ban lists (following, filter, enforcer).
 //! - [`clock`]: the wall clock (`now_ms`), read in one place.
 //! - [`counters`]: [`counters::ReasonCounts`], counts by reason name for `/metrics`.
@@ -47,5 +49,6 @@ pub mod moderation;
 pub mod net;
 pub mod node;
 pub mod rate_limits;
+pub mod reports;
 pub mod views;
 pub mod web;

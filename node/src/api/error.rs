@@ -159,6 +159,8 @@ pub enum Reason {
     OperatorAuthRequired,
     /// An admin route with another token than the operator's.
     OperatorAuthFailed,
+    /// The node's operator muted this reporter for reporting (specs/accountability.md §1).
+    ReportingMuted,
 }
 
 impl Reason {
@@ -178,9 +180,8 @@ impl Reason {
             | OperatorAuthRequired
             | OperatorAuthFailed => StatusCode::UNAUTHORIZED,
             CrossOrigin | NotMember | NotYourKey | WrongAttestation | SoftFailed | RoomRule(_)
-            | ClassifierRejected | HeldForReview | NotModerator | ContentRule(_) | BanList => {
-                StatusCode::FORBIDDEN
-            }
+            | ClassifierRejected | HeldForReview | NotModerator | ContentRule(_) | BanList
+            | ReportingMuted => StatusCode::FORBIDDEN,
             NotFound | UnknownRoom | UnknownUser | NotRegistered | NoSuchReviewItem => {
                 StatusCode::NOT_FOUND
             }
@@ -266,6 +267,7 @@ impl Reason {
             NoSuchReviewItem => "no_such_review_item",
             OperatorAuthRequired => "operator_auth_required",
             OperatorAuthFailed => "operator_auth_failed",
+            ReportingMuted => "reporting_muted",
             Invalid(name) | CannotPrepare(name) | RoomRule(name) | ContentRule(name)
             | Failed(name) | NotNow(name) | Network(name) => name,
         }

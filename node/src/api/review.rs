@@ -261,6 +261,9 @@ pub(super) async fn approve(
         }
     }
     state.node.review().remove(room, id).await?;
+    if let Some(reports) = &state.reports {
+        reports.review_decided(&entry, false).await;
+    }
     if entry.state == ReviewState::Held {
         state.node.notify(NodeEvent::ReviewDecided {
             room,
@@ -299,6 +302,9 @@ pub(super) async fn reject(
     }
     let (room, id, entry) = queued(&state, session.user, path).await?;
     state.node.review().remove(room, id).await?;
+    if let Some(reports) = &state.reports {
+        reports.review_decided(&entry, true).await;
+    }
     if entry.state == ReviewState::Held {
         // The author is told on their live streams (not later, if none is open).
         state.node.notify(NodeEvent::ReviewDecided {

@@ -41,6 +41,9 @@ pub enum ReviewState {
     /// An accepted event from a peer, stored by the room's rules but hidden on this node and
     /// not relayed until a moderator approves it.
     Hidden,
+    /// An event a user reported (specs/accountability.md §1): shown; approving it dismisses
+    /// the report, rejecting it actions the report (the moderator redacts the event).
+    Reported,
 }
 
 impl ReviewState {
@@ -50,6 +53,7 @@ impl ReviewState {
             ReviewState::Held => "held",
             ReviewState::Flagged => "flagged",
             ReviewState::Hidden => "hidden",
+            ReviewState::Reported => "reported",
         }
     }
 
@@ -58,6 +62,7 @@ impl ReviewState {
             "held" => Some(ReviewState::Held),
             "flagged" => Some(ReviewState::Flagged),
             "hidden" => Some(ReviewState::Hidden),
+            "reported" => Some(ReviewState::Reported),
             _ => None,
         }
     }

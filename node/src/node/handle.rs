@@ -32,6 +32,8 @@ pub struct Node {
     store: SharedStore,
     /// The review queues and the events this node hides (one instance per node).
     review: crate::moderation::review::Review,
+    /// Woken whenever a letter is kept in the inbox.
+    letters: Arc<tokio::sync::Notify>,
     /// Where announcements go once the classifier's screen has passed them, when it runs.
     screened: Arc<std::sync::OnceLock<broadcast::Sender<NodeEvent>>>,
     /// The audit log (one append lock per node).
@@ -116,6 +118,7 @@ impl Node {
                 review: crate::moderation::review::Review::new(store.clone()),
                 audit: Audit::new(store.clone(), secret),
                 store,
+                letters: Arc::default(),
                 screened: Arc::default(),
             },
             NodeTask(thread),
@@ -139,7 +142,17 @@ impl Node {
 
     /// The node letters delivered to this node.
     pub fn inbox(&self) -> Inbox {
-        Inbox::new(self.store.clone(), self.key)
+        Inbox::new(self.store.clone(), self.key, self.letters.clone())
+    }
+
+    /// Notified whenever a letter is kept in the inbox (for the task that handles letters).
+    pub fn letters_arrived(&self) -> Arc<tokio::sync::Notify> {
+        self.letters.clone()
+    }
+
+    /// The store, for the node's modules that read and write it without the actor.
+    pub(crate) fn shared_store(&self) -> SharedStore {
+        self.store.clone()
     }
 
     /// The audit log: [`Audit::append`] records a disclosure, request, report decision or

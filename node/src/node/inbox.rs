@@ -18,11 +18,20 @@ const _: () = assert!(MAX_LETTER_BYTES <= MAX_INBOX_ITEM_BYTES);
 pub struct Inbox {
     store: SharedStore,
     key: NodeKey,
+    arrived: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl Inbox {
-    pub(super) fn new(store: SharedStore, key: NodeKey) -> Self {
-        Inbox { store, key }
+    pub(super) fn new(
+        store: SharedStore,
+        key: NodeKey,
+        arrived: std::sync::Arc<tokio::sync::Notify>,
+    ) -> Self {
+        Inbox {
+            store,
+            key,
+            arrived,
+        }
     }
 
     /// Keeps a verified letter addressed to this node; durable when this returns. Refuses a
@@ -43,6 +52,7 @@ impl Inbox {
             })
             .await?;
         tracing::info!(%from, kind, id = id.0, "node letter kept");
+        self.arrived.notify_one();
         Ok(id)
     }
 
