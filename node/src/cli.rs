@@ -6,8 +6,9 @@
 //! Layout: this file holds the arguments, the dispatch, the output and the exit-code scheme;
 //! `cli/keys.rs` (`init`, `key`), `cli/chat.rs` (`register`, `room`, `rooms`, `directory`,
 //! `send`, `history`, `tail`, `members`), `cli/moderation.rs` (`mod`), `cli/review.rs` (`review`),
-//! `cli/rules.rs` (`rules`, `mod lockdown|unlock`), `cli/demo.rs` (`demo`),
-//! `cli/node.rs` (`run`, `verify`), `cli/admin.rs` (`admin`: the operator's commands), `cli/timeline.rs` (timeline text for people).
+//! `cli/report.rs` (`report`), `cli/rules.rs` (`rules`, `mod lockdown|unlock`), `cli/demo.rs`
+//! (`demo`), `cli/node.rs` (`run`, `verify`), `cli/admin.rs` (`admin`: the operator's commands),
+//! `cli/timeline.rs` (timeline text for people).
 //!
 //! Exit codes: 0 success; 1 refused, by the node or by a check here, with a stable reason name
 //! (e.g. `verify` of an invalid file, `not_registered`, `wrong_passphrase`); 2 the command could
@@ -22,6 +23,7 @@ mod demo;
 mod keys;
 mod moderation;
 mod node;
+mod report;
 mod review;
 mod rules;
 mod timeline;
@@ -128,6 +130,10 @@ enum Command {
     /// A room's review queue (moderators): list, approve, reject.
     #[command(subcommand)]
     Review(review::ReviewCommand),
+    /// Report messages, a user or a room (signed with your key, with the evidence), and see
+    /// where your reports stand.
+    #[command(subcommand)]
+    Report(report::ReportCommand),
     /// A room's content rules: show or change them.
     #[command(subcommand)]
     Rules(rules::RulesCommand),
@@ -369,6 +375,7 @@ fn run(args: Args) -> Result<ExitCode> {
         Some(Command::Members { room }) => block_on(chat::members(&cx, &room)),
         Some(Command::Mod(command)) => block_on(moderation::run(&cx, command)),
         Some(Command::Review(command)) => block_on(review::run(&cx, command)),
+        Some(Command::Report(command)) => block_on(report::run(&cx, command)),
         Some(Command::Rules(command)) => block_on(rules::run(&cx, command)),
         Some(Command::Banlist(command)) => block_on(banlist::run(&cx, command)),
         Some(Command::Admin(args)) => block_on(admin::run(&cx, args)),

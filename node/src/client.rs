@@ -27,6 +27,7 @@ mod admin;
 mod banlists;
 mod checks;
 mod error;
+mod reports;
 mod review;
 mod rooms;
 mod stream;
@@ -35,6 +36,7 @@ mod wire;
 
 pub use checks::{Expect, JoinTarget, check_draft};
 pub use error::ClientError;
+pub use reports::{ReceiptInfo, ReportAsk, ReportFieldsInfo, ReportInfo};
 pub use review::{ReviewApproved, ReviewItemInfo, ReviewPage, ReviewRejected};
 pub use stream::{EventStream, StreamItem};
 pub use transport::Client;

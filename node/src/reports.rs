@@ -332,10 +332,10 @@ impl Reports {
                 nodes.insert(moderator);
             }
         }
-        if let Some(user) = report.user() {
-            if let Some(home) = self.home_of(user, report).await? {
-                nodes.insert(home);
-            }
+        if let Some(user) = report.user()
+            && let Some(home) = self.home_of(user, report).await?
+        {
+            nodes.insert(home);
         }
         Ok(nodes.into_iter().take(MAX_RECIPIENTS).collect())
     }
