@@ -29,7 +29,7 @@ pub const MAX_BUNDLE_EVENT_BYTES: usize = 12 * 1024 * 1024;
 /// Most attestations one bundle carries.
 pub const MAX_BUNDLE_ATTESTATIONS: usize = 64;
 /// Largest registration record, in bytes.
-pub const MAX_BUNDLE_RECORD_BYTES: usize = 64 * 1024;
+pub const MAX_BUNDLE_RECORD_BYTES: usize = 128 * 1024;
 /// Longest request reference, in bytes.
 pub const MAX_REQUEST_REF_BYTES: usize = 128;
 /// The `type` of a bundle.

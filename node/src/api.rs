@@ -186,6 +186,7 @@ fn api_routes() -> Router<ApiState> {
         .route("/api/v1/stream", get(stream::stream))
         .route("/api/v1/banlists/{list}", get(banlists::list))
         .route("/api/v1/rooms/{room}/banlists", get(banlists::room))
+        .route("/api/v1/audit/head", get(admin::public_head))
         .route("/api/v1/admin/audit", get(admin::audit))
         .route("/api/v1/admin/audit/head", get(admin::audit_head))
         .route("/api/v1/admin/requests", post(admin::request))

@@ -156,6 +156,17 @@ async fn operator_token_audit_log_and_its_verification() {
     .await
     .ok();
     assert_eq!(head["seq"], 5);
+    // Anyone may fetch a head without the token.
+    let public: serde_json::Value = http
+        .get(format!("{node}/api/v1/audit/head"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(public["seq"], 5);
+    assert_eq!(public["hash"], head["hash"]);
     audit
         .append(AuditKind::ReportDismissed, "report-3", details([]))
         .await

@@ -3,7 +3,8 @@
 //!
 //! - `GET /api/v1/admin/audit?after=SEQ&limit=N`: audit entries after `after` (default 0), at
 //!   most `limit` (default and cap `causerie_storage::MAX_AUDIT_PAGE`), with the log's tip.
-//! - `GET /api/v1/admin/audit/head`: a head signed now.
+//! - `GET /api/v1/admin/audit/head`: a head signed now; the same, for anyone and without the
+//!   token, at `GET /api/v1/audit/head` (a head says only how long the log is).
 //! - `POST /api/v1/admin/requests` `{request_ref, user?, authority?}`: records a lawful request
 //!   as received (audit entry `request_received`, subject the user key or empty); answers
 //!   `{seq}`.
@@ -75,6 +76,14 @@ pub(super) async fn audit(
         "entries": entries.iter().map(entry_json).collect::<Vec<_>>(),
         "tip": { "seq": tip.seq, "hash": tip.hash.to_hex() },
     })))
+}
+
+/// The public head: anyone may fetch and keep it.
+pub(super) async fn public_head(
+    State(state): State<ApiState>,
+) -> Result<Json<JsonValue>, ApiError> {
+    let head = state.node.audit().head().await?;
+    Ok(Json(head_json(&head)))
 }
 
 pub(super) async fn audit_head(
