@@ -20,6 +20,7 @@
 //!   timeouts, header size limits; [`serve`] runs it.
 
 pub mod admin;
+pub mod admin_reports;
 pub mod auth;
 pub mod banlists;
 pub mod error;
@@ -190,6 +191,21 @@ fn api_routes() -> Router<ApiState> {
         .route("/api/v1/admin/audit", get(admin::audit))
         .route("/api/v1/admin/audit/head", get(admin::audit_head))
         .route("/api/v1/admin/requests", post(admin::request))
+        .route("/api/v1/admin/reports", get(admin_reports::list))
+        .route("/api/v1/admin/reports/{id}", get(admin_reports::one))
+        .route(
+            "/api/v1/admin/reports/{id}/action",
+            post(admin_reports::action),
+        )
+        .route(
+            "/api/v1/admin/reports/{id}/dismiss",
+            post(admin_reports::dismiss),
+        )
+        .route("/api/v1/admin/reporters", get(admin_reports::reporters))
+        .route(
+            "/api/v1/admin/reporters/{user}/mute",
+            post(admin_reports::mute),
+        )
         .route("/api/v1/admin/refuse", post(admin::refuse))
         .route("/api/v1/admin/disclose", post(admin::disclose))
         .route("/api/v1/admin/transparency", get(admin::transparency))

@@ -17,6 +17,7 @@
 //! otherwise on stderr.
 
 mod admin;
+mod admin_reports;
 mod banlist;
 mod chat;
 mod demo;

@@ -20,6 +20,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use causerie_crypto::audit::AuditKind;
 use causerie_crypto::report::{
     Category, Queue, ReceiptDraft, ReportDraft, ReportError, Status, Target,
 };
@@ -572,6 +573,14 @@ impl Reports {
             })
             .await?;
         }
+        if current != status {
+            let kind = match status {
+                Status::Actioned => AuditKind::ReportActioned,
+                _ => AuditKind::ReportDismissed,
+            };
+            self.audit(kind, &record.report, queue, note.as_deref())
+                .await;
+        }
         self.send_receipt(&record.report, queue, status, note)
             .await?;
         tracing::info!(report = %id, queue = queue.name(), status = status.name(), "report decided");
@@ -598,6 +607,33 @@ impl Reports {
         };
         if let Err(e) = self.decide(id, Queue::Review, status, None).await {
             tracing::warn!(report = %id, reason = e.reason(), "review decision not sent to the reporter");
+        }
+    }
+
+    /// Appends an audit entry about `report` (subject: its id); a failure is logged, since the
+    /// decision itself is durable already.
+    async fn audit(&self, kind: AuditKind, report: &Report, queue: Queue, note: Option<&str>) {
+        let mut details = crate::node::details([
+            ("queue", queue.name()),
+            ("category", report.category().name()),
+            ("target", report.target().name()),
+            ("reporter", &report.reporter().to_string()),
+            ("reporter_node", &report.reporter_node().to_string()),
+        ]);
+        if let Some(user) = report.user() {
+            details.insert("user".into(), user.to_string());
+        }
+        if let Some(note) = note {
+            details.insert("note".into(), note.to_owned());
+        }
+        if let Err(e) = self
+            .0
+            .node
+            .audit()
+            .append(kind, report.id().to_string(), details)
+            .await
+        {
+            tracing::warn!(report = %report.id(), reason = e.reason(), "report not written to the audit log");
         }
     }
 

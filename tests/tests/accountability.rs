@@ -338,6 +338,19 @@ async fn a_report_reaches_the_moderators_and_the_authors_home_node_with_evidence
         .expect("read")
         .expect("kept");
     assert_eq!(sent.summary(), "actioned");
+    // A's audit log holds the report's arrival and the operator's decision.
+    let entries = cluster
+        .node(A)
+        .audit()
+        .entries(0, 100)
+        .await
+        .expect("audit log");
+    let kinds: Vec<&str> = entries
+        .iter()
+        .filter(|e| e.subject() == id.to_string())
+        .map(|e| e.kind_name())
+        .collect();
+    assert_eq!(kinds, ["report_received", "report_actioned"]);
     scene.cluster.shutdown().await;
 }
 

@@ -4,6 +4,7 @@
 //! (`--config`), or `--token-file`.
 //!
 //! - `admin audit list|head|export|verify`: the audit log (§4).
+//! - `admin reports`: the report queue (§1.4), in `cli/admin_reports.rs`.
 //! - `admin request`, `admin refuse`: records a lawful request as received or refused (§5).
 //! - `admin disclose`: a signed disclosure bundle about one user, written to a file (§5).
 //! - `admin transparency`: counts per period from the audit log (§6).
@@ -50,6 +51,9 @@ enum AdminCommand {
     /// The audit log: list, signed head, export, verify.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// The report queue: list, show (evidence verified), action, dismiss; reporters, mute.
+    #[command(subcommand)]
+    Reports(super::admin_reports::ReportsCommand),
     /// Record a lawful request as received (an audit entry `request_received`).
     Request {
         /// The request's reference (the authority's file number).
@@ -169,6 +173,7 @@ pub(crate) async fn run(cx: &Context, args: AdminArgs) -> Result<ExitCode> {
     };
     match args.command {
         AdminCommand::Audit(command) => audit(cx, &admin, command).await,
+        AdminCommand::Reports(command) => super::admin_reports::run(cx, &admin, command).await,
         AdminCommand::Request {
             request_ref,
             user,

@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 use std::sync::atomic::Ordering;
 
+use causerie_crypto::audit::AuditKind;
 use causerie_crypto::report::{Queue, Status};
 use causerie_crypto::{NodeKey, Receipt, Report};
 use causerie_storage::{InboxId, MAX_INBOX_ITEMS, MAX_INBOX_PAGE, ReportTable};
@@ -340,6 +341,8 @@ impl Reports {
         );
         for (queue, held) in [(Queue::Review, queued_review), (Queue::Operator, operator)] {
             if held {
+                self.audit(AuditKind::ReportReceived, &report, queue, None)
+                    .await;
                 self.send_receipt(&report, queue, Status::Received, None)
                     .await?;
             }
