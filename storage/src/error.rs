@@ -137,6 +137,10 @@ pub enum StoreError {
         /// The limit.
         max: usize,
     },
+    /// A registration record over its bounds (`crate::records::MAX_RECORD_BYTES` and the field
+    /// limits).
+    #[error("registration record over its bounds")]
+    RecordTooLarge,
 }
 
 impl StoreError {
@@ -168,6 +172,7 @@ impl StoreError {
             StoreError::AuditConflict { .. } => "audit_conflict",
             StoreError::AuditFull => "audit_full",
             StoreError::AuditEntryTooLarge { .. } => "audit_entry_too_large",
+            StoreError::RecordTooLarge => "record_too_large",
         }
     }
 

@@ -26,6 +26,9 @@
 //!   bounded and durable; a full queue refuses.
 //! - [`audit`]: [`AuditStore`], the node's append-only audit log (entry bytes by seq, the
 //!   last hash beside them); bounded and durable; an append out of order is refused.
+//! - [`records`]: [`RecordStore`], the registration records of the users this node attests
+//!   (registration time, connections, contact data); never gossiped, changed atomically and
+//!   durably, field by field as retention runs out.
 //! - [`error`]: [`StoreError`], each variant with a stable reason name.
 //! - `tests/crash.rs` with `tests/support/crash_writer.rs`: the SIGKILL recovery test (its
 //!   writer runs in a child copy of the test binary).
@@ -48,6 +51,7 @@ mod index;
 pub mod memory;
 mod plan;
 pub mod record;
+pub mod records;
 pub mod reports;
 pub mod review;
 pub mod sled_store;
@@ -65,6 +69,10 @@ pub use inbox::{
 };
 pub use memory::MemoryStore;
 pub use record::{EventStatus, MAX_MISSING_PARENTS, MAX_REASON_BYTES, StoredEvent};
+pub use records::{
+    Connection, ConnectionKind, Contact, MAX_ADDRESS_BYTES, MAX_CONNECTIONS, MAX_CONTACT_BYTES,
+    MAX_RECORD_BYTES, MAX_RECORD_PAGE, RecordStore, RegistrationRecord,
+};
 pub use reports::{
     MAX_REPORT_KEY_BYTES, MAX_REPORT_SCAN, MAX_REPORT_VALUE_BYTES, ReportEntry, ReportStore,
     ReportTable,

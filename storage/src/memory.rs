@@ -105,6 +105,8 @@ pub struct MemoryStore {
     pub(crate) audit: Mutex<crate::audit::AuditTables>,
     /// The report tables (see [`crate::reports`]).
     pub(crate) reports: Mutex<crate::reports::ReportTables>,
+    /// Registration records (see [`crate::records`]).
+    pub(crate) records: Mutex<crate::records::RecordTables>,
 }
 
 impl MemoryStore {

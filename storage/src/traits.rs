@@ -13,6 +13,7 @@ use crate::batch::{Applied, Durable, WriteBatch};
 use crate::error::StoreError;
 use crate::inbox::InboxStore;
 use crate::record::StoredEvent;
+use crate::records::RecordStore;
 use crate::review::ReviewStore;
 use crate::state::{SnapshotId, StateSnapshot};
 
@@ -158,6 +159,7 @@ pub trait Store:
     + ReviewStore
     + AuditStore
     + crate::reports::ReportStore
+    + RecordStore
     + Send
     + Sync
 {
