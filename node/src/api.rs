@@ -10,6 +10,8 @@
 //! - [`auth`]: registration (the node attests the key), login, logout, profile, users.
 //! - [`rooms`]: the user's rooms, the directory, room views, members, history, invites, joins.
 //! - [`banlists`]: ban lists: a list's rules and diff, a room's subscription.
+//! - [`gdpr`]: the user's export of everything the node holds about them, and the erasure of
+//!   their registration record.
 //! - [`events`]: preparing drafts for the client to sign, and submitting signed events.
 //! - [`reports`]: abuse reports: prepare, submit, the user's reports and their receipts.
 //! - [`review`]: the classifier on the client path, and the rooms' review queues.
@@ -25,6 +27,7 @@ pub mod auth;
 pub mod banlists;
 pub mod error;
 pub mod events;
+pub mod gdpr;
 pub mod guard;
 pub mod info;
 pub mod json;
@@ -86,6 +89,8 @@ pub struct ApiState {
     pub operator: Option<Arc<operator::OperatorToken>>,
     /// Abuse reports (taken, delivered, received), when the node runs them.
     pub reports: Option<crate::reports::Reports>,
+    /// Whether registration requires contact data (`[records] require_contact`).
+    pub require_contact: bool,
 }
 
 impl ApiState {
@@ -112,7 +117,14 @@ impl ApiState {
             rates: Arc::new(RateLimits::new(&RateLimitConfig::default())),
             operator: None,
             reports: None,
+            require_contact: false,
         }
+    }
+
+    /// The same state, requiring contact data at registration when `require` is set.
+    pub fn with_require_contact(mut self, require: bool) -> Self {
+        self.require_contact = require;
+        self
     }
 
     /// The same state, opening the admin routes to `token`.
@@ -162,6 +174,8 @@ fn api_routes() -> Router<ApiState> {
         .route("/api/v1/auth/logout", post(auth::logout))
         .route("/api/v1/me", get(auth::me).put(auth::update_me))
         .route("/api/v1/users/{user}", get(auth::user))
+        .route("/api/v1/me/export", get(gdpr::export))
+        .route("/api/v1/me/erase", post(gdpr::erase))
         .route("/api/v1/rooms", get(rooms::list))
         .route("/api/v1/directory", get(rooms::directory))
         .route("/api/v1/rooms/join", post(rooms::join))

@@ -8,6 +8,7 @@
 //! `send`, `history`, `tail`, `members`), `cli/moderation.rs` (`mod`), `cli/review.rs` (`review`),
 //! `cli/report.rs` (`report`), `cli/rules.rs` (`rules`, `mod lockdown|unlock`), `cli/demo.rs`
 //! (`demo`), `cli/node.rs` (`run`, `verify`), `cli/admin.rs` (`admin`: the operator's commands),
+//! `cli/gdpr.rs` (`export`, `erase`),
 //! `cli/timeline.rs` (timeline text for people).
 //!
 //! Exit codes: 0 success; 1 refused, by the node or by a check here, with a stable reason name
@@ -21,6 +22,7 @@ mod admin_reports;
 mod banlist;
 mod chat;
 mod demo;
+mod gdpr;
 mod keys;
 mod moderation;
 mod node;
@@ -148,6 +150,20 @@ enum Command {
     /// Compact a stopped node's store so that redacted content leaves its files (a running node
     /// does this by itself after redactions).
     Compact(node::CompactArgs),
+    /// Everything this node holds about you (account, attestations, registration record,
+    /// the events you wrote), as JSON.
+    Export {
+        /// Write to this file instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Erase your data: redact every event you wrote (signed with your key, on every node),
+    /// then delete your registration record except what the operator must keep.
+    Erase {
+        /// Confirm: this cannot be undone.
+        #[arg(long)]
+        yes: bool,
+    },
     /// Check a signed file offline (canonical CBOR): an event, an attestation, an audit log
     /// export or a disclosure bundle: format, signatures, ids, chain.
     Verify {
@@ -380,6 +396,8 @@ fn run(args: Args) -> Result<ExitCode> {
         Some(Command::Rules(command)) => block_on(rules::run(&cx, command)),
         Some(Command::Banlist(command)) => block_on(banlist::run(&cx, command)),
         Some(Command::Admin(args)) => block_on(admin::run(&cx, args)),
+        Some(Command::Export { out }) => block_on(gdpr::export(&cx, out)),
+        Some(Command::Erase { yes }) => block_on(gdpr::erase(&cx, yes)),
     }
 }
 
@@ -596,6 +614,8 @@ mod tests {
                 "no legal basis",
             ],
             vec!["admin", "transparency", "--period", "year"],
+            vec!["export", "--out", "me.json"],
+            vec!["erase", "--yes"],
         ] {
             parse(&ok).unwrap_or_else(|e| panic!("{ok:?}: {e}"));
         }

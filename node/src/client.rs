@@ -20,6 +20,7 @@
 //! - `client/stream.rs`: the live stream, a bounded server-sent-events parser;
 //! - `client/banlists.rs`: ban-list reads on [`Client`].
 //! - `client/admin.rs`: the operator API on [`Client`], with the operator token.
+//! - `client/gdpr.rs`: export, the erasure (the user's redactions, then the record).
 
 use std::time::Duration;
 
@@ -27,6 +28,7 @@ mod admin;
 mod banlists;
 mod checks;
 mod error;
+mod gdpr;
 mod reports;
 mod review;
 mod rooms;
@@ -36,6 +38,9 @@ mod wire;
 
 pub use checks::{Expect, JoinTarget, check_draft};
 pub use error::ClientError;
+pub use gdpr::{
+    ErasureReport, MAX_EXPORT_PAGES, MAX_RATE_LIMITED_RETRIES, NotRedacted, RATE_LIMIT_PAUSE,
+};
 pub use reports::{ReceiptInfo, ReportAsk, ReportFieldsInfo, ReportInfo};
 pub use review::{ReviewApproved, ReviewItemInfo, ReviewPage, ReviewRejected};
 pub use stream::{EventStream, StreamItem};

@@ -19,6 +19,11 @@ use crate::moderation::classifier::{
     ClassifierConfig, DEFAULT_TIMEOUT, FailMode, MAX_CLASSIFIER_ARGS, MAX_TIMEOUT,
 };
 use crate::rate_limits::{MAX_RATE_BURST, MAX_RATE_PER_MINUTE, RateLimitConfig, RateLimitsFile};
+use crate::records::retention::{MAX_RETENTION_MS, MIN_RETENTION_MS};
+use crate::records::sweeper::{
+    DEFAULT_SWEEP_INTERVAL_MS, MAX_SWEEP_INTERVAL_MS, MIN_SWEEP_INTERVAL_MS,
+};
+use crate::records::{FieldRetention, RetentionPolicy};
 
 /// Default data directory.
 pub const DEFAULT_DATA_DIR: &str = "./causerie-data";
@@ -107,6 +112,8 @@ pub struct ConfigFile {
     pub moderation: Option<ModerationFile>,
     /// `[operator]`: see [`OperatorFile`].
     pub operator: Option<OperatorFile>,
+    /// `[records]`: see [`RecordsFile`].
+    pub records: Option<RecordsFile>,
 }
 
 /// The `[operator]` table of the config file.
@@ -115,6 +122,79 @@ pub struct ConfigFile {
 pub struct OperatorFile {
     /// See [`Config::operator_token_file`].
     pub token_file: Option<PathBuf>,
+}
+
+/// The `[records]` table of the config file: registration records (specs/accountability.md §2).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordsFile {
+    /// See [`RecordsConfig::require_contact`].
+    pub require_contact: Option<bool>,
+    /// See [`RecordsConfig::sweep_interval_ms`].
+    pub sweep_interval_ms: Option<u64>,
+    /// `[records.registration_time]`: see [`RetentionPolicy::registration_time`].
+    pub registration_time: Option<FieldRetentionFile>,
+    /// `[records.connections]`: see [`RetentionPolicy::connections`].
+    pub connections: Option<FieldRetentionFile>,
+    /// `[records.contact]`: see [`RetentionPolicy::contact`].
+    pub contact: Option<FieldRetentionFile>,
+}
+
+/// One field's retention in the config file; absent keys keep the field's default.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldRetentionFile {
+    /// See [`FieldRetention::retention_ms`].
+    pub retention_ms: Option<u64>,
+    /// See [`FieldRetention::keep_after_erasure`].
+    pub keep_after_erasure: Option<bool>,
+}
+
+/// The validated `[records]` settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordsConfig {
+    /// Per-field retention. Defaults: every field one year; connections from each connection,
+    /// registration time and contact from the account's end; an erasure keeps connections and
+    /// the registration time until they expire and deletes the contact data at once.
+    pub retention: RetentionPolicy,
+    /// Whether registration requires contact data (`contact_required` otherwise). Default false.
+    pub require_contact: bool,
+    /// How often the sweeper removes expired data, in ms (100 ms to one day). Default 60,000.
+    pub sweep_interval_ms: u64,
+}
+
+impl Default for RecordsConfig {
+    fn default() -> Self {
+        RecordsConfig {
+            retention: RetentionPolicy::default(),
+            require_contact: false,
+            sweep_interval_ms: DEFAULT_SWEEP_INTERVAL_MS,
+        }
+    }
+}
+
+impl RecordsConfig {
+    fn from_file(file: RecordsFile) -> RecordsConfig {
+        let defaults = RetentionPolicy::default();
+        let field = |file: Option<FieldRetentionFile>, default: FieldRetention| {
+            let file = file.unwrap_or_default();
+            FieldRetention {
+                retention_ms: file.retention_ms.unwrap_or(default.retention_ms),
+                keep_after_erasure: file
+                    .keep_after_erasure
+                    .unwrap_or(default.keep_after_erasure),
+            }
+        };
+        RecordsConfig {
+            retention: RetentionPolicy {
+                registration_time: field(file.registration_time, defaults.registration_time),
+                connections: field(file.connections, defaults.connections),
+                contact: field(file.contact, defaults.contact),
+            },
+            require_contact: file.require_contact.unwrap_or(false),
+            sweep_interval_ms: file.sweep_interval_ms.unwrap_or(DEFAULT_SWEEP_INTERVAL_MS),
+        }
+    }
 }
 
 /// The `[moderation]` table of the config file.
@@ -187,6 +267,8 @@ pub struct Config {
     /// `[operator] token_file`: the operator token the admin API requires (created with a fresh
     /// random token, mode 0600, at first start). Default `<data_dir>/operator.token`.
     pub operator_token_file: Option<PathBuf>,
+    /// `[records]`: registration records' retention, required contact data, sweep interval.
+    pub records: RecordsConfig,
 }
 
 impl Config {
@@ -232,6 +314,7 @@ impl Config {
             rate_limits: RateLimitConfig::from_file(file.rate_limits.unwrap_or_default()),
             enforcer_key_file: file.moderation.and_then(|m| m.enforcer_key_file),
             operator_token_file: file.operator.and_then(|o| o.token_file),
+            records: RecordsConfig::from_file(file.records.unwrap_or_default()),
         };
         config.validate()?;
         Ok(config)
@@ -284,6 +367,23 @@ impl Config {
                 format!(
                     "{key}: burst 1 to {MAX_RATE_BURST}, per_minute 1 to {MAX_RATE_PER_MINUTE}"
                 ),
+            ));
+        }
+        if let Some(field) = self.records.retention.invalid() {
+            return Err(invalid(
+                "records",
+                format!(
+                    "{}: retention_ms is {MIN_RETENTION_MS} to {MAX_RETENTION_MS}",
+                    field.name()
+                ),
+            ));
+        }
+        if !(MIN_SWEEP_INTERVAL_MS..=MAX_SWEEP_INTERVAL_MS)
+            .contains(&self.records.sweep_interval_ms)
+        {
+            return Err(invalid(
+                "records",
+                format!("sweep_interval_ms is {MIN_SWEEP_INTERVAL_MS} to {MAX_SWEEP_INTERVAL_MS}"),
             ));
         }
         for addr in &self.bootstrap {

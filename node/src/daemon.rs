@@ -112,6 +112,8 @@ pub struct Running {
     net_task: JoinHandle<()>,
     http_task: JoinHandle<()>,
     compaction_task: JoinHandle<()>,
+    /// The registration records' sweeper (records/sweeper.rs).
+    records_task: JoinHandle<()>,
     /// The ban-list follower (moderation/follow.rs).
     policy_task: JoinHandle<()>,
     /// The reports' delivery task (reports/delivery.rs).
@@ -163,6 +165,7 @@ pub async fn start(config: &Config) -> Result<Running, DaemonError> {
         .map_err(|e| DaemonError::DataDir(std::io::Error::other(e.to_string())))??
     };
     let (node, node_task) = Node::spawn(rooms, std::sync::Arc::new(node_key(config)?));
+    node.set_retention(config.records.retention);
     let shutdown = CancellationToken::new();
     // The classifier (when configured) runs until the node stops. Its screen sits between the
     // node actor's announcements and everything that follows them, so it starts first.
@@ -254,7 +257,8 @@ pub async fn start(config: &Config) -> Result<Running, DaemonError> {
         shutdown.child_token(),
     )
     .with_rate_limits(&config.rate_limits)
-    .with_operator(operator_token);
+    .with_operator(operator_token)
+    .with_require_contact(config.records.require_contact);
     let state = state
         .with_classifier(classifier.clone())
         .with_reports(reports.clone());
@@ -262,6 +266,11 @@ pub async fn start(config: &Config) -> Result<Running, DaemonError> {
     let app = router(state, crate::web::router());
     let http_task = tokio::spawn(serve(listener, app, guard, shutdown.child_token()));
     let compaction_task = tokio::spawn(compaction_checks(node.clone(), shutdown.child_token()));
+    let records_task = crate::records::sweeper::spawn(
+        node.clone(),
+        config.records.sweep_interval_ms,
+        shutdown.child_token(),
+    );
     let peer_id = net.peer_id();
     let listen = net.listen_addrs().await.unwrap_or_default();
     for addr in &listen {
@@ -282,6 +291,7 @@ pub async fn start(config: &Config) -> Result<Running, DaemonError> {
         net_task,
         http_task,
         compaction_task,
+        records_task,
         policy_task,
         reports_task,
         data_dir_lock,
@@ -312,6 +322,7 @@ impl Running {
         self.shutdown.cancel();
         let _ = self.http_task.await;
         let _ = self.compaction_task.await;
+        let _ = self.records_task.await;
         let _ = self.policy_task.await;
         let _ = self.reports_task.await;
         let _ = self.net_task.await;

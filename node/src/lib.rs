@@ -9,6 +9,8 @@
 //!   from the store) and [`node::Inbox`] (the durable inbox of node letters).
 //! - [`net`]: federation over libp2p (gossip, pulls, catch-up, joining).
 //! - [`moderation`]: node-local moderation: the classifier hook and the review queues.
+//! - [`records`]: home-node registration records (registration time, connections, contact
+//!   data), their retention, the sweeper and the erasure of a record.
 //! - [`rate_limits`]: the node's rate limits (token buckets per user, room and peer).
 //! - [`views`]: what clients are shown of a room (name, topic, join rule, power, members).
 //! - [`letter`]: signed node-to-node letters (report delivery).
@@ -49,6 +51,7 @@ pub mod moderation;
 pub mod net;
 pub mod node;
 pub mod rate_limits;
+pub mod records;
 pub mod reports;
 pub mod views;
 pub mod web;

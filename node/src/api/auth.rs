@@ -143,6 +143,28 @@ pub(super) struct RegisterRequest {
     handle: String,
     #[serde(default)]
     display_name: Option<String>,
+    /// Contact data the operator requires (kept in the registration record, never shown to
+    /// other users).
+    #[serde(default)]
+    contact: Option<String>,
+}
+
+/// Checks the contact data of a registration against the operator's requirement.
+fn check_contact(state: &ApiState, contact: Option<&str>) -> Result<(), ApiError> {
+    match contact {
+        Some(value) if !crate::records::valid_contact(value) => Err(ApiError::new(
+            Reason::BadContact,
+            format!(
+                "contact data is 1 to {} bytes, no control characters",
+                causerie_storage::MAX_CONTACT_BYTES
+            ),
+        )),
+        None if state.require_contact => Err(ApiError::new(
+            Reason::ContactRequired,
+            "this node requires contact data (e.g. an email address) to register",
+        )),
+        _ => Ok(()),
+    }
 }
 
 pub(super) async fn register(
@@ -160,6 +182,7 @@ pub(super) async fn register(
         .display_name
         .unwrap_or_else(|| request.handle.clone());
     check_display_name(&display_name)?;
+    check_contact(&state, request.contact.as_deref())?;
     let user = answered(&state, &request.challenge, &request.signature)?;
     let accounts = state.node.accounts();
     if accounts.by_user(user).await?.is_some() {
@@ -189,6 +212,12 @@ pub(super) async fn register(
         user,
     };
     accounts.put(account.clone(), Some(attestation)).await?;
+    // The registration is answered only once its record (time, address) is durable.
+    state
+        .node
+        .records()
+        .register(user, peer, request.contact, now)
+        .await?;
     tracing::info!(user = %user, handle = %account.handle, "registered");
     session_response(&state, peer, user, &account, StatusCode::CREATED).await
 }
@@ -212,6 +241,8 @@ pub(super) async fn login(
             "this key has no account here: register first",
         ));
     };
+    // The session is opened only once the login's record (time, address) is durable.
+    state.node.records().login(user, peer, now_ms()).await?;
     session_response(&state, peer, user, &account, StatusCode::OK).await
 }
 

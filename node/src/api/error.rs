@@ -25,6 +25,10 @@ pub enum Reason {
     BadHandle,
     /// A display name too long or with control characters.
     BadDisplayName,
+    /// Contact data too long, empty or with control characters.
+    BadContact,
+    /// The operator requires contact data at registration and none was given.
+    ContactRequired,
     /// Not a user key.
     BadUser,
     /// Not a room id.
@@ -168,11 +172,13 @@ impl Reason {
     pub fn status(self) -> StatusCode {
         use Reason::*;
         match self {
-            BadRequest | BadHost | BadHandle | BadDisplayName | BadUser | BadRoomId
-            | BadEventId | BadCursor | BadContent | BadDraft | BadSignature | BadPower
-            | BadName | BadTopic | BadJoinRule | BadMinAssurance | BadDeniedAttester
-            | BodyTooLong | EmptyMessage | ReasonTooLong | BadExpiry | Invalid(_)
-            | CannotPrepare(_) | OverLimit | BadContentRules => StatusCode::BAD_REQUEST,
+            BadRequest | BadHost | BadHandle | BadDisplayName | BadContact | ContactRequired
+            | BadUser | BadRoomId | BadEventId | BadCursor | BadContent | BadDraft
+            | BadSignature | BadPower | BadName | BadTopic | BadJoinRule | BadMinAssurance
+            | BadDeniedAttester | BodyTooLong | EmptyMessage | ReasonTooLong | BadExpiry
+            | Invalid(_) | CannotPrepare(_) | OverLimit | BadContentRules => {
+                StatusCode::BAD_REQUEST
+            }
             MissingToken
             | BadToken
             | UnknownChallenge
@@ -209,6 +215,8 @@ impl Reason {
             BadHost => "bad_host",
             BadHandle => "bad_handle",
             BadDisplayName => "bad_display_name",
+            BadContact => "bad_contact",
+            ContactRequired => "contact_required",
             BadUser => "bad_user",
             BadRoomId => "bad_room_id",
             BadEventId => "bad_event_id",

@@ -38,6 +38,8 @@ pub struct Node {
     screened: Arc<std::sync::OnceLock<broadcast::Sender<NodeEvent>>>,
     /// The audit log (one append lock per node).
     audit: Audit,
+    /// The registration records' retention policy (the daemon sets it from the config).
+    retention: Arc<std::sync::RwLock<crate::records::RetentionPolicy>>,
 }
 
 /// The actor's thread; join it after [`Node::shutdown`] to be sure the store is flushed.
@@ -120,6 +122,7 @@ impl Node {
                 store,
                 letters: Arc::default(),
                 screened: Arc::default(),
+                retention: Arc::default(),
             },
             NodeTask(thread),
         )
@@ -159,6 +162,20 @@ impl Node {
     /// operator action.
     pub fn audit(&self) -> Audit {
         self.audit.clone()
+    }
+
+    /// The registration records of the users this node attests (specs/accountability.md §2).
+    pub fn records(&self) -> crate::records::Records {
+        crate::records::Records::new(self.store.clone(), self.retention.clone())
+    }
+
+    /// Sets the registration records' retention policy (the daemon does, from the config).
+    pub fn set_retention(&self, policy: crate::records::RetentionPolicy) {
+        // A poisoned lock is overwritten whole.
+        match self.retention.write() {
+            Ok(mut current) => *current = policy,
+            Err(poisoned) => *poisoned.into_inner() = policy,
+        }
     }
 
     /// The per-room review queues (held, flagged and hidden events).

@@ -26,6 +26,8 @@ pub struct NodeMetrics {
     pub compactions: AtomicU64,
     /// Milliseconds the last compaction took.
     pub last_compaction_ms: AtomicU64,
+    /// Registration-record items the records sweeper removed as their retention ran out.
+    pub record_items_expired: AtomicU64,
     /// Events rejected, by reason name (at once or after waiting as held events).
     pub rejected: ReasonCounts,
     /// Events refused for now, by reason name.
