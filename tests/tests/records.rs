@@ -7,30 +7,13 @@
 //! - a node that requires contact data refuses a registration without it (`contact_required`)
 //!   and refuses malformed contact data (`bad_contact`).
 
-use std::path::Path;
-
 use causerie_crypto::UserSecret;
 use causerie_node::config::{ConfigFile, FieldRetentionFile, RecordsFile};
 use causerie_storage::ConnectionKind;
+use causerie_storage::testing::files_contain;
 use causerie_tests::api::{ApiNode, ApiUser, eventually};
 use causerie_tests::cluster::now_ms;
 use serde_json::json;
-
-/// Whether any file under `dir` holds `needle`.
-fn files_contain(dir: &Path, needle: &[u8]) -> bool {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return false;
-    };
-    entries.flatten().any(|entry| {
-        let path = entry.path();
-        if path.is_dir() {
-            files_contain(&path, needle)
-        } else {
-            // A file may vanish under a compaction's swap: it then holds nothing.
-            std::fs::read(&path).is_ok_and(|bytes| bytes.windows(needle.len()).any(|w| w == needle))
-        }
-    })
-}
 
 fn records_file(connections_ms: u64, require_contact: bool) -> ConfigFile {
     ConfigFile {
