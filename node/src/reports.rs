@@ -60,6 +60,8 @@ pub const MAX_LETTERS_IN_FLIGHT: usize = 16;
 pub const DELIVERY_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often the task looks at the outbox and the connected peers when nothing wakes it.
 pub const DELIVERY_TICK: Duration = Duration::from_millis(250);
+/// How often reports still open in a review queue are checked for redacted events.
+pub const REDACTION_CHECK_INTERVAL: Duration = Duration::from_secs(2);
 /// Nodes one report is sent to.
 pub const MAX_RECIPIENTS: usize = 32;
 /// Receipts kept per sent report (one per node and queue).

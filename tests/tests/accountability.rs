@@ -251,7 +251,8 @@ async fn a_report_reaches_the_moderators_and_the_authors_home_node_with_evidence
     )
     .await;
 
-    // B's moderator removes the message: the content is gone from the room...
+    // B's moderator removes the message (the review items go with it): the content is gone
+    // from the room...
     let redaction = cluster
         .send(
             &scene.mod_b,
@@ -280,10 +281,6 @@ async fn a_report_reaches_the_moderators_and_the_authors_home_node_with_evidence
     })
     .await
     .expect("redacted on B");
-    reports(cluster, B)
-        .decide(id, Queue::Review, Status::Actioned, Some("removed".into()))
-        .await
-        .expect("B's moderators action it");
 
     // ...but A's copy of the report still proves, offline, who wrote exactly what.
     let held = a_reports
@@ -327,8 +324,9 @@ async fn a_report_reaches_the_moderators_and_the_authors_home_node_with_evidence
         id,
         &[
             (A, "operator", "actioned"),
+            // The redaction removed the message: both review queues count it as actioned.
             (B, "review", "actioned"),
-            (C, "review", "received"),
+            (C, "review", "actioned"),
         ],
     )
     .await;

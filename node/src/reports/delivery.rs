@@ -16,8 +16,8 @@ use tokio_util::sync::CancellationToken;
 use super::records::{OutboxRecord, ReceivedReport};
 use super::{
     DELIVERY_TICK, DELIVERY_TIMEOUT, LETTER_RECEIPT, LETTER_REPORT, MAX_LETTER_AGE_MS,
-    MAX_LETTERS_IN_FLIGHT, MAX_RECEIPTS_PER_REPORT, RETRY_MAX, RETRY_MIN, Reports, ReportsError,
-    review_entries,
+    MAX_LETTERS_IN_FLIGHT, MAX_RECEIPTS_PER_REPORT, REDACTION_CHECK_INTERVAL, RETRY_MAX, RETRY_MIN,
+    Reports, ReportsError, review_entries,
 };
 use crate::clock::now_ms;
 use crate::letter::NodeLetter;
@@ -51,6 +51,8 @@ pub(super) async fn run(reports: Reports, shutdown: CancellationToken) {
     let mut in_flight: BTreeSet<u64> = BTreeSet::new();
     let mut connected: BTreeSet<PeerId> = BTreeSet::new();
     let letters = reports.0.node.letters_arrived();
+    let mut last_check = std::time::Instant::now();
+    let mut checked_after: Option<causerie_crypto::ReportId> = None;
     let mut ticks = tokio::time::interval(DELIVERY_TICK);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -88,6 +90,13 @@ pub(super) async fn run(reports: Reports, shutdown: CancellationToken) {
         connected = now_connected;
         if let Err(e) = reports.start_due(&mut in_flight, &fresh, &done).await {
             tracing::warn!(reason = e.reason(), "outbox not read");
+        }
+        if last_check.elapsed() >= REDACTION_CHECK_INTERVAL {
+            last_check = std::time::Instant::now();
+            match reports.check_redacted(checked_after).await {
+                Ok(next) => checked_after = next,
+                Err(e) => tracing::warn!(reason = e.reason(), "reported events not checked"),
+            }
         }
     }
 }
@@ -348,6 +357,45 @@ impl Reports {
             }
         }
         Ok(())
+    }
+
+    /// Reports still `received` in a review queue whose events this node now shows redacted
+    /// (a moderator redacted them, or banned their author with a purge, and the review item
+    /// left the queue with them) are actioned for that queue. One page of the received table
+    /// per call, strictly after `after`; returns where the next call starts.
+    async fn check_redacted(
+        &self,
+        after: Option<causerie_crypto::ReportId>,
+    ) -> Result<Option<causerie_crypto::ReportId>, ReportsError> {
+        let page = self
+            .received(
+                Some(Queue::Review),
+                after,
+                causerie_storage::MAX_REPORT_SCAN,
+            )
+            .await?;
+        let next = if page.len() < causerie_storage::MAX_REPORT_SCAN {
+            None
+        } else {
+            page.last().map(|r| r.report.id())
+        };
+        for received in page {
+            if received.review != Some(Status::Received) || received.report.events().is_empty() {
+                continue;
+            }
+            let ids = received.report.events().iter().map(|e| e.id()).collect();
+            let held = self.0.node.events(ids).await?;
+            if !held.is_empty() && held.iter().all(|e| e.is_redacted()) {
+                self.decide(
+                    received.report.id(),
+                    Queue::Review,
+                    Status::Actioned,
+                    Some("the reported events were removed from the room".into()),
+                )
+                .await?;
+            }
+        }
+        Ok(next)
     }
 
     /// A receipt for a report one of this node's users made: kept with the report (the latest
