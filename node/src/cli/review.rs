@@ -9,7 +9,7 @@ use anyhow::Result;
 use causerie_crypto::RoomId;
 use causerie_crypto::address::{parse_event_id, parse_room, parse_user};
 use causerie_crypto::event::kinds;
-use causerie_node::client::{Client, Expect, ReviewItemInfo};
+use causerie_node::client::{Client, ClientError, Expect, ReviewItemInfo, ReviewRejected};
 use causerie_storage::{MAX_REVIEW_ITEMS_PER_ROOM, MAX_REVIEW_PAGE};
 use clap::Subcommand;
 use serde_json::json;
@@ -150,7 +150,22 @@ pub(crate) async fn run(cx: &Context, command: ReviewCommand) -> Result<ExitCode
                     .content("membership", "ban");
                 banned = Some(client.act(&secret, &room, action, expect).await?.event_id);
             }
-            let rejected = client.review_reject(&room, item, reason.as_deref()).await?;
+            // A redaction or a purge makes the item moot and the node closes it by itself
+            // (specs/moderation.md §7.5): then it is already gone, which is what was asked.
+            let rejected = match client.review_reject(&room, item, reason.as_deref()).await {
+                Err(ClientError::Refused { reason, .. })
+                    if reason == "no_such_review_item" && (redaction.is_some() || purge) =>
+                {
+                    ReviewRejected {
+                        item,
+                        event_id: found.event.id.clone(),
+                        author: found.event.author.clone(),
+                        state: found.state.clone(),
+                        needs_redaction: found.state != "held",
+                    }
+                }
+                other => other?,
+            };
             let value = json!({
                 "rejected": rejected,
                 "redaction": redaction,

@@ -378,6 +378,10 @@ pub(crate) fn forget_moot<S: ReviewStore + ?Sized>(
             let Ok(entry) = ReviewEntry::decode(&item.bytes) else {
                 continue;
             };
+            // A report keeps its evidence whatever happens to the event in the room.
+            if entry.state == ReviewState::Reported {
+                continue;
+            }
             if (events.contains(&entry.event.id()) || users.contains(entry.event.author()))
                 && store.review_remove(room, item.id)?
             {
