@@ -8,6 +8,7 @@
 use axum::Json;
 use axum::extract::State;
 use causerie_crypto::address::{parse_event_id, parse_room};
+use causerie_crypto::audit::AuditKind;
 use causerie_crypto::{EventId, RoomId};
 use causerie_storage::RegistrationRecord;
 use serde::Deserialize;
@@ -151,6 +152,14 @@ pub(super) async fn erase(
             tracing::warn!(reason = e.reason(), "compaction after an erasure failed");
         }
     }
+    let mut details = std::collections::BTreeMap::new();
+    details.insert("removed".to_owned(), erasure.removed.to_string());
+    details.insert("kept".to_owned(), erasure.expiries.len().to_string());
+    state
+        .node
+        .audit()
+        .append(AuditKind::RecordErased, user.to_string(), details)
+        .await?;
     tracing::info!(%user, removed = erasure.removed, "registration record erased");
     Ok(Json(json!({
         "removed": erasure.removed,
