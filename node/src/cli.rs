@@ -7,8 +7,8 @@
 //! `cli/keys.rs` (`init`, `key`), `cli/chat.rs` (`register`, `room`, `rooms`, `directory`,
 //! `send`, `history`, `tail`, `members`), `cli/moderation.rs` (`mod`), `cli/review.rs` (`review`),
 //! `cli/report.rs` (`report`), `cli/rules.rs` (`rules`, `mod lockdown|unlock`), `cli/demo.rs`
-//! (`demo`), `cli/node.rs` (`run`, `verify`), `cli/admin.rs` (`admin`: the operator's commands),
-//! `cli/gdpr.rs` (`export`, `erase`),
+//! (`demo`), `cli/node.rs` (`run`, `compact`), `cli/verify.rs` (`verify`), `cli/admin.rs`
+//! (`admin`: the operator's commands), `cli/gdpr.rs` (`export`, `erase`),
 //! `cli/timeline.rs` (timeline text for people).
 //!
 //! Exit codes: 0 success; 1 refused, by the node or by a check here, with a stable reason name
@@ -30,6 +30,7 @@ mod report;
 mod review;
 mod rules;
 mod timeline;
+mod verify;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -164,8 +165,8 @@ enum Command {
         #[arg(long)]
         yes: bool,
     },
-    /// Check a signed file offline (canonical CBOR): an event, an attestation, an audit log
-    /// export or a disclosure bundle: format, signatures, ids, chain.
+    /// Check a signed file offline (canonical CBOR): an event, an attestation, an abuse report,
+    /// a receipt, an audit log export or a disclosure bundle: format, signatures, ids, chain.
     Verify {
         /// The file, or `-` for standard input.
         file: PathBuf,
@@ -370,7 +371,7 @@ fn run(args: Args) -> Result<ExitCode> {
     match args.command {
         None => node::run_node(node::RunArgs::default()),
         Some(Command::Run(run_args)) => node::run_node(run_args),
-        Some(Command::Verify { file }) => node::verify(&file, &cx.out),
+        Some(Command::Verify { file }) => verify::verify(&file, &cx.out),
         Some(Command::Compact(args)) => node::compact(args, &cx.out),
         Some(Command::Init) => keys::init(&cx),
         Some(Command::Key(command)) => keys::run(&cx, command),

@@ -1,34 +1,15 @@
-//! `causerie run` (the node itself) and `causerie verify` (offline checks of signed files).
+//! `causerie run` (the node itself) and `causerie compact`.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use causerie_crypto::{Attestation, Event, EventError};
 use causerie_node::config::{Config, Overrides};
 use causerie_node::daemon;
 use serde_json::json;
 
-use super::{EXIT_REFUSED, Output, printable};
-
-/// Largest file `verify` reads: an audit export's cap (each format then applies its own).
-const VERIFY_FILE_MAX_BYTES: u64 = causerie_crypto::audit::MAX_EXPORT_BYTES as u64;
-
-/// The `type` field of a typed container (audit export, disclosure bundle, ...); events and
-/// attestations have none.
-#[derive(serde::Deserialize)]
-struct Probe {
-    #[serde(rename = "type")]
-    kind: Option<String>,
-}
-
-/// The container type of `bytes`, if they are a CBOR map with a text `type`.
-fn container_type(bytes: &[u8]) -> Option<String> {
-    causerie_crypto::codec::decode::<Probe>(bytes, VERIFY_FILE_MAX_BYTES as usize)
-        .ok()
-        .and_then(|p| p.kind)
-}
+use super::Output;
 
 /// `causerie run` flags; each is also settable in the config file.
 #[derive(Debug, Default, clap::Args)]
@@ -148,102 +129,4 @@ pub(crate) fn read_capped(path: &Path, max: u64) -> Result<Vec<u8>> {
     };
     reader.take(max + 1).read_to_end(&mut bytes)?;
     Ok(bytes)
-}
-
-pub(crate) fn verify(path: &Path, out: &Output) -> Result<ExitCode> {
-    let bytes = read_capped(path, VERIFY_FILE_MAX_BYTES)?;
-    // Typed containers first: each names its format in `type`.
-    if let Some(kind) = container_type(&bytes) {
-        match kind.as_str() {
-            causerie_crypto::audit::EXPORT_TYPE => {
-                return Ok(super::admin::print_verified(out, &bytes, None));
-            }
-            causerie_crypto::disclosure::BUNDLE_TYPE => {
-                return Ok(super::admin::print_disclosure(out, &bytes));
-            }
-            _ => {
-                out.print(
-                    json!({ "valid": false, "reason": "unknown_type", "detail": printable(&kind) }),
-                    || format!("invalid: unknown_type ({})", printable(&kind)),
-                );
-                return Ok(ExitCode::from(EXIT_REFUSED));
-            }
-        }
-    }
-    // An event and an attestation share no field set, so at most one decode can succeed; the
-    // event's error is the one reported when both fail unless the bytes look like an attestation.
-    let event_err =
-        match Event::decode(&bytes) {
-            Ok(event) => {
-                out.print(
-                json!({
-                    "valid": true,
-                    "type": "event",
-                    "event_id": event.id().to_string(),
-                    "room_id": event.room_id().to_string(),
-                    "author": event.author().to_string(),
-                    "kind": event.kind(),
-                    "state_key": event.state_key(),
-                    "depth": event.depth(),
-                    "origin_ts": event.origin_ts(),
-                    "attestation": event.attestation().to_string(),
-                    "redacted": event.is_redacted(),
-                }),
-                || {
-                    format!(
-                        "valid event {}\n  room    {}\n  author  {}\n  kind    {}\n  depth   {}{}",
-                        event.id(),
-                        event.room_id(),
-                        event.author(),
-                        event.kind(),
-                        event.depth(),
-                        if event.is_redacted() { "\n  (redacted)" } else { "" }
-                    )
-                },
-            );
-                return Ok(ExitCode::SUCCESS);
-            }
-            Err(err) => err,
-        };
-    let err = match Attestation::decode(&bytes) {
-        Ok(att) => {
-            out.print(
-                json!({
-                    "valid": true,
-                    "type": "attestation",
-                    "attestation_id": att.id().to_string(),
-                    "user": att.user().to_string(),
-                    "handle": att.handle(),
-                    "assurance": att.assurance().name(),
-                    "home_node": att.home_node().to_string(),
-                    "not_before": att.not_before(),
-                    "not_after": att.not_after(),
-                }),
-                || {
-                    format!(
-                        "valid attestation {}\n  user       {}\n  handle     {}\n  assurance  {}\n  home node  {}",
-                        att.id(),
-                        att.user(),
-                        att.handle(),
-                        att.assurance().name(),
-                        att.home_node()
-                    )
-                },
-            );
-            return Ok(ExitCode::SUCCESS);
-        }
-        Err(att_err) if looks_like_attestation(&att_err, &event_err) => att_err,
-        Err(_) => event_err,
-    };
-    out.print(
-        json!({ "valid": false, "reason": err.reason(), "detail": err.to_string() }),
-        || format!("invalid: {} ({err})", err.reason()),
-    );
-    Ok(ExitCode::from(EXIT_REFUSED))
-}
-
-/// The attestation decoder got further than "not this structure" while the event decoder did not.
-fn looks_like_attestation(att_err: &EventError, event_err: &EventError) -> bool {
-    let structural = |e: &EventError| e.reason() == "malformed_cbor";
-    structural(event_err) && !structural(att_err)
 }

@@ -1,0 +1,197 @@
+//! `causerie verify FILE`: offline checks of signed files (specs/accountability.md §5.4), with no
+//! node and no network.
+//!
+//! Typed containers name their format in a top-level `type` field: `audit_export` (§4.5) and
+//! `disclosure` (§5.3); an unknown `type` is refused `unknown_type`. Files without one are tried
+//! as each untyped format in turn: an event (specs/events.md), an attestation
+//! (specs/identity.md), an abuse report and a receipt (§1). Their field sets differ, so at most
+//! one decodes; when none does, the reason shown is that of the first format whose decoder got
+//! past "not this structure" (`malformed_cbor`), else the event's. A new typed format adds an
+//! arm to [`verify`]'s `match`; a new untyped one, an entry to [`UNTYPED`].
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use causerie_crypto::report::{Receipt, Report};
+use causerie_crypto::{Attestation, Event};
+use serde_json::{Value as JsonValue, json};
+
+use super::{EXIT_REFUSED, Output, printable};
+
+/// Largest file `verify` reads: an audit export's cap (each format then applies its own).
+const VERIFY_FILE_MAX_BYTES: u64 = causerie_crypto::audit::MAX_EXPORT_BYTES as u64;
+
+/// The `type` field of a typed container; events, attestations, reports and receipts have none.
+#[derive(serde::Deserialize)]
+struct Probe {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+}
+
+/// The container type of `bytes`, if they are a CBOR map with a text `type`.
+fn container_type(bytes: &[u8]) -> Option<String> {
+    causerie_crypto::codec::decode::<Probe>(bytes, VERIFY_FILE_MAX_BYTES as usize)
+        .ok()
+        .and_then(|p| p.kind)
+}
+
+/// What one untyped format says about some bytes: its summary (JSON, text) or its refusal
+/// (reason, detail).
+type Checked = Result<(JsonValue, String), (&'static str, String)>;
+
+/// The untyped formats, in the order they are tried.
+const UNTYPED: [fn(&[u8]) -> Checked; 4] = [event, attestation, report, receipt];
+
+fn event(bytes: &[u8]) -> Checked {
+    let event = Event::decode(bytes).map_err(|e| (e.reason(), e.to_string()))?;
+    let json = json!({
+        "valid": true,
+        "type": "event",
+        "event_id": event.id().to_string(),
+        "room_id": event.room_id().to_string(),
+        "author": event.author().to_string(),
+        "kind": event.kind(),
+        "state_key": event.state_key(),
+        "depth": event.depth(),
+        "origin_ts": event.origin_ts(),
+        "attestation": event.attestation().to_string(),
+        "redacted": event.is_redacted(),
+    });
+    let text = format!(
+        "valid event {}\n  room    {}\n  author  {}\n  kind    {}\n  depth   {}{}",
+        event.id(),
+        event.room_id(),
+        event.author(),
+        event.kind(),
+        event.depth(),
+        if event.is_redacted() {
+            "\n  (redacted)"
+        } else {
+            ""
+        }
+    );
+    Ok((json, text))
+}
+
+fn attestation(bytes: &[u8]) -> Checked {
+    let att = Attestation::decode(bytes).map_err(|e| (e.reason(), e.to_string()))?;
+    let json = json!({
+        "valid": true,
+        "type": "attestation",
+        "attestation_id": att.id().to_string(),
+        "user": att.user().to_string(),
+        "handle": att.handle(),
+        "assurance": att.assurance().name(),
+        "home_node": att.home_node().to_string(),
+        "not_before": att.not_before(),
+        "not_after": att.not_after(),
+    });
+    let text = format!(
+        "valid attestation {}\n  user       {}\n  handle     {}\n  assurance  {}\n  home node  {}",
+        att.id(),
+        att.user(),
+        att.handle(),
+        att.assurance().name(),
+        att.home_node()
+    );
+    Ok((json, text))
+}
+
+fn report(bytes: &[u8]) -> Checked {
+    let report = Report::decode(bytes).map_err(|e| (e.reason(), e.to_string()))?;
+    let events: Vec<String> = report.events().iter().map(|e| e.id().to_string()).collect();
+    let json = json!({
+        "valid": true,
+        "type": "report",
+        "report_id": report.id().to_string(),
+        "target": report.target().name(),
+        "category": report.category().name(),
+        "text": report.text(),
+        "room": report.room().map(|r| r.to_string()),
+        "user": report.user().map(|u| u.to_string()),
+        "events": events,
+        "reporter": report.reporter().to_string(),
+        "reporter_node": report.reporter_node().to_string(),
+        "created_ms": report.created_ms(),
+    });
+    let text = format!(
+        "valid report {}\n  category  {}\n  target    {}\n  reporter  {}\n  events    {} (each signed by its author)",
+        report.id(),
+        report.category().name(),
+        report.target().name(),
+        report.reporter(),
+        report.events().len()
+    );
+    Ok((json, text))
+}
+
+fn receipt(bytes: &[u8]) -> Checked {
+    let receipt = Receipt::decode(bytes).map_err(|e| (e.reason(), e.to_string()))?;
+    let json = json!({
+        "valid": true,
+        "type": "receipt",
+        "node": receipt.node().to_string(),
+        "report_id": receipt.report().to_string(),
+        "reporter": receipt.reporter().to_string(),
+        "queue": receipt.queue().name(),
+        "status": receipt.status().name(),
+        "note": receipt.note(),
+        "at_ms": receipt.at_ms(),
+    });
+    let text = format!(
+        "valid receipt for report {}\n  node    {}\n  queue   {}\n  status  {}",
+        receipt.report(),
+        receipt.node(),
+        receipt.queue().name(),
+        receipt.status().name()
+    );
+    Ok((json, text))
+}
+
+fn invalid(out: &Output, reason: &str, detail: &str) -> ExitCode {
+    out.print(
+        json!({ "valid": false, "reason": reason, "detail": detail }),
+        || format!("invalid: {reason} ({})", printable(detail)),
+    );
+    ExitCode::from(EXIT_REFUSED)
+}
+
+/// `causerie verify FILE` (`-`: standard input).
+pub(crate) fn verify(path: &Path, out: &Output) -> Result<ExitCode> {
+    let bytes = super::node::read_capped(path, VERIFY_FILE_MAX_BYTES)?;
+    if bytes.len() as u64 > VERIFY_FILE_MAX_BYTES {
+        return Ok(invalid(
+            out,
+            "too_large",
+            &format!("larger than {VERIFY_FILE_MAX_BYTES} bytes"),
+        ));
+    }
+    if let Some(kind) = container_type(&bytes) {
+        return Ok(match kind.as_str() {
+            causerie_crypto::audit::EXPORT_TYPE => super::admin::print_verified(out, &bytes, None),
+            causerie_crypto::disclosure::BUNDLE_TYPE => super::admin::print_disclosure(out, &bytes),
+            _ => invalid(out, "unknown_type", &kind),
+        });
+    }
+    let mut first_error = None;
+    let mut structural_error = None;
+    for check in UNTYPED {
+        match check(&bytes) {
+            Ok((json, text)) => {
+                out.print(json, || text);
+                return Ok(ExitCode::SUCCESS);
+            }
+            Err(error) => {
+                if structural_error.is_none() && error.0 != "malformed_cbor" {
+                    structural_error = Some(error.clone());
+                }
+                first_error.get_or_insert(error);
+            }
+        }
+    }
+    let (reason, detail) = structural_error
+        .or(first_error)
+        .unwrap_or(("malformed_cbor", String::new()));
+    Ok(invalid(out, reason, &detail))
+}
