@@ -72,6 +72,7 @@ pub const FILES: &[WebFile] = &[
     asset!("history.js", JAVASCRIPT),
     asset!("identity.js", JAVASCRIPT),
     asset!("key_tools.js", JAVASCRIPT),
+    asset!("my_data.js", JAVASCRIPT),
     asset!("keys.js", JAVASCRIPT),
     asset!("layout.js", JAVASCRIPT),
     asset!("members.js", JAVASCRIPT),

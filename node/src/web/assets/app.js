@@ -8,6 +8,7 @@
 // - rooms.js, directory.js, room_bar.js, composer.js, members.js: the chat itself;
 // - moderation.js (wording, rights), moderation_panel.js: the moderator panel;
 // - identity.js, key_tools.js: onboarding, the identity panel and the key file;
+// - my_data.js: export my data, erase my data (signed redactions, then the record);
 // - dialogs.js, menus.js, layout.js: dialogs, popup menus, drawers and keyboard;
 // - api.js, keys.js, cbor.js: the node's API, the key in IndexedDB, the strict CBOR reader.
 // Modules only define things when imported: they call each other at run time, after main()
@@ -24,6 +25,7 @@ import { bindDirectory } from './directory.js';
 import { $ } from './dom.js';
 import { bindIdentity, renderIdentity, showApp, showOnboarding } from './identity.js';
 import { bindKeyTools } from './key_tools.js';
+import { bindMyData } from './my_data.js';
 import { bindLayout } from './layout.js';
 import { bindModerationPanel } from './moderation_panel.js';
 import { bindRoomBar } from './room_bar.js';
@@ -50,6 +52,7 @@ async function main() {
   bindTimeline();
   bindIdentity();
   bindKeyTools();
+  bindMyData();
   bindRooms();
   bindDirectory();
   bindRoomBar();

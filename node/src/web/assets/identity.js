@@ -44,6 +44,8 @@ function renderKeyTools(home) {
   $(home).append($('key-tools'));
   $('export-key').hidden = !state.identity;
   $('forget-identity').hidden = !state.identity;
+  $('export-data').hidden = !state.identity;
+  $('erase-data').hidden = !state.identity;
 }
 
 /** Shows the onboarding card: create an identity, or register a known key on this node. */
