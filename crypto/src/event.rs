@@ -96,7 +96,12 @@ pub mod kinds {
                 "users",
                 "users_default",
             ]),
-            JOIN_RULES => Some(&["denied_attesters", "join_rule", "min_assurance"]),
+            JOIN_RULES => Some(&[
+                "allowed_attesters",
+                "denied_attesters",
+                "join_rule",
+                "min_assurance",
+            ]),
             REDACTION => Some(&["redacts"]),
             POLICY_SUBSCRIPTIONS => Some(&["rooms"]),
             MUTE => Some(&["expires", "muted"]),

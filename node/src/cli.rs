@@ -23,6 +23,7 @@ mod banlist;
 mod chat;
 mod demo;
 mod gdpr;
+mod join_rules;
 mod keys;
 mod moderation;
 mod node;

@@ -190,18 +190,8 @@ fn authorize_member<'a, E: StateEvent + 'a>(
                 JoinRule::Invite | JoinRule::Knock if invited => Ok(()),
                 JoinRule::Invite | JoinRule::Knock => Err(AuthError::JoinNotAllowed),
                 JoinRule::Attested if invited => Ok(()),
-                JoinRule::Attested => match event.credential() {
-                    Some(c)
-                        if c.assurance >= rules.min_assurance
-                            && !rules
-                                .denied_attesters
-                                .iter()
-                                .any(|k| k.as_bytes() == &c.issuer) =>
-                    {
-                        Ok(())
-                    }
-                    _ => Err(AuthError::AttestationNotAccepted),
-                },
+                JoinRule::Attested if crate::trust::admits(&rules, event.credential()) => Ok(()),
+                JoinRule::Attested => Err(AuthError::AttestationNotAccepted),
             }
         }
         Membership::Invite => {

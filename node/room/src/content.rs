@@ -265,6 +265,9 @@ pub struct JoinRules {
     pub min_assurance: Assurance,
     /// Home nodes whose attestations never qualify for `attested` joins.
     pub denied_attesters: BTreeSet<NodeKey>,
+    /// When not empty, the only home nodes whose attestations qualify for `attested` joins
+    /// (specs/accountability.md §8; see [`crate::trust`]).
+    pub allowed_attesters: BTreeSet<NodeKey>,
 }
 
 impl Default for JoinRules {
@@ -274,6 +277,7 @@ impl Default for JoinRules {
             rule: JoinRule::Invite,
             min_assurance: Assurance::Key,
             denied_attesters: BTreeSet::new(),
+            allowed_attesters: BTreeSet::new(),
         }
     }
 }
@@ -296,28 +300,13 @@ impl JoinRules {
                 .and_then(Assurance::from_level)
                 .ok_or(AuthError::BadContent("bad_min_assurance"))?,
         };
-        let mut denied_attesters = BTreeSet::new();
-        if let Some(v) = content.get("denied_attesters") {
-            let list = v
-                .as_array()
-                .ok_or(AuthError::BadContent("bad_denied_attesters"))?;
-            if list.len() > MAX_DENIED_ATTESTERS {
-                return Err(AuthError::BadContent("too_many_denied_attesters"));
-            }
-            for item in list {
-                let bytes: &[u8; 32] = item
-                    .as_bytes()
-                    .and_then(|b| b.try_into().ok())
-                    .ok_or(AuthError::BadContent("bad_denied_attester"))?;
-                let key = NodeKey::from_bytes(bytes)
-                    .map_err(|_| AuthError::BadContent("bad_denied_attester"))?;
-                denied_attesters.insert(key);
-            }
-        }
+        let denied_attesters = crate::trust::denied_attesters(content)?;
+        let allowed_attesters = crate::trust::allowed_attesters(content)?;
         Ok(JoinRules {
             rule,
             min_assurance,
             denied_attesters,
+            allowed_attesters,
         })
     }
 
@@ -335,12 +324,16 @@ impl JoinRules {
             "min_assurance".into(),
             Value::Integer(self.min_assurance.level() as i64),
         );
-        let denied = self
-            .denied_attesters
-            .iter()
-            .map(|k| Value::Bytes(k.as_bytes().to_vec()))
-            .collect();
-        content.insert("denied_attesters".into(), Value::Array(denied));
+        content.insert(
+            "denied_attesters".into(),
+            crate::trust::node_key_list(&self.denied_attesters),
+        );
+        if !self.allowed_attesters.is_empty() {
+            content.insert(
+                "allowed_attesters".into(),
+                crate::trust::node_key_list(&self.allowed_attesters),
+            );
+        }
         content
     }
 }

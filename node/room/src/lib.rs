@@ -24,6 +24,7 @@
 //!   matchers, the message checks and the join-wave count.
 //! - [`slow`]: slow mode's per-sender index of message timestamps.
 //! - [`policy`]: ban-list rules, subscriptions and the pure matcher (specs/moderation.md §3).
+//! - [`trust`]: which attester nodes admit users to `attested` rooms (allowlist, denylist).
 //! - [`error`]: reject reasons, refusals, auth and state-resolution errors, each with a stable name.
 //! - [`limits`]: the engine's named limits (a leaf: it imports nothing from the engine).
 //!
@@ -44,6 +45,7 @@ pub mod receipt;
 pub mod rules;
 pub mod slow;
 pub mod state_res;
+pub mod trust;
 
 pub use auth::{Authorized, authorize};
 pub use content::{JoinRule, JoinRules, Membership, PowerLevels};

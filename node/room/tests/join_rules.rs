@@ -48,6 +48,7 @@ fn attested_rooms_admit_by_assurance_and_attester() {
         rule: JoinRule::Attested,
         min_assurance: Assurance::Identity,
         denied_attesters: [evil.public()].into_iter().collect(),
+        allowed_attesters: Default::default(),
     };
     view.send(&alice, kinds::JOIN_RULES, Some(""), rules.to_content());
 
@@ -72,6 +73,66 @@ fn attested_rooms_admit_by_assurance_and_attester() {
     );
     assert_eq!(view.room.membership(&contact.key), Some(Membership::Join));
     assert_eq!(view.room.membership(&denied.key), None);
+}
+
+#[test]
+fn an_attester_allowlist_admits_only_the_listed_home_nodes() {
+    let trusted = NodeSecret::from_seed(&[71; 32]);
+    let other = NodeSecret::from_seed(&[72; 32]);
+    let alice = User::new(1);
+    let listed = User::with(2, Assurance::Contact, &trusted);
+    let unlisted = User::with(3, Assurance::InPerson, &other);
+    let home_user = User::with(4, Assurance::Contact, &home());
+    let (mut view, _) = View::create(&alice, &[&listed, &unlisted, &home_user]);
+    let rules = JoinRules {
+        rule: JoinRule::Attested,
+        min_assurance: Assurance::Contact,
+        denied_attesters: Default::default(),
+        allowed_attesters: [trusted.public(), home().public()].into_iter().collect(),
+    };
+    view.send(&alice, kinds::JOIN_RULES, Some(""), rules.to_content());
+    let refused = Some(("auth_failed_own", "attestation_not_accepted"));
+    assert_eq!(
+        rejected_with(&mut view, &unlisted, &unlisted, Membership::Join),
+        refused
+    );
+    assert_eq!(
+        rejected_with(&mut view, &listed, &listed, Membership::Join),
+        None
+    );
+    // A node both allowed and denied is denied.
+    let denied_too = JoinRules {
+        denied_attesters: [home().public()].into_iter().collect(),
+        ..rules
+    };
+    view.send(&alice, kinds::JOIN_RULES, Some(""), denied_too.to_content());
+    assert_eq!(
+        rejected_with(&mut view, &home_user, &home_user, Membership::Join),
+        refused
+    );
+    // An invitation still admits the unlisted user.
+    view.set_member(&alice, &unlisted, Membership::Invite);
+    assert_eq!(
+        rejected_with(&mut view, &unlisted, &unlisted, Membership::Join),
+        None
+    );
+    assert_eq!(view.room.membership(&listed.key), Some(Membership::Join));
+    assert_eq!(view.room.membership(&home_user.key), None);
+}
+
+#[test]
+fn a_redacted_join_rule_keeps_its_allowlist() {
+    let trusted = NodeSecret::from_seed(&[73; 32]);
+    let rules = JoinRules {
+        rule: JoinRule::Attested,
+        min_assurance: Assurance::Key,
+        denied_attesters: Default::default(),
+        allowed_attesters: [trusted.public()].into_iter().collect(),
+    };
+    let content = rules.to_content();
+    let redacted = causerie_crypto::event::redact_content(kinds::JOIN_RULES, &content);
+    assert_eq!(redacted, content);
+    assert_eq!(JoinRules::parse(&redacted), Ok(rules));
 }
 
 #[test]

@@ -55,6 +55,8 @@ pub enum Reason {
     BadMinAssurance,
     /// Not a node key.
     BadDeniedAttester,
+    /// Not a node key, or too many (an attester allowlist).
+    BadAllowedAttester,
     /// A message body too long.
     BodyTooLong,
     /// A message with no visible text.
@@ -175,10 +177,9 @@ impl Reason {
             BadRequest | BadHost | BadHandle | BadDisplayName | BadContact | ContactRequired
             | BadUser | BadRoomId | BadEventId | BadCursor | BadContent | BadDraft
             | BadSignature | BadPower | BadName | BadTopic | BadJoinRule | BadMinAssurance
-            | BadDeniedAttester | BodyTooLong | EmptyMessage | ReasonTooLong | BadExpiry
-            | Invalid(_) | CannotPrepare(_) | OverLimit | BadContentRules => {
-                StatusCode::BAD_REQUEST
-            }
+            | BadDeniedAttester | BadAllowedAttester | BodyTooLong | EmptyMessage
+            | ReasonTooLong | BadExpiry | Invalid(_) | CannotPrepare(_) | OverLimit
+            | BadContentRules => StatusCode::BAD_REQUEST,
             MissingToken
             | BadToken
             | UnknownChallenge
@@ -230,6 +231,7 @@ impl Reason {
             BadJoinRule => "bad_join_rule",
             BadMinAssurance => "bad_min_assurance",
             BadDeniedAttester => "bad_denied_attester",
+            BadAllowedAttester => "bad_allowed_attester",
             BodyTooLong => "body_too_long",
             EmptyMessage => "empty_message",
             ReasonTooLong => "reason_too_long",

@@ -277,6 +277,10 @@ pub(super) enum Action {
         min_assurance: Option<u64>,
         #[serde(default)]
         denied_attesters: Option<Vec<String>>,
+        /// When not empty, the only home nodes whose attestations admit users
+        /// (specs/accountability.md §8).
+        #[serde(default)]
+        allowed_attesters: Option<Vec<String>>,
     },
     State {
         kind: String,
@@ -355,6 +359,24 @@ fn rules_content(rules: &ContentRules) -> (String, Option<String>, Content) {
         Some(String::new()),
         rules.to_content(),
     )
+}
+
+/// A list of node keys in hex (absent: empty), at most `max`, each refused with `reason`.
+fn node_keys(
+    keys: Option<Vec<String>>,
+    max: usize,
+    reason: Reason,
+) -> Result<std::collections::BTreeSet<NodeKey>, ApiError> {
+    let keys = keys.unwrap_or_default();
+    if keys.len() > max {
+        return Err(ApiError::new(reason, format!("at most {max} node keys")));
+    }
+    keys.iter()
+        .map(|node| {
+            NodeKey::from_hex(node)
+                .map_err(|_| ApiError::new(reason, "node keys are 64 hex digits"))
+        })
+        .collect()
 }
 
 fn join_rules_content(rules: &JoinRules) -> (String, Option<String>, Content) {
@@ -563,6 +585,7 @@ async fn build(
             join_rule,
             min_assurance,
             denied_attesters,
+            allowed_attesters,
         } => {
             let rule = match join_rule.as_str() {
                 "public" => JoinRule::Public,
@@ -581,17 +604,21 @@ async fn build(
                 Some(level) => causerie_crypto::Assurance::from_level(level)
                     .ok_or_else(|| ApiError::new(Reason::BadMinAssurance, "levels are 0 to 3"))?,
             };
-            let mut denied = std::collections::BTreeSet::new();
-            for node in denied_attesters.unwrap_or_default() {
-                let key = NodeKey::from_hex(&node).map_err(|_| {
-                    ApiError::new(Reason::BadDeniedAttester, "node keys are 64 hex digits")
-                })?;
-                denied.insert(key);
-            }
+            let denied = node_keys(
+                denied_attesters,
+                causerie_room::content::MAX_DENIED_ATTESTERS,
+                Reason::BadDeniedAttester,
+            )?;
+            let allowed = node_keys(
+                allowed_attesters,
+                causerie_room::trust::MAX_ALLOWED_ATTESTERS,
+                Reason::BadAllowedAttester,
+            )?;
             let rules = JoinRules {
                 rule,
                 min_assurance,
                 denied_attesters: denied,
+                allowed_attesters: allowed,
             };
             (
                 kinds::JOIN_RULES.to_owned(),

@@ -58,6 +58,14 @@ fn room_json(view: &RoomView) -> JsonValue {
         "name": view.name,
         "topic": view.topic,
         "join_rule": join_rule_name(view.join_rules.rule),
+        "join_rules": {
+            "join_rule": join_rule_name(view.join_rules.rule),
+            "min_assurance": view.join_rules.min_assurance.level(),
+            "denied_attesters": view.join_rules.denied_attesters.iter()
+                .map(|k| hex::encode(k.as_bytes())).collect::<Vec<_>>(),
+            "allowed_attesters": view.join_rules.allowed_attesters.iter()
+                .map(|k| hex::encode(k.as_bytes())).collect::<Vec<_>>(),
+        },
         "creator": view.creator.map(|c| hex::encode(c.as_bytes())),
         "members": view.joined,
         "membership": view.membership.map(Membership::as_str),

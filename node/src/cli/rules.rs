@@ -68,6 +68,9 @@ pub(crate) struct SetArgs {
     /// Join-wave breaker: at most N open joins per window, e.g. 20/5m (`off` removes it).
     #[arg(long, value_parser = join_wave)]
     join_wave: Option<Wave>,
+    /// The join rule and the attesters it trusts.
+    #[command(flatten)]
+    join: super::join_rules::JoinArgs,
 }
 
 /// `--join-wave`: a limit, or `off`.
@@ -312,22 +315,50 @@ pub(crate) async fn run(cx: &Context, command: RulesCommand) -> Result<ExitCode>
     match command {
         RulesCommand::Show { .. } => {
             let rules = info.content_rules;
-            let text = describe(&rules);
+            let text = format!(
+                "{}\n{}",
+                describe(&rules),
+                super::join_rules::describe(&info.join_rules)
+            );
             cx.out.print(
-                json!({ "room": room.to_string(), "content_rules": rules }),
+                json!({
+                    "room": room.to_string(),
+                    "content_rules": rules,
+                    "join_rules": info.join_rules,
+                }),
                 || text,
             );
         }
         RulesCommand::Set(args) => {
-            let rules = apply(info.content_rules, &args);
-            let action = json!({ "action": "content_rules", "rules": rules });
-            let expect = Expect::new(Some(room), kinds::CONTENT_RULES).state_key("");
-            let done = client.act(&secret, &room, action, expect).await?;
-            let text = describe(&rules);
-            cx.out.print(
-                json!({ "event_id": done.event_id, "room": room.to_string(), "content_rules": rules }),
-                || format!("{text}\n({})", done.event_id),
-            );
+            let rules = apply(info.content_rules.clone(), &args);
+            let mut out = json!({ "room": room.to_string() });
+            let mut lines = Vec::new();
+            if args.join.given() {
+                let action = args
+                    .join
+                    .action(&info.join_rules)
+                    .map_err(|message| refused("over_limit", message))?;
+                let expect = Expect::new(Some(room), kinds::JOIN_RULES).state_key("");
+                let done = client.act(&secret, &room, action.clone(), expect).await?;
+                let mut shown = action.as_object().cloned().unwrap_or_default();
+                shown.remove("action");
+                lines.push(format!(
+                    "{}\n({})",
+                    super::join_rules::describe(&shown),
+                    done.event_id
+                ));
+                out["join_rules"] = Value::Object(shown);
+                out["join_rules_event_id"] = json!(done.event_id);
+            }
+            if !args.join.given() || rules != info.content_rules {
+                let action = json!({ "action": "content_rules", "rules": rules });
+                let expect = Expect::new(Some(room), kinds::CONTENT_RULES).state_key("");
+                let done = client.act(&secret, &room, action, expect).await?;
+                lines.push(format!("{}\n({})", describe(&rules), done.event_id));
+                out["event_id"] = json!(done.event_id);
+                out["content_rules"] = Value::Object(rules);
+            }
+            cx.out.print(out, || lines.join("\n"));
         }
     }
     Ok(ExitCode::SUCCESS)

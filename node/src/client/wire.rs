@@ -118,6 +118,10 @@ pub struct RoomInfo {
     /// Joins the node refused under the join-wave breaker (shown to moderators).
     #[serde(default)]
     pub join_wave: Option<serde_json::Value>,
+    /// The join rules: `{join_rule, min_assurance, denied_attesters, allowed_attesters}` (node
+    /// keys in hex; specs/accountability.md §8).
+    #[serde(default)]
+    pub join_rules: serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(Debug, Deserialize)]
