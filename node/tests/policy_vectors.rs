@@ -45,6 +45,7 @@ fn rule_of(json: &Json) -> Rule {
         reason: json["reason"].as_str().map(str::to_owned),
         reason_withheld: json["reason_withheld"].as_bool().unwrap_or(false),
         expires: json["expires"].as_u64(),
+        purge: json["purge"].as_bool().unwrap_or(false),
     }
 }
 
@@ -159,6 +160,12 @@ fn verdicts_follow_the_precedence() {
                 assert_eq!(verdict.list, room(&expected["list"]), "{}", case["name"]);
                 assert_eq!(verdict.rule, expected["rule"].as_str().unwrap());
                 assert_eq!(verdict.reason.as_deref(), expected["reason"].as_str());
+                assert_eq!(
+                    verdict.purge,
+                    expected["purge"].as_bool().unwrap_or(false),
+                    "{}",
+                    case["name"]
+                );
             }
         }
     }
@@ -184,6 +191,9 @@ fn invalid_rule_contents() -> Vec<(&'static str, &'static str, Content)> {
     kick.insert("recommendation".into(), "kick".into());
     let mut late = base(user(vec![1; 32]));
     late.insert("expires".into(), Value::Integer(1 << 53));
+    let mut muted = base(user(vec![1; 32]));
+    muted.insert("recommendation".into(), "mute".into());
+    muted.insert("purge".into(), Value::Bool(true));
     vec![
         ("target of 31 bytes", "bad_target", base(user(vec![1; 31]))),
         (
@@ -202,6 +212,7 @@ fn invalid_rule_contents() -> Vec<(&'static str, &'static str, Content)> {
         ),
         ("unknown recommendation", "bad_recommendation", kick),
         ("expires past 2^53 - 1", "bad_expires", late),
+        ("purge with mute", "bad_purge", muted),
     ]
 }
 

@@ -212,6 +212,7 @@ async fn phase_run(
             reason: Some("benchmark".into()),
             reason_withheld: false,
             expires: None,
+            purge: false,
         }
         .to_content();
         let at = Instant::now();

@@ -68,6 +68,7 @@ fn ban_rule(user: &TestUser, reason: &str) -> Content {
         reason: Some(reason.to_owned()),
         reason_withheld: false,
         expires: None,
+        purge: false,
     }
     .to_content()
 }
@@ -287,6 +288,7 @@ async fn events_from_peers_are_hidden_and_human_bans_are_never_lifted() -> Resul
         reason: Some("withheld".into()),
         reason_withheld: true,
         expires: None,
+        purge: false,
     };
     cluster
         .send(

@@ -199,6 +199,8 @@ pub struct Rule {
     pub reason_withheld: bool,
     /// Room time (specs/moderation.md §0) from which the rule no longer applies.
     pub expires: Option<u64>,
+    /// Ban-and-purge: the enforcer's ban carries `purge: true` (only with `ban`).
+    pub purge: bool,
 }
 
 impl Rule {
@@ -236,12 +238,18 @@ impl Rule {
                     .ok_or(AuthError::BadContent("bad_expires"))?,
             ),
         };
+        let purge = match content.get("purge") {
+            None => false,
+            Some(Value::Bool(purge)) if !*purge || recommendation == Recommendation::Ban => *purge,
+            Some(_) => return Err(AuthError::BadContent("bad_purge")),
+        };
         Ok(Some(Rule {
             target,
             recommendation,
             reason,
             reason_withheld,
             expires,
+            purge,
         }))
     }
 
@@ -259,6 +267,9 @@ impl Rule {
         if let Some(expires) = self.expires {
             // At most MAX_EXPIRES, so it fits.
             content.insert("expires".into(), Value::Integer(expires as i64));
+        }
+        if self.purge {
+            content.insert("purge".into(), Value::Bool(true));
         }
         content
     }
@@ -570,12 +581,14 @@ pub struct Verdict {
     pub rule: String,
     /// Its reason, unless withheld.
     pub reason: Option<String>,
+    /// The deciding rule asks for ban-and-purge.
+    pub purge: bool,
 }
 
 /// Applies `lists` (in the room's order of precedence) to `subject` at room time `at`, leaving
 /// out the rules in `ignore`. Precedence (specs/moderation.md §3.3): any `allow` wins; else the
-/// strongest of ban > mute > review; ties go to the earlier list, then the smaller rule id
-/// (bytewise). `None` when no rule applies.
+/// strongest of ban-and-purge > ban > mute > review; ties go to the earlier list, then the
+/// smaller rule id (bytewise). `None` when no rule applies.
 pub fn decide<'a>(
     lists: impl IntoIterator<Item = (RoomId, &'a ListIndex)>,
     ignore: &BTreeSet<(RoomId, String)>,
@@ -591,9 +604,10 @@ pub fn decide<'a>(
             }
             let rank = match rule.recommendation {
                 Recommendation::Allow => 0,
-                Recommendation::Ban => 1,
-                Recommendation::Mute => 2,
-                Recommendation::Review => 3,
+                Recommendation::Ban if rule.purge => 1,
+                Recommendation::Ban => 2,
+                Recommendation::Mute => 3,
+                Recommendation::Review => 4,
             };
             let key = (rank, position, id);
             if best.as_ref().is_none_or(|(k, ..)| key < *k) {
@@ -606,6 +620,7 @@ pub fn decide<'a>(
         list,
         rule: id.to_owned(),
         reason: rule.public_reason().map(str::to_owned),
+        purge: rule.purge,
     })
 }
 

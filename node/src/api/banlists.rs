@@ -52,6 +52,7 @@ fn rule_json(id: &str, rule: &Rule) -> JsonValue {
         "reason": rule.public_reason(),
         "reason_withheld": rule.reason_withheld,
         "expires": rule.expires,
+        "purge": rule.purge,
     })
 }
 
@@ -176,6 +177,7 @@ pub(super) fn rule_state(
     reason: Option<String>,
     reason_withheld: bool,
     expires: Option<u64>,
+    purge: bool,
 ) -> Result<(String, Option<String>, Content), ApiError> {
     let recommendation = Recommendation::parse(recommendation)
         .ok_or_else(|| bad_rule("recommendation: ban, mute, review or allow"))?;
@@ -191,12 +193,16 @@ pub(super) fn rule_state(
     if expires.is_some_and(|e| e > causerie_room::policy::MAX_EXPIRES) {
         return Err(bad_rule("expires is at most 2^53 - 1"));
     }
+    if purge && recommendation != Recommendation::Ban {
+        return Err(bad_rule("purge goes with the ban recommendation only"));
+    }
     let content = Rule {
         target: parse_target(target)?,
         recommendation,
         reason,
         reason_withheld,
         expires,
+        purge,
     }
     .to_content();
     Ok((POLICY_RULE.to_owned(), Some(rule_id(rule)?), content))

@@ -302,6 +302,9 @@ pub(super) enum Action {
         reason_withheld: bool,
         #[serde(default)]
         expires: Option<u64>,
+        /// Ban-and-purge: the enforcer's bans carry `purge: true`.
+        #[serde(default)]
+        purge: bool,
     },
     /// Removes a rule of the ban list this room is.
     BanlistRemove {
@@ -662,6 +665,7 @@ async fn build(
             reason,
             reason_withheld,
             expires,
+            purge,
         } => banlists::rule_state(
             &rule,
             &target,
@@ -669,6 +673,7 @@ async fn build(
             reason,
             reason_withheld,
             expires,
+            purge,
         )?,
         Action::BanlistRemove { rule } => banlists::remove_state(&rule)?,
         Action::Subscribe { list, enforcer } => {

@@ -61,6 +61,10 @@ pub(crate) enum BanlistCommand {
         /// Room time (ms since the Unix epoch) from which the rule no longer applies.
         #[arg(long)]
         expires: Option<u64>,
+        /// Ban-and-purge: the enforcer's bans also redact everything the user sent in the room
+        /// (only with `--recommendation ban`).
+        #[arg(long)]
+        purge: bool,
     },
     /// Remove a rule.
     Remove {
@@ -140,8 +144,13 @@ fn rule_line(rule: &JsonValue) -> String {
         .as_u64()
         .map(|e| format!(" (until {e})"))
         .unwrap_or_default();
+    let purge = if rule["purge"].as_bool() == Some(true) {
+        " and purge"
+    } else {
+        ""
+    };
     format!(
-        "{} {} {target}{reason}{expires}",
+        "{} {}{purge} {target}{reason}{expires}",
         rule["rule"].as_str().unwrap_or_default(),
         rule["recommendation"].as_str().unwrap_or_default(),
     )
@@ -214,6 +223,7 @@ pub(crate) async fn run(cx: &Context, command: BanlistCommand) -> Result<ExitCod
             reason,
             withhold_reason,
             expires,
+            purge,
         } => {
             let list = parse_room(&list)?;
             let rule = rule_id(&rule)?;
@@ -231,6 +241,15 @@ pub(crate) async fn run(cx: &Context, command: BanlistCommand) -> Result<ExitCod
             }
             if let Some(expires) = expires {
                 action["expires"] = json!(expires);
+            }
+            if purge {
+                if recommendation != "ban" {
+                    return Err(refused(
+                        "bad_rule",
+                        "--purge goes with --recommendation ban",
+                    ));
+                }
+                action["purge"] = json!(true);
             }
             let expect = Expect::new(Some(list), POLICY_RULE)
                 .state_key(rule.clone())

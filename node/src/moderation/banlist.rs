@@ -122,9 +122,14 @@ struct Enforcer {
 
 /// One enforcement action.
 enum Action {
+    /// Ban (with `purge` when the verdict asks for ban-and-purge).
     Ban(Verdict),
     /// Lift a ban the enforcer made for (list, rule).
     Lift(RoomId, String),
+    /// Mute (`room.mute`) for a `mute` verdict.
+    Mute(Verdict),
+    /// Lift a mute the enforcer made for (list, rule).
+    Unmute(RoomId, String),
 }
 
 /// The node's ban-list state.
@@ -230,7 +235,7 @@ impl Policy {
             };
             for decision in &receipt.decisions {
                 if let Some(event) = engine.event(&decision.event)
-                    && event.kind() == kinds::MEMBER
+                    && (event.kind() == kinds::MEMBER || event.kind() == kinds::MUTE)
                     && let Some(user) = event.state_key().and_then(user_of)
                 {
                     self.enqueue(*room, user);
@@ -467,10 +472,14 @@ impl Policy {
             found.as_ref().map(|a| *a.home_node().as_bytes()),
             found.as_ref().map(|a| a.handle().to_owned()),
         );
-        if self.subjects.len() >= MAX_SUBJECT_CACHE {
-            self.subjects.clear();
+        // An attestation not held yet is not remembered: once it arrives, the subject gains its
+        // home node and handle.
+        if found.is_some() || attestation.is_none() {
+            if self.subjects.len() >= MAX_SUBJECT_CACHE {
+                self.subjects.clear();
+            }
+            self.subjects.insert((*user, attestation), subject.clone());
         }
-        self.subjects.insert((*user, attestation), subject.clone());
         subject
     }
 
@@ -638,7 +647,8 @@ impl Policy {
         found
     }
 
-    /// What the enforcer should do about `user` in `room`, from the room's current state.
+    /// What the enforcer should do about `user` in `room`, from the room's current state: first
+    /// its ban (issue, add the purge, or lift its own), then its mute (issue or lift its own).
     fn action<S: Store>(
         &mut self,
         ledger: &Ledger<S>,
@@ -649,34 +659,57 @@ impl Policy {
     ) -> Option<Action> {
         let engine = ledger.room(&room)?;
         let member = engine.state_event(kinds::MEMBER, &user_state_key(user));
+        // The attestation the user's own member event names, else their latest one held.
         let attestation = member
+            .filter(|e| e.author() == user)
             .map(|e| *e.attestation())
-            .filter(|_| member.is_some_and(|e| e.author() == user));
+            .or_else(|| latest_attestation(ledger, user, now));
         let current = member.and_then(|e| Membership::parse(e.content()).ok());
         let verdict = self.verdict(ledger, room, user, attestation, now);
+        let engine = ledger.room(&room)?;
+        let outranked =
+            user == enforcer || engine.power_level(user) >= engine.power_level(enforcer);
+        let recommendation = verdict.as_ref().map(|v| v.recommendation);
+        let own_ban = member
+            .filter(|e| e.author() == enforcer && current == Some(Membership::Ban))
+            .and_then(|e| policy_of(e.content()));
         match verdict {
             Some(verdict) if verdict.recommendation == Recommendation::Ban => {
-                let engine = ledger.room(&room)?;
-                let allowed = current != Some(Membership::Ban)
-                    && user != enforcer
-                    && engine.power_level(user) < engine.power_level(enforcer);
-                allowed.then_some(Action::Ban(verdict))
+                let purged =
+                    member.is_some_and(|e| causerie_room::moderation::is_purge_ban(e.content()));
+                // A ban the enforcer made without purge gains it when the rule asks for it.
+                let needed = current != Some(Membership::Ban)
+                    || (verdict.purge && own_ban.is_some() && !purged);
+                return (needed && !outranked).then_some(Action::Ban(verdict));
             }
             _ => {
-                let member = member?;
-                let tag = member.content().get("policy").and_then(Value::as_map)?;
-                let list = tag
-                    .get("list")
-                    .and_then(Value::as_bytes)
-                    .and_then(|b| <[u8; 32]>::try_from(b).ok())?;
-                let rule = tag.get("rule").and_then(Value::as_str)?;
-                (current == Some(Membership::Ban) && member.author() == enforcer)
-                    .then(|| Action::Lift(RoomId(causerie_crypto::Hash32(list)), rule.to_owned()))
+                if let Some((list, rule)) = own_ban {
+                    return Some(Action::Lift(list, rule));
+                }
+            }
+        }
+        let mute = engine.state_event(kinds::MUTE, &user_state_key(user));
+        let muted = mute.is_some_and(|e| causerie_room::moderation::muted_at(e.content(), now));
+        match verdict {
+            Some(verdict) if verdict.recommendation == Recommendation::Mute => {
+                // Only members are muted: a mute would also keep a newcomer from joining,
+                // which a `mute` recommendation allows.
+                let joined = current == Some(Membership::Join);
+                (joined && !muted && !outranked && can_mute(engine, enforcer))
+                    .then_some(Action::Mute(verdict))
+            }
+            _ if recommendation == Some(Recommendation::Ban) => None,
+            _ => {
+                let (list, rule) = mute
+                    .filter(|e| e.author() == enforcer && muted)
+                    .and_then(|e| policy_of(e.content()))?;
+                Some(Action::Unmute(list, rule))
             }
         }
     }
 
-    /// Prepares and signs the enforcer's member event for `action`.
+    /// Prepares and signs the enforcer's event for `action`: a `room.member` ban or unban, or a
+    /// `room.mute` mute or unmute, each tagged with the (list, rule) behind it.
     fn sign<S: Store>(
         &self,
         ledger: &Ledger<S>,
@@ -687,22 +720,50 @@ impl Policy {
         now: u64,
     ) -> Option<Event> {
         let enforcer = self.enforcer.as_ref()?;
-        let (membership, reason, list, rule) = match action {
-            Action::Ban(verdict) => {
-                let reason = match &verdict.reason {
-                    Some(reason) => format!("ban list {}: {reason}", verdict.list),
-                    None => format!("ban list {}", verdict.list),
-                };
-                (Membership::Ban, reason, verdict.list, verdict.rule)
-            }
-            Action::Lift(list, rule) => (
-                Membership::Leave,
-                format!("ban list {list}: rule {rule} lifted"),
-                list,
-                rule,
-            ),
+        let listed = |verdict: &Verdict| match &verdict.reason {
+            Some(reason) => format!("ban list {}: {reason}", verdict.list),
+            None => format!("ban list {}", verdict.list),
         };
-        let mut content = membership.to_content();
+        let lifted = |list: &RoomId, rule: &str| format!("ban list {list}: rule {rule} lifted");
+        let (kind, mut content, reason, list, rule) = match action {
+            Action::Ban(verdict) => {
+                let mut content = Membership::Ban.to_content();
+                if verdict.purge {
+                    content.insert("purge".into(), Value::Bool(true));
+                }
+                (
+                    kinds::MEMBER,
+                    content,
+                    listed(&verdict),
+                    verdict.list,
+                    verdict.rule,
+                )
+            }
+            Action::Lift(list, rule) => {
+                let reason = lifted(&list, &rule);
+                (
+                    kinds::MEMBER,
+                    Membership::Leave.to_content(),
+                    reason,
+                    list,
+                    rule,
+                )
+            }
+            Action::Mute(verdict) => {
+                let reason = listed(&verdict);
+                (
+                    kinds::MUTE,
+                    mute_content(true),
+                    reason,
+                    verdict.list,
+                    verdict.rule,
+                )
+            }
+            Action::Unmute(list, rule) => {
+                let reason = lifted(&list, &rule);
+                (kinds::MUTE, mute_content(false), reason, list, rule)
+            }
+        };
         content.insert(
             "reason".into(),
             Value::Text(truncate(reason, MAX_BAN_REASON_BYTES)),
@@ -712,7 +773,7 @@ impl Policy {
         let draft = engine
             .prepare(
                 enforcer.key,
-                kinds::MEMBER,
+                kind,
                 Some(user_state_key(user)),
                 content,
                 now,
@@ -807,7 +868,51 @@ fn can_ban(engine: &Room, key: &UserKey) -> bool {
     engine.membership(key) == Some(Membership::Join) && engine.power_level(key) >= levels.ban
 }
 
-/// The `policy` tag of the enforcer's member events.
+/// The id of `user`'s attestation valid at `now` that the store holds, the latest first.
+fn latest_attestation<S: Store>(
+    ledger: &Ledger<S>,
+    user: &UserKey,
+    now: u64,
+) -> Option<AttestationId> {
+    ledger
+        .store()
+        .attestations_for(user, None, MAX_ENFORCER_ATTESTATIONS)
+        .ok()?
+        .into_iter()
+        .filter(|a| a.is_valid_at(now))
+        .max_by_key(|a| (a.not_after(), a.not_before(), a.id()))
+        .map(|a| a.id())
+}
+
+/// Whether `key` has mute power in the room (it is joined: [`can_ban`] holds for the rooms it
+/// enforces).
+fn can_mute(engine: &Room, key: &UserKey) -> bool {
+    let levels = engine
+        .state_event(kinds::POWER_LEVELS, "")
+        .and_then(|e| causerie_room::PowerLevels::parse(e.content()).ok())
+        .unwrap_or_default();
+    engine.power_level(key) >= levels.mute
+}
+
+/// `room.mute` content: `{muted}`.
+fn mute_content(muted: bool) -> Content {
+    let mut content = Content::new();
+    content.insert("muted".into(), Value::Bool(muted));
+    content
+}
+
+/// The (list, rule) of an enforcer event's `policy` tag.
+fn policy_of(content: &Content) -> Option<(RoomId, String)> {
+    let tag = content.get("policy").and_then(Value::as_map)?;
+    let list = tag
+        .get("list")
+        .and_then(Value::as_bytes)
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())?;
+    let rule = tag.get("rule").and_then(Value::as_str)?;
+    Some((RoomId(causerie_crypto::Hash32(list)), rule.to_owned()))
+}
+
+/// The `policy` tag of the enforcer's member and mute events.
 fn policy_tag(list: RoomId, rule: &str) -> Value {
     let mut tag = Content::new();
     tag.insert("list".into(), Value::Bytes(list.as_bytes().to_vec()));

@@ -10,6 +10,7 @@ fn rule(target: Target, recommendation: Recommendation) -> Rule {
         reason: None,
         reason_withheld: false,
         expires: None,
+        purge: false,
     }
 }
 
@@ -40,6 +41,7 @@ fn rule_content_round_trips_and_empty_content_removes() {
         reason: Some("flooding".into()),
         reason_withheld: true,
         expires: Some(MAX_EXPIRES),
+        purge: false,
     };
     assert_eq!(Rule::parse(&full.to_content()), Ok(Some(full.clone())));
     assert_eq!(full.public_reason(), None);
@@ -417,4 +419,33 @@ fn diffs_name_added_removed_and_changed_rules() {
         ]
     );
     assert!(diff(&after, &after).is_empty());
+}
+
+#[test]
+fn purge_goes_with_ban_only_and_outranks_a_plain_ban() {
+    let mut purge = rule(Target::Attester(HOME), Recommendation::Ban);
+    purge.purge = true;
+    assert_eq!(Rule::parse(&purge.to_content()), Ok(Some(purge.clone())));
+    let mut muted = rule(Target::User(ALICE), Recommendation::Mute).to_content();
+    muted.insert("purge".into(), Value::Bool(true));
+    assert_eq!(Rule::parse(&muted), Err(AuthError::BadContent("bad_purge")));
+    muted.insert("purge".into(), Value::Bool(false));
+    assert!(Rule::parse(&muted).is_ok());
+    let mut odd = rule(Target::User(ALICE), Recommendation::Ban).to_content();
+    odd.insert("purge".into(), Value::Text("yes".into()));
+    assert_eq!(Rule::parse(&odd), Err(AuthError::BadContent("bad_purge")));
+    // A plain ban on the first list loses to a ban-and-purge on the second.
+    let first = list(&[("a", rule(Target::User(ALICE), Recommendation::Ban))]);
+    let second = list(&[("z", purge)]);
+    let verdict = decide(
+        [(room(1), &first), (room(2), &second)],
+        &BTreeSet::new(),
+        &alice(),
+        0,
+    )
+    .unwrap();
+    assert_eq!(
+        (verdict.list, verdict.rule.as_str(), verdict.purge),
+        (room(2), "z", true)
+    );
 }
