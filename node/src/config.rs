@@ -45,6 +45,8 @@ pub const MAX_HOST_BYTES: usize = 255;
 pub const OPERATOR_TOKEN_FILE: &str = "operator.token";
 /// Most rooms with their own classifier fail mode in the configuration.
 pub const MAX_CLASSIFIER_ROOMS: usize = 1_024;
+/// Most node keys in `[federation] deny`.
+pub const MAX_FEDERATION_DENY: usize = 1_024;
 
 /// Why a configuration was refused.
 #[derive(Debug, Error)]
@@ -114,6 +116,8 @@ pub struct ConfigFile {
     pub operator: Option<OperatorFile>,
     /// `[records]`: see [`RecordsFile`].
     pub records: Option<RecordsFile>,
+    /// `[federation]`: see [`FederationFile`].
+    pub federation: Option<FederationFile>,
 }
 
 /// The `[operator]` table of the config file.
@@ -197,6 +201,15 @@ impl RecordsConfig {
     }
 }
 
+/// The `[federation]` table of the config file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FederationFile {
+    /// See [`Config::federation_deny`]: node keys, 64 hex digits each.
+    #[serde(default)]
+    pub deny: Vec<String>,
+}
+
 /// The `[moderation]` table of the config file.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -269,6 +282,10 @@ pub struct Config {
     pub operator_token_file: Option<PathBuf>,
     /// `[records]`: registration records' retention, required contact data, sweep interval.
     pub records: RecordsConfig,
+    /// `[federation] deny`: nodes this node refuses to federate with (no connection either way,
+    /// no request, no gossip; specs/accountability.md §8). At most [`MAX_FEDERATION_DENY`].
+    /// Default none.
+    pub federation_deny: std::collections::BTreeSet<causerie_crypto::NodeKey>,
 }
 
 impl Config {
@@ -315,6 +332,7 @@ impl Config {
             enforcer_key_file: file.moderation.and_then(|m| m.enforcer_key_file),
             operator_token_file: file.operator.and_then(|o| o.token_file),
             records: RecordsConfig::from_file(file.records.unwrap_or_default()),
+            federation_deny: federation_deny(file.federation.unwrap_or_default())?,
         };
         config.validate()?;
         Ok(config)
@@ -413,6 +431,26 @@ impl Config {
     pub fn store_path(&self) -> PathBuf {
         self.data_dir.join("store")
     }
+}
+
+/// Checks `[federation] deny`: at most [`MAX_FEDERATION_DENY`] node keys in hex.
+fn federation_deny(
+    file: FederationFile,
+) -> Result<std::collections::BTreeSet<causerie_crypto::NodeKey>, ConfigError> {
+    let field = "federation.deny";
+    if file.deny.len() > MAX_FEDERATION_DENY {
+        return Err(invalid(
+            field,
+            format!("at most {MAX_FEDERATION_DENY} node keys"),
+        ));
+    }
+    file.deny
+        .iter()
+        .map(|key| {
+            causerie_crypto::NodeKey::from_hex(key)
+                .map_err(|_| invalid(field, format!("{key:?}: a node key is 64 hex digits")))
+        })
+        .collect()
 }
 
 /// Checks the `[classifier]` table.
@@ -612,5 +650,28 @@ mod tests {
         assert!(toml::from_str::<ConfigFile>("[moderation]\nenforcer = 1\n").is_err());
         let default = Config::load(None, Overrides::default()).unwrap();
         assert_eq!(default.enforcer_key_file, None);
+    }
+
+    #[test]
+    fn federation_deny_takes_node_keys() {
+        let key = causerie_crypto::NodeSecret::from_seed(&[5; 32]).public();
+        let hex = hex::encode(key.as_bytes());
+        let file: ConfigFile =
+            toml::from_str(&format!("[federation]\ndeny = [\"{hex}\"]\n")).unwrap();
+        let config = Config::from_parts(file, Overrides::default()).unwrap();
+        assert_eq!(config.federation_deny, [key].into_iter().collect());
+        let bad: ConfigFile = toml::from_str("[federation]\ndeny = [\"nope\"]\n").unwrap();
+        let err = Config::from_parts(bad, Overrides::default()).unwrap_err();
+        assert_eq!(err.reason(), "config_invalid");
+        assert!(toml::from_str::<ConfigFile>("[federation]\nallow = []\n").is_err());
+        let many = vec![format!("\"{hex}\""); MAX_FEDERATION_DENY + 1].join(",");
+        let file: ConfigFile = toml::from_str(&format!("[federation]\ndeny = [{many}]\n")).unwrap();
+        assert!(Config::from_parts(file, Overrides::default()).is_err());
+        assert!(
+            Config::load(None, Overrides::default())
+                .unwrap()
+                .federation_deny
+                .is_empty()
+        );
     }
 }

@@ -189,6 +189,11 @@ pub async fn start(config: &Config) -> Result<Running, DaemonError> {
     let reports_secret = node_key(config)?;
     let mut net_config = NetConfig::new(config.listen.clone(), config.bootstrap.clone(), secret);
     net_config.peer_rate = config.rate_limits.peer;
+    net_config.deny = config
+        .federation_deny
+        .iter()
+        .filter_map(crate::net::peer_of_node)
+        .collect();
     let (net, net_task) = match Net::spawn(net_config, node.clone(), shutdown.child_token()) {
         Ok(started) => started,
         Err(e) => {

@@ -74,6 +74,9 @@ pub struct NetConfig {
     /// Gossip messages one peer may send (a token bucket; beyond it they are ignored and the
     /// peer earns a strike). [`crate::rate_limits::DEFAULT_PEER`] by default.
     pub peer_rate: crate::rate_limits::Rate,
+    /// Nodes this node refuses to federate with (`[federation] deny`): no connection either
+    /// way, no request, no gossip (specs/accountability.md §8). Empty by default.
+    pub deny: std::collections::BTreeSet<PeerId>,
 }
 
 impl NetConfig {
@@ -85,6 +88,7 @@ impl NetConfig {
             node_key,
             sync_interval: SYNC_INTERVAL,
             peer_rate: crate::rate_limits::DEFAULT_PEER,
+            deny: std::collections::BTreeSet::new(),
         }
     }
 }
@@ -121,6 +125,9 @@ pub enum NetError {
     /// No peer could serve the room.
     #[error("no peer could serve the room")]
     NoPeer,
+    /// The peer is a node this node refuses to federate with (`[federation] deny`).
+    #[error("federation with {0} is denied by this node's configuration")]
+    FederationDenied(PeerId),
     /// The local node failed.
     #[error("node: {0}")]
     Node(#[from] crate::node::NodeError),
@@ -139,6 +146,7 @@ impl NetError {
             NetError::BadResponse(reason) => reason,
             NetError::Invite(e) => e.reason(),
             NetError::NoPeer => "no_peer",
+            NetError::FederationDenied(_) => "federation_denied",
             NetError::Node(e) => e.reason(),
         }
     }
@@ -196,6 +204,13 @@ pub(crate) fn source_of(peer: &PeerId) -> Source {
 }
 
 /// The peer an engine source names, if it names one.
+/// The libp2p identity of a node key (the node key is the node's libp2p key); `None` if the
+/// bytes are not an Ed25519 point libp2p accepts.
+pub fn peer_of_node(node: &causerie_crypto::NodeKey) -> Option<PeerId> {
+    let key = libp2p::identity::ed25519::PublicKey::try_from_bytes(node.as_bytes()).ok()?;
+    Some(libp2p::identity::PublicKey::from(key).to_peer_id())
+}
+
 pub(crate) fn peer_of_source(source: &Source) -> Option<PeerId> {
     if source.is_local() {
         return None;

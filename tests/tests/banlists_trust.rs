@@ -12,7 +12,6 @@
 use causerie_crypto::event::kinds;
 use causerie_crypto::{Content, Event, EventDraft, EventId, RoomId, UserSecret};
 use causerie_node::node::{IngestOutcome, Node, PrepareRequest};
-use causerie_room::content::user_state_key;
 use causerie_room::policy::{POLICY_RULE, Recommendation, Rule, Target};
 use causerie_room::{Membership, Source};
 use causerie_tests::cluster::{
@@ -149,7 +148,9 @@ async fn one_attester_rule_refuses_every_user_of_that_node_on_every_honest_node(
     for node in [B, C] {
         for event in &before {
             wait_until(DEFAULT_TIMEOUT, "the messages show", || async {
-                in_history(cluster.node(node), room, event.id()).await.is_some()
+                in_history(cluster.node(node), room, event.id())
+                    .await
+                    .is_some()
             })
             .await?;
         }
@@ -198,17 +199,25 @@ async fn one_attester_rule_refuses_every_user_of_that_node_on_every_honest_node(
     // Every member it attests is banned by the enforcer on every honest node.
     for spammer in &spammers {
         for node in [B, C] {
-            wait_until(DEFAULT_TIMEOUT, "the enforcer bans the node's users", || async {
-                member(cluster.node(node), room, spammer, &enforcer).await
-                    == Some((Membership::Ban, true, false))
-            })
+            wait_until(
+                DEFAULT_TIMEOUT,
+                "the enforcer bans the node's users",
+                || async {
+                    member(cluster.node(node), room, spammer, &enforcer).await
+                        == Some((Membership::Ban, true, false))
+                },
+            )
             .await?;
         }
     }
     // Their old messages are hidden; the honest user's messages still show.
     for node in [B, C] {
         for event in &before {
-            assert!(in_history(cluster.node(node), room, event.id()).await.is_none());
+            assert!(
+                in_history(cluster.node(node), room, event.id())
+                    .await
+                    .is_none()
+            );
         }
     }
     let fine = cluster.message(&carol, room, "hello").await?;
@@ -241,11 +250,17 @@ async fn one_attester_rule_refuses_every_user_of_that_node_on_every_honest_node(
         })
         .await?;
         wait_until(DEFAULT_TIMEOUT, "the honest message shows", || async {
-            in_history(cluster.node(node), room, fine.id()).await.is_some()
+            in_history(cluster.node(node), room, fine.id())
+                .await
+                .is_some()
         })
         .await?;
         for event in late.iter().chain([&join]) {
-            assert!(in_history(cluster.node(node), room, event.id()).await.is_none());
+            assert!(
+                in_history(cluster.node(node), room, event.id())
+                    .await
+                    .is_none()
+            );
         }
     }
     // The node's own software, if honest, refuses its users' submissions too.
@@ -288,7 +303,9 @@ async fn list_purges_and_mutes_become_room_events_and_lift_with_their_rule() -> 
     for node in [0, 1] {
         for event in [&spam, &rude] {
             wait_until(DEFAULT_TIMEOUT, "the messages show", || async {
-                in_history(cluster.node(node), room, event.id()).await.is_some()
+                in_history(cluster.node(node), room, event.id())
+                    .await
+                    .is_some()
             })
             .await?;
         }
@@ -364,25 +381,34 @@ async fn list_purges_and_mutes_become_room_events_and_lift_with_their_rule() -> 
             mute(cluster.node(node), room, &trudy, &enforcer).await == Some((false, true))
         })
         .await?;
-        wait_until(DEFAULT_TIMEOUT, "the purged message shows redacted", || async {
-            in_history(cluster.node(node), room, spam.id())
-                .await
-                .is_some_and(|e| !e.content().contains_key("body"))
-        })
+        wait_until(
+            DEFAULT_TIMEOUT,
+            "the purged message shows redacted",
+            || async {
+                in_history(cluster.node(node), room, spam.id())
+                    .await
+                    .is_some_and(|e| !e.content().contains_key("body"))
+            },
+        )
         .await?;
-        wait_until(DEFAULT_TIMEOUT, "the muted user's message shows again", || async {
-            in_history(cluster.node(node), room, rude.id())
-                .await
-                .is_some_and(|e| e.content().contains_key("body"))
-        })
+        wait_until(
+            DEFAULT_TIMEOUT,
+            "the muted user's message shows again",
+            || async {
+                in_history(cluster.node(node), room, rude.id())
+                    .await
+                    .is_some_and(|e| e.content().contains_key("body"))
+            },
+        )
         .await?;
     }
     let after = cluster.message(&trudy, room, "sorry").await?;
     wait_until(DEFAULT_TIMEOUT, "the unmuted user speaks", || async {
-        in_history(cluster.node(0), room, after.id()).await.is_some()
+        in_history(cluster.node(0), room, after.id())
+            .await
+            .is_some()
     })
     .await?;
-    let _ = user_state_key(&trudy.key);
     cluster.shutdown().await;
     Ok(())
 }

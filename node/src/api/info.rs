@@ -194,6 +194,12 @@ pub(super) async fn metrics(State(state): State<ApiState>) -> Response {
         "Inbound requests failed, by reason.",
         &net.requests_failed,
     );
+    render_reasons(
+        &mut out,
+        "causerie_federation_denied_total",
+        "Connections, dials, requests and gossip refused because the peer is a denied node, by what.",
+        &net.federation_denied,
+    );
     if let Some(classifier) = &state.classifier {
         classifier.metrics().render(&mut out);
     }

@@ -77,6 +77,8 @@ pub(crate) struct Actor {
     addresses: BTreeMap<PeerId, Vec<Multiaddr>>,
     /// Blocked peers: `None` by the operator (until unblocked), `Some(t)` banned until `t`.
     blocked: BTreeMap<PeerId, Option<Instant>>,
+    /// Denied nodes (`[federation] deny`): blocked for the node's lifetime, never unblocked.
+    denied: BTreeSet<PeerId>,
     /// Misbehaviour strikes and when the last one came.
     strikes: BTreeMap<PeerId, (u32, Instant)>,
     /// Gossip verdicts waiting for their held event, with the message, its source and since when.
@@ -138,6 +140,9 @@ impl Actor {
                 .listen_on(address.clone())
                 .map_err(|e| listen_error(address, &e))?;
         }
+        for peer in &config.deny {
+            swarm.behaviour_mut().blocked.block_peer(*peer);
+        }
         let (gossip, gossip_receiver) = mpsc::channel(GOSSIP_QUEUE_LEN);
         let handle = NetHandle {
             commands: sender,
@@ -159,6 +164,7 @@ impl Actor {
             connected: BTreeSet::new(),
             addresses: BTreeMap::new(),
             blocked: BTreeMap::new(),
+            denied: config.deny,
             strikes: BTreeMap::new(),
             deferred: BTreeMap::new(),
             dials: BTreeMap::new(),
@@ -194,6 +200,9 @@ impl Actor {
             Err(e) => warn!(reason = e.reason(), "cannot list rooms"),
         }
         for address in self.bootstrap.clone() {
+            if self.refuse_denied(peer_of(&address), "dial") {
+                continue;
+            }
             self.remember(&address);
             if let Err(e) = self.swarm.dial(address.clone()) {
                 warn!(%address, error = %e, "bootstrap dial failed");
@@ -284,6 +293,10 @@ impl Actor {
             }
             Command::Dial(address, reply) => self.dial(address, reply),
             Command::Request(peer, request, reply) => {
+                if self.refuse_denied(Some(peer), "request_out") {
+                    let _ = reply.send(Err(NetError::FederationDenied(peer)));
+                    return;
+                }
                 if self.blocked.contains_key(&peer) {
                     let _ = reply.send(Err(NetError::Request("peer_blocked")));
                     return;
@@ -400,6 +413,12 @@ impl Actor {
     }
 
     fn dial(&mut self, address: Multiaddr, reply: oneshot::Sender<Result<PeerId, NetError>>) {
+        if let Some(peer) = peer_of(&address)
+            && self.refuse_denied(Some(peer), "dial")
+        {
+            let _ = reply.send(Err(NetError::FederationDenied(peer)));
+            return;
+        }
         self.remember(&address);
         if let Some(peer) = peer_of(&address) {
             if self.blocked.contains_key(&peer) {
@@ -430,7 +449,21 @@ impl Actor {
         let _ = self.swarm.disconnect_peer_id(peer);
     }
 
+    /// Whether `peer` is a denied node; if so, counts the refusal of `what`.
+    fn refuse_denied(&self, peer: Option<PeerId>, what: &'static str) -> bool {
+        let denied = peer.is_some_and(|peer| self.denied.contains(&peer));
+        if denied {
+            self.metrics.federation_denied(what);
+        }
+        denied
+    }
+
     fn unblock(&mut self, peer: PeerId) {
+        if self.denied.contains(&peer) {
+            // A denied node stays blocked whatever else lifts.
+            self.blocked.remove(&peer);
+            return;
+        }
         self.blocked.remove(&peer);
         self.strikes.remove(&peer);
         self.swarm.behaviour_mut().blocked.unblock_peer(peer);
@@ -577,13 +610,18 @@ impl Actor {
     fn redial(&mut self) {
         let mut targets: Vec<Multiaddr> = self.bootstrap.clone();
         for (peer, addresses) in &self.addresses {
-            if !self.connected.contains(peer) && !self.blocked.contains_key(peer) {
+            if !self.connected.contains(peer)
+                && !self.blocked.contains_key(peer)
+                && !self.denied.contains(peer)
+            {
                 targets.extend(addresses.iter().take(1).cloned());
             }
         }
         for address in targets {
             if let Some(peer) = peer_of(&address)
-                && (self.connected.contains(&peer) || self.blocked.contains_key(&peer))
+                && (self.connected.contains(&peer)
+                    || self.blocked.contains_key(&peer)
+                    || self.denied.contains(&peer))
             {
                 continue;
             }
@@ -745,11 +783,21 @@ impl Actor {
             SwarmEvent::OutgoingConnectionError {
                 connection_id,
                 error,
-                ..
+                peer_id,
             } => {
+                let denied = self.refuse_denied(peer_id, "connection_out");
                 if let Some(reply) = self.dials.remove(&connection_id) {
-                    let _ = reply.send(Err(NetError::Dial(error.to_string())));
+                    let error = match peer_id {
+                        Some(peer) if denied => NetError::FederationDenied(peer),
+                        _ => NetError::Dial(error.to_string()),
+                    };
+                    let _ = reply.send(Err(error));
                 }
+            }
+            SwarmEvent::IncomingConnectionError { peer_id, .. }
+                if self.refuse_denied(peer_id, "connection_in") =>
+            {
+                debug!(peer = ?peer_id, "refused a denied node's connection");
             }
             SwarmEvent::Behaviour(event) => self.on_behaviour(event),
             _ => {}
@@ -764,6 +812,14 @@ impl Actor {
                 message,
             }) => {
                 NetMetrics::inc(&self.metrics.gossip_received);
+                if self.refuse_denied(Some(propagation_source), "gossip") {
+                    self.on_command(Command::Validated(
+                        message_id,
+                        propagation_source,
+                        MessageAcceptance::Reject,
+                    ));
+                    return;
+                }
                 let room =
                     gossip::room_of_topic(&message.topic).filter(|room| self.rooms.contains(room));
                 let Some(room) = room else {
@@ -916,6 +972,11 @@ impl Actor {
         request: Request,
         channel: request_response::ResponseChannel<Response>,
     ) {
+        if self.refuse_denied(Some(peer), "request_in") {
+            // Unanswered: the channel drops and the denied node's request fails.
+            drop(channel);
+            return;
+        }
         let per_peer = self.inbound_per_peer.get(&peer).copied().unwrap_or(0);
         let permit = if per_peer < MAX_INBOUND_PER_PEER {
             self.inbound.clone().try_acquire_owned().ok()

@@ -43,6 +43,9 @@ pub struct NetMetrics {
     events_rejected: ReasonCounts,
     /// Outbound requests that failed, by reason.
     outbound_failed: ReasonCounts,
+    /// What was refused because the peer is a denied node (`federation_denied`), by what:
+    /// `connection_in`, `connection_out`, `dial`, `request_in`, `request_out`, `gossip`.
+    federation_denied: ReasonCounts,
 }
 
 /// A point-in-time copy of [`NetMetrics`] for rendering.
@@ -80,6 +83,8 @@ pub struct NetMetricsSnapshot {
     pub events_rejected: BTreeMap<&'static str, u64>,
     /// Outbound requests failed, by reason name.
     pub outbound_failed: BTreeMap<&'static str, u64>,
+    /// Refusals of denied nodes, by what was refused.
+    pub federation_denied: BTreeMap<&'static str, u64>,
 }
 
 impl NetMetrics {
@@ -108,6 +113,11 @@ impl NetMetrics {
         self.outbound_failed.increment(reason);
     }
 
+    /// Counts something refused because its peer is a denied node.
+    pub fn federation_denied(&self, what: &'static str) {
+        self.federation_denied.increment(what);
+    }
+
     /// Copies every counter.
     pub fn snapshot(&self) -> NetMetricsSnapshot {
         let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
@@ -128,6 +138,7 @@ impl NetMetrics {
             requests_failed: self.requests_failed.snapshot(),
             events_rejected: self.events_rejected.snapshot(),
             outbound_failed: self.outbound_failed.snapshot(),
+            federation_denied: self.federation_denied.snapshot(),
         }
     }
 }
