@@ -228,11 +228,9 @@ async fn one_attester_rule_refuses_every_user_of_that_node_on_every_honest_node(
             .node(node)
             .add_attestation(newcomer.attestation.clone())
             .await?;
-        let mut offered: Vec<(Event, Source)> = late
-            .iter()
-            .map(|event| (event.clone(), source.clone()))
-            .collect();
-        offered.push((join.clone(), source.clone()));
+        let mut offered: Vec<(Event, Source)> =
+            late.iter().map(|event| (event.clone(), source)).collect();
+        offered.push((join.clone(), source));
         let outcomes = cluster.node(node).ingest_from(offered).await?;
         for outcome in outcomes {
             assert!(
