@@ -114,6 +114,23 @@ async fn a_member_reports_a_message_and_the_operator_actions_it() {
         Some("I know where you live")
     );
 
+    // `causerie verify` checks it offline; one changed byte of the text and it does not.
+    let file_arg = file.to_str().unwrap();
+    let verified = carol.run(&["verify", file_arg]).await.ok();
+    assert_eq!(verified["type"], "report");
+    assert_eq!(verified["report_id"], id.as_str());
+    let mut tampered = std::fs::read(&file).unwrap();
+    let at = tampered
+        .windows(10)
+        .position(|w| w == b"threatens ")
+        .unwrap();
+    tampered[at] ^= 0x20;
+    let bad = home.path().join("tampered.cbor");
+    std::fs::write(&bad, &tampered).unwrap();
+    let refused = carol.run(&["verify", bad.to_str().unwrap()]).await;
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert_eq!(refused.json()["reason"], "bad_signature", "{refused:?}");
+
     // The operator actions it; the reporter sees it.
     run(admin(&[
         "reports",
