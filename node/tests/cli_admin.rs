@@ -293,7 +293,8 @@ async fn disclosure_bundle_and_transparency_counts() {
     let events = disclosed["events"].as_array().unwrap();
     assert!(events.iter().any(|e| e == message.as_str()), "{disclosed}");
     assert_eq!(disclosed["attestations"].as_array().unwrap().len(), 1);
-    assert_eq!(disclosed["record"], false);
+    // The registration record (registration time, the registration's address) is in it.
+    assert_eq!(disclosed["record"], true);
 
     // The log names the bundle by its hash.
     let entries = running.node.audit().entries(0, 100).await.unwrap();
@@ -330,6 +331,11 @@ async fn disclosure_bundle_and_transparency_counts() {
             .iter()
             .any(|e| e.id().to_string() == message)
     );
+    let record: causerie_storage::records::RegistrationRecord =
+        causerie_crypto::codec::decode(bundle.record().unwrap(), 1 << 20).unwrap();
+    assert_eq!(record.user.to_string(), alice_key);
+    assert!(record.registered_ms.is_some());
+    assert!(!record.connections.is_empty());
     for i in (0..bytes.len()).step_by(7) {
         let mut bad = bytes.clone();
         bad[i] ^= 0x01;

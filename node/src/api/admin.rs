@@ -202,7 +202,8 @@ pub(super) async fn disclose(
 ) -> Result<Json<JsonValue>, ApiError> {
     let reference = request_ref(&body.request_ref)?.to_owned();
     let user = parse_user(&body.user)?;
-    let disclosed = state.node.audit().disclose(user, reference).await?;
+    let policy = state.node.records().policy();
+    let disclosed = state.node.audit().disclose(user, reference, policy).await?;
     let bundle = &disclosed.bundle;
     Ok(Json(json!({
         "seq": disclosed.seq,

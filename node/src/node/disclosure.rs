@@ -8,12 +8,14 @@ use causerie_crypto::audit::{AuditEntry, AuditKind};
 use causerie_crypto::disclosure::{
     Disclosure, DisclosureDraft, MAX_BUNDLE_ATTESTATIONS, MAX_BUNDLE_EVENT_BYTES, MAX_BUNDLE_EVENTS,
 };
-use causerie_crypto::{Event, UserKey};
+use causerie_crypto::{Event, UserKey, codec};
 use causerie_storage::{MAX_AUDIT_PAGE, MAX_PAGE_LEN};
 use serde::Serialize;
 
 use super::{Audit, NodeError, details};
 use crate::clock::now_ms;
+use crate::records::RetentionPolicy;
+use crate::records::retention::sweep;
 
 /// Most audit entries one transparency count reads (the log's first ones).
 pub const MAX_TRANSPARENCY_SCAN: u64 = 1 << 20;
@@ -29,7 +31,8 @@ pub struct Disclosed {
 
 impl Audit {
     /// Builds, signs and records a disclosure bundle about `user` for `request_ref`: the
-    /// registration record within retention (none while this node keeps no records), every
+    /// registration record within retention (what the store holds, less any field `policy`
+    /// says has expired but the sweeper has not removed yet; canonical CBOR), every
     /// event by `user` this node stores (full signed bytes, whatever their status, up to
     /// `MAX_BUNDLE_EVENTS` / `MAX_BUNDLE_EVENT_BYTES`; `complete: false` beyond), and the
     /// user's attestations this node holds. The audit entry (`disclosure`, subject the user
@@ -38,6 +41,7 @@ impl Audit {
         &self,
         user: UserKey,
         request_ref: String,
+        policy: RetentionPolicy,
     ) -> Result<Disclosed, NodeError> {
         let secret = self.secret.clone();
         let bundle = self
@@ -67,13 +71,23 @@ impl Audit {
                     }
                 }
                 let attestations = store.attestations_for(&user, None, MAX_BUNDLE_ATTESTATIONS)?;
+                let now = now_ms();
+                let record = match store.record(&user)? {
+                    Some(record) => match sweep(&record, &policy, now).0 {
+                        Some(kept) => {
+                            Some(codec::encode(&kept).map_err(|e| NodeError::Store(e.into()))?)
+                        }
+                        None => None,
+                    },
+                    None => None,
+                };
                 Ok(DisclosureDraft {
                     user,
                     request_ref,
-                    at_ms: now_ms(),
+                    at_ms: now,
                     events,
                     attestations,
-                    record: None,
+                    record,
                     complete,
                 }
                 .sign(&secret)?)
