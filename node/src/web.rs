@@ -83,6 +83,7 @@ pub const FILES: &[WebFile] = &[
     asset!("moderation_review.js", JAVASCRIPT),
     asset!("moderation_rules.js", JAVASCRIPT),
     asset!("notices.js", JAVASCRIPT),
+    asset!("reports.js", JAVASCRIPT),
     asset!("room_bar.js", JAVASCRIPT),
     asset!("rooms.js", JAVASCRIPT),
     asset!("session.js", JAVASCRIPT),

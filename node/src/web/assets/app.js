@@ -9,6 +9,7 @@
 // - moderation.js (wording, rights), moderation_panel.js: the moderator panel;
 // - identity.js, key_tools.js: onboarding, the identity panel and the key file;
 // - my_data.js: export my data, erase my data (signed redactions, then the record);
+// - reports.js: reporting a message (checked, then signed) and the user's reports;
 // - dialogs.js, menus.js, layout.js: dialogs, popup menus, drawers and keyboard;
 // - api.js, keys.js, cbor.js: the node's API, the key in IndexedDB, the strict CBOR reader.
 // Modules only define things when imported: they call each other at run time, after main()
@@ -28,6 +29,7 @@ import { bindKeyTools } from './key_tools.js';
 import { bindMyData } from './my_data.js';
 import { bindLayout } from './layout.js';
 import { bindModerationPanel } from './moderation_panel.js';
+import { bindReports } from './reports.js';
 import { bindRoomBar } from './room_bar.js';
 import { bindRooms, renderActiveRoom } from './rooms.js';
 import { state } from './state.js';
@@ -53,6 +55,7 @@ async function main() {
   bindIdentity();
   bindKeyTools();
   bindMyData();
+  bindReports();
   bindRooms();
   bindDirectory();
   bindRoomBar();

@@ -7,6 +7,7 @@ import { loadOlder } from './history.js';
 import { canRedactOthers, redactEvent } from './members.js';
 import { menuFor } from './menus.js';
 import { noticeText, senderName } from './notices.js';
+import { reportEvent } from './reports.js';
 import { state } from './state.js';
 import { attestationText, formatTime, shortKey } from './text.js';
 import { compareEvents, purgeTarget, redactionTarget } from './timeline.js';
@@ -144,13 +145,10 @@ function eventNode(event) {
     sender.handle ? h('span', { className: 'handle', text: `@${sender.handle}` }) : null,
   );
   const meta = h('div', { className: 'meta' }, senderButton, timeNode);
-  if (canRedact(event)) {
-    meta.append(
-      menuFor(`Actions for the message from ${senderName(event)}`, [
-        { label: 'Delete message', danger: true, run: () => redactEvent(event) },
-      ]),
-    );
-  }
+  const actions = [];
+  if (canRedact(event)) actions.push({ label: 'Delete message', danger: true, run: () => redactEvent(event) });
+  if (!own && !event.redacted) actions.push({ label: 'Report…', run: () => reportEvent(event) });
+  if (actions.length) meta.append(menuFor(`Actions for the message from ${senderName(event)}`, actions));
   const body = event.redacted
     ? h('div', { className: 'body deleted', text: 'message deleted' })
     : h('div', { className: 'body', text: typeof event.content?.body === 'string' ? event.content.body : '' });

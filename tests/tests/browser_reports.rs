@@ -1,0 +1,242 @@
+//! Browser test of abuse reports in the web client (node/src/web/assets/reports.js,
+//! specs/accountability.md §1.1 and §1.4) on a real node and a real Chromium: bob (through the
+//! client API) posts a message, alice reports it from the message's "⋯" menu and its dialog
+//! (cancelled once first: nothing is sent), the node holds her signed report with bob's message
+//! embedded, and her "My reports" view shows it with the node's answer in plain words. Skipped
+//! with a SKIP line when Chromium is missing, unless `CAUSERIE_REQUIRE_BROWSER=1`.
+
+use std::time::Duration;
+
+use causerie_crypto::KeyExport;
+use causerie_tests::api::ApiUser;
+use causerie_tests::browser::DEFAULT_WAIT;
+use causerie_tests::browser::chat::{Chat, ChatTest, OrFail};
+use causerie_tests::cluster;
+use serde_json::{Value, json};
+
+/// How long the node may take to show what the browser did.
+const NODE_WAIT: Duration = Duration::from_secs(30);
+
+/// Waits until dialog `#<name>-dialog` is open (`open == true`) or closed.
+async fn wait_dialog(chat: &Chat, name: &str, open: bool) {
+    chat.browser
+        .wait_script(
+            &format!(
+                "#{name}-dialog to be {}",
+                if open { "open" } else { "closed" }
+            ),
+            DEFAULT_WAIT,
+            "const dialog = document.getElementById(arguments[0] + '-dialog');
+             return dialog.open === arguments[1] || {waiting: dialog.open};",
+            vec![json!(name), json!(open)],
+        )
+        .await
+        .or_fail("dialog");
+}
+
+/// Opens the "⋯" menu inside the first element matching `scope` and picks the item `label`.
+async fn menu_item(chat: &Chat, scope: &str, label: &str) {
+    let browser = &chat.browser;
+    browser
+        .wait_observing(
+            &format!("menu item {label:?} in {scope}"),
+            DEFAULT_WAIT,
+            || async {
+                let Some(button) = browser.find(&format!("{scope} .menu-button")).await? else {
+                    return Ok(Err(format!("no menu button in {scope}")));
+                };
+                button.click().await?;
+                let items = browser
+                    .find_all(&format!("{scope} .menu:not([hidden]) .menu-item"))
+                    .await?;
+                let mut labels = Vec::new();
+                for item in &items {
+                    let text = item.text().await?;
+                    if text == label {
+                        item.click().await?;
+                        return Ok(Ok(()));
+                    }
+                    labels.push(text);
+                }
+                // Close the menu again before the next try.
+                browser.execute("document.body.click();", vec![]).await?;
+                Ok(Err(format!("items: {labels:?}")))
+            },
+        )
+        .await
+        .or_fail(label);
+}
+
+/// The menu item labels of the message `scope` (empty without a menu).
+async fn menu_labels(chat: &Chat, scope: &str) -> Value {
+    chat.browser
+        .execute(
+            "const item = document.querySelector(arguments[0]);
+             return item ? [...item.querySelectorAll('.menu-item')].map((b) => b.textContent) : null;",
+            vec![json!(scope)],
+        )
+        .await
+        .or_fail("menu labels")
+}
+
+/// Alice's reports as the node lists them to her.
+async fn reports(alice: &ApiUser) -> Vec<Value> {
+    alice.call("GET", "/reports", Value::Null).await["reports"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_is_reported_from_its_menu_and_listed_in_my_reports() {
+    let Some(test) = ChatTest::start(
+        "a_message_is_reported_from_its_menu_and_listed_in_my_reports",
+        1,
+    )
+    .await
+    else {
+        return;
+    };
+    cluster::init_logs();
+    let node = test.node(0);
+    let chat = test.open("alice", 0).await;
+    let alice_key = chat.create_identity("alice", "Alice").await;
+    let room = chat.create_room("Reports", true).await;
+    let bob = ApiUser::register(node, "bob", "Bob").await;
+    bob.join(&room).await;
+    let bob_says = "cheap followers, click my link";
+    let bob_message = bob.say(&room, bob_says).await;
+    chat.wait_message(bob_says, DEFAULT_WAIT).await;
+    let alice_says = "a message from alice";
+    chat.send(alice_says).await;
+    chat.wait_message(alice_says, DEFAULT_WAIT).await;
+
+    // Alice's own message cannot be reported; bob's can.
+    let bob_row = format!("#messages .message[data-event-id='{bob_message}']");
+    let own = chat
+        .browser
+        .execute(
+            "return [...document.querySelectorAll('#messages .message.own .menu-item')].map((b) => b.textContent);",
+            vec![],
+        )
+        .await
+        .or_fail("own menu");
+    assert!(
+        !own.as_array()
+            .expect("labels")
+            .iter()
+            .any(|l| l == "Report…"),
+        "alice is offered to report her own message: {own}"
+    );
+    // Alice created the room, so she may also delete it.
+    assert_eq!(
+        menu_labels(&chat, &bob_row).await,
+        json!(["Delete message", "Report…"])
+    );
+
+    // The key, to ask the node as alice.
+    let passphrase = "reports passphrase";
+    let file = chat.export_key(passphrase).await;
+    let text = std::fs::read(&file).expect("key file");
+    let secret = KeyExport::from_json(&text)
+        .and_then(|export| export.open(passphrase))
+        .unwrap_or_else(|e| panic!("the exported file does not open: {e}"));
+    assert_eq!(hex::encode(secret.public().as_bytes()), alice_key);
+    let mut alice = ApiUser::new(node, secret);
+    assert_eq!(alice.login().await.status, 200, "alice logs in");
+
+    // Cancelled: nothing is sent.
+    menu_item(&chat, &bob_row, "Report…").await;
+    wait_dialog(&chat, "report", true).await;
+    chat.fill("#report-text", "not sent").await;
+    chat.click("#report-cancel").await;
+    wait_dialog(&chat, "report", false).await;
+    assert!(
+        reports(&alice).await.is_empty(),
+        "a cancelled report was sent"
+    );
+
+    // Reported: a category, the words, Send.
+    menu_item(&chat, &bob_row, "Report…").await;
+    wait_dialog(&chat, "report", true).await;
+    let labels = chat
+        .browser
+        .execute(
+            "return [...document.querySelectorAll('#report-category option')].map((o) => [o.value, o.textContent]);",
+            vec![],
+        )
+        .await
+        .or_fail("categories");
+    assert_eq!(
+        labels[3],
+        json!(["csam", "sexual content involving minors"]),
+        "{labels}"
+    );
+    chat.browser
+        .execute(
+            "document.getElementById('report-category').value = 'scam';",
+            vec![],
+        )
+        .await
+        .or_fail("category");
+    let words = "he sells fake followers";
+    chat.fill("#report-text", words).await;
+    chat.click("#report-ok").await;
+    wait_dialog(&chat, "report", false).await;
+    chat.browser
+        .wait_script(
+            "the report's confirmation",
+            DEFAULT_WAIT,
+            "const line = document.getElementById('report-notice');
+             return (!line.hidden && line.textContent.startsWith('Report sent')) || {waiting: line.textContent};",
+            vec![],
+        )
+        .await
+        .or_fail("confirmation");
+
+    // The node holds it, signed by alice, with bob's message embedded, and its home node's
+    // operator queue has received it.
+    cluster::wait_until(NODE_WAIT, "the report received", || async {
+        let listed = reports(&alice).await;
+        listed.len() == 1
+            && listed[0]["receipts"]
+                .as_array()
+                .is_some_and(|r| r.iter().any(|r| r["status"] == json!("received")))
+    })
+    .await
+    .or_fail("report on the node");
+    let listed = reports(&alice).await;
+    let report = &listed[0]["report"];
+    assert_eq!(report["category"], json!("scam"));
+    assert_eq!(report["target"], json!("event"));
+    assert_eq!(report["text"], json!(words));
+    assert_eq!(report["room"], json!(room));
+    assert_eq!(report["reporter"], json!(alice_key));
+    assert_eq!(report["user"], json!(bob.key()));
+    let events = report["events"].as_array().expect("events");
+    assert_eq!(events.len(), 1, "{report}");
+    assert_eq!(events[0]["id"], json!(bob_message));
+    assert_eq!(events[0]["content"]["body"], json!(bob_says));
+
+    // "My reports": what, category, and the answer in plain words.
+    chat.click("#my-reports").await;
+    wait_dialog(&chat, "reports", true).await;
+    let id = listed[0]["id"].as_str().expect("id").to_owned();
+    chat.browser
+        .wait_script(
+            "the report in My reports",
+            DEFAULT_WAIT,
+            "const item = document.querySelector(\"#reports-list .report[data-report-id='\" + arguments[0] + \"']\");
+             if (!item) return {waiting: document.getElementById('reports-list').textContent};
+             const statuses = [...item.querySelectorAll('.report-status')].map((s) => s.textContent);
+             return (item.textContent.includes(arguments[1]) && item.textContent.includes('scam')
+                     && statuses.some((s) => s.endsWith(': received'))) || {waiting: item.textContent};",
+            vec![json!(id), json!(bob_says)],
+        )
+        .await
+        .or_fail("my reports");
+    chat.click("#reports-cancel").await;
+    wait_dialog(&chat, "reports", false).await;
+
+    test.finish().await;
+}
