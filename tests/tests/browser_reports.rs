@@ -2,7 +2,8 @@
 //! specs/accountability.md §1.1 and §1.4) on a real node and a real Chromium: bob (through the
 //! client API) posts a message, alice reports it from the message's "⋯" menu and its dialog
 //! (cancelled once first: nothing is sent), the node holds her signed report with bob's message
-//! embedded, and her "My reports" view shows it with the node's answer in plain words. Skipped
+//! embedded, and her "My reports" view shows it with the node's answer in plain words (received,
+//! then actioned once she deletes the message as the room's moderator). Skipped
 //! with a SKIP line when Chromium is missing, unless `CAUSERIE_REQUIRE_BROWSER=1`.
 
 use std::time::Duration;
@@ -235,6 +236,34 @@ async fn a_message_is_reported_from_its_menu_and_listed_in_my_reports() {
         )
         .await
         .or_fail("my reports");
+    chat.click("#reports-cancel").await;
+    wait_dialog(&chat, "reports", false).await;
+
+    // Alice, a moderator of the room, deletes the message: the review queue counts the report
+    // as actioned, and "My reports" says so.
+    alice
+        .must(&room, json!({ "action": "redact", "event": bob_message }))
+        .await;
+    cluster::wait_until(NODE_WAIT, "the report actioned", || async {
+        reports(&alice).await[0]["receipts"]
+            .as_array()
+            .is_some_and(|r| r.iter().any(|r| r["status"] == json!("actioned")))
+    })
+    .await
+    .or_fail("report actioned");
+    chat.click("#my-reports").await;
+    wait_dialog(&chat, "reports", true).await;
+    chat.browser
+        .wait_script(
+            "the report actioned in My reports",
+            DEFAULT_WAIT,
+            "const item = document.querySelector(\"#reports-list .report[data-report-id='\" + arguments[0] + \"']\");
+             const statuses = item ? [...item.querySelectorAll('.report-status')].map((s) => s.textContent) : [];
+             return statuses.some((s) => s.includes('moderators') && s.includes(': actioned: action was taken')) || {waiting: statuses};",
+            vec![json!(id)],
+        )
+        .await
+        .or_fail("my reports actioned");
     chat.click("#reports-cancel").await;
     wait_dialog(&chat, "reports", false).await;
 
