@@ -22,23 +22,6 @@ use serde_json::{Value, json};
 /// How long the node may take to show what the browser did.
 const NODE_WAIT: Duration = Duration::from_secs(30);
 
-/// Waits until dialog `#<name>-dialog` is open (`open == true`) or closed.
-async fn wait_dialog(chat: &Chat, name: &str, open: bool) {
-    chat.browser
-        .wait_script(
-            &format!(
-                "#{name}-dialog to be {}",
-                if open { "open" } else { "closed" }
-            ),
-            DEFAULT_WAIT,
-            "const dialog = document.getElementById(arguments[0] + '-dialog');
-             return dialog.open === arguments[1] || {waiting: dialog.open};",
-            vec![json!(name), json!(open)],
-        )
-        .await
-        .or_fail("dialog");
-}
-
 /// Answers the open dialog `name` with its submit button and checks it refuses: it stays open
 /// and its error line contains `error`.
 async fn expect_refusal(chat: &Chat, name: &str, error: &str) {
@@ -59,41 +42,7 @@ async fn expect_refusal(chat: &Chat, name: &str, error: &str) {
 /// Cancels the open dialog `name` and waits until it is closed.
 async fn cancel(chat: &Chat, name: &str) {
     chat.click(&format!("#{name}-cancel")).await;
-    wait_dialog(chat, name, false).await;
-}
-
-/// Opens the "⋯" menu inside the first element matching `scope` and picks the item `label`.
-/// Tried again if the list is re-rendered under the pointer (a member list refresh).
-async fn menu_item(chat: &Chat, scope: &str, label: &str) {
-    let browser = &chat.browser;
-    browser
-        .wait_observing(
-            &format!("menu item {label:?} in {scope}"),
-            DEFAULT_WAIT,
-            || async {
-                let Some(button) = browser.find(&format!("{scope} .menu-button")).await? else {
-                    return Ok(Err(format!("no menu button in {scope}")));
-                };
-                button.click().await?;
-                let items = browser
-                    .find_all(&format!("{scope} .menu:not([hidden]) .menu-item"))
-                    .await?;
-                let mut labels = Vec::new();
-                for item in &items {
-                    let text = item.text().await?;
-                    if text == label {
-                        item.click().await?;
-                        return Ok(Ok(()));
-                    }
-                    labels.push(text);
-                }
-                // Close the menu again before the next try.
-                browser.execute("document.body.click();", vec![]).await?;
-                Ok(Err(format!("items: {labels:?}")))
-            },
-        )
-        .await
-        .or_fail(label);
+    chat.wait_dialog(name, false).await;
 }
 
 /// How long a dialog may take to open after the menu item that opens it was clicked, before the
@@ -106,7 +55,7 @@ const MAX_OPEN_ATTEMPTS: usize = 3;
 /// lost to a re-render is made again (at most [`MAX_OPEN_ATTEMPTS`] clicks, each reported).
 async fn menu_dialog(chat: &Chat, scope: &str, label: &str, name: &str) {
     for attempt in 1..=MAX_OPEN_ATTEMPTS {
-        menu_item(chat, scope, label).await;
+        chat.menu_item(scope, label).await;
         let opened = chat
             .browser
             .wait_script(
@@ -182,7 +131,7 @@ async fn every_dialog_cancels_refuses_and_submits() {
 
     // Display name: at most 64 bytes.
     chat.click("#edit-profile").await;
-    wait_dialog(&chat, "prompt", true).await;
+    chat.wait_dialog("prompt", true).await;
     chat.fill("#prompt-input", &"é".repeat(33)).await;
     expect_refusal(&chat, "prompt", "At most 64 bytes").await;
     cancel(&chat, "prompt").await;
@@ -191,10 +140,10 @@ async fn every_dialog_cancels_refuses_and_submits() {
         json!("Alice")
     );
     chat.click("#edit-profile").await;
-    wait_dialog(&chat, "prompt", true).await;
+    chat.wait_dialog("prompt", true).await;
     chat.fill("#prompt-input", "Alice ✨ Dialog").await;
     chat.click("#prompt-ok").await;
-    wait_dialog(&chat, "prompt", false).await;
+    chat.wait_dialog("prompt", false).await;
     wait_member(
         &bob,
         &room,
@@ -207,13 +156,13 @@ async fn every_dialog_cancels_refuses_and_submits() {
 
     // Invite by key: 64 lowercase hex digits.
     chat.click("#members .member-invite button").await;
-    wait_dialog(&chat, "prompt", true).await;
+    chat.wait_dialog("prompt", true).await;
     chat.fill("#prompt-input", "carol").await;
     expect_refusal(&chat, "prompt", "64 lowercase hex digits").await;
     cancel(&chat, "prompt").await;
     assert!(member(&bob, &room, &carol.key()).await.is_none());
     chat.click("#members .member-invite button").await;
-    wait_dialog(&chat, "prompt", true).await;
+    chat.wait_dialog("prompt", true).await;
     chat.fill("#prompt-input", &carol.key()).await;
     chat.click("#prompt-ok").await;
     wait_member(&bob, &room, &carol.key(), "membership", json!("invite")).await;
@@ -278,7 +227,7 @@ async fn every_dialog_cancels_refuses_and_submits() {
 
     // Unban (no dialog); the timeline tells the story as people would write it, names and
     // reasons included.
-    menu_item(&chat, &bob_row, "Unban").await;
+    chat.menu_item(&bob_row, "Unban").await;
     wait_member(&carol, &room, &bob.key(), "membership", json!("leave")).await;
     let story = [
         "invited carol",
@@ -307,7 +256,7 @@ async fn every_dialog_cancels_refuses_and_submits() {
     wait_member(&carol, &room, &bob.key(), "membership", json!("join")).await;
     chat.open_panel("members").await;
     chat.panel_member_action(&bob.key(), "Kick…").await;
-    wait_dialog(&chat, "moderate", true).await;
+    chat.wait_dialog("moderate", true).await;
     cancel(&chat, "moderate").await;
     assert_eq!(
         member(&bob, &room, &bob.key()).await.expect("bob")["membership"],
@@ -315,12 +264,12 @@ async fn every_dialog_cancels_refuses_and_submits() {
         "kick from the panel cancelled"
     );
     chat.panel_member_action(&bob.key(), "Kick…").await;
-    wait_dialog(&chat, "moderate", true).await;
+    chat.wait_dialog("moderate", true).await;
     chat.fill("#moderate-reason", &"é".repeat(513)).await;
     expect_refusal(&chat, "moderate", "At most 1024 bytes").await;
     chat.fill("#moderate-reason", "second warning").await;
     chat.click("#moderate-ok").await;
-    wait_dialog(&chat, "moderate", false).await;
+    chat.wait_dialog("moderate", false).await;
     wait_member(&carol, &room, &bob.key(), "membership", json!("leave")).await;
     let removed = member(&carol, &room, &bob.key()).await.expect("bob");
     assert_eq!(removed["membership"], json!("leave"), "{removed}");
@@ -329,14 +278,14 @@ async fn every_dialog_cancels_refuses_and_submits() {
     // The content rules editor: numbers are whole and within the rules' bounds.
     chat.panel_tab("rules").await;
     chat.click("#rules-edit").await;
-    wait_dialog(&chat, "rules", true).await;
+    chat.wait_dialog("rules", true).await;
     cancel(&chat, "rules").await;
     let info = carol
         .call("GET", &format!("/rooms/{room}"), Value::Null)
         .await;
     assert_eq!(info["content_rules"], json!({}), "{info}");
     chat.click("#rules-edit").await;
-    wait_dialog(&chat, "rules", true).await;
+    chat.wait_dialog("rules", true).await;
     chat.fill("#rules-max-bytes", "lots").await;
     expect_refusal(&chat, "rules", "a whole number").await;
     chat.fill("#rules-max-bytes", "500").await;
@@ -345,7 +294,7 @@ async fn every_dialog_cancels_refuses_and_submits() {
     chat.fill("#rules-slow-mode", "").await;
     chat.fill("#rules-words", "forbidden").await;
     chat.click("#rules-ok").await;
-    wait_dialog(&chat, "rules", false).await;
+    chat.wait_dialog("rules", false).await;
     let rules = json!({"max_message_bytes": 500, "blocked_words": ["forbidden"]});
     let what = "the content rules on the node";
     cluster::wait_until(NODE_WAIT, what, || async {
@@ -371,7 +320,7 @@ async fn every_dialog_cancels_refuses_and_submits() {
 
     // Key export: a new passphrase, asked twice, at least 8 characters.
     chat.click("#export-key").await;
-    wait_dialog(&chat, "passphrase", true).await;
+    chat.wait_dialog("passphrase", true).await;
     chat.fill("#passphrase-input", "short").await;
     chat.fill("#passphrase-confirm", "short").await;
     expect_refusal(
@@ -405,7 +354,7 @@ async fn every_dialog_cancels_refuses_and_submits() {
 
     // Key import: cancelling the passphrase keeps the identity and the session.
     chat.choose_key_file(&key_file).await;
-    wait_dialog(&chat, "passphrase", true).await;
+    chat.wait_dialog("passphrase", true).await;
     expect_refusal(&chat, "passphrase", "Enter a passphrase").await;
     cancel(&chat, "passphrase").await;
     assert_eq!(chat.wait_me("alice").await, alice);
@@ -413,20 +362,20 @@ async fn every_dialog_cancels_refuses_and_submits() {
 
     // Forget identity: Cancel keeps it, the alternative offers the export, OK forgets it.
     chat.click("#forget-identity").await;
-    wait_dialog(&chat, "confirm", true).await;
+    chat.wait_dialog("confirm", true).await;
     cancel(&chat, "confirm").await;
     assert_eq!(chat.wait_me("alice").await, alice);
     chat.click("#forget-identity").await;
-    wait_dialog(&chat, "confirm", true).await;
+    chat.wait_dialog("confirm", true).await;
     chat.click("#confirm-alternative").await;
-    wait_dialog(&chat, "passphrase", true).await;
+    chat.wait_dialog("passphrase", true).await;
     cancel(&chat, "passphrase").await;
-    wait_dialog(&chat, "confirm", false).await;
+    chat.wait_dialog("confirm", false).await;
     assert_eq!(chat.wait_me("alice").await, alice);
     chat.click("#forget-identity").await;
-    wait_dialog(&chat, "confirm", true).await;
+    chat.wait_dialog("confirm", true).await;
     chat.click("#confirm-ok").await;
-    wait_dialog(&chat, "confirm", false).await;
+    chat.wait_dialog("confirm", false).await;
     let onboarding = "#onboarding:not([hidden]) #onboarding-form:not([hidden]) #handle-input";
     chat.element(onboarding).await;
     chat.browser.refresh().await.or_fail("reload");

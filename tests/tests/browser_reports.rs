@@ -18,56 +18,6 @@ use serde_json::{Value, json};
 /// How long the node may take to show what the browser did.
 const NODE_WAIT: Duration = Duration::from_secs(30);
 
-/// Waits until dialog `#<name>-dialog` is open (`open == true`) or closed.
-async fn wait_dialog(chat: &Chat, name: &str, open: bool) {
-    chat.browser
-        .wait_script(
-            &format!(
-                "#{name}-dialog to be {}",
-                if open { "open" } else { "closed" }
-            ),
-            DEFAULT_WAIT,
-            "const dialog = document.getElementById(arguments[0] + '-dialog');
-             return dialog.open === arguments[1] || {waiting: dialog.open};",
-            vec![json!(name), json!(open)],
-        )
-        .await
-        .or_fail("dialog");
-}
-
-/// Opens the "⋯" menu inside the first element matching `scope` and picks the item `label`.
-async fn menu_item(chat: &Chat, scope: &str, label: &str) {
-    let browser = &chat.browser;
-    browser
-        .wait_observing(
-            &format!("menu item {label:?} in {scope}"),
-            DEFAULT_WAIT,
-            || async {
-                let Some(button) = browser.find(&format!("{scope} .menu-button")).await? else {
-                    return Ok(Err(format!("no menu button in {scope}")));
-                };
-                button.click().await?;
-                let items = browser
-                    .find_all(&format!("{scope} .menu:not([hidden]) .menu-item"))
-                    .await?;
-                let mut labels = Vec::new();
-                for item in &items {
-                    let text = item.text().await?;
-                    if text == label {
-                        item.click().await?;
-                        return Ok(Ok(()));
-                    }
-                    labels.push(text);
-                }
-                // Close the menu again before the next try.
-                browser.execute("document.body.click();", vec![]).await?;
-                Ok(Err(format!("items: {labels:?}")))
-            },
-        )
-        .await
-        .or_fail(label);
-}
-
 /// The menu item labels of the message `scope` (empty without a menu).
 async fn menu_labels(chat: &Chat, scope: &str) -> Value {
     chat.browser
@@ -147,19 +97,19 @@ async fn a_message_is_reported_from_its_menu_and_listed_in_my_reports() {
     assert_eq!(alice.login().await.status, 200, "alice logs in");
 
     // Cancelled: nothing is sent.
-    menu_item(&chat, &bob_row, "Report…").await;
-    wait_dialog(&chat, "report", true).await;
+    chat.menu_item(&bob_row, "Report…").await;
+    chat.wait_dialog("report", true).await;
     chat.fill("#report-text", "not sent").await;
     chat.click("#report-cancel").await;
-    wait_dialog(&chat, "report", false).await;
+    chat.wait_dialog("report", false).await;
     assert!(
         reports(&alice).await.is_empty(),
         "a cancelled report was sent"
     );
 
     // Reported: a category, the words, Send.
-    menu_item(&chat, &bob_row, "Report…").await;
-    wait_dialog(&chat, "report", true).await;
+    chat.menu_item(&bob_row, "Report…").await;
+    chat.wait_dialog("report", true).await;
     let labels = chat
         .browser
         .execute(
@@ -183,7 +133,7 @@ async fn a_message_is_reported_from_its_menu_and_listed_in_my_reports() {
     let words = "he sells fake followers";
     chat.fill("#report-text", words).await;
     chat.click("#report-ok").await;
-    wait_dialog(&chat, "report", false).await;
+    chat.wait_dialog("report", false).await;
     chat.browser
         .wait_script(
             "the report's confirmation",
@@ -221,7 +171,7 @@ async fn a_message_is_reported_from_its_menu_and_listed_in_my_reports() {
 
     // "My reports": what, category, and the answer in plain words.
     chat.click("#my-reports").await;
-    wait_dialog(&chat, "reports", true).await;
+    chat.wait_dialog("reports", true).await;
     let id = listed[0]["id"].as_str().expect("id").to_owned();
     chat.browser
         .wait_script(
@@ -237,7 +187,7 @@ async fn a_message_is_reported_from_its_menu_and_listed_in_my_reports() {
         .await
         .or_fail("my reports");
     chat.click("#reports-cancel").await;
-    wait_dialog(&chat, "reports", false).await;
+    chat.wait_dialog("reports", false).await;
 
     // Alice, a moderator of the room, deletes the message: the review queue counts the report
     // as actioned, and "My reports" says so.
@@ -252,7 +202,7 @@ async fn a_message_is_reported_from_its_menu_and_listed_in_my_reports() {
     .await
     .or_fail("report actioned");
     chat.click("#my-reports").await;
-    wait_dialog(&chat, "reports", true).await;
+    chat.wait_dialog("reports", true).await;
     chat.browser
         .wait_script(
             "the report actioned in My reports",
@@ -265,7 +215,7 @@ async fn a_message_is_reported_from_its_menu_and_listed_in_my_reports() {
         .await
         .or_fail("my reports actioned");
     chat.click("#reports-cancel").await;
-    wait_dialog(&chat, "reports", false).await;
+    chat.wait_dialog("reports", false).await;
 
     test.finish().await;
 }

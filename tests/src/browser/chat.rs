@@ -167,6 +167,40 @@ impl Chat {
             .or_fail(selector);
     }
 
+    /// Opens the "⋯" menu inside the first element matching `scope` and picks the item `label`.
+    /// Tried again if the list is re-rendered under the pointer (a member list refresh).
+    pub async fn menu_item(&self, scope: &str, label: &str) {
+        let browser = &self.browser;
+        browser
+            .wait_observing(
+                &format!("menu item {label:?} in {scope}"),
+                DEFAULT_WAIT,
+                || async {
+                    let Some(button) = browser.find(&format!("{scope} .menu-button")).await? else {
+                        return Ok(Err(format!("no menu button in {scope}")));
+                    };
+                    button.click().await?;
+                    let items = browser
+                        .find_all(&format!("{scope} .menu:not([hidden]) .menu-item"))
+                        .await?;
+                    let mut labels = Vec::new();
+                    for item in &items {
+                        let text = item.text().await?;
+                        if text == label {
+                            item.click().await?;
+                            return Ok(Ok(()));
+                        }
+                        labels.push(text);
+                    }
+                    // Close the menu again before the next try.
+                    browser.execute("document.body.click();", vec![]).await?;
+                    Ok(Err(format!("items: {labels:?}")))
+                },
+            )
+            .await
+            .or_fail(label);
+    }
+
     /// Clicks the first element matching `selector`, once it is there; tried again when the
     /// page re-renders it under the pointer (a stale element).
     pub async fn click(&self, selector: &str) {
