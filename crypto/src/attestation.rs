@@ -60,6 +60,18 @@ impl Assurance {
             Assurance::InPerson => "in_person",
         }
     }
+    /// From its name (`key`, `contact`, `identity`, `in_person`) or its wire number (`0` to
+    /// `3`), as operators type it.
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            Assurance::Key,
+            Assurance::Contact,
+            Assurance::Identity,
+            Assurance::InPerson,
+        ]
+        .into_iter()
+        .find(|a| a.name() == text || a.level().to_string() == text)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

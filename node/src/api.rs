@@ -6,7 +6,8 @@
 //!   counters: the middleware every request passes.
 //! - [`session`]: challenges and bearer sessions (memory only, bounded).
 //! - [`operator`]: the operator token and its check; [`admin`]: the operator API
-//!   (`/api/v1/admin/...`: audit log, lawful requests, disclosure, transparency).
+//!   (`/api/v1/admin/...`: audit log, lawful requests, disclosure, transparency);
+//!   `admin_accounts`: the operator's acts on accounts (attest at a level, contact data).
 //! - [`auth`]: registration (the node attests the key), login, logout, profile, users.
 //! - [`rooms`]: the user's rooms, the directory, room views, members, history, invites, joins.
 //! - [`banlists`]: ban lists: a list's rules and diff, a room's subscription.
@@ -22,6 +23,7 @@
 //!   timeouts, header size limits; [`serve`] runs it.
 
 pub mod admin;
+mod admin_accounts;
 pub mod admin_reports;
 pub mod auth;
 pub mod banlists;
@@ -222,6 +224,14 @@ fn api_routes() -> Router<ApiState> {
         )
         .route("/api/v1/admin/refuse", post(admin::refuse))
         .route("/api/v1/admin/disclose", post(admin::disclose))
+        .route(
+            "/api/v1/admin/users/{user}/attest",
+            post(admin_accounts::attest),
+        )
+        .route(
+            "/api/v1/admin/users/{user}/contact",
+            post(admin_accounts::contact),
+        )
         .route("/api/v1/admin/transparency", get(admin::transparency))
 }
 

@@ -18,6 +18,7 @@
 //! otherwise on stderr.
 
 mod admin;
+mod admin_accounts;
 mod admin_reports;
 mod banlist;
 mod chat;

@@ -152,23 +152,38 @@ impl Records {
         Ok(())
     }
 
-    /// Marks the user's contact data verified (or not) by the operator; `false` if the record
-    /// holds none.
-    pub async fn set_contact_verified(
+    /// Records contact data the operator obtained (`value`, replacing what the record held;
+    /// verified only if `verified` says so) and/or whether the operator verified it; durable
+    /// when this returns. `None` when there is no contact data to mark (no `value` and none
+    /// held).
+    pub async fn set_contact(
         &self,
         user: UserKey,
-        verified: bool,
-    ) -> Result<bool, NodeError> {
+        value: Option<String>,
+        verified: Option<bool>,
+        now_ms: u64,
+    ) -> Result<Option<Contact>, NodeError> {
         let record = self
             .update(user, move |current| {
-                let mut record = current?;
-                if let Some(contact) = &mut record.contact {
+                let mut record = match (current, &value) {
+                    (Some(record), _) => record,
+                    (None, Some(_)) => RegistrationRecord::empty(user),
+                    (None, None) => return None,
+                };
+                if let Some(value) = &value {
+                    record.contact = Some(Contact {
+                        set_ms: now_ms,
+                        value: value.clone(),
+                        verified: false,
+                    });
+                }
+                if let (Some(contact), Some(verified)) = (&mut record.contact, verified) {
                     contact.verified = verified;
                 }
                 Some(record)
             })
             .await?;
-        Ok(record.is_some_and(|r| r.contact.is_some()))
+        Ok(record.and_then(|r| r.contact))
     }
 
     /// The user's record, if any.

@@ -288,7 +288,8 @@ async fn disclosure_bundle_and_transparency_counts() {
     ]))
     .await
     .ok();
-    assert_eq!(disclosed["audit_seq"], 4);
+    // Entry 1 is the registration's `attestation_issued`.
+    assert_eq!(disclosed["audit_seq"], 5);
     assert_eq!(disclosed["user"], alice_key.as_str());
     let events = disclosed["events"].as_array().unwrap();
     assert!(events.iter().any(|e| e == message.as_str()), "{disclosed}");

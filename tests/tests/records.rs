@@ -110,6 +110,8 @@ async fn expired_connection_data_leaves_the_raw_files_and_retained_data_stays() 
             .load(std::sync::atomic::Ordering::Relaxed)
             >= 2
     );
+    // The same count on /metrics.
+    assert!(node.metric("causerie_record_items_expired_total").await >= 2);
     node.stop().await;
 }
 

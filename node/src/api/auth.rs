@@ -12,7 +12,9 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use causerie_crypto::address::parse_user;
 use causerie_crypto::attestation::valid_handle;
-use causerie_crypto::{Assurance, AttestationDraft, Signature, UserKey};
+use causerie_crypto::{Assurance, Signature, UserKey};
+
+use super::admin_accounts::IssuedBy;
 use causerie_storage::{Account, MAX_DISPLAY_NAME_BYTES};
 use serde::Deserialize;
 use serde_json::{Value as JsonValue, json};
@@ -21,7 +23,6 @@ use super::ApiState;
 use super::error::{ApiError, Reason};
 use super::guard::ClientKey;
 use super::json::{Body, Segment, attestation_json, parse_hex};
-use super::limits::ATTESTATION_VALIDITY_MS;
 use super::session::Session;
 use crate::clock::now_ms;
 
@@ -195,23 +196,22 @@ pub(super) async fn register(
         return Err(ApiError::new(Reason::HandleTaken, "the handle is taken"));
     }
     let now = now_ms();
-    let attestation = AttestationDraft {
-        user,
-        handle: request.handle.clone(),
-        assurance: Assurance::Key,
-        not_before: now,
-        not_after: now + ATTESTATION_VALIDITY_MS,
-    }
-    .sign(&state.node_secret)
-    .map_err(|e| ApiError::internal(e.to_string()))?;
-    let account = Account {
-        attestation: attestation.id(),
-        display_name,
-        handle: request.handle,
-        registered_ms: now,
-        user,
-    };
-    accounts.put(account.clone(), Some(attestation)).await?;
+    let handle = request.handle;
+    let (_, account, _) = super::admin_accounts::issue(
+        &state,
+        (user, &handle),
+        Assurance::Key,
+        now,
+        IssuedBy::Registration,
+        |attestation| Account {
+            attestation,
+            display_name,
+            handle: handle.clone(),
+            registered_ms: now,
+            user,
+        },
+    )
+    .await?;
     // The registration is answered only once its record (time, address) is durable.
     state
         .node

@@ -53,7 +53,7 @@ pub(super) async fn metrics(State(state): State<ApiState>) -> Response {
     let net = state.net.metrics().snapshot();
     let mut out = String::new();
     let load = |counter: &std::sync::atomic::AtomicU64| counter.load(Ordering::Relaxed);
-    let counters: [(&str, &str, u64); 18] = [
+    let counters: [(&str, &str, u64); 19] = [
         (
             "causerie_events_received_total",
             "Events offered to the room engines.",
@@ -83,6 +83,11 @@ pub(super) async fn metrics(State(state): State<ApiState>) -> Response {
             "causerie_commits_total",
             "Group commits.",
             load(&node.commits),
+        ),
+        (
+            "causerie_record_items_expired_total",
+            "Registration-record items the records sweeper removed as their retention ran out.",
+            load(&node.record_items_expired),
         ),
         (
             "causerie_gossip_received_total",

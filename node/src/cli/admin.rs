@@ -8,6 +8,8 @@
 //! - `admin request`, `admin refuse`: records a lawful request as received or refused (§5).
 //! - `admin disclose`: a signed disclosure bundle about one user, written to a file (§5).
 //! - `admin transparency`: counts per period from the audit log (§6).
+//! - `admin attest`, `admin contact`: a user's assurance level and contact data (§2.1, §3), in
+//!   `cli/admin_accounts.rs`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -91,6 +93,12 @@ enum AdminCommand {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
+    /// Issue a new attestation of a user at an assurance level (an audit entry
+    /// `attestation_issued`); the user's next events name it.
+    Attest(super::admin_accounts::AttestArgs),
+    /// Record a user's contact data and/or mark it verified by the operator (an audit entry
+    /// `operator_action`).
+    Contact(super::admin_accounts::ContactArgs),
     /// Counts per period from the audit log, for a public transparency report: requests
     /// received, answered, refused; reports received, actioned, dismissed.
     Transparency {
@@ -216,6 +224,8 @@ pub(crate) async fn run(cx: &Context, args: AdminArgs) -> Result<ExitCode> {
             request_ref,
             out,
         } => disclose(cx, &admin, &user, &request_ref, out).await,
+        AdminCommand::Attest(args) => super::admin_accounts::attest(cx, &admin, args).await,
+        AdminCommand::Contact(args) => super::admin_accounts::contact(cx, &admin, args).await,
         AdminCommand::Transparency { period } => {
             let answer: JsonValue = admin
                 .get(&format!("/admin/transparency?period={period}"))

@@ -1,0 +1,108 @@
+//! `causerie admin attest|contact`: the operator's acts on the accounts this node is the home
+//! node of (specs/accountability.md §2.1, §3), over the operator API.
+//!
+//! - `admin attest --user KEY --level LEVEL`: a new attestation at that assurance level (`key`,
+//!   `contact`, `identity`, `in_person`, or `0` to `3`); the user's next events name it.
+//! - `admin contact --user KEY [--set VALUE] [--verified | --unverified]`: records contact data
+//!   the operator obtained and/or marks it verified by the operator.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use causerie_crypto::Assurance;
+use causerie_crypto::address::parse_user;
+use serde_json::{Value as JsonValue, json};
+
+use super::admin::Admin;
+use super::{Context, printable, refused};
+
+/// `causerie admin attest`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct AttestArgs {
+    /// The user key (an account on this node).
+    #[arg(long)]
+    user: String,
+    /// The assurance level: key (0), contact (1), identity (2) or in_person (3).
+    #[arg(long)]
+    level: String,
+}
+
+/// `causerie admin contact`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ContactArgs {
+    /// The user key (an account on this node).
+    #[arg(long)]
+    user: String,
+    /// Record this contact data (e.g. an email address), replacing what the record held.
+    #[arg(long, value_name = "VALUE")]
+    set: Option<String>,
+    /// Mark the contact data verified by the operator.
+    #[arg(long, conflicts_with = "unverified")]
+    verified: bool,
+    /// Mark the contact data not verified.
+    #[arg(long)]
+    unverified: bool,
+}
+
+/// Runs `admin attest`.
+pub(crate) async fn attest(cx: &Context, admin: &Admin, args: AttestArgs) -> Result<ExitCode> {
+    let user = parse_user(&args.user)?;
+    let level = Assurance::parse(&args.level).ok_or_else(|| {
+        refused(
+            "unknown_assurance_level",
+            "--level: key (0), contact (1), identity (2) or in_person (3)",
+        )
+    })?;
+    let answer: JsonValue = admin
+        .post(
+            &format!("/admin/users/{user}/attest"),
+            json!({ "level": level.name() }),
+        )
+        .await?;
+    cx.out.print(answer.clone(), || {
+        let attestation = &answer["attestation"];
+        format!(
+            "attested {user} as {} at assurance {}: attestation {} (audit entry {})",
+            printable(attestation["handle"].as_str().unwrap_or_default()),
+            printable(attestation["assurance_name"].as_str().unwrap_or_default()),
+            printable(attestation["id"].as_str().unwrap_or_default()),
+            answer["seq"]
+        )
+    });
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `admin contact`.
+pub(crate) async fn contact(cx: &Context, admin: &Admin, args: ContactArgs) -> Result<ExitCode> {
+    let user = parse_user(&args.user)?;
+    let mut body = json!({});
+    if let Some(value) = args.set {
+        body["value"] = value.into();
+    }
+    if args.verified || args.unverified {
+        body["verified"] = args.verified.into();
+    }
+    if body.as_object().is_some_and(serde_json::Map::is_empty) {
+        return Err(refused(
+            "bad_request",
+            "give --set VALUE, --verified or --unverified",
+        ));
+    }
+    let answer: JsonValue = admin
+        .post(&format!("/admin/users/{user}/contact"), body)
+        .await?;
+    cx.out.print(answer.clone(), || {
+        let contact = &answer["contact"];
+        format!(
+            "contact of {user}: {} ({}) (audit entry {})",
+            printable(contact["value"].as_str().unwrap_or_default()),
+            if contact["verified"] == true {
+                "verified by the operator"
+            } else {
+                "not verified"
+            },
+            answer["seq"]
+        )
+    });
+    Ok(ExitCode::SUCCESS)
+}

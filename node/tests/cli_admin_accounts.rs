@@ -1,0 +1,189 @@
+//! `causerie admin attest` and `causerie admin contact` through the binary
+//! (specs/accountability.md §2.1, §3, §4.2): registration issues an attestation with its
+//! `attestation_issued` entry; the operator attests the user again at a higher level (words and
+//! numbers both accepted), the account names the new attestation and the user's next message
+//! carries it; unknown users and levels are refused with stable reasons; the operator records
+//! and verifies contact data, audited as `operator_action`.
+
+#[path = "support/cli.rs"]
+mod cli_support;
+
+use causerie_crypto::address::{parse_event_id, parse_user};
+use causerie_crypto::{Assurance, UserSecret};
+use cli_support::{User, causerie, start_node, url};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operator_attests_at_a_level_and_verifies_contact_data() {
+    let home = tempfile::tempdir().expect("temp dir");
+    let data = home.path().join("data");
+    let data_arg = data.to_str().expect("utf-8 path").to_owned();
+    let running = start_node(data.clone(), Vec::new()).await;
+    let node = url(&running);
+    let alice = User::new(home.path(), "alice", node.clone()).await;
+    let alice_hex = alice.public().await;
+    let alice_key = parse_user(&alice_hex).unwrap();
+    alice.run(&["register", "--handle", "alice"]).await.ok();
+    let created = alice
+        .run(&["room", "create", "Lobby", "--public"])
+        .await
+        .ok();
+    let room = created["room"].as_str().unwrap().to_owned();
+    let first = alice.run(&["send", &room, "before"]).await.ok();
+
+    // Registration issued one attestation, with one audit entry.
+    let audit = running.node.audit();
+    let entries = audit.entries(0, 100).await.unwrap();
+    let issued: Vec<_> = entries
+        .iter()
+        .filter(|e| e.kind_name() == "attestation_issued")
+        .collect();
+    assert_eq!(issued.len(), 1, "{entries:?}");
+    assert_eq!(issued[0].subject(), alice_hex);
+    assert_eq!(issued[0].details()["by"], "registration");
+    assert_eq!(issued[0].details()["assurance"], "key");
+    let registered = running
+        .node
+        .accounts()
+        .by_user(alice_key)
+        .await
+        .unwrap()
+        .unwrap()
+        .attestation;
+    assert_eq!(issued[0].details()["attestation"], registered.to_string());
+
+    let admin = |args: &[&str]| {
+        let mut all = vec![
+            "--node",
+            node.as_str(),
+            "admin",
+            "--data-dir",
+            data_arg.as_str(),
+        ];
+        all.extend_from_slice(args);
+        all.into_iter().map(str::to_owned).collect::<Vec<_>>()
+    };
+    let run = |args: Vec<String>| {
+        let home = home.path().to_owned();
+        async move {
+            let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+            causerie(&home, &refs).await
+        }
+    };
+
+    // A new attestation at `identity`, by word; then `2`-style numbers work too.
+    let attested = run(admin(&[
+        "attest", "--user", &alice_hex, "--level", "identity",
+    ]))
+    .await
+    .ok();
+    assert_eq!(attested["attestation"]["assurance_name"], "identity");
+    let new_id = attested["attestation"]["id"].as_str().unwrap().to_owned();
+    assert_ne!(new_id, registered.to_string());
+    let account = running
+        .node
+        .accounts()
+        .by_user(alice_key)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(account.attestation.to_string(), new_id);
+    let stored = running
+        .node
+        .accounts()
+        .attestation(account.attestation)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.assurance(), Assurance::Identity);
+    let entries = audit.entries(0, 100).await.unwrap();
+    let last = entries.last().unwrap();
+    assert_eq!(last.kind_name(), "attestation_issued");
+    assert_eq!(last.details()["by"], "operator");
+    assert_eq!(last.details()["attestation"], new_id);
+    assert_eq!(attested["seq"], last.seq());
+
+    // The user's next message names the new attestation; the earlier one keeps its own.
+    let second = alice.run(&["send", &room, "after"]).await.ok();
+    let ids =
+        [&first, &second].map(|sent| parse_event_id(sent["event_id"].as_str().unwrap()).unwrap());
+    let events = running.node.events(ids.to_vec()).await.unwrap();
+    assert_eq!(events.len(), 2);
+    assert_eq!(*events[0].attestation(), registered);
+    assert_eq!(events[1].attestation().to_string(), new_id);
+
+    let by_number = run(admin(&["attest", "--user", &alice_hex, "--level", "3"]))
+        .await
+        .ok();
+    assert_eq!(by_number["attestation"]["assurance_name"], "in_person");
+
+    // Refusals: an unknown level (before anything is asked), an unknown user, a bad key.
+    run(admin(&["attest", "--user", &alice_hex, "--level", "gold"]))
+        .await
+        .refused("unknown_assurance_level");
+    let stranger = UserSecret::generate().unwrap().public().to_string();
+    run(admin(&["attest", "--user", &stranger, "--level", "key"]))
+        .await
+        .refused("not_registered");
+    run(admin(&["attest", "--user", "zz", "--level", "key"]))
+        .await
+        .refused("bad_user");
+    // The API refuses an unknown level itself too.
+    let token = std::fs::read_to_string(data.join("operator.token")).unwrap();
+    let answer = reqwest::Client::new()
+        .post(format!("{node}/api/v1/admin/users/{alice_hex}/attest"))
+        .bearer_auth(token.trim())
+        .json(&serde_json::json!({ "level": 7 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 400);
+    let body: serde_json::Value = answer.json().await.unwrap();
+    assert_eq!(body["error"], "unknown_assurance_level");
+
+    // Contact data: none yet; the operator records it, then verifies it.
+    let seq_before = audit.tip().await.unwrap().seq;
+    run(admin(&["contact", "--user", &alice_hex, "--verified"]))
+        .await
+        .refused("no_contact");
+    let set = run(admin(&[
+        "contact",
+        "--user",
+        &alice_hex,
+        "--set",
+        "alice@example.org",
+    ]))
+    .await
+    .ok();
+    assert_eq!(set["contact"]["value"], "alice@example.org");
+    assert_eq!(set["contact"]["verified"], false);
+    let verified = run(admin(&["contact", "--user", &alice_hex, "--verified"]))
+        .await
+        .ok();
+    assert_eq!(verified["contact"]["verified"], true);
+    let record = running
+        .node
+        .records()
+        .get(alice_key)
+        .await
+        .unwrap()
+        .unwrap();
+    let contact = record.contact.unwrap();
+    assert_eq!(contact.value, "alice@example.org");
+    assert!(contact.verified);
+    let entries = audit.entries(seq_before, 100).await.unwrap();
+    assert_eq!(entries.len(), 2, "{entries:?}");
+    for entry in &entries {
+        assert_eq!(entry.kind_name(), "operator_action");
+        assert_eq!(entry.subject(), alice_hex);
+        assert_eq!(entry.details()["action"], "contact");
+        // The value stays in the record, never in the log.
+        assert!(!entry.details().values().any(|v| v.contains("example.org")));
+    }
+    assert_eq!(entries[1].details()["verified"], "true");
+    run(admin(&[
+        "contact", "--user", &alice_hex, "--set", "a\u{7}b",
+    ]))
+    .await
+    .refused("bad_contact");
+    running.shutdown().await;
+}
