@@ -13,6 +13,8 @@
 //! - `index` (private): the indexes that are pure functions of the stored events (room order,
 //!   children, per-author, status sets), held in memory by both backends; the sled backend
 //!   rebuilds them on open from its records.
+//! - `index_reads` (private): [`RoomDagStore`] and [`AuthorIndex`] answered from those indexes,
+//!   once for both backends.
 //! - [`sled_store`]: the on-disk backend (sled 0.34): event records in chunks, about one sled
 //!   key per 6 KiB of new events; its key layout, memory and open costs, and integrity check.
 //! - [`memory`]: the in-memory backend for tests and simulations.
@@ -48,6 +50,7 @@ pub mod batch;
 pub mod error;
 pub mod inbox;
 mod index;
+mod index_reads;
 pub mod memory;
 mod plan;
 pub mod record;

@@ -14,13 +14,11 @@ use causerie_crypto::{Attestation, AttestationId, EventId, Hash32, RoomId, UserK
 use crate::batch::{Applied, Durable, WriteBatch};
 use crate::error::StoreError;
 use crate::index::EventIndexes;
+use crate::index_reads::IndexedBackend;
 use crate::plan::{Entry, Mutation, ReadView, UserBytes, plan};
 use crate::record::StoredEvent;
 use crate::state::{SnapshotId, StateSnapshot};
-use crate::traits::{
-    AuthorIndex, Direction, EventStore, IdentityStore, Position, RoomDagStore, StateStore, Store,
-    page_len,
-};
+use crate::traits::{EventStore, IdentityStore, StateStore, Store, page_len};
 
 #[derive(Default)]
 struct Tables {
@@ -137,76 +135,18 @@ impl EventStore for MemoryStore {
     }
 }
 
-impl RoomDagStore for MemoryStore {
-    fn rooms(&self, after: Option<&RoomId>, limit: usize) -> Result<Vec<RoomId>, StoreError> {
-        Ok(self.read()?.indexes.rooms(after, limit))
+impl IndexedBackend for MemoryStore {
+    fn with_indexes<R>(&self, read: impl FnOnce(&EventIndexes) -> R) -> Result<R, StoreError> {
+        Ok(read(&self.read()?.indexes))
     }
 
-    fn extremities(&self, room: &RoomId) -> Result<BTreeSet<EventId>, StoreError> {
+    fn stored_extremities(&self, room: &RoomId) -> Result<BTreeSet<EventId>, StoreError> {
         Ok(self
             .read()?
             .extremities
             .get(room)
             .cloned()
             .unwrap_or_default())
-    }
-
-    fn children(
-        &self,
-        parent: &EventId,
-        after: Option<&EventId>,
-        limit: usize,
-    ) -> Result<Vec<EventId>, StoreError> {
-        Ok(self.read()?.indexes.children(parent, after, limit))
-    }
-
-    fn events_by_depth(
-        &self,
-        room: &RoomId,
-        from: Option<Position>,
-        direction: Direction,
-        limit: usize,
-    ) -> Result<Vec<Position>, StoreError> {
-        Ok(self
-            .read()?
-            .indexes
-            .events_by_depth(room, from, direction, limit))
-    }
-
-    fn rejected(
-        &self,
-        room: &RoomId,
-        after: Option<&EventId>,
-        limit: usize,
-    ) -> Result<Vec<(EventId, String)>, StoreError> {
-        Ok(self.read()?.indexes.rejected(room, after, limit))
-    }
-
-    fn soft_failed(
-        &self,
-        room: &RoomId,
-        after: Option<&EventId>,
-        limit: usize,
-    ) -> Result<Vec<EventId>, StoreError> {
-        Ok(self.read()?.indexes.soft_failed(room, after, limit))
-    }
-
-    fn outliers(
-        &self,
-        room: &RoomId,
-        after: Option<&EventId>,
-        limit: usize,
-    ) -> Result<Vec<(EventId, BTreeSet<EventId>)>, StoreError> {
-        Ok(self.read()?.indexes.outliers(room, after, limit))
-    }
-
-    fn waiting_for(
-        &self,
-        missing: &EventId,
-        after: Option<&EventId>,
-        limit: usize,
-    ) -> Result<Vec<EventId>, StoreError> {
-        Ok(self.read()?.indexes.waiting_for(missing, after, limit))
     }
 }
 
@@ -252,17 +192,6 @@ impl IdentityStore for MemoryStore {
             out.push(attestation.clone());
         }
         Ok(out)
-    }
-}
-
-impl AuthorIndex for MemoryStore {
-    fn events_by_author(
-        &self,
-        author: &UserKey,
-        after: Option<(RoomId, EventId)>,
-        limit: usize,
-    ) -> Result<Vec<(RoomId, EventId)>, StoreError> {
-        Ok(self.read()?.indexes.events_by_author(author, after, limit))
     }
 }
 

@@ -98,9 +98,9 @@ use crate::state::{SnapshotId, StateSnapshot};
 mod compact;
 mod record_codec;
 
+use crate::index_reads::IndexedBackend;
 use crate::traits::{
-    AuthorIndex, CompactReport, Direction, EventStore, IdentityStore, Position, RoomDagStore,
-    StateStore, Store, page_len,
+    CompactReport, Direction, EventStore, IdentityStore, StateStore, Store, page_len,
 };
 use record_codec::{
     decode_attestation, decode_header, decode_record, encode_record, encode_record_into,
@@ -909,12 +909,12 @@ impl EventStore for SledStore {
     }
 }
 
-impl RoomDagStore for SledStore {
-    fn rooms(&self, after: Option<&RoomId>, limit: usize) -> Result<Vec<RoomId>, StoreError> {
-        Ok(self.derived()?.indexes.rooms(after, limit))
+impl IndexedBackend for SledStore {
+    fn with_indexes<R>(&self, read: impl FnOnce(&EventIndexes) -> R) -> Result<R, StoreError> {
+        Ok(read(&self.derived()?.indexes))
     }
 
-    fn extremities(&self, room: &RoomId) -> Result<BTreeSet<EventId>, StoreError> {
+    fn stored_extremities(&self, room: &RoomId) -> Result<BTreeSet<EventId>, StoreError> {
         match self
             .backing()?
             .tree
@@ -923,64 +923,6 @@ impl RoomDagStore for SledStore {
             Some(value) => Ok(ids_of(&value)?.into_iter().collect()),
             None => Ok(BTreeSet::new()),
         }
-    }
-
-    fn children(
-        &self,
-        parent: &EventId,
-        after: Option<&EventId>,
-        limit: usize,
-    ) -> Result<Vec<EventId>, StoreError> {
-        Ok(self.derived()?.indexes.children(parent, after, limit))
-    }
-
-    fn events_by_depth(
-        &self,
-        room: &RoomId,
-        from: Option<Position>,
-        direction: Direction,
-        limit: usize,
-    ) -> Result<Vec<Position>, StoreError> {
-        Ok(self
-            .derived()?
-            .indexes
-            .events_by_depth(room, from, direction, limit))
-    }
-
-    fn rejected(
-        &self,
-        room: &RoomId,
-        after: Option<&EventId>,
-        limit: usize,
-    ) -> Result<Vec<(EventId, String)>, StoreError> {
-        Ok(self.derived()?.indexes.rejected(room, after, limit))
-    }
-
-    fn soft_failed(
-        &self,
-        room: &RoomId,
-        after: Option<&EventId>,
-        limit: usize,
-    ) -> Result<Vec<EventId>, StoreError> {
-        Ok(self.derived()?.indexes.soft_failed(room, after, limit))
-    }
-
-    fn outliers(
-        &self,
-        room: &RoomId,
-        after: Option<&EventId>,
-        limit: usize,
-    ) -> Result<Vec<(EventId, BTreeSet<EventId>)>, StoreError> {
-        Ok(self.derived()?.indexes.outliers(room, after, limit))
-    }
-
-    fn waiting_for(
-        &self,
-        missing: &EventId,
-        after: Option<&EventId>,
-        limit: usize,
-    ) -> Result<Vec<EventId>, StoreError> {
-        Ok(self.derived()?.indexes.waiting_for(missing, after, limit))
     }
 }
 
@@ -1051,20 +993,6 @@ impl IdentityStore for SledStore {
             out.push(attestation);
         }
         Ok(out)
-    }
-}
-
-impl AuthorIndex for SledStore {
-    fn events_by_author(
-        &self,
-        author: &UserKey,
-        after: Option<(RoomId, EventId)>,
-        limit: usize,
-    ) -> Result<Vec<(RoomId, EventId)>, StoreError> {
-        Ok(self
-            .derived()?
-            .indexes
-            .events_by_author(author, after, limit))
     }
 }
 
