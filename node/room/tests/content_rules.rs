@@ -11,7 +11,7 @@ mod support;
 
 use causerie_crypto::event::kinds;
 use causerie_crypto::{Content, Event, Value};
-use causerie_room::{ContentRules, Membership, Outcome, RuleBreak};
+use causerie_room::{ContentRules, Membership, RuleBreak};
 use serde_json::Value as Json;
 use support::*;
 
@@ -64,11 +64,7 @@ fn blocked(words: &[&str]) -> Content {
 
 fn outcome_detail(view: &mut View, user: &User, body: &str) -> (Event, Option<&'static str>) {
     let (event, receipt) = view.try_send(user, kinds::MESSAGE, None, text("body", body));
-    let detail = match receipt.outcome_of(&event.id()) {
-        Some(Outcome::Rejected(reason)) => Some(reason.detail()),
-        Some(Outcome::Accepted { .. }) => None,
-        other => panic!("unexpected {other:?}"),
-    };
+    let detail = rejection(&receipt, &event).map(|(_, rule)| rule);
     (event, detail)
 }
 
@@ -110,8 +106,7 @@ fn vectors_content_checks() {
 /// A room whose rules are set at `T0 + 1 day`, with bob joined.
 fn room_with(rules: Content) -> (View, User, User) {
     let (alice, bob) = (User::new(1), User::new(2));
-    let (mut view, _) = View::create(&alice, &[&bob]);
-    view.join(&bob);
+    let mut view = View::with_members(&alice, &[&bob]);
     view.now = T0 + DAY_MS;
     set_rules(&mut view, &alice, rules);
     (view, alice, bob)
@@ -180,30 +175,20 @@ fn vectors_join_wave() {
         }
         let late = &joiners[times.len()];
         view.now = base + case["join_at_ms"].as_u64().unwrap() - 1;
-        let (event, receipt) = view.try_send(
-            late,
-            kinds::MEMBER,
-            Some(&late.hex()),
-            member(Membership::Join),
-        );
-        let got = match receipt.outcome_of(&event.id()) {
-            Some(Outcome::Accepted { .. }) => "ok",
-            Some(Outcome::Rejected(reason)) => reason.detail(),
-            other => panic!("unexpected {other:?}"),
-        };
+        let got = view
+            .rejected_by(
+                late,
+                kinds::MEMBER,
+                Some(&late.hex()),
+                member(Membership::Join),
+            )
+            .unwrap_or("ok");
         assert_eq!(got, case["expect"].as_str().unwrap(), "{}", case["name"]);
         let knocker = &joiners[times.len() + 1];
-        let (event, receipt) = view.try_send(
-            knocker,
-            kinds::MEMBER,
-            Some(&knocker.hex()),
-            member(Membership::Knock),
-        );
-        let knocked = match receipt.outcome_of(&event.id()) {
-            Some(Outcome::Accepted { .. }) => "ok",
-            Some(Outcome::Rejected(reason)) => reason.detail(),
-            other => panic!("unexpected {other:?}"),
-        };
+        let knock = member(Membership::Knock);
+        let knocked = view
+            .rejected_by(knocker, kinds::MEMBER, Some(&knocker.hex()), knock)
+            .unwrap_or("ok");
         assert_eq!(
             knocked,
             case["knock_expect"].as_str().unwrap(),
@@ -239,8 +224,7 @@ fn a_rule_breaking_message_is_rejected_against_its_own_auth_events() {
 #[test]
 fn a_message_made_without_the_rules_is_soft_failed_then_shown_once_redacted() {
     let (alice, bob) = (User::new(1), User::new(2));
-    let (mut view, _) = View::create(&alice, &[&bob]);
-    view.join(&bob);
+    let mut view = View::with_members(&alice, &[&bob]);
     // Bob's modified client builds on history that has no rules yet.
     let mut stale = view.clone();
     let spam = stale.message(&bob, "buy now: total scam");
@@ -257,23 +241,8 @@ fn a_message_made_without_the_rules_is_soft_failed_then_shown_once_redacted() {
     let redact = view.send(&alice, kinds::REDACTION, None, redaction(&spam));
     assert!(view.visible(&spam));
     assert!(view.room.shown_event(&spam.id()).unwrap().is_redacted());
-    let mut other = View {
-        room: causerie_room::Room::new(spam.room_id()),
-        now: view.now,
-    };
-    for user in [&alice, &bob] {
-        other
-            .room
-            .add_attestation(user.attestation.clone())
-            .unwrap();
-    }
-    let history: Vec<Event> = view
-        .room
-        .accepted_ids()
-        .iter()
-        .map(|id| view.room.event(id).unwrap().clone())
-        .collect();
-    let mut by_depth = history.clone();
+    let mut other = View::empty(spam.room_id(), view.now, &[&alice, &bob]);
+    let mut by_depth = view.accepted_events();
     by_depth.sort_by_key(|e| e.depth());
     for event in by_depth {
         let event = if event.id() == spam.id() {

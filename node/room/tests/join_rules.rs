@@ -9,7 +9,7 @@ mod support;
 
 use causerie_crypto::event::kinds;
 use causerie_crypto::{Assurance, NodeSecret};
-use causerie_room::{JoinRule, JoinRules, Membership, Outcome};
+use causerie_room::{JoinRule, JoinRules, Membership};
 use support::*;
 
 fn rejected_with(
@@ -20,11 +20,7 @@ fn rejected_with(
 ) -> Option<(&'static str, &'static str)> {
     let (event, receipt) =
         view.try_send(user, kinds::MEMBER, Some(&target.hex()), member(membership));
-    match receipt.outcome_of(&event.id()) {
-        Some(Outcome::Rejected(reason)) => Some((reason.reason(), reason.detail())),
-        Some(Outcome::Accepted { .. }) => None,
-        other => panic!("unexpected {other:?}"),
-    }
+    rejection(&receipt, &event)
 }
 
 /// `by` sets the room's join rule to `rule`, with no assurance or attester condition.

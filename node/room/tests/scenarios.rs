@@ -30,9 +30,7 @@ fn merge(base: &View, left: &[causerie_crypto::Event], right: &[causerie_crypto:
 #[test]
 fn demoted_moderators_concurrent_ban_loses() {
     let (alice, bob, carol) = (User::new(1), User::new(2), User::new(3));
-    let (mut base, _) = View::create(&alice, &[&bob, &carol]);
-    base.join(&bob);
-    base.join(&carol);
+    let mut base = View::with_members(&alice, &[&bob, &carol]);
     base.power(&alice, &[(&bob, 50)]);
 
     let mut left = base.clone();
@@ -56,9 +54,7 @@ fn demoted_moderators_concurrent_ban_loses() {
 #[test]
 fn ban_races_promotion_of_its_target() {
     let (alice, bob, carol) = (User::new(1), User::new(2), User::new(3));
-    let (mut base, _) = View::create(&alice, &[&bob, &carol]);
-    base.join(&bob);
-    base.join(&carol);
+    let mut base = View::with_members(&alice, &[&bob, &carol]);
     base.power(&alice, &[(&bob, 50)]);
 
     let mut left = base.clone();
@@ -80,9 +76,7 @@ fn ban_races_promotion_of_its_target() {
 #[test]
 fn ban_wins_over_concurrent_messages_and_state_of_the_banned() {
     let (alice, bob, mallory) = (User::new(1), User::new(2), User::new(4));
-    let (mut base, _) = View::create(&alice, &[&bob, &mallory]);
-    base.join(&bob);
-    base.join(&mallory);
+    let mut base = View::with_members(&alice, &[&bob, &mallory]);
     base.power(&alice, &[(&mallory, 50)]);
     let topic = base.topic(&alice, "welcome");
     let before_ban = base.message(&mallory, "hello before the ban");
@@ -174,18 +168,10 @@ fn topic_change_concurrent_with_unrelated_fork_keeps_the_latest_topic() {
     assert_eq!(merged.room.membership(&dave.key), Some(Membership::Join));
 }
 
-fn reject_detail(outcome: &Outcome) -> Option<&'static str> {
-    match outcome {
-        Outcome::Rejected(reason) => Some(reason.detail()),
-        _ => None,
-    }
-}
-
 #[test]
 fn creator_cannot_be_banned_or_demoted() {
     let (alice, bob) = (User::new(1), User::new(2));
-    let (mut base, _) = View::create(&alice, &[&bob]);
-    base.join(&bob);
+    let mut base = View::with_members(&alice, &[&bob]);
     base.power(&alice, &[(&bob, 100)]);
 
     let (ban, receipt) = base.try_send(
@@ -200,36 +186,20 @@ fn creator_cannot_be_banned_or_demoted() {
             AuthError::InsufficientPower
         )))
     );
-    let (kick, receipt) = base.try_send(
-        &bob,
-        kinds::MEMBER,
-        Some(&alice.hex()),
-        member(Membership::Leave),
-    );
+    let kick = member(Membership::Leave);
     assert_eq!(
-        receipt.outcome_of(&kick.id()).and_then(reject_detail),
+        base.rejected_by(&bob, kinds::MEMBER, Some(&alice.hex()), kick),
         Some("insufficient_power")
     );
-    let (demote, receipt) = base.try_send(
-        &bob,
-        kinds::POWER_LEVELS,
-        Some(""),
-        levels(&[(&bob, 100), (&alice, 0)]),
-    );
+    let demote = levels(&[(&bob, 100), (&alice, 0)]);
     assert_eq!(
-        receipt.outcome_of(&demote.id()).and_then(reject_detail),
+        base.rejected_by(&bob, kinds::POWER_LEVELS, Some(""), demote),
         Some("bad_content")
     );
     // Bob cannot match the creator either: the highest writable level is below the creator's.
-    let too_high = causerie_room::content::MAX_POWER;
-    let (raise, receipt) = base.try_send(
-        &bob,
-        kinds::POWER_LEVELS,
-        Some(""),
-        levels(&[(&bob, too_high)]),
-    );
+    let raise = levels(&[(&bob, causerie_room::content::MAX_POWER)]);
     assert_eq!(
-        receipt.outcome_of(&raise.id()).and_then(reject_detail),
+        base.rejected_by(&bob, kinds::POWER_LEVELS, Some(""), raise),
         Some("power_change_not_allowed")
     );
     assert_eq!(
@@ -244,24 +214,14 @@ fn creator_cannot_be_banned_or_demoted() {
         .add_attestation(carol.attestation.clone())
         .unwrap();
     base.join(&carol);
-    let (change, receipt) = base.try_send(
-        &bob,
-        kinds::POWER_LEVELS,
-        Some(""),
-        levels(&[(&bob, 100), (&carol, 100)]),
-    );
-    assert!(matches!(
-        receipt.outcome_of(&change.id()),
-        Some(Outcome::Accepted { .. })
-    ));
-    let (undo, receipt) = base.try_send(
-        &bob,
-        kinds::POWER_LEVELS,
-        Some(""),
-        levels(&[(&bob, 100), (&carol, 0)]),
-    );
+    let change = levels(&[(&bob, 100), (&carol, 100)]);
     assert_eq!(
-        receipt.outcome_of(&undo.id()).and_then(reject_detail),
+        base.rejected_by(&bob, kinds::POWER_LEVELS, Some(""), change),
+        None
+    );
+    let undo = levels(&[(&bob, 100), (&carol, 0)]);
+    assert_eq!(
+        base.rejected_by(&bob, kinds::POWER_LEVELS, Some(""), undo),
         Some("power_change_not_allowed")
     );
 }
@@ -269,19 +229,12 @@ fn creator_cannot_be_banned_or_demoted() {
 #[test]
 fn unban_by_moderator_and_rejoin() {
     let (alice, bob, mallory) = (User::new(1), User::new(2), User::new(4));
-    let (mut view, _) = View::create(&alice, &[&bob, &mallory]);
-    view.join(&bob);
-    view.join(&mallory);
+    let mut view = View::with_members(&alice, &[&bob, &mallory]);
     view.power(&alice, &[(&bob, 50)]);
     view.set_member(&bob, &mallory, Membership::Ban);
-    let (rejoin, receipt) = view.try_send(
-        &mallory,
-        kinds::MEMBER,
-        Some(&mallory.hex()),
-        member(Membership::Join),
-    );
+    let rejoin = member(Membership::Join);
     assert_eq!(
-        receipt.outcome_of(&rejoin.id()).and_then(reject_detail),
+        view.rejected_by(&mallory, kinds::MEMBER, Some(&mallory.hex()), rejoin),
         Some("banned")
     );
     view.set_member(&bob, &mallory, Membership::Leave);
@@ -292,9 +245,7 @@ fn unban_by_moderator_and_rejoin() {
 #[test]
 fn redactions_apply_for_own_events_and_with_power_only() {
     let (alice, bob, carol) = (User::new(1), User::new(2), User::new(3));
-    let (mut view, _) = View::create(&alice, &[&bob, &carol]);
-    view.join(&bob);
-    view.join(&carol);
+    let mut view = View::with_members(&alice, &[&bob, &carol]);
     let bobs = view.message(&bob, "oops");
     let carols = view.message(&carol, "mine");
     view.send(&bob, kinds::REDACTION, None, redaction(&bobs));
@@ -319,9 +270,7 @@ fn redactions_apply_for_own_events_and_with_power_only() {
 fn power_level_changes_follow_matrix_rules() {
     use causerie_room::PowerLevels;
     let (alice, bob, carol) = (User::new(1), User::new(2), User::new(3));
-    let (mut view, _) = View::create(&alice, &[&bob, &carol]);
-    view.join(&bob);
-    view.join(&carol);
+    let mut view = View::with_members(&alice, &[&bob, &carol]);
     let mut levels = PowerLevels::default();
     levels.users.insert(*bob.key.as_bytes(), 50);
     levels.users.insert(*carol.key.as_bytes(), 20);
@@ -331,9 +280,7 @@ fn power_level_changes_follow_matrix_rules() {
     let attempt = |view: &mut View, change: &dyn Fn(&mut PowerLevels)| {
         let mut next = levels.clone();
         change(&mut next);
-        let (event, receipt) =
-            view.try_send(&bob, kinds::POWER_LEVELS, Some(""), next.to_content());
-        receipt.outcome_of(&event.id()).and_then(reject_detail)
+        view.rejected_by(&bob, kinds::POWER_LEVELS, Some(""), next.to_content())
     };
     let refused = Some("power_change_not_allowed");
     // A level above the sender's, old or new, cannot change.
@@ -366,31 +313,25 @@ fn power_level_changes_follow_matrix_rules() {
     // Carol is now at Bob's level: he can no longer change her entry.
     let mut current = levels.clone();
     current.users.insert(*carol.key.as_bytes(), 50);
-    let (event, receipt) = {
-        let mut next = current.clone();
-        next.users.insert(*carol.key.as_bytes(), 0);
-        view.try_send(&bob, kinds::POWER_LEVELS, Some(""), next.to_content())
-    };
+    let mut next = current.clone();
+    next.users.insert(*carol.key.as_bytes(), 0);
     assert_eq!(
-        receipt.outcome_of(&event.id()).and_then(reject_detail),
+        view.rejected_by(&bob, kinds::POWER_LEVELS, Some(""), next.to_content()),
         refused
     );
     let mut lower_self = current.clone();
     lower_self.users.insert(*bob.key.as_bytes(), 10);
     lower_self.kick = 10;
-    let (event, receipt) =
-        view.try_send(&bob, kinds::POWER_LEVELS, Some(""), lower_self.to_content());
-    assert!(matches!(
-        receipt.outcome_of(&event.id()),
-        Some(Outcome::Accepted { .. })
-    ));
+    assert_eq!(
+        view.rejected_by(&bob, kinds::POWER_LEVELS, Some(""), lower_self.to_content()),
+        None
+    );
     assert_eq!(view.room.power_level(&bob.key), 10);
     // Malformed levels are bad content.
     let mut bad = lower_self.to_content();
     bad.insert("ban".into(), causerie_crypto::Value::Text("high".into()));
-    let (event, receipt) = view.try_send(&alice, kinds::POWER_LEVELS, Some(""), bad);
     assert_eq!(
-        receipt.outcome_of(&event.id()).and_then(reject_detail),
+        view.rejected_by(&alice, kinds::POWER_LEVELS, Some(""), bad),
         Some("bad_content")
     );
 }
@@ -398,9 +339,7 @@ fn power_level_changes_follow_matrix_rules() {
 #[test]
 fn a_late_ban_hides_the_fork_and_reports_it() {
     let (alice, bob, mallory) = (User::new(1), User::new(2), User::new(4));
-    let (mut base, _) = View::create(&alice, &[&bob, &mallory]);
-    base.join(&bob);
-    base.join(&mallory);
+    let base = View::with_members(&alice, &[&bob, &mallory]);
     let mut fork = base.clone();
     let forked = fork.message(&mallory, "while nobody looks");
     let mut main = base.clone();
@@ -423,9 +362,7 @@ fn a_late_ban_hides_the_fork_and_reports_it() {
 #[test]
 fn prepare_prefers_tips_that_are_not_soft_failed() {
     let (alice, bob, mallory) = (User::new(1), User::new(2), User::new(4));
-    let (mut base, _) = View::create(&alice, &[&bob, &mallory]);
-    base.join(&bob);
-    base.join(&mallory);
+    let mut base = View::with_members(&alice, &[&bob, &mallory]);
     let mut fork = base.clone();
     let forked = fork.message(&mallory, "fork");
     base.set_member(&alice, &mallory, Membership::Ban);
@@ -452,8 +389,7 @@ fn prepare_prefers_tips_that_are_not_soft_failed() {
 #[test]
 fn redacted_forms_get_the_same_verdict_as_full_events() {
     let (alice, bob) = (User::new(1), User::new(2));
-    let (mut view, _) = View::create(&alice, &[&bob]);
-    view.join(&bob);
+    let view = View::with_members(&alice, &[&bob]);
     let mut author = view.clone();
     let message = author.message(&bob, "soon erased");
     let topic = author.topic(&alice, "soon erased too");

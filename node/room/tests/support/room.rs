@@ -129,6 +129,37 @@ impl View {
         (view, events)
     }
 
+    /// [`View::create`], then every one of `members` joins.
+    pub fn with_members(creator: &User, members: &[&User]) -> View {
+        let (mut view, _) = View::create(creator, members);
+        for user in members {
+            view.join(user);
+        }
+        view
+    }
+
+    /// A node that knows the attestations of `users` and no event of `room` yet, its clock at
+    /// `now`.
+    pub fn empty(room: causerie_crypto::RoomId, now: u64, users: &[&User]) -> View {
+        let mut view = View {
+            room: Room::new(room),
+            now,
+        };
+        for user in users {
+            view.room.add_attestation(user.attestation.clone()).unwrap();
+        }
+        view
+    }
+
+    /// Every accepted event, in the engine's order.
+    pub fn accepted_events(&self) -> Vec<Event> {
+        self.room
+            .accepted_ids()
+            .iter()
+            .map(|id| self.room.event(id).unwrap().clone())
+            .collect()
+    }
+
     pub fn draft(
         &mut self,
         user: &User,
@@ -184,6 +215,18 @@ impl View {
         (event, receipt)
     }
 
+    /// Tries an event; the rule that rejected it (its detail name), `None` if it was accepted.
+    pub fn rejected_by(
+        &mut self,
+        user: &User,
+        kind: &str,
+        state_key: Option<&str>,
+        content: Content,
+    ) -> Option<&'static str> {
+        let (event, receipt) = self.try_send(user, kind, state_key, content);
+        rejection(&receipt, &event).map(|(_, rule)| rule)
+    }
+
     pub fn join(&mut self, user: &User) -> Event {
         self.send(
             user,
@@ -232,6 +275,16 @@ impl View {
         self.room
             .state_event(kinds::TOPIC, "")
             .and_then(|e| e.content_str("topic").map(str::to_owned))
+    }
+}
+
+/// The rejection's (reason, rule) names, `None` if the event was accepted; panics on any other
+/// outcome.
+pub fn rejection(receipt: &Receipt, event: &Event) -> Option<(&'static str, &'static str)> {
+    match receipt.outcome_of(&event.id()) {
+        Some(Outcome::Rejected(reason)) => Some((reason.reason(), reason.detail())),
+        Some(Outcome::Accepted { .. }) => None,
+        other => panic!("unexpected {other:?}"),
     }
 }
 
