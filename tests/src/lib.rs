@@ -10,6 +10,8 @@
 //! - [`browser`]: a small WebDriver client driving headless Chromium through ChromeDriver,
 //!   and the web client's test helpers, used by `tests/browser_*.rs` against the web client
 //!   (specs/client-api.md).
+//! - [`store_check`]: checks that a stopped node's store still verifies event by event, for the
+//!   scenarios that redact, purge or erase (`tests/gdpr.rs`, `tests/moderation_actions.rs`).
 //! - `src/bin/causerie-cluster-node.rs`: a node as a child process, for crash scenarios.
 //! - `tests/convergence.rs`: the seeded convergence simulation of the room engine
 //!   (specs/rooms.md).
@@ -17,3 +19,4 @@
 pub mod api;
 pub mod browser;
 pub mod cluster;
+pub mod store_check;

@@ -464,6 +464,56 @@ fn sum_reasons(text: &str, name: &str, reasons: &[&str]) -> u64 {
         .sum()
 }
 
+/// How much the counter `name`, summed over `reasons`, grew from `before` to `after`.
+fn rise(before: &str, after: &str, name: &str, reasons: &[&str]) -> u64 {
+    sum_reasons(after, name, reasons).saturating_sub(sum_reasons(before, name, reasons))
+}
+
+/// Whether the node banned a peer between the two `/metrics` texts.
+fn banned_since(before: &str, after: &str) -> bool {
+    let banned = "causerie_peers_banned_total";
+    metric(after, banned) > metric(before, banned)
+}
+
+/// Drives the attacker until the node at `peer` has closed its connection to it; whether it did
+/// in time.
+async fn drive_until_cut(
+    swarm: &mut Swarm<Attack>,
+    seen: &mut Seen,
+    serving: &Serving,
+    peer: PeerId,
+) -> bool {
+    drive(swarm, seen, serving, DEFAULT_TIMEOUT, |s| {
+        !s.connected.contains(&peer) && s.closed > 0
+    })
+    .await
+}
+
+/// Waits until node `index` no longer lists `peer` among its connections: the attacker sees the
+/// connection close before the node's swarm has processed its own close event.
+async fn wait_forgotten(cluster: &Cluster, index: usize, peer: PeerId, what: &str) {
+    let net = &cluster.nodes[index].running().net;
+    wait_until(DEFAULT_TIMEOUT, what, || async {
+        net.connected_peers()
+            .await
+            .is_ok_and(|peers| !peers.contains(&peer))
+    })
+    .await
+    .expect(what);
+}
+
+/// Asserts that no node of the cluster serves any of `ids`.
+async fn stored_nowhere(cluster: &Cluster, ids: Vec<EventId>) {
+    for index in 0..cluster.nodes.len() {
+        let found = cluster
+            .node(index)
+            .events(ids.clone())
+            .await
+            .expect("lookup");
+        assert!(found.is_empty(), "node{index} serves a hostile event");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_peers_are_rejected_and_banned() {
     init_logs();
@@ -550,10 +600,7 @@ async fn hostile_peers_are_rejected_and_banned() {
                 panic!("publishing {what}: {e}");
             }
         }
-        let banned = drive(&mut swarm, &mut seen, &serving, DEFAULT_TIMEOUT, |s| {
-            !s.connected.contains(&a_peer) && s.closed > 0
-        })
-        .await;
+        let banned = drive_until_cut(&mut swarm, &mut seen, &serving, a_peer).await;
         assert!(banned, "A disconnects Mallet: {seen:?}");
         // Coming back does not work: A closes any new connection from the banned peer at once
         // (the dial itself may complete before A's block list refuses the connection).
@@ -635,40 +682,25 @@ async fn hostile_peers_are_rejected_and_banned() {
     let after_b = metrics_of(&cluster, 1).await;
     let rejected = "causerie_peer_events_rejected_total";
     for reason in ["bad_signature", "non_canonical_encoding", "wrong_room"] {
-        let delta = sum_reasons(&after_a, rejected, &[reason])
-            - sum_reasons(&before_a, rejected, &[reason]);
+        let delta = rise(&before_a, &after_a, rejected, &[reason]);
         assert!(delta >= 1, "A counts {reason}:\n{after_a}");
     }
     let oversize_reasons = ["too_large", "event_too_large"];
     assert!(
-        sum_reasons(&after_a, rejected, &oversize_reasons)
-            > sum_reasons(&before_a, rejected, &oversize_reasons),
+        rise(&before_a, &after_a, rejected, &oversize_reasons) > 0,
         "A counts the oversized event:\n{after_a}"
     );
-    let banned = "causerie_peers_banned_total";
-    assert!(
-        metric(&after_a, banned) > metric(&before_a, banned),
-        "A banned Mallet"
-    );
+    assert!(banned_since(&before_a, &after_a), "A banned Mallet");
     let failed = "causerie_requests_failed_total";
     // Each flood request was refused for a counted reason, answered with nothing, or never got
     // a stream (the connection's stream cap): none slowed the honest traffic.
     for reason in ["unknown_room", "busy"] {
         assert!(
-            sum_reasons(&after_b, failed, &[reason]) > sum_reasons(&before_b, failed, &[reason]),
+            rise(&before_b, &after_b, failed, &[reason]) > 0,
             "B counts {reason} refusals:\n{after_b}"
         );
     }
-    // Mallet sees the connection close before A's swarm has processed its own close event.
-    let net_a = &cluster.nodes[0].running().net;
-    wait_until(DEFAULT_TIMEOUT, "A forgets Mallet", || async {
-        net_a
-            .connected_peers()
-            .await
-            .is_ok_and(|peers| !peers.contains(&mallet))
-    })
-    .await
-    .expect("Mallet still connected to A");
+    wait_forgotten(&cluster, 0, mallet, "A forgets Mallet").await;
 
     // Honest traffic went through, and nothing from the attackers is stored anywhere.
     let view = cluster
@@ -676,13 +708,8 @@ async fn hostile_peers_are_rejected_and_banned() {
         .await
         .expect("converged");
     assert_eq!(view.events, expected, "exactly the honest events");
+    stored_nowhere(&cluster, hostile_ids.to_vec()).await;
     for index in 0..2 {
-        let found = cluster
-            .node(index)
-            .events(hostile_ids.to_vec())
-            .await
-            .expect("lookup");
-        assert!(found.is_empty(), "node{index} stored a hostile event");
         let rooms = cluster.node(index).rooms().await.expect("rooms");
         assert!(
             !rooms.contains(&other_room.room_id()),
@@ -738,36 +765,17 @@ async fn garbage_request_flood_is_counted_and_banned() {
             .collect();
         swarm.behaviour_mut().raw.send_request(&b_peer, garbage);
     }
-    let cut = drive(
-        &mut swarm,
-        &mut seen,
-        &Serving::default(),
-        DEFAULT_TIMEOUT,
-        |s| !s.connected.contains(&b_peer) && s.closed > 0,
-    )
-    .await;
+    let cut = drive_until_cut(&mut swarm, &mut seen, &Serving::default(), b_peer).await;
     assert!(cut, "B disconnects Flood: {seen:?}");
     let after = metrics_of(&cluster, 1).await;
     let failed = "causerie_requests_failed_total";
     let reasons = ["malformed", "bad_limit"];
     assert!(
-        sum_reasons(&after, failed, &reasons) >= sum_reasons(&before, failed, &reasons) + 16,
+        rise(&before, &after, failed, &reasons) >= 16,
         "B counts the garbage:\n{after}"
     );
-    let banned = "causerie_peers_banned_total";
-    assert!(
-        metric(&after, banned) > metric(&before, banned),
-        "B banned Flood"
-    );
-    // Flood sees the connection close before B's swarm has processed its own close event.
-    let net = &cluster.nodes[1].running().net;
-    wait_until(DEFAULT_TIMEOUT, "B forgets Flood", || async {
-        net.connected_peers()
-            .await
-            .is_ok_and(|peers| !peers.contains(&flood))
-    })
-    .await
-    .expect("Flood still connected");
+    assert!(banned_since(&before, &after), "B banned Flood");
+    wait_forgotten(&cluster, 1, flood, "B forgets Flood").await;
     cluster.shutdown().await;
 }
 
@@ -804,7 +812,7 @@ async fn rejections_after_a_wait_are_counted_and_scored() {
     let before = metrics_of(&cluster, 0).await;
     let rejected = "causerie_peer_events_rejected_total";
     let delta = |after: &str, name: &str, reason: Option<&str>| match reason {
-        Some(reason) => sum_reasons(after, name, &[reason]) - sum_reasons(&before, name, &[reason]),
+        Some(reason) => rise(&before, after, name, &[reason]),
         None => metric(after, name).unwrap_or(0) - metric(&before, name).unwrap_or(0),
     };
 
@@ -860,14 +868,7 @@ async fn rejections_after_a_wait_are_counted_and_scored() {
         "rejection after the parent wait counted: {seen:?}\n{}",
         metrics_of(&cluster, 0).await
     );
-    for index in 0..2 {
-        let found = cluster
-            .node(index)
-            .events(vec![waiting.id(), parent.id(), child.id()])
-            .await
-            .expect("lookup");
-        assert!(found.is_empty(), "node{index} serves a rejected event");
-    }
+    stored_nowhere(&cluster, vec![waiting.id(), parent.id(), child.id()]).await;
     cluster.shutdown().await;
 }
 
@@ -955,10 +956,7 @@ async fn held_event_flood_does_not_lock_out_newcomers() {
         ids
     };
     let attack = async {
-        let banned = drive(&mut swarm, &mut seen, &serving, DEFAULT_TIMEOUT, |s| {
-            !s.connected.contains(&a_peer) && s.closed > 0
-        })
-        .await;
+        let banned = drive_until_cut(&mut swarm, &mut seen, &serving, a_peer).await;
         (banned, seen)
     };
     let (ids, (banned, seen)) = tokio::join!(newcomer, attack);
@@ -977,18 +975,13 @@ async fn held_event_flood_does_not_lock_out_newcomers() {
     );
     let after = metrics_of(&cluster, 0).await;
     let refused = "causerie_events_refused_total";
-    let over_cap = sum_reasons(&after, refused, &["too_many_held_from_source"])
-        - sum_reasons(&before, refused, &["too_many_held_from_source"]);
+    let over_cap = rise(&before, &after, refused, &["too_many_held_from_source"]);
     assert!(over_cap > 0, "A refuses Mallet's excess:\n{after}");
     assert!(
         seen.attestation_requests <= 2 * HELD_FETCH_BURST_PER_PEER as usize,
         "A asked Mallet for {} attestations",
         seen.attestation_requests
     );
-    let banned = "causerie_peers_banned_total";
-    assert!(
-        metric(&after, banned) > metric(&before, banned),
-        "A banned Mallet:\n{after}"
-    );
+    assert!(banned_since(&before, &after), "A banned Mallet:\n{after}");
     cluster.shutdown().await;
 }

@@ -6,51 +6,20 @@
 //! afterwards holds only what is retained: the connection data the operator keeps (with its
 //! expiry), her events in redacted form, no contact data and no text.
 
-use std::path::Path;
 use std::time::Duration;
 
-use causerie_crypto::{Event, RoomId, UserSecret};
+use causerie_crypto::UserSecret;
 use causerie_node::client::Client;
 use causerie_node::config::{ConfigFile, RecordsFile};
 use causerie_storage::testing::files_contain;
-use causerie_storage::{Direction, EventStore, MAX_PAGE_LEN, RoomDagStore, SledStore};
 use causerie_tests::api::{ApiNode, ApiUser, eventually};
 use causerie_tests::cluster::{now_ms, wait_until};
+use causerie_tests::store_check::verify_store;
 use serde_json::{Value, json};
 
 /// Longest wait for the texts to leave every node's files: a node compacts at once after its
 /// first redaction, then at most once a minute (specs/moderation.md §4).
 const GONE_TIMEOUT: Duration = Duration::from_secs(150);
-
-/// Re-opens a stopped node's store and checks every stored event of `room`: its bytes decode
-/// with a valid signature into the id it is stored under, and everything it references is
-/// stored. Returns how many events it checked.
-fn verify_store(store_dir: &Path, room: RoomId) -> usize {
-    let store = SledStore::open(store_dir).expect("store opens");
-    let report = store.verify_integrity().expect("integrity scan");
-    assert!(report.problems.is_empty(), "{:?}", report.problems);
-    let mut checked = 0;
-    let mut from = None;
-    loop {
-        let page = store
-            .events_by_depth(&room, from, Direction::Forward, MAX_PAGE_LEN)
-            .expect("page");
-        let Some(last) = page.last().copied() else {
-            break;
-        };
-        for position in page {
-            let stored = store.event(&position.event).expect("read").expect("stored");
-            let decoded = Event::decode(stored.event.as_bytes()).expect("signature and format");
-            assert_eq!(decoded.id(), position.event);
-            for reference in decoded.references() {
-                assert!(store.contains(&reference).expect("read"));
-            }
-            checked += 1;
-        }
-        from = Some(last);
-    }
-    checked
-}
 
 async fn connected(node: &ApiNode, peers: usize) {
     let net = node.running().net.clone();

@@ -10,16 +10,15 @@
 //!   hidden) by every other node.
 
 use std::collections::BTreeSet;
-use std::path::Path;
 
 use causerie_crypto::event::kinds;
 use causerie_crypto::{Content, Event, EventDraft, EventId, RoomId, UserSecret, Value};
 use causerie_node::node::{IngestOutcome, Node};
 use causerie_room::Membership;
 use causerie_storage::testing::files_contain;
-use causerie_storage::{Direction, EventStore, MAX_PAGE_LEN, RoomDagStore, SledStore};
 use causerie_tests::api::ApiUser;
 use causerie_tests::cluster::{Cluster, DEFAULT_TIMEOUT, init_logs, now_ms, wait_until};
+use causerie_tests::store_check::verify_store;
 use serde_json::json;
 
 fn ban_and_purge(reason: &str) -> Content {
@@ -27,39 +26,6 @@ fn ban_and_purge(reason: &str) -> Content {
     content.insert("purge".into(), Value::Bool(true));
     content.insert("reason".into(), reason.into());
     content
-}
-
-/// Re-opens a stopped node's store and checks every stored event of `room`: its bytes decode
-/// with a valid signature into the id it is stored under, and everything it references is
-/// stored. Returns how many events it checked.
-fn verify_store(store_dir: &Path, room: RoomId) -> usize {
-    let store = SledStore::open(store_dir).expect("store opens");
-    let report = store.verify_integrity().expect("integrity scan");
-    assert!(report.problems.is_empty(), "{:?}", report.problems);
-    let mut checked = 0;
-    let mut from = None;
-    loop {
-        let page = store
-            .events_by_depth(&room, from, Direction::Forward, MAX_PAGE_LEN)
-            .expect("page");
-        let Some(last) = page.last().copied() else {
-            break;
-        };
-        for position in page {
-            let stored = store.event(&position.event).expect("read").expect("stored");
-            let decoded = Event::decode(stored.event.as_bytes()).expect("signature and format");
-            assert_eq!(decoded.id(), position.event);
-            for reference in decoded.references() {
-                assert!(
-                    store.contains(&reference).expect("read"),
-                    "{reference} missing"
-                );
-            }
-            checked += 1;
-        }
-        from = Some(last);
-    }
-    checked
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
