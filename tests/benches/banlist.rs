@@ -16,7 +16,6 @@
 //! (default 100), `--rooms N,M,...` (default 5,20), `--interval-ms MS` (default 50).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -25,6 +24,7 @@ use causerie_crypto::{RoomId, UserKey, UserSecret};
 use causerie_node::node::NodeEvent;
 use causerie_room::Membership;
 use causerie_room::policy::{POLICY_RULE, Recommendation, Rule, Target};
+use causerie_tests::bench::{for_each_flag, ms, percentile, say};
 use causerie_tests::cluster::{Cluster, Result, TestUser, wait_until};
 
 const A: usize = 0;
@@ -50,48 +50,24 @@ fn options() -> Options {
         rooms: vec![5, 20],
         interval: Duration::from_millis(50),
     };
-    let args: Vec<String> = std::env::args().collect();
-    let mut i = 1;
-    while i < args.len() {
-        let value = args.get(i + 1);
-        match (args[i].as_str(), value) {
-            ("--rules", Some(v)) => options.rules = v.parse().unwrap_or(100).clamp(1, 10_000),
-            ("--interval-ms", Some(v)) => {
+    for_each_flag(|name, v| {
+        match name {
+            "--rules" => options.rules = v.parse().unwrap_or(100).clamp(1, 10_000),
+            "--interval-ms" => {
                 options.interval = Duration::from_millis(v.parse().unwrap_or(50).clamp(1, 10_000))
             }
-            ("--rooms", Some(v)) => {
+            "--rooms" => {
                 options.rooms = v
                     .split(',')
                     .filter_map(|n| n.parse().ok())
                     .map(|n: usize| n.clamp(1, 64))
                     .collect()
             }
-            // `cargo bench` passes `--bench`; ignore what is not ours.
-            _ => {
-                i += 1;
-                continue;
-            }
+            _ => return false,
         }
-        i += 2;
-    }
+        true
+    });
     options
-}
-
-fn say(line: &str) {
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{line}");
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
 }
 
 fn main() -> Result<()> {

@@ -16,7 +16,6 @@
 //! `--catch-up EVENTS` (default 50,000).
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -25,6 +24,7 @@ use causerie_crypto::{Event, EventId, RoomId};
 use causerie_node::ledger::MAX_RECEIVE_BATCH;
 use causerie_node::node::NodeEvent;
 use causerie_room::Room;
+use causerie_tests::bench::{for_each_flag, percentile, say};
 use causerie_tests::cluster::{
     Cluster, HarnessError, Result, TestUser, event_ids, now_ms, text_content, wait_until,
 };
@@ -49,37 +49,20 @@ fn options() -> Options {
         seconds: 10,
         catch_up: 50_000,
     };
-    let args: Vec<String> = std::env::args().collect();
-    let mut i = 1;
-    while i < args.len() {
-        let value = args.get(i + 1).and_then(|v| v.parse::<u64>().ok());
-        match (args[i].as_str(), value) {
-            ("--nodes", Some(v)) => options.nodes = (v as usize).clamp(2, 10),
-            ("--rate", Some(v)) => options.rate = v.clamp(1, 5_000),
-            ("--seconds", Some(v)) => options.seconds = v.clamp(1, 600),
-            ("--catch-up", Some(v)) => options.catch_up = (v as usize).clamp(1, 1_000_000),
-            // `cargo bench` passes `--bench`; ignore what is not ours.
-            _ => {
-                i += 1;
-                continue;
-            }
+    for_each_flag(|name, value| {
+        let Ok(v) = value.parse::<u64>() else {
+            return false;
+        };
+        match name {
+            "--nodes" => options.nodes = (v as usize).clamp(2, 10),
+            "--rate" => options.rate = v.clamp(1, 5_000),
+            "--seconds" => options.seconds = v.clamp(1, 600),
+            "--catch-up" => options.catch_up = (v as usize).clamp(1, 1_000_000),
+            _ => return false,
         }
-        i += 2;
-    }
+        true
+    });
     options
-}
-
-fn say(line: &str) {
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{line}");
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
 fn main() -> Result<()> {

@@ -13,9 +13,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use causerie_crypto::UserSecret;
-use causerie_tests::api::{Answer, ApiNode, ApiUser};
-use serde_json::json;
+use causerie_tests::api::{ApiNode, ApiUser};
+use causerie_tests::bench::{for_each_flag, ms};
 
 /// Pause between two messages of one honest user (well inside the per-room rate).
 const HONEST_PAUSE: Duration = Duration::from_millis(250);
@@ -34,42 +33,19 @@ fn options() -> Options {
         messages: 100,
         flood_rate: 1_000,
     };
-    let args: Vec<String> = std::env::args().collect();
-    let mut i = 1;
-    while i < args.len() {
-        let value = args.get(i + 1).and_then(|v| v.parse::<u64>().ok());
-        match (args[i].as_str(), value) {
-            ("--honest", Some(v)) => options.honest = (v as usize).clamp(1, 20),
-            ("--messages", Some(v)) => options.messages = (v as usize).clamp(10, 10_000),
-            ("--flood-rate", Some(v)) => options.flood_rate = v.clamp(1, 10_000),
-            _ => {
-                i += 1;
-                continue;
-            }
+    for_each_flag(|name, value| {
+        let Ok(v) = value.parse::<u64>() else {
+            return false;
+        };
+        match name {
+            "--honest" => options.honest = (v as usize).clamp(1, 20),
+            "--messages" => options.messages = (v as usize).clamp(10, 10_000),
+            "--flood-rate" => options.flood_rate = v.clamp(1, 10_000),
+            _ => return false,
         }
-        i += 2;
-    }
+        true
+    });
     options
-}
-
-async fn say_once(user: &ApiUser, room: &str, body: &str) -> Answer {
-    let prepared = user
-        .request_once(
-            reqwest::Method::POST,
-            &format!("/api/v1/rooms/{room}/prepare"),
-            Some(json!({ "action": "message", "body": body })),
-        )
-        .await;
-    if prepared.status != 200 {
-        return prepared;
-    }
-    let (draft, signature) = user.sign(&prepared.body);
-    user.request_once(
-        reqwest::Method::POST,
-        "/api/v1/events",
-        Some(json!({ "draft": draft, "signature": signature })),
-    )
-    .await
 }
 
 /// Every honest user sends `messages` messages; returns each message's latency.
@@ -88,7 +64,7 @@ async fn honest_phase(
             let mut latencies = Vec::with_capacity(messages);
             for n in 0..messages {
                 let start = Instant::now();
-                let answer = say_once(&user, &room, &format!("{tag} {u}/{n}")).await;
+                let answer = user.say_once(&room, &format!("{tag} {u}/{n}")).await;
                 assert_eq!(
                     answer.status, 200,
                     "honest message refused: {:?}",
@@ -113,10 +89,6 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted.get(index).copied().unwrap_or_default()
 }
 
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1_000.0
-}
-
 #[allow(clippy::print_stdout)]
 fn main() {
     let options = options();
@@ -135,13 +107,8 @@ fn main() {
             user.join(&room).await;
             honest.push(Arc::new(user));
         }
-        let mut flooder = ApiUser::from_address(
-            node.http,
-            UserSecret::from_seed(&[99; 32]),
-            IpAddr::V4(Ipv4Addr::new(127, 0, 0, 99)),
-        );
-        let registered = flooder.try_register("flooder", None).await;
-        assert_eq!(registered.status, 201, "{:?}", registered.body);
+        let source = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 99));
+        let flooder = ApiUser::registered_from(node.http, source, 99, "flooder").await;
         flooder.join(&room).await;
         let flooder = Arc::new(flooder);
 
@@ -183,7 +150,7 @@ fn main() {
                         in_flight.clone(),
                     );
                     tokio::spawn(async move {
-                        let answer = say_once(&flooder, &room, &format!("flood {n}")).await;
+                        let answer = flooder.say_once(&room, &format!("flood {n}")).await;
                         match (answer.status, answer.reason()) {
                             (200, _) => accepted.fetch_add(1, Ordering::Relaxed),
                             (429, "rate_limited") => limited.fetch_add(1, Ordering::Relaxed),

@@ -20,6 +20,7 @@ use causerie_crypto::report::{Category, Target};
 use causerie_crypto::{Event, ReportId, RoomId};
 use causerie_node::reports::{ReportRequest, Reports};
 use causerie_room::content::PowerLevels;
+use causerie_tests::bench::{ms, percentile, say};
 use causerie_tests::cluster::{Cluster, Result, TestUser, event_ids, text_content};
 
 const A: usize = 0;
@@ -44,28 +45,14 @@ fn reports(cluster: &Cluster, index: usize) -> Reports {
     cluster.nodes[index].running().reports.clone()
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
-fn say(line: &str) {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{line}");
-}
-
 fn print(name: &str, mut times: Vec<Duration>) {
     times.sort();
     say(&format!(
         "{name:<40} n={:<4} p50 {:>8.1} ms  p99 {:>8.1} ms  max {:>8.1} ms",
         times.len(),
-        percentile(&times, 50.0).as_secs_f64() * 1e3,
-        percentile(&times, 99.0).as_secs_f64() * 1e3,
-        times.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
+        ms(percentile(&times, 50.0)),
+        ms(percentile(&times, 99.0)),
+        ms(times.last().copied().unwrap_or_default()),
     ));
 }
 

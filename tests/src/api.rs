@@ -216,6 +216,19 @@ impl ApiUser {
             .await
     }
 
+    /// A user whose key is made from `seed` and whose requests come from `source` (see
+    /// [`ApiUser::from_address`]), registered on the node at `node` as `handle`.
+    pub async fn registered_from(
+        node: SocketAddr,
+        source: IpAddr,
+        seed: u8,
+        handle: &str,
+    ) -> ApiUser {
+        ApiUser::from_address(node, UserSecret::from_seed(&[seed; 32]), source)
+            .registered_as(handle, None)
+            .await
+    }
+
     /// This user, registered as `handle`; panics unless the node answers `201`.
     async fn registered_as(mut self, handle: &str, display_name: Option<&str>) -> ApiUser {
         let answer = self.try_register(handle, display_name).await;
@@ -438,6 +451,28 @@ impl ApiUser {
     pub async fn say(&self, room: &str, body: &str) -> String {
         self.must(room, json!({ "action": "message", "body": body }))
             .await
+    }
+
+    /// Prepares a message and submits it once, without retrying on 429 (for tests and benches
+    /// of rate limits): the prepare's answer if it was refused, else the submit's.
+    pub async fn say_once(&self, room: &str, body: &str) -> Answer {
+        let prepared = self
+            .request_once(
+                reqwest::Method::POST,
+                &format!("/api/v1/rooms/{room}/prepare"),
+                Some(json!({ "action": "message", "body": body })),
+            )
+            .await;
+        if prepared.status != 200 {
+            return prepared;
+        }
+        let (draft, signature) = self.sign(&prepared.body);
+        self.request_once(
+            reqwest::Method::POST,
+            "/api/v1/events",
+            Some(json!({ "draft": draft, "signature": signature })),
+        )
+        .await
     }
 
     /// Creates a room the way the clients do: create, join, power levels, join rule, name.

@@ -10,6 +10,7 @@
 //! - [`browser`]: a small WebDriver client driving headless Chromium through ChromeDriver,
 //!   and the web client's test helpers, used by `tests/browser_*.rs` against the web client
 //!   (specs/client-api.md).
+//! - [`bench`]: the benchmarks' arguments, output line and percentiles (`benches/*.rs`).
 //! - [`store_check`]: checks that a stopped node's store still verifies event by event, for the
 //!   scenarios that redact, purge or erase (`tests/gdpr.rs`, `tests/moderation_actions.rs`).
 //! - `src/bin/causerie-cluster-node.rs`: a node as a child process, for crash scenarios.
@@ -17,6 +18,7 @@
 //!   (specs/rooms.md).
 
 pub mod api;
+pub mod bench;
 pub mod browser;
 pub mod cluster;
 pub mod store_check;

@@ -21,14 +21,6 @@ fn local(last: u8) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(127, 0, 0, last))
 }
 
-/// A registered user whose requests come from `source`.
-async fn registered(node: &ApiNode, source: IpAddr, seed: u8, handle: &str) -> ApiUser {
-    let mut user = ApiUser::from_address(node.http, UserSecret::from_seed(&[seed; 32]), source);
-    let answer = user.try_register(handle, None).await;
-    assert_eq!(answer.status, 201, "{:?}", answer.body);
-    user
-}
-
 /// One user registered from 127.0.0.2 as `handle`, then logged in again from 127.0.0.3 and
 /// 127.0.0.4: three sessions, three addresses.
 async fn one_user_three_sessions(node: &ApiNode, seed: u8, handle: &str) -> Vec<ApiUser> {
@@ -86,7 +78,9 @@ async fn sessions_of_one_address_share_its_rate_limit() {
     assert!(users * each > 2 * RATE_BURST_PER_CLIENT as usize);
     let mut sessions = Vec::new();
     for i in 0..users {
-        sessions.push(registered(&node, local(1), 10 + i as u8, &format!("user{i}")).await);
+        sessions.push(
+            ApiUser::registered_from(node.http, local(1), 10 + i as u8, &format!("user{i}")).await,
+        );
     }
     let (refused, served) = flood_me(&sessions, each).await;
     assert_eq!(
@@ -95,7 +89,7 @@ async fn sessions_of_one_address_share_its_rate_limit() {
         "{served} requests served from one address over {users} sessions"
     );
     // Another address is not held back by this one.
-    let other = registered(&node, local(2), 30, "other").await;
+    let other = ApiUser::registered_from(node.http, local(2), 30, "other").await;
     assert_eq!(other.get("/api/v1/me").await.status, 200);
     node.stop().await;
 }
@@ -122,7 +116,9 @@ async fn a_challenge_flood_from_one_address_leaves_login_open_to_others() {
     // session would let it fill the whole challenge table.
     let mut tokens = Vec::new();
     for i in 0..25u8 {
-        tokens.push(registered(&node, local(1), 100 + i, &format!("flood{i}")).await);
+        tokens.push(
+            ApiUser::registered_from(node.http, local(1), 100 + i, &format!("flood{i}")).await,
+        );
     }
     let target = ApiUser::from_seed(node.http, 99).key();
     let mut refusals = Vec::new();
@@ -150,8 +146,13 @@ async fn a_challenge_flood_from_one_address_leaves_login_open_to_others() {
     }
     // Honest users on other addresses register and log in meanwhile.
     for (i, source) in [2u8, 3, 4].into_iter().enumerate() {
-        let mut honest =
-            registered(&node, local(source), 200 + i as u8, &format!("honest{i}")).await;
+        let mut honest = ApiUser::registered_from(
+            node.http,
+            local(source),
+            200 + i as u8,
+            &format!("honest{i}"),
+        )
+        .await;
         let login = honest.login().await;
         assert_eq!(login.status, 200, "{:?}", login.body);
     }

@@ -5,30 +5,8 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use causerie_crypto::UserSecret;
 use causerie_tests::api::{Answer, ApiNode, ApiUser};
 use serde_json::{Value, json};
-
-/// Prepares a message and submits it once, without retrying on 429.
-async fn say_once(user: &ApiUser, room: &str, body: &str) -> Answer {
-    let prepared = user
-        .request_once(
-            reqwest::Method::POST,
-            &format!("/api/v1/rooms/{room}/prepare"),
-            Some(json!({ "action": "message", "body": body })),
-        )
-        .await;
-    if prepared.status != 200 {
-        return prepared;
-    }
-    let (draft, signature) = user.sign(&prepared.body);
-    user.request_once(
-        reqwest::Method::POST,
-        "/api/v1/events",
-        Some(json!({ "draft": draft, "signature": signature })),
-    )
-    .await
-}
 
 async fn room_info(user: &ApiUser, room: &str) -> Value {
     user.call("GET", &format!("/rooms/{room}"), Value::Null)
@@ -61,16 +39,16 @@ async fn the_authors_node_refuses_what_the_rules_forbid_in_plain_words() {
         ("@ann @bob", "too_many_mentions"),
         (&"x".repeat(101) as &str, "message_too_long"),
     ] {
-        let answer = say_once(&bob, &room, body).await;
+        let answer = bob.say_once(&room, body).await;
         assert_eq!(answer.status, 403, "{body}: {:?}", answer.body);
         assert_eq!(answer.reason(), reason, "{body}");
         let words = answer.body["message"].as_str().unwrap_or_default();
         assert!(words.contains("room"), "plain words: {words}");
     }
     // Slow mode: the first message passes, the next is refused with the wait.
-    let first = say_once(&bob, &room, "hello").await;
+    let first = bob.say_once(&room, "hello").await;
     assert_eq!(first.status, 200, "{:?}", first.body);
-    let second = say_once(&bob, &room, "again").await;
+    let second = bob.say_once(&room, "again").await;
     assert_eq!(second.status, 429, "{:?}", second.body);
     assert_eq!(second.reason(), "slow_mode");
     let wait_ms = second.body["retry_after_ms"]
@@ -164,19 +142,14 @@ async fn a_flooding_user_is_rate_limited_and_honest_messages_all_arrive() {
     honest.join(&room).await;
     // The flooder comes from an address of its own, so the per-address request limit does not
     // spill over onto the others.
-    let mut flooder = ApiUser::from_address(
-        node.http,
-        UserSecret::from_seed(&[9; 32]),
-        IpAddr::V4(Ipv4Addr::new(127, 0, 0, 9)),
-    );
-    let registered = flooder.try_register("flooder", None).await;
-    assert_eq!(registered.status, 201, "{:?}", registered.body);
+    let source = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 9));
+    let flooder = ApiUser::registered_from(node.http, source, 9, "flooder").await;
     flooder.join(&room).await;
     // One prepared draft, signed again and again with new bodies would need new drafts: the
     // flooder prepares each message and submits at once, as fast as it can.
     let mut limited: Option<Answer> = None;
     for n in 0..200 {
-        let answer = say_once(&flooder, &room, &format!("flood {n}")).await;
+        let answer = flooder.say_once(&room, &format!("flood {n}")).await;
         if answer.status == 429 && answer.reason() == "rate_limited" {
             limited = Some(answer);
             break;
