@@ -164,16 +164,7 @@ async fn phase_run(
         rooms.push(room);
     }
     for node in [B, C] {
-        wait_until(PHASE_TIMEOUT, "B and C follow the list", || async {
-            cluster
-                .node(node)
-                .summary(list)
-                .await
-                .ok()
-                .flatten()
-                .is_some()
-        })
-        .await?;
+        cluster.wait_holds(node, list, PHASE_TIMEOUT).await?;
     }
     // Each rule names a new user (a key only: user targets need no attestation).
     let mut published: Vec<(String, UserKey, Instant)> = Vec::new();

@@ -500,6 +500,19 @@ impl Cluster {
         Ok(room)
     }
 
+    /// Waits until node `index` holds `room` (it joined it, or follows it as a ban list).
+    pub async fn wait_holds(&self, index: usize, room: RoomId, timeout: Duration) -> Result<()> {
+        wait_until(timeout, "the node holds the room", || async {
+            self.node(index)
+                .summary(room)
+                .await
+                .ok()
+                .flatten()
+                .is_some()
+        })
+        .await
+    }
+
     /// Node `index` joins `room` through an invite link made by node `via`.
     pub async fn join_room(&self, index: usize, room: RoomId, via: usize) -> Result<JoinReport> {
         let invite = self.nodes[via].running().net.invite_link(room).await?;
@@ -739,6 +752,16 @@ pub async fn event_ids(node: &Node, room: RoomId) -> Result<BTreeSet<EventId>> {
         after = Some((last.depth(), last.id()));
         out.extend(page.iter().map(Event::id));
     }
+}
+
+/// How many of a room's newest history entries [`in_history`] looks through.
+pub const HISTORY_LOOKUP: usize = 200;
+
+/// Event `id` as `node`'s history of `room` shows it (among the newest [`HISTORY_LOOKUP`]
+/// entries), if it does.
+pub async fn in_history(node: &Node, room: RoomId, id: EventId) -> Option<Event> {
+    let page = node.history(room, None, HISTORY_LOOKUP).await.ok()??;
+    page.events.into_iter().find(|e| e.id() == id)
 }
 
 /// Submits one signed event to `node`; fails unless accepted.

@@ -13,7 +13,7 @@ use causerie_room::Membership;
 use causerie_room::content::user_state_key;
 use causerie_room::policy::{POLICY_RULE, Recommendation, Rule, Subscription, Target};
 use causerie_tests::cluster::{
-    Cluster, DEFAULT_TIMEOUT, Result, TestUser, init_logs, text_content, wait_until,
+    Cluster, DEFAULT_TIMEOUT, Result, TestUser, in_history, init_logs, text_content, wait_until,
 };
 
 const A: usize = 0;
@@ -42,10 +42,43 @@ async fn member(
 
 /// Whether `node` shows event `id` in `room`'s history.
 async fn shown(node: &Node, room: RoomId, id: EventId) -> bool {
-    match node.history(room, None, 200).await {
-        Ok(Some(page)) => page.events.iter().any(|e| e.id() == id),
-        _ => false,
+    in_history(node, room, id).await.is_some()
+}
+
+/// Waits until every node of `nodes` shows event `id` in `room`'s history.
+async fn wait_shown(
+    cluster: &Cluster,
+    nodes: &[usize],
+    room: RoomId,
+    id: EventId,
+    what: &str,
+) -> Result<()> {
+    for &node in nodes {
+        wait_until(DEFAULT_TIMEOUT, what, || async {
+            shown(cluster.node(node), room, id).await
+        })
+        .await?;
     }
+    Ok(())
+}
+
+/// Waits until `user`'s member event in each of `rooms`, on B and C, is `expected`.
+async fn wait_member(
+    cluster: &Cluster,
+    rooms: &[RoomId],
+    user: &TestUser,
+    expected: (Membership, [u8; 32], bool),
+    what: &str,
+) -> Result<()> {
+    for &room in rooms {
+        for node in [B, C] {
+            wait_until(DEFAULT_TIMEOUT, what, || async {
+                member(cluster.node(node), room, user).await == Some(expected)
+            })
+            .await?;
+        }
+    }
+    Ok(())
 }
 
 /// A room created on B by `owner`, held by C too, where `enforcer` is joined with ban power
@@ -92,26 +125,12 @@ async fn a_list_rule_hides_refuses_and_bans_on_every_node_and_its_removal_lifts_
         .set_enforcer(UserSecret::from_seed(&enforcer.secret.expose_seed()))
         .await?;
     for node in [B, C] {
-        wait_until(DEFAULT_TIMEOUT, "nodes follow the list", || async {
-            cluster
-                .node(node)
-                .summary(list)
-                .await
-                .ok()
-                .flatten()
-                .is_some()
-        })
-        .await?;
+        cluster.wait_holds(node, list, DEFAULT_TIMEOUT).await?;
     }
     cluster.join(&mallory, room).await?;
     cluster.join(&carol, room).await?;
     let before = cluster.message(&mallory, room, "buy my coins").await?;
-    for node in [B, C] {
-        wait_until(DEFAULT_TIMEOUT, "the message shows", || async {
-            shown(cluster.node(node), room, before.id()).await
-        })
-        .await?;
-    }
+    wait_shown(&cluster, &[B, C], room, before.id(), "the message shows").await?;
 
     // The rule, published on A.
     let rule = cluster
@@ -124,27 +143,17 @@ async fn a_list_rule_hides_refuses_and_bans_on_every_node_and_its_removal_lifts_
         )
         .await?;
     // The enforcer's ban lands in both rooms' state on both nodes, the pre-emptive one too.
-    for target in [room, elsewhere] {
-        for node in [B, C] {
-            wait_until(DEFAULT_TIMEOUT, "the enforcer's ban", || async {
-                member(cluster.node(node), target, &mallory).await
-                    == Some((Membership::Ban, *enforcer.key.as_bytes(), true))
-            })
-            .await?;
-        }
-    }
+    let by_enforcer = |membership| (membership, *enforcer.key.as_bytes(), true);
+    let rooms = [room, elsewhere];
+    let banned = by_enforcer(Membership::Ban);
+    wait_member(&cluster, &rooms, &mallory, banned, "the enforcer's ban").await?;
     // Her messages are hidden on every node hosting the room.
     for node in [B, C] {
         assert!(!shown(cluster.node(node), room, before.id()).await);
     }
     // Carol is not named: her messages still show.
     let fine = cluster.message(&carol, room, "hello").await?;
-    for node in [B, C] {
-        wait_until(DEFAULT_TIMEOUT, "carol's message", || async {
-            shown(cluster.node(node), room, fine.id()).await
-        })
-        .await?;
-    }
+    wait_shown(&cluster, &[B, C], room, fine.id(), "carol's message").await?;
     // Her own node refuses her submissions with the list's reason, her join elsewhere too.
     let key = user_state_key(&mallory.key);
     let join = cluster
@@ -207,29 +216,14 @@ async fn a_list_rule_hides_refuses_and_bans_on_every_node_and_its_removal_lifts_
             Content::new(),
         )
         .await?;
-    for target in [room, elsewhere] {
-        for node in [B, C] {
-            wait_until(DEFAULT_TIMEOUT, "the enforcer's unban", || async {
-                member(cluster.node(node), target, &mallory).await
-                    == Some((Membership::Leave, *enforcer.key.as_bytes(), true))
-            })
-            .await?;
-        }
-    }
-    for node in [B, C] {
-        wait_until(DEFAULT_TIMEOUT, "her old message shows again", || async {
-            shown(cluster.node(node), room, before.id()).await
-        })
-        .await?;
-    }
+    let unbanned = by_enforcer(Membership::Leave);
+    wait_member(&cluster, &rooms, &mallory, unbanned, "the enforcer's unban").await?;
+    let again = "her old message shows again";
+    wait_shown(&cluster, &[B, C], room, before.id(), again).await?;
     cluster.join(&mallory, elsewhere).await?;
     let after = cluster.message(&mallory, elsewhere, "sorry").await?;
-    for node in [B, C] {
-        wait_until(DEFAULT_TIMEOUT, "her new message shows", || async {
-            shown(cluster.node(node), elsewhere, after.id()).await
-        })
-        .await?;
-    }
+    let new = "her new message shows";
+    wait_shown(&cluster, &[B, C], elsewhere, after.id(), new).await?;
     cluster.shutdown().await;
     Ok(())
 }
@@ -265,10 +259,7 @@ async fn events_from_peers_are_hidden_and_human_bans_are_never_lifted() -> Resul
     cluster
         .set_member(&owner, &trent, room, Membership::Ban)
         .await?;
-    wait_until(DEFAULT_TIMEOUT, "node 1 follows the list", || async {
-        cluster.node(1).summary(list).await.ok().flatten().is_some()
-    })
-    .await?;
+    cluster.wait_holds(1, list, DEFAULT_TIMEOUT).await?;
     // A message signed before the rule, delivered after it by a peer, as a modified node would.
     let draft = cluster
         .node(1)
@@ -345,10 +336,7 @@ async fn events_from_peers_are_hidden_and_human_bans_are_never_lifted() -> Resul
     cluster
         .send(&moderator, list, POLICY_RULE, Some("t"), Content::new())
         .await?;
-    wait_until(DEFAULT_TIMEOUT, "the late message shows", || async {
-        shown(cluster.node(0), room, late.id()).await
-    })
-    .await?;
+    wait_shown(&cluster, &[0], room, late.id(), "the late message shows").await?;
     let trent_member = member(cluster.node(0), room, &trent).await;
     assert_eq!(
         trent_member,

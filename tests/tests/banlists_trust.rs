@@ -10,12 +10,12 @@
 //!   the ban and the mute (a purge's redactions stay).
 
 use causerie_crypto::event::kinds;
-use causerie_crypto::{Content, Event, EventDraft, EventId, RoomId, UserSecret};
+use causerie_crypto::{Content, Event, EventDraft, RoomId, UserSecret};
 use causerie_node::node::{IngestOutcome, Node, PrepareRequest};
 use causerie_room::policy::{POLICY_RULE, Recommendation, Rule, Target};
 use causerie_room::{Membership, Source};
 use causerie_tests::cluster::{
-    Cluster, DEFAULT_TIMEOUT, Result, TestUser, init_logs, text_content, wait_until,
+    Cluster, DEFAULT_TIMEOUT, Result, TestUser, in_history, init_logs, text_content, wait_until,
 };
 
 /// The state event `(kind, user)` of `room` on `node`.
@@ -54,12 +54,6 @@ async fn mute(
     ))
 }
 
-/// Event `id` as `node`'s history of `room` shows it, if it does.
-async fn in_history(node: &Node, room: RoomId, id: EventId) -> Option<Event> {
-    let page = node.history(room, None, 200).await.ok()??;
-    page.events.into_iter().find(|e| e.id() == id)
-}
-
 fn rule(target: Target, recommendation: Recommendation, reason: &str, purge: bool) -> Content {
     Rule {
         target,
@@ -94,20 +88,6 @@ async fn draft(
         .await?)
 }
 
-/// Waits until `node` follows `list`.
-async fn following(cluster: &Cluster, node: usize, list: RoomId) -> Result<()> {
-    wait_until(DEFAULT_TIMEOUT, "the node follows the list", || async {
-        cluster
-            .node(node)
-            .summary(list)
-            .await
-            .ok()
-            .flatten()
-            .is_some()
-    })
-    .await
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn one_attester_rule_refuses_every_user_of_that_node_on_every_honest_node() -> Result<()> {
     const LIST: usize = 0;
@@ -137,7 +117,7 @@ async fn one_attester_rule_refuses_every_user_of_that_node_on_every_honest_node(
         .set_enforcer(UserSecret::from_seed(&enforcer.secret.expose_seed()))
         .await?;
     for node in [B, C, ABUSIVE] {
-        following(&cluster, node, list).await?;
+        cluster.wait_holds(node, list, DEFAULT_TIMEOUT).await?;
     }
     cluster.join(&carol, room).await?;
     let mut before = Vec::new();
@@ -293,7 +273,7 @@ async fn list_purges_and_mutes_become_room_events_and_lift_with_their_rule() -> 
         .node(0)
         .set_enforcer(UserSecret::from_seed(&enforcer.secret.expose_seed()))
         .await?;
-    following(&cluster, 1, list).await?;
+    cluster.wait_holds(1, list, DEFAULT_TIMEOUT).await?;
     cluster.join(&mallory, room).await?;
     cluster.join(&trudy, room).await?;
     let spam = cluster.message(&mallory, room, "buy my coins").await?;
