@@ -70,6 +70,17 @@ pub(crate) struct Args {
     /// More log output (repeat for more).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub(crate) verbose: u8,
+    /// Log lines on stderr as text for people, or as one JSON object per line for a log
+    /// collector (journald, Loki, ...).
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        value_name = "FORMAT",
+        env = "CAUSERIE_LOG_FORMAT",
+        default_value_t = LogFormat::Text
+    )]
+    pub(crate) log_format: LogFormat,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -240,6 +251,15 @@ impl Context {
     }
 }
 
+/// How log lines are written (`--log-format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum LogFormat {
+    /// One line of text per event, for people.
+    Text,
+    /// One JSON object per line: `timestamp`, `level`, `target`, `fields` (with `message`).
+    Json,
+}
+
 /// Sets up tracing to stderr; `RUST_LOG` overrides the verbosity flag. Chat commands log only
 /// warnings by default so their output stays readable.
 pub(crate) fn init_tracing(args: &Args) {
@@ -253,11 +273,15 @@ pub(crate) fn init_tracing(args: &Args) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+        .with_writer(std::io::stderr);
+    match args.log_format {
+        LogFormat::Text => logs
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+        LogFormat::Json => logs.json().with_ansi(false).init(),
+    }
 }
 
 /// Runs the parsed command and turns its outcome into an exit code, printing errors.

@@ -1,8 +1,8 @@
 //! What a new user meets on the command line, each through the real `causerie` binary: a second
 //! node on a data directory in use, ports already taken, `--node HOST:PORT`, registering twice,
 //! usage errors under `--json`, the export passphrase rule, causes printed once, the demo's
-//! copy-pasteable commands (and no addresses of stopped nodes), and moderation in the timeline
-//! written as people would write it.
+//! copy-pasteable commands (and no addresses of stopped nodes), moderation in the timeline
+//! written as people would write it, and logs as JSON lines on request.
 
 #![allow(clippy::unwrap_used, missing_docs, unreachable_pub)]
 
@@ -99,6 +99,68 @@ async fn ports_in_use_say_so_and_what_to_do() {
         http.json()["message"].as_str().unwrap().contains("--http"),
         "{http:?}"
     );
+}
+
+/// Starts `causerie run` with `extra` arguments and environment, reads its stderr until a line
+/// contains `until`, stops it and returns the lines read.
+async fn log_lines(home: &Path, data: &Path, extra: &[&str], env: &[(&str, &str)]) -> Vec<String> {
+    let mut command = command(home);
+    command.env("RUST_LOG", "info").envs(env.iter().copied());
+    command
+        .args(extra)
+        .args(run_args(data, "/ip4/127.0.0.1/tcp/0", "127.0.0.1:0"));
+    let mut node = command
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(node.stderr.take().unwrap()).lines();
+    let mut read = Vec::new();
+    while !read
+        .last()
+        .is_some_and(|l: &String| l.contains("node started"))
+    {
+        let line = tokio::time::timeout(WAIT * 2, lines.next_line())
+            .await
+            .unwrap_or_else(|_| panic!("the node did not start in time: {read:#?}"))
+            .unwrap()
+            .unwrap_or_else(|| panic!("the node stopped: {read:#?}"));
+        read.push(line);
+    }
+    node.kill().await.unwrap();
+    read
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_are_one_json_object_per_line_on_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("node");
+    let lines = log_lines(dir.path(), &data, &["--log-format", "json"], &[]).await;
+    let logs: Vec<serde_json::Value> = lines
+        .iter()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect();
+    let created = logs
+        .iter()
+        .find(|log| log["fields"]["message"] == "created node key")
+        .unwrap_or_else(|| panic!("no line for the new node key: {lines:#?}"));
+    assert_eq!(created["level"], "INFO", "{created}");
+    assert!(created["timestamp"].is_string(), "{created}");
+    assert!(created["fields"]["path"].is_string(), "{created}");
+    let started = logs.last().unwrap();
+    assert!(
+        started["fields"]["http"]
+            .as_str()
+            .is_some_and(|http| http.starts_with("127.0.0.1:")),
+        "{started}"
+    );
+
+    // Text by default; JSON also through the environment, as a service manager would set it.
+    let text = log_lines(dir.path(), &data, &[], &[]).await;
+    assert!(text.iter().all(|line| !line.starts_with('{')), "{text:#?}");
+    let from_env = log_lines(dir.path(), &data, &[], &[("CAUSERIE_LOG_FORMAT", "json")]).await;
+    for line in &from_env {
+        serde_json::from_str::<serde_json::Value>(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
