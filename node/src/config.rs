@@ -12,7 +12,7 @@ use std::time::Duration;
 use causerie_crypto::address::parse_room;
 use libp2p::Multiaddr;
 use libp2p::multiaddr::Protocol;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::moderation::classifier::{
@@ -92,8 +92,10 @@ impl ConfigError {
     }
 }
 
-/// The config file's shape: every field optional; absent fields keep their defaults.
-#[derive(Debug, Default, Deserialize)]
+/// The config file's shape: every field optional; absent fields keep their defaults. It
+/// serializes too, so a test can check that the reference file (`causerie.example.toml`) sets
+/// every option.
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigFile {
     /// See [`Config::data_dir`].
@@ -121,7 +123,7 @@ pub struct ConfigFile {
 }
 
 /// The `[operator]` table of the config file.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct OperatorFile {
     /// See [`Config::operator_token_file`].
@@ -129,7 +131,7 @@ pub struct OperatorFile {
 }
 
 /// The `[records]` table of the config file: registration records (specs/accountability.md §2).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RecordsFile {
     /// See [`RecordsConfig::require_contact`].
@@ -145,7 +147,7 @@ pub struct RecordsFile {
 }
 
 /// One field's retention in the config file; absent keys keep the field's default.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct FieldRetentionFile {
     /// See [`FieldRetention::retention_ms`].
@@ -202,7 +204,7 @@ impl RecordsConfig {
 }
 
 /// The `[federation]` table of the config file.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct FederationFile {
     /// See [`Config::federation_deny`]: node keys, 64 hex digits each.
@@ -211,7 +213,7 @@ pub struct FederationFile {
 }
 
 /// The `[moderation]` table of the config file.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModerationFile {
     /// See [`Config::enforcer_key_file`].
@@ -219,7 +221,7 @@ pub struct ModerationFile {
 }
 
 /// The `[classifier]` table of the config file (specs/moderation.md §6).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClassifierFile {
     /// The program to run (required when the table is present).

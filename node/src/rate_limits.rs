@@ -21,7 +21,7 @@ use causerie_crypto::event::kinds;
 use causerie_crypto::{Event, RoomId};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::counters::ReasonCounts;
 use causerie_room::Membership;
@@ -64,7 +64,7 @@ pub const MAX_RATE_PER_MINUTE: u32 = 6_000_000;
 pub const MAX_RATE_LIMIT_KEYS: usize = 65_536;
 
 /// A token bucket: `burst` events at once, refilled at `per_minute`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Rate {
     /// Events allowed at once.
@@ -92,7 +92,7 @@ impl Rate {
 }
 
 /// The `[rate_limits]` table of the config file; absent entries keep their defaults.
-#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RateLimitsFile {
     /// See [`RateLimitConfig::user_room`].
