@@ -1,0 +1,121 @@
+//! The service unit in `scripts/deploy/` as an operator installs it: systemd accepts it (every
+//! directive known, the command executable), and its `ExecStart` command line, pointed at a
+//! scratch config, runs a node that answers `/api/v1/node`, logs JSON lines, and stops cleanly on
+//! the unit's stop signal.
+
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+const UNIT: &str = include_str!("../../scripts/deploy/causerie.service");
+/// Where the unit expects the binary and the config.
+const INSTALLED_BINARY: &str = "/usr/local/bin/causerie";
+const INSTALLED_CONFIG: &str = "/etc/causerie/causerie.toml";
+const WAIT: Duration = Duration::from_secs(30);
+
+/// The value of the unit's first `key=` line.
+fn directive(key: &str) -> &'static str {
+    UNIT.lines()
+        .find_map(|line| line.strip_prefix(key)?.strip_prefix('='))
+        .unwrap_or_else(|| panic!("the unit has no {key}="))
+}
+
+#[test]
+fn systemd_accepts_the_unit() {
+    assert_eq!(
+        directive("ExecStart").split_whitespace().next(),
+        Some(INSTALLED_BINARY)
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let unit = dir.path().join("causerie.service");
+    std::fs::write(
+        &unit,
+        UNIT.replace(INSTALLED_BINARY, env!("CARGO_BIN_EXE_causerie")),
+    )
+    .unwrap();
+    let output = std::process::Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(&unit)
+        .output()
+        .expect("systemd-analyze (Debian package systemd; .ci/run installs it)");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    // Unknown directives are only warned about: any output is a finding.
+    assert!(
+        output.status.success() && stderr.trim().is_empty(),
+        "{stderr}"
+    );
+    assert_eq!(directive("KillSignal"), "SIGTERM");
+}
+
+/// A config for a node in `data_dir` on loopback ports the system picks.
+fn scratch_config(dir: &Path, data_dir: &Path) -> PathBuf {
+    let config = dir.join("causerie.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "data_dir = {:?}\nlisten = [\"/ip4/127.0.0.1/tcp/0\"]\nhttp = \"127.0.0.1:0\"\n",
+            data_dir.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    config
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_units_command_runs_a_node_that_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = scratch_config(dir.path(), &dir.path().join("state"));
+    let mut words = directive("ExecStart")
+        .split_whitespace()
+        .map(|word| match word {
+            INSTALLED_BINARY => env!("CARGO_BIN_EXE_causerie").to_owned(),
+            INSTALLED_CONFIG => config.to_str().unwrap().to_owned(),
+            other => other.to_owned(),
+        });
+    let mut node = tokio::process::Command::new(words.next().unwrap())
+        .args(words)
+        .current_dir(dir.path())
+        .env("HOME", dir.path())
+        .env("RUST_LOG", "info")
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(node.stderr.take().unwrap()).lines();
+    let http = loop {
+        let line = tokio::time::timeout(WAIT, lines.next_line())
+            .await
+            .expect("the node started in time")
+            .unwrap()
+            .expect("the node kept running");
+        let log: serde_json::Value = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("not a JSON log line ({e}): {line}"));
+        if log["fields"]["message"] == "node started" {
+            break log["fields"]["http"].as_str().unwrap().to_owned();
+        }
+    };
+    let info: serde_json::Value = reqwest::get(format!("http://{http}/api/v1/node"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(info["node_key"].is_string(), "{info}");
+
+    let pid = node.id().unwrap().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = tokio::time::timeout(WAIT, node.wait())
+        .await
+        .expect("the node stopped in time")
+        .unwrap();
+    assert!(status.success(), "{status}");
+    assert!(dir.path().join("state/node.key").exists());
+}
