@@ -82,6 +82,7 @@ pub const FILES: &[WebFile] = &[
     asset!("moderation_panel.js", JAVASCRIPT),
     asset!("moderation_review.js", JAVASCRIPT),
     asset!("moderation_rules.js", JAVASCRIPT),
+    asset!("moderation_trust.js", JAVASCRIPT),
     asset!("notices.js", JAVASCRIPT),
     asset!("reports.js", JAVASCRIPT),
     asset!("room_bar.js", JAVASCRIPT),

@@ -6,10 +6,12 @@
 // - connection.js: the live stream, reconnection and resynchronisation;
 // - timeline.js (model), history.js (loading), timeline_view.js and notices.js (display);
 // - rooms.js, directory.js, room_bar.js, composer.js, members.js: the chat itself;
-// - moderation.js (wording, rights), moderation_panel.js: the moderator panel;
+// - moderation.js (wording, rights), moderation_panel.js: the moderator panel (its tabs:
+//   moderation_review.js, moderation_lists.js, moderation_rules.js, moderation_trust.js);
 // - identity.js, key_tools.js: onboarding, the identity panel and the key file;
 // - my_data.js: export my data, erase my data (signed redactions, then the record);
-// - reports.js: reporting a message (checked, then signed) and the user's reports;
+// - reports.js: reporting a message, a member or a room (checked, then signed) and the user's
+//   reports;
 // - dialogs.js, menus.js, layout.js: dialogs, popup menus, drawers and keyboard;
 // - api.js, keys.js, cbor.js: the node's API, the key in IndexedDB, the strict CBOR reader.
 // Modules only define things when imported: they call each other at run time, after main()

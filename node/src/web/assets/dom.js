@@ -2,7 +2,7 @@
 // createElement and textContent (h() below), never parsed as HTML, so message bodies, names and
 // topics can only ever be text. Also the focus helpers behind the dialogs' and drawers' Tab traps.
 
-import { errorText } from './text.js';
+import { errorText, plainError } from './text.js';
 
 /** What can take keyboard focus, for the focus traps of dialogs and drawers. */
 const FOCUSABLE =
@@ -31,6 +31,18 @@ export function h(tag, props = {}, ...children) {
 export function showError(id, error) {
   const element = $(id);
   element.textContent = error ? errorText(error) : '';
+}
+
+/**
+ * Shows `error` (or nothing, for null) in plain words in `#id`, and its reason name in the
+ * details line `#<id>-detail` (hidden when empty).
+ */
+export function showPlainError(id, error) {
+  const plain = error ? plainError(error) : { words: '', detail: '' };
+  $(id).textContent = plain.words;
+  const detail = $(`${id}-detail`);
+  detail.textContent = plain.detail ? `Details: ${plain.detail}` : '';
+  detail.hidden = !plain.detail;
 }
 
 /** The elements of `container` that take keyboard focus and are shown. */

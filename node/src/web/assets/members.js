@@ -1,5 +1,6 @@
 // Causerie web client: the member list of the active room and the moderation it offers (kick,
-// ban, unban, let in, power levels, invite by key), and deleting a message.
+// ban, unban, let in, power levels, invite by key), reporting a member (reports.js), and
+// deleting a message.
 
 import { cborEqual } from './cbor.js';
 import * as keys from './keys.js';
@@ -8,6 +9,7 @@ import { $, h, showError } from './dom.js';
 import { menuFor } from './menus.js';
 import { roleName, stillHolds } from './moderation.js';
 import { renderModerationPanel } from './moderation_panel.js';
+import { reportMember } from './reports.js';
 import { scheduleActiveInfoRefresh } from './rooms.js';
 import { act } from './session.js';
 import { state } from './state.js';
@@ -50,6 +52,7 @@ export function renderMembers() {
     if ((above || member.user === state.identity.user) && power < CREATOR_POWER && mine >= (levels.state_default ?? 50)) {
       actions.push({ label: 'Change power…', run: () => moderate('power', member) });
     }
+    if (member.user !== state.identity.user) actions.push({ label: 'Report…', run: () => reportMember(member) });
     const item = h(
       'li',
       { className: `member membership-${member.membership}`, data: { user: member.user, membership: member.membership } },

@@ -55,6 +55,7 @@ export function moderatorRights(info) {
     rules: power >= stateLevel(info, 'room.content_rules'),
     lists: power >= stateLevel(info, 'room.policy_subscriptions'),
     lockdown: power >= stateLevel(info, 'room.join_rules') && power >= stateLevel(info, 'room.content_rules'),
+    join: power >= stateLevel(info, 'room.join_rules'),
   };
   // The node shows a room's review queue to those at or above both its kick and redact levels.
   rights.review = rights.kick && rights.redact;

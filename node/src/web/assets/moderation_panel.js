@@ -7,7 +7,7 @@
 // act); the panel re-renders when the room's state changes (members.js calls
 // renderModerationPanel), keeping the keyboard where it was. The review queue tab is
 // moderation_review.js, the ban lists tab moderation_lists.js, content rules and lockdown
-// moderation_rules.js.
+// moderation_rules.js, who may join (the join rule and its attester lists) moderation_trust.js.
 
 import { askModeration } from './dialogs.js';
 import { $, canFocus, h, showError } from './dom.js';
@@ -28,7 +28,7 @@ const TAB_VIEWS = {
   members: { shown: () => true, render: (rights) => renderMembersTab(rights) },
   review: { shown: (rights) => rights.review, render: () => renderReviewTab() },
   lists: { shown: (rights) => rights.lists, render: (rights) => renderListsTab(rights) },
-  rules: { shown: (rights) => rights.rules || rights.lockdown, render: (rights) => renderRulesTab(rights) },
+  rules: { shown: (rights) => rights.rules || rights.lockdown || rights.join, render: (rights) => renderRulesTab(rights) },
 };
 const TABS = Object.keys(TAB_VIEWS);
 

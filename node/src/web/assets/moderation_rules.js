@@ -4,12 +4,14 @@
 // checked by moderation.js before the node checks them again, saved with the `content_rules`
 // action), and locks down this room or every room the moderator may lock (invite only and
 // slow mode: the `lockdown` action's two events, content rules first), or lifts a lockdown
-// (`unlock`: the join rule first), each event signed by the moderator's key.
+// (`unlock`: the join rule first), each event signed by the moderator's key. Who may join (the
+// join rule and its attester lists) is moderation_trust.js, shown in the same tab.
 
 import { askConfirm, runDialog } from './dialogs.js';
 import { $, h } from './dom.js';
 import { moderatorRights, rulesFromForm, rulesSummary, rulesToForm } from './moderation.js';
 import { perform } from './moderation_panel.js';
+import { bindTrustSection, renderTrustSection } from './moderation_trust.js';
 import { roomLabel } from './rooms.js';
 import { act } from './session.js';
 import { state } from './state.js';
@@ -48,6 +50,7 @@ export function renderRulesTab(rights) {
   $('lockdown-room').hidden = !rights.lockdown || locked;
   $('lockdown-all').hidden = !rights.lockdown;
   $('lockdown-lift').hidden = !rights.lockdown || !locked;
+  renderTrustSection(rights);
 }
 
 /** Asks for the room's new content rules; resolves to their content, or null if cancelled. */
@@ -141,4 +144,5 @@ export function bindRulesTab() {
   $('lockdown-room').addEventListener('click', lockdownRoom);
   $('lockdown-all').addEventListener('click', lockdownAll);
   $('lockdown-lift').addEventListener('click', liftLockdown);
+  bindTrustSection();
 }

@@ -1,16 +1,18 @@
 // Causerie web client: abuse reports (specs/accountability.md §1.1, §1.4). "Report…" on another
-// member's message asks for a category and the user's words, has the node prepare the unsigned
-// report, decodes it (cbor.js) and compares it with what was asked (category, target, text, room,
-// reporter and the embedded events' ids) before this browser's key signs it; "My reports" lists
-// the user's reports with each recipient queue's answer in plain words.
+// member's message, on a member of the room (with their latest messages in it as evidence) and
+// "Report room…" on the room ask for a category and the user's words, have the node prepare the
+// unsigned report, decode it (cbor.js) and compare it with what was asked (target, category,
+// text, room, user, reporter and the embedded events' ids) before this browser's key signs it;
+// a refusal stays in the dialog in plain words. "My reports" lists the user's reports with each
+// recipient queue's answer in plain words.
 
 import { cborEqual, decodeCbor } from './cbor.js';
 import { runDialog } from './dialogs.js';
-import { $, h } from './dom.js';
+import { $, h, showPlainError } from './dom.js';
 import * as keys from './keys.js';
 import { call } from './session.js';
 import { state } from './state.js';
-import { errorText, formatTime, shortKey } from './text.js';
+import { formatTime, shortKey } from './text.js';
 
 /** Longest report text, in UTF-8 bytes (crypto report::MAX_REPORT_TEXT_BYTES). */
 export const MAX_REPORT_TEXT_BYTES = 2000;
@@ -96,9 +98,16 @@ async function messageEventId(bytes) {
   return keys.bytesToHex(new Uint8Array(await crypto.subtle.digest('SHA-256', input)));
 }
 
+/** Most of a member's latest messages a report of that member embeds as evidence. */
+export const MAX_MEMBER_EVIDENCE = 5;
+
+/** What a report is about, as the checks word it. */
+const TARGET_WORDS = { event: 'a message', user: 'a member', room: 'a room' };
+
 /**
- * Checks the node's unsigned report against what was asked (`ask`: category, text, room, event
- * id, author) and returns the bytes to sign. Throws ReportMismatch (or CborError).
+ * Checks the node's unsigned report against what was asked (`ask`: target, category, text,
+ * room or null, user or null, events: their ids) and returns the bytes to sign. Throws
+ * ReportMismatch (or CborError).
  */
 export async function checkReport(prepared, ask, me) {
   const bytes = keys.hexToBytes(prepared.draft);
@@ -106,16 +115,22 @@ export async function checkReport(prepared, ask, me) {
   if (draft === null || typeof draft !== 'object' || Array.isArray(draft)) throw new ReportMismatch('the report is not a map');
   if (draft.v !== 1) throw new ReportMismatch('unknown report version');
   if ('signature' in draft) throw new ReportMismatch('the report is already signed');
-  if (draft.target !== 'event') throw new ReportMismatch('the report is not about a message');
+  if (draft.target !== ask.target) throw new ReportMismatch(`the report is not about ${TARGET_WORDS[ask.target]}`);
   if (draft.category !== ask.category) throw new ReportMismatch('the report has another category');
   if (draft.text !== ask.text) throw new ReportMismatch('the report has other words');
   if (!cborEqual(draft.reporter, keys.hexToBytes(me))) throw new ReportMismatch('the report is not by your key');
-  if (!cborEqual(draft.room, keys.hexToBytes(ask.room.slice(1)))) throw new ReportMismatch('the report is about another room');
-  if (!cborEqual(draft.user, keys.hexToBytes(ask.author))) throw new ReportMismatch('the report is about another member');
-  if (!Array.isArray(draft.events) || draft.events.length !== 1 || !(draft.events[0] instanceof Uint8Array)) {
+  if (ask.room ? !cborEqual(draft.room, keys.hexToBytes(ask.room.slice(1))) : 'room' in draft) {
+    throw new ReportMismatch('the report is about another room');
+  }
+  if (ask.user ? !cborEqual(draft.user, keys.hexToBytes(ask.user)) : 'user' in draft) {
+    throw new ReportMismatch('the report is about another member');
+  }
+  if (!Array.isArray(draft.events) || draft.events.length !== ask.events.length || !draft.events.every((e) => e instanceof Uint8Array)) {
     throw new ReportMismatch('the report embeds other messages');
   }
-  if (`$${await messageEventId(draft.events[0])}` !== ask.event) throw new ReportMismatch('the report embeds another message');
+  const embedded = [];
+  for (const event of draft.events) embedded.push(`$${await messageEventId(event)}`);
+  if (!cborEqual([...embedded].sort(), [...ask.events].sort())) throw new ReportMismatch('the report embeds other messages');
   const input = concat(REPORT_PREFIX, bytes);
   if (prepared.signing_input !== undefined && prepared.signing_input !== keys.bytesToHex(input)) {
     throw new ReportMismatch('the signing input is not the report');
@@ -123,22 +138,27 @@ export async function checkReport(prepared, ask, me) {
   return input;
 }
 
-/** Asks what is wrong with `event`; resolves to `{category, text}` or null (cancelled). */
-function askReport(event, { category, text, error }) {
+/**
+ * Asks what is wrong (the dialog titled `title`, saying `about`); resolves to `{category,
+ * text}` or null (cancelled). `error`, from the previous try, is shown in plain words.
+ */
+function askReport({ title, about }, { category, text, error }) {
   const select = $('report-category');
   const words = $('report-text');
   select.value = category;
   words.value = text;
-  $('report-about').textContent = `The message from ${event.sender?.display_name || event.sender?.handle || shortKey(event.author)} goes, with your words, to this node's operator and the room's moderators.`;
+  $('report-title').textContent = title;
+  $('report-about').textContent = about;
   const answer = runDialog('report', {
     focus: select,
     check: () => {
       const bytes = new TextEncoder().encode(words.value).length;
       if (bytes > MAX_REPORT_TEXT_BYTES) return { error: `At most ${MAX_REPORT_TEXT_BYTES} bytes (this text has ${bytes}).`, field: words };
+      $('report-error-detail').hidden = true;
       return { value: { category: select.value, text: words.value } };
     },
   });
-  if (error) $('report-error').textContent = error;
+  showPlainError('report-error', error);
   return answer;
 }
 
@@ -149,31 +169,83 @@ function notice(text) {
   line.hidden = !text;
 }
 
-/** Reports `event` (another member's message): ask, prepare, check, sign, submit. */
-export async function reportEvent(event) {
+/**
+ * Asks, prepares, checks, signs and submits a report; `what` words the dialog (`title`,
+ * `about`) and the confirmation (`sent`), `target` is `{target, room, user, events}` (room and
+ * user hex or null, events their ids). Refusals are shown in the dialog, which stays open.
+ */
+async function sendReport(what, target) {
   notice('');
-  let asked = { category: 'spam', text: '', error: '' };
+  let asked = { category: 'spam', text: '', error: null };
   for (;;) {
-    const answer = await askReport(event, asked);
+    const answer = await askReport(what, asked);
     if (answer === null) return;
-    const ask = { ...answer, room: event.room, event: event.id, author: event.author };
+    const ask = { ...target, ...answer };
     try {
-      const prepared = await call('POST', '/reports/prepare', {
-        target: 'event',
-        category: ask.category,
-        text: ask.text,
-        room: event.room,
-        events: [event.id],
-      });
+      const body = { target: ask.target, category: ask.category, text: ask.text, events: ask.events };
+      if (ask.room) body.room = ask.room;
+      if (ask.user && ask.target !== 'event') body.user = ask.user;
+      const prepared = await call('POST', '/reports/prepare', body);
       const input = await checkReport(prepared, ask, state.identity.user);
       const signature = await keys.sign(state.identity, input);
       await call('POST', '/reports', { draft: prepared.draft, signature: keys.bytesToHex(signature) });
-      notice(`Report sent (${categoryText(ask.category)}). The operator and the moderators will look at it; "My reports" shows what they decide.`);
+      notice(`${what.sent} (${categoryText(ask.category)}). The operator and the moderators will look at it; "My reports" shows what they decide.`);
       return;
     } catch (error) {
-      asked = { ...answer, error: errorText(error) };
+      asked = { ...answer, error };
     }
   }
+}
+
+/** Reports `event` (another member's message). */
+export function reportEvent(event) {
+  const who = event.sender?.display_name || event.sender?.handle || shortKey(event.author);
+  return sendReport(
+    {
+      title: 'Report this message',
+      about: `The message from ${who} goes, with your words, to this node's operator and the room's moderators.`,
+      sent: 'Report sent',
+    },
+    { target: 'event', room: event.room, user: event.author, events: [event.id] },
+  );
+}
+
+/** The ids of `user`'s latest messages in the loaded timeline of `room` (at most MAX_MEMBER_EVIDENCE). */
+function latestMessages(room, user) {
+  const events = state.timelines.get(room)?.events ?? [];
+  const theirs = events.filter((e) => e.author === user && e.kind === 'room.message' && e.id.startsWith('$'));
+  return theirs.slice(-MAX_MEMBER_EVIDENCE).map((e) => e.id);
+}
+
+/** Reports `member` of the active room, with their latest messages in it as evidence. */
+export function reportMember(member) {
+  const room = state.active;
+  const name = member.display_name || member.handle || shortKey(member.user);
+  const events = latestMessages(room, member.user);
+  const evidence = events.length ? ` with their latest ${events.length === 1 ? 'message' : `${events.length} messages`} in this room` : '';
+  return sendReport(
+    {
+      title: `Report ${name}`,
+      about: `Your report about ${name}${evidence} goes, with your words, to their home node's operator and the room's moderators.`,
+      sent: `Report about ${name} sent`,
+    },
+    { target: 'user', room, user: member.user, events },
+  );
+}
+
+/** Reports the active room itself. */
+export function reportRoom() {
+  const room = state.active;
+  if (!room) return Promise.resolve();
+  const name = state.activeInfo?.name || shortKey(room);
+  return sendReport(
+    {
+      title: 'Report this room',
+      about: `Your report about the room ${name} goes, with your words, to the operators of the nodes its moderators are homed on.`,
+      sent: 'Report about this room sent',
+    },
+    { target: 'room', room, user: null, events: [] },
+  );
 }
 
 /** A receipt's status in plain words. */
@@ -188,9 +260,14 @@ function statusText(status) {
 function reportItem(sent) {
   const fields = sent.report;
   const message = fields.events?.[0];
-  const what = message
-    ? `A message from ${shortKey(message.author)}: “${message.redacted ? 'deleted' : typeof message.content?.body === 'string' ? message.content.body : ''}”`
-    : `${fields.target}${fields.user ? ` ${shortKey(fields.user)}` : ''}`;
+  const body = (event) => (event.redacted ? 'deleted' : typeof event.content?.body === 'string' ? event.content.body : '');
+  let what;
+  if (fields.target === 'event' && message) what = `A message from ${shortKey(message.author)}: “${body(message)}”`;
+  else if (fields.target === 'user') {
+    const shown = (fields.events || []).map((e) => `“${body(e)}”`).join(', ');
+    what = `The member ${shortKey(fields.user)}${shown ? `, for ${shown}` : ''}`;
+  } else if (fields.target === 'room') what = `The room ${shortKey(fields.room)}`;
+  else what = fields.target;
   const when = formatTime(sent.sent_ms);
   const statuses = h('ul', { className: 'report-statuses' });
   if (!sent.receipts.length) statuses.append(h('li', { className: 'report-status', data: { status: 'sent' }, text: 'sent, not yet received' }));
@@ -201,7 +278,7 @@ function reportItem(sent) {
   }
   return h(
     'li',
-    { className: 'report', data: { reportId: sent.id, status: sent.status } },
+    { className: 'report', data: { reportId: sent.id, status: sent.status, target: fields.target } },
     h('div', { className: 'report-what', text: what }),
     h('div', { className: 'hint', text: `${categoryText(fields.category)} · ${when.full}` }),
     fields.text ? h('div', { className: 'report-text', text: `Your words: ${fields.text}` }) : null,
@@ -221,13 +298,14 @@ async function onMyReports() {
     list.replaceChildren(...reports.map(reportItem));
     $('reports-empty').hidden = reports.length > 0;
   } catch (error) {
-    $('reports-error').textContent = errorText(error);
+    showPlainError('reports-error', error);
   }
   await shown;
 }
 
-/** Binds "My reports" and the report dialog's category list. */
+/** Binds "My reports", "Report room…" and the report dialog's category list. */
 export function bindReports() {
   $('report-category').replaceChildren(...CATEGORIES.map(([value, label]) => h('option', { attrs: { value }, text: label })));
   $('my-reports').addEventListener('click', onMyReports);
+  $('report-room').addEventListener('click', reportRoom);
 }

@@ -4,7 +4,7 @@
 import { ApiError } from './api.js';
 import { renderComposerState } from './composer.js';
 import { loadDirectory } from './directory.js';
-import { $, canFocus, h, isTouchOnly, showError } from './dom.js';
+import { $, canFocus, h, isTouchOnly, showError, showPlainError } from './dom.js';
 import { fillScreen, openTimeline, timelineFor } from './history.js';
 import { closeDrawers } from './layout.js';
 import { canRedactOthers, renderMembers } from './members.js';
@@ -280,7 +280,7 @@ export async function joinRoom(target) {
 async function onJoin(e) {
   e.preventDefault();
   const target = $('join-link-input').value.trim();
-  showError('join-error', null);
+  showPlainError('join-error', null);
   if (!target.startsWith('causerie:join/') && !/^![0-9a-f]{64}$/.test(target)) {
     $('join-error').textContent = 'Paste an invite link (causerie:join/…) or a room id (!…).';
     return;
@@ -291,7 +291,7 @@ async function onJoin(e) {
     await joinRoom(target);
     $('join-link-input').value = '';
   } catch (error) {
-    showError('join-error', error);
+    showPlainError('join-error', error);
   } finally {
     button.disabled = false;
   }

@@ -245,4 +245,18 @@ assert.equal(moderation.rulesFromForm({ ...form, domains: 'not a domain!' }, nul
 assert.equal(moderation.rulesFromForm({ ...form, words: 'x'.repeat(65) }, null).field, 'words');
 assert.deepEqual(moderation.rulesSummary({ links: 'deny', slow_mode_ms: 30000 }), [['Links', 'not allowed'], ['Slow mode', 'one message every 30 s']]);
 
+
+// Plain-word errors keep the reason name in the details.
+{
+  const { plainError } = await import('../assets/text.js');
+  const { ApiError } = await import('../assets/api.js');
+  const refused = plainError(new ApiError(403, 'attestation_not_accepted', "this room does not accept your home node's attestation"));
+  assert.equal(refused.words, 'This room does not accept members vouched for by your home node.');
+  assert.ok(refused.detail.startsWith('attestation_not_accepted'), refused.detail);
+  const limited = plainError(new ApiError(429, 'rate_limited', 'too many reports', 90));
+  assert.equal(limited.words, 'Too many at once: try again in 90 s.');
+  assert.equal(plainError(new ApiError(403, 'some_rule', 'the node says why')).words, 'The node says why.');
+  assert.equal(plainError(new Error('boom')).words, 'Something went wrong.');
+}
+
 console.log('web client unit checks passed');
