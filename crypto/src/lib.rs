@@ -19,6 +19,8 @@
 //! - [`disclosure`]: a home node's signed disclosure bundle for a lawful request.
 //! - [`report`]: abuse reports (signed by the reporter, evidence embedded) and the receipts
 //!   nodes sign for them (specs/accountability.md §1).
+//! - [`revocation`]: a home node's signed revocation of the attestations it issued for a user
+//!   key, and the pure rule of which events it revokes (specs/accountability.md §3).
 //! - [`challenge`]: the login/registration challenge a user signs to prove they hold their key.
 //! - [`key_export`]: the passphrase-protected key export file (specs/client-api.md).
 //! - [`error`]: typed errors, each with a stable reason name.
@@ -44,6 +46,7 @@ pub mod key_export;
 pub mod keys;
 pub mod lower_hex;
 pub mod report;
+pub mod revocation;
 pub mod signing;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -60,4 +63,5 @@ pub use idmap::IdMap;
 pub use key_export::{KeyExport, KeyExportError};
 pub use keys::{NodeKey, NodeSecret, PublicKey, UserKey, UserSecret};
 pub use report::{Receipt, Report, ReportId};
+pub use revocation::{Revocation, RevocationDraft, RevocationReason};
 pub use signing::{Domain, Signature};

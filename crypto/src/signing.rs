@@ -33,11 +33,13 @@ pub enum Domain {
     AuditHead,
     /// A node's receipt or status change for an abuse report, signed by that node.
     ReportReceipt,
+    /// A home node's revocation of the attestations it issued for a user key.
+    Revocation,
 }
 
 impl Domain {
     /// Every domain, for tests that check separation.
-    pub const ALL: [Domain; 9] = [
+    pub const ALL: [Domain; 10] = [
         Domain::Event,
         Domain::Attestation,
         Domain::Report,
@@ -47,6 +49,7 @@ impl Domain {
         Domain::AuditEntry,
         Domain::AuditHead,
         Domain::ReportReceipt,
+        Domain::Revocation,
     ];
 
     /// The byte prefix signed before the message. Each ends in NUL, and none is a prefix of another.
@@ -61,6 +64,7 @@ impl Domain {
             Domain::AuditEntry => b"causerie/v1/audit-entry\0",
             Domain::AuditHead => b"causerie/v1/audit-head\0",
             Domain::ReportReceipt => b"causerie/v1/report-receipt\0",
+            Domain::Revocation => b"causerie/v1/revocation\0",
         }
     }
 
@@ -76,6 +80,7 @@ impl Domain {
             Domain::AuditEntry => "audit_entry",
             Domain::AuditHead => "audit_head",
             Domain::ReportReceipt => "report_receipt",
+            Domain::Revocation => "revocation",
         }
     }
 

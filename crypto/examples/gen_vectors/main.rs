@@ -17,6 +17,8 @@
 //! - `events.json`: signed events (create, member, message, rich content, redaction) and the
 //!   redacted forms of each.
 //! - `attestations.json`: signed attestations.
+//! - `revocations.json`: signed revocations of attestations, which events they revoke, and
+//!   refused statements with their reasons (specs/accountability.md §3).
 //! - `invalid.json`: events, attestations and content values that must be rejected, each with the
 //!   `reason()` the library must give.
 
@@ -32,6 +34,7 @@ mod ed25519;
 mod events;
 mod invalid;
 mod keys;
+mod revocations;
 mod strict;
 mod support;
 
@@ -43,6 +46,7 @@ fn main() {
     ed25519::generate(&dir, &keys);
     let attestations = attestations::generate(&dir, &keys);
     let events = events::generate(&dir, &keys, &attestations);
+    revocations::generate(&dir, &keys, &attestations);
     let invalid = invalid::generate(&keys, &attestations, &events);
     strict::generate(&dir, &keys, &attestations, &events, invalid);
 }

@@ -1,0 +1,97 @@
+//! Checks the library against `specs/test-vectors/revocations.json` (written by `cargo run -p
+//! causerie-crypto --example gen_vectors`): every revocation decodes to its recorded fields and
+//! id and re-encodes to identical bytes; every decision (is an event under this attestation at
+//! this origin_ts revoked?) comes out as recorded; every refused statement is refused with its
+//! recorded reason (specs/accountability.md §3).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use causerie_crypto::Attestation;
+use causerie_crypto::revocation::{Revocation, revoked_at};
+use serde_json::Value as Json;
+
+fn load(name: &str) -> Json {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../specs/test-vectors")
+        .join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
+fn bytes(value: &Json) -> Vec<u8> {
+    hex::decode(value.as_str().expect("hex string")).unwrap()
+}
+
+#[test]
+fn revocation_vectors() {
+    let file = load("revocations.json");
+    let mut revocations = BTreeMap::new();
+    for vector in file["revocations"].as_array().unwrap() {
+        let encoded = bytes(&vector["bytes"]);
+        let revocation = Revocation::decode(&encoded).unwrap();
+        assert_eq!(revocation.as_bytes(), encoded.as_slice());
+        assert_eq!(revocation.id().to_hex(), vector["id"].as_str().unwrap());
+        assert_eq!(revocation.issuer().to_string(), vector["issuer"]);
+        assert_eq!(revocation.subject().to_string(), vector["subject"]);
+        assert_eq!(revocation.revoked_ms(), vector["revoked_ms"]);
+        assert_eq!(revocation.reason().name(), vector["reason"]);
+        // The signing input is the domain prefix and the map without its signature.
+        let input = bytes(&vector["signing_input"]);
+        assert!(input.starts_with(b"causerie/v1/revocation\0"));
+        // The signature: the 64-byte string (head 0x58 0x40) after the key "signature".
+        let key = b"\x69signature\x58\x40";
+        let at = encoded
+            .windows(key.len())
+            .position(|w| w == key)
+            .expect("a signature")
+            + key.len();
+        let mut hashed = input.clone();
+        hashed.extend_from_slice(&encoded[at..at + 64]);
+        assert_eq!(
+            causerie_crypto::Hash32::digest(&[&hashed]).to_hex(),
+            vector["id"].as_str().unwrap()
+        );
+        revocations.insert(vector["name"].as_str().unwrap().to_owned(), revocation);
+    }
+    assert_eq!(revocations.len(), 2);
+
+    let mut attestations = BTreeMap::new();
+    for vector in load("attestations.json")["attestations"]
+        .as_array()
+        .unwrap()
+    {
+        let attestation = Attestation::decode(&bytes(&vector["bytes"])).unwrap();
+        attestations.insert(vector["name"].as_str().unwrap().to_owned(), attestation);
+    }
+    let later = Attestation::decode(&bytes(&file["attestations"]["alice_later"])).unwrap();
+    attestations.insert("alice_later".to_owned(), later);
+    let decisions = file["decisions"].as_array().unwrap();
+    assert!(decisions.len() >= 8);
+    for decision in decisions {
+        let named: Vec<&Revocation> = decision["revocations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| &revocations[n.as_str().unwrap()])
+            .collect();
+        let attestation = &attestations[decision["attestation"].as_str().unwrap()];
+        let origin_ts = decision["origin_ts"].as_u64().unwrap();
+        let revoked = revoked_at(named, attestation).is_some_and(|at| origin_ts >= at);
+        assert_eq!(revoked, decision["revoked"], "{decision}");
+    }
+
+    let invalid = file["invalid"].as_array().unwrap();
+    assert!(invalid.len() >= 10);
+    for vector in invalid {
+        let got = Revocation::decode(&bytes(&vector["bytes"])).map(|_| ());
+        assert_eq!(
+            got.map_err(|e| e.reason()),
+            Err(vector["reason"].as_str().unwrap()),
+            "{}",
+            vector["name"]
+        );
+    }
+}
