@@ -141,6 +141,17 @@ pub enum StoreError {
     /// limits).
     #[error("registration record over its bounds")]
     RecordTooLarge,
+    /// The revocation table holds [`crate::revocations::MAX_REVOCATIONS`] statements.
+    #[error("revocation table full")]
+    RevocationsFull,
+    /// A revocation statement over [`crate::revocations::MAX_STORED_REVOCATION_BYTES`].
+    #[error("revocation of {size} bytes exceeds {max}")]
+    RevocationTooLarge {
+        /// Its size.
+        size: usize,
+        /// The limit.
+        max: usize,
+    },
 }
 
 impl StoreError {
@@ -173,6 +184,8 @@ impl StoreError {
             StoreError::AuditFull => "audit_full",
             StoreError::AuditEntryTooLarge { .. } => "audit_entry_too_large",
             StoreError::RecordTooLarge => "record_too_large",
+            StoreError::RevocationsFull => "revocations_full",
+            StoreError::RevocationTooLarge { .. } => "too_large",
         }
     }
 

@@ -31,6 +31,8 @@
 //! - [`records`]: [`RecordStore`], the registration records of the users this node attests
 //!   (registration time, connections, contact data); never gossiped, changed atomically and
 //!   durably, field by field as retention runs out.
+//! - [`revocations`]: [`RevocationStore`], the attestation revocations the node holds (its own
+//!   and its peers'), in arrival order; bounded and durable.
 //! - [`error`]: [`StoreError`], each variant with a stable reason name.
 //! - `tests/crash.rs` with `tests/support/crash_writer.rs`: the SIGKILL recovery test (its
 //!   writer runs in a child copy of the test binary).
@@ -57,6 +59,7 @@ pub mod record;
 pub mod records;
 pub mod reports;
 pub mod review;
+pub mod revocations;
 pub mod sled_store;
 pub mod state;
 #[cfg(feature = "testing")]
@@ -84,6 +87,7 @@ pub use review::{
     MAX_REVIEW_ITEM_BYTES, MAX_REVIEW_ITEMS, MAX_REVIEW_ITEMS_PER_ROOM, MAX_REVIEW_PAGE, ReviewId,
     ReviewItem, ReviewStore,
 };
+pub use revocations::{MAX_REVOCATION_PAGE, MAX_REVOCATIONS, RevocationStore};
 pub use sled_store::{IntegrityReport, SledStore};
 pub use state::{MAX_SNAPSHOT_BYTES, MAX_STATE_ENTRIES, SnapshotId, StateMap, StateSnapshot};
 pub use traits::{

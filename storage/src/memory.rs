@@ -105,6 +105,8 @@ pub struct MemoryStore {
     pub(crate) reports: Mutex<crate::reports::ReportTables>,
     /// Registration records (see [`crate::records`]).
     pub(crate) records: Mutex<crate::records::RecordTables>,
+    /// Attestation revocations (see [`crate::revocations`]).
+    pub(crate) revocations: Mutex<crate::revocations::RevocationTables>,
 }
 
 impl MemoryStore {

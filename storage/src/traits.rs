@@ -160,6 +160,7 @@ pub trait Store:
     + AuditStore
     + crate::reports::ReportStore
     + RecordStore
+    + crate::revocations::RevocationStore
     + Send
     + Sync
 {
