@@ -342,6 +342,17 @@ fn main() {
                 map(vec![("message", bytes(node_letter.as_bytes()))]),
             ),
         ),
+        (
+            "revocations",
+            Request::Revocations {
+                after: 3,
+                limit: 256,
+            },
+            tagged(
+                "revocations",
+                map(vec![("after", Cbor::Uint(3)), ("limit", Cbor::Uint(256))]),
+            ),
+        ),
     ];
     let request_vectors: Vec<Json> = requests
         .iter()
@@ -479,6 +490,21 @@ fn main() {
             Response::Delivered,
             Cbor::Text("delivered".into()),
         ),
+        (
+            "revocations",
+            "revocations",
+            Response::Revocations {
+                last: 4,
+                revocations: vec![buf(vec![0xa0])],
+            },
+            tagged(
+                "revocations",
+                map(vec![
+                    ("last", Cbor::Uint(4)),
+                    ("revocations", Cbor::Array(vec![bytes(&[0xa0])])),
+                ]),
+            ),
+        ),
     ];
     let reasons = [
         ErrorReason::UnknownRoom,
@@ -515,6 +541,7 @@ fn main() {
                 Response::Tips { .. } => "tips",
                 Response::Attestation { .. } => "attestation",
                 Response::Delivered => "delivered",
+                Response::Revocations { .. } => "revocations",
                 Response::Error { .. } => "error",
             };
             let mut vector = message_vector(name, kind, cbor, &encoded);

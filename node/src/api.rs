@@ -7,7 +7,7 @@
 //! - [`session`]: challenges and bearer sessions (memory only, bounded).
 //! - [`operator`]: the operator token and its check; [`admin`]: the operator API
 //!   (`/api/v1/admin/...`: audit log, lawful requests, disclosure, transparency);
-//!   `admin_accounts`: the operator's acts on accounts (attest at a level, contact data).
+//!   `admin_accounts`: the operator's acts on accounts (attest at a level, revoke, contact data).
 //! - [`auth`]: registration (the node attests the key), login, logout, profile, users.
 //! - [`rooms`]: the user's rooms, the directory, room views, members, history, invites, joins.
 //! - [`banlists`]: ban lists: a list's rules and diff, a room's subscription.
@@ -23,7 +23,7 @@
 //!   timeouts, header size limits; [`serve`] runs it.
 
 pub mod admin;
-mod admin_accounts;
+pub mod admin_accounts;
 pub mod admin_reports;
 pub mod auth;
 pub mod banlists;
@@ -227,6 +227,10 @@ fn api_routes() -> Router<ApiState> {
         .route(
             "/api/v1/admin/users/{user}/attest",
             post(admin_accounts::attest),
+        )
+        .route(
+            "/api/v1/admin/users/{user}/revoke",
+            post(admin_accounts::revoke),
         )
         .route(
             "/api/v1/admin/users/{user}/contact",

@@ -16,6 +16,8 @@
 //! - [`letter`]: signed node-to-node letters (report delivery).
 //! - [`reports`]: abuse reports: taking, routing and delivering them (durable outbox, retries),
 //!   the recipients' queues, receipts and status changes (specs/accountability.md §1).
+//! - [`revocations`]: attestation revocations the node holds (its own and its peers'), durable,
+//!   and the index the actor asks whether an event's attestation was revoked before it.
 //! - [`moderation`]: node-side moderation: ban lists (following, filter, enforcer).
 //! - [`clock`]: the wall clock (`now_ms`), read in one place.
 //! - [`counters`]: [`counters::ReasonCounts`], counts by reason name for `/metrics`.
@@ -53,5 +55,6 @@ pub mod node;
 pub mod rate_limits;
 pub mod records;
 pub mod reports;
+pub mod revocations;
 pub mod views;
 pub mod web;

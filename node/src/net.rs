@@ -19,12 +19,15 @@
 //! - `behaviour`: the composed libp2p behaviour, gossipsub scoring.
 //! - `actor`: the swarm event loop.
 //! - [`sync`]: catch-up and joining (verified pulls, batched ingest).
+//! - [`revocations`]: the revocations topic and the revocation pulls (specs/accountability.md
+//!   §3.3).
 
 pub mod codec;
 pub mod fetch;
 pub mod gossip;
 pub mod invite;
 pub mod metrics;
+pub mod revocations;
 pub mod sync;
 pub mod wire;
 
@@ -193,6 +196,10 @@ pub(crate) enum Command {
     /// Internal: these held events will not be decided soon (their attestation could not be
     /// fetched): report the verdicts deferred for them as Ignore.
     Settle(Vec<EventId>),
+    /// Publish a revocation statement on the revocations topic.
+    PublishRevocation(Vec<u8>),
+    /// Internal: a revocation pull from a peer ended at this seq of the peer's.
+    RevocationsPulled(PeerId, u64),
 }
 
 /// The engine's name for a peer: its peer id's bytes (at most 44 bytes: an identity multihash
@@ -333,6 +340,12 @@ impl NetHandle {
     pub async fn join(&self, invite: &str) -> Result<JoinReport, NetError> {
         let invite: Invite = invite.parse()?;
         sync::join(self, invite).await
+    }
+
+    /// Publishes a revocation statement (verified and held by the node) on the revocations
+    /// topic; peers that miss it get it by their next pull.
+    pub fn publish_revocation(&self, bytes: Vec<u8>) {
+        self.try_send(Command::PublishRevocation(bytes));
     }
 
     /// Publishes arbitrary bytes on a room's gossip topic, bypassing every check: only for

@@ -142,12 +142,24 @@ pub enum NodeError {
     /// A ban list the room follows names the author (specs/moderation.md §3.5).
     #[error("{0}")]
     BanList(Box<crate::moderation::banlist::BanListRefusal>),
+    /// The author's attestation was revoked by its home node at `.0` (ms;
+    /// specs/accountability.md §3).
+    #[error("{}", revoked_words(*.0))]
+    Revoked(u64),
     /// An audit entry or head could not be made (a field over its limit).
     #[error("audit: {0}")]
     Audit(#[from] causerie_crypto::AuditError),
     /// A disclosure bundle could not be made (a field over its limit).
     #[error("disclosure: {0}")]
     Disclosure(#[from] causerie_crypto::disclosure::DisclosureError),
+}
+
+/// What a user whose attestation was revoked is told, in plain words.
+pub fn revoked_words(revoked_ms: u64) -> String {
+    format!(
+        "your home node revoked your attestation (from {revoked_ms} ms since 1970): rooms refuse \
+         the messages you send from then on; ask your home node's operator"
+    )
 }
 
 impl NodeError {
@@ -164,6 +176,7 @@ impl NodeError {
             NodeError::InboxFull => "inbox_full",
             NodeError::ReviewFull => "review_full",
             NodeError::BanList(refusal) => refusal.reason(),
+            NodeError::Revoked(_) => "attestation_revoked",
             NodeError::Audit(e) => e.reason(),
             NodeError::Disclosure(e) => e.reason(),
         }
@@ -197,6 +210,13 @@ pub enum IngestOutcome {
     /// A local submission refused because a ban list the room follows names its author
     /// (specs/moderation.md §3.5); nothing was stored.
     BanList(Box<crate::moderation::banlist::BanListRefusal>),
+    /// The author's home node revoked the event's attestation at or before its `origin_ts`
+    /// (specs/accountability.md §3): a local submission is not stored; a peer's event is kept
+    /// in the room's DAG (so every node's history stays the same) but never shown or relayed.
+    Revoked {
+        /// When the attestation was revoked (ms).
+        revoked_ms: u64,
+    },
 }
 
 /// One ingested event's outcome.

@@ -8,7 +8,7 @@
 #[path = "support/cli.rs"]
 mod cli_support;
 
-use causerie_crypto::address::{parse_event_id, parse_user};
+use causerie_crypto::address::{parse_event_id, parse_room, parse_user};
 use causerie_crypto::{Assurance, UserSecret};
 use cli_support::{User, causerie, start_node, url};
 
@@ -185,5 +185,151 @@ async fn operator_attests_at_a_level_and_verifies_contact_data() {
     ]))
     .await
     .refused("bad_contact");
+    running.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operator_revokes_and_the_users_new_messages_are_refused() {
+    let home = tempfile::tempdir().expect("temp dir");
+    let data = home.path().join("data");
+    let data_arg = data.to_str().expect("utf-8 path").to_owned();
+    let running = start_node(data.clone(), Vec::new()).await;
+    let node = url(&running);
+    let mallory = User::new(home.path(), "mallory", node.clone()).await;
+    let mallory_hex = mallory.public().await;
+    let mallory_key = parse_user(&mallory_hex).unwrap();
+    mallory.run(&["register", "--handle", "mallory"]).await.ok();
+    let created = mallory
+        .run(&["room", "create", "Lobby", "--public"])
+        .await
+        .ok();
+    let room = created["room"].as_str().unwrap().to_owned();
+    let before = mallory.run(&["send", &room, "said before"]).await.ok();
+    let before = parse_event_id(before["event_id"].as_str().unwrap()).unwrap();
+
+    let admin = |args: &[&str]| {
+        let mut all = vec![
+            "--node",
+            node.as_str(),
+            "admin",
+            "--data-dir",
+            data_arg.as_str(),
+        ];
+        all.extend_from_slice(args);
+        all.into_iter().map(str::to_owned).collect::<Vec<_>>()
+    };
+    let run = |args: Vec<String>| {
+        let home = home.path().to_owned();
+        async move {
+            let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+            causerie(&home, &refs).await
+        }
+    };
+    run(admin(&[
+        "revoke",
+        "--user",
+        &mallory_hex,
+        "--reason",
+        "spite",
+    ]))
+    .await
+    .refused("unknown_revocation_reason");
+    let stranger = UserSecret::generate().unwrap().public().to_string();
+    run(admin(&["revoke", "--user", &stranger]))
+        .await
+        .refused("unknown_user");
+
+    let statement = home.path().join("revocation.cbor");
+    let statement_arg = statement.to_str().unwrap();
+    let revoked = run(admin(&[
+        "revoke",
+        "--user",
+        &mallory_hex,
+        "--reason",
+        "abuse",
+        "--note",
+        "threats in Lobby, ticket 42",
+        "--out",
+        statement_arg,
+    ]))
+    .await
+    .ok();
+    assert_eq!(revoked["revocation"]["reason"], "abuse");
+    assert_eq!(revoked["revocation"]["subject"], mallory_hex.as_str());
+    let entries = running.node.audit().entries(0, 100).await.unwrap();
+    let last = entries.last().unwrap();
+    assert_eq!(last.kind_name(), "attestation_revoked");
+    assert_eq!(last.subject(), mallory_hex);
+    assert_eq!(last.details()["reason"], "abuse");
+    assert_eq!(last.details()["note"], "threats in Lobby, ticket 42");
+    assert_eq!(
+        last.details()["revocation"],
+        revoked["revocation"]["id"].as_str().unwrap()
+    );
+    // The note stays in the log: the public statement carries only the code.
+    let bytes = std::fs::read(&statement).unwrap();
+    assert!(!bytes.windows(7).any(|w| w == b"threats"));
+
+    // The user's next message is refused, in plain words, with the stable reason.
+    let refused = mallory.run(&["send", &room, "said after"]).await;
+    refused.refused("attestation_revoked");
+    assert!(
+        refused.stdout.contains("revoked") || refused.stderr.contains("revoked"),
+        "{refused:?}"
+    );
+    // The earlier message stays.
+    let history = running
+        .node
+        .history(parse_room(&room).unwrap(), None, 100)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(history.events.iter().any(|e| e.id() == before));
+    assert_eq!(
+        running
+            .node
+            .metrics()
+            .refused
+            .snapshot()
+            .get("attestation_revoked")
+            .copied()
+            .unwrap_or(0),
+        0,
+        "refused at prepare, before any event was built"
+    );
+
+    // Offline: the statement verifies; a changed byte does not.
+    let offline = causerie(home.path(), &["verify", statement_arg]).await.ok();
+    assert_eq!(offline["type"], "revocation");
+    assert_eq!(offline["subject"], mallory_hex.as_str());
+    assert_eq!(offline["reason"], "abuse");
+    let mut bad = bytes.clone();
+    let last_byte = bad.len() - 1;
+    bad[last_byte] ^= 0x01;
+    let flipped = home.path().join("flipped.cbor");
+    std::fs::write(&flipped, &bad).unwrap();
+    let refused = causerie(home.path(), &["verify", flipped.to_str().unwrap()]).await;
+    assert_eq!(refused.code, 1, "{refused:?}");
+
+    // A new attestation after the revocation is not covered: the user may write again.
+    run(admin(&["attest", "--user", &mallory_hex, "--level", "key"]))
+        .await
+        .ok();
+    let account = running
+        .node
+        .accounts()
+        .by_user(mallory_key)
+        .await
+        .unwrap()
+        .unwrap();
+    let attestation = running
+        .node
+        .accounts()
+        .attestation(account.attestation)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(attestation.not_before() > revoked["revocation"]["revoked_ms"].as_u64().unwrap());
+    mallory.run(&["send", &room, "said later"]).await.ok();
     running.shutdown().await;
 }

@@ -224,6 +224,9 @@ fn request_json(request: &Request) -> Json {
         Request::Deliver { message } => {
             json!({ "deliver": { "message": hex::encode(message) } })
         }
+        Request::Revocations { after, limit } => {
+            json!({ "revocations": { "after": after, "limit": limit } })
+        }
     }
 }
 
@@ -247,6 +250,9 @@ fn response_json(response: &Response) -> Json {
             "attestation": { "attestation": attestation.as_ref().map(hex::encode) }
         }),
         Response::Delivered => json!("delivered"),
+        Response::Revocations { last, revocations } => json!({
+            "revocations": { "last": last, "revocations": bufs_json(revocations) }
+        }),
         Response::Error { reason } => json!({ "error": { "reason": reason.reason() } }),
     }
 }
@@ -281,7 +287,7 @@ fn federation_vectors_decode_and_re_encode_byte_for_byte() {
             assert_eq!(hex::encode(out.into_inner()), hex::encode(&frame), "{name}");
             kinds.insert(vector["kind"].as_str().unwrap().to_owned());
         }
-        assert_eq!(kinds.len(), 7, "every request kind has a vector");
+        assert_eq!(kinds.len(), 8, "every request kind has a vector");
 
         let mut kinds = std::collections::BTreeSet::new();
         for vector in list(&file, "responses") {
@@ -300,7 +306,7 @@ fn federation_vectors_decode_and_re_encode_byte_for_byte() {
             assert_eq!(hex::encode(out.into_inner()), hex::encode(&frame), "{name}");
             kinds.insert(vector["kind"].as_str().unwrap().to_owned());
         }
-        assert_eq!(kinds.len(), 6, "every answer kind has a vector");
+        assert_eq!(kinds.len(), 7, "every answer kind has a vector");
     });
 }
 

@@ -196,7 +196,9 @@ async fn bad_requests_get_typed_errors() {
     assert_eq!(response, Response::Events { events: vec![] });
     let snapshot = a.net.metrics().snapshot();
     assert_eq!(snapshot.requests_failed.get("unknown_room"), Some(&1));
-    assert_eq!(snapshot.requests_served, 1);
+    // The `get_events`, and the revocation pulls B runs when it connects (the failed `tips`
+    // is counted as failed, not served).
+    assert!(snapshot.requests_served >= 1);
     b.stop().await;
     a.stop().await;
 }

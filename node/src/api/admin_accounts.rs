@@ -4,6 +4,10 @@
 //! - `POST /api/v1/admin/users/{user}/attest` `{level}`: issues a new attestation of the user at
 //!   that assurance level (a name, `key` … `in_person`, or its number); the account names it
 //!   from then on, so the user's next events carry it. Audit entry `attestation_issued`.
+//! - `POST /api/v1/admin/users/{user}/revoke` `{reason?, note?}`: signs a revocation of every
+//!   attestation this node issued for the user up to now (specs/accountability.md §3), puts it
+//!   in force, publishes it to peers. Audit entry `attestation_revoked` (the note is kept there
+//!   only: the statement carries a reason code, never words about the user).
 //! - `POST /api/v1/admin/users/{user}/contact` `{verified?, value?}`: records contact data the
 //!   operator obtained (`value`) and/or whether the operator verified it. Audit entry
 //!   `operator_action` (`action: contact`).
@@ -15,6 +19,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use causerie_crypto::address::parse_user;
 use causerie_crypto::audit::AuditKind;
+use causerie_crypto::revocation::{Revocation, RevocationDraft, RevocationReason};
 use causerie_crypto::{Assurance, Attestation, AttestationDraft, AttestationId, UserKey};
 use causerie_storage::{Account, Contact};
 use serde::Deserialize;
@@ -133,11 +138,21 @@ pub(super) async fn attest(
     let assurance = level(&body.level)?;
     let account = account_of(&state, user).await?;
     let handle = account.handle.clone();
+    // After a revocation, a new attestation must start after it, or it would be covered.
+    let me = state.node.key();
+    let not_before = state
+        .node
+        .revocations()
+        .of(&user)
+        .iter()
+        .filter(|r| r.issuer() == &me)
+        .map(|r| r.revoked_ms().saturating_add(1))
+        .fold(now_ms(), u64::max);
     let (attestation, _, seq) = issue(
         &state,
         (user, &handle),
         assurance,
-        now_ms(),
+        not_before,
         IssuedBy::Operator,
         |id| Account {
             attestation: id,
@@ -223,5 +238,92 @@ fn contact_json(contact: &Contact) -> JsonValue {
         "value": contact.value,
         "set_ms": contact.set_ms,
         "verified": contact.verified,
+    })
+}
+
+/// Longest operator note kept with a revocation (in the audit log only), in bytes.
+pub const MAX_REVOCATION_NOTE_BYTES: usize = 500;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RevokeBody {
+    reason: Option<String>,
+    note: Option<String>,
+}
+
+pub(super) async fn revoke(
+    _: Operator,
+    State(state): State<ApiState>,
+    Path(user): Path<String>,
+    Body(body): Body<RevokeBody>,
+) -> Result<Json<JsonValue>, ApiError> {
+    let user = parse_user(&user)?;
+    let reason =
+        RevocationReason::parse(body.reason.as_deref().unwrap_or("other")).map_err(|e| {
+            ApiError::new(
+                Reason::Invalid(e.reason()),
+                "reason: key_compromised, abuse, false_identity, user_request or other",
+            )
+        })?;
+    if let Some(note) = &body.note
+        && (note.len() > MAX_REVOCATION_NOTE_BYTES || note.chars().any(char::is_control))
+    {
+        return Err(ApiError::new(
+            Reason::BadRequest,
+            format!("note: at most {MAX_REVOCATION_NOTE_BYTES} bytes, no control characters"),
+        ));
+    }
+    // What is revoked is this node's word: it must have given it.
+    let me = state.node.key();
+    let issued = state.node.records().attestations(user).await?;
+    if !issued.iter().any(|a| a.home_node() == &me) {
+        return Err(ApiError::new(
+            Reason::UnknownUser,
+            "this node has issued no attestation of that key",
+        ));
+    }
+    let revocation = RevocationDraft {
+        subject: user,
+        revoked_ms: now_ms(),
+        reason,
+    }
+    .sign(&state.node_secret)
+    .map_err(|e| ApiError::internal(e.to_string()))?;
+    state
+        .node
+        .revocations()
+        .add(revocation.as_bytes().to_vec())
+        .await
+        .map_err(|e| ApiError::new(Reason::Failed(e.reason()), e.to_string()))?;
+    let mut details = crate::node::details([
+        ("revocation", &revocation.id().to_hex()),
+        ("reason", reason.name()),
+        ("revoked_ms", &revocation.revoked_ms().to_string()),
+    ]);
+    if let Some(note) = body.note {
+        details.insert("note".into(), note);
+    }
+    let seq = state
+        .node
+        .audit()
+        .append(AuditKind::AttestationRevoked, user.to_string(), details)
+        .await?;
+    state.net.publish_revocation(revocation.as_bytes().to_vec());
+    Ok(Json(json!({
+        "seq": seq,
+        "user": user.to_string(),
+        "revocation": revocation_json(&revocation),
+    })))
+}
+
+/// A revocation as JSON: its fields and its signed bytes (hex).
+pub fn revocation_json(revocation: &Revocation) -> JsonValue {
+    json!({
+        "id": revocation.id().to_hex(),
+        "issuer": revocation.issuer().to_string(),
+        "subject": revocation.subject().to_string(),
+        "revoked_ms": revocation.revoked_ms(),
+        "reason": revocation.reason().name(),
+        "bytes": hex::encode(revocation.as_bytes()),
     })
 }

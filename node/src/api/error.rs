@@ -95,6 +95,9 @@ pub enum Reason {
     RoomRule(&'static str),
     /// A ban list the room follows names the user (specs/moderation.md §3.5).
     BanList,
+    /// The user's home node revoked the attestation their events name
+    /// (specs/accountability.md §3).
+    AttestationRevoked,
     /// No such path.
     NotFound,
     /// The node does not hold the room.
@@ -188,7 +191,7 @@ impl Reason {
             | OperatorAuthFailed => StatusCode::UNAUTHORIZED,
             CrossOrigin | NotMember | NotYourKey | WrongAttestation | SoftFailed | RoomRule(_)
             | ClassifierRejected | HeldForReview | NotModerator | ContentRule(_) | BanList
-            | ReportingMuted => StatusCode::FORBIDDEN,
+            | AttestationRevoked | ReportingMuted => StatusCode::FORBIDDEN,
             NotFound | UnknownRoom | UnknownUser | NotRegistered | NoSuchReviewItem => {
                 StatusCode::NOT_FOUND
             }
@@ -246,6 +249,7 @@ impl Reason {
             WrongAttestation => "wrong_attestation",
             SoftFailed => "soft_failed",
             BanList => "ban_list",
+            AttestationRevoked => "attestation_revoked",
             NotFound => "not_found",
             UnknownRoom => "unknown_room",
             UnknownUser => "unknown_user",
@@ -357,6 +361,7 @@ fn node_reason(error: &NodeError) -> Reason {
         NodeError::InboxFull => Reason::Busy,
         NodeError::ReviewFull => Reason::ReviewFull,
         NodeError::BanList(_) => Reason::BanList,
+        NodeError::Revoked(_) => Reason::AttestationRevoked,
         NodeError::Store(StoreError::HandleTaken) => Reason::HandleTaken,
         NodeError::Audit(e) => Reason::Invalid(e.reason()),
         NodeError::Disclosure(e) => Reason::Invalid(e.reason()),

@@ -818,6 +818,10 @@ pub(super) async fn submit(
         Some(IngestOutcome::BanList(refusal)) => {
             Err(ApiError::new(Reason::BanList, refusal.words()))
         }
+        Some(IngestOutcome::Revoked { revoked_ms }) => Err(ApiError::new(
+            Reason::AttestationRevoked,
+            crate::node::revoked_words(revoked_ms),
+        )),
         Some(IngestOutcome::Undecided) => Err(ApiError::new(
             Reason::NotNow("undecided"),
             "the node cannot take this event now; try again",

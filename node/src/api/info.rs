@@ -161,6 +161,11 @@ pub(super) async fn metrics(State(state): State<ApiState>) -> Response {
         "causerie_events_rejected_total",
         "Events rejected, by reason.",
     );
+    node.revocations_refused.render(
+        &mut out,
+        "causerie_revocations_refused_total",
+        "Attestation revocation statements refused, by reason.",
+    );
     node.held_ended.render(
         &mut out,
         "causerie_held_ended_total",

@@ -8,8 +8,8 @@
 //! - `admin request`, `admin refuse`: records a lawful request as received or refused (§5).
 //! - `admin disclose`: a signed disclosure bundle about one user, written to a file (§5).
 //! - `admin transparency`: counts per period from the audit log (§6).
-//! - `admin attest`, `admin contact`: a user's assurance level and contact data (§2.1, §3), in
-//!   `cli/admin_accounts.rs`.
+//! - `admin attest`, `admin revoke`, `admin contact`: a user's assurance level, revocation and
+//!   contact data (§2.1, §3), in `cli/admin_accounts.rs`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -96,6 +96,9 @@ enum AdminCommand {
     /// Issue a new attestation of a user at an assurance level (an audit entry
     /// `attestation_issued`); the user's next events name it.
     Attest(super::admin_accounts::AttestArgs),
+    /// Revoke every attestation this node issued for a user up to now (a signed statement sent
+    /// to peers; an audit entry `attestation_revoked`): rooms refuse the user's new events.
+    Revoke(super::admin_accounts::RevokeArgs),
     /// Record a user's contact data and/or mark it verified by the operator (an audit entry
     /// `operator_action`).
     Contact(super::admin_accounts::ContactArgs),
@@ -225,6 +228,7 @@ pub(crate) async fn run(cx: &Context, args: AdminArgs) -> Result<ExitCode> {
             out,
         } => disclose(cx, &admin, &user, &request_ref, out).await,
         AdminCommand::Attest(args) => super::admin_accounts::attest(cx, &admin, args).await,
+        AdminCommand::Revoke(args) => super::admin_accounts::revoke(cx, &admin, args).await,
         AdminCommand::Contact(args) => super::admin_accounts::contact(cx, &admin, args).await,
         AdminCommand::Transparency { period } => {
             let answer: JsonValue = admin

@@ -3,6 +3,9 @@
 //!
 //! - `admin attest --user KEY --level LEVEL`: a new attestation at that assurance level (`key`,
 //!   `contact`, `identity`, `in_person`, or `0` to `3`); the user's next events name it.
+//! - `admin revoke --user KEY [--reason CODE] [--note TEXT] [--out FILE]`: a signed revocation of
+//!   every attestation this node issued for the user up to now, in force here and sent to peers;
+//!   `--out` writes the statement (`causerie verify FILE` checks it offline).
 //! - `admin contact --user KEY [--set VALUE] [--verified | --unverified]`: records contact data
 //!   the operator obtained and/or marks it verified by the operator.
 
@@ -11,6 +14,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use causerie_crypto::Assurance;
 use causerie_crypto::address::parse_user;
+use causerie_crypto::revocation::{Revocation, RevocationReason};
 use serde_json::{Value as JsonValue, json};
 
 use super::admin::Admin;
@@ -42,6 +46,70 @@ pub(crate) struct ContactArgs {
     /// Mark the contact data not verified.
     #[arg(long)]
     unverified: bool,
+}
+
+/// `causerie admin revoke`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct RevokeArgs {
+    /// The user key (an account on this node).
+    #[arg(long)]
+    user: String,
+    /// Why (public, in the statement): key_compromised, abuse, false_identity, user_request or
+    /// other.
+    #[arg(long, default_value = "other")]
+    reason: String,
+    /// The operator's words, kept in the audit log only (at most 500 bytes).
+    #[arg(long)]
+    note: Option<String>,
+    /// Write the signed statement (CBOR) to this file.
+    #[arg(long, value_name = "FILE")]
+    out: Option<std::path::PathBuf>,
+}
+
+/// Runs `admin revoke`.
+pub(crate) async fn revoke(cx: &Context, admin: &Admin, args: RevokeArgs) -> Result<ExitCode> {
+    let user = parse_user(&args.user)?;
+    let reason = RevocationReason::parse(&args.reason).map_err(|e| {
+        refused(
+            e.reason(),
+            "--reason: key_compromised, abuse, false_identity, user_request or other",
+        )
+    })?;
+    let mut body = json!({ "reason": reason.name() });
+    if let Some(note) = args.note {
+        body["note"] = note.into();
+    }
+    let answer: JsonValue = admin
+        .post(&format!("/admin/users/{user}/revoke"), body)
+        .await?;
+    // Check what the node signed before saying it is done.
+    let bytes = hex::decode(answer["revocation"]["bytes"].as_str().unwrap_or_default())
+        .map_err(|_| refused("bad_response", "the node's revocation is not hex"))?;
+    let revocation = Revocation::decode(&bytes).map_err(|e| refused(e.reason(), e.to_string()))?;
+    if revocation.subject() != &user || revocation.reason() != reason {
+        return Err(refused(
+            "bad_response",
+            "the node signed another revocation than asked",
+        ));
+    }
+    if let Some(out) = &args.out {
+        std::fs::write(out, &bytes)?;
+    }
+    cx.out.print(answer.clone(), || {
+        format!(
+            "revoked every attestation this node issued for {user} (from {} ms, reason {}): \
+             statement {} (audit entry {}){}",
+            revocation.revoked_ms(),
+            reason.name(),
+            revocation.id().to_hex(),
+            answer["seq"],
+            args.out
+                .as_ref()
+                .map(|p| format!("; written to {}", p.display()))
+                .unwrap_or_default()
+        )
+    });
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Runs `admin attest`.

@@ -4,10 +4,11 @@
 //! Typed containers name their format in a top-level `type` field: `audit_export` (§4.5) and
 //! `disclosure` (§5.3); an unknown `type` is refused `unknown_type`. Files without one are tried
 //! as each untyped format in turn: an event (specs/events.md), an attestation
-//! (specs/identity.md), an abuse report and a receipt (§1). Their field sets differ, so at most
-//! one decodes; when none does, the reason shown is that of the first format whose decoder got
-//! past "not this structure" (`malformed_cbor`), else the event's. A new typed format adds an
-//! arm to [`verify`]'s `match`; a new untyped one, an entry to [`UNTYPED`].
+//! (specs/identity.md), an abuse report and a receipt (§1), and an attestation revocation (§3).
+//! Their field sets differ, so at most one decodes; when none does, the reason shown is that of
+//! the first format whose decoder got past "not this structure" (`malformed_cbor`), else the
+//! event's. A new typed format adds an arm to [`verify`]'s `match`; a new untyped one, an entry
+//! to [`UNTYPED`].
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -41,7 +42,7 @@ fn container_type(bytes: &[u8]) -> Option<String> {
 type Checked = Result<(JsonValue, String), (&'static str, String)>;
 
 /// The untyped formats, in the order they are tried.
-const UNTYPED: [fn(&[u8]) -> Checked; 4] = [event, attestation, report, receipt];
+const UNTYPED: [fn(&[u8]) -> Checked; 5] = [event, attestation, report, receipt, revocation];
 
 fn event(bytes: &[u8]) -> Checked {
     let event = Event::decode(bytes).map_err(|e| (e.reason(), e.to_string()))?;
@@ -94,6 +95,33 @@ fn attestation(bytes: &[u8]) -> Checked {
         att.handle(),
         att.assurance().name(),
         att.home_node()
+    );
+    Ok((json, text))
+}
+
+fn revocation(bytes: &[u8]) -> Checked {
+    let revocation =
+        causerie_crypto::Revocation::decode(bytes).map_err(|e| (e.reason(), e.to_string()))?;
+    let json = json!({
+        "valid": true,
+        "type": "revocation",
+        "revocation_id": revocation.id().to_hex(),
+        "issuer": revocation.issuer().to_string(),
+        "subject": revocation.subject().to_string(),
+        "revoked_ms": revocation.revoked_ms(),
+        "reason": revocation.reason().name(),
+    });
+    let text = format!(
+        "valid revocation {}
+  issuer     {}
+  subject    {}
+  from (ms)  {}
+  reason     {}",
+        revocation.id().to_hex(),
+        revocation.issuer(),
+        revocation.subject(),
+        revocation.revoked_ms(),
+        revocation.reason().name()
     );
     Ok((json, text))
 }

@@ -99,6 +99,8 @@ pub(crate) struct Actor {
     /// Peers whose last gossip message was over their rate: a run of such messages costs one
     /// strike. At most [`MAX_ADDRESS_BOOK`] peers.
     rate_limited: BTreeSet<PeerId>,
+    /// Revocation pulls and gossip validation (specs/accountability.md §3.3).
+    revocations: super::revocations::RevocationSync,
 }
 
 fn keypair(secret: &causerie_crypto::NodeSecret) -> Result<identity::Keypair, NetError> {
@@ -179,6 +181,7 @@ impl Actor {
             gossip_receiver: Some(gossip_receiver),
             peer_rate: crate::rate_limits::peer_limiter(config.peer_rate),
             rate_limited: BTreeSet::new(),
+            revocations: super::revocations::RevocationSync::new(),
         };
         let handle = actor.handle.clone();
         Ok((actor, handle))
@@ -191,6 +194,12 @@ impl Actor {
             .gossip_receiver
             .take()
             .map(|receiver| tokio::spawn(sync::validate_gossip(receiver, self.handle.clone())));
+        let revocations = super::revocations::topic();
+        let gossipsub = &mut self.swarm.behaviour_mut().gossipsub;
+        if let Err(e) = gossipsub.subscribe(&revocations) {
+            warn!(error = %e, "cannot subscribe to revocations");
+        }
+        let _ = gossipsub.set_topic_params(revocations, behaviour::topic_score_params());
         match self.node.rooms().await {
             Ok(rooms) => {
                 for room in rooms {
@@ -235,6 +244,9 @@ impl Actor {
                     self.expire_bans();
                     self.redial();
                     self.sync_everything();
+                    for peer in self.connected.clone() {
+                        self.revocations.pull(&self.handle, peer);
+                    }
                 }
             }
         }
@@ -335,6 +347,21 @@ impl Actor {
                     .publish(gossip::topic(&room), data)
                     .is_ok();
                 let _ = reply.send(sent);
+            }
+            Command::PublishRevocation(bytes) => {
+                match self
+                    .swarm
+                    .behaviour_mut()
+                    .gossipsub
+                    .publish(super::revocations::topic(), bytes)
+                {
+                    Ok(_) => NetMetrics::inc(&self.metrics.gossip_published),
+                    // Already relayed, or no peer subscribed yet: the pulls deliver it.
+                    Err(e) => debug!(error = %e, "revocation not published"),
+                }
+            }
+            Command::RevocationsPulled(peer, last) => {
+                self.revocations.pulled(peer, last, &self.connected);
             }
             Command::SyncAll(reply) => {
                 self.sync_everything();
@@ -767,6 +794,7 @@ impl Actor {
                     for room in rooms {
                         self.schedule_sync(room, peer_id, BTreeSet::new());
                     }
+                    self.revocations.pull(&self.handle, peer_id);
                 }
             }
             SwarmEvent::ConnectionClosed {
@@ -818,6 +846,16 @@ impl Actor {
                         propagation_source,
                         MessageAcceptance::Reject,
                     ));
+                    return;
+                }
+                if message.topic.as_str() == super::revocations::TOPIC {
+                    let handle = self.handle.clone();
+                    self.revocations.validate(
+                        &handle,
+                        message_id,
+                        propagation_source,
+                        message.data,
+                    );
                     return;
                 }
                 let room =

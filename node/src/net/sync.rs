@@ -368,6 +368,17 @@ pub(crate) async fn serve(node: &Node, request: Request) -> Response {
                     attestation: a.map(|a| ByteBuf::from(a.as_bytes().to_vec())),
                 })
         }
+        Request::Revocations { after, limit } => node
+            .revocations()
+            .page(after, limit as usize)
+            .await
+            .map(|page| Response::Revocations {
+                last: page.last().map_or(after, |(seq, _)| *seq),
+                revocations: page
+                    .into_iter()
+                    .map(|(_, bytes)| ByteBuf::from(bytes))
+                    .collect(),
+            }),
         Request::Deliver { message } => match NodeLetter::decode(&message) {
             Ok(letter) => node
                 .inbox()

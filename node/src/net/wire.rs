@@ -35,6 +35,8 @@ pub const BACKFILL_PAGE: usize = 1_000;
 pub const MAX_EVENTS_PER_RESPONSE: usize = 20_000;
 /// Most tips in a `Tips` answer (the engine keeps at most 64 forward extremities).
 pub const MAX_TIPS: usize = 256;
+/// Most revocation statements in one `Revocations` page (the largest `limit` honoured).
+pub const REVOCATION_PAGE: usize = causerie_storage::MAX_REVOCATION_PAGE;
 
 /// A request from one node to another.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,6 +86,14 @@ pub enum Request {
         /// `NodeLetter` bytes.
         message: ByteBuf,
     },
+    /// The attestation revocations the server holds, in its arrival order, after its seq
+    /// `after` (0: from the first) (specs/accountability.md §3.3).
+    Revocations {
+        /// The server's seq to start after.
+        after: u64,
+        /// Page size; at most [`REVOCATION_PAGE`].
+        limit: u64,
+    },
 }
 
 impl Request {
@@ -97,6 +107,7 @@ impl Request {
             Request::Tips { .. } => "tips",
             Request::GetAttestation { .. } => "get_attestation",
             Request::Deliver { .. } => "deliver",
+            Request::Revocations { .. } => "revocations",
         }
     }
 
@@ -111,6 +122,11 @@ impl Request {
             }
             Request::Backfill { limit, .. } | Request::Since { limit, .. }
                 if *limit == 0 || *limit > BACKFILL_PAGE as u64 =>
+            {
+                Err(ErrorReason::BadLimit)
+            }
+            Request::Revocations { limit, .. }
+                if *limit == 0 || *limit > REVOCATION_PAGE as u64 =>
             {
                 Err(ErrorReason::BadLimit)
             }
@@ -149,6 +165,14 @@ pub enum Response {
     },
     /// For `Deliver`: the message was accepted into the server's inbox.
     Delivered,
+    /// For `Revocations`: statements (each its canonical bytes) and the server's seq of the
+    /// last one (the request's `after` when there is none): the next page starts after it.
+    Revocations {
+        /// The seq to ask after next.
+        last: u64,
+        /// At most [`REVOCATION_PAGE`].
+        revocations: Vec<ByteBuf>,
+    },
     /// The request failed.
     Error {
         /// Why.
@@ -175,6 +199,11 @@ impl Response {
         }
         if let Response::Tips { tips } | Response::RoomState { tips, .. } = self
             && tips.len() > MAX_TIPS
+        {
+            return Err(ErrorReason::TooLarge);
+        }
+        if let Response::Revocations { revocations, .. } = self
+            && revocations.len() > REVOCATION_PAGE
         {
             return Err(ErrorReason::TooLarge);
         }
@@ -314,6 +343,10 @@ mod tests {
             Request::Deliver {
                 message: ByteBuf::from(vec![1, 2, 3]),
             },
+            Request::Revocations {
+                after: 7,
+                limit: REVOCATION_PAGE as u64,
+            },
         ];
         for request in requests {
             let bytes = encode_request(&request).unwrap();
@@ -335,6 +368,10 @@ mod tests {
             Response::Tips { tips: vec![id(7)] },
             Response::Attestation { attestation: None },
             Response::Delivered,
+            Response::Revocations {
+                last: 9,
+                revocations: vec![ByteBuf::from(vec![0xa0])],
+            },
             Response::Error {
                 reason: ErrorReason::Busy,
             },

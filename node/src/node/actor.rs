@@ -117,6 +117,8 @@ pub(super) struct Actor<S: Store> {
     senders: BTreeMap<UserKey, Option<Attestation>>,
     /// When the store was last compacted (by this actor).
     compacted_at: Option<Instant>,
+    /// The attestation revocations in force (specs/accountability.md §3).
+    revocations: crate::revocations::SharedIndex,
     /// Joins refused under the join-wave breaker, per room held (a notice for moderators).
     join_waves: BTreeMap<RoomId, JoinWaveNotice>,
     /// Ban lists: subscriptions, list indexes, the filter and the enforcer.
@@ -129,6 +131,7 @@ impl<S: Store> Actor<S> {
         announce: broadcast::Sender<NodeEvent>,
         key: NodeKey,
         metrics: Arc<NodeMetrics>,
+        revocations: crate::revocations::SharedIndex,
     ) -> Self {
         let policy = Policy::new(&ledger);
         Actor {
@@ -137,6 +140,7 @@ impl<S: Store> Actor<S> {
             announce,
             key,
             metrics,
+            revocations,
             senders: BTreeMap::new(),
             compacted_at: None,
             join_waves: BTreeMap::new(),
@@ -269,6 +273,16 @@ impl<S: Store> Actor<S> {
                 )
             })
             .collect();
+        // Local submissions under an attestation revoked before them are not stored either.
+        let refused: Vec<Option<LocalRefusal>> = all
+            .iter()
+            .zip(refused)
+            .map(|((event, source), refusal)| match refusal {
+                Some(refusal) => Some(LocalRefusal::BanList(refusal)),
+                None if source.is_local() => self.revoked(event).map(LocalRefusal::Revoked),
+                None => None,
+            })
+            .collect();
         let all: Offered = all
             .into_iter()
             .zip(&refused)
@@ -295,7 +309,7 @@ impl<S: Store> Actor<S> {
             }
         }
         let mut receipts = receipts.into_iter();
-        let decided: Vec<(EventId, RoomId, Result<Receipt, BanListRefusal>)> = ids
+        let decided: Vec<(EventId, RoomId, Result<Receipt, LocalRefusal>)> = ids
             .iter()
             .zip(refused)
             .filter_map(|((id, room), refusal)| {
@@ -316,12 +330,18 @@ impl<S: Store> Actor<S> {
         let mut outcomes = Vec::with_capacity(ids.len());
         for (id, room, result) in decided {
             let outcome = match result {
-                Err(refusal) => IngestOutcome::BanList(Box::new(refusal)),
+                Err(LocalRefusal::BanList(refusal)) => IngestOutcome::BanList(Box::new(refusal)),
+                Err(LocalRefusal::Revoked(revoked_ms)) => IngestOutcome::Revoked { revoked_ms },
                 Ok(receipt) => {
                     // Every decision of a receipt is in the offered event's room (released
                     // outliers).
                     self.announce(room, &receipt);
                     match ingest_outcome(&receipt, &id) {
+                        IngestOutcome::Accepted { .. }
+                            if let Some(revoked_ms) = self.revoked_id(room, &id) =>
+                        {
+                            IngestOutcome::Revoked { revoked_ms }
+                        }
                         IngestOutcome::Accepted { visible: true } if self.hidden(room, &id) => {
                             IngestOutcome::Accepted { visible: false }
                         }
@@ -350,7 +370,31 @@ impl<S: Store> Actor<S> {
         let Some(event) = self.ledger.room(&room).and_then(|r| r.event(id)) else {
             return false;
         };
-        self.policy.hides(&self.ledger, room, event).is_some()
+        self.revoked(event).is_some() || self.policy.hides(&self.ledger, room, event).is_some()
+    }
+
+    /// When the attestation `event` names was revoked, if that was at or before the event's own
+    /// `origin_ts` (room time: specs/accountability.md §3, specs/moderation.md §0).
+    fn revoked(&self, event: &Event) -> Option<u64> {
+        let index = self.revocations.read().unwrap_or_else(|e| e.into_inner());
+        if index.is_empty() {
+            return None;
+        }
+        let id = event.attestation();
+        let attestation = self
+            .ledger
+            .room(&event.room_id())
+            .and_then(|room| room.attestation(id).cloned())
+            .or_else(|| self.ledger.store().attestation(id).ok().flatten())?;
+        index
+            .revoked_at(&attestation)
+            .filter(|at| event.origin_ts() >= *at)
+    }
+
+    /// [`Actor::revoked`] for the accepted event `id` of `room`.
+    fn revoked_id(&self, room: RoomId, id: &EventId) -> Option<u64> {
+        let event = self.ledger.room(&room).and_then(|r| r.event(id))?;
+        self.revoked(event)
     }
 
     /// One enforcement pass of the ban-list enforcer, if it has work; its events are announced
@@ -497,6 +541,16 @@ impl<S: Store> Actor<S> {
         Ok(())
     }
 
+    /// When the attestation `id` was revoked, if that is at or before `at_ms`.
+    fn attestation_revoked(&self, id: AttestationId, at_ms: u64) -> Option<u64> {
+        let index = self.revocations.read().unwrap_or_else(|e| e.into_inner());
+        if index.is_empty() {
+            return None;
+        }
+        let attestation = self.ledger.store().attestation(&id).ok().flatten()?;
+        index.revoked_at(&attestation).filter(|at| at_ms >= *at)
+    }
+
     fn prepare(&mut self, request: PrepareRequest) -> Result<EventDraft, NodeError> {
         if let Some(refusal) = self.policy.refuses(
             &self.ledger,
@@ -507,6 +561,9 @@ impl<S: Store> Actor<S> {
             now_ms(),
         ) {
             return Err(NodeError::BanList(Box::new(refusal)));
+        }
+        if let Some(revoked_ms) = self.attestation_revoked(request.attestation, now_ms()) {
+            return Err(NodeError::Revoked(revoked_ms));
         }
         let room = self
             .ledger
@@ -609,6 +666,7 @@ impl<S: Store> Actor<S> {
             } => {
                 let mut page = queries::history(ledger, room, before, limit);
                 if let Some(page) = &mut page {
+                    page.events.retain(|event| self.revoked(event).is_none());
                     page.events
                         .retain(|event| self.policy.hides(ledger, room, event).is_none());
                 }
@@ -653,4 +711,12 @@ fn ingest_outcome(receipt: &Receipt, id: &EventId) -> IngestOutcome {
         Some(Outcome::Refused(reason)) => IngestOutcome::Refused(*reason),
         None => IngestOutcome::Undecided,
     }
+}
+
+/// Why a local submission was refused before the ledger.
+enum LocalRefusal {
+    /// A ban list the room follows names its author.
+    BanList(BanListRefusal),
+    /// Its attestation was revoked at this time (ms), at or before its `origin_ts`.
+    Revoked(u64),
 }

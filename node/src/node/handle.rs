@@ -40,6 +40,8 @@ pub struct Node {
     audit: Audit,
     /// The registration records' retention policy (the daemon sets it from the config).
     retention: Arc<std::sync::RwLock<crate::records::RetentionPolicy>>,
+    /// The attestation revocations in force (shared with the actor).
+    revocations: crate::revocations::SharedIndex,
 }
 
 /// The actor's thread; join it after [`Node::shutdown`] to be sure the store is flushed.
@@ -105,7 +107,19 @@ impl Node {
         let (announce, _) = broadcast::channel(ANNOUNCE_QUEUE_LEN);
         let metrics = Arc::new(NodeMetrics::default());
         let store: Weak<dyn Store> = Arc::downgrade(&ledger.shared_store()) as Weak<dyn Store>;
-        let actor = Actor::new(ledger, announce.clone(), key, metrics.clone());
+        let index = crate::revocations::RevocationIndex::load(&*ledger.shared_store())
+            .unwrap_or_else(|e| {
+                tracing::error!(reason = e.reason(), "cannot read the revocations");
+                crate::revocations::RevocationIndex::default()
+            });
+        let revocations = Arc::new(std::sync::RwLock::new(index));
+        let actor = Actor::new(
+            ledger,
+            announce.clone(),
+            key,
+            metrics.clone(),
+            revocations.clone(),
+        );
         let thread = std::thread::Builder::new()
             .name("causerie-node".into())
             .spawn(move || actor.run(receiver))
@@ -123,6 +137,7 @@ impl Node {
                 letters: Arc::default(),
                 screened: Arc::default(),
                 retention: Arc::default(),
+                revocations,
             },
             NodeTask(thread),
         )
@@ -167,6 +182,15 @@ impl Node {
     /// The registration records of the users this node attests (specs/accountability.md §2).
     pub fn records(&self) -> crate::records::Records {
         crate::records::Records::new(self.store.clone(), self.retention.clone())
+    }
+
+    /// The attestation revocations this node holds (specs/accountability.md §3).
+    pub fn revocations(&self) -> crate::revocations::Revocations {
+        crate::revocations::Revocations::new(
+            self.store.clone(),
+            self.revocations.clone(),
+            self.metrics.clone(),
+        )
     }
 
     /// Sets the registration records' retention policy (the daemon does, from the config).

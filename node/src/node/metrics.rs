@@ -32,6 +32,9 @@ pub struct NodeMetrics {
     pub rejected: ReasonCounts,
     /// Events refused for now, by reason name.
     pub refused: ReasonCounts,
+    /// Revocation statements refused (from peers or the operator), by reason
+    /// (specs/accountability.md §3).
+    pub revocations_refused: ReasonCounts,
     /// Held events that stopped being held, by how (`accepted`, `rejected`, `refused`,
     /// `expired`, `evicted`).
     pub held_ended: ReasonCounts,
@@ -50,6 +53,7 @@ impl NodeMetrics {
             IngestOutcome::Refused(reason) => return self.refused.increment(reason.reason()),
             IngestOutcome::Undecided => return self.refused.increment("undecided"),
             IngestOutcome::BanList(refusal) => return self.refused.increment(refusal.reason()),
+            IngestOutcome::Revoked { .. } => return self.refused.increment("attestation_revoked"),
         }
         .fetch_add(1, Ordering::Relaxed);
     }
