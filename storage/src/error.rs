@@ -20,8 +20,9 @@ pub enum StoreError {
     /// A filesystem operation failed.
     #[error("io error: {0}")]
     Io(#[from] std::io::Error),
-    /// The database was written by another schema version.
-    #[error("schema version {found} found, {expected} expected")]
+    /// The database was written by another schema version. The text names both versions and
+    /// what to do.
+    #[error("{}", schema_text(*found, *expected))]
     SchemaMismatch {
         /// Version recorded in the database.
         found: u32,
@@ -152,6 +153,16 @@ pub enum StoreError {
         /// The limit.
         max: usize,
     },
+}
+
+/// What a schema mismatch means for the operator: which versions, and what to do.
+fn schema_text(found: u32, expected: u32) -> String {
+    let advice = if found > expected {
+        "this store was written by a newer causerie; run that version or restore a backup"
+    } else {
+        "this store was written by an older causerie that this version cannot read; run that version or restore a backup"
+    };
+    format!("store schema version {found} found, {expected} expected: {advice}")
 }
 
 impl StoreError {

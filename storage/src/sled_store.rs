@@ -143,7 +143,7 @@ mod prefix {
     pub(super) const ATTESTATION_OF: u8 = 0x0d;
 }
 
-const SCHEMA_KEY: &[u8] = &[prefix::META, b's', b'c', b'h', b'e', b'm', b'a'];
+pub(crate) const SCHEMA_KEY: &[u8] = &[prefix::META, b's', b'c', b'h', b'e', b'm', b'a'];
 const SEQUENCE_KEY: &[u8] = &[prefix::META, b's', b'e', b'q', b'u', b'e', b'n', b'c', b'e'];
 
 const ID_LEN: usize = 32;

@@ -21,3 +21,13 @@ pub fn files_contain(dir: &Path, needle: &[u8]) -> bool {
         }
     })
 }
+
+/// Records `version` as the schema version of the (closed) sled store in `dir`: how tests make
+/// a store that looks written by another build.
+pub fn set_schema_version(dir: &Path, version: u32) -> Result<(), crate::StoreError> {
+    let db = sled::open(dir)?;
+    let tree = db.open_tree(crate::sled_store::TREE_NAME)?;
+    tree.insert(crate::sled_store::SCHEMA_KEY, &version.to_be_bytes())?;
+    db.flush()?;
+    Ok(())
+}
