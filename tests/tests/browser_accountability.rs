@@ -16,8 +16,8 @@
 
 use std::time::Duration;
 
-use causerie_crypto::KeyExport;
 use causerie_crypto::report::Queue;
+use causerie_crypto::{KeyExport, NodeKey};
 use causerie_tests::api::ApiUser;
 use causerie_tests::browser::DEFAULT_WAIT;
 use causerie_tests::browser::chat::{Chat, ChatTest, FEDERATION_WAIT, OrFail};
@@ -365,6 +365,28 @@ async fn an_attester_denylist_set_in_the_panel_refuses_that_nodes_users() {
         .or_fail("this node");
     alice.click("#attester-cancel").await;
     alice.wait_dialog("attester", false).await;
+
+    // 64 hex digits that are no node's key: the node refuses, the panel says so in plain words.
+    let bad = (0..=u8::MAX)
+        .map(|b| [b; 32])
+        .find(|bytes| NodeKey::from_bytes(bytes).is_err())
+        .map(hex::encode)
+        .expect("some 32 bytes are not a key");
+    deny(&alice, &bad).await;
+    alice
+        .wait_text(
+            "join-trust-error",
+            &["That is not a valid node key."],
+            NODE_WAIT,
+        )
+        .await;
+    alice
+        .wait_text(
+            "join-trust-error-detail",
+            &["Details: bad_denied_attester"],
+            DEFAULT_WAIT,
+        )
+        .await;
 
     // Attested joins only, and never from the other node.
     alice

@@ -72,8 +72,8 @@ const REASON_WORDS = {
   attestation_not_accepted: 'This room does not accept members vouched for by your home node.',
   not_moderator: 'Only the room’s moderators may do this.',
   insufficient_power: 'Your power level in this room is too low for this.',
-  bad_denied_attester: 'That is not a node key (64 hex digits).',
-  bad_allowed_attester: 'That is not a node key (64 hex digits).',
+  bad_denied_attester: 'That is not a valid node key.',
+  bad_allowed_attester: 'That is not a valid node key.',
   too_many_denied_attesters: 'The list is full.',
   too_many_allowed_attesters: 'The list is full.',
 };
