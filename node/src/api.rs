@@ -26,6 +26,7 @@ pub mod admin;
 pub mod admin_accounts;
 pub mod admin_reports;
 pub mod auth;
+pub mod backup;
 pub mod banlists;
 pub mod error;
 pub mod events;
@@ -223,6 +224,7 @@ fn api_routes() -> Router<ApiState> {
             post(admin_reports::mute),
         )
         .route("/api/v1/admin/refuse", post(admin::refuse))
+        .route("/api/v1/admin/backup", post(backup::backup))
         .route("/api/v1/admin/disclose", post(admin::disclose))
         .route(
             "/api/v1/admin/users/{user}/attest",

@@ -28,6 +28,7 @@ mod join_rules;
 mod keys;
 mod moderation;
 mod node;
+mod ops;
 mod report;
 mod review;
 mod rules;

@@ -31,6 +31,7 @@
 mod accounts;
 mod actor;
 mod audit;
+mod backup;
 mod disclosure;
 mod handle;
 mod inbox;

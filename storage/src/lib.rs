@@ -33,6 +33,8 @@
 //!   durably, field by field as retention runs out.
 //! - [`revocations`]: [`RevocationStore`], the attestation revocations the node holds (its own
 //!   and its peers'), in arrival order; bounded and durable.
+//! - [`backup`]: backup files (every tree's pairs and the node key, framed, versioned,
+//!   checksummed), written by [`Store::backup`] and restored by [`backup::restore_sled`].
 //! - [`error`]: [`StoreError`], each variant with a stable reason name.
 //! - `tests/crash.rs` with `tests/support/crash_writer.rs`: the SIGKILL recovery test (its
 //!   writer runs in a child copy of the test binary).
@@ -48,6 +50,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod backup;
 pub mod batch;
 pub mod error;
 pub mod inbox;

@@ -221,4 +221,13 @@ impl Store for MemoryStore {
         // Nothing on disk: a replaced value is gone as soon as it is replaced.
         Ok(crate::CompactReport::default())
     }
+
+    fn backup(
+        &self,
+        _out: &mut dyn std::io::Write,
+        _files: &[(&str, &[u8])],
+    ) -> Result<crate::backup::BackupReport, crate::backup::BackupError> {
+        // Nothing outlives the process, and a restore rebuilds a sled directory.
+        Err(crate::backup::BackupError::Unsupported)
+    }
 }

@@ -95,6 +95,7 @@ use crate::index::EventIndexes;
 use crate::plan::{Entry, Mutation, ReadView, plan};
 use crate::record::StoredEvent;
 use crate::state::{SnapshotId, StateSnapshot};
+mod backup;
 mod compact;
 mod record_codec;
 
@@ -1025,6 +1026,14 @@ impl Store for SledStore {
 
     fn compact(&self) -> Result<CompactReport, StoreError> {
         SledStore::compact(self)
+    }
+
+    fn backup(
+        &self,
+        out: &mut dyn std::io::Write,
+        files: &[(&str, &[u8])],
+    ) -> Result<crate::backup::BackupReport, crate::backup::BackupError> {
+        self.backup_into(out, files)
     }
 }
 

@@ -186,6 +186,16 @@ pub trait Store:
     /// a redacted event's former content) remains in them. Commits wait while it runs. A
     /// backend without files does nothing.
     fn compact(&self) -> Result<CompactReport, StoreError>;
+
+    /// Writes a backup file (format in [`crate::backup`]) to `out` as a stream: every tree's
+    /// key-value pairs, then `files` (the node key). Commits wait while the trees are read, so
+    /// the events are the state after one commit. A backend with no files refuses with
+    /// `backup_unsupported`.
+    fn backup(
+        &self,
+        out: &mut dyn std::io::Write,
+        files: &[(&str, &[u8])],
+    ) -> Result<crate::backup::BackupReport, crate::backup::BackupError>;
 }
 
 /// Clamps a requested page length to [`MAX_PAGE_LEN`].

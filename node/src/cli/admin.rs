@@ -102,6 +102,23 @@ enum AdminCommand {
     /// Record a user's contact data and/or mark it verified by the operator (an audit entry
     /// `operator_action`).
     Contact(super::admin_accounts::ContactArgs),
+    /// Write a backup of the running node's store and node key to a new file FILE (mode 0600;
+    /// it holds the node key: keep it secret). The node writes it, on its own machine.
+    Backup {
+        /// The file to write (must not exist).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Rebuild a data directory from a backup file, offline (no node, no token needed);
+    /// `causerie run --data-dir DIR` then serves it.
+    Restore {
+        /// The backup file.
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
+        /// The data directory to create (must not exist or be empty).
+        #[arg(long = "data-dir", value_name = "DIR")]
+        target: PathBuf,
+    },
     /// Counts per period from the audit log, for a public transparency report: requests
     /// received, answered, refused; reports received, actioned, dismissed.
     Transparency {
@@ -177,6 +194,10 @@ fn token(args: &AdminArgs) -> Result<Zeroizing<String>> {
 
 /// Runs `causerie admin`.
 pub(crate) async fn run(cx: &Context, args: AdminArgs) -> Result<ExitCode> {
+    // Restore is offline: no node, no token.
+    if let AdminCommand::Restore { from, target } = &args.command {
+        return super::ops::restore(cx, from, target);
+    }
     let token = token(&args)?;
     let admin = Admin {
         client: Client::new(&cx.node)?,
@@ -230,6 +251,8 @@ pub(crate) async fn run(cx: &Context, args: AdminArgs) -> Result<ExitCode> {
         AdminCommand::Attest(args) => super::admin_accounts::attest(cx, &admin, args).await,
         AdminCommand::Revoke(args) => super::admin_accounts::revoke(cx, &admin, args).await,
         AdminCommand::Contact(args) => super::admin_accounts::contact(cx, &admin, args).await,
+        AdminCommand::Backup { out } => super::ops::backup(cx, &admin, &out).await,
+        AdminCommand::Restore { from, target } => super::ops::restore(cx, &from, &target),
         AdminCommand::Transparency { period } => {
             let answer: JsonValue = admin
                 .get(&format!("/admin/transparency?period={period}"))

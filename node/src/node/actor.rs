@@ -10,6 +10,7 @@ use causerie_crypto::event::kinds;
 use causerie_crypto::{
     Attestation, AttestationId, Event, EventDraft, EventId, NodeKey, RoomId, UserKey, Value,
 };
+use causerie_storage::backup::{BackupError, BackupReport};
 use causerie_storage::{Account, CompactReport, Store};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
@@ -103,6 +104,12 @@ pub(super) enum Command {
     },
     /// A room's ban-list subscription.
     RoomPolicy(RoomId, Reply<Option<RoomPolicyView>>),
+    /// Write a backup of the store and `files` to a new file, between two group commits.
+    Backup {
+        out: std::path::PathBuf,
+        files: Vec<(String, Vec<u8>)>,
+        reply: Reply<Result<BackupReport, BackupError>>,
+    },
     /// Flush and stop.
     Shutdown(oneshot::Sender<()>),
 }
@@ -595,6 +602,10 @@ impl<S: Store> Actor<S> {
                     Ok(self.compact_if_due())
                 };
                 let _ = reply.send(done);
+            }
+            Command::Backup { out, files, reply } => {
+                let written = super::backup::write_backup(self.ledger.store(), &out, &files);
+                let _ = reply.send(Ok(written));
             }
             Command::SoftFailReason(room, id, reply) => {
                 let reason = self

@@ -382,6 +382,21 @@ impl Node {
             .ok_or(NodeError::Stopped)
     }
 
+    /// Writes a backup of the store and `files` to the new file `out` between two group
+    /// commits (`causerie admin backup`): every event acknowledged before is in it. The inner
+    /// error says why the file could not be written.
+    pub async fn backup(
+        &self,
+        out: std::path::PathBuf,
+        files: Vec<(String, Vec<u8>)>,
+    ) -> Result<
+        Result<causerie_storage::backup::BackupReport, causerie_storage::backup::BackupError>,
+        NodeError,
+    > {
+        self.ask(|reply| Command::Backup { out, files, reply })
+            .await
+    }
+
     /// Compacts the store if content was redacted since the last compaction and the last one
     /// is at least [`MIN_COMPACTION_INTERVAL_MS`](super::MIN_COMPACTION_INTERVAL_MS) old; `None`
     /// if it did not.
