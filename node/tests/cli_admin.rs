@@ -11,13 +11,12 @@ mod cli_support;
 use causerie_crypto::audit::{AuditKind, verify_export};
 use causerie_crypto::disclosure::Disclosure;
 use causerie_node::node::details;
-use cli_support::{User, causerie, start_node, url};
+use cli_support::{Operator, User, causerie, start_node, url};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operator_token_audit_log_and_its_verification() {
     let home = tempfile::tempdir().expect("temp dir");
     let data = home.path().join("data");
-    let data_arg = data.to_str().expect("utf-8 path").to_owned();
     let running = start_node(data.clone(), Vec::new()).await;
     let node = url(&running);
 
@@ -93,33 +92,11 @@ async fn operator_token_audit_log_and_its_verification() {
         .await
         .unwrap();
     assert_eq!(seq, 1);
-    let admin = |args: &[&str]| {
-        let mut all = vec![
-            "--node",
-            node.as_str(),
-            "admin",
-            "--data-dir",
-            data_arg.as_str(),
-        ];
-        all.extend_from_slice(args);
-        all.into_iter().map(str::to_owned).collect::<Vec<_>>()
-    };
-    let run = |args: Vec<String>| {
-        let home = home.path().to_owned();
-        async move {
-            let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-            causerie(&home, &refs).await
-        }
-    };
-    let recorded = run(admin(&[
-        "request",
-        "--request-ref",
-        "REF-1",
-        "--authority",
-        "Court",
-    ]))
-    .await
-    .ok();
+    let operator = Operator::new(home.path(), &node, &data);
+    let recorded = operator
+        .run(&["request", "--request-ref", "REF-1", "--authority", "Court"])
+        .await
+        .ok();
     assert_eq!(recorded["seq"], 2);
     for n in 3..=5u64 {
         let seq = audit
@@ -132,7 +109,9 @@ async fn operator_token_audit_log_and_its_verification() {
             .unwrap();
         assert_eq!(seq, n);
     }
-    let listed = run(admin(&["audit", "list", "--after", "1", "--limit", "2"])).await;
+    let listed = operator
+        .run(&["audit", "list", "--after", "1", "--limit", "2"])
+        .await;
     assert_eq!(listed.code, 0, "{listed:?}");
     let lines: Vec<serde_json::Value> = listed
         .stdout
@@ -147,14 +126,10 @@ async fn operator_token_audit_log_and_its_verification() {
 
     // A signed head now, kept; the log grows; the newer export extends it.
     let old_head = home.path().join("old.head");
-    let head = run(admin(&[
-        "audit",
-        "head",
-        "--out",
-        old_head.to_str().unwrap(),
-    ]))
-    .await
-    .ok();
+    let head = operator
+        .run(&["audit", "head", "--out", old_head.to_str().unwrap()])
+        .await
+        .ok();
     assert_eq!(head["seq"], 5);
     // Anyone may fetch a head without the token.
     let public: serde_json::Value = http
@@ -173,24 +148,26 @@ async fn operator_token_audit_log_and_its_verification() {
         .unwrap();
     let export_path = home.path().join("audit.cbor");
     let export_arg = export_path.to_str().unwrap();
-    let exported = run(admin(&["audit", "export", "--out", export_arg]))
+    let exported = operator
+        .run(&["audit", "export", "--out", export_arg])
         .await
         .ok();
     assert_eq!(exported["entries"], 6);
     assert_eq!(exported["complete"], true);
-    let verified = run(admin(&[
-        "audit",
-        "verify",
-        export_arg,
-        "--head",
-        old_head.to_str().unwrap(),
-    ]))
-    .await
-    .ok();
+    let verified = operator
+        .run(&[
+            "audit",
+            "verify",
+            export_arg,
+            "--head",
+            old_head.to_str().unwrap(),
+        ])
+        .await
+        .ok();
     assert_eq!(verified["valid"], true);
     assert_eq!(verified["extends_head_seq"], 5);
     // The node's own log, fetched and verified.
-    let live = run(admin(&["audit", "verify"])).await.ok();
+    let live = operator.run(&["audit", "verify"]).await.ok();
     assert_eq!(live["head_seq"], 6);
     running.shutdown().await;
 
@@ -222,72 +199,47 @@ async fn operator_token_audit_log_and_its_verification() {
 async fn disclosure_bundle_and_transparency_counts() {
     let home = tempfile::tempdir().expect("temp dir");
     let data = home.path().join("data");
-    let data_arg = data.to_str().expect("utf-8 path").to_owned();
     let running = start_node(data.clone(), Vec::new()).await;
     let node = url(&running);
-    let alice = User::new(home.path(), "alice", node.clone()).await;
+    let alice = User::registered(home.path(), "alice", node.clone()).await;
     let alice_key = alice.public().await;
-    alice.run(&["register", "--handle", "alice"]).await.ok();
-    let created = alice
-        .run(&["room", "create", "Lobby", "--public"])
-        .await
-        .ok();
-    let room = created["room"].as_str().unwrap().to_owned();
+    let room = alice.create_public_room("Lobby").await;
     let sent = alice.run(&["send", &room, "evidence"]).await.ok();
     let message = sent["event_id"].as_str().unwrap().to_owned();
 
-    let admin = |args: &[&str]| {
-        let mut all = vec![
-            "--node",
-            node.as_str(),
-            "admin",
-            "--data-dir",
-            data_arg.as_str(),
-        ];
-        all.extend_from_slice(args);
-        all.into_iter().map(str::to_owned).collect::<Vec<_>>()
-    };
-    let run = |args: Vec<String>| {
-        let home = home.path().to_owned();
-        async move {
-            let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-            causerie(&home, &refs).await
-        }
-    };
-    run(admin(&[
-        "request",
-        "--request-ref",
-        "REF-1",
-        "--user",
-        &alice_key,
-    ]))
-    .await
-    .ok();
-    run(admin(&["request", "--request-ref", "REF-2"]))
+    let operator = Operator::new(home.path(), &node, &data);
+    operator
+        .run(&["request", "--request-ref", "REF-1", "--user", &alice_key])
         .await
         .ok();
-    run(admin(&[
-        "refuse",
-        "--request-ref",
-        "REF-2",
-        "--reason",
-        "no legal basis",
-    ]))
-    .await
-    .ok();
+    operator
+        .run(&["request", "--request-ref", "REF-2"])
+        .await
+        .ok();
+    operator
+        .run(&[
+            "refuse",
+            "--request-ref",
+            "REF-2",
+            "--reason",
+            "no legal basis",
+        ])
+        .await
+        .ok();
     let bundle_path = home.path().join("bundle.cbor");
     let bundle_arg = bundle_path.to_str().unwrap();
-    let disclosed = run(admin(&[
-        "disclose",
-        "--user",
-        &alice_key,
-        "--request-ref",
-        "REF-1",
-        "--out",
-        bundle_arg,
-    ]))
-    .await
-    .ok();
+    let disclosed = operator
+        .run(&[
+            "disclose",
+            "--user",
+            &alice_key,
+            "--request-ref",
+            "REF-1",
+            "--out",
+            bundle_arg,
+        ])
+        .await
+        .ok();
     // Entry 1 is the registration's `attestation_issued`.
     assert_eq!(disclosed["audit_seq"], 5);
     assert_eq!(disclosed["user"], alice_key.as_str());
@@ -307,7 +259,10 @@ async fn disclosure_bundle_and_transparency_counts() {
         disclosed["hash"].as_str().unwrap()
     );
 
-    let counts = run(admin(&["transparency", "--period", "year"])).await.ok();
+    let counts = operator
+        .run(&["transparency", "--period", "year"])
+        .await
+        .ok();
     let periods = counts["periods"].as_array().unwrap();
     assert_eq!(periods.len(), 1, "{counts}");
     assert_eq!(periods[0]["requests_received"], 2);
@@ -315,7 +270,8 @@ async fn disclosure_bundle_and_transparency_counts() {
     assert_eq!(periods[0]["requests_refused"], 1);
     assert_eq!(periods[0]["reports_received"], 0);
     // A malformed user key is refused before anything is disclosed.
-    run(admin(&["disclose", "--user", "zz", "--request-ref", "R"]))
+    operator
+        .run(&["disclose", "--user", "zz", "--request-ref", "R"])
         .await
         .refused("bad_user");
     running.shutdown().await;

@@ -334,15 +334,9 @@ async fn a_hostile_node_gets_nothing_signed() {
 async fn a_join_wave_refusal_says_how_to_knock_and_the_knock_is_taken() {
     let dir = tempfile::tempdir().unwrap();
     let node = start_node(dir.path().join("node"), Vec::new()).await;
-    let alice = User::new(dir.path(), "alice", url(&node)).await;
-    let bob = User::new(dir.path(), "bob", url(&node)).await;
-    alice.run(&["register", "--handle", "alice"]).await.ok();
-    bob.run(&["register", "--handle", "bob"]).await.ok();
-    let created = alice
-        .run(&["room", "create", "Wave", "--public"])
-        .await
-        .ok();
-    let room = created["room"].as_str().unwrap().to_owned();
+    let alice = User::registered(dir.path(), "alice", url(&node)).await;
+    let bob = User::registered(dir.path(), "bob", url(&node)).await;
+    let room = alice.create_public_room("Wave").await;
     // Knocking at an open room in quiet times is refused: just join.
     bob.run(&["room", "knock", &room])
         .await

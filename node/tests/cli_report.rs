@@ -17,20 +17,12 @@ use cli_support::*;
 async fn a_member_reports_a_message_and_the_operator_actions_it() {
     let home = tempfile::tempdir().unwrap();
     let data = home.path().join("data");
-    let data_arg = data.to_str().unwrap().to_owned();
     let running = start_node(data.clone(), Vec::new()).await;
     let node = url(&running);
-    let alice = User::new(home.path(), "alice", node.clone()).await;
-    let bob = User::new(home.path(), "bob", node.clone()).await;
-    let carol = User::new(home.path(), "carol", node.clone()).await;
-    for (user, handle) in [(&alice, "alice"), (&bob, "bob"), (&carol, "carol")] {
-        user.run(&["register", "--handle", handle]).await.ok();
-    }
-    let created = alice
-        .run(&["room", "create", "Lobby", "--public"])
-        .await
-        .ok();
-    let room = created["room"].as_str().unwrap().to_owned();
+    let alice = User::registered(home.path(), "alice", node.clone()).await;
+    let bob = User::registered(home.path(), "bob", node.clone()).await;
+    let carol = User::registered(home.path(), "carol", node.clone()).await;
+    let room = alice.create_public_room("Lobby").await;
     bob.run(&["room", "join", &room]).await.ok();
     carol.run(&["room", "join", &room]).await.ok();
     let sent = bob
@@ -76,33 +68,17 @@ async fn a_member_reports_a_message_and_the_operator_actions_it() {
     );
 
     // The operator's queue, the evidence written to a file and verified offline.
-    let admin = |args: &[&str]| {
-        let mut all = vec!["--node", node.as_str(), "admin", "--data-dir", &data_arg];
-        all.extend_from_slice(args);
-        all.into_iter().map(str::to_owned).collect::<Vec<_>>()
-    };
-    let run = |args: Vec<String>| {
-        let home = home.path().to_owned();
-        async move {
-            let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-            causerie(&home, &refs).await
-        }
-    };
-    let queue = run(admin(&["reports", "list"])).await.ok();
+    let operator = Operator::new(home.path(), &node, &data);
+    let queue = operator.run(&["reports", "list"]).await.ok();
     let queued = entries(&queue, "reports");
     assert_eq!(queued.len(), 1, "{queue}");
     assert_eq!(queued[0]["id"], id.as_str());
     assert_eq!(queued[0]["operator"], "received");
     let file = home.path().join("report.cbor");
-    let shown = run(admin(&[
-        "reports",
-        "show",
-        &id,
-        "--out",
-        file.to_str().unwrap(),
-    ]))
-    .await
-    .ok();
+    let shown = operator
+        .run(&["reports", "show", &id, "--out", file.to_str().unwrap()])
+        .await
+        .ok();
     assert_eq!(
         shown["report"]["events"][0]["content"]["body"],
         "I know where you live"
@@ -132,15 +108,10 @@ async fn a_member_reports_a_message_and_the_operator_actions_it() {
     assert_eq!(refused.json()["reason"], "bad_signature", "{refused:?}");
 
     // The operator actions it; the reporter sees it.
-    run(admin(&[
-        "reports",
-        "action",
-        &id,
-        "--note",
-        "account suspended",
-    ]))
-    .await
-    .ok();
+    operator
+        .run(&["reports", "action", &id, "--note", "account suspended"])
+        .await
+        .ok();
     wait_until("the status actioned", || async {
         let status = carol.run(&["report", "status", &id]).await.ok();
         status["status"] == "actioned"
@@ -152,7 +123,7 @@ async fn a_member_reports_a_message_and_the_operator_actions_it() {
         text.contains("actioned") && text.contains("account suspended"),
         "{text}"
     );
-    let reporters = run(admin(&["reports", "reporters"])).await.ok();
+    let reporters = operator.run(&["reports", "reporters"]).await.ok();
     assert_eq!(entries(&reporters, "reporters")[0]["actioned"], 1);
     running.shutdown().await;
 }

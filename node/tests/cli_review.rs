@@ -54,16 +54,10 @@ async fn bodies(user: &User, room: &str) -> Vec<(String, bool)> {
 async fn moderators_review_held_and_flagged_messages_through_the_cli() {
     let dir = tempfile::tempdir().unwrap();
     let node = node_with_example_classifier(dir.path().join("node")).await;
-    let alice = User::new(dir.path(), "alice", url(&node)).await;
-    let bob = User::new(dir.path(), "bob", url(&node)).await;
-    alice.run(&["register", "--handle", "alice"]).await.ok();
-    bob.run(&["register", "--handle", "bob"]).await.ok();
+    let alice = User::registered(dir.path(), "alice", url(&node)).await;
+    let bob = User::registered(dir.path(), "bob", url(&node)).await;
     let bob_key = bob.public().await;
-    let created = alice
-        .run(&["room", "create", "Lobby", "--public"])
-        .await
-        .ok();
-    let room = created["room"].as_str().unwrap().to_owned();
+    let room = alice.create_public_room("Lobby").await;
     bob.run(&["room", "join", &room]).await.ok();
 
     // Held: a link from a new account; flagged: shouting; refused: a blocked phrase.

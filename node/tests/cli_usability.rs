@@ -371,17 +371,9 @@ async fn the_demo_prints_commands_that_paste_and_no_stopped_addresses() {
 async fn moderation_reads_as_people_write_it() {
     let dir = tempfile::tempdir().unwrap();
     let node = start_node(dir.path().join("node"), Vec::new()).await;
-    let alice = User::new(dir.path(), "alice", url(&node)).await;
-    let bob = User::new(dir.path(), "bob", url(&node)).await;
-    alice.run(&["register", "--handle", "alice"]).await.ok();
-    bob.run(&["register", "--handle", "bob"]).await.ok();
-    let room = alice
-        .run(&["room", "create", "Mods", "--public"])
-        .await
-        .ok()["room"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let alice = User::registered(dir.path(), "alice", url(&node)).await;
+    let bob = User::registered(dir.path(), "bob", url(&node)).await;
+    let room = alice.create_public_room("Mods").await;
     bob.run(&["room", "join", &room]).await.ok();
     alice
         .run(&["mod", "ban", &room, "bob", "--reason", "spam"])

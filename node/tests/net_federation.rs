@@ -10,6 +10,31 @@ mod net_support;
 use net_support::*;
 
 const WAIT: Duration = Duration::from_secs(30);
+
+/// Has `from` take the author's messages (`"{label} {n}"`) one at a time until `to` has accepted
+/// one from gossip: subscriptions propagate asynchronously, and an event may also reach `to` by
+/// a pull first (its gossip copy then a duplicate). Returns the ids of every message sent.
+async fn gossip_until_accepted(
+    author: &mut Author,
+    from: &TestNode,
+    to: &TestNode,
+    label: &str,
+) -> Vec<EventId> {
+    let mut sent = Vec::new();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while to.net.metrics().snapshot().gossip_accepted == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no gossip of {label} arrived"
+        );
+        let event = author.message(&format!("{label} {}", sent.len()));
+        sent.push(event.id());
+        ingest_accepted(&from.node, vec![event]).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    sent
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn join_by_invite_then_gossip_both_ways() {
     let a = TestNode::start(1).await;
@@ -18,12 +43,7 @@ async fn join_by_invite_then_gossip_both_ways() {
     for i in 0..200 {
         events.push(author.message(&format!("before join {i}")));
     }
-    a.node
-        .add_attestation(author.attestation.clone())
-        .await
-        .unwrap();
-    ingest_accepted(&a.node, events.clone()).await;
-    let room = events[0].room_id();
+    let room = a.host(&author, &events).await;
 
     let link = a.net.invite_link(room).await.unwrap();
     assert!(link.starts_with("causerie:join/"), "{link}");
@@ -57,46 +77,11 @@ async fn join_by_invite_then_gossip_both_ways() {
     })
     .await;
 
-    // A -> B by gossip: keep sending until the mesh carries one (subscriptions propagate
-    // asynchronously), then check everything sent arrived.
-    let mut sent = Vec::new();
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while b.net.metrics().snapshot().gossip_accepted == 0 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no gossip reached B"
-        );
-        let event = author.message(&format!("live {}", sent.len()));
-        sent.push(event.id());
-        ingest_accepted(&a.node, vec![event]).await;
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    for id in &sent {
-        let id = *id;
+    // A -> B by gossip, then B -> A the same way; everything sent arrives.
+    for id in gossip_until_accepted(&mut author, &a, &b, "live").await {
         eventually("B to hold every live message", || b.has(id)).await;
     }
-
-    // B -> A by gossip, the same way: an event may also arrive by a pull first (then its gossip
-    // copy is a duplicate), so keep sending until one is accepted from gossip.
-    let mut from_b = Vec::new();
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while a.net.metrics().snapshot().gossip_accepted == 0 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no gossip reached A"
-        );
-        let mut content = Content::new();
-        content.insert(
-            "body".into(),
-            Value::Text(format!("from B {}", from_b.len())),
-        );
-        let event = author.send("m.message", None, content);
-        from_b.push(event.id());
-        ingest_accepted(&b.node, vec![event]).await;
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    for id in &from_b {
-        let id = *id;
+    for id in gossip_until_accepted(&mut author, &b, &a, "from B").await {
         eventually("A to hold B's messages", || a.has(id)).await;
     }
     assert_eq!(
@@ -113,12 +98,7 @@ async fn missing_parents_are_pulled_after_a_cut() {
     let a = TestNode::start(3).await;
     let b = TestNode::start(4).await;
     let (mut author, events) = Author::create(11);
-    a.node
-        .add_attestation(author.attestation.clone())
-        .await
-        .unwrap();
-    ingest_accepted(&a.node, events.clone()).await;
-    let room = events[0].room_id();
+    let room = a.host(&author, &events).await;
     let link = a.net.invite_link(room).await.unwrap();
     b.net.join(&link).await.unwrap();
 
@@ -208,12 +188,7 @@ async fn forged_gossip_is_rejected_and_the_sender_banned() {
     let a = TestNode::start(7).await;
     let hostile = TestNode::start(8).await;
     let (mut author, events) = Author::create(12);
-    a.node
-        .add_attestation(author.attestation.clone())
-        .await
-        .unwrap();
-    ingest_accepted(&a.node, events.clone()).await;
-    let room = events[0].room_id();
+    let room = a.host(&author, &events).await;
     let address = a.net.listen_addrs().await.unwrap()[0].clone();
     hostile.net.dial(address).await.unwrap();
 

@@ -164,6 +164,33 @@ pub fn entry<'a>(
         .unwrap_or_else(|| panic!("no such entry in {field:?} of {answer}"))
 }
 
+/// The operator of a node: `causerie --node NODE admin --data-dir DATA ARGS`, the operator
+/// token read from the node's data directory.
+pub struct Operator {
+    pub home: PathBuf,
+    pub node: String,
+    pub data_dir: PathBuf,
+}
+
+impl Operator {
+    /// The operator of the node at `node` whose data directory is `data_dir`.
+    pub fn new(home: &Path, node: &str, data_dir: &Path) -> Operator {
+        Operator {
+            home: home.to_owned(),
+            node: node.to_owned(),
+            data_dir: data_dir.to_owned(),
+        }
+    }
+
+    /// Runs `causerie --json --node NODE admin --data-dir DATA ARGS`.
+    pub async fn run(&self, args: &[&str]) -> Run {
+        let data_dir = self.data_dir.to_str().unwrap();
+        let mut all = vec!["--node", &self.node, "admin", "--data-dir", data_dir];
+        all.extend_from_slice(args);
+        causerie(&self.home, &all).await
+    }
+}
+
 /// A user of the tests: a key file and the node they use.
 pub struct User {
     pub home: PathBuf,
@@ -210,5 +237,18 @@ impl User {
             .as_str()
             .unwrap()
             .to_owned()
+    }
+
+    /// A new user (see [`User::new`]) registered on `node` with the handle `name`.
+    pub async fn registered(home: &Path, name: &str, node: String) -> User {
+        let user = User::new(home, name, node).await;
+        user.run(&["register", "--handle", name]).await.ok();
+        user
+    }
+
+    /// Creates a public room named `name`; returns its id.
+    pub async fn create_public_room(&self, name: &str) -> String {
+        let created = self.run(&["room", "create", name, "--public"]).await.ok();
+        created["room"].as_str().unwrap().to_owned()
     }
 }

@@ -67,6 +67,17 @@ impl TestNode {
             .unwrap();
     }
 
+    /// Makes this node host the author's room: takes the author's attestation and `events` (the
+    /// room's first events, all of which must be accepted). Returns the room's id.
+    pub async fn host(&self, author: &Author, events: &[Event]) -> causerie_crypto::RoomId {
+        self.node
+            .add_attestation(author.attestation.clone())
+            .await
+            .unwrap();
+        ingest_accepted(&self.node, events.to_vec()).await;
+        events[0].room_id()
+    }
+
     pub async fn has(&self, id: EventId) -> bool {
         !self.node.events(vec![id]).await.unwrap().is_empty()
     }
