@@ -18,7 +18,7 @@ use super::ApiState;
 use super::auth::Authed;
 use super::error::{ApiError, Reason};
 use super::json::{Params, Segment};
-use super::rooms::visible_view;
+use super::rooms::{VisibleRoom, visible_view};
 use crate::moderation::banlist::BanListView;
 use causerie_room::content::MAX_POLICY_SUBSCRIPTIONS;
 use causerie_room::policy::{
@@ -102,11 +102,8 @@ pub(super) async fn list(
 
 pub(super) async fn room(
     State(state): State<ApiState>,
-    Authed(session): Authed,
-    Segment(room): Segment,
+    VisibleRoom { room, .. }: VisibleRoom,
 ) -> Result<Json<JsonValue>, ApiError> {
-    let room = parse_room(&room)?;
-    visible_view(&state, room, session.user).await?;
     let view =
         state.node.room_policy(room).await?.ok_or_else(|| {
             ApiError::new(Reason::UnknownRoom, "this node does not hold the room")

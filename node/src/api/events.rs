@@ -463,6 +463,17 @@ pub(super) fn own_join(
     ))
 }
 
+/// An event of `kind` about another user (their key as its state key); the user is checked
+/// before the content is built.
+fn about_user(
+    kind: &str,
+    user: &str,
+    content: impl FnOnce() -> Result<Content, ApiError>,
+) -> Result<(String, Option<String>, Content), ApiError> {
+    let target = parse_user(user)?;
+    Ok((kind.to_owned(), Some(user_state_key(&target)), content()?))
+}
+
 /// (kind, state key, content) of an action.
 async fn build(
     state: &ApiState,
@@ -472,13 +483,8 @@ async fn build(
     action: Action,
 ) -> Result<(String, Option<String>, Content), ApiError> {
     let own_key = user_state_key(&session.user);
-    let member = |user: &str, membership, reason| -> Result<_, ApiError> {
-        let target = parse_user(user)?;
-        Ok((
-            kinds::MEMBER.to_owned(),
-            Some(user_state_key(&target)),
-            member_content(membership, reason)?,
-        ))
+    let member = |user: &str, membership, reason| {
+        about_user(kinds::MEMBER, user, || member_content(membership, reason))
     };
     Ok(match action {
         Action::Message { body } => {
@@ -506,36 +512,19 @@ async fn build(
             expires,
             duration_ms,
             purge,
-        } => {
-            let target = parse_user(&user)?;
-            let end = expiry(expires, duration_ms)?;
-            (
-                kinds::MEMBER.to_owned(),
-                Some(user_state_key(&target)),
-                ban_content(reason, end, purge)?,
-            )
-        }
+        } => about_user(kinds::MEMBER, &user, || {
+            ban_content(reason, expiry(expires, duration_ms)?, purge)
+        })?,
         Action::Mute {
             user,
             reason,
             expires,
             duration_ms,
-        } => {
-            let target = parse_user(&user)?;
-            let end = expiry(expires, duration_ms)?;
-            (
-                kinds::MUTE.to_owned(),
-                Some(user_state_key(&target)),
-                mute_content(true, reason, end)?,
-            )
-        }
+        } => about_user(kinds::MUTE, &user, || {
+            mute_content(true, reason, expiry(expires, duration_ms)?)
+        })?,
         Action::Unmute { user, reason } => {
-            let target = parse_user(&user)?;
-            (
-                kinds::MUTE.to_owned(),
-                Some(user_state_key(&target)),
-                mute_content(false, reason, None)?,
-            )
+            about_user(kinds::MUTE, &user, || mute_content(false, reason, None))?
         }
         Action::Unban { user, reason } => member(&user, Membership::Leave, reason)?,
         Action::Redact { event, reason } => {

@@ -7,7 +7,8 @@
 use std::collections::BTreeMap;
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
 use causerie_crypto::address::parse_room;
 use causerie_crypto::{Attestation, Event, EventId, Hash32, RoomId, UserKey};
 use serde::Deserialize;
@@ -163,15 +164,27 @@ pub(super) async fn visible_view(
     Ok(view)
 }
 
-pub(super) async fn info(
-    State(state): State<ApiState>,
-    Authed(session): Authed,
-    Segment(room): Segment,
-) -> Result<Json<JsonValue>, ApiError> {
-    let room = parse_room(&room)?;
-    Ok(Json(room_json(
-        &visible_view(&state, room, session.user).await?,
-    )))
+/// The room named by the path, which the session's user may see: a valid session (else 401),
+/// a room id (else 400), then as [`visible_view`].
+pub(super) struct VisibleRoom {
+    pub(super) room: RoomId,
+    pub(super) view: RoomView,
+}
+
+impl FromRequestParts<ApiState> for VisibleRoom {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
+        let Authed(session) = Authed::from_request_parts(parts, state).await?;
+        let Segment(room) = Segment::from_request_parts(parts, state).await?;
+        let room = parse_room(&room)?;
+        let view = visible_view(state, room, session.user).await?;
+        Ok(VisibleRoom { room, view })
+    }
+}
+
+pub(super) async fn info(VisibleRoom { view, .. }: VisibleRoom) -> Json<JsonValue> {
+    Json(room_json(&view))
 }
 
 fn membership_rank(membership: Membership) -> u8 {
@@ -186,11 +199,8 @@ fn membership_rank(membership: Membership) -> u8 {
 
 pub(super) async fn members(
     State(state): State<ApiState>,
-    Authed(session): Authed,
-    Segment(room): Segment,
+    VisibleRoom { room, .. }: VisibleRoom,
 ) -> Result<Json<JsonValue>, ApiError> {
-    let room = parse_room(&room)?;
-    visible_view(&state, room, session.user).await?;
     let members = state
         .node
         .members(room)
@@ -331,11 +341,8 @@ pub(super) async fn messages(
 
 pub(super) async fn invite_link(
     State(state): State<ApiState>,
-    Authed(session): Authed,
-    Segment(room): Segment,
+    VisibleRoom { room, .. }: VisibleRoom,
 ) -> Result<Json<JsonValue>, ApiError> {
-    let room = parse_room(&room)?;
-    visible_view(&state, room, session.user).await?;
     let link = state
         .net
         .invite_link(room)
