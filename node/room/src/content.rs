@@ -256,6 +256,30 @@ pub enum JoinRule {
     Attested,
 }
 
+impl JoinRule {
+    /// The rule's name in `room.join_rules` content and in the client API.
+    pub fn name(self) -> &'static str {
+        match self {
+            JoinRule::Public => "public",
+            JoinRule::Invite => "invite",
+            JoinRule::Knock => "knock",
+            JoinRule::Attested => "attested",
+        }
+    }
+
+    /// The rule [`JoinRule::name`] gives `name`, if any.
+    pub fn from_name(name: &str) -> Option<JoinRule> {
+        [
+            JoinRule::Public,
+            JoinRule::Invite,
+            JoinRule::Knock,
+            JoinRule::Attested,
+        ]
+        .into_iter()
+        .find(|rule| rule.name() == name)
+    }
+}
+
 /// The room's join rules (`room.join_rules`, state key "").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JoinRules {
@@ -285,13 +309,11 @@ impl Default for JoinRules {
 impl JoinRules {
     /// Parses and validates join-rules content.
     pub fn parse(content: &Content) -> Result<Self, AuthError> {
-        let rule = match content.get("join_rule").and_then(Value::as_str) {
-            Some("public") => JoinRule::Public,
-            Some("invite") => JoinRule::Invite,
-            Some("knock") => JoinRule::Knock,
-            Some("attested") => JoinRule::Attested,
-            _ => return Err(AuthError::BadContent("bad_join_rule")),
-        };
+        let rule = content
+            .get("join_rule")
+            .and_then(Value::as_str)
+            .and_then(JoinRule::from_name)
+            .ok_or(AuthError::BadContent("bad_join_rule"))?;
         let min_assurance = match content.get("min_assurance") {
             None => Assurance::Key,
             Some(v) => v
@@ -312,14 +334,8 @@ impl JoinRules {
 
     /// The content that [`Self::parse`] reads back as `self`.
     pub fn to_content(&self) -> Content {
-        let rule = match self.rule {
-            JoinRule::Public => "public",
-            JoinRule::Invite => "invite",
-            JoinRule::Knock => "knock",
-            JoinRule::Attested => "attested",
-        };
         let mut content = Content::new();
-        content.insert("join_rule".into(), rule.into());
+        content.insert("join_rule".into(), self.rule.name().into());
         content.insert(
             "min_assurance".into(),
             Value::Integer(self.min_assurance.level() as i64),

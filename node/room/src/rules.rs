@@ -197,25 +197,6 @@ fn texts(
         .collect()
 }
 
-fn join_rule_name(rule: JoinRule) -> &'static str {
-    match rule {
-        JoinRule::Public => "public",
-        JoinRule::Invite => "invite",
-        JoinRule::Knock => "knock",
-        JoinRule::Attested => "attested",
-    }
-}
-
-fn parse_join_rule(name: &str) -> Option<JoinRule> {
-    match name {
-        "public" => Some(JoinRule::Public),
-        "invite" => Some(JoinRule::Invite),
-        "knock" => Some(JoinRule::Knock),
-        "attested" => Some(JoinRule::Attested),
-        _ => None,
-    }
-}
-
 fn is_domain(text: &str) -> bool {
     !text.is_empty()
         && text.len() <= MAX_DOMAIN_BYTES
@@ -316,7 +297,7 @@ impl ContentRules {
                     let join_rule = map
                         .get("join_rule")
                         .and_then(Value::as_str)
-                        .and_then(parse_join_rule)
+                        .and_then(JoinRule::from_name)
                         .ok_or(bad("bad_lockdown"))?;
                     let slow_mode_ms = match map.get("slow_mode_ms") {
                         None => 0,
@@ -399,10 +380,7 @@ impl ContentRules {
         }
         if let Some(lockdown) = self.lockdown {
             let mut map = std::collections::BTreeMap::new();
-            map.insert(
-                "join_rule".to_owned(),
-                join_rule_name(lockdown.join_rule).into(),
-            );
+            map.insert("join_rule".to_owned(), lockdown.join_rule.name().into());
             map.insert("slow_mode_ms".to_owned(), int(lockdown.slow_mode_ms));
             content.insert("lockdown".into(), Value::Map(map));
         }

@@ -579,18 +579,9 @@ async fn build(
             denied_attesters,
             allowed_attesters,
         } => {
-            let rule = match join_rule.as_str() {
-                "public" => JoinRule::Public,
-                "invite" => JoinRule::Invite,
-                "knock" => JoinRule::Knock,
-                "attested" => JoinRule::Attested,
-                _ => {
-                    return Err(ApiError::new(
-                        Reason::BadJoinRule,
-                        "public, invite, knock or attested",
-                    ));
-                }
-            };
+            let rule = JoinRule::from_name(&join_rule).ok_or_else(|| {
+                ApiError::new(Reason::BadJoinRule, "public, invite, knock or attested")
+            })?;
             let min_assurance = match min_assurance {
                 None => causerie_crypto::Assurance::Key,
                 Some(level) => causerie_crypto::Assurance::from_level(level)

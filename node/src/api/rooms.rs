@@ -27,15 +27,6 @@ use crate::node::{MAX_HISTORY_PAGE, RoomSelection};
 use crate::views::{MemberView, Reading, Restriction, RoomView};
 use causerie_room::{JoinRule, Membership};
 
-fn join_rule_name(rule: JoinRule) -> &'static str {
-    match rule {
-        JoinRule::Public => "public",
-        JoinRule::Invite => "invite",
-        JoinRule::Knock => "knock",
-        JoinRule::Attested => "attested",
-    }
-}
-
 /// A mute or a ban's terms as JSON: `{by, reason, expires, purge}`.
 fn restriction_json(restriction: &Restriction) -> JsonValue {
     json!({
@@ -58,9 +49,9 @@ fn room_json(view: &RoomView) -> JsonValue {
         "room": view.room.to_string(),
         "name": view.name,
         "topic": view.topic,
-        "join_rule": join_rule_name(view.join_rules.rule),
+        "join_rule": view.join_rules.rule.name(),
         "join_rules": {
-            "join_rule": join_rule_name(view.join_rules.rule),
+            "join_rule": view.join_rules.rule.name(),
             "min_assurance": view.join_rules.min_assurance.level(),
             "denied_attesters": view.join_rules.denied_attesters.iter()
                 .map(|k| hex::encode(k.as_bytes())).collect::<Vec<_>>(),

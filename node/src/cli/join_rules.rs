@@ -7,6 +7,8 @@ use causerie_crypto::NodeKey;
 use clap::Args;
 use serde_json::{Map, Value, json};
 
+use super::rules::{edited_list, string_list};
+
 /// Most node keys one option list takes (the room rule's bound for each list).
 const MAX_ATTESTER_OPTIONS: usize = causerie_room::trust::MAX_ALLOWED_ATTESTERS;
 
@@ -85,22 +87,7 @@ fn edit(
     add: &[String],
     remove: &[String],
 ) -> Result<Vec<String>, String> {
-    let mut list: Vec<String> = current
-        .get(key)
-        .and_then(Value::as_array)
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default();
-    list.retain(|item| !remove.contains(item));
-    for item in add {
-        if !list.contains(item) {
-            list.push(item.clone());
-        }
-    }
+    let list = edited_list(current, key, add, remove);
     if list.len() > MAX_ATTESTER_OPTIONS {
         return Err(format!("{key}: at most {MAX_ATTESTER_OPTIONS} node keys"));
     }
@@ -123,18 +110,7 @@ pub(crate) fn describe(rules: &Map<String, Value>) -> String {
             "uninvited joins need an attestation of assurance {min} or more"
         ));
     }
-    let keys = |key: &str| -> Vec<String> {
-        rules
-            .get(key)
-            .and_then(Value::as_array)
-            .map(|items| {
-                items
-                    .iter()
-                    .filter_map(|v| v.as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
+    let keys = |key: &str| string_list(rules, key);
     let allowed = keys("allowed_attesters");
     if !allowed.is_empty() {
         lines.push(format!(

@@ -204,6 +204,20 @@ fn with_reason(mut action: serde_json::Value, reason: Option<&str>) -> serde_jso
     action
 }
 
+/// Resolves `user` (a handle or key) and builds the action `name` on them, with the reason if
+/// any.
+async fn on_user(
+    client: &Client,
+    room: &causerie_crypto::RoomId,
+    name: &str,
+    user: &str,
+    reason: Option<&str>,
+) -> Result<(UserKey, serde_json::Value)> {
+    let user = resolve_user(client, room, user).await?;
+    let action = with_reason(json!({"action": name, "user": user.to_string()}), reason);
+    Ok((user, action))
+}
+
 /// Runs a `mod` subcommand.
 pub(crate) async fn run(cx: &Context, command: ModCommand) -> Result<ExitCode> {
     let command = match command {
@@ -249,24 +263,24 @@ pub(crate) async fn run(cx: &Context, command: ModCommand) -> Result<ExitCode> {
     };
     let purge = matches!(command, ModCommand::Purge { .. });
     let muted = matches!(command, ModCommand::Mute { .. });
+    let kick = matches!(command, ModCommand::Kick { .. });
     let (what, submitted) = match command {
-        ModCommand::Kick { user, reason, .. } => {
-            let user = resolve_user(&client, &room, &user).await?;
-            let action = with_reason(
-                json!({"action": "kick", "user": user.to_string()}),
-                reason.as_deref(),
-            );
+        // Both end in a `leave` membership: a kick of a member, an unban of a banned user.
+        ModCommand::Kick { user, reason, .. } | ModCommand::Unban { user, reason, .. } => {
+            let (name, verb) = if kick {
+                ("kick", "kicked")
+            } else {
+                ("unban", "unbanned")
+            };
+            let (user, action) = on_user(&client, &room, name, &user, reason.as_deref()).await?;
             let done = client
                 .act(&secret, &room, action, member(&user, "leave"))
                 .await?;
-            (format!("kicked {user}"), done)
+            (format!("{verb} {user}"), done)
         }
         ModCommand::Ban { user, reason, .. } | ModCommand::Purge { user, reason, .. } => {
-            let user = resolve_user(&client, &room, &user).await?;
-            let mut action = with_reason(
-                json!({"action": "ban", "user": user.to_string()}),
-                reason.as_deref(),
-            );
+            let (user, mut action) =
+                on_user(&client, &room, "ban", &user, reason.as_deref()).await?;
             let mut expect = member(&user, "ban");
             if let Some(end) = expires {
                 action["expires"] = json!(end);
@@ -280,24 +294,10 @@ pub(crate) async fn run(cx: &Context, command: ModCommand) -> Result<ExitCode> {
             let verb = if purge { "banned and purged" } else { "banned" };
             (until(format!("{verb} {user}")), done)
         }
-        ModCommand::Unban { user, reason, .. } => {
-            let user = resolve_user(&client, &room, &user).await?;
-            let action = with_reason(
-                json!({"action": "unban", "user": user.to_string()}),
-                reason.as_deref(),
-            );
-            let done = client
-                .act(&secret, &room, action, member(&user, "leave"))
-                .await?;
-            (format!("unbanned {user}"), done)
-        }
         ModCommand::Mute { user, reason, .. } | ModCommand::Unmute { user, reason, .. } => {
-            let user = resolve_user(&client, &room, &user).await?;
             let name = if muted { "mute" } else { "unmute" };
-            let mut action = with_reason(
-                json!({"action": name, "user": user.to_string()}),
-                reason.as_deref(),
-            );
+            let (user, mut action) =
+                on_user(&client, &room, name, &user, reason.as_deref()).await?;
             let mut expect = Expect::new(Some(room), kinds::MUTE)
                 .state_key(user.to_string())
                 .value("muted", Value::Bool(muted));

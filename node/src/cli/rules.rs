@@ -187,12 +187,9 @@ fn set_ms(rules: &mut Map<String, Value>, key: &str, ms: Option<u64>) {
     }
 }
 
-fn edit_list(rules: &mut Map<String, Value>, key: &str, add: &[String], remove: &[String]) {
-    if add.is_empty() && remove.is_empty() {
-        return;
-    }
-    let mut list: Vec<String> = rules
-        .get(key)
+/// The strings of the list under `key` (none if there is no such list).
+pub(crate) fn string_list(map: &Map<String, Value>, key: &str) -> Vec<String> {
+    map.get(key)
         .and_then(Value::as_array)
         .map(|items| {
             items
@@ -200,13 +197,31 @@ fn edit_list(rules: &mut Map<String, Value>, key: &str, add: &[String], remove: 
                 .filter_map(|v| v.as_str().map(str::to_owned))
                 .collect()
         })
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+/// The list under `key` with `add` appended (once each) and `remove` taken out.
+pub(crate) fn edited_list(
+    map: &Map<String, Value>,
+    key: &str,
+    add: &[String],
+    remove: &[String],
+) -> Vec<String> {
+    let mut list = string_list(map, key);
     list.retain(|item| !remove.contains(item));
     for item in add {
         if !list.contains(item) {
             list.push(item.clone());
         }
     }
+    list
+}
+
+fn edit_list(rules: &mut Map<String, Value>, key: &str, add: &[String], remove: &[String]) {
+    if add.is_empty() && remove.is_empty() {
+        return;
+    }
+    let list = edited_list(rules, key, add, remove);
     if list.is_empty() {
         rules.remove(key);
     } else {
