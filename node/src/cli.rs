@@ -23,6 +23,7 @@ mod admin_reports;
 mod banlist;
 mod chat;
 mod demo;
+mod doctor;
 mod gdpr;
 mod join_rules;
 mod keys;

@@ -350,3 +350,154 @@ async fn start_fast(data_dir: std::path::PathBuf) -> causerie_node::daemon::Runn
     let config = Config::from_parts(file, overrides).unwrap();
     causerie_node::daemon::start(&config).await.unwrap()
 }
+
+/// The checks of a `causerie admin doctor --json` answer, by name.
+fn checks(answer: &serde_json::Value) -> std::collections::BTreeMap<String, serde_json::Value> {
+    answer["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["name"].as_str().unwrap().to_owned(), c.clone()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_warns_about_loopback_and_fails_on_an_unusable_data_dir_or_a_taken_port() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let data = home.join("data");
+    let data_arg = data.to_str().unwrap();
+    let loopback = [
+        "admin",
+        "doctor",
+        "--data-dir",
+        data_arg,
+        "--listen",
+        "/ip4/127.0.0.1/tcp/0",
+        "--http",
+        "127.0.0.1:0",
+    ];
+    // A fresh node on loopback: nothing fails, reachability warns with the keys to change.
+    let answer = causerie(home, &loopback).await.ok();
+    assert_eq!(answer["ok"], true, "{answer}");
+    let found = checks(&answer);
+    let names: Vec<&str> = found.keys().map(String::as_str).collect();
+    for name in [
+        "data_dir",
+        "disk",
+        "store",
+        "http",
+        "p2p",
+        "reachability",
+        "clock",
+        "operator_token",
+    ] {
+        assert!(names.contains(&name), "{name} missing from {answer}");
+    }
+    for check in found.values() {
+        let status = check["status"].as_str().unwrap();
+        assert!(["ok", "warn", "fail"].contains(&status), "{check}");
+        assert!(check["detail"].is_string(), "{check}");
+        assert_eq!(check["fix"].is_string(), status != "ok", "{check}");
+    }
+    let reach = &found["reachability"];
+    assert_eq!(reach["status"], "warn");
+    assert!(
+        reach["detail"]
+            .as_str()
+            .unwrap()
+            .contains("other machines cannot reach this node"),
+        "{reach}"
+    );
+    let fix = reach["fix"].as_str().unwrap();
+    assert!(
+        fix.contains("listen = ") && fix.contains("http = "),
+        "{fix}"
+    );
+    assert_eq!(found["data_dir"]["status"], "ok");
+    assert_eq!(found["store"]["status"], "ok");
+
+    // A data dir that is a file fails.
+    let file = home.join("not-a-dir");
+    std::fs::write(&file, b"x").unwrap();
+    let run = causerie(
+        home,
+        &[
+            "admin",
+            "doctor",
+            "--data-dir",
+            file.to_str().unwrap(),
+            "--listen",
+            "/ip4/127.0.0.1/tcp/0",
+            "--http",
+            "127.0.0.1:0",
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 1, "{run:?}");
+    let answer = run.json();
+    assert_eq!(answer["ok"], false);
+    assert_eq!(checks(&answer)["data_dir"]["status"], "fail", "{answer}");
+
+    // An HTTP port another program holds fails.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().to_string();
+    let run = causerie(
+        home,
+        &[
+            "admin",
+            "doctor",
+            "--data-dir",
+            data_arg,
+            "--listen",
+            "/ip4/127.0.0.1/tcp/0",
+            "--http",
+            &port,
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 1, "{run:?}");
+    let http = &checks(&run.json())["http"];
+    assert_eq!(http["status"], "fail", "{http}");
+    assert!(http["fix"].as_str().unwrap().contains("http = "), "{http}");
+    drop(taken);
+
+    // A running node: its store is locked by it and it answers; its ports are its own; its
+    // operator token is there, mode 0600.
+    let running = start_node(data.clone(), vec![]).await;
+    let http_addr = running.http_addr.to_string();
+    let run = causerie(
+        home,
+        &[
+            "admin",
+            "doctor",
+            "--data-dir",
+            data_arg,
+            "--listen",
+            "/ip4/127.0.0.1/tcp/0",
+            "--http",
+            &http_addr,
+        ],
+    )
+    .await;
+    let answer = run.ok();
+    let found = checks(&answer);
+    assert_eq!(found["store"]["status"], "ok", "{answer}");
+    assert!(
+        found["store"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("running node"),
+        "{answer}"
+    );
+    assert_eq!(found["http"]["status"], "ok", "{answer}");
+    assert!(
+        found["http"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("this node"),
+        "{answer}"
+    );
+    assert_eq!(found["operator_token"]["status"], "ok", "{answer}");
+    running.shutdown().await;
+}

@@ -119,6 +119,10 @@ enum AdminCommand {
         #[arg(long = "data-dir", value_name = "DIR")]
         target: PathBuf,
     },
+    /// Check this machine for running the node (config read like `causerie run`; the node may
+    /// run or not): data dir, disk, store, ports, reachability, clock, operator token. Exit 1
+    /// if a check fails.
+    Doctor(super::doctor::DoctorArgs),
     /// Counts per period from the audit log, for a public transparency report: requests
     /// received, answered, refused; reports received, actioned, dismissed.
     Transparency {
@@ -198,6 +202,10 @@ pub(crate) async fn run(cx: &Context, args: AdminArgs) -> Result<ExitCode> {
     if let AdminCommand::Restore { from, target } = &args.command {
         return super::ops::restore(cx, from, target);
     }
+    // So is the doctor: it reads the config, and asks a running node what anyone may.
+    if let AdminCommand::Doctor(doctor) = args.command {
+        return super::doctor::run(cx, doctor).await;
+    }
     let token = token(&args)?;
     let admin = Admin {
         client: Client::new(&cx.node)?,
@@ -253,6 +261,7 @@ pub(crate) async fn run(cx: &Context, args: AdminArgs) -> Result<ExitCode> {
         AdminCommand::Contact(args) => super::admin_accounts::contact(cx, &admin, args).await,
         AdminCommand::Backup { out } => super::ops::backup(cx, &admin, &out).await,
         AdminCommand::Restore { from, target } => super::ops::restore(cx, &from, &target),
+        AdminCommand::Doctor(doctor) => super::doctor::run(cx, doctor).await,
         AdminCommand::Transparency { period } => {
             let answer: JsonValue = admin
                 .get(&format!("/admin/transparency?period={period}"))
