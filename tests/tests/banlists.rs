@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 
 use causerie_crypto::event::kinds;
-use causerie_crypto::{Content, EventId, RoomId, UserSecret};
+use causerie_crypto::{Content, Event, EventId, RoomId, UserSecret};
 use causerie_node::node::{IngestOutcome, Node, NodeError};
 use causerie_room::Membership;
 use causerie_room::content::user_state_key;
@@ -94,6 +94,19 @@ async fn subscribed_room(
         .await
 }
 
+/// `moderator` publishes `content` as the rule `id` of `list` (empty content removes the rule).
+async fn publish_rule(
+    cluster: &Cluster,
+    moderator: &TestUser,
+    list: RoomId,
+    id: &str,
+    content: Content,
+) -> Result<Event> {
+    cluster
+        .send(moderator, list, POLICY_RULE, Some(id), content)
+        .await
+}
+
 fn ban_rule(user: &TestUser, reason: &str) -> Content {
     Rule {
         target: Target::User(*user.key.as_bytes()),
@@ -133,15 +146,14 @@ async fn a_list_rule_hides_refuses_and_bans_on_every_node_and_its_removal_lifts_
     wait_shown(&cluster, &[B, C], room, before.id(), "the message shows").await?;
 
     // The rule, published on A.
-    let rule = cluster
-        .send(
-            &moderator,
-            list,
-            POLICY_RULE,
-            Some("spam-1"),
-            ban_rule(&mallory, "scam links"),
-        )
-        .await?;
+    let rule = publish_rule(
+        &cluster,
+        &moderator,
+        list,
+        "spam-1",
+        ban_rule(&mallory, "scam links"),
+    )
+    .await?;
     // The enforcer's ban lands in both rooms' state on both nodes, the pre-emptive one too.
     let by_enforcer = |membership| (membership, *enforcer.key.as_bytes(), true);
     let rooms = [room, elsewhere];
@@ -207,15 +219,7 @@ async fn a_list_rule_hides_refuses_and_bans_on_every_node_and_its_removal_lifts_
     assert!(since_rule.changes.is_empty());
 
     // Removing the rule lifts the filter and the enforcer's bans (not anyone else's).
-    cluster
-        .send(
-            &moderator,
-            list,
-            POLICY_RULE,
-            Some("spam-1"),
-            Content::new(),
-        )
-        .await?;
+    publish_rule(&cluster, &moderator, list, "spam-1", Content::new()).await?;
     let unbanned = by_enforcer(Membership::Leave);
     wait_member(&cluster, &rooms, &mallory, unbanned, "the enforcer's unban").await?;
     let again = "her old message shows again";
@@ -281,24 +285,8 @@ async fn events_from_peers_are_hidden_and_human_bans_are_never_lifted() -> Resul
         expires: None,
         purge: false,
     };
-    cluster
-        .send(
-            &moderator,
-            list,
-            POLICY_RULE,
-            Some("m"),
-            handle.to_content(),
-        )
-        .await?;
-    cluster
-        .send(
-            &moderator,
-            list,
-            POLICY_RULE,
-            Some("t"),
-            ban_rule(&trent, "x"),
-        )
-        .await?;
+    publish_rule(&cluster, &moderator, list, "m", handle.to_content()).await?;
+    publish_rule(&cluster, &moderator, list, "t", ban_rule(&trent, "x")).await?;
     wait_until(DEFAULT_TIMEOUT, "both nodes hold the rules", || async {
         for node in [0, 1] {
             match cluster.node(node).ban_list(list, None).await {
@@ -324,18 +312,8 @@ async fn events_from_peers_are_hidden_and_human_bans_are_never_lifted() -> Resul
     assert_eq!(view.rules["m"].public_reason(), None);
     // Dropping the mute shows the late message again; Trent's human ban stays.
     handle.recommendation = Recommendation::Review;
-    cluster
-        .send(
-            &moderator,
-            list,
-            POLICY_RULE,
-            Some("m"),
-            handle.to_content(),
-        )
-        .await?;
-    cluster
-        .send(&moderator, list, POLICY_RULE, Some("t"), Content::new())
-        .await?;
+    publish_rule(&cluster, &moderator, list, "m", handle.to_content()).await?;
+    publish_rule(&cluster, &moderator, list, "t", Content::new()).await?;
     wait_shown(&cluster, &[0], room, late.id(), "the late message shows").await?;
     let trent_member = member(cluster.node(0), room, &trent).await;
     assert_eq!(
