@@ -298,6 +298,18 @@ async fn operator_revokes_and_the_users_new_messages_are_refused() {
         "refused at prepare, before any event was built"
     );
 
+    // The user's export shows the revocation (the statement, not the operator's note).
+    let exported = home.path().join("export.json");
+    mallory
+        .run(&["export", "--out", exported.to_str().unwrap()])
+        .await
+        .ok();
+    let document: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&exported).unwrap()).unwrap();
+    let revocations = document["revocations"].as_array().unwrap();
+    assert_eq!(revocations.len(), 1, "{document}");
+    assert_eq!(revocations[0]["id"], revoked["revocation"]["id"]);
+
     // Offline: the statement verifies; a changed byte does not.
     let offline = causerie(home.path(), &["verify", statement_arg]).await.ok();
     assert_eq!(offline["type"], "revocation");

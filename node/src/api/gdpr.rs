@@ -123,6 +123,13 @@ pub(super) async fn export(
             "attestation": account.attestation.to_string(),
         });
         body["attestations"] = attestations.iter().map(attestation_json).collect();
+        body["revocations"] = state
+            .node
+            .revocations()
+            .of(&user)
+            .iter()
+            .map(super::admin_accounts::revocation_json)
+            .collect();
         body["record"] = record
             .map(|r| record_json(&r, &records.expiries(&r)))
             .unwrap_or(JsonValue::Null);
