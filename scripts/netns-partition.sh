@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Partition test across Linux network namespaces (issue 4; specs/federation.md "Catch-up"):
+# Partition test across Linux network namespaces (specs/federation.md "Catch-up"):
 # three nodes on three "hosts" (namespaces) joined by veth pairs to a bridge that lives in a
 # fourth namespace, so nothing touches the host's own network. Private test addresses
 # 10.231.0.1-3/24 exist only inside the namespaces. The script starts a node in each, creates a
