@@ -10,24 +10,18 @@ mod cli_support;
 
 use causerie_crypto::address::{parse_event_id, parse_room, parse_user};
 use causerie_crypto::{Assurance, UserSecret};
-use cli_support::{User, causerie, start_node, url};
+use cli_support::{Operator, User, causerie, start_node, url};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operator_attests_at_a_level_and_verifies_contact_data() {
     let home = tempfile::tempdir().expect("temp dir");
     let data = home.path().join("data");
-    let data_arg = data.to_str().expect("utf-8 path").to_owned();
     let running = start_node(data.clone(), Vec::new()).await;
     let node = url(&running);
-    let alice = User::new(home.path(), "alice", node.clone()).await;
+    let alice = User::registered(home.path(), "alice", node.clone()).await;
     let alice_hex = alice.public().await;
     let alice_key = parse_user(&alice_hex).unwrap();
-    alice.run(&["register", "--handle", "alice"]).await.ok();
-    let created = alice
-        .run(&["room", "create", "Lobby", "--public"])
-        .await
-        .ok();
-    let room = created["room"].as_str().unwrap().to_owned();
+    let room = alice.create_public_room("Lobby").await;
     let first = alice.run(&["send", &room, "before"]).await.ok();
 
     // Registration issued one attestation, with one audit entry.
@@ -51,31 +45,13 @@ async fn operator_attests_at_a_level_and_verifies_contact_data() {
         .attestation;
     assert_eq!(issued[0].details()["attestation"], registered.to_string());
 
-    let admin = |args: &[&str]| {
-        let mut all = vec![
-            "--node",
-            node.as_str(),
-            "admin",
-            "--data-dir",
-            data_arg.as_str(),
-        ];
-        all.extend_from_slice(args);
-        all.into_iter().map(str::to_owned).collect::<Vec<_>>()
-    };
-    let run = |args: Vec<String>| {
-        let home = home.path().to_owned();
-        async move {
-            let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-            causerie(&home, &refs).await
-        }
-    };
+    let operator = Operator::new(home.path(), &node, &data);
 
     // A new attestation at `identity`, by word; then `2`-style numbers work too.
-    let attested = run(admin(&[
-        "attest", "--user", &alice_hex, "--level", "identity",
-    ]))
-    .await
-    .ok();
+    let attested = operator
+        .run(&["attest", "--user", &alice_hex, "--level", "identity"])
+        .await
+        .ok();
     assert_eq!(attested["attestation"]["assurance_name"], "identity");
     let new_id = attested["attestation"]["id"].as_str().unwrap().to_owned();
     assert_ne!(new_id, registered.to_string());
@@ -111,20 +87,24 @@ async fn operator_attests_at_a_level_and_verifies_contact_data() {
     assert_eq!(*events[0].attestation(), registered);
     assert_eq!(events[1].attestation().to_string(), new_id);
 
-    let by_number = run(admin(&["attest", "--user", &alice_hex, "--level", "3"]))
+    let by_number = operator
+        .run(&["attest", "--user", &alice_hex, "--level", "3"])
         .await
         .ok();
     assert_eq!(by_number["attestation"]["assurance_name"], "in_person");
 
     // Refusals: an unknown level (before anything is asked), an unknown user, a bad key.
-    run(admin(&["attest", "--user", &alice_hex, "--level", "gold"]))
+    operator
+        .run(&["attest", "--user", &alice_hex, "--level", "gold"])
         .await
         .refused("unknown_assurance_level");
     let stranger = UserSecret::generate().unwrap().public().to_string();
-    run(admin(&["attest", "--user", &stranger, "--level", "key"]))
+    operator
+        .run(&["attest", "--user", &stranger, "--level", "key"])
         .await
         .refused("not_registered");
-    run(admin(&["attest", "--user", "zz", "--level", "key"]))
+    operator
+        .run(&["attest", "--user", "zz", "--level", "key"])
         .await
         .refused("bad_user");
     // The API refuses an unknown level itself too.
@@ -142,21 +122,24 @@ async fn operator_attests_at_a_level_and_verifies_contact_data() {
 
     // Contact data: none yet; the operator records it, then verifies it.
     let seq_before = audit.tip().await.unwrap().seq;
-    run(admin(&["contact", "--user", &alice_hex, "--verified"]))
+    operator
+        .run(&["contact", "--user", &alice_hex, "--verified"])
         .await
         .refused("no_contact");
-    let set = run(admin(&[
-        "contact",
-        "--user",
-        &alice_hex,
-        "--set",
-        "alice@example.org",
-    ]))
-    .await
-    .ok();
+    let set = operator
+        .run(&[
+            "contact",
+            "--user",
+            &alice_hex,
+            "--set",
+            "alice@example.org",
+        ])
+        .await
+        .ok();
     assert_eq!(set["contact"]["value"], "alice@example.org");
     assert_eq!(set["contact"]["verified"], false);
-    let verified = run(admin(&["contact", "--user", &alice_hex, "--verified"]))
+    let verified = operator
+        .run(&["contact", "--user", &alice_hex, "--verified"])
         .await
         .ok();
     assert_eq!(verified["contact"]["verified"], true);
@@ -180,11 +163,10 @@ async fn operator_attests_at_a_level_and_verifies_contact_data() {
         assert!(!entry.details().values().any(|v| v.contains("example.org")));
     }
     assert_eq!(entries[1].details()["verified"], "true");
-    run(admin(&[
-        "contact", "--user", &alice_hex, "--set", "a\u{7}b",
-    ]))
-    .await
-    .refused("bad_contact");
+    operator
+        .run(&["contact", "--user", &alice_hex, "--set", "a\u{7}b"])
+        .await
+        .refused("bad_contact");
     running.shutdown().await;
 }
 
@@ -192,68 +174,42 @@ async fn operator_attests_at_a_level_and_verifies_contact_data() {
 async fn operator_revokes_and_the_users_new_messages_are_refused() {
     let home = tempfile::tempdir().expect("temp dir");
     let data = home.path().join("data");
-    let data_arg = data.to_str().expect("utf-8 path").to_owned();
     let running = start_node(data.clone(), Vec::new()).await;
     let node = url(&running);
-    let mallory = User::new(home.path(), "mallory", node.clone()).await;
+    let mallory = User::registered(home.path(), "mallory", node.clone()).await;
     let mallory_hex = mallory.public().await;
     let mallory_key = parse_user(&mallory_hex).unwrap();
-    mallory.run(&["register", "--handle", "mallory"]).await.ok();
-    let created = mallory
-        .run(&["room", "create", "Lobby", "--public"])
-        .await
-        .ok();
-    let room = created["room"].as_str().unwrap().to_owned();
+    let room = mallory.create_public_room("Lobby").await;
     let before = mallory.run(&["send", &room, "said before"]).await.ok();
     let before = parse_event_id(before["event_id"].as_str().unwrap()).unwrap();
 
-    let admin = |args: &[&str]| {
-        let mut all = vec![
-            "--node",
-            node.as_str(),
-            "admin",
-            "--data-dir",
-            data_arg.as_str(),
-        ];
-        all.extend_from_slice(args);
-        all.into_iter().map(str::to_owned).collect::<Vec<_>>()
-    };
-    let run = |args: Vec<String>| {
-        let home = home.path().to_owned();
-        async move {
-            let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-            causerie(&home, &refs).await
-        }
-    };
-    run(admin(&[
-        "revoke",
-        "--user",
-        &mallory_hex,
-        "--reason",
-        "spite",
-    ]))
-    .await
-    .refused("unknown_revocation_reason");
+    let operator = Operator::new(home.path(), &node, &data);
+    operator
+        .run(&["revoke", "--user", &mallory_hex, "--reason", "spite"])
+        .await
+        .refused("unknown_revocation_reason");
     let stranger = UserSecret::generate().unwrap().public().to_string();
-    run(admin(&["revoke", "--user", &stranger]))
+    operator
+        .run(&["revoke", "--user", &stranger])
         .await
         .refused("unknown_user");
 
     let statement = home.path().join("revocation.cbor");
     let statement_arg = statement.to_str().unwrap();
-    let revoked = run(admin(&[
-        "revoke",
-        "--user",
-        &mallory_hex,
-        "--reason",
-        "abuse",
-        "--note",
-        "threats in Lobby, ticket 42",
-        "--out",
-        statement_arg,
-    ]))
-    .await
-    .ok();
+    let revoked = operator
+        .run(&[
+            "revoke",
+            "--user",
+            &mallory_hex,
+            "--reason",
+            "abuse",
+            "--note",
+            "threats in Lobby, ticket 42",
+            "--out",
+            statement_arg,
+        ])
+        .await
+        .ok();
     assert_eq!(revoked["revocation"]["reason"], "abuse");
     assert_eq!(revoked["revocation"]["subject"], mallory_hex.as_str());
     let entries = running.node.audit().entries(0, 100).await.unwrap();
@@ -324,7 +280,8 @@ async fn operator_revokes_and_the_users_new_messages_are_refused() {
     assert_eq!(refused.code, 1, "{refused:?}");
 
     // A new attestation after the revocation is not covered: the user may write again.
-    run(admin(&["attest", "--user", &mallory_hex, "--level", "key"]))
+    operator
+        .run(&["attest", "--user", &mallory_hex, "--level", "key"])
         .await
         .ok();
     let account = running

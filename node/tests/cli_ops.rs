@@ -369,24 +369,30 @@ fn checks(answer: &serde_json::Value) -> std::collections::BTreeMap<String, serd
         .collect()
 }
 
+/// Runs `causerie --json admin doctor` for a node on `data_dir` with a loopback p2p address and
+/// the HTTP address `http`.
+async fn doctor(home: &std::path::Path, data_dir: &str, http: &str) -> Run {
+    let args = [
+        "admin",
+        "doctor",
+        "--data-dir",
+        data_dir,
+        "--listen",
+        "/ip4/127.0.0.1/tcp/0",
+        "--http",
+        http,
+    ];
+    causerie(home, &args).await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn doctor_warns_about_loopback_and_fails_on_an_unusable_data_dir_or_a_taken_port() {
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path();
     let data = home.join("data");
     let data_arg = data.to_str().unwrap();
-    let loopback = [
-        "admin",
-        "doctor",
-        "--data-dir",
-        data_arg,
-        "--listen",
-        "/ip4/127.0.0.1/tcp/0",
-        "--http",
-        "127.0.0.1:0",
-    ];
     // A fresh node on loopback: nothing fails, reachability warns with the keys to change.
-    let answer = causerie(home, &loopback).await.ok();
+    let answer = doctor(home, data_arg, "127.0.0.1:0").await.ok();
     assert_eq!(answer["ok"], true, "{answer}");
     let found = checks(&answer);
     let names: Vec<&str> = found.keys().map(String::as_str).collect();
@@ -428,20 +434,7 @@ async fn doctor_warns_about_loopback_and_fails_on_an_unusable_data_dir_or_a_take
     // A data dir that is a file fails.
     let file = home.join("not-a-dir");
     std::fs::write(&file, b"x").unwrap();
-    let run = causerie(
-        home,
-        &[
-            "admin",
-            "doctor",
-            "--data-dir",
-            file.to_str().unwrap(),
-            "--listen",
-            "/ip4/127.0.0.1/tcp/0",
-            "--http",
-            "127.0.0.1:0",
-        ],
-    )
-    .await;
+    let run = doctor(home, file.to_str().unwrap(), "127.0.0.1:0").await;
     assert_eq!(run.code, 1, "{run:?}");
     let answer = run.json();
     assert_eq!(answer["ok"], false);
@@ -450,20 +443,7 @@ async fn doctor_warns_about_loopback_and_fails_on_an_unusable_data_dir_or_a_take
     // An HTTP port another program holds fails.
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().to_string();
-    let run = causerie(
-        home,
-        &[
-            "admin",
-            "doctor",
-            "--data-dir",
-            data_arg,
-            "--listen",
-            "/ip4/127.0.0.1/tcp/0",
-            "--http",
-            &port,
-        ],
-    )
-    .await;
+    let run = doctor(home, data_arg, &port).await;
     assert_eq!(run.code, 1, "{run:?}");
     let http = &checks(&run.json())["http"];
     assert_eq!(http["status"], "fail", "{http}");
@@ -474,20 +454,7 @@ async fn doctor_warns_about_loopback_and_fails_on_an_unusable_data_dir_or_a_take
     // operator token is there, mode 0600.
     let running = start_node(data.clone(), vec![]).await;
     let http_addr = running.http_addr.to_string();
-    let run = causerie(
-        home,
-        &[
-            "admin",
-            "doctor",
-            "--data-dir",
-            data_arg,
-            "--listen",
-            "/ip4/127.0.0.1/tcp/0",
-            "--http",
-            &http_addr,
-        ],
-    )
-    .await;
+    let run = doctor(home, data_arg, &http_addr).await;
     let answer = run.ok();
     let found = checks(&answer);
     assert_eq!(found["store"]["status"], "ok", "{answer}");
