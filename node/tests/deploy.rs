@@ -1,7 +1,9 @@
 //! The service unit in `scripts/deploy/` as an operator installs it: systemd accepts it (every
 //! directive known, the command executable), and its `ExecStart` command line, pointed at a
 //! scratch config, runs a node that answers `/api/v1/node`, logs JSON lines, and stops cleanly on
-//! the unit's stop signal.
+//! the unit's stop signal. The container image (`scripts/deploy/Containerfile`, built by
+//! `scripts/deploy/build-image.sh`) builds, and its node answers `/api/v1/node` and stops
+//! cleanly on `podman stop`.
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
@@ -118,4 +120,142 @@ async fn the_units_command_runs_a_node_that_stops_on_sigterm() {
         .unwrap();
     assert!(status.success(), "{status}");
     assert!(dir.path().join("state/node.key").exists());
+}
+
+/// Runs `podman` and returns its output; a missing podman names the packages to install.
+fn podman(args: &[&str]) -> std::process::Output {
+    std::process::Command::new("podman")
+        .args(args)
+        .output()
+        .expect("podman (Debian packages podman and runc; .ci/run installs them)")
+}
+
+/// Removes an image or a container by name when the test ends, passed or failed.
+struct Removed {
+    kind: &'static str,
+    name: String,
+}
+
+impl Drop for Removed {
+    fn drop(&mut self) {
+        let _ = podman(&[self.kind, "rm", "--force", &self.name]);
+    }
+}
+
+/// A base image made of the shared libraries `binary` links (as `ldd` lists them) and nothing
+/// else: the test machine reaches no image registry, so the Containerfile's default base
+/// (debian:bookworm-slim) cannot be pulled here. It is what that base gives the binary.
+fn local_base_image(binary: &str, dir: &Path, name: &str) -> Removed {
+    let ldd = std::process::Command::new("ldd")
+        .arg(binary)
+        .output()
+        .unwrap();
+    assert!(ldd.status.success(), "ldd {binary}");
+    let root = dir.join("base");
+    let libraries = String::from_utf8(ldd.stdout).unwrap();
+    for library in libraries
+        .split_whitespace()
+        .filter(|word| word.starts_with('/'))
+    {
+        let target = root.join(library.trim_start_matches('/'));
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        std::fs::copy(library, &target).unwrap();
+    }
+    let archive = dir.join("base.tar");
+    let tar = std::process::Command::new("tar")
+        .arg("-C")
+        .arg(&root)
+        .arg("-cf")
+        .arg(&archive)
+        .arg(".")
+        .status()
+        .unwrap();
+    assert!(tar.success());
+    let imported = podman(&["import", archive.to_str().unwrap(), name]);
+    assert!(imported.status.success(), "{imported:?}");
+    Removed {
+        kind: "image",
+        name: name.to_owned(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_container_image_builds_and_its_node_answers() {
+    let binary = env!("CARGO_BIN_EXE_causerie");
+    let dir = tempfile::tempdir().unwrap();
+    let unique = format!("{}-{}", std::process::id(), causerie_node::clock::now_ms());
+    let base = local_base_image(
+        binary,
+        dir.path(),
+        &format!("localhost/causerie-base:{unique}"),
+    );
+
+    let tag = format!("localhost/causerie-test:{unique}");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../scripts/deploy/build-image.sh"
+    );
+    let built = std::process::Command::new(script)
+        .arg(&tag)
+        .env("CAUSERIE_BINARY", binary)
+        .env("RUNTIME_IMAGE", &base.name)
+        .output()
+        .unwrap();
+    assert!(built.status.success(), "{built:?}");
+    let _image = Removed {
+        kind: "image",
+        name: tag.clone(),
+    };
+
+    // The image's own entry point and config, with the HTTP and p2p addresses moved to
+    // loopback ports the system picks (host networking: nothing leaves the machine). runc and
+    // the lowered limits are for this sandbox, which refuses raising a container's rlimits and
+    // crun's cgroup setup; on a normal host `podman run` needs neither.
+    let name = format!("causerie-test-{unique}");
+    let _container = Removed {
+        kind: "container",
+        name: name.clone(),
+    };
+    let mut node = tokio::process::Command::new("podman")
+        .args(["--runtime", "runc", "run", "--rm", "--name", &name])
+        .args(["--network", "host", "--ulimit", "nofile=4096:4096"])
+        .args(["--ulimit", "nproc=4096:4096", &tag])
+        .args(["run", "--config", "/etc/causerie/causerie.toml"])
+        .args(["--http", "127.0.0.1:0", "--listen", "/ip4/127.0.0.1/tcp/0"])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(node.stderr.take().unwrap()).lines();
+    let http = loop {
+        let line = tokio::time::timeout(WAIT, lines.next_line())
+            .await
+            .expect("the container's node started in time")
+            .unwrap()
+            .expect("the container kept running");
+        // podman's own warnings are not JSON; the node's log lines are.
+        let Ok(log) = serde_json::from_str::<serde_json::Value>(&line) else {
+            continue;
+        };
+        if log["fields"]["message"] == "node started" {
+            break log["fields"]["http"].as_str().unwrap().to_owned();
+        }
+    };
+    let info: serde_json::Value = reqwest::get(format!("http://{http}/api/v1/node"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(info["node_key"].is_string(), "{info}");
+
+    // `podman stop` sends the image's STOPSIGNAL (SIGTERM): the node flushes and exits 0.
+    let stopped = podman(&["stop", "--time", "30", &name]);
+    assert!(stopped.status.success(), "{stopped:?}");
+    let status = tokio::time::timeout(WAIT, node.wait())
+        .await
+        .expect("the container stopped in time")
+        .unwrap();
+    assert!(status.success(), "{status}");
 }
