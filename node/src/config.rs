@@ -47,6 +47,10 @@ pub const OPERATOR_TOKEN_FILE: &str = "operator.token";
 pub const MAX_CLASSIFIER_ROOMS: usize = 1_024;
 /// Most node keys in `[federation] deny`.
 pub const MAX_FEDERATION_DENY: usize = 1_024;
+/// Longest `public_origin`, in bytes.
+pub const MAX_ORIGIN_BYTES: usize = 300;
+/// Longest host name in `public_origin`, in bytes (a DNS name's limit).
+pub const MAX_DOMAIN_BYTES: usize = 253;
 
 /// Why a configuration was refused.
 #[derive(Debug, Error)]
@@ -108,6 +112,8 @@ pub struct ConfigFile {
     pub http: Option<String>,
     /// See [`Config::http_allowed_hosts`].
     pub http_allowed_hosts: Option<Vec<String>>,
+    /// See [`Config::public_origin`].
+    pub public_origin: Option<String>,
     /// See [`Config::classifier`].
     pub classifier: Option<ClassifierFile>,
     /// See [`Config::rate_limits`] (the `[rate_limits]` table).
@@ -268,6 +274,12 @@ pub struct Config {
     /// host are refused, which defeats DNS rebinding against a local node; list the public
     /// name here when serving behind a reverse proxy.
     pub http_allowed_hosts: Vec<String>,
+    /// `public_origin`: the origin people reach this node's web client and API at
+    /// (`https://chat.example.org`, `https://chat.example.org:8443`), whether the node serves
+    /// TLS itself or sits behind a reverse proxy. Its `host[:port]` joins the Host allowlist,
+    /// its host is the node's public name, and invite links become `<origin>/join/<room>`.
+    /// Default none: the node knows no public name.
+    pub public_origin: Option<PublicOrigin>,
     /// The classifier hook. Default none (off).
     pub classifier: Option<ClassifierConfig>,
     /// Rate limits on submitted events (per user per room, per user, joins, invites) and on
@@ -329,6 +341,13 @@ impl Config {
                 .parse()
                 .map_err(|e| invalid("http", format!("{http}: {e}")))?,
             http_allowed_hosts: file.http_allowed_hosts.unwrap_or_default(),
+            public_origin: file
+                .public_origin
+                .map(|text| {
+                    PublicOrigin::parse(&text)
+                        .map_err(|e| invalid("public_origin", format!("{text:?}: {e}")))
+                })
+                .transpose()?,
             classifier: file.classifier.map(classifier_config).transpose()?,
             rate_limits: RateLimitConfig::from_file(file.rate_limits.unwrap_or_default()),
             enforcer_key_file: file.moderation.and_then(|m| m.enforcer_key_file),
@@ -433,6 +452,187 @@ impl Config {
     pub fn store_path(&self) -> PathBuf {
         self.data_dir.join("store")
     }
+
+    /// The node's public host name (from `public_origin`), if one is configured: a DNS name, or
+    /// an IP address (IPv6 without brackets).
+    pub fn public_host(&self) -> Option<&str> {
+        self.public_origin.as_ref().map(PublicOrigin::host)
+    }
+}
+
+/// Why a `public_origin` was refused.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum OriginError {
+    /// Longer than [`MAX_ORIGIN_BYTES`].
+    #[error("longer than {MAX_ORIGIN_BYTES} bytes")]
+    TooLong,
+    /// Not `https://` or `http://`.
+    #[error("the scheme must be https:// or http://")]
+    BadScheme,
+    /// A path (other than a lone `/`), query, fragment or user info.
+    #[error("an origin has no path, query, fragment or user name")]
+    NotAnOrigin,
+    /// No host, or not a DNS name or IP address.
+    #[error("the host must be a DNS name or an IP address")]
+    BadHost,
+    /// A port that is not 1 to 65535.
+    #[error("the port must be 1 to 65535")]
+    BadPort,
+}
+
+impl OriginError {
+    /// Stable reason name.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            OriginError::TooLong => "origin_too_long",
+            OriginError::BadScheme => "origin_bad_scheme",
+            OriginError::NotAnOrigin => "origin_not_an_origin",
+            OriginError::BadHost => "origin_bad_host",
+            OriginError::BadPort => "origin_bad_port",
+        }
+    }
+}
+
+/// A web origin: `https` or `http`, a host and an optional port, in normal form (lower case,
+/// no default port written, no trailing slash).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicOrigin {
+    https: bool,
+    /// Lower case; an IPv6 address without its brackets.
+    host: String,
+    /// Only when it differs from the scheme's default.
+    port: Option<u16>,
+}
+
+impl PublicOrigin {
+    /// Parses `scheme://host[:port]`, with at most a lone trailing `/`.
+    pub fn parse(text: &str) -> Result<PublicOrigin, OriginError> {
+        if text.len() > MAX_ORIGIN_BYTES {
+            return Err(OriginError::TooLong);
+        }
+        let lower = text.to_ascii_lowercase();
+        let (https, rest) = if let Some(rest) = lower.strip_prefix("https://") {
+            (true, rest)
+        } else if let Some(rest) = lower.strip_prefix("http://") {
+            (false, rest)
+        } else {
+            return Err(OriginError::BadScheme);
+        };
+        let rest = rest.strip_suffix('/').unwrap_or(rest);
+        if rest.contains(['/', '?', '#', '@', '\\']) {
+            return Err(OriginError::NotAnOrigin);
+        }
+        let (host, port) = if let Some(bracketed) = rest.strip_prefix('[') {
+            let (address, after) = bracketed.split_once(']').ok_or(OriginError::BadHost)?;
+            address
+                .parse::<std::net::Ipv6Addr>()
+                .map_err(|_| OriginError::BadHost)?;
+            let port = match after {
+                "" => None,
+                _ => Some(after.strip_prefix(':').ok_or(OriginError::BadHost)?),
+            };
+            (address, port)
+        } else {
+            match rest.split_once(':') {
+                Some((host, port)) => (host, Some(port)),
+                None => (rest, None),
+            }
+        };
+        if !host.contains(':') && !is_domain_or_ipv4(host) {
+            return Err(OriginError::BadHost);
+        }
+        let default_port = if https { 443 } else { 80 };
+        let port = match port {
+            None => None,
+            Some(port) => {
+                let ok =
+                    !port.is_empty() && port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit());
+                match port.parse::<u16>() {
+                    Ok(0) | Err(_) => return Err(OriginError::BadPort),
+                    Ok(_) if !ok => return Err(OriginError::BadPort),
+                    Ok(port) if port == default_port => None,
+                    Ok(port) => Some(port),
+                }
+            }
+        };
+        Ok(PublicOrigin {
+            https,
+            host: host.to_owned(),
+            port,
+        })
+    }
+
+    /// Whether the scheme is `https`.
+    pub fn is_https(&self) -> bool {
+        self.https
+    }
+
+    /// The host: a DNS name or an IP address (IPv6 without brackets), lower case.
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The host when it is a DNS name (not an IP address).
+    pub fn domain(&self) -> Option<&str> {
+        let ip = self.host.parse::<std::net::IpAddr>().is_ok();
+        (!ip).then_some(self.host.as_str())
+    }
+
+    /// The port, the scheme's default (443 or 80) when none is written.
+    pub fn port(&self) -> u16 {
+        match (self.port, self.https) {
+            (Some(port), _) => port,
+            (None, true) => 443,
+            (None, false) => 80,
+        }
+    }
+
+    /// `host[:port]` as a browser sends it in the `Host` header (no default port; IPv6 in
+    /// brackets).
+    pub fn authority(&self) -> String {
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        match self.port {
+            Some(port) => format!("{host}:{port}"),
+            None => host,
+        }
+    }
+}
+
+impl std::fmt::Display for PublicOrigin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let scheme = if self.https { "https" } else { "http" };
+        write!(f, "{scheme}://{}", self.authority())
+    }
+}
+
+/// A DNS name (labels of letters, digits and `-`, not starting or ending with `-`) or a dotted
+/// IPv4 address.
+fn is_domain_or_ipv4(host: &str) -> bool {
+    if host.is_empty() || host.len() > MAX_DOMAIN_BYTES {
+        return false;
+    }
+    if host.parse::<std::net::Ipv4Addr>().is_ok() {
+        return true;
+    }
+    let labels_ok = host.split('.').all(|label| {
+        !label.is_empty()
+            && label.len() <= 63
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    });
+    // All-numeric last label would be a malformed IPv4 address, not a name.
+    let last_numeric = host
+        .rsplit('.')
+        .next()
+        .is_some_and(|label| label.bytes().all(|b| b.is_ascii_digit()));
+    labels_ok && !last_numeric
 }
 
 /// Checks `[federation] deny`: at most [`MAX_FEDERATION_DENY`] node keys in hex.
@@ -652,6 +852,72 @@ mod tests {
         assert!(toml::from_str::<ConfigFile>("[moderation]\nenforcer = 1\n").is_err());
         let default = Config::load(None, Overrides::default()).unwrap();
         assert_eq!(default.enforcer_key_file, None);
+    }
+
+    #[test]
+    fn public_origin_is_checked_and_normalised() {
+        let origin = |text: &str| PublicOrigin::parse(text);
+        let o = origin("https://Chat.Example.org").unwrap();
+        assert_eq!(o.to_string(), "https://chat.example.org");
+        assert_eq!(
+            (o.host(), o.port(), o.authority().as_str()),
+            ("chat.example.org", 443, "chat.example.org")
+        );
+        assert_eq!(o.domain(), Some("chat.example.org"));
+        let o = origin("https://chat.example.org:8443/").unwrap();
+        assert_eq!(o.authority(), "chat.example.org:8443");
+        assert_eq!(o.to_string(), "https://chat.example.org:8443");
+        // The default port is not written.
+        assert_eq!(
+            origin("https://a.example:443").unwrap().authority(),
+            "a.example"
+        );
+        assert_eq!(
+            origin("http://a.example:80").unwrap().to_string(),
+            "http://a.example"
+        );
+        let o = origin("http://[2001:DB8::1]:8080").unwrap();
+        assert_eq!(
+            (o.host(), o.authority().as_str()),
+            ("2001:db8::1", "[2001:db8::1]:8080")
+        );
+        assert_eq!(o.domain(), None);
+        assert_eq!(origin("https://192.0.2.1").unwrap().domain(), None);
+        for (bad, reason) in [
+            ("chat.example.org", "origin_bad_scheme"),
+            ("ftp://chat.example.org", "origin_bad_scheme"),
+            ("https://chat.example.org/join", "origin_not_an_origin"),
+            ("https://chat.example.org?x=1", "origin_not_an_origin"),
+            ("https://user@chat.example.org", "origin_not_an_origin"),
+            ("https://", "origin_bad_host"),
+            ("https://-bad.example", "origin_bad_host"),
+            ("https://bad..example", "origin_bad_host"),
+            ("https://under_score.example", "origin_bad_host"),
+            ("https://1.2.3.999", "origin_bad_host"),
+            ("https://[nope]", "origin_bad_host"),
+            ("https://a.example:0", "origin_bad_port"),
+            ("https://a.example:65536", "origin_bad_port"),
+            ("https://a.example:", "origin_bad_port"),
+            ("https://a.example:+1", "origin_bad_port"),
+        ] {
+            assert_eq!(origin(bad).unwrap_err().reason(), reason, "{bad}");
+        }
+        let long = format!("https://{}.example", "a".repeat(MAX_ORIGIN_BYTES));
+        assert_eq!(origin(&long).unwrap_err().reason(), "origin_too_long");
+        // Through the config file: validated once, typed error.
+        let file: ConfigFile =
+            toml::from_str("public_origin = \"https://chat.example.org:8443\"\n").unwrap();
+        let config = Config::from_parts(file, Overrides::default()).unwrap();
+        assert_eq!(config.public_host(), Some("chat.example.org"));
+        let file: ConfigFile = toml::from_str("public_origin = \"chat.example.org\"\n").unwrap();
+        let err = Config::from_parts(file, Overrides::default()).unwrap_err();
+        assert_eq!(err.reason(), "config_invalid");
+        assert_eq!(
+            Config::load(None, Overrides::default())
+                .unwrap()
+                .public_host(),
+            None
+        );
     }
 
     #[test]

@@ -248,11 +248,14 @@ pub async fn start(config: &Config) -> Result<Running, DaemonError> {
         addr: config.http,
         source,
     })?;
-    let hosts = if config.http_allowed_hosts.is_empty() {
+    let mut hosts = if config.http_allowed_hosts.is_empty() {
         default_hosts(http_addr)
     } else {
         config.http_allowed_hosts.clone()
     };
+    if let Some(origin) = &config.public_origin {
+        hosts.push(origin.authority());
+    }
     let state = ApiState::new(
         node.clone(),
         net.clone(),

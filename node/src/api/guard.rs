@@ -111,7 +111,11 @@ impl Guard {
     /// A guard answering to `hosts` (`name:port`, compared case-insensitively).
     pub fn new(hosts: &[String]) -> Self {
         let hosts: BTreeSet<String> = hosts.iter().map(|h| h.to_ascii_lowercase()).collect();
-        let origins = hosts.iter().map(|h| format!("http://{h}")).collect();
+        // The same host over TLS (built in, or a reverse proxy in front) is the same site.
+        let origins = hosts
+            .iter()
+            .flat_map(|h| [format!("http://{h}"), format!("https://{h}")])
+            .collect();
         let quota = |per_second: u32, burst: u32| {
             Quota::per_second(NonZeroU32::new(per_second).unwrap_or(NonZeroU32::MIN))
                 .allow_burst(NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN))
