@@ -10,10 +10,10 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::codec;
 use crate::error::{CodecError, EventError};
-use crate::hash::{AttestationId, Hash32};
+use crate::hash::AttestationId;
 use crate::keys::{NodeKey, NodeSecret, UserKey};
+use crate::signed::{self, Order};
 use crate::signing::{Domain, Signature};
 
 /// Largest encoded attestation, in bytes.
@@ -88,6 +88,10 @@ struct Wire {
     v: u64,
 }
 
+crate::signed_wire!(Wire, Domain::Attestation, home_node);
+
+crate::signed_error!(EventError);
+
 /// An attestation before the home node signs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AttestationDraft {
@@ -106,7 +110,7 @@ pub struct AttestationDraft {
 impl AttestationDraft {
     /// Signs as the home node.
     pub fn sign(self, node: &NodeSecret) -> Result<Attestation, EventError> {
-        let mut wire = Wire {
+        let wire = Wire {
             assurance: self.assurance.level(),
             handle: self.handle,
             home_node: node.public(),
@@ -117,9 +121,7 @@ impl AttestationDraft {
             v: 1,
         };
         check(&wire)?;
-        let input = Domain::Attestation.signing_input(&codec::encode(&wire)?);
-        wire.signature = Some(node.sign_prefixed(&input));
-        Attestation::decode(&codec::encode(&wire)?)
+        Attestation::decode(&signed::seal(wire, node)?)
     }
 }
 
@@ -169,25 +171,9 @@ impl Attestation {
     /// `verify_strict` of the node's signature: in this order (specs/identity.md §2.2), the
     /// first failure is the reason.
     pub fn decode(bytes: &[u8]) -> Result<Attestation, EventError> {
-        let mut wire: Wire = codec::decode(bytes, MAX_ATTESTATION_BYTES)?;
-        if wire.v != 1 {
-            return Err(EventError::UnsupportedVersion(wire.v));
-        }
-        if wire.signature.is_none() {
-            return Err(EventError::BadSignature);
-        }
-        if !codec::encodes_to(&wire, bytes)? {
-            return Err(CodecError::NonCanonical.into());
-        }
-        check(&wire)?;
-        let signature = wire.signature.take().ok_or(EventError::BadSignature)?;
-        let mut input = Domain::Attestation.signing_input(&codec::encode(&wire)?);
-        if !wire.home_node.0.verify_prefixed(&input, &signature) {
-            return Err(EventError::BadSignature);
-        }
-        input.extend_from_slice(signature.as_bytes());
-        let id = AttestationId(Hash32::digest(&[&input]));
-        wire.signature = Some(signature);
+        let opened = signed::open(bytes, MAX_ATTESTATION_BYTES, Order::VersionFirst(1), check)?;
+        let id = AttestationId(opened.id());
+        let wire = opened.into_signed_wire();
         let assurance = Assurance::from_level(wire.assurance)
             .ok_or(EventError::Codec(CodecError::Malformed("assurance".into())))?;
         Ok(Attestation(Arc::new(Inner {

@@ -23,6 +23,7 @@ use crate::codec;
 use crate::error::CodecError;
 use crate::hash::Hash32;
 use crate::keys::{NodeKey, NodeSecret};
+use crate::signed::{self, Order};
 use crate::signing::{Domain, Signature};
 
 /// Largest encoded entry, in bytes.
@@ -187,6 +188,8 @@ pub enum AuditError {
     },
 }
 
+crate::signed_error!(AuditError);
+
 impl AuditError {
     /// Stable reason name.
     pub fn reason(&self) -> &'static str {
@@ -235,6 +238,8 @@ struct EntryWire {
     v: u64,
 }
 
+crate::signed_wire!(EntryWire, Domain::AuditEntry, node);
+
 fn check_entry(wire: &EntryWire) -> Result<(), AuditError> {
     if wire.v != 1 {
         return Err(AuditError::UnsupportedVersion(wire.v));
@@ -282,7 +287,7 @@ pub struct AuditEntryDraft {
 impl AuditEntryDraft {
     /// Signs as the node, checking the field limits first.
     pub fn sign(self, node: &NodeSecret) -> Result<AuditEntry, AuditError> {
-        let mut wire = EntryWire {
+        let wire = EntryWire {
             at_ms: self.at_ms,
             details: self.details,
             kind: self.kind.name().to_owned(),
@@ -294,8 +299,7 @@ impl AuditEntryDraft {
             v: 1,
         };
         check_entry(&wire)?;
-        wire.signature = Some(node.sign(Domain::AuditEntry, &codec::encode(&wire)?));
-        AuditEntry::decode(&codec::encode(&wire)?)
+        AuditEntry::decode(&signed::seal(wire, node)?)
     }
 }
 
@@ -319,25 +323,13 @@ impl AuditEntry {
     /// Size cap, decode, version, signature present, canonical check, field rules,
     /// `verify_strict` of the node's signature; the first failure is the reason.
     pub fn decode(bytes: &[u8]) -> Result<AuditEntry, AuditError> {
-        let mut wire: EntryWire = codec::decode(bytes, MAX_AUDIT_ENTRY_BYTES)?;
-        if wire.v != 1 {
-            return Err(AuditError::UnsupportedVersion(wire.v));
-        }
-        if wire.signature.is_none() {
-            return Err(AuditError::BadSignature);
-        }
-        if !codec::encodes_to(&wire, bytes)? {
-            return Err(CodecError::NonCanonical.into());
-        }
-        check_entry(&wire)?;
-        let signature = wire.signature.take().ok_or(AuditError::BadSignature)?;
-        if !wire
-            .node
-            .verify(Domain::AuditEntry, &codec::encode(&wire)?, &signature)
-        {
-            return Err(AuditError::BadSignature);
-        }
-        wire.signature = Some(signature);
+        let wire = signed::open(
+            bytes,
+            MAX_AUDIT_ENTRY_BYTES,
+            Order::VersionFirst(1),
+            check_entry,
+        )?
+        .into_signed_wire();
         Ok(AuditEntry {
             wire,
             hash: Hash32::digest(&[bytes]),
@@ -387,9 +379,7 @@ impl AuditEntry {
     }
     /// The exact bytes the node signed: the domain prefix and the map without `signature`.
     pub fn signing_input(&self) -> Result<Vec<u8>, AuditError> {
-        let mut wire = self.wire.clone();
-        wire.signature = None;
-        Ok(Domain::AuditEntry.signing_input(&codec::encode(&wire)?))
+        Ok(signed::signing_input(&self.wire)?)
     }
 }
 
@@ -404,6 +394,8 @@ struct HeadWire {
     signature: Option<Signature>,
     v: u64,
 }
+
+crate::signed_wire!(HeadWire, Domain::AuditHead, node);
 
 /// A signed statement of a log's length and last hash at a time. Publish it; a peer that kept it
 /// can check with [`verify_extends`] that a later export of the log still holds that entry.
@@ -425,7 +417,7 @@ impl AuditHead {
         hash: Hash32,
         at_ms: u64,
     ) -> Result<AuditHead, AuditError> {
-        let mut wire = HeadWire {
+        let wire = HeadWire {
             at_ms,
             hash,
             node: node.public(),
@@ -433,33 +425,24 @@ impl AuditHead {
             signature: None,
             v: 1,
         };
-        wire.signature = Some(node.sign(Domain::AuditHead, &codec::encode(&wire)?));
-        AuditHead::decode(&codec::encode(&wire)?)
+        AuditHead::decode(&signed::seal(wire, node)?)
     }
 
     /// Size cap, decode, version, signature present, canonical check, genesis rule,
     /// `verify_strict` of the node's signature.
     pub fn decode(bytes: &[u8]) -> Result<AuditHead, AuditError> {
-        let mut wire: HeadWire = codec::decode(bytes, MAX_AUDIT_HEAD_BYTES)?;
-        if wire.v != 1 {
-            return Err(AuditError::UnsupportedVersion(wire.v));
-        }
-        if wire.signature.is_none() {
-            return Err(AuditError::BadSignature);
-        }
-        if !codec::encodes_to(&wire, bytes)? {
-            return Err(CodecError::NonCanonical.into());
-        }
-        if wire.seq == 0 && wire.hash != Hash32([0; 32]) {
-            return Err(AuditError::BadGenesis);
-        }
-        let signature = wire.signature.take().ok_or(AuditError::BadSignature)?;
-        if !wire
-            .node
-            .verify(Domain::AuditHead, &codec::encode(&wire)?, &signature)
-        {
-            return Err(AuditError::BadSignature);
-        }
+        let wire = signed::open(
+            bytes,
+            MAX_AUDIT_HEAD_BYTES,
+            Order::VersionFirst(1),
+            |wire: &HeadWire| {
+                if wire.seq == 0 && wire.hash != Hash32([0; 32]) {
+                    return Err(AuditError::BadGenesis);
+                }
+                Ok(())
+            },
+        )?
+        .wire;
         Ok(AuditHead {
             seq: wire.seq,
             hash: wire.hash,

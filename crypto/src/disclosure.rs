@@ -12,11 +12,11 @@ use serde_bytes::ByteBuf;
 use thiserror::Error;
 
 use crate::attestation::Attestation;
-use crate::codec;
 use crate::error::{CodecError, EventError};
 use crate::event::Event;
 use crate::hash::Hash32;
 use crate::keys::{NodeKey, NodeSecret, UserKey};
+use crate::signed::{self, Order};
 use crate::signing::{Domain, Signature};
 
 /// Largest encoded bundle, in bytes.
@@ -75,6 +75,8 @@ pub enum DisclosureError {
     Unsorted,
 }
 
+crate::signed_error!(DisclosureError);
+
 impl DisclosureError {
     /// Stable reason name.
     pub fn reason(&self) -> &'static str {
@@ -110,6 +112,8 @@ struct Wire {
     user: UserKey,
     v: u64,
 }
+
+crate::signed_wire!(Wire, Domain::Disclosure, node);
 
 /// A bundle before the node signs it.
 #[derive(Debug, Clone)]
@@ -165,7 +169,7 @@ impl DisclosureDraft {
         self.events.dedup_by_key(|e| e.id());
         self.attestations.sort_by_key(Attestation::id);
         self.attestations.dedup_by_key(|a| a.id());
-        let mut wire = Wire {
+        let wire = Wire {
             at_ms: self.at_ms,
             attestations: self
                 .attestations
@@ -187,8 +191,7 @@ impl DisclosureDraft {
             v: 1,
         };
         check(&wire)?;
-        wire.signature = Some(node.sign(Domain::Disclosure, &codec::encode(&wire)?));
-        Disclosure::decode(&codec::encode(&wire)?)
+        Disclosure::decode(&signed::seal(wire, node)?)
     }
 }
 
@@ -208,55 +211,14 @@ impl Disclosure {
     /// (`verify_strict`, domain `disclosure`), then each attestation and each event (format,
     /// signature, about the user, strictly increasing ids). The first failure is the reason.
     pub fn decode(bytes: &[u8]) -> Result<Disclosure, DisclosureError> {
-        let mut wire: Wire = codec::decode(bytes, MAX_BUNDLE_BYTES)?;
-        if wire.v != 1 {
-            return Err(DisclosureError::UnsupportedVersion(wire.v));
-        }
-        if wire.signature.is_none() {
-            return Err(DisclosureError::BadSignature);
-        }
-        if !codec::encodes_to(&wire, bytes)? {
-            return Err(CodecError::NonCanonical.into());
-        }
-        check(&wire)?;
-        let signature = wire.signature.take().ok_or(DisclosureError::BadSignature)?;
-        if !wire
-            .node
-            .verify(Domain::Disclosure, &codec::encode(&wire)?, &signature)
-        {
-            return Err(DisclosureError::BadSignature);
-        }
-        wire.signature = Some(signature);
-        let mut attestations: Vec<Attestation> = Vec::with_capacity(wire.attestations.len());
-        for (index, bytes) in wire.attestations.iter().enumerate() {
-            let attestation = Attestation::decode(bytes)
-                .map_err(|error| DisclosureError::BadItem { index, error })?;
-            if attestation.user() != &wire.user {
-                return Err(DisclosureError::ForeignItem { index });
-            }
-            if attestations
-                .last()
-                .is_some_and(|before| before.id() >= attestation.id())
-            {
-                return Err(DisclosureError::Unsorted);
-            }
-            attestations.push(attestation);
-        }
-        let mut events: Vec<Event> = Vec::with_capacity(wire.events.len());
-        for (index, bytes) in wire.events.iter().enumerate() {
-            let event =
-                Event::decode(bytes).map_err(|error| DisclosureError::BadItem { index, error })?;
-            if event.author() != &wire.user {
-                return Err(DisclosureError::ForeignItem { index });
-            }
-            if events
-                .last()
-                .is_some_and(|before| before.id() >= event.id())
-            {
-                return Err(DisclosureError::Unsorted);
-            }
-            events.push(event);
-        }
+        let wire = signed::open(bytes, MAX_BUNDLE_BYTES, Order::VersionFirst(1), check)?
+            .into_signed_wire();
+        let attestations = embedded(&wire.attestations, Attestation::decode, |a| {
+            (a.user() == &wire.user, a.id())
+        })?;
+        let events = embedded(&wire.events, Event::decode, |e| {
+            (e.author() == &wire.user, e.id())
+        })?;
         Ok(Disclosure {
             wire,
             events,
@@ -307,35 +269,44 @@ impl Disclosure {
     }
     /// The exact bytes the node signed: the domain prefix and the map without `signature`.
     pub fn signing_input(&self) -> Result<Vec<u8>, DisclosureError> {
-        let mut wire = self.wire.clone();
-        wire.signature = None;
-        Ok(Domain::Disclosure.signing_input(&codec::encode(&wire)?))
+        Ok(signed::signing_input(&self.wire)?)
     }
+}
+
+/// Decodes the embedded items of one list: each must verify (`decode`), be about the bundle's
+/// user and have an id above the one before it. `about` tells both of an item.
+fn embedded<T, K: Ord>(
+    list: &[ByteBuf],
+    decode: impl Fn(&[u8]) -> Result<T, EventError>,
+    about: impl Fn(&T) -> (bool, K),
+) -> Result<Vec<T>, DisclosureError> {
+    let mut items = Vec::with_capacity(list.len());
+    let mut last: Option<K> = None;
+    for (index, bytes) in list.iter().enumerate() {
+        let item = decode(bytes).map_err(|error| DisclosureError::BadItem { index, error })?;
+        let (about_user, id) = about(&item);
+        if !about_user {
+            return Err(DisclosureError::ForeignItem { index });
+        }
+        if last.as_ref().is_some_and(|before| *before >= id) {
+            return Err(DisclosureError::Unsorted);
+        }
+        last = Some(id);
+        items.push(item);
+    }
+    Ok(items)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{FIXTURE_ATTESTATION, Said, attestation, create_draft, draft_after};
-    use crate::{RoomId, UserSecret};
+    use crate::UserSecret;
+    use crate::testing::{FIXTURE_ATTESTATION, attestation, create_draft, room_with_message};
 
     fn bundle() -> (NodeSecret, Vec<u8>) {
         let node = NodeSecret::from_seed(&[4; 32]);
         let alice = UserSecret::from_seed(&[5; 32]);
-        let create = create_draft(alice.public(), None, FIXTURE_ATTESTATION)
-            .sign(&alice)
-            .unwrap();
-        let room = RoomId(create.id().0);
-        let message = draft_after(
-            alice.public(),
-            room,
-            vec![create.id()],
-            1,
-            Said::Message("hello"),
-            FIXTURE_ATTESTATION,
-        )
-        .sign(&alice)
-        .unwrap();
+        let (create, message) = room_with_message(&alice, "hello");
         let bundle = DisclosureDraft {
             user: alice.public(),
             request_ref: "REF-7".into(),

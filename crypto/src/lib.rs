@@ -13,6 +13,8 @@
 //! - [`keys`]: user and node key newtypes (canonical, not of small order; validated keys are
 //!   memoised per thread), secrets that never print, key files.
 //! - [`signing`]: signing domains (a signature made for one kind never verifies as another).
+//! - [`signed`]: the envelope every signed document shares: seal, open (decode, canonical check,
+//!   field rules, verify) in one order.
 //! - [`event`]: the signed event envelope, its id, redaction, and the verify path.
 //! - [`attestation`]: a home node's signed statement about a user key.
 //! - [`audit`]: the node's hash-chained, signed audit log: entries, heads, exports.
@@ -47,6 +49,7 @@ pub mod keys;
 pub mod lower_hex;
 pub mod report;
 pub mod revocation;
+pub mod signed;
 pub mod signing;
 #[cfg(feature = "testing")]
 pub mod testing;

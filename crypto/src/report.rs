@@ -28,6 +28,7 @@ use crate::error::CodecError;
 use crate::event::{Event, MAX_EVENT_BYTES};
 use crate::hash::{EventId, Hash32, RoomId};
 use crate::keys::{NodeKey, NodeSecret, UserKey, UserSecret};
+use crate::signed::{self, Order};
 use crate::signing::{Domain, Signature};
 
 /// Largest encoded report, in bytes (it travels inside a node letter, whose body is at most
@@ -91,6 +92,8 @@ pub enum ReportError {
     #[error("receipt note too long")]
     NoteTooLong,
 }
+
+crate::signed_error!(ReportError);
 
 impl ReportError {
     /// Stable reason name.
@@ -264,6 +267,8 @@ struct ReportWire {
     v: u64,
 }
 
+crate::signed_wire!(ReportWire, Domain::Report, reporter);
+
 /// A report before the reporter signs it.
 #[derive(Debug, Clone)]
 pub struct ReportDraft {
@@ -291,6 +296,23 @@ struct Checked {
     target: Target,
     category: Category,
     events: Vec<Event>,
+}
+
+impl Checked {
+    /// The draft the checked wire map holds.
+    fn into_draft(self, wire: ReportWire) -> ReportDraft {
+        ReportDraft {
+            target: self.target,
+            category: self.category,
+            text: wire.text,
+            room: wire.room,
+            user: wire.user,
+            events: self.events,
+            reporter: wire.reporter,
+            reporter_node: wire.reporter_node,
+            created_ms: wire.created_ms,
+        }
+    }
 }
 
 /// The field rules of a report (everything but the signature and the size).
@@ -380,17 +402,7 @@ impl ReportDraft {
             return Err(ReportError::BadSignature);
         }
         let checked = check(&wire)?;
-        Ok(ReportDraft {
-            target: checked.target,
-            category: checked.category,
-            text: wire.text,
-            room: wire.room,
-            user: wire.user,
-            events: checked.events,
-            reporter: wire.reporter,
-            reporter_node: wire.reporter_node,
-            created_ms: wire.created_ms,
-        })
+        Ok(checked.into_draft(wire))
     }
 
     /// The exact bytes the reporter signs: `"causerie/v1/report\0"` ‖ [`ReportDraft::encode`].
@@ -430,29 +442,12 @@ impl Report {
         if bytes.len() > MAX_REPORT_BYTES {
             return Err(ReportError::TooLarge);
         }
-        let mut wire: ReportWire = codec::decode_canonical(bytes, MAX_REPORT_BYTES)?;
-        let signature = wire.signature.take().ok_or(ReportError::BadSignature)?;
-        let checked = check(&wire)?;
-        let mut input = Domain::Report.signing_input(&codec::encode(&wire)?);
-        if !wire.reporter.0.verify_prefixed(&input, &signature) {
-            return Err(ReportError::BadSignature);
-        }
-        input.extend_from_slice(signature.as_bytes());
-        let id = ReportId(Hash32::digest(&[&input]));
+        let opened = signed::open(bytes, MAX_REPORT_BYTES, Order::CanonicalFirst, check)?;
+        let id = ReportId(opened.id());
         Ok(Report(Arc::new(ReportInner {
             id,
-            draft: ReportDraft {
-                target: checked.target,
-                category: checked.category,
-                text: wire.text,
-                room: wire.room,
-                user: wire.user,
-                events: checked.events,
-                reporter: wire.reporter,
-                reporter_node: wire.reporter_node,
-                created_ms: wire.created_ms,
-            },
-            signature,
+            draft: opened.checked.into_draft(opened.wire),
+            signature: opened.signature,
             bytes: bytes.to_vec(),
         })))
     }
@@ -547,6 +542,8 @@ struct ReceiptWire {
     v: u64,
 }
 
+crate::signed_wire!(ReceiptWire, Domain::ReportReceipt, node);
+
 /// A receipt before the node signs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReceiptDraft {
@@ -567,7 +564,7 @@ pub struct ReceiptDraft {
 impl ReceiptDraft {
     /// Signs as `node`.
     pub fn sign(&self, node: &NodeSecret) -> Result<Receipt, ReportError> {
-        let mut wire = ReceiptWire {
+        let wire = ReceiptWire {
             at_ms: self.at_ms,
             node: node.public(),
             note: self.note.clone(),
@@ -579,8 +576,7 @@ impl ReceiptDraft {
             v: REPORT_VERSION,
         };
         check_receipt(&wire)?;
-        wire.signature = Some(node.sign(Domain::ReportReceipt, &codec::encode(&wire)?));
-        Receipt::decode(&codec::encode(&wire)?)
+        Receipt::decode(&signed::seal(wire, node)?)
     }
 }
 
@@ -611,15 +607,13 @@ pub struct Receipt {
 impl Receipt {
     /// Size cap, canonical decode, version, field rules, `verify_strict` of the node's signature.
     pub fn decode(bytes: &[u8]) -> Result<Receipt, ReportError> {
-        let mut wire: ReceiptWire = codec::decode_canonical(bytes, MAX_RECEIPT_BYTES)?;
-        let signature = wire.signature.take().ok_or(ReportError::BadSignature)?;
-        let (queue, status) = check_receipt(&wire)?;
-        if !wire
-            .node
-            .verify(Domain::ReportReceipt, &codec::encode(&wire)?, &signature)
-        {
-            return Err(ReportError::BadSignature);
-        }
+        let opened = signed::open(
+            bytes,
+            MAX_RECEIPT_BYTES,
+            Order::CanonicalFirst,
+            check_receipt,
+        )?;
+        let ((queue, status), wire) = (opened.checked, opened.wire);
         Ok(Receipt {
             draft: ReceiptDraft {
                 report: wire.report,

@@ -19,6 +19,7 @@ use crate::codec;
 use crate::error::CodecError;
 use crate::hash::Hash32;
 use crate::keys::{NodeKey, NodeSecret, UserKey};
+use crate::signed::{self, Order};
 use crate::signing::{Domain, Signature};
 
 /// Largest encoded revocation, in bytes.
@@ -43,6 +44,8 @@ pub enum RevocationError {
     #[error("unknown revocation reason")]
     UnknownReason,
 }
+
+crate::signed_error!(RevocationError);
 
 impl RevocationError {
     /// Stable reason name.
@@ -114,6 +117,8 @@ struct Wire {
     v: u64,
 }
 
+crate::signed_wire!(Wire, Domain::Revocation, issuer);
+
 /// A revocation before the home node signs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RevocationDraft {
@@ -145,9 +150,7 @@ impl RevocationDraft {
 
     /// Signs as the issuing home node.
     pub fn sign(&self, node: &NodeSecret) -> Result<Revocation, RevocationError> {
-        let mut wire = self.wire(node.public());
-        wire.signature = Some(node.sign(Domain::Revocation, &codec::encode(&wire)?));
-        Revocation::decode(&codec::encode(&wire)?)
+        Revocation::decode(&signed::seal(self.wire(node.public()), node)?)
     }
 }
 
@@ -165,32 +168,20 @@ impl Revocation {
     /// present, canonical encoding, reason code, `verify_strict` of the issuer's signature: in
     /// this order (specs/accountability.md §3.2), the first failure is the reason.
     pub fn decode(bytes: &[u8]) -> Result<Revocation, RevocationError> {
-        let mut wire: Wire = codec::decode(bytes, MAX_REVOCATION_BYTES)?;
-        if wire.v != REVOCATION_VERSION {
-            return Err(RevocationError::UnsupportedVersion(wire.v));
-        }
-        if wire.signature.is_none() {
-            return Err(RevocationError::BadSignature);
-        }
-        if !codec::encodes_to(&wire, bytes)? {
-            return Err(CodecError::NonCanonical.into());
-        }
-        let reason = RevocationReason::parse(&wire.reason)?;
-        let signature = wire.signature.take().ok_or(RevocationError::BadSignature)?;
-        let unsigned = codec::encode(&wire)?;
-        if !wire
-            .issuer
-            .verify(Domain::Revocation, &unsigned, &signature)
-        {
-            return Err(RevocationError::BadSignature);
-        }
-        let id = Hash32::digest(&[Domain::Revocation.prefix(), &unsigned, signature.as_bytes()]);
+        let opened = signed::open(
+            bytes,
+            MAX_REVOCATION_BYTES,
+            Order::VersionFirst(REVOCATION_VERSION),
+            |wire: &Wire| RevocationReason::parse(&wire.reason),
+        )?;
+        let id = opened.id();
+        let wire = opened.wire;
         Ok(Revocation {
             issuer: wire.issuer,
             draft: RevocationDraft {
                 subject: wire.subject,
                 revoked_ms: wire.revoked_ms,
-                reason,
+                reason: opened.checked,
             },
             id,
             bytes: bytes.to_vec(),

@@ -3,6 +3,13 @@
 //! written once for every crate that needs signed events without a room engine.
 //!
 //! Every draft is deterministic: the same arguments give the same bytes, hence the same ids.
+//!
+//! It also reads the committed vectors of `specs/test-vectors/` for the tests that check them
+//! and the generators that build on them.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value as Json;
 
 use crate::event::kinds;
 use crate::{
@@ -116,4 +123,119 @@ pub fn attestation(node: &NodeSecret, user: &UserSecret, handle: &str) -> Attest
         // A fixture handle that breaks the attestation rules is a bug in the test itself.
         Err(error) => panic!("fixture attestation for {handle:?}: {error}"),
     }
+}
+
+/// A room created by `author` (no salt, [`FIXTURE_ATTESTATION`]) and one message of theirs on
+/// top of it, both signed: `(create, message)`.
+pub fn room_with_message(author: &UserSecret, body: &str) -> (Event, Event) {
+    let sign = |draft: EventDraft| match draft.sign(author) {
+        Ok(event) => event,
+        // The fixture drafts follow the rules; a refusal is a bug in the fixture itself.
+        Err(error) => panic!("fixture event: {error}"),
+    };
+    let create = sign(create_draft(author.public(), None, FIXTURE_ATTESTATION));
+    let message = sign(draft_after(
+        author.public(),
+        RoomId(create.id().0),
+        vec![create.id()],
+        1,
+        Said::Message(body),
+        FIXTURE_ATTESTATION,
+    ));
+    (create, message)
+}
+
+/// The folder of the committed test vectors, `specs/test-vectors/`.
+pub fn vectors_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs/test-vectors")
+}
+
+/// The text of the committed vector file `name` (panics, naming the path, when unreadable).
+pub fn vector_text(name: &str) -> String {
+    let path = vectors_dir().join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The committed vector file `name`, parsed.
+pub fn vector_file(name: &str) -> Json {
+    serde_json::from_str(&vector_text(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// The bytes a vector field spells in hex (panics when it is not a hex string).
+pub fn hex_bytes(value: &Json) -> Vec<u8> {
+    value
+        .as_str()
+        .and_then(|text| hex::decode(text).ok())
+        .unwrap_or_else(|| panic!("not a hex string: {value}"))
+}
+
+/// Base58btc (Bitcoin alphabet), as libp2p prints peer ids.
+pub fn base58(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8] = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
+    let mut digits: Vec<u8> = Vec::new();
+    for &byte in bytes {
+        let mut carry = u32::from(byte);
+        for digit in digits.iter_mut() {
+            carry += u32::from(*digit) << 8;
+            *digit = (carry % 58) as u8;
+            carry /= 58;
+        }
+        while carry > 0 {
+            digits.push((carry % 58) as u8);
+            carry /= 58;
+        }
+    }
+    let zeros = bytes.iter().take_while(|b| **b == 0).count();
+    std::iter::repeat_n(b'1', zeros)
+        .chain(digits.iter().rev().map(|d| ALPHABET[usize::from(*d)]))
+        .map(char::from)
+        .collect()
+}
+
+/// Replaces the one occurrence of `needle` in `bytes` (panics unless exactly one): how the
+/// generators build an input with one fault from a valid one.
+pub fn splice(bytes: &[u8], needle: &[u8], replacement: &[u8]) -> Vec<u8> {
+    let hits: Vec<usize> = (0..=bytes.len().saturating_sub(needle.len()))
+        .filter(|&i| bytes[i..].starts_with(needle))
+        .collect();
+    assert_eq!(
+        hits.len(),
+        1,
+        "needle {} found {} times",
+        hex::encode(needle),
+        hits.len()
+    );
+    let at = hits[0];
+    [&bytes[..at], replacement, &bytes[at + needle.len()..]].concat()
+}
+
+/// The content a vector spells as canonical CBOR in hex (`case["content_cbor"]`).
+pub fn vector_content(case: &Json) -> Content {
+    let bytes = hex_bytes(&case["content_cbor"]);
+    crate::codec::decode(&bytes, bytes.len())
+        .unwrap_or_else(|e| panic!("{}: content_cbor: {e}", case["name"]))
+}
+
+/// Checks a refusal of an invalid-content vector: reason `bad_content`, and the message names
+/// the vector's `detail`.
+pub fn assert_bad_content(case: &Json, reason: &str, error: &dyn std::fmt::Display) {
+    assert_eq!(reason, "bad_content");
+    assert_eq!(
+        format!("{error}"),
+        format!(
+            "bad content: {}",
+            case["detail"].as_str().unwrap_or_default()
+        ),
+        "{}",
+        case["name"]
+    );
+}
+
+/// The event named `name` in a parsed `events.json`, decoded and verified.
+pub fn vector_event(events: &Json, name: &str) -> Event {
+    let found = events["events"]
+        .as_array()
+        .and_then(|list| list.iter().find(|e| e["name"] == name))
+        .unwrap_or_else(|| panic!("no event {name} in events.json"));
+    Event::decode(&hex_bytes(&found["bytes"])).unwrap_or_else(|e| panic!("event {name}: {e}"))
 }

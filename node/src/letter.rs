@@ -6,6 +6,7 @@
 //! `Domain::NodeMessage` (the signing domain keeps its wire name) over the map without
 //! `signature`, made by `from`'s node key.
 
+use causerie_crypto::signed::{self, SignedError};
 use causerie_crypto::{CodecError, Domain, NodeKey, NodeSecret, Signature, codec};
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
@@ -31,6 +32,8 @@ struct Wire {
     v: u64,
 }
 
+causerie_crypto::signed_wire!(Wire, Domain::NodeMessage, from);
+
 /// Why a letter was refused.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum LetterError {
@@ -46,6 +49,16 @@ pub enum LetterError {
     /// The letter is addressed to another node.
     #[error("addressed to another node")]
     WrongRecipient,
+}
+
+impl SignedError for LetterError {
+    fn bad_signature() -> Self {
+        LetterError::BadSignature
+    }
+    /// An unknown version is out of the letter's bounds.
+    fn unsupported_version(_: u64) -> Self {
+        LetterError::OutOfBounds
+    }
 }
 
 impl LetterError {
@@ -76,7 +89,7 @@ impl NodeLetter {
         body: Vec<u8>,
         sent_ms: u64,
     ) -> Result<Self, LetterError> {
-        let mut wire = Wire {
+        let wire = Wire {
             body: ByteBuf::from(body),
             from: sender.public(),
             kind: kind.to_owned(),
@@ -86,21 +99,14 @@ impl NodeLetter {
             v: 1,
         };
         check(&wire)?;
-        wire.signature = Some(sender.sign(Domain::NodeMessage, &codec::encode(&wire)?));
-        Self::decode(&codec::encode(&wire)?)
+        Self::decode(&signed::seal(wire, sender)?)
     }
 
     /// Size cap, canonical decode, bounds, signature.
     pub fn decode(bytes: &[u8]) -> Result<Self, LetterError> {
         let mut wire: Wire = codec::decode_canonical(bytes, MAX_LETTER_BYTES)?;
         check(&wire)?;
-        let signature = wire.signature.take().ok_or(LetterError::BadSignature)?;
-        if !wire
-            .from
-            .verify(Domain::NodeMessage, &codec::encode(&wire)?, &signature)
-        {
-            return Err(LetterError::BadSignature);
-        }
+        let (signature, _) = signed::verify::<_, LetterError>(&mut wire)?;
         wire.signature = Some(signature);
         Ok(NodeLetter {
             wire,
