@@ -19,8 +19,8 @@ use causerie_crypto::audit::{
     AuditEntry, AuditEntryDraft, AuditHead, AuditKind, encode_export, verify_export, verify_extends,
 };
 use causerie_crypto::disclosure::{Disclosure, DisclosureDraft};
-use causerie_crypto::testing::{FIXTURE_ATTESTATION, Said, attestation, create_draft, draft_after};
-use causerie_crypto::{Hash32, NodeSecret, RoomId, UserSecret};
+use causerie_crypto::testing::{attestation, room_with_message};
+use causerie_crypto::{Hash32, NodeSecret, UserSecret};
 use serde_json::{Value as Json, json};
 
 /// The seed of the node that signs every vector.
@@ -248,20 +248,7 @@ pub fn audit_vectors() -> Json {
 pub fn disclosure_vectors() -> Json {
     let node = NodeSecret::from_seed(&NODE_SEED);
     let alice = UserSecret::from_seed(&USER_SEED);
-    let create = create_draft(alice.public(), None, FIXTURE_ATTESTATION)
-        .sign(&alice)
-        .unwrap();
-    let room = RoomId(create.id().0);
-    let message = draft_after(
-        alice.public(),
-        room,
-        vec![create.id()],
-        1,
-        Said::Message("the evidence"),
-        FIXTURE_ATTESTATION,
-    )
-    .sign(&alice)
-    .unwrap();
+    let (create, message) = room_with_message(&alice, "the evidence");
     let attested = attestation(&node, &alice, "alice");
     let bundle = DisclosureDraft {
         user: alice.public(),

@@ -16,11 +16,10 @@
     dead_code
 )]
 
-use std::path::PathBuf;
-
 use causerie_crypto::codec;
 use causerie_crypto::report::{Category, Queue, ReceiptDraft, Report, ReportDraft, Status, Target};
-use causerie_crypto::{Domain, Event, Hash32, NodeSecret, Receipt, UserSecret};
+use causerie_crypto::testing::{vector_event, vector_file, vectors_dir};
+use causerie_crypto::{Domain, Hash32, NodeSecret, Receipt, UserSecret};
 use serde::Serialize;
 use serde_bytes::ByteBuf;
 use serde_json::{Value as Json, json};
@@ -69,20 +68,6 @@ fn buf(bytes: &[u8]) -> ByteBuf {
     ByteBuf::from(bytes.to_vec())
 }
 
-fn vectors_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../specs/test-vectors")
-}
-
-fn event(events: &Json, name: &str) -> Event {
-    let found = events["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["name"] == name)
-        .unwrap_or_else(|| panic!("no event {name} in events.json"));
-    Event::decode(&hex::decode(found["bytes"].as_str().unwrap()).unwrap()).unwrap()
-}
-
 /// Signs a raw report as `reporter`: (unsigned bytes, signature, signed bytes).
 fn sign_raw(raw: &RawReport, reporter: &UserSecret) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
     let mut raw = raw.clone();
@@ -99,14 +84,12 @@ fn sign_raw(raw: &RawReport, reporter: &UserSecret) -> (Vec<u8>, Vec<u8>, Vec<u8
 
 /// Everything `reports.json` holds, derived from fixed seeds and `events.json`.
 pub(crate) fn vectors() -> Json {
-    let events: Json =
-        serde_json::from_str(&std::fs::read_to_string(vectors_dir().join("events.json")).unwrap())
-            .unwrap();
+    let events = vector_file("events.json");
     let alice = UserSecret::from_seed(&seed("user/alice"));
     let bob = UserSecret::from_seed(&seed("user/bob"));
     let paris = NodeSecret::from_seed(&seed("node/paris"));
-    let message = event(&events, "message");
-    let redacted = event(&events, "message.redacted");
+    let message = vector_event(&events, "message");
+    let redacted = vector_event(&events, "message.redacted");
     let room = message.room_id();
 
     let drafts = [

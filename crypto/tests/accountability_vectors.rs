@@ -10,29 +10,19 @@ mod generator;
 
 use causerie_crypto::audit::{AuditEntry, AuditHead, verify_export, verify_extends};
 use causerie_crypto::disclosure::Disclosure;
+use causerie_crypto::testing::{hex_bytes as bytes, vector_text};
 use causerie_crypto::{Domain, NodeKey, NodeSecret};
 use serde_json::Value as Json;
-
-fn committed(name: &str) -> String {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../specs/test-vectors")
-        .join(name);
-    std::fs::read_to_string(path).unwrap()
-}
-
-fn bytes(value: &Json) -> Vec<u8> {
-    hex::decode(value.as_str().unwrap()).unwrap()
-}
 
 #[test]
 fn the_files_are_what_the_generator_writes() {
     assert_eq!(
-        committed("audit.json"),
+        vector_text("audit.json"),
         generator::render(&generator::audit_vectors()),
         "audit.json is stale: run the generator"
     );
     assert_eq!(
-        committed("disclosure.json"),
+        vector_text("disclosure.json"),
         generator::render(&generator::disclosure_vectors()),
         "disclosure.json is stale: run the generator"
     );
@@ -40,7 +30,7 @@ fn the_files_are_what_the_generator_writes() {
 
 #[test]
 fn audit_vectors_verify_as_stated() {
-    let file: Json = serde_json::from_str(&committed("audit.json")).unwrap();
+    let file: Json = serde_json::from_str(&vector_text("audit.json")).unwrap();
     let node = NodeSecret::from_seed(&bytes(&file["node_seed"]).try_into().unwrap()).public();
     assert_eq!(file["node_key"], node.to_string());
     let node = NodeKey::from_hex(file["node_key"].as_str().unwrap()).unwrap();
@@ -99,7 +89,7 @@ fn audit_vectors_verify_as_stated() {
 
 #[test]
 fn disclosure_vectors_verify_as_stated() {
-    let file: Json = serde_json::from_str(&committed("disclosure.json")).unwrap();
+    let file: Json = serde_json::from_str(&vector_text("disclosure.json")).unwrap();
     let vector = &file["bundle"];
     let bundle = Disclosure::decode(&bytes(&vector["bytes"])).unwrap();
     assert_eq!(bundle.node().to_string(), file["node_key"]);

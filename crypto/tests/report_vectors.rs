@@ -8,24 +8,13 @@
 #[path = "../examples/gen_report_vectors.rs"]
 mod generator;
 
+use causerie_crypto::testing::{hex_bytes as bytes, vector_file};
 use causerie_crypto::{Receipt, Report};
-use serde_json::Value as Json;
-
-fn committed() -> Json {
-    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../specs/test-vectors/reports.json");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap()
-}
-
-fn bytes(value: &Json) -> Vec<u8> {
-    hex::decode(value.as_str().expect("hex string")).unwrap()
-}
 
 #[test]
 fn the_committed_file_is_what_the_generator_derives() {
     assert_eq!(
-        committed(),
+        vector_file("reports.json"),
         generator::vectors(),
         "specs/test-vectors/reports.json is stale: cargo run -p causerie-crypto --example gen_report_vectors"
     );
@@ -33,7 +22,7 @@ fn the_committed_file_is_what_the_generator_derives() {
 
 #[test]
 fn reports_decode_to_their_fields() {
-    let file = committed();
+    let file = vector_file("reports.json");
     for vector in file["reports"].as_array().unwrap() {
         let name = vector["name"].as_str().unwrap();
         let report =
@@ -70,7 +59,7 @@ fn reports_decode_to_their_fields() {
 
 #[test]
 fn receipts_decode_to_their_fields() {
-    let file = committed();
+    let file = vector_file("reports.json");
     for vector in file["receipts"].as_array().unwrap() {
         let name = vector["name"].as_str().unwrap();
         let receipt =
@@ -92,7 +81,7 @@ fn receipts_decode_to_their_fields() {
 
 #[test]
 fn invalid_reports_are_refused_with_their_reason() {
-    let file = committed();
+    let file = vector_file("reports.json");
     for vector in file["invalid"].as_array().unwrap() {
         let name = vector["name"].as_str().unwrap();
         let got = Report::decode(&bytes(&vector["bytes"]))

@@ -7,23 +7,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 use causerie_crypto::Attestation;
 use causerie_crypto::revocation::{Revocation, revoked_at};
-use serde_json::Value as Json;
-
-fn load(name: &str) -> Json {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../specs/test-vectors")
-        .join(name);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap()
-}
-
-fn bytes(value: &Json) -> Vec<u8> {
-    hex::decode(value.as_str().expect("hex string")).unwrap()
-}
+use causerie_crypto::testing::{hex_bytes as bytes, vector_file as load};
 
 #[test]
 fn revocation_vectors() {

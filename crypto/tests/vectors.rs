@@ -8,27 +8,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 use causerie_crypto::codec::{self, Value};
 use causerie_crypto::event::MAX_EVENT_BYTES;
+use causerie_crypto::testing::{base58, hex_bytes as bytes, vector_file as load};
 use causerie_crypto::{
     Attestation, Domain, Event, NodeKey, NodeSecret, PublicKey, Signature, UserKey, UserSecret,
 };
 use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
 use serde_json::Value as Json;
-
-fn load(name: &str) -> Json {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../specs/test-vectors")
-        .join(name);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap()
-}
-
-fn bytes(value: &Json) -> Vec<u8> {
-    hex::decode(value.as_str().expect("hex string")).unwrap()
-}
 
 fn array<const N: usize>(value: &Json) -> [u8; N] {
     bytes(value).try_into().unwrap()
@@ -443,31 +431,4 @@ fn invalid_vectors_are_rejected_with_their_reason() {
             "no invalid vector for {reason}"
         );
     }
-}
-
-/// Base58btc, for checking the printed peer id.
-fn base58(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8] = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
-    let mut digits: Vec<u8> = Vec::new();
-    for &byte in bytes {
-        let mut carry = u32::from(byte);
-        for digit in digits.iter_mut() {
-            carry += u32::from(*digit) << 8;
-            *digit = (carry % 58) as u8;
-            carry /= 58;
-        }
-        while carry > 0 {
-            digits.push((carry % 58) as u8);
-            carry /= 58;
-        }
-    }
-    let zeros = bytes.iter().take_while(|b| **b == 0).count();
-    std::iter::repeat_n('1', zeros)
-        .chain(
-            digits
-                .iter()
-                .rev()
-                .map(|d| char::from(ALPHABET[*d as usize])),
-        )
-        .collect()
 }

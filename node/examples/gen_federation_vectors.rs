@@ -19,8 +19,7 @@
     missing_docs
 )]
 
-use std::path::PathBuf;
-
+use causerie_crypto::testing::{hex_bytes as hex_field, splice, vector_file as load, vectors_dir};
 use causerie_crypto::{AttestationId, Domain, Event, EventId, Hash32, NodeSecret, RoomId};
 use causerie_node::letter::NodeLetter;
 use causerie_node::net::codec::{FederationRequest, REQUEST_TOO_LARGE};
@@ -170,19 +169,6 @@ fn frame(body: &[u8]) -> Vec<u8> {
     let mut out = (body.len() as u32).to_be_bytes().to_vec();
     out.extend(body);
     out
-}
-
-fn load(name: &str) -> Json {
-    let path = vectors_dir().join(name);
-    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
-}
-
-fn vectors_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../specs/test-vectors")
-}
-
-fn hex_field(value: &Json) -> Vec<u8> {
-    hex::decode(value.as_str().unwrap()).unwrap()
 }
 
 fn hex32(value: &Json) -> [u8; 32] {
@@ -898,20 +884,4 @@ fn main() {
     let path = vectors_dir().join("federation.json");
     std::fs::write(&path, text).unwrap();
     println!("wrote {}", path.display());
-}
-
-/// Replaces the one occurrence of `needle` in `bytes` (panics unless exactly one).
-fn splice(bytes: &[u8], needle: &[u8], replacement: &[u8]) -> Vec<u8> {
-    let hits: Vec<usize> = (0..=bytes.len().saturating_sub(needle.len()))
-        .filter(|&i| bytes[i..].starts_with(needle))
-        .collect();
-    assert_eq!(
-        hits.len(),
-        1,
-        "needle {} found {} times",
-        hex::encode(needle),
-        hits.len()
-    );
-    let at = hits[0];
-    [&bytes[..at], replacement, &bytes[at + needle.len()..]].concat()
 }

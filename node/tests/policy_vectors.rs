@@ -6,6 +6,7 @@
 
 use std::collections::BTreeSet;
 
+use causerie_crypto::testing::{assert_bad_content, hex_bytes, vector_content, vector_file};
 use causerie_crypto::{Content, Hash32, RoomId, Value, codec};
 use causerie_room::policy::{
     Glob, ListIndex, Recommendation, Rule, Subject, Target, attester_spelling, decide,
@@ -14,17 +15,11 @@ use causerie_room::policy::{
 use serde_json::Value as Json;
 
 fn vectors() -> Json {
-    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../specs/test-vectors/policy.json");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap()
+    vector_file("policy.json")
 }
 
 fn b32(value: &Json) -> [u8; 32] {
-    hex::decode(value.as_str().expect("hex"))
-        .unwrap()
-        .try_into()
-        .unwrap()
+    hex_bytes(value).try_into().unwrap()
 }
 
 fn rule_of(json: &Json) -> Rule {
@@ -104,16 +99,8 @@ fn rule_content_encodes_to_the_vectors() {
         assert_eq!(Rule::parse(&content), Ok(Some(rule)));
     }
     for case in v["invalid_rules"].as_array().unwrap() {
-        let bytes = hex::decode(case["content_cbor"].as_str().unwrap()).unwrap();
-        let content: Content = codec::decode(&bytes, bytes.len()).unwrap();
-        let err = Rule::parse(&content).unwrap_err();
-        assert_eq!(err.reason(), "bad_content");
-        assert_eq!(
-            format!("{err}"),
-            format!("bad content: {}", case["detail"].as_str().unwrap()),
-            "{}",
-            case["name"]
-        );
+        let err = Rule::parse(&vector_content(case)).unwrap_err();
+        assert_bad_content(case, err.reason(), &err);
     }
 }
 

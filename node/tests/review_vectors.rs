@@ -7,26 +7,12 @@
 #![allow(clippy::unwrap_used)]
 
 use causerie_crypto::Event;
+use causerie_crypto::testing::{vector_event, vector_file};
 use causerie_node::moderation::review::{ReviewEntry, ReviewState};
 use serde_json::{Value as Json, json};
 
-fn read(name: &str) -> Json {
-    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../specs/test-vectors")
-        .join(name);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap()
-}
-
 fn event(name: &str) -> Event {
-    let events = read("events.json");
-    let found = events["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["name"] == name)
-        .unwrap_or_else(|| panic!("no event {name}"));
-    Event::decode(&hex::decode(found["bytes"].as_str().unwrap()).unwrap()).unwrap()
+    vector_event(&vector_file("events.json"), name)
 }
 
 fn entries() -> Vec<(&'static str, ReviewEntry)> {
@@ -75,7 +61,7 @@ fn fields(entry: &ReviewEntry) -> Json {
 
 #[test]
 fn review_records_match_their_vectors() {
-    let vectors = read("review.json");
+    let vectors = vector_file("review.json");
     let records = vectors["records"].as_array().unwrap();
     let expected = entries();
     assert_eq!(records.len(), expected.len());

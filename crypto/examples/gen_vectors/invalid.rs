@@ -19,16 +19,11 @@ pub(crate) fn generate(keys: &Keys, attestations: &Attestations, events: &Events
         invalid.push(json!({ "target": target, "name": name, "bytes": hex::encode(bytes), "reason": reason }));
     };
 
-    let message_draft = events
-        .iter()
-        .find(|(n, _, _)| n == "message")
-        .unwrap()
-        .1
-        .clone();
+    let message_draft = named(events, "message").0.clone();
     let base = || RawEvent::from_draft(&message_draft);
     let good = base().seal(bob);
     let good_bytes = good.bytes();
-    let message = &events.iter().find(|(n, _, _)| n == "message").unwrap().2;
+    let message = named(events, "message").1;
     assert_eq!(good_bytes, message.as_bytes());
 
     let mut tampered = good_bytes.clone();
@@ -153,12 +148,7 @@ pub(crate) fn generate(keys: &Keys, attestations: &Attestations, events: &Events
         &no_room.seal(bob).bytes(),
         "bad_room_id",
     );
-    let create_draft = events
-        .iter()
-        .find(|(n, _, _)| n == "create")
-        .unwrap()
-        .1
-        .clone();
+    let create_draft = named(events, "create").0.clone();
     let mut create_in_room = RawEvent::from_draft(&create_draft);
     create_in_room.room = Some(id(7));
     reject(

@@ -13,12 +13,7 @@ pub(crate) fn generate(
     let Keys { bob, node, .. } = keys;
     let alice_attestation = &attestations.alice;
     // The same bases as invalid.json's single-fault vectors.
-    let message_draft = events
-        .iter()
-        .find(|(n, _, _)| n == "message")
-        .unwrap()
-        .1
-        .clone();
+    let message_draft = named(events, "message").0.clone();
     let base = || RawEvent::from_draft(&message_draft);
     let good = base().seal(bob);
     let good_bytes = good.bytes();
@@ -106,9 +101,9 @@ pub(crate) fn generate(
         "event",
         "state_key as a byte string",
         &{
-            let member = events.iter().find(|(n, _, _)| n == "member").unwrap();
-            let bytes = member.2.as_bytes().to_vec();
-            let state_key = member.2.state_key().unwrap().as_bytes().to_vec();
+            let member = named(events, "member").1;
+            let bytes = member.as_bytes().to_vec();
+            let state_key = member.state_key().unwrap().as_bytes().to_vec();
             with(&bytes, "state_key", Value::Bytes(state_key))
         },
         "malformed_cbor",

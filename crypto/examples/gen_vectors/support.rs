@@ -5,6 +5,7 @@ pub(crate) use std::path::Path;
 pub(crate) use causerie_crypto::attestation::AttestationDraft;
 pub(crate) use causerie_crypto::codec::{self, Content, Value};
 pub(crate) use causerie_crypto::event::{self, kinds};
+pub(crate) use causerie_crypto::testing::{base58, splice};
 pub(crate) use causerie_crypto::{
     Assurance, Attestation, Domain, Event, EventDraft, Hash32, NodeSecret, UserSecret,
 };
@@ -262,22 +263,6 @@ impl RawAttestation {
     }
 }
 
-/// Replaces the one occurrence of `needle` in `bytes` (panics unless exactly one).
-pub(crate) fn splice(bytes: &[u8], needle: &[u8], replacement: &[u8]) -> Vec<u8> {
-    let hits: Vec<usize> = (0..=bytes.len().saturating_sub(needle.len()))
-        .filter(|&i| bytes[i..].starts_with(needle))
-        .collect();
-    assert_eq!(
-        hits.len(),
-        1,
-        "needle {} found {} times",
-        hex::encode(needle),
-        hits.len()
-    );
-    let at = hits[0];
-    [&bytes[..at], replacement, &bytes[at + needle.len()..]].concat()
-}
-
 /// CBOR text-string encoding of a short key (shorter than 24 bytes).
 pub(crate) fn text_key(key: &str) -> Vec<u8> {
     assert!(key.len() < 24);
@@ -288,29 +273,6 @@ pub(crate) fn text_key(key: &str) -> Vec<u8> {
 pub(crate) fn peer_id_bytes(key: &[u8; 32]) -> Vec<u8> {
     // multihash(identity = 0x00, length 36) ‖ protobuf { 1: KeyType Ed25519 = 1, 2: bytes(32) }
     [&[0x00, 0x24, 0x08, 0x01, 0x12, 0x20][..], key].concat()
-}
-
-/// Base58btc (Bitcoin alphabet), as libp2p prints peer ids.
-pub(crate) fn base58(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8] = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
-    let mut digits: Vec<u8> = Vec::new();
-    for &byte in bytes {
-        let mut carry = u32::from(byte);
-        for digit in digits.iter_mut() {
-            carry += u32::from(*digit) << 8;
-            *digit = (carry % 58) as u8;
-            carry /= 58;
-        }
-        while carry > 0 {
-            digits.push((carry % 58) as u8);
-            carry /= 58;
-        }
-    }
-    let zeros = bytes.iter().take_while(|b| **b == 0).count();
-    std::iter::repeat_n(b'1', zeros)
-        .chain(digits.iter().rev().map(|d| ALPHABET[*d as usize]))
-        .map(char::from)
-        .collect()
 }
 
 /// Adds two 256-bit little-endian numbers (no overflow for the values used here).
@@ -407,6 +369,15 @@ pub(crate) struct Attestations {
 
 /// The signed events of events.json, by name, with their drafts.
 pub(crate) type Events = Vec<(String, EventDraft, Event)>;
+
+/// The draft and the signed event of the valid event named `name`.
+pub(crate) fn named<'a>(events: &'a Events, name: &str) -> (&'a EventDraft, &'a Event) {
+    let (_, draft, event) = events
+        .iter()
+        .find(|(n, _, _)| n == name)
+        .unwrap_or_else(|| panic!("no event {name}"));
+    (draft, event)
+}
 
 /// The attestation as plain data (unsigned), to re-encode independently of the library.
 pub(crate) fn raw_attestation(a: &Attestation) -> RawAttestation {

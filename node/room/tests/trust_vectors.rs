@@ -10,13 +10,16 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use causerie_crypto::event::{kinds, redact_content};
+use causerie_crypto::testing::{
+    assert_bad_content, hex_bytes, vector_content, vector_file, vectors_dir,
+};
 use causerie_crypto::{Assurance, Content, NodeKey, NodeSecret, Value, codec};
 use causerie_room::trust::admits;
 use causerie_room::{Credential, JoinRule, JoinRules};
 use serde_json::{Value as Json, json};
 
 fn path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../specs/test-vectors/trust.json")
+    vectors_dir().join("trust.json")
 }
 
 fn node(seed: u8) -> NodeKey {
@@ -198,11 +201,6 @@ fn invalid_contents() -> Vec<(&'static str, &'static str, Content)> {
     ]
 }
 
-fn file() -> Json {
-    let text = std::fs::read_to_string(path()).unwrap_or_else(|e| panic!("{e}"));
-    serde_json::from_str(&text).unwrap()
-}
-
 #[test]
 fn the_file_matches_the_rules() {
     let built = build();
@@ -211,7 +209,7 @@ fn the_file_matches_the_rules() {
         std::fs::write(path(), text).unwrap();
     }
     assert_eq!(
-        file(),
+        vector_file("trust.json"),
         built,
         "rerun with CAUSERIE_WRITE_VECTORS=1 after a deliberate change"
     );
@@ -219,12 +217,12 @@ fn the_file_matches_the_rules() {
 
 #[test]
 fn the_files_bytes_alone_give_every_verdict() {
-    let v = file();
+    let v = vector_file("trust.json");
     for case in v["cases"].as_array().unwrap() {
         let name = case["name"].as_str().unwrap();
-        let bytes = hex::decode(case["content_cbor"].as_str().unwrap()).unwrap();
-        let content: Content = codec::decode(&bytes, bytes.len()).unwrap();
-        let redacted = hex::decode(case["redacted_cbor"].as_str().unwrap()).unwrap();
+        let bytes = hex_bytes(&case["content_cbor"]);
+        let content = vector_content(case);
+        let redacted = hex_bytes(&case["redacted_cbor"]);
         assert_eq!(
             redacted, bytes,
             "{name}: every join-rules key survives redaction"
@@ -246,15 +244,7 @@ fn the_files_bytes_alone_give_every_verdict() {
         }
     }
     for case in v["invalid"].as_array().unwrap() {
-        let bytes = hex::decode(case["content_cbor"].as_str().unwrap()).unwrap();
-        let content: Content = codec::decode(&bytes, bytes.len()).unwrap();
-        let err = JoinRules::parse(&content).unwrap_err();
-        assert_eq!(err.reason(), "bad_content");
-        assert_eq!(
-            format!("{err}"),
-            format!("bad content: {}", case["detail"].as_str().unwrap()),
-            "{}",
-            case["name"]
-        );
+        let err = JoinRules::parse(&vector_content(case)).unwrap_err();
+        assert_bad_content(case, err.reason(), &err);
     }
 }
