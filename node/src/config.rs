@@ -51,6 +51,10 @@ pub const MAX_FEDERATION_DENY: usize = 1_024;
 pub const MAX_ORIGIN_BYTES: usize = 300;
 /// Longest host name in `public_origin`, in bytes (a DNS name's limit).
 pub const MAX_DOMAIN_BYTES: usize = 253;
+/// Most announced external addresses.
+pub const MAX_EXTERNAL_ADDRS: usize = 16;
+/// Most relays (`relays`).
+pub const MAX_RELAYS: usize = 8;
 
 /// Why a configuration was refused.
 #[derive(Debug, Error)]
@@ -108,6 +112,14 @@ pub struct ConfigFile {
     pub listen: Option<Vec<String>>,
     /// See [`Config::bootstrap`].
     pub bootstrap: Option<Vec<String>>,
+    /// See [`Config::external_addresses`].
+    pub external_addresses: Option<Vec<String>>,
+    /// See [`Config::relays`].
+    pub relays: Option<Vec<String>>,
+    /// See [`Config::relay_server`].
+    pub relay_server: Option<bool>,
+    /// See [`Config::autonat`].
+    pub autonat: Option<bool>,
     /// See [`Config::http`].
     pub http: Option<String>,
     /// See [`Config::http_allowed_hosts`].
@@ -267,6 +279,20 @@ pub struct Config {
     pub listen: Vec<Multiaddr>,
     /// Peers dialled at start, each ending in `/p2p/<peer id>`. Default none.
     pub bootstrap: Vec<Multiaddr>,
+    /// Addresses announced to peers and in invite links, where other machines reach the node's
+    /// p2p port (a public IP or name and the forwarded port), without `/p2p`; at most
+    /// [`MAX_EXTERNAL_ADDRS`]. Separate from `listen`, the bind address. Default none: links
+    /// carry the listen addresses (specs/federation.md, "Addresses, reachability and relays").
+    pub external_addresses: Vec<Multiaddr>,
+    /// Relays this node reserves a circuit on while it is not known to be publicly reachable
+    /// (behind NAT), each ending in `/p2p/<peer id>`; at most [`MAX_RELAYS`]. Default none.
+    pub relays: Vec<Multiaddr>,
+    /// Serve as a relay for nodes behind NAT (reservations and circuits bounded; see
+    /// specs/federation.md). For reachable nodes only. Default false.
+    pub relay_server: bool,
+    /// Probe reachability with AutoNAT (peers dial the node back) and answer other nodes'
+    /// probes. Default true.
+    pub autonat: bool,
     /// Client API and metrics address. Default `127.0.0.1:8080`.
     pub http: SocketAddr,
     /// `Host` header values (`name:port`) the HTTP server answers to. Default (empty): the bound
@@ -337,6 +363,13 @@ impl Config {
             data_dir,
             listen: parse_addrs("listen", &listen)?,
             bootstrap: parse_addrs("bootstrap", &bootstrap)?,
+            external_addresses: parse_addrs(
+                "external_addresses",
+                &file.external_addresses.unwrap_or_default(),
+            )?,
+            relays: parse_addrs("relays", &file.relays.unwrap_or_default())?,
+            relay_server: file.relay_server.unwrap_or(false),
+            autonat: file.autonat.unwrap_or(true),
             http: http
                 .parse()
                 .map_err(|e| invalid("http", format!("{http}: {e}")))?,
@@ -430,6 +463,42 @@ impl Config {
                 return Err(invalid(
                     "bootstrap",
                     format!("{addr}: must end in /p2p/<peer id>"),
+                ));
+            }
+        }
+        self.validate_reach()
+    }
+
+    /// Checks `external_addresses` and `relays`.
+    fn validate_reach(&self) -> Result<(), ConfigError> {
+        let direct_tcp = |addr: &Multiaddr| {
+            addr.iter().any(|p| matches!(p, Protocol::Tcp(_)))
+                && !addr.iter().any(|p| p == Protocol::P2pCircuit)
+        };
+        if self.external_addresses.len() > MAX_EXTERNAL_ADDRS {
+            return Err(invalid(
+                "external_addresses",
+                format!("at most {MAX_EXTERNAL_ADDRS} addresses"),
+            ));
+        }
+        for addr in &self.external_addresses {
+            if !direct_tcp(addr) || addr.iter().any(|p| matches!(p, Protocol::P2p(_))) {
+                return Err(invalid(
+                    "external_addresses",
+                    format!(
+                        "{addr}: a TCP address without /p2p (e.g. /ip4/203.0.113.7/tcp/7447 or /dns/chat.example.org/tcp/7447)"
+                    ),
+                ));
+            }
+        }
+        if self.relays.len() > MAX_RELAYS {
+            return Err(invalid("relays", format!("at most {MAX_RELAYS} relays")));
+        }
+        for addr in &self.relays {
+            if !direct_tcp(addr) || !matches!(addr.iter().last(), Some(Protocol::P2p(_))) {
+                return Err(invalid(
+                    "relays",
+                    format!("{addr}: a TCP address ending in /p2p/<peer id>"),
                 ));
             }
         }
@@ -789,6 +858,38 @@ mod tests {
             ..Default::default()
         };
         assert!(Config::from_parts(ConfigFile::default(), udp).is_err());
+    }
+
+    #[test]
+    fn reachability_options_are_checked() {
+        let peer = "12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA";
+        let file: ConfigFile = toml::from_str(&format!(
+            "external_addresses = [\"/ip4/203.0.113.7/tcp/7447\", \"/dns/chat.example.org/tcp/7447\"]\n\
+             relays = [\"/ip4/198.51.100.1/tcp/7447/p2p/{peer}\"]\nrelay_server = true\nautonat = false\n"
+        ))
+        .unwrap();
+        let config = Config::from_parts(file, Overrides::default()).unwrap();
+        assert_eq!(config.external_addresses.len(), 2);
+        assert_eq!(config.relays.len(), 1);
+        assert!(config.relay_server && !config.autonat);
+        let default = Config::load(None, Overrides::default()).unwrap();
+        assert!(default.external_addresses.is_empty() && default.relays.is_empty());
+        assert!(!default.relay_server && default.autonat);
+        for bad in [
+            "external_addresses = [\"/ip4/203.0.113.7/udp/7447\"]\n".to_owned(),
+            format!("external_addresses = [\"/ip4/203.0.113.7/tcp/7447/p2p/{peer}\"]\n"),
+            "external_addresses = [\"nonsense\"]\n".to_owned(),
+            "relays = [\"/ip4/198.51.100.1/tcp/7447\"]\n".to_owned(),
+            format!("relays = [\"/ip4/198.51.100.1/tcp/1/p2p/{peer}/p2p-circuit/p2p/{peer}\"]\n"),
+            format!(
+                "relays = [{}]\n",
+                vec![format!("\"/ip4/198.51.100.1/tcp/1/p2p/{peer}\""); MAX_RELAYS + 1].join(",")
+            ),
+        ] {
+            let file: ConfigFile = toml::from_str(&bad).unwrap();
+            let err = Config::from_parts(file, Overrides::default()).unwrap_err();
+            assert_eq!(err.reason(), "config_invalid", "{bad}");
+        }
     }
 
     #[test]

@@ -194,6 +194,10 @@ pub async fn start(config: &Config) -> Result<Running, DaemonError> {
         .iter()
         .filter_map(crate::net::peer_of_node)
         .collect();
+    net_config.external_addresses = config.external_addresses.clone();
+    net_config.relays = config.relays.clone();
+    net_config.relay_server = config.relay_server;
+    net_config.autonat = config.autonat;
     let (net, net_task) = match Net::spawn(net_config, node.clone(), shutdown.child_token()) {
         Ok(started) => started,
         Err(e) => {

@@ -15,6 +15,7 @@
 //! - [`gossip`]: room topics and gossip message ids.
 //! - [`invite`]: `causerie:join/...` links.
 //! - [`metrics`]: counters for `/metrics`.
+//! - [`reach`]: what the node knows of its reachability (AutoNAT, relay reservations).
 //! - [`fetch`]: limits on the fetches held events trigger.
 //! - `behaviour`: the composed libp2p behaviour, gossipsub scoring.
 //! - `actor`: the swarm event loop.
@@ -27,6 +28,7 @@ pub mod fetch;
 pub mod gossip;
 pub mod invite;
 pub mod metrics;
+pub mod reach;
 pub mod revocations;
 pub mod sync;
 pub mod wire;
@@ -48,6 +50,7 @@ use tokio_util::sync::CancellationToken;
 use crate::node::Node;
 pub use invite::{Invite, InviteError};
 pub use metrics::{NetMetrics, NetMetricsSnapshot};
+pub use reach::{Reachability, Reachable};
 pub use sync::JoinReport;
 use wire::{Request, Response};
 
@@ -80,6 +83,21 @@ pub struct NetConfig {
     /// Nodes this node refuses to federate with (`[federation] deny`): no connection either
     /// way, no request, no gossip (specs/accountability.md §8). Empty by default.
     pub deny: std::collections::BTreeSet<PeerId>,
+    /// Addresses announced to peers (identify) and in invite links (`external_addresses`):
+    /// where other machines reach this node, which may differ from `listen` (a bind address
+    /// behind a port forward). Empty by default.
+    pub external_addresses: Vec<Multiaddr>,
+    /// Relays on which the node reserves a circuit while it is not known to be publicly
+    /// reachable (`relays`), each ending in `/p2p/<peer id>`. Empty by default.
+    pub relays: Vec<Multiaddr>,
+    /// Serve as a relay for other nodes (`relay_server`). Off by default.
+    pub relay_server: bool,
+    /// Learn reachability with AutoNAT and answer other nodes' probes (`autonat`). On by
+    /// default.
+    pub autonat: bool,
+    /// The node's public host name: invite links then carry `/dns/<name>/tcp/<port>/p2p/<id>`.
+    /// None by default.
+    pub dns_name: Option<String>,
 }
 
 impl NetConfig {
@@ -92,6 +110,11 @@ impl NetConfig {
             sync_interval: SYNC_INTERVAL,
             peer_rate: crate::rate_limits::DEFAULT_PEER,
             deny: std::collections::BTreeSet::new(),
+            external_addresses: Vec::new(),
+            relays: Vec::new(),
+            relay_server: false,
+            autonat: true,
+            dns_name: None,
         }
     }
 }
@@ -158,6 +181,10 @@ impl NetError {
 /// Commands the handle and the actor's own tasks send to the actor.
 pub(crate) enum Command {
     ListenAddrs(oneshot::Sender<Vec<Multiaddr>>),
+    /// The addresses an invite link carries, best first.
+    InviteAddrs(oneshot::Sender<Vec<Multiaddr>>),
+    /// What the node knows of its reachability.
+    Reachability(oneshot::Sender<Reachability>),
     ConnectedPeers(oneshot::Sender<Vec<PeerId>>),
     Dial(Multiaddr, oneshot::Sender<Result<PeerId, NetError>>),
     Request(PeerId, Request, oneshot::Sender<Result<Response, NetError>>),
@@ -325,10 +352,21 @@ impl NetHandle {
         self.ask(Command::SyncAll).await
     }
 
-    /// An invite link for a room: its id and this node's listen addresses.
+    /// The addresses an invite link to this node carries, best first (see
+    /// [`invite::invite_addresses`]), each ending in `/p2p/<peer id>`.
+    pub async fn invite_addrs(&self) -> Result<Vec<Multiaddr>, NetError> {
+        self.ask(Command::InviteAddrs).await
+    }
+
+    /// What the node knows of its reachability now.
+    pub async fn reachability(&self) -> Result<Reachability, NetError> {
+        self.ask(Command::Reachability).await
+    }
+
+    /// An invite link for a room: its id and the addresses other nodes can dial this node at
+    /// (announced addresses, relay circuits, else listen addresses).
     pub async fn invite_link(&self, room: RoomId) -> Result<String, NetError> {
-        let mut via = self.listen_addrs().await?;
-        via.truncate(causerie_crypto::address::MAX_INVITE_VIAS);
+        let via = self.invite_addrs().await?;
         if via.is_empty() {
             return Err(NetError::Transport("not listening".into()));
         }

@@ -913,7 +913,7 @@ impl ChildNode {
     }
 }
 
-fn parse_ready(line: &str) -> Result<ChildReady> {
+pub(crate) fn parse_ready(line: &str) -> Result<ChildReady> {
     let bad = |what: &str| HarnessError::Child(format!("ready line {line:?}: {what}"));
     let value: serde_json::Value = serde_json::from_str(line).map_err(|_| bad("not JSON"))?;
     let peer_id = value["peer_id"]

@@ -13,7 +13,10 @@
 //! - [`bench`]: the benchmarks' arguments, output line and percentiles (`benches/*.rs`).
 //! - [`store_check`]: checks that a stopped node's store still verifies event by event, for the
 //!   scenarios that redact, purge or erase (`tests/gdpr.rs`, `tests/moderation_actions.rs`).
-//! - `src/bin/causerie-cluster-node.rs`: a node as a child process, for crash scenarios.
+//! - [`netns`]: network namespaces as test hosts (veth, bridges, a NAT router), node processes
+//!   inside them and forwards to their APIs, used by `tests/netns_nat.rs` (specs/federation.md).
+//! - `src/bin/causerie-cluster-node.rs`: a node as a child process, for crash scenarios and the
+//!   namespace tests.
 //! - `tests/convergence.rs`: the seeded convergence simulation of the room engine
 //!   (specs/rooms.md).
 
@@ -21,4 +24,5 @@ pub mod api;
 pub mod bench;
 pub mod browser;
 pub mod cluster;
+pub mod netns;
 pub mod store_check;

@@ -1,6 +1,7 @@
 //! Node information for scripts and operators, and Prometheus metrics.
 //!
-//! - `GET /api/v1/node`: `{node_key, peer_id, listen_addrs, connected_peers, rooms}`.
+//! - `GET /api/v1/node`: `{node_key, peer_id, listen_addrs, connected_peers, rooms,
+//!   reachability, external_addrs, relay_circuits, relayed_peers}`.
 //! - `GET /metrics`: Prometheus text format (receive path, federation, client API, store size).
 
 use std::fmt::Write as _;
@@ -24,6 +25,7 @@ pub(super) async fn node_info(State(state): State<ApiState>) -> Response {
         }
     };
     let peers = state.net.connected_peers().await.unwrap_or_default();
+    let reach = state.net.reachability().await.unwrap_or_default();
     let rooms = state.node.rooms().await.unwrap_or_default();
     let peer_id = state.net.peer_id();
     Json(json!({
@@ -32,6 +34,10 @@ pub(super) async fn node_info(State(state): State<ApiState>) -> Response {
         "listen_addrs": listen.iter().map(|a| with_peer_id(a, &peer_id)).collect::<Vec<_>>(),
         "connected_peers": peers.iter().map(ToString::to_string).collect::<Vec<_>>(),
         "rooms": rooms.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "reachability": reach.status.name(),
+        "external_addrs": reach.external_addrs.iter().map(|a| with_peer_id(a, &peer_id)).collect::<Vec<_>>(),
+        "relay_circuits": reach.relay_circuits.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "relayed_peers": reach.relayed_peers.iter().map(ToString::to_string).collect::<Vec<_>>(),
     }))
     .into_response()
 }
@@ -210,6 +216,7 @@ pub(super) async fn metrics(State(state): State<ApiState>) -> Response {
         "Connections, dials, requests and gossip refused because the peer is a denied node, by what.",
         &net.federation_denied,
     );
+    net.render_reach(&mut out);
     if let Some(classifier) = &state.classifier {
         classifier.metrics().render(&mut out);
     }

@@ -1,6 +1,11 @@
 //! The swarm actor: one task owns the libp2p `Swarm` and every piece of network state; it never
 //! awaits the node itself. Work that needs the node (answering requests, validating gossip,
 //! catch-up) runs in bounded spawned tasks that report back with [`Command`]s.
+//!
+//! It also keeps the node reachable (specs/federation.md, "Addresses, reachability and relays"):
+//! it announces the configured external addresses, follows AutoNAT's verdict, holds a
+//! reservation on each configured relay while the node is not known to be public, and counts
+//! relay and hole-punch outcomes.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -9,12 +14,16 @@ use std::time::{Duration, Instant};
 use causerie_crypto::{EventId, RoomId};
 use causerie_room::{HeldEnd, Source};
 use futures::StreamExt;
+use libp2p::core::transport::ListenerId;
 use libp2p::gossipsub::{self, MessageAcceptance};
 use libp2p::kad;
+use libp2p::multiaddr::Protocol;
 use libp2p::request_response::{self, OutboundRequestId};
 use libp2p::swarm::dial_opts::DialOpts;
 use libp2p::swarm::{ConnectionId, SwarmEvent};
-use libp2p::{Multiaddr, PeerId, Swarm, identify, identity, noise, ping, tcp, yamux};
+use libp2p::{
+    Multiaddr, PeerId, Swarm, autonat, dcutr, identify, identity, noise, ping, relay, tcp, yamux,
+};
 use tokio::sync::{Semaphore, broadcast, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
@@ -22,8 +31,9 @@ use tracing::{debug, info, warn};
 use super::behaviour::{self, Behaviour, BehaviourEvent, GRAYLIST_THRESHOLD};
 use super::codec::FederationRequest;
 use super::gossip;
-use super::invite::peer_of;
+use super::invite::{is_relayed, peer_of};
 use super::metrics::NetMetrics;
+use super::reach::{Reachability, Reachable};
 use super::sync;
 use super::wire::{ErrorReason, Request, Response};
 use super::{BAN_DURATION, Command, NetConfig, NetError, NetHandle, peer_of_source};
@@ -101,6 +111,26 @@ pub(crate) struct Actor {
     rate_limited: BTreeSet<PeerId>,
     /// Revocation pulls and gossip validation (specs/accountability.md §3.3).
     revocations: super::revocations::RevocationSync,
+    /// Reachability: the configured announced addresses, relays and public name.
+    reach: ReachState,
+}
+
+/// The actor's reachability state.
+struct ReachState {
+    /// `external_addresses` from the configuration, in order.
+    external: Vec<Multiaddr>,
+    /// `relays` from the configuration (at most [`crate::config::MAX_RELAYS`]).
+    relays: Vec<Multiaddr>,
+    /// The public host name invite links carry as a `/dns` address.
+    dns_name: Option<String>,
+    /// AutoNAT's verdict.
+    status: Reachable,
+    /// Relay listeners open now (one per relay at most), with their relay's peer id.
+    listeners: Vec<(ListenerId, PeerId)>,
+    /// Relays whose reservation for this node is accepted.
+    reserved: BTreeSet<PeerId>,
+    /// Every open connection, whether it goes through a relay (at most the connection limit).
+    connections: BTreeMap<ConnectionId, (PeerId, bool)>,
 }
 
 fn keypair(secret: &causerie_crypto::NodeSecret) -> Result<identity::Keypair, NetError> {
@@ -120,6 +150,10 @@ impl Actor {
     ) -> Result<(Actor, NetHandle), NetError> {
         let key = keypair(&config.node_key)?;
         let peer_id = key.public().to_peer_id();
+        let roles = behaviour::ReachRoles {
+            relay_server: config.relay_server,
+            autonat: config.autonat,
+        };
         let mut swarm = libp2p::SwarmBuilder::with_existing_identity(key)
             .with_tokio()
             .with_tcp(
@@ -128,8 +162,15 @@ impl Actor {
                 yamux::Config::default,
             )
             .map_err(|e| NetError::Transport(e.to_string()))?
-            .with_behaviour(|key| {
-                Behaviour::new(key).map_err(|e| {
+            // `/dns` addresses (invite links of nodes with a public name), resolved with the
+            // system's resolver configuration.
+            .with_dns()
+            .map_err(|e| NetError::Transport(format!("dns resolver: {e}")))?
+            // Circuits through relays: `<relay>/p2p-circuit/p2p/<peer>` addresses.
+            .with_relay_client(noise::Config::new, yamux::Config::default)
+            .map_err(|e| NetError::Transport(e.to_string()))?
+            .with_behaviour(|key, relay_client| {
+                Behaviour::new(key, relay_client, roles).map_err(|e| {
                     tracing::error!(reason = e.reason(), error = %e, "network behaviour refused");
                     Box::<dyn std::error::Error + Send + Sync>::from(e)
                 })
@@ -144,6 +185,10 @@ impl Actor {
         }
         for peer in &config.deny {
             swarm.behaviour_mut().blocked.block_peer(*peer);
+        }
+        // Announced as they are: the operator says where the node is reachable.
+        for address in &config.external_addresses {
+            swarm.add_external_address(address.clone());
         }
         let (gossip, gossip_receiver) = mpsc::channel(GOSSIP_QUEUE_LEN);
         let handle = NetHandle {
@@ -182,6 +227,19 @@ impl Actor {
             peer_rate: crate::rate_limits::peer_limiter(config.peer_rate),
             rate_limited: BTreeSet::new(),
             revocations: super::revocations::RevocationSync::new(),
+            reach: ReachState {
+                external: config.external_addresses,
+                relays: config
+                    .relays
+                    .into_iter()
+                    .take(crate::config::MAX_RELAYS)
+                    .collect(),
+                dns_name: config.dns_name,
+                status: Reachable::Unknown,
+                listeners: Vec::new(),
+                reserved: BTreeSet::new(),
+                connections: BTreeMap::new(),
+            },
         };
         let handle = actor.handle.clone();
         Ok((actor, handle))
@@ -217,6 +275,7 @@ impl Actor {
                 warn!(%address, error = %e, "bootstrap dial failed");
             }
         }
+        self.reserve_relays();
         let mut tick = tokio::time::interval(self.sync_interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut score_tick = tokio::time::interval(behaviour::GOSSIP_HEARTBEAT * 2);
@@ -243,6 +302,7 @@ impl Actor {
                 _ = tick.tick() => {
                     self.expire_bans();
                     self.redial();
+                    self.reserve_relays();
                     self.sync_everything();
                     for peer in self.connected.clone() {
                         self.revocations.pull(&self.handle, peer);
@@ -299,6 +359,12 @@ impl Actor {
                 } else {
                     let _ = reply.send(addresses);
                 }
+            }
+            Command::InviteAddrs(reply) => {
+                let _ = reply.send(self.invite_addrs());
+            }
+            Command::Reachability(reply) => {
+                let _ = reply.send(self.reachability());
             }
             Command::ConnectedPeers(reply) => {
                 let _ = reply.send(self.connected.iter().copied().collect());
@@ -437,6 +503,192 @@ impl Actor {
             .into_iter()
             .map(|a| a.with_p2p(own).unwrap_or_else(|a| a))
             .collect()
+    }
+
+    /// The addresses invite links carry ([`super::invite::invite_addresses`]).
+    fn invite_addrs(&self) -> Vec<Multiaddr> {
+        let confirmed: Vec<Multiaddr> = self
+            .swarm
+            .external_addresses()
+            .filter(|a| !is_relayed(a) && !self.reach.external.contains(a))
+            .cloned()
+            .collect();
+        let external: Vec<Multiaddr> = self
+            .reach
+            .external
+            .iter()
+            .chain(&confirmed)
+            .cloned()
+            .collect();
+        let circuits: Vec<Multiaddr> = self
+            .swarm
+            .listeners()
+            .filter(|a| is_relayed(a))
+            .cloned()
+            .collect();
+        let listen: Vec<Multiaddr> = self
+            .swarm
+            .listeners()
+            .filter(|a| !is_relayed(a))
+            .cloned()
+            .collect();
+        super::invite::invite_addresses(
+            self.handle.peer_id,
+            &external,
+            self.reach.dns_name.as_deref(),
+            &circuits,
+            &listen,
+        )
+    }
+
+    fn reachability(&self) -> Reachability {
+        let own = self.handle.peer_id;
+        let mut direct = BTreeSet::new();
+        let mut relayed = BTreeSet::new();
+        for (peer, through_relay) in self.reach.connections.values() {
+            if *through_relay {
+                relayed.insert(*peer);
+            } else {
+                direct.insert(*peer);
+            }
+        }
+        Reachability {
+            status: self.reach.status,
+            external_addrs: self.swarm.external_addresses().cloned().collect(),
+            relay_circuits: self
+                .swarm
+                .listeners()
+                .filter(|a| is_relayed(a))
+                .map(|a| a.clone().with_p2p(own).unwrap_or_else(|a| a))
+                .collect(),
+            relayed_peers: relayed.difference(&direct).copied().collect(),
+        }
+    }
+
+    /// Opens a relay listener (which makes a reservation) on every configured relay that has
+    /// none, unless AutoNAT says the node is public. Called at start and on every tick, so a
+    /// reservation lost with its relay connection is made again.
+    fn reserve_relays(&mut self) {
+        if self.reach.status == Reachable::Public {
+            return;
+        }
+        for relay in self.reach.relays.clone() {
+            let Some(relay_peer) = peer_of(&relay) else {
+                continue;
+            };
+            if self.reach.listeners.iter().any(|(_, p)| *p == relay_peer)
+                || self.blocked.contains_key(&relay_peer)
+                || self.refuse_denied(Some(relay_peer), "dial")
+            {
+                continue;
+            }
+            self.remember(&relay);
+            match self
+                .swarm
+                .listen_on(relay.clone().with(Protocol::P2pCircuit))
+            {
+                Ok(id) => self.reach.listeners.push((id, relay_peer)),
+                Err(e) => debug!(%relay, error = %e, "relay reservation not started"),
+            }
+        }
+    }
+
+    /// Closes the relay listeners (their reservations lapse): the node is publicly reachable.
+    fn release_relays(&mut self) {
+        for (id, relay) in std::mem::take(&mut self.reach.listeners) {
+            self.swarm.remove_listener(id);
+            self.reach.reserved.remove(&relay);
+        }
+        self.count_reservations();
+    }
+
+    fn count_reservations(&self) {
+        self.metrics.relay_reservations.store(
+            self.reach.reserved.len() as u64,
+            std::sync::atomic::Ordering::Relaxed,
+        );
+    }
+
+    fn on_autonat(&mut self, event: autonat::Event) {
+        let autonat::Event::StatusChanged { new, .. } = event else {
+            return;
+        };
+        let status = match new {
+            autonat::NatStatus::Public(_) => Reachable::Public,
+            autonat::NatStatus::Private => Reachable::Private,
+            autonat::NatStatus::Unknown => Reachable::Unknown,
+        };
+        info!(reachability = status.name(), "reachability changed");
+        self.reach.status = status;
+        self.metrics
+            .reachability
+            .store(status.code(), std::sync::atomic::Ordering::Relaxed);
+        if status == Reachable::Public {
+            self.release_relays();
+        } else {
+            self.reserve_relays();
+        }
+    }
+
+    fn on_relay_client(&mut self, event: relay::client::Event) {
+        match event {
+            relay::client::Event::ReservationReqAccepted { relay_peer_id, .. } => {
+                NetMetrics::inc(&self.metrics.relay_reservations_accepted);
+                if self.reach.reserved.insert(relay_peer_id) {
+                    info!(relay = %relay_peer_id, "relay reservation accepted");
+                }
+                self.count_reservations();
+            }
+            relay::client::Event::OutboundCircuitEstablished { .. } => {
+                NetMetrics::inc(&self.metrics.relay_circuits_outbound);
+            }
+            relay::client::Event::InboundCircuitEstablished { src_peer_id, .. } => {
+                debug!(peer = %src_peer_id, "inbound relay circuit");
+                NetMetrics::inc(&self.metrics.relay_circuits_inbound);
+            }
+        }
+    }
+
+    fn on_relay_server(&mut self, event: relay::Event) {
+        match event {
+            relay::Event::ReservationReqAccepted { .. } => {
+                NetMetrics::inc(&self.metrics.relay_served_reservations);
+            }
+            relay::Event::CircuitReqAccepted { .. } => {
+                NetMetrics::inc(&self.metrics.relay_served_circuits);
+            }
+            relay::Event::ReservationReqDenied { .. } => {
+                self.metrics.relay_served_denied("reservation");
+            }
+            relay::Event::CircuitReqDenied { .. } => {
+                self.metrics.relay_served_denied("circuit");
+            }
+            _ => {}
+        }
+    }
+
+    fn on_dcutr(&mut self, event: dcutr::Event) {
+        match event.result {
+            Ok(_) => {
+                info!(peer = %event.remote_peer_id, "hole punch succeeded");
+                NetMetrics::inc(&self.metrics.hole_punch_succeeded);
+            }
+            Err(error) => {
+                // libp2p's error kinds are private; its message names the kind.
+                let text = error.to_string();
+                let reason = if text.contains("dial attempts") {
+                    "attempts_exceeded"
+                } else if text.contains("Inbound") {
+                    "inbound_stream"
+                } else if text.contains("Outbound") {
+                    "outbound_stream"
+                } else {
+                    "other"
+                };
+                debug!(peer = %event.remote_peer_id, reason, error = %text, "hole punch failed");
+                self.metrics.hole_punch_failed(reason);
+            }
+        }
     }
 
     fn dial(&mut self, address: Multiaddr, reply: oneshot::Sender<Result<PeerId, NetError>>) {
@@ -779,6 +1031,9 @@ impl Actor {
                 if let Some(reply) = self.dials.remove(&connection_id) {
                     let _ = reply.send(Ok(peer_id));
                 }
+                self.reach
+                    .connections
+                    .insert(connection_id, (peer_id, endpoint.is_relayed()));
                 if endpoint.is_dialer() {
                     let address = endpoint.get_remote_address().clone();
                     let address = address.with_p2p(peer_id).unwrap_or_else(|a| a);
@@ -799,9 +1054,14 @@ impl Actor {
             }
             SwarmEvent::ConnectionClosed {
                 peer_id,
-                num_established: 0,
+                connection_id,
+                num_established,
                 ..
-            } if self.connected.remove(&peer_id) => {
+            } => {
+                self.reach.connections.remove(&connection_id);
+                if num_established != 0 || !self.connected.remove(&peer_id) {
+                    return;
+                }
                 self.metrics.peers_connected.store(
                     self.connected.len() as u64,
                     std::sync::atomic::Ordering::Relaxed,
@@ -826,6 +1086,21 @@ impl Actor {
                 if self.refuse_denied(peer_id, "connection_in") =>
             {
                 debug!(peer = ?peer_id, "refused a denied node's connection");
+            }
+            SwarmEvent::ListenerClosed { listener_id, .. } => {
+                if let Some(index) = self
+                    .reach
+                    .listeners
+                    .iter()
+                    .position(|(id, _)| *id == listener_id)
+                {
+                    // The relay connection or the reservation was lost: the next tick reserves
+                    // again.
+                    let (_, relay) = self.reach.listeners.swap_remove(index);
+                    debug!(%relay, "relay listener closed");
+                    self.reach.reserved.remove(&relay);
+                    self.count_reservations();
+                }
             }
             SwarmEvent::Behaviour(event) => self.on_behaviour(event),
             _ => {}
@@ -918,6 +1193,10 @@ impl Actor {
                 }
             }
             BehaviourEvent::Federation(event) => self.on_federation(event),
+            BehaviourEvent::Autonat(event) => self.on_autonat(event),
+            BehaviourEvent::RelayClient(event) => self.on_relay_client(event),
+            BehaviourEvent::RelayServer(event) => self.on_relay_server(event),
+            BehaviourEvent::Dcutr(event) => self.on_dcutr(event),
             // libp2p no longer closes a connection whose pings time out: a silently cut link
             // would stay "connected" until TCP gives up. Close it, so catch-up and bootstrap
             // redials take over once the link heals. (A peer without ping support is fine.)
@@ -1093,7 +1372,6 @@ fn listen_error(address: &Multiaddr, error: &(dyn std::error::Error + 'static)) 
 /// Whether another socket holds `address` (a TCP address), found by binding it the way the
 /// transport does. Only asked after listening failed, to name the cause.
 fn address_in_use(address: &Multiaddr) -> bool {
-    use libp2p::multiaddr::Protocol;
     let mut parts = address.iter();
     let ip: std::net::IpAddr = match parts.next() {
         Some(Protocol::Ip4(ip)) => ip.into(),

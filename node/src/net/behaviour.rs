@@ -6,13 +6,21 @@
 //! [`super::gossip`]. Peer scoring is on with weights suited to quiet rooms: no penalty for a
 //! mesh peer that delivers little (rooms may be silent for hours), a strong penalty for invalid
 //! messages, and no IP colocation penalty (several nodes behind one address are normal).
+//!
+//! Reachability (specs/federation.md, "Addresses, reachability and relays"): AutoNAT (v1) asks
+//! connected peers to dial the node back and so learns whether it is publicly reachable; the
+//! relay client (always on: its transport is in the swarm) lets a node behind NAT reserve a
+//! circuit on a relay and be dialled through it; DCUtR upgrades a relayed connection to a direct
+//! one by hole punching; the relay server is an opt-in for reachable nodes, with every
+//! reservation and circuit bounded below.
 
 use std::time::Duration;
 
 use libp2p::swarm::NetworkBehaviour;
+use libp2p::swarm::behaviour::toggle::Toggle;
 use libp2p::{
-    StreamProtocol, allow_block_list, connection_limits, gossipsub, identify, identity, kad, ping,
-    request_response,
+    StreamProtocol, allow_block_list, autonat, connection_limits, dcutr, gossipsub, identify,
+    identity, kad, ping, relay, request_response,
 };
 
 use super::codec::FederationCodec;
@@ -50,6 +58,44 @@ pub(crate) const GRAYLIST_THRESHOLD: f64 = -80.0;
 /// window take a peer past [`GRAYLIST_THRESHOLD`].
 pub(crate) const INVALID_MESSAGE_WEIGHT: f64 = -10.0;
 
+/// Most relay reservations a relay server holds at once.
+pub(crate) const MAX_RELAY_RESERVATIONS: usize = 128;
+/// Most relay reservations one peer holds on this relay server.
+pub(crate) const MAX_RELAY_RESERVATIONS_PER_PEER: usize = 4;
+/// How long a reservation lasts before the client must renew it.
+pub(crate) const RELAY_RESERVATION_DURATION: Duration = Duration::from_secs(60 * 60);
+/// Most circuits a relay server carries at once.
+pub(crate) const MAX_RELAY_CIRCUITS: usize = 64;
+/// Most circuits one peer has through this relay server at once.
+pub(crate) const MAX_RELAY_CIRCUITS_PER_PEER: usize = 8;
+/// How long one circuit lasts. Long enough for a join and a chat between two nodes that cannot
+/// hole punch; the peers dial a new circuit when it ends (the periodic redial).
+pub(crate) const MAX_RELAY_CIRCUIT_DURATION: Duration = Duration::from_secs(10 * 60);
+/// Most bytes one circuit carries (each way) before the relay closes it.
+pub(crate) const MAX_RELAY_CIRCUIT_BYTES: u64 = 16 * 1024 * 1024;
+/// How long after start the first AutoNAT probe goes out: soon, so a node behind NAT learns
+/// early that it must rely on its relays (its reservations are made at start anyway).
+pub(crate) const AUTONAT_BOOT_DELAY: Duration = Duration::from_secs(5);
+/// How often an unconfirmed reachability is probed again.
+pub(crate) const AUTONAT_RETRY_INTERVAL: Duration = Duration::from_secs(30);
+/// How often a confirmed reachability is probed again.
+pub(crate) const AUTONAT_REFRESH_INTERVAL: Duration = Duration::from_secs(15 * 60);
+/// Dial-backs this node makes for other nodes' probes, in all, per second.
+pub(crate) const AUTONAT_MAX_DIAL_BACKS: usize = 16;
+/// Dial-backs this node makes for one node's probes per second.
+pub(crate) const AUTONAT_MAX_DIAL_BACKS_PER_PEER: usize = 2;
+/// Addresses tried per dial-back.
+pub(crate) const AUTONAT_MAX_PEER_ADDRESSES: usize = 8;
+
+/// The reachability roles a node takes (from its configuration).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct ReachRoles {
+    /// Serve as a relay for other nodes (bounded by the `MAX_RELAY_*` limits).
+    pub(crate) relay_server: bool,
+    /// Probe reachability with AutoNAT and answer other nodes' probes.
+    pub(crate) autonat: bool,
+}
+
 /// The composed behaviour. Connection limits and the block list come first so refused
 /// connections never reach the protocols.
 #[derive(NetworkBehaviour)]
@@ -61,6 +107,41 @@ pub(crate) struct Behaviour {
     pub(crate) identify: identify::Behaviour,
     pub(crate) ping: ping::Behaviour,
     pub(crate) federation: request_response::Behaviour<FederationCodec>,
+    pub(crate) relay_client: relay::client::Behaviour,
+    pub(crate) relay_server: Toggle<relay::Behaviour>,
+    pub(crate) autonat: Toggle<autonat::Behaviour>,
+    pub(crate) dcutr: dcutr::Behaviour,
+}
+
+/// The relay server's limits.
+fn relay_config() -> relay::Config {
+    relay::Config {
+        max_reservations: MAX_RELAY_RESERVATIONS,
+        max_reservations_per_peer: MAX_RELAY_RESERVATIONS_PER_PEER,
+        reservation_duration: RELAY_RESERVATION_DURATION,
+        max_circuits: MAX_RELAY_CIRCUITS,
+        max_circuits_per_peer: MAX_RELAY_CIRCUITS_PER_PEER,
+        max_circuit_duration: MAX_RELAY_CIRCUIT_DURATION,
+        max_circuit_bytes: MAX_RELAY_CIRCUIT_BYTES,
+        // libp2p's default rate limiters (per peer and per IP) stay.
+        ..relay::Config::default()
+    }
+}
+
+/// AutoNAT's settings. Private addresses are probed too: a server only dials back the address
+/// it saw the probe come from, so "public" means "reachable by the nodes that probed", which is
+/// what a private federation on a LAN or a VPN needs to know.
+fn autonat_config() -> autonat::Config {
+    autonat::Config {
+        boot_delay: AUTONAT_BOOT_DELAY,
+        retry_interval: AUTONAT_RETRY_INTERVAL,
+        refresh_interval: AUTONAT_REFRESH_INTERVAL,
+        throttle_clients_global_max: AUTONAT_MAX_DIAL_BACKS,
+        throttle_clients_peer_max: AUTONAT_MAX_DIAL_BACKS_PER_PEER,
+        max_peer_addresses: AUTONAT_MAX_PEER_ADDRESSES,
+        only_global_ips: false,
+        ..autonat::Config::default()
+    }
 }
 
 /// Score parameters of every room topic.
@@ -119,8 +200,12 @@ impl BehaviourError {
 }
 
 impl Behaviour {
-    /// Builds the behaviour for `key`.
-    pub(crate) fn new(key: &identity::Keypair) -> Result<Self, BehaviourError> {
+    /// Builds the behaviour for `key`, with the relay client the transport was built with.
+    pub(crate) fn new(
+        key: &identity::Keypair,
+        relay_client: relay::client::Behaviour,
+        roles: ReachRoles,
+    ) -> Result<Self, BehaviourError> {
         let peer_id = key.public().to_peer_id();
         let config = gossipsub::ConfigBuilder::default()
             .validation_mode(gossipsub::ValidationMode::Anonymous)
@@ -174,6 +259,18 @@ impl Behaviour {
             )),
             ping: ping::Behaviour::new(ping::Config::new()),
             federation,
+            relay_client,
+            relay_server: Toggle::from(
+                roles
+                    .relay_server
+                    .then(|| relay::Behaviour::new(peer_id, relay_config())),
+            ),
+            autonat: Toggle::from(
+                roles
+                    .autonat
+                    .then(|| autonat::Behaviour::new(peer_id, autonat_config())),
+            ),
+            dcutr: dcutr::Behaviour::new(peer_id),
         })
     }
 }

@@ -6,14 +6,17 @@
 //! A link carries what a node needs to join a room through any node hosting it: the room id
 //! (the create event's id, checked against the fetched create event) and at least one address
 //! to dial, each ending in `/p2p/<peer id>` so the Noise handshake authenticates the host.
+//!
+//! Which addresses a node puts in its own links is [`invite_addresses`] (specs/federation.md,
+//! "Addresses, reachability and relays").
 
 use std::fmt;
 use std::str::FromStr;
 
 use causerie_crypto::RoomId;
 use causerie_crypto::address::{AddressError, InviteLink};
-use libp2p::Multiaddr;
 use libp2p::multiaddr::Protocol;
+use libp2p::{Multiaddr, PeerId};
 
 /// A parsed invite link whose `via` addresses are multiaddrs ending in a peer id.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,8 +82,67 @@ impl fmt::Display for Invite {
     }
 }
 
+/// The addresses a node's invite links carry, best first, each ending in `/p2p/<own>`, without
+/// duplicates, at most [`MAX_INVITE_VIAS`](causerie_crypto::address::MAX_INVITE_VIAS) (a joining
+/// node dials them in order until one serves the room):
+/// 1. `external`: the announced addresses (`external_addresses`, then any AutoNAT confirmed);
+/// 2. `/dns/<dns_name>/tcp/<port>` when the node has a public name, with the TCP port of the
+///    first announced address, else of the first listen address;
+/// 3. `circuits`: `<relay>/p2p-circuit` addresses of the relays holding a reservation for it;
+/// 4. `listen`: the listen addresses, only when neither 1 nor 3 gave any (a node on loopback or
+///    a LAN announces nothing and stays joinable where it listens).
+pub fn invite_addresses(
+    own: PeerId,
+    external: &[Multiaddr],
+    dns_name: Option<&str>,
+    circuits: &[Multiaddr],
+    listen: &[Multiaddr],
+) -> Vec<Multiaddr> {
+    let port = external.iter().chain(listen).find_map(|address| {
+        address.iter().find_map(|p| match p {
+            Protocol::Tcp(port) => Some(port),
+            _ => None,
+        })
+    });
+    let dns = dns_name.zip(port).map(|(name, port)| {
+        Multiaddr::empty()
+            .with(Protocol::Dns(name.to_owned().into()))
+            .with(Protocol::Tcp(port))
+    });
+    let fallback = if external.is_empty() && circuits.is_empty() {
+        listen
+    } else {
+        &[]
+    };
+    let mut out: Vec<Multiaddr> = Vec::new();
+    let all = external
+        .iter()
+        .cloned()
+        .chain(dns)
+        .chain(circuits.iter().cloned())
+        .chain(fallback.iter().cloned());
+    for address in all {
+        let address = match peer_of(&address) {
+            Some(_) => address,
+            None => address.with(Protocol::P2p(own)),
+        };
+        if out.len() == causerie_crypto::address::MAX_INVITE_VIAS {
+            break;
+        }
+        if !out.contains(&address) {
+            out.push(address);
+        }
+    }
+    out
+}
+
+/// Whether an address goes through a relay (`/p2p-circuit`).
+pub fn is_relayed(address: &Multiaddr) -> bool {
+    address.iter().any(|p| p == Protocol::P2pCircuit)
+}
+
 /// The peer id an address ends with, if any.
-pub fn peer_of(address: &Multiaddr) -> Option<libp2p::PeerId> {
+pub fn peer_of(address: &Multiaddr) -> Option<PeerId> {
     match address.iter().last() {
         Some(Protocol::P2p(peer)) => Some(peer),
         _ => None,
@@ -91,7 +153,6 @@ pub fn peer_of(address: &Multiaddr) -> Option<libp2p::PeerId> {
 mod tests {
     use super::*;
     use causerie_crypto::Hash32;
-    use libp2p::PeerId;
 
     fn address(port: u16) -> Multiaddr {
         let peer = PeerId::from(libp2p::identity::Keypair::generate_ed25519().public());
@@ -114,6 +175,65 @@ mod tests {
         // A pasted link that names the room with its `!` is the same invite.
         let with_sigil = text.replacen("causerie:join/", "causerie:join/!", 1);
         assert_eq!(with_sigil.parse::<Invite>().unwrap(), invite);
+    }
+
+    #[test]
+    fn invite_addresses_prefer_what_is_announced() {
+        let own = PeerId::from(libp2p::identity::Keypair::generate_ed25519().public());
+        let relay = address(4001);
+        let a = |text: &str| text.parse::<Multiaddr>().unwrap();
+        let listen = [a("/ip4/10.0.0.2/tcp/7447"), a("/ip4/127.0.0.1/tcp/7447")];
+        let circuit = relay.clone().with(Protocol::P2pCircuit);
+        let external = [a("/ip4/203.0.113.7/tcp/7000")];
+        let with_own = |m: &Multiaddr| m.clone().with(Protocol::P2p(own));
+
+        // Nothing announced: the listen addresses.
+        let vias = invite_addresses(own, &[], None, &[], &listen);
+        assert_eq!(vias, listen.iter().map(with_own).collect::<Vec<_>>());
+        // A public name alone keeps them, after the name (port of the first listen address).
+        let vias = invite_addresses(own, &[], Some("chat.example"), &[], &listen);
+        assert_eq!(vias[0], a(&format!("/dns/chat.example/tcp/7447/p2p/{own}")));
+        assert_eq!(vias.len(), 3);
+        // Announced addresses first, then the name on their port, then circuits; no listen.
+        let vias = invite_addresses(
+            own,
+            &external,
+            Some("chat.example"),
+            std::slice::from_ref(&circuit),
+            &listen,
+        );
+        assert_eq!(
+            vias,
+            vec![
+                with_own(&external[0]),
+                a(&format!("/dns/chat.example/tcp/7000/p2p/{own}")),
+                with_own(&circuit),
+            ]
+        );
+        // Behind NAT: the circuit alone, which still parses as an invite's via.
+        let vias = invite_addresses(own, &[], None, std::slice::from_ref(&circuit), &listen);
+        assert_eq!(vias, vec![with_own(&circuit)]);
+        assert!(is_relayed(&vias[0]) && !is_relayed(&listen[0]));
+        let invite = Invite {
+            room: RoomId(Hash32([1; 32])),
+            via: vias,
+        };
+        assert_eq!(invite.to_string().parse::<Invite>().unwrap(), invite);
+        // Bounded, without duplicates.
+        let many: Vec<Multiaddr> = (0..40)
+            .map(|i| a(&format!("/ip4/10.0.1.{i}/tcp/1")))
+            .chain(external.iter().cloned())
+            .collect();
+        let vias = invite_addresses(own, &many, None, &[], &[]);
+        assert_eq!(vias.len(), causerie_crypto::address::MAX_INVITE_VIAS);
+        let twice = invite_addresses(
+            own,
+            &[external[0].clone(), external[0].clone()],
+            None,
+            &[],
+            &[],
+        );
+        assert_eq!(twice.len(), 1);
     }
 
     #[test]

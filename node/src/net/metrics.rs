@@ -4,9 +4,10 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::counters::ReasonCounts;
+use crate::counters::{ReasonCounts, render_reasons};
 
-/// The network's counters. Every field only ever grows, except `peers_connected`.
+/// The network's counters. Every field only ever grows, except `peers_connected`,
+/// `reachability` and `relay_reservations`.
 #[derive(Debug, Default)]
 pub struct NetMetrics {
     /// Peers with at least one open connection now.
@@ -36,6 +37,28 @@ pub struct NetMetrics {
     pub held_fetches_limited: AtomicU64,
     /// Gossip messages ignored because their peer was over its rate limit.
     pub gossip_rate_limited: AtomicU64,
+    /// AutoNAT's verdict now, as [`Reachable::code`](super::Reachable::code).
+    pub reachability: AtomicU64,
+    /// Relays holding a reservation for this node now.
+    pub relay_reservations: AtomicU64,
+    /// Reservations relays granted this node (renewals included).
+    pub relay_reservations_accepted: AtomicU64,
+    /// Circuits this node opened through a relay (it dialled a node behind one).
+    pub relay_circuits_outbound: AtomicU64,
+    /// Circuits other nodes opened to this node through its relays.
+    pub relay_circuits_inbound: AtomicU64,
+    /// Reservations this node granted as a relay server.
+    pub relay_served_reservations: AtomicU64,
+    /// Circuits this node carried as a relay server.
+    pub relay_served_circuits: AtomicU64,
+    /// Relayed connections upgraded to direct ones by hole punching (DCUtR).
+    pub hole_punch_succeeded: AtomicU64,
+    /// Hole punches that failed, by reason: `attempts_exceeded` (the direct dials failed),
+    /// `inbound_stream`, `outbound_stream` (the DCUtR exchange over the relay failed).
+    hole_punch_failed: ReasonCounts,
+    /// Reservations and circuits this node refused as a relay server, by what:
+    /// `reservation`, `circuit`.
+    relay_served_denied: ReasonCounts,
     /// Inbound requests failed, by reason.
     requests_failed: ReasonCounts,
     /// Events from peers (gossip or pulls) that failed verification or auth, by reason, whether
@@ -77,6 +100,26 @@ pub struct NetMetricsSnapshot {
     pub held_fetches_limited: u64,
     /// See [`NetMetrics::gossip_rate_limited`].
     pub gossip_rate_limited: u64,
+    /// See [`NetMetrics::reachability`].
+    pub reachability: super::Reachable,
+    /// See [`NetMetrics::relay_reservations`].
+    pub relay_reservations: u64,
+    /// See [`NetMetrics::relay_reservations_accepted`].
+    pub relay_reservations_accepted: u64,
+    /// See [`NetMetrics::relay_circuits_outbound`].
+    pub relay_circuits_outbound: u64,
+    /// See [`NetMetrics::relay_circuits_inbound`].
+    pub relay_circuits_inbound: u64,
+    /// See [`NetMetrics::relay_served_reservations`].
+    pub relay_served_reservations: u64,
+    /// See [`NetMetrics::relay_served_circuits`].
+    pub relay_served_circuits: u64,
+    /// See [`NetMetrics::hole_punch_succeeded`].
+    pub hole_punch_succeeded: u64,
+    /// Hole punches failed, by reason.
+    pub hole_punch_failed: BTreeMap<&'static str, u64>,
+    /// Refusals as a relay server, by what was refused.
+    pub relay_served_denied: BTreeMap<&'static str, u64>,
     /// Inbound requests failed, by reason name.
     pub requests_failed: BTreeMap<&'static str, u64>,
     /// Events from peers rejected, by reason name.
@@ -118,6 +161,16 @@ impl NetMetrics {
         self.federation_denied.increment(what);
     }
 
+    /// Counts a hole punch that failed.
+    pub fn hole_punch_failed(&self, reason: &'static str) {
+        self.hole_punch_failed.increment(reason);
+    }
+
+    /// Counts a reservation or circuit refused as a relay server.
+    pub fn relay_served_denied(&self, what: &'static str) {
+        self.relay_served_denied.increment(what);
+    }
+
     /// Copies every counter.
     pub fn snapshot(&self) -> NetMetricsSnapshot {
         let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
@@ -135,10 +188,94 @@ impl NetMetrics {
             peers_banned: load(&self.peers_banned),
             held_fetches_limited: load(&self.held_fetches_limited),
             gossip_rate_limited: load(&self.gossip_rate_limited),
+            reachability: super::Reachable::from_code(load(&self.reachability)),
+            relay_reservations: load(&self.relay_reservations),
+            relay_reservations_accepted: load(&self.relay_reservations_accepted),
+            relay_circuits_outbound: load(&self.relay_circuits_outbound),
+            relay_circuits_inbound: load(&self.relay_circuits_inbound),
+            relay_served_reservations: load(&self.relay_served_reservations),
+            relay_served_circuits: load(&self.relay_served_circuits),
+            hole_punch_succeeded: load(&self.hole_punch_succeeded),
+            hole_punch_failed: self.hole_punch_failed.snapshot(),
+            relay_served_denied: self.relay_served_denied.snapshot(),
             requests_failed: self.requests_failed.snapshot(),
             events_rejected: self.events_rejected.snapshot(),
             outbound_failed: self.outbound_failed.snapshot(),
             federation_denied: self.federation_denied.snapshot(),
         }
+    }
+}
+
+impl NetMetricsSnapshot {
+    /// Renders the reachability, relay and hole-punch series in the Prometheus text format
+    /// (`causerie_reachability{status}` is 1 for the current verdict, 0 for the others).
+    pub fn render_reach(&self, out: &mut String) {
+        use std::fmt::Write as _;
+        let name = "causerie_reachability";
+        // Writing to a String cannot fail.
+        let _ = writeln!(
+            out,
+            "# HELP {name} AutoNAT's verdict on this node (1 for the current one).\n# TYPE {name} gauge"
+        );
+        for status in super::Reachable::ALL {
+            let value = u64::from(status == self.reachability);
+            let _ = writeln!(out, "{name}{{status=\"{}\"}} {value}", status.name());
+        }
+        let _ = writeln!(
+            out,
+            "# HELP causerie_relay_reservations Relays holding a reservation for this node.\n\
+             # TYPE causerie_relay_reservations gauge\ncauserie_relay_reservations {}",
+            self.relay_reservations
+        );
+        let counters: [(&str, &str, u64); 6] = [
+            (
+                "causerie_relay_reservations_accepted_total",
+                "Reservations relays granted this node (renewals included).",
+                self.relay_reservations_accepted,
+            ),
+            (
+                "causerie_relay_circuits_outbound_total",
+                "Circuits this node opened through a relay.",
+                self.relay_circuits_outbound,
+            ),
+            (
+                "causerie_relay_circuits_inbound_total",
+                "Circuits other nodes opened to this node through its relays.",
+                self.relay_circuits_inbound,
+            ),
+            (
+                "causerie_relay_served_reservations_total",
+                "Reservations this node granted as a relay server.",
+                self.relay_served_reservations,
+            ),
+            (
+                "causerie_relay_served_circuits_total",
+                "Circuits this node carried as a relay server.",
+                self.relay_served_circuits,
+            ),
+            (
+                "causerie_hole_punch_succeeded_total",
+                "Relayed connections upgraded to direct ones by hole punching.",
+                self.hole_punch_succeeded,
+            ),
+        ];
+        for (name, help, value) in counters {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
+            );
+        }
+        render_reasons(
+            out,
+            "causerie_hole_punch_failed_total",
+            "Hole punches that failed, by reason.",
+            &self.hole_punch_failed,
+        );
+        render_reasons(
+            out,
+            "causerie_relay_served_denied_total",
+            "Reservations and circuits refused as a relay server, by what.",
+            &self.relay_served_denied,
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! `causerie-cluster-node`: a node as a child process for the cluster harness (see
-//! `causerie_tests::cluster`). It takes the same node flags as `causerie run` (`--data-dir`,
-//! `--listen`, `--bootstrap`, `--http`), builds the same validated `Config` and runs the same
+//! `causerie_tests::cluster`). It takes the same node flags as `causerie run` (`--config`,
+//! `--data-dir`, `--listen`, `--bootstrap`, `--http`), builds the same validated `Config` (the
+//! same config file format, flags overriding it) and runs the same
 //! `daemon::start`; once started it prints one JSON line on stdout
 //! (`{"peer_id", "http", "listen"}`) so the harness learns its ports, and it stops gracefully
 //! (flushing the store) on SIGINT or SIGTERM. Scenarios SIGKILL it to test crash recovery.
@@ -21,7 +22,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use causerie_node::config::{Config, ConfigFile, Overrides};
+use causerie_node::config::{Config, Overrides};
 use causerie_node::daemon;
 use clap::Parser;
 use tokio::signal::unix::{SignalKind, signal};
@@ -29,6 +30,9 @@ use tokio::signal::unix::{SignalKind, signal};
 /// A Causerie node for multi-process tests.
 #[derive(Debug, Parser)]
 struct Args {
+    /// TOML config file, as `causerie run --config` reads it.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
     /// Data directory.
     #[arg(long, value_name = "DIR")]
     data_dir: PathBuf,
@@ -61,7 +65,7 @@ fn main() -> ExitCode {
         http: args.http,
     };
     let control = args.control;
-    let config = match Config::from_parts(ConfigFile::default(), overrides) {
+    let config = match Config::load(args.config.as_deref(), overrides) {
         Ok(config) => config,
         Err(e) => {
             eprintln!("causerie-cluster-node: {e} ({})", e.reason());
