@@ -12,7 +12,8 @@
 //!
 //! Needs root and `ip` (iproute2); NAT needs `nft` (nftables). [`available`] is the skip rule:
 //! without them a test prints a SKIP line and passes, unless `CAUSERIE_REQUIRE_NETNS=1` (CI),
-//! in which case it fails.
+//! in which case it fails. A node's log is printed when its test fails, or always with
+//! `CAUSERIE_NETNS_LOGS=1`.
 
 use std::io::Write as _;
 use std::net::SocketAddr;
@@ -38,6 +39,8 @@ pub const FORWARD_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const MAX_READY_LINE_BYTES: u64 = 16 * 1024;
 /// How much of a node's log is printed when a test fails.
 const LOG_TAIL_LINES: usize = 60;
+/// Set to `1` to print every node's whole log when its test ends, passed or not.
+pub const SHOW_LOGS_VAR: &str = "CAUSERIE_NETNS_LOGS";
 
 /// Why a lab operation failed.
 #[derive(Debug, Error)]
@@ -425,7 +428,10 @@ impl NsNode {
 
 impl Drop for NsNode {
     fn drop(&mut self) {
-        if std::thread::panicking() {
+        if std::env::var(SHOW_LOGS_VAR).is_ok_and(|v| v == "1") {
+            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+            let _ = writeln!(std::io::stderr(), "--- {} log\n{log}", self.name);
+        } else if std::thread::panicking() {
             let _ = writeln!(
                 std::io::stderr(),
                 "--- {} log (last {LOG_TAIL_LINES} lines)\n{}",

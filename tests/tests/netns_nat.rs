@@ -7,8 +7,9 @@
 //!                    │           router: masquerade NAT, forwards only what [c] opened
 //! ```
 //!
-//! A announces its address and serves as a relay; B announces its address; C, behind the NAT
-//! router, can dial out but nobody can dial it, and names A as its relay. Each runs the node
+//! A announces its address and serves as a relay; B announces its address and knows no peer
+//! (its first contact is the link it is given); C, behind the NAT router, can dial out but
+//! nobody can dial it, and names A as its relay. Each runs the node
 //! daemon (`causerie-cluster-node`: the daemon of `causerie run`, with the same config file)
 //! inside its namespace, driven through its client API as a client would. A user on A creates
 //! a room; C joins by A's invite link; C's own invite link then carries its relay circuit
@@ -192,8 +193,7 @@ async fn a_node_behind_nat_joins_by_link_and_chats_through_the_relay() {
         http(),
         &format!(
             "listen = [\"/ip4/10.232.0.2/tcp/{P2P_PORT}\"]\n\
-             external_addresses = [\"/ip4/10.232.0.2/tcp/{P2P_PORT}\"]\n\
-             bootstrap = [\"{a_addr}\"]\n"
+             external_addresses = [\"/ip4/10.232.0.2/tcp/{P2P_PORT}\"]\n"
         ),
     )
     .await
@@ -299,6 +299,12 @@ async fn a_node_behind_nat_joins_by_link_and_chats_through_the_relay() {
         + metric(&node_b, "causerie_hole_punch_succeeded_total").await;
     let relayed = strings(&info(&node_c).await["relayed_peers"]).contains(&b_id);
     eprintln!("B-C: hole punches succeeded {punched}, still relayed now: {relayed}");
+    for node in [&node_b, &node_c] {
+        let failed = metric(node, "causerie_hole_punch_failed_total{reason=\"attempts_exceeded\"}").await
+            + metric(node, "causerie_hole_punch_failed_total{reason=\"inbound_stream\"}").await
+            + metric(node, "causerie_hole_punch_failed_total{reason=\"outbound_stream\"}").await;
+        eprintln!("{}: hole punches failed {failed}", node.name);
+    }
     assert!(
         punched >= 1 || relayed,
         "B and C must be linked by a relay circuit or a hole-punched connection"
@@ -313,10 +319,12 @@ async fn a_node_behind_nat_joins_by_link_and_chats_through_the_relay() {
         info(&node_c).await["reachability"] == "private"
     })
     .await;
-    wait_for("AutoNAT finds A public", || async {
-        info(&node_a).await["reachability"] == "public"
-    })
-    .await;
+    for (node, name) in [(&node_a, "A"), (&node_b, "B")] {
+        wait_for(&format!("AutoNAT finds {name} public"), || async {
+            info(node).await["reachability"] == "public"
+        })
+        .await;
+    }
     // Still private, C keeps its reservation and its link keeps the circuit.
     assert_eq!(metric(&node_c, "causerie_relay_reservations").await, 1);
     eprintln!("done in {:.1} s", started.elapsed().as_secs_f64());

@@ -44,8 +44,10 @@ pub(crate) const GOSSIP_HEARTBEAT: Duration = Duration::from_millis(500);
 pub(crate) const GOSSIP_DUPLICATE_CACHE: Duration = Duration::from_secs(120);
 /// Most established connections in total.
 pub(crate) const MAX_CONNECTIONS: u32 = 512;
-/// Most established connections per peer.
-pub(crate) const MAX_CONNECTIONS_PER_PEER: u32 = 2;
+/// Most established connections per peer. Beside the connection two nodes chat over, an
+/// AutoNAT dial-back, a relay reservation or circuit and a hole-punched upgrade each open one
+/// of their own; with fewer slots those are refused and a reachable node is judged private.
+pub(crate) const MAX_CONNECTIONS_PER_PEER: u32 = 4;
 /// Most pending (not yet established) connections each way.
 pub(crate) const MAX_PENDING_CONNECTIONS: u32 = 64;
 /// Most concurrent request-response streams per connection.
