@@ -198,6 +198,7 @@ pub async fn start(config: &Config) -> Result<Running, DaemonError> {
     net_config.relays = config.relays.clone();
     net_config.relay_server = config.relay_server;
     net_config.autonat = config.autonat;
+    net_config.dns_name = config.public_host().map(str::to_owned);
     let (net, net_task) = match Net::spawn(net_config, node.clone(), shutdown.child_token()) {
         Ok(started) => started,
         Err(e) => {

@@ -95,8 +95,8 @@ pub struct NetConfig {
     /// Learn reachability with AutoNAT and answer other nodes' probes (`autonat`). On by
     /// default.
     pub autonat: bool,
-    /// The node's public host name: invite links then carry `/dns/<name>/tcp/<port>/p2p/<id>`.
-    /// None by default.
+    /// The node's public host name (the host of `public_origin`): invite links then carry
+    /// `/dns/<name>/tcp/<port>/p2p/<id>`. None by default.
     pub dns_name: Option<String>,
 }
 

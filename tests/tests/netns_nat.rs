@@ -300,9 +300,21 @@ async fn a_node_behind_nat_joins_by_link_and_chats_through_the_relay() {
     let relayed = strings(&info(&node_c).await["relayed_peers"]).contains(&b_id);
     eprintln!("B-C: hole punches succeeded {punched}, still relayed now: {relayed}");
     for node in [&node_b, &node_c] {
-        let failed = metric(node, "causerie_hole_punch_failed_total{reason=\"attempts_exceeded\"}").await
-            + metric(node, "causerie_hole_punch_failed_total{reason=\"inbound_stream\"}").await
-            + metric(node, "causerie_hole_punch_failed_total{reason=\"outbound_stream\"}").await;
+        let failed = metric(
+            node,
+            "causerie_hole_punch_failed_total{reason=\"attempts_exceeded\"}",
+        )
+        .await
+            + metric(
+                node,
+                "causerie_hole_punch_failed_total{reason=\"inbound_stream\"}",
+            )
+            .await
+            + metric(
+                node,
+                "causerie_hole_punch_failed_total{reason=\"outbound_stream\"}",
+            )
+            .await;
         eprintln!("{}: hole punches failed {failed}", node.name);
     }
     assert!(

@@ -86,8 +86,9 @@ impl fmt::Display for Invite {
 /// duplicates, at most [`MAX_INVITE_VIAS`](causerie_crypto::address::MAX_INVITE_VIAS) (a joining
 /// node dials them in order until one serves the room):
 /// 1. `external`: the announced addresses (`external_addresses`, then any AutoNAT confirmed);
-/// 2. `/dns/<dns_name>/tcp/<port>` when the node has a public name, with the TCP port of the
-///    first announced address, else of the first listen address;
+/// 2. `/dns/<dns_name>/tcp/<port>` when the node has a public name (`/ip4`, `/ip6` when the
+///    name is an IP address), with the TCP port of the first announced address, else of the
+///    first listen address;
 /// 3. `circuits`: `<relay>/p2p-circuit` addresses of the relays holding a reservation for it;
 /// 4. `listen`: the listen addresses, only when neither 1 nor 3 gave any (a node on loopback or
 ///    a LAN announces nothing and stays joinable where it listens).
@@ -105,9 +106,13 @@ pub fn invite_addresses(
         })
     });
     let dns = dns_name.zip(port).map(|(name, port)| {
-        Multiaddr::empty()
-            .with(Protocol::Dns(name.to_owned().into()))
-            .with(Protocol::Tcp(port))
+        // A public "name" may be an IP address (an origin such as https://203.0.113.7).
+        let host = match name.parse::<std::net::IpAddr>() {
+            Ok(std::net::IpAddr::V4(ip)) => Protocol::Ip4(ip),
+            Ok(std::net::IpAddr::V6(ip)) => Protocol::Ip6(ip),
+            Err(_) => Protocol::Dns(name.to_owned().into()),
+        };
+        Multiaddr::empty().with(host).with(Protocol::Tcp(port))
     });
     let fallback = if external.is_empty() && circuits.is_empty() {
         listen
@@ -210,6 +215,9 @@ mod tests {
                 with_own(&circuit),
             ]
         );
+        // An IP address as the public name is written as one.
+        let vias = invite_addresses(own, &[], Some("203.0.113.9"), &[], &listen);
+        assert_eq!(vias[0], a(&format!("/ip4/203.0.113.9/tcp/7447/p2p/{own}")));
         // Behind NAT: the circuit alone, which still parses as an invite's via.
         let vias = invite_addresses(own, &[], None, std::slice::from_ref(&circuit), &listen);
         assert_eq!(vias, vec![with_own(&circuit)]);
