@@ -24,7 +24,7 @@ use causerie_crypto::{RoomId, UserKey, UserSecret};
 use causerie_node::node::NodeEvent;
 use causerie_room::Membership;
 use causerie_room::policy::{POLICY_RULE, Recommendation, Rule, Target};
-use causerie_tests::bench::{for_each_flag, ms, percentile, say};
+use causerie_tests::bench::{for_each_flag, ms, note_arrival, percentile, runtime, say};
 use causerie_tests::cluster::{Cluster, Result, TestUser, wait_until};
 
 const A: usize = 0;
@@ -71,11 +71,7 @@ fn options() -> Options {
 }
 
 fn main() -> Result<()> {
-    let options = options();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(run(options))
+    runtime()?.block_on(run(options()))
 }
 
 async fn run(options: Options) -> Result<()> {
@@ -102,12 +98,7 @@ async fn run(options: Options) -> Result<()> {
                 let at = Instant::now();
                 if event.kind() == POLICY_RULE {
                     if let Some(id) = event.state_key() {
-                        rules
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .entry(id.to_owned())
-                            .or_default()
-                            .push((index, at));
+                        note_arrival(&rules, id.to_owned(), index, at);
                     }
                 } else if event.kind() == kinds::MEMBER
                     && Membership::parse(event.content()) == Ok(Membership::Ban)
@@ -116,11 +107,7 @@ async fn run(options: Options) -> Result<()> {
                         .and_then(causerie_room::content::parse_user_hex)
                         .and_then(|b| UserKey::from_bytes(&b).ok())
                 {
-                    bans.lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .entry((room, user))
-                        .or_default()
-                        .push((index, at));
+                    note_arrival(&bans, (room, user), index, at);
                 }
             }
         }));

@@ -24,7 +24,7 @@ use causerie_crypto::{Event, EventId, RoomId};
 use causerie_node::ledger::MAX_RECEIVE_BATCH;
 use causerie_node::node::NodeEvent;
 use causerie_room::Room;
-use causerie_tests::bench::{for_each_flag, percentile, say};
+use causerie_tests::bench::{for_each_number_flag, note_arrival, percentile, runtime, say};
 use causerie_tests::cluster::{
     Cluster, HarnessError, Result, TestUser, event_ids, now_ms, text_content, wait_until,
 };
@@ -49,10 +49,7 @@ fn options() -> Options {
         seconds: 10,
         catch_up: 50_000,
     };
-    for_each_flag(|name, value| {
-        let Ok(v) = value.parse::<u64>() else {
-            return false;
-        };
+    for_each_number_flag(|name, v| {
         match name {
             "--nodes" => options.nodes = (v as usize).clamp(2, 10),
             "--rate" => options.rate = v.clamp(1, 5_000),
@@ -67,10 +64,7 @@ fn options() -> Options {
 
 fn main() -> Result<()> {
     let options = options();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(async {
+    runtime()?.block_on(async {
         latency(&options).await?;
         catch_up(&options).await
     })
@@ -101,13 +95,7 @@ async fn latency(options: &Options) -> Result<()> {
         listeners.push(tokio::spawn(async move {
             while let Ok(event) = announcements.recv().await {
                 if let NodeEvent::Accepted { event, .. } = event {
-                    let at = Instant::now();
-                    stored
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .entry(event.id())
-                        .or_default()
-                        .push((index, at));
+                    note_arrival(&stored, event.id(), index, Instant::now());
                 }
             }
         }));

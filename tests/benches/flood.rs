@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use causerie_tests::api::{ApiNode, ApiUser};
-use causerie_tests::bench::{for_each_flag, ms};
+use causerie_tests::bench::{for_each_number_flag, ms, runtime};
 
 /// Pause between two messages of one honest user (well inside the per-room rate).
 const HONEST_PAUSE: Duration = Duration::from_millis(250);
@@ -33,10 +33,7 @@ fn options() -> Options {
         messages: 100,
         flood_rate: 1_000,
     };
-    for_each_flag(|name, value| {
-        let Ok(v) = value.parse::<u64>() else {
-            return false;
-        };
+    for_each_number_flag(|name, v| {
         match name {
             "--honest" => options.honest = (v as usize).clamp(1, 20),
             "--messages" => options.messages = (v as usize).clamp(10, 10_000),
@@ -92,11 +89,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 #[allow(clippy::print_stdout)]
 fn main() {
     let options = options();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    runtime.block_on(async move {
+    runtime().expect("runtime").block_on(async move {
         let mut node = ApiNode::start(Vec::new()).await;
         let alice = ApiUser::registered(node.http, 1, "alice").await;
         let room = alice.create_room("Flood", "public").await;

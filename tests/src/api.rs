@@ -87,6 +87,17 @@ impl ApiNode {
         }
     }
 
+    /// Waits until the node is connected to a peer (one started with this node's
+    /// [`ApiNode::p2p_addrs`] as bootstrap has dialled it).
+    pub async fn wait_connected(&self, what: &str) {
+        let net = self.running().net.clone();
+        eventually(what, || {
+            let net = net.clone();
+            async move { !net.connected_peers().await.expect("peers").is_empty() }
+        })
+        .await;
+    }
+
     /// The URL of `path` on this node.
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.http, path)
@@ -492,6 +503,21 @@ impl ApiUser {
         self.must(&room, json!({ "action": "name", "name": name }))
             .await;
         room
+    }
+
+    /// The member row of `user` in `room` as the node reports it (`GET /rooms/{room}/members`).
+    pub async fn member(&self, room: &str, user: &str) -> Option<Value> {
+        let members = self
+            .call("GET", &format!("/rooms/{room}/members"), Value::Null)
+            .await;
+        members["members"]
+            .as_array()
+            .and_then(|rows| rows.iter().find(|m| m["user"] == json!(user)).cloned())
+    }
+
+    /// Whether the room's newest page holds a message with `body`.
+    pub async fn shows(&self, room: &str, body: &str) -> bool {
+        self.bodies(room).await.iter().any(|b| b == body)
     }
 
     /// Message bodies of the room's newest page, oldest first.

@@ -6,7 +6,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-use causerie_tests::api::{ApiNode, ApiUser, eventually};
+use causerie_tests::api::{ApiNode, ApiUser};
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -109,12 +109,7 @@ async fn ids_keys_and_links_parse_one_way_everywhere() {
         "{link}"
     );
     let with_sigil = link.replacen("causerie:join/", "causerie:join/!", 1);
-    let net = b.running().net.clone();
-    eventually("B connected to A", || {
-        let net = net.clone();
-        async move { !net.connected_peers().await.unwrap().is_empty() }
-    })
-    .await;
+    b.wait_connected("B connected to A").await;
     let joined = bob
         .post("/api/v1/rooms/join", json!({ "link": with_sigil }))
         .await;

@@ -10,12 +10,7 @@ use serde_json::json;
 async fn two_nodes() -> (ApiNode, ApiNode) {
     let a = ApiNode::start(Vec::new()).await;
     let b = ApiNode::start(a.p2p_addrs().await).await;
-    let net = b.running().net.clone();
-    eventually("B connected to A", || {
-        let net = net.clone();
-        async move { !net.connected_peers().await.unwrap().is_empty() }
-    })
-    .await;
+    b.wait_connected("B connected to A").await;
     (a, b)
 }
 

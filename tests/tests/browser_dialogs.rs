@@ -75,21 +75,12 @@ async fn menu_dialog(chat: &Chat, scope: &str, label: &str, name: &str) {
     }
 }
 
-/// The member row of `user` as the node reports it (`GET /rooms/{room}/members`).
-async fn member(observer: &ApiUser, room: &str, user: &str) -> Option<Value> {
-    let members = observer
-        .call("GET", &format!("/rooms/{room}/members"), Value::Null)
-        .await;
-    members["members"]
-        .as_array()
-        .and_then(|rows| rows.iter().find(|m| m["user"] == json!(user)).cloned())
-}
-
 /// Waits until the node reports `user`'s `field` in `room` as `expected`.
 async fn wait_member(observer: &ApiUser, room: &str, user: &str, field: &str, expected: Value) {
     let what = format!("{field} of {user} to be {expected} on the node");
     cluster::wait_until(NODE_WAIT, &what, || async {
-        member(observer, room, user)
+        observer
+            .member(room, user)
             .await
             .is_some_and(|m| m[field] == expected)
     })
@@ -136,7 +127,7 @@ async fn every_dialog_cancels_refuses_and_submits() {
     expect_refusal(&chat, "prompt", "At most 64 bytes").await;
     cancel(&chat, "prompt").await;
     assert_eq!(
-        member(&bob, &room, &alice).await.expect("alice")["display_name"],
+        bob.member(&room, &alice).await.expect("alice")["display_name"],
         json!("Alice")
     );
     chat.click("#edit-profile").await;
@@ -160,7 +151,7 @@ async fn every_dialog_cancels_refuses_and_submits() {
     chat.fill("#prompt-input", "carol").await;
     expect_refusal(&chat, "prompt", "64 lowercase hex digits").await;
     cancel(&chat, "prompt").await;
-    assert!(member(&bob, &room, &carol.key()).await.is_none());
+    assert!(bob.member(&room, &carol.key()).await.is_none());
     chat.click("#members .member-invite button").await;
     chat.wait_dialog("prompt", true).await;
     chat.fill("#prompt-input", &carol.key()).await;
@@ -175,7 +166,7 @@ async fn every_dialog_cancels_refuses_and_submits() {
     expect_refusal(&chat, "prompt", "whole number").await;
     cancel(&chat, "prompt").await;
     assert_eq!(
-        member(&bob, &room, &bob.key()).await.expect("bob")["power"],
+        bob.member(&room, &bob.key()).await.expect("bob")["power"],
         json!(0)
     );
     menu_dialog(&chat, &bob_row, "Change power…", "prompt").await;
@@ -210,7 +201,7 @@ async fn every_dialog_cancels_refuses_and_submits() {
         menu_dialog(&chat, &bob_row, label, "prompt").await;
         cancel(&chat, "prompt").await;
         assert_eq!(
-            member(&bob, &room, &bob.key()).await.expect("bob")["membership"],
+            bob.member(&room, &bob.key()).await.expect("bob")["membership"],
             json!("join"),
             "{label} cancelled"
         );
@@ -259,7 +250,7 @@ async fn every_dialog_cancels_refuses_and_submits() {
     chat.wait_dialog("moderate", true).await;
     cancel(&chat, "moderate").await;
     assert_eq!(
-        member(&bob, &room, &bob.key()).await.expect("bob")["membership"],
+        bob.member(&room, &bob.key()).await.expect("bob")["membership"],
         json!("join"),
         "kick from the panel cancelled"
     );
@@ -271,7 +262,7 @@ async fn every_dialog_cancels_refuses_and_submits() {
     chat.click("#moderate-ok").await;
     chat.wait_dialog("moderate", false).await;
     wait_member(&carol, &room, &bob.key(), "membership", json!("leave")).await;
-    let removed = member(&carol, &room, &bob.key()).await.expect("bob");
+    let removed = carol.member(&room, &bob.key()).await.expect("bob");
     assert_eq!(removed["membership"], json!("leave"), "{removed}");
     chat.shot("bob kicked from the panel").await;
 

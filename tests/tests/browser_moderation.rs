@@ -50,21 +50,12 @@ fn classifier_config() -> ConfigFile {
 /// A reason that would run script if it were ever parsed as HTML.
 const HOSTILE_REASON: &str = "spam <img src=x onerror=\"window.__xss=1\">";
 
-/// The member row of `user` in `room` as the node reports it.
-async fn member(observer: &ApiUser, room: &str, user: &str) -> Option<Value> {
-    let members = observer
-        .call("GET", &format!("/rooms/{room}/members"), Value::Null)
-        .await;
-    members["members"]
-        .as_array()
-        .and_then(|rows| rows.iter().find(|m| m["user"] == json!(user)).cloned())
-}
-
 /// Waits until the node reports `user`'s membership in `room` as `membership`.
 async fn wait_membership(observer: &ApiUser, room: &str, user: &str, membership: &str) {
     let what = format!("{user} to be {membership} on the node");
     cluster::wait_until(NODE_WAIT, &what, || async {
-        member(observer, room, user)
+        observer
+            .member(room, user)
             .await
             .is_some_and(|m| m["membership"] == json!(membership))
     })
@@ -153,7 +144,7 @@ async fn moderator_panel_acts_and_the_member_reads_why() {
         .await;
     let what = "bob's mute on the node";
     cluster::wait_until(NODE_WAIT, what, || async {
-        member(&carol, &room, &bob_key).await.is_some_and(|m| {
+        carol.member(&room, &bob_key).await.is_some_and(|m| {
             m["muted"]["reason"] == json!("calm down") && m["muted"]["expires"].is_u64()
         })
     })
@@ -408,7 +399,7 @@ async fn moderator_panel_acts_and_the_member_reads_why() {
         .await;
     alice.answer_moderation("scam", Some("7 days")).await;
     wait_membership(&carol, &room, &carol.key(), "ban").await;
-    let banned = member(&carol, &room, &carol.key()).await.expect("carol");
+    let banned = carol.member(&room, &carol.key()).await.expect("carol");
     assert_eq!(banned["ban"]["purge"], json!(true), "{banned}");
     assert!(banned["ban"]["expires"].is_u64(), "{banned}");
     alice.wait_panel_badge(&carol.key(), "banned until").await;

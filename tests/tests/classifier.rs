@@ -16,8 +16,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use causerie_node::config::{ClassifierFile, ConfigFile};
-use causerie_tests::api::{ApiNode, ApiUser, StreamReader, eventually};
+use causerie_tests::api::{Answer, ApiNode, ApiUser, StreamReader, eventually};
 use serde_json::{Value, json};
+use tempfile::TempDir;
 
 /// A test classifier: answers by the message body. `slow:NAME` writes `pending-NAME` and
 /// answers once `release-NAME` exists (other requests are answered meanwhile); `hold...` is
@@ -118,15 +119,22 @@ fn classifier_file(args: Vec<String>, timeout_ms: u64, fail_mode: &str) -> Confi
     }
 }
 
-/// A node running the test classifier, whose files go to `dir`.
-async fn node_with_test_classifier(dir: &Path, timeout_ms: u64, fail_mode: &str) -> ApiNode {
-    let script = dir.join("classifier.py");
+/// Logs on, and a node running the test classifier, whose files go to the returned folder.
+async fn node_with_test_classifier(timeout_ms: u64, fail_mode: &str) -> (TempDir, ApiNode) {
+    logs();
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("classifier.py");
     std::fs::write(&script, TEST_CLASSIFIER).unwrap();
-    let args = vec![script.display().to_string(), dir.display().to_string()];
-    ApiNode::start_configured(Vec::new(), classifier_file(args, timeout_ms, fail_mode)).await
+    let args = vec![
+        script.display().to_string(),
+        dir.path().display().to_string(),
+    ];
+    let node =
+        ApiNode::start_configured(Vec::new(), classifier_file(args, timeout_ms, fail_mode)).await;
+    (dir, node)
 }
 
-async fn say(user: &ApiUser, room: &str, body: &str) -> causerie_tests::api::Answer {
+async fn say(user: &ApiUser, room: &str, body: &str) -> Answer {
     user.act(room, json!({ "action": "message", "body": body }))
         .await
 }
@@ -139,6 +147,26 @@ async fn review_items(user: &ApiUser, room: &str) -> Vec<Value> {
     let answer = user.get(&format!("/api/v1/rooms/{room}/review")).await;
     assert_eq!(answer.status, 200, "{:?}", answer.body);
     answer.body["items"].as_array().unwrap().clone()
+}
+
+/// A moderator's `decision` (`approve` or `reject`) on review item `item` of `room`, with the
+/// `reason` given, if any.
+async fn decide(
+    user: &ApiUser,
+    room: &str,
+    item: &Value,
+    decision: &str,
+    reason: Option<&str>,
+) -> Answer {
+    let body = match reason {
+        Some(reason) => json!({ "reason": reason }),
+        None => json!({}),
+    };
+    user.post(
+        &format!("/api/v1/rooms/{room}/review/{item}/{decision}"),
+        body,
+    )
+    .await
 }
 
 fn starts(dir: &Path) -> usize {
@@ -233,12 +261,7 @@ async fn the_example_accepts_rejects_holds_and_labels_and_the_queue_survives_a_r
     let items = review_items(&alice, &room).await;
     let spam_item = items[2]["item"].clone();
     let spam_id = items[2]["event"]["id"].clone();
-    let rejected = alice
-        .post(
-            &format!("/api/v1/rooms/{room}/review/{spam_item}/reject"),
-            json!({ "reason": "no ads" }),
-        )
-        .await;
+    let rejected = decide(&alice, &room, &spam_item, "reject", Some("no ads")).await;
     assert_eq!(rejected.status, 200, "{:?}", rejected.body);
     assert_eq!(rejected.body["needs_redaction"], false);
     loop {
@@ -260,37 +283,21 @@ async fn the_example_accepts_rejects_holds_and_labels_and_the_queue_survives_a_r
     let (held_item, flagged_item) = (items[0]["item"].clone(), items[1]["item"].clone());
 
     // Approving the held message ingests it as it was signed.
-    let approved = alice
-        .post(
-            &format!("/api/v1/rooms/{room}/review/{held_item}/approve"),
-            json!({}),
-        )
-        .await;
+    let approved = decide(&alice, &room, &held_item, "approve", None).await;
     assert_eq!(approved.status, 200, "{:?}", approved.body);
     assert_eq!(approved.body["event_id"], held_id.as_str());
     assert_eq!(approved.body["visible"], true);
     assert!(
         alice
-            .bodies(&room)
+            .shows(&room, "look at https://example.com/offer")
             .await
-            .contains(&"look at https://example.com/offer".to_owned())
     );
     // Rejecting the flagged one closes it; an accepted event needs a redaction to leave the room.
-    let rejected = alice
-        .post(
-            &format!("/api/v1/rooms/{room}/review/{flagged_item}/reject"),
-            json!({ "reason": "no shouting" }),
-        )
-        .await;
+    let rejected = decide(&alice, &room, &flagged_item, "reject", Some("no shouting")).await;
     assert_eq!(rejected.status, 200, "{:?}", rejected.body);
     assert_eq!(rejected.body["needs_redaction"], true);
     assert!(review_items(&alice, &room).await.is_empty());
-    let gone = alice
-        .post(
-            &format!("/api/v1/rooms/{room}/review/{flagged_item}/reject"),
-            json!({}),
-        )
-        .await;
+    let gone = decide(&alice, &room, &flagged_item, "reject", None).await;
     assert_eq!(gone.status, 404);
     assert_eq!(gone.reason(), "no_such_review_item");
     node.stop().await;
@@ -298,10 +305,8 @@ async fn the_example_accepts_rejects_holds_and_labels_and_the_queue_survives_a_r
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_classifier_that_sleeps_on_one_room_delays_nothing_in_another() {
-    logs();
-    let dir = tempfile::tempdir().unwrap();
     // A long timeout: room A's request stays pending until the test releases it.
-    let mut node = node_with_test_classifier(dir.path(), 60_000, "fail_open").await;
+    let (dir, mut node) = node_with_test_classifier(60_000, "fail_open").await;
     let alice = Arc::new(ApiUser::registered(node.http, 1, "alice").await);
     let room_a = alice.create_room("A", "public").await;
     let room_b = alice.create_room("B", "public").await;
@@ -321,28 +326,21 @@ async fn a_classifier_that_sleeps_on_one_room_delays_nothing_in_another() {
     // Room B's message is classified, taken and readable while room A's still waits.
     let quick = say(&alice, &room_b, "meanwhile in B").await;
     assert_eq!(quick.status, 200, "{:?}", quick.body);
-    assert!(
-        alice
-            .bodies(&room_b)
-            .await
-            .contains(&"meanwhile in B".to_owned())
-    );
+    assert!(alice.shows(&room_b, "meanwhile in B").await);
     assert!(!slow.is_finished(), "room A's request is still pending");
     assert_eq!(node.metric("causerie_classifier_in_flight").await, 1);
-    assert!(!alice.bodies(&room_a).await.contains(&"slow:a".to_owned()));
+    assert!(!alice.shows(&room_a, "slow:a").await);
 
     std::fs::write(dir.path().join("release-a"), b"").unwrap();
     let answer = slow.await.unwrap();
     assert_eq!(answer.status, 200, "{:?}", answer.body);
-    assert!(alice.bodies(&room_a).await.contains(&"slow:a".to_owned()));
+    assert!(alice.shows(&room_a, "slow:a").await);
     node.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn timeouts_crashes_and_garbage_follow_the_rooms_fail_mode() {
-    logs();
-    let dir = tempfile::tempdir().unwrap();
-    let mut node = node_with_test_classifier(dir.path(), 300, "fail_open").await;
+    let (dir, mut node) = node_with_test_classifier(300, "fail_open").await;
     let alice = ApiUser::registered(node.http, 1, "alice").await;
     let open_room = alice.create_room("Open", "public").await;
     let closed_room = alice.create_room("Closed", "public").await;
@@ -423,16 +421,9 @@ async fn timeouts_crashes_and_garbage_follow_the_rooms_fail_mode() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_peers_event_the_classifier_holds_is_stored_hidden_and_queued_until_approved() {
-    logs();
-    let dir = tempfile::tempdir().unwrap();
-    let a = node_with_test_classifier(dir.path(), 5_000, "fail_open").await;
+    let (_dir, a) = node_with_test_classifier(5_000, "fail_open").await;
     let b = ApiNode::start(a.p2p_addrs().await).await;
-    let net = b.running().net.clone();
-    eventually("B connected to A", || {
-        let net = net.clone();
-        async move { !net.connected_peers().await.unwrap().is_empty() }
-    })
-    .await;
+    b.wait_connected("B connected to A").await;
     let alice = ApiUser::registered(a.http, 1, "alice").await;
     let bob = ApiUser::registered(b.http, 2, "bob").await;
     let room = alice.create_room("Mixed", "public").await;
@@ -450,33 +441,19 @@ async fn a_peers_event_the_classifier_holds_is_stored_hidden_and_queued_until_ap
     eventually("A shows bob's second message", || {
         let alice = &alice;
         let room = &room;
-        async move { alice.bodies(room).await.contains(&"after it".to_owned()) }
+        async move { alice.shows(room, "after it").await }
     })
     .await;
     // Hidden while the classifier decides, and after.
-    assert!(
-        !alice
-            .bodies(&room)
-            .await
-            .contains(&"hold: this one".to_owned())
-    );
-    assert!(
-        bob.bodies(&room)
-            .await
-            .contains(&"hold: this one".to_owned())
-    );
+    assert!(!alice.shows(&room, "hold: this one").await);
+    assert!(bob.shows(&room, "hold: this one").await);
     eventually("A queues bob's held message", || {
         let alice = &alice;
         let room = &room;
         async move { !review_items(alice, room).await.is_empty() }
     })
     .await;
-    assert!(
-        !alice
-            .bodies(&room)
-            .await
-            .contains(&"hold: this one".to_owned())
-    );
+    assert!(!alice.shows(&room, "hold: this one").await);
     let items = review_items(&alice, &room).await;
     assert_eq!(items.len(), 1, "{items:?}");
     assert_eq!(items[0]["state"], "hidden");
@@ -486,27 +463,15 @@ async fn a_peers_event_the_classifier_holds_is_stored_hidden_and_queued_until_ap
 
     // Approved: shown from then on.
     let item = items[0]["item"].clone();
-    let approved = alice
-        .post(
-            &format!("/api/v1/rooms/{room}/review/{item}/approve"),
-            json!({}),
-        )
-        .await;
+    let approved = decide(&alice, &room, &item, "approve", None).await;
     assert_eq!(approved.status, 200, "{:?}", approved.body);
-    assert!(
-        alice
-            .bodies(&room)
-            .await
-            .contains(&"hold: this one".to_owned())
-    );
+    assert!(alice.shows(&room, "hold: this one").await);
     assert!(review_items(&alice, &room).await.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_purge_empties_the_queue_of_its_targets_items_and_their_text_leaves_the_files() {
-    logs();
-    let dir = tempfile::tempdir().unwrap();
-    let mut node = node_with_test_classifier(dir.path(), 5_000, "fail_open").await;
+    let (_dir, mut node) = node_with_test_classifier(5_000, "fail_open").await;
     let alice = ApiUser::registered(node.http, 1, "alice").await;
     let bob = ApiUser::registered(node.http, 2, "bob").await;
     let carol = ApiUser::registered(node.http, 3, "carol").await;

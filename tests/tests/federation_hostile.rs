@@ -34,7 +34,8 @@ use causerie_node::net::wire::{
 };
 use causerie_room::prepare_create;
 use causerie_tests::cluster::{
-    Cluster, DEFAULT_TIMEOUT, http_get, init_logs, metric, now_ms, text_content, wait_until,
+    Cluster, DEFAULT_TIMEOUT, TestUser, http_get, init_logs, metric, now_ms, text_content,
+    wait_until,
 };
 use futures::{AsyncRead, AsyncWrite, StreamExt};
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
@@ -380,6 +381,38 @@ fn attested_by(node: &NodeSecret, user: &UserSecret, handle: &str) -> Attestatio
     .expect("attestation")
 }
 
+/// Logs on, a cluster of `nodes`, and alice on node 0.
+async fn cluster_and_alice(nodes: usize) -> (Cluster, TestUser) {
+    init_logs();
+    let cluster = Cluster::start(nodes).await.expect("cluster starts");
+    let alice = cluster.user(0, "alice").await.expect("user");
+    (cluster, alice)
+}
+
+/// An attacker connected to `address` (of `peer`), serving nothing; `what` names the
+/// connection in the assertion.
+async fn attacker_connected(
+    address: &Multiaddr,
+    peer: PeerId,
+    what: &str,
+) -> (Swarm<Attack>, Seen) {
+    let mut swarm = attacker();
+    let mut seen = Seen::default();
+    swarm.dial(address.clone()).expect("dial");
+    assert!(
+        drive(
+            &mut swarm,
+            &mut seen,
+            &Serving::default(),
+            DEFAULT_TIMEOUT,
+            |s| s.connected.contains(&peer)
+        )
+        .await,
+        "{what}"
+    );
+    (swarm, seen)
+}
+
 /// An attacker subscribed to the room's topic and connected to `address`, once the node's own
 /// subscription is seen.
 async fn attacker_on(room: RoomId, address: &Multiaddr, peer: PeerId) -> (Swarm<Attack>, Seen) {
@@ -516,9 +549,7 @@ async fn stored_nowhere(cluster: &Cluster, ids: Vec<EventId>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_peers_are_rejected_and_banned() {
-    init_logs();
-    let cluster = Cluster::start(2).await.expect("cluster starts");
-    let alice = cluster.user(0, "alice").await.expect("user");
+    let (cluster, alice) = cluster_and_alice(2).await;
     let bob = cluster.user(1, "bob").await.expect("user");
     let room = cluster.create_shared_room(&alice).await.expect("room");
     let mut expected: BTreeSet<_> = cluster.views(room).await.expect("views")[0].events.clone();
@@ -622,21 +653,9 @@ async fn hostile_peers_are_rejected_and_banned() {
     };
 
     let request_flood = async {
-        let mut swarm = attacker();
+        let (mut swarm, mut seen) =
+            attacker_connected(&b_addr, b_peer, "Flood connects to B").await;
         let flood = *swarm.local_peer_id();
-        let mut seen = Seen::default();
-        swarm.dial(b_addr.clone()).expect("dial");
-        assert!(
-            drive(
-                &mut swarm,
-                &mut seen,
-                &Serving::default(),
-                DEFAULT_TIMEOUT,
-                |s| s.connected.contains(&b_peer)
-            )
-            .await,
-            "Flood connects to B"
-        );
         // A flood of well-formed requests the node must refuse or answer cheaply: rooms it does
         // not hold, and lookups of a thousand unknown ids each. The per-peer cap answers the
         // excess with `busy`.
@@ -728,28 +747,13 @@ async fn hostile_peers_are_rejected_and_banned() {
 /// values, which the actor answers, counts and strikes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn garbage_request_flood_is_counted_and_banned() {
-    init_logs();
-    let cluster = Cluster::start(2).await.expect("cluster starts");
-    let alice = cluster.user(0, "alice").await.expect("user");
+    let (cluster, alice) = cluster_and_alice(2).await;
     let room = cluster.create_room(&alice).await.expect("room");
     let b_addr: Multiaddr = cluster.nodes[1].addresses().await.expect("addr")[0].clone();
     let b_peer = cluster.nodes[1].peer_id;
     let before = metrics_of(&cluster, 1).await;
-    let mut swarm = attacker();
+    let (mut swarm, mut seen) = attacker_connected(&b_addr, b_peer, "Flood connects to B").await;
     let flood = *swarm.local_peer_id();
-    let mut seen = Seen::default();
-    swarm.dial(b_addr).expect("dial");
-    assert!(
-        drive(
-            &mut swarm,
-            &mut seen,
-            &Serving::default(),
-            DEFAULT_TIMEOUT,
-            |s| s.connected.contains(&b_peer)
-        )
-        .await,
-        "Flood connects to B"
-    );
     for limit in [0u64, wire::BACKFILL_PAGE as u64 + 1] {
         let request = Request::Backfill {
             from: vec![],
@@ -789,9 +793,7 @@ async fn garbage_request_flood_is_counted_and_banned() {
 ///   against Mallet although its gossip verdict was given long before.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rejections_after_a_wait_are_counted_and_scored() {
-    init_logs();
-    let cluster = Cluster::start(2).await.expect("cluster starts");
-    let alice = cluster.user(0, "alice").await.expect("user");
+    let (cluster, alice) = cluster_and_alice(2).await;
     let room = cluster.create_shared_room(&alice).await.expect("room");
     let mallory = UserSecret::generate().expect("key");
     let attestation = attested_by(&NodeSecret::generate().expect("key"), &mallory, "mallory");
@@ -886,9 +888,7 @@ const NEWCOMER_MESSAGES: usize = 10;
 /// bans Mallet when it cannot produce them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn held_event_flood_does_not_lock_out_newcomers() {
-    init_logs();
-    let cluster = Cluster::start(3).await.expect("cluster starts");
-    let alice = cluster.user(0, "alice").await.expect("user");
+    let (cluster, alice) = cluster_and_alice(3).await;
     let room = cluster.create_shared_room(&alice).await.expect("room");
     let mut expected: BTreeSet<_> = cluster.views(room).await.expect("views")[0].events.clone();
     cluster
