@@ -12,6 +12,15 @@ use causerie_storage::SledStore;
 use causerie_storage::sled_store::SCHEMA_VERSION;
 use cli_support::*;
 
+/// `causerie admin restore --from FROM --data-dir TARGET`.
+async fn restore(home: &std::path::Path, from: &str, target: &str) -> Run {
+    causerie(
+        home,
+        &["admin", "restore", "--from", from, "--data-dir", target],
+    )
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_refuses_a_store_from_a_newer_schema_and_says_what_to_do() {
     let dir = tempfile::tempdir().unwrap();
@@ -217,18 +226,7 @@ async fn backup_under_write_load_restores_every_acknowledged_event() {
         let file = home.join(format!("flipped-{position}"));
         std::fs::write(&file, &flipped).unwrap();
         let target = home.join(format!("restore-flipped-{position}"));
-        let run = causerie(
-            home,
-            &[
-                "admin",
-                "restore",
-                "--from",
-                file.to_str().unwrap(),
-                "--data-dir",
-                target.to_str().unwrap(),
-            ],
-        )
-        .await;
+        let run = restore(home, file.to_str().unwrap(), target.to_str().unwrap()).await;
         let reason = if position == 0 {
             "not_a_backup"
         } else {
@@ -243,50 +241,18 @@ async fn backup_under_write_load_restores_every_acknowledged_event() {
     let truncated = home.join("truncated");
     std::fs::write(&truncated, &bytes[..bytes.len() - 100]).unwrap();
     let target = home.join("restore-truncated");
-    causerie(
-        home,
-        &[
-            "admin",
-            "restore",
-            "--from",
-            truncated.to_str().unwrap(),
-            "--data-dir",
-            target.to_str().unwrap(),
-        ],
-    )
-    .await
-    .refused("backup_checksum_mismatch");
+    restore(home, truncated.to_str().unwrap(), target.to_str().unwrap())
+        .await
+        .refused("backup_checksum_mismatch");
     // A non-empty directory is refused.
-    causerie(
-        home,
-        &[
-            "admin",
-            "restore",
-            "--from",
-            backup_arg,
-            "--data-dir",
-            data_arg,
-        ],
-    )
-    .await
-    .refused("restore_target_not_empty");
+    restore(home, backup_arg, data_arg)
+        .await
+        .refused("restore_target_not_empty");
 
     // The restored directory serves every acknowledged event, with the same node key.
     let restored = home.join("restored");
     let restored_arg = restored.to_str().unwrap();
-    let done = causerie(
-        home,
-        &[
-            "admin",
-            "restore",
-            "--from",
-            backup_arg,
-            "--data-dir",
-            restored_arg,
-        ],
-    )
-    .await
-    .ok();
+    let done = restore(home, backup_arg, restored_arg).await.ok();
     assert_eq!(done["node_key"], true);
     assert_eq!(
         std::fs::read(restored.join("node.key")).unwrap(),

@@ -220,36 +220,18 @@ pub(crate) async fn run(cx: &Context, args: AdminArgs) -> Result<ExitCode> {
             authority,
         } => {
             let mut body = json!({ "request_ref": request_ref });
-            if let Some(user) = user {
-                body["user"] = causerie_crypto::address::parse_user(&user)?
-                    .to_string()
-                    .into();
-            }
             if let Some(authority) = authority {
                 body["authority"] = authority.into();
             }
-            let answer: JsonValue = admin.post("/admin/requests", body).await?;
-            cx.out.print(answer.clone(), || {
-                format!("request recorded: audit entry {}", answer["seq"])
-            });
-            Ok(ExitCode::SUCCESS)
+            record(cx, &admin, "/admin/requests", body, user, "request").await
         }
         AdminCommand::Refuse {
             request_ref,
             user,
             reason,
         } => {
-            let mut body = json!({ "request_ref": request_ref, "reason": reason });
-            if let Some(user) = user {
-                body["user"] = causerie_crypto::address::parse_user(&user)?
-                    .to_string()
-                    .into();
-            }
-            let answer: JsonValue = admin.post("/admin/refuse", body).await?;
-            cx.out.print(answer.clone(), || {
-                format!("refusal recorded: audit entry {}", answer["seq"])
-            });
-            Ok(ExitCode::SUCCESS)
+            let body = json!({ "request_ref": request_ref, "reason": reason });
+            record(cx, &admin, "/admin/refuse", body, user, "refusal").await
         }
         AdminCommand::Disclose {
             user,
@@ -308,6 +290,28 @@ struct SignedJson {
 #[derive(Deserialize)]
 struct AuditPage {
     entries: Vec<SignedJson>,
+}
+
+/// Posts a lawful request's record (`what`: `request` or `refusal`) to `path`, naming the user
+/// if given, and prints the audit entry that records it.
+async fn record(
+    cx: &Context,
+    admin: &Admin,
+    path: &str,
+    mut body: JsonValue,
+    user: Option<String>,
+    what: &str,
+) -> Result<ExitCode> {
+    if let Some(user) = user {
+        body["user"] = causerie_crypto::address::parse_user(&user)?
+            .to_string()
+            .into();
+    }
+    let answer: JsonValue = admin.post(path, body).await?;
+    cx.out.print(answer.clone(), || {
+        format!("{what} recorded: audit entry {}", answer["seq"])
+    });
+    Ok(ExitCode::SUCCESS)
 }
 
 fn unhex(text: &str) -> Result<Vec<u8>> {

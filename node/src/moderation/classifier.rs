@@ -26,7 +26,7 @@ use std::time::Duration;
 use causerie_crypto::{EventId, RoomId, UserKey};
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncWriteExt, BufReader};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -561,15 +561,7 @@ async fn read_lines(stdout: impl AsyncRead + Unpin, lines: mpsc::Sender<Read>) {
     let mut reader = BufReader::new(stdout);
     let mut line = Vec::new();
     let mut skipping = false;
-    loop {
-        let available = match reader.fill_buf().await {
-            Ok([]) | Err(_) => return,
-            Ok(available) => available,
-        };
-        let (part, consumed, ends) = match available.iter().position(|&b| b == b'\n') {
-            Some(at) => (&available[..at], at + 1, true),
-            None => (available, available.len(), false),
-        };
+    while let Some(ends) = next_piece(&mut reader, |part| {
         if !skipping {
             if line.len() + part.len() > MAX_ANSWER_LINE_BYTES {
                 skipping = true;
@@ -578,7 +570,9 @@ async fn read_lines(stdout: impl AsyncRead + Unpin, lines: mpsc::Sender<Read>) {
                 line.extend_from_slice(part);
             }
         }
-        reader.consume(consumed);
+    })
+    .await
+    {
         if ends {
             let read = if std::mem::take(&mut skipping) {
                 Read::TooLong
@@ -592,22 +586,36 @@ async fn read_lines(stdout: impl AsyncRead + Unpin, lines: mpsc::Sender<Read>) {
     }
 }
 
+/// Reads the next piece of a line from `reader`: hands `take` the buffered bytes up to the next
+/// newline (or all of them when none is buffered), consumes them with the newline, and says
+/// whether the line ended. `None` at end of file or on a read error.
+async fn next_piece<R: AsyncBufRead + Unpin>(
+    reader: &mut R,
+    take: impl FnOnce(&[u8]),
+) -> Option<bool> {
+    let available = match reader.fill_buf().await {
+        Ok([]) | Err(_) => return None,
+        Ok(available) => available,
+    };
+    let (part, consumed, ends) = match available.iter().position(|&b| b == b'\n') {
+        Some(at) => (&available[..at], at + 1, true),
+        None => (available, available.len(), false),
+    };
+    take(part);
+    reader.consume(consumed);
+    Some(ends)
+}
+
 /// Logs the child's stderr, a line at a time, cut at [`MAX_STDERR_LINE_BYTES`].
 async fn log_stderr(stderr: impl AsyncRead + Unpin) {
     let mut reader = BufReader::new(stderr);
     let mut line = Vec::new();
-    loop {
-        let available = match reader.fill_buf().await {
-            Ok([]) | Err(_) => return,
-            Ok(available) => available,
-        };
-        let (part, consumed, ends) = match available.iter().position(|&b| b == b'\n') {
-            Some(at) => (&available[..at], at + 1, true),
-            None => (available, available.len(), false),
-        };
+    while let Some(ends) = next_piece(&mut reader, |part| {
         let room = MAX_STDERR_LINE_BYTES.saturating_sub(line.len());
         line.extend_from_slice(&part[..part.len().min(room)]);
-        reader.consume(consumed);
+    })
+    .await
+    {
         if ends {
             tracing::warn!(line = %String::from_utf8_lossy(&line), "classifier stderr");
             line.clear();
