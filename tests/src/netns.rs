@@ -216,15 +216,17 @@ impl Lab {
     }
 
     /// Makes `ns` a NAT router: it forwards from `lan` to `wan`, rewrites the sources of what
-    /// it forwards to its own `wan` address (masquerade), and forwards nothing from `wan` to
-    /// `lan` unless it answers a connection the LAN opened. Nothing listens on the router, so
-    /// a dial to its address is refused at once (as many home routers do).
+    /// it forwards to its own `wan` address (masquerade), and lets nothing in from `wan` unless
+    /// it answers a connection the LAN opened: unsolicited packets are dropped without an
+    /// answer, as most home routers do (a dial to the router's address times out; TCP
+    /// simultaneous open through the mapping, which hole punching relies on, works).
     pub fn nat_router(&self, ns: &str, lan: &str, wan: &str) -> Result<()> {
         self.exec(ns, "sysctl", &["-q", "-w", "net.ipv4.ip_forward=1"])?;
         let rules = format!(
             "table ip causerie_nat {{\n\
              \x20 chain postrouting {{ type nat hook postrouting priority srcnat; policy accept; oifname \"{wan}\" masquerade; }}\n\
              \x20 chain forward {{ type filter hook forward priority filter; policy drop; ct state established,related accept; iifname \"{lan}\" oifname \"{wan}\" accept; }}\n\
+             \x20 chain input {{ type filter hook input priority filter; policy accept; iifname \"{wan}\" ct state new drop; }}\n\
              }}\n"
         );
         run_with_input("ip", &["netns", "exec", ns, "nft", "-f", "-"], &rules)?;

@@ -15,8 +15,8 @@
 //! a room; C joins by A's invite link; C's own invite link then carries its relay circuit
 //! address (nothing else of C is reachable), and B joins by that link, through the relay. All
 //! three talk, every message reaches every node and the three converge on the same events;
-//! the path between B and C is a relay circuit or a hole-punched direct connection, AutoNAT
-//! finds C private and A public.
+//! the path between B and C is a relay circuit or a hole-punched direct connection; AutoNAT
+//! finds A and B public and C private.
 //!
 //! Needs root, `ip` and `nft`; otherwise it prints SKIP and passes, unless
 //! `CAUSERIE_REQUIRE_NETNS=1` (CI), where it fails. The namespaces are deleted and the nodes
@@ -326,7 +326,8 @@ async fn a_node_behind_nat_joins_by_link_and_chats_through_the_relay() {
         "B is connected to C"
     );
 
-    // AutoNAT: C learns it is private (A and B could not dial it back), A that it is public.
+    // AutoNAT: A and B learn they are public; C that it is private (its router drops the
+    // dial-backs, which time out), and it keeps its reservation.
     wait_for("AutoNAT finds C private", || async {
         info(&node_c).await["reachability"] == "private"
     })
@@ -337,7 +338,6 @@ async fn a_node_behind_nat_joins_by_link_and_chats_through_the_relay() {
         })
         .await;
     }
-    // Still private, C keeps its reservation and its link keeps the circuit.
     assert_eq!(metric(&node_c, "causerie_relay_reservations").await, 1);
     eprintln!("done in {:.1} s", started.elapsed().as_secs_f64());
 }

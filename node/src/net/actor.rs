@@ -20,7 +20,7 @@ use libp2p::kad;
 use libp2p::multiaddr::Protocol;
 use libp2p::request_response::{self, OutboundRequestId};
 use libp2p::swarm::dial_opts::DialOpts;
-use libp2p::swarm::{ConnectionId, SwarmEvent};
+use libp2p::swarm::{ConnectionId, NetworkBehaviour as _, SwarmEvent};
 use libp2p::{
     Multiaddr, PeerId, Swarm, autonat, dcutr, identify, identity, noise, ping, relay, tcp, yamux,
 };
@@ -186,9 +186,17 @@ impl Actor {
         for peer in &config.deny {
             swarm.behaviour_mut().blocked.block_peer(*peer);
         }
-        // Announced as they are: the operator says where the node is reachable.
+        // Announced as they are: the operator says where the node is reachable. They are also
+        // hole-punch candidates from the start: DCUtR otherwise only learns addresses from
+        // identify's observations, which a node that just connected does not have yet, and a
+        // hole punch with no address to offer fails.
         for address in &config.external_addresses {
             swarm.add_external_address(address.clone());
+            swarm.behaviour_mut().dcutr.on_swarm_event(
+                libp2p::swarm::FromSwarm::NewExternalAddrCandidate(
+                    libp2p::swarm::NewExternalAddrCandidate { addr: address },
+                ),
+            );
         }
         let (gossip, gossip_receiver) = mpsc::channel(GOSSIP_QUEUE_LEN);
         let handle = NetHandle {
@@ -565,9 +573,10 @@ impl Actor {
         }
     }
 
-    /// Opens a relay listener (which makes a reservation) on every configured relay that has
-    /// none, unless AutoNAT says the node is public. Called at start and on every tick, so a
-    /// reservation lost with its relay connection is made again.
+    /// Opens a relay listener (which makes a reservation) on every connected configured relay
+    /// that has none, and dials the others, unless AutoNAT says the node is public. Called at
+    /// start, on every tick and when a relay connects, so a reservation lost with its relay
+    /// connection is made again.
     fn reserve_relays(&mut self) {
         if self.reach.status == Reachable::Public {
             return;
@@ -583,6 +592,12 @@ impl Actor {
                 continue;
             }
             self.remember(&relay);
+            if !self.connected.contains(&relay_peer) {
+                // The relay client would dial it too, and its dial is refused while another
+                // is under way: connect first, reserve once connected (or on the next tick).
+                let _ = self.swarm.dial(relay);
+                continue;
+            }
             match self
                 .swarm
                 .listen_on(relay.clone().with(Protocol::P2pCircuit))
@@ -1050,6 +1065,14 @@ impl Actor {
                         self.schedule_sync(room, peer_id, BTreeSet::new());
                     }
                     self.revocations.pull(&self.handle, peer_id);
+                    if self
+                        .reach
+                        .relays
+                        .iter()
+                        .any(|relay| peer_of(relay) == Some(peer_id))
+                    {
+                        self.reserve_relays();
+                    }
                 }
             }
             SwarmEvent::ConnectionClosed {
@@ -1087,7 +1110,11 @@ impl Actor {
             {
                 debug!(peer = ?peer_id, "refused a denied node's connection");
             }
-            SwarmEvent::ListenerClosed { listener_id, .. } => {
+            SwarmEvent::ListenerClosed {
+                listener_id,
+                reason,
+                ..
+            } => {
                 if let Some(index) = self
                     .reach
                     .listeners
@@ -1097,7 +1124,7 @@ impl Actor {
                     // The relay connection or the reservation was lost: the next tick reserves
                     // again.
                     let (_, relay) = self.reach.listeners.swap_remove(index);
-                    debug!(%relay, "relay listener closed");
+                    debug!(%relay, ?reason, "relay listener closed");
                     self.reach.reserved.remove(&relay);
                     self.count_reservations();
                 }
