@@ -7,7 +7,10 @@
 //! Checks: `data_dir` (a writable directory), `disk` (free space under
 //! [`MIN_FREE_DISK_BYTES`] warns), `store` (opens, or is locked by a running node, which must
 //! then answer over HTTP), `http` and `p2p` (each address bindable, or in use by this node),
-//! `reachability` (loopback-only addresses warn: other machines cannot reach the node), `clock`
+//! `reachability` (loopback-only addresses warn: other machines cannot reach the node; a running
+//! node's AutoNAT verdict says whether other nodes reached it, directly or through a relay
+//! circuit; without one, an address beyond loopback with neither `external_addresses` nor
+//! `relays` warns), `clock`
 //! (the node exposes no peer clocks, so this asks `timedatectl show -p NTPSynchronized` when it
 //! exists; otherwise unknown, a warning) and `operator_token` (present, mode 0600).
 
@@ -68,6 +71,7 @@ impl Status {
 }
 
 /// One check: its name, verdict, what it found and how to fix it.
+#[derive(Debug)]
 struct Check {
     name: &'static str,
     status: Status,
@@ -126,7 +130,7 @@ pub(crate) async fn run(cx: &Context, args: DoctorArgs) -> Result<ExitCode> {
     if usable {
         checks.push(disk(&config.data_dir));
     }
-    let (store, running) = if usable {
+    let (store, running, info) = if usable {
         store(&config).await
     } else {
         (
@@ -136,12 +140,13 @@ pub(crate) async fn run(cx: &Context, args: DoctorArgs) -> Result<ExitCode> {
                 "fix data_dir first",
             ),
             false,
+            None,
         )
     };
     checks.push(store);
     checks.push(http(config.http, running).await);
     checks.push(p2p(&config.listen, running));
-    checks.push(reachability(&config));
+    checks.push(reachability(&config, info.as_ref()));
     checks.push(clock().await);
     checks.push(operator_token(&config.operator_token_path()));
     let failed = checks.iter().any(|c| c.status == Status::Fail);
@@ -235,7 +240,9 @@ fn disk(dir: &Path) -> Check {
 }
 
 /// The store opens, or a running node holds it and answers. Answers whether the node runs.
-async fn store(config: &Config) -> (Check, bool) {
+/// The store check, whether a node holds the data directory, and that node's
+/// `/api/v1/node` answer when it gave one.
+async fn store(config: &Config) -> (Check, bool, Option<JsonValue>) {
     const NAME: &str = "store";
     match DataDirLock::acquire(&config.data_dir) {
         Ok(lock) => {
@@ -244,6 +251,7 @@ async fn store(config: &Config) -> (Check, bool) {
                 return (
                     Check::ok(NAME, "no store yet; the node creates it at first start"),
                     false,
+                    None,
                 );
             }
             let opened = tokio::task::spawn_blocking(move || {
@@ -260,15 +268,17 @@ async fn store(config: &Config) -> (Check, bool) {
                 ),
                 Err(e) => Check::fail(NAME, format!("opening failed: {e}"), "try again"),
             };
-            (check, false)
+            (check, false, None)
         }
         Err(LockError::Locked { pid, .. }) => {
             let holder = pid.map(|p| format!(" (process {p})")).unwrap_or_default();
-            let check = match node_answers(config.http).await {
-                Ok(key) => Check::ok(
+            let answer = node_answers(config.http).await;
+            let check = match &answer {
+                Ok(info) => Check::ok(
                     NAME,
                     format!(
-                        "locked by the running node{holder}, which answers on http (node key {key})"
+                        "locked by the running node{holder}, which answers on http (node key {})",
+                        info["node_key"].as_str().unwrap_or("?")
                     ),
                 ),
                 Err(e) => Check::fail(
@@ -280,7 +290,7 @@ async fn store(config: &Config) -> (Check, bool) {
                     "check that node's logs; restart it (systemctl restart causerie) or stop the process",
                 ),
             };
-            (check, true)
+            (check, true, answer.ok())
         }
         Err(e) => (
             Check::fail(
@@ -289,12 +299,13 @@ async fn store(config: &Config) -> (Check, bool) {
                 "make the data directory writable by the user that runs causerie",
             ),
             false,
+            None,
         ),
     }
 }
 
-/// The running node's key, from `GET /api/v1/node`.
-async fn node_answers(addr: SocketAddr) -> Result<String> {
+/// The running node's `GET /api/v1/node` answer (its key, addresses and reachability).
+async fn node_answers(addr: SocketAddr) -> Result<JsonValue> {
     let client = reqwest::Client::builder()
         .timeout(NODE_ANSWER_TIMEOUT)
         .build()?;
@@ -305,7 +316,7 @@ async fn node_answers(addr: SocketAddr) -> Result<String> {
         .error_for_status()?
         .json()
         .await?;
-    Ok(answer["node_key"].as_str().unwrap_or("?").to_owned())
+    Ok(answer)
 }
 
 /// The HTTP address is bindable, or this node is serving on it.
@@ -375,7 +386,7 @@ fn p2p(listen: &[Multiaddr], running: bool) -> Check {
 }
 
 /// Warns when every address is loopback: only this machine can reach the node.
-fn reachability(config: &Config) -> Check {
+fn reachability(config: &Config, info: Option<&JsonValue>) -> Check {
     const NAME: &str = "reachability";
     let p2p_loopback = config
         .listen
@@ -383,34 +394,92 @@ fn reachability(config: &Config) -> Check {
         .filter_map(tcp_addr)
         .all(|a| a.ip().is_loopback());
     let http_loopback = config.http.ip().is_loopback();
-    match (p2p_loopback, http_loopback) {
-        (false, false) => Check::ok(NAME, "listening beyond loopback"),
-        (p2p, http) => {
-            let mut keys = Vec::new();
-            if p2p {
-                keys.push("listen = [\"/ip4/0.0.0.0/tcp/7447\"]");
-            }
-            if http {
-                keys.push("http = \"0.0.0.0:8080\" (or a reverse proxy in front)");
-            }
+    if p2p_loopback || http_loopback {
+        let mut keys = Vec::new();
+        if p2p_loopback {
+            keys.push("listen = [\"/ip4/0.0.0.0/tcp/7447\"]");
+        }
+        if http_loopback {
+            keys.push("http = \"0.0.0.0:8080\" (or a reverse proxy in front)");
+        }
+        return Check::warn(
+            NAME,
+            format!(
+                "listening on loopback only ({}): other machines cannot reach this node",
+                [(p2p_loopback, "p2p"), (http_loopback, "http")]
+                    .iter()
+                    .filter(|(on, _)| *on)
+                    .map(|(_, name)| *name)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            format!(
+                "to be reachable, set in the config file: {}",
+                keys.join("; ")
+            ),
+        );
+    }
+    let announced = if config.external_addresses.is_empty() {
+        "no external_addresses".to_owned()
+    } else {
+        format!("announcing {}", join_addrs(&config.external_addresses))
+    };
+    // Without a running node only the config can be read; with one, its AutoNAT verdict says
+    // whether other machines actually reached it (specs/federation.md §8.3).
+    let Some(info) = info else {
+        return if config.external_addresses.is_empty() && config.relays.is_empty() {
             Check::warn(
                 NAME,
+                format!("listening beyond loopback, {announced} and no relays (node not running)"),
+                "set external_addresses to the address other machines reach (your public IP or \
+                 name and the forwarded port), or relays if the machine is behind a router",
+            )
+        } else {
+            Check::ok(
+                NAME,
                 format!(
-                    "listening on loopback only ({}): other machines cannot reach this node",
-                    [(p2p, "p2p"), (http, "http")]
-                        .iter()
-                        .filter(|(on, _)| *on)
-                        .map(|(_, name)| *name)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-                format!(
-                    "to be reachable, set in the config file: {}",
-                    keys.join("; ")
+                    "listening beyond loopback, {announced} (node not running: start it to learn whether it is reachable)"
                 ),
             )
-        }
+        };
+    };
+    let circuits = info["relay_circuits"]
+        .as_array()
+        .map(|c| c.iter().filter_map(JsonValue::as_str).collect::<Vec<_>>())
+        .unwrap_or_default();
+    match info["reachability"].as_str().unwrap_or("unknown") {
+        "public" => Check::ok(
+            NAME,
+            format!("other nodes reached this node directly (AutoNAT: public); {announced}"),
+        ),
+        "private" if !circuits.is_empty() => Check::ok(
+            NAME,
+            format!(
+                "not directly reachable (AutoNAT: private), reachable through the relay circuit {}",
+                circuits.join(", ")
+            ),
+        ),
+        "private" => Check::warn(
+            NAME,
+            "other nodes cannot reach this node (AutoNAT: private) and it holds no relay circuit",
+            "forward the p2p port on the router and set external_addresses, or set relays to a \
+             reachable node with relay_server = true",
+        ),
+        _ => Check::warn(
+            NAME,
+            format!("not known yet (AutoNAT needs connected peers to dial back); {announced}"),
+            "connect the node to peers (bootstrap) and run doctor again in a minute",
+        ),
     }
+}
+
+/// Multiaddrs as one comma-separated text.
+fn join_addrs(addrs: &[Multiaddr]) -> String {
+    addrs
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Whether the system clock is synchronised (the node exposes no peer clocks to compare).
@@ -477,5 +546,66 @@ fn operator_token(path: &Path) -> Check {
             let _ = meta;
             Check::ok(NAME, format!("{} present, mode 600", path.display()))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use causerie_node::config::ConfigFile;
+
+    fn config(toml: &str) -> Config {
+        Config::from_parts(
+            toml::from_str::<ConfigFile>(toml).unwrap(),
+            Overrides::default(),
+        )
+        .unwrap()
+    }
+
+    const PUBLIC: &str = "listen = [\"/ip4/0.0.0.0/tcp/7447\"]\nhttp = \"0.0.0.0:8080\"\n";
+
+    #[test]
+    fn reachability_reads_the_running_nodes_autonat_verdict() {
+        let relayed = "/ip4/203.0.113.7/tcp/7447/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN/p2p-circuit";
+        let cases = [
+            (json!({"reachability": "public"}), Status::Ok, "directly"),
+            (
+                json!({"reachability": "private", "relay_circuits": [relayed]}),
+                Status::Ok,
+                "relay circuit",
+            ),
+            (
+                json!({"reachability": "private", "relay_circuits": []}),
+                Status::Warn,
+                "no relay circuit",
+            ),
+            (
+                json!({"reachability": "unknown"}),
+                Status::Warn,
+                "not known yet",
+            ),
+        ];
+        for (info, status, words) in cases {
+            let check = reachability(&config(PUBLIC), Some(&info));
+            assert_eq!(check.status, status, "{info}: {check:?}");
+            assert!(check.detail.contains(words), "{info}: {check:?}");
+        }
+    }
+
+    #[test]
+    fn reachability_without_a_node_reads_the_config() {
+        let loopback = reachability(&config(""), None);
+        assert_eq!(loopback.status, Status::Warn);
+        assert!(loopback.detail.contains("loopback only"), "{loopback:?}");
+        let unannounced = reachability(&config(PUBLIC), None);
+        assert_eq!(unannounced.status, Status::Warn);
+        assert!(unannounced.fix.unwrap().contains("external_addresses"));
+        let announced = reachability(
+            &config(&format!(
+                "{PUBLIC}external_addresses = [\"/dns/chat.example.org/tcp/7447\"]\n"
+            )),
+            None,
+        );
+        assert_eq!(announced.status, Status::Ok, "{announced:?}");
     }
 }
