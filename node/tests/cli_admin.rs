@@ -11,14 +11,11 @@ mod cli_support;
 use causerie_crypto::audit::{AuditKind, verify_export};
 use causerie_crypto::disclosure::Disclosure;
 use causerie_node::node::details;
-use cli_support::{Operator, User, causerie, start_node, url};
+use cli_support::{Operator, User, causerie, own_node};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operator_token_audit_log_and_its_verification() {
-    let home = tempfile::tempdir().expect("temp dir");
-    let data = home.path().join("data");
-    let running = start_node(data.clone(), Vec::new()).await;
-    let node = url(&running);
+    let (home, data, running, node) = own_node().await;
 
     // The token file: 64 hex digits, owner-only.
     let token_path = data.join("operator.token");
@@ -197,10 +194,7 @@ async fn operator_token_audit_log_and_its_verification() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn disclosure_bundle_and_transparency_counts() {
-    let home = tempfile::tempdir().expect("temp dir");
-    let data = home.path().join("data");
-    let running = start_node(data.clone(), Vec::new()).await;
-    let node = url(&running);
+    let (home, data, running, node) = own_node().await;
     let alice = User::registered(home.path(), "alice", node.clone()).await;
     let alice_key = alice.public().await;
     let room = alice.create_public_room("Lobby").await;

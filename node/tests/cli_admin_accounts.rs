@@ -8,20 +8,44 @@
 #[path = "support/cli.rs"]
 mod cli_support;
 
+use std::path::Path;
+
 use causerie_crypto::address::{parse_event_id, parse_room, parse_user};
-use causerie_crypto::{Assurance, UserSecret};
-use cli_support::{Operator, User, causerie, start_node, url};
+use causerie_crypto::{Assurance, Attestation, UserKey, UserSecret};
+use causerie_node::daemon::Running;
+use causerie_storage::Account;
+use cli_support::{Operator, User, causerie, own_node};
+
+/// `name` registered on `node` (their files in `home`), their key as hex and parsed, and the
+/// public room "Lobby" they created.
+async fn user_in_lobby(home: &Path, name: &str, node: &str) -> (User, String, UserKey, String) {
+    let user = User::registered(home, name, node.to_owned()).await;
+    let hex = user.public().await;
+    let key = parse_user(&hex).expect("key hex");
+    let room = user.create_public_room("Lobby").await;
+    (user, hex, key, room)
+}
+
+/// The account of `user` on the node and the attestation it names, as stored.
+async fn account_and_attestation(running: &Running, user: UserKey) -> (Account, Attestation) {
+    let accounts = running.node.accounts();
+    let account = accounts
+        .by_user(user)
+        .await
+        .expect("read")
+        .expect("account");
+    let attestation = accounts
+        .attestation(account.attestation)
+        .await
+        .expect("read")
+        .expect("attestation");
+    (account, attestation)
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operator_attests_at_a_level_and_verifies_contact_data() {
-    let home = tempfile::tempdir().expect("temp dir");
-    let data = home.path().join("data");
-    let running = start_node(data.clone(), Vec::new()).await;
-    let node = url(&running);
-    let alice = User::registered(home.path(), "alice", node.clone()).await;
-    let alice_hex = alice.public().await;
-    let alice_key = parse_user(&alice_hex).unwrap();
-    let room = alice.create_public_room("Lobby").await;
+    let (home, data, running, node) = own_node().await;
+    let (alice, alice_hex, alice_key, room) = user_in_lobby(home.path(), "alice", &node).await;
     let first = alice.run(&["send", &room, "before"]).await.ok();
 
     // Registration issued one attestation, with one audit entry.
@@ -55,21 +79,8 @@ async fn operator_attests_at_a_level_and_verifies_contact_data() {
     assert_eq!(attested["attestation"]["assurance_name"], "identity");
     let new_id = attested["attestation"]["id"].as_str().unwrap().to_owned();
     assert_ne!(new_id, registered.to_string());
-    let account = running
-        .node
-        .accounts()
-        .by_user(alice_key)
-        .await
-        .unwrap()
-        .unwrap();
+    let (account, stored) = account_and_attestation(&running, alice_key).await;
     assert_eq!(account.attestation.to_string(), new_id);
-    let stored = running
-        .node
-        .accounts()
-        .attestation(account.attestation)
-        .await
-        .unwrap()
-        .unwrap();
     assert_eq!(stored.assurance(), Assurance::Identity);
     let entries = audit.entries(0, 100).await.unwrap();
     let last = entries.last().unwrap();
@@ -172,14 +183,9 @@ async fn operator_attests_at_a_level_and_verifies_contact_data() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operator_revokes_and_the_users_new_messages_are_refused() {
-    let home = tempfile::tempdir().expect("temp dir");
-    let data = home.path().join("data");
-    let running = start_node(data.clone(), Vec::new()).await;
-    let node = url(&running);
-    let mallory = User::registered(home.path(), "mallory", node.clone()).await;
-    let mallory_hex = mallory.public().await;
-    let mallory_key = parse_user(&mallory_hex).unwrap();
-    let room = mallory.create_public_room("Lobby").await;
+    let (home, data, running, node) = own_node().await;
+    let (mallory, mallory_hex, mallory_key, room) =
+        user_in_lobby(home.path(), "mallory", &node).await;
     let before = mallory.run(&["send", &room, "said before"]).await.ok();
     let before = parse_event_id(before["event_id"].as_str().unwrap()).unwrap();
 
@@ -284,20 +290,7 @@ async fn operator_revokes_and_the_users_new_messages_are_refused() {
         .run(&["attest", "--user", &mallory_hex, "--level", "key"])
         .await
         .ok();
-    let account = running
-        .node
-        .accounts()
-        .by_user(mallory_key)
-        .await
-        .unwrap()
-        .unwrap();
-    let attestation = running
-        .node
-        .accounts()
-        .attestation(account.attestation)
-        .await
-        .unwrap()
-        .unwrap();
+    let (_, attestation) = account_and_attestation(&running, mallory_key).await;
     assert!(attestation.not_before() > revoked["revocation"]["revoked_ms"].as_u64().unwrap());
     mallory.run(&["send", &room, "said later"]).await.ok();
     running.shutdown().await;

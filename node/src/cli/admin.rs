@@ -29,7 +29,7 @@ use serde::Deserialize;
 use serde_json::{Value as JsonValue, json};
 use zeroize::Zeroizing;
 
-use super::{Context, EXIT_REFUSED, Output, printable, refused};
+use super::{Context, Output, printable, refused};
 
 /// Where the operator token comes from.
 #[derive(Debug, clap::Args)]
@@ -504,13 +504,7 @@ pub(crate) fn print_verified(out: &Output, bytes: &[u8], older: Option<&AuditHea
             });
             ExitCode::SUCCESS
         }
-        Err(err) => {
-            out.print(
-                json!({ "valid": false, "reason": err.reason(), "detail": err.to_string() }),
-                || format!("invalid: {} ({err})", err.reason()),
-            );
-            ExitCode::from(EXIT_REFUSED)
-        }
+        Err(err) => super::verify::invalid(out, err.reason(), &err.to_string()),
     }
 }
 
@@ -627,13 +621,7 @@ pub(crate) fn print_disclosure(out: &Output, bytes: &[u8]) -> ExitCode {
             });
             ExitCode::SUCCESS
         }
-        Err(err) => {
-            out.print(
-                json!({ "valid": false, "reason": err.reason(), "detail": err.to_string() }),
-                || format!("invalid: {} ({err})", err.reason()),
-            );
-            ExitCode::from(EXIT_REFUSED)
-        }
+        Err(err) => super::verify::invalid(out, err.reason(), &err.to_string()),
     }
 }
 

@@ -177,7 +177,8 @@ fn receipt(bytes: &[u8]) -> Checked {
     Ok((json, text))
 }
 
-fn invalid(out: &Output, reason: &str, detail: &str) -> ExitCode {
+/// Prints the verdict on a file that does not verify: its reason and the error's detail.
+pub(super) fn invalid(out: &Output, reason: &str, detail: &str) -> ExitCode {
     out.print(
         json!({ "valid": false, "reason": reason, "detail": detail }),
         || format!("invalid: {reason} ({})", printable(detail)),

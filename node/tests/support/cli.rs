@@ -51,6 +51,16 @@ pub fn url(running: &Running) -> String {
     format!("http://{}", running.http_addr)
 }
 
+/// A node of its own: a fresh temporary home, the data directory under it, the node running on
+/// that directory (no bootstrap peers) and its URL.
+pub async fn own_node() -> (tempfile::TempDir, PathBuf, Running, String) {
+    let home = tempfile::tempdir().expect("temp dir");
+    let data = home.path().join("data");
+    let running = start_node(data.clone(), Vec::new()).await;
+    let node = url(&running);
+    (home, data, running, node)
+}
+
 /// Polls `condition` until it holds or `WAIT` passes.
 pub async fn wait_until<F, Fut>(what: &str, mut condition: F)
 where
