@@ -818,58 +818,58 @@ async fn rejections_after_a_wait_are_counted_and_scored() {
         None => metric(after, name).unwrap_or(0) - metric(&before, name).unwrap_or(0),
     };
 
-    publish_all(
-        &mut swarm,
-        &mut seen,
-        &serving,
-        room,
-        &[waiting.as_bytes().to_vec()],
-    )
-    .await;
-    let counted = drive_until(
-        &mut swarm,
-        &mut seen,
-        &serving,
-        "A rejects the message that waited for its attestation",
-        || async {
+    // Each phase: the message published, what A must then count (metric, reason, at least), the
+    // failure's words, and how many attestations A must have fetched by then.
+    let attestation_wait = [
+        (rejected, Some("auth_failed_own"), 1),
+        ("causerie_gossip_rejected_total", None, 1),
+    ];
+    let parent_wait = [
+        (rejected, Some("auth_failed_own"), 2),
+        (rejected, Some("rejected_reference"), 1),
+    ];
+    let phases = [
+        (
+            &waiting,
+            "A rejects the message that waited for its attestation",
+            attestation_wait,
+            "rejection after the attestation wait counted as a gossip Reject",
+            1,
+        ),
+        (
+            &child,
+            "A rejects the message that waited for its parent",
+            parent_wait,
+            "rejection after the parent wait counted",
+            0,
+        ),
+    ];
+    for (published, what, wanted, failure, attestations_served) in phases {
+        publish_all(
+            &mut swarm,
+            &mut seen,
+            &serving,
+            room,
+            &[published.as_bytes().to_vec()],
+        )
+        .await;
+        let counted = drive_until(&mut swarm, &mut seen, &serving, what, || async {
             let after = metrics_of(&cluster, 0).await;
-            delta(&after, rejected, Some("auth_failed_own")) >= 1
-                && delta(&after, "causerie_gossip_rejected_total", None) >= 1
-        },
-    )
-    .await;
-    assert!(
-        counted,
-        "rejection after the attestation wait counted as a gossip Reject: {seen:?}\n{}",
-        metrics_of(&cluster, 0).await
-    );
-    assert!(seen.attestations_served >= 1, "A fetched the attestation");
-
-    publish_all(
-        &mut swarm,
-        &mut seen,
-        &serving,
-        room,
-        &[child.as_bytes().to_vec()],
-    )
-    .await;
-    let counted = drive_until(
-        &mut swarm,
-        &mut seen,
-        &serving,
-        "A rejects the message that waited for its parent",
-        || async {
-            let after = metrics_of(&cluster, 0).await;
-            delta(&after, rejected, Some("auth_failed_own")) >= 2
-                && delta(&after, rejected, Some("rejected_reference")) >= 1
-        },
-    )
-    .await;
-    assert!(
-        counted,
-        "rejection after the parent wait counted: {seen:?}\n{}",
-        metrics_of(&cluster, 0).await
-    );
+            wanted
+                .iter()
+                .all(|(name, reason, least)| delta(&after, name, *reason) >= *least)
+        })
+        .await;
+        assert!(
+            counted,
+            "{failure}: {seen:?}\n{}",
+            metrics_of(&cluster, 0).await
+        );
+        assert!(
+            seen.attestations_served >= attestations_served,
+            "A fetched the attestation"
+        );
+    }
     stored_nowhere(&cluster, vec![waiting.id(), parent.id(), child.id()]).await;
     cluster.shutdown().await;
 }
