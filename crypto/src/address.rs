@@ -12,6 +12,13 @@
 //! is written as bare hex (what [`InviteLink`] prints and nodes hand out); a pasted link that
 //! names it with its `!` is accepted too. Each `via` is kept as text: checking that it is a
 //! multiaddr ending in a peer id is the network layer's part.
+//!
+//! The same link has a web form for nodes that know their public origin:
+//! `https://<host[:port]>/join/!<room>?via=<address>&via=<address>…` (or `http://`), which opens
+//! the web client of that node ([`InviteLink::web_link`]). Its `via` values are percent-encoded
+//! where a URL needs it ([`VIA_SAFE`]); the room may be written without its `!`; the origin only
+//! says which node's web client to open, so parsing keeps the room and the `via` list, exactly
+//! what the `causerie:` form carries. [`InviteLink::parse`] reads both forms.
 
 use std::fmt;
 
@@ -28,6 +35,14 @@ pub const MAX_INVITE_LINK_BYTES: usize = 4_096;
 pub const MAX_INVITE_VIAS: usize = 16;
 /// Hex digits of a 32-byte id or key.
 pub const ID_HEX_DIGITS: usize = 64;
+/// Path prefix of a web invite link on its node: `<origin>/join/<room>`.
+pub const WEB_JOIN_PATH: &str = "/join/";
+/// Longest `host[:port]` of a web invite link, in bytes (a DNS name and a port).
+pub const MAX_AUTHORITY_BYTES: usize = 261;
+/// Bytes a `via` value keeps as they are in a web invite link (besides ASCII letters and
+/// digits); every other byte is written `%XX`. `+`, `&`, `=`, `#`, `%` and `?` are not among
+/// them, so no form decoder can misread a value.
+pub const VIA_SAFE: &[u8] = b"-._~/:!$'()*,;@";
 
 /// What a piece of text names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,10 +138,15 @@ pub enum AddressError {
     /// An invite link over [`MAX_INVITE_LINK_BYTES`].
     #[error("invite links are at most {MAX_INVITE_LINK_BYTES} bytes")]
     InviteTooLong,
-    /// Text that does not start with [`INVITE_PREFIX`].
-    #[error("not an invite link: those start with {INVITE_PREFIX}")]
+    /// Text that does not start with [`INVITE_PREFIX`], nor is `http(s)://<host>/join/…`.
+    #[error(
+        "not an invite link: those start with {INVITE_PREFIX} or are https://<host>/join/<room>?via=…"
+    )]
     NotAnInvite,
-    /// A query parameter other than `via`, or an empty `via`.
+    /// A web invite link whose host is not `name[:port]` or `[ipv6][:port]`.
+    #[error("the host of a web invite link is a name or an address, with an optional port")]
+    BadOrigin,
+    /// A query parameter other than `via`, an empty `via`, bad percent-encoding or a fragment.
     #[error("an invite link has only via=ADDRESS parameters, none empty")]
     BadVia,
     /// No `via`, or more than [`MAX_INVITE_VIAS`].
@@ -154,6 +174,7 @@ impl AddressError {
             | AddressError::BadKey { kind, .. } => Some(*kind),
             AddressError::InviteTooLong
             | AddressError::NotAnInvite
+            | AddressError::BadOrigin
             | AddressError::BadVia
             | AddressError::ViaCount => None,
         }
@@ -169,6 +190,7 @@ impl AddressError {
             AddressError::BadKey { .. } => "bad_key",
             AddressError::InviteTooLong => "invite_too_long",
             AddressError::NotAnInvite => "not_an_invite",
+            AddressError::BadOrigin => "bad_origin",
             AddressError::BadVia => "bad_via",
             AddressError::ViaCount => "via_count",
         }
@@ -231,32 +253,163 @@ pub struct InviteLink {
 }
 
 impl InviteLink {
-    /// Parses `causerie:join/<room>?via=…&via=…`; the room with or without its `!`.
+    /// Parses `causerie:join/<room>?via=…&via=…` or its web form
+    /// `http(s)://<host[:port]>/join/<room>?via=…`; the room with or without its `!`.
     pub fn parse(text: &str) -> Result<InviteLink, AddressError> {
         if text.len() > MAX_INVITE_LINK_BYTES {
             return Err(AddressError::InviteTooLong);
         }
+        if let Some(rest) = text.strip_prefix(INVITE_PREFIX) {
+            let (room_text, query) = rest.split_once('?').unwrap_or((rest, ""));
+            let room = parse_room(room_text)?;
+            let via = parse_vias(query, |v| Ok(v.to_owned()))?;
+            return Ok(InviteLink { room, via });
+        }
         let rest = text
-            .strip_prefix(INVITE_PREFIX)
+            .strip_prefix("https://")
+            .or_else(|| text.strip_prefix("http://"))
             .ok_or(AddressError::NotAnInvite)?;
-        let (room_text, query) = rest.split_once('?').unwrap_or((rest, ""));
-        let room = parse_room(room_text)?;
-        let mut via = Vec::new();
-        for parameter in query.split('&').filter(|p| !p.is_empty()) {
-            let address = parameter
-                .strip_prefix("via=")
-                .filter(|a| !a.is_empty())
-                .ok_or(AddressError::BadVia)?;
-            if via.len() == MAX_INVITE_VIAS {
-                return Err(AddressError::ViaCount);
-            }
-            via.push(address.to_owned());
+        let (authority, path) = rest.split_at(rest.find('/').ok_or(AddressError::NotAnInvite)?);
+        check_authority(authority)?;
+        let (path, query) = path.split_once('?').unwrap_or((path, ""));
+        let room = path
+            .strip_prefix(WEB_JOIN_PATH)
+            .ok_or(AddressError::NotAnInvite)?;
+        InviteLink::from_join_path(room, query)
+    }
+
+    /// The link a node's `GET /join/<room>?<query>` names: `room` is the path segment after
+    /// [`WEB_JOIN_PATH`] and `query` the raw query string, both as the URL writes them
+    /// (percent-encoded).
+    pub fn from_join_path(room: &str, query: &str) -> Result<InviteLink, AddressError> {
+        let room = percent_decode(room).ok_or(AddressError::NotHex {
+            kind: AddressKind::Room,
+        })?;
+        let room = parse_room(&room)?;
+        if query.contains('#') {
+            return Err(AddressError::BadVia);
         }
-        if via.is_empty() {
-            return Err(AddressError::ViaCount);
-        }
+        let via = parse_vias(query, |v| percent_decode(v).ok_or(AddressError::BadVia))?;
         Ok(InviteLink { room, via })
     }
+
+    /// The web form of this link on the node at `origin` (`https://host[:port]`, no trailing
+    /// slash): `<origin>/join/!<room>?via=…`, each `via` percent-encoded outside [`VIA_SAFE`].
+    pub fn web_link(&self, origin: &str) -> String {
+        let mut out = format!("{origin}{WEB_JOIN_PATH}{}", self.room);
+        for (i, address) in self.via.iter().enumerate() {
+            out.push(if i == 0 { '?' } else { '&' });
+            out.push_str("via=");
+            percent_encode_into(address, &mut out);
+        }
+        out
+    }
+}
+
+/// The `via` values of a query (`via=…&via=…`, nothing else), each read by `value`: 1 to
+/// [`MAX_INVITE_VIAS`], none empty.
+fn parse_vias(
+    query: &str,
+    value: impl Fn(&str) -> Result<String, AddressError>,
+) -> Result<Vec<String>, AddressError> {
+    let mut via = Vec::new();
+    for parameter in query.split('&').filter(|p| !p.is_empty()) {
+        let address = parameter
+            .strip_prefix("via=")
+            .filter(|a| !a.is_empty())
+            .ok_or(AddressError::BadVia)?;
+        if via.len() == MAX_INVITE_VIAS {
+            return Err(AddressError::ViaCount);
+        }
+        let address = value(address)?;
+        if address.is_empty() {
+            return Err(AddressError::BadVia);
+        }
+        via.push(address);
+    }
+    if via.is_empty() {
+        return Err(AddressError::ViaCount);
+    }
+    Ok(via)
+}
+
+/// `name[:port]` or `[ipv6][:port]`: at most [`MAX_AUTHORITY_BYTES`], a name of letters, digits,
+/// dots and dashes, a port of 1 to 5 digits. No user name.
+fn check_authority(authority: &str) -> Result<(), AddressError> {
+    let bad = AddressError::BadOrigin;
+    if authority.is_empty() || authority.len() > MAX_AUTHORITY_BYTES {
+        return Err(bad);
+    }
+    let (host, port) = if let Some(bracketed) = authority.strip_prefix('[') {
+        let (address, after) = bracketed.split_once(']').ok_or(AddressError::BadOrigin)?;
+        let ok = !address.is_empty()
+            && address
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.');
+        if !ok || !address.contains(':') {
+            return Err(bad);
+        }
+        match after {
+            "" => return Ok(()),
+            _ => (
+                "ipv6",
+                after.strip_prefix(':').ok_or(AddressError::BadOrigin)?,
+            ),
+        }
+    } else {
+        match authority.split_once(':') {
+            Some((host, port)) => (host, port),
+            None => (authority, "80"),
+        }
+    };
+    let host_ok = !host.is_empty()
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        });
+    let port_ok = (1..=5).contains(&port.len())
+        && port.bytes().all(|b| b.is_ascii_digit())
+        && port.parse::<u16>().is_ok_and(|p| p != 0);
+    if host_ok && port_ok { Ok(()) } else { Err(bad) }
+}
+
+/// Appends `text` with every byte outside ASCII letters, digits and [`VIA_SAFE`] as `%XX`.
+fn percent_encode_into(text: &str, out: &mut String) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for &byte in text.as_bytes() {
+        if byte.is_ascii_alphanumeric() || VIA_SAFE.contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push('%');
+            out.push(char::from(HEX[usize::from(byte >> 4)]));
+            out.push(char::from(HEX[usize::from(byte & 0xf)]));
+        }
+    }
+}
+
+/// `text` with its `%XX` escapes decoded; `None` for a broken escape or bytes that are not
+/// UTF-8. A `+` stays a `+` (this is a URL, not a form).
+fn percent_decode(text: &str) -> Option<String> {
+    if !text.contains('%') {
+        return Some(text.to_owned());
+    }
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&byte) = bytes.get(i) {
+        if byte == b'%' {
+            let pair = bytes.get(i + 1..i + 3)?;
+            let digits = std::str::from_utf8(pair).ok()?;
+            out.push(u8::from_str_radix(digits, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(byte);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 impl fmt::Display for InviteLink {
@@ -422,6 +575,7 @@ mod tests {
         let good = via(1);
         let cases = [
             ("https://example.invalid/".to_owned(), "not_an_invite"),
+            ("causerie.example.org/join/x".to_owned(), "not_an_invite"),
             (format!("Causerie:join/{HEX}?via={good}"), "not_an_invite"),
             (
                 format!("causerie:join/{}?via={good}", &HEX[..60]),
@@ -463,6 +617,136 @@ mod tests {
         assert_eq!(
             InviteLink::parse(&format!("causerie:join/{HEX}?{too_many}")).map_err(|e| e.reason()),
             Err("via_count")
+        );
+    }
+
+    #[test]
+    fn web_invite_links_carry_the_same_room_and_vias() {
+        let room = parse_room(HEX).unwrap();
+        let link = InviteLink {
+            room,
+            via: vec![
+                via(1),
+                "/dns/chat.example.org/tcp/7447/p2p/12D3KooWQ".to_owned(),
+            ],
+        };
+        let web = link.web_link("https://chat.example.org:8443");
+        assert_eq!(
+            web,
+            format!(
+                "https://chat.example.org:8443/join/!{HEX}?via={}&via=/dns/chat.example.org/tcp/7447/p2p/12D3KooWQ",
+                via(1)
+            )
+        );
+        assert_eq!(InviteLink::parse(&web), Ok(link.clone()));
+        // Without the room's `!`, over http, without a port, with an IPv6 host.
+        for origin in [
+            "http://chat.example.org",
+            "https://[2001:db8::1]:8443",
+            "https://127.0.0.1",
+        ] {
+            let text = format!(
+                "{origin}/join/{HEX}?via={}&via=/dns/chat.example.org/tcp/7447/p2p/12D3KooWQ",
+                via(1)
+            );
+            assert_eq!(InviteLink::parse(&text), Ok(link.clone()), "{text}");
+        }
+        // Values that need escaping go out escaped and come back the same.
+        let odd = InviteLink {
+            room,
+            via: vec!["/dns/a+b.example/tcp/1/p2p/x&y=z #é%".to_owned()],
+        };
+        let web = odd.web_link("https://a.example");
+        assert!(
+            web.ends_with("?via=/dns/a%2Bb.example/tcp/1/p2p/x%26y%3Dz%20%23%C3%A9%25"),
+            "{web}"
+        );
+        assert_eq!(InviteLink::parse(&web), Ok(odd));
+        // What the node's /join route reads.
+        assert_eq!(
+            InviteLink::from_join_path(&format!("%21{HEX}"), &format!("via={}", via(1))),
+            Ok(InviteLink {
+                room,
+                via: vec![via(1)]
+            })
+        );
+    }
+
+    #[test]
+    fn bad_web_invite_links_are_refused() {
+        let good = via(1);
+        let cases = [
+            (
+                format!("https://a.example/rooms/{HEX}?via={good}"),
+                "not_an_invite",
+            ),
+            (
+                format!("https://a.example/join?via={good}"),
+                "not_an_invite",
+            ),
+            ("https://a.example".to_owned(), "not_an_invite"),
+            (
+                format!("ftp://a.example/join/{HEX}?via={good}"),
+                "not_an_invite",
+            ),
+            (format!("https:///join/{HEX}?via={good}"), "bad_origin"),
+            (
+                format!("https://user@a.example/join/{HEX}?via={good}"),
+                "bad_origin",
+            ),
+            (
+                format!("https://a.example:0/join/{HEX}?via={good}"),
+                "bad_origin",
+            ),
+            (
+                format!("https://a.example:99999/join/{HEX}?via={good}"),
+                "bad_origin",
+            ),
+            (
+                format!("https://a..example/join/{HEX}?via={good}"),
+                "bad_origin",
+            ),
+            (format!("https://[zz]/join/{HEX}?via={good}"), "bad_origin"),
+            (
+                format!("https://a.example/join/{}?via={good}", &HEX[1..]),
+                "bad_room_id",
+            ),
+            (
+                format!("https://a.example/join/${HEX}?via={good}"),
+                "bad_room_id",
+            ),
+            (
+                format!("https://a.example/join/{HEX}/x?via={good}"),
+                "bad_room_id",
+            ),
+            (format!("https://a.example/join/{HEX}"), "via_count"),
+            (format!("https://a.example/join/{HEX}?via=%zz"), "bad_via"),
+            (format!("https://a.example/join/{HEX}?via=%"), "bad_via"),
+            (format!("https://a.example/join/{HEX}?via=%ff"), "bad_via"),
+            (format!("https://a.example/join/{HEX}?via=%20&x"), "bad_via"),
+            (
+                format!("https://a.example/join/{HEX}?via={good}#top"),
+                "bad_via",
+            ),
+            (
+                format!("https://a.example/join/{HEX}?via={good}&name=x"),
+                "bad_via",
+            ),
+        ];
+        for (text, reason) in cases {
+            assert_eq!(
+                InviteLink::parse(&text).map_err(|e| e.reason()),
+                Err(reason),
+                "{text}"
+            );
+        }
+        let long = format!(
+            "https://a.example/join/{HEX}?via={}",
+            "x".repeat(MAX_INVITE_LINK_BYTES)
+        );
+        assert_eq!(
+            InviteLink::parse(&long).map_err(|e| e.fault()),
+            Err("invite_too_long")
         );
     }
 

@@ -21,6 +21,7 @@
 //! - [`info`]: `GET /api/v1/node` and `GET /metrics`.
 //! - [`server`]: the accept loop and HTTP/1.1 connections: connection caps, header and idle
 //!   timeouts, header size limits; [`serve`] runs it.
+//! - [`tls`]: HTTPS built in: certificate files or ACME, and the handshake in the accept loop.
 
 pub mod admin;
 pub mod admin_accounts;
@@ -42,6 +43,7 @@ pub mod rooms;
 pub mod server;
 pub mod session;
 pub mod stream;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -57,7 +59,7 @@ use tokio_util::sync::CancellationToken;
 pub use error::{ApiError, Reason};
 pub use guard::{CONTENT_SECURITY_POLICY_VALUE, Guard, default_hosts};
 pub use info::with_peer_id;
-pub use server::serve;
+pub use server::{serve, serve_with};
 use session::Sessions;
 
 use crate::moderation::classifier::Classifier;
@@ -94,6 +96,8 @@ pub struct ApiState {
     pub reports: Option<crate::reports::Reports>,
     /// Whether registration requires contact data (`[records] require_contact`).
     pub require_contact: bool,
+    /// The node's public origin (`https://host[:port]`), for web invite links.
+    pub public_origin: Option<Arc<str>>,
 }
 
 impl ApiState {
@@ -121,7 +125,14 @@ impl ApiState {
             operator: None,
             reports: None,
             require_contact: false,
+            public_origin: None,
         }
+    }
+
+    /// The same state, handing out web invite links on `origin` (`https://host[:port]`).
+    pub fn with_public_origin(mut self, origin: Option<String>) -> Self {
+        self.public_origin = origin.map(Arc::from);
+        self
     }
 
     /// The same state, requiring contact data at registration when `require` is set.

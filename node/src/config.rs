@@ -138,6 +138,75 @@ pub struct ConfigFile {
     pub records: Option<RecordsFile>,
     /// `[federation]`: see [`FederationFile`].
     pub federation: Option<FederationFile>,
+    /// `[tls]`: see [`TlsFile`].
+    pub tls: Option<TlsFile>,
+}
+
+/// Let's Encrypt's production ACME directory (the default `[tls] directory_url`).
+pub const LETS_ENCRYPT_DIRECTORY: &str = "https://acme-v02.api.letsencrypt.org/directory";
+/// Let's Encrypt's staging directory: untrusted certificates, generous rate limits; for trying
+/// a setup out.
+pub const LETS_ENCRYPT_STAGING_DIRECTORY: &str =
+    "https://acme-staging-v02.api.letsencrypt.org/directory";
+/// Most domains in `[tls] domains`.
+pub const MAX_TLS_DOMAINS: usize = 16;
+/// Most contacts in `[tls] contact`.
+pub const MAX_TLS_CONTACTS: usize = 8;
+
+/// The `[tls]` table of the config file: HTTPS served by the node itself.
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsFile {
+    /// `off` (default), `files` or `acme`: see [`TlsConfig`].
+    pub mode: Option<String>,
+    /// `files`: the PEM certificate chain, leaf first.
+    pub cert_file: Option<PathBuf>,
+    /// `files`: the PEM private key (PKCS#8, PKCS#1 or SEC1).
+    pub key_file: Option<PathBuf>,
+    /// `acme`: the domains of the certificate. Default: the host of `public_origin`.
+    pub domains: Option<Vec<String>>,
+    /// `acme`: contact emails given to the ACME server. Default none.
+    pub contact: Option<Vec<String>>,
+    /// `acme`: the ACME directory. Default [`LETS_ENCRYPT_DIRECTORY`].
+    pub directory_url: Option<String>,
+    /// `acme`: PEM roots trusted for the ACME directory's own https (a private ACME server).
+    /// Default: the web's roots (webpki-roots).
+    pub directory_ca_file: Option<PathBuf>,
+    /// `acme`: where the account key and certificates are kept. Default `<data_dir>/acme`.
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// How the HTTP server does TLS (`[tls]`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum TlsConfig {
+    /// Plain HTTP (the default): loopback, or behind a reverse proxy that does TLS.
+    #[default]
+    Off,
+    /// A certificate chain and key from PEM files, read at start.
+    Files {
+        /// The chain, leaf first.
+        cert_file: PathBuf,
+        /// The private key.
+        key_file: PathBuf,
+    },
+    /// Certificates from an ACME server (TLS-ALPN-01 on the HTTP port, which must then be
+    /// reachable on port 443 of every domain), renewed before they expire.
+    Acme(AcmeConfig),
+}
+
+/// The validated `[tls]` settings of `mode = "acme"`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AcmeConfig {
+    /// The certificate's domains (1 to [`MAX_TLS_DOMAINS`]).
+    pub domains: Vec<String>,
+    /// Contact emails (at most [`MAX_TLS_CONTACTS`]).
+    pub contact: Vec<String>,
+    /// The ACME directory URL (https).
+    pub directory_url: String,
+    /// Extra PEM roots for the directory's https; none: the web's roots.
+    pub directory_ca_file: Option<PathBuf>,
+    /// The account key and certificate cache.
+    pub cache_dir: PathBuf,
 }
 
 /// The `[operator]` table of the config file.
@@ -326,6 +395,8 @@ pub struct Config {
     /// no request, no gossip; specs/accountability.md §8). At most [`MAX_FEDERATION_DENY`].
     /// Default none.
     pub federation_deny: std::collections::BTreeSet<causerie_crypto::NodeKey>,
+    /// `[tls]`: HTTPS served by the node: `off` (default), certificate `files`, or `acme`.
+    pub tls: TlsConfig,
 }
 
 impl Config {
@@ -387,6 +458,11 @@ impl Config {
             operator_token_file: file.operator.and_then(|o| o.token_file),
             records: RecordsConfig::from_file(file.records.unwrap_or_default()),
             federation_deny: federation_deny(file.federation.unwrap_or_default())?,
+            tls: TlsConfig::Off,
+        };
+        let config = Config {
+            tls: tls_config(file.tls.unwrap_or_default(), &config)?,
+            ..config
         };
         config.validate()?;
         Ok(config)
@@ -704,6 +780,96 @@ fn is_domain_or_ipv4(host: &str) -> bool {
     labels_ok && !last_numeric
 }
 
+/// Checks the `[tls]` table against the rest of the configuration.
+fn tls_config(file: TlsFile, config: &Config) -> Result<TlsConfig, ConfigError> {
+    let field = "tls";
+    let mode = file.mode.as_deref().unwrap_or("off");
+    if mode != "off"
+        && let Some(origin) = &config.public_origin
+        && !origin.is_https()
+    {
+        return Err(invalid(
+            field,
+            format!("public_origin {origin} is not https while the node serves TLS"),
+        ));
+    }
+    match mode {
+        "off" => Ok(TlsConfig::Off),
+        "files" => match (file.cert_file, file.key_file) {
+            (Some(cert_file), Some(key_file)) => Ok(TlsConfig::Files {
+                cert_file,
+                key_file,
+            }),
+            _ => Err(invalid(
+                field,
+                "mode files needs cert_file and key_file".into(),
+            )),
+        },
+        "acme" => {
+            let domains = match file.domains {
+                Some(domains) => domains,
+                None => match config.public_origin.as_ref().and_then(PublicOrigin::domain) {
+                    Some(domain) => vec![domain.to_owned()],
+                    None => {
+                        return Err(invalid(
+                            field,
+                            "mode acme needs domains, or a public_origin whose host is a DNS name"
+                                .into(),
+                        ));
+                    }
+                },
+            };
+            if domains.is_empty() || domains.len() > MAX_TLS_DOMAINS {
+                return Err(invalid(field, format!("1 to {MAX_TLS_DOMAINS} domains")));
+            }
+            for domain in &domains {
+                if !is_domain_or_ipv4(domain) || domain.parse::<std::net::Ipv4Addr>().is_ok() {
+                    return Err(invalid(field, format!("{domain:?} is not a DNS name")));
+                }
+            }
+            let contact = file.contact.unwrap_or_default();
+            if contact.len() > MAX_TLS_CONTACTS {
+                return Err(invalid(
+                    field,
+                    format!("at most {MAX_TLS_CONTACTS} contacts"),
+                ));
+            }
+            for email in &contact {
+                let ok = email.len() <= MAX_HOST_BYTES
+                    && email
+                        .split_once('@')
+                        .is_some_and(|(user, host)| !user.is_empty() && is_domain_or_ipv4(host))
+                    && !email.contains([' ', ',', ':']);
+                if !ok {
+                    return Err(invalid(field, format!("{email:?} is not an email address")));
+                }
+            }
+            let directory_url = file
+                .directory_url
+                .unwrap_or_else(|| LETS_ENCRYPT_DIRECTORY.to_owned());
+            if !directory_url.starts_with("https://") || directory_url.len() > MAX_ORIGIN_BYTES {
+                return Err(invalid(
+                    field,
+                    format!("directory_url {directory_url:?} is not an https URL"),
+                ));
+            }
+            Ok(TlsConfig::Acme(AcmeConfig {
+                domains,
+                contact,
+                directory_url,
+                directory_ca_file: file.directory_ca_file,
+                cache_dir: file
+                    .cache_dir
+                    .unwrap_or_else(|| config.data_dir.join("acme")),
+            }))
+        }
+        other => Err(invalid(
+            field,
+            format!("mode {other:?}: the modes are off, files and acme"),
+        )),
+    }
+}
+
 /// Checks `[federation] deny`: at most [`MAX_FEDERATION_DENY`] node keys in hex.
 fn federation_deny(
     file: FederationFile,
@@ -1019,6 +1185,52 @@ mod tests {
                 .public_host(),
             None
         );
+    }
+
+    #[test]
+    fn the_tls_table_is_checked() {
+        let load = |text: &str| {
+            let file: ConfigFile = toml::from_str(text).unwrap();
+            Config::from_parts(file, Overrides::default())
+        };
+        assert_eq!(load("").unwrap().tls, TlsConfig::Off);
+        let files = load("[tls]\nmode = \"files\"\ncert_file = \"c.pem\"\nkey_file = \"k.pem\"\n");
+        assert_eq!(
+            files.unwrap().tls,
+            TlsConfig::Files {
+                cert_file: "c.pem".into(),
+                key_file: "k.pem".into()
+            }
+        );
+        let acme = load(
+            "data_dir = \"/d\"\npublic_origin = \"https://chat.example.org\"\n[tls]\nmode = \"acme\"\n\
+             contact = [\"ops@example.org\"]\n",
+        )
+        .unwrap();
+        assert_eq!(
+            acme.tls,
+            TlsConfig::Acme(AcmeConfig {
+                domains: vec!["chat.example.org".into()],
+                contact: vec!["ops@example.org".into()],
+                directory_url: LETS_ENCRYPT_DIRECTORY.into(),
+                directory_ca_file: None,
+                cache_dir: "/d/acme".into(),
+            })
+        );
+        for bad in [
+            "[tls]\nmode = \"on\"\n",
+            "[tls]\nmode = \"files\"\ncert_file = \"c.pem\"\n",
+            "[tls]\nmode = \"acme\"\n",
+            "public_origin = \"https://192.0.2.1\"\n[tls]\nmode = \"acme\"\n",
+            "public_origin = \"http://a.example\"\n[tls]\nmode = \"files\"\ncert_file = \"c\"\nkey_file = \"k\"\n",
+            "[tls]\nmode = \"acme\"\ndomains = []\n",
+            "[tls]\nmode = \"acme\"\ndomains = [\"bad_domain\"]\n",
+            "[tls]\nmode = \"acme\"\ndomains = [\"a.example\"]\ncontact = [\"nobody\"]\n",
+            "[tls]\nmode = \"acme\"\ndomains = [\"a.example\"]\ndirectory_url = \"http://x\"\n",
+        ] {
+            assert_eq!(load(bad).unwrap_err().reason(), "config_invalid", "{bad}");
+        }
+        assert!(toml::from_str::<ConfigFile>("[tls]\ncert = \"x\"\n").is_err());
     }
 
     #[test]

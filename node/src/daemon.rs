@@ -21,7 +21,8 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::operator::OperatorToken;
-use crate::api::{ApiState, default_hosts, router, serve, with_peer_id};
+use crate::api::tls::Tls;
+use crate::api::{ApiState, default_hosts, router, serve_with, with_peer_id};
 use crate::clock::now_ms;
 use crate::config::Config;
 use crate::ledger::{Ledger, LedgerError};
@@ -65,6 +66,9 @@ pub enum DaemonError {
         /// The address.
         addr: SocketAddr,
     },
+    /// `[tls]` could not be set up (certificate files, ACME directory roots).
+    #[error("tls")]
+    Tls(#[from] crate::api::tls::TlsError),
     /// The HTTP address could not be bound.
     #[error("http {addr}")]
     Http {
@@ -89,6 +93,7 @@ impl DaemonError {
             DaemonError::Net(e) => e.reason(),
             DaemonError::HttpInUse { .. } => "http_address_in_use",
             DaemonError::Http { .. } => "http_bind",
+            DaemonError::Tls(e) => e.reason(),
         }
     }
 }
@@ -111,6 +116,8 @@ pub struct Running {
     node_task: NodeTask,
     net_task: JoinHandle<()>,
     http_task: JoinHandle<()>,
+    /// The ACME task (`[tls] mode = "acme"`).
+    tls_task: Option<JoinHandle<()>>,
     compaction_task: JoinHandle<()>,
     /// The registration records' sweeper (records/sweeper.rs).
     records_task: JoinHandle<()>,
@@ -231,22 +238,30 @@ pub async fn start(config: &Config) -> Result<Running, DaemonError> {
         reports_secret,
         shutdown.child_token(),
     );
-    let listener = match tokio::net::TcpListener::bind(config.http).await {
-        Ok(listener) => listener,
-        Err(source) => {
+    let bound = match Tls::from_config(&config.tls, shutdown.child_token()) {
+        Err(e) => Err(DaemonError::Tls(e)),
+        Ok(tls) => match tokio::net::TcpListener::bind(config.http).await {
+            Ok(listener) => Ok((listener, tls)),
+            Err(source) if source.kind() == std::io::ErrorKind::AddrInUse => {
+                Err(DaemonError::HttpInUse { addr: config.http })
+            }
+            Err(source) => Err(DaemonError::Http {
+                addr: config.http,
+                source,
+            }),
+        },
+    };
+    let (listener, tls, tls_task) = match bound {
+        Ok((listener, Some((tls, task)))) => (listener, Some(tls), task),
+        Ok((listener, None)) => (listener, None, None),
+        Err(error) => {
             shutdown.cancel();
             let _ = policy_task.await;
             let _ = reports_task.await;
             let _ = net_task.await;
             node.shutdown().await;
             node_task.join();
-            if source.kind() == std::io::ErrorKind::AddrInUse {
-                return Err(DaemonError::HttpInUse { addr: config.http });
-            }
-            return Err(DaemonError::Http {
-                addr: config.http,
-                source,
-            });
+            return Err(error);
         }
     };
     let http_addr = listener.local_addr().map_err(|source| DaemonError::Http {
@@ -271,13 +286,21 @@ pub async fn start(config: &Config) -> Result<Running, DaemonError> {
     )
     .with_rate_limits(&config.rate_limits)
     .with_operator(operator_token)
-    .with_require_contact(config.records.require_contact);
+    .with_require_contact(config.records.require_contact)
+    .with_public_origin(config.public_origin.as_ref().map(ToString::to_string));
     let state = state
         .with_classifier(classifier.clone())
         .with_reports(reports.clone());
     let guard = state.guard.clone();
     let app = router(state, crate::web::router());
-    let http_task = tokio::spawn(serve(listener, app, guard, shutdown.child_token()));
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let http_task = tokio::spawn(serve_with(
+        listener,
+        app,
+        guard,
+        tls,
+        shutdown.child_token(),
+    ));
     let compaction_task = tokio::spawn(compaction_checks(node.clone(), shutdown.child_token()));
     let records_task = crate::records::sweeper::spawn(
         node.clone(),
@@ -290,7 +313,10 @@ pub async fn start(config: &Config) -> Result<Running, DaemonError> {
         tracing::info!(address = %with_peer_id(addr, &peer_id), "listening (p2p)");
     }
     tracing::info!(%peer_id, node_key = %key, http = %http_addr, "node started");
-    tracing::info!("web client: http://{http_addr}/");
+    match &config.public_origin {
+        Some(origin) => tracing::info!("web client: {origin}/ (served at {scheme}://{http_addr}/)"),
+        None => tracing::info!("web client: {scheme}://{http_addr}/"),
+    }
     Ok(Running {
         node,
         net,
@@ -303,6 +329,7 @@ pub async fn start(config: &Config) -> Result<Running, DaemonError> {
         node_task,
         net_task,
         http_task,
+        tls_task,
         compaction_task,
         records_task,
         policy_task,
@@ -339,7 +366,7 @@ impl Running {
         let _ = self.policy_task.await;
         let _ = self.reports_task.await;
         let _ = self.net_task.await;
-        for task in [self.screen_task, self.classifier_task]
+        for task in [self.screen_task, self.classifier_task, self.tls_task]
             .into_iter()
             .flatten()
         {

@@ -22,6 +22,7 @@ use axum::Router;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
+use causerie_crypto::address::{AddressError, InviteLink};
 
 /// One embedded file: the path it is served at, its media type and its bytes.
 #[derive(Debug, Clone, Copy)]
@@ -182,9 +183,62 @@ pub fn unserved_imports(files: &[WebFile]) -> Vec<(&'static str, String)> {
     missing
 }
 
-/// The router serving [`FILES`] with `GET` (and `HEAD`). Mounted by the API next to `/api/v1`.
+/// `GET /join/<room>?via=…` (the web form of an invite link, specs/client-api.md, "Invite
+/// pages"): the page itself, whose script reads the link from its address and prefills the join
+/// form (after sign-up or sign-in); or, for a link the shared parser refuses, a plain
+/// `400` page naming the reason.
+async fn join_page(uri: axum::http::Uri) -> axum::response::Response {
+    let room = uri
+        .path()
+        .strip_prefix(causerie_crypto::address::WEB_JOIN_PATH)
+        .unwrap_or_default();
+    match InviteLink::from_join_path(room, uri.query().unwrap_or_default()) {
+        Ok(_) => (
+            [
+                (header::CONTENT_TYPE, HTML),
+                (header::CACHE_CONTROL, "no-cache"),
+            ],
+            PAGE,
+        )
+            .into_response(),
+        Err(error) => (
+            axum::http::StatusCode::BAD_REQUEST,
+            [
+                (header::CONTENT_TYPE, HTML),
+                (header::CACHE_CONTROL, "no-cache"),
+            ],
+            bad_link_page(&error),
+        )
+            .into_response(),
+    }
+}
+
+/// The page's bytes (the first of [`FILES`]).
+const PAGE: &[u8] = include_bytes!("web/index.html");
+
+/// The plain page for a refused invite link: the reason name and its explanation, escaped.
+fn bad_link_page(error: &AddressError) -> String {
+    let escape = |text: &str| {
+        text.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <title>Causerie: bad invite link</title></head><body>\n\
+         <h1>This invite link does not work</h1>\n<p id=\"reason\">{}</p>\n<p>{}</p>\n\
+         <p><a href=\"/\">Open Causerie</a></p>\n</body></html>\n",
+        escape(error.reason()),
+        escape(&error.to_string())
+    )
+}
+
+/// The router serving [`FILES`] with `GET` (and `HEAD`), and the invite pages
+/// (`/join/<room>`). Mounted by the API next to `/api/v1`.
 pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
-    FILES.iter().fold(Router::new(), |router, file| {
+    let pages = Router::new().route("/join/{room}", get(join_page));
+    FILES.iter().fold(pages, |router, file| {
         let file = *file;
         router.route(
             file.path,
@@ -295,6 +349,28 @@ mod tests {
         }
         let (status, _, _) = fetch(addr, "/assets/missing.js").await;
         assert!(status.contains(" 404 "), "{status}");
+        // Invite pages: the page for a good link, a plain 400 naming the reason otherwise.
+        let room = format!("!{}", "ab".repeat(32));
+        let via = "via=/dns/chat.example.org/tcp/7447/p2p/12D3KooWQ";
+        let (status, headers, body) = fetch(addr, &format!("/join/{room}?{via}")).await;
+        assert!(status.contains(" 200 "), "{status}");
+        assert_eq!(header_value(&headers, "content-type"), Some(HTML));
+        assert_eq!(body, PAGE);
+        for (path, reason) in [
+            (format!("/join/{}?{via}", &room[..20]), "bad_room_id"),
+            (format!("/join/{room}"), "via_count"),
+            (format!("/join/{room}?via=%zz"), "bad_via"),
+            (format!("/join/{room}?{via}&to=x"), "bad_via"),
+        ] {
+            let (status, headers, body) = fetch(addr, &path).await;
+            assert!(status.contains(" 400 "), "{path}: {status}");
+            assert_eq!(header_value(&headers, "content-type"), Some(HTML));
+            let body = String::from_utf8(body).unwrap();
+            assert!(
+                body.contains(&format!("<p id=\"reason\">{reason}</p>")),
+                "{path}: {body}"
+            );
+        }
         running.shutdown().await;
     }
 

@@ -318,6 +318,9 @@ pub struct LaunchOptions {
     pub height: u32,
     /// Chromium switches added to the headless set (e.g. `--host-resolver-rules=…`).
     pub args: Vec<String>,
+    /// `HOME` for ChromeDriver and Chromium (default: the test's own). Chromium on Linux reads
+    /// its trusted certificates from `$HOME/.pki/nssdb`, so a test CA is trusted through it.
+    pub home: Option<PathBuf>,
 }
 
 impl LaunchOptions {
@@ -328,6 +331,7 @@ impl LaunchOptions {
             width: 1280,
             height: 900,
             args: Vec::new(),
+            home: None,
         }
     }
 }
@@ -410,7 +414,7 @@ impl Browser {
         // fail to start on a machine short of memory. Both leave nothing behind.
         let mut last_error = BrowserError::DriverNotReady(DRIVER_START_TIMEOUT);
         for _ in 0..DRIVER_START_ATTEMPTS {
-            let driver = match start_driver(&http, &log_path).await {
+            let driver = match start_driver(&http, &log_path, options.home.as_deref()).await {
                 Ok(driver) => driver,
                 Err(e @ BrowserError::DriverExited(_)) => {
                     last_error = e;
@@ -967,7 +971,11 @@ fn as_string(command: &str, value: Value) -> Result<String> {
 }
 
 /// Starts ChromeDriver on a free port and waits until `/status` says ready.
-async fn start_driver(http: &reqwest::Client, log_path: &Path) -> Result<DriverProcess> {
+async fn start_driver(
+    http: &reqwest::Client,
+    log_path: &Path,
+    home: Option<&Path>,
+) -> Result<DriverProcess> {
     use std::os::unix::process::CommandExt as _;
 
     let port = free_port()?;
@@ -975,7 +983,11 @@ async fn start_driver(http: &reqwest::Client, log_path: &Path) -> Result<DriverP
         .create(true)
         .append(true)
         .open(log_path)?;
-    let child = Command::new(chromedriver_path())
+    let mut command = Command::new(chromedriver_path());
+    if let Some(home) = home {
+        command.env("HOME", home);
+    }
+    let child = command
         .arg(format!("--port={port}"))
         .arg("--allowed-ips=127.0.0.1")
         .stdin(Stdio::null())

@@ -11,6 +11,8 @@
 //!   and the web client's test helpers, used by `tests/browser_*.rs` against the web client
 //!   (specs/client-api.md).
 //! - [`bench`]: the benchmarks' arguments, output line and percentiles (`benches/*.rs`).
+//! - [`tls`]: a test certificate authority, leaves, an NSS database that makes Chromium trust it,
+//!   and one-shot HTTPS requests (`tests/https.rs`, `tests/browser_https.rs`).
 //! - [`store_check`]: checks that a stopped node's store still verifies event by event, for the
 //!   scenarios that redact, purge or erase (`tests/gdpr.rs`, `tests/moderation_actions.rs`).
 //! - [`netns`]: network namespaces as test hosts (veth, bridges, a NAT router), node processes
@@ -26,3 +28,4 @@ pub mod browser;
 pub mod cluster;
 pub mod netns;
 pub mod store_check;
+pub mod tls;

@@ -339,7 +339,16 @@ pub(super) async fn invite_link(
         .invite_link(room)
         .await
         .map_err(|e| ApiError::new(Reason::Network(e.reason()), e.to_string()))?;
-    Ok(Json(json!({ "link": link })))
+    // The web form carries exactly the `via` list of the `causerie:` form.
+    let web_link = match &state.public_origin {
+        Some(origin) => Some(
+            causerie_crypto::address::InviteLink::parse(&link)
+                .map_err(|e| ApiError::new(Reason::Network(e.reason()), e.to_string()))?
+                .web_link(origin),
+        ),
+        None => None,
+    };
+    Ok(Json(json!({ "link": link, "web_link": web_link })))
 }
 
 #[derive(Deserialize)]

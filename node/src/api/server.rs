@@ -12,6 +12,11 @@
 //!   ([`super::guard`]), and a body must arrive within [`super::limits::BODY_READ_TIMEOUT`]
 //!   ([`super::json::Body`]).
 //!
+//! With TLS ([`super::tls`]), the handshake runs in the admitted connection's task before HTTP,
+//! within [`super::tls::TLS_HANDSHAKE_TIMEOUT`], so it holds the connection's place under the
+//! caps like any request; failed handshakes are counted by reason. A connection over a cap is
+//! then closed without an answer (a plain-text refusal means nothing to a TLS client).
+//!
 //! Stopping: the loop stops accepting, each connection finishes its request in flight and
 //! closes; after [`SHUTDOWN_GRACE`] the rest are dropped.
 
@@ -38,6 +43,7 @@ use super::limits::{
     MAX_HEADER_BYTES, MAX_HEADERS, MAX_REFUSAL_DRAIN_BYTES, MAX_REFUSALS_IN_FLIGHT,
     MIN_CONNECTIONS, REFUSAL_HEAD_WAIT, REFUSAL_TIMEOUT, SHUTDOWN_GRACE,
 };
+use super::tls::Tls;
 
 /// The connection cap of this process: [`MAX_CONNECTIONS`], or a quarter of the files the
 /// process may open when that is fewer (the store, the network, refusals and connections
@@ -115,6 +121,17 @@ pub async fn serve(
     guard: Arc<Guard>,
     shutdown: CancellationToken,
 ) {
+    serve_with(listener, router, guard, None, shutdown).await;
+}
+
+/// [`serve`], over TLS when `tls` is given.
+pub async fn serve_with(
+    listener: TcpListener,
+    router: Router,
+    guard: Arc<Guard>,
+    tls: Option<Tls>,
+    shutdown: CancellationToken,
+) {
     let connections = Arc::new(Connections {
         cap: connection_cap(),
         open: Mutex::new(Open::default()),
@@ -147,18 +164,41 @@ pub async fn serve(
         };
         match connections.admit(ClientKey::of(peer.ip())) {
             Some(admitted) => {
-                tasks.spawn(connection(
-                    stream,
-                    peer,
-                    admitted,
-                    router.clone(),
-                    shutdown.clone(),
-                ));
+                let router = router.clone();
+                let shutdown = shutdown.clone();
+                match tls.clone() {
+                    None => {
+                        tasks.spawn(connection(stream, peer, admitted, router, shutdown));
+                    }
+                    Some(tls) => {
+                        let guard = guard.clone();
+                        tasks.spawn(async move {
+                            // Live streams and small answers go out at once.
+                            let _ = stream.set_nodelay(true);
+                            let handshake = tokio::select! {
+                                handshake = tls.handshake(stream) => handshake,
+                                () = shutdown.cancelled() => return,
+                            };
+                            match handshake {
+                                Ok(stream) => {
+                                    connection(stream, peer, admitted, router, shutdown).await;
+                                }
+                                Err(end) => {
+                                    guard.count(end.reason());
+                                    tracing::debug!(%peer, reason = end.reason(), "tls handshake");
+                                }
+                            }
+                        });
+                    }
+                }
             }
             None => {
                 guard.count(Reason::TooManyConnections.name());
-                // Without a free refusal slot the connection is just closed.
-                if let Ok(permit) = refusals.clone().try_acquire_owned() {
+                // Without a free refusal slot the connection is just closed; over TLS it is
+                // closed at once.
+                if tls.is_none()
+                    && let Ok(permit) = refusals.clone().try_acquire_owned()
+                {
                     tasks.spawn(refuse(stream, permit));
                 }
             }
@@ -178,17 +218,34 @@ pub async fn serve(
     }
 }
 
+/// A connection's byte stream: plain TCP or TLS over it.
+trait Transport: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static {
+    /// Sends small writes at once (live streams, small answers).
+    fn no_delay(&self);
+}
+
+impl Transport for TcpStream {
+    fn no_delay(&self) {
+        let _ = self.set_nodelay(true);
+    }
+}
+
+impl Transport for tokio_rustls::server::TlsStream<TcpStream> {
+    fn no_delay(&self) {
+        let _ = self.get_ref().0.set_nodelay(true);
+    }
+}
+
 /// Serves one admitted connection.
-async fn connection(
-    stream: TcpStream,
+async fn connection<S: Transport>(
+    stream: S,
     peer: SocketAddr,
     admitted: Admitted,
     router: Router,
     shutdown: CancellationToken,
 ) {
     let _admitted = admitted;
-    // Live streams and small answers go out at once.
-    let _ = stream.set_nodelay(true);
+    stream.no_delay();
     let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
         request.extensions_mut().insert(ConnectInfo(peer));
         router.clone().oneshot(request)

@@ -117,12 +117,24 @@ pub struct Chat {
 impl Chat {
     /// Launches a browser named `label` and opens the web client served by `node`.
     pub async fn open(setup: &BrowserSetup, label: &str, node: SocketAddr) -> Chat {
-        let browser = Browser::launch(setup, LaunchOptions::desktop(label))
+        Chat::open_url(
+            setup,
+            LaunchOptions::desktop(label),
+            &format!("http://{node}/"),
+        )
+        .await
+    }
+
+    /// Launches a browser with `options` and opens the web client at `url` (an https origin, or
+    /// an invite page).
+    pub async fn open_url(setup: &BrowserSetup, options: LaunchOptions, url: &str) -> Chat {
+        let label = options.label.clone();
+        let browser = Browser::launch(setup, options)
             .await
             .or_fail(&format!("launch {label}"));
         let chat = Chat {
             browser,
-            url: format!("http://{node}/"),
+            url: url.to_owned(),
         };
         chat.browser
             .goto(&chat.url)
@@ -272,7 +284,8 @@ impl Chat {
         room
     }
 
-    /// The active room's invite link (`#invite-link-button` fills `#invite-link`).
+    /// The active room's invite link (`#invite-link-button` fills `#invite-link`): its web form
+    /// (`https://…/join/…`) when the node has a public origin, else `causerie:join/…`.
     pub async fn invite_link(&self) -> String {
         self.click("#invite-link-button").await;
         let link = self
@@ -281,7 +294,8 @@ impl Chat {
                 "the invite link in #invite-link",
                 DEFAULT_WAIT,
                 "const input = document.querySelector('#invite-link');
-                 return input && input.value.startsWith('causerie:join/') ? input.value : null;",
+                 const link = input ? input.value : '';
+                 return link.startsWith('causerie:join/') || /^https?:[/][/][^/]+[/]join[/]/.test(link) ? link : null;",
                 vec![],
             )
             .await

@@ -33,7 +33,7 @@ import { bindLayout } from './layout.js';
 import { bindModerationPanel } from './moderation_panel.js';
 import { bindReports } from './reports.js';
 import { bindRoomBar } from './room_bar.js';
-import { bindRooms, renderActiveRoom } from './rooms.js';
+import { bindRooms, prefillInvite, renderActiveRoom } from './rooms.js';
 import { state } from './state.js';
 import { errorText } from './text.js';
 import { bindTimeline } from './timeline_view.js';
@@ -63,6 +63,7 @@ async function main() {
   bindRoomBar();
   bindComposer();
   bindModerationPanel();
+  prefillInvite();
   if (!window.isSecureContext || !window.crypto?.subtle) {
     showNeedsSecureOrigin();
     document.body.dataset.ready = '1';

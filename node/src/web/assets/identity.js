@@ -7,7 +7,7 @@ import * as keys from './keys.js';
 import { connectionLoop, setConnection, wakeConnection } from './connection.js';
 import { askValue } from './dialogs.js';
 import { $, h, isTouchOnly, showError } from './dom.js';
-import { renderActiveRoom, renderRoomList } from './rooms.js';
+import { renderActiveRoom, renderRoomList, showPendingInvite } from './rooms.js';
 import { NeedsRegistration, act, call, login, register } from './session.js';
 import { api, state } from './state.js';
 import { ASSURANCE_NAMES, errorText, shortKey } from './text.js';
@@ -72,6 +72,7 @@ export function showApp() {
   $('onboarding').hidden = true;
   $('app').hidden = false;
   renderKeyTools('key-tools-slot');
+  showPendingInvite();
 }
 
 /** After "Log out": the key stays here, nothing runs until the user logs in again. */

@@ -8,14 +8,14 @@ import { joinRoom, loadRooms, renderRoomList, setActive } from './rooms.js';
 import { act, call, roomPath } from './session.js';
 import { state } from './state.js';
 
-/** Shows the active room's invite link. */
+/** Shows the active room's invite link: its web form when the node has a public origin. */
 async function onInviteLink() {
   const room = state.active;
   if (!room) return;
   try {
     const response = await call('GET', `${roomPath(room)}/invite`);
     if (state.active !== room) return;
-    $('invite-link').value = response.link;
+    $('invite-link').value = response.web_link || response.link;
     $('invite-link').select();
   } catch (error) {
     showError('composer-error', error);

@@ -276,13 +276,35 @@ export async function joinRoom(target) {
   return response.room;
 }
 
+/** The web form of an invite link: `https://<host>/join/<room>?via=…` (the node checks the rest). */
+const WEB_INVITE = /^https?:\/\/[^/?#]+\/join\//;
+
+/**
+ * Opened at an invite page (`/join/<room>?via=…`, served by the node): prefills the join form
+ * with the link, so that after sign-up or sign-in pressing Join enters the room. The address
+ * goes back to `/`, so a reload does not offer the invitation again.
+ */
+export function prefillInvite() {
+  if (!location.pathname.startsWith('/join/')) return;
+  $('join-link-input').value = location.href;
+  $('join-invite-hint').hidden = false;
+  history.replaceState(null, '', '/');
+}
+
+/** With an invitation waiting in the join form, shows the form and puts the focus on Join. */
+export function showPendingInvite() {
+  if ($('join-invite-hint').hidden) return;
+  $('join-form').scrollIntoView({ block: 'center' });
+  $('join-button').focus();
+}
+
 /** The "Join by link" form. */
 async function onJoin(e) {
   e.preventDefault();
   const target = $('join-link-input').value.trim();
   showPlainError('join-error', null);
-  if (!target.startsWith('causerie:join/') && !/^![0-9a-f]{64}$/.test(target)) {
-    $('join-error').textContent = 'Paste an invite link (causerie:join/…) or a room id (!…).';
+  if (!target.startsWith('causerie:join/') && !WEB_INVITE.test(target) && !/^![0-9a-f]{64}$/.test(target)) {
+    $('join-error').textContent = 'Paste an invite link (https://…/join/… or causerie:join/…) or a room id (!…).';
     return;
   }
   const button = $('join-button');
@@ -290,6 +312,7 @@ async function onJoin(e) {
   try {
     await joinRoom(target);
     $('join-link-input').value = '';
+    $('join-invite-hint').hidden = true;
   } catch (error) {
     showPlainError('join-error', error);
   } finally {

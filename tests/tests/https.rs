@@ -1,0 +1,348 @@
+//! HTTPS without a browser (specs/client-api.md, "HTTPS" and "Invite pages"):
+//!
+//! - `tls_files_serve_https_and_count_failed_handshakes`: `[tls] mode = "files"`: the API answers
+//!   over TLS with a certificate that verifies against the test authority; the Host allowlist
+//!   holds the public origin's host; plain HTTP, a client that distrusts the certificate and a
+//!   client that never starts the handshake are closed and counted by reason.
+//! - `bad_certificate_files_stop_the_start`: unreadable files, a broken key and a key that is
+//!   not the certificate's refuse the start with their reason.
+//! - `behind_a_proxy_invite_links_have_the_web_form`: a plain node with `public_origin` (as
+//!   behind a reverse proxy) answers to the public host, hands out the web form of its invite
+//!   links beside the `causerie:` form (same room, same via list), and joins by either.
+//! - `nginx_in_front_of_a_node`: `scripts/deploy/nginx.conf`, with the test's names, ports and
+//!   certificate, passes `nginx -t` and runs on loopback in front of a node; an API call and an
+//!   invite page pass through it with the public Host. Skipped with a SKIP line when nginx is missing, unless
+//!   `CAUSERIE_REQUIRE_NGINX=1`.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use causerie_crypto::address::InviteLink;
+use causerie_node::config::{Config, ConfigFile, Overrides, TlsFile};
+use causerie_tests::api::{ApiNode, ApiUser};
+use causerie_tests::tls::{self, TestCa};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+const DOMAIN: &str = "causerie.test";
+const WAIT: Duration = Duration::from_secs(30);
+
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+fn tls_config(dir: &Path, port: u16, cert_file: &Path, key_file: &Path) -> Config {
+    let file = ConfigFile {
+        public_origin: Some(format!("https://{DOMAIN}:{port}")),
+        tls: Some(TlsFile {
+            mode: Some("files".to_owned()),
+            cert_file: Some(cert_file.to_owned()),
+            key_file: Some(key_file.to_owned()),
+            ..TlsFile::default()
+        }),
+        ..ConfigFile::default()
+    };
+    let overrides = Overrides {
+        data_dir: Some(dir.join("node")),
+        listen: vec!["/ip4/127.0.0.1/tcp/0".to_owned()],
+        bootstrap: Vec::new(),
+        http: Some(format!("127.0.0.1:{port}")),
+    };
+    Config::from_parts(file, overrides).unwrap()
+}
+
+/// A refusal counter of `/metrics`, read over https.
+async fn refused(addr: SocketAddr, host: &str, ca: &str, reason: &str) -> u64 {
+    let (status, text) = tls::get(addr, host, "/metrics", ca).await.unwrap();
+    assert_eq!(status, 200);
+    let series = format!("causerie_api_refused_total{{reason=\"{reason}\"}}");
+    text.lines()
+        .find_map(|line| line.strip_prefix(series.as_str())?.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Waits until `reason` was counted at least `at_least` times.
+async fn wait_refused(addr: SocketAddr, host: &str, ca: &str, reason: &str, at_least: u64) {
+    let started = Instant::now();
+    loop {
+        let count = refused(addr, host, ca, reason).await;
+        if count >= at_least {
+            return;
+        }
+        assert!(started.elapsed() < WAIT, "{reason}: {count} < {at_least}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_files_serve_https_and_count_failed_handshakes() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = TestCa::new().unwrap();
+    let files = ca.write_leaf(dir.path(), &[DOMAIN, "other.test"]).unwrap();
+    let port = free_port();
+    let config = tls_config(dir.path(), port, &files.cert_file, &files.key_file);
+    let node = causerie_node::daemon::start(&config).await.unwrap();
+    let addr = node.http_addr;
+    let host = format!("{DOMAIN}:{port}");
+    let ca_pem = ca.pem();
+
+    let (status, body) = tls::get(addr, &host, "/api/v1/node", &ca_pem)
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{body}");
+    let info: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert!(info["node_key"].is_string(), "{info}");
+    // The invite page is served over TLS too.
+    let page = format!("/join/!{}?via=/ip4/127.0.0.1/tcp/1/p2p/x", "ab".repeat(32));
+    let (status, body) = tls::get(addr, &host, &page, &ca_pem).await.unwrap();
+    assert_eq!(status, 200);
+    assert!(body.contains("/assets/app.js"), "{body}");
+    // A name the certificate holds but the allowlist does not: 421.
+    let (status, body) = tls::get(addr, &format!("other.test:{port}"), "/api/v1/node", &ca_pem)
+        .await
+        .unwrap();
+    assert_eq!(status, 421, "{body}");
+    assert!(body.contains("host_not_allowed"), "{body}");
+
+    // Plain HTTP on the TLS port: no answer, the connection closes, counted.
+    let failed = refused(addr, &host, &ca_pem, "tls_handshake_failed").await;
+    let mut plain = tokio::net::TcpStream::connect(addr).await.unwrap();
+    plain
+        .write_all(format!("GET /api/v1/node HTTP/1.1\r\nHost: {host}\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(WAIT, plain.read_to_end(&mut answer))
+        .await
+        .expect("closed");
+    assert!(!answer.starts_with(b"HTTP/"), "no HTTP over the TLS port");
+    wait_refused(addr, &host, &ca_pem, "tls_handshake_failed", failed + 1).await;
+    // A client trusting another authority refuses the certificate; the server counts it.
+    let stranger = TestCa::new().unwrap();
+    let refused_by_client = tls::get(addr, &host, "/api/v1/node", &stranger.pem()).await;
+    assert!(
+        matches!(refused_by_client, Err(tls::TlsTestError::Tls(_))),
+        "{refused_by_client:?}"
+    );
+    wait_refused(addr, &host, &ca_pem, "tls_handshake_failed", failed + 2).await;
+    // A client that connects and never says hello is closed after the handshake timeout.
+    let mut silent = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let started = Instant::now();
+    let mut sink = Vec::new();
+    let _ = tokio::time::timeout(
+        causerie_node::api::tls::TLS_HANDSHAKE_TIMEOUT + WAIT,
+        silent.read_to_end(&mut sink),
+    )
+    .await
+    .expect("the silent connection is closed");
+    assert!(
+        started.elapsed()
+            >= causerie_node::api::tls::TLS_HANDSHAKE_TIMEOUT - Duration::from_secs(1)
+    );
+    wait_refused(addr, &host, &ca_pem, "tls_handshake_timeout", 1).await;
+    node.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_certificate_files_stop_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = TestCa::new().unwrap();
+    let files = ca.write_leaf(dir.path(), &[DOMAIN]).unwrap();
+    let (_, other_key) = ca.leaf(&[DOMAIN]).unwrap();
+    let other_key_file = dir.path().join("other-key.pem");
+    std::fs::write(&other_key_file, other_key).unwrap();
+    let garbage = dir.path().join("garbage.pem");
+    std::fs::write(&garbage, "not pem at all\n").unwrap();
+    let missing = dir.path().join("missing.pem");
+    for (cert, key, reason) in [
+        (&missing, &files.key_file, "tls_file_unreadable"),
+        (&garbage, &files.key_file, "tls_bad_certificates"),
+        (&files.cert_file, &garbage, "tls_bad_key"),
+        (&files.cert_file, &other_key_file, "tls_unusable_pair"),
+    ] {
+        let config = tls_config(dir.path(), free_port(), cert, key);
+        match causerie_node::daemon::start(&config).await {
+            Ok(running) => {
+                running.shutdown().await;
+                panic!("started with {cert:?} and {key:?}");
+            }
+            Err(e) => assert_eq!(e.reason(), reason, "{cert:?} {key:?}: {e}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_proxy_invite_links_have_the_web_form() {
+    let origin = "https://chat.example.org";
+    let file = ConfigFile {
+        public_origin: Some(origin.to_owned()),
+        ..ConfigFile::default()
+    };
+    let node = ApiNode::start_configured(Vec::new(), file).await;
+    let alice = ApiUser::register(node.http, "alice", "Alice").await;
+    let room = alice.create_room("Lobby", "public").await;
+    let answer = alice.get(&format!("/api/v1/rooms/{room}/invite")).await;
+    assert_eq!(answer.status, 200, "{:?}", answer.body);
+    let link = answer.body["link"].as_str().unwrap().to_owned();
+    let web_link = answer.body["web_link"].as_str().unwrap().to_owned();
+    assert!(link.starts_with("causerie:join/"), "{link}");
+    assert!(
+        web_link.starts_with(&format!("{origin}/join/{room}?via=")),
+        "{web_link}"
+    );
+    assert_eq!(
+        InviteLink::parse(&web_link).unwrap(),
+        InviteLink::parse(&link).unwrap()
+    );
+    // The public host is in the allowlist, and its https origin is the node's own (as the
+    // proxy forwards the browser's requests).
+    let proxied = reqwest::Client::new()
+        .get(node.url("/api/v1/node"))
+        .header("host", "chat.example.org")
+        .header("origin", origin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(proxied.status().as_u16(), 200);
+    let foreign = reqwest::Client::new()
+        .get(node.url("/api/v1/node"))
+        .header("host", "chat.example.org")
+        .header("origin", "https://elsewhere.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(foreign.status().as_u16(), 403);
+    // Joining by the web form.
+    let bob = ApiUser::register(node.http, "bob", "Bob").await;
+    let joined = bob
+        .post(
+            "/api/v1/rooms/join",
+            serde_json::json!({ "link": web_link }),
+        )
+        .await;
+    assert_eq!(joined.status, 200, "{:?}", joined.body);
+    assert_eq!(joined.body["room"], serde_json::json!(room));
+    let bad = bob
+        .post(
+            "/api/v1/rooms/join",
+            serde_json::json!({ "link": format!("{origin}/join/{room}") }),
+        )
+        .await;
+    assert_eq!(
+        (bad.status, bad.reason()),
+        (400, "via_count"),
+        "{:?}",
+        bad.body
+    );
+}
+
+/// nginx running in the foreground with its own prefix; killed when dropped.
+struct Nginx(Child);
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+const NGINX: &str = "/usr/sbin/nginx";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nginx_in_front_of_a_node() {
+    if !Path::new(NGINX).exists() {
+        assert!(
+            std::env::var("CAUSERIE_REQUIRE_NGINX").as_deref() != Ok("1"),
+            "nginx is required (CAUSERIE_REQUIRE_NGINX=1) but {NGINX} is missing"
+        );
+        eprintln!("SKIP nginx_in_front_of_a_node: {NGINX} is missing (apt-get install nginx)");
+        return;
+    }
+    let https_port = free_port();
+    let origin = format!("https://{DOMAIN}:{https_port}");
+    let file = ConfigFile {
+        public_origin: Some(origin.clone()),
+        ..ConfigFile::default()
+    };
+    let node = ApiNode::start_configured(Vec::new(), file).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ca = TestCa::new().unwrap();
+    let files = ca.write_leaf(dir.path(), &[DOMAIN]).unwrap();
+    // The example as it is, with the test's names, addresses and certificate.
+    let example = include_str!("../../scripts/deploy/nginx.conf")
+        .lines()
+        .filter(|line| !line.contains("[::]"))
+        .collect::<Vec<_>>()
+        .join("\n")
+        .replace("chat.example.org", DOMAIN)
+        .replace("127.0.0.1:8080", &node.http.to_string())
+        .replace(
+            "listen 443 ssl;",
+            &format!("listen 127.0.0.1:{https_port} ssl;"),
+        )
+        .replace("listen 80;", &format!("listen 127.0.0.1:{};", free_port()))
+        .replace(
+            &format!("/etc/letsencrypt/live/{DOMAIN}/fullchain.pem"),
+            &files.cert_file.display().to_string(),
+        )
+        .replace(
+            &format!("/etc/letsencrypt/live/{DOMAIN}/privkey.pem"),
+            &files.key_file.display().to_string(),
+        );
+    let site = dir.path().join("causerie.conf");
+    std::fs::write(&site, example).unwrap();
+    let prefix = dir.path().display().to_string();
+    let main = format!(
+        "pid {prefix}/nginx.pid;\nerror_log {prefix}/error.log;\nevents {{}}\nhttp {{\n\
+         access_log off;\nclient_body_temp_path {prefix}/body;\nproxy_temp_path {prefix}/proxy;\n\
+         fastcgi_temp_path {prefix}/fastcgi;\nuwsgi_temp_path {prefix}/uwsgi;\n\
+         scgi_temp_path {prefix}/scgi;\ninclude {};\n}}\n",
+        site.display()
+    );
+    let main_file = dir.path().join("nginx.conf");
+    std::fs::write(&main_file, main).unwrap();
+    let checked = Command::new(NGINX)
+        .args(["-t", "-p", &prefix, "-c"])
+        .arg(&main_file)
+        .output()
+        .unwrap();
+    assert!(
+        checked.status.success(),
+        "nginx -t: {}",
+        String::from_utf8_lossy(&checked.stderr)
+    );
+    let _nginx = Nginx(
+        Command::new(NGINX)
+            .args(["-p", &prefix, "-c"])
+            .arg(&main_file)
+            .args(["-g", "daemon off; master_process off;"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let proxy: SocketAddr = format!("127.0.0.1:{https_port}").parse().unwrap();
+    let host = format!("{DOMAIN}:{https_port}");
+    let started = Instant::now();
+    let (status, body) = loop {
+        match tls::get(proxy, &host, "/api/v1/node", &ca.pem()).await {
+            Ok(answer) => break answer,
+            Err(e) => {
+                assert!(started.elapsed() < WAIT, "nginx did not answer: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    assert_eq!(status, 200, "{body}");
+    let info: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert!(info["node_key"].is_string(), "{info}");
+    // Through the proxy, the invite page of a good link is the web client.
+    let page = format!("/join/!{}?via=/ip4/127.0.0.1/tcp/1/p2p/x", "ab".repeat(32));
+    let (status, body) = tls::get(proxy, &host, &page, &ca.pem()).await.unwrap();
+    assert_eq!(status, 200);
+    assert!(body.contains("/assets/app.js"), "{body}");
+    eprintln!("nginx_in_front_of_a_node: {:?}", started.elapsed());
+}
