@@ -252,7 +252,7 @@ pub async fn start(config: &Config) -> Result<Running, DaemonError> {
         },
     };
     let (listener, tls, tls_task) = match bound {
-        Ok((listener, Some((tls, task)))) => (listener, Some(tls), task),
+        Ok((listener, Some(server))) => (listener, Some(server.tls), server.acme_task),
         Ok((listener, None)) => (listener, None, None),
         Err(error) => {
             shutdown.cancel();

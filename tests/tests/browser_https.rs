@@ -12,6 +12,8 @@
 //! Skipped with a SKIP line when Chromium is missing, unless `CAUSERIE_REQUIRE_BROWSER=1`.
 //! Screenshots go to `target/browser-artifacts/<test>/`.
 
+#![allow(clippy::unwrap_used)]
+
 use std::time::Instant;
 
 use causerie_node::config::{Config, ConfigFile, Overrides, TlsFile};

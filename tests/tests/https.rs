@@ -14,6 +14,8 @@
 //!   invite page pass through it with the public Host. Skipped with a SKIP line when nginx is missing, unless
 //!   `CAUSERIE_REQUIRE_NGINX=1`.
 
+#![allow(clippy::unwrap_used)]
+
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};

@@ -127,6 +127,15 @@ impl std::fmt::Debug for Tls {
     }
 }
 
+/// TLS as `[tls]` configures it, and the ACME task when there is one (it ends on shutdown).
+#[derive(Debug)]
+pub struct TlsServer {
+    /// The server side of TLS.
+    pub tls: Tls,
+    /// The task obtaining and renewing ACME certificates.
+    pub acme_task: Option<JoinHandle<()>>,
+}
+
 /// The crypto provider: ring, which libp2p's Noise already builds.
 fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
@@ -260,16 +269,22 @@ impl Tls {
     pub fn from_config(
         config: &TlsConfig,
         shutdown: CancellationToken,
-    ) -> Result<Option<(Tls, Option<JoinHandle<()>>)>, TlsError> {
+    ) -> Result<Option<TlsServer>, TlsError> {
         match config {
             TlsConfig::Off => Ok(None),
             TlsConfig::Files {
                 cert_file,
                 key_file,
-            } => Ok(Some((Tls::from_files(cert_file, key_file)?, None))),
+            } => Ok(Some(TlsServer {
+                tls: Tls::from_files(cert_file, key_file)?,
+                acme_task: None,
+            })),
             TlsConfig::Acme(acme) => {
                 let (tls, task) = Tls::acme(acme, shutdown)?;
-                Ok(Some((tls, Some(task))))
+                Ok(Some(TlsServer {
+                    tls,
+                    acme_task: Some(task),
+                }))
             }
         }
     }
