@@ -11,8 +11,14 @@
 //!   links beside the `causerie:` form (same room, same via list), and joins by either.
 //! - `nginx_in_front_of_a_node`: `scripts/deploy/nginx.conf`, with the test's names, ports and
 //!   certificate, passes `nginx -t` and runs on loopback in front of a node; an API call and an
-//!   invite page pass through it with the public Host. Skipped with a SKIP line when nginx is missing, unless
-//!   `CAUSERIE_REQUIRE_NGINX=1`.
+//!   invite page pass through it with the public Host. Skipped with a SKIP line when nginx is
+//!   missing, unless `CAUSERIE_REQUIRE_NGINX=1`.
+//! - `acme_certificate_from_pebble`: `[tls] mode = "acme"` against Let's Encrypt's test server
+//!   (`pebble`, on loopback, its own https signed by the test authority given as
+//!   `directory_ca_file`, validations always passing as `PEBBLE_VA_ALWAYS_VALID=1` makes them):
+//!   the node obtains a certificate for its domain, serves it (it verifies against pebble's
+//!   root) and keeps it in its cache directory. Skipped with a SKIP line when pebble is missing,
+//!   unless `CAUSERIE_REQUIRE_PEBBLE=1`.
 
 #![allow(clippy::unwrap_used)]
 
@@ -240,7 +246,7 @@ async fn behind_a_proxy_invite_links_have_the_web_form() {
     );
 }
 
-/// nginx running in the foreground with its own prefix; killed when dropped.
+/// A child server (nginx, pebble) running in the foreground; killed when dropped.
 struct Nginx(Child);
 
 impl Drop for Nginx {
@@ -347,4 +353,118 @@ async fn nginx_in_front_of_a_node() {
     assert_eq!(status, 200);
     assert!(body.contains("/assets/app.js"), "{body}");
     eprintln!("nginx_in_front_of_a_node: {:?}", started.elapsed());
+}
+
+const PEBBLE: &str = "/usr/bin/pebble";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acme_certificate_from_pebble() {
+    if !Path::new(PEBBLE).exists() {
+        assert!(
+            std::env::var("CAUSERIE_REQUIRE_PEBBLE").as_deref() != Ok("1"),
+            "pebble is required (CAUSERIE_REQUIRE_PEBBLE=1) but {PEBBLE} is missing"
+        );
+        eprintln!(
+            "SKIP acme_certificate_from_pebble: {PEBBLE} is missing (apt-get install pebble)"
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let ca = TestCa::new().unwrap();
+    // Pebble's own https, for "localhost".
+    let pebble_files = ca.write_leaf(dir.path(), &["localhost"]).unwrap();
+    let (acme_port, management_port) = (free_port(), free_port());
+    let pebble_config = serde_json::json!({
+        "pebble": {
+            "listenAddress": format!("127.0.0.1:{acme_port}"),
+            "managementListenAddress": format!("127.0.0.1:{management_port}"),
+            "certificate": pebble_files.cert_file,
+            "privateKey": pebble_files.key_file,
+            "httpPort": free_port(),
+            "tlsPort": free_port(),
+            "ocspResponderURL": "",
+            "externalAccountBindingRequired": false
+        }
+    });
+    let pebble_config_file = dir.path().join("pebble.json");
+    std::fs::write(&pebble_config_file, pebble_config.to_string()).unwrap();
+    let _pebble = Nginx(
+        Command::new(PEBBLE)
+            .arg("-config")
+            .arg(&pebble_config_file)
+            .env("PEBBLE_VA_ALWAYS_VALID", "1")
+            .env("PEBBLE_VA_NOSLEEP", "1")
+            .env("PEBBLE_WFE_NONCEREJECT", "0")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let management: SocketAddr = format!("127.0.0.1:{management_port}").parse().unwrap();
+    let started = Instant::now();
+    let root = loop {
+        match tls::get(
+            management,
+            &format!("localhost:{management_port}"),
+            "/roots/0",
+            &ca.pem(),
+        )
+        .await
+        {
+            Ok((200, root)) => break root,
+            other => {
+                assert!(started.elapsed() < WAIT, "pebble did not start: {other:?}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+
+    let port = free_port();
+    let file = ConfigFile {
+        public_origin: Some(format!("https://{DOMAIN}:{port}")),
+        tls: Some(TlsFile {
+            mode: Some("acme".to_owned()),
+            contact: Some(vec!["ops@causerie.test".to_owned()]),
+            directory_url: Some(format!("https://localhost:{acme_port}/dir")),
+            directory_ca_file: Some(pebble_files.ca_file.clone()),
+            ..TlsFile::default()
+        }),
+        ..ConfigFile::default()
+    };
+    let overrides = Overrides {
+        data_dir: Some(dir.path().join("node")),
+        listen: vec!["/ip4/127.0.0.1/tcp/0".to_owned()],
+        bootstrap: Vec::new(),
+        http: Some(format!("127.0.0.1:{port}")),
+    };
+    let config = Config::from_parts(file, overrides).unwrap();
+    let node = causerie_node::daemon::start(&config).await.unwrap();
+    let host = format!("{DOMAIN}:{port}");
+    let started = Instant::now();
+    let (status, body) = loop {
+        match tls::get(node.http_addr, &host, "/api/v1/node", &root).await {
+            Ok(answer) => break answer,
+            Err(e) => {
+                assert!(
+                    started.elapsed() < WAIT * 2,
+                    "no certificate from pebble: {e}"
+                );
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    };
+    assert_eq!(status, 200, "{body}");
+    eprintln!(
+        "acme_certificate_from_pebble: certificate served after {:?}",
+        started.elapsed()
+    );
+    let cached = std::fs::read_dir(dir.path().join("node/acme"))
+        .unwrap()
+        .count();
+    assert!(
+        cached >= 2,
+        "account and certificate cached: {cached} files"
+    );
+    node.shutdown().await;
 }
