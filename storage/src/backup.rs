@@ -307,25 +307,23 @@ struct Reader<R: Read> {
 }
 
 impl<R: Read> Reader<R> {
+    /// Fills `out` from the input; an input that ends first is truncated.
+    fn fill(&mut self, out: &mut [u8]) -> Result<(), BackupError> {
+        self.input.read_exact(out).map_err(|e| match e.kind() {
+            std::io::ErrorKind::UnexpectedEof => BackupError::Truncated,
+            _ => BackupError::Io(e),
+        })
+    }
+
     fn bytes(&mut self, len: usize) -> Result<Vec<u8>, BackupError> {
         let mut out = vec![0u8; len];
-        self.input
-            .read_exact(&mut out)
-            .map_err(|e| match e.kind() {
-                std::io::ErrorKind::UnexpectedEof => BackupError::Truncated,
-                _ => BackupError::Io(e),
-            })?;
+        self.fill(&mut out)?;
         Ok(out)
     }
 
     fn array<const N: usize>(&mut self) -> Result<[u8; N], BackupError> {
         let mut out = [0u8; N];
-        self.input
-            .read_exact(&mut out)
-            .map_err(|e| match e.kind() {
-                std::io::ErrorKind::UnexpectedEof => BackupError::Truncated,
-                _ => BackupError::Io(e),
-            })?;
+        self.fill(&mut out)?;
         Ok(out)
     }
 
