@@ -53,7 +53,7 @@ pub(crate) enum RoomCommand {
     },
     /// Join a room by id or invite link.
     Join {
-        /// `!<room id>` or `causerie:join/…`.
+        /// `!<room id>`, `causerie:join/…` or `https://<node>/join/…`.
         target: String,
     },
     /// Ask to join a room whose join rule is `knock`, or an open room during a join wave; a

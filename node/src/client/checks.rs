@@ -181,7 +181,7 @@ pub(super) fn sign(secret: &UserSecret, input: &[u8]) -> Result<String, ClientEr
 pub enum JoinTarget {
     /// A room the node may already hold.
     Room(RoomId),
-    /// `causerie:join/<room>?via=…`.
+    /// `causerie:join/<room>?via=…`, or its web form `https://<host>/join/<room>?via=…`.
     Link {
         /// The whole link, as given.
         link: String,
@@ -191,10 +191,11 @@ pub enum JoinTarget {
 }
 
 impl JoinTarget {
-    /// Parses a room id (`!` optional) or an invite link `causerie:join/<room>?via=…`, by the
-    /// rules of [`causerie_crypto::address`].
+    /// Parses a room id (`!` optional) or an invite link (`causerie:join/<room>?via=…` or
+    /// `https://<host>/join/<room>?via=…`), by the rules of [`causerie_crypto::address`].
     pub fn parse(text: &str) -> Result<JoinTarget, ClientError> {
-        if text.starts_with(INVITE_PREFIX) {
+        let web = text.starts_with("https://") || text.starts_with("http://");
+        if text.starts_with(INVITE_PREFIX) || web {
             let link = InviteLink::parse(text)?;
             return Ok(JoinTarget::Link {
                 link: text.to_owned(),
@@ -336,12 +337,19 @@ mod tests {
         assert!(matches!(target, JoinTarget::Link { .. }));
         let bare = format!("causerie:join/{}?via=x", &room[1..]);
         assert_eq!(JoinTarget::parse(&bare).unwrap().room().to_string(), room);
+        // The web form of the same link.
+        let web = format!("https://chat.example.org/join/{room}?via=/ip4/127.0.0.1/tcp/1/p2p/x");
+        let target = JoinTarget::parse(&web).unwrap();
+        assert_eq!(target.room().to_string(), room);
+        assert!(matches!(target, JoinTarget::Link { link, .. } if link == web));
         for (bad, reason) in [
             ("", "bad_room_id"),
             ("!zz", "bad_room_id"),
             (&room.to_uppercase(), "bad_room_id"),
             ("causerie:join/", "bad_room_id"),
-            ("http://x", "bad_room_id"),
+            ("http://x", "not_an_invite"),
+            (&format!("https://a.example/join/{room}"), "via_count"),
+            (&format!("https://a b/join/{room}?via=x"), "bad_origin"),
             (&format!("causerie:join/{room}"), "via_count"),
             (
                 &format!("causerie:join/{room}?via={}", "x".repeat(4_096)),
