@@ -12,8 +12,9 @@
 //! nobody can dial it, and names A as its relay. Each runs the node
 //! daemon (`causerie-cluster-node`: the daemon of `causerie run`, with the same config file)
 //! inside its namespace, driven through its client API as a client would. A user on A creates
-//! a room; C joins by A's invite link; C's own invite link then carries its relay circuit
-//! address (nothing else of C is reachable), and B joins by that link, through the relay. All
+//! a room; C joins by A's https invite link; C's own invite link then carries its relay
+//! circuit address (nothing else of C is reachable), and B joins by that link (https form),
+//! through the relay. All
 //! three talk, every message reaches every node and the three converge on the same events;
 //! the path between B and C is a relay circuit or a hole-punched direct connection; AutoNAT
 //! finds A and B public and C private.
@@ -175,6 +176,7 @@ async fn a_node_behind_nat_joins_by_link_and_chats_through_the_relay() {
         &format!(
             "listen = [\"/ip4/10.232.0.1/tcp/{P2P_PORT}\"]\n\
              external_addresses = [\"/ip4/10.232.0.1/tcp/{P2P_PORT}\"]\n\
+             public_origin = \"https://a.chat.test\"\n\
              relay_server = true\n"
         ),
     )
@@ -241,18 +243,24 @@ async fn a_node_behind_nat_joins_by_link_and_chats_through_the_relay() {
     let carol = ApiUser::register(node_c.api, "carol", "Carol").await;
     let room = alice.create_room("behind the router", "public").await;
 
-    // A's link carries its announced address; C joins by it (dialling out through the NAT).
-    let link_a = alice
+    // A's link carries its announced address, then its public name; C joins by its https form
+    // (dialling out through the NAT).
+    let invite_a = alice
         .call("GET", &format!("/rooms/{room}/invite"), Value::Null)
-        .await["link"]
-        .as_str()
-        .expect("link")
-        .to_owned();
+        .await;
+    let link_a = invite_a["link"].as_str().expect("link");
     assert!(
-        link_a.contains(&format!("via=/ip4/10.232.0.1/tcp/{P2P_PORT}/p2p/{a_id}")),
+        link_a.contains(&format!(
+            "?via=/ip4/10.232.0.1/tcp/{P2P_PORT}/p2p/{a_id}&via=/dns/a.chat.test/tcp/{P2P_PORT}/p2p/{a_id}"
+        )),
         "{link_a}"
     );
-    assert_eq!(join_by_link(&carol, &link_a).await, room);
+    let web_link_a = invite_a["web_link"].as_str().expect("web link");
+    assert!(
+        web_link_a.starts_with("https://a.chat.test/join/"),
+        "{web_link_a}"
+    );
+    assert_eq!(join_by_link(&carol, web_link_a).await, room);
 
     // C's link carries its circuit through A, and not its private address.
     let link_c = carol
@@ -266,8 +274,12 @@ async fn a_node_behind_nat_joins_by_link_and_chats_through_the_relay() {
         "{link_c}"
     );
     assert!(!link_c.contains("10.232.1."), "{link_c}");
-    // B joins by C's link: through the relay (B cannot route to C at all).
-    assert_eq!(join_by_link(&bob, &link_c).await, room);
+    // B joins by C's link: through the relay (B cannot route to C at all). C, a home machine,
+    // has no public origin; its link travels in the https form a web page would show.
+    let web_link_c = causerie_crypto::address::InviteLink::parse(&link_c)
+        .expect("C's link parses")
+        .web_link("https://c.chat.test");
+    assert_eq!(join_by_link(&bob, &web_link_c).await, room);
     assert!(metric(&node_b, "causerie_relay_circuits_outbound_total").await >= 1);
     assert!(metric(&node_a, "causerie_relay_served_circuits_total").await >= 1);
     assert!(metric(&node_c, "causerie_relay_circuits_inbound_total").await >= 1);
