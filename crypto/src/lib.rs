@@ -23,6 +23,8 @@
 //!   nodes sign for them (specs/accountability.md §1).
 //! - [`revocation`]: a home node's signed revocation of the attestations it issued for a user
 //!   key, and the pure rule of which events it revokes (specs/accountability.md §3).
+//! - [`directory`]: a node's signed directory announcement (its public rooms, member counts,
+//!   addresses and aliases), server names and room aliases (specs/directory.md).
 //! - [`challenge`]: the login/registration challenge a user signs to prove they hold their key.
 //! - [`key_export`]: the passphrase-protected key export file (specs/client-api.md).
 //! - [`error`]: typed errors, each with a stable reason name.
@@ -39,6 +41,7 @@ pub mod attestation;
 pub mod audit;
 pub mod challenge;
 pub mod codec;
+pub mod directory;
 pub mod disclosure;
 pub mod error;
 pub mod event;

@@ -35,11 +35,13 @@ pub enum Domain {
     ReportReceipt,
     /// A home node's revocation of the attestations it issued for a user key.
     Revocation,
+    /// A node's directory announcement (its public rooms and aliases).
+    Directory,
 }
 
 impl Domain {
     /// Every domain, for tests that check separation.
-    pub const ALL: [Domain; 10] = [
+    pub const ALL: [Domain; 11] = [
         Domain::Event,
         Domain::Attestation,
         Domain::Report,
@@ -50,6 +52,7 @@ impl Domain {
         Domain::AuditHead,
         Domain::ReportReceipt,
         Domain::Revocation,
+        Domain::Directory,
     ];
 
     /// The byte prefix signed before the message. Each ends in NUL, and none is a prefix of another.
@@ -65,6 +68,7 @@ impl Domain {
             Domain::AuditHead => b"causerie/v1/audit-head\0",
             Domain::ReportReceipt => b"causerie/v1/report-receipt\0",
             Domain::Revocation => b"causerie/v1/revocation\0",
+            Domain::Directory => b"causerie/v1/directory\0",
         }
     }
 
@@ -81,6 +85,7 @@ impl Domain {
             Domain::AuditHead => "audit_head",
             Domain::ReportReceipt => "report_receipt",
             Domain::Revocation => "revocation",
+            Domain::Directory => "directory",
         }
     }
 

@@ -339,6 +339,31 @@ fn main() {
                 map(vec![("after", Cbor::Uint(3)), ("limit", Cbor::Uint(256))]),
             ),
         ),
+        (
+            "directory, from the first",
+            Request::Directory {
+                after: None,
+                limit: 64,
+            },
+            tagged(
+                "directory",
+                map(vec![("after", Cbor::Null), ("limit", Cbor::Uint(64))]),
+            ),
+        ),
+        (
+            "directory, after a node key",
+            Request::Directory {
+                after: Some(Box::new(paris.public())),
+                limit: 64,
+            },
+            tagged(
+                "directory",
+                map(vec![
+                    ("after", bytes(paris.public().as_bytes())),
+                    ("limit", Cbor::Uint(64)),
+                ]),
+            ),
+        ),
     ];
     let request_vectors: Vec<Json> = requests
         .iter()
@@ -491,6 +516,17 @@ fn main() {
                 ]),
             ),
         ),
+        (
+            "directory",
+            "directory",
+            Response::Directory {
+                announcements: vec![buf(vec![0xa0])],
+            },
+            tagged(
+                "directory",
+                map(vec![("announcements", Cbor::Array(vec![bytes(&[0xa0])]))]),
+            ),
+        ),
     ];
     let reasons = [
         ErrorReason::UnknownRoom,
@@ -528,6 +564,7 @@ fn main() {
                 Response::Attestation { .. } => "attestation",
                 Response::Delivered => "delivered",
                 Response::Revocations { .. } => "revocations",
+                Response::Directory { .. } => "directory",
                 Response::Error { .. } => "error",
             };
             let mut vector = message_vector(name, kind, cbor, &encoded);

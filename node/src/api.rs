@@ -9,7 +9,9 @@
 //!   (`/api/v1/admin/...`: audit log, lawful requests, disclosure, transparency);
 //!   `admin_accounts`: the operator's acts on accounts (attest at a level, revoke, contact data).
 //! - [`auth`]: registration (the node attests the key), login, logout, profile, users.
-//! - [`rooms`]: the user's rooms, the directory, room views, members, history, invites, joins.
+//! - [`directory`]: the federated directory of public rooms, alias resolution, a room's alias
+//!   on this node (specs/directory.md).
+//! - [`rooms`]: the user's rooms, room views, members, history, invites, joins.
 //! - [`banlists`]: ban lists: a list's rules and diff, a room's subscription.
 //! - [`gdpr`]: the user's export of everything the node holds about them, and the erasure of
 //!   their registration record.
@@ -29,6 +31,7 @@ pub mod admin_reports;
 pub mod auth;
 pub mod backup;
 pub mod banlists;
+pub mod directory;
 pub mod error;
 pub mod events;
 pub mod gdpr;
@@ -191,7 +194,12 @@ fn api_routes() -> Router<ApiState> {
         .route("/api/v1/me/export", get(gdpr::export))
         .route("/api/v1/me/erase", post(gdpr::erase))
         .route("/api/v1/rooms", get(rooms::list))
-        .route("/api/v1/directory", get(rooms::directory))
+        .route("/api/v1/directory", get(directory::directory))
+        .route("/api/v1/aliases/{alias}", get(directory::resolve))
+        .route(
+            "/api/v1/rooms/{room}/alias",
+            axum::routing::put(directory::set_alias).delete(directory::remove_alias),
+        )
         .route("/api/v1/rooms/join", post(rooms::join))
         .route("/api/v1/rooms/prepare_create", post(events::prepare_create))
         .route("/api/v1/rooms/{room}", get(rooms::info))

@@ -18,6 +18,8 @@
 //!   the recipients' queues, receipts and status changes (specs/accountability.md §1).
 //! - [`revocations`]: attestation revocations the node holds (its own and its peers'), durable,
 //!   and the index the actor asks whether an event's attestation was revoked before it.
+//! - [`directory`]: the federated room directory: other nodes' announcements of their public
+//!   rooms, this node's aliases, listing and alias resolution (specs/directory.md).
 //! - [`moderation`]: node-side moderation: ban lists (following, filter, enforcer).
 //! - [`clock`]: the wall clock (`now_ms`), read in one place.
 //! - [`counters`]: [`counters::ReasonCounts`], counts by reason name for `/metrics`.
@@ -47,6 +49,7 @@ pub mod clock;
 pub mod config;
 pub mod counters;
 pub mod daemon;
+pub mod directory;
 pub mod ledger;
 pub mod letter;
 pub mod moderation;

@@ -22,8 +22,11 @@
 //! - [`sync`]: catch-up and joining (verified pulls, batched ingest).
 //! - [`revocations`]: the revocations topic and the revocation pulls (specs/accountability.md
 //!   §3.3).
+//! - [`directory`]: the directory topic, the directory pulls and the announcer
+//!   (specs/directory.md §4).
 
 pub mod codec;
+pub mod directory;
 pub mod fetch;
 pub mod gossip;
 pub mod invite;
@@ -227,6 +230,11 @@ pub(crate) enum Command {
     PublishRevocation(Vec<u8>),
     /// Internal: a revocation pull from a peer ended at this seq of the peer's.
     RevocationsPulled(PeerId, u64),
+    /// Publish a directory announcement on the directory topic; the reply (when asked) says
+    /// whether gossipsub sent it to anyone.
+    PublishDirectory(Vec<u8>, Option<oneshot::Sender<bool>>),
+    /// Internal: a directory pull from a peer ended.
+    DirectoryPulled(PeerId),
 }
 
 /// The engine's name for a peer: its peer id's bytes (at most 44 bytes: an identity multihash
@@ -384,6 +392,13 @@ impl NetHandle {
     /// topic; peers that miss it get it by their next pull.
     pub fn publish_revocation(&self, bytes: Vec<u8>) {
         self.try_send(Command::PublishRevocation(bytes));
+    }
+
+    /// Publishes arbitrary bytes on the directory topic, bypassing every check: only for tests
+    /// that play a hostile peer. Returns whether gossipsub sent it to anyone.
+    #[doc(hidden)]
+    pub async fn publish_directory_raw(&self, data: Vec<u8>) -> Result<bool, NetError> {
+        self.ask(|r| Command::PublishDirectory(data, Some(r))).await
     }
 
     /// Publishes arbitrary bytes on a room's gossip topic, bypassing every check: only for

@@ -227,6 +227,12 @@ fn request_json(request: &Request) -> Json {
         Request::Revocations { after, limit } => {
             json!({ "revocations": { "after": after, "limit": limit } })
         }
+        Request::Directory { after, limit } => json!({
+            "directory": {
+                "after": after.as_ref().map(|key| hex::encode(key.as_bytes())),
+                "limit": limit,
+            }
+        }),
     }
 }
 
@@ -252,6 +258,9 @@ fn response_json(response: &Response) -> Json {
         Response::Delivered => json!("delivered"),
         Response::Revocations { last, revocations } => json!({
             "revocations": { "last": last, "revocations": bufs_json(revocations) }
+        }),
+        Response::Directory { announcements } => json!({
+            "directory": { "announcements": bufs_json(announcements) }
         }),
         Response::Error { reason } => json!({ "error": { "reason": reason.reason() } }),
     }
@@ -287,7 +296,7 @@ fn federation_vectors_decode_and_re_encode_byte_for_byte() {
             assert_eq!(hex::encode(out.into_inner()), hex::encode(&frame), "{name}");
             kinds.insert(vector["kind"].as_str().unwrap().to_owned());
         }
-        assert_eq!(kinds.len(), 8, "every request kind has a vector");
+        assert_eq!(kinds.len(), 9, "every request kind has a vector");
 
         let mut kinds = std::collections::BTreeSet::new();
         for vector in list(&file, "responses") {
@@ -306,7 +315,7 @@ fn federation_vectors_decode_and_re_encode_byte_for_byte() {
             assert_eq!(hex::encode(out.into_inner()), hex::encode(&frame), "{name}");
             kinds.insert(vector["kind"].as_str().unwrap().to_owned());
         }
-        assert_eq!(kinds.len(), 7, "every answer kind has a vector");
+        assert_eq!(kinds.len(), 8, "every answer kind has a vector");
     });
 }
 

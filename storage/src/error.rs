@@ -153,6 +153,17 @@ pub enum StoreError {
         /// The limit.
         max: usize,
     },
+    /// The alias table holds [`crate::aliases::MAX_ALIASES`] aliases.
+    #[error("alias table full")]
+    AliasesFull,
+    /// An alias over [`crate::aliases::MAX_STORED_ALIAS_BYTES`] or empty.
+    #[error("alias of {size} bytes is empty or exceeds {max}")]
+    AliasTooLarge {
+        /// Its size.
+        size: usize,
+        /// The limit.
+        max: usize,
+    },
 }
 
 /// What a schema mismatch means for the operator: which versions, and what to do.
@@ -197,6 +208,8 @@ impl StoreError {
             StoreError::RecordTooLarge => "record_too_large",
             StoreError::RevocationsFull => "revocations_full",
             StoreError::RevocationTooLarge { .. } => "too_large",
+            StoreError::AliasesFull => "aliases_full",
+            StoreError::AliasTooLarge { .. } => "alias_too_large",
         }
     }
 

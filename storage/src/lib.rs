@@ -33,6 +33,8 @@
 //!   durably, field by field as retention runs out.
 //! - [`revocations`]: [`RevocationStore`], the attestation revocations the node holds (its own
 //!   and its peers'), in arrival order; bounded and durable.
+//! - [`aliases`]: [`AliasStore`], the room aliases the node gives in its own namespace; bounded
+//!   and durable.
 //! - [`backup`]: backup files (every tree's pairs and the node key, framed, versioned,
 //!   checksummed), written by [`Store::backup`] and restored by [`backup::restore_sled`].
 //! - [`error`]: [`StoreError`], each variant with a stable reason name.
@@ -49,6 +51,7 @@
 //! carries many events and costs one flush (group commit).
 
 pub mod accounts;
+pub mod aliases;
 pub mod audit;
 pub mod backup;
 pub mod batch;
@@ -70,6 +73,7 @@ pub mod testing;
 pub mod traits;
 
 pub use accounts::{Account, AccountStore, MAX_DISPLAY_NAME_BYTES};
+pub use aliases::{AliasStore, MAX_ALIASES};
 pub use audit::{AuditStore, AuditTip, MAX_AUDIT_ENTRIES, MAX_AUDIT_PAGE};
 pub use batch::{Applied, Durable, WriteBatch, WriteOp};
 pub use error::StoreError;

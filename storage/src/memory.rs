@@ -107,6 +107,8 @@ pub struct MemoryStore {
     pub(crate) records: Mutex<crate::records::RecordTables>,
     /// Attestation revocations (see [`crate::revocations`]).
     pub(crate) revocations: Mutex<crate::revocations::RevocationTables>,
+    /// Room aliases (see [`crate::aliases`]).
+    pub(crate) aliases: Mutex<crate::aliases::AliasTable>,
 }
 
 impl MemoryStore {

@@ -161,6 +161,7 @@ pub trait Store:
     + crate::reports::ReportStore
     + RecordStore
     + crate::revocations::RevocationStore
+    + crate::aliases::AliasStore
     + Send
     + Sync
 {

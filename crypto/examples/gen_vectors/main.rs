@@ -19,6 +19,8 @@
 //! - `attestations.json`: signed attestations.
 //! - `revocations.json`: signed revocations of attestations, which events they revoke, and
 //!   refused statements with their reasons (specs/accountability.md §3).
+//! - `directory.json`: signed directory announcements, server names and aliases as text, and
+//!   refused announcements with their reasons (specs/directory.md).
 //! - `invalid.json`: events, attestations and content values that must be rejected, each with the
 //!   `reason()` the library must give.
 
@@ -30,6 +32,7 @@
 )]
 
 mod attestations;
+mod directory;
 mod ed25519;
 mod events;
 mod invalid;
@@ -47,6 +50,7 @@ fn main() {
     let attestations = attestations::generate(&dir, &keys);
     let events = events::generate(&dir, &keys, &attestations);
     revocations::generate(&dir, &keys, &attestations);
+    directory::generate(&dir, &keys);
     let invalid = invalid::generate(&keys, &attestations, &events);
     strict::generate(&dir, &keys, &attestations, &events, invalid);
 }

@@ -170,6 +170,12 @@ pub enum Reason {
     OperatorAuthFailed,
     /// The node's operator muted this reporter for reporting (specs/accountability.md §1).
     ReportingMuted,
+    /// An alias or handle that names nothing (its reason name: `unknown_server`,
+    /// `unknown_alias`, `unknown_handle`).
+    NotResolved(&'static str),
+    /// A name that two things claim (its reason name: `server_name_conflict`, `alias_taken`,
+    /// `ambiguous_handle`).
+    Conflicting(&'static str),
 }
 
 impl Reason {
@@ -192,12 +198,13 @@ impl Reason {
             CrossOrigin | NotMember | NotYourKey | WrongAttestation | SoftFailed | RoomRule(_)
             | ClassifierRejected | HeldForReview | NotModerator | ContentRule(_) | BanList
             | AttestationRevoked | ReportingMuted => StatusCode::FORBIDDEN,
-            NotFound | UnknownRoom | UnknownUser | NotRegistered | NoSuchReviewItem => {
-                StatusCode::NOT_FOUND
-            }
+            NotFound | UnknownRoom | UnknownUser | NotRegistered | NoSuchReviewItem
+            | NotResolved(_) => StatusCode::NOT_FOUND,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             BodyTimeout => StatusCode::REQUEST_TIMEOUT,
-            AlreadyRegistered | HandleTaken | MissingReferences | NotLocked => StatusCode::CONFLICT,
+            AlreadyRegistered | HandleTaken | MissingReferences | NotLocked | Conflicting(_) => {
+                StatusCode::CONFLICT
+            }
             BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             HostNotAllowed => StatusCode::MISDIRECTED_REQUEST,
@@ -283,7 +290,8 @@ impl Reason {
             OperatorAuthFailed => "operator_auth_failed",
             ReportingMuted => "reporting_muted",
             Invalid(name) | CannotPrepare(name) | RoomRule(name) | ContentRule(name)
-            | Failed(name) | NotNow(name) | Network(name) => name,
+            | Failed(name) | NotNow(name) | Network(name) | NotResolved(name)
+            | Conflicting(name) => name,
         }
     }
 

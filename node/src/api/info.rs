@@ -59,7 +59,8 @@ pub(super) async fn metrics(State(state): State<ApiState>) -> Response {
     let net = state.net.metrics().snapshot();
     let mut out = String::new();
     let load = |counter: &std::sync::atomic::AtomicU64| counter.load(Ordering::Relaxed);
-    let counters: [(&str, &str, u64); 19] = [
+    let directory = state.node.directory();
+    let counters: [(&str, &str, u64); 21] = [
         (
             "causerie_events_received_total",
             "Events offered to the room engines.",
@@ -155,6 +156,16 @@ pub(super) async fn metrics(State(state): State<ApiState>) -> Response {
             "Fetches for held events refused by the fetch budget.",
             net.held_fetches_limited,
         ),
+        (
+            "causerie_directory_accepted_total",
+            "Directory announcements of other nodes taken.",
+            load(&directory.metrics().accepted),
+        ),
+        (
+            "causerie_directory_announced_total",
+            "Directory announcements this node made.",
+            load(&directory.metrics().announced),
+        ),
     ];
     for (name, help, value) in counters {
         let _ = writeln!(
@@ -171,6 +182,11 @@ pub(super) async fn metrics(State(state): State<ApiState>) -> Response {
         &mut out,
         "causerie_revocations_refused_total",
         "Attestation revocation statements refused, by reason.",
+    );
+    directory.metrics().refused.render(
+        &mut out,
+        "causerie_directory_refused_total",
+        "Directory announcements refused, by reason (name_conflict: a second node claims a host name).",
     );
     node.held_ended.render(
         &mut out,

@@ -38,7 +38,7 @@ fn restriction_json(restriction: &Restriction) -> JsonValue {
 }
 
 /// RoomInfo JSON.
-fn room_json(view: &RoomView) -> JsonValue {
+pub(super) fn room_json(view: &RoomView) -> JsonValue {
     let levels = &view.power_levels;
     let users: serde_json::Map<String, JsonValue> = levels
         .users
@@ -98,16 +98,6 @@ pub(super) async fn list(
         .node
         .room_views(RoomSelection::MemberOf(session.user))
         .await?;
-    Ok(Json(
-        json!({ "rooms": views.iter().map(room_json).collect::<Vec<_>>() }),
-    ))
-}
-
-pub(super) async fn directory(
-    State(state): State<ApiState>,
-    Authed(_session): Authed,
-) -> Result<Json<JsonValue>, ApiError> {
-    let views = state.node.room_views(RoomSelection::Public).await?;
     Ok(Json(
         json!({ "rooms": views.iter().map(room_json).collect::<Vec<_>>() }),
     ))
@@ -358,6 +348,9 @@ pub(super) struct JoinRequest {
     link: Option<String>,
     #[serde(default)]
     room: Option<String>,
+    /// `#local:server` (specs/directory.md §3): resolved, then joined through its addresses.
+    #[serde(default)]
+    alias: Option<String>,
 }
 
 pub(super) async fn join(
@@ -365,7 +358,17 @@ pub(super) async fn join(
     Authed(session): Authed,
     Body(request): Body<JoinRequest>,
 ) -> Result<Json<JsonValue>, ApiError> {
-    let room = match (&request.link, &request.room) {
+    let (link, room) = match (&request.alias, &request.link, &request.room) {
+        (Some(alias), None, None) => super::directory::alias_target(&state, alias).await?,
+        (None, link, room) => (link.clone(), room.clone()),
+        _ => {
+            return Err(ApiError::new(
+                Reason::BadRequest,
+                "give one of link, room or alias",
+            ));
+        }
+    };
+    let room = match (&link, &room) {
         (Some(link), None) => {
             let invite: Invite = link.parse().map_err(|e: crate::net::invite::InviteError| {
                 ApiError::new(Reason::Invalid(e.reason()), e.to_string())

@@ -113,6 +113,10 @@ pub(crate) struct Actor {
     revocations: super::revocations::RevocationSync,
     /// Reachability: the configured announced addresses, relays and public name.
     reach: ReachState,
+    /// Directory pulls (specs/directory.md §4).
+    directory: super::directory::DirectorySync,
+    /// The node key for the directory announcer (taken when it starts).
+    announcer_key: Option<causerie_crypto::NodeSecret>,
 }
 
 /// The actor's reachability state.
@@ -248,6 +252,8 @@ impl Actor {
                 reserved: BTreeSet::new(),
                 connections: BTreeMap::new(),
             },
+            directory: super::directory::DirectorySync::default(),
+            announcer_key: Some(config.node_key),
         };
         let handle = actor.handle.clone();
         Ok((actor, handle))
@@ -266,6 +272,18 @@ impl Actor {
             warn!(error = %e, "cannot subscribe to revocations");
         }
         let _ = gossipsub.set_topic_params(revocations, behaviour::topic_score_params());
+        let directory = super::directory::topic();
+        if let Err(e) = gossipsub.subscribe(&directory) {
+            warn!(error = %e, "cannot subscribe to the directory");
+        }
+        let _ = gossipsub.set_topic_params(directory, behaviour::topic_score_params());
+        let announcer = self.announcer_key.take().map(|secret| {
+            tokio::spawn(super::directory::announce(
+                self.handle.clone(),
+                secret,
+                shutdown.child_token(),
+            ))
+        });
         match self.node.rooms().await {
             Ok(rooms) => {
                 for room in rooms {
@@ -320,6 +338,10 @@ impl Actor {
         }
         if let Some(validator) = validator {
             validator.abort();
+        }
+        // It may be waiting on this actor, which answers no more: stop it here.
+        if let Some(announcer) = announcer {
+            announcer.abort();
         }
         info!(peer = %self.handle.peer_id, "network stopped");
     }
@@ -437,6 +459,28 @@ impl Actor {
             Command::RevocationsPulled(peer, last) => {
                 self.revocations.pulled(peer, last, &self.connected);
             }
+            Command::PublishDirectory(bytes, reply) => {
+                let sent = match self
+                    .swarm
+                    .behaviour_mut()
+                    .gossipsub
+                    .publish(super::directory::topic(), bytes)
+                {
+                    Ok(_) => {
+                        NetMetrics::inc(&self.metrics.gossip_published);
+                        true
+                    }
+                    // No peer subscribed yet: they pull it when they connect.
+                    Err(e) => {
+                        debug!(error = %e, "directory announcement not published");
+                        false
+                    }
+                };
+                if let Some(reply) = reply {
+                    let _ = reply.send(sent);
+                }
+            }
+            Command::DirectoryPulled(peer) => self.directory.pulled(peer),
             Command::SyncAll(reply) => {
                 self.sync_everything();
                 let _ = reply.send(());
@@ -1065,6 +1109,7 @@ impl Actor {
                         self.schedule_sync(room, peer_id, BTreeSet::new());
                     }
                     self.revocations.pull(&self.handle, peer_id);
+                    self.directory.pull(&self.handle, peer_id);
                     if self
                         .reach
                         .relays
@@ -1158,6 +1203,15 @@ impl Actor {
                         propagation_source,
                         message.data,
                     );
+                    return;
+                }
+                if message.topic.as_str() == super::directory::TOPIC {
+                    let verdict = if self.within_rate(propagation_source) {
+                        super::directory::verdict(&self.handle, &message.data)
+                    } else {
+                        MessageAcceptance::Ignore
+                    };
+                    self.on_command(Command::Validated(message_id, propagation_source, verdict));
                     return;
                 }
                 let room =

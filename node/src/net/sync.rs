@@ -379,6 +379,18 @@ pub(crate) async fn serve(node: &Node, request: Request) -> Response {
                     .map(|(_, bytes)| ByteBuf::from(bytes))
                     .collect(),
             }),
+        Request::Directory { after, limit } => Ok(Response::Directory {
+            announcements: node
+                .directory()
+                .page(
+                    after.map(|key| *key),
+                    limit as usize,
+                    crate::clock::now_ms(),
+                )
+                .into_iter()
+                .map(ByteBuf::from)
+                .collect(),
+        }),
         Request::Deliver { message } => match NodeLetter::decode(&message) {
             Ok(letter) => node
                 .inbox()

@@ -37,6 +37,9 @@ pub const MAX_EVENTS_PER_RESPONSE: usize = 20_000;
 pub const MAX_TIPS: usize = 256;
 /// Most revocation statements in one `Revocations` page (the largest `limit` honoured).
 pub const REVOCATION_PAGE: usize = causerie_storage::MAX_REVOCATION_PAGE;
+/// Most directory announcements in one `Directory` page (the largest `limit` honoured; 64
+/// announcements of at most 32 KiB each fit an answer many times over).
+pub const DIRECTORY_PAGE: usize = 64;
 
 /// A request from one node to another.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -94,6 +97,15 @@ pub enum Request {
         /// Page size; at most [`REVOCATION_PAGE`].
         limit: u64,
     },
+    /// The directory announcements the server holds (its own included), in node key order,
+    /// after node key `after` (`None`: from the first) (specs/directory.md §4).
+    Directory {
+        /// The node key to start after (boxed: a decoded key is large and requests are moved
+        /// around by value).
+        after: Option<Box<causerie_crypto::NodeKey>>,
+        /// Page size; at most [`DIRECTORY_PAGE`].
+        limit: u64,
+    },
 }
 
 impl Request {
@@ -108,6 +120,7 @@ impl Request {
             Request::GetAttestation { .. } => "get_attestation",
             Request::Deliver { .. } => "deliver",
             Request::Revocations { .. } => "revocations",
+            Request::Directory { .. } => "directory",
         }
     }
 
@@ -128,6 +141,9 @@ impl Request {
             Request::Revocations { limit, .. }
                 if *limit == 0 || *limit > REVOCATION_PAGE as u64 =>
             {
+                Err(ErrorReason::BadLimit)
+            }
+            Request::Directory { limit, .. } if *limit == 0 || *limit > DIRECTORY_PAGE as u64 => {
                 Err(ErrorReason::BadLimit)
             }
             _ => Ok(()),
@@ -173,6 +189,11 @@ pub enum Response {
         /// At most [`REVOCATION_PAGE`].
         revocations: Vec<ByteBuf>,
     },
+    /// For `Directory`: announcements, each its canonical bytes, in node key order.
+    Directory {
+        /// At most [`DIRECTORY_PAGE`].
+        announcements: Vec<ByteBuf>,
+    },
     /// The request failed.
     Error {
         /// Why.
@@ -204,6 +225,11 @@ impl Response {
         }
         if let Response::Revocations { revocations, .. } = self
             && revocations.len() > REVOCATION_PAGE
+        {
+            return Err(ErrorReason::TooLarge);
+        }
+        if let Response::Directory { announcements } = self
+            && announcements.len() > DIRECTORY_PAGE
         {
             return Err(ErrorReason::TooLarge);
         }
@@ -347,6 +373,10 @@ mod tests {
                 after: 7,
                 limit: REVOCATION_PAGE as u64,
             },
+            Request::Directory {
+                after: None,
+                limit: DIRECTORY_PAGE as u64,
+            },
         ];
         for request in requests {
             let bytes = encode_request(&request).unwrap();
@@ -371,6 +401,9 @@ mod tests {
             Response::Revocations {
                 last: 9,
                 revocations: vec![ByteBuf::from(vec![0xa0])],
+            },
+            Response::Directory {
+                announcements: vec![ByteBuf::from(vec![0xa0])],
             },
             Response::Error {
                 reason: ErrorReason::Busy,

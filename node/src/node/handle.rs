@@ -42,6 +42,8 @@ pub struct Node {
     retention: Arc<std::sync::RwLock<crate::records::RetentionPolicy>>,
     /// The attestation revocations in force (shared with the actor).
     revocations: crate::revocations::SharedIndex,
+    /// The federated room directory (specs/directory.md).
+    directory: crate::directory::Directory,
 }
 
 /// The actor's thread; join it after [`Node::shutdown`] to be sure the store is flushed.
@@ -132,6 +134,7 @@ impl Node {
                 key,
                 metrics,
                 review: crate::moderation::review::Review::new(store.clone()),
+                directory: crate::directory::Directory::new(key, store.clone()),
                 audit: Audit::new(store.clone(), secret),
                 store,
                 letters: Arc::default(),
@@ -191,6 +194,12 @@ impl Node {
             self.revocations.clone(),
             self.metrics.clone(),
         )
+    }
+
+    /// The federated room directory: other nodes' announcements, this node's aliases
+    /// (specs/directory.md).
+    pub fn directory(&self) -> crate::directory::Directory {
+        self.directory.clone()
     }
 
     /// Sets the registration records' retention policy (the daemon does, from the config).

@@ -1,0 +1,114 @@
+//! Checks the library against `specs/test-vectors/directory.json` (written by `cargo run -p
+//! causerie-crypto --example gen_vectors`): every announcement decodes to its recorded fields and
+//! id and re-encodes to identical bytes; server names and aliases parse as recorded; every
+//! refused announcement is refused with its recorded reason (specs/directory.md).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+
+use causerie_crypto::Hash32;
+use causerie_crypto::directory::{Announcement, RoomAlias, ServerName};
+use serde_json::Value as Json;
+
+fn load(name: &str) -> Json {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../specs/test-vectors")
+        .join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
+fn bytes(value: &Json) -> Vec<u8> {
+    hex::decode(value.as_str().expect("hex string")).unwrap()
+}
+
+#[test]
+fn directory_vectors() {
+    let file = load("directory.json");
+    let announcements = file["announcements"].as_array().unwrap();
+    assert!(announcements.len() >= 3);
+    for vector in announcements {
+        let encoded = bytes(&vector["bytes"]);
+        let announcement = Announcement::decode(&encoded).unwrap();
+        assert_eq!(announcement.as_bytes(), encoded.as_slice());
+        assert_eq!(announcement.id().to_hex(), vector["id"].as_str().unwrap());
+        assert_eq!(announcement.node().to_string(), vector["node"]);
+        assert_eq!(announcement.name().to_string(), vector["server_name"]);
+        assert_eq!(announcement.issued_ms(), vector["issued_ms"]);
+        assert_eq!(
+            announcement.via(),
+            vector["via"].as_array().unwrap().as_slice()
+        );
+        let rooms = vector["rooms"].as_array().unwrap();
+        assert_eq!(announcement.rooms().len(), rooms.len());
+        for (room, expected) in announcement.rooms().iter().zip(rooms) {
+            assert_eq!(room.room.to_string(), expected["room"]);
+            assert_eq!(room.alias, expected["alias"]);
+            assert_eq!(room.members, expected["members"]);
+            assert_eq!(room.name, expected["name"]);
+            assert_eq!(room.topic, expected["topic"]);
+        }
+        // The signing input is the domain prefix and the map without its signature; the id
+        // hashes it with the signature (the 64-byte string after the key "signature").
+        let input = bytes(&vector["signing_input"]);
+        assert!(input.starts_with(b"causerie/v1/directory\0"));
+        let key = b"\x69signature\x58\x40";
+        let at = encoded
+            .windows(key.len())
+            .position(|w| w == key)
+            .expect("a signature")
+            + key.len();
+        let mut hashed = input.clone();
+        hashed.extend_from_slice(&encoded[at..at + 64]);
+        assert_eq!(
+            Hash32::digest(&[&hashed]).to_hex(),
+            vector["id"].as_str().unwrap()
+        );
+    }
+
+    for vector in file["server_names"].as_array().unwrap() {
+        let text = vector["text"].as_str().unwrap();
+        match vector.get("valid").and_then(Json::as_str) {
+            Some(kind) => {
+                let name = ServerName::parse(text).unwrap();
+                assert_eq!(name.is_host(), kind == "host", "{text}");
+                assert_eq!(name.as_str(), text);
+            }
+            None => assert_eq!(
+                ServerName::parse(text).map(|_| ()).map_err(|e| e.reason()),
+                Err(vector["reason"].as_str().unwrap()),
+                "{text}"
+            ),
+        }
+    }
+
+    for vector in file["aliases"].as_array().unwrap() {
+        let text = vector["text"].as_str().unwrap();
+        match vector.get("reason").and_then(Json::as_str) {
+            None => {
+                let alias = RoomAlias::parse(text).unwrap();
+                assert_eq!(alias.local, vector["local"]);
+                assert_eq!(alias.server.as_str(), vector["server"]);
+                assert_eq!(alias.to_string(), text);
+            }
+            Some(reason) => assert_eq!(
+                RoomAlias::parse(text).map(|_| ()).map_err(|e| e.reason()),
+                Err(reason),
+                "{text}"
+            ),
+        }
+    }
+
+    let invalid = file["invalid"].as_array().unwrap();
+    assert!(invalid.len() >= 15);
+    for vector in invalid {
+        let got = Announcement::decode(&bytes(&vector["bytes"])).map(|_| ());
+        assert_eq!(
+            got.map_err(|e| e.reason()),
+            Err(vector["reason"].as_str().unwrap()),
+            "{}",
+            vector["name"]
+        );
+    }
+}
