@@ -27,6 +27,7 @@ use crate::codec;
 use crate::error::CodecError;
 use crate::hash::{Hash32, RoomId};
 use crate::keys::{NodeKey, NodeSecret};
+use crate::signed::{self, Order};
 use crate::signing::{Domain, Signature};
 
 /// Largest encoded announcement, in bytes (fits one gossip message with room to spare).
@@ -97,6 +98,8 @@ pub enum DirectoryError {
     )]
     BadAlias,
 }
+
+crate::signed_error!(DirectoryError);
 
 impl DirectoryError {
     /// Stable reason name.
@@ -288,6 +291,8 @@ struct Wire {
     via: Vec<String>,
 }
 
+crate::signed_wire!(Wire, Domain::Directory, node);
+
 /// An announcement before the node signs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AnnouncementDraft {
@@ -322,9 +327,7 @@ impl AnnouncementDraft {
 
     /// Signs as `node`; the result is checked exactly as a receiver checks it.
     pub fn sign(&self, node: &NodeSecret) -> Result<Announcement, DirectoryError> {
-        let mut wire = self.wire(node.public());
-        wire.signature = Some(node.sign(Domain::Directory, &codec::encode(&wire)?));
-        Announcement::decode(&codec::encode(&wire)?)
+        Announcement::decode(&signed::seal(self.wire(node.public()), node)?)
     }
 }
 
@@ -339,6 +342,49 @@ pub fn truncate_to(text: &str, max: usize) -> String {
         end -= 1;
     }
     text[..end].to_owned()
+}
+
+/// The field rules of specs/directory.md §2.3 steps 5-12, in order; the server name they
+/// checked.
+fn check_fields(wire: &Wire) -> Result<ServerName, DirectoryError> {
+    if wire.rooms.len() > MAX_DIRECTORY_ROOMS {
+        return Err(DirectoryError::TooManyRooms);
+    }
+    if wire.via.is_empty() || wire.via.len() > MAX_VIAS {
+        return Err(DirectoryError::ViaCount);
+    }
+    let fields_fit = wire
+        .via
+        .iter()
+        .all(|via| !via.is_empty() && via.len() <= MAX_VIA_BYTES)
+        && wire.rooms.iter().all(|room| {
+            room.name.len() <= MAX_NAME_BYTES
+                && room.topic.len() <= MAX_TOPIC_BYTES
+                && room.alias.len() <= MAX_ALIAS_BYTES
+        });
+    if !fields_fit {
+        return Err(DirectoryError::FieldTooLong);
+    }
+    if !wire.rooms.windows(2).all(|w| w[0].room < w[1].room) {
+        return Err(DirectoryError::RoomsNotSorted);
+    }
+    let mut aliases: Vec<&str> = Vec::with_capacity(wire.rooms.len());
+    for room in &wire.rooms {
+        if room.alias.is_empty() {
+            continue;
+        }
+        if !valid_alias(&room.alias) {
+            return Err(DirectoryError::BadAlias);
+        }
+        aliases.push(&room.alias);
+    }
+    aliases.sort_unstable();
+    if aliases.windows(2).any(|w| w[0] == w[1]) {
+        return Err(DirectoryError::DuplicateAlias);
+    }
+    let name = ServerName::parse(&wire.name)?;
+    name.check(&wire.node)?;
+    Ok(name)
 }
 
 /// A verified announcement.
@@ -356,59 +402,14 @@ impl Announcement {
     /// canonical encoding, room count, via count, field lengths, room order, aliases, server
     /// name, `verify_strict` of the node's signature.
     pub fn decode(bytes: &[u8]) -> Result<Announcement, DirectoryError> {
-        let mut wire: Wire = codec::decode(bytes, MAX_ANNOUNCEMENT_BYTES)?;
-        if wire.v != ANNOUNCEMENT_VERSION {
-            return Err(DirectoryError::UnsupportedVersion(wire.v));
-        }
-        if wire.signature.is_none() {
-            return Err(DirectoryError::BadSignature);
-        }
-        if !codec::encodes_to(&wire, bytes)? {
-            return Err(CodecError::NonCanonical.into());
-        }
-        if wire.rooms.len() > MAX_DIRECTORY_ROOMS {
-            return Err(DirectoryError::TooManyRooms);
-        }
-        if wire.via.is_empty() || wire.via.len() > MAX_VIAS {
-            return Err(DirectoryError::ViaCount);
-        }
-        let fields_fit = wire
-            .via
-            .iter()
-            .all(|via| !via.is_empty() && via.len() <= MAX_VIA_BYTES)
-            && wire.rooms.iter().all(|room| {
-                room.name.len() <= MAX_NAME_BYTES
-                    && room.topic.len() <= MAX_TOPIC_BYTES
-                    && room.alias.len() <= MAX_ALIAS_BYTES
-            });
-        if !fields_fit {
-            return Err(DirectoryError::FieldTooLong);
-        }
-        if !wire.rooms.windows(2).all(|w| w[0].room < w[1].room) {
-            return Err(DirectoryError::RoomsNotSorted);
-        }
-        let mut aliases: Vec<&str> = Vec::with_capacity(wire.rooms.len());
-        for room in &wire.rooms {
-            if room.alias.is_empty() {
-                continue;
-            }
-            if !valid_alias(&room.alias) {
-                return Err(DirectoryError::BadAlias);
-            }
-            aliases.push(&room.alias);
-        }
-        aliases.sort_unstable();
-        if aliases.windows(2).any(|w| w[0] == w[1]) {
-            return Err(DirectoryError::DuplicateAlias);
-        }
-        let name = ServerName::parse(&wire.name)?;
-        name.check(&wire.node)?;
-        let signature = wire.signature.take().ok_or(DirectoryError::BadSignature)?;
-        let unsigned = codec::encode(&wire)?;
-        if !wire.node.verify(Domain::Directory, &unsigned, &signature) {
-            return Err(DirectoryError::BadSignature);
-        }
-        let id = Hash32::digest(&[Domain::Directory.prefix(), &unsigned, signature.as_bytes()]);
+        let opened = signed::open(
+            bytes,
+            MAX_ANNOUNCEMENT_BYTES,
+            Order::VersionFirst(ANNOUNCEMENT_VERSION),
+            check_fields,
+        )?;
+        let id = opened.id();
+        let (wire, name) = (opened.wire, opened.checked);
         Ok(Announcement {
             node: wire.node,
             draft: AnnouncementDraft {

@@ -5,23 +5,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::PathBuf;
-
 use causerie_crypto::Hash32;
 use causerie_crypto::directory::{Announcement, RoomAlias, ServerName};
+use causerie_crypto::testing::{hex_bytes as bytes, vector_file as load};
 use serde_json::Value as Json;
-
-fn load(name: &str) -> Json {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../specs/test-vectors")
-        .join(name);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap()
-}
-
-fn bytes(value: &Json) -> Vec<u8> {
-    hex::decode(value.as_str().expect("hex string")).unwrap()
-}
 
 #[test]
 fn directory_vectors() {

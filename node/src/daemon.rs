@@ -173,6 +173,15 @@ pub async fn start(config: &Config) -> Result<Running, DaemonError> {
     };
     let (node, node_task) = Node::spawn(rooms, std::sync::Arc::new(node_key(config)?));
     node.set_retention(config.records.retention);
+    // The public origin's host names this node's aliases (specs/directory.md §1); without one,
+    // or with one that cannot be a server name (an IPv6 address), the node name does.
+    if let Some(origin) = &config.public_origin {
+        let named = causerie_crypto::directory::ServerName::parse(&origin.authority())
+            .and_then(|name| node.directory().set_server_name(name));
+        if let Err(e) = named {
+            tracing::warn!(origin = %origin.authority(), reason = e.reason(), "the public origin cannot name this node's aliases; its node name does");
+        }
+    }
     let shutdown = CancellationToken::new();
     // The classifier (when configured) runs until the node stops. Its screen sits between the
     // node actor's announcements and everything that follows them, so it starts first.

@@ -1,6 +1,6 @@
 //! The federated directory end to end (specs/directory.md): three nodes in a line, A — B — C (C
-//! refuses A, so whatever C learns of A travels through B). A public room created on A with an
-//! alias is listed on C with its member count within 10 s; a member joining on B shows on C
+//! refuses A, so whatever C learns of A travels through B). A public room created on A (whose
+//! public origin names its aliases) with an alias is listed on C with its member count within 10 s; a member joining on B shows on C
 //! within 10 s; the alias resolves to the same room on A, B and C; C's user joins by alias and
 //! chats. Then bad announcements (forged signature, oversize, stale, a node name of another key)
 //! gossiped to a node are refused, counted by reason, and the good one stays.
@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use causerie_crypto::NodeSecret;
 use causerie_crypto::directory::{AnnouncementDraft, DirectoryRoom, ServerName};
 use causerie_crypto::{Hash32, RoomId};
+use causerie_node::config::ConfigFile;
 use causerie_tests::api::{ApiNode, ApiUser, eventually};
 use causerie_tests::cluster::{now_ms, wait_until};
 use serde_json::{Value, json};
@@ -53,7 +54,12 @@ fn path_of(alias: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_public_room_on_a_is_listed_and_joined_by_alias_on_c() {
-    let a = ApiNode::start(vec![]).await;
+    // A has a public origin: its host names A's aliases.
+    let file = ConfigFile {
+        public_origin: Some("https://chat.example.org".into()),
+        ..ConfigFile::default()
+    };
+    let a = ApiNode::start_configured(vec![], file).await;
     let b = ApiNode::start(a.p2p_addrs().await).await;
     let c = ApiNode::start(b.p2p_addrs().await).await;
     // C refuses A: what C learns of A's room comes through B.
@@ -79,8 +85,10 @@ async fn a_public_room_on_a_is_listed_and_joined_by_alias_on_c() {
         .unwrap()
         .to_owned();
     assert_eq!(alias, format!("#lobby:{server}"));
-    // Without a public origin the server name is the node name: 16 hex digits of A's key.
-    assert_eq!(server.len(), 16);
+    assert_eq!(server, "chat.example.org");
+    // Without a public origin the server name is the node name: 16 hex digits of the key.
+    let b_server = bob.call("GET", "/directory", Value::Null).await["server"].clone();
+    assert_eq!(b_server.as_str().map(str::len), Some(16));
 
     let took = wait_listed(&carol, &room, 1).await;
     println!("A's room listed on C after {took:?}");
