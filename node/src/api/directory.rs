@@ -66,11 +66,11 @@ fn link(room: RoomId, via: &[String]) -> Option<String> {
     Some(causerie_crypto::InviteLink { room, via }.to_string())
 }
 
-/// This node's addresses in text.
+/// This node's addresses in text (those its invite links carry).
 async fn own_via(state: &ApiState) -> Vec<String> {
     state
         .net
-        .listen_addrs()
+        .invite_addrs()
         .await
         .unwrap_or_default()
         .iter()

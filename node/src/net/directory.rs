@@ -188,8 +188,9 @@ async fn announce_once(
     last_issued: u64,
 ) -> Result<u64, NetError> {
     let directory = handle.node.directory();
+    // The addresses invite links carry: announced, relayed and DNS ones included.
     let via: Vec<String> = handle
-        .listen_addrs()
+        .invite_addrs()
         .await?
         .iter()
         .map(ToString::to_string)
