@@ -66,6 +66,15 @@ pub(crate) struct Args {
     /// The node to talk to (its client API).
     #[arg(long, global = true, value_name = "URL", default_value = DEFAULT_NODE_URL)]
     node: String,
+    /// PEM certificates trusted for an https node besides the system's roots (a private
+    /// certificate authority).
+    #[arg(
+        long = "ca-file",
+        global = true,
+        value_name = "FILE",
+        env = "CAUSERIE_CA_FILE"
+    )]
+    ca_file: Option<PathBuf>,
     /// Machine-readable output: JSON on stdout, errors as {"error", "message"}.
     #[arg(long, global = true)]
     json: bool,
@@ -214,6 +223,8 @@ pub(crate) struct Context {
     key: Option<PathBuf>,
     /// The node's URL.
     pub(crate) node: String,
+    /// `--ca-file`: roots trusted for an https node besides the system's.
+    ca_file: Option<PathBuf>,
 }
 
 impl Context {
@@ -245,9 +256,22 @@ impl Context {
         UserSecret::read(&path).with_context(|| format!("reading key file {}", path.display()))
     }
 
+    /// A client for `--node`, trusting `--ca-file` too. An unreadable file is refused as
+    /// `bad_ca_file`.
+    pub(crate) fn client(&self) -> Result<Client> {
+        let roots =
+            match &self.ca_file {
+                Some(path) => Some(std::fs::read(path).map_err(|e| {
+                    refused("bad_ca_file", format!("reading {}: {e}", path.display()))
+                })?),
+                None => None,
+            };
+        Ok(Client::trusting(&self.node, roots.as_deref())?)
+    }
+
     /// A client for `--node`, logged in as the key's user.
     pub(crate) async fn session(&self, secret: &UserSecret) -> Result<Client> {
-        let mut client = Client::new(&self.node)?;
+        let mut client = self.client()?;
         client.login(secret).await?;
         Ok(client)
     }
@@ -395,6 +419,7 @@ fn run(args: Args) -> Result<ExitCode> {
         out: Output { json: args.json },
         key: args.key,
         node: args.node,
+        ca_file: args.ca_file,
     };
     match args.command {
         None => node::run_node(node::RunArgs::default()),

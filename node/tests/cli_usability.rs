@@ -425,3 +425,20 @@ async fn moderation_reads_as_people_write_it() {
     assert!(!tail.contains("banned bob: spam"), "only 6 lines: {tail}");
     node.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreadable_ca_file_is_refused_before_anything_is_sent() {
+    let home = tempfile::tempdir().unwrap();
+    // No node listens there: the file is read, and refused, first.
+    let user = User::new(home.path(), "alice", "https://localhost:9".to_owned()).await;
+    let missing = home.path().join("missing-ca.pem");
+    user.run(&[
+        "--ca-file",
+        missing.to_str().unwrap(),
+        "register",
+        "--handle",
+        "alice",
+    ])
+    .await
+    .refused("bad_ca_file");
+}

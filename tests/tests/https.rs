@@ -9,6 +9,10 @@
 //! - `behind_a_proxy_invite_links_have_the_web_form`: a plain node with `public_origin` (as
 //!   behind a reverse proxy) answers to the public host, hands out the web form of its invite
 //!   links beside the `causerie:` form (same room, same via list), and joins by either.
+//! - `the_command_lines_client_talks_to_an_https_node`: the client behind `causerie` (the CLI)
+//!   registers, creates a room, sends and reads over https when it trusts the node's authority
+//!   (`--ca-file`); trusting only the system's roots it refuses the test certificate, and a file
+//!   without certificates is refused as `bad_ca_file`.
 //! - `nginx_in_front_of_a_node`: `scripts/deploy/nginx.conf`, with the test's names, ports and
 //!   certificate, passes `nginx -t` and runs on loopback in front of a node; an API call and an
 //!   invite page pass through it with the public Host. Skipped with a SKIP line when nginx is
@@ -466,5 +470,59 @@ async fn acme_certificate_from_pebble() {
         cached >= 2,
         "account and certificate cached: {cached} files"
     );
+    node.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_lines_client_talks_to_an_https_node() {
+    use causerie_node::client::{Client, NewRoom};
+    let dir = tempfile::tempdir().unwrap();
+    let ca = TestCa::new().unwrap();
+    // `localhost` resolves without help, so the client names the node as a user would.
+    let files = ca.write_leaf(dir.path(), &["localhost"]).unwrap();
+    let port = free_port();
+    let config = tls_config(dir.path(), port, &files.cert_file, &files.key_file);
+    let node = causerie_node::daemon::start(&config).await.unwrap();
+    let url = format!("https://localhost:{port}");
+    let ca_pem = ca.pem();
+
+    let secret = causerie_crypto::UserSecret::from_seed(&[7; 32]);
+    let mut client = Client::trusting(&url, Some(ca_pem.as_bytes())).unwrap();
+    client.register(&secret, "alice", None).await.unwrap();
+    let room = client
+        .create_room(
+            &secret,
+            &NewRoom {
+                name: "Over TLS".into(),
+                join_rule: "public".into(),
+                topic: None,
+            },
+        )
+        .await
+        .unwrap();
+    let sent = client
+        .send_message(&secret, &room, "hello over https")
+        .await
+        .unwrap();
+    let history = client.history(&room, 10).await.unwrap();
+    assert!(
+        history.iter().any(|event| event.id == sent.event_id),
+        "{history:?}"
+    );
+
+    // The system's roots do not hold the test authority: the handshake is refused.
+    let mut distrusting = Client::new(&url).unwrap();
+    let refused = distrusting
+        .register(
+            &causerie_crypto::UserSecret::from_seed(&[8; 32]),
+            "bob",
+            None,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(refused.reason(), "node_unreachable", "{refused}");
+    assert!(refused.to_string().contains("certificate"), "{refused}");
+    let not_pem = Client::trusting(&url, Some(b"not a certificate")).unwrap_err();
+    assert_eq!(not_pem.reason(), "bad_ca_file", "{not_pem}");
     node.shutdown().await;
 }

@@ -208,7 +208,7 @@ pub(crate) async fn run(cx: &Context, args: AdminArgs) -> Result<ExitCode> {
     }
     let token = token(&args)?;
     let admin = Admin {
-        client: Client::new(&cx.node)?,
+        client: cx.client()?,
         token,
     };
     match args.command {

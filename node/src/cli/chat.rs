@@ -84,7 +84,7 @@ pub(crate) async fn register(
     display_name: Option<&str>,
 ) -> Result<ExitCode> {
     let secret = cx.secret()?;
-    let mut client = Client::new(&cx.node)?;
+    let mut client = cx.client()?;
     let account = match client.register(&secret, handle, display_name).await {
         Ok(account) => account,
         Err(ClientError::Refused { reason, .. }) if reason == "already_registered" => {

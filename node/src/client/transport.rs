@@ -109,18 +109,36 @@ fn node_url(node: &str) -> Result<String, ClientError> {
 }
 
 impl Client {
-    /// A client for the node at `node`: its URL (`http://127.0.0.1:8080`) or `HOST:PORT`, read
-    /// as `http://HOST:PORT`.
+    /// A client for the node at `node`: its URL (`http://127.0.0.1:8080`,
+    /// `https://chat.example.org`) or `HOST:PORT`, read as `http://HOST:PORT`. An https node's
+    /// certificate must verify against the system's roots.
     pub fn new(node: &str) -> Result<Client, ClientError> {
+        Self::trusting(node, None)
+    }
+
+    /// [`Client::new`], also trusting the PEM certificates in `roots_pem` (a private
+    /// certificate authority's, for a node whose certificate the system does not trust).
+    /// No certificate in it, or one that does not parse, is refused as `bad_ca_file`.
+    pub fn trusting(node: &str, roots_pem: Option<&[u8]>) -> Result<Client, ClientError> {
         let base = node_url(node)?;
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
             // The node is named explicitly; an ambient HTTP_PROXY must not see the session token.
             .no_proxy()
             .pool_idle_timeout(POOL_IDLE_TIMEOUT)
-            .build()
-            .map_err(unreachable)?;
+            .https_only(base.starts_with("https://"));
+        if let Some(pem) = roots_pem {
+            let roots = reqwest::Certificate::from_pem_bundle(pem)
+                .map_err(|e| invalid("bad_ca_file", format!("not PEM certificates: {e}")))?;
+            if roots.is_empty() {
+                return Err(invalid("bad_ca_file", "no PEM certificate in it"));
+            }
+            for root in roots {
+                builder = builder.add_root_certificate(root);
+            }
+        }
+        let http = builder.build().map_err(unreachable)?;
         Ok(Client {
             http,
             base,
