@@ -66,6 +66,48 @@ fn scratch_config(dir: &Path, data_dir: &Path) -> PathBuf {
     config
 }
 
+/// Whether every line of the node's stderr must be a JSON log line.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum JsonLines {
+    /// Every line (the node's own stderr).
+    Only,
+    /// The node's lines among others (a container runtime's warnings).
+    AmongOthers,
+}
+
+/// Reads the node's JSON log lines up to `node started`, then checks that its HTTP address
+/// answers `/api/v1/node` with a node key. Returns the rest of its stderr, to keep open while
+/// the node runs: a closed pipe would fail its last log lines at shutdown.
+async fn answers_once_started(
+    node: &mut tokio::process::Child,
+    lines_are: JsonLines,
+) -> tokio::io::Lines<BufReader<tokio::process::ChildStderr>> {
+    let mut lines = BufReader::new(node.stderr.take().unwrap()).lines();
+    let http = loop {
+        let line = tokio::time::timeout(WAIT, lines.next_line())
+            .await
+            .expect("the node started in time")
+            .unwrap()
+            .expect("the node kept running");
+        let log: serde_json::Value = match serde_json::from_str(&line) {
+            Ok(log) => log,
+            Err(_) if lines_are == JsonLines::AmongOthers => continue,
+            Err(e) => panic!("not a JSON log line ({e}): {line}"),
+        };
+        if log["fields"]["message"] == "node started" {
+            break log["fields"]["http"].as_str().unwrap().to_owned();
+        }
+    };
+    let info: serde_json::Value = reqwest::get(format!("http://{http}/api/v1/node"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(info["node_key"].is_string(), "{info}");
+    lines
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_units_command_runs_a_node_that_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
@@ -87,26 +129,7 @@ async fn the_units_command_runs_a_node_that_stops_on_sigterm() {
         .kill_on_drop(true)
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(node.stderr.take().unwrap()).lines();
-    let http = loop {
-        let line = tokio::time::timeout(WAIT, lines.next_line())
-            .await
-            .expect("the node started in time")
-            .unwrap()
-            .expect("the node kept running");
-        let log: serde_json::Value = serde_json::from_str(&line)
-            .unwrap_or_else(|e| panic!("not a JSON log line ({e}): {line}"));
-        if log["fields"]["message"] == "node started" {
-            break log["fields"]["http"].as_str().unwrap().to_owned();
-        }
-    };
-    let info: serde_json::Value = reqwest::get(format!("http://{http}/api/v1/node"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert!(info["node_key"].is_string(), "{info}");
+    let _stderr = answers_once_started(&mut node, JsonLines::Only).await;
 
     let pid = node.id().unwrap().to_string();
     let killed = std::process::Command::new("kill")
@@ -227,28 +250,8 @@ async fn the_container_image_builds_and_its_node_answers() {
         .kill_on_drop(true)
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(node.stderr.take().unwrap()).lines();
-    let http = loop {
-        let line = tokio::time::timeout(WAIT, lines.next_line())
-            .await
-            .expect("the container's node started in time")
-            .unwrap()
-            .expect("the container kept running");
-        // podman's own warnings are not JSON; the node's log lines are.
-        let Ok(log) = serde_json::from_str::<serde_json::Value>(&line) else {
-            continue;
-        };
-        if log["fields"]["message"] == "node started" {
-            break log["fields"]["http"].as_str().unwrap().to_owned();
-        }
-    };
-    let info: serde_json::Value = reqwest::get(format!("http://{http}/api/v1/node"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert!(info["node_key"].is_string(), "{info}");
+    // podman's own warnings on the same stderr are not JSON; the node's log lines are.
+    let _stderr = answers_once_started(&mut node, JsonLines::AmongOthers).await;
 
     // `podman stop` sends the image's STOPSIGNAL (SIGTERM): the node flushes and exits 0.
     let stopped = podman(&["stop", "--time", "30", &name]);
