@@ -77,6 +77,8 @@ pub mod kinds {
     pub const MUTE: &str = "room.mute";
     /// The room's content rules (specs/moderation.md §2).
     pub const CONTENT_RULES: &str = "room.content_rules";
+    /// A reaction to another event (specs/rooms.md §13); redaction keeps none of its content.
+    pub const REACTION: &str = "room.reaction";
 
     /// Content keys that survive redaction, per kind; `None` keeps everything.
     pub fn preserved_keys(kind: &str) -> Option<&'static [&'static str]> {

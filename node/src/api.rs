@@ -40,6 +40,7 @@ pub mod info;
 pub mod json;
 pub mod limits;
 pub mod operator;
+pub mod relations;
 pub mod reports;
 pub mod review;
 pub mod rooms;

@@ -54,7 +54,9 @@ pub use metrics::NodeMetrics;
 
 use crate::ledger::LedgerError;
 use crate::letter::LetterError;
-use causerie_room::{HeldEnd, PrepareError, RefuseReason, RejectReason, Source, StateMap};
+use causerie_room::{
+    HeldEnd, PrepareError, RefuseReason, RejectReason, Relations, Source, StateMap,
+};
 
 /// Commands queued for the actor before senders wait.
 pub const NODE_COMMAND_QUEUE_LEN: usize = 1_024;
@@ -107,6 +109,23 @@ pub struct HistoryPage {
     pub events: Vec<Event>,
     /// Where the page before starts (`None` at the start of the room).
     pub prev: Option<(u64, EventId)>,
+    /// What relations add to the page's messages and to the messages they reply to
+    /// (specs/rooms.md §13), by event id.
+    pub relations: std::collections::BTreeMap<EventId, Relations>,
+    /// The messages the page's messages reply to that this node holds and shows, as shown
+    /// (redacted ones redacted), by id.
+    pub replied: std::collections::BTreeMap<EventId, Event>,
+}
+
+/// An accepted event as this node shows it, with what its relations add (specs/rooms.md §13).
+#[derive(Debug, Clone)]
+pub struct Related {
+    /// The event, redacted if a redaction applies.
+    pub event: Event,
+    /// Whether it is shown (not soft-failed, not hidden by this node).
+    pub shown: bool,
+    /// Its relations.
+    pub relations: Relations,
 }
 
 /// Why a request to the node failed.

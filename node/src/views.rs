@@ -42,6 +42,9 @@ pub struct RoomView {
     /// Joins this node refused under the join-wave breaker, shown to viewers at or above the
     /// kick level (a node-local notice, specs/moderation.md §5.3).
     pub join_wave: Option<JoinWaveNotice>,
+    /// For a direct-message room (create content `dm: true`, specs/rooms.md §13.5): the other
+    /// member, if there is one yet.
+    pub dm: Option<Option<UserKey>>,
 }
 
 /// Joins a node refused in one room under the join-wave breaker.
@@ -233,7 +236,40 @@ pub fn room_view(room: &Room, viewer: Option<&UserKey>) -> RoomView {
         muted: viewer.and_then(|user| mute(room, user)),
         content_rules: room.content_rules().unwrap_or_default(),
         join_wave: None,
+        dm: dm_with(room, viewer.or(creator.as_ref())),
     }
+}
+
+/// Whether `room` is a direct-message room (specs/rooms.md §13.5).
+pub fn is_dm(room: &Room) -> bool {
+    room.state_event(kinds::CREATE, "")
+        .and_then(|e| e.content().get("dm"))
+        .is_some_and(|v| *v == Value::Bool(true))
+}
+
+/// In a direct-message room, the member other than `viewer`: joined first, then invited, then
+/// any other membership, the smallest key among equals. `None` outside a DM room.
+fn dm_with(room: &Room, viewer: Option<&UserKey>) -> Option<Option<UserKey>> {
+    if !is_dm(room) {
+        return None;
+    }
+    let rank = |m: Membership| match m {
+        Membership::Join => 0,
+        Membership::Invite => 1,
+        _ => 2,
+    };
+    let other = room
+        .current_state()
+        .iter()
+        .filter(|((kind, _), _)| kind == kinds::MEMBER)
+        .filter_map(|((_, key), id)| {
+            let user = UserKey::from_bytes(&parse_user_hex(key)?).ok()?;
+            let membership = Membership::parse(room.event(id)?.content()).ok()?;
+            (Some(&user) != viewer).then_some((rank(membership), user))
+        })
+        .min()
+        .map(|(_, user)| user);
+    Some(other)
 }
 
 /// Every user with a member event in the current state, in state-key order.

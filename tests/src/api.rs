@@ -490,9 +490,7 @@ impl ApiUser {
     pub async fn create_room(&self, name: &str, join_rule: &str) -> String {
         let draft = self.post("/api/v1/rooms/prepare_create", json!({})).await;
         assert_eq!(draft.status, 200, "{:?}", draft.body);
-        let created = self.try_submit(&draft.body).await;
-        assert_eq!(created.status, 200, "{:?}", created.body);
-        let room = created.body["room"].as_str().expect("room").to_owned();
+        let room = self.submit_room(&draft.body).await;
         self.must(&room, json!({ "action": "join" })).await;
         self.must(&room, json!({ "action": "power_levels" })).await;
         self.must(
@@ -503,6 +501,42 @@ impl ApiUser {
         self.must(&room, json!({ "action": "name", "name": name }))
             .await;
         room
+    }
+
+    /// Starts a direct-message room with `other` (a user key in hex) the way the clients do
+    /// (specs/rooms.md §13.5): create with `dm`, join, power levels, invite only, invite.
+    pub async fn start_dm(&self, other: &str) -> String {
+        let draft = self
+            .post("/api/v1/rooms/prepare_create", json!({ "dm": true }))
+            .await;
+        assert_eq!(draft.status, 200, "{:?}", draft.body);
+        let room = self.submit_room(&draft.body).await;
+        self.must(&room, json!({ "action": "join" })).await;
+        self.must(&room, json!({ "action": "power_levels" })).await;
+        self.must(
+            &room,
+            json!({ "action": "join_rule", "join_rule": "invite" }),
+        )
+        .await;
+        self.must(&room, json!({ "action": "invite", "user": other }))
+            .await;
+        room
+    }
+
+    /// Submits a create event's draft; returns the new room's id.
+    async fn submit_room(&self, draft: &Value) -> String {
+        let created = self.try_submit(draft).await;
+        assert_eq!(created.status, 200, "{:?}", created.body);
+        created.body["room"].as_str().expect("room").to_owned()
+    }
+
+    /// The event `id` as the room's newest page shows it, if it is there.
+    pub async fn shown(&self, room: &str, id: &str) -> Option<Value> {
+        let page = self.get(&format!("/api/v1/rooms/{room}/messages")).await;
+        assert_eq!(page.status, 200, "{:?}", page.body);
+        page.body["events"]
+            .as_array()
+            .and_then(|events| events.iter().find(|e| e["id"] == id).cloned())
     }
 
     /// The member row of `user` in `room` as the node reports it (`GET /rooms/{room}/members`).

@@ -110,7 +110,7 @@ pub fn authorize<'a, E: StateEvent + 'a>(
         {
             return Err(AuthError::BadStateKey);
         }
-        kinds::REDACTION | kinds::MESSAGE if state_key.is_some() => {
+        kinds::REDACTION | kinds::MESSAGE | kinds::REACTION if state_key.is_some() => {
             return Err(AuthError::BadStateKey);
         }
         _ => {}
@@ -135,7 +135,7 @@ pub fn authorize<'a, E: StateEvent + 'a>(
         // A redacted event (events.md §5) keeps only the content keys its kind preserves: the
         // conventions of the other kinds cannot be checked on it, and whether a node holds the
         // full or the redacted form must not change the verdict.
-        kinds::NAME | kinds::TOPIC | kinds::MESSAGE if event.is_redacted() => {}
+        kinds::NAME | kinds::TOPIC | kinds::MESSAGE | kinds::REACTION if event.is_redacted() => {}
         crate::policy::POLICY_RULE => {
             crate::policy::check_rule(state_key, event.content(), event.is_redacted())?
         }

@@ -383,10 +383,7 @@ pub fn check_plain_content(kind: &str, content: &Content) -> Result<(), AuthErro
     match kind {
         kinds::NAME => text_at_most(content, "name", MAX_NAME_BYTES, "bad_name"),
         kinds::TOPIC => text_at_most(content, "topic", MAX_TOPIC_BYTES, "bad_topic"),
-        kinds::MESSAGE => match content.get("body").and_then(Value::as_str) {
-            Some(_) => Ok(()),
-            None => Err(AuthError::BadContent("bad_body")),
-        },
+        kinds::MESSAGE | kinds::REACTION => crate::relations::check_content(kind, content),
         kinds::REDACTION => match redacts(content) {
             Some(_) => Ok(()),
             None => Err(AuthError::BadContent("bad_redacts")),

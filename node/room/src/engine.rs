@@ -32,6 +32,7 @@ use crate::limits::{
 use crate::receipt::{
     Decision, EventStatus, Outcome, Receipt, Shown, TimelineEntry, VisibilityChange,
 };
+use crate::relations::{RelationIndex, Relations, aggregate};
 use crate::slow::SlowIndex;
 use crate::state_res::{Work, resolve};
 
@@ -176,6 +177,8 @@ pub struct Room {
     resolutions: RefCell<ResolutionCache>,
     /// Each sender's accepted messages by (origin_ts, id), for slow mode.
     slow: SlowIndex,
+    /// Accepted edits and reactions by the event they point at (specs/rooms.md §13).
+    relations: RelationIndex,
 }
 
 type ResolutionCache = BTreeMap<Vec<usize>, (Vec<Arc<StateMap>>, Arc<StateMap>)>;
@@ -226,6 +229,7 @@ impl Room {
             ancestors: RefCell::new(BTreeMap::new()),
             resolutions: RefCell::new(BTreeMap::new()),
             slow: SlowIndex::default(),
+            relations: RelationIndex::default(),
         }
     }
 
@@ -372,6 +376,41 @@ impl Room {
         } else {
             event.clone()
         })
+    }
+
+    /// What the events relating to the accepted event `target` add to it (specs/rooms.md
+    /// §13): its honoured edit and reaction counts, from the relation events that are shown
+    /// (not soft-failed, not redacted) and that the node does not hide (`hidden`: its own rules,
+    /// e.g. a classifier's hold), and whether its own author redacted it. Reads only the events
+    /// relating to `target`, in timeline order; `None` if `target` is not accepted.
+    pub fn relations(
+        &self,
+        target: &EventId,
+        hidden: &dyn Fn(&Event) -> bool,
+    ) -> Option<Relations> {
+        let node = self.events.get(target)?;
+        let related = self.relations.of(target).filter_map(|id| self.event(&id));
+        let counts = |event: &Event| {
+            let id = event.id();
+            self.events.get(&id).is_some_and(|n| !n.soft_failed)
+                && !self.is_redacted(&id)
+                && !hidden(event)
+        };
+        let mut relations = aggregate(node.room_event.event(), related, counts);
+        let author = node.room_event.sender();
+        relations.deleted = self.redactions_of.get(target).is_some_and(|redactions| {
+            redactions
+                .iter()
+                .filter_map(|r| self.events.get(r))
+                .any(|r| !r.soft_failed && r.room_event.sender() == author)
+        });
+        Some(relations)
+    }
+
+    /// The accepted events that relate to `target` (edits and reactions, shown or not), in
+    /// timeline order: what [`Self::relations`] reads.
+    pub fn related(&self, target: &EventId) -> Vec<EventId> {
+        self.relations.of(target).collect()
     }
 
     /// The state before an accepted event.
@@ -911,6 +950,7 @@ impl Room {
             self.touch_sent_by(&target, pass);
         }
         self.index_message(&id, pass);
+        self.relations.add(&event);
         let old = std::mem::replace(&mut self.current, current);
         let mut chains = BTreeMap::new();
         if Arc::ptr_eq(&old, &self.current) && Arc::ptr_eq(&state_before, &self.current) {

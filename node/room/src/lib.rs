@@ -23,6 +23,8 @@
 //! - [`rules`]: the content rules (specs/moderation.md §2): parsing, the obfuscation-aware
 //!   matchers, the message checks and the join-wave count.
 //! - [`slow`]: slow mode's per-sender index of message timestamps.
+//! - [`relations`]: replies, mentions, edits and reactions: their content and their aggregation
+//!   on the event they point at (specs/rooms.md §13).
 //! - [`policy`]: ban-list rules, subscriptions and the pure matcher (specs/moderation.md §3).
 //! - [`trust`]: which attester nodes admit users to `attested` rooms (allowlist, denylist).
 //! - [`error`]: reject reasons, refusals, auth and state-resolution errors, each with a stable name.
@@ -42,6 +44,7 @@ pub mod limits;
 pub mod moderation;
 pub mod policy;
 pub mod receipt;
+pub mod relations;
 pub mod rules;
 pub mod slow;
 pub mod state_res;
@@ -57,5 +60,6 @@ pub use limits::*;
 pub use receipt::{
     Decision, EventStatus, Outcome, Receipt, Shown, TimelineEntry, VisibilityChange,
 };
+pub use relations::{Edit, Message, Reaction, ReactionCount, Relations};
 pub use rules::{ClassifierMode, ContentRules, JoinWave, Links, Lockdown};
 pub use state_res::{Work, resolve};

@@ -173,6 +173,20 @@ pub enum Reason {
     /// An alias or handle that names nothing (its reason name: `unknown_server`,
     /// `unknown_alias`, `unknown_handle`).
     NotResolved(&'static str),
+    /// No event the node shows in the room has this id.
+    UnknownEvent,
+    /// A reply, edit, reaction or deletion of an event that is not a message.
+    NotAMessage,
+    /// An edit or deletion of another user's message.
+    NotYourMessage,
+    /// An edit of a deleted message or of an edit.
+    NotEditable,
+    /// A reaction the user already has on the message.
+    AlreadyReacted,
+    /// An unreact without such a reaction.
+    NoReaction,
+    /// An invitation of a third user into a direct-message room.
+    DmFull,
     /// A name that two things claim (its reason name: `server_name_conflict`, `alias_taken`,
     /// `ambiguous_handle`).
     Conflicting(&'static str),
@@ -188,7 +202,7 @@ impl Reason {
             | BadSignature | BadPower | BadName | BadTopic | BadJoinRule | BadMinAssurance
             | BadDeniedAttester | BadAllowedAttester | BodyTooLong | EmptyMessage
             | ReasonTooLong | BadExpiry | Invalid(_) | CannotPrepare(_) | OverLimit
-            | BadContentRules => StatusCode::BAD_REQUEST,
+            | BadContentRules | NotAMessage | NotEditable => StatusCode::BAD_REQUEST,
             MissingToken
             | BadToken
             | UnknownChallenge
@@ -197,14 +211,13 @@ impl Reason {
             | OperatorAuthFailed => StatusCode::UNAUTHORIZED,
             CrossOrigin | NotMember | NotYourKey | WrongAttestation | SoftFailed | RoomRule(_)
             | ClassifierRejected | HeldForReview | NotModerator | ContentRule(_) | BanList
-            | AttestationRevoked | ReportingMuted => StatusCode::FORBIDDEN,
+            | AttestationRevoked | ReportingMuted | NotYourMessage => StatusCode::FORBIDDEN,
             NotFound | UnknownRoom | UnknownUser | NotRegistered | NoSuchReviewItem
-            | NotResolved(_) => StatusCode::NOT_FOUND,
+            | NotResolved(_) | UnknownEvent | NoReaction => StatusCode::NOT_FOUND,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             BodyTimeout => StatusCode::REQUEST_TIMEOUT,
-            AlreadyRegistered | HandleTaken | MissingReferences | NotLocked | Conflicting(_) => {
-                StatusCode::CONFLICT
-            }
+            AlreadyRegistered | HandleTaken | MissingReferences | NotLocked | Conflicting(_)
+            | AlreadyReacted | DmFull => StatusCode::CONFLICT,
             BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             HostNotAllowed => StatusCode::MISDIRECTED_REQUEST,
@@ -289,6 +302,13 @@ impl Reason {
             OperatorAuthRequired => "operator_auth_required",
             OperatorAuthFailed => "operator_auth_failed",
             ReportingMuted => "reporting_muted",
+            UnknownEvent => "unknown_event",
+            NotAMessage => "not_a_message",
+            NotYourMessage => "not_your_message",
+            NotEditable => "not_editable",
+            AlreadyReacted => "already_reacted",
+            NoReaction => "no_reaction",
+            DmFull => "dm_full",
             Invalid(name) | CannotPrepare(name) | RoomRule(name) | ContentRule(name)
             | Failed(name) | NotNow(name) | Network(name) | NotResolved(name)
             | Conflicting(name) => name,

@@ -20,6 +20,7 @@ use super::json::{Body, Segment, draft_json, json_to_content, parse_hex};
 use super::limits::{
     MAX_MESSAGE_BODY_BYTES, MAX_MODERATION_DURATION_MS, MAX_REASON_BYTES, MAX_SHOWN_POWER,
 };
+use super::relations::{self, check_relations};
 use super::rooms::visible_view;
 use super::session::Session;
 use crate::clock::now_ms;
@@ -59,8 +60,14 @@ pub(super) async fn prepare_for(
 pub(super) async fn prepare_create(
     State(state): State<ApiState>,
     Authed(session): Authed,
-    Body(_request): Body<serde_json::Map<String, JsonValue>>,
+    Body(request): Body<serde_json::Map<String, JsonValue>>,
 ) -> Result<Json<JsonValue>, ApiError> {
+    // `{"dm": true}` makes a direct-message room (specs/rooms.md §13.5).
+    let dm = match request.get("dm") {
+        None => false,
+        Some(JsonValue::Bool(dm)) => *dm,
+        Some(_) => return Err(ApiError::new(Reason::BadRequest, "dm is true or false")),
+    };
     let account = own_account(&state, &session).await?;
     // A random salt keeps two rooms created by one user in the same millisecond apart (the
     // room id is the create event's id).
@@ -69,6 +76,9 @@ pub(super) async fn prepare_create(
         .map_err(|_| ApiError::new(Reason::NoRandomness, "the system random source failed"))?;
     let mut content = Content::new();
     content.insert("salt".into(), Value::Text(hex::encode(salt)));
+    if dm {
+        content.insert("dm".into(), Value::Bool(true));
+    }
     let draft = causerie_room::prepare_create(session.user, content, now_ms(), account.attestation);
     Ok(Json(draft_json(&draft)?))
 }
@@ -80,10 +90,11 @@ const INVISIBLE: [char; 5] = ['\u{200B}', '\u{200C}', '\u{200D}', '\u{2060}', '\
 /// The one rule for a message's text, applied when a message is prepared and when one is
 /// submitted, whatever the client: a `room.message` carries a text `body` of at most
 /// [`MAX_MESSAGE_BODY_BYTES`] with something visible in it (`400 empty_message`,
-/// `400 body_too_long`). Other kinds pass.
+/// `400 body_too_long`), and the relation fields of messages and reactions parse
+/// ([`check_relations`]). Other kinds pass.
 pub fn check_message(kind: &str, content: &Content) -> Result<(), ApiError> {
     if kind != kinds::MESSAGE {
-        return Ok(());
+        return check_relations(kind, content);
     }
     let empty = || ApiError::new(Reason::EmptyMessage, "a message needs some visible text");
     let Some(Value::Text(body)) = content.get("body") else {
@@ -101,7 +112,7 @@ pub fn check_message(kind: &str, content: &Content) -> Result<(), ApiError> {
     {
         return Err(empty());
     }
-    Ok(())
+    check_relations(kind, content)
 }
 
 fn text_at_most(text: String, max: usize, reason: Reason) -> Result<Value, ApiError> {
@@ -202,6 +213,31 @@ fn mute_content(
 pub(super) enum Action {
     Message {
         body: String,
+        /// The message this one answers.
+        #[serde(default)]
+        reply_to: Option<String>,
+        /// Users mentioned (keys in hex).
+        #[serde(default)]
+        mentions: Vec<String>,
+    },
+    /// A new text for one of the user's messages (specs/rooms.md §13.3).
+    Edit {
+        event: String,
+        body: String,
+    },
+    /// A reaction to a message.
+    React {
+        event: String,
+        key: String,
+    },
+    /// Takes back the user's reaction with `key`: the redaction of their reaction event.
+    Unreact {
+        event: String,
+        key: String,
+    },
+    /// Deletes one of the user's messages: its redaction by its author.
+    Delete {
+        event: String,
     },
     Join {
         #[serde(default)]
@@ -487,10 +523,29 @@ async fn build(
         about_user(kinds::MEMBER, user, || member_content(membership, reason))
     };
     Ok(match action {
-        Action::Message { body } => {
-            let mut content = Content::new();
-            content.insert("body".into(), Value::Text(body));
+        Action::Message {
+            body,
+            reply_to,
+            mentions,
+        } => {
+            let content = relations::message(state, room, body, reply_to, mentions).await?;
             (kinds::MESSAGE.to_owned(), None, content)
+        }
+        Action::Edit { event, body } => {
+            let content = relations::edit(state, session, room, &event, body).await?;
+            (kinds::MESSAGE.to_owned(), None, content)
+        }
+        Action::React { event, key } => {
+            let content = relations::react(state, session, room, &event, key).await?;
+            (kinds::REACTION.to_owned(), None, content)
+        }
+        Action::Unreact { event, key } => {
+            let content = relations::unreact(state, session, room, &event, key).await?;
+            (kinds::REDACTION.to_owned(), None, content)
+        }
+        Action::Delete { event } => {
+            let content = relations::delete(state, session, room, &event).await?;
+            (kinds::REDACTION.to_owned(), None, content)
         }
         Action::Join { display_name } => own_join(session, account, display_name)?,
         Action::Profile { display_name } => own_join(session, account, Some(display_name))?,
@@ -504,7 +559,19 @@ async fn build(
             Some(own_key),
             member_content(Membership::Knock, reason)?,
         ),
-        Action::Invite { user } => member(&user, Membership::Invite, None)?,
+        Action::Invite { user } => {
+            let target = parse_user(&user)?;
+            // A direct-message room has two members (specs/rooms.md §13.5).
+            if let Some(Some(other)) = visible_view(state, room, session.user).await?.dm
+                && other != target
+            {
+                return Err(ApiError::new(
+                    Reason::DmFull,
+                    "a direct-message room is for two people: start a room to talk with more",
+                ));
+            }
+            member(&user, Membership::Invite, None)?
+        }
         Action::Kick { user, reason } => member(&user, Membership::Leave, reason)?,
         Action::Ban {
             user,
@@ -935,5 +1002,16 @@ mod tests {
         );
         // Other kinds are not messages.
         assert_eq!(reason(kinds::TOPIC, &message("")), None);
+        // Relation fields are checked on messages and reactions alike.
+        let mut reply = message("re");
+        reply.insert("reply_to".into(), Value::Bytes(vec![1; 31]));
+        assert_eq!(
+            reason(kinds::MESSAGE, &reply),
+            Some(Reason::Invalid("bad_reply_to"))
+        );
+        assert_eq!(
+            reason(kinds::REACTION, &Content::new()),
+            Some(Reason::Invalid("bad_relates_to"))
+        );
     }
 }

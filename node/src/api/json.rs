@@ -182,9 +182,10 @@ impl Sender {
     }
 }
 
-/// An event as clients see it.
+/// An event as clients see it; a message's gains the fields of its relations, those that
+/// other events add empty (see [`super::relations::annotate`]).
 pub fn event_json(event: &Event, sender: &Sender) -> Json {
-    json!({
+    let mut json = json!({
         "id": event.id().to_string(),
         "room": event.room_id().to_string(),
         "author": hex::encode(event.author().as_bytes()),
@@ -200,7 +201,9 @@ pub fn event_json(event: &Event, sender: &Sender) -> Json {
             "home_node": sender.home_node,
             "assurance": sender.assurance,
         },
-    })
+    });
+    super::relations::own_fields(event, &mut json);
+    json
 }
 
 /// A draft as `prepare` returns it.

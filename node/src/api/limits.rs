@@ -82,3 +82,7 @@ pub const MAX_JSON_DEPTH: usize = 16;
 /// Largest power level the API shows and accepts (the creator's unbounded power is shown as
 /// this value).
 pub const MAX_SHOWN_POWER: i64 = (1 << 53) - 1;
+/// Most users listed per reaction key in a message's Event JSON (the count covers them all).
+pub const MAX_REACTION_USERS_SHOWN: usize = 20;
+/// Characters of the replied-to message shown in a reply's Event JSON.
+pub const REPLY_PREVIEW_CHARS: usize = 200;

@@ -69,6 +69,7 @@ pub(super) fn room_json(view: &RoomView) -> JsonValue {
             "purge": removal.purge,
         })),
         "muted": view.muted.as_ref().map(restriction_json),
+        "dm": super::relations::dm_json(view.dm, &BTreeMap::new()),
         "power": shown_power(view.power),
         "content_rules": content_to_json(&view.content_rules.to_content()),
         "join_wave": view.join_wave.map(|notice| json!({
@@ -98,9 +99,29 @@ pub(super) async fn list(
         .node
         .room_views(RoomSelection::MemberOf(session.user))
         .await?;
-    Ok(Json(
-        json!({ "rooms": views.iter().map(room_json).collect::<Vec<_>>() }),
-    ))
+    let handles = dm_handles(&state, &views).await?;
+    let rooms: Vec<JsonValue> = views
+        .iter()
+        .map(|view| {
+            let mut room = room_json(view);
+            room["dm"] = super::relations::dm_json(view.dm, &handles);
+            room
+        })
+        .collect();
+    Ok(Json(json!({ "rooms": rooms })))
+}
+
+/// The handles of the other members of the direct-message rooms among `views`.
+async fn dm_handles(
+    state: &ApiState,
+    views: &[RoomView],
+) -> Result<BTreeMap<UserKey, String>, ApiError> {
+    let users = views.iter().filter_map(|v| v.dm.flatten());
+    Ok(attestations_of(state, users)
+        .await?
+        .into_iter()
+        .map(|(user, a)| (user, a.handle().to_owned()))
+        .collect())
 }
 
 /// The room's view for the session's user; 404 when the node does not hold it.
@@ -306,14 +327,24 @@ pub(super) async fn messages(
         .history(room, before, limit)
         .await?
         .ok_or_else(ApiError::unknown_room)?;
-    let senders = senders(&state, room, &page.events).await?;
+    let authors: Vec<Event> = page
+        .events
+        .iter()
+        .chain(page.replied.values())
+        .cloned()
+        .collect();
+    let senders = senders(&state, room, &authors).await?;
     // Events from peers the classifier held are hidden on this node (specs/moderation.md §6.4).
     let review = state.node.review();
     let events: Vec<JsonValue> = page
         .events
         .iter()
         .filter(|e| !review.is_hidden(&e.id()))
-        .map(|e| event_json(e, senders.get(e.author()).unwrap_or(&Sender::default())))
+        .map(|e| {
+            let mut json = event_json(e, senders.get(e.author()).unwrap_or(&Sender::default()));
+            super::relations::annotate(&mut json, e, &page, &senders, &session.user);
+            json
+        })
         .collect();
     Ok(Json(
         json!({ "events": events, "prev": page.prev.map(cursor) }),

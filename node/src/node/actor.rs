@@ -17,15 +17,18 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use super::queries;
 use super::{
     HistoryPage, IngestOutcome, Ingested, MIN_COMPACTION_INTERVAL_MS, NodeError, NodeEvent,
-    NodeMetrics, PrepareRequest, RoomSelection, RoomSnapshot, RoomSummary, SENDER_CACHE_LEN,
-    SenderProfile,
+    NodeMetrics, PrepareRequest, Related, RoomSelection, RoomSnapshot, RoomSummary,
+    SENDER_CACHE_LEN, SenderProfile,
 };
 use crate::clock::now_ms;
 use crate::ledger::{Ledger, LedgerError, MAX_RECEIVE_BATCH};
 use crate::moderation::banlist::{self, BanListRefusal, BanListView, Policy, RoomPolicyView};
+use crate::moderation::review::Review;
 use crate::views::{JoinWaveNotice, MemberView, RoomView};
 use causerie_room::content::user_state_key;
-use causerie_room::{AuthError, HeldEnd, Outcome, Receipt, RefuseReason, RuleBreak, Source};
+use causerie_room::{
+    AuthError, HeldEnd, Outcome, Receipt, RefuseReason, Relations, RuleBreak, Source,
+};
 
 /// A quiet minute between join-wave refusals in a room starts a new wave in the log.
 const JOIN_WAVE_NOTICE_QUIET_MS: u64 = 60_000;
@@ -83,7 +86,16 @@ pub(super) enum Command {
         room: RoomId,
         before: Option<(u64, EventId)>,
         limit: usize,
+        /// The node's review hides (relation events it hides do not count).
+        review: Review,
         reply: Reply<Option<HistoryPage>>,
+    },
+    /// One accepted event as shown, with its relations.
+    Related {
+        room: RoomId,
+        event: EventId,
+        review: Review,
+        reply: Reply<Option<Related>>,
     },
     /// Compact the store: always (`force`), or only if due (`None` when not).
     Compact {
@@ -369,6 +381,80 @@ impl<S: Store> Actor<S> {
             let _ = reply.send(Ok(outcomes.by_ref().take(size).collect()));
         }
         self.enforce();
+    }
+
+    /// What relations add to `targets` (accepted events of `room`) as this node shows them
+    /// (specs/rooms.md §13): relation events this node hides (a ban list, a revocation, its
+    /// review) do not count. Reads only the events relating to each target.
+    fn relations_of(
+        &mut self,
+        room: RoomId,
+        targets: &[EventId],
+        review: &Review,
+    ) -> BTreeMap<EventId, Relations> {
+        let Some(engine) = self.ledger.room(&room) else {
+            return BTreeMap::new();
+        };
+        let related: Vec<EventId> = targets.iter().flat_map(|t| engine.related(t)).collect();
+        let hidden: BTreeSet<EventId> = related
+            .into_iter()
+            .filter(|id| review.is_hidden(id) || self.hidden(room, id))
+            .collect();
+        let Some(engine) = self.ledger.room(&room) else {
+            return BTreeMap::new();
+        };
+        targets
+            .iter()
+            .filter_map(|t| {
+                let relations = engine.relations(t, &|e| hidden.contains(&e.id()))?;
+                Some((*t, relations))
+            })
+            .collect()
+    }
+
+    /// Fills in a history page's relations and the messages its messages reply to (those this
+    /// node shows).
+    fn annotate(&mut self, room: RoomId, page: &mut HistoryPage, review: &Review) {
+        let mut targets: Vec<EventId> = Vec::new();
+        let mut replied: BTreeSet<EventId> = BTreeSet::new();
+        for event in page.events.iter().filter(|e| e.kind() == kinds::MESSAGE) {
+            targets.push(event.id());
+            if let Ok(message) = causerie_room::Message::parse(event.content())
+                && let Some(target) = message.reply_to
+            {
+                replied.insert(target);
+            }
+        }
+        for target in replied {
+            if let Some(related) = self.related(room, &target, review)
+                && related.shown
+            {
+                page.relations.insert(target, related.relations);
+                page.replied.insert(target, related.event);
+            }
+        }
+        page.relations
+            .extend(self.relations_of(room, &targets, review));
+    }
+
+    /// The accepted event `id` of `room` as shown, with its relations.
+    fn related(&mut self, room: RoomId, id: &EventId, review: &Review) -> Option<Related> {
+        let engine = self.ledger.room(&room)?;
+        let event = engine.shown_event(id)?;
+        let visible = matches!(
+            engine.status(id),
+            causerie_room::EventStatus::Accepted(shown) if shown.visible
+        );
+        let shown = visible && !review.is_hidden(id) && !self.hidden(room, id);
+        let relations = self
+            .relations_of(room, std::slice::from_ref(id), review)
+            .remove(id)
+            .unwrap_or_default();
+        Some(Related {
+            event,
+            shown,
+            relations,
+        })
     }
 
     /// Whether a followed ban list hides the accepted event `id` of `room` (specs/moderation.md
@@ -673,6 +759,7 @@ impl<S: Store> Actor<S> {
                 room,
                 before,
                 limit,
+                review,
                 reply,
             } => {
                 let mut page = queries::history(ledger, room, before, limit);
@@ -680,8 +767,17 @@ impl<S: Store> Actor<S> {
                     page.events.retain(|event| self.revoked(event).is_none());
                     page.events
                         .retain(|event| self.policy.hides(ledger, room, event).is_none());
+                    self.annotate(room, page, &review);
                 }
                 let _ = reply.send(Ok(page));
+            }
+            Command::Related {
+                room,
+                event,
+                review,
+                reply,
+            } => {
+                let _ = reply.send(Ok(self.related(room, &event, &review)));
             }
             Command::SetEnforcer(secret, reply) => {
                 self.policy.set_enforcer(*secret);

@@ -14,7 +14,7 @@ use super::actor::{Actor, Command, Reply};
 use super::{
     ANNOUNCE_QUEUE_LEN, Accounts, Audit, HistoryPage, Inbox, Ingested, MAX_HISTORY_PAGE,
     MAX_LOOKUP_IDS, MAX_PAGE_EVENTS, NODE_COMMAND_QUEUE_LEN, NodeError, NodeEvent, NodeMetrics,
-    PrepareRequest, RoomSelection, RoomSnapshot, RoomSummary,
+    PrepareRequest, Related, RoomSelection, RoomSnapshot, RoomSummary,
 };
 use crate::ledger::{Ledger, MAX_RECEIVE_BATCH};
 use crate::moderation::banlist::{BanListView, RoomPolicyView};
@@ -374,10 +374,29 @@ impl Node {
         limit: usize,
     ) -> Result<Option<HistoryPage>, NodeError> {
         let limit = limit.min(MAX_HISTORY_PAGE);
+        let review = self.review.clone();
         self.ask(|reply| Command::History {
             room,
             before,
             limit,
+            review,
+            reply,
+        })
+        .await
+    }
+
+    /// The accepted event `event` of `room` as this node shows it, with its relations
+    /// (specs/rooms.md §13); `None` if the node holds no such accepted event.
+    pub async fn related(
+        &self,
+        room: RoomId,
+        event: EventId,
+    ) -> Result<Option<Related>, NodeError> {
+        let review = self.review.clone();
+        self.ask(|reply| Command::Related {
+            room,
+            event,
+            review,
             reply,
         })
         .await

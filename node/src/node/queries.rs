@@ -236,7 +236,12 @@ pub(super) fn history<S: Store>(
 ) -> Option<HistoryPage> {
     ledger.room(&room).map(|r| {
         let (events, prev) = r.timeline_page(before, limit);
-        HistoryPage { events, prev }
+        HistoryPage {
+            events,
+            prev,
+            relations: Default::default(),
+            replied: Default::default(),
+        }
     })
 }
 
