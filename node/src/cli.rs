@@ -5,7 +5,8 @@
 //!
 //! Layout: this file holds the arguments, the dispatch, the output and the exit-code scheme;
 //! `cli/keys.rs` (`init`, `key`), `cli/chat.rs` (`register`, `room`, `rooms`, `directory`,
-//! `send`, `history`, `tail`, `members`), `cli/moderation.rs` (`mod`), `cli/review.rs` (`review`),
+//! `send`, `history`, `tail`, `members`), `cli/relations.rs` (`reply`, `edit`, `react`,
+//! `unreact`, `delete`, `dm`), `cli/moderation.rs` (`mod`), `cli/review.rs` (`review`),
 //! `cli/report.rs` (`report`), `cli/rules.rs` (`rules`, `mod lockdown|unlock`), `cli/demo.rs`
 //! (`demo`), `cli/node.rs` (`run`, `compact`), `cli/verify.rs` (`verify`), `cli/admin.rs`
 //! (`admin`: the operator's commands), `cli/gdpr.rs` (`export`, `erase`),
@@ -30,6 +31,7 @@ mod keys;
 mod moderation;
 mod node;
 mod ops;
+mod relations;
 mod report;
 mod review;
 mod rules;
@@ -127,6 +129,62 @@ enum Command {
         room: String,
         /// The message.
         text: String,
+    },
+    /// Reply to a message (quoted above yours in the timeline).
+    Reply {
+        /// Room id (!…).
+        room: String,
+        /// The message you answer ($…).
+        event: String,
+        /// Your reply.
+        text: String,
+        /// Mention a member (their handle or key); repeat for more.
+        #[arg(long = "mention", value_name = "USER")]
+        mentions: Vec<String>,
+    },
+    /// Change the text of one of your messages (shown "(edited)").
+    Edit {
+        /// Room id (!…).
+        room: String,
+        /// Your message ($…).
+        event: String,
+        /// Its new text.
+        text: String,
+    },
+    /// React to a message (e.g. with an emoji).
+    React {
+        /// Room id (!…).
+        room: String,
+        /// The message ($…).
+        event: String,
+        /// The reaction: 1 to 64 bytes, e.g. 👍.
+        #[arg(value_name = "KEY")]
+        reaction: String,
+    },
+    /// Take back one of your reactions.
+    Unreact {
+        /// Room id (!…).
+        room: String,
+        /// The message ($…).
+        event: String,
+        /// The reaction to take back.
+        #[arg(value_name = "KEY")]
+        reaction: String,
+    },
+    /// Delete one of your messages.
+    Delete {
+        /// Room id (!…).
+        room: String,
+        /// Your message ($…).
+        event: String,
+    },
+    /// Start a direct conversation with one user (an invite-only room for the two of you), and
+    /// optionally say something.
+    Dm {
+        /// Their handle (of someone in one of your rooms) or key (64 hex digits).
+        user: String,
+        /// A first message.
+        text: Option<String>,
     },
     /// Print the room's history, oldest first.
     History {
@@ -437,6 +495,27 @@ fn run(args: Args) -> Result<ExitCode> {
         Some(Command::Rooms) => block_on(chat::rooms(&cx, false)),
         Some(Command::Directory) => block_on(chat::rooms(&cx, true)),
         Some(Command::Send { room, text }) => block_on(chat::send(&cx, &room, &text)),
+        Some(Command::Reply {
+            room,
+            event,
+            text,
+            mentions,
+        }) => block_on(relations::reply(&cx, &room, &event, &text, &mentions)),
+        Some(Command::Edit { room, event, text }) => {
+            block_on(relations::edit(&cx, &room, &event, &text))
+        }
+        Some(Command::React {
+            room,
+            event,
+            reaction,
+        }) => block_on(relations::react(&cx, &room, &event, &reaction, true)),
+        Some(Command::Unreact {
+            room,
+            event,
+            reaction,
+        }) => block_on(relations::react(&cx, &room, &event, &reaction, false)),
+        Some(Command::Delete { room, event }) => block_on(relations::delete(&cx, &room, &event)),
+        Some(Command::Dm { user, text }) => block_on(relations::dm(&cx, &user, text.as_deref())),
         Some(Command::History { room, limit }) => block_on(chat::history(&cx, &room, limit)),
         Some(Command::Tail {
             room,

@@ -16,6 +16,8 @@
 //!   challenges) and the room ids and join targets the user types;
 //! - `client/transport.rs`: [`Client`], the HTTP connection, sessions and signed submissions;
 //! - `client/rooms.rs`: room reads and actions on [`Client`] (history, create, join, send);
+//! - `client/relations.rs`: replies, edits, reactions, deletions and direct messages on
+//!   [`Client`] (specs/rooms.md §13);
 //! - `client/review.rs`: the review queue (list, approve, reject);
 //! - `client/stream.rs`: the live stream, a bounded server-sent-events parser;
 //! - `client/banlists.rs`: ban-list reads on [`Client`].
@@ -29,6 +31,7 @@ mod banlists;
 mod checks;
 mod error;
 mod gdpr;
+mod relations;
 mod reports;
 mod review;
 mod rooms;
@@ -46,8 +49,8 @@ pub use review::{ReviewApproved, ReviewItemInfo, ReviewPage, ReviewRejected};
 pub use stream::{EventStream, StreamItem};
 pub use transport::Client;
 pub use wire::{
-    Account, ApiEvent, AttestationInfo, Draft, Member, NewRoom, Page, PowerLevelsInfo, RoomInfo,
-    Sender, Submitted,
+    Account, ApiEvent, AttestationInfo, DmInfo, Draft, Edited, Member, NewRoom, Page,
+    PowerLevelsInfo, ReactionInfo, ReplyTo, RoomInfo, Sender, Submitted,
 };
 
 /// Largest response body read (a history page of 200 events of up to 64 KiB each, as JSON,

@@ -194,6 +194,22 @@ pub(crate) async fn room(cx: &Context, command: RoomCommand) -> Result<ExitCode>
 }
 
 fn room_line(info: &RoomInfo) -> String {
+    if let Some(dm) = &info.dm {
+        let with = match (&dm.handle, &dm.with) {
+            (Some(handle), _) => format!("@{}", printable(handle)),
+            (None, Some(key)) => printable(&key.chars().take(12).collect::<String>()),
+            (None, None) => "nobody yet".to_owned(),
+        };
+        return format!(
+            "{}  direct conversation with {with}{}",
+            info.room,
+            info.membership
+                .as_deref()
+                .filter(|m| *m != "join")
+                .map(|m| format!(" ({})", printable(m)))
+                .unwrap_or_default(),
+        );
+    }
     format!(
         "{}  {}  ({} member{}, {}{})",
         info.room,
@@ -269,9 +285,16 @@ pub(crate) async fn history(cx: &Context, room: &str, limit: u32) -> Result<Exit
     cx.out.print(
         json!({ "room": room.to_string(), "events": events }),
         || {
+            // Edits and reactions show on the messages they point at.
             events
                 .iter()
-                .map(|e| timeline.line(e))
+                .filter_map(|e| {
+                    if timeline.hides(e) {
+                        timeline.observe(e);
+                        return None;
+                    }
+                    Some(timeline.line(e))
+                })
                 .collect::<Vec<_>>()
                 .join("\n")
         },
@@ -298,6 +321,18 @@ impl Printed {
         }
     }
 
+    /// Prints a past `event` (history, or a gap after reconnecting) unless already printed: as
+    /// [`Self::print`], except that edits and reactions, which the messages they point at show,
+    /// are only taken in.
+    fn print_past(&mut self, out: &Output, event: &ApiEvent) {
+        if !out.json() && !self.seen.contains(&event.id) && self.timeline.hides(event) {
+            self.timeline.observe(event);
+            self.remember(event);
+            return;
+        }
+        self.print(out, event);
+    }
+
     /// Prints `event` unless already printed.
     fn print(&mut self, out: &Output, event: &ApiEvent) {
         if self.seen.contains(&event.id) {
@@ -309,6 +344,11 @@ impl Printed {
         } else {
             out.line(&self.timeline.line(event));
         }
+        self.remember(event);
+    }
+
+    /// Notes `event` as printed.
+    fn remember(&mut self, event: &ApiEvent) {
         self.seen.insert(event.id.clone());
         self.order.push_back(event.id.clone());
         if self.order.len() > SEEN_IDS_MAX
@@ -330,7 +370,7 @@ impl Printed {
                 .as_ref()
                 .is_none_or(|(depth, id)| (event.depth, &event.id) > (*depth, id));
             if after {
-                self.print(out, event);
+                self.print_past(out, event);
             }
         }
     }
@@ -346,7 +386,7 @@ pub(crate) async fn tail(cx: &Context, room: &str, lines: u32, follow: bool) -> 
         let (timeline, events) = recent(&client, &room, lines as usize, cx.out.json()).await?;
         let mut printed = Printed::new(timeline);
         for event in &events {
-            printed.print(&cx.out, event);
+            printed.print_past(&cx.out, event);
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -354,7 +394,7 @@ pub(crate) async fn tail(cx: &Context, room: &str, lines: u32, follow: bool) -> 
     let (timeline, events) = recent(&client, &room, lines as usize, cx.out.json()).await?;
     let mut printed = Printed::new(timeline);
     for event in &events {
-        printed.print(&cx.out, event);
+        printed.print_past(&cx.out, event);
     }
     let mut delay = RECONNECT_DELAY_MIN;
     loop {
@@ -483,6 +523,7 @@ mod tests {
                 display_name: Some("Alice\u{1b}[31m".into()),
                 ..Default::default()
             }),
+            ..Default::default()
         }
     }
 

@@ -165,7 +165,7 @@ pub(crate) enum ModCommand {
 }
 
 /// Resolves USER: a key in hex, or the handle of exactly one user with a member event.
-async fn resolve_user(
+pub(crate) async fn resolve_user(
     client: &Client,
     room: &causerie_crypto::RoomId,
     user: &str,

@@ -9,6 +9,12 @@
 //! `history` and `tail` feed it some events before the ones they print. Users are named by
 //! display name, else handle (from the member list and the events), never by key when a name is
 //! known. Everything a node or another user supplied is made inert with [`printable`].
+//!
+//! Relations (specs/rooms.md §13) show on the message they point at: a reply quotes the start of
+//! the message it answers, an edited message shows its new text and "(edited)", reactions follow
+//! as `[👍 2 · 🎉 1]`. The edit and reaction events themselves (and the redactions that take a
+//! reaction back) are not printed from history ([`Timeline::hides`]); arriving live, where the
+//! message's line is already printed, they get a line of their own.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -25,6 +31,8 @@ const MAX_REMEMBERED_AUTHORS: usize = 4_096;
 const MAX_SHOWN_POWER_CHANGES: usize = 4;
 /// Characters of a key shown when no name is known.
 const SHORT_KEY_CHARS: usize = 12;
+/// Characters of the answered message a reply quotes.
+const REPLY_QUOTE_CHARS: usize = 60;
 /// The named levels of a power-levels event, with the words a line uses for them.
 const NAMED_LEVELS: [(&str, &str); 8] = [
     ("ban", "the level to ban"),
@@ -46,8 +54,8 @@ pub(crate) struct Timeline {
     memberships: BTreeMap<String, String>,
     /// The content of the last power-levels event seen.
     power: Option<Json>,
-    /// Author by event id, for the most recent events.
-    authors: BTreeMap<String, String>,
+    /// Author by event id, for the most recent events, and whether the event is a reaction.
+    authors: BTreeMap<String, (String, bool)>,
     /// Event ids of `authors`, oldest first.
     author_order: VecDeque<String>,
 }
@@ -188,7 +196,9 @@ impl Timeline {
             "room.power_levels" if !event.redacted => self.power = Some(event.content.clone()),
             _ => {}
         }
-        self.authors.insert(event.id.clone(), event.author.clone());
+        let reaction = event.kind == "room.reaction";
+        self.authors
+            .insert(event.id.clone(), (event.author.clone(), reaction));
         self.author_order.push_back(event.id.clone());
         if self.author_order.len() > MAX_REMEMBERED_AUTHORS
             && let Some(old) = self.author_order.pop_front()
@@ -203,10 +213,11 @@ impl Timeline {
         let time = clock(event.origin_ts);
         let line = match event.kind.as_str() {
             "room.message" if event.redacted => format!("[{time}] {who}: (message deleted)"),
-            "room.message" => format!(
-                "[{time}] {who}: {}",
+            "room.message" if event.replaces.is_some() => format!(
+                "[{time}] * {who} edited a message: {}",
                 printable(content_str(event, "body").unwrap_or(""))
             ),
+            "room.message" => format!("[{time}] {who}: {}", self.message_text(event)),
             _ => format!("[{time}] * {who} {}", self.action(event)),
         };
         self.observe(event);
@@ -232,6 +243,16 @@ impl Timeline {
             ),
             "room.power_levels" => self.power_action(event),
             "room.redaction" => self.redaction_action(event),
+            "room.reaction" => {
+                let key = printable(content_str(event, "key").unwrap_or("?"));
+                let target = content_str(event, "relates_to").map(|hex| format!("${hex}"));
+                match target.and_then(|id| self.authors.get(&id)) {
+                    Some((author, _)) => {
+                        format!("reacted {key} to {}'s message", self.name(author))
+                    }
+                    None => format!("reacted {key} to a message"),
+                }
+            }
             "room.mute" => {
                 let whom = self.name(event.state_key.as_deref().unwrap_or("?"));
                 let reason = reason_suffix(event);
@@ -345,12 +366,63 @@ impl Timeline {
         let reason = reason_suffix(event);
         let target = content_str(event, "redacts").map(|hex| format!("${hex}"));
         match target.and_then(|id| self.authors.get(&id)) {
-            Some(author) if *author == event.author => {
+            Some((_, true)) => "took back a reaction".to_owned(),
+            Some((author, _)) if *author == event.author => {
                 format!("deleted one of their messages{reason}")
             }
-            Some(author) => format!("deleted a message by {}{reason}", self.name(author)),
+            Some((author, _)) => format!("deleted a message by {}{reason}", self.name(author)),
             None => format!("deleted a message{reason}"),
         }
+    }
+
+    /// Whether `event` shows on another event's line instead of its own when printed from
+    /// history: an edit, a reaction, or the redaction of a reaction this timeline has seen.
+    pub(crate) fn hides(&self, event: &ApiEvent) -> bool {
+        match event.kind.as_str() {
+            "room.reaction" => true,
+            "room.message" => event.replaces.is_some(),
+            "room.redaction" => content_str(event, "redacts")
+                .and_then(|hex| self.authors.get(&format!("${hex}")))
+                .is_some_and(|(_, reaction)| *reaction),
+            _ => false,
+        }
+    }
+
+    /// A message's text as shown: the quote of the message it answers, its (edited) text, its
+    /// reactions.
+    fn message_text(&self, event: &ApiEvent) -> String {
+        let mut text = String::new();
+        if let Some(reply) = &event.reply_to {
+            let whom = match (&reply.handle, &reply.author) {
+                (Some(handle), _) => printable(handle),
+                (None, Some(author)) => self.name(author),
+                (None, None) => "a message".to_owned(),
+            };
+            let quote = match &reply.body {
+                Some(body) => {
+                    let mut quote: String = body.chars().take(REPLY_QUOTE_CHARS).collect();
+                    if body.chars().count() > REPLY_QUOTE_CHARS {
+                        quote.push('…');
+                    }
+                    format!(": \"{}\"", printable(&quote))
+                }
+                None => String::new(),
+            };
+            text.push_str(&format!("(replying to {whom}{quote}) "));
+        }
+        match &event.edited {
+            Some(edit) => text.push_str(&format!("{} (edited)", printable(&edit.body))),
+            None => text.push_str(&printable(content_str(event, "body").unwrap_or(""))),
+        }
+        if !event.reactions.is_empty() {
+            let reactions: Vec<String> = event
+                .reactions
+                .iter()
+                .map(|r| format!("{} {}", printable(&r.key), r.count))
+                .collect();
+            text.push_str(&format!("  [{}]", reactions.join(" · ")));
+        }
+        text
     }
 }
 
@@ -378,6 +450,7 @@ mod tests {
                 handle: Some(if author == ALICE { "alice" } else { "bob" }.into()),
                 ..Default::default()
             }),
+            ..Default::default()
         }
     }
 
@@ -426,6 +499,81 @@ mod tests {
         let mut deleted = event("$2", BOB, "room.message", json!({}));
         deleted.redacted = true;
         assert_eq!(timeline.line(&deleted), "[01:02:03] bob: (message deleted)");
+    }
+
+    #[test]
+    fn relations_show_on_their_message() {
+        let mut timeline = Timeline::new(&[bob_member()]);
+        let mut hello = event("$1", ALICE, "room.message", json!({"body": "hello"}));
+        hello.edited = Some(causerie_node::client::Edited {
+            body: "hello, everyone".into(),
+            event: "$3".into(),
+            origin_ts: 0,
+        });
+        hello.reactions = vec![
+            causerie_node::client::ReactionInfo {
+                key: "👍".into(),
+                count: 2,
+                ..Default::default()
+            },
+            causerie_node::client::ReactionInfo {
+                key: "\u{1b}x".into(),
+                count: 1,
+                ..Default::default()
+            },
+        ];
+        let mut reply = event("$2", BOB, "room.message", json!({"body": "hi"}));
+        reply.reply_to = Some(causerie_node::client::ReplyTo {
+            id: "$1".into(),
+            author: Some(ALICE.into()),
+            handle: Some("alice".into()),
+            body: Some(format!("hello, everyone{}", "!".repeat(60))),
+        });
+        let mut edit = event(
+            "$3",
+            ALICE,
+            "room.message",
+            json!({"body": "hello, everyone"}),
+        );
+        edit.replaces = Some("$1".into());
+        let reaction = event(
+            "$4",
+            BOB,
+            "room.reaction",
+            json!({"relates_to": "1", "key": "👍"}),
+        );
+        let unreact = event("$5", BOB, "room.redaction", json!({"redacts": "4"}));
+        let mut shown = Vec::new();
+        for e in [&hello, &reply, &edit, &reaction, &unreact] {
+            if timeline.hides(e) {
+                timeline.observe(e);
+            } else {
+                shown.push(timeline.line(e)[11..].to_owned());
+            }
+        }
+        assert_eq!(
+            shown,
+            [
+                "alice: hello, everyone (edited)  [👍 2 · \\u{1b}x 1]",
+                &format!(
+                    "bob: (replying to alice: \"hello, everyone{}…\") hi",
+                    "!".repeat(45)
+                ),
+            ]
+        );
+        // Live, where the message's line is already printed, they get lines of their own.
+        let live: Vec<String> = [&edit, &reaction, &unreact]
+            .iter()
+            .map(|e| timeline.line(e)[11..].to_owned())
+            .collect();
+        assert_eq!(
+            live,
+            [
+                "* alice edited a message: hello, everyone",
+                "* bob reacted 👍 to alice's message",
+                "* bob took back a reaction",
+            ]
+        );
     }
 
     #[test]

@@ -123,7 +123,11 @@ impl Client {
     }
 
     /// The user's own member event with `membership` (join, leave).
-    fn own_member(&self, room: &RoomId, membership: &str) -> Result<Expect, ClientError> {
+    pub(super) fn own_member(
+        &self,
+        room: &RoomId,
+        membership: &str,
+    ) -> Result<Expect, ClientError> {
         let user = self.session_user()?;
         Ok(Expect::new(Some(*room), kinds::MEMBER)
             .state_key(user.to_string())

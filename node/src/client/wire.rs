@@ -122,6 +122,9 @@ pub struct RoomInfo {
     /// keys in hex; specs/accountability.md §8).
     #[serde(default)]
     pub join_rules: serde_json::Map<String, serde_json::Value>,
+    /// For a direct-message room, the other member.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dm: Option<DmInfo>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -178,8 +181,62 @@ pub struct Sender {
     pub assurance: Option<u64>,
 }
 
+/// The message a reply answers, as the node shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplyTo {
+    /// `$<hex>`.
+    pub id: String,
+    /// Its author's key, hex (`None` when the node does not show that message).
+    #[serde(default)]
+    pub author: Option<String>,
+    /// Its author's handle.
+    #[serde(default)]
+    pub handle: Option<String>,
+    /// The start of its text as shown (its edit's if edited).
+    #[serde(default)]
+    pub body: Option<String>,
+}
+
+/// The edit a message shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Edited {
+    /// The new text.
+    pub body: String,
+    /// The edit event, `$<hex>`.
+    pub event: String,
+    /// The edit's timestamp.
+    #[serde(default)]
+    pub origin_ts: u64,
+}
+
+/// The users who reacted to a message with one key.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReactionInfo {
+    /// The reaction.
+    pub key: String,
+    /// How many users.
+    pub count: u64,
+    /// Some of them (keys in hex).
+    #[serde(default)]
+    pub users: Vec<String>,
+    /// Whether the session's user is one of them.
+    #[serde(default)]
+    pub mine: bool,
+}
+
+/// The other member of a direct-message room.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DmInfo {
+    /// Their key, hex (`None` while there is nobody else yet).
+    #[serde(default)]
+    pub with: Option<String>,
+    /// Their handle, when the node knows it.
+    #[serde(default)]
+    pub handle: Option<String>,
+}
+
 /// An event as clients see it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ApiEvent {
     /// `$<hex>`.
     pub id: String,
@@ -206,6 +263,24 @@ pub struct ApiEvent {
     /// The author as the node knows them.
     #[serde(default)]
     pub sender: Option<Sender>,
+    /// For a reply: the message it answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<ReplyTo>,
+    /// Users a message mentions (keys in hex).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<String>,
+    /// For an edit: the message it edits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<String>,
+    /// The edit a message shows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edited: Option<Edited>,
+    /// Reactions to a message.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reactions: Vec<ReactionInfo>,
+    /// Whether its author deleted it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deleted: bool,
 }
 
 impl ApiEvent {
