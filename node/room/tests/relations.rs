@@ -12,6 +12,7 @@ use causerie_crypto::event::kinds;
 use causerie_crypto::{Event, Value};
 use causerie_room::relations::{MAX_MENTIONS, Message, Reaction};
 use causerie_room::{Membership, Relations, Room};
+use proptest::prelude::*;
 use support::*;
 
 fn edit(view: &mut View, user: &User, target: &Event, body: &str) -> Event {
@@ -227,4 +228,108 @@ fn malformed_relations_are_rejected() {
     // Leaving keeps the room's relations as they were.
     view.set_member(&bob, &bob, Membership::Leave);
     assert_eq!(counts(&view.room, &hello), vec![("👍".into(), 1)]);
+}
+
+/// One random step on a fork: `(right fork, what, user, target, key)`.
+type Step = (bool, u8, usize, usize, usize);
+
+const KEYS: [&str; 3] = ["👍", "🎉", "👀"];
+
+/// Plays `steps` on two forks of a room holding one message per user; returns the room's
+/// events before the forks, the forks' events, and the messages.
+fn play(steps: &[Step]) -> (Vec<Event>, Vec<Event>, Vec<Event>, [User; 3]) {
+    let users = [User::new(1), User::new(2), User::new(3)];
+    let mut view = View::with_members(&users[0], &[&users[1], &users[2]]);
+    let targets: Vec<Event> = users
+        .iter()
+        .map(|u| view.message(u, &format!("from {}", u.hex())))
+        .collect();
+    let base = view.accepted_events();
+    let mut forks = [view.clone(), view];
+    let mut sent: [Vec<Event>; 2] = [Vec::new(), Vec::new()];
+    for &(right, what, user, target, key) in steps {
+        let (fork, user, target) = (usize::from(right), &users[user], &targets[target]);
+        let view = &mut forks[fork];
+        let event = match what {
+            0 => edit(view, user, target, &format!("edit {}", sent[fork].len())),
+            1 => react(view, user, target, KEYS[key]),
+            2 => {
+                // Takes back the user's last reaction on this fork, if any.
+                let Some(last) = sent[fork]
+                    .iter()
+                    .rev()
+                    .find(|e| e.kind() == kinds::REACTION && *e.author() == user.key)
+                    .cloned()
+                else {
+                    continue;
+                };
+                view.send(user, kinds::REDACTION, None, redaction(&last))
+            }
+            _ => view.send(user, kinds::REDACTION, None, redaction(target)),
+        };
+        sent[fork].push(event);
+    }
+    let [left, right] = sent;
+    (base, left, right, users)
+}
+
+fn all_relations(view: &View, targets: &[Event]) -> Vec<Relations> {
+    targets.iter().map(|t| relations(&view.room, t)).collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn every_arrival_order_shows_the_same_relations(
+        steps in proptest::collection::vec(
+            (any::<bool>(), 0u8..4, 0usize..3, 0usize..3, 0usize..3), 1..24),
+        order in proptest::collection::vec(any::<u32>(), 48),
+    ) {
+        let (base, left, right, users) = play(&steps);
+        let targets: Vec<Event> = base
+            .iter()
+            .filter(|e| e.kind() == kinds::MESSAGE)
+            .cloned()
+            .collect();
+        let late: Vec<Event> = left.iter().chain(&right).cloned().collect();
+        let mut shuffled: Vec<(u32, Event)> = late
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (order[i % order.len()].wrapping_add(i as u32), e.clone()))
+            .collect();
+        shuffled.sort_by_key(|(k, e)| (*k, e.id()));
+        let orders = [
+            late.clone(),
+            right.iter().chain(&left).cloned().collect(),
+            shuffled.into_iter().map(|(_, e)| e).collect::<Vec<_>>(),
+        ];
+        let now = late.iter().map(Event::origin_ts).max().unwrap_or(T0) + 1;
+        let keys: Vec<&User> = users.iter().collect();
+        let mut shown = Vec::new();
+        for events in &orders {
+            let mut node = View::empty(base[0].room_id(), now, &keys);
+            node.deliver(&base);
+            node.deliver(events);
+            for event in &late {
+                prop_assert!(node.accepted(event), "every event is decided the same");
+            }
+            shown.push(all_relations(&node, &targets));
+        }
+        prop_assert_eq!(&shown[0], &shown[1]);
+        prop_assert_eq!(&shown[0], &shown[2]);
+        // Reactions count each (user, key) once; only the author's edits are shown.
+        for (target, relations) in targets.iter().zip(&shown[0]) {
+            for count in &relations.reactions {
+                let mut users: Vec<_> = count.users.iter().map(|(u, _)| *u).collect();
+                users.sort();
+                users.dedup();
+                prop_assert_eq!(users.len(), count.users.len());
+            }
+            if let Some(edit) = &relations.edit {
+                let by = late.iter().find(|e| e.id() == edit.event).unwrap().author();
+                prop_assert_eq!(by, target.author());
+            }
+        }
+    }
 }
