@@ -82,7 +82,7 @@ async fn a_message_is_reported_from_its_menu_and_listed_in_my_reports() {
     // Alice created the room, so she may also delete it.
     assert_eq!(
         menu_labels(&chat, &bob_row).await,
-        json!(["Delete message", "Report…"])
+        json!(["Reply", "React…", "Delete message", "Report…"])
     );
 
     // The key, to ask the node as alice.

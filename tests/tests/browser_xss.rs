@@ -1,8 +1,11 @@
 //! Browser test of the web client against hostile content: a corpus of XSS payloads, typed in the
 //! composer and sent by another user through the client API, is shown as literal text and runs
 //! nothing, live and from history; the page is served with a strict CSP, has no inline script,
-//! and the browser enforces the CSP. Skipped with a SKIP line when Chromium is missing, unless
-//! `CAUSERIE_REQUIRE_BROWSER=1`.
+//! and the browser enforces the CSP. Bodies are rich text (Markdown, web/assets/markdown.js), so
+//! every payload is also sent inside Markdown: emphasis, a quote, a link's text and its target,
+//! an inline code span and a code block; the only markup a body may hold is the renderer's short
+//! allowlist, links only to http(s) or mailto, opening in a new tab without referrer. Skipped
+//! with a SKIP line when Chromium is missing, unless `CAUSERIE_REQUIRE_BROWSER=1`.
 
 use causerie_tests::api::ApiUser;
 use causerie_tests::browser::DEFAULT_WAIT;
@@ -83,8 +86,22 @@ for (const place of ['#timeline', '#room-list', '#members', '.room-heading', '#m
     for (const el of area.querySelectorAll(dangerous)) { found.push('element ' + el.tagName + ' in ' + place); }
   }
 }
+const allowedInBody = new Set(['P', 'BR', 'EM', 'STRONG', 'DEL', 'CODE', 'PRE', 'BLOCKQUOTE', 'UL', 'OL',
+  'LI', 'A', 'HR', 'TABLE', 'THEAD', 'TBODY', 'TR', 'TH', 'TD', 'SPAN']);
+const allowedAttributes = new Set(['href', 'title', 'class', 'rel', 'target', 'start']);
 for (const body of timeline.querySelectorAll('.message .body')) {
-  for (const el of body.querySelectorAll('*')) { found.push('element ' + el.tagName + ' in a message body'); }
+  for (const el of body.querySelectorAll('*')) {
+    if (!allowedInBody.has(el.tagName)) { found.push('element ' + el.tagName + ' in a message body'); }
+    if (el.tagName === 'SPAN' && !el.classList.contains('mention')) { found.push('a span that is not a mention'); }
+    for (const attr of el.getAttributeNames()) {
+      if (!allowedAttributes.has(attr)) { found.push('attribute ' + attr + ' on ' + el.tagName + ' in a message body'); }
+    }
+    if (el.tagName === 'A') {
+      const href = el.getAttribute('href') || '';
+      if (!/^(https?:[/][/]|mailto:)/i.test(href)) { found.push('a link to ' + href); }
+      if (el.rel !== 'noopener noreferrer' || el.target !== '_blank') { found.push('a link without rel=noopener noreferrer, target=_blank'); }
+    }
+  }
 }
 for (const sender of timeline.querySelectorAll('.message .sender')) {
   for (const el of sender.querySelectorAll('*')) {
@@ -118,7 +135,7 @@ impl Expected<'_> {
     /// payload room and display names are literal (`step` names the screenshot and failures).
     async fn check(&self, chat: &Chat, arrived: &[String], step: &str) {
         for payload in arrived {
-            chat.wait_message(payload, DEFAULT_WAIT).await;
+            chat.wait_message(&shown_text(payload), DEFAULT_WAIT).await;
         }
         chat.shot(&format!("all payloads, {step}")).await;
         assert_inert(chat, self.corpus, step).await;
@@ -182,8 +199,29 @@ async fn csp_reports(chat: &Chat) -> Vec<String> {
         .collect()
 }
 
-/// Checks that nothing from the corpus ran or became markup.
+/// Checks that nothing from the corpus ran or became markup, and that every payload is shown
+/// once as the text it is.
 async fn assert_inert(chat: &Chat, corpus: &[String], step: &str) {
+    assert_nothing_ran(chat, step).await;
+    let shown = chat.timeline().await.or_fail("timeline");
+    for payload in corpus {
+        let text = shown_text(payload);
+        let count = shown.iter().filter(|m| m.body == text).count();
+        let near: Vec<&str> = shown
+            .iter()
+            .filter(|m| m.body.contains(trace(payload)))
+            .map(|m| m.body.as_str())
+            .collect();
+        assert_eq!(
+            count, 1,
+            "{step}: payload shown once, as literal text: {payload:?} (as {text:?}); shown: {near:?}"
+        );
+    }
+}
+
+/// Checks that nothing ran: no CSP refusal, no alert, no `window.__xss`, no markup beyond the
+/// renderer's allowlist.
+async fn assert_nothing_ran(chat: &Chat, step: &str) {
     let refusals = csp_reports(chat).await;
     assert!(refusals.is_empty(), "{step}: CSP refusals: {refusals:?}");
     assert_eq!(
@@ -206,14 +244,65 @@ async fn assert_inert(chat: &Chat, corpus: &[String], step: &str) {
         .await
         .or_fail("active content");
     assert_eq!(found, json!([]), "{step}: content became markup");
-    let shown = chat.timeline().await.or_fail("timeline");
-    for payload in corpus {
-        let count = shown.iter().filter(|m| &m.body == payload).count();
-        assert_eq!(
-            count, 1,
-            "{step}: payload shown once, as literal text: {payload:?}"
-        );
+}
+
+/// Every payload inside Markdown, as three messages: a quote with emphasis and an inline code
+/// span; a link whose text is the payload, a link and an image whose target is the payload; a
+/// code block. A payload too long to repeat within a message's 16 KiB appears once in each.
+fn markdown_variants(corpus: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, payload) in corpus.iter().enumerate() {
+        if payload.len() > 4096 {
+            out.push(format!("> **{payload}** (quoted {i})"));
+            out.push(format!("[{payload}](https://example.org/{i})"));
+        } else {
+            out.push(format!("> **{payload}** `{payload}` (quoted {i})"));
+            out.push(format!(
+                "[{payload}](https://example.org/{i}) [target {i}]({payload}) ![{payload}]({payload})"
+            ));
+        }
+        out.push(format!("```\n{payload}\n```"));
     }
+    out
+}
+
+/// Waits until the timeline shows at least `count` messages.
+async fn wait_messages(chat: &Chat, count: usize) {
+    chat.browser
+        .wait_script(
+            &format!("{count} messages in the timeline"),
+            DEFAULT_WAIT,
+            "const n = document.querySelectorAll('#timeline .message[data-event-id^=\"$\"]').length;
+             return n >= arguments[0] || {waiting: n};",
+            vec![json!(count)],
+        )
+        .await
+        .or_fail("messages");
+}
+
+/// The part of a payload that names it (`__xss=N` or `alert(N`).
+fn trace(payload: &str) -> &str {
+    let at = payload
+        .find("__xss=")
+        .or_else(|| payload.find("alert("))
+        .unwrap_or(0);
+    let end = payload[at..]
+        .find(|c: char| !c.is_ascii_alphanumeric() && c != '_' && c != '=' && c != '(')
+        .map_or(payload.len(), |e| at + e);
+    &payload[at..end]
+}
+
+/// The text a payload reads as in the timeline: itself, except that Markdown turns character
+/// references outside HTML into the characters they stand for (shown as text, never markup).
+fn shown_text(payload: &str) -> String {
+    if payload.starts_with('&') {
+        return payload
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&#60;", "<")
+            .replace("&#62;", ">");
+    }
+    payload.to_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -357,7 +446,9 @@ async fn xss_corpus_is_inert() {
 
     // A good part through the composer, as a user types them.
     for payload in &corpus[..COMPOSER_PAYLOADS] {
-        chat.send(payload).await;
+        chat.fill("#composer", payload).await;
+        chat.click("#send-button").await;
+        chat.wait_message(&shown_text(payload), DEFAULT_WAIT).await;
     }
     chat.shot("composer payloads sent").await;
     assert_inert(
@@ -389,10 +480,42 @@ async fn xss_corpus_is_inert() {
     chat.wait_active_room_or_select(&room).await;
     expected.check(&chat, &corpus, "from history").await;
 
+    // Inside Markdown: a quote, emphasis, code, link texts and targets, images, code blocks.
+    let variants = markdown_variants(&corpus);
+    for variant in &variants {
+        mallory.say(&room, variant).await;
+    }
+    wait_messages(&chat, corpus.len() + variants.len()).await;
+    chat.shot("payloads inside Markdown").await;
+    assert_nothing_ran(&chat, "inside Markdown").await;
+    let code = chat
+        .browser
+        .execute(
+            "return Array.from(document.querySelectorAll('#timeline .message .body pre code'))
+               .map(c => c.textContent);",
+            vec![],
+        )
+        .await
+        .or_fail("code blocks");
+    let code: Vec<&str> = code
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    for payload in &corpus {
+        assert_eq!(
+            code.iter().filter(|c| **c == payload.as_str()).count(),
+            1,
+            "a code block shows the payload as it is: {payload:?}"
+        );
+    }
+
     chat.close().await;
     eprintln!(
-        "xss_corpus_is_inert: {} payloads ({COMPOSER_PAYLOADS} typed)",
-        corpus.len()
+        "xss_corpus_is_inert: {} payloads ({COMPOSER_PAYLOADS} typed), {} Markdown variants",
+        corpus.len(),
+        variants.len()
     );
     test.finish().await;
 }

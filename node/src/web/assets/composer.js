@@ -1,18 +1,39 @@
-// Causerie web client: the composer. Enter sends, Shift+Enter makes a new line; a message that
-// could not be sent stays in the field, and a refusal is told in plain words (moderation.js):
-// muted, banned, a content rule, the classifier, a rate limit with a countdown. A muted, kicked
-// or banned member reads who did it, why and until when where they would write.
+// Causerie web client: the composer. Enter sends, Shift+Enter makes a new line. A message goes
+// to the outbox (sending.js): it shows at once as pending in the timeline and is sent in order,
+// by itself again after the node comes back if it was unreachable. Typing `@` offers the room's
+// members (the message then carries their keys as `mentions`), `:name` offers emoji; arrows,
+// Enter or Tab pick, Escape closes. A reply or an edit shows a line above the field (Escape
+// cancels it); ArrowUp in an empty field edits the user's last message. While the user types,
+// the room is told (throttled, typing.js), and who else types shows above the field. A refusal
+// is told in plain words (moderation.js): muted, banned, a content rule, the classifier, a rate
+// limit with a countdown. A muted, kicked or banned member reads who did it, why and until when
+// where they would write.
 
-import { ApiError } from './api.js';
-import { $, showError } from './dom.js';
-import { fillGap } from './history.js';
+import { $, h, showError } from './dom.js';
+import { emojiCandidates } from './emoji.js';
+import { plainExcerpt } from './markdown.js';
+import { applyCompletion, completionAt, mentionCandidates, mentionsFor } from './mentions.js';
 import { banOver, mutedText, refusalText, removalText } from './moderation.js';
+import { OutboxFull } from './outbox.js';
 import { scheduleActiveInfoRefresh } from './rooms.js';
-import { act } from './session.js';
+import { editMessage, onOutbox, queueMessage, sendTyping } from './sending.js';
 import { state } from './state.js';
-import { memberName } from './timeline_view.js';
+import { errorText } from './text.js';
+import { relationOf, shownBody } from './timeline.js';
+import { memberName, renderPending, scrollToBottom } from './timeline_view.js';
+import { TYPING_IDLE_MS, TypingThrottle, typingText } from './typing.js';
 
-/** Sends the composer's text as a message in the active room. */
+/** What the composer is doing besides a new message: `{kind: 'reply'|'edit', event}` or null. */
+let mode = null;
+/** The open completion: `{kind, start, items, index}` or null. */
+let completion = null;
+const typing = new TypingThrottle();
+let typingRoom = null;
+let idleTimer = null;
+/** Who types, by room (the node's full list for the room, from the stream). */
+const typingByRoom = new Map();
+
+/** Sends the composer's text: a new message (or reply) to the outbox, or the edit. */
 async function onSend(e) {
   e?.preventDefault();
   const composer = $('composer');
@@ -20,37 +41,262 @@ async function onSend(e) {
   const room = state.active;
   if (!room || !body.trim() || composer.dataset.sending === '1') return;
   showError('composer-error', null);
-  composer.dataset.sending = '1';
-  renderComposerState();
-  try {
-    await act(room, { action: 'message', body }, { kind: 'room.message', content: (c) => c.body === body });
-    if (composer.value === body) composer.value = '';
-    // The stream brings the event; if it is down, fetch it so the sender sees their message.
-    if (state.connection !== 'online') {
-      const timeline = state.timelines.get(room);
-      if (timeline?.loaded) fillGap(timeline).catch(() => {});
+  stopTyping();
+  if (mode?.kind === 'edit') {
+    const event = mode.event;
+    if (body === shownBody(event)) {
+      cancelMode();
+      return;
     }
-  } catch (error) {
-    if (error instanceof ApiError && error.status === 0) {
-      $('composer-error').textContent = 'Not sent: the node cannot be reached. Your text stays here; send it again when the node is back.';
-    } else {
-      // A held message is in the room's review queue: it is not to be sent again.
-      if (error instanceof ApiError && error.reason === 'held_for_review' && composer.value === body) composer.value = '';
-      showRefusal(error);
-    }
-  } finally {
-    composer.dataset.sending = '0';
+    composer.dataset.sending = '1';
     renderComposerState();
-    if (state.active === room) composer.focus();
+    try {
+      await editMessage(event, body);
+      if (composer.value === body) composer.value = '';
+      cancelMode();
+    } catch (error) {
+      showRefusal(error);
+    } finally {
+      composer.dataset.sending = '0';
+      renderComposerState();
+      if (state.active === room) composer.focus();
+    }
+    return;
   }
+  const message = { body, mentions: mentionsFor(body, state.members) };
+  if (mode?.kind === 'reply') {
+    message.reply_to = mode.event.id;
+    message.replyPreview = mode.event;
+  }
+  try {
+    queueMessage(room, message);
+  } catch (error) {
+    if (error instanceof OutboxFull) {
+      $('composer-error').textContent = 'Too many messages wait to be sent: your text stays here until some are sent.';
+      return;
+    }
+    throw error;
+  }
+  composer.value = '';
+  cancelMode();
+  closeCompletion();
+  scrollToBottom();
+  composer.focus();
+}
+
+/** A message the node refused: why, in plain words (or the countdown of a rate limit). */
+function onRefused(item, error) {
+  if (item.room !== state.active) return;
+  showRefusal(error);
 }
 
 /** Enter sends (not while an input method composes), Shift+Enter is a new line. */
 function onComposerKey(e) {
+  if (completion && !e.isComposing) {
+    if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+      const step = e.key === 'ArrowDown' ? 1 : -1;
+      completion.index = (completion.index + step + completion.items.length) % completion.items.length;
+      renderCompletion();
+      e.preventDefault();
+      return;
+    }
+    if (e.key === 'Enter' || e.key === 'Tab') {
+      e.preventDefault();
+      pickCompletion(completion.index);
+      return;
+    }
+    if (e.key === 'Escape') {
+      e.preventDefault();
+      e.stopPropagation();
+      closeCompletion();
+      return;
+    }
+  }
+  if (e.key === 'Escape' && mode) {
+    e.preventDefault();
+    e.stopPropagation();
+    cancelMode();
+    return;
+  }
+  if (e.key === 'ArrowUp' && !e.shiftKey && $('composer').value === '' && !mode) {
+    const last = lastOwnMessage();
+    if (last) {
+      e.preventDefault();
+      startEdit(last);
+    }
+    return;
+  }
   if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
     e.preventDefault();
     onSend();
   }
+}
+
+/** The user's newest message in the active room that can be edited. */
+function lastOwnMessage() {
+  const timeline = state.active ? state.timelines.get(state.active) : null;
+  const me = state.identity?.user;
+  for (let i = (timeline?.events.length ?? 0) - 1, seen = 0; i >= 0 && seen < 200; i--, seen++) {
+    const event = timeline.events[i];
+    if (event.author === me && event.kind === 'room.message' && !event.redacted && !relationOf(event)) return event;
+  }
+  return null;
+}
+
+/** Replies to `event`: the quote shows above the field, which takes the focus. */
+export function startReply(event) {
+  mode = { kind: 'reply', event };
+  renderMode();
+  $('composer').focus();
+}
+
+/** Edits the user's own `event`: its text goes into the field. */
+export function startEdit(event) {
+  mode = { kind: 'edit', event };
+  const composer = $('composer');
+  composer.value = shownBody(event);
+  renderMode();
+  composer.focus();
+  composer.setSelectionRange(composer.value.length, composer.value.length);
+}
+
+/** Back to writing a new message (an edit leaves the field empty again). */
+function cancelMode() {
+  if (mode?.kind === 'edit') $('composer').value = '';
+  mode = null;
+  renderMode();
+}
+
+/** The line above the field while replying or editing. */
+function renderMode() {
+  const line = $('composer-mode');
+  line.hidden = !mode;
+  if (!mode) {
+    line.replaceChildren();
+    return;
+  }
+  const text = mode.kind === 'reply'
+    ? `Replying to ${memberName(mode.event.author)}: ${plainExcerpt(shownBody(mode.event), 80)}`
+    : 'Editing your message (Enter saves, Escape cancels)';
+  line.replaceChildren(
+    h('span', { className: 'composer-mode-text', text }),
+    h('button', {
+      className: 'small',
+      type: 'button',
+      text: 'Cancel',
+      attrs: { 'aria-label': mode.kind === 'reply' ? 'Cancel the reply' : 'Cancel the edit' },
+      onClick: () => {
+        cancelMode();
+        $('composer').focus();
+      },
+    }),
+  );
+}
+
+/** After each change of the text: completion, and the typing signal. */
+function onComposerInput() {
+  const composer = $('composer');
+  updateCompletion();
+  const room = state.active;
+  if (!room || mode?.kind === 'edit') return;
+  if (typingRoom && typingRoom !== room) stopTyping();
+  const signal = typing.input(Date.now(), composer.value.trim() !== '');
+  if (signal !== null) {
+    typingRoom = room;
+    sendTyping(room, signal);
+  }
+  clearTimeout(idleTimer);
+  idleTimer = setTimeout(stopTyping, TYPING_IDLE_MS);
+}
+
+/** Tells the room the user stopped typing (if it was told they type). */
+function stopTyping() {
+  clearTimeout(idleTimer);
+  const signal = typing.stop();
+  if (signal !== null && typingRoom) sendTyping(typingRoom, false);
+}
+
+/** Opens, updates or closes the completion for the word at the caret. */
+function updateCompletion() {
+  const composer = $('composer');
+  const at = completionAt(composer.value, composer.selectionEnd);
+  if (!at) {
+    closeCompletion();
+    return;
+  }
+  const items =
+    at.kind === 'mention'
+      ? mentionCandidates(at.query, state.members, state.identity?.user).map((m) => ({
+          insert: `@${m.handle}`,
+          label: `@${m.handle}`,
+          detail: m.display_name && m.display_name !== m.handle ? m.display_name : '',
+        }))
+      : emojiCandidates(at.query).map((e) => ({ insert: e.emoji, label: `${e.emoji} :${e.name}:`, detail: '' }));
+  if (!items.length) {
+    closeCompletion();
+    return;
+  }
+  completion = { kind: at.kind, start: at.start, items, index: 0 };
+  renderCompletion();
+}
+
+/** Inserts the completion `index`. */
+function pickCompletion(index) {
+  const composer = $('composer');
+  const item = completion.items[index];
+  const next = applyCompletion(composer.value, completion.start, composer.selectionEnd, item.insert);
+  composer.value = next.text;
+  composer.setSelectionRange(next.caret, next.caret);
+  closeCompletion();
+  composer.focus();
+}
+
+function closeCompletion() {
+  completion = null;
+  renderCompletion();
+}
+
+/** The completion list, tied to the field (aria-activedescendant names the chosen option). */
+function renderCompletion() {
+  const list = $('composer-completion');
+  const composer = $('composer');
+  if (!completion) {
+    list.hidden = true;
+    list.replaceChildren();
+    composer.removeAttribute('aria-activedescendant');
+    return;
+  }
+  list.setAttribute('aria-label', completion.kind === 'mention' ? 'Members' : 'Emoji');
+  list.replaceChildren(
+    ...completion.items.map((item, i) => {
+      const option = h('li', {
+        className: `completion-option${i === completion.index ? ' active' : ''}`,
+        attrs: { role: 'option', id: `completion-${i}`, 'aria-selected': String(i === completion.index) },
+      });
+      option.append(h('span', { text: item.label }));
+      if (item.detail) option.append(h('span', { className: 'hint', text: ` ${item.detail}` }));
+      option.addEventListener('mousedown', (e) => {
+        e.preventDefault();
+        pickCompletion(i);
+      });
+      return option;
+    }),
+  );
+  list.hidden = false;
+  composer.setAttribute('aria-activedescendant', `completion-${completion.index}`);
+}
+
+/** The typing list of `room` from the stream; shown if it is the active room. */
+export function receiveTyping(room, users) {
+  typingByRoom.set(room, Array.isArray(users) ? users.filter((u) => u && typeof u.user === 'string') : []);
+  renderTyping();
+}
+
+/** The "Alice is typing…" line of the active room. */
+export function renderTyping() {
+  const users = typingByRoom.get(state.active) ?? [];
+  const nameOf = (u) => (u.handle ? memberName(u.user) || u.handle : memberName(u.user));
+  $('typing').textContent = typingText(users, state.identity?.user, nameOf);
 }
 
 /** The countdown of a rate limit shown under the composer, while it runs. */
@@ -66,7 +312,7 @@ function showRefusal(error) {
   countdown = null;
   const plain = refusalText(error);
   if (!plain) {
-    showError('composer-error', error);
+    $('composer-error').textContent = errorText(error);
     return;
   }
   $('composer-error').textContent = plain;
@@ -130,10 +376,32 @@ export function renderComposerState() {
           : 'Join the room to write.';
   const joinable = state.active && (membership === 'invite' || membership === null || membership === 'leave' || banOver(info, now));
   $('leave-room').textContent = joinable ? 'Join' : membership === 'ban' ? 'Close' : 'Leave';
+  if (mode && mode.event.room !== state.active) cancelMode();
+  renderTyping();
 }
 
-/** Binds the composer. */
+/**
+ * Binds the composer, and adds its parts the page skeleton does not have: the typing line, the
+ * reply/edit line and the completion list.
+ */
 export function bindComposer() {
-  $('composer-form').addEventListener('submit', onSend);
-  $('composer').addEventListener('keydown', onComposerKey);
+  const form = $('composer-form');
+  const composer = $('composer');
+  const typingLine = h('p', { className: 'typing', attrs: { id: 'typing', 'aria-live': 'polite' } });
+  const modeLine = h('div', { className: 'composer-mode', attrs: { id: 'composer-mode' } });
+  modeLine.hidden = true;
+  const list = h('ul', { className: 'composer-completion', attrs: { id: 'composer-completion', role: 'listbox' } });
+  list.hidden = true;
+  form.prepend(typingLine, modeLine);
+  form.append(list);
+  composer.setAttribute('aria-autocomplete', 'list');
+  composer.setAttribute('aria-controls', 'composer-completion');
+  form.addEventListener('submit', onSend);
+  composer.addEventListener('keydown', onComposerKey);
+  composer.addEventListener('input', onComposerInput);
+  composer.addEventListener('blur', () => {
+    closeCompletion();
+    stopTyping();
+  });
+  onOutbox(renderPending, onRefused);
 }

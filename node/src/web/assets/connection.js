@@ -5,7 +5,7 @@
 import { ApiError } from './api.js';
 import { loadDirectory } from './directory.js';
 import { $ } from './dom.js';
-import { fillGap, openTimeline, receiveEvent } from './history.js';
+import { fillGap, openTimeline, receiveEvent, receiveSignal } from './history.js';
 import { showOnboarding } from './identity.js';
 import { loadRooms, refreshActiveInfo } from './rooms.js';
 import { NeedsRegistration, login } from './session.js';
@@ -130,6 +130,7 @@ function onStreamEvent(name, data) {
     if (state.streamAbort) state.streamAbort.abort();
     return;
   }
+  if (name === 'typing' || name === 'read') receiveSignal(name, data);
   if (name !== 'event') return;
   let event;
   try {

@@ -1,13 +1,16 @@
 // Causerie web client: a room's history from the node. The newest page when a room is opened,
 // older pages as the user scrolls up, the gap after a reconnection, and live events from the
-// stream, all applied to the room's Timeline (timeline.js) and shown by timeline_view.js.
+// stream, all applied to the room's Timeline (timeline.js) and shown by timeline_view.js; and
+// the stream's signals (typing, read markers). A reconnection also resumes the outbox.
 
+import { receiveTyping } from './composer.js';
 import { $ } from './dom.js';
 import { renderRoomList, scheduleActiveInfoRefresh, scheduleRoomsRefresh } from './rooms.js';
+import { resumeOutbox } from './sending.js';
 import { call, roomPath } from './session.js';
 import { state } from './state.js';
 import { errorText } from './text.js';
-import { Timeline, compareEvents, isEvent } from './timeline.js';
+import { Timeline, compareEvents, isEvent, relationOf } from './timeline.js';
 import { LOAD_OLDER_THRESHOLD_PX, applyEvents, renderTimeline, renderTimelineStatus } from './timeline_view.js';
 
 /** Events fetched per history page. */
@@ -41,12 +44,12 @@ export function receiveEvent(event) {
   if (!state.rooms.has(event.room)) scheduleRoomsRefresh();
   const timeline = state.timelines.get(event.room);
   if (timeline && timeline.loaded) {
-    applyEvents(timeline, [event]);
+    applyEvents(timeline, [event], { live: true });
     if (timeline.trim() && state.active === timeline.room) renderTimeline();
   } else if (timeline && timeline.opening && timeline.pending.length < PAGE_LIMIT * 4) {
     timeline.pending.push(event);
   }
-  if (event.room !== state.active && event.kind === 'room.message') {
+  if (event.room !== state.active && event.kind === 'room.message' && !relationOf(event)) {
     state.unread.add(event.room);
     renderRoomList();
   }
@@ -67,15 +70,19 @@ export function openTimeline(room) {
         const page = await fetchPage(room, null);
         timeline.prev = page.prev;
         timeline.loaded = true;
+        // Where the user stopped reading: the "new messages" line stays there while the room
+        // is open, even as the marker moves on.
+        timeline.readMarker = state.rooms.get(room)?.read_event ?? null;
         if (state.active === room) renderTimeline();
         // Events streamed while the page was on its way may be newer than the page.
-        applyEvents(timeline, page.events.concat(timeline.pending));
+        applyEvents(timeline, page.events);
+        applyEvents(timeline, timeline.pending, { live: true });
         timeline.pending = [];
         if (state.active === room) {
-          const view = $('timeline');
-          view.scrollTop = view.scrollHeight;
+          renderTimeline();
           await fillScreen(timeline);
         }
+        resumeOutbox();
         return timeline;
       } finally {
         timeline.opening = null;
@@ -101,11 +108,9 @@ export async function loadOlder(timeline) {
   renderTimelineStatus(timeline);
   try {
     const page = await fetchPage(timeline.room, timeline.prev);
-    const view = $('timeline');
-    const fromBottom = view.scrollHeight - view.scrollTop;
     timeline.prev = page.prev;
+    // The view keeps the row at the top of the screen where it is (virtual_list.js).
     applyEvents(timeline, page.events);
-    if (state.active === timeline.room) view.scrollTop = view.scrollHeight - fromBottom;
   } catch (error) {
     if (state.active === timeline.room) $('timeline-status').textContent = `Could not load older messages: ${errorText(error)}`;
     return;
@@ -140,4 +145,22 @@ export async function fillGap(timeline) {
     if (state.active === timeline.room) renderTimeline();
   }
   for (const page of pages.reverse()) applyEvents(timeline, page.events);
+  resumeOutbox();
+}
+
+/** A signal from the stream (specs/client-api.md, "Signals"): who types, read markers. */
+export function receiveSignal(name, data) {
+  let signal;
+  try {
+    signal = JSON.parse(data);
+  } catch {
+    return;
+  }
+  if (!signal || typeof signal.room !== 'string') return;
+  if (name === 'typing') receiveTyping(signal.room, signal.users);
+  if (name === 'read' && signal.user === state.identity?.user) {
+    // The user read on another device: that room's marker moved.
+    const timeline = state.timelines.get(signal.room);
+    if (timeline) timeline.readMarkerPosted = signal.event;
+  }
 }

@@ -259,4 +259,7 @@ assert.deepEqual(moderation.rulesSummary({ links: 'deny', slow_mode_ms: 30000 })
   assert.equal(plainError(new Error('boom')).words, 'Something went wrong.');
 }
 
+// The timeline's pure modules (rows, relations, outbox, virtual list, mentions, typing).
+await import('./timeline_unit.mjs');
+
 console.log('web client unit checks passed');
