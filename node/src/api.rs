@@ -36,6 +36,7 @@ pub mod error;
 pub mod events;
 pub mod gdpr;
 pub mod guard;
+pub mod handles;
 pub mod info;
 pub mod json;
 pub mod limits;
@@ -56,7 +57,7 @@ use std::sync::atomic::AtomicUsize;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use causerie_crypto::NodeSecret;
 use tokio_util::sync::CancellationToken;
 
@@ -192,6 +193,7 @@ fn api_routes() -> Router<ApiState> {
         .route("/api/v1/auth/logout", post(auth::logout))
         .route("/api/v1/me", get(auth::me).put(auth::update_me))
         .route("/api/v1/users/{user}", get(auth::user))
+        .route("/api/v1/handles/{handle}", get(handles::handle))
         .route("/api/v1/me/export", get(gdpr::export))
         .route("/api/v1/me/erase", post(gdpr::erase))
         .route("/api/v1/rooms", get(rooms::list))
@@ -259,6 +261,12 @@ fn api_routes() -> Router<ApiState> {
             post(admin_accounts::contact),
         )
         .route("/api/v1/admin/transparency", get(admin::transparency))
+        .route("/api/v1/admin/handles/{handle}", get(handles::admin_handle))
+        .route("/api/v1/admin/aliases", get(directory::admin_aliases))
+        .route(
+            "/api/v1/admin/aliases/{alias}",
+            delete(directory::admin_remove_alias),
+        )
 }
 
 /// The whole HTTP surface: the API and `extra` (the web client's routes), behind the guard.

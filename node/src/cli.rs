@@ -125,7 +125,7 @@ enum Command {
     Directory,
     /// Send a message.
     Send {
-        /// Room id (!…).
+        /// Room id (!…) or alias (#name:server).
         room: String,
         /// The message.
         text: String,
@@ -188,7 +188,7 @@ enum Command {
     },
     /// Print the room's history, oldest first.
     History {
-        /// Room id (!…).
+        /// Room id (!…) or alias (#name:server).
         room: String,
         /// How many events (the newest ones).
         #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=chat::MAX_HISTORY as i64))]
@@ -196,7 +196,7 @@ enum Command {
     },
     /// Print the last messages; with --follow, then every new one as it arrives.
     Tail {
-        /// Room id (!…).
+        /// Room id (!…) or alias (#name:server).
         room: String,
         /// Keep printing new events from the live stream.
         #[arg(short, long)]
@@ -207,7 +207,7 @@ enum Command {
     },
     /// List a room's members with their power and attestation.
     Members {
-        /// Room id (!…).
+        /// Room id (!…) or alias (#name:server).
         room: String,
     },
     /// Moderation: kick, ban, purge, unban, mute, unmute, redact, power.

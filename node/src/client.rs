@@ -18,6 +18,8 @@
 //! - `client/rooms.rs`: room reads and actions on [`Client`] (history, create, join, send);
 //! - `client/relations.rs`: replies, edits, reactions, deletions and direct messages on
 //!   [`Client`] (specs/rooms.md §13);
+//! - `client/resolve.rs`: rooms and users as typed (ids, aliases, keys, handles) and their
+//!   lookups on [`Client`];
 //! - `client/review.rs`: the review queue (list, approve, reject);
 //! - `client/stream.rs`: the live stream, a bounded server-sent-events parser;
 //! - `client/banlists.rs`: ban-list reads on [`Client`].
@@ -33,6 +35,7 @@ mod error;
 mod gdpr;
 mod relations;
 mod reports;
+mod resolve;
 mod review;
 mod rooms;
 mod stream;
@@ -45,6 +48,7 @@ pub use gdpr::{
     ErasureReport, MAX_EXPORT_PAGES, MAX_RATE_LIMITED_RETRIES, NotRedacted, RATE_LIMIT_PAUSE,
 };
 pub use reports::{ReceiptInfo, ReportAsk, ReportFieldsInfo, ReportInfo};
+pub use resolve::{ResolvedAlias, RoomRef, UserRef};
 pub use review::{ReviewApproved, ReviewItemInfo, ReviewPage, ReviewRejected};
 pub use stream::{EventStream, StreamItem};
 pub use transport::Client;

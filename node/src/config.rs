@@ -337,6 +337,10 @@ pub struct Overrides {
     pub bootstrap: Vec<String>,
     /// `--http`.
     pub http: Option<String>,
+    /// `--external-address` (repeatable; replaces the list).
+    pub external_addresses: Vec<String>,
+    /// `--relay` (repeatable; replaces the list).
+    pub relays: Vec<String>,
 }
 
 /// The validated configuration.
@@ -430,15 +434,22 @@ impl Config {
             .http
             .or(file.http)
             .unwrap_or_else(|| DEFAULT_HTTP.to_owned());
+        let external_addresses = if !overrides.external_addresses.is_empty() {
+            overrides.external_addresses
+        } else {
+            file.external_addresses.unwrap_or_default()
+        };
+        let relays = if !overrides.relays.is_empty() {
+            overrides.relays
+        } else {
+            file.relays.unwrap_or_default()
+        };
         let config = Config {
             data_dir,
             listen: parse_addrs("listen", &listen)?,
             bootstrap: parse_addrs("bootstrap", &bootstrap)?,
-            external_addresses: parse_addrs(
-                "external_addresses",
-                &file.external_addresses.unwrap_or_default(),
-            )?,
-            relays: parse_addrs("relays", &file.relays.unwrap_or_default())?,
+            external_addresses: parse_addrs("external_addresses", &external_addresses)?,
+            relays: parse_addrs("relays", &relays)?,
             relay_server: file.relay_server.unwrap_or(false),
             autonat: file.autonat.unwrap_or(true),
             http: http
@@ -1029,15 +1040,36 @@ mod tests {
     #[test]
     fn reachability_options_are_checked() {
         let peer = "12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA";
-        let file: ConfigFile = toml::from_str(&format!(
+        let file_text = format!(
             "external_addresses = [\"/ip4/203.0.113.7/tcp/7447\", \"/dns/chat.example.org/tcp/7447\"]\n\
              relays = [\"/ip4/198.51.100.1/tcp/7447/p2p/{peer}\"]\nrelay_server = true\nautonat = false\n"
-        ))
-        .unwrap();
-        let config = Config::from_parts(file, Overrides::default()).unwrap();
+        );
+        let config_file = |text: &str| toml::from_str::<ConfigFile>(text).unwrap();
+        let config = Config::from_parts(config_file(&file_text), Overrides::default()).unwrap();
         assert_eq!(config.external_addresses.len(), 2);
         assert_eq!(config.relays.len(), 1);
         assert!(config.relay_server && !config.autonat);
+        // The command-line flags replace the file's lists, and are checked the same way.
+        let flags = Overrides {
+            external_addresses: vec!["/ip4/192.0.2.9/tcp/7447".into()],
+            relays: vec![format!("/ip4/198.51.100.2/tcp/7447/p2p/{peer}")],
+            ..Overrides::default()
+        };
+        let replaced = Config::from_parts(config_file(&file_text), flags).unwrap();
+        assert_eq!(
+            replaced.external_addresses,
+            ["/ip4/192.0.2.9/tcp/7447".parse::<Multiaddr>().unwrap()]
+        );
+        assert_eq!(
+            replaced.relays[0].to_string(),
+            format!("/ip4/198.51.100.2/tcp/7447/p2p/{peer}")
+        );
+        let bad_flag = Overrides {
+            relays: vec!["/ip4/198.51.100.2/tcp/7447".into()],
+            ..Overrides::default()
+        };
+        let err = Config::from_parts(ConfigFile::default(), bad_flag).unwrap_err();
+        assert_eq!(err.reason(), "config_invalid");
         let default = Config::load(None, Overrides::default()).unwrap();
         assert!(default.external_addresses.is_empty() && default.relays.is_empty());
         assert!(!default.relay_server && default.autonat);

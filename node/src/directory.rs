@@ -613,12 +613,27 @@ impl Directory {
         let Some(local) = self.alias_of(room).await? else {
             return Ok(false);
         };
+        Ok(self.remove_alias_named(local).await?.is_some())
+    }
+
+    /// Removes the alias `local` whatever room it names (the operator's removal); answers the
+    /// room it named, if it existed. The next announcement no longer carries it.
+    pub async fn remove_alias_named(&self, local: String) -> Result<Option<RoomId>, AliasError> {
+        let Some(room) = self
+            .aliases()
+            .await?
+            .into_iter()
+            .find(|(l, _)| *l == local)
+            .map(|(_, room)| room)
+        else {
+            return Ok(None);
+        };
         let removed = self
             .store
             .read(move |store| store.remove_alias(&local))
             .await?;
         self.changed.notify_one();
-        Ok(removed)
+        Ok(removed.then_some(room))
     }
 }
 

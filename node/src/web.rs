@@ -328,6 +328,7 @@ mod tests {
             listen: vec!["/ip4/127.0.0.1/tcp/0".to_owned()],
             bootstrap: Vec::new(),
             http: Some("127.0.0.1:0".to_owned()),
+            ..Overrides::default()
         };
         let config = Config::from_parts(ConfigFile::default(), overrides).unwrap();
         let running = crate::daemon::start(&config).await.unwrap();

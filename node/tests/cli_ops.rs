@@ -320,6 +320,7 @@ async fn start_fast(data_dir: std::path::PathBuf) -> causerie_node::daemon::Runn
         listen: vec!["/ip4/127.0.0.1/tcp/0".into()],
         bootstrap: vec![],
         http: Some("127.0.0.1:0".into()),
+        ..Overrides::default()
     };
     let config = Config::from_parts(file, overrides).unwrap();
     causerie_node::daemon::start(&config).await.unwrap()

@@ -31,6 +31,7 @@ async fn node_with_example_classifier(data_dir: PathBuf) -> causerie_node::daemo
         listen: vec!["/ip4/127.0.0.1/tcp/0".into()],
         bootstrap: Vec::new(),
         http: Some("127.0.0.1:0".into()),
+        ..Overrides::default()
     };
     let config = Config::from_parts(file, overrides).unwrap();
     causerie_node::daemon::start(&config).await.unwrap()

@@ -38,6 +38,7 @@ fn config(dir: &std::path::Path, bootstrap: Vec<String>, file: ConfigFile) -> Co
         listen: vec!["/ip4/127.0.0.1/tcp/0".to_owned()],
         bootstrap,
         http: Some("127.0.0.1:0".to_owned()),
+        ..Overrides::default()
     };
     Config::from_parts(file, overrides).expect("test config")
 }

@@ -232,6 +232,7 @@ fn loopback_config(data_dir: PathBuf, bootstrap: Vec<String>) -> Result<Config> 
         listen: vec!["/ip4/127.0.0.1/tcp/0".to_owned()],
         bootstrap,
         http: Some("127.0.0.1:0".to_owned()),
+        ..Overrides::default()
     };
     Ok(Config::from_parts(ConfigFile::default(), overrides)?)
 }

@@ -42,6 +42,7 @@ async fn a_denied_node_gets_no_connection_no_dial_and_no_request() -> Result<()>
             listen: vec!["/ip4/127.0.0.1/tcp/0".to_owned()],
             bootstrap: bootstrap.iter().map(ToString::to_string).collect(),
             http: Some("127.0.0.1:0".to_owned()),
+            ..Overrides::default()
         },
     )?;
     let denying = daemon::start(&config).await?;

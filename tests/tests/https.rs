@@ -17,6 +17,9 @@
 //!   certificate, passes `nginx -t` and runs on loopback in front of a node; an API call and an
 //!   invite page pass through it with the public Host. Skipped with a SKIP line when nginx is
 //!   missing, unless `CAUSERIE_REQUIRE_NGINX=1`.
+//! - `caddy_in_front_of_a_node`: `scripts/deploy/Caddyfile` the same way (`caddy validate`, then
+//!   `caddy run` with the test's certificate in place of ACME); skipped when caddy is missing,
+//!   unless `CAUSERIE_REQUIRE_CADDY=1`.
 //! - `acme_certificate_from_pebble`: `[tls] mode = "acme"` against Let's Encrypt's test server
 //!   (`pebble`, on loopback, its own https signed by the test authority given as
 //!   `directory_ca_file`, validations always passing as `PEBBLE_VA_ALWAYS_VALID=1` makes them):
@@ -61,6 +64,7 @@ fn tls_config(dir: &Path, port: u16, cert_file: &Path, key_file: &Path) -> Confi
         listen: vec!["/ip4/127.0.0.1/tcp/0".to_owned()],
         bootstrap: Vec::new(),
         http: Some(format!("127.0.0.1:{port}")),
+        ..Overrides::default()
     };
     Config::from_parts(file, overrides).unwrap()
 }
@@ -250,10 +254,10 @@ async fn behind_a_proxy_invite_links_have_the_web_form() {
     );
 }
 
-/// A child server (nginx, pebble) running in the foreground; killed when dropped.
-struct Nginx(Child);
+/// A child server (nginx, caddy, pebble) running in the foreground; killed when dropped.
+struct Server(Child);
 
-impl Drop for Nginx {
+impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
@@ -325,7 +329,7 @@ async fn nginx_in_front_of_a_node() {
         "nginx -t: {}",
         String::from_utf8_lossy(&checked.stderr)
     );
-    let _nginx = Nginx(
+    let _nginx = Server(
         Command::new(NGINX)
             .args(["-p", &prefix, "-c"])
             .arg(&main_file)
@@ -336,6 +340,12 @@ async fn nginx_in_front_of_a_node() {
             .spawn()
             .unwrap(),
     );
+    through_the_proxy("nginx", https_port, &ca).await;
+}
+
+/// The node answers through a reverse proxy on `https_port` with the public Host: its info, and
+/// the invite page of a good link (the web client).
+async fn through_the_proxy(proxy_name: &str, https_port: u16, ca: &TestCa) {
     let proxy: SocketAddr = format!("127.0.0.1:{https_port}").parse().unwrap();
     let host = format!("{DOMAIN}:{https_port}");
     let started = Instant::now();
@@ -343,7 +353,7 @@ async fn nginx_in_front_of_a_node() {
         match tls::get(proxy, &host, "/api/v1/node", &ca.pem()).await {
             Ok(answer) => break answer,
             Err(e) => {
-                assert!(started.elapsed() < WAIT, "nginx did not answer: {e}");
+                assert!(started.elapsed() < WAIT, "{proxy_name} did not answer: {e}");
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }
@@ -351,12 +361,85 @@ async fn nginx_in_front_of_a_node() {
     assert_eq!(status, 200, "{body}");
     let info: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert!(info["node_key"].is_string(), "{info}");
-    // Through the proxy, the invite page of a good link is the web client.
     let page = format!("/join/!{}?via=/ip4/127.0.0.1/tcp/1/p2p/x", "ab".repeat(32));
     let (status, body) = tls::get(proxy, &host, &page, &ca.pem()).await.unwrap();
     assert_eq!(status, 200);
     assert!(body.contains("/assets/app.js"), "{body}");
-    eprintln!("nginx_in_front_of_a_node: {:?}", started.elapsed());
+    eprintln!("{proxy_name} in front of a node: {:?}", started.elapsed());
+}
+
+const CADDY: &str = "/usr/bin/caddy";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn caddy_in_front_of_a_node() {
+    if !Path::new(CADDY).exists() {
+        assert!(
+            std::env::var("CAUSERIE_REQUIRE_CADDY").as_deref() != Ok("1"),
+            "caddy is required (CAUSERIE_REQUIRE_CADDY=1) but {CADDY} is missing"
+        );
+        eprintln!("SKIP caddy_in_front_of_a_node: {CADDY} is missing (apt-get install caddy)");
+        return;
+    }
+    let https_port = free_port();
+    let file = ConfigFile {
+        public_origin: Some(format!("https://{DOMAIN}:{https_port}")),
+        ..ConfigFile::default()
+    };
+    let node = ApiNode::start_configured(Vec::new(), file).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ca = TestCa::new().unwrap();
+    let files = ca.write_leaf(dir.path(), &[DOMAIN]).unwrap();
+    // The example as it is, with the test's names and addresses; the test's certificate instead
+    // of ACME, no admin endpoint, and Caddy's state kept in the test's directory.
+    let example = include_str!("../../scripts/deploy/Caddyfile")
+        .replace(
+            "\temail ops@example.org\n",
+            &format!(
+                "\tadmin off\n\thttp_port {}\n\thttps_port {https_port}\n\tstorage file_system {}\n",
+                free_port(),
+                dir.path().join("caddy").display()
+            ),
+        )
+        .replace(
+            "chat.example.org {\n",
+            &format!(
+                "{DOMAIN}:{https_port} {{\n\tbind 127.0.0.1\n\ttls {} {}\n",
+                files.cert_file.display(),
+                files.key_file.display()
+            ),
+        )
+        .replace("127.0.0.1:8080", &node.http.to_string());
+    assert!(example.contains("admin off") && example.contains("bind 127.0.0.1"), "{example}");
+    let config = dir.path().join("Caddyfile");
+    std::fs::write(&config, example).unwrap();
+    let home = dir.path().display().to_string();
+    let caddy = |args: &[&str]| {
+        let mut command = Command::new(CADDY);
+        command
+            .args(args)
+            .arg("--config")
+            .arg(&config)
+            .args(["--adapter", "caddyfile"])
+            .env("HOME", &home)
+            .env("XDG_DATA_HOME", &home)
+            .env("XDG_CONFIG_HOME", &home);
+        command
+    };
+    let checked = caddy(&["validate"]).output().unwrap();
+    assert!(
+        checked.status.success(),
+        "caddy validate: {}",
+        String::from_utf8_lossy(&checked.stderr)
+    );
+    let _caddy = Server(
+        caddy(&["run"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    through_the_proxy("caddy", https_port, &ca).await;
 }
 
 const PEBBLE: &str = "/usr/bin/pebble";
@@ -392,7 +475,7 @@ async fn acme_certificate_from_pebble() {
     });
     let pebble_config_file = dir.path().join("pebble.json");
     std::fs::write(&pebble_config_file, pebble_config.to_string()).unwrap();
-    let _pebble = Nginx(
+    let _pebble = Server(
         Command::new(PEBBLE)
             .arg("-config")
             .arg(&pebble_config_file)
@@ -441,6 +524,7 @@ async fn acme_certificate_from_pebble() {
         listen: vec!["/ip4/127.0.0.1/tcp/0".to_owned()],
         bootstrap: Vec::new(),
         http: Some(format!("127.0.0.1:{port}")),
+        ..Overrides::default()
     };
     let config = Config::from_parts(file, overrides).unwrap();
     let node = causerie_node::daemon::start(&config).await.unwrap();

@@ -1,6 +1,7 @@
 //! The federated directory as clients see it (specs/client-api.md, "Directory";
 //! specs/directory.md): the public rooms of this node and of the nodes that announce theirs,
-//! alias resolution, and a room's alias on this node.
+//! alias resolution, a room's alias on this node, and the operator's list and removal of
+//! this node's aliases.
 //!
 //! Who may set or remove a room's alias here: a member of the room whose power reaches what the
 //! room asks to change its name (whoever may name the room may give it a name in this node's
@@ -11,7 +12,7 @@ use std::collections::BTreeSet;
 use axum::Json;
 use axum::extract::State;
 use causerie_crypto::address::{MAX_INVITE_VIAS, parse_room};
-use causerie_crypto::directory::RoomAlias;
+use causerie_crypto::directory::{RoomAlias, valid_alias};
 use causerie_crypto::event::kinds;
 use causerie_crypto::{NodeKey, RoomId};
 use causerie_room::{JoinRule, Membership};
@@ -22,6 +23,7 @@ use super::ApiState;
 use super::auth::Authed;
 use super::error::{ApiError, Reason};
 use super::json::{Body, Segment};
+use super::operator::Operator;
 use super::rooms::room_json;
 use crate::clock::now_ms;
 use crate::directory::{AliasError, ListedRoom, ResolveError, Resolved};
@@ -311,4 +313,69 @@ pub(super) async fn alias_target(
         via,
     };
     Ok((Some(invite.to_string()), None))
+}
+
+/// The alias an operator names: `#local:<this node's server name>` or the bare local part.
+fn own_alias_local(state: &ApiState, text: &str) -> Result<String, ApiError> {
+    let bad = |words: String| ApiError::new(Reason::Invalid("bad_alias"), words);
+    if text.contains(':') {
+        let alias = parse_alias(text)?;
+        let server = state.node.directory().server_name();
+        if alias.server != server {
+            return Err(bad(format!(
+                "{alias} is not an alias of this node ({server})"
+            )));
+        }
+        return Ok(alias.local);
+    }
+    let local = text.strip_prefix('#').unwrap_or(text);
+    if !valid_alias(local) {
+        return Err(bad(format!("{text:?} is not an alias")));
+    }
+    Ok(local.to_owned())
+}
+
+/// `GET /api/v1/admin/aliases` (operator): every alias this node gives, with its room.
+pub(super) async fn admin_aliases(
+    _: Operator,
+    State(state): State<ApiState>,
+) -> Result<Json<JsonValue>, ApiError> {
+    let directory = state.node.directory();
+    let server = directory.server_name();
+    let aliases: Vec<JsonValue> = directory
+        .aliases()
+        .await?
+        .into_iter()
+        .map(|(local, room)| {
+            json!({ "alias": format!("#{local}:{server}"), "room": room.to_string() })
+        })
+        .collect();
+    Ok(Json(json!({ "aliases": aliases })))
+}
+
+/// `DELETE /api/v1/admin/aliases/{alias}` (operator): removes an alias this node gives,
+/// whichever room it names and whoever set it (a name that misleads or impersonates); the next
+/// announcement no longer carries it. `404 unknown_alias` when there is none.
+pub(super) async fn admin_remove_alias(
+    _: Operator,
+    State(state): State<ApiState>,
+    Segment(alias): Segment,
+) -> Result<Json<JsonValue>, ApiError> {
+    let local = own_alias_local(&state, &alias)?;
+    let directory = state.node.directory();
+    let server = directory.server_name();
+    let Some(room) = directory
+        .remove_alias_named(local.clone())
+        .await
+        .map_err(alias_error)?
+    else {
+        return Err(ApiError::new(
+            Reason::NotResolved("unknown_alias"),
+            format!("this node gives no alias #{local}"),
+        ));
+    };
+    tracing::info!(alias = %local, %room, "operator removed an alias");
+    Ok(Json(
+        json!({ "alias": format!("#{local}:{server}"), "room": room.to_string(), "removed": true }),
+    ))
 }

@@ -15,13 +15,14 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result};
+use causerie_crypto::UserKey;
 use causerie_crypto::audit::{
     AuditEntry, AuditExport, AuditHead, MAX_AUDIT_HEAD_BYTES, MAX_EXPORT_BYTES, MAX_EXPORT_ENTRIES,
     encode_export, verify_export, verify_extends,
 };
 use causerie_crypto::disclosure::Disclosure;
 use causerie_node::api::operator::OperatorToken;
-use causerie_node::client::Client;
+use causerie_node::client::{Client, UserRef};
 use causerie_node::config::{Config, Overrides};
 use causerie_storage::MAX_AUDIT_PAGE;
 use reqwest::Method;
@@ -61,7 +62,7 @@ enum AdminCommand {
         /// The request's reference (the authority's file number).
         #[arg(long)]
         request_ref: String,
-        /// The user key the request is about.
+        /// The user the request is about: key, or handle of an account here (@alice).
         #[arg(long)]
         user: Option<String>,
         /// Who sent it.
@@ -73,7 +74,7 @@ enum AdminCommand {
         /// The request's reference.
         #[arg(long)]
         request_ref: String,
-        /// The user key the request is about.
+        /// The user the request is about: key, or handle of an account here (@alice).
         #[arg(long)]
         user: Option<String>,
         /// Why it was refused.
@@ -83,7 +84,7 @@ enum AdminCommand {
     /// Produce a signed disclosure bundle about a user for a lawful request (recorded in the
     /// audit log) and write it to a file; `causerie verify FILE` checks it offline.
     Disclose {
-        /// The user key.
+        /// The user: key, or handle of an account here (@alice).
         #[arg(long)]
         user: String,
         /// The request's reference.
@@ -123,6 +124,13 @@ enum AdminCommand {
     /// run or not): data dir, disk, store, ports, reachability, clock, operator token. Exit 1
     /// if a check fails.
     Doctor(super::doctor::DoctorArgs),
+    /// The room aliases this node gives (`#name:<server>`); with --remove, take one away,
+    /// whoever set it (the next directory announcement no longer carries it).
+    Aliases {
+        /// The alias to remove (`#name:<server>` or `name`).
+        #[arg(long, value_name = "ALIAS")]
+        remove: Option<String>,
+    },
     /// Counts per period from the audit log, for a public transparency report: requests
     /// received, answered, refused; reports received, actioned, dismissed.
     Transparency {
@@ -244,6 +252,7 @@ pub(crate) async fn run(cx: &Context, args: AdminArgs) -> Result<ExitCode> {
         AdminCommand::Backup { out } => super::ops::backup(cx, &admin, &out).await,
         AdminCommand::Restore { from, target } => super::ops::restore(cx, &from, &target),
         AdminCommand::Doctor(doctor) => super::doctor::run(cx, doctor).await,
+        AdminCommand::Aliases { remove } => aliases(cx, &admin, remove.as_deref()).await,
         AdminCommand::Transparency { period } => {
             let answer: JsonValue = admin
                 .get(&format!("/admin/transparency?period={period}"))
@@ -252,6 +261,45 @@ pub(crate) async fn run(cx: &Context, args: AdminArgs) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `causerie admin aliases [--remove ALIAS]`.
+async fn aliases(cx: &Context, admin: &Admin, remove: Option<&str>) -> Result<ExitCode> {
+    if let Some(alias) = remove {
+        // The alias is checked by the node; keep it from reaching another path.
+        if alias.contains(['/', '?', '%']) {
+            return Err(refused("bad_alias", format!("{alias:?} is not an alias")));
+        }
+        // Without its `#`, which would start a URL fragment.
+        let bare = alias.strip_prefix('#').unwrap_or(alias);
+        let answer: JsonValue = admin.delete(&format!("/admin/aliases/{bare}")).await?;
+        cx.out.print(answer.clone(), || {
+            format!(
+                "removed {} (it named {})",
+                printable(answer["alias"].as_str().unwrap_or(alias)),
+                answer["room"].as_str().unwrap_or("?")
+            )
+        });
+        return Ok(ExitCode::SUCCESS);
+    }
+    let answer: JsonValue = admin.get("/admin/aliases").await?;
+    cx.out.print(answer.clone(), || {
+        let list = answer["aliases"].as_array().cloned().unwrap_or_default();
+        if list.is_empty() {
+            return "this node gives no aliases".to_owned();
+        }
+        list.iter()
+            .map(|a| {
+                format!(
+                    "{}  {}",
+                    printable(a["alias"].as_str().unwrap_or("?")),
+                    a["room"].as_str().unwrap_or("?")
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
+    Ok(ExitCode::SUCCESS)
 }
 
 /// A client and the operator token.
@@ -267,6 +315,30 @@ impl Admin {
             .client
             .admin_call(Method::GET, path, None, &self.token)
             .await?)
+    }
+
+    /// DELETE on an admin route.
+    pub(crate) async fn delete<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T> {
+        Ok(self
+            .client
+            .admin_call(Method::DELETE, path, None, &self.token)
+            .await?)
+    }
+
+    /// The user USER names: a key (64 hex digits), or the handle of an account of this node
+    /// (`@alice`; `404 unknown_handle` when there is none).
+    pub(crate) async fn user(&self, text: &str) -> Result<UserKey> {
+        #[derive(Deserialize)]
+        struct Found {
+            user: String,
+        }
+        match UserRef::parse(text)? {
+            UserRef::Key(key) => Ok(key),
+            UserRef::Handle(handle) => {
+                let found: Found = self.get(&format!("/admin/handles/{handle}")).await?;
+                Ok(causerie_crypto::address::parse_user(&found.user)?)
+            }
+        }
     }
 
     /// POST to an admin route.
@@ -303,9 +375,7 @@ async fn record(
     what: &str,
 ) -> Result<ExitCode> {
     if let Some(user) = user {
-        body["user"] = causerie_crypto::address::parse_user(&user)?
-            .to_string()
-            .into();
+        body["user"] = admin.user(&user).await?.to_string().into();
     }
     let answer: JsonValue = admin.post(path, body).await?;
     cx.out.print(answer.clone(), || {
@@ -537,7 +607,7 @@ async fn disclose(
     request_ref: &str,
     out: Option<PathBuf>,
 ) -> Result<ExitCode> {
-    let user = causerie_crypto::address::parse_user(user)?;
+    let user = admin.user(user).await?;
     let answer: Disclosed = admin
         .post(
             "/admin/disclose",

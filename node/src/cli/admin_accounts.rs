@@ -13,7 +13,6 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use causerie_crypto::Assurance;
-use causerie_crypto::address::parse_user;
 use causerie_crypto::revocation::{Revocation, RevocationReason};
 use serde_json::{Value as JsonValue, json};
 
@@ -23,7 +22,7 @@ use super::{Context, printable, refused};
 /// `causerie admin attest`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct AttestArgs {
-    /// The user key (an account on this node).
+    /// The user: key, or handle of an account on this node (@alice).
     #[arg(long)]
     user: String,
     /// The assurance level: key (0), contact (1), identity (2) or in_person (3).
@@ -34,7 +33,7 @@ pub(crate) struct AttestArgs {
 /// `causerie admin contact`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct ContactArgs {
-    /// The user key (an account on this node).
+    /// The user: key, or handle of an account on this node (@alice).
     #[arg(long)]
     user: String,
     /// Record this contact data (e.g. an email address), replacing what the record held.
@@ -51,7 +50,7 @@ pub(crate) struct ContactArgs {
 /// `causerie admin revoke`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct RevokeArgs {
-    /// The user key (an account on this node).
+    /// The user: key, or handle of an account on this node (@alice).
     #[arg(long)]
     user: String,
     /// Why (public, in the statement): key_compromised, abuse, false_identity, user_request or
@@ -68,7 +67,7 @@ pub(crate) struct RevokeArgs {
 
 /// Runs `admin revoke`.
 pub(crate) async fn revoke(cx: &Context, admin: &Admin, args: RevokeArgs) -> Result<ExitCode> {
-    let user = parse_user(&args.user)?;
+    let user = admin.user(&args.user).await?;
     let reason = RevocationReason::parse(&args.reason).map_err(|e| {
         refused(
             e.reason(),
@@ -114,7 +113,7 @@ pub(crate) async fn revoke(cx: &Context, admin: &Admin, args: RevokeArgs) -> Res
 
 /// Runs `admin attest`.
 pub(crate) async fn attest(cx: &Context, admin: &Admin, args: AttestArgs) -> Result<ExitCode> {
-    let user = parse_user(&args.user)?;
+    let user = admin.user(&args.user).await?;
     let level = Assurance::parse(&args.level).ok_or_else(|| {
         refused(
             "unknown_assurance_level",
@@ -142,7 +141,7 @@ pub(crate) async fn attest(cx: &Context, admin: &Admin, args: AttestArgs) -> Res
 
 /// Runs `admin contact`.
 pub(crate) async fn contact(cx: &Context, admin: &Admin, args: ContactArgs) -> Result<ExitCode> {
-    let user = parse_user(&args.user)?;
+    let user = admin.user(&args.user).await?;
     let mut body = json!({});
     if let Some(value) = args.set {
         body["value"] = value.into();

@@ -7,7 +7,6 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, Result};
 use causerie_crypto::Report;
-use causerie_crypto::address::parse_user;
 use clap::Subcommand;
 use serde_json::{Value as JsonValue, json};
 
@@ -173,7 +172,7 @@ pub(crate) async fn run(cx: &Context, admin: &Admin, command: ReportsCommand) ->
 }
 
 async fn mute(cx: &Context, admin: &Admin, user: &str, muted: bool) -> Result<()> {
-    let user = parse_user(user)?;
+    let user = admin.user(user).await?;
     let answer: JsonValue = admin
         .post(
             &format!("/admin/reporters/{user}/mute"),

@@ -5,9 +5,10 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
-use causerie_crypto::address::{parse_event_id, parse_room, parse_user};
+use causerie_crypto::UserKey;
+use causerie_crypto::address::parse_event_id;
 use causerie_crypto::event::kinds;
-use causerie_node::client::{Expect, NewRoom};
+use causerie_node::client::{Expect, NewRoom, RoomRef, UserRef};
 use causerie_room::policy::{POLICY_RULE, target_hash, valid_rule_id};
 use clap::{ArgGroup, Subcommand};
 use serde_json::{Value as JsonValue, json};
@@ -29,11 +30,11 @@ pub(crate) enum BanlistCommand {
     /// Add or replace a rule.
     #[command(group(ArgGroup::new("target").required(true).args(["user", "attester", "handle", "hash", "hash_of"])))]
     Add {
-        /// The list (room id, !…).
+        /// The list (room id !… or alias #name:server).
         list: String,
         /// The rule id: 1-64 of A-Z a-z 0-9 . _ : -
         rule: String,
-        /// Target a user key (64 hex digits).
+        /// Target a user: key (64 hex digits) or handle of an account of this node (@alice).
         #[arg(long)]
         user: Option<String>,
         /// Target every user a home node attests (node key, 64 hex digits).
@@ -68,31 +69,31 @@ pub(crate) enum BanlistCommand {
     },
     /// Remove a rule.
     Remove {
-        /// The list (room id, !…).
+        /// The list (room id !… or alias #name:server).
         list: String,
         /// The rule id.
         rule: String,
     },
     /// Make a room follow a list (and name its enforcer).
     Subscribe {
-        /// The room (!…).
+        /// The room (!… or #name:server).
         room: String,
-        /// The list (!…).
+        /// The list (!… or #name:server).
         list: String,
-        /// The enforcer's user key: it bans listed users (it needs ban power in the room).
+        /// The enforcer: user key or handle of a member of the room; it bans listed users (it needs ban power in the room).
         #[arg(long)]
         enforcer: Option<String>,
     },
     /// Make a room stop following a list; what the list caused there is lifted.
     Unsubscribe {
-        /// The room (!…).
+        /// The room (!… or #name:server).
         room: String,
-        /// The list (!…).
+        /// The list (!… or #name:server).
         list: String,
     },
     /// Print a list's rules and, with --since, what it changed since that event.
     Show {
-        /// The list (!…).
+        /// The list (!… or #name:server).
         list: String,
         /// An event of the list ($…): show the rules added, removed or changed since.
         #[arg(long)]
@@ -113,14 +114,14 @@ fn rule_id(rule: &str) -> Result<String> {
 
 /// The target JSON of `add`, from whichever flag was given.
 fn target(
-    user: Option<String>,
+    user: Option<UserKey>,
     attester: Option<String>,
     handle: Option<String>,
     hash: Option<String>,
     hash_of: Option<String>,
 ) -> Result<JsonValue> {
     Ok(match (user, attester, handle, hash, hash_of) {
-        (Some(user), ..) => json!({ "user": parse_user(&user)?.to_string() }),
+        (Some(user), ..) => json!({ "user": user.to_string() }),
         (_, Some(node), ..) => json!({ "attester": node }),
         (_, _, Some(glob), ..) => json!({ "handle": glob }),
         (_, _, _, Some(hash), _) => json!({ "hash": hash }),
@@ -225,10 +226,16 @@ pub(crate) async fn run(cx: &Context, command: BanlistCommand) -> Result<ExitCod
             expires,
             purge,
         } => {
-            let list = parse_room(&list)?;
+            let list = RoomRef::parse(&list)?;
             let rule = rule_id(&rule)?;
-            let target = target(user, attester, handle, hash, hash_of)?;
+            let user = user.map(|u| UserRef::parse(&u)).transpose()?;
             let client = cx.session(&secret).await?;
+            let list = client.resolve_room(&list).await?;
+            let user = match &user {
+                Some(user) => Some(client.resolve_user(user, None).await?),
+                None => None,
+            };
+            let target = target(user, attester, handle, hash, hash_of)?;
             let mut action = json!({
                 "action": "banlist_rule",
                 "rule": rule,
@@ -263,9 +270,10 @@ pub(crate) async fn run(cx: &Context, command: BanlistCommand) -> Result<ExitCod
             });
         }
         BanlistCommand::Remove { list, rule } => {
-            let list = parse_room(&list)?;
+            let list = RoomRef::parse(&list)?;
             let rule = rule_id(&rule)?;
             let client = cx.session(&secret).await?;
+            let list = client.resolve_room(&list).await?;
             let action = json!({ "action": "banlist_remove", "rule": rule });
             let expect = Expect::new(Some(list), POLICY_RULE).state_key(rule.clone());
             let done = client.act(&secret, &list, action, expect).await?;
@@ -278,10 +286,16 @@ pub(crate) async fn run(cx: &Context, command: BanlistCommand) -> Result<ExitCod
             list,
             enforcer,
         } => {
-            let room = parse_room(&room)?;
-            let list = parse_room(&list)?;
-            let enforcer = enforcer.map(|e| parse_user(&e)).transpose()?;
+            let room = RoomRef::parse(&room)?;
+            let list = RoomRef::parse(&list)?;
+            let enforcer = enforcer.map(|e| UserRef::parse(&e)).transpose()?;
             let client = cx.session(&secret).await?;
+            let room = client.resolve_room(&room).await?;
+            let list = client.resolve_room(&list).await?;
+            let enforcer = match &enforcer {
+                Some(enforcer) => Some(client.resolve_user(enforcer, Some(&room)).await?),
+                None => None,
+            };
             let mut action = json!({ "action": "subscribe", "list": list.to_string() });
             if let Some(enforcer) = enforcer {
                 action["enforcer"] = json!(enforcer.to_string());
@@ -293,9 +307,11 @@ pub(crate) async fn run(cx: &Context, command: BanlistCommand) -> Result<ExitCod
             });
         }
         BanlistCommand::Unsubscribe { room, list } => {
-            let room = parse_room(&room)?;
-            let list = parse_room(&list)?;
+            let room = RoomRef::parse(&room)?;
+            let list = RoomRef::parse(&list)?;
             let client = cx.session(&secret).await?;
+            let room = client.resolve_room(&room).await?;
+            let list = client.resolve_room(&list).await?;
             let action = json!({ "action": "unsubscribe", "list": list.to_string() });
             let expect = Expect::new(Some(room), kinds::POLICY_SUBSCRIPTIONS).state_key("");
             let done = client.act(&secret, &room, action, expect).await?;
@@ -304,9 +320,10 @@ pub(crate) async fn run(cx: &Context, command: BanlistCommand) -> Result<ExitCod
             });
         }
         BanlistCommand::Show { list, since } => {
-            let list = parse_room(&list)?;
+            let list = RoomRef::parse(&list)?;
             let since = since.map(|s| parse_event_id(&s)).transpose()?;
             let client = cx.session(&secret).await?;
+            let list = client.resolve_room(&list).await?;
             let view = client.ban_list(&list, since.as_ref()).await?;
             let text = show_text(&view);
             cx.out.print(view, || text);

@@ -1,4 +1,4 @@
-//! The chat commands: `register`, `room create|join|invite-link|leave`, `rooms`, `directory`,
+//! The chat commands: `register`, `room create|join|knock|invite-link|leave|alias|resolve`, `rooms`, `directory`,
 //! `send`, `history`, `tail`, `members`. Timeline text comes from `timeline.rs`. Each logs in with the key file (challenge, signature,
 //! session) and speaks the client API (specs/client-api.md) through
 //! [`causerie_node::client::Client`], which checks every draft before the key signs it.
@@ -9,9 +9,8 @@ use std::time::Duration;
 
 use anyhow::Result;
 use causerie_crypto::RoomId;
-use causerie_crypto::address::parse_room;
 use causerie_node::client::{
-    ApiEvent, Client, ClientError, JoinTarget, Member, NewRoom, RoomInfo, StreamItem,
+    ApiEvent, Client, ClientError, JoinTarget, Member, NewRoom, RoomInfo, RoomRef, StreamItem,
 };
 use clap::Subcommand;
 use serde_json::json;
@@ -51,15 +50,15 @@ pub(crate) enum RoomCommand {
         #[arg(long)]
         topic: Option<String>,
     },
-    /// Join a room by id or invite link.
+    /// Join a room by id, alias or invite link.
     Join {
-        /// `!<room id>`, `causerie:join/…` or `https://<node>/join/…`.
+        /// `!<room id>`, `#alias:server`, `causerie:join/…` or `https://<node>/join/…`.
         target: String,
     },
     /// Ask to join a room whose join rule is `knock`, or an open room during a join wave; a
     /// moderator lets you in with an invite.
     Knock {
-        /// Room id (!…).
+        /// Room id (!…) or alias (#name:server).
         room: String,
         /// Why you want to join (shown to the moderators).
         #[arg(long)]
@@ -67,13 +66,31 @@ pub(crate) enum RoomCommand {
     },
     /// Print the room's invite link.
     InviteLink {
-        /// Room id (!…).
+        /// Room id (!…) or alias (#name:server).
         room: String,
     },
     /// Leave a room.
     Leave {
-        /// Room id (!…).
+        /// Room id (!…) or alias (#name:server).
         room: String,
+    },
+    /// Give a room an alias on this node (`#NAME:<this node's server name>`), which the
+    /// directory announces to other nodes; with --remove, take it away. Needs the power to
+    /// rename the room.
+    Alias {
+        /// Room id (!…) or alias (#name:server).
+        room: String,
+        /// The alias's name: 1 to 32 of a-z 0-9 _ - .
+        #[arg(required_unless_present = "remove", conflicts_with = "remove")]
+        name: Option<String>,
+        /// Remove the room's alias on this node.
+        #[arg(long)]
+        remove: bool,
+    },
+    /// Print the room an alias names, with an invite link to join it through.
+    Resolve {
+        /// `#name:server`.
+        alias: String,
     },
 }
 
@@ -149,7 +166,7 @@ pub(crate) async fn room(cx: &Context, command: RoomCommand) -> Result<ExitCode>
             let room = match client.join(&secret, &target).await {
                 Ok(room) => room,
                 Err(ClientError::Refused { reason, .. }) if reason == "join_wave" => {
-                    let room = target.room();
+                    let room = target.to_string();
                     return Err(refused(
                         "join_wave",
                         format!(
@@ -166,25 +183,71 @@ pub(crate) async fn room(cx: &Context, command: RoomCommand) -> Result<ExitCode>
             });
         }
         RoomCommand::Knock { room, reason } => {
-            let room = parse_room(&room)?;
+            let room = RoomRef::parse(&room)?;
             let client = cx.session(&secret).await?;
+            let room = client.resolve_room(&room).await?;
             let submitted = client.knock(&secret, &room, reason.as_deref()).await?;
             cx.out.print(serde_json::to_value(&submitted)?, || {
                 format!("asked to join {room}; a moderator must let you in")
             });
         }
         RoomCommand::InviteLink { room } => {
-            let room = parse_room(&room)?;
+            let room = RoomRef::parse(&room)?;
             let client = cx.session(&secret).await?;
+            let room = client.resolve_room(&room).await?;
             let link = client.invite_link(&room).await?;
             cx.out
                 .print(json!({ "room": room.to_string(), "link": link }), || {
                     link.clone()
                 });
         }
-        RoomCommand::Leave { room } => {
-            let room = parse_room(&room)?;
+        RoomCommand::Alias { room, name, remove } => {
+            let room = RoomRef::parse(&room)?;
             let client = cx.session(&secret).await?;
+            let room = client.resolve_room(&room).await?;
+            match name {
+                Some(name) if !remove => {
+                    let alias = client.set_alias(&room, &name).await?;
+                    cx.out
+                        .print(json!({ "room": room.to_string(), "alias": alias }), || {
+                            format!("{room} is now {}", printable(&alias))
+                        });
+                }
+                _ => {
+                    let removed = client.remove_alias(&room).await?;
+                    cx.out.print(
+                        json!({ "room": room.to_string(), "removed": removed }),
+                        || match removed {
+                            true => format!("removed the alias of {room}"),
+                            false => format!("{room} had no alias on this node"),
+                        },
+                    );
+                }
+            }
+        }
+        RoomCommand::Resolve { alias } => {
+            let RoomRef::Alias(alias) = RoomRef::parse(&alias)? else {
+                return Err(refused("bad_alias", "an alias is #name:server"));
+            };
+            let client = cx.session(&secret).await?;
+            let resolved = client.resolve_alias(&alias).await?;
+            cx.out.print(
+                json!({ "alias": resolved.alias, "room": resolved.room, "node": resolved.node,
+                        "via": resolved.via, "link": resolved.link }),
+                || {
+                    format!(
+                        "{} is {}\ninvite link: {}",
+                        printable(&resolved.alias),
+                        resolved.room,
+                        resolved.link
+                    )
+                },
+            );
+        }
+        RoomCommand::Leave { room } => {
+            let room = RoomRef::parse(&room)?;
+            let client = cx.session(&secret).await?;
+            let room = client.resolve_room(&room).await?;
             let submitted = client.leave(&secret, &room).await?;
             cx.out
                 .print(serde_json::to_value(&submitted)?, || format!("left {room}"));
@@ -245,9 +308,10 @@ pub(crate) async fn rooms(cx: &Context, directory: bool) -> Result<ExitCode> {
 
 /// `causerie send`.
 pub(crate) async fn send(cx: &Context, room: &str, text: &str) -> Result<ExitCode> {
-    let room = parse_room(room)?;
+    let room = RoomRef::parse(room)?;
     let secret = cx.secret()?;
     let client = cx.session(&secret).await?;
+    let room = client.resolve_room(&room).await?;
     let submitted = client.send_message(&secret, &room, text).await?;
     cx.out.print(serde_json::to_value(&submitted)?, || {
         format!("sent {}", submitted.event_id)
@@ -278,9 +342,10 @@ async fn recent(
 
 /// `causerie history`.
 pub(crate) async fn history(cx: &Context, room: &str, limit: u32) -> Result<ExitCode> {
-    let room = parse_room(room)?;
+    let room = RoomRef::parse(room)?;
     let secret = cx.secret()?;
     let client = cx.session(&secret).await?;
+    let room = client.resolve_room(&room).await?;
     let (mut timeline, events) = recent(&client, &room, limit as usize, cx.out.json()).await?;
     cx.out.print(
         json!({ "room": room.to_string(), "events": events }),
@@ -379,9 +444,10 @@ impl Printed {
 /// `causerie tail`: the last `lines` events, then (with `follow`) the live stream. The stream is
 /// opened before the history is read, so nothing falls between the two.
 pub(crate) async fn tail(cx: &Context, room: &str, lines: u32, follow: bool) -> Result<ExitCode> {
-    let room = parse_room(room)?;
+    let room = RoomRef::parse(room)?;
     let secret = cx.secret()?;
     let mut client = cx.session(&secret).await?;
+    let room = client.resolve_room(&room).await?;
     if !follow {
         let (timeline, events) = recent(&client, &room, lines as usize, cx.out.json()).await?;
         let mut printed = Printed::new(timeline);
@@ -486,9 +552,10 @@ fn member_line(member: &Member) -> String {
 
 /// `causerie members`.
 pub(crate) async fn members(cx: &Context, room: &str) -> Result<ExitCode> {
-    let room = parse_room(room)?;
+    let room = RoomRef::parse(room)?;
     let secret = cx.secret()?;
     let client = cx.session(&secret).await?;
+    let room = client.resolve_room(&room).await?;
     let members = client.members(&room).await?;
     cx.out.print(
         json!({ "room": room.to_string(), "members": members }),

@@ -83,6 +83,7 @@ async fn start_node(
         listen: vec![format!("/ip4/127.0.0.1/tcp/{p2p}")],
         bootstrap,
         http: Some(format!("127.0.0.1:{http}")),
+        ..Overrides::default()
     };
     let config = Config::from_parts(ConfigFile::default(), overrides)?;
     daemon::start(&config)

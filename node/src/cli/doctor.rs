@@ -121,6 +121,7 @@ pub(crate) async fn run(cx: &Context, args: DoctorArgs) -> Result<ExitCode> {
         listen: args.listen,
         bootstrap: Vec::new(),
         http: args.http,
+        ..Overrides::default()
     };
     let config = Config::load(args.config.as_deref(), overrides)?;
     let mut checks = Vec::new();

@@ -6,10 +6,10 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
-use causerie_crypto::address::{ID_HEX_DIGITS, parse_event_id, parse_room, parse_user};
+use causerie_crypto::address::parse_event_id;
 use causerie_crypto::event::kinds;
 use causerie_crypto::{UserKey, Value};
-use causerie_node::client::{Client, Expect};
+use causerie_node::client::{Client, Expect, RoomRef, UserRef};
 use clap::Subcommand;
 use serde_json::json;
 
@@ -71,7 +71,7 @@ fn expires_after(duration: Option<&str>) -> Result<Option<u64>> {
 pub(crate) enum ModCommand {
     /// Remove a member from the room (they may join again).
     Kick {
-        /// Room id (!…).
+        /// Room id (!…) or alias (#name:server).
         room: String,
         /// The member: key hex or handle.
         user: String,
@@ -81,7 +81,7 @@ pub(crate) enum ModCommand {
     },
     /// Ban a user from the room (for a while with --duration).
     Ban {
-        /// Room id (!…).
+        /// Room id (!…) or alias (#name:server).
         room: String,
         /// The user: key hex or handle of a member.
         user: String,
@@ -94,7 +94,7 @@ pub(crate) enum ModCommand {
     },
     /// Ban a user and delete everything they wrote in the room (one event).
     Purge {
-        /// Room id (!…).
+        /// Room id (!…) or alias (#name:server).
         room: String,
         /// The user: key hex or handle of a member.
         user: String,
@@ -107,7 +107,7 @@ pub(crate) enum ModCommand {
     },
     /// Lift a ban.
     Unban {
-        /// Room id (!…).
+        /// Room id (!…) or alias (#name:server).
         room: String,
         /// The user: key hex or handle of a member.
         user: String,
@@ -117,7 +117,7 @@ pub(crate) enum ModCommand {
     },
     /// Mute a user: they can read the room but send nothing (for a while with --duration).
     Mute {
-        /// Room id (!…).
+        /// Room id (!…) or alias (#name:server).
         room: String,
         /// The user: key hex or handle of a member.
         user: String,
@@ -130,7 +130,7 @@ pub(crate) enum ModCommand {
     },
     /// Lift a mute.
     Unmute {
-        /// Room id (!…).
+        /// Room id (!…) or alias (#name:server).
         room: String,
         /// The user: key hex or handle of a member.
         user: String,
@@ -140,7 +140,7 @@ pub(crate) enum ModCommand {
     },
     /// Delete an event's content (its id and signature stay valid).
     Redact {
-        /// Room id (!…).
+        /// Room id (!…) or alias (#name:server).
         room: String,
         /// Event id ($…).
         event: String,
@@ -154,7 +154,7 @@ pub(crate) enum ModCommand {
     Unlock(super::rules::LockArgs),
     /// Set a member's power level.
     Power {
-        /// Room id (!…).
+        /// Room id (!…) or alias (#name:server).
         room: String,
         /// The user: key hex or handle of a member.
         user: String,
@@ -164,37 +164,15 @@ pub(crate) enum ModCommand {
     },
 }
 
-/// Resolves USER: a key in hex, or the handle of exactly one user with a member event.
+/// Resolves USER: a key in hex, or the handle of exactly one member of the room.
 pub(crate) async fn resolve_user(
     client: &Client,
     room: &causerie_crypto::RoomId,
     user: &str,
 ) -> Result<UserKey> {
-    let handle = user.strip_prefix('@').unwrap_or(user);
-    // Handles are at most MAX_HANDLE_BYTES (32) characters, so 64 can only be a key.
-    if handle.chars().count() == ID_HEX_DIGITS {
-        return Ok(parse_user(user)?);
-    }
-    let members = client.members(room).await?;
-    let matches: Vec<_> = members
-        .iter()
-        .filter(|m| m.handle.as_deref() == Some(handle))
-        .collect();
-    match matches.as_slice() {
-        [one] => parse_user(&one.user)
-            .map_err(|_| refused("bad_user", "the node listed a malformed member key")),
-        [] => Err(refused(
-            "unknown_member",
-            format!("no member with handle {handle:?}; pass the key (64 hex digits)"),
-        )),
-        _ => Err(refused(
-            "ambiguous_member",
-            format!(
-                "{} members have handle {handle:?} (on different nodes); pass the key",
-                matches.len()
-            ),
-        )),
-    }
+    Ok(client
+        .resolve_user(&UserRef::parse(user)?, Some(room))
+        .await?)
 }
 
 fn with_reason(mut action: serde_json::Value, reason: Option<&str>) -> serde_json::Value {
@@ -239,7 +217,7 @@ pub(crate) async fn run(cx: &Context, command: ModCommand) -> Result<ExitCode> {
             return Err(refused("usage", "lockdown and unlock run on their own"));
         }
     };
-    let room = parse_room(&room_text)?;
+    let room = RoomRef::parse(&room_text)?;
     // Everything typed is checked before logging in.
     let event = match &command {
         ModCommand::Redact { event, .. } => Some(parse_event_id(event)?),
@@ -256,6 +234,7 @@ pub(crate) async fn run(cx: &Context, command: ModCommand) -> Result<ExitCode> {
         None => what,
     };
     let client = cx.session(&secret).await?;
+    let room = client.resolve_room(&room).await?;
     let member = |user: &UserKey, membership: &str| {
         Expect::new(Some(room), kinds::MEMBER)
             .state_key(user.to_string())

@@ -29,6 +29,14 @@ pub(crate) struct RunArgs {
     /// HTTP (API, web client, metrics) address (default 127.0.0.1:8080).
     #[arg(long, value_name = "ADDR")]
     http: Option<String>,
+    /// Address where other machines reach this node, announced to peers and put in invite
+    /// links, e.g. /ip4/203.0.113.7/tcp/7447 (repeatable; config key external_addresses).
+    #[arg(long = "external-address", value_name = "MULTIADDR")]
+    external_addresses: Vec<String>,
+    /// Relay to reserve a slot on while this node is not reachable, ending in /p2p/PEER_ID
+    /// (repeatable; config key relays).
+    #[arg(long = "relay", value_name = "MULTIADDR")]
+    relays: Vec<String>,
 }
 
 /// `causerie compact` flags.
@@ -89,6 +97,8 @@ pub(crate) fn run_node(args: RunArgs) -> Result<ExitCode> {
         listen: args.listen,
         bootstrap: args.bootstrap,
         http: args.http,
+        external_addresses: args.external_addresses,
+        relays: args.relays,
     };
     let config = Config::load(args.config.as_deref(), overrides)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -6,10 +6,10 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
-use causerie_crypto::ReportId;
-use causerie_crypto::address::{parse_event_id, parse_room, parse_user};
+use causerie_crypto::address::parse_event_id;
 use causerie_crypto::report::{Category, Target};
-use causerie_node::client::{ReportAsk, ReportInfo};
+use causerie_crypto::{EventId, ReportId};
+use causerie_node::client::{Client, ReportAsk, ReportInfo, RoomRef, UserRef};
 use clap::{Args as ClapArgs, Subcommand};
 
 use super::{Context, refused};
@@ -31,7 +31,7 @@ pub(crate) struct ReportWords {
 pub(crate) enum ReportCommand {
     /// Report one or more messages of a room (by one author).
     Event {
-        /// Room id (!…).
+        /// Room id (!…) or alias (#name:server).
         room: String,
         /// Event ids ($…), at most 16.
         #[arg(required = true)]
@@ -41,7 +41,8 @@ pub(crate) enum ReportCommand {
     },
     /// Report a user, optionally in a room with some of their events as evidence.
     User {
-        /// The user's key.
+        /// The user: key (64 hex digits) or handle (@alice; a member of --room, else an
+        /// account of this node).
         user: String,
         /// The room where it happened.
         #[arg(long)]
@@ -54,7 +55,7 @@ pub(crate) enum ReportCommand {
     },
     /// Report a room to the operators of its moderators' nodes.
     Room {
-        /// Room id (!…).
+        /// Room id (!…) or alias (#name:server).
         room: String,
         #[command(flatten)]
         words: ReportWords,
@@ -115,52 +116,85 @@ fn describe(info: &ReportInfo) -> String {
     lines.join("\n")
 }
 
-/// Runs a `report` subcommand.
-pub(crate) async fn run(cx: &Context, command: ReportCommand) -> Result<ExitCode> {
-    let secret = cx.secret()?;
-    let ask = match &command {
-        ReportCommand::Event {
-            room,
-            events,
-            words,
-        } => Some(ReportAsk {
-            target: Target::Event,
+/// A report as typed: checked before logging in; its room alias and user handle are looked
+/// up after.
+struct Typed {
+    target: Target,
+    category: Category,
+    text: String,
+    room: Option<RoomRef>,
+    user: Option<UserRef>,
+    events: Vec<EventId>,
+}
+
+impl Typed {
+    fn new(
+        target: Target,
+        words: &ReportWords,
+        room: Option<&str>,
+        events: &[String],
+    ) -> Result<Typed> {
+        Ok(Typed {
+            target,
             category: category(&words.category)?,
             text: words.text.clone(),
-            room: Some(parse_room(room)?),
+            room: room.map(RoomRef::parse).transpose()?,
             user: None,
             events: events
                 .iter()
                 .map(|e| parse_event_id(e))
                 .collect::<Result<_, _>>()?,
-        }),
+        })
+    }
+
+    async fn resolve(self, client: &Client) -> Result<ReportAsk> {
+        let room = match &self.room {
+            Some(room) => Some(client.resolve_room(room).await?),
+            None => None,
+        };
+        let user = match &self.user {
+            Some(user) => Some(client.resolve_user(user, room.as_ref()).await?),
+            None => None,
+        };
+        Ok(ReportAsk {
+            target: self.target,
+            category: self.category,
+            text: self.text,
+            room,
+            user,
+            events: self.events,
+        })
+    }
+}
+
+/// Runs a `report` subcommand.
+pub(crate) async fn run(cx: &Context, command: ReportCommand) -> Result<ExitCode> {
+    let secret = cx.secret()?;
+    let typed = match &command {
+        ReportCommand::Event {
+            room,
+            events,
+            words,
+        } => Some(Typed::new(Target::Event, words, Some(room), events)?),
         ReportCommand::User {
             user,
             room,
             events,
             words,
-        } => Some(ReportAsk {
-            target: Target::User,
-            category: category(&words.category)?,
-            text: words.text.clone(),
-            room: room.as_deref().map(parse_room).transpose()?,
-            user: Some(parse_user(user)?),
-            events: events
-                .iter()
-                .map(|e| parse_event_id(e))
-                .collect::<Result<_, _>>()?,
+        } => Some(Typed {
+            user: Some(UserRef::parse(user)?),
+            ..Typed::new(Target::User, words, room.as_deref(), events)?
         }),
-        ReportCommand::Room { room, words } => Some(ReportAsk {
-            target: Target::Room,
-            category: category(&words.category)?,
-            text: words.text.clone(),
-            room: Some(parse_room(room)?),
-            user: None,
-            events: Vec::new(),
-        }),
+        ReportCommand::Room { room, words } => {
+            Some(Typed::new(Target::Room, words, Some(room), &[])?)
+        }
         ReportCommand::Status { .. } => None,
     };
     let client = cx.session(&secret).await?;
+    let ask = match typed {
+        Some(typed) => Some(typed.resolve(&client).await?),
+        None => None,
+    };
     match (ask, command) {
         (Some(ask), _) => {
             let info = client.report(&secret, &ask).await?;

@@ -7,9 +7,9 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use causerie_crypto::RoomId;
-use causerie_crypto::address::{parse_event_id, parse_room, parse_user};
+use causerie_crypto::address::{parse_event_id, parse_user};
 use causerie_crypto::event::kinds;
-use causerie_node::client::{Client, ClientError, Expect, ReviewItemInfo, ReviewRejected};
+use causerie_node::client::{Client, ClientError, Expect, ReviewItemInfo, ReviewRejected, RoomRef};
 use causerie_storage::{MAX_REVIEW_ITEMS_PER_ROOM, MAX_REVIEW_PAGE};
 use clap::Subcommand;
 use serde_json::json;
@@ -21,7 +21,7 @@ use super::{Context, printable, refused};
 pub(crate) enum ReviewCommand {
     /// List a room's review queue (held and flagged events), oldest first.
     List {
-        /// Room id (!…).
+        /// Room id (!…) or alias (#name:server).
         room: String,
         /// Start after this item number.
         #[arg(long)]
@@ -29,14 +29,14 @@ pub(crate) enum ReviewCommand {
     },
     /// Approve an item: a held message enters the room; a flagged one stays.
     Approve {
-        /// Room id (!…).
+        /// Room id (!…) or alias (#name:server).
         room: String,
         /// Item number (from `review list`).
         item: u64,
     },
     /// Reject an item: a held message is dropped; an accepted one is redacted.
     Reject {
-        /// Room id (!…).
+        /// Room id (!…) or alias (#name:server).
         room: String,
         /// Item number (from `review list`).
         item: u64,
@@ -98,8 +98,9 @@ pub(crate) async fn run(cx: &Context, command: ReviewCommand) -> Result<ExitCode
         | ReviewCommand::Approve { room, .. }
         | ReviewCommand::Reject { room, .. } => room.clone(),
     };
-    let room = parse_room(&room_text)?;
+    let room = RoomRef::parse(&room_text)?;
     let client = cx.session(&secret).await?;
+    let room = client.resolve_room(&room).await?;
     match command {
         ReviewCommand::List { after, .. } => {
             let page = client.review_list(&room, after).await?;

@@ -8,7 +8,7 @@ use anyhow::Result;
 use causerie_crypto::RoomId;
 use causerie_crypto::address::parse_room;
 use causerie_crypto::event::kinds;
-use causerie_node::client::{Client, ClientError, Expect, RoomInfo};
+use causerie_node::client::{Client, ClientError, Expect, RoomInfo, RoomRef};
 use clap::{Args, Subcommand};
 use serde_json::{Map, Value, json};
 
@@ -23,7 +23,7 @@ const MAX_DURATION_MS: u64 = 30 * 24 * 60 * 60 * 1_000;
 pub(crate) enum RulesCommand {
     /// Show a room's content rules.
     Show {
-        /// Room id (!…).
+        /// Room id (!…) or alias (#name:server).
         room: String,
     },
     /// Change a room's content rules; options not given keep their value.
@@ -33,7 +33,7 @@ pub(crate) enum RulesCommand {
 /// `causerie rules set`.
 #[derive(Debug, Args)]
 pub(crate) struct SetArgs {
-    /// Room id (!…).
+    /// Room id (!…) or alias (#name:server).
     room: String,
     /// Longest message in bytes (`off`: no limit).
     #[arg(long, value_parser = limit_or_off)]
@@ -324,8 +324,9 @@ pub(crate) async fn run(cx: &Context, command: RulesCommand) -> Result<ExitCode>
         RulesCommand::Show { room } => room,
         RulesCommand::Set(args) => &args.room,
     };
-    let room = parse_room(room_text)?;
+    let room = RoomRef::parse(room_text)?;
     let client = cx.session(&secret).await?;
+    let room = client.resolve_room(&room).await?;
     let info = client.room(&room).await?;
     match command {
         RulesCommand::Show { .. } => {
@@ -382,7 +383,7 @@ pub(crate) async fn run(cx: &Context, command: RulesCommand) -> Result<ExitCode>
 /// `causerie mod lockdown` and `causerie mod unlock`.
 #[derive(Debug, Args)]
 pub(crate) struct LockArgs {
-    /// Room id (!…); or --all.
+    /// Room id (!…) or alias (#name:server); or --all.
     room: Option<String>,
     /// Every joined room where you may change the join rules and content rules.
     #[arg(long, conflicts_with = "room")]
@@ -396,7 +397,7 @@ pub(crate) struct LockArgs {
 /// state-event level (the node refuses any where a kind needs more).
 async fn lock_targets(client: &Client, args: &LockArgs) -> Result<Vec<RoomId>> {
     if let Some(room) = &args.room {
-        return Ok(vec![parse_room(room)?]);
+        return Ok(vec![client.resolve_room(&RoomRef::parse(room)?).await?]);
     }
     if !args.all {
         return Err(refused("usage", "name a room or pass --all"));

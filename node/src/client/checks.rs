@@ -3,9 +3,10 @@
 //! a user types (a room id or an invite link).
 
 use causerie_crypto::address::{INVITE_PREFIX, InviteLink, parse_room};
+use causerie_crypto::directory::RoomAlias;
 use causerie_crypto::{Challenge, EventDraft, RoomId, UserKey, UserSecret, Value};
 
-use super::error::{ClientError, bad};
+use super::error::{ClientError, bad, invalid};
 use super::wire::{ChallengeAnswer, Draft};
 
 /// What the client expects a draft to be; checked before signing.
@@ -176,11 +177,14 @@ pub(super) fn sign(secret: &UserSecret, input: &[u8]) -> Result<String, ClientEr
         .ok_or_else(|| ClientError::DraftMismatch("input has no protocol domain prefix".into()))
 }
 
-/// Where to join: a room id or an invite link.
+/// Where to join: a room id, an alias or an invite link.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JoinTarget {
     /// A room the node may already hold.
     Room(RoomId),
+    /// `#local:server`: the node resolves it (specs/directory.md) and joins through the nodes
+    /// that hold the room.
+    Alias(RoomAlias),
     /// `causerie:join/<room>?via=…`, or its web form `https://<host>/join/<room>?via=…`.
     Link {
         /// The whole link, as given.
@@ -191,8 +195,9 @@ pub enum JoinTarget {
 }
 
 impl JoinTarget {
-    /// Parses a room id (`!` optional) or an invite link (`causerie:join/<room>?via=…` or
-    /// `https://<host>/join/<room>?via=…`), by the rules of [`causerie_crypto::address`].
+    /// Parses a room id (`!` optional), an alias (`#local:server`) or an invite link
+    /// (`causerie:join/<room>?via=…` or `https://<host>/join/<room>?via=…`), by the rules of
+    /// [`causerie_crypto::address`] and [`causerie_crypto::directory`].
     pub fn parse(text: &str) -> Result<JoinTarget, ClientError> {
         let web = text.starts_with("https://") || text.starts_with("http://");
         if text.starts_with(INVITE_PREFIX) || web {
@@ -202,13 +207,28 @@ impl JoinTarget {
                 room: link.room,
             });
         }
+        if text.starts_with('#') {
+            return RoomAlias::parse(text)
+                .map(JoinTarget::Alias)
+                .map_err(|e| invalid(e.reason(), format!("{text:?}: {e}")));
+        }
         Ok(JoinTarget::Room(parse_room(text)?))
     }
 
-    /// The room this target names.
-    pub fn room(&self) -> RoomId {
+    /// The room this target names, when it is known without asking a node (not for an alias).
+    pub fn room(&self) -> Option<RoomId> {
         match self {
-            JoinTarget::Room(room) | JoinTarget::Link { room, .. } => *room,
+            JoinTarget::Room(room) | JoinTarget::Link { room, .. } => Some(*room),
+            JoinTarget::Alias(_) => None,
+        }
+    }
+}
+
+impl std::fmt::Display for JoinTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            JoinTarget::Room(room) | JoinTarget::Link { room, .. } => room.fmt(f),
+            JoinTarget::Alias(alias) => alias.fmt(f),
         }
     }
 }
@@ -330,24 +350,31 @@ mod tests {
         assert!(matches!(JoinTarget::parse(&room), Ok(JoinTarget::Room(_))));
         // The sigil is optional, in a room id as in a link.
         let bare = JoinTarget::parse(&room[1..]).unwrap();
-        assert_eq!(bare.room().to_string(), room);
+        assert_eq!(bare.to_string(), room);
         let link = format!("causerie:join/{room}?via=/ip4/127.0.0.1/tcp/1/p2p/x");
         let target = JoinTarget::parse(&link).unwrap();
-        assert_eq!(target.room().to_string(), room);
+        assert_eq!(target.room().map(|r| r.to_string()), Some(room.clone()));
         assert!(matches!(target, JoinTarget::Link { .. }));
         let bare = format!("causerie:join/{}?via=x", &room[1..]);
-        assert_eq!(JoinTarget::parse(&bare).unwrap().room().to_string(), room);
+        assert_eq!(JoinTarget::parse(&bare).unwrap().to_string(), room);
         // The web form of the same link.
         let web = format!("https://chat.example.org/join/{room}?via=/ip4/127.0.0.1/tcp/1/p2p/x");
         let target = JoinTarget::parse(&web).unwrap();
-        assert_eq!(target.room().to_string(), room);
+        assert_eq!(target.room().map(|r| r.to_string()), Some(room.clone()));
         assert!(matches!(target, JoinTarget::Link { link, .. } if link == web));
+        // An alias names no room until a node resolves it.
+        let alias = JoinTarget::parse("#lobby:chat.example.org").unwrap();
+        assert!(matches!(alias, JoinTarget::Alias(_)));
+        assert_eq!(alias.room(), None);
+        assert_eq!(alias.to_string(), "#lobby:chat.example.org");
         for (bad, reason) in [
             ("", "bad_room_id"),
             ("!zz", "bad_room_id"),
             (&room.to_uppercase(), "bad_room_id"),
             ("causerie:join/", "bad_room_id"),
             ("http://x", "not_an_invite"),
+            ("#lobby", "bad_alias"),
+            ("#Lobby:chat.example.org", "bad_alias"),
             (&format!("https://a.example/join/{room}"), "via_count"),
             (&format!("https://a b/join/{room}?via=x"), "bad_origin"),
             (&format!("causerie:join/{room}"), "via_count"),

@@ -99,7 +99,7 @@ impl Client {
             .call(Method::GET, &format!("/rooms/{room}/invite"), None, true)
             .await?;
         let target = JoinTarget::parse(&answer.link).map_err(|e| bad(e.to_string()))?;
-        if target.room() != *room || !matches!(target, JoinTarget::Link { .. }) {
+        if target.room() != Some(*room) || !matches!(target, JoinTarget::Link { .. }) {
             return Err(bad("invite link names another room"));
         }
         Ok(answer.link)
@@ -189,29 +189,35 @@ impl Client {
         self.act(secret, room, action, expect).await
     }
 
-    /// Joins a room by id or invite link (the node replicates it first if needed).
+    /// Joins a room by id, alias or invite link (the node replicates it first if needed). An
+    /// alias is resolved first, so that the draft the node answers can be checked against the
+    /// room the alias names.
     pub async fn join(
         &self,
         secret: &UserSecret,
         target: &JoinTarget,
     ) -> Result<RoomId, ClientError> {
-        let body = match target {
-            JoinTarget::Room(room) => json!({ "room": room.to_string() }),
-            JoinTarget::Link { link, .. } => json!({ "link": link }),
+        let (body, room) = match target {
+            JoinTarget::Room(room) => (json!({ "room": room.to_string() }), *room),
+            JoinTarget::Link { link, room } => (json!({ "link": link }), *room),
+            JoinTarget::Alias(alias) => {
+                let resolved = self.resolve_alias(alias).await?;
+                let room = parse_room(&resolved.room).map_err(|e| bad(e.to_string()))?;
+                (json!({ "alias": alias.to_string() }), room)
+            }
         };
         let answer: JoinAnswer = self
             .call(Method::POST, "/rooms/join", Some(body), true)
             .await?;
-        if answer.room != target.room().to_string() {
+        if answer.room != room.to_string() {
             return Err(ClientError::DraftMismatch(format!(
-                "asked to join {}, the node prepared {}",
-                target.room(),
+                "asked to join {target}, the node prepared {}",
                 answer.room
             )));
         }
-        let expect = self.own_member(&target.room(), "join")?;
+        let expect = self.own_member(&room, "join")?;
         self.sign_and_submit(secret, &answer.draft, &expect).await?;
-        Ok(target.room())
+        Ok(room)
     }
 
     /// Asks to join a room (a knock): in a `knock` room, or in an open room while a join wave is

@@ -34,6 +34,7 @@ pub async fn start_node_at(data_dir: PathBuf, bootstrap: Vec<String>, http: &str
         listen: vec!["/ip4/127.0.0.1/tcp/0".into()],
         bootstrap,
         http: Some(http.into()),
+        ..Overrides::default()
     };
     let config = Config::from_parts(ConfigFile::default(), overrides).unwrap();
     daemon::start(&config).await.unwrap()

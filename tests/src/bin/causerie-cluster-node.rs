@@ -63,6 +63,7 @@ fn main() -> ExitCode {
         listen: args.listen,
         bootstrap: args.bootstrap,
         http: args.http,
+        ..Overrides::default()
     };
     let control = args.control;
     let config = match Config::load(args.config.as_deref(), overrides) {

@@ -531,6 +531,7 @@ pub async fn start_node_answering(
         listen: vec!["/ip4/127.0.0.1/tcp/0".to_owned()],
         bootstrap: Vec::new(),
         http: Some(http.to_owned()),
+        ..Overrides::default()
     };
     let file = ConfigFile {
         http_allowed_hosts: (!hosts.is_empty()).then_some(hosts),
