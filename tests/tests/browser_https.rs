@@ -60,6 +60,7 @@ async fn register_join_by_https_link_and_chat() {
         listen: vec!["/ip4/127.0.0.1/tcp/0".to_owned()],
         bootstrap: Vec::new(),
         http: Some(format!("127.0.0.1:{port}")),
+        ..Overrides::default()
     };
     let config = Config::from_parts(file, overrides).unwrap();
     let node = causerie_node::daemon::start(&config).await.unwrap();

@@ -409,7 +409,10 @@ async fn caddy_in_front_of_a_node() {
             ),
         )
         .replace("127.0.0.1:8080", &node.http.to_string());
-    assert!(example.contains("admin off") && example.contains("bind 127.0.0.1"), "{example}");
+    assert!(
+        example.contains("admin off") && example.contains("bind 127.0.0.1"),
+        "{example}"
+    );
     let config = dir.path().join("Caddyfile");
     std::fs::write(&config, example).unwrap();
     let home = dir.path().display().to_string();

@@ -7,8 +7,8 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use causerie_crypto::address::{ID_HEX_DIGITS, parse_event_id, parse_room, parse_user};
-use causerie_crypto::{EventId, RoomId, UserKey};
-use causerie_node::client::{Client, Submitted};
+use causerie_crypto::{EventId, UserKey};
+use causerie_node::client::{Client, RoomRef, Submitted};
 use serde_json::json;
 
 use super::moderation::resolve_user;
@@ -17,9 +17,10 @@ use super::{Context, printable, refused};
 /// Most rooms `dm` looks through to find the member a handle names.
 const MAX_DM_LOOKUP_ROOMS: usize = 64;
 
-/// The room and event a command names, checked before logging in.
-fn target(room: &str, event: &str) -> Result<(RoomId, EventId)> {
-    Ok((parse_room(room)?, parse_event_id(event)?))
+/// The room (an id or an alias, resolved after logging in) and event a command names, checked
+/// before logging in.
+fn target(room: &str, event: &str) -> Result<(RoomRef, EventId)> {
+    Ok((RoomRef::parse(room)?, parse_event_id(event)?))
 }
 
 fn done(cx: &Context, submitted: &Submitted, text: String) -> Result<ExitCode> {
@@ -38,6 +39,7 @@ pub(crate) async fn reply(
     let (room, event) = target(room, event)?;
     let secret = cx.secret()?;
     let client = cx.session(&secret).await?;
+    let room = client.resolve_room(&room).await?;
     let mut users = Vec::with_capacity(mentions.len());
     for user in mentions {
         users.push(resolve_user(&client, &room, user).await?);
@@ -54,6 +56,7 @@ pub(crate) async fn edit(cx: &Context, room: &str, event: &str, text: &str) -> R
     let (room, event) = target(room, event)?;
     let secret = cx.secret()?;
     let client = cx.session(&secret).await?;
+    let room = client.resolve_room(&room).await?;
     let submitted = client.edit(&secret, &room, &event, text).await?;
     done(cx, &submitted, format!("edited {event}"))
 }
@@ -75,6 +78,7 @@ pub(crate) async fn react(
     }
     let secret = cx.secret()?;
     let client = cx.session(&secret).await?;
+    let room = client.resolve_room(&room).await?;
     let key_text = printable(key);
     if add {
         let submitted = client.react(&secret, &room, &event, key).await?;
@@ -90,6 +94,7 @@ pub(crate) async fn delete(cx: &Context, room: &str, event: &str) -> Result<Exit
     let (room, event) = target(room, event)?;
     let secret = cx.secret()?;
     let client = cx.session(&secret).await?;
+    let room = client.resolve_room(&room).await?;
     let submitted = client.delete(&secret, &room, &event).await?;
     done(cx, &submitted, format!("deleted {event}"))
 }
