@@ -263,11 +263,16 @@ async fn disclosure_bundle_and_transparency_counts() {
     assert_eq!(periods[0]["requests_answered"], 1);
     assert_eq!(periods[0]["requests_refused"], 1);
     assert_eq!(periods[0]["reports_received"], 0);
-    // A malformed user key is refused before anything is disclosed.
+    // A malformed user key, or a handle nobody here has, is refused before anything is
+    // disclosed.
     operator
-        .run(&["disclose", "--user", "zz", "--request-ref", "R"])
+        .run(&["disclose", "--user", &"zz".repeat(32), "--request-ref", "R"])
         .await
         .refused("bad_user");
+    operator
+        .run(&["disclose", "--user", "@zz", "--request-ref", "R"])
+        .await
+        .refused("unknown_handle");
     running.shutdown().await;
 
     // Offline: the bundle verifies with no node running, and any flipped byte is refused.

@@ -114,8 +114,17 @@ async fn operator_attests_at_a_level_and_verifies_contact_data() {
         .run(&["attest", "--user", &stranger, "--level", "key"])
         .await
         .refused("not_registered");
+    // Neither a key nor a handle; a handle nobody here has; a malformed key.
     operator
-        .run(&["attest", "--user", "zz", "--level", "key"])
+        .run(&["attest", "--user", "Z Z", "--level", "key"])
+        .await
+        .refused("bad_handle");
+    operator
+        .run(&["attest", "--user", "@zz", "--level", "key"])
+        .await
+        .refused("unknown_handle");
+    operator
+        .run(&["attest", "--user", &"zz".repeat(32), "--level", "key"])
         .await
         .refused("bad_user");
     // The API refuses an unknown level itself too.
