@@ -28,17 +28,6 @@ async fn run_until(user: &User, args: &[&str], done: impl Fn(&Run) -> bool) -> s
     }
 }
 
-/// The membership `viewer` sees for `user` in `room`.
-async fn membership(viewer: &User, room: &str, user: &str) -> String {
-    let run = viewer.run(&["members", room]).await;
-    entries(&run.ok(), "members")
-        .iter()
-        .find(|m| m["user"] == user)
-        .and_then(|m| m["membership"].as_str())
-        .unwrap_or_default()
-        .to_owned()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aliases_and_handles_stand_for_ids() {
     let dir = tempfile::tempdir().unwrap();
@@ -94,7 +83,7 @@ async fn aliases_and_handles_stand_for_ids() {
         .run(&["mod", "kick", &alias, "@bob", "--reason", "testing handles"])
         .await
         .ok();
-    assert_eq!(membership(&alice, &room, &bob_key).await, "leave");
+    assert_eq!(alice.membership_of(&room, &bob_key).await, "leave");
     alice
         .run(&["mod", "kick", &room, "@nobody"])
         .await

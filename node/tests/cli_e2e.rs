@@ -25,20 +25,6 @@ async fn bodies(user: &User, room: &str) -> Vec<String> {
         .collect()
 }
 
-/// `user`'s membership as `viewer` sees it through their node ("" when not listed).
-async fn membership(viewer: &User, room: &str, user: &str) -> String {
-    let run = viewer.run(&["members", room]).await;
-    if run.code != 0 {
-        return String::new();
-    }
-    entries(&run.json(), "members")
-        .iter()
-        .find(|m| m["user"] == user)
-        .and_then(|m| m["membership"].as_str())
-        .unwrap_or_default()
-        .to_owned()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_nodes_two_users_chat_through_the_cli() {
     let dir = tempfile::tempdir().unwrap();
@@ -183,16 +169,16 @@ async fn two_nodes_two_users_chat_through_the_cli() {
 
     // Ban by key, unban, and bob comes back by link.
     alice.run(&["mod", "ban", &room, &bob_key]).await.ok();
-    assert_eq!(membership(&alice, &room, &bob_key).await, "ban");
+    assert_eq!(alice.membership_of(&room, &bob_key).await, "ban");
     alice.run(&["mod", "unban", &room, &bob_key]).await.ok();
-    assert_eq!(membership(&alice, &room, &bob_key).await, "leave");
+    assert_eq!(alice.membership_of(&room, &bob_key).await, "leave");
     wait_until("the unban to reach node 2", || async {
-        membership(&bob, &room, &bob_key).await == "leave"
+        bob.membership_of(&room, &bob_key).await == "leave"
             && bob.run(&["room", "join", &link]).await.code == 0
     })
     .await;
     wait_until("bob's return to reach node 1", || async {
-        membership(&alice, &room, &bob_key).await == "join"
+        alice.membership_of(&room, &bob_key).await == "join"
     })
     .await;
 

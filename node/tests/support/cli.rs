@@ -257,6 +257,21 @@ impl User {
         user
     }
 
+    /// `user`'s membership in `room` as this user sees it through their node ("" when not
+    /// listed or not readable).
+    pub async fn membership_of(&self, room: &str, user: &str) -> String {
+        let run = self.run(&["members", room]).await;
+        if run.code != 0 {
+            return String::new();
+        }
+        entries(&run.json(), "members")
+            .iter()
+            .find(|m| m["user"] == user)
+            .and_then(|m| m["membership"].as_str())
+            .unwrap_or_default()
+            .to_owned()
+    }
+
     /// Creates a public room named `name`; returns its id.
     pub async fn create_public_room(&self, name: &str) -> String {
         let created = self.run(&["room", "create", name, "--public"]).await.ok();
