@@ -34,6 +34,7 @@ use thiserror::Error;
 
 pub mod chat;
 pub mod panel;
+pub mod timeline;
 
 /// The Chromium binary the tests drive (Debian's `chromium` package).
 pub const CHROMIUM_PATH: &str = "/usr/bin/chromium";

@@ -11,7 +11,7 @@
 // - images are never loaded: `![alt](url)` becomes a link to the image;
 // - task-list checkboxes become text; headings become bold paragraphs (a timeline has no
 //   document outline);
-// - `@handle` in text (not in code or links) becomes a `.mention`, `.mention.me` when it names
+// - `@handle` in text (not in code or links) becomes a `.mention`, `.mention.to-me` when it names
 //   the user.
 
 import { Marked } from './vendor/marked/marked.esm.js';
@@ -98,7 +98,7 @@ function markMentions(root, myHandle) {
     for (const token of tokens) {
       if (token.start > at) parts.push(document.createTextNode(node.data.slice(at, token.start)));
       const span = document.createElement('span');
-      span.className = token.handle === myHandle ? 'mention me' : 'mention';
+      span.className = token.handle === myHandle ? 'mention to-me' : 'mention';
       span.textContent = node.data.slice(token.start, token.end);
       parts.push(span);
       at = token.end;
@@ -109,11 +109,46 @@ function markMentions(root, myHandle) {
 }
 
 /**
+ * Text that Markdown leaves as it is: one line, no character with a meaning in Markdown or
+ * HTML, nothing an autolink would catch, no surrounding spaces. Drawn without the parser and
+ * the sanitizer (the common case, and a timeline draws many rows while it scrolls).
+ */
+const PLAIN = /^(?![\d+-])[^\n*_`~<>&#[\]!|\\@=]*$/;
+const AUTOLINKED = /:\/\/|www\.|mailto:/i;
+
+/** Whether `source` renders as one paragraph of exactly its own text. */
+export function isPlainText(source) {
+  return source.length > 0 && source === source.trim() && PLAIN.test(source) && !AUTOLINKED.test(source);
+}
+
+/** Rendered bodies by source and user handle (cloned for each use), the newest last. */
+const rendered = new Map();
+/** Bodies kept rendered: a screenful and its overscan, several times over. */
+const MAX_RENDERED = 500;
+
+/**
  * A message body as DOM: a fragment of sanitized rich text. `myHandle` (or null) marks the
  * mentions of the user.
  */
 export function renderBody(source, myHandle) {
-  const html = marked.parse(String(source ?? ''), { async: false });
+  const text = String(source ?? '');
+  if (isPlainText(text)) {
+    const p = document.createElement('p');
+    p.textContent = text;
+    return p;
+  }
+  const key = `${myHandle ?? ''}\u0000${text}`;
+  let fragment = rendered.get(key);
+  if (fragment) rendered.delete(key);
+  else fragment = renderRich(text, myHandle);
+  rendered.set(key, fragment);
+  if (rendered.size > MAX_RENDERED) rendered.delete(rendered.keys().next().value);
+  return fragment.cloneNode(true);
+}
+
+/** A body through the Markdown parser and the sanitizer. */
+function renderRich(source, myHandle) {
+  const html = marked.parse(source, { async: false });
   const fragment = purifier.sanitize(html, {
     ALLOWED_TAGS,
     ALLOWED_ATTR,

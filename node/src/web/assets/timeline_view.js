@@ -204,7 +204,9 @@ function mentionsMe(event) {
   const me = state.identity?.user;
   if (!me || event.author === me) return false;
   const mentions = event.editedMentions ?? event.mentions;
-  return (Array.isArray(mentions) && mentions.includes(me)) || event.reply_to?.author === me;
+  if (Array.isArray(mentions) && mentions.includes(me)) return true;
+  const replied = event.reply_to?.id ? state.timelines.get(event.room)?.byId.get(event.reply_to.id) : null;
+  return (event.reply_to?.author ?? replied?.author) === me;
 }
 
 /** The time of an event, short, with the full date in its title. */
@@ -273,10 +275,17 @@ function showActionError(error) {
   $('composer-error').textContent = plain.detail && plain.detail !== plain.words ? `${plain.words} (${plain.detail})` : plain.words;
 }
 
-/** The quote above a reply: who and what it answers; a click jumps to it. */
-function replyQuote(reply) {
-  const who = reply.handle ? `@${reply.handle}` : memberName(reply.author);
-  const text = typeof reply.body === 'string' ? plainExcerpt(reply.body, 120) : 'a message not shown';
+/**
+ * The quote above a reply: who and what it answers; a click jumps to it. The live stream names
+ * only the replied message's id: what it says then comes from the timeline, when it is held.
+ */
+function replyQuote(reply, room) {
+  const target = state.timelines.get(room)?.byId.get(reply.id) ?? null;
+  const author = reply.author ?? target?.author ?? null;
+  const handle = reply.handle ?? target?.sender?.handle ?? null;
+  const who = handle ? `@${handle}` : author ? memberName(author) : 'a message';
+  const body = target && !target.redacted ? shownBody(target) : reply.body;
+  const text = typeof body === 'string' ? plainExcerpt(body, 120) : target?.redacted ? 'a deleted message' : 'a message not shown';
   return h(
     'button',
     {
@@ -334,7 +343,7 @@ function messageNode(event, head) {
   if (!event.redacted && mentionsMe(event)) classes.push('mentions-me');
   const item = h('li', { className: classes.join(' '), data: { eventId: event.id, author: event.author }, attrs: { tabindex: '-1' } });
   if (event.reply_to && typeof event.reply_to === 'object' && typeof event.reply_to.id === 'string' && !event.redacted) {
-    item.append(replyQuote(event.reply_to));
+    item.append(replyQuote(event.reply_to, event.room));
   }
   const attestation = h('div', { className: 'attestation', text: `${attestationText(event.sender)} · key ${shortKey(event.author)}` });
   attestation.hidden = true;

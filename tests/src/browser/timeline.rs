@@ -1,0 +1,102 @@
+//! The web client's timeline and composer in a browser (`tests/tests/browser_timeline.rs`):
+//! keys pressed where the focus is, the rows of the timeline as the page draws them, and waits on
+//! what a message shows (rich text, a reply's quote, "edited", reactions). Through the DOM
+//! contract only: `.message[data-event-id]`, `.body`, `.reply-quote`, `.edited`, `.reaction`,
+//! `.notice`, `#composer`, `#composer-completion`, `#composer-mode`.
+
+use serde_json::{Value, json};
+
+use super::DEFAULT_WAIT;
+use super::chat::{Chat, OrFail};
+
+/// WebDriver's codes of the keys the tests press.
+pub mod keys {
+    /// Tab.
+    pub const TAB: &str = "\u{E004}";
+    /// Enter.
+    pub const ENTER: &str = "\u{E007}";
+    /// Shift (held until the next Shift or the end of the keys sent).
+    pub const SHIFT: &str = "\u{E008}";
+    /// Escape.
+    pub const ESCAPE: &str = "\u{E00C}";
+    /// Arrow up.
+    pub const UP: &str = "\u{E013}";
+    /// Arrow down.
+    pub const DOWN: &str = "\u{E015}";
+}
+
+/// Sends `keys` to the element that has the focus (the page's `document.activeElement`), as a
+/// user pressing them would.
+pub async fn press(chat: &Chat, keys: &str) {
+    chat.browser
+        .execute(
+            "for (const e of document.querySelectorAll('[data-key-target]')) e.removeAttribute('data-key-target');
+             (document.activeElement || document.body).setAttribute('data-key-target', '1');",
+            vec![],
+        )
+        .await
+        .or_fail("mark the focus");
+    let target = chat.element("[data-key-target]").await;
+    target.send_keys(keys).await.or_fail("press keys");
+}
+
+/// A description of the focused element: its tag, classes and text (for waits and failures).
+pub async fn focused(chat: &Chat) -> String {
+    let value = chat
+        .browser
+        .execute(
+            "const a = document.activeElement;
+             return a ? a.tagName + '.' + Array.from(a.classList).join('.') + ' ' + (a.textContent || '').slice(0, 60) : '';",
+            vec![],
+        )
+        .await
+        .or_fail("focus");
+    value.as_str().unwrap_or_default().to_owned()
+}
+
+/// Presses Tab until the focused element matches `selector` (at most `max` times).
+pub async fn tab_until(chat: &Chat, selector: &str, max: usize) {
+    for _ in 0..max {
+        let matches = chat
+            .browser
+            .execute(
+                "return Boolean(document.activeElement && document.activeElement.matches(arguments[0]));",
+                vec![json!(selector)],
+            )
+            .await
+            .or_fail("focus check");
+        if matches == json!(true) {
+            return;
+        }
+        press(chat, keys::TAB).await;
+    }
+    panic!(
+        "Tab never reached {selector}; the focus is on {}",
+        focused(chat).await
+    );
+}
+
+/// What the page shows of the message `event_id`, once `check` (a script expression over `m`,
+/// the message element) holds: `[textContent of the body, classes, row text]`.
+pub async fn wait_row(chat: &Chat, event_id: &str, what: &str, check: &str) -> Value {
+    chat.browser
+        .wait_script(
+            &format!("message {event_id}: {what}"),
+            DEFAULT_WAIT,
+            &format!(
+                "const m = document.querySelector(\"#timeline .message[data-event-id='\" + arguments[0] + \"']\");
+                 if (!m) {{ return {{waiting: 'no row'}}; }}
+                 const body = m.querySelector('.body');
+                 return ({check}) ? [body ? body.textContent : null, m.className, m.textContent]
+                     : {{waiting: [m.className, m.textContent.slice(0, 200)]}};"
+            ),
+            vec![json!(event_id)],
+        )
+        .await
+        .or_fail(what)
+}
+
+/// The id of the newest confirmed message whose body's text is `body`.
+pub async fn message_id(chat: &Chat, body: &str) -> String {
+    chat.wait_message(body, DEFAULT_WAIT).await.event_id
+}

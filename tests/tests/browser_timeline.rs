@@ -1,0 +1,391 @@
+//! Browser test of the web client's timeline and composer (node/src/web/assets/timeline_view.js,
+//! composer.js, markdown.js): alice in Chromium, bob through the client API, on one node.
+//!
+//! - Creating a room leaves one folded line of room changes, not six notices; a sender's
+//!   messages in a row share one header.
+//! - Rich text: emphasis, code, a link that opens in a new tab without referrer, an image shown
+//!   as a link (never loaded).
+//! - `@bo` offers bob; Tab completes; the message carries bob's key in `mentions`. Bob's reply
+//!   mentioning alice is highlighted, with the quote of what it answers; a click on the quote
+//!   shows the quoted message.
+//! - Reactions: bob's shows with its count; alice adds hers and takes it back with the button.
+//! - By keyboard only: arrows to a message, Tab to its menu, Reply; ArrowUp in the empty
+//!   composer edits the last message ("edited" shows); React… with the picker.
+//! - Deleting her own message leaves "message deleted".
+//! - At 390×844 (a phone) the timeline does not overflow sideways.
+//!
+//! Screenshots go to `target/browser-artifacts/<test>/`. Skipped with a SKIP line when
+//! Chromium is missing, unless `CAUSERIE_REQUIRE_BROWSER=1`.
+
+use causerie_tests::api::ApiUser;
+use causerie_tests::browser::DEFAULT_WAIT;
+use causerie_tests::browser::chat::{ChatTest, OrFail};
+use causerie_tests::browser::timeline::{keys, message_id, press, tab_until, wait_row};
+use serde_json::{Value, json};
+
+/// The event `id` as the node lists it in `room`, seen by `user`.
+async fn node_event(user: &ApiUser, room: &str, id: &str) -> Value {
+    let page = user
+        .call(
+            "GET",
+            &format!("/rooms/{room}/messages?limit=100"),
+            Value::Null,
+        )
+        .await;
+    page["events"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|e| e["id"] == json!(id))
+        .cloned()
+        .unwrap_or_else(|| panic!("{id} is not in {room}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timeline_groups_renders_and_relates_messages() {
+    let Some(test) = ChatTest::start("timeline_groups_renders_and_relates_messages", 1).await
+    else {
+        return;
+    };
+    let node = test.node(0);
+    let chat = test.open("alice", 0).await;
+    let alice_key = chat.create_identity("alice", "Alice").await;
+    let room = chat.create_room("Timeline", true).await;
+
+    // Creating the room: one folded line of room changes.
+    let notices = chat
+        .browser
+        .wait_script(
+            "the room's creation folded into one line",
+            DEFAULT_WAIT,
+            "const rows = Array.from(document.querySelectorAll('#timeline .notice'));
+             const folded = rows.filter(r => r.classList.contains('notices'));
+             return (rows.length === 1 && folded.length === 1 && Number(folded[0].dataset.count) >= 4)
+                 ? [rows.length, folded[0].dataset.count, folded[0].textContent]
+                 : {waiting: rows.map(r => r.textContent)};",
+            vec![],
+        )
+        .await
+        .or_fail("folded notices");
+    assert!(
+        notices[2]
+            .as_str()
+            .unwrap_or_default()
+            .contains("created the room"),
+        "{notices}"
+    );
+
+    let bob = ApiUser::register(node, "bob", "Bob").await;
+    bob.join(&room).await;
+
+    // One header for a run of one sender.
+    let first = chat.send("first of a run").await;
+    let second = chat.send("second of the run").await;
+    wait_row(
+        &chat,
+        &first,
+        "heads its run",
+        "m.classList.contains('head')",
+    )
+    .await;
+    wait_row(
+        &chat,
+        &second,
+        "continues the run",
+        "m.classList.contains('continued') && !m.querySelector('.meta:not(.compact)')",
+    )
+    .await;
+
+    // Rich text.
+    let markdown = "**bold** and `code` and [a link](https://example.org/page) and ![a cat](https://example.org/cat.png)";
+    chat.fill("#composer", markdown).await;
+    chat.click("#send-button").await;
+    let rendered = chat
+        .browser
+        .wait_script(
+            "the Markdown message rendered",
+            DEFAULT_WAIT,
+            "const body = Array.from(document.querySelectorAll('#timeline .message .body'))
+                 .find(b => b.textContent.includes('bold and code'));
+             if (!body) { return {waiting: 'no message'}; }
+             const links = Array.from(body.querySelectorAll('a'))
+                 .map(a => [a.textContent, a.getAttribute('href'), a.rel, a.target]);
+             return [body.querySelector('strong')?.textContent, body.querySelector('code')?.textContent,
+                     links, body.querySelectorAll('img').length];",
+            vec![],
+        )
+        .await
+        .or_fail("rich text");
+    assert_eq!(
+        rendered,
+        json!([
+            "bold",
+            "code",
+            [
+                [
+                    "a link",
+                    "https://example.org/page",
+                    "noopener noreferrer",
+                    "_blank"
+                ],
+                [
+                    "Image: a cat",
+                    "https://example.org/cat.png",
+                    "noopener noreferrer",
+                    "_blank"
+                ]
+            ],
+            0
+        ])
+    );
+    chat.shot("grouped messages and rich text").await;
+
+    // A mention by completion: `@bo`, Tab.
+    chat.fill("#composer", "@bo").await;
+    chat.browser
+        .wait_script(
+            "bob offered for @bo",
+            DEFAULT_WAIT,
+            "const list = document.querySelector('#composer-completion');
+             return Boolean(list && !list.hidden && list.textContent.includes('@bob'));",
+            vec![],
+        )
+        .await
+        .or_fail("completion");
+    chat.shot("mention completion").await;
+    press(&chat, keys::TAB).await;
+    press(&chat, "look at this").await;
+    let value = chat
+        .element("#composer")
+        .await
+        .property("value")
+        .await
+        .or_fail("composer value");
+    assert_eq!(value, json!("@bob look at this"));
+    press(&chat, keys::ENTER).await;
+    let mention = message_id(&chat, "@bob look at this").await;
+    let stored = node_event(&bob, &room, &mention).await;
+    assert_eq!(stored["mentions"], json!([bob.key()]), "{stored}");
+
+    // Bob replies and mentions alice: highlighted, with the quote.
+    let reply = bob
+        .must(
+            &room,
+            json!({"action": "message", "body": "@alice yes, the first one", "reply_to": first,
+                   "mentions": [alice_key]}),
+        )
+        .await;
+    let shown = wait_row(
+        &chat,
+        &reply,
+        "a reply mentioning alice",
+        "m.classList.contains('mentions-me') && m.querySelector('.mention.to-me')
+         && (m.querySelector('.reply-quote')?.textContent || '').includes('first of a run')",
+    )
+    .await;
+    assert_eq!(shown[0], json!("@alice yes, the first one"));
+    chat.shot("a reply that mentions alice").await;
+    chat.click(&format!(
+        "#timeline .message[data-event-id='{reply}'] .reply-quote"
+    ))
+    .await;
+    wait_row(
+        &chat,
+        &first,
+        "shown by the quote",
+        "m.classList.contains('flash') && document.activeElement === m",
+    )
+    .await;
+
+    // Reactions: bob's, then alice's added and taken back with the button.
+    bob.must(
+        &room,
+        json!({"action": "react", "event": first, "key": "👍"}),
+    )
+    .await;
+    wait_row(
+        &chat,
+        &first,
+        "bob's reaction",
+        "m.querySelector('.reaction .reaction-count')?.textContent === '1'
+         && m.querySelector('.reaction').getAttribute('aria-pressed') === 'false'",
+    )
+    .await;
+    let reaction = format!("#timeline .message[data-event-id='{first}'] .reaction");
+    chat.click(&reaction).await;
+    wait_row(
+        &chat,
+        &first,
+        "alice's reaction added",
+        "m.querySelector('.reaction .reaction-count')?.textContent === '2'
+         && m.querySelector('.reaction').getAttribute('aria-pressed') === 'true'",
+    )
+    .await;
+    chat.shot("reactions").await;
+    chat.click(&reaction).await;
+    wait_row(
+        &chat,
+        &first,
+        "alice's reaction taken back",
+        "m.querySelector('.reaction .reaction-count')?.textContent === '1'
+         && m.querySelector('.reaction').getAttribute('aria-pressed') === 'false'",
+    )
+    .await;
+
+    // Keyboard only: to bob's reply with the arrows, Tab to its menu, Reply.
+    chat.browser
+        .execute("document.getElementById('timeline').focus();", vec![])
+        .await
+        .or_fail("focus the timeline");
+    press(&chat, keys::UP).await;
+    chat.browser
+        .wait_script(
+            "the newest message focused",
+            DEFAULT_WAIT,
+            "const a = document.activeElement;
+             return Boolean(a && a.matches('.message[data-event-id]') && a.dataset.eventId === arguments[0]);",
+            vec![json!(reply)],
+        )
+        .await
+        .or_fail("arrow to the message");
+    tab_until(&chat, ".menu-button", 6).await;
+    press(&chat, keys::ENTER).await;
+    chat.browser
+        .wait_script(
+            "the menu open on Reply",
+            DEFAULT_WAIT,
+            "return document.activeElement?.textContent === 'Reply';",
+            vec![],
+        )
+        .await
+        .or_fail("menu");
+    press(&chat, keys::ENTER).await;
+    chat.browser
+        .wait_script(
+            "replying, the composer focused",
+            DEFAULT_WAIT,
+            "const mode = document.querySelector('#composer-mode');
+             return Boolean(mode && !mode.hidden && mode.textContent.includes('Replying to')
+                 && document.activeElement === document.querySelector('#composer'));",
+            vec![],
+        )
+        .await
+        .or_fail("reply mode");
+    press(&chat, &format!("answered by keyboard{}", keys::ENTER)).await;
+    let answered = message_id(&chat, "answered by keyboard").await;
+    wait_row(
+        &chat,
+        &answered,
+        "the keyboard reply quotes bob",
+        "(m.querySelector('.reply-quote')?.textContent || '').includes('yes, the first one')",
+    )
+    .await;
+    assert_eq!(
+        node_event(&bob, &room, &answered).await["reply_to"]["id"],
+        json!(reply)
+    );
+
+    // ArrowUp in the empty composer edits the last message.
+    press(&chat, keys::UP).await;
+    chat.browser
+        .wait_script(
+            "editing the last message",
+            DEFAULT_WAIT,
+            "const c = document.querySelector('#composer');
+             return c.value === 'answered by keyboard' && !document.querySelector('#composer-mode').hidden;",
+            vec![],
+        )
+        .await
+        .or_fail("edit mode");
+    press(&chat, &format!(", then edited{}", keys::ENTER)).await;
+    wait_row(
+        &chat,
+        &answered,
+        "edited",
+        "m.querySelector('.body')?.textContent === 'answered by keyboard, then edited'
+         && m.querySelector('.edited')",
+    )
+    .await;
+
+    // React… by keyboard: the picker, Enter on 👍.
+    chat.browser
+        .execute("document.getElementById('timeline').focus();", vec![])
+        .await
+        .or_fail("focus the timeline");
+    press(&chat, keys::UP).await;
+    tab_until(&chat, ".menu-button", 6).await;
+    press(&chat, keys::ENTER).await;
+    press(&chat, keys::DOWN).await;
+    chat.browser
+        .wait_script(
+            "React… chosen",
+            DEFAULT_WAIT,
+            "return document.activeElement?.textContent === 'React…';",
+            vec![],
+        )
+        .await
+        .or_fail("react item");
+    press(&chat, keys::ENTER).await;
+    chat.browser
+        .wait_script(
+            "the reaction picker focused",
+            DEFAULT_WAIT,
+            "return Boolean(document.activeElement?.closest('.reaction-picker'));",
+            vec![],
+        )
+        .await
+        .or_fail("picker");
+    chat.shot("reaction picker").await;
+    press(&chat, keys::ENTER).await;
+    wait_row(
+        &chat,
+        &answered,
+        "reacted by keyboard",
+        "m.querySelector('.reaction')?.getAttribute('aria-pressed') === 'true'",
+    )
+    .await;
+    chat.shot("reply, edit and reaction by keyboard").await;
+
+    // Deleting her own message.
+    chat.menu_item(
+        &format!("#timeline .message[data-event-id='{second}']"),
+        "Delete",
+    )
+    .await;
+    chat.click("#confirm-ok").await;
+    wait_row(
+        &chat,
+        &second,
+        "deleted",
+        "m.querySelector('.body.deleted')?.textContent === 'message deleted'",
+    )
+    .await;
+    assert_eq!(
+        node_event(&bob, &room, &second).await["deleted"],
+        json!(true)
+    );
+
+    // A phone: nothing overflows sideways.
+    chat.browser
+        .set_viewport_size(390, 844)
+        .await
+        .or_fail("phone size");
+    let overflow = chat
+        .browser
+        .wait_script(
+            "the timeline within the phone's width",
+            DEFAULT_WAIT,
+            "const t = document.querySelector('#timeline');
+             const wide = Array.from(t.querySelectorAll('.message')).filter(m => m.scrollWidth > m.clientWidth + 1);
+             return (t.scrollWidth <= t.clientWidth + 1 && wide.length === 0)
+                 || {waiting: [t.scrollWidth, t.clientWidth, wide.length]};",
+            vec![],
+        )
+        .await
+        .or_fail("phone");
+    assert_eq!(overflow, json!(true));
+    chat.shot("phone 390x844").await;
+
+    chat.close().await;
+    test.finish().await;
+}
