@@ -14,13 +14,22 @@
 //! - Deleting her own message leaves "message deleted".
 //! - At 390×844 (a phone) the timeline does not overflow sideways.
 //!
+//! `messages_written_offline_are_sent_in_order_once_the_node_is_back`: the node stops; three
+//! messages written meanwhile show as pending and go out by themselves, in order, once it is
+//! back (the outbox), without a reload and without asking.
+//!
 //! Screenshots go to `target/browser-artifacts/<test>/`. Skipped with a SKIP line when
 //! Chromium is missing, unless `CAUSERIE_REQUIRE_BROWSER=1`.
 
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use causerie_node::daemon::Running;
 use causerie_tests::api::ApiUser;
 use causerie_tests::browser::DEFAULT_WAIT;
-use causerie_tests::browser::chat::{ChatTest, OrFail};
+use causerie_tests::browser::chat::{Chat, ChatTest, FEDERATION_WAIT, OrFail, setup, start_node};
 use causerie_tests::browser::timeline::{keys, message_id, press, tab_until, wait_row};
+use causerie_tests::cluster;
 use serde_json::{Value, json};
 
 /// The event `id` as the node lists it in `room`, seen by `user`.
@@ -388,4 +397,99 @@ async fn timeline_groups_renders_and_relates_messages() {
 
     chat.close().await;
     test.finish().await;
+}
+
+/// Starts a node on `http` (a fixed address), trying again while the port is still held.
+async fn restart_on(data: &std::path::Path, http: SocketAddr) -> Running {
+    let deadline = Instant::now() + DEFAULT_WAIT;
+    loop {
+        match start_node(data, &http.to_string()).await {
+            Ok(running) => return running,
+            Err(e) if Instant::now() < deadline => {
+                eprintln!("restart on {http} not yet possible: {e}");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => panic!("restart on {http}: {e}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_written_offline_are_sent_in_order_once_the_node_is_back() {
+    let test = "messages_written_offline_are_sent_in_order_once_the_node_is_back";
+    let Some(setup) = setup(test) else {
+        return;
+    };
+    cluster::init_logs();
+    let started = Instant::now();
+    let data = tempfile::tempdir().expect("data dir");
+    let running = start_node(data.path(), "127.0.0.1:0").await.expect("node");
+    let http = running.http_addr;
+    let chat = Chat::open(&setup, "erin", http).await;
+    chat.create_identity("erin", "Erin").await;
+    let room = chat.create_room("Outbox", true).await;
+    chat.send("written while online").await;
+    chat.wait_online().await;
+    chat.mark_document("outbox-doc").await;
+
+    running.shutdown().await;
+    chat.browser
+        .wait_script(
+            "#connection[data-state=offline]",
+            DEFAULT_WAIT,
+            "const c = document.querySelector('#connection');
+             return c && c.dataset.state === 'offline' || {waiting: c && c.dataset.state};",
+            vec![],
+        )
+        .await
+        .or_fail("offline");
+    let queued = ["queued one", "queued two", "queued three"];
+    for text in queued {
+        chat.fill("#composer", text).await;
+        press(&chat, keys::ENTER).await;
+    }
+    let pending = chat
+        .browser
+        .wait_script(
+            "three pending messages, waiting for the node",
+            DEFAULT_WAIT,
+            "const rows = Array.from(document.querySelectorAll('#timeline .message.pending'));
+             const texts = rows.map(r => r.querySelector('.body').textContent);
+             const waiting = rows.every(r => /Waiting/.test(r.querySelector('.pending-status').textContent));
+             return (rows.length === 3 && waiting && document.querySelector('#composer').value === '')
+                 ? texts : {waiting: rows.map(r => r.textContent)};",
+            vec![],
+        )
+        .await
+        .or_fail("pending");
+    assert_eq!(pending, json!(queued));
+    chat.shot("written while the node is down").await;
+
+    let running = restart_on(data.path(), http).await;
+    chat.wait_online().await;
+    chat.wait_active_room_or_select(&room).await;
+    for text in queued {
+        chat.wait_message(text, FEDERATION_WAIT).await;
+    }
+    let shown = chat.timeline().await.or_fail("timeline");
+    let order: Vec<&str> = shown
+        .iter()
+        .map(|m| m.body.as_str())
+        .filter(|b| queued.contains(b))
+        .collect();
+    assert_eq!(order, queued, "sent once each, in the order written");
+    chat.browser
+        .wait_script(
+            "no pending message left",
+            DEFAULT_WAIT,
+            "return document.querySelectorAll('#timeline .message.pending').length === 0;",
+            vec![],
+        )
+        .await
+        .or_fail("outbox empty");
+    chat.assert_not_reloaded("outbox-doc").await;
+    chat.shot("sent once the node is back").await;
+    chat.close().await;
+    running.shutdown().await;
+    eprintln!("{test}: {:?}", started.elapsed());
 }
