@@ -7,8 +7,8 @@
 //! - `index.html`: the page skeleton (no inline script or style);
 //! - `assets/*.js`: ES modules loaded by the browser as they are, one per concern; `app.js` is
 //!   the entry point and its header lists the others (state, session, connection, timeline,
-//!   rooms, composer, members, the moderator panel, dialogs, identity and key tools, layout,
-//!   and the pure `api.js`, `keys.js`, `cbor.js`, `draft.js`, `text.js`, `notices.js`,
+//!   rooms, notifications, composer, members, the moderator panel, dialogs, identity and key
+//!   tools, layout, and the pure `api.js`, `keys.js`, `cbor.js`, `draft.js`, `text.js`, `notices.js`,
 //!   `moderation.js`, `timeline.js`, `timeline_rows.js`, `virtual_list.js`, `outbox.js`,
 //!   `mentions.js`, `emoji.js`, `typing.js`); `markdown.js` renders message bodies;
 //! - `assets/vendor/`: released third-party browser builds, unmodified, each with its licence
@@ -81,6 +81,7 @@ pub const FILES: &[WebFile] = &[
     asset!("identity.js", JAVASCRIPT),
     asset!("key_tools.js", JAVASCRIPT),
     asset!("my_data.js", JAVASCRIPT),
+    asset!("notify.js", JAVASCRIPT),
     asset!("keys.js", JAVASCRIPT),
     asset!("layout.js", JAVASCRIPT),
     asset!("markdown.js", JAVASCRIPT),
@@ -548,6 +549,19 @@ mod tests {
             "forget-identity",
             "confirm-ok",
             "confirm-cancel",
+            "profile-open",
+            "profile-dialog",
+            "profile-close",
+            "new-room-open",
+            "new-room-dialog",
+            "join-open",
+            "join-dialog",
+            "directory-open",
+            "directory-dialog",
+            "directory",
+            "dm-list",
+            "notify-toggle",
+            "moderation-alerts",
         ] {
             let attribute = format!("id=\"{id}\"");
             assert_eq!(html.matches(&attribute).count(), 1, "{attribute}");

@@ -204,6 +204,7 @@ async fn a_member_and_the_room_are_reported_from_the_web_client() {
     );
 
     // "My reports" lists both, each with what it is about and its answer.
+    chat.open_profile().await;
     chat.click("#my-reports").await;
     chat.wait_dialog("reports", true).await;
     chat.browser
@@ -226,6 +227,7 @@ async fn a_member_and_the_room_are_reported_from_the_web_client() {
         .or_fail("my reports");
     chat.click("#reports-cancel").await;
     chat.wait_dialog("reports", false).await;
+    chat.close_profile().await;
 
     // Spend the rest of alice's burst through the API: the next report from the browser is
     // refused, and the dialog says so in plain words, the reason in its details line.
@@ -445,6 +447,7 @@ async fn an_attester_denylist_set_in_the_panel_refuses_that_nodes_users() {
     // Carol, homed on the other node, is refused, in plain words.
     let carol = test.open("carol", 1).await;
     carol.create_identity("carol", "Carol").await;
+    carol.open_join().await;
     carol.fill("#join-link-input", &link).await;
     let refusal = "This room does not accept members vouched for by your home node.";
     join_until(&carol, &room, Some(refusal)).await;
@@ -468,6 +471,7 @@ async fn an_attester_denylist_set_in_the_panel_refuses_that_nodes_users() {
         .wait_text("join-trust-status", &["is off the denylist"], NODE_WAIT)
         .await;
     alice.close_panel().await;
+    carol.open_join().await;
     carol.fill("#join-link-input", &link).await;
     join_until(&carol, &room, None).await;
     let said = "vouched for and in";
@@ -516,6 +520,7 @@ async fn my_data_is_exported_and_erased_from_the_key_tools() {
     }
 
     // Export: one JSON file with the account, the registration record and the messages.
+    alice.open_profile().await;
     alice.click("#export-data:not([hidden])").await;
     let file = alice
         .browser

@@ -120,7 +120,8 @@ async fn every_dialog_cancels_refuses_and_submits() {
     let bob_row = format!("#members .member[data-user='{}']", bob.key());
     chat.element(&bob_row).await;
 
-    // Display name: at most 64 bytes.
+    // Display name (in the profile view): at most 64 bytes.
+    chat.open_profile().await;
     chat.click("#edit-profile").await;
     chat.wait_dialog("prompt", true).await;
     chat.fill("#prompt-input", &"é".repeat(33)).await;
@@ -143,6 +144,7 @@ async fn every_dialog_cancels_refuses_and_submits() {
         json!("Alice ✨ Dialog"),
     )
     .await;
+    chat.close_profile().await;
     chat.shot("display name set").await;
 
     // Invite by key: 64 lowercase hex digits.
@@ -309,7 +311,8 @@ async fn every_dialog_cancels_refuses_and_submits() {
     chat.shot("content rules saved").await;
     chat.close_panel().await;
 
-    // Key export: a new passphrase, asked twice, at least 8 characters.
+    // Key export (in the profile view): a new passphrase, asked twice, at least 8 characters.
+    chat.open_profile().await;
     chat.click("#export-key").await;
     chat.wait_dialog("passphrase", true).await;
     chat.fill("#passphrase-input", "short").await;

@@ -170,6 +170,7 @@ async fn a_message_is_reported_from_its_menu_and_listed_in_my_reports() {
     assert_eq!(events[0]["content"]["body"], json!(bob_says));
 
     // "My reports": what, category, and the answer in plain words.
+    chat.open_profile().await;
     chat.click("#my-reports").await;
     chat.wait_dialog("reports", true).await;
     let id = listed[0]["id"].as_str().expect("id").to_owned();
@@ -188,6 +189,7 @@ async fn a_message_is_reported_from_its_menu_and_listed_in_my_reports() {
         .or_fail("my reports");
     chat.click("#reports-cancel").await;
     chat.wait_dialog("reports", false).await;
+    chat.close_profile().await;
 
     // Alice, a moderator of the room, deletes the message: the review queue counts the report
     // as actioned, and "My reports" says so.
@@ -201,6 +203,7 @@ async fn a_message_is_reported_from_its_menu_and_listed_in_my_reports() {
     })
     .await
     .or_fail("report actioned");
+    chat.open_profile().await;
     chat.click("#my-reports").await;
     chat.wait_dialog("reports", true).await;
     chat.browser
@@ -216,6 +219,7 @@ async fn a_message_is_reported_from_its_menu_and_listed_in_my_reports() {
         .or_fail("my reports actioned");
     chat.click("#reports-cancel").await;
     chat.wait_dialog("reports", false).await;
+    chat.close_profile().await;
 
     test.finish().await;
 }

@@ -259,8 +259,10 @@ impl Chat {
         user
     }
 
-    /// Creates a room named `name`; returns its id once it is the active room.
+    /// Creates a room named `name` through the "New room" dialog; returns its id once it is the
+    /// active room.
     pub async fn create_room(&self, name: &str, public: bool) -> String {
+        self.open_dialog("#new-room-open", "new-room").await;
         self.fill("#new-room-name", name).await;
         let checkbox = self.element("#new-room-public").await;
         if checkbox.property("checked").await.or_fail("checked") != json!(public) {
@@ -303,20 +305,101 @@ impl Chat {
         link.as_str().unwrap_or_default().to_owned()
     }
 
-    /// Joins by invite link and waits until `room` is the active room.
+    /// Joins by invite link (or alias, or room id) through the "Join" dialog and waits until
+    /// `room` is the active room.
     pub async fn join(&self, link: &str, room: &str) {
+        self.open_join().await;
         self.fill("#join-link-input", link).await;
         self.click("#join-button").await;
         self.wait_active_room(room, FEDERATION_WAIT).await;
     }
 
-    /// Waits until `room` is the active room of the room list.
+    /// Opens the "Join" dialog (the join box `#join-link-input` and `#join-button`).
+    pub async fn open_join(&self) {
+        self.open_dialog("#join-open", "join").await;
+    }
+
+    /// Opens the profile and settings view (`#profile-dialog`: the identity details, the key
+    /// and data tools, notifications, log out), unless it is open.
+    pub async fn open_profile(&self) {
+        self.open_dialog("#profile-open", "profile").await;
+    }
+
+    /// Closes the profile view if it is open.
+    pub async fn close_profile(&self) {
+        self.close_dialog("profile").await;
+    }
+
+    /// Opens the public rooms (`#directory-dialog`).
+    pub async fn open_directory(&self) {
+        self.open_dialog("#directory-open", "directory").await;
+    }
+
+    /// Clicks `opener` (first opening the room list drawer on a narrow screen when the opener
+    /// is in it) and waits until `#<name>-dialog` is open; nothing is clicked when it is open.
+    pub async fn open_dialog(&self, opener: &str, name: &str) {
+        let open = self
+            .browser
+            .execute(
+                "const d = document.getElementById(arguments[0] + '-dialog'); return Boolean(d && d.open);",
+                vec![json!(name)],
+            )
+            .await
+            .or_fail("dialog open?");
+        if open == json!(true) {
+            return;
+        }
+        self.show_in_drawer(opener).await;
+        self.click(opener).await;
+        self.wait_dialog(name, true).await;
+    }
+
+    /// Closes `#<name>-dialog` (Escape's effect) if it is open, and waits until it is closed.
+    pub async fn close_dialog(&self, name: &str) {
+        self.browser
+            .execute(
+                "const d = document.getElementById(arguments[0] + '-dialog'); if (d && d.open) d.close();",
+                vec![json!(name)],
+            )
+            .await
+            .or_fail("close dialog");
+        self.wait_dialog(name, false).await;
+    }
+
+    /// On a narrow screen, opens the room list drawer when `selector` is in it and hidden.
+    pub async fn show_in_drawer(&self, selector: &str) {
+        let hidden = self
+            .browser
+            .execute(
+                "const e = document.querySelector(arguments[0]);
+                 const sidebar = document.getElementById('sidebar');
+                 return Boolean(e && sidebar.contains(e) && !sidebar.classList.contains('open')
+                     && getComputedStyle(sidebar).visibility === 'hidden');",
+                vec![json!(selector)],
+            )
+            .await
+            .or_fail("in the drawer?");
+        if hidden == json!(true) {
+            self.click("#toggle-sidebar").await;
+            self.browser
+                .wait_script(
+                    "the room list drawer to open",
+                    DEFAULT_WAIT,
+                    "return getComputedStyle(document.getElementById('sidebar')).visibility === 'visible';",
+                    vec![],
+                )
+                .await
+                .or_fail("drawer");
+        }
+    }
+
+    /// Waits until `room` is the active room of the room list (rooms or direct messages).
     pub async fn wait_active_room(&self, room: &str, timeout: Duration) {
         self.browser
             .wait_script(
                 &format!("room {room} to be the active room"),
                 timeout,
-                "return Array.from(document.querySelectorAll('#room-list .room-item.active'))
+                "return Array.from(document.querySelectorAll('#room-list .room-item.active, #dm-list .room-item.active'))
                    .some(i => i.dataset.roomId === arguments[0]);",
                 vec![json!(room)],
             )
@@ -465,8 +548,10 @@ impl Chat {
 }
 
 impl Chat {
-    /// Exports the key with `passphrase` and waits for the downloaded file.
+    /// Exports the key with `passphrase` (from the profile view) and waits for the downloaded
+    /// file.
     pub async fn export_key(&self, passphrase: &str) -> PathBuf {
+        self.open_profile().await;
         self.click("#export-key").await;
         self.answer_passphrase(passphrase).await;
         self.browser
@@ -475,8 +560,20 @@ impl Chat {
             .or_fail("key file")
     }
 
-    /// Chooses `file` in the key import's file input (the passphrase prompt follows).
+    /// Chooses `file` in the key import's file input (the passphrase prompt follows); signed
+    /// in, the input is in the profile view, which is opened first.
     pub async fn choose_key_file(&self, file: &Path) {
+        let signed_in = self
+            .browser
+            .execute(
+                "return document.body.classList.contains('signed-in');",
+                vec![],
+            )
+            .await
+            .or_fail("signed in?");
+        if signed_in == json!(true) {
+            self.open_profile().await;
+        }
         self.element("#import-key-file")
             .await
             .send_keys(&file.display().to_string())
@@ -511,6 +608,208 @@ impl Chat {
                 .or_fail("confirm");
         }
         self.click("#passphrase-ok").await;
+    }
+}
+
+/// Where axe-core's browser script is read from: `$CAUSERIE_AXE_JS`, else what `.ci/run`
+/// installs with npm under the workspace's `target/axe/`.
+pub const AXE_VAR: &str = "CAUSERIE_AXE_JS";
+
+/// The axe-core script, or `None` (said on stderr) when it is not installed and the browser
+/// tests are not required; required, a missing script is a failure.
+fn axe_script() -> Option<String> {
+    let path = std::env::var_os(AXE_VAR).map_or_else(
+        || super::workspace_root().join("target/axe/node_modules/axe-core/axe.min.js"),
+        PathBuf::from,
+    );
+    match std::fs::read_to_string(&path) {
+        Ok(script) => Some(script),
+        Err(e) if std::env::var(super::REQUIRE_BROWSER_VAR).as_deref() == Ok("1") => {
+            panic!(
+                "axe-core is missing at {} ({e}): run `npm install --prefix target/axe axe-core` or set {AXE_VAR}",
+                path.display()
+            )
+        }
+        Err(e) => {
+            eprintln!("SKIP axe-core checks: {} ({e})", path.display());
+            None
+        }
+    }
+}
+
+/// Runs axe-core on the page and returns its violations as `[{id, impact, help, nodes}]`.
+const RUN_AXE: &str = r#"
+const done = arguments[arguments.length - 1];
+axe.run(document, { resultTypes: ['violations'] })
+  .then((r) => done(r.violations.map((v) => ({
+    id: v.id, impact: v.impact, help: v.help,
+    nodes: v.nodes.slice(0, 5).map((n) => n.target.join(' ') + ' ' + (n.failureSummary || '').replace(/\s+/g, ' ').slice(0, 200)),
+  }))))
+  .catch((e) => done([{ id: 'axe_failed', impact: 'critical', help: String(e), nodes: [] }]));
+"#;
+
+impl Chat {
+    /// Checks the page as it is now with axe-core (WCAG rules and best practices): panics
+    /// listing the violations, if any, after a screenshot named `step`.
+    pub async fn axe_check(&self, step: &str) {
+        let Some(script) = axe_script() else {
+            return;
+        };
+        let loaded = self
+            .browser
+            .execute(
+                &format!("if (!window.axe) {{ {script}\n }} return typeof window.axe;"),
+                vec![],
+            )
+            .await
+            .or_fail("load axe-core");
+        assert_eq!(loaded, json!("object"), "axe-core did not load");
+        let violations = self
+            .browser
+            .execute_async(RUN_AXE, vec![])
+            .await
+            .or_fail("run axe-core");
+        self.shot(step).await;
+        let list = violations.as_array().cloned().unwrap_or_default();
+        assert!(
+            list.is_empty(),
+            "{}: axe-core found {} violations at {step:?}:\n{}",
+            self.browser.label(),
+            list.len(),
+            serde_json::to_string_pretty(&violations).unwrap_or_default()
+        );
+    }
+
+    /// Presses `keys` on the keyboard, one after the other, wherever the focus is (WebDriver
+    /// actions: U+E004 Tab, U+E007 Enter, U+E00C Escape, U+E015 ArrowDown…), as a user
+    /// without a mouse would.
+    pub async fn press(&self, keys: &str) {
+        let actions: Vec<Value> = keys
+            .chars()
+            .flat_map(|c| {
+                [
+                    json!({ "type": "keyDown", "value": c.to_string() }),
+                    json!({ "type": "keyUp", "value": c.to_string() }),
+                ]
+            })
+            .collect();
+        self.key_actions(actions).await;
+    }
+
+    /// Presses Shift+Tab.
+    pub async fn shift_tab(&self) {
+        self.key_actions(vec![
+            json!({ "type": "keyDown", "value": SHIFT }),
+            json!({ "type": "keyDown", "value": TAB }),
+            json!({ "type": "keyUp", "value": TAB }),
+            json!({ "type": "keyUp", "value": SHIFT }),
+        ])
+        .await;
+    }
+
+    async fn key_actions(&self, actions: Vec<Value>) {
+        self.browser
+            .post(
+                "/actions",
+                json!({ "actions": [{ "type": "key", "id": "keyboard", "actions": actions }] }),
+            )
+            .await
+            .or_fail("keys");
+    }
+
+    /// Presses Tab until the focused element matches `selector` (at most `MAX_TABS` times);
+    /// panics naming what had the focus otherwise.
+    pub async fn tab_to(&self, selector: &str) {
+        let mut seen = Vec::new();
+        for _ in 0..MAX_TABS {
+            if self.focused_matches(selector).await {
+                return;
+            }
+            seen.push(self.focused().await);
+            self.press(TAB).await;
+        }
+        if !self.focused_matches(selector).await {
+            panic!(
+                "{}: {selector} not reached with Tab; focus went through {seen:?}",
+                self.browser.label()
+            );
+        }
+    }
+
+    /// Whether the focused element matches `selector`.
+    pub async fn focused_matches(&self, selector: &str) -> bool {
+        self.browser
+            .execute(
+                "const a = document.activeElement; return Boolean(a && a.matches(arguments[0]));",
+                vec![json!(selector)],
+            )
+            .await
+            .or_fail("focus")
+            == json!(true)
+    }
+
+    /// The focused element, as `tag#id.class "text"` for messages.
+    pub async fn focused(&self) -> String {
+        let value = self
+            .browser
+            .execute(
+                "const a = document.activeElement;
+                 return a ? a.tagName.toLowerCase() + (a.id ? '#' + a.id : '') + '.' + a.className
+                     + ' ' + JSON.stringify((a.getAttribute('aria-label') || a.textContent || '').trim().slice(0, 40)) : 'none';",
+                vec![],
+            )
+            .await
+            .or_fail("focused");
+        value.as_str().unwrap_or_default().to_owned()
+    }
+
+    /// Waits until the focused element matches `selector`.
+    pub async fn wait_focus(&self, selector: &str) {
+        self.browser
+            .wait_script(
+                &format!("the focus on {selector}"),
+                DEFAULT_WAIT,
+                "const a = document.activeElement;
+                 return (a && a.matches(arguments[0])) || {focus: a ? a.tagName + '#' + a.id + '.' + a.className : null};",
+                vec![json!(selector)],
+            )
+            .await
+            .or_fail("focus");
+    }
+}
+
+/// WebDriver's Tab key.
+pub const TAB: &str = "\u{E004}";
+/// WebDriver's Enter key.
+pub const ENTER: &str = "\u{E007}";
+/// WebDriver's Escape key.
+pub const ESCAPE: &str = "\u{E00C}";
+/// WebDriver's Shift key.
+pub const SHIFT: &str = "\u{E008}";
+/// WebDriver's Arrow Down key.
+pub const ARROW_DOWN: &str = "\u{E015}";
+/// Most Tab presses [`Chat::tab_to`] makes.
+const MAX_TABS: usize = 60;
+
+/// A phone-sized browser (390x844 CSS pixels, the acceptance's mobile width) named `label`.
+pub fn mobile(label: &str) -> LaunchOptions {
+    LaunchOptions {
+        width: 390,
+        height: 844,
+        ..LaunchOptions::desktop(label)
+    }
+}
+
+impl Chat {
+    /// A phone-sized browser (see [`mobile`]) on the web client of `node`, its viewport made
+    /// exactly 390x844.
+    pub async fn open_mobile(setup: &BrowserSetup, label: &str, node: SocketAddr) -> Chat {
+        let chat = Chat::open_url(setup, mobile(label), &format!("http://{node}/")).await;
+        chat.browser
+            .set_viewport_size(390, 844)
+            .await
+            .or_fail("phone size");
+        chat
     }
 }
 

@@ -6,13 +6,16 @@
 // - connection.js: the live stream, reconnection and resynchronisation;
 // - timeline.js (model), history.js (loading), timeline_view.js and notices.js (display);
 // - rooms.js, directory.js, room_bar.js, composer.js, members.js: the chat itself;
+// - notify.js: unread and mention counts, the tab title, moderators' alerts, desktop
+//   notifications;
 // - moderation.js (wording, rights), moderation_panel.js: the moderator panel (its tabs:
 //   moderation_review.js, moderation_lists.js, moderation_rules.js, moderation_trust.js);
-// - identity.js, key_tools.js: onboarding, the identity panel and the key file;
+// - identity.js, key_tools.js: onboarding, the profile and settings view and the key file;
 // - my_data.js: export my data, erase my data (signed redactions, then the record);
 // - reports.js: reporting a message, a member or a room (checked, then signed) and the user's
 //   reports;
-// - dialogs.js, menus.js, layout.js: dialogs, popup menus, drawers and keyboard;
+// - dialogs.js, menus.js, layout.js: dialogs (new room, join, public rooms, profile), popup
+//   menus, drawers and keyboard;
 // - api.js, keys.js, cbor.js: the node's API, the key in IndexedDB, the strict CBOR reader.
 // Modules only define things when imported: they call each other at run time, after main()
 // below has bound the page. Everything from the network is rendered as text (dom.js), and the
@@ -31,11 +34,12 @@ import { bindKeyTools } from './key_tools.js';
 import { bindMyData } from './my_data.js';
 import { bindLayout } from './layout.js';
 import { bindModerationPanel } from './moderation_panel.js';
+import { bindNotify } from './notify.js';
 import { bindReports } from './reports.js';
 import { bindRoomBar } from './room_bar.js';
 import { bindRooms, prefillInvite, renderActiveRoom } from './rooms.js';
 import { state } from './state.js';
-import { errorText } from './text.js';
+import { plainError } from './text.js';
 import { bindTimeline } from './timeline_view.js';
 
 /**
@@ -63,6 +67,7 @@ async function main() {
   bindRoomBar();
   bindComposer();
   bindModerationPanel();
+  bindNotify();
   prefillInvite();
   if (!window.isSecureContext || !window.crypto?.subtle) {
     showNeedsSecureOrigin();
@@ -79,7 +84,7 @@ async function main() {
   try {
     state.identity = await keys.loadIdentity();
   } catch (error) {
-    $('onboarding-error').textContent = `Could not read the stored identity: ${errorText(error)}`;
+    $('onboarding-error').textContent = `Could not read the identity stored in this browser: ${plainError(error).words}`;
   }
   renderActiveRoom();
   if (!state.identity) {

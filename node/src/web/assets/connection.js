@@ -6,8 +6,9 @@ import { ApiError } from './api.js';
 import { loadDirectory } from './directory.js';
 import { $ } from './dom.js';
 import { fillGap, openTimeline, receiveEvent, receiveSignal } from './history.js';
-import { showOnboarding } from './identity.js';
-import { loadRooms, refreshActiveInfo } from './rooms.js';
+import { renderIdentity, showOnboarding } from './identity.js';
+import { noticeAlert, noticeLiveEvent } from './notify.js';
+import { loadRooms, markActiveRead, refreshActiveInfo } from './rooms.js';
 import { NeedsRegistration, login } from './session.js';
 import { api, state } from './state.js';
 import { errorText } from './text.js';
@@ -131,6 +132,14 @@ function onStreamEvent(name, data) {
     return;
   }
   if (name === 'typing' || name === 'read') receiveSignal(name, data);
+  if (name === 'knock' || name === 'review') {
+    try {
+      noticeAlert(name, JSON.parse(data));
+    } catch {
+      // Not JSON: nothing to alert.
+    }
+    return;
+  }
   if (name !== 'event') return;
   let event;
   try {
@@ -140,6 +149,15 @@ function onStreamEvent(name, data) {
   }
   if (!isEvent(event)) return;
   receiveEvent(event);
+  noticeLiveEvent(event);
+  if (event.room === state.active) markActiveRead();
+}
+
+/** This node's key, so that members homed here read "home node: this node". */
+async function loadNodeKey() {
+  if (state.nodeKey) return;
+  const info = await api.request('GET', '/node', undefined, { auth: false }).catch(() => null);
+  if (info && typeof info.node_key === 'string') state.nodeKey = info.node_key;
 }
 
 let resyncRunning = null;
@@ -150,7 +168,10 @@ function resync() {
   resyncRunning = (async () => {
     try {
       await loadRooms();
-      loadDirectory();
+      loadNodeKey()
+        .then(() => loadDirectory())
+        .then(() => state.identity && renderIdentity())
+        .catch(() => {});
       for (const timeline of state.timelines.values()) {
         if (timeline.loaded) await fillGap(timeline);
       }

@@ -1,5 +1,6 @@
 // Causerie web client: the modal dialogs of index.html (passphrase, value prompt, confirmation,
-// a moderation action's reason and duration).
+// a moderation action's reason and duration, new room, join a room) and the panels shown as
+// dialogs (public rooms, profile and settings).
 //
 // Every dialog goes through one runner, runDialog(): it fills nothing itself, shows the dialog
 // `#<name>-dialog` with the focus on a chosen control, and settles on the first of: the form
@@ -7,7 +8,7 @@
 // and the dialog stays open), a button that answers by itself (Cancel answers null), or the
 // dialog closing (Escape, also null). The focus then goes back to the control that opened it.
 
-import { $, canFocus } from './dom.js';
+import { $, canFocus, showPlainError } from './dom.js';
 import { passphraseProblem } from './keys.js';
 
 /**
@@ -157,4 +158,92 @@ export function askModeration({ title, text, ok, durations = null }) {
       return { value: { reason: given, duration: picked ? picked[1] : null } };
     },
   });
+}
+
+/**
+ * Runs the dialog `#<name>-dialog` whose answer is work that may fail (create a room, join
+ * one): on submit, `submit()` runs with the submit button `#<button>` disabled; when it resolves
+ * the dialog closes and the promise resolves to its value; when it throws, the error is shown
+ * inside the dialog in plain words (`#<name>-error`, its reason in `#<name>-error-detail`) and
+ * the dialog stays open for another try. Cancel and Escape close it (null). The focus goes back
+ * to the opener, unless `submit` moved it elsewhere on purpose (into the room it opened).
+ */
+export function runTaskDialog(name, { focus, submit, button }) {
+  const dialog = $(`${name}-dialog`);
+  const form = $(`${name}-form`);
+  const cancel = $(`${name}-cancel`);
+  const submitButton = $(button);
+  return new Promise((resolve) => {
+    const opener = document.activeElement;
+    let busy = false;
+    const onSubmit = async (e) => {
+      e.preventDefault();
+      if (busy) return;
+      busy = true;
+      submitButton.disabled = true;
+      showPlainError(`${name}-error`, null);
+      try {
+        const value = await submit();
+        finish(value, false);
+      } catch (error) {
+        showPlainError(`${name}-error`, error);
+        if (dialog.open) focus.focus();
+      } finally {
+        busy = false;
+        submitButton.disabled = false;
+      }
+    };
+    const onCancel = () => finish(null, true);
+    function finish(value, restoreFocus) {
+      form.removeEventListener('submit', onSubmit);
+      dialog.removeEventListener('close', onCancel);
+      cancel.removeEventListener('click', onCancel);
+      if (dialog.open) dialog.close();
+      if (restoreFocus || !canFocus(document.activeElement) || dialog.contains(document.activeElement)) {
+        if (canFocus(opener)) opener.focus();
+      }
+      resolve(value);
+    }
+    showPlainError(`${name}-error`, null);
+    form.addEventListener('submit', onSubmit);
+    dialog.addEventListener('close', onCancel);
+    cancel.addEventListener('click', onCancel);
+    dialog.showModal();
+    focus.focus();
+  });
+}
+
+/**
+ * Opens the panel `#<name>-dialog` (a dialog without a form: public rooms, profile) with the
+ * focus on `focus`; its Close button `#<name>-close` and Escape close it, and the focus goes
+ * back to the control that opened it. Resolves when it closes.
+ */
+export function openPanelDialog(name, focus) {
+  const dialog = $(`${name}-dialog`);
+  const close = $(`${name}-close`);
+  if (dialog.open) {
+    focus.focus();
+    return Promise.resolve();
+  }
+  return new Promise((resolve) => {
+    const opener = document.activeElement;
+    const onClose = () => {
+      dialog.removeEventListener('close', onClose);
+      close.removeEventListener('click', onClick);
+      if (canFocus(opener) && !canFocus(document.activeElement)) opener.focus();
+      else if (canFocus(opener) && dialog.contains(document.activeElement)) opener.focus();
+      resolve();
+    };
+    const onClick = () => dialog.close();
+    dialog.addEventListener('close', onClose);
+    close.addEventListener('click', onClick);
+    dialog.showModal();
+    focus.focus();
+  });
+}
+
+/** Closes the dialog `#<name>-dialog` if it is open (its own handlers restore the focus). */
+export function closeDialog(name) {
+  const dialog = $(`${name}-dialog`);
+  if (dialog.open) dialog.close();
 }

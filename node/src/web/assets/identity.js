@@ -1,41 +1,69 @@
 // Causerie web client: the user's identity on screen and in the session. Onboarding (a new key
-// and a handle), the identity panel, logging out and in again, and the display name. The key
-// file tools (export, import, forget) are in key_tools.js.
+// and a handle), the profile button at the top of the room list and the profile and settings
+// view it opens (who vouches for the key, notifications, the key and data tools), logging out
+// and in again, and the display name. The key file tools (export, import, forget) are in
+// key_tools.js.
 
 import { ApiError } from './api.js';
 import * as keys from './keys.js';
 import { connectionLoop, setConnection, wakeConnection } from './connection.js';
-import { askValue } from './dialogs.js';
-import { $, h, isTouchOnly, showError } from './dom.js';
+import { askValue, closeDialog, openPanelDialog } from './dialogs.js';
+import { $, h, isTouchOnly, showPlainError } from './dom.js';
+import { renderNotifyToggle } from './notify.js';
 import { renderActiveRoom, renderRoomList, showPendingInvite } from './rooms.js';
 import { NeedsRegistration, act, call, login, register } from './session.js';
 import { api, state } from './state.js';
-import { ASSURANCE_NAMES, errorText, shortKey } from './text.js';
+import { ASSURANCE_WORDS, plainError, shortKey } from './text.js';
 
 /** A handle (specs/identity.md): 1–32 of a–z, 0–9, dot, dash, underscore, not starting with a
  *  dot, dash or underscore. */
 const HANDLE_PATTERN = /^[a-z0-9][a-z0-9._-]{0,31}$/;
 
-/** Shows who we are: name, handle, key fingerprint, home node and assurance. */
+/** A node's name: its server name when known (and not just its key), "this node" for this
+ *  one, else its short key. */
+export function nodeName(key) {
+  const server = key && key === state.nodeKey ? state.nodeNames.get('self') : state.nodeNames.get(key);
+  // A node with no domain is named by its key: "this node" says more then.
+  const named = server && !/^[0-9a-f]{16,}$/.test(server) ? server : null;
+  if (key && key === state.nodeKey) return named ? `${named} (this node)` : 'this node';
+  return named || shortKey(key);
+}
+
+/** Shows who we are: the profile button (name and full handle) and the profile view. */
 export async function renderIdentity() {
   const slot = $('me-slot');
   const account = state.account;
   const user = state.identity.user;
   const handle = account?.handle || state.identity.handle || '';
+  const name = account?.display_name || (handle ? `@${handle}` : shortKey(user));
   const me = h(
-    'div',
+    'span',
     { className: 'me', attrs: { id: 'me' }, data: { user } },
-    h('span', { className: 'name', text: account?.display_name || handle || shortKey(user) }),
-    handle ? h('span', { className: 'handle', text: `@${handle}` }) : null,
+    h('span', { className: 'name', text: name }),
+    handle && name !== `@${handle}` ? h('span', { className: 'handle', text: `@${handle}` }) : null,
   );
   slot.replaceChildren(me);
-  $('me-node').textContent = account?.attestation?.home_node ? shortKey(account.attestation.home_node) : '…';
-  $('me-node').title = account?.attestation?.home_node ?? '';
-  $('me-assurance').textContent = account?.attestation
-    ? `${account.attestation.assurance_name ?? ASSURANCE_NAMES[account.attestation.assurance] ?? ''} (level ${account.attestation.assurance})`
+  $('profile-name').textContent = name;
+  $('me-handle').textContent = handle ? `@${handle}` : 'none yet';
+  const attestation = account?.attestation;
+  const home = attestation?.home_node;
+  const remote = account?.home === 'remote';
+  $('me-node').textContent = home ? `${nodeName(home)}${remote ? ', logged in here with your key' : ''}` : '…';
+  $('me-node').title = home ? `node key ${home}` : '';
+  $('me-assurance').textContent = attestation
+    ? `${ASSURANCE_WORDS[attestation.assurance] ?? attestation.assurance_name ?? 'key'}: your home node vouches that you hold this key`
     : '…';
   $('me-fingerprint').textContent = await keys.fingerprint(user);
   $('me-fingerprint').title = `public key ${user}`;
+}
+
+/** Opens the profile and settings view. */
+export function openProfile() {
+  renderIdentity();
+  renderNotifyToggle();
+  $('key-tools-status').textContent = '';
+  showPlainError('key-tools-error', null);
+  return openPanelDialog('profile', $('profile-close'));
 }
 
 /** The key tools move between the onboarding card and the sidebar; what they offer depends on
@@ -50,6 +78,7 @@ function renderKeyTools(home) {
 
 /** Shows the onboarding card: create an identity, or register a known key on this node. */
 export function showOnboarding(registerExisting) {
+  closeDialog('profile');
   document.body.classList.remove('signed-in');
   $('app').hidden = true;
   $('onboarding').hidden = false;
@@ -77,12 +106,13 @@ export function showApp() {
 
 /** After "Log out": the key stays here, nothing runs until the user logs in again. */
 export function showSignedOut(message) {
+  closeDialog('profile');
   document.body.classList.remove('signed-in');
   $('app').hidden = true;
   $('onboarding').hidden = false;
   $('onboarding-form').hidden = true;
   $('signed-out-actions').hidden = false;
-  $('login-error').textContent = '';
+  showPlainError('login-error', null);
   $('key-tools-status').textContent = '';
   $('onboarding-title').textContent = 'Logged out';
   $('onboarding-intro').textContent = message;
@@ -98,6 +128,8 @@ export function clearSessionState() {
   state.rooms.clear();
   state.timelines.clear();
   state.unread.clear();
+  state.counts.clear();
+  state.alerts.clear();
   state.active = null;
   state.activeInfo = null;
   state.members = [];
@@ -147,7 +179,7 @@ async function onLogout() {
 async function onLoginAgain() {
   const button = $('login-again');
   button.disabled = true;
-  $('login-error').textContent = '';
+  showPlainError('login-error', null);
   state.signedOut = false;
   try {
     await login();
@@ -157,7 +189,7 @@ async function onLoginAgain() {
       return;
     }
     state.signedOut = true;
-    showError('login-error', error);
+    showPlainError('login-error', error);
     button.disabled = false;
     button.focus();
     return;
@@ -175,9 +207,10 @@ async function onCreateIdentity(e) {
   e.preventDefault();
   const handle = $('handle-input').value.trim();
   const displayName = $('display-name-input').value.trim();
-  showError('onboarding-error', null);
+  showPlainError('onboarding-error', null);
   if (!HANDLE_PATTERN.test(handle)) {
-    $('onboarding-error').textContent = 'bad_handle: 1–32 characters of a–z, 0–9, dot, dash, underscore, starting with a letter or digit.';
+    showPlainError('onboarding-error', new ApiError(400, 'bad_handle', 'the handle is not in the allowed form'));
+    $('handle-input').focus();
     return;
   }
   const button = $('create-identity');
@@ -190,7 +223,7 @@ async function onCreateIdentity(e) {
     renderIdentity();
     connectionLoop();
   } catch (error) {
-    showError('onboarding-error', error);
+    showPlainError('onboarding-error', error);
   } finally {
     button.disabled = false;
   }
@@ -216,12 +249,12 @@ async function onEditProfile() {
           { kind: 'room.member', stateKey: state.identity.user, content: (c) => c.membership === 'join' },
         );
       } catch (error) {
-        failures.push(`${info.name || shortKey(room)}: ${errorText(error)}`);
+        failures.push(`${info.name || shortKey(room)}: ${plainError(error).words}`);
       }
     }
-    $('key-tools-status').textContent = failures.length ? `Not updated in ${failures.join('; ')}` : 'Display name updated.';
+    $('key-tools-status').textContent = failures.length ? `Display name updated, but not in ${failures.join('; ')}` : 'Display name updated.';
   } catch (error) {
-    $('key-tools-status').textContent = errorText(error);
+    showPlainError('key-tools-error', error);
   }
 }
 
@@ -229,6 +262,7 @@ async function onEditProfile() {
 export function bindIdentity() {
   $('onboarding-form').addEventListener('submit', onCreateIdentity);
   $('edit-profile').addEventListener('click', onEditProfile);
+  $('profile-open').addEventListener('click', () => openProfile());
   $('logout').addEventListener('click', onLogout);
   $('login-again').addEventListener('click', onLoginAgain);
 }

@@ -1,14 +1,16 @@
-// Causerie web client: the key tools. Export the key to a passphrase-protected file (the same
-// file as `causerie key export`, see keys.js), import one, or forget the identity in this
-// browser.
+// Causerie web client: the key tools (in the profile view, or on the welcome card before an
+// identity exists). Export the key to a passphrase-protected file (the same file as `causerie
+// key export`, see keys.js), import one, or forget the identity in this browser. An imported key
+// logs in on this node with its home node's attestation (session.js) instead of asking for a
+// new handle; only a key that no node vouches for is asked to register.
 
 import * as keys from './keys.js';
 import { connectionLoop, setConnection } from './connection.js';
 import { askConfirm, askPassphrase } from './dialogs.js';
-import { $, h } from './dom.js';
+import { $, h, showPlainError } from './dom.js';
 import { clearSessionState, endSession, renderIdentity, showApp, showOnboarding, showSignedOut } from './identity.js';
 import { ACTIVE_ROOM_KEY, api, state } from './state.js';
-import { errorText } from './text.js';
+import { isHex } from './text.js';
 
 /** Forgets the identity in this browser after a confirmation that offers to export it first. */
 async function onForgetIdentity() {
@@ -31,7 +33,7 @@ async function onForgetIdentity() {
     await keys.forgetIdentity();
   } catch (error) {
     showSignedOut('Logged out, but the key could not be deleted from this browser.');
-    status.textContent = errorText(error);
+    showPlainError('key-tools-error', error);
     return;
   }
   state.identity = null;
@@ -55,6 +57,7 @@ async function onExportKey() {
   );
   if (passphrase === null) return;
   status.textContent = 'Encrypting…';
+  showPlainError('key-tools-error', null);
   try {
     const text = await keys.exportKeyFile(state.identity, passphrase);
     const url = URL.createObjectURL(new Blob([text], { type: 'application/json' }));
@@ -66,7 +69,8 @@ async function onExportKey() {
     setTimeout(() => URL.revokeObjectURL(url), 60000);
     status.textContent = 'Key file saved. Keep it and its passphrase safe.';
   } catch (error) {
-    status.textContent = errorText(error);
+    status.textContent = '';
+    showPlainError('key-tools-error', error);
   }
 }
 
@@ -78,22 +82,28 @@ async function onImportKey() {
   input.value = '';
   const status = $('key-tools-status');
   if (!file) return;
+  status.textContent = '';
+  showPlainError('key-tools-error', null);
   if (file.size > keys.MAX_KEY_FILE_BYTES) {
-    status.textContent = 'bad_export_file: this is not a Causerie key file (too large).';
+    showPlainError('key-tools-error', new keys.KeyError('bad_export_file', 'not a Causerie key file (too large)'));
     return;
   }
   const text = await file.text();
+  const attestation = fileAttestation(text);
   const warning = state.identity ? ' It replaces the identity stored in this browser.' : '';
   for (;;) {
     const passphrase = await askPassphrase('Import a key', `Enter the passphrase of ${file.name}.${warning}`);
     if (passphrase === null) return;
     status.textContent = 'Decrypting…';
+    showPlainError('key-tools-error', null);
     try {
       state.identity = await keys.importKeyFile(text, passphrase);
-      status.textContent = 'Key imported.';
+      if (attestation) state.identity.attestation = attestation;
+      status.textContent = 'Key imported. Logging in with it…';
       break;
     } catch (error) {
-      status.textContent = errorText(error);
+      status.textContent = '';
+      showPlainError('key-tools-error', error);
       if (!(error instanceof keys.KeyError && error.reason === 'wrong_passphrase')) return;
     }
   }
@@ -106,6 +116,16 @@ async function onImportKey() {
   showApp();
   renderIdentity();
   connectionLoop();
+}
+
+/** The home node's attestation (hex) a key file carries beside the key, if any. */
+function fileAttestation(text) {
+  try {
+    const file = JSON.parse(text);
+    return typeof file?.attestation === 'string' && isHex(file.attestation) ? file.attestation : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Binds the key tools' controls. */

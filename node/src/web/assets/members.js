@@ -1,19 +1,22 @@
-// Causerie web client: the member list of the active room and the moderation it offers (kick,
-// ban, unban, let in, power levels, invite by key), reporting a member (reports.js), and
-// deleting a message.
+// Causerie web client: the member list of the active room, each member in words ("Alice ·
+// @alice · home node example.org, verified key"), with a menu: a direct message (rooms.js), the
+// moderation the user's power allows (kick, ban, unban, let in, power levels; invite by key),
+// reporting the member (reports.js); and deleting a message.
 
 import { cborEqual } from './cbor.js';
 import * as keys from './keys.js';
 import { askValue } from './dialogs.js';
-import { $, h, showError } from './dom.js';
+import { $, h, showPlainError } from './dom.js';
+import { nodeName } from './identity.js';
 import { menuFor } from './menus.js';
 import { roleName, stillHolds } from './moderation.js';
 import { renderModerationPanel } from './moderation_panel.js';
+import { syncAlerts } from './notify.js';
 import { reportMember } from './reports.js';
-import { scheduleActiveInfoRefresh } from './rooms.js';
+import { openDirectMessage, scheduleActiveInfoRefresh } from './rooms.js';
 import { act } from './session.js';
 import { state } from './state.js';
-import { CREATOR_POWER, attestationText, levelText, shortKey } from './text.js';
+import { CREATOR_POWER, MEMBERSHIP_WORDS, levelText, memberWords, shortKey } from './text.js';
 
 /** Whether the user may delete other people's messages in the active room. */
 export function canRedactOthers() {
@@ -53,6 +56,11 @@ export function renderMembers() {
       actions.push({ label: 'Change power…', run: () => moderate('power', member) });
     }
     if (member.user !== state.identity.user) actions.push({ label: 'Report…', run: () => reportMember(member) });
+    if (member.user !== state.identity.user && !state.rooms.get(state.active)?.dm) {
+      actions.unshift({ label: 'Send a direct message', run: () => startDirectMessage(member) });
+    }
+    const words = memberWords(member, nodeName);
+    const status = member.membership !== 'join' ? MEMBERSHIP_WORDS[member.membership] ?? member.membership : null;
     const item = h(
       'li',
       { className: `member membership-${member.membership}`, data: { user: member.user, membership: member.membership } },
@@ -60,23 +68,35 @@ export function renderMembers() {
         'div',
         { className: 'member-main' },
         h('span', { className: 'name', text: name }),
-        member.handle ? h('span', { className: 'handle', text: `@${member.handle}` }) : null,
         h('span', { className: 'power', text: roleName(power), attrs: { title: `power ${levelText(power)}` } }),
+        status ? h('span', { className: 'badge', text: status }) : null,
         member.muted && stillHolds(member.muted.expires ?? null, Date.now()) ? h('span', { className: 'mod-badge mod-badge-muted', text: 'muted' }) : null,
       ),
       h('div', {
         className: 'member-meta',
-        text: `${member.membership} · ${attestationText({ home_node: member.home_node, assurance: member.assurance })}`,
-        attrs: { title: `key ${member.user}` },
+        // The name leads the list item already; the line says the rest.
+        text: words.startsWith(`${name} · `) ? words.slice(name.length + 3) : words,
+        attrs: { title: `${words} · key ${member.user}` },
       }),
     );
     if (actions.length) item.append(menuFor(`Actions for ${name}`, actions));
     return item;
   });
   list.replaceChildren(...items);
+  syncAlerts();
   const canInvite = mine >= (levels.invite ?? 0) && info.membership === 'join';
   if (canInvite) {
     list.append(h('li', { className: 'member-invite' }, h('button', { type: 'button', className: 'small', text: 'Invite a user by key…', onClick: inviteByKey })));
+  }
+}
+
+/** "Send a direct message": opens the one with `member`, or starts it. */
+async function startDirectMessage(member) {
+  showPlainError('members-error', null);
+  try {
+    await openDirectMessage(member.user);
+  } catch (error) {
+    showPlainError('members-error', error);
   }
 }
 
@@ -119,12 +139,12 @@ async function moderate(kind, member) {
       content: (c) => ((c.users && c.users[member.user]) ?? c.users_default ?? 0) === action.level,
     };
   }
-  showError('members-error', null);
+  showPlainError('members-error', null);
   try {
     await act(room, action, expect);
     scheduleActiveInfoRefresh();
   } catch (error) {
-    showError('members-error', error);
+    showPlainError('members-error', error);
   }
 }
 
@@ -141,6 +161,6 @@ export async function redactEvent(event) {
       content: (c) => c.redacts instanceof Uint8Array && cborEqual(c.redacts, target),
     });
   } catch (error) {
-    showError('composer-error', error);
+    showPlainError('composer-error', error);
   }
 }

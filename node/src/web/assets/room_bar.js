@@ -3,7 +3,7 @@
 
 import { loadDirectory } from './directory.js';
 import { banOver } from './moderation.js';
-import { $, canFocus, showError } from './dom.js';
+import { $, canFocus, showPlainError } from './dom.js';
 import { joinRoom, loadRooms, renderRoomList, setActive } from './rooms.js';
 import { act, call, roomPath } from './session.js';
 import { state } from './state.js';
@@ -18,7 +18,7 @@ async function onInviteLink() {
     $('invite-link').value = response.web_link || response.link;
     $('invite-link').select();
   } catch (error) {
-    showError('composer-error', error);
+    showPlainError('composer-error', error);
   }
 }
 
@@ -51,7 +51,7 @@ async function onLeaveOrJoin() {
   }
   const button = $('leave-room');
   button.disabled = true;
-  showError('composer-error', null);
+  showPlainError('composer-error', null);
   try {
     if (info?.membership === 'join' || info?.membership === 'knock') {
       await act(room, { action: 'leave' }, { kind: 'room.member', stateKey: state.identity.user, content: (c) => c.membership === 'leave' });
@@ -62,13 +62,15 @@ async function onLeaveOrJoin() {
       loadDirectory();
       // The Leave button is gone with the room; keep the keyboard in the page.
       if (!canFocus(document.activeElement)) {
-        [$('room-list').querySelector('button'), $('toggle-sidebar'), $('new-room-name')].find(canFocus)?.focus();
+        [$('room-list').querySelector('button'), $('toggle-sidebar'), $('new-room-open')].find(canFocus)?.focus();
       }
     } else {
-      await joinRoom(room);
+      const joined = await joinRoom({ room });
+      // Asking to join is a success: the room says so where its messages would be.
+      if (joined.knocked) $('timeline-status').textContent = joined.knocked;
     }
   } catch (error) {
-    showError('composer-error', error);
+    showPlainError('composer-error', error);
   } finally {
     button.disabled = false;
   }

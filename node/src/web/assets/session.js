@@ -33,12 +33,18 @@ export async function register(handle, displayName) {
   }
 }
 
-/** Logs in with our key; registers it again under the known handle if this node forgot it. */
+/**
+ * Logs in with our key. A key this node has no account for logs in with the attestation of its
+ * home node (another node: this one fetches and checks it, or takes the one from the imported
+ * key file); failing that, it registers again under the known handle (a wiped node), or asks
+ * for one.
+ */
 export async function login() {
   try {
     acceptSession(await api.request('POST', '/auth/login', await proveKey(), { auth: false }));
   } catch (error) {
     if (!(error instanceof ApiError) || error.reason !== 'not_registered') throw error;
+    if (state.identity.attestation && (await loginWithAttestation(state.identity.attestation))) return;
     // The node forgot us (a wiped node) or the key was imported here: register again under the
     // handle we know, or ask for one.
     if (!state.identity.handle) throw new NeedsRegistration();
@@ -51,11 +57,27 @@ export async function login() {
   }
 }
 
+/** Logs in with the attestation `hex` of another home node; resolves to whether it worked. */
+async function loginWithAttestation(hex) {
+  try {
+    const body = { ...(await proveKey()), attestation: hex };
+    acceptSession(await api.request('POST', '/auth/login', body, { auth: false }));
+    return true;
+  } catch (error) {
+    // A node that takes no attestations at login, or refuses this one: register instead.
+    if (error instanceof ApiError && error.status >= 400 && error.status < 500 && error.status !== 429) return false;
+    throw error;
+  }
+}
+
 function acceptSession(session) {
   // A login that was under way when the user logged out must not revive the session.
   if (state.signedOut) return;
   api.token = session.token;
   state.account = session.account;
+  // Logged in with another node's attestation: remember the handle it gives, as registering does.
+  const handle = session.account?.handle;
+  if (handle && state.identity.handle !== handle) keys.saveHandle(state.identity, handle).catch(() => {});
   renderIdentity();
 }
 

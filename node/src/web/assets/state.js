@@ -29,6 +29,15 @@ export const state = {
   timelines: new Map(),
   /** Rooms with events the user has not seen. */
   unread: new Set(),
+  /** Room id → {unread, mentions}: messages that arrived live since the room list was fetched
+   *  (notify.js counts them; rooms.js adds them to the node's counts). */
+  counts: new Map(),
+  /** Room id → Set of what waits for a moderator there (`knock:<user>`, `review:<id>`). */
+  alerts: new Map(),
+  /** Node key (hex) → its server name, from the directory's origins; `self` → this node's. */
+  nodeNames: new Map(),
+  /** This node's key (hex), once known. */
+  nodeKey: null,
   /** Connection: online | connecting | offline. */
   connection: 'connecting',
   /** Wakes the reconnection wait early (set while waiting). */

@@ -262,4 +262,86 @@ assert.deepEqual(moderation.rulesSummary({ links: 'deny', slow_mode_ms: 30000 })
 // The timeline's pure modules (rows, relations, outbox, virtual list, mentions, typing).
 await import('./timeline_unit.mjs');
 
+// Human words (text.js): every reason name of the node's API (node/src/api/error.rs, the names
+// of `Reason::name`, and the inner names passed on from the room engine) and the client's own
+// has a plain sentence; the code stays in the details line.
+{
+  const { readFileSync } = await import('node:fs');
+  const { REASON_WORDS, plainError, memberWords, titleWith, countText, joinTarget, isMention, mentionsHandle, countsAsUnread } =
+    await import('../assets/text.js');
+  const { ApiError } = await import('../assets/api.js');
+  const here = new URL('.', import.meta.url);
+  const errorRs = readFileSync(new URL('../../api/error.rs', here), 'utf8');
+  const table = errorRs.slice(errorRs.indexOf('pub fn name(self)'), errorRs.indexOf('pub fn closes_connection'));
+  const apiNames = [...table.matchAll(/=> "([a-z_]+)"/g)].map((m) => m[1]);
+  assert.ok(apiNames.length > 60, `read ${apiNames.length} reason names from error.rs`);
+  // The room engine's reason names (node/room/src), passed on by RoomRule and CannotPrepare.
+  const roomNames = [];
+  const { readdirSync } = await import('node:fs');
+  const roomDir = new URL('../../../room/src/', here);
+  for (const name of readdirSync(roomDir).filter((n) => n.endsWith('.rs'))) {
+    const source = readFileSync(new URL(name, roomDir), 'utf8');
+    for (const block of source.split('fn reason(&self)').slice(1)) {
+      const body = block.slice(0, block.indexOf('\n    }\n'));
+      roomNames.push(...[...body.matchAll(/=> "([a-z_]+)"/g)].map((m) => m[1]));
+    }
+  }
+  assert.ok(roomNames.length > 20, `read ${roomNames.length} room engine reason names`);
+  const client = ['unreachable', 'draft_mismatch', 'wrong_passphrase', 'bad_export_file', 'weak_kdf', 'key_mismatch', 'bad_passphrase'];
+  const missing = [...new Set([...apiNames, ...roomNames, ...client])].filter((name) => !REASON_WORDS[name]);
+  assert.deepEqual(missing, [], 'reason names without plain words');
+  for (const [name, words] of Object.entries(REASON_WORDS)) {
+    assert.match(words, /^[A-Z].*[.!?]$/, `${name}: a sentence`);
+    assert.ok(!words.includes('_'), `${name}: no code in the words`);
+  }
+  const taken = plainError(new ApiError(409, 'handle_taken', 'the handle is taken'));
+  assert.equal(taken.words, 'Someone else already has that handle on this node. Choose another.');
+  assert.equal(taken.detail, 'handle_taken: the handle is taken');
+
+  // Members in words.
+  const nodeName = (key) => (key === 'aa' ? 'example.org' : `node ${key}`);
+  assert.equal(
+    memberWords({ user: 'ab'.repeat(32), display_name: 'Alice', handle: 'alice', home_node: 'aa', assurance: 0 }, nodeName),
+    'Alice · @alice · home node example.org, verified key',
+  );
+  assert.equal(memberWords({ user: 'ab'.repeat(32), display_name: null, handle: 'bob', home_node: 'bb', assurance: 3 }, nodeName), '@bob · home node node bb, met in person');
+  assert.equal(memberWords({ user: 'ab'.repeat(32), display_name: null, handle: null, home_node: null }, nodeName), 'abababab…abab · home node unknown');
+
+  // The tab title and counts.
+  assert.equal(titleWith(0, 0, 'Lobby · Causerie'), 'Lobby · Causerie');
+  assert.equal(titleWith(3, 0, 'Lobby · Causerie'), '(3) Lobby · Causerie');
+  assert.equal(titleWith(3, 1, 'Causerie'), '(1!) Causerie');
+  assert.equal(titleWith(250, 0, 'Causerie'), '(99+) Causerie');
+  assert.equal(countText(999), '999+');
+  assert.equal(countText(12), '12');
+
+  // What the join box accepts.
+  const room = `!${'0a'.repeat(32)}`;
+  assert.deepEqual(joinTarget(` ${room} `), { room });
+  assert.deepEqual(joinTarget('#lobby:example.org'), { alias: '#lobby:example.org' });
+  assert.deepEqual(joinTarget('#lobby:127.0.0.1:8080'), { alias: '#lobby:127.0.0.1:8080' });
+  assert.deepEqual(joinTarget(`https://chat.example.org/join/${room}?via=x`), { link: `https://chat.example.org/join/${room}?via=x` });
+  assert.deepEqual(joinTarget(`causerie:join/${room}?via=x`), { link: `causerie:join/${room}?via=x` });
+  for (const bad of ['', 'lobby', '#lobby', '!abc', 'http://example.org/room']) assert.equal(joinTarget(bad), null, bad);
+
+  // Mentions: the key in `mentions`, a reply to one's message, or the @handle as a word.
+  const me = { user: 'me', handle: 'alice' };
+  const message = (body, extra = {}) => ({ kind: 'room.message', author: 'bob', content: { body }, ...extra });
+  assert.ok(isMention(message('hi', { mentions: ['me'] }), me));
+  assert.ok(isMention(message('hi', { reply_to: { author: 'me' } }), me));
+  assert.ok(isMention(message('hello @alice!'), me));
+  assert.ok(isMention(message('@Alice: look'), me));
+  assert.ok(!isMention(message('mail alice@alice.org'), me));
+  assert.ok(!isMention(message('@alicette'), me));
+  assert.ok(!isMention(message('@alice.dev is someone else'), me));
+  assert.ok(!isMention({ ...message('@alice'), author: 'me' }, me));
+  assert.ok(mentionsHandle('(@alice)', 'alice'));
+  assert.ok(mentionsHandle('hi @a.b', 'a.b'));
+  assert.ok(!mentionsHandle('hi @aXb', 'a.b'));
+  assert.ok(countsAsUnread(message('x'), 'me'));
+  assert.ok(!countsAsUnread({ ...message('x'), author: 'me' }, 'me'));
+  assert.ok(!countsAsUnread(message('x', { replaces: '$e' }), 'me'));
+  assert.ok(!countsAsUnread({ kind: 'room.member', author: 'bob' }, 'me'));
+}
+
 console.log('web client unit checks passed');
