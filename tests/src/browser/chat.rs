@@ -338,15 +338,7 @@ impl Chat {
     /// Clicks `opener` (first opening the room list drawer on a narrow screen when the opener
     /// is in it) and waits until `#<name>-dialog` is open; nothing is clicked when it is open.
     pub async fn open_dialog(&self, opener: &str, name: &str) {
-        let open = self
-            .browser
-            .execute(
-                "const d = document.getElementById(arguments[0] + '-dialog'); return Boolean(d && d.open);",
-                vec![json!(name)],
-            )
-            .await
-            .or_fail("dialog open?");
-        if open == json!(true) {
+        if self.dialog_open(name).await {
             return;
         }
         self.show_in_drawer(opener).await;
@@ -550,14 +542,33 @@ impl Chat {
 impl Chat {
     /// Exports the key with `passphrase` (from the profile view) and waits for the downloaded
     /// file.
+    /// The profile view is left as it was (closed again when it was opened for this).
     pub async fn export_key(&self, passphrase: &str) -> PathBuf {
+        let was_open = self.dialog_open("profile").await;
         self.open_profile().await;
         self.click("#export-key").await;
         self.answer_passphrase(passphrase).await;
-        self.browser
+        let file = self
+            .browser
             .wait_download(DEFAULT_WAIT)
             .await
-            .or_fail("key file")
+            .or_fail("key file");
+        if !was_open {
+            self.close_profile().await;
+        }
+        file
+    }
+
+    /// Whether the dialog `#<name>-dialog` is open.
+    pub async fn dialog_open(&self, name: &str) -> bool {
+        self.browser
+            .execute(
+                "const d = document.getElementById(arguments[0] + '-dialog'); return Boolean(d && d.open);",
+                vec![json!(name)],
+            )
+            .await
+            .or_fail("dialog open?")
+            == json!(true)
     }
 
     /// Chooses `file` in the key import's file input (the passphrase prompt follows); signed
