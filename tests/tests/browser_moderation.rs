@@ -211,6 +211,10 @@ async fn moderator_panel_acts_and_the_member_reads_why() {
         .await;
     }
     bob.shot("bob's links wait for review").await;
+    // The Moderation button tells alice that two wait for her.
+    alice
+        .wait_text("moderation-alerts", &["2"], NODE_WAIT)
+        .await;
     alice.panel_tab("review").await;
     for text in held {
         alice

@@ -260,6 +260,25 @@ async fn rooms_first_with_counts_dialogs_and_plain_words() {
     chat.shot("direct message started").await;
     chat.axe_check("direct message").await;
 
+    // Desktop notifications: off until turned on in the profile (the browser's permission is
+    // asked on that click only).
+    chat.allow_notifications().await;
+    chat.open_profile().await;
+    chat.wait_text(
+        "notify-toggle",
+        &["Desktop notifications: off"],
+        DEFAULT_WAIT,
+    )
+    .await;
+    chat.click("#notify-toggle").await;
+    chat.wait_text(
+        "notify-toggle",
+        &["Desktop notifications: on"],
+        DEFAULT_WAIT,
+    )
+    .await;
+    chat.close_profile().await;
+
     // Unread and mention counts: with another room open, bob writes twice in the lobby, once
     // naming @alice; the lobby counts both, one a mention, and so does the tab's title.
     let quiet = chat.create_room("Quiet", false).await;
@@ -269,6 +288,21 @@ async fn rooms_first_with_counts_dialogs_and_plain_words() {
     wait_room_item(&chat, &quiet, &[("unread", "0")]).await;
     let shown = title(&chat).await;
     assert!(shown.starts_with("(1!) Quiet"), "title: {shown}");
+    let notified = chat
+        .browser
+        .wait_script(
+            "a desktop notification of the mention",
+            LIVE_WAIT,
+            "return window.__notifications.length ? window.__notifications : null;",
+            vec![],
+        )
+        .await
+        .or_fail("notified");
+    assert_eq!(
+        notified,
+        json!([["Bob mentioned you in Lobby", "hi @alice, look at this"]]),
+        "one notification, for the mention only"
+    );
     chat.axe_check("unread and mention counts").await;
 
     // Opening the lobby reads it: its counts and the title's go.

@@ -707,6 +707,33 @@ impl Chat {
         self.key_actions(actions).await;
     }
 
+    /// Lets the page show desktop notifications, as a user answering the browser's question
+    /// would (WebDriver's permissions command), and records each one the page shows in
+    /// `window.__notifications` as `[title, body]`.
+    pub async fn allow_notifications(&self) {
+        self.browser
+            .post(
+                "/permissions",
+                json!({ "descriptor": { "name": "notifications" }, "state": "granted" }),
+            )
+            .await
+            .or_fail("grant notifications");
+        self.browser
+            .execute(
+                "window.__notifications = [];
+                 const Shown = window.Notification;
+                 window.Notification = class extends Shown {
+                   constructor(title, options) {
+                     super(title, options);
+                     window.__notifications.push([title, (options && options.body) || '']);
+                   }
+                 };",
+                vec![],
+            )
+            .await
+            .or_fail("record notifications");
+    }
+
     /// Presses Shift+Tab.
     pub async fn shift_tab(&self) {
         self.key_actions(vec![

@@ -50,6 +50,8 @@ export async function renderIdentity() {
   const remote = account?.home === 'remote';
   $('me-node').textContent = home ? `${nodeName(home)}${remote ? ', logged in here with your key' : ''}` : '…';
   $('me-node').title = home ? `node key ${home}` : '';
+  // The profile of a key homed elsewhere is kept by its home node.
+  $('edit-profile').hidden = remote;
   $('me-assurance').textContent = attestation
     ? `${ASSURANCE_WORDS[attestation.assurance] ?? attestation.assurance_name ?? 'key'}: your home node vouches that you hold this key`
     : '…';

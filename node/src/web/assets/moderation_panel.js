@@ -16,7 +16,6 @@ import { scheduleActiveInfoRefresh } from './rooms.js';
 import { bindListsTab, renderListsTab } from './moderation_lists.js';
 import { renderReviewTab } from './moderation_review.js';
 import { bindRulesTab, renderRulesTab } from './moderation_rules.js';
-import { syncAlerts } from './notify.js';
 import { act } from './session.js';
 import { state } from './state.js';
 import { levelText, shortKey } from './text.js';
@@ -302,8 +301,6 @@ export function renderModerationPanel() {
 function openPanel() {
   panel.opener = document.activeElement;
   report(null);
-  // What waited for a moderator is in front of one now: the review alerts are seen.
-  syncAlerts({ reviewed: true });
   $('moderation-dialog').showModal();
   selectTab(panel.tab, { focus: true });
 }

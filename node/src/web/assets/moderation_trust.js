@@ -98,6 +98,7 @@ async function save(rules, done) {
     // The node took it: the next change starts from these rules, not from the room's details
     // as they were before (their refresh comes a moment later).
     if (state.active === room && state.activeInfo) {
+      state.infoEdits += 1;
       state.activeInfo.join_rule = rules.join_rule;
       state.activeInfo.join_rules = {
         join_rule: rules.join_rule,

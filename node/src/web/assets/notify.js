@@ -5,7 +5,9 @@
 // turns them on in the profile (the browser is asked for permission only then, on that click).
 
 import { $ } from './dom.js';
+import { moderatorRights } from './moderation.js';
 import { countsOf, isViewing, markActiveRead, renderRoomList, roomLabel, setActive } from './rooms.js';
+import { call, roomPath } from './session.js';
 import { state } from './state.js';
 import { countsAsUnread, isMention, titleWith } from './text.js';
 
@@ -15,6 +17,8 @@ const NOTIFY_KEY = 'causerie.notify';
 const MAX_NOTIFICATION_CHARS = 140;
 /** Most alerts kept per room (a flood of knocks stays a bounded set). */
 const MAX_ALERTS_PER_ROOM = 200;
+/** Review items read for the alert of the active room (the badge counts at most these). */
+const MAX_REVIEW_ALERTS = 50;
 
 /** The user as mentions name them. */
 function me() {
@@ -73,7 +77,7 @@ export function noticeLiveEvent(event) {
 export function noticeAlert(name, data) {
   if (!data || typeof data.room !== 'string') return;
   const id = name === 'knock' ? data.user : data.item ?? data.id ?? data.event;
-  if (typeof id !== 'string') return;
+  if (typeof id !== 'string' && !Number.isSafeInteger(id)) return;
   setAlert(data.room, `${name}:${id}`, true);
   renderRoomList();
   const where = roomLabel(state.rooms.get(data.room) || { room: data.room });
@@ -82,20 +86,43 @@ export function noticeAlert(name, data) {
 
 /**
  * The active room's knocks as the member list shows them (the node's word replaces what the
- * stream said), and its review alerts dropped once a moderator opened the panel.
+ * stream said).
  */
-export function syncAlerts({ reviewed = false } = {}) {
+export function syncAlerts() {
   const room = state.active;
   if (!room) return;
   const set = state.alerts.get(room) || new Set();
   for (const key of [...set]) {
-    if (key.startsWith('knock:') || (reviewed && key.startsWith('review:'))) set.delete(key);
+    if (key.startsWith('knock:')) set.delete(key);
   }
   if (mayLetIn(room)) {
     for (const member of state.members) {
       if (member.membership === 'knock' && set.size < MAX_ALERTS_PER_ROOM) set.add(`knock:${member.user}`);
     }
   }
+  if (set.size) state.alerts.set(room, set);
+  else state.alerts.delete(room);
+  renderRoomList();
+}
+
+/**
+ * The active room's review queue, for a moderator who may act on it: what waits there is an
+ * alert until a moderator approved or removed it (the node's queue replaces what the stream
+ * said). Refused or unreachable, the alerts stay as they were.
+ */
+export async function refreshReviewAlerts() {
+  const room = state.active;
+  if (!room || !moderatorRights(state.activeInfo).review) return;
+  let page;
+  try {
+    page = await call('GET', `${roomPath(room)}/review?limit=${MAX_REVIEW_ALERTS}`);
+  } catch {
+    return;
+  }
+  const items = Array.isArray(page?.items) ? page.items : [];
+  const set = state.alerts.get(room) || new Set();
+  for (const key of [...set]) if (key.startsWith('review:')) set.delete(key);
+  for (const item of items) if (item.state !== 'hidden' && set.size < MAX_ALERTS_PER_ROOM) set.add(`review:${item.item}`);
   if (set.size) state.alerts.set(room, set);
   else state.alerts.delete(room);
   renderRoomList();

@@ -15,7 +15,7 @@ import { $, canFocus, h, isTouchOnly, showPlainError } from './dom.js';
 import { fillScreen, openTimeline, timelineFor } from './history.js';
 import { closeDrawers } from './layout.js';
 import { canRedactOthers, renderMembers } from './members.js';
-import { renderAlerts, renderTitle } from './notify.js';
+import { refreshReviewAlerts, renderAlerts, renderTitle } from './notify.js';
 import { act, call, roomPath, signAndSubmit } from './session.js';
 import { ACTIVE_ROOM_KEY, state } from './state.js';
 import { MEMBERSHIP_WORDS, countText, errorText, joinTarget, shortKey } from './text.js';
@@ -63,6 +63,7 @@ export async function loadRooms() {
   renderRoomList();
   renderRoomHeader();
   markActiveRead();
+  refreshReviewAlerts();
 }
 
 /** The name a direct message is shown under: the other person's name or handle. */
@@ -261,13 +262,23 @@ function memberNames() {
   return JSON.stringify(state.members.map((m) => [m.user, m.display_name, m.handle]));
 }
 
+/** Refreshes of the active room's details begun so far (the newest one's answer wins). */
+let infoRefreshes = 0;
+
 /** Fetches the active room's details and members. */
 export async function refreshActiveInfo() {
   const room = state.active;
   if (!room) return;
+  const started = ++infoRefreshes;
+  const edits = state.infoEdits;
   try {
     const [info, members] = await Promise.all([call('GET', roomPath(room)), call('GET', `${roomPath(room)}/members`)]);
-    if (state.active !== room) return;
+    if (state.active !== room || started !== infoRefreshes) return;
+    if (edits !== state.infoEdits) {
+      // Asked before a change this page made itself: it may not show that change yet.
+      scheduleActiveInfoRefresh();
+      return;
+    }
     const couldRedact = canRedactOthers();
     const namesBefore = memberNames();
     state.activeInfo = info;
@@ -277,6 +288,7 @@ export async function refreshActiveInfo() {
     renderMembers();
     renderComposerState();
     renderRoomList();
+    refreshReviewAlerts();
     // Message menus depend on the right to redact others' messages, and notices name members.
     if (couldRedact !== canRedactOthers() || namesBefore !== memberNames()) renderTimeline();
   } catch (error) {

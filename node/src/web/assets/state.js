@@ -23,6 +23,9 @@ export const state = {
   active: null,
   /** RoomInfo of the active room from GET /rooms/{room}. */
   activeInfo: null,
+  /** Bumped whenever a module changes `activeInfo` itself after an action the node took: a
+   *  refresh of the room's details begun before that is stale and dropped (rooms.js). */
+  infoEdits: 0,
   /** Members of the active room. */
   members: [],
   /** Room id → Timeline. */

@@ -203,6 +203,10 @@ export const REASON_WORDS = {
   already_reacted: 'You already reacted with that.',
   no_reaction: 'You had not reacted with that.',
   dm_full: 'A direct message is between two people: nobody else can be invited.',
+  // One identity on many nodes, and signals.
+  home_elsewhere: 'Your account lives on your home node: change this there.',
+  bad_attestation: 'Your home node’s word for your key could not be read or verified.',
+  read_markers_full: 'This node keeps no more read markers for you right now.',
   // This page's own reasons.
   unreachable: 'The node cannot be reached. Check the connection and try again.',
   draft_mismatch: 'The node prepared something other than what you asked for, so nothing was signed or sent.',
