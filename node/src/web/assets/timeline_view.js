@@ -292,9 +292,10 @@ function replyQuote(reply, room) {
       className: 'reply-quote',
       type: 'button',
       data: { focusKey: 'quote' },
-      attrs: { 'aria-label': `In reply to ${who}: ${text}. Show it` },
+      attrs: { title: 'Show the message this answers' },
       onClick: () => jumpTo(reply.id),
     },
+    h('span', { className: 'visually-hidden', text: 'In reply to ' }),
     h('span', { className: 'reply-author', text: who }),
     h('span', { className: 'reply-text', text }),
   );
