@@ -23,6 +23,8 @@
 //!   nodes sign for them (specs/accountability.md §1).
 //! - [`revocation`]: a home node's signed revocation of the attestations it issued for a user
 //!   key, and the pure rule of which events it revokes (specs/accountability.md §3).
+//! - [`signal`]: ephemeral room signals (typing, read markers) a home node signs for its user
+//!   (specs/signals.md).
 //! - [`directory`]: a node's signed directory announcement (its public rooms, member counts,
 //!   addresses and aliases), server names and room aliases (specs/directory.md).
 //! - [`challenge`]: the login/registration challenge a user signs to prove they hold their key.
@@ -52,6 +54,7 @@ pub mod keys;
 pub mod lower_hex;
 pub mod report;
 pub mod revocation;
+pub mod signal;
 pub mod signed;
 pub mod signing;
 #[cfg(feature = "testing")]
@@ -70,4 +73,5 @@ pub use key_export::{KeyExport, KeyExportError};
 pub use keys::{NodeKey, NodeSecret, PublicKey, UserKey, UserSecret};
 pub use report::{Receipt, Report, ReportId};
 pub use revocation::{Revocation, RevocationDraft, RevocationReason};
+pub use signal::{Signal, SignalDraft, SignalKind};
 pub use signing::{Domain, Signature};

@@ -37,11 +37,13 @@ pub enum Domain {
     Revocation,
     /// A node's directory announcement (its public rooms and aliases).
     Directory,
+    /// An ephemeral room signal (typing, read marker) a home node vouches for.
+    Signal,
 }
 
 impl Domain {
     /// Every domain, for tests that check separation.
-    pub const ALL: [Domain; 11] = [
+    pub const ALL: [Domain; 12] = [
         Domain::Event,
         Domain::Attestation,
         Domain::Report,
@@ -53,6 +55,7 @@ impl Domain {
         Domain::ReportReceipt,
         Domain::Revocation,
         Domain::Directory,
+        Domain::Signal,
     ];
 
     /// The byte prefix signed before the message. Each ends in NUL, and none is a prefix of another.
@@ -69,6 +72,7 @@ impl Domain {
             Domain::ReportReceipt => b"causerie/v1/report-receipt\0",
             Domain::Revocation => b"causerie/v1/revocation\0",
             Domain::Directory => b"causerie/v1/directory\0",
+            Domain::Signal => b"causerie/v1/signal\0",
         }
     }
 
@@ -86,6 +90,7 @@ impl Domain {
             Domain::ReportReceipt => "report_receipt",
             Domain::Revocation => "revocation",
             Domain::Directory => "directory",
+            Domain::Signal => "signal",
         }
     }
 

@@ -18,7 +18,9 @@
 //! - [`events`]: preparing drafts for the client to sign, and submitting signed events.
 //! - [`reports`]: abuse reports: prepare, submit, the user's reports and their receipts.
 //! - [`review`]: the classifier on the client path, and the rooms' review queues.
-//! - [`stream`]: the live stream of new events (server-sent events).
+//! - [`signals`]: typing indicators, read markers and unread counts (specs/signals.md).
+//! - [`stream`]: the live stream of new events, typing lists, read markers and moderator
+//!   alerts (server-sent events).
 //! - [`json`]: JSON shapes and parsing; [`error`]: [`ApiError`]; [`limits`]: every limit.
 //! - [`info`]: `GET /api/v1/node` and `GET /metrics`.
 //! - [`server`]: the accept loop and HTTP/1.1 connections: connection caps, header and idle
@@ -47,6 +49,7 @@ pub mod review;
 pub mod rooms;
 pub mod server;
 pub mod session;
+pub mod signals;
 pub mod stream;
 pub mod tls;
 
@@ -210,6 +213,8 @@ fn api_routes() -> Router<ApiState> {
         .route("/api/v1/rooms/{room}/messages", get(rooms::messages))
         .route("/api/v1/rooms/{room}/invite", get(rooms::invite_link))
         .route("/api/v1/rooms/{room}/prepare", post(events::prepare))
+        .route("/api/v1/rooms/{room}/typing", post(signals::typing))
+        .route("/api/v1/rooms/{room}/read", post(signals::read))
         .route("/api/v1/events", post(events::submit))
         .route("/api/v1/rooms/{room}/review", get(review::list))
         .route(

@@ -20,6 +20,8 @@
 //!   and the index the actor asks whether an event's attestation was revoked before it.
 //! - [`directory`]: the federated room directory: other nodes' announcements of their public
 //!   rooms, this node's aliases, listing and alias resolution (specs/directory.md).
+//! - [`signals`]: ephemeral room signals: typing indicators and read markers, signed by the
+//!   user's home node, never in a room's DAG (specs/signals.md).
 //! - [`moderation`]: node-side moderation: ban lists (following, filter, enforcer).
 //! - [`clock`]: the wall clock (`now_ms`), read in one place.
 //! - [`counters`]: [`counters::ReasonCounts`], counts by reason name for `/metrics`.
@@ -59,5 +61,6 @@ pub mod rate_limits;
 pub mod records;
 pub mod reports;
 pub mod revocations;
+pub mod signals;
 pub mod views;
 pub mod web;

@@ -24,6 +24,7 @@
 //!   §3.3).
 //! - [`directory`]: the directory topic, the directory pulls and the announcer
 //!   (specs/directory.md §4).
+//! - [`signals`]: each room's signal topic (typing, read markers; specs/signals.md §3).
 
 pub mod codec;
 pub mod directory;
@@ -33,6 +34,7 @@ pub mod invite;
 pub mod metrics;
 pub mod reach;
 pub mod revocations;
+pub mod signals;
 pub mod sync;
 pub mod wire;
 
@@ -235,6 +237,9 @@ pub(crate) enum Command {
     PublishDirectory(Vec<u8>, Option<oneshot::Sender<bool>>),
     /// Internal: a directory pull from a peer ended.
     DirectoryPulled(PeerId),
+    /// Publish a signal on a room's signal topic; the reply (when asked) says whether
+    /// gossipsub sent it to anyone.
+    PublishSignal(RoomId, Vec<u8>, Option<oneshot::Sender<bool>>),
 }
 
 /// The engine's name for a peer: its peer id's bytes (at most 44 bytes: an identity multihash
@@ -399,6 +404,20 @@ impl NetHandle {
     #[doc(hidden)]
     pub async fn publish_directory_raw(&self, data: Vec<u8>) -> Result<bool, NetError> {
         self.ask(|r| Command::PublishDirectory(data, Some(r))).await
+    }
+
+    /// Publishes a signal this node signed on its room's signal topic (specs/signals.md §3).
+    /// Never waits: a signal that finds the queue full is dropped (it would be late anyway).
+    pub fn publish_signal(&self, room: RoomId, signal: Vec<u8>) {
+        self.try_send(Command::PublishSignal(room, signal, None));
+    }
+
+    /// Publishes arbitrary bytes on a room's signal topic, bypassing every check: only for
+    /// tests that play a hostile peer. Returns whether gossipsub sent it to anyone.
+    #[doc(hidden)]
+    pub async fn publish_signal_raw(&self, room: RoomId, data: Vec<u8>) -> Result<bool, NetError> {
+        self.ask(|r| Command::PublishSignal(room, data, Some(r)))
+            .await
     }
 
     /// Publishes arbitrary bytes on a room's gossip topic, bypassing every check: only for

@@ -164,6 +164,9 @@ pub enum StoreError {
         /// The limit.
         max: usize,
     },
+    /// The user or the node holds as many read markers as it may.
+    #[error("read markers full")]
+    ReadMarkersFull,
 }
 
 /// What a schema mismatch means for the operator: which versions, and what to do.
@@ -210,6 +213,7 @@ impl StoreError {
             StoreError::RevocationTooLarge { .. } => "too_large",
             StoreError::AliasesFull => "aliases_full",
             StoreError::AliasTooLarge { .. } => "alias_too_large",
+            StoreError::ReadMarkersFull => "read_markers_full",
         }
     }
 

@@ -35,6 +35,8 @@
 //!   and its peers'), in arrival order; bounded and durable.
 //! - [`aliases`]: [`AliasStore`], the room aliases the node gives in its own namespace; bounded
 //!   and durable.
+//! - [`read_markers`]: [`ReadMarkerStore`], each local user's read marker per room (only moves
+//!   forward); bounded and durable.
 //! - [`backup`]: backup files (every tree's pairs and the node key, framed, versioned,
 //!   checksummed), written by [`Store::backup`] and restored by [`backup::restore_sled`].
 //! - [`error`]: [`StoreError`], each variant with a stable reason name.
@@ -61,6 +63,7 @@ mod index;
 mod index_reads;
 pub mod memory;
 mod plan;
+pub mod read_markers;
 pub mod record;
 pub mod records;
 pub mod reports;
@@ -81,6 +84,7 @@ pub use inbox::{
     InboxId, InboxItem, InboxStore, MAX_INBOX_ITEM_BYTES, MAX_INBOX_ITEMS, MAX_INBOX_PAGE,
 };
 pub use memory::MemoryStore;
+pub use read_markers::{ReadMarker, ReadMarkerStore};
 pub use record::{EventStatus, MAX_MISSING_PARENTS, MAX_REASON_BYTES, StoredEvent};
 pub use records::{
     Connection, ConnectionKind, Contact, MAX_ADDRESS_BYTES, MAX_CONNECTIONS, MAX_CONTACT_BYTES,

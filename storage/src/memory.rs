@@ -109,6 +109,8 @@ pub struct MemoryStore {
     pub(crate) revocations: Mutex<crate::revocations::RevocationTables>,
     /// Room aliases (see [`crate::aliases`]).
     pub(crate) aliases: Mutex<crate::aliases::AliasTable>,
+    /// Read markers (see [`crate::read_markers`]).
+    pub(crate) read_markers: Mutex<crate::read_markers::ReadMarkerTable>,
 }
 
 impl MemoryStore {

@@ -162,6 +162,7 @@ pub trait Store:
     + RecordStore
     + crate::revocations::RevocationStore
     + crate::aliases::AliasStore
+    + crate::read_markers::ReadMarkerStore
     + Send
     + Sync
 {

@@ -21,6 +21,8 @@
 //!   refused statements with their reasons (specs/accountability.md §3).
 //! - `directory.json`: signed directory announcements, server names and aliases as text, and
 //!   refused announcements with their reasons (specs/directory.md).
+//! - `signals.json`: typing and read signals a home node signs for its user, and refused
+//!   signals with their reasons (specs/signals.md).
 //! - `invalid.json`: events, attestations and content values that must be rejected, each with the
 //!   `reason()` the library must give.
 
@@ -38,6 +40,7 @@ mod events;
 mod invalid;
 mod keys;
 mod revocations;
+mod signals;
 mod strict;
 mod support;
 
@@ -51,6 +54,7 @@ fn main() {
     let events = events::generate(&dir, &keys, &attestations);
     revocations::generate(&dir, &keys, &attestations);
     directory::generate(&dir, &keys);
+    signals::generate(&dir, &keys, &attestations);
     let invalid = invalid::generate(&keys, &attestations, &events);
     strict::generate(&dir, &keys, &attestations, &events, invalid);
 }

@@ -1,6 +1,13 @@
 //! Identity and sessions (specs/client-api.md, "Identity and sessions"): challenges,
 //! registration (the node attests the key), login, logout, the user's own account and what the
 //! node knows of other users.
+//!
+//! One identity, many nodes: a user homed on another node (their attestation is that node's)
+//! logs in here without registering, by giving their attestation (or with one this node already
+//! holds). The node checks it (its home node's signature, validity now, no revocation) and opens
+//! a *remote* session: the user acts under that attestation, with an account view built from it
+//! and nothing stored but the attestation. Node-local privileges stay with this node's own
+//! accounts ([`local_only`]: profile changes, aliases in this node's namespace).
 
 use axum::Json;
 use std::net::SocketAddr;
@@ -12,7 +19,7 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use causerie_crypto::address::parse_user;
 use causerie_crypto::attestation::valid_handle;
-use causerie_crypto::{Assurance, Signature, UserKey};
+use causerie_crypto::{Assurance, Attestation, Signature, UserKey};
 
 use super::admin_accounts::IssuedBy;
 use causerie_storage::{Account, MAX_DISPLAY_NAME_BYTES};
@@ -91,7 +98,7 @@ fn answered(state: &ApiState, challenge: &str, signature_hex: &str) -> Result<Us
     state.sessions.answer(&bytes, &signature, now_ms())
 }
 
-/// The account JSON, with its attestation.
+/// The account JSON of this node's own account, with its attestation.
 async fn account_json(state: &ApiState, account: &Account) -> Result<JsonValue, ApiError> {
     let attestation = state
         .node
@@ -103,7 +110,31 @@ async fn account_json(state: &ApiState, account: &Account) -> Result<JsonValue, 
         "handle": account.handle,
         "display_name": account.display_name,
         "attestation": attestation.as_ref().map(attestation_json),
+        "home": "local",
+        "home_node": hex::encode(state.node.key().as_bytes()),
     }))
+}
+
+/// The account JSON of a session: `home` says whether the account is this node's (`local`) or
+/// the session is a remote one (`remote`, `home_node` naming the user's home node).
+fn account_view(
+    account: &Account,
+    attestation: Option<&Attestation>,
+    session: &Session,
+    state: &ApiState,
+) -> JsonValue {
+    let home_node = match (session.remote, attestation) {
+        (Some(_), Some(attestation)) => *attestation.home_node(),
+        _ => state.node.key(),
+    };
+    json!({
+        "user": hex::encode(account.user.as_bytes()),
+        "handle": account.handle,
+        "display_name": account.display_name,
+        "attestation": attestation.map(attestation_json),
+        "home": if session.remote.is_some() { "remote" } else { "local" },
+        "home_node": hex::encode(home_node.as_bytes()),
+    })
 }
 
 fn check_display_name(name: &str) -> Result<(), ApiError> {
@@ -227,6 +258,10 @@ pub(super) async fn register(
 pub(super) struct LoginRequest {
     challenge: String,
     signature: String,
+    /// For a user homed on another node: their attestation (hex of its bytes, as in the key
+    /// export file). Without it, the node uses one it already holds.
+    #[serde(default)]
+    attestation: Option<String>,
 }
 
 pub(super) async fn login(
@@ -236,14 +271,128 @@ pub(super) async fn login(
 ) -> Result<Response, ApiError> {
     let user = answered(&state, &request.challenge, &request.signature)?;
     let Some(account) = state.node.accounts().by_user(user).await? else {
-        return Err(ApiError::new(
-            Reason::NotRegistered,
-            "this key has no account here: register first",
-        ));
+        let attestation =
+            remote_attestation(&state, user, request.attestation.as_deref(), now_ms()).await?;
+        return remote_session_response(&state, peer, attestation).await;
     };
     // The session is opened only once the login's record (time, address) is durable.
     state.node.records().login(user, peer, now_ms()).await?;
     session_response(&state, peer, user, &account, StatusCode::OK).await
+}
+
+/// The attestation a user without an account here logs in under: the one given (hex), else the
+/// latest this node holds; checked: it is the user's, another node's (this node's own users
+/// register), its home node's signature verifies (`Attestation::decode`), it is valid at
+/// `now_ms`, and no revocation this node holds covers it from a time up to now.
+async fn remote_attestation(
+    state: &ApiState,
+    user: UserKey,
+    given: Option<&str>,
+    now_ms: u64,
+) -> Result<Attestation, ApiError> {
+    let attestation = match given {
+        Some(text) => {
+            let bytes = parse_hex(
+                text,
+                causerie_crypto::attestation::MAX_ATTESTATION_BYTES,
+                Reason::Invalid("bad_attestation"),
+            )?;
+            Attestation::decode(&bytes).map_err(|e| {
+                ApiError::new(
+                    Reason::Invalid("bad_attestation"),
+                    format!("the attestation does not verify: {}", e.reason()),
+                )
+            })?
+        }
+        None => state
+            .node
+            .accounts()
+            .attestations_of(vec![user])
+            .await?
+            .remove(&user)
+            .ok_or_else(|| {
+                ApiError::new(
+                    Reason::NotRegistered,
+                    "this key has no account here and this node knows no attestation of it: \
+                     register, or log in with the attestation from your home node",
+                )
+            })?,
+    };
+    if attestation.user() != &user {
+        return Err(ApiError::new(
+            Reason::WrongAttestation,
+            "the attestation is of another key",
+        ));
+    }
+    if attestation.home_node() == &state.node.key() {
+        return Err(ApiError::new(
+            Reason::NotRegistered,
+            "this key has no account here: register first",
+        ));
+    }
+    if !attestation.is_valid_at(now_ms) {
+        return Err(ApiError::new(
+            Reason::Invalid("attestation_expired"),
+            "the attestation is not valid now: ask your home node for a new one",
+        ));
+    }
+    if state
+        .node
+        .revocations()
+        .revoked_at(&attestation)
+        .is_some_and(|at| at <= now_ms)
+    {
+        return Err(ApiError::new(
+            Reason::AttestationRevoked,
+            "the home node revoked this attestation",
+        ));
+    }
+    Ok(attestation)
+}
+
+/// The account view of a remote session's user, built from their attestation.
+fn remote_account(attestation: &Attestation) -> Account {
+    Account {
+        attestation: attestation.id(),
+        display_name: attestation.handle().to_owned(),
+        handle: attestation.handle().to_owned(),
+        registered_ms: 0,
+        user: *attestation.user(),
+    }
+}
+
+/// Keeps the attestation (durably: events under it are checked against it) and opens a remote
+/// session.
+async fn remote_session_response(
+    state: &ApiState,
+    peer: SocketAddr,
+    attestation: Attestation,
+) -> Result<Response, ApiError> {
+    let user = *attestation.user();
+    state.node.add_attestation(attestation.clone()).await?;
+    let (token, session) =
+        state
+            .sessions
+            .open_remote(user, attestation.id(), ClientKey::of(peer.ip()), now_ms())?;
+    tracing::info!(%user, home = %attestation.home_node(), "remote login");
+    let account = remote_account(&attestation);
+    let body = json!({
+        "token": token,
+        "expires_ms": session.expires_ms,
+        "account": account_view(&account, Some(&attestation), &session, state),
+    });
+    Ok((StatusCode::OK, Json(body)).into_response())
+}
+
+/// Refuses a remote session (`403 home_elsewhere`): what only this node's own accounts may do.
+pub(super) fn local_only(session: &Session) -> Result<(), ApiError> {
+    match session.remote {
+        None => Ok(()),
+        Some(_) => Err(ApiError::new(
+            Reason::HomeElsewhere,
+            "your account lives on your home node: do this there",
+        )),
+    }
 }
 
 pub(super) async fn logout(State(state): State<ApiState>, Authed(session): Authed) -> StatusCode {
@@ -251,8 +400,20 @@ pub(super) async fn logout(State(state): State<ApiState>, Authed(session): Authe
     StatusCode::NO_CONTENT
 }
 
-/// The session's account (it exists: sessions are only opened for accounts).
+/// The session's account (it exists: sessions are only opened for accounts), or for a remote
+/// session the view built from its checked attestation.
 pub(super) async fn own_account(state: &ApiState, session: &Session) -> Result<Account, ApiError> {
+    if let Some(id) = session.remote {
+        let attestation = state
+            .node
+            .accounts()
+            .attestation(id)
+            .await?
+            .ok_or_else(|| {
+                ApiError::new(Reason::BadToken, "the session's attestation is missing")
+            })?;
+        return Ok(remote_account(&attestation));
+    }
     state
         .node
         .accounts()
@@ -261,11 +422,38 @@ pub(super) async fn own_account(state: &ApiState, session: &Session) -> Result<A
         .ok_or_else(|| ApiError::new(Reason::BadToken, "the account no longer exists"))
 }
 
+/// The attestation the session's user acts under on this node.
+pub(super) async fn session_attestation(
+    state: &ApiState,
+    session: &Session,
+) -> Result<causerie_crypto::Attestation, ApiError> {
+    let account = own_account(state, session).await?;
+    state
+        .node
+        .accounts()
+        .attestation(account.attestation)
+        .await?
+        .ok_or_else(|| ApiError::new(Reason::BadToken, "the account's attestation is missing"))
+}
+
 pub(super) async fn me(
     State(state): State<ApiState>,
     Authed(session): Authed,
 ) -> Result<Json<JsonValue>, ApiError> {
     let account = own_account(&state, &session).await?;
+    if session.remote.is_some() {
+        let attestation = state
+            .node
+            .accounts()
+            .attestation(account.attestation)
+            .await?;
+        return Ok(Json(account_view(
+            &account,
+            attestation.as_ref(),
+            &session,
+            &state,
+        )));
+    }
     Ok(Json(account_json(&state, &account).await?))
 }
 
@@ -280,6 +468,7 @@ pub(super) async fn update_me(
     Authed(session): Authed,
     Body(request): Body<ProfileRequest>,
 ) -> Result<Json<JsonValue>, ApiError> {
+    local_only(&session)?;
     check_display_name(&request.display_name)?;
     let mut account = own_account(&state, &session).await?;
     account.display_name = request.display_name;

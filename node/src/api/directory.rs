@@ -258,6 +258,7 @@ pub(super) async fn set_alias(
     Segment(room): Segment,
     Body(request): Body<AliasRequest>,
 ) -> Result<Json<JsonValue>, ApiError> {
+    super::auth::local_only(&session)?;
     let room = aliasable(&state, session.user, &room).await?;
     let directory = state.node.directory();
     directory
@@ -274,6 +275,7 @@ pub(super) async fn remove_alias(
     Authed(session): Authed,
     Segment(room): Segment,
 ) -> Result<Json<JsonValue>, ApiError> {
+    super::auth::local_only(&session)?;
     let room = aliasable(&state, session.user, &room).await?;
     let removed = state
         .node

@@ -170,6 +170,8 @@ pub enum Reason {
     OperatorAuthFailed,
     /// The node's operator muted this reporter for reporting (specs/accountability.md §1).
     ReportingMuted,
+    /// Only accounts registered on this node may do this; the user's home is another node.
+    HomeElsewhere,
     /// An alias or handle that names nothing (its reason name: `unknown_server`,
     /// `unknown_alias`, `unknown_handle`).
     NotResolved(&'static str),
@@ -211,7 +213,9 @@ impl Reason {
             | OperatorAuthFailed => StatusCode::UNAUTHORIZED,
             CrossOrigin | NotMember | NotYourKey | WrongAttestation | SoftFailed | RoomRule(_)
             | ClassifierRejected | HeldForReview | NotModerator | ContentRule(_) | BanList
-            | AttestationRevoked | ReportingMuted | NotYourMessage => StatusCode::FORBIDDEN,
+            | AttestationRevoked | ReportingMuted | NotYourMessage | HomeElsewhere => {
+                StatusCode::FORBIDDEN
+            }
             NotFound | UnknownRoom | UnknownUser | NotRegistered | NoSuchReviewItem
             | NotResolved(_) | UnknownEvent | NoReaction => StatusCode::NOT_FOUND,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -309,6 +313,7 @@ impl Reason {
             AlreadyReacted => "already_reacted",
             NoReaction => "no_reaction",
             DmFull => "dm_full",
+            HomeElsewhere => "home_elsewhere",
             Invalid(name) | CannotPrepare(name) | RoomRule(name) | ContentRule(name)
             | Failed(name) | NotNow(name) | Network(name) | NotResolved(name)
             | Conflicting(name) => name,

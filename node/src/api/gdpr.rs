@@ -2,7 +2,10 @@
 //! page of everything this node holds about the session's user (account, attestations,
 //! registration record with each item's expiry, the events they wrote as stored), and
 //! `POST /api/v1/me/erase`, which erases the registration record except what the operator must
-//! keep and clears the display name. The redactions of the user's events are signed by the user
+//! keep, clears the display name and forgets the user's read markers (specs/signals.md §5).
+//! For a user logged in here from another node (a remote session), both cover what this node
+//! holds: their events, the attestation it keeps, their read markers; the account and the
+//! registration record live on their home node. The redactions of the user's events are signed by the user
 //! (client side) and submitted as ordinary events before the erase call.
 
 use axum::Json;
@@ -121,7 +124,22 @@ pub(super) async fn export(
             "display_name": account.display_name,
             "registered_ms": account.registered_ms,
             "attestation": account.attestation.to_string(),
+            "home": if session.remote.is_some() { "remote" } else { "local" },
         });
+        body["read_markers"] = state
+            .node
+            .signals()
+            .read_markers_of(user)
+            .await?
+            .into_iter()
+            .map(|(room, marker)| {
+                json!({
+                    "room": room.to_string(),
+                    "event": marker.event.to_string(),
+                    "depth": marker.depth,
+                })
+            })
+            .collect();
         body["attestations"] = attestations.iter().map(attestation_json).collect();
         body["revocations"] = state
             .node
@@ -147,9 +165,11 @@ pub(super) async fn erase(
     let mut account = own_account(&state, &session).await?;
     let records = state.node.records();
     let erasure = records.erase(user, now_ms()).await?;
+    let markers = state.node.signals().erase_read_markers(user).await?;
     // The display name is the user's own words: it goes too (the handle is in the
-    // attestation, which other nodes hold and events reference).
-    if !account.display_name.is_empty() {
+    // attestation, which other nodes hold and events reference). A remote session's user has
+    // no account here to change.
+    if session.remote.is_none() && !account.display_name.is_empty() {
         account.display_name.clear();
         state.node.accounts().put(account, None).await?;
     }
@@ -162,6 +182,7 @@ pub(super) async fn erase(
     let mut details = std::collections::BTreeMap::new();
     details.insert("removed".to_owned(), erasure.removed.to_string());
     details.insert("kept".to_owned(), erasure.expiries.len().to_string());
+    details.insert("read_markers".to_owned(), markers.to_string());
     state
         .node
         .audit()

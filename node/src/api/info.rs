@@ -188,6 +188,21 @@ pub(super) async fn metrics(State(state): State<ApiState>) -> Response {
         "causerie_directory_refused_total",
         "Directory announcements refused, by reason (name_conflict: a second node claims a host name).",
     );
+    let signals = state.node.signals();
+    let _ = writeln!(
+        out,
+        "# HELP causerie_signals_accepted_total Typing and read signals of peers taken.\n\
+         # TYPE causerie_signals_accepted_total counter\ncauserie_signals_accepted_total {}\n\
+         # HELP causerie_signals_signed_total Typing and read signals this node signed for its users.\n\
+         # TYPE causerie_signals_signed_total counter\ncauserie_signals_signed_total {}",
+        load(&signals.metrics().accepted),
+        load(&signals.metrics().signed),
+    );
+    signals.metrics().refused.render(
+        &mut out,
+        "causerie_signals_refused_total",
+        "Typing and read signals refused (peers' and clients'), by reason.",
+    );
     node.held_ended.render(
         &mut out,
         "causerie_held_ended_total",

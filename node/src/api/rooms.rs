@@ -100,14 +100,16 @@ pub(super) async fn list(
         .room_views(RoomSelection::MemberOf(session.user))
         .await?;
     let handles = dm_handles(&state, &views).await?;
-    let rooms: Vec<JsonValue> = views
-        .iter()
-        .map(|view| {
-            let mut room = room_json(view);
-            room["dm"] = super::relations::dm_json(view.dm, &handles);
-            room
-        })
-        .collect();
+    let mut rooms = Vec::with_capacity(views.len());
+    for view in &views {
+        let mut room = room_json(view);
+        room["dm"] = super::relations::dm_json(view.dm, &handles);
+        let unread = super::signals::unread_json(&state, session.user, view).await?;
+        if let (Some(room), JsonValue::Object(unread)) = (room.as_object_mut(), unread) {
+            room.extend(unread);
+        }
+        rooms.push(room);
+    }
     Ok(Json(json!({ "rooms": rooms })))
 }
 

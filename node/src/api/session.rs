@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
 use causerie_crypto::challenge::{Challenge as ChallengeWire, MAX_CHALLENGE_BYTES};
-use causerie_crypto::{Domain, Hash32, NodeKey, Signature, UserKey};
+use causerie_crypto::{AttestationId, Domain, Hash32, NodeKey, Signature, UserKey};
 
 use super::error::{ApiError, Reason};
 use super::guard::ClientKey;
@@ -41,6 +41,9 @@ pub struct Session {
     pub id: Hash32,
     /// The client address that opened it.
     pub client: ClientKey,
+    /// For a user homed on another node (no account here): the id of the attestation checked
+    /// at login, which the user acts under on this node. `None` for this node's accounts.
+    pub remote: Option<AttestationId>,
 }
 
 /// A pending challenge.
@@ -259,6 +262,28 @@ impl Sessions {
         client: ClientKey,
         now_ms: u64,
     ) -> Result<(String, Session), ApiError> {
+        self.open_as(user, None, client, now_ms)
+    }
+
+    /// [`Sessions::open`] for a user homed on another node, acting under `attestation` (checked
+    /// by the caller).
+    pub fn open_remote(
+        &self,
+        user: UserKey,
+        attestation: AttestationId,
+        client: ClientKey,
+        now_ms: u64,
+    ) -> Result<(String, Session), ApiError> {
+        self.open_as(user, Some(attestation), client, now_ms)
+    }
+
+    fn open_as(
+        &self,
+        user: UserKey,
+        remote: Option<AttestationId>,
+        client: ClientKey,
+        now_ms: u64,
+    ) -> Result<(String, Session), ApiError> {
         let token = random_32()?;
         let id = Hash32::digest(&[&token]);
         let session = Session {
@@ -266,6 +291,7 @@ impl Sessions {
             expires_ms: now_ms + SESSION_TTL_MS,
             id,
             client,
+            remote,
         };
         let mut tables = self.tables();
         let oldest = tables

@@ -1,6 +1,10 @@
 //! The live stream (specs/client-api.md, "Live stream"): server-sent events of newly accepted,
-//! visible events in the rooms the user has joined (or one room), and `review` notices of what
-//! a moderator decided about the user's held submissions (specs/moderation.md §7.4). The stream follows the
+//! visible events in the rooms the user has joined (or one room), `review` notices of what
+//! a moderator decided about the user's held submissions (specs/moderation.md §7.4), and the
+//! rooms' ephemeral signals (specs/signals.md §6): `typing` (the full list of a room's typists
+//! whenever it changes) and `read` (a member's read marker moved). Moderators are alerted:
+//! `knock` after a knock's event in a room where they may invite, `review` (with `item` and
+//! `state`) when an item is queued for review in a room they moderate. The stream follows the
 //! user's own membership as it changes, pings every [`STREAM_PING_SECS`], ends with `lagged`
 //! when the client falls behind the node's announcement queue, and ends when the node stops.
 //! Each event comes from the node with its sender's profile, so a stream never asks back.
@@ -29,7 +33,9 @@ use super::json::{Params, Sender, event_json};
 use super::limits::{MAX_STREAMS, STREAM_PING_SECS};
 use super::rooms::view;
 use super::session::{Session, Sessions};
-use crate::node::{NodeEvent, RoomSelection};
+use crate::moderation::review::Queued;
+use crate::node::{Node, NodeEvent, RoomSelection};
+use crate::signals::SignalEvent;
 use causerie_room::Membership;
 use causerie_room::content::user_state_key;
 
@@ -87,6 +93,11 @@ struct Follow {
     /// The one room asked for, if any.
     only: Option<RoomId>,
     receiver: broadcast::Receiver<NodeEvent>,
+    signals: broadcast::Receiver<SignalEvent>,
+    queued: broadcast::Receiver<Queued>,
+    /// A moderator alert to send after the frame just sent.
+    pending: Option<SseEvent>,
+    node: Node,
     shutdown: CancellationToken,
     done: bool,
 }
@@ -110,16 +121,115 @@ impl Follow {
         }
     }
 
+    /// The frame of a signal in one of the stream's rooms.
+    fn signal_frame(&self, signal: SignalEvent) -> Option<SseEvent> {
+        match signal {
+            SignalEvent::Typing { room, users } if self.rooms.contains(&room) => {
+                let users: Vec<_> = users
+                    .into_iter()
+                    .map(|(user, handle)| {
+                        serde_json::json!({
+                            "user": hex::encode(user.as_bytes()),
+                            "handle": handle,
+                        })
+                    })
+                    .collect();
+                let data = serde_json::json!({ "room": room.to_string(), "users": users });
+                Some(SseEvent::default().event("typing").data(data.to_string()))
+            }
+            SignalEvent::Read { room, user, event } if self.rooms.contains(&room) => {
+                let data = serde_json::json!({
+                    "room": room.to_string(),
+                    "user": hex::encode(user.as_bytes()),
+                    "event": event.to_string(),
+                });
+                Some(SseEvent::default().event("read").data(data.to_string()))
+            }
+            _ => None,
+        }
+    }
+
+    /// The user's power in `room` against the levels `needed` picks, if the node holds it.
+    async fn may(&self, room: RoomId, needed: impl Fn(&crate::views::RoomView) -> i64) -> bool {
+        match self.node.room_view(room, Some(self.user)).await {
+            Ok(Some(view)) => view.power >= needed(&view),
+            _ => false,
+        }
+    }
+
+    /// The `knock` alert for `event`, when it is someone's knock and the user may invite them.
+    async fn knock_alert(&self, room: RoomId, event: &Event, sender: &Sender) -> Option<SseEvent> {
+        let knock = event.kind() == kinds::MEMBER
+            && event.state_key() != Some(self.own_key.as_str())
+            && matches!(Membership::parse(event.content()), Ok(Membership::Knock));
+        if !knock || !self.may(room, |v| v.power_levels.invite).await {
+            return None;
+        }
+        let data = serde_json::json!({
+            "room": room.to_string(),
+            "user": hex::encode(event.author().as_bytes()),
+            "handle": sender.handle,
+            "event": event.id().to_string(),
+            "reason": event.content_str("reason"),
+        });
+        Some(SseEvent::default().event("knock").data(data.to_string()))
+    }
+
+    /// The `review` alert for a queued item, when the user moderates its room (power at least
+    /// the kick and redact levels, as the review routes require) and did not write it.
+    async fn review_alert(&self, queued: Queued) -> Option<SseEvent> {
+        if !self.rooms.contains(&queued.room)
+            || queued.author == self.user
+            || !self
+                .may(queued.room, |v| {
+                    v.power_levels.kick.max(v.power_levels.redact)
+                })
+                .await
+        {
+            return None;
+        }
+        let data = serde_json::json!({
+            "room": queued.room.to_string(),
+            "item": queued.item.0,
+            "event_id": queued.event.to_string(),
+            "author": hex::encode(queued.author.as_bytes()),
+            "state": queued.state.name(),
+        });
+        Some(SseEvent::default().event("review").data(data.to_string()))
+    }
+
     /// The next frame to send, or `None` when the stream ends.
     async fn next_frame(&mut self) -> Option<SseEvent> {
         if self.done {
             return None;
+        }
+        if let Some(alert) = self.pending.take() {
+            return Some(alert);
         }
         loop {
             let received = tokio::select! {
                 biased;
                 () = self.shutdown.cancelled() => return None,
                 received = self.receiver.recv() => received,
+                signal = self.signals.recv() => match signal {
+                    Ok(signal) => match self.signal_frame(signal) {
+                        Some(frame) => return Some(frame),
+                        None => continue,
+                    },
+                    Err(broadcast::error::RecvError::Lagged(missed)) => {
+                        Err(broadcast::error::RecvError::Lagged(missed))
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                },
+                queued = self.queued.recv() => match queued {
+                    Ok(queued) => match self.review_alert(queued).await {
+                        Some(frame) => return Some(frame),
+                        None => continue,
+                    },
+                    // Alerts are a convenience: the queue itself is the record.
+                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                },
             };
             match received {
                 Ok(NodeEvent::Accepted {
@@ -139,6 +249,7 @@ impl Follow {
                         self.rooms.remove(&room);
                     }
                     let data = event_json(&event, &sender).to_string();
+                    self.pending = self.knock_alert(room, &event, &sender).await;
                     return Some(
                         SseEvent::default()
                             .event("event")
@@ -192,6 +303,8 @@ pub(super) async fn stream(
     let slot = Slot::acquire(&state, session)?;
     // Subscribe before reading the rooms, so nothing accepted in between is missed.
     let receiver = state.node.subscribe();
+    let signals = state.node.signals().subscribe();
+    let queued = state.node.review().subscribe_queued();
     let rooms: BTreeSet<RoomId> = match only {
         Some(room) => {
             let view = view(&state, room, session.user).await?;
@@ -219,6 +332,10 @@ pub(super) async fn stream(
         rooms,
         only,
         receiver,
+        signals,
+        queued,
+        pending: None,
+        node: state.node.clone(),
         shutdown: state.shutdown.clone(),
         done: false,
     };

@@ -157,6 +157,25 @@ impl ReviewEntry {
     }
 }
 
+/// Most queued-item notices waiting for the live streams (a stream that lags misses some; the
+/// queue itself is the record).
+pub const QUEUED_NOTICES_LEN: usize = 256;
+
+/// An item just queued, as the moderators' live streams are told of it.
+#[derive(Debug, Clone)]
+pub struct Queued {
+    /// The room.
+    pub room: RoomId,
+    /// The item.
+    pub item: ReviewId,
+    /// Its event.
+    pub event: EventId,
+    /// Its event's author.
+    pub author: UserKey,
+    /// What the event is to the room.
+    pub state: ReviewState,
+}
+
 /// Handle to the review queues. Cheap to clone; every method is cancel-safe (a change that
 /// started completes and stays durable).
 #[derive(Clone)]
@@ -165,6 +184,8 @@ pub struct Review {
     fail_modes: Arc<Mutex<FailModeCache>>,
     /// Events from peers this node hides (reloaded from the queues' `hidden` items on start).
     hidden: Arc<RwLock<BTreeSet<EventId>>>,
+    /// Items queued, for the moderators' live streams.
+    queued: tokio::sync::broadcast::Sender<Queued>,
 }
 
 /// Each room's fail mode, with the state snapshot it was read from.
@@ -184,7 +205,13 @@ impl Review {
             store,
             fail_modes: Arc::default(),
             hidden: Arc::default(),
+            queued: tokio::sync::broadcast::channel(QUEUED_NOTICES_LEN).0,
         }
+    }
+
+    /// Follows the items queued from now on (moderator alerts on the live stream).
+    pub fn subscribe_queued(&self) -> tokio::sync::broadcast::Receiver<Queued> {
+        self.queued.subscribe()
     }
 
     /// Hides `event` on this node (at most [`MAX_HIDDEN`]; beyond, it stays shown and a
@@ -259,6 +286,14 @@ impl Review {
             reason = entry.reason.as_deref().unwrap_or(""),
             "queued for review"
         );
+        // No stream listening is fine.
+        let _ = self.queued.send(Queued {
+            room,
+            item: id,
+            event: entry.event.id(),
+            author: *entry.event.author(),
+            state: entry.state,
+        });
         Ok(id)
     }
 

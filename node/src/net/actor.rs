@@ -277,6 +277,10 @@ impl Actor {
             warn!(error = %e, "cannot subscribe to the directory");
         }
         let _ = gossipsub.set_topic_params(directory, behaviour::topic_score_params());
+        let typing_expiry = tokio::spawn(crate::signals::expire_typing(
+            self.node.signals(),
+            shutdown.child_token(),
+        ));
         let announcer = self.announcer_key.take().map(|secret| {
             tokio::spawn(super::directory::announce(
                 self.handle.clone(),
@@ -343,6 +347,7 @@ impl Actor {
         if let Some(announcer) = announcer {
             announcer.abort();
         }
+        typing_expiry.abort();
         info!(peer = %self.handle.peer_id, "network stopped");
     }
 
@@ -356,6 +361,11 @@ impl Actor {
             warn!(%room, error = %e, "cannot subscribe");
         }
         let _ = gossipsub.set_topic_params(topic, behaviour::topic_score_params());
+        let signals = super::signals::topic(&room);
+        if let Err(e) = gossipsub.subscribe(&signals) {
+            warn!(%room, error = %e, "cannot subscribe to the room's signals");
+        }
+        let _ = gossipsub.set_topic_params(signals, behaviour::topic_score_params());
         let key = kad::RecordKey::new(room.as_bytes());
         if let Err(e) = self.swarm.behaviour_mut().kad.start_providing(key) {
             warn!(%room, error = %e, "cannot provide room");
@@ -481,6 +491,20 @@ impl Actor {
                 }
             }
             Command::DirectoryPulled(peer) => self.directory.pulled(peer),
+            Command::PublishSignal(room, bytes, reply) => {
+                let sent = self
+                    .swarm
+                    .behaviour_mut()
+                    .gossipsub
+                    .publish(super::signals::topic(&room), bytes)
+                    .is_ok();
+                if sent {
+                    NetMetrics::inc(&self.metrics.gossip_published);
+                }
+                if let Some(reply) = reply {
+                    let _ = reply.send(sent);
+                }
+            }
             Command::SyncAll(reply) => {
                 self.sync_everything();
                 let _ = reply.send(());
@@ -1203,6 +1227,24 @@ impl Actor {
                         propagation_source,
                         message.data,
                     );
+                    return;
+                }
+                if let Some(room) = super::signals::room_of_topic(&message.topic) {
+                    if self.rooms.contains(&room) && self.within_rate(propagation_source) {
+                        super::signals::validate(
+                            &self.handle,
+                            room,
+                            message_id,
+                            propagation_source,
+                            message.data,
+                        );
+                    } else {
+                        self.on_command(Command::Validated(
+                            message_id,
+                            propagation_source,
+                            MessageAcceptance::Ignore,
+                        ));
+                    }
                     return;
                 }
                 if message.topic.as_str() == super::directory::TOPIC {

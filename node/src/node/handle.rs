@@ -44,6 +44,8 @@ pub struct Node {
     revocations: crate::revocations::SharedIndex,
     /// The federated room directory (specs/directory.md).
     directory: crate::directory::Directory,
+    /// Typing indicators and read markers (specs/signals.md).
+    signals: crate::signals::Signals,
 }
 
 /// The actor's thread; join it after [`Node::shutdown`] to be sure the store is flushed.
@@ -135,6 +137,7 @@ impl Node {
                 metrics,
                 review: crate::moderation::review::Review::new(store.clone()),
                 directory: crate::directory::Directory::new(key, store.clone()),
+                signals: crate::signals::Signals::new(secret.clone(), store.clone()),
                 audit: Audit::new(store.clone(), secret),
                 store,
                 letters: Arc::default(),
@@ -200,6 +203,11 @@ impl Node {
     /// (specs/directory.md).
     pub fn directory(&self) -> crate::directory::Directory {
         self.directory.clone()
+    }
+
+    /// Typing indicators and read markers (specs/signals.md).
+    pub fn signals(&self) -> crate::signals::Signals {
+        self.signals.clone()
     }
 
     /// Sets the registration records' retention policy (the daemon does, from the config).
