@@ -60,15 +60,19 @@ pub enum SignalEvent {
         /// Who types now, in user key order.
         users: Vec<(UserKey, Option<String>)>,
     },
-    /// A user read a room up to an event.
-    Read {
-        /// The room.
-        room: RoomId,
-        /// Who.
-        user: UserKey,
-        /// The last event read.
-        event: EventId,
-    },
+    /// A user read a room up to an event (boxed: a user key is large beside a list).
+    Read(Box<ReadMoved>),
+}
+
+/// A member's read marker moved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadMoved {
+    /// The room.
+    pub room: RoomId,
+    /// Who.
+    pub user: UserKey,
+    /// The last event read.
+    pub event: EventId,
 }
 
 /// Why a signal was not taken. Each variant has a stable reason name, counted in
@@ -334,11 +338,11 @@ impl Signals {
         if !moved {
             return Ok((false, None));
         }
-        let _ = self.events.send(SignalEvent::Read {
+        let _ = self.events.send(SignalEvent::Read(Box::new(ReadMoved {
             room,
             user,
             event: marker.event,
-        });
+        })));
         if attestation.home_node() != &self.node_key() {
             return Ok((true, None));
         }
@@ -464,11 +468,11 @@ impl Signals {
             }
             SignalKind::Read => {
                 if let Some(event) = signal.event() {
-                    let _ = self.events.send(SignalEvent::Read {
+                    let _ = self.events.send(SignalEvent::Read(Box::new(ReadMoved {
                         room,
                         user: *signal.user(),
                         event,
-                    });
+                    })));
                 }
             }
         }

@@ -137,11 +137,11 @@ impl Follow {
                 let data = serde_json::json!({ "room": room.to_string(), "users": users });
                 Some(SseEvent::default().event("typing").data(data.to_string()))
             }
-            SignalEvent::Read { room, user, event } if self.rooms.contains(&room) => {
+            SignalEvent::Read(moved) if self.rooms.contains(&moved.room) => {
                 let data = serde_json::json!({
-                    "room": room.to_string(),
-                    "user": hex::encode(user.as_bytes()),
-                    "event": event.to_string(),
+                    "room": moved.room.to_string(),
+                    "user": hex::encode(moved.user.as_bytes()),
+                    "event": moved.event.to_string(),
                 });
                 Some(SseEvent::default().event("read").data(data.to_string()))
             }
