@@ -13,6 +13,7 @@
 //!   composer edits the last message ("edited" shows); React… with the picker.
 //! - Deleting her own message leaves "message deleted".
 //! - At 390×844 (a phone) the timeline does not overflow sideways.
+//! - axe-core finds no violation, on the desktop and on the phone.
 //!
 //! `messages_written_offline_are_sent_in_order_once_the_node_is_back`: the node stops; three
 //! messages written meanwhile show as pending and go out by themselves, in order, once it is
@@ -354,6 +355,8 @@ async fn timeline_groups_renders_and_relates_messages() {
     )
     .await;
     chat.shot("reply, edit and reaction by keyboard").await;
+    chat.axe_check("timeline with replies, mentions and reactions")
+        .await;
 
     // Deleting her own message.
     chat.menu_item(
@@ -394,6 +397,7 @@ async fn timeline_groups_renders_and_relates_messages() {
         .or_fail("phone");
     assert_eq!(overflow, json!(true));
     chat.shot("phone 390x844").await;
+    chat.axe_check("timeline on a phone").await;
 
     chat.close().await;
     test.finish().await;
