@@ -203,12 +203,22 @@ async fn moderator_panel_acts_and_the_member_reads_why() {
     for text in held {
         bob.fill("#composer", text).await;
         bob.click("#send-button").await;
+        // Held is not refused: it is said in the neutral status line, not as an error.
         bob.wait_text(
-            "composer-error",
+            "composer-status",
             &["waits for a moderator to review it"],
             NODE_WAIT,
         )
         .await;
+        let error = bob
+            .browser
+            .execute(
+                "return document.getElementById('composer-error').textContent;",
+                vec![],
+            )
+            .await
+            .or_fail("composer error");
+        assert_eq!(error, "", "held is not an error");
     }
     bob.shot("bob's links wait for review").await;
     // The Moderation button tells alice that two wait for her.

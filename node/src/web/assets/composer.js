@@ -9,7 +9,7 @@
 // limit with a countdown. A muted, kicked or banned member reads who did it, why and until when
 // where they would write.
 
-import { $, h, showError } from './dom.js';
+import { $, h } from './dom.js';
 import { emojiCandidates } from './emoji.js';
 import { plainExcerpt } from './markdown.js';
 import { applyCompletion, completionAt, mentionCandidates, mentionsFor } from './mentions.js';
@@ -18,7 +18,7 @@ import { OutboxFull } from './outbox.js';
 import { scheduleActiveInfoRefresh } from './rooms.js';
 import { editMessage, onOutbox, queueMessage, sendTyping } from './sending.js';
 import { state } from './state.js';
-import { errorText } from './text.js';
+import { plainError } from './text.js';
 import { relationOf, shownBody } from './timeline.js';
 import { memberName, renderPending, scrollToBottom } from './timeline_view.js';
 import { TYPING_IDLE_MS, TypingThrottle, typingText } from './typing.js';
@@ -40,7 +40,8 @@ async function onSend(e) {
   const body = composer.value;
   const room = state.active;
   if (!room || !body.trim() || composer.dataset.sending === '1') return;
-  showError('composer-error', null);
+  showComposerError('', null);
+  showComposerStatus(null);
   stopTyping();
   if (mode?.kind === 'edit') {
     const event = mode.event;
@@ -72,7 +73,7 @@ async function onSend(e) {
     queueMessage(room, message);
   } catch (error) {
     if (error instanceof OutboxFull) {
-      $('composer-error').textContent = 'Too many messages wait to be sent: your text stays here until some are sent.';
+      showComposerError('Too many messages wait to be sent: your text stays here until some are sent.', null);
       return;
     }
     throw error;
@@ -302,20 +303,38 @@ export function renderTyping() {
 /** The countdown of a rate limit shown under the composer, while it runs. */
 let countdown = null;
 
+/** Shows `words` (or nothing) under the composer, and the reason code in the details line. */
+function showComposerError(words, error) {
+  $('composer-error').textContent = words;
+  const detail = $('composer-error-detail');
+  detail.textContent = words && error?.reason ? `Details: ${error.reason}` : '';
+  detail.hidden = !detail.textContent;
+}
+
+/** Shows (or clears, for null) a neutral line under the composer: not an error. */
+function showComposerStatus(words) {
+  $('composer-status').textContent = words ?? '';
+  $('composer-status').hidden = !words;
+}
+
 /**
- * Shows why a message was not sent: plain words for moderation's refusals (a rate limit counts
- * down to zero, then clears), the reason and the node's message otherwise. A refusal that says
- * the user's standing changed (muted, banned) refetches the room, so the composer says why.
+ * Shows why a message was not sent, in plain words with the reason code in the details line:
+ * moderation's refusals in their own words (a rate limit counts down to zero, then clears),
+ * anything else as text.js says it. A message held for review was accepted by the room, so it
+ * is said in a neutral status line, not as an error. A refusal that says the user's standing
+ * changed (muted, banned) refetches the room, so the composer says why.
  */
 function showRefusal(error) {
   clearInterval(countdown);
   countdown = null;
-  const plain = refusalText(error);
-  if (!plain) {
-    $('composer-error').textContent = errorText(error);
+  if (error?.reason === 'held_for_review') {
+    showComposerError('', null);
+    showComposerStatus(refusalText(error));
     return;
   }
-  $('composer-error').textContent = plain;
+  showComposerStatus(null);
+  const plain = refusalText(error) ?? plainError(error).words;
+  showComposerError(plain, error);
   if (['muted', 'banned', 'not_a_member'].includes(error.reason)) scheduleActiveInfoRefresh();
   if (!Number.isSafeInteger(error.retryAfter) || error.retryAfter <= 0) return;
   const end = Date.now() + error.retryAfter * 1000;
@@ -324,7 +343,7 @@ function showRefusal(error) {
     const left = Math.ceil((end - Date.now()) / 1000);
     // Another message (or none) replaced the countdown: it stops.
     if ($('composer-error').textContent !== shown || left <= 0) {
-      if ($('composer-error').textContent === shown) $('composer-error').textContent = '';
+      if ($('composer-error').textContent === shown) showComposerError('', null);
       clearInterval(countdown);
       countdown = null;
       return;

@@ -163,6 +163,9 @@ export function setActive(room, { focus = false } = {}) {
   }
   state.active = room;
   state.activeInfo = null;
+  // Back in a room already loaded: the "new messages" line goes where the user stopped reading.
+  const loaded = room ? state.timelines.get(room) : null;
+  if (loaded?.loaded) loaded.readMarker = readMarkerOf(loaded, room);
   state.members = [];
   state.unread.delete(room);
   state.counts.delete(room);
@@ -197,6 +200,17 @@ export function setActive(room, { focus = false } = {}) {
       });
   }
   refreshActiveInfo();
+}
+
+/**
+ * Where the user stopped reading `room`: the later, in the timeline's order, of the node's marker
+ * (the room list's `read_event`) and the one this client or another of the user's devices last
+ * set (`readMarkerPosted`); null if neither is known.
+ */
+function readMarkerOf(timeline, room) {
+  const known = [state.rooms.get(room)?.read_event, timeline.readMarkerPosted].filter(Boolean);
+  const position = (id) => timeline.events.findIndex((e) => e.id === id);
+  return known.reduce((best, id) => (best === null || position(id) > position(best) ? id : best), null);
 }
 
 /** Read markers already sent, by room: the newest event id. */
