@@ -644,6 +644,27 @@ impl StreamReader {
         }
     }
 
+    /// The next frame named `name` whose data satisfies `wanted`, skipping the others; panics
+    /// when the stream ends or [`WAIT`] passes.
+    pub async fn frame(&mut self, name: &str, wanted: impl Fn(&Value) -> bool) -> Value {
+        loop {
+            let (got, data) = self.next().await.unwrap_or_else(|| panic!("no {name}"));
+            if got == name && wanted(&data) {
+                return data;
+            }
+        }
+    }
+
+    /// The handles of a `typing` frame's users, in its order.
+    pub fn typing_handles(data: &Value) -> Vec<String> {
+        data["users"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|u| u["handle"].as_str().unwrap_or("").to_owned())
+            .collect()
+    }
+
     /// The next `event` frame, skipping pings.
     pub async fn next_event(&mut self) -> Option<Value> {
         loop {

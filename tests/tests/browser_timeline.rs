@@ -19,6 +19,11 @@
 //! messages written meanwhile show as pending and go out by themselves, in order, once it is
 //! back (the outbox), without a reload and without asking.
 //!
+//! `typing_and_unread_messages_show_as_they_happen` (specs/signals.md): bob typing shows "Bob is
+//! typing…" under alice's composer and goes when he stops; alice typing reaches bob's live stream,
+//! and sending says she stopped; what bob writes while alice is in another room opens under a "New
+//! messages" line, and reading it moves her read marker on the node (bob's stream shows it).
+//!
 //! Screenshots go to `target/browser-artifacts/<test>/`. Skipped with a SKIP line when
 //! Chromium is missing, unless `CAUSERIE_REQUIRE_BROWSER=1`.
 
@@ -26,7 +31,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use causerie_node::daemon::Running;
-use causerie_tests::api::ApiUser;
+use causerie_tests::api::{ApiUser, StreamReader};
 use causerie_tests::browser::DEFAULT_WAIT;
 use causerie_tests::browser::chat::{Chat, ChatTest, FEDERATION_WAIT, OrFail, setup, start_node};
 use causerie_tests::browser::timeline::{keys, message_id, press, tab_until, wait_row};
@@ -496,4 +501,196 @@ async fn messages_written_offline_are_sent_in_order_once_the_node_is_back() {
     chat.close().await;
     running.shutdown().await;
     eprintln!("{test}: {:?}", started.elapsed());
+}
+
+/// Waits until the typing line under alice's composer reads `expected` ('' for none).
+async fn wait_typing_line(chat: &Chat, expected: &str) {
+    chat.browser
+        .wait_script(
+            &format!("the typing line to read {expected:?}"),
+            FEDERATION_WAIT,
+            "const line = document.getElementById('typing');
+             const text = line ? line.textContent : null;
+             return text === arguments[0] || {waiting: text};",
+            vec![json!(expected)],
+        )
+        .await
+        .or_fail("typing line");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typing_and_unread_messages_show_as_they_happen() {
+    let Some(test) = ChatTest::start("typing_and_unread_messages_show_as_they_happen", 1).await
+    else {
+        return;
+    };
+    let node = test.node(0);
+    let chat = test.open("alice", 0).await;
+    let alice = chat.create_identity("alice", "Alice").await;
+    let room = chat.create_room("Signals", true).await;
+    let bob = ApiUser::register(node, "bob", "Bob").await;
+    bob.join(&room).await;
+    let mut bob_stream = StreamReader::open(&bob, "").await;
+    let typing_path = format!("/api/v1/rooms/{room}/typing");
+
+    // Bob types: alice reads it under her composer; he stops: the line goes.
+    let answer = bob.post(&typing_path, json!({ "typing": true })).await;
+    assert_eq!(answer.status, 204, "{:?}", answer.body);
+    wait_typing_line(&chat, "Bob is typing…").await;
+    chat.shot("bob is typing").await;
+    chat.axe_check("someone is typing").await;
+    let answer = bob.post(&typing_path, json!({ "typing": false })).await;
+    assert_eq!(answer.status, 204, "{:?}", answer.body);
+    wait_typing_line(&chat, "").await;
+
+    // Alice types: bob's stream lists her. Sending says she stopped.
+    chat.fill("#composer", "are you there, bob?").await;
+    bob_stream
+        .frame("typing", |d| {
+            d["room"] == room.as_str() && StreamReader::typing_handles(d) == ["alice"]
+        })
+        .await;
+    chat.click("#send-button").await;
+    let asked = chat
+        .wait_message("are you there, bob?", DEFAULT_WAIT)
+        .await
+        .event_id;
+    bob_stream
+        .frame("typing", |d| {
+            d["room"] == room.as_str() && StreamReader::typing_handles(d).is_empty()
+        })
+        .await;
+    // Seeing her own message at the bottom, alice has read the room up to it.
+    bob_stream
+        .frame("read", |d| {
+            d["user"] == alice.as_str() && d["event"] == asked.as_str()
+        })
+        .await;
+
+    // `:tad` offers 🎉 and Tab puts it in; a fenced block shows as code, kept literal.
+    chat.click("#composer").await;
+    press(&chat, "party :tad").await;
+    chat.browser
+        .wait_script(
+            "🎉 offered for :tad",
+            DEFAULT_WAIT,
+            "const list = document.querySelector('#composer-completion');
+             return Boolean(list && !list.hidden && list.textContent.includes('🎉'));",
+            vec![],
+        )
+        .await
+        .or_fail("emoji completion");
+    press(&chat, keys::TAB).await;
+    press(&chat, "time").await;
+    let value = chat
+        .element("#composer")
+        .await
+        .property("value")
+        .await
+        .or_fail("composer value");
+    assert_eq!(value, json!("party 🎉 time"));
+    press(&chat, keys::ENTER).await;
+    chat.wait_message("party 🎉 time", DEFAULT_WAIT).await;
+    let code = "```\nfn main() { println!(\"<b>hi</b>\"); }\n```";
+    // Typed, a new line would need Shift+Enter (Enter sends): put the text in as a paste does.
+    chat.browser
+        .execute(
+            "const composer = document.getElementById('composer');
+             composer.value = arguments[0];
+             composer.dispatchEvent(new Event('input', {bubbles: true}));",
+            vec![json!(code)],
+        )
+        .await
+        .or_fail("paste the code");
+    chat.click("#send-button").await;
+    let block = chat
+        .browser
+        .wait_script(
+            "the fenced block shown as code",
+            DEFAULT_WAIT,
+            "const pre = Array.from(document.querySelectorAll('#timeline .message .body pre code'))
+                 .find(c => c.textContent.includes('fn main'));
+             return pre ? [pre.textContent, pre.querySelectorAll('b').length] : {waiting: 'no block'};",
+            vec![],
+        )
+        .await
+        .or_fail("code block");
+    assert_eq!(
+        block,
+        json!(["fn main() { println!(\"<b>hi</b>\"); }", 0]),
+        "code kept literal"
+    );
+    chat.shot("emoji and a code block").await;
+
+    // With another room open, bob answers three times: the room counts three unread; opening
+    // it shows them under a "New messages" line, and alice's read marker moves to the last.
+    let elsewhere = chat.create_room("Elsewhere", false).await;
+    chat.wait_active_room(&elsewhere, DEFAULT_WAIT).await;
+    let mut said = Vec::new();
+    for body in ["yes, here", "sorry, I was away", "what is up?"] {
+        said.push(bob.say(&room, body).await);
+    }
+    chat.browser
+        .wait_script(
+            "three unread in Signals",
+            FEDERATION_WAIT,
+            "const item = [...document.querySelectorAll('.room-list .room-item')]
+                 .find(i => i.dataset.roomId === arguments[0]);
+             return (item && item.dataset.unread === '3') || {waiting: item ? item.dataset.unread : 'not listed'};",
+            vec![json!(room)],
+        )
+        .await
+        .or_fail("unread count");
+    chat.click(&format!(
+        "#room-list .room-item[data-room-id='{room}'] .room-button"
+    ))
+    .await;
+    chat.wait_active_room(&room, DEFAULT_WAIT).await;
+    let under_line = chat
+        .browser
+        .wait_script(
+            "the new messages line above bob's first unread message",
+            DEFAULT_WAIT,
+            "const lines = document.querySelectorAll('#messages .unread-line');
+             if (lines.length !== 1) return {waiting: `${lines.length} lines`};
+             const after = [];
+             for (let row = lines[0].nextElementSibling; row; row = row.nextElementSibling) {
+                 if (row.classList.contains('message')) after.push(row.dataset.eventId);
+             }
+             const before = [];
+             for (let row = lines[0].previousElementSibling; row; row = row.previousElementSibling) {
+                 if (row.classList.contains('message')) before.push(row.dataset.eventId);
+             }
+             return after.length === 3 ? {text: lines[0].textContent, after, before} : {waiting: after};",
+            vec![],
+        )
+        .await
+        .or_fail("new messages line");
+    assert_eq!(under_line["text"], "New messages");
+    assert_eq!(under_line["after"], json!(said), "bob's three, in order");
+    assert_eq!(
+        under_line["before"].as_array().map(Vec::len),
+        Some(3),
+        "what alice had read stays above the line: {under_line}"
+    );
+    assert_eq!(under_line["before"][2], json!(asked), "{under_line}");
+    chat.shot("new messages under the line").await;
+    chat.axe_check("new messages line").await;
+    bob_stream
+        .frame("read", |d| {
+            d["user"] == alice.as_str() && d["event"] == json!(said.last())
+        })
+        .await;
+    chat.browser
+        .wait_script(
+            "no unread left in Signals",
+            DEFAULT_WAIT,
+            "const item = [...document.querySelectorAll('.room-list .room-item')]
+                 .find(i => i.dataset.roomId === arguments[0]);
+             return (item && item.dataset.unread === '0') || {waiting: item ? item.dataset.unread : 'not listed'};",
+            vec![json!(room)],
+        )
+        .await
+        .or_fail("unread count back to zero");
+    test.finish().await;
 }

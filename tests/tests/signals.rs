@@ -36,25 +36,6 @@ async fn shared_room(owner: &ApiUser, guest: &ApiUser) -> String {
     room
 }
 
-/// The next frame named `name` whose data satisfies `wanted`, skipping the others.
-async fn frame(stream: &mut StreamReader, name: &str, wanted: impl Fn(&Json) -> bool) -> Json {
-    loop {
-        let (got, data) = stream.next().await.unwrap_or_else(|| panic!("no {name}"));
-        if got == name && wanted(&data) {
-            return data;
-        }
-    }
-}
-
-fn handles(data: &Json) -> Vec<String> {
-    data["users"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| u["handle"].as_str().unwrap_or("").to_owned())
-        .collect()
-}
-
 /// The room list entry of `room` for `user`.
 async fn listed(user: &ApiUser, room: &str) -> Json {
     let rooms = user.get("/api/v1/rooms").await;
@@ -85,13 +66,17 @@ async fn typing_and_read_markers_cross_nodes_live_and_expire() {
         .await;
     assert_eq!(typing.status, 204, "{:?}", typing.body);
     let started = Instant::now();
-    let shown = frame(&mut bob_stream, "typing", |d| d["room"] == room.as_str()).await;
-    assert_eq!(handles(&shown), ["alice"]);
+    let shown = bob_stream
+        .frame("typing", |d| d["room"] == room.as_str())
+        .await;
+    assert_eq!(StreamReader::typing_handles(&shown), ["alice"]);
     assert_eq!(shown["users"][0]["user"], alice.key().as_str());
     println!("typing crossed A to B in {:?}", started.elapsed());
     // Without a refresh it expires: the empty list comes about 6 s after she started.
-    let ended = frame(&mut bob_stream, "typing", |d| d["room"] == room.as_str()).await;
-    assert!(handles(&ended).is_empty(), "{ended}");
+    let ended = bob_stream
+        .frame("typing", |d| d["room"] == room.as_str())
+        .await;
+    assert!(StreamReader::typing_handles(&ended).is_empty(), "{ended}");
     let lasted = started.elapsed();
     assert!(lasted >= Duration::from_secs(5), "expired after {lasted:?}");
     println!("typing expired on B after {lasted:?}");
@@ -107,10 +92,11 @@ async fn typing_and_read_markers_cross_nodes_live_and_expire() {
         assert_eq!(answer.status, 204);
         // Alice's own typing and its expiry come first on her stream.
         let expected: &[&str] = if typing { &["bob"] } else { &[] };
-        frame(&mut alice_stream, "typing", |d| {
-            d["room"] == room.as_str() && handles(d) == expected
-        })
-        .await;
+        alice_stream
+            .frame("typing", |d| {
+                d["room"] == room.as_str() && StreamReader::typing_handles(d) == expected
+            })
+            .await;
     }
 
     // Alice writes; Bob has one unread message on B, then reads it: Alice's stream on A shows
@@ -128,10 +114,9 @@ async fn typing_and_read_markers_cross_nodes_live_and_expire() {
         )
         .await;
     assert_eq!(read.status, 204, "{:?}", read.body);
-    let marker = frame(&mut alice_stream, "read", |d| {
-        d["user"] == bob.key().as_str()
-    })
-    .await;
+    let marker = alice_stream
+        .frame("read", |d| d["user"] == bob.key().as_str())
+        .await;
     assert_eq!(marker["event"], said.as_str());
     assert_eq!(marker["room"], room.as_str());
     let entry = listed(&bob, &room).await;
@@ -236,8 +221,10 @@ async fn forged_unsigned_and_wrong_home_signals_are_dropped_and_counted() {
         sent.status == 204 && a.metric("causerie_signals_accepted_total").await >= 1
     })
     .await;
-    let shown = frame(&mut alice_stream, "typing", |d| !handles(d).is_empty()).await;
-    assert_eq!(handles(&shown), ["bob"]);
+    let shown = alice_stream
+        .frame("typing", |d| !StreamReader::typing_handles(d).is_empty())
+        .await;
+    assert_eq!(StreamReader::typing_handles(&shown), ["bob"]);
 
     let alice_key = UserSecret::from_seed(&[1; 32]).public();
     let alice_attestation = a
@@ -316,8 +303,10 @@ async fn forged_unsigned_and_wrong_home_signals_are_dropped_and_counted() {
         .await;
     }
     // None of them changed who A shows typing: Bob's own state ends by expiry only.
-    let next = frame(&mut alice_stream, "typing", |d| d["room"] == room.as_str()).await;
-    assert!(handles(&next).is_empty(), "{next}");
+    let next = alice_stream
+        .frame("typing", |d| d["room"] == room.as_str())
+        .await;
+    assert!(StreamReader::typing_handles(&next).is_empty(), "{next}");
 }
 
 /// Signs and ingests a `room.message` with `content` as `user` straight through `node`.

@@ -510,31 +510,21 @@ impl Chat {
     /// After a reload: makes `room` the active room (clicking it in the room list if the client
     /// did not reopen it by itself).
     pub async fn wait_active_room_or_select(&self, room: &str) {
-        let item = self
-            .browser
+        // One script finds and clicks the item: the list may be drawn again between two calls,
+        // which would leave a reference to an element no longer in the page.
+        self.browser
             .wait_script(
                 &format!("room {room} in the room list"),
                 DEFAULT_WAIT,
-                "return Array.from(document.querySelectorAll('#room-list .room-item[data-room-id]'))
-                   .find(i => i.dataset.roomId === arguments[0]) || null;",
+                "const item = Array.from(document.querySelectorAll('#room-list .room-item[data-room-id]'))
+                   .find(i => i.dataset.roomId === arguments[0]);
+                 if (!item) return null;
+                 if (!item.classList.contains('active')) item.querySelector('.room-button')?.click();
+                 return true;",
                 vec![json!(room)],
             )
             .await
-            .or_fail("room item");
-        let active = self
-            .browser
-            .execute(
-                "return arguments[0].classList.contains('active');",
-                vec![item.clone()],
-            )
-            .await
-            .or_fail("active?");
-        if active != json!(true) {
-            self.browser
-                .execute("arguments[0].click();", vec![item])
-                .await
-                .or_fail("select room");
-        }
+            .or_fail("select room");
         self.wait_active_room(room, DEFAULT_WAIT).await;
     }
 }
