@@ -24,20 +24,10 @@ pub(crate) fn generate(dir: &Path, keys: &Keys) -> Attestations {
     let mut attestation_vectors = Vec::new();
     for (name, attestation) in [("alice", &alice_attestation), ("bob", &bob_attestation)] {
         let raw = raw_attestation(attestation).seal(node);
-        let bytes = codec::encode(&raw).unwrap();
-        assert_eq!(
-            bytes,
-            attestation.as_bytes(),
-            "independent attestation encoding"
-        );
-        let mut unsigned = raw.clone();
-        unsigned.signature = None;
-        let mut input = Domain::Attestation.signing_input(&codec::encode(&unsigned).unwrap());
-        input.extend_from_slice(raw.signature.as_ref().unwrap());
-        assert_eq!(sha256(&input), attestation.id().0.0);
+        cross_check(&raw, attestation.as_bytes(), attestation.id().0.0);
         attestation_vectors.push(json!({
             "name": name,
-            "bytes": hex::encode(&bytes),
+            "bytes": hex::encode(attestation.as_bytes()),
             "id": attestation.id().0.to_hex(),
             "user": attestation.user().to_string(),
             "handle": attestation.handle(),

@@ -55,18 +55,9 @@ impl RawAnnouncement {
             via: announcement.via().to_vec(),
         }
     }
-
-    fn seal(mut self, node: &NodeSecret) -> RawAnnouncement {
-        self.signature = None;
-        let message = codec::encode(&self).unwrap();
-        self.signature = Some(buf(node.sign(Domain::Directory, &message).as_bytes()));
-        self
-    }
-
-    fn bytes(&self) -> Vec<u8> {
-        codec::encode(self).unwrap()
-    }
 }
+
+raw_signed!(RawAnnouncement, Domain::Directory);
 
 fn room(byte: u8, alias: &str, members: u64, name: &str, topic: &str) -> DirectoryRoom {
     DirectoryRoom {
@@ -134,13 +125,7 @@ pub(crate) fn generate(dir: &Path, keys: &Keys) {
     for (name, draft) in drafts {
         let announcement = draft.sign(node).unwrap();
         let raw = RawAnnouncement::of(&announcement).seal(node);
-        assert_eq!(raw.bytes(), announcement.as_bytes(), "independent encoding");
-        let mut unsigned = raw.clone();
-        unsigned.signature = None;
-        let input = Domain::Directory.signing_input(&codec::encode(&unsigned).unwrap());
-        let mut hashed = input.clone();
-        hashed.extend_from_slice(raw.signature.as_ref().unwrap());
-        assert_eq!(sha256(&hashed), announcement.id().0);
+        let input = cross_check(&raw, announcement.as_bytes(), announcement.id().0);
         valid.push(json!({
             "name": name,
             "bytes": hex::encode(announcement.as_bytes()),
@@ -220,122 +205,46 @@ pub(crate) fn generate(dir: &Path, keys: &Keys) {
 
     // Refused announcements, each with the library's reason.
     let base = RawAnnouncement::of(&first);
-    let mut invalid: Vec<(&str, Vec<u8>, &str)> = Vec::new();
-    invalid.push(("over 32768 bytes", vec![0xa0; 32_769], "too_large"));
-    invalid.push(("not CBOR", vec![0xff, 0x00], "malformed_cbor"));
-    let mut version = base.clone();
-    version.v = 2;
-    invalid.push((
-        "version 2",
-        version.seal(node).bytes(),
-        "unsupported_version",
-    ));
-    invalid.push(("no signature", base.bytes(), "bad_signature"));
-    let sealed = base.clone().seal(node).bytes();
-    invalid.push((
-        "v written with a two-byte head",
-        splice(&sealed, &[0x61, b'v', 0x01], &[0x61, b'v', 0x18, 0x01]),
-        "non_canonical_encoding",
-    ));
-    let mut many = base.clone();
-    many.rooms = (0..=MAX_DIRECTORY_ROOMS as u8).map(raw_room).collect();
-    invalid.push(("65 rooms", many.seal(node).bytes(), "too_many_rooms"));
-    let mut no_via = base.clone();
-    no_via.via.clear();
-    invalid.push(("no via", no_via.seal(node).bytes(), "via_count"));
-    let mut long_via = base.clone();
-    long_via.via = vec!["/".repeat(MAX_VIA_BYTES + 1)];
-    invalid.push((
-        "via over 256 bytes",
-        long_via.seal(node).bytes(),
-        "field_too_long",
-    ));
-    let mut long_topic = base.clone();
-    long_topic.rooms[0].topic = "t".repeat(257);
-    invalid.push((
-        "topic over 256 bytes",
-        long_topic.seal(node).bytes(),
-        "field_too_long",
-    ));
-    let mut unsorted = base.clone();
-    unsorted.rooms.reverse();
-    invalid.push((
-        "rooms out of order",
-        unsorted.seal(node).bytes(),
-        "rooms_not_sorted",
-    ));
-    let mut twice = base.clone();
-    twice.rooms[1] = twice.rooms[0].clone();
-    invalid.push((
-        "one room listed twice",
-        twice.seal(node).bytes(),
-        "rooms_not_sorted",
-    ));
-    let mut same_alias = base.clone();
-    same_alias.rooms[1].alias = "lobby".into();
-    invalid.push((
-        "one alias for two rooms",
-        same_alias.seal(node).bytes(),
-        "duplicate_alias",
-    ));
-    let mut bad_alias = base.clone();
-    bad_alias.rooms[0].alias = "Lobby".into();
-    invalid.push((
-        "alias with a capital",
-        bad_alias.seal(node).bytes(),
-        "bad_alias",
-    ));
-    let mut bad_name = base.clone();
-    bad_name.name = "chat example".into();
-    invalid.push((
-        "server name with a space",
-        bad_name.seal(node).bytes(),
-        "bad_server_name",
-    ));
-    let stranger = NodeSecret::from_seed(&[0x77; 32]);
-    let mut other_name = base.clone();
-    other_name.name = ServerName::of_node(&stranger.public()).to_string();
-    invalid.push((
-        "node name of another key",
-        other_name.seal(node).bytes(),
-        "name_mismatch",
-    ));
-    let mut flipped = base.clone().seal(node);
-    if let Some(signature) = &mut flipped.signature {
-        signature[0] ^= 0x01;
-    }
-    invalid.push(("signature byte flipped", flipped.bytes(), "bad_signature"));
-    invalid.push((
-        "signed by another node than node",
-        base.clone().seal(&stranger).bytes(),
-        "bad_signature",
-    ));
-    let mut recount = base.clone().seal(node);
-    recount.rooms[0].members += 100;
-    invalid.push((
-        "member count changed after signing",
-        recount.bytes(),
-        "bad_signature",
-    ));
-    let mut weak = base.clone();
-    weak.node = buf(&hex::decode(SMALL_ORDER[0].1).unwrap());
-    invalid.push((
-        "node key of small order",
-        weak.seal(node).bytes(),
-        "weak_key",
-    ));
-    let mut invalid_json = Vec::new();
-    for (name, bytes, reason) in invalid {
-        let got = Announcement::decode(&bytes)
+    let mut invalid = Refusals::new(&base, node, 32_768);
+    invalid.changed("65 rooms", "too_many_rooms", |raw| {
+        raw.rooms = (0..=MAX_DIRECTORY_ROOMS as u8).map(raw_room).collect();
+    });
+    invalid.changed("no via", "via_count", |raw| raw.via.clear());
+    invalid.changed("via over 256 bytes", "field_too_long", |raw| {
+        raw.via = vec!["/".repeat(MAX_VIA_BYTES + 1)];
+    });
+    invalid.changed("topic over 256 bytes", "field_too_long", |raw| {
+        raw.rooms[0].topic = "t".repeat(257);
+    });
+    invalid.changed("rooms out of order", "rooms_not_sorted", |raw| {
+        raw.rooms.reverse();
+    });
+    invalid.changed("one room listed twice", "rooms_not_sorted", |raw| {
+        raw.rooms[1] = raw.rooms[0].clone();
+    });
+    invalid.changed("one alias for two rooms", "duplicate_alias", |raw| {
+        raw.rooms[1].alias = "lobby".into();
+    });
+    invalid.changed("alias with a capital", "bad_alias", |raw| {
+        raw.rooms[0].alias = "Lobby".into();
+    });
+    invalid.changed("server name with a space", "bad_server_name", |raw| {
+        raw.name = "chat example".into();
+    });
+    invalid.changed("node name of another key", "name_mismatch", |raw| {
+        raw.name = ServerName::of_node(&stranger().public()).to_string();
+    });
+    invalid.bad_signatures("node", "member count changed after signing", |raw| {
+        raw.rooms[0].members += 100;
+    });
+    invalid.changed("node key of small order", "weak_key", |raw| {
+        raw.node = small_order_key();
+    });
+    let invalid_json = invalid.checked_json(|bytes| {
+        Announcement::decode(bytes)
             .map(|_| ())
-            .map_err(|e| e.reason());
-        assert_eq!(got, Err(reason), "{name}");
-        invalid_json.push(json!({
-            "name": name,
-            "bytes": hex::encode(&bytes),
-            "reason": reason,
-        }));
-    }
+            .map_err(|e| e.reason())
+    });
     write(
         dir,
         "directory.json",

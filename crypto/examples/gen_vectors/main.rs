@@ -8,7 +8,9 @@
 //! The envelope is encoded here by a second, independent implementation ([`RawEvent`]: plain
 //! serde structs, byte buffers, no library checks), which lets the generator write invalid events
 //! that are otherwise perfectly signed, and cross-checks the library: for every valid event the
-//! generator asserts that the library's bytes, id and signing input equal its own.
+//! generator asserts that the library's bytes, id and signing input equal its own. The
+//! node-signed statements (attestations, revocations, directory announcements, signals) share
+//! that cross-check and their common refusals in `signed.rs`.
 //!
 //! Files:
 //! - `keys.json`: user and node keys (seed, public key, node peer id), invalid public keys.
@@ -41,6 +43,7 @@ mod invalid;
 mod keys;
 mod revocations;
 mod signals;
+mod signed;
 mod strict;
 mod support;
 

@@ -29,18 +29,9 @@ impl RawRevocation {
             v: 1,
         }
     }
-
-    fn seal(mut self, node: &NodeSecret) -> RawRevocation {
-        self.signature = None;
-        let message = codec::encode(&self).unwrap();
-        self.signature = Some(buf(node.sign(Domain::Revocation, &message).as_bytes()));
-        self
-    }
-
-    fn bytes(&self) -> Vec<u8> {
-        codec::encode(self).unwrap()
-    }
 }
+
+raw_signed!(RawRevocation, Domain::Revocation);
 
 /// revocations.json.
 pub(crate) fn generate(dir: &Path, keys: &Keys, attestations: &Attestations) {
@@ -61,12 +52,7 @@ pub(crate) fn generate(dir: &Path, keys: &Keys, attestations: &Attestations) {
     let mut valid = Vec::new();
     for (name, revocation) in [("alice", &alice_revoked), ("bob", &bob_revoked)] {
         let raw = RawRevocation::of(revocation).seal(node);
-        assert_eq!(raw.bytes(), revocation.as_bytes(), "independent encoding");
-        let mut unsigned = raw.clone();
-        unsigned.signature = None;
-        let mut input = Domain::Revocation.signing_input(&codec::encode(&unsigned).unwrap());
-        input.extend_from_slice(raw.signature.as_ref().unwrap());
-        assert_eq!(sha256(&input), revocation.id().0);
+        let input = cross_check(&raw, revocation.as_bytes(), revocation.id().0);
         valid.push(json!({
             "name": name,
             "bytes": hex::encode(revocation.as_bytes()),
@@ -75,7 +61,7 @@ pub(crate) fn generate(dir: &Path, keys: &Keys, attestations: &Attestations) {
             "subject": revocation.subject().to_string(),
             "revoked_ms": revocation.revoked_ms(),
             "reason": revocation.reason().name(),
-            "signing_input": hex::encode(Domain::Revocation.signing_input(&codec::encode(&unsigned).unwrap())),
+            "signing_input": hex::encode(&input),
         }));
     }
 
@@ -118,67 +104,23 @@ pub(crate) fn generate(dir: &Path, keys: &Keys, attestations: &Attestations) {
 
     // Refused statements, each with the library's reason.
     let base = RawRevocation::of(&alice_revoked);
-    let mut invalid: Vec<(&str, Vec<u8>, &str)> = Vec::new();
-    invalid.push(("over 512 bytes", vec![0xa0; 513], "too_large"));
-    invalid.push(("not CBOR", vec![0xff, 0x00], "malformed_cbor"));
-    let mut other_version = base.clone();
-    other_version.v = 2;
-    invalid.push((
-        "version 2",
-        other_version.seal(node).bytes(),
-        "unsupported_version",
-    ));
-    invalid.push(("no signature", base.bytes(), "bad_signature"));
-    let sealed = base.clone().seal(node).bytes();
-    invalid.push((
-        "v written with a two-byte head",
-        splice(&sealed, &[0x61, b'v', 0x01], &[0x61, b'v', 0x18, 0x01]),
-        "non_canonical_encoding",
-    ));
-    let mut unknown_reason = base.clone();
-    unknown_reason.reason = "spite".into();
-    invalid.push((
+    let mut invalid = Refusals::new(&base, node, 512);
+    invalid.changed(
         "reason not in the list",
-        unknown_reason.seal(node).bytes(),
         "unknown_revocation_reason",
-    ));
-    let mut flipped = base.clone().seal(node);
-    if let Some(signature) = &mut flipped.signature {
-        signature[0] ^= 0x01;
-    }
-    invalid.push(("signature byte flipped", flipped.bytes(), "bad_signature"));
-    let stranger = NodeSecret::from_seed(&[0x77; 32]);
-    invalid.push((
-        "signed by another node than issuer",
-        base.clone().seal(&stranger).bytes(),
-        "bad_signature",
-    ));
-    let mut later_time = base.clone().seal(node);
-    later_time.revoked_ms += 1;
-    invalid.push((
-        "revoked_ms changed after signing",
-        later_time.bytes(),
-        "bad_signature",
-    ));
-    let mut weak = base.clone();
-    weak.subject = buf(&hex::decode(SMALL_ORDER[0].1).unwrap());
-    invalid.push((
-        "subject of small order",
-        weak.seal(node).bytes(),
-        "weak_key",
-    ));
-    let mut invalid_json = Vec::new();
-    for (name, bytes, reason) in invalid {
-        let got = Revocation::decode(&bytes)
+        |raw| raw.reason = "spite".into(),
+    );
+    invalid.bad_signatures("issuer", "revoked_ms changed after signing", |raw| {
+        raw.revoked_ms += 1;
+    });
+    invalid.changed("subject of small order", "weak_key", |raw| {
+        raw.subject = small_order_key();
+    });
+    let invalid_json = invalid.checked_json(|bytes| {
+        Revocation::decode(bytes)
             .map(|_| ())
-            .map_err(|e| e.reason());
-        assert_eq!(got, Err(reason), "{name}");
-        invalid_json.push(json!({
-            "name": name,
-            "bytes": hex::encode(&bytes),
-            "reason": reason,
-        }));
-    }
+            .map_err(|e| e.reason())
+    });
     write(
         dir,
         "revocations.json",

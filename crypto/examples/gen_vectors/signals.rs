@@ -39,23 +39,9 @@ impl RawSignal {
             v: 1,
         }
     }
-
-    fn unsigned(&self) -> Vec<u8> {
-        let mut unsigned = self.clone();
-        unsigned.signature = None;
-        codec::encode(&unsigned).unwrap()
-    }
-
-    fn seal(mut self, node: &NodeSecret) -> RawSignal {
-        let message = self.unsigned();
-        self.signature = Some(buf(node.sign(Domain::Signal, &message).as_bytes()));
-        self
-    }
-
-    fn bytes(&self) -> Vec<u8> {
-        codec::encode(self).unwrap()
-    }
 }
+
+raw_signed!(RawSignal, Domain::Signal);
 
 /// signals.json.
 pub(crate) fn generate(dir: &Path, keys: &Keys, attestations: &Attestations) {
@@ -82,11 +68,7 @@ pub(crate) fn generate(dir: &Path, keys: &Keys, attestations: &Attestations) {
     for (name, draft) in &signals {
         let signal = draft.sign(node).unwrap();
         let raw = RawSignal::of(&signal).seal(node);
-        assert_eq!(raw.bytes(), signal.as_bytes(), "independent encoding");
-        let input = Domain::Signal.signing_input(&raw.unsigned());
-        let mut id_input = input.clone();
-        id_input.extend_from_slice(raw.signature.as_ref().unwrap());
-        assert_eq!(sha256(&id_input), signal.id().0);
+        let input = cross_check(&raw, signal.as_bytes(), signal.id().0);
         valid.push(json!({
             "name": name,
             "bytes": hex::encode(signal.as_bytes()),
@@ -107,89 +89,30 @@ pub(crate) fn generate(dir: &Path, keys: &Keys, attestations: &Attestations) {
     // Refused signals, each with the library's reason (checks in the order of §2).
     let base = RawSignal::of(&signed[0]);
     let read = RawSignal::of(&signed[2]);
-    let mut invalid: Vec<(&str, Vec<u8>, &str)> = Vec::new();
-    invalid.push(("over 512 bytes", vec![0xa0; 513], "too_large"));
-    invalid.push(("not CBOR", vec![0xff, 0x00], "malformed_cbor"));
-    let mut other_version = base.clone();
-    other_version.v = 2;
-    invalid.push((
-        "version 2",
-        other_version.seal(node).bytes(),
-        "unsupported_version",
-    ));
-    invalid.push(("no signature", base.bytes(), "bad_signature"));
-    let sealed = base.clone().seal(node).bytes();
-    invalid.push((
-        "v written with a two-byte head",
-        splice(&sealed, &[0x61, b'v', 0x01], &[0x61, b'v', 0x18, 0x01]),
-        "non_canonical_encoding",
-    ));
-    let mut unknown_kind = base.clone();
-    unknown_kind.kind = "shouting".into();
-    invalid.push((
-        "kind not in the list",
-        unknown_kind.seal(node).bytes(),
-        "unknown_signal_kind",
-    ));
-    let mut read_without_event = read.clone();
-    read_without_event.event = None;
-    invalid.push((
-        "read without event",
-        read_without_event.seal(node).bytes(),
-        "bad_signal_event",
-    ));
-    let mut typing_with_event = base.clone();
-    typing_with_event.event = read.event.clone();
-    invalid.push((
-        "typing with an event",
-        typing_with_event.seal(node).bytes(),
-        "bad_signal_event",
-    ));
-    let mut never = base.clone();
-    never.expires_ms = never.issued_ms;
-    invalid.push((
-        "expires when issued",
-        never.seal(node).bytes(),
-        "bad_signal_expiry",
-    ));
-    let mut long = base.clone();
-    long.expires_ms = long.issued_ms + 60_001;
-    invalid.push((
-        "lives over 60 s",
-        long.seal(node).bytes(),
-        "bad_signal_expiry",
-    ));
-    let mut flipped = base.clone().seal(node);
-    if let Some(signature) = &mut flipped.signature {
-        signature[0] ^= 0x01;
-    }
-    invalid.push(("signature byte flipped", flipped.bytes(), "bad_signature"));
-    let stranger = NodeSecret::from_seed(&[0x77; 32]);
-    invalid.push((
-        "signed by another node than node",
-        base.clone().seal(&stranger).bytes(),
-        "bad_signature",
-    ));
-    let mut later = base.clone().seal(node);
-    later.expires_ms += 1;
-    invalid.push((
-        "expires_ms changed after signing",
-        later.bytes(),
-        "bad_signature",
-    ));
-    let mut weak = base.clone();
-    weak.user = buf(&hex::decode(SMALL_ORDER[0].1).unwrap());
-    invalid.push(("user of small order", weak.seal(node).bytes(), "weak_key"));
-    let mut invalid_json = Vec::new();
-    for (name, bytes, reason) in invalid {
-        let got = Signal::decode(&bytes).map(|_| ()).map_err(|e| e.reason());
-        assert_eq!(got, Err(reason), "{name}");
-        invalid_json.push(json!({
-            "name": name,
-            "bytes": hex::encode(&bytes),
-            "reason": reason,
-        }));
-    }
+    let mut invalid = Refusals::new(&base, node, 512);
+    invalid.changed("kind not in the list", "unknown_signal_kind", |raw| {
+        raw.kind = "shouting".into();
+    });
+    invalid.changed_from(&read, "read without event", "bad_signal_event", |raw| {
+        raw.event = None;
+    });
+    invalid.changed("typing with an event", "bad_signal_event", |raw| {
+        raw.event = read.event.clone();
+    });
+    invalid.changed("expires when issued", "bad_signal_expiry", |raw| {
+        raw.expires_ms = raw.issued_ms;
+    });
+    invalid.changed("lives over 60 s", "bad_signal_expiry", |raw| {
+        raw.expires_ms = raw.issued_ms + 60_001;
+    });
+    invalid.bad_signatures("node", "expires_ms changed after signing", |raw| {
+        raw.expires_ms += 1;
+    });
+    invalid.changed("user of small order", "weak_key", |raw| {
+        raw.user = small_order_key();
+    });
+    let invalid_json =
+        invalid.checked_json(|bytes| Signal::decode(bytes).map(|_| ()).map_err(|e| e.reason()));
     write(
         dir,
         "signals.json",

@@ -17,6 +17,10 @@ pub(crate) use serde_bytes::ByteBuf;
 pub(crate) use serde_json::{Value as Json, json};
 pub(crate) use sha2::{Digest, Sha512};
 
+pub(crate) use crate::signed::{
+    RawSigned, Refusals, cross_check, raw_signed, small_order_key, stranger,
+};
+
 /// Base of every timestamp in the vectors (2025-11-24T16:00:00Z, in ms).
 pub(crate) const T0_MS: u64 = 1_764_000_000_000;
 /// One day in ms.
@@ -251,15 +255,6 @@ impl RawEvent {
         let mut input = self.signing_input();
         input.extend_from_slice(self.signature.as_ref().unwrap());
         sha256(&input)
-    }
-}
-
-impl RawAttestation {
-    pub(crate) fn seal(mut self, node: &NodeSecret) -> RawAttestation {
-        self.signature = None;
-        let message = codec::encode(&self).unwrap();
-        self.signature = Some(buf(node.sign(Domain::Attestation, &message).as_bytes()));
-        self
     }
 }
 
