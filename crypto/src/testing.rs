@@ -169,6 +169,52 @@ pub fn hex_bytes(value: &Json) -> Vec<u8> {
         .unwrap_or_else(|| panic!("not a hex string: {value}"))
 }
 
+/// Checks a signed vector's `signing_input` against its `bytes` alone, as an implementation
+/// without this library would: the input starts with `prefix` (the format's domain prefix,
+/// spelled out by the caller), and SHA-256(input ‖ the 64-byte signature after the key
+/// `signature` in `bytes`) is the vector's `id`.
+pub fn assert_signed_vector_id(vector: &Json, prefix: &[u8]) {
+    let encoded = hex_bytes(&vector["bytes"]);
+    let input = hex_bytes(&vector["signing_input"]);
+    assert!(input.starts_with(prefix), "{}", vector["name"]);
+    // The signature: the 64-byte string (head 0x58 0x40) after the key "signature".
+    let key = b"\x69signature\x58\x40";
+    let at = encoded
+        .windows(key.len())
+        .position(|w| w == key)
+        .unwrap_or_else(|| panic!("{}: no signature", vector["name"]))
+        + key.len();
+    let signature = encoded
+        .get(at..at + 64)
+        .unwrap_or_else(|| panic!("{}: signature cut short", vector["name"]));
+    assert_eq!(
+        Hash32::digest(&[&input[..], signature]).to_hex(),
+        vector["id"].as_str().unwrap_or_default(),
+        "{}",
+        vector["name"]
+    );
+}
+
+/// Checks every vector of the list `vectors`: `decode` (the library's decoding, giving its
+/// reason) refuses its `bytes` with its `reason`. A failure names the vector (its `name`, or
+/// its `description`). Returns how many were checked.
+pub fn assert_refusals(
+    vectors: &Json,
+    decode: impl Fn(&[u8]) -> Result<(), &'static str>,
+) -> usize {
+    let vectors = vectors
+        .as_array()
+        .unwrap_or_else(|| panic!("not a list of vectors: {vectors}"));
+    for vector in vectors {
+        let label = vector.get("name").unwrap_or(&vector["description"]);
+        let reason = vector["reason"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{label}: no reason"));
+        assert_eq!(decode(&hex_bytes(&vector["bytes"])), Err(reason), "{label}");
+    }
+    vectors.len()
+}
+
 /// Base58btc (Bitcoin alphabet), as libp2p prints peer ids.
 pub fn base58(bytes: &[u8]) -> String {
     const ALPHABET: &[u8] = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";

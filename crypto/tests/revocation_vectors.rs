@@ -10,7 +10,9 @@ use std::collections::BTreeMap;
 
 use causerie_crypto::Attestation;
 use causerie_crypto::revocation::{Revocation, revoked_at};
-use causerie_crypto::testing::{hex_bytes as bytes, vector_file as load};
+use causerie_crypto::testing::{
+    assert_refusals, assert_signed_vector_id, hex_bytes as bytes, vector_file as load,
+};
 
 #[test]
 fn revocation_vectors() {
@@ -26,21 +28,7 @@ fn revocation_vectors() {
         assert_eq!(revocation.revoked_ms(), vector["revoked_ms"]);
         assert_eq!(revocation.reason().name(), vector["reason"]);
         // The signing input is the domain prefix and the map without its signature.
-        let input = bytes(&vector["signing_input"]);
-        assert!(input.starts_with(b"causerie/v1/revocation\0"));
-        // The signature: the 64-byte string (head 0x58 0x40) after the key "signature".
-        let key = b"\x69signature\x58\x40";
-        let at = encoded
-            .windows(key.len())
-            .position(|w| w == key)
-            .expect("a signature")
-            + key.len();
-        let mut hashed = input.clone();
-        hashed.extend_from_slice(&encoded[at..at + 64]);
-        assert_eq!(
-            causerie_crypto::Hash32::digest(&[&hashed]).to_hex(),
-            vector["id"].as_str().unwrap()
-        );
+        assert_signed_vector_id(vector, b"causerie/v1/revocation\0");
         revocations.insert(vector["name"].as_str().unwrap().to_owned(), revocation);
     }
     assert_eq!(revocations.len(), 2);
@@ -70,15 +58,10 @@ fn revocation_vectors() {
         assert_eq!(revoked, decision["revoked"], "{decision}");
     }
 
-    let invalid = file["invalid"].as_array().unwrap();
-    assert!(invalid.len() >= 10);
-    for vector in invalid {
-        let got = Revocation::decode(&bytes(&vector["bytes"])).map(|_| ());
-        assert_eq!(
-            got.map_err(|e| e.reason()),
-            Err(vector["reason"].as_str().unwrap()),
-            "{}",
-            vector["name"]
-        );
-    }
+    let refused = assert_refusals(&file["invalid"], |bytes| {
+        Revocation::decode(bytes)
+            .map(|_| ())
+            .map_err(|e| e.reason())
+    });
+    assert!(refused >= 10);
 }
