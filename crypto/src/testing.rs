@@ -195,22 +195,24 @@ pub fn assert_signed_vector_id(vector: &Json, prefix: &[u8]) {
     );
 }
 
-/// Checks every vector of the list `vectors`: `decode` (the library's decoding, giving its
-/// reason) refuses its `bytes` with its `reason`. A failure names the vector (its `name`, or
-/// its `description`). Returns how many were checked.
-pub fn assert_refusals(
+/// Checks every vector of the list `vectors`: `decode` refuses its `bytes` with an error whose
+/// `reason` is the vector's `reason`. A failure names the vector (its `name`, or its
+/// `description`). Returns how many were checked.
+pub fn assert_refusals<T, E>(
     vectors: &Json,
-    decode: impl Fn(&[u8]) -> Result<(), &'static str>,
+    decode: impl Fn(&[u8]) -> Result<T, E>,
+    reason: impl Fn(&E) -> &'static str,
 ) -> usize {
     let vectors = vectors
         .as_array()
         .unwrap_or_else(|| panic!("not a list of vectors: {vectors}"));
     for vector in vectors {
         let label = vector.get("name").unwrap_or(&vector["description"]);
-        let reason = vector["reason"]
+        let expected = vector["reason"]
             .as_str()
             .unwrap_or_else(|| panic!("{label}: no reason"));
-        assert_eq!(decode(&hex_bytes(&vector["bytes"])), Err(reason), "{label}");
+        let got = decode(&hex_bytes(&vector["bytes"])).map(|_| ());
+        assert_eq!(got.map_err(|e| reason(&e)), Err(expected), "{label}");
     }
     vectors.len()
 }

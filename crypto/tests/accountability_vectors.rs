@@ -8,8 +8,8 @@
 #[path = "../examples/gen_accountability_vectors.rs"]
 mod generator;
 
-use causerie_crypto::audit::{AuditEntry, AuditHead, verify_export, verify_extends};
-use causerie_crypto::disclosure::Disclosure;
+use causerie_crypto::audit::{AuditEntry, AuditError, AuditHead, verify_export, verify_extends};
+use causerie_crypto::disclosure::{Disclosure, DisclosureError};
 use causerie_crypto::testing::{assert_refusals, hex_bytes as bytes, vector_text};
 use causerie_crypto::{Domain, NodeKey, NodeSecret};
 use serde_json::Value as Json;
@@ -61,14 +61,12 @@ fn audit_vectors_verify_as_stated() {
         assert_eq!(export.head.seq(), file[name]["head_seq"].as_u64().unwrap());
         assert_eq!(export.complete(), file[name]["complete"].as_bool().unwrap());
     }
-    assert_refusals(&file["invalid_entries"], |bytes| {
-        AuditEntry::decode(bytes)
-            .map(|_| ())
-            .map_err(|e| e.reason())
-    });
-    assert_refusals(&file["invalid_exports"], |bytes| {
-        verify_export(bytes).map(|_| ()).map_err(|e| e.reason())
-    });
+    assert_refusals(
+        &file["invalid_entries"],
+        AuditEntry::decode,
+        AuditError::reason,
+    );
+    assert_refusals(&file["invalid_exports"], verify_export, AuditError::reason);
     for vector in file["extends"].as_array().unwrap() {
         let older = AuditHead::decode(&bytes(&vector["older_head"])).unwrap();
         let export = verify_export(&bytes(&vector["export"])).unwrap();
@@ -96,9 +94,9 @@ fn disclosure_vectors_verify_as_stated() {
         assert_eq!(event.id().to_string(), stated["event_id"]);
         assert_eq!(event.as_bytes(), bytes(&stated["bytes"]));
     }
-    assert_refusals(&file["invalid"], |bytes| {
-        Disclosure::decode(bytes)
-            .map(|_| ())
-            .map_err(|e| e.reason())
-    });
+    assert_refusals(
+        &file["invalid"],
+        Disclosure::decode,
+        DisclosureError::reason,
+    );
 }

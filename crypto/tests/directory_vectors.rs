@@ -5,7 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use causerie_crypto::directory::{Announcement, RoomAlias, ServerName};
+use causerie_crypto::directory::{Announcement, DirectoryError, RoomAlias, ServerName};
 use causerie_crypto::testing::{
     assert_refusals, assert_signed_vector_id, hex_bytes as bytes, vector_file as load,
 };
@@ -75,10 +75,10 @@ fn directory_vectors() {
         }
     }
 
-    let refused = assert_refusals(&file["invalid"], |bytes| {
-        Announcement::decode(bytes)
-            .map(|_| ())
-            .map_err(|e| e.reason())
-    });
+    let refused = assert_refusals(
+        &file["invalid"],
+        Announcement::decode,
+        DirectoryError::reason,
+    );
     assert!(refused >= 15);
 }

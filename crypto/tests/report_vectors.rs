@@ -8,6 +8,7 @@
 #[path = "../examples/gen_report_vectors.rs"]
 mod generator;
 
+use causerie_crypto::report::ReportError;
 use causerie_crypto::testing::{assert_refusals, hex_bytes as bytes, vector_file};
 use causerie_crypto::{Receipt, Report};
 
@@ -82,7 +83,5 @@ fn receipts_decode_to_their_fields() {
 #[test]
 fn invalid_reports_are_refused_with_their_reason() {
     let file = vector_file("reports.json");
-    assert_refusals(&file["invalid"], |bytes| {
-        Report::decode(bytes).map(|_| ()).map_err(|e| e.reason())
-    });
+    assert_refusals(&file["invalid"], Report::decode, ReportError::reason);
 }

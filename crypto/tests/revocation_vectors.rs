@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use causerie_crypto::Attestation;
-use causerie_crypto::revocation::{Revocation, revoked_at};
+use causerie_crypto::revocation::{Revocation, RevocationError, revoked_at};
 use causerie_crypto::testing::{
     assert_refusals, assert_signed_vector_id, hex_bytes as bytes, vector_file as load,
 };
@@ -58,10 +58,10 @@ fn revocation_vectors() {
         assert_eq!(revoked, decision["revoked"], "{decision}");
     }
 
-    let refused = assert_refusals(&file["invalid"], |bytes| {
-        Revocation::decode(bytes)
-            .map(|_| ())
-            .map_err(|e| e.reason())
-    });
+    let refused = assert_refusals(
+        &file["invalid"],
+        Revocation::decode,
+        RevocationError::reason,
+    );
     assert!(refused >= 10);
 }

@@ -5,7 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use causerie_crypto::signal::Signal;
+use causerie_crypto::signal::{Signal, SignalError};
 use causerie_crypto::testing::{
     assert_refusals, assert_signed_vector_id, hex_bytes as bytes, vector_file as load,
 };
@@ -37,8 +37,6 @@ fn signal_vectors() {
         assert_signed_vector_id(vector, b"causerie/v1/signal\0");
     }
 
-    let refused = assert_refusals(&file["invalid"], |bytes| {
-        Signal::decode(bytes).map(|_| ()).map_err(|e| e.reason())
-    });
+    let refused = assert_refusals(&file["invalid"], Signal::decode, SignalError::reason);
     assert!(refused >= 14);
 }

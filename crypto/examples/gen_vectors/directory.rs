@@ -3,8 +3,8 @@
 //! with their reasons.
 
 use causerie_crypto::directory::{
-    Announcement, AnnouncementDraft, DirectoryRoom, MAX_DIRECTORY_ROOMS, MAX_VIA_BYTES, RoomAlias,
-    ServerName,
+    Announcement, AnnouncementDraft, DirectoryError, DirectoryRoom, MAX_DIRECTORY_ROOMS,
+    MAX_VIA_BYTES, RoomAlias, ServerName,
 };
 use causerie_crypto::{Hash32, RoomId};
 
@@ -240,11 +240,7 @@ pub(crate) fn generate(dir: &Path, keys: &Keys) {
     invalid.changed("node key of small order", "weak_key", |raw| {
         raw.node = small_order_key();
     });
-    let invalid_json = invalid.checked_json(|bytes| {
-        Announcement::decode(bytes)
-            .map(|_| ())
-            .map_err(|e| e.reason())
-    });
+    let invalid_json = invalid.checked_json(Announcement::decode, DirectoryError::reason);
     write(
         dir,
         "directory.json",

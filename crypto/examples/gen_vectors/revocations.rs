@@ -2,7 +2,9 @@
 //! cross-checked against an independent encoding; which events they revoke; refused statements
 //! with their reasons.
 
-use causerie_crypto::revocation::{Revocation, RevocationDraft, RevocationReason, revoked_at};
+use causerie_crypto::revocation::{
+    Revocation, RevocationDraft, RevocationError, RevocationReason, revoked_at,
+};
 
 use crate::support::*;
 
@@ -116,11 +118,7 @@ pub(crate) fn generate(dir: &Path, keys: &Keys, attestations: &Attestations) {
     invalid.changed("subject of small order", "weak_key", |raw| {
         raw.subject = small_order_key();
     });
-    let invalid_json = invalid.checked_json(|bytes| {
-        Revocation::decode(bytes)
-            .map(|_| ())
-            .map_err(|e| e.reason())
-    });
+    let invalid_json = invalid.checked_json(Revocation::decode, RevocationError::reason);
     write(
         dir,
         "revocations.json",

@@ -2,7 +2,7 @@
 //! (specs/signals.md §2), cross-checked against an independent encoding; refused signals with
 //! their reasons.
 
-use causerie_crypto::signal::{Signal, SignalDraft, SignalKind};
+use causerie_crypto::signal::{Signal, SignalDraft, SignalError, SignalKind};
 use causerie_crypto::{EventId, Hash32, RoomId};
 
 use crate::support::*;
@@ -111,8 +111,7 @@ pub(crate) fn generate(dir: &Path, keys: &Keys, attestations: &Attestations) {
     invalid.changed("user of small order", "weak_key", |raw| {
         raw.user = small_order_key();
     });
-    let invalid_json =
-        invalid.checked_json(|bytes| Signal::decode(bytes).map(|_| ()).map_err(|e| e.reason()));
+    let invalid_json = invalid.checked_json(Signal::decode, SignalError::reason);
     write(
         dir,
         "signals.json",

@@ -181,20 +181,23 @@ impl<'a, R: RawSigned> Refusals<'a, R> {
         self.push(after_signing, changed.bytes(), "bad_signature");
     }
 
-    /// Checks that `decode` (the library's decoding, giving its reason) refuses each input
-    /// with its reason, and returns the inputs as the entries of the file's `invalid` list.
-    pub(crate) fn checked_json(
+    /// Checks that `decode` (the library's decoding) refuses each input with an error whose
+    /// `reason` is the input's, and returns the inputs as the entries of the file's `invalid`
+    /// list.
+    pub(crate) fn checked_json<T, E>(
         self,
-        decode: impl Fn(&[u8]) -> Result<(), &'static str>,
+        decode: impl Fn(&[u8]) -> Result<T, E>,
+        reason: impl Fn(&E) -> &'static str,
     ) -> Vec<Json> {
         self.list
             .into_iter()
-            .map(|(name, bytes, reason)| {
-                assert_eq!(decode(&bytes), Err(reason), "{name}");
+            .map(|(name, bytes, expected)| {
+                let got = decode(&bytes).map(|_| ()).map_err(|e| reason(&e));
+                assert_eq!(got, Err(expected), "{name}");
                 json!({
                     "name": name,
                     "bytes": hex::encode(&bytes),
-                    "reason": reason,
+                    "reason": expected,
                 })
             })
             .collect()
