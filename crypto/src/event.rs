@@ -319,43 +319,37 @@ fn content_hash(content: &Content) -> Result<Hash32, EventError> {
     Ok(Hash32::digest_serialized(content)?)
 }
 
-impl Wire {
-    fn parts(&self) -> Parts<'_> {
+/// The [`Parts`] of `$source` (a [`Wire`] or an [`EventDraft`]: both name the envelope's
+/// fields alike) with `$content_hash`, which a draft computes and a wire carries.
+macro_rules! parts_of {
+    ($source:expr, $content_hash:expr) => {
         Parts {
             fields: Fields {
-                room: self.room.as_ref(),
-                kind: &self.kind,
-                state_key: self.state_key.as_deref(),
-                content: &self.content,
-                prev_events: &self.prev_events,
-                auth_events: &self.auth_events,
-                depth: self.depth,
+                room: $source.room.as_ref(),
+                kind: &$source.kind,
+                state_key: $source.state_key.as_deref(),
+                content: &$source.content,
+                prev_events: &$source.prev_events,
+                auth_events: &$source.auth_events,
+                depth: $source.depth,
             },
-            attestation: &self.attestation,
-            author: &self.author,
-            content_hash: &self.content_hash,
-            origin_ts: self.origin_ts,
+            attestation: &$source.attestation,
+            author: &$source.author,
+            content_hash: $content_hash,
+            origin_ts: $source.origin_ts,
         }
+    };
+}
+
+impl Wire {
+    fn parts(&self) -> Parts<'_> {
+        parts_of!(self, &self.content_hash)
     }
 }
 
 impl EventDraft {
     fn parts<'a>(&'a self, content_hash: &'a Hash32) -> Parts<'a> {
-        Parts {
-            fields: Fields {
-                room: self.room.as_ref(),
-                kind: &self.kind,
-                state_key: self.state_key.as_deref(),
-                content: &self.content,
-                prev_events: &self.prev_events,
-                auth_events: &self.auth_events,
-                depth: self.depth,
-            },
-            attestation: &self.attestation,
-            author: &self.author,
-            content_hash,
-            origin_ts: self.origin_ts,
-        }
+        parts_of!(self, content_hash)
     }
 
     /// The exact bytes the author signs (domain prefix included). Checks the structural rules.
