@@ -397,6 +397,18 @@ struct HeadWire {
 
 crate::signed_wire!(HeadWire, Domain::AuditHead, node);
 
+/// The head map before its signature: what `node` signs.
+fn unsigned_head(node: NodeKey, seq: u64, hash: Hash32, at_ms: u64) -> HeadWire {
+    HeadWire {
+        at_ms,
+        hash,
+        node,
+        seq,
+        signature: None,
+        v: 1,
+    }
+}
+
 /// A signed statement of a log's length and last hash at a time. Publish it; a peer that kept it
 /// can check with [`verify_extends`] that a later export of the log still holds that entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -417,14 +429,7 @@ impl AuditHead {
         hash: Hash32,
         at_ms: u64,
     ) -> Result<AuditHead, AuditError> {
-        let wire = HeadWire {
-            at_ms,
-            hash,
-            node: node.public(),
-            seq,
-            signature: None,
-            v: 1,
-        };
+        let wire = unsigned_head(node.public(), seq, hash, at_ms);
         AuditHead::decode(&signed::seal(wire, node)?)
     }
 
@@ -474,15 +479,8 @@ impl AuditHead {
     }
     /// The exact bytes the node signed: the domain prefix and the map without `signature`.
     pub fn signing_input(&self) -> Result<Vec<u8>, AuditError> {
-        let wire = HeadWire {
-            at_ms: self.at_ms,
-            hash: self.hash,
-            node: self.node,
-            seq: self.seq,
-            signature: None,
-            v: 1,
-        };
-        Ok(Domain::AuditHead.signing_input(&codec::encode(&wire)?))
+        let wire = unsigned_head(self.node, self.seq, self.hash, self.at_ms);
+        Ok(signed::signing_input(&wire)?)
     }
 }
 
