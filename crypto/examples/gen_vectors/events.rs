@@ -200,33 +200,28 @@ pub(crate) fn generate(dir: &Path, keys: &Keys, attestations: &Attestations) -> 
     let _ = redaction;
     let mut event_vectors = Vec::new();
     for (name, draft, event) in &events {
-        event_vectors.push(json!({
-            "name": name,
-            "author": draft.author.to_string(),
-            "bytes": hex::encode(event.as_bytes()),
-            "id": event.id().0.to_hex(),
-            "room_id": event.room_id().0.to_hex(),
-            "kind": event.kind(),
-            "redacted": false,
-            "content_hash": event.content_hash().to_hex(),
-            "signing_input": hex::encode(draft.signing_input().unwrap()),
-        }));
+        // The full and the redacted form share id, signing input and signature.
+        let vector = |name: String, bytes: &[u8], redacted: bool| {
+            json!({
+                "name": name,
+                "author": draft.author.to_string(),
+                "bytes": hex::encode(bytes),
+                "id": event.id().0.to_hex(),
+                "room_id": event.room_id().0.to_hex(),
+                "kind": event.kind(),
+                "redacted": redacted,
+                "content_hash": event.content_hash().to_hex(),
+                "signing_input": hex::encode(draft.signing_input().unwrap()),
+            })
+        };
+        event_vectors.push(vector(name.clone(), event.as_bytes(), false));
         let redacted = event.redacted();
         if redacted.as_bytes() != event.as_bytes() {
             let again = Event::decode(redacted.as_bytes()).unwrap();
             assert_eq!(again.id(), event.id());
-            event_vectors.push(json!({
-                "name": format!("{name}.redacted"),
-                "redacted_from": name,
-                "author": draft.author.to_string(),
-                "bytes": hex::encode(redacted.as_bytes()),
-                "id": event.id().0.to_hex(),
-                "room_id": event.room_id().0.to_hex(),
-                "kind": event.kind(),
-                "redacted": true,
-                "content_hash": event.content_hash().to_hex(),
-                "signing_input": hex::encode(draft.signing_input().unwrap()),
-            }));
+            let mut redacted_vector = vector(format!("{name}.redacted"), redacted.as_bytes(), true);
+            redacted_vector["redacted_from"] = json!(name);
+            event_vectors.push(redacted_vector);
         }
     }
     write(
