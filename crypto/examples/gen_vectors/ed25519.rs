@@ -87,31 +87,31 @@ pub(crate) fn generate(dir: &Path, keys: &Keys) {
             &zero_sig,
         ));
     }
-    // Small-order R with a real key: S = k·a makes [S]B = R + [k]A hold exactly (R = O).
+    // R ‖ S with S = k·a, k over these R bytes: [S]B = R + [k]A holds exactly when R encodes
+    // the identity (R = O), in whichever encoding.
     let a = test1.to_scalar();
-    let k = challenge(&identity, &test1_public, message);
-    let mut small_r = [0u8; 64];
-    small_r[..32].copy_from_slice(&identity);
-    small_r[32..].copy_from_slice((k * a).as_bytes());
+    let with_identity_r = |r: &[u8; 32]| {
+        let k = challenge(r, &test1_public, message);
+        let mut signature = [0u8; 64];
+        signature[..32].copy_from_slice(r);
+        signature[32..].copy_from_slice((k * a).as_bytes());
+        signature
+    };
+    // Small-order R with a real key.
     edge.push(edge_case(
         "small-order R",
         "R = identity, S = k·a: the equation holds, so only the small-order check rejects it",
         &test1_public,
         message,
-        &small_r,
+        &with_identity_r(&identity),
     ));
-    // Non-canonical R: y = p + 1 encodes the identity; S = k·a with k over the non-canonical bytes.
-    let r_nc = add_le(p_le, &identity);
-    let k = challenge(&r_nc, &test1_public, message);
-    let mut non_canonical_r = [0u8; 64];
-    non_canonical_r[..32].copy_from_slice(&r_nc);
-    non_canonical_r[32..].copy_from_slice((k * a).as_bytes());
+    // Non-canonical R: y = p + 1 encodes the identity.
     edge.push(edge_case(
         "non-canonical R",
         "R = identity encoded with y = p + 1, S = k·a over those bytes",
         &test1_public,
         message,
-        &non_canonical_r,
+        &with_identity_r(&add_le(p_le, &identity)),
     ));
     let mut flipped = good;
     flipped[5] ^= 0x01;
