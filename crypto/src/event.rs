@@ -311,6 +311,22 @@ impl Parts<'_> {
     }
 }
 
+/// Size cap, decode (key validity included), version: the checks that come first for a signed
+/// envelope and for a draft alike.
+fn decode_wire(bytes: &[u8]) -> Result<Wire, EventError> {
+    if bytes.len() > MAX_EVENT_BYTES {
+        return Err(EventError::EventTooLarge {
+            len: bytes.len(),
+            max: MAX_EVENT_BYTES,
+        });
+    }
+    let wire: Wire = codec::decode(bytes, MAX_EVENT_BYTES).map_err(content_error)?;
+    if wire.v != ENVELOPE_VERSION {
+        return Err(EventError::UnsupportedVersion(wire.v));
+    }
+    Ok(wire)
+}
+
 fn serde_cbor_into<T: Serialize>(out: &mut Vec<u8>, value: &T) -> Result<(), EventError> {
     Ok(codec::encode_into(out, value)?)
 }
@@ -372,16 +388,7 @@ impl EventDraft {
     /// Reads a draft made by [`EventDraft::encode`]: size cap, canonical form, structural rules,
     /// and the content hash must match the content (a draft is never redacted).
     pub fn decode(bytes: &[u8]) -> Result<EventDraft, EventError> {
-        if bytes.len() > MAX_EVENT_BYTES {
-            return Err(EventError::EventTooLarge {
-                len: bytes.len(),
-                max: MAX_EVENT_BYTES,
-            });
-        }
-        let wire: Wire = codec::decode(bytes, MAX_EVENT_BYTES).map_err(content_error)?;
-        if wire.v != ENVELOPE_VERSION {
-            return Err(EventError::UnsupportedVersion(wire.v));
-        }
+        let wire = decode_wire(bytes)?;
         if wire.signature.is_some() {
             return Err(EventError::BadSignature);
         }
@@ -452,16 +459,7 @@ impl Event {
     }
 
     fn decode_inner(bytes: &[u8], verify_signature: bool) -> Result<Event, EventError> {
-        if bytes.len() > MAX_EVENT_BYTES {
-            return Err(EventError::EventTooLarge {
-                len: bytes.len(),
-                max: MAX_EVENT_BYTES,
-            });
-        }
-        let wire: Wire = codec::decode(bytes, MAX_EVENT_BYTES).map_err(content_error)?;
-        if wire.v != ENVELOPE_VERSION {
-            return Err(EventError::UnsupportedVersion(wire.v));
-        }
+        let wire = decode_wire(bytes)?;
         let signature = wire.signature.ok_or(EventError::BadSignature)?;
         let hash = wire.content_hash;
         let parts = wire.parts();
