@@ -5,7 +5,9 @@
 //! Every draft is deterministic: the same arguments give the same bytes, hence the same ids.
 //!
 //! It also reads the committed vectors of `specs/test-vectors/` for the tests that check them
-//! and the generators that build on them.
+//! and the generators that build on them, and holds the checks those tests share: a signed
+//! vector's id from its bytes alone ([`assert_signed_vector_id`]) and a list of refused vectors
+//! ([`assert_refusals`]).
 
 use std::path::{Path, PathBuf};
 
