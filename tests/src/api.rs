@@ -51,6 +51,8 @@ impl ApiNode {
 
     /// Starts a node configured by `file` (data dir and addresses are the test's own).
     pub async fn start_configured(bootstrap: Vec<String>, file: ConfigFile) -> ApiNode {
+        // Warnings (or what `RUST_LOG` asks for) go with a failing test's output.
+        crate::cluster::init_logs();
         let dir = tempfile::tempdir().expect("temp dir");
         let config = config(dir.path(), bootstrap, file);
         let running = daemon::start(&config).await.expect("node starts");

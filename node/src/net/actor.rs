@@ -94,6 +94,11 @@ pub(crate) struct Actor {
     /// Gossip verdicts waiting for their held event, with the message, its source and since when.
     deferred: BTreeMap<EventId, (gossipsub::MessageId, PeerId, Instant)>,
     dials: BTreeMap<ConnectionId, oneshot::Sender<Result<PeerId, NetError>>>,
+    /// Dials under way from the listen port (libp2p's default, so that peers see the port we
+    /// listen on): one refused because that port is taken towards its destination is tried once
+    /// more from a fresh port ([`Actor::retry_from_fresh_port`]). Bounded by the swarm's
+    /// pending-connection limit; an entry goes when its dial ends either way.
+    port_reuse_dials: BTreeSet<ConnectionId>,
     requests: BTreeMap<OutboundRequestId, oneshot::Sender<Result<Response, NetError>>>,
     /// Provider lookups in flight (a short list: `QueryId` has no order).
     providers: Vec<(kad::QueryId, BTreeSet<PeerId>, oneshot::Sender<Vec<PeerId>>)>,
@@ -227,6 +232,7 @@ impl Actor {
             strikes: BTreeMap::new(),
             deferred: BTreeMap::new(),
             dials: BTreeMap::new(),
+            port_reuse_dials: BTreeSet::new(),
             requests: BTreeMap::new(),
             providers: Vec::new(),
             pending_listen: Vec::new(),
@@ -301,7 +307,7 @@ impl Actor {
                 continue;
             }
             self.remember(&address);
-            if let Err(e) = self.swarm.dial(address.clone()) {
+            if let Err(e) = self.dial_from_listen_port(address.clone().into()) {
                 warn!(%address, error = %e, "bootstrap dial failed");
             }
         }
@@ -663,7 +669,7 @@ impl Actor {
             if !self.connected.contains(&relay_peer) {
                 // The relay client would dial it too, and its dial is refused while another
                 // is under way: connect first, reserve once connected (or on the next tick).
-                let _ = self.swarm.dial(relay);
+                let _ = self.dial_from_listen_port(relay.into());
                 continue;
             }
             match self
@@ -792,10 +798,8 @@ impl Actor {
                 return;
             }
         }
-        let options: DialOpts = address.into();
-        let id = options.connection_id();
-        match self.swarm.dial(options) {
-            Ok(()) => {
+        match self.dial_from_listen_port(address.into()) {
+            Ok(id) => {
                 self.dials.insert(id, reply);
             }
             Err(e) => {
@@ -830,7 +834,7 @@ impl Actor {
         self.strikes.remove(&peer);
         self.swarm.behaviour_mut().blocked.unblock_peer(peer);
         for address in self.addresses.get(&peer).cloned().unwrap_or_default() {
-            let _ = self.swarm.dial(address);
+            let _ = self.dial_from_listen_port(address.into());
         }
     }
 
@@ -987,8 +991,62 @@ impl Actor {
             {
                 continue;
             }
-            let _ = self.swarm.dial(address);
+            let _ = self.dial_from_listen_port(address.into());
         }
+    }
+
+    /// Dials with `options` (which reuse the listen port), remembering the dial so that a
+    /// refusal of the port is retried from a fresh one.
+    fn dial_from_listen_port(
+        &mut self,
+        options: DialOpts,
+    ) -> Result<ConnectionId, libp2p::swarm::DialError> {
+        let id = options.connection_id();
+        self.swarm.dial(options)?;
+        self.port_reuse_dials.insert(id);
+        Ok(id)
+    }
+
+    /// A dial from the listen port failed because the kernel refused that port towards the
+    /// destination (a connection between the same two ports still lingers, e.g. after either
+    /// side restarted): dials the same addresses once more from a fresh port, which nothing
+    /// else would do before the next redial tick, and as often as the old connection lingers.
+    /// Moves a waiting caller's reply to the new dial. Returns whether it retried.
+    fn retry_from_fresh_port(
+        &mut self,
+        connection: ConnectionId,
+        peer: Option<PeerId>,
+        error: &libp2p::swarm::DialError,
+    ) -> bool {
+        let libp2p::swarm::DialError::Transport(attempts) = error else {
+            return false;
+        };
+        let taken = port_taken(attempts);
+        let Some(first) = taken.first().cloned() else {
+            return false;
+        };
+        let options = match peer {
+            Some(peer) => DialOpts::peer_id(peer)
+                .addresses(taken)
+                .allocate_new_port()
+                .build(),
+            None => DialOpts::unknown_peer_id()
+                .address(first)
+                .allocate_new_port()
+                .build(),
+        };
+        let id = options.connection_id();
+        if self.swarm.dial(options).is_err() {
+            return false;
+        }
+        debug!(
+            ?peer,
+            "listen port taken towards the peer; dialled from a fresh port"
+        );
+        if let Some(reply) = self.dials.remove(&connection) {
+            self.dials.insert(id, reply);
+        }
+        true
     }
 
     fn sync_everything(&mut self) {
@@ -1111,6 +1169,7 @@ impl Actor {
                 num_established,
                 ..
             } => {
+                self.port_reuse_dials.remove(&connection_id);
                 if let Some(reply) = self.dials.remove(&connection_id) {
                     let _ = reply.send(Ok(peer_id));
                 }
@@ -1165,6 +1224,11 @@ impl Actor {
                 error,
                 peer_id,
             } => {
+                if self.port_reuse_dials.remove(&connection_id)
+                    && self.retry_from_fresh_port(connection_id, peer_id, &error)
+                {
+                    return;
+                }
                 let denied = self.refuse_denied(peer_id, "connection_out");
                 if let Some(reply) = self.dials.remove(&connection_id) {
                     let error = match peer_id {
@@ -1511,4 +1575,51 @@ fn address_in_use(address: &Multiaddr) -> bool {
         std::net::TcpListener::bind((ip, port)),
         Err(e) if e.kind() == std::io::ErrorKind::AddrInUse
     )
+}
+
+/// The addresses of `attempts` that failed because the local port was taken (`AddrInUse`): the
+/// listen port a dial binds to can also be held by another socket (the kernel may give a port
+/// that a connected socket uses to a listener that asked for any port), and then every dial from
+/// it fails. The io::Error sits under several transport wrappers (relay, DNS, TCP) whose
+/// `source()` skip it, so its kind is read from the debug form.
+fn port_taken(attempts: &[(Multiaddr, libp2p::TransportError<std::io::Error>)]) -> Vec<Multiaddr> {
+    attempts
+        .iter()
+        .filter(|(_, e)| format!("{e:?}").contains("AddrInUse"))
+        .map(|(address, _)| address.clone())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Error, ErrorKind};
+
+    use libp2p::{Multiaddr, TransportError};
+
+    use super::port_taken;
+
+    #[test]
+    fn only_a_taken_port_is_retried_whatever_wraps_it() {
+        let address =
+            |port: u16| -> Multiaddr { format!("/ip4/127.0.0.1/tcp/{port}").parse().unwrap() };
+        // As the TCP transport reports it under the DNS and relay transports: an io::Error
+        // carrying the transport's own error, which carries the io::Error of the bind.
+        let wrapped = Error::other(Error::other(Error::from(ErrorKind::AddrInUse)));
+        let attempts = vec![
+            (address(1), TransportError::Other(wrapped)),
+            (
+                address(2),
+                TransportError::Other(Error::from(ErrorKind::ConnectionRefused)),
+            ),
+            (
+                address(3),
+                TransportError::Other(Error::from(ErrorKind::AddrInUse)),
+            ),
+            (
+                address(4),
+                TransportError::MultiaddrNotSupported(address(4)),
+            ),
+        ];
+        assert_eq!(port_taken(&attempts), vec![address(1), address(3)]);
+    }
 }
