@@ -71,6 +71,9 @@ pub struct Ledger<S: Store> {
     /// Whether a commit wrote a redacted form (a redaction or a purge applied) since the last
     /// compaction: the former content may still be in the store's files until the next one.
     compaction_due: bool,
+    /// Commits that wrote a redacted form, ever (the actor waits for them to pause before it
+    /// compacts, so that a burst of redactions, such as an erasure, is compacted once).
+    redacting_commits: u64,
 }
 
 impl<S: Store> Ledger<S> {
@@ -82,6 +85,7 @@ impl<S: Store> Ledger<S> {
             snapshot_ids: Vec::new(),
             given: BTreeMap::new(),
             compaction_due: false,
+            redacting_commits: 0,
         };
         let mut after = None;
         loop {
@@ -196,8 +200,9 @@ impl<S: Store> Ledger<S> {
             released.push((*room_id, receipt));
         }
         let _durable = self.store.commit(vec![batch])?;
-        self.compaction_due |= released.iter().any(|(_, r)| redacts(r));
-        self.compaction_due |= moot.forget(&*self.store) > 0;
+        // Both always run: the moot review items go whether or not a redaction came too.
+        let forgotten = moot.forget(&*self.store) > 0;
+        self.mark_redacted(released.iter().any(|(_, r)| redacts(r)) || forgotten);
         Ok(released)
     }
 
@@ -312,14 +317,27 @@ impl<S: Store> Ledger<S> {
             }
             return Err(e.into());
         }
-        self.compaction_due |= receipts.iter().any(redacts);
-        self.compaction_due |= moot.forget(&*self.store) > 0;
+        let forgotten = moot.forget(&*self.store) > 0;
+        self.mark_redacted(receipts.iter().any(redacts) || forgotten);
         Ok(receipts)
     }
 
     /// Whether content was redacted in the store since the last [`Ledger::compact`].
     pub fn compaction_due(&self) -> bool {
         self.compaction_due
+    }
+
+    /// How many commits wrote a redacted form since the ledger opened: a change tells that
+    /// redactions are still coming.
+    pub fn redacting_commits(&self) -> u64 {
+        self.redacting_commits
+    }
+
+    fn mark_redacted(&mut self, redacted: bool) {
+        if redacted {
+            self.compaction_due = true;
+            self.redacting_commits += 1;
+        }
     }
 
     /// Compacts the store (specs/moderation.md §4): afterwards no redacted content is left in

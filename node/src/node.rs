@@ -79,7 +79,12 @@ pub const MAX_ATTESTATIONS_PER_USER: usize = 64;
 /// [`Node::compact`], there is no minimum).
 pub const MIN_COMPACTION_INTERVAL_MS: u64 = 60_000;
 /// How often the daemon asks the node whether a compaction is due.
-pub const COMPACTION_CHECK_MS: u64 = 5_000;
+pub const COMPACTION_CHECK_MS: u64 = 1_000;
+/// A due compaction waits until no redaction was written for this long, so that a burst of
+/// redactions (an erasure, a ban with purge) is compacted once.
+pub const COMPACTION_QUIET_MS: u64 = 2_000;
+/// ... but not longer than this after it became due, when redactions keep coming.
+pub const MAX_COMPACTION_DELAY_MS: u64 = 10_000;
 /// Senders whose latest attestation the actor remembers for announcements (forgotten all at
 /// once when full; an attestation's arrival forgets its user).
 pub const SENDER_CACHE_LEN: usize = 4_096;

@@ -17,8 +17,8 @@ use causerie_tests::cluster::{now_ms, wait_until};
 use causerie_tests::store_check::verify_store;
 use serde_json::{Value, json};
 
-/// Longest wait for the texts to leave every node's files: a node compacts at once after its
-/// first redaction, then at most once a minute (specs/moderation.md §4).
+/// Longest wait for the texts to leave every node's files: a node compacts once its redactions
+/// pause, then at most once a minute (specs/moderation.md §4).
 const GONE_TIMEOUT: Duration = Duration::from_secs(150);
 
 async fn connected(node: &ApiNode, peers: usize) {

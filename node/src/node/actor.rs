@@ -16,9 +16,9 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::queries;
 use super::{
-    HistoryPage, IngestOutcome, Ingested, MIN_COMPACTION_INTERVAL_MS, NodeError, NodeEvent,
-    NodeMetrics, PrepareRequest, Related, RoomSelection, RoomSnapshot, RoomSummary,
-    SENDER_CACHE_LEN, SenderProfile,
+    COMPACTION_QUIET_MS, HistoryPage, IngestOutcome, Ingested, MAX_COMPACTION_DELAY_MS,
+    MIN_COMPACTION_INTERVAL_MS, NodeError, NodeEvent, NodeMetrics, PrepareRequest, Related,
+    RoomSelection, RoomSnapshot, RoomSummary, SENDER_CACHE_LEN, SenderProfile,
 };
 use crate::clock::now_ms;
 use crate::ledger::{Ledger, LedgerError, MAX_RECEIVE_BATCH};
@@ -136,6 +136,9 @@ pub(super) struct Actor<S: Store> {
     senders: BTreeMap<UserKey, Option<Attestation>>,
     /// When the store was last compacted (by this actor).
     compacted_at: Option<Instant>,
+    /// The ledger's count of redacting commits when last seen, when it last changed, and since
+    /// when a compaction has been due (see [`Actor::compact_if_due`]).
+    redactions_seen: (u64, Option<Instant>, Option<Instant>),
     /// The attestation revocations in force (specs/accountability.md §3).
     revocations: crate::revocations::SharedIndex,
     /// Joins refused under the join-wave breaker, per room held (a notice for moderators).
@@ -162,6 +165,7 @@ impl<S: Store> Actor<S> {
             revocations,
             senders: BTreeMap::new(),
             compacted_at: None,
+            redactions_seen: (0, None, None),
             join_waves: BTreeMap::new(),
         }
     }
@@ -222,14 +226,30 @@ impl<S: Store> Actor<S> {
         tracing::info!("node actor stopped");
     }
 
-    /// Compacts the store if redacted content may be left in its files and the last compaction
-    /// is at least [`MIN_COMPACTION_INTERVAL_MS`] old (else the daemon's periodic check does it
-    /// later).
+    /// Compacts the store if redacted content may be left in its files, redactions paused for
+    /// [`COMPACTION_QUIET_MS`] (a burst, such as an erasure, is compacted once, after its last
+    /// redaction) or the compaction waited [`MAX_COMPACTION_DELAY_MS`] for a pause, and the last
+    /// compaction is at least [`MIN_COMPACTION_INTERVAL_MS`] old. Else the daemon's periodic
+    /// check does it later.
     fn compact_if_due(&mut self) -> Option<CompactReport> {
-        let interval = Duration::from_millis(MIN_COMPACTION_INTERVAL_MS);
-        if !self.ledger.compaction_due()
-            || self.compacted_at.is_some_and(|t| t.elapsed() < interval)
-        {
+        let now = Instant::now();
+        let commits = self.ledger.redacting_commits();
+        let (seen, last, since) = &mut self.redactions_seen;
+        if commits != *seen {
+            *seen = commits;
+            *last = Some(now);
+        }
+        if !self.ledger.compaction_due() {
+            *since = None;
+            return None;
+        }
+        let since = *since.get_or_insert(now);
+        let elapsed = |t: Option<Instant>, ms: u64| {
+            t.is_none_or(|t| now.saturating_duration_since(t) >= Duration::from_millis(ms))
+        };
+        let paused =
+            elapsed(*last, COMPACTION_QUIET_MS) || elapsed(Some(since), MAX_COMPACTION_DELAY_MS);
+        if !paused || !elapsed(self.compacted_at, MIN_COMPACTION_INTERVAL_MS) {
             return None;
         }
         self.compact().ok()
@@ -237,6 +257,7 @@ impl<S: Store> Actor<S> {
 
     fn compact(&mut self) -> Result<CompactReport, NodeError> {
         self.compacted_at = Some(Instant::now());
+        self.redactions_seen.2 = None;
         match self.ledger.compact() {
             Ok(report) => {
                 self.metrics.compacted(&report);
