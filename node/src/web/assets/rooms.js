@@ -236,7 +236,10 @@ export function markActiveRead() {
       if (known && readSent.get(room) === newest.id) state.rooms.set(room, { ...known, unread: 0, mentions: 0, read_event: newest.id });
       renderRoomList();
     })
-    .catch(() => {});
+    .catch(() => {
+      // Not moved (too fast, or the node is away): the next look at the room tries again.
+      if (readSent.get(room) === newest.id) readSent.delete(room);
+    });
 }
 
 /** Shows the active room, or the "no room" hint. */

@@ -154,7 +154,10 @@ export function sendTyping(room, typing) {
   return call('POST', `${roomPath(room)}/typing`, { typing }).catch(() => {});
 }
 
-/** Moves the user's read marker in `room` to `event`. */
+/** Moves the user's read marker in `room` to `event`; resolves to null, or to the error. */
 export function sendRead(room, event) {
-  return call('POST', `${roomPath(room)}/read`, { event }).catch(() => {});
+  return call('POST', `${roomPath(room)}/read`, { event }).then(
+    () => null,
+    (error) => error,
+  );
 }

@@ -109,7 +109,12 @@ export function buildRows(events, context) {
   let last = null;
   let run = [];
   let unreadPending = false;
-  const readIndex = context.readEvent ? events.findIndex((e) => e.id === context.readEvent) : -1;
+  let readIndex = context.readEvent ? events.findIndex((e) => e.id === context.readEvent) : -1;
+  // What the user wrote they have read, and all before it: the line never sits above their
+  // own messages, even when the marker has not caught up with them yet.
+  for (let i = events.length - 1; readIndex >= 0 && i > readIndex; i--) {
+    if (events[i].author === context.me) readIndex = i;
+  }
   const hasUnreadAfter = readIndex >= 0 && events.slice(readIndex + 1).some((e) => e.kind === 'room.message' && e.author !== context.me && !relationOf(e));
 
   const flushRun = () => {

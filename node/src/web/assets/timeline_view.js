@@ -30,6 +30,8 @@ export const LOAD_OLDER_THRESHOLD_PX = 300;
 const STICK_TO_BOTTOM_PX = 48;
 /** The read marker is posted at most this often per room. */
 const READ_POST_INTERVAL_MS = 1500;
+/** A refused read marker is posted again after at most this long. */
+const MAX_READ_RETRY_MS = 30_000;
 /** Pages fetched at most to find the message a reply quotes. */
 const MAX_JUMP_PAGES = 20;
 /** How long a message reached by a jump stays highlighted. */
@@ -629,7 +631,15 @@ function maybeMarkRead() {
   }
   readPosted.set(timeline.room, Date.now());
   timeline.readMarkerPosted = newest.id;
-  sendRead(timeline.room, newest.id);
+  sendRead(timeline.room, newest.id).then((error) => {
+    if (!error || timeline.readMarkerPosted !== newest.id) return;
+    // Not moved (signals come too fast, or the node is away): tried again later, so the
+    // marker and the unread counts catch up without a new message.
+    timeline.readMarkerPosted = null;
+    const wait = Number.isFinite(error.retryAfter) && error.retryAfter > 0 ? error.retryAfter * 1000 : READ_POST_INTERVAL_MS;
+    clearTimeout(readTimer);
+    readTimer = setTimeout(maybeMarkRead, Math.min(wait, MAX_READ_RETRY_MS));
+  });
 }
 
 /** The small reaction picker of a message (quick reactions), by keyboard or pointer. */

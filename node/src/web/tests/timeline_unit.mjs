@@ -74,6 +74,8 @@ const kinds = (rows) => rows.map((r) => (r.kind === 'message' ? (r.head ? 'H' : 
   const unread = buildRows(events, context(events, { readEvent: m2.id }));
   assert.deepEqual(kinds(unread).slice(2, 6), ['H', 'c', 'unread', 'H']);
   assert.ok(!kinds(buildRows(events, context(events, { readEvent: m6.id }))).includes('unread'));
+  // A marker behind the user's own message counts from that message.
+  assert.deepEqual(kinds(buildRows(events, context(events, { readEvent: m1.id }))).slice(2, 6), ['H', 'c', 'unread', 'H']);
   // Pending outbox messages come last.
   const pending = buildRows(events, context(events, { pending: [{ id: 7, body: 'later', state: 'queued' }] }));
   assert.deepEqual(pending[pending.length - 1], { kind: 'pending', key: 'pending:7', item: { id: 7, body: 'later', state: 'queued' } });
