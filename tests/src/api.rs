@@ -65,6 +65,14 @@ impl ApiNode {
         }
     }
 
+    /// Two nodes, B started with A as its bootstrap peer, once B is connected to A.
+    pub async fn pair() -> (ApiNode, ApiNode) {
+        let a = ApiNode::start(Vec::new()).await;
+        let b = ApiNode::start(a.p2p_addrs().await).await;
+        b.wait_connected("B connected to A").await;
+        (a, b)
+    }
+
     /// The running node.
     pub fn running(&self) -> &Running {
         self.running.as_ref().expect("node running")
@@ -447,6 +455,41 @@ impl ApiUser {
         hex::encode(signature.as_bytes())
     }
 
+    /// Reacts to `event` in `room` with `key`; returns the reaction's id.
+    pub async fn react(&self, room: &str, event: &str, key: &str) -> String {
+        self.must(
+            room,
+            json!({ "action": "react", "event": event, "key": key }),
+        )
+        .await
+    }
+
+    /// Edits this user's message `event` in `room` to `body`; returns the edit's id.
+    pub async fn edit(&self, room: &str, event: &str, body: &str) -> String {
+        self.must(
+            room,
+            json!({ "action": "edit", "event": event, "body": body }),
+        )
+        .await
+    }
+
+    /// Joins through the invite link `link` (the node replicates the room first); panics
+    /// unless the join is accepted.
+    pub async fn join_by_link(&self, link: &str) {
+        let joined = self
+            .post("/api/v1/rooms/join", json!({ "link": link }))
+            .await;
+        assert_eq!(joined.status, 200, "{:?}", joined.body);
+        assert_eq!(self.try_submit(&joined.body["draft"]).await.status, 200);
+    }
+
+    /// This user's invite link to `room`.
+    pub async fn invite_link(&self, room: &str) -> String {
+        let link = self.get(&format!("/api/v1/rooms/{room}/invite")).await;
+        assert_eq!(link.status, 200, "{:?}", link.body);
+        link.body["link"].as_str().expect("link").to_owned()
+    }
+
     /// Joins a room this node holds (prepare the join, sign, submit).
     pub async fn join(&self, room: &str) {
         let answer = self
@@ -649,10 +692,22 @@ impl StreamReader {
     /// The next frame named `name` whose data satisfies `wanted`, skipping the others; panics
     /// when the stream ends or [`WAIT`] passes.
     pub async fn frame(&mut self, name: &str, wanted: impl Fn(&Value) -> bool) -> Value {
+        // Pings and other frames keep coming: the deadline is for the whole wait.
+        let deadline = tokio::time::Instant::now() + WAIT;
+        let mut seen = Vec::new();
         loop {
-            let (got, data) = self.next().await.unwrap_or_else(|| panic!("no {name}"));
+            let next = tokio::time::timeout_at(deadline, self.next()).await;
+            let Ok(Some((got, data))) = next else {
+                panic!("no {name} frame as wanted within {WAIT:?}; the last ones: {seen:?}");
+            };
             if got == name && wanted(&data) {
                 return data;
+            }
+            if got != "ping" {
+                if seen.len() == 8 {
+                    seen.remove(0);
+                }
+                seen.push((got, data));
             }
         }
     }

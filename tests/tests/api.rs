@@ -7,16 +7,9 @@
 use causerie_tests::api::{ApiNode, ApiUser, StreamReader, eventually};
 use serde_json::json;
 
-async fn two_nodes() -> (ApiNode, ApiNode) {
-    let a = ApiNode::start(Vec::new()).await;
-    let b = ApiNode::start(a.p2p_addrs().await).await;
-    b.wait_connected("B connected to A").await;
-    (a, b)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_users_on_two_nodes_chat_and_moderate() {
-    let (a, b) = two_nodes().await;
+    let (a, b) = ApiNode::pair().await;
     let mut alice = ApiUser::from_seed(a.http, 1);
     let mut bob = ApiUser::from_seed(b.http, 2);
     assert_eq!(alice.try_register("alice", None).await.status, 201);

@@ -9,22 +9,10 @@ use causerie_crypto::{EventDraft, Value as Cbor};
 use causerie_tests::api::{ApiNode, ApiUser, eventually};
 use serde_json::{Value, json};
 
-async fn two_nodes() -> (ApiNode, ApiNode) {
-    let a = ApiNode::start(Vec::new()).await;
-    let b = ApiNode::start(a.p2p_addrs().await).await;
-    b.wait_connected("B connected to A").await;
-    (a, b)
-}
-
 /// A public room on Alice's node A that Bob, on node B, joined by its link.
 async fn shared_room(alice: &ApiUser, bob: &ApiUser) -> String {
     let room = alice.create_room("Lobby", "public").await;
-    let link = alice.get(&format!("/api/v1/rooms/{room}/invite")).await;
-    let joined = bob
-        .post("/api/v1/rooms/join", json!({ "link": link.body["link"] }))
-        .await;
-    assert_eq!(joined.status, 200, "{:?}", joined.body);
-    bob.submit(&joined.body["draft"]).await;
+    bob.join_by_link(&alice.invite_link(&room).await).await;
     room
 }
 
@@ -55,7 +43,7 @@ async fn shown_as(user: &ApiUser, room: &str, id: &str, check: impl Fn(&Value) -
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn relations_are_seen_the_same_on_two_nodes() {
-    let (a, b) = two_nodes().await;
+    let (a, b) = ApiNode::pair().await;
     let alice = ApiUser::registered(a.http, 1, "alice").await;
     let bob = ApiUser::registered(b.http, 2, "bob").await;
     let room = shared_room(&alice, &bob).await;
@@ -81,35 +69,12 @@ async fn relations_are_seen_the_same_on_two_nodes() {
         )
         .await;
     // Alice edits twice on A; the second edit is shown.
-    alice
-        .must(
-            &room,
-            json!({ "action": "edit", "event": hello, "body": "hello, world" }),
-        )
-        .await;
-    let second = alice
-        .must(
-            &room,
-            json!({ "action": "edit", "event": hello, "body": "hello, everyone" }),
-        )
-        .await;
+    alice.edit(&room, &hello, "hello, world").await;
+    let second = alice.edit(&room, &hello, "hello, everyone").await;
     // Reactions from both nodes, one per (user, key).
-    bob.must(
-        &room,
-        json!({ "action": "react", "event": hello, "key": "👍" }),
-    )
-    .await;
-    bob.must(
-        &room,
-        json!({ "action": "react", "event": hello, "key": "🎉" }),
-    )
-    .await;
-    alice
-        .must(
-            &room,
-            json!({ "action": "react", "event": hello, "key": "👍" }),
-        )
-        .await;
+    bob.react(&room, &hello, "👍").await;
+    bob.react(&room, &hello, "🎉").await;
+    alice.react(&room, &hello, "👍").await;
 
     for (user, other) in [(&alice, &bob), (&bob, &alice)] {
         let shown = shown_as(user, &room, &hello, |e| {
@@ -190,17 +155,8 @@ async fn bad_relations_are_refused_and_nothing_is_stored() {
     let room = alice.create_room("Lobby", "public").await;
     bob.join(&room).await;
     let hello = alice.say(&room, "hello").await;
-    let edit = alice
-        .must(
-            &room,
-            json!({ "action": "edit", "event": hello, "body": "hello!" }),
-        )
-        .await;
-    bob.must(
-        &room,
-        json!({ "action": "react", "event": hello, "key": "👍" }),
-    )
-    .await;
+    let edit = alice.edit(&room, &hello, "hello!").await;
+    bob.react(&room, &hello, "👍").await;
     let member = alice
         .get(&format!("/api/v1/rooms/{room}/messages"))
         .await
@@ -410,7 +366,7 @@ async fn dm_of(user: &ApiUser, room: &str) -> Option<(Value, Value, Value)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_direct_message_room_is_listed_as_one_on_both_nodes() {
-    let (a, b) = two_nodes().await;
+    let (a, b) = ApiNode::pair().await;
     let alice = ApiUser::registered(a.http, 5, "alice").await;
     let bob = ApiUser::registered(b.http, 6, "bob").await;
     let carol = ApiUser::registered(a.http, 7, "carol").await;
@@ -434,12 +390,7 @@ async fn a_direct_message_room_is_listed_as_one_on_both_nodes() {
     assert_eq!((third.status, third.reason()), (409, "dm_full"));
 
     // Bob, on B, sees the invitation (his node fetched the room), joins and talks.
-    let link = alice.get(&format!("/api/v1/rooms/{room}/invite")).await;
-    let joined = bob
-        .post("/api/v1/rooms/join", json!({ "link": link.body["link"] }))
-        .await;
-    assert_eq!(joined.status, 200, "{:?}", joined.body);
-    bob.submit(&joined.body["draft"]).await;
+    bob.join_by_link(&alice.invite_link(&room).await).await;
     let (dm, _, membership) = dm_of(&bob, &room).await.unwrap();
     assert_eq!(dm, json!({ "with": alice.key(), "handle": "alice" }));
     assert_eq!(membership, "join");

@@ -34,27 +34,6 @@ async fn active_room(chat: &Chat) -> String {
     room.as_str().unwrap_or_default().to_owned()
 }
 
-/// Waits until the room list's entry of `room` carries `data-<name>` = `value` for each pair.
-async fn wait_room_item(chat: &Chat, room: &str, expected: &[(&str, &str)]) {
-    let expected: Value = expected
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), json!(v)))
-        .collect::<serde_json::Map<_, _>>()
-        .into();
-    chat.browser
-        .wait_script(
-            &format!("room {room} listed with {expected}"),
-            LIVE_WAIT,
-            "const item = [...document.querySelectorAll('.room-list .room-item')].find(i => i.dataset.roomId === arguments[0]);
-             if (!item) return {waiting: 'not listed'};
-             const ok = Object.entries(arguments[1]).every(([k, v]) => item.dataset[k] === v);
-             return ok || {waiting: {...item.dataset, text: item.textContent}};",
-            vec![json!(room), expected],
-        )
-        .await
-        .or_fail("room item");
-}
-
 /// The tab's title.
 async fn title(chat: &Chat) -> String {
     let value = chat
@@ -284,8 +263,9 @@ async fn rooms_first_with_counts_dialogs_and_plain_words() {
     let quiet = chat.create_room("Quiet", false).await;
     bob.say(&lobby, "hello everyone").await;
     bob.say(&lobby, "hi @alice, look at this").await;
-    wait_room_item(&chat, &lobby, &[("unread", "2"), ("mentions", "1")]).await;
-    wait_room_item(&chat, &quiet, &[("unread", "0")]).await;
+    chat.wait_room_item(&lobby, &[("unread", "2"), ("mentions", "1")])
+        .await;
+    chat.wait_room_item(&quiet, &[("unread", "0")]).await;
     let shown = title(&chat).await;
     assert!(shown.starts_with("(1!) Quiet"), "title: {shown}");
     let notified = chat
@@ -311,7 +291,8 @@ async fn rooms_first_with_counts_dialogs_and_plain_words() {
     ))
     .await;
     chat.wait_active_room(&lobby, DEFAULT_WAIT).await;
-    wait_room_item(&chat, &lobby, &[("unread", "0"), ("mentions", "0")]).await;
+    chat.wait_room_item(&lobby, &[("unread", "0"), ("mentions", "0")])
+        .await;
     chat.browser
         .wait_script(
             "the title without a count",
@@ -326,14 +307,14 @@ async fn rooms_first_with_counts_dialogs_and_plain_words() {
     let door = create_knock_room(&chat, "Door").await;
     let carol = ApiUser::register(node, "carol", "Carol").await;
     carol.must(&door, json!({ "action": "knock" })).await;
-    wait_room_item(&chat, &door, &[("alerts", "1")]).await;
+    chat.wait_room_item(&door, &[("alerts", "1")]).await;
     chat.wait_text("moderation-alerts", &["1"], LIVE_WAIT).await;
     chat.shot("a knock waits for a moderator").await;
     chat.axe_check("moderator alerted").await;
     // Letting carol in answers it.
     let carol_row = format!("#members .member[data-user='{}']", carol.key());
     chat.menu_item(&carol_row, "Let in (invite)").await;
-    wait_room_item(&chat, &door, &[("alerts", "0")]).await;
+    chat.wait_room_item(&door, &[("alerts", "0")]).await;
     assert_eq!(
         carol
             .call("GET", &format!("/rooms/{door}"), Value::Null)
@@ -417,7 +398,7 @@ async fn phone_knock_is_a_success_and_the_drawer_takes_the_keyboard() {
     // Asking to join is a success: the dialog closes, no error is shown, the room is listed as
     // asked, and it says a moderator must let dave in.
     chat.wait_dialog("join", false).await;
-    wait_room_item(&chat, &door, &[]).await;
+    chat.wait_room_item(&door, &[]).await;
     chat.browser
         .wait_script(
             "the room listed as asked to join, without an error",

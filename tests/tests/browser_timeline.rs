@@ -630,17 +630,7 @@ async fn typing_and_unread_messages_show_as_they_happen() {
     for body in ["yes, here", "sorry, I was away", "what is up?"] {
         said.push(bob.say(&room, body).await);
     }
-    chat.browser
-        .wait_script(
-            "three unread in Signals",
-            FEDERATION_WAIT,
-            "const item = [...document.querySelectorAll('.room-list .room-item')]
-                 .find(i => i.dataset.roomId === arguments[0]);
-             return (item && item.dataset.unread === '3') || {waiting: item ? item.dataset.unread : 'not listed'};",
-            vec![json!(room)],
-        )
-        .await
-        .or_fail("unread count");
+    chat.wait_room_item(&room, &[("unread", "3")]).await;
     chat.click(&format!(
         "#room-list .room-item[data-room-id='{room}'] .room-button"
     ))
@@ -681,16 +671,6 @@ async fn typing_and_unread_messages_show_as_they_happen() {
             d["user"] == alice.as_str() && d["event"] == json!(said.last())
         })
         .await;
-    chat.browser
-        .wait_script(
-            "no unread left in Signals",
-            DEFAULT_WAIT,
-            "const item = [...document.querySelectorAll('.room-list .room-item')]
-                 .find(i => i.dataset.roomId === arguments[0]);
-             return (item && item.dataset.unread === '0') || {waiting: item ? item.dataset.unread : 'not listed'};",
-            vec![json!(room)],
-        )
-        .await
-        .or_fail("unread count back to zero");
+    chat.wait_room_item(&room, &[("unread", "0")]).await;
     test.finish().await;
 }

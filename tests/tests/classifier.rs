@@ -427,13 +427,7 @@ async fn a_peers_event_the_classifier_holds_is_stored_hidden_and_queued_until_ap
     let alice = ApiUser::registered(a.http, 1, "alice").await;
     let bob = ApiUser::registered(b.http, 2, "bob").await;
     let room = alice.create_room("Mixed", "public").await;
-    let link = alice.get(&format!("/api/v1/rooms/{room}/invite")).await;
-    let link = link.body["link"].as_str().unwrap().to_owned();
-    let joined = bob
-        .post("/api/v1/rooms/join", json!({ "link": link }))
-        .await;
-    assert_eq!(joined.status, 200, "{:?}", joined.body);
-    assert_eq!(bob.try_submit(&joined.body["draft"]).await.status, 200);
+    bob.join_by_link(&alice.invite_link(&room).await).await;
 
     // B has no classifier: it takes both. A stores both by the room's rules, hides the held one.
     assert_eq!(say(&bob, &room, "hold: this one").await.status, 200);

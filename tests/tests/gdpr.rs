@@ -30,15 +30,6 @@ async fn connected(node: &ApiNode, peers: usize) {
     .await;
 }
 
-/// Joins `user` to `room` through the invite link `link`.
-async fn join_by_link(user: &ApiUser, link: &str) {
-    let joined = user
-        .post("/api/v1/rooms/join", json!({ "link": link }))
-        .await;
-    assert_eq!(joined.status, 200, "{:?}", joined.body);
-    assert_eq!(user.try_submit(&joined.body["draft"]).await.status, 200);
-}
-
 /// The room's events as `user`'s node shows them.
 async fn events(user: &ApiUser, room: &str) -> Vec<Value> {
     let page = user
@@ -85,8 +76,8 @@ async fn erase_leaves_no_text_on_any_node_and_export_shows_only_what_is_kept() {
     let room = alice.create_room("Erasure", "public").await;
     let link = alice.get(&format!("/api/v1/rooms/{room}/invite")).await;
     let link = link.body["link"].as_str().expect("link").to_owned();
-    join_by_link(&eve, &link).await;
-    join_by_link(&carol, &link).await;
+    eve.join_by_link(&link).await;
+    carol.join_by_link(&link).await;
     let texts: Vec<String> = (0..3)
         .map(|i| format!("erase-canary-{stamp}-{i}"))
         .collect();

@@ -15,24 +15,11 @@ use causerie_node::node::PrepareRequest;
 use causerie_tests::api::{ApiNode, ApiUser, StreamReader, eventually};
 use serde_json::{Value as Json, json};
 
-async fn two_nodes() -> (ApiNode, ApiNode) {
-    let a = ApiNode::start(Vec::new()).await;
-    let b = ApiNode::start(a.p2p_addrs().await).await;
-    b.wait_connected("B connected to A").await;
-    (a, b)
-}
-
 /// A public room made by `owner`, joined by `guest` through its invite link (guest's node
 /// replicates it first).
 async fn shared_room(owner: &ApiUser, guest: &ApiUser) -> String {
     let room = owner.create_room("Lobby", "public").await;
-    let link = owner.get(&format!("/api/v1/rooms/{room}/invite")).await;
-    let link = link.body["link"].as_str().unwrap().to_owned();
-    let joined = guest
-        .post("/api/v1/rooms/join", json!({ "link": link }))
-        .await;
-    assert_eq!(joined.status, 200, "{:?}", joined.body);
-    guest.submit(&joined.body["draft"]).await;
+    guest.join_by_link(&owner.invite_link(&room).await).await;
     room
 }
 
@@ -50,7 +37,7 @@ async fn listed(user: &ApiUser, room: &str) -> Json {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn typing_and_read_markers_cross_nodes_live_and_expire() {
-    let (a, b) = two_nodes().await;
+    let (a, b) = ApiNode::pair().await;
     let alice = ApiUser::registered(a.http, 1, "alice").await;
     let bob = ApiUser::registered(b.http, 2, "bob").await;
     let room = shared_room(&alice, &bob).await;
@@ -181,7 +168,7 @@ async fn a_flooding_client_is_refused_and_non_members_may_not_signal() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forged_unsigned_and_wrong_home_signals_are_dropped_and_counted() {
-    let (a, b) = two_nodes().await;
+    let (a, b) = ApiNode::pair().await;
     let alice = ApiUser::registered(a.http, 1, "alice").await;
     let bob = ApiUser::registered(b.http, 2, "bob").await;
     let room = shared_room(&alice, &bob).await;
@@ -426,7 +413,7 @@ async fn unread_and_mention_counts_follow_the_read_marker() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_user_homed_on_a_logs_in_on_b_and_talks_in_a_shared_room() {
-    let (a, b) = two_nodes().await;
+    let (a, b) = ApiNode::pair().await;
     let alice = ApiUser::registered(a.http, 1, "alice").await;
     let carol_a = ApiUser::registered(a.http, 3, "carol").await;
     let room = alice.create_room("Lobby", "public").await;

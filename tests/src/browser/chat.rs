@@ -507,6 +507,28 @@ pub fn only<'a>(shown: &'a [Shown], bodies: &[&str]) -> Vec<&'a Shown> {
 }
 
 impl Chat {
+    /// Waits until the room list's entry of `room` carries `data-<name>` = `value` for each
+    /// pair (`unread`, `mentions`, `alerts`: the counts it shows).
+    pub async fn wait_room_item(&self, room: &str, expected: &[(&str, &str)]) {
+        let expected: Value = expected
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), json!(v)))
+            .collect::<serde_json::Map<_, _>>()
+            .into();
+        self.browser
+            .wait_script(
+                &format!("room {room} listed with {expected}"),
+                FEDERATION_WAIT,
+                "const item = [...document.querySelectorAll('.room-list .room-item')].find(i => i.dataset.roomId === arguments[0]);
+                 if (!item) return {waiting: 'not listed'};
+                 const ok = Object.entries(arguments[1]).every(([k, v]) => item.dataset[k] === v);
+                 return ok || {waiting: {...item.dataset, text: item.textContent}};",
+                vec![json!(room), expected],
+            )
+            .await
+            .or_fail("room item");
+    }
+
     /// After a reload: makes `room` the active room (clicking it in the room list if the client
     /// did not reopen it by itself).
     pub async fn wait_active_room_or_select(&self, room: &str) {
