@@ -26,8 +26,8 @@ use crate::event::{
 };
 use crate::held::{Admission, Held, HeldEnd, HeldEnded, Origin, Outlier, Source};
 use crate::limits::{
-    MAX_ANCESTOR_CACHE, MAX_ATTESTATIONS, MAX_FORWARD_EXTREMITIES, MAX_FUTURE_SKEW_MS,
-    MAX_PREV_EVENTS, MAX_REJECTED_REMEMBERED, MAX_RESOLUTION_CACHE, MAX_STATE_RES_WORK,
+    MAX_ATTESTATIONS, MAX_FORWARD_EXTREMITIES, MAX_FUTURE_SKEW_MS, MAX_PREV_EVENTS,
+    MAX_REJECTED_REMEMBERED, MAX_RESOLUTION_CACHE, MAX_STATE_RES_WORK,
 };
 use crate::receipt::{
     Decision, EventStatus, Outcome, Receipt, Shown, TimelineEntry, VisibilityChange,
@@ -36,6 +36,7 @@ use crate::relations::{RelationIndex, Relations, aggregate};
 use crate::slow::SlowIndex;
 use crate::state_res::{Work, resolve};
 
+mod ancestry;
 mod effective;
 mod purge;
 mod rules;
@@ -1088,65 +1089,6 @@ impl Room {
                 self.touch_sent_by(&target, pass);
             }
         }
-    }
-
-    /// The history of a key: its current entry, then the entry in that entry's state before, and
-    /// so on. Depth strictly decreases along it, so it ends.
-    fn key_history(&self, k: &StateKey) -> Vec<EventId> {
-        let mut history = Vec::new();
-        let mut entry = self.current.get(k).copied();
-        while let Some(id) = entry {
-            history.push(id);
-            entry = self
-                .events
-                .get(&id)
-                .and_then(|n| n.state_before.get(k).copied());
-        }
-        history
-    }
-
-    /// Whether `descendant` is `ancestor` or has it among its (prev) ancestors.
-    fn is_descendant(&self, descendant: &EventId, ancestor: &EventId) -> bool {
-        if descendant == ancestor {
-            return true;
-        }
-        let (Some(d), Some(a)) = (self.events.get(descendant), self.events.get(ancestor)) else {
-            return false;
-        };
-        if d.room_event.depth() <= a.room_event.depth() {
-            return false;
-        }
-        let bits = self.ancestor_bits(descendant, d.index);
-        bits.get(a.index / 64)
-            .is_some_and(|word| word & (1 << (a.index % 64)) != 0)
-    }
-
-    fn ancestor_bits(&self, id: &EventId, index: usize) -> Arc<Vec<u64>> {
-        if let Some(bits) = self.ancestors.borrow().get(id) {
-            return bits.clone();
-        }
-        let mut bits = vec![0u64; index / 64 + 1];
-        let mut stack = vec![*id];
-        while let Some(current) = stack.pop() {
-            let Some(node) = self.events.get(&current) else {
-                continue;
-            };
-            let (word, bit) = (node.index / 64, 1u64 << (node.index % 64));
-            if bits.get(word).is_some_and(|w| w & bit != 0) {
-                continue;
-            }
-            if let Some(w) = bits.get_mut(word) {
-                *w |= bit;
-            }
-            stack.extend_from_slice(node.room_event.event().prev_events());
-        }
-        let bits = Arc::new(bits);
-        let mut cache = self.ancestors.borrow_mut();
-        if cache.len() >= MAX_ANCESTOR_CACHE {
-            cache.clear();
-        }
-        cache.insert(*id, bits.clone());
-        bits
     }
 
     /// A valid redaction applies: accepted, not soft-failed, by the target's author or by a
