@@ -6,6 +6,10 @@
 //! it announces the configured external addresses, follows AutoNAT's verdict, holds a
 //! reservation on each configured relay while the node is not known to be public, and counts
 //! relay and hole-punch outcomes.
+//!
+//! Its children work on its state in place: `addresses` (listen and invite addresses,
+//! reachability, relays, AutoNAT, hole punching), `dial` (dials, redials, the fresh-port retry)
+//! and `peers` (blocks, strikes, bans, the per-peer rate).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -17,27 +21,29 @@ use futures::StreamExt;
 use libp2p::core::transport::ListenerId;
 use libp2p::gossipsub::{self, MessageAcceptance};
 use libp2p::kad;
-use libp2p::multiaddr::Protocol;
 use libp2p::request_response::{self, OutboundRequestId};
-use libp2p::swarm::dial_opts::DialOpts;
 use libp2p::swarm::{ConnectionId, NetworkBehaviour as _, SwarmEvent};
-use libp2p::{
-    Multiaddr, PeerId, Swarm, autonat, dcutr, identify, identity, noise, ping, relay, tcp, yamux,
-};
+use libp2p::{Multiaddr, PeerId, Swarm, identify, identity, noise, ping, tcp, yamux};
 use tokio::sync::{Semaphore, broadcast, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
-use super::behaviour::{self, Behaviour, BehaviourEvent, GRAYLIST_THRESHOLD};
+use super::behaviour::{self, Behaviour, BehaviourEvent};
 use super::codec::FederationRequest;
 use super::gossip;
-use super::invite::{is_relayed, peer_of};
+use super::invite::peer_of;
 use super::metrics::NetMetrics;
-use super::reach::{Reachability, Reachable};
+use super::reach::Reachable;
 use super::sync;
 use super::wire::{ErrorReason, Request, Response};
-use super::{BAN_DURATION, Command, NetConfig, NetError, NetHandle, peer_of_source};
+use super::{Command, NetConfig, NetError, NetHandle, peer_of_source};
+
+mod addresses;
+mod dial;
+mod peers;
+
 use crate::node::{Node, NodeEvent};
+use addresses::listen_error;
 
 /// Inbound requests answered concurrently (node lookups); beyond it peers get `busy`.
 pub(crate) const MAX_INBOUND_IN_FLIGHT: usize = 64;
@@ -575,307 +581,6 @@ impl Actor {
         }
     }
 
-    fn listen_addrs(&self) -> Vec<Multiaddr> {
-        let own = self.handle.peer_id;
-        self.swarm
-            .listeners()
-            .cloned()
-            .chain(self.swarm.external_addresses().cloned())
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .map(|a| a.with_p2p(own).unwrap_or_else(|a| a))
-            .collect()
-    }
-
-    /// The addresses invite links carry ([`super::invite::invite_addresses`]).
-    fn invite_addrs(&self) -> Vec<Multiaddr> {
-        let confirmed: Vec<Multiaddr> = self
-            .swarm
-            .external_addresses()
-            .filter(|a| !is_relayed(a) && !self.reach.external.contains(a))
-            .cloned()
-            .collect();
-        let external: Vec<Multiaddr> = self
-            .reach
-            .external
-            .iter()
-            .chain(&confirmed)
-            .cloned()
-            .collect();
-        let circuits: Vec<Multiaddr> = self
-            .swarm
-            .listeners()
-            .filter(|a| is_relayed(a))
-            .cloned()
-            .collect();
-        let listen: Vec<Multiaddr> = self
-            .swarm
-            .listeners()
-            .filter(|a| !is_relayed(a))
-            .cloned()
-            .collect();
-        super::invite::invite_addresses(
-            self.handle.peer_id,
-            &external,
-            self.reach.dns_name.as_deref(),
-            &circuits,
-            &listen,
-        )
-    }
-
-    fn reachability(&self) -> Reachability {
-        let own = self.handle.peer_id;
-        let mut direct = BTreeSet::new();
-        let mut relayed = BTreeSet::new();
-        for (peer, through_relay) in self.reach.connections.values() {
-            if *through_relay {
-                relayed.insert(*peer);
-            } else {
-                direct.insert(*peer);
-            }
-        }
-        Reachability {
-            status: self.reach.status,
-            external_addrs: self.swarm.external_addresses().cloned().collect(),
-            relay_circuits: self
-                .swarm
-                .listeners()
-                .filter(|a| is_relayed(a))
-                .map(|a| a.clone().with_p2p(own).unwrap_or_else(|a| a))
-                .collect(),
-            relayed_peers: relayed.difference(&direct).copied().collect(),
-        }
-    }
-
-    /// Opens a relay listener (which makes a reservation) on every connected configured relay
-    /// that has none, and dials the others, unless AutoNAT says the node is public. Called at
-    /// start, on every tick and when a relay connects, so a reservation lost with its relay
-    /// connection is made again.
-    fn reserve_relays(&mut self) {
-        if self.reach.status == Reachable::Public {
-            return;
-        }
-        for relay in self.reach.relays.clone() {
-            let Some(relay_peer) = peer_of(&relay) else {
-                continue;
-            };
-            if self.reach.listeners.iter().any(|(_, p)| *p == relay_peer)
-                || self.blocked.contains_key(&relay_peer)
-                || self.refuse_denied(Some(relay_peer), "dial")
-            {
-                continue;
-            }
-            self.remember(&relay);
-            if !self.connected.contains(&relay_peer) {
-                // The relay client would dial it too, and its dial is refused while another
-                // is under way: connect first, reserve once connected (or on the next tick).
-                let _ = self.dial_from_listen_port(relay.into());
-                continue;
-            }
-            match self
-                .swarm
-                .listen_on(relay.clone().with(Protocol::P2pCircuit))
-            {
-                Ok(id) => self.reach.listeners.push((id, relay_peer)),
-                Err(e) => debug!(%relay, error = %e, "relay reservation not started"),
-            }
-        }
-    }
-
-    /// Closes the relay listeners (their reservations lapse): the node is publicly reachable.
-    fn release_relays(&mut self) {
-        for (id, relay) in std::mem::take(&mut self.reach.listeners) {
-            self.swarm.remove_listener(id);
-            self.reach.reserved.remove(&relay);
-        }
-        self.count_reservations();
-    }
-
-    fn count_reservations(&self) {
-        self.metrics.relay_reservations.store(
-            self.reach.reserved.len() as u64,
-            std::sync::atomic::Ordering::Relaxed,
-        );
-    }
-
-    fn on_autonat(&mut self, event: autonat::Event) {
-        let autonat::Event::StatusChanged { new, .. } = event else {
-            return;
-        };
-        let status = match new {
-            autonat::NatStatus::Public(_) => Reachable::Public,
-            autonat::NatStatus::Private => Reachable::Private,
-            autonat::NatStatus::Unknown => Reachable::Unknown,
-        };
-        info!(reachability = status.name(), "reachability changed");
-        self.reach.status = status;
-        self.metrics
-            .reachability
-            .store(status.code(), std::sync::atomic::Ordering::Relaxed);
-        if status == Reachable::Public {
-            self.release_relays();
-        } else {
-            self.reserve_relays();
-        }
-    }
-
-    fn on_relay_client(&mut self, event: relay::client::Event) {
-        match event {
-            relay::client::Event::ReservationReqAccepted { relay_peer_id, .. } => {
-                NetMetrics::inc(&self.metrics.relay_reservations_accepted);
-                if self.reach.reserved.insert(relay_peer_id) {
-                    info!(relay = %relay_peer_id, "relay reservation accepted");
-                }
-                self.count_reservations();
-            }
-            relay::client::Event::OutboundCircuitEstablished { .. } => {
-                NetMetrics::inc(&self.metrics.relay_circuits_outbound);
-            }
-            relay::client::Event::InboundCircuitEstablished { src_peer_id, .. } => {
-                debug!(peer = %src_peer_id, "inbound relay circuit");
-                NetMetrics::inc(&self.metrics.relay_circuits_inbound);
-            }
-        }
-    }
-
-    fn on_relay_server(&mut self, event: relay::Event) {
-        match event {
-            relay::Event::ReservationReqAccepted { .. } => {
-                NetMetrics::inc(&self.metrics.relay_served_reservations);
-            }
-            relay::Event::CircuitReqAccepted { .. } => {
-                NetMetrics::inc(&self.metrics.relay_served_circuits);
-            }
-            relay::Event::ReservationReqDenied { .. } => {
-                self.metrics.relay_served_denied("reservation");
-            }
-            relay::Event::CircuitReqDenied { .. } => {
-                self.metrics.relay_served_denied("circuit");
-            }
-            _ => {}
-        }
-    }
-
-    fn on_dcutr(&mut self, event: dcutr::Event) {
-        match event.result {
-            Ok(_) => {
-                info!(peer = %event.remote_peer_id, "hole punch succeeded");
-                NetMetrics::inc(&self.metrics.hole_punch_succeeded);
-            }
-            Err(error) => {
-                // libp2p's error kinds are private; its message names the kind.
-                let text = error.to_string();
-                let reason = if text.contains("dial attempts") {
-                    "attempts_exceeded"
-                } else if text.contains("Inbound") {
-                    "inbound_stream"
-                } else if text.contains("Outbound") {
-                    "outbound_stream"
-                } else {
-                    "other"
-                };
-                debug!(peer = %event.remote_peer_id, reason, error = %text, "hole punch failed");
-                self.metrics.hole_punch_failed(reason);
-            }
-        }
-    }
-
-    fn dial(&mut self, address: Multiaddr, reply: oneshot::Sender<Result<PeerId, NetError>>) {
-        if let Some(peer) = peer_of(&address)
-            && self.refuse_denied(Some(peer), "dial")
-        {
-            let _ = reply.send(Err(NetError::FederationDenied(peer)));
-            return;
-        }
-        self.remember(&address);
-        if let Some(peer) = peer_of(&address) {
-            if self.blocked.contains_key(&peer) {
-                let _ = reply.send(Err(NetError::Dial("peer blocked".into())));
-                return;
-            }
-            if self.connected.contains(&peer) {
-                let _ = reply.send(Ok(peer));
-                return;
-            }
-        }
-        match self.dial_from_listen_port(address.into()) {
-            Ok(id) => {
-                self.dials.insert(id, reply);
-            }
-            Err(e) => {
-                let _ = reply.send(Err(NetError::Dial(e.to_string())));
-            }
-        }
-    }
-
-    fn block(&mut self, peer: PeerId, until: Option<Instant>) {
-        self.blocked.insert(peer, until);
-        self.swarm.behaviour_mut().blocked.block_peer(peer);
-        // Blocking closes the connections; make sure gossipsub forgets the peer's mesh slots too.
-        let _ = self.swarm.disconnect_peer_id(peer);
-    }
-
-    /// Whether `peer` is a denied node; if so, counts the refusal of `what`.
-    fn refuse_denied(&self, peer: Option<PeerId>, what: &'static str) -> bool {
-        let denied = peer.is_some_and(|peer| self.denied.contains(&peer));
-        if denied {
-            self.metrics.federation_denied(what);
-        }
-        denied
-    }
-
-    fn unblock(&mut self, peer: PeerId) {
-        if self.denied.contains(&peer) {
-            // A denied node stays blocked whatever else lifts.
-            self.blocked.remove(&peer);
-            return;
-        }
-        self.blocked.remove(&peer);
-        self.strikes.remove(&peer);
-        self.swarm.behaviour_mut().blocked.unblock_peer(peer);
-        for address in self.addresses.get(&peer).cloned().unwrap_or_default() {
-            let _ = self.dial_from_listen_port(address.into());
-        }
-    }
-
-    fn strike(&mut self, peer: PeerId, reason: &'static str) {
-        let now = Instant::now();
-        let (strikes, last) = self.strikes.entry(peer).or_insert((0, now));
-        if now.saturating_duration_since(*last) >= STRIKE_MEMORY {
-            *strikes = 0;
-        }
-        *strikes += 1;
-        *last = now;
-        let strikes = *strikes;
-        debug!(%peer, reason, strikes, "peer misbehaved");
-        if strikes >= MAX_STRIKES {
-            self.ban(peer, reason);
-        }
-    }
-
-    /// Takes a token from `peer`'s gossip bucket. Over the rate, the message is ignored (pulls
-    /// still bring what an honest peer had to say) and the first message of a run over it costs
-    /// the peer a strike.
-    fn within_rate(&mut self, peer: PeerId) -> bool {
-        if self.peer_rate.len() > crate::rate_limits::MAX_RATE_LIMIT_KEYS {
-            self.peer_rate.retain_recent();
-        }
-        if self.peer_rate.check_key(&peer).is_ok() {
-            if !self.rate_limited.is_empty() {
-                self.rate_limited.remove(&peer);
-            }
-            return true;
-        }
-        NetMetrics::inc(&self.metrics.gossip_rate_limited);
-        if self.rate_limited.len() >= MAX_ADDRESS_BOOK {
-            self.rate_limited.clear();
-        }
-        if self.rate_limited.insert(peer) {
-            self.strike(peer, "rate_limited");
-        }
-        false
-    }
-
     /// Reports the verdict deferred for a held event, if any.
     fn settle(&mut self, event: &EventId, acceptance: MessageAcceptance) -> bool {
         match self.deferred.remove(event) {
@@ -931,122 +636,6 @@ impl Actor {
                 self.settle(&event, MessageAcceptance::Ignore);
             }
         }
-    }
-
-    fn ban(&mut self, peer: PeerId, reason: &'static str) {
-        if self.blocked.contains_key(&peer) {
-            return;
-        }
-        warn!(%peer, reason, "banning peer");
-        NetMetrics::inc(&self.metrics.peers_banned);
-        self.block(peer, Some(Instant::now() + BAN_DURATION));
-    }
-
-    fn expire_bans(&mut self) {
-        let now = Instant::now();
-        let expired: Vec<PeerId> = self
-            .blocked
-            .iter()
-            .filter(|(_, until)| until.is_some_and(|t| t <= now))
-            .map(|(peer, _)| *peer)
-            .collect();
-        for peer in expired {
-            self.unblock(peer);
-        }
-    }
-
-    fn check_scores(&mut self) {
-        let low: Vec<PeerId> = self
-            .connected
-            .iter()
-            .filter(|peer| {
-                self.swarm
-                    .behaviour()
-                    .gossipsub
-                    .peer_score(peer)
-                    .is_some_and(|score| score < GRAYLIST_THRESHOLD)
-            })
-            .copied()
-            .collect();
-        for peer in low {
-            self.ban(peer, "gossip_score");
-        }
-    }
-
-    fn redial(&mut self) {
-        let mut targets: Vec<Multiaddr> = self.bootstrap.clone();
-        for (peer, addresses) in &self.addresses {
-            if !self.connected.contains(peer)
-                && !self.blocked.contains_key(peer)
-                && !self.denied.contains(peer)
-            {
-                targets.extend(addresses.iter().take(1).cloned());
-            }
-        }
-        for address in targets {
-            if let Some(peer) = peer_of(&address)
-                && (self.connected.contains(&peer)
-                    || self.blocked.contains_key(&peer)
-                    || self.denied.contains(&peer))
-            {
-                continue;
-            }
-            let _ = self.dial_from_listen_port(address.into());
-        }
-    }
-
-    /// Dials with `options` (which reuse the listen port), remembering the dial so that a
-    /// refusal of the port is retried from a fresh one.
-    fn dial_from_listen_port(
-        &mut self,
-        options: DialOpts,
-    ) -> Result<ConnectionId, libp2p::swarm::DialError> {
-        let id = options.connection_id();
-        self.swarm.dial(options)?;
-        self.port_reuse_dials.insert(id);
-        Ok(id)
-    }
-
-    /// A dial from the listen port failed because the kernel refused that port towards the
-    /// destination (a connection between the same two ports still lingers, e.g. after either
-    /// side restarted): dials the same addresses once more from a fresh port, which nothing
-    /// else would do before the next redial tick, and as often as the old connection lingers.
-    /// Moves a waiting caller's reply to the new dial. Returns whether it retried.
-    fn retry_from_fresh_port(
-        &mut self,
-        connection: ConnectionId,
-        peer: Option<PeerId>,
-        error: &libp2p::swarm::DialError,
-    ) -> bool {
-        let libp2p::swarm::DialError::Transport(attempts) = error else {
-            return false;
-        };
-        let taken = port_taken(attempts);
-        let Some(first) = taken.first().cloned() else {
-            return false;
-        };
-        let options = match peer {
-            Some(peer) => DialOpts::peer_id(peer)
-                .addresses(taken)
-                .allocate_new_port()
-                .build(),
-            None => DialOpts::unknown_peer_id()
-                .address(first)
-                .allocate_new_port()
-                .build(),
-        };
-        let id = options.connection_id();
-        if self.swarm.dial(options).is_err() {
-            return false;
-        }
-        debug!(
-            ?peer,
-            "listen port taken towards the peer; dialled from a fresh port"
-        );
-        if let Some(reply) = self.dials.remove(&connection) {
-            self.dials.insert(id, reply);
-        }
-        true
     }
 
     fn sync_everything(&mut self) {
@@ -1519,107 +1108,5 @@ impl Actor {
                 .send(Command::Respond(peer, channel, response))
                 .await;
         });
-    }
-}
-
-/// Why listening on `address` failed, with the cause spelled out: libp2p's transport error
-/// prints nothing itself, and its IO cause may be wrapped in further IO errors and in upgrade
-/// types that do not expose it as a source.
-fn listen_error(address: &Multiaddr, error: &(dyn std::error::Error + 'static)) -> NetError {
-    if address_in_use(address) {
-        return NetError::ListenAddressInUse(address.to_string());
-    }
-    /// How deep a chain of causes is followed.
-    const MAX_CAUSES: usize = 8;
-    let mut causes: Vec<String> = Vec::new();
-    let mut next = Some(error);
-    while let Some(cause) = next.take() {
-        if causes.len() == MAX_CAUSES {
-            break;
-        }
-        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
-            if io.kind() == std::io::ErrorKind::AddrInUse {
-                return NetError::ListenAddressInUse(address.to_string());
-            }
-            // A custom IO error hides its inner error from `source`.
-            if let Some(inner) = io.get_ref() {
-                next = Some(inner);
-                continue;
-            }
-        }
-        let text = cause.to_string();
-        if !text.is_empty() && !causes.last().is_some_and(|last| last.ends_with(&text)) {
-            causes.push(text);
-        }
-        next = cause.source();
-    }
-    NetError::Transport(format!("listen on {address}: {}", causes.join(": ")))
-}
-
-/// Whether another socket holds `address` (a TCP address), found by binding it the way the
-/// transport does. Only asked after listening failed, to name the cause.
-fn address_in_use(address: &Multiaddr) -> bool {
-    let mut parts = address.iter();
-    let ip: std::net::IpAddr = match parts.next() {
-        Some(Protocol::Ip4(ip)) => ip.into(),
-        Some(Protocol::Ip6(ip)) => ip.into(),
-        _ => return false,
-    };
-    let Some(Protocol::Tcp(port)) = parts.next() else {
-        return false;
-    };
-    if port == 0 {
-        return false;
-    }
-    matches!(
-        std::net::TcpListener::bind((ip, port)),
-        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse
-    )
-}
-
-/// The addresses of `attempts` that failed because the local port was taken (`AddrInUse`): the
-/// listen port a dial binds to can also be held by another socket (the kernel may give a port
-/// that a connected socket uses to a listener that asked for any port), and then every dial from
-/// it fails. The io::Error sits under several transport wrappers (relay, DNS, TCP) whose
-/// `source()` skip it, so its kind is read from the debug form.
-fn port_taken(attempts: &[(Multiaddr, libp2p::TransportError<std::io::Error>)]) -> Vec<Multiaddr> {
-    attempts
-        .iter()
-        .filter(|(_, e)| format!("{e:?}").contains("AddrInUse"))
-        .map(|(address, _)| address.clone())
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use std::io::{Error, ErrorKind};
-
-    use libp2p::{Multiaddr, TransportError};
-
-    use super::port_taken;
-
-    #[test]
-    fn only_a_taken_port_is_retried_whatever_wraps_it() {
-        let address =
-            |port: u16| -> Multiaddr { format!("/ip4/127.0.0.1/tcp/{port}").parse().unwrap() };
-        // As the TCP transport reports it under the DNS and relay transports: an io::Error
-        // carrying the transport's own error, which carries the io::Error of the bind.
-        let wrapped = Error::other(Error::other(Error::from(ErrorKind::AddrInUse)));
-        let attempts = vec![
-            (address(1), TransportError::Other(wrapped)),
-            (
-                address(2),
-                TransportError::Other(Error::from(ErrorKind::ConnectionRefused)),
-            ),
-            (
-                address(3),
-                TransportError::Other(Error::from(ErrorKind::AddrInUse)),
-            ),
-            (
-                address(4),
-                TransportError::MultiaddrNotSupported(address(4)),
-            ),
-        ];
-        assert_eq!(port_taken(&attempts), vec![address(1), address(3)]);
     }
 }
