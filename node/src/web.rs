@@ -14,7 +14,8 @@
 //! - `assets/vendor/`: released third-party browser builds, unmodified, each with its licence
 //!   (`vendor/README.md`): marked 18.3.0 (Markdown to HTML) and DOMPurify 3.5.0 (the sanitizer
 //!   every rendered body goes through); the only code here allowed to parse HTML strings;
-//! - `assets/app.css`: the one stylesheet (light and dark);
+//! - `assets/app.css`, `assets/timeline.css`, `assets/shell.css`: the stylesheets (light and
+//!   dark), loaded in that order: the base and panels, the timeline and composer, the shell;
 //! - `assets/icon.svg`, `assets/manifest.webmanifest`: icon and web app manifest;
 //! - `tests/client_unit.mjs` (with `tests/timeline_unit.mjs`): Node.js checks of the pure
 //!   modules (not served).
@@ -67,6 +68,8 @@ pub const FILES: &[WebFile] = &[
         body: include_bytes!("web/index.html"),
     },
     asset!("app.css", CSS),
+    asset!("timeline.css", CSS),
+    asset!("shell.css", CSS),
     asset!("app.js", JAVASCRIPT),
     asset!("api.js", JAVASCRIPT),
     asset!("cbor.js", JAVASCRIPT),
