@@ -189,16 +189,16 @@ impl AccountStore for crate::MemoryStore {
 
 impl AccountStore for crate::SledStore {
     fn account(&self, user: &UserKey) -> Result<Option<Account>, StoreError> {
-        sled_account(&self.backing()?.db.open_tree(ACCOUNTS_TREE)?, user)
+        self.with_tree(ACCOUNTS_TREE, |tree| sled_account(tree, user))
     }
 
     fn account_by_handle(&self, handle: &str) -> Result<Option<Account>, StoreError> {
-        sled_account_by_handle(&self.backing()?.db.open_tree(ACCOUNTS_TREE)?, handle)
+        self.with_tree(ACCOUNTS_TREE, |tree| sled_account_by_handle(tree, handle))
     }
 
     fn put_account(&self, account: &Account) -> Result<Durable, StoreError> {
-        sled_put_account(&self.backing()?.db.open_tree(ACCOUNTS_TREE)?, account)?;
-        // One flush makes every tree durable.
+        self.with_tree(ACCOUNTS_TREE, |tree| sled_put_account(tree, account))?;
+        // One flush makes every tree durable; its receipt is the answer.
         crate::Store::flush(self)
     }
 }

@@ -13,6 +13,8 @@ use std::collections::BTreeMap;
 use causerie_crypto::{Hash32, RoomId};
 
 use crate::error::StoreError;
+use crate::memory::lock;
+use crate::side_tree::array_from;
 
 /// Name of the sled tree holding aliases.
 pub const ALIASES_TREE: &[u8] = b"causerie.aliases";
@@ -50,7 +52,7 @@ pub(crate) type AliasTable = BTreeMap<String, RoomId>;
 impl AliasStore for crate::MemoryStore {
     fn set_alias(&self, local: &str, room: &RoomId) -> Result<(), StoreError> {
         check_size(local)?;
-        let mut table = self.aliases.lock().map_err(|_| StoreError::Poisoned)?;
+        let mut table = lock(&self.aliases)?;
         if !table.contains_key(local) && table.len() >= MAX_ALIASES {
             return Err(StoreError::AliasesFull);
         }
@@ -59,12 +61,12 @@ impl AliasStore for crate::MemoryStore {
     }
 
     fn remove_alias(&self, local: &str) -> Result<bool, StoreError> {
-        let mut table = self.aliases.lock().map_err(|_| StoreError::Poisoned)?;
+        let mut table = lock(&self.aliases)?;
         Ok(table.remove(local).is_some())
     }
 
     fn aliases(&self) -> Result<Vec<(String, RoomId)>, StoreError> {
-        let table = self.aliases.lock().map_err(|_| StoreError::Poisoned)?;
+        let table = lock(&self.aliases)?;
         Ok(table
             .iter()
             .map(|(local, room)| (local.clone(), *room))
@@ -75,41 +77,42 @@ impl AliasStore for crate::MemoryStore {
 impl AliasStore for crate::SledStore {
     fn set_alias(&self, local: &str, room: &RoomId) -> Result<(), StoreError> {
         check_size(local)?;
-        let backing = self.backing()?;
-        let tree = backing.db.open_tree(ALIASES_TREE)?;
-        if !tree.contains_key(local.as_bytes())? && tree.len() >= MAX_ALIASES {
-            return Err(StoreError::AliasesFull);
-        }
-        tree.insert(local.as_bytes(), &room.as_bytes()[..])?;
-        let _durable = crate::Store::flush(self)?;
-        Ok(())
+        self.write_tree(
+            ALIASES_TREE,
+            |tree| {
+                if !tree.contains_key(local.as_bytes())? && tree.len() >= MAX_ALIASES {
+                    return Err(StoreError::AliasesFull);
+                }
+                tree.insert(local.as_bytes(), &room.as_bytes()[..])?;
+                Ok(())
+            },
+            |_| true,
+        )
     }
 
     fn remove_alias(&self, local: &str) -> Result<bool, StoreError> {
-        let backing = self.backing()?;
-        let tree = backing.db.open_tree(ALIASES_TREE)?;
-        let removed = tree.remove(local.as_bytes())?.is_some();
-        if removed {
-            let _durable = crate::Store::flush(self)?;
-        }
-        Ok(removed)
+        self.write_tree(
+            ALIASES_TREE,
+            |tree| Ok(tree.remove(local.as_bytes())?.is_some()),
+            |removed| *removed,
+        )
     }
 
     fn aliases(&self) -> Result<Vec<(String, RoomId)>, StoreError> {
-        let tree = self.backing()?.db.open_tree(ALIASES_TREE)?;
-        let mut out = Vec::new();
-        for item in tree.iter().take(MAX_ALIASES) {
-            let (key, value) = item?;
-            let local = std::str::from_utf8(&key)
-                .ok()
-                .filter(|l| !l.is_empty() && l.len() <= MAX_STORED_ALIAS_BYTES)
-                .ok_or_else(|| StoreError::corrupt("alias", "bad key"))?;
-            let room: [u8; 32] = value[..]
-                .try_into()
-                .map_err(|_| StoreError::corrupt("alias", "room id of another length"))?;
-            out.push((local.to_owned(), RoomId(Hash32(room))));
-        }
-        Ok(out)
+        self.with_tree(ALIASES_TREE, |tree| {
+            let mut out = Vec::new();
+            for item in tree.iter().take(MAX_ALIASES) {
+                let (key, value) = item?;
+                let local = std::str::from_utf8(&key)
+                    .ok()
+                    .filter(|l| !l.is_empty() && l.len() <= MAX_STORED_ALIAS_BYTES)
+                    .ok_or_else(|| StoreError::corrupt("alias", "bad key"))?;
+                let room = array_from(&value, 0)
+                    .ok_or_else(|| StoreError::corrupt("alias", "room id of another length"))?;
+                out.push((local.to_owned(), RoomId(Hash32(room))));
+            }
+            Ok(out)
+        })
     }
 }
 

@@ -14,9 +14,11 @@
 use std::collections::BTreeMap;
 
 use causerie_crypto::Hash32;
-use sled::transaction::{ConflictableTransactionError, TransactionError};
+use sled::transaction::ConflictableTransactionError;
 
 use crate::error::StoreError;
+use crate::memory::lock;
+use crate::side_tree::{array_at, array_from, seq_key, seq_page, tx_read, untx};
 
 /// Name of the sled tree holding the audit log.
 pub const AUDIT_TREE: &[u8] = b"causerie.audit";
@@ -82,23 +84,14 @@ fn check(tip: AuditTip, seq: u64, bytes: &[u8]) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn entry_key(seq: u64) -> [u8; 9] {
-    let mut key = [key::ENTRY; 9];
-    key[1..].copy_from_slice(&seq.to_be_bytes());
-    key
-}
-
 fn read_meta(value: Option<&[u8]>) -> Result<AuditTip, StoreError> {
     let Some(value) = value else {
         return Ok(AuditTip::EMPTY);
     };
-    if value.len() != 40 {
+    // Both parts found: exactly 40 bytes.
+    let (Some(seq), Some(hash)) = (array_at(value, 0), array_from(value, 8)) else {
         return Err(StoreError::corrupt("audit meta", "not 40 bytes"));
-    }
-    let mut seq = [0; 8];
-    seq.copy_from_slice(&value[..8]);
-    let mut hash = [0; 32];
-    hash.copy_from_slice(&value[8..]);
+    };
     Ok(AuditTip {
         seq: u64::from_be_bytes(seq),
         hash: Hash32(hash),
@@ -118,17 +111,13 @@ fn sled_tip(tree: &sled::Tree) -> Result<AuditTip, StoreError> {
 
 fn sled_append(tree: &sled::Tree, seq: u64, hash: Hash32, bytes: &[u8]) -> Result<(), StoreError> {
     tree.transaction(|tx| {
-        let tip = read_meta(tx.get(key::META)?.as_deref())
-            .map_err(ConflictableTransactionError::Abort)?;
+        let tip = tx_read(tx, key::META, read_meta)?;
         check(tip, seq, bytes).map_err(ConflictableTransactionError::Abort)?;
-        tx.insert(&entry_key(seq)[..], bytes)?;
+        tx.insert(&seq_key(key::ENTRY, seq)[..], bytes)?;
         tx.insert(key::META, &meta_value(AuditTip { seq, hash })[..])?;
         Ok(())
     })
-    .map_err(|e| match e {
-        TransactionError::Abort(e) => e,
-        TransactionError::Storage(e) => StoreError::Backend(e),
-    })
+    .map_err(untx)
 }
 
 fn sled_entries(
@@ -139,21 +128,14 @@ fn sled_entries(
     let Some(first) = after.checked_add(1) else {
         return Ok(Vec::new());
     };
-    let limit = limit.min(MAX_AUDIT_PAGE);
-    let end: &[u8] = &[key::ENTRY + 1];
-    let mut out = Vec::with_capacity(limit);
-    for item in tree.range(&entry_key(first)[..]..end).take(limit) {
-        let (k, value) = item?;
-        let seq: [u8; 8] = k
-            .get(1..)
-            .and_then(|b| b.try_into().ok())
-            .ok_or_else(|| StoreError::corrupt("audit entry", "bad key"))?;
-        if value.len() > MAX_AUDIT_ENTRY_BYTES {
-            return Err(StoreError::corrupt("audit entry", "over the size limit"));
-        }
-        out.push((u64::from_be_bytes(seq), value.to_vec()));
-    }
-    Ok(out)
+    seq_page(
+        tree,
+        key::ENTRY,
+        first,
+        limit.min(MAX_AUDIT_PAGE),
+        MAX_AUDIT_ENTRY_BYTES,
+        "audit entry",
+    )
 }
 
 /// The in-memory side, held by [`crate::MemoryStore`].
@@ -174,11 +156,11 @@ impl Default for AuditTables {
 
 impl AuditStore for crate::MemoryStore {
     fn audit_tip(&self) -> Result<AuditTip, StoreError> {
-        Ok(self.audit.lock().map_err(|_| StoreError::Poisoned)?.tip)
+        Ok(lock(&self.audit)?.tip)
     }
 
     fn audit_append(&self, seq: u64, hash: Hash32, bytes: &[u8]) -> Result<(), StoreError> {
-        let mut tables = self.audit.lock().map_err(|_| StoreError::Poisoned)?;
+        let mut tables = lock(&self.audit)?;
         check(tables.tip, seq, bytes)?;
         tables.entries.insert(seq, bytes.to_vec());
         tables.tip = AuditTip { seq, hash };
@@ -186,7 +168,7 @@ impl AuditStore for crate::MemoryStore {
     }
 
     fn audit_entries(&self, after: u64, limit: usize) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
-        let tables = self.audit.lock().map_err(|_| StoreError::Poisoned)?;
+        let tables = lock(&self.audit)?;
         Ok(tables
             .entries
             .range((std::ops::Bound::Excluded(after), std::ops::Bound::Unbounded))
@@ -198,18 +180,19 @@ impl AuditStore for crate::MemoryStore {
 
 impl AuditStore for crate::SledStore {
     fn audit_tip(&self) -> Result<AuditTip, StoreError> {
-        sled_tip(&self.backing()?.db.open_tree(AUDIT_TREE)?)
+        self.with_tree(AUDIT_TREE, sled_tip)
     }
 
     fn audit_append(&self, seq: u64, hash: Hash32, bytes: &[u8]) -> Result<(), StoreError> {
-        sled_append(&self.backing()?.db.open_tree(AUDIT_TREE)?, seq, hash, bytes)?;
-        // One flush makes every tree durable.
-        self.backing()?.db.flush()?;
-        Ok(())
+        self.write_tree(
+            AUDIT_TREE,
+            |tree| sled_append(tree, seq, hash, bytes),
+            |_| true,
+        )
     }
 
     fn audit_entries(&self, after: u64, limit: usize) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
-        sled_entries(&self.backing()?.db.open_tree(AUDIT_TREE)?, after, limit)
+        self.with_tree(AUDIT_TREE, |tree| sled_entries(tree, after, limit))
     }
 }
 

@@ -14,9 +14,13 @@
 
 use std::collections::BTreeMap;
 
-use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
+use sled::transaction::TransactionalTree;
 
 use crate::error::StoreError;
+use crate::memory::lock;
+use crate::side_tree::{
+    Tx, abort, next_and_count_value, read_next_and_count, seq_key, seq_page, tx_read, untx,
+};
 
 /// Name of the sled tree holding the inbox.
 pub const INBOX_TREE: &[u8] = b"causerie.inbox";
@@ -75,49 +79,16 @@ fn check_size(item: &[u8]) -> Result<(), StoreError> {
 }
 
 fn item_key(id: InboxId) -> [u8; 9] {
-    let mut key = [key::ITEM; 9];
-    key[1..].copy_from_slice(&id.0.to_be_bytes());
-    key
+    seq_key(key::ITEM, id.0)
 }
 
 /// The sled side: next id and count, read from the meta key.
 fn read_meta(value: Option<&[u8]>) -> Result<(u64, u64), StoreError> {
-    let Some(value) = value else {
-        return Ok((0, 0));
-    };
-    if value.len() != 16 {
-        return Err(StoreError::corrupt("inbox meta", "not 16 bytes"));
-    }
-    let mut next = [0; 8];
-    let mut count = [0; 8];
-    next.copy_from_slice(&value[..8]);
-    count.copy_from_slice(&value[8..]);
-    let (next, count) = (u64::from_be_bytes(next), u64::from_be_bytes(count));
-    if count > MAX_INBOX_ITEMS as u64 || count > next {
-        return Err(StoreError::corrupt("inbox meta", "count out of bounds"));
-    }
-    Ok((next, count))
+    read_next_and_count(value, MAX_INBOX_ITEMS, "inbox meta")
 }
-
-fn meta_value(next: u64, count: u64) -> [u8; 16] {
-    let mut value = [0; 16];
-    value[..8].copy_from_slice(&next.to_be_bytes());
-    value[8..].copy_from_slice(&count.to_be_bytes());
-    value
-}
-
-type Tx<T> = Result<T, ConflictableTransactionError<StoreError>>;
 
 fn tx_meta(tree: &TransactionalTree) -> Tx<(u64, u64)> {
-    let value = tree.get(key::META)?;
-    read_meta(value.as_deref()).map_err(ConflictableTransactionError::Abort)
-}
-
-fn untx(error: TransactionError<StoreError>) -> StoreError {
-    match error {
-        TransactionError::Abort(e) => e,
-        TransactionError::Storage(e) => StoreError::Backend(e),
-    }
+    tx_read(tree, key::META, read_meta)
 }
 
 pub(crate) fn sled_push(tree: &sled::Tree, item: &[u8]) -> Result<InboxId, StoreError> {
@@ -125,17 +96,14 @@ pub(crate) fn sled_push(tree: &sled::Tree, item: &[u8]) -> Result<InboxId, Store
     tree.transaction(|tx| {
         let (next, count) = tx_meta(tx)?;
         if count >= MAX_INBOX_ITEMS as u64 {
-            return Err(ConflictableTransactionError::Abort(StoreError::InboxFull));
+            return abort(StoreError::InboxFull);
         }
         let Some(after) = next.checked_add(1) else {
-            return Err(ConflictableTransactionError::Abort(StoreError::corrupt(
-                "inbox meta",
-                "ids exhausted",
-            )));
+            return abort(StoreError::corrupt("inbox meta", "ids exhausted"));
         };
         let id = InboxId(next);
         tx.insert(&item_key(id)[..], item)?;
-        tx.insert(key::META, &meta_value(after, count + 1)[..])?;
+        tx.insert(key::META, &next_and_count_value(after, count + 1)[..])?;
         Ok(id)
     })
     .map_err(untx)
@@ -146,27 +114,28 @@ pub(crate) fn sled_items(
     after: Option<InboxId>,
     limit: usize,
 ) -> Result<Vec<InboxItem>, StoreError> {
-    let limit = limit.min(MAX_INBOX_PAGE);
-    let start = match after {
-        Some(InboxId(u64::MAX)) => return Ok(Vec::new()),
-        Some(InboxId(id)) => item_key(InboxId(id + 1)),
-        None => item_key(InboxId(0)),
+    let first = match after {
+        Some(InboxId(id)) => match id.checked_add(1) {
+            Some(first) => first,
+            None => return Ok(Vec::new()),
+        },
+        None => 0,
     };
-    let mut out = Vec::with_capacity(limit);
-    let end: &[u8] = &[key::ITEM + 1];
-    for entry in tree.range(&start[..]..end).take(limit) {
-        let (k, value) = entry?;
-        let id: [u8; 8] = k
-            .get(1..)
-            .and_then(|b| b.try_into().ok())
-            .ok_or_else(|| StoreError::corrupt("inbox item", "bad key"))?;
-        check_size(&value).map_err(|_| StoreError::corrupt("inbox item", "over the size limit"))?;
-        out.push(InboxItem {
-            id: InboxId(u64::from_be_bytes(id)),
-            bytes: value.to_vec(),
-        });
-    }
-    Ok(out)
+    let page = seq_page(
+        tree,
+        key::ITEM,
+        first,
+        limit.min(MAX_INBOX_PAGE),
+        MAX_INBOX_ITEM_BYTES,
+        "inbox item",
+    )?;
+    Ok(page
+        .into_iter()
+        .map(|(id, bytes)| InboxItem {
+            id: InboxId(id),
+            bytes,
+        })
+        .collect())
 }
 
 pub(crate) fn sled_remove(tree: &sled::Tree, id: InboxId) -> Result<bool, StoreError> {
@@ -176,12 +145,12 @@ pub(crate) fn sled_remove(tree: &sled::Tree, id: InboxId) -> Result<bool, StoreE
         }
         let (next, count) = tx_meta(tx)?;
         let Some(count) = count.checked_sub(1) else {
-            return Err(ConflictableTransactionError::Abort(StoreError::corrupt(
+            return abort(StoreError::corrupt(
                 "inbox meta",
                 "an item but a count of 0",
-            )));
+            ));
         };
-        tx.insert(key::META, &meta_value(next, count)[..])?;
+        tx.insert(key::META, &next_and_count_value(next, count)[..])?;
         Ok(true)
     })
     .map_err(untx)
@@ -231,10 +200,7 @@ impl InboxTables {
 
 impl InboxStore for crate::MemoryStore {
     fn inbox_push(&self, item: &[u8]) -> Result<InboxId, StoreError> {
-        self.inbox
-            .lock()
-            .map_err(|_| StoreError::Poisoned)?
-            .push(item)
+        lock(&self.inbox)?.push(item)
     }
 
     fn inbox_items(
@@ -242,27 +208,21 @@ impl InboxStore for crate::MemoryStore {
         after: Option<InboxId>,
         limit: usize,
     ) -> Result<Vec<InboxItem>, StoreError> {
-        let tables = self.inbox.lock().map_err(|_| StoreError::Poisoned)?;
-        Ok(tables.items(after, limit))
+        Ok(lock(&self.inbox)?.items(after, limit))
     }
 
     fn inbox_remove(&self, id: InboxId) -> Result<bool, StoreError> {
-        let mut tables = self.inbox.lock().map_err(|_| StoreError::Poisoned)?;
-        Ok(tables.items.remove(&id).is_some())
+        Ok(lock(&self.inbox)?.items.remove(&id).is_some())
     }
 
     fn inbox_len(&self) -> Result<usize, StoreError> {
-        let tables = self.inbox.lock().map_err(|_| StoreError::Poisoned)?;
-        Ok(tables.items.len())
+        Ok(lock(&self.inbox)?.items.len())
     }
 }
 
 impl InboxStore for crate::SledStore {
     fn inbox_push(&self, item: &[u8]) -> Result<InboxId, StoreError> {
-        let id = sled_push(&self.backing()?.db.open_tree(INBOX_TREE)?, item)?;
-        // One flush makes every tree durable.
-        self.backing()?.db.flush()?;
-        Ok(id)
+        self.write_tree(INBOX_TREE, |tree| sled_push(tree, item), |_| true)
     }
 
     fn inbox_items(
@@ -270,18 +230,14 @@ impl InboxStore for crate::SledStore {
         after: Option<InboxId>,
         limit: usize,
     ) -> Result<Vec<InboxItem>, StoreError> {
-        sled_items(&self.backing()?.db.open_tree(INBOX_TREE)?, after, limit)
+        self.with_tree(INBOX_TREE, |tree| sled_items(tree, after, limit))
     }
 
     fn inbox_remove(&self, id: InboxId) -> Result<bool, StoreError> {
-        let removed = sled_remove(&self.backing()?.db.open_tree(INBOX_TREE)?, id)?;
-        if removed {
-            self.backing()?.db.flush()?;
-        }
-        Ok(removed)
+        self.write_tree(INBOX_TREE, |tree| sled_remove(tree, id), |removed| *removed)
     }
 
     fn inbox_len(&self) -> Result<usize, StoreError> {
-        sled_len(&self.backing()?.db.open_tree(INBOX_TREE)?)
+        self.with_tree(INBOX_TREE, sled_len)
     }
 }

@@ -39,6 +39,9 @@
 //!   forward); bounded and durable.
 //! - [`backup`]: backup files (every tree's pairs and the node key, framed, versioned,
 //!   checksummed), written by [`Store::backup`] and restored by [`backup::restore_sled`].
+//! - `side_tree` (private): what the sled side of those bounded, durable trees shares (one
+//!   operation on a tree under one hold of the database, transaction glue, `tag ‖ u64` pages,
+//!   counters).
 //! - [`error`]: [`StoreError`], each variant with a stable reason name.
 //! - `tests/crash.rs` with `tests/support/crash_writer.rs`: the SIGKILL recovery test (its
 //!   writer runs in a child copy of the test binary).
@@ -69,6 +72,7 @@ pub mod records;
 pub mod reports;
 pub mod review;
 pub mod revocations;
+mod side_tree;
 pub mod sled_store;
 pub mod state;
 #[cfg(feature = "testing")]

@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
-use std::sync::{Mutex, RwLock, RwLockReadGuard};
+use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard};
 
 use causerie_crypto::{Attestation, AttestationId, EventId, Hash32, RoomId, UserKey};
 
@@ -111,6 +111,11 @@ pub struct MemoryStore {
     pub(crate) aliases: Mutex<crate::aliases::AliasTable>,
     /// Read markers (see [`crate::read_markers`]).
     pub(crate) read_markers: Mutex<crate::read_markers::ReadMarkerTable>,
+}
+
+/// Locks one of the tables beside the events (a poisoned lock is [`StoreError::Poisoned`]).
+pub(crate) fn lock<T>(table: &Mutex<T>) -> Result<MutexGuard<'_, T>, StoreError> {
+    table.lock().map_err(|_| StoreError::Poisoned)
 }
 
 impl MemoryStore {

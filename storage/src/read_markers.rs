@@ -16,6 +16,8 @@ use std::collections::BTreeMap;
 use causerie_crypto::{EventId, Hash32, RoomId, UserKey};
 
 use crate::error::StoreError;
+use crate::memory::lock;
+use crate::side_tree::{array_at, array_from};
 
 /// Name of the sled tree holding read markers.
 pub const READ_MARKERS_TREE: &[u8] = b"causerie.read_markers";
@@ -66,7 +68,7 @@ impl ReadMarkerStore for crate::MemoryStore {
         room: &RoomId,
         marker: ReadMarker,
     ) -> Result<bool, StoreError> {
-        let mut table = self.read_markers.lock().map_err(|_| StoreError::Poisoned)?;
+        let mut table = lock(&self.read_markers)?;
         match table.get(&(*user, *room)) {
             Some(held) if *held >= marker => return Ok(false),
             Some(_) => {}
@@ -83,12 +85,12 @@ impl ReadMarkerStore for crate::MemoryStore {
     }
 
     fn read_marker(&self, user: &UserKey, room: &RoomId) -> Result<Option<ReadMarker>, StoreError> {
-        let table = self.read_markers.lock().map_err(|_| StoreError::Poisoned)?;
+        let table = lock(&self.read_markers)?;
         Ok(table.get(&(*user, *room)).copied())
     }
 
     fn read_markers_of(&self, user: &UserKey) -> Result<Vec<(RoomId, ReadMarker)>, StoreError> {
-        let table = self.read_markers.lock().map_err(|_| StoreError::Poisoned)?;
+        let table = lock(&self.read_markers)?;
         Ok(table
             .range(user_range(user))
             .take(MAX_READ_MARKERS_PER_USER)
@@ -97,7 +99,7 @@ impl ReadMarkerStore for crate::MemoryStore {
     }
 
     fn erase_read_markers(&self, user: &UserKey) -> Result<usize, StoreError> {
-        let mut table = self.read_markers.lock().map_err(|_| StoreError::Poisoned)?;
+        let mut table = lock(&self.read_markers)?;
         let keys: Vec<_> = table.range(user_range(user)).map(|(k, _)| *k).collect();
         for key in &keys {
             table.remove(key);
@@ -121,15 +123,12 @@ fn encode(marker: ReadMarker) -> [u8; 40] {
 }
 
 fn decode(value: &[u8]) -> Result<ReadMarker, StoreError> {
-    let bad = || StoreError::corrupt("read marker", "value of another length");
-    let depth: [u8; 8] = value
-        .get(..8)
-        .and_then(|d| d.try_into().ok())
-        .ok_or_else(bad)?;
-    let event: [u8; 32] = value
-        .get(8..)
-        .and_then(|e| e.try_into().ok())
-        .ok_or_else(bad)?;
+    let (Some(depth), Some(event)) = (array_at(value, 0), array_from(value, 8)) else {
+        return Err(StoreError::corrupt(
+            "read marker",
+            "value of another length",
+        ));
+    };
     Ok(ReadMarker {
         depth: u64::from_be_bytes(depth),
         event: EventId(Hash32(event)),
@@ -143,71 +142,81 @@ impl ReadMarkerStore for crate::SledStore {
         room: &RoomId,
         marker: ReadMarker,
     ) -> Result<bool, StoreError> {
-        let backing = self.backing()?;
-        let tree = backing.db.open_tree(READ_MARKERS_TREE)?;
-        let key = key(user, room);
-        let mut expected = tree.get(key)?;
-        if expected.is_none()
-            && (tree.len() >= MAX_READ_MARKERS
-                || tree.scan_prefix(user.as_bytes()).count() >= MAX_READ_MARKERS_PER_USER)
-        {
-            return Err(StoreError::ReadMarkersFull);
-        }
-        // Two clients of one user may write at once: compare and swap keeps the marker
-        // monotonic whichever write lands first.
-        loop {
-            if let Some(held) = &expected
-                && decode(held)? >= marker
-            {
-                return Ok(false);
-            }
-            match tree.compare_and_swap(key, expected.clone(), Some(&encode(marker)[..]))? {
-                Ok(()) => break,
-                Err(conflict) => expected = conflict.current,
-            }
-        }
-        let _durable = crate::Store::flush(self)?;
-        Ok(true)
+        self.write_tree(
+            READ_MARKERS_TREE,
+            |tree| sled_advance(tree, user, room, marker),
+            |moved| *moved,
+        )
     }
 
     fn read_marker(&self, user: &UserKey, room: &RoomId) -> Result<Option<ReadMarker>, StoreError> {
-        let tree = self.backing()?.db.open_tree(READ_MARKERS_TREE)?;
-        tree.get(key(user, room))?.map(|v| decode(&v)).transpose()
+        self.with_tree(READ_MARKERS_TREE, |tree| {
+            tree.get(key(user, room))?.map(|v| decode(&v)).transpose()
+        })
     }
 
     fn read_markers_of(&self, user: &UserKey) -> Result<Vec<(RoomId, ReadMarker)>, StoreError> {
-        let tree = self.backing()?.db.open_tree(READ_MARKERS_TREE)?;
-        let mut out = Vec::new();
-        for item in tree
-            .scan_prefix(user.as_bytes())
-            .take(MAX_READ_MARKERS_PER_USER)
-        {
-            let (key, value) = item?;
-            let room: [u8; 32] = key
-                .get(32..)
-                .and_then(|r| r.try_into().ok())
-                .ok_or_else(|| StoreError::corrupt("read marker", "key of another length"))?;
-            out.push((RoomId(Hash32(room)), decode(&value)?));
-        }
-        Ok(out)
+        self.with_tree(READ_MARKERS_TREE, |tree| {
+            let mut out = Vec::new();
+            for item in tree
+                .scan_prefix(user.as_bytes())
+                .take(MAX_READ_MARKERS_PER_USER)
+            {
+                let (key, value) = item?;
+                let room = array_from(&key, 32)
+                    .ok_or_else(|| StoreError::corrupt("read marker", "key of another length"))?;
+                out.push((RoomId(Hash32(room)), decode(&value)?));
+            }
+            Ok(out)
+        })
     }
 
     fn erase_read_markers(&self, user: &UserKey) -> Result<usize, StoreError> {
-        let tree = self.backing()?.db.open_tree(READ_MARKERS_TREE)?;
-        let mut erased = 0;
-        let keys: Vec<_> = tree
-            .scan_prefix(user.as_bytes())
-            .keys()
-            .take(MAX_READ_MARKERS_PER_USER)
-            .collect::<Result<_, _>>()?;
-        for key in keys {
-            tree.remove(key)?;
-            erased += 1;
+        self.write_tree(
+            READ_MARKERS_TREE,
+            |tree| {
+                let keys: Vec<_> = tree
+                    .scan_prefix(user.as_bytes())
+                    .keys()
+                    .take(MAX_READ_MARKERS_PER_USER)
+                    .collect::<Result<_, _>>()?;
+                for key in &keys {
+                    tree.remove(key)?;
+                }
+                Ok(keys.len())
+            },
+            |erased| *erased > 0,
+        )
+    }
+}
+
+/// Moves the marker in `tree` if `marker` is after the one held; whether it moved.
+fn sled_advance(
+    tree: &sled::Tree,
+    user: &UserKey,
+    room: &RoomId,
+    marker: ReadMarker,
+) -> Result<bool, StoreError> {
+    let key = key(user, room);
+    let mut expected = tree.get(key)?;
+    if expected.is_none()
+        && (tree.len() >= MAX_READ_MARKERS
+            || tree.scan_prefix(user.as_bytes()).count() >= MAX_READ_MARKERS_PER_USER)
+    {
+        return Err(StoreError::ReadMarkersFull);
+    }
+    // Two clients of one user may write at once: compare and swap keeps the marker
+    // monotonic whichever write lands first.
+    loop {
+        if let Some(held) = &expected
+            && decode(held)? >= marker
+        {
+            return Ok(false);
         }
-        if erased > 0 {
-            let _durable = crate::Store::flush(self)?;
+        match tree.compare_and_swap(key, expected.clone(), Some(&encode(marker)[..]))? {
+            Ok(()) => return Ok(true),
+            Err(conflict) => expected = conflict.current,
         }
-        Ok(erased)
     }
 }
 

@@ -22,6 +22,7 @@ use causerie_crypto::{UserKey, codec};
 use serde::{Deserialize, Serialize};
 
 use crate::error::StoreError;
+use crate::memory::lock;
 
 /// Name of the sled tree holding registration records.
 pub const RECORDS_TREE: &[u8] = b"causerie.records";
@@ -297,7 +298,7 @@ pub(crate) struct RecordTables {
 
 impl RecordStore for crate::MemoryStore {
     fn record(&self, user: &UserKey) -> Result<Option<RegistrationRecord>, StoreError> {
-        let tables = self.records.lock().map_err(|_| StoreError::Poisoned)?;
+        let tables = lock(&self.records)?;
         Ok(tables.by_user.get(user).cloned())
     }
 
@@ -306,7 +307,7 @@ impl RecordStore for crate::MemoryStore {
         user: &UserKey,
         change: &mut dyn FnMut(Option<RegistrationRecord>) -> Option<RegistrationRecord>,
     ) -> Result<Option<RegistrationRecord>, StoreError> {
-        let mut tables = self.records.lock().map_err(|_| StoreError::Poisoned)?;
+        let mut tables = lock(&self.records)?;
         let current = tables.by_user.get(user).cloned();
         let next = change(current);
         match &next {
@@ -332,7 +333,7 @@ impl RecordStore for crate::MemoryStore {
         after: Option<&UserKey>,
         limit: usize,
     ) -> Result<Vec<RegistrationRecord>, StoreError> {
-        let tables = self.records.lock().map_err(|_| StoreError::Poisoned)?;
+        let tables = lock(&self.records)?;
         let from = match after {
             Some(user) => std::ops::Bound::Excluded(*user),
             None => std::ops::Bound::Unbounded,
@@ -348,7 +349,7 @@ impl RecordStore for crate::MemoryStore {
 
 impl RecordStore for crate::SledStore {
     fn record(&self, user: &UserKey) -> Result<Option<RegistrationRecord>, StoreError> {
-        sled_record(&self.backing()?.db.open_tree(RECORDS_TREE)?, user)
+        self.with_tree(RECORDS_TREE, |tree| sled_record(tree, user))
     }
 
     fn update_record(
@@ -356,10 +357,12 @@ impl RecordStore for crate::SledStore {
         user: &UserKey,
         change: &mut dyn FnMut(Option<RegistrationRecord>) -> Option<RegistrationRecord>,
     ) -> Result<Option<RegistrationRecord>, StoreError> {
-        let next = sled_update(&self.backing()?.db.open_tree(RECORDS_TREE)?, user, change)?;
-        // One flush makes every tree durable; the returned record is the durable statement.
-        let _durable = crate::Store::flush(self)?;
-        Ok(next)
+        // Flushed even when nothing changed: the returned record is the durable statement.
+        self.write_tree(
+            RECORDS_TREE,
+            |tree| sled_update(tree, user, change),
+            |_| true,
+        )
     }
 
     fn records(
@@ -367,7 +370,7 @@ impl RecordStore for crate::SledStore {
         after: Option<&UserKey>,
         limit: usize,
     ) -> Result<Vec<RegistrationRecord>, StoreError> {
-        sled_records(&self.backing()?.db.open_tree(RECORDS_TREE)?, after, limit)
+        self.with_tree(RECORDS_TREE, |tree| sled_records(tree, after, limit))
     }
 }
 

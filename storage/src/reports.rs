@@ -19,9 +19,11 @@
 
 use std::collections::BTreeMap;
 
-use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
+use sled::transaction::TransactionalTree;
 
 use crate::error::StoreError;
+use crate::memory::lock;
+use crate::side_tree::{Tx, abort, read_count, tx_read, untx};
 
 /// Name of the sled tree holding the report tables.
 pub const REPORTS_TREE: &[u8] = b"causerie.reports";
@@ -118,28 +120,10 @@ fn item_key(table: ReportTable, key: &[u8]) -> Vec<u8> {
 
 const NEXT_OUTBOX: &[u8] = &[0x02];
 
-fn read_u64(value: Option<&[u8]>, what: &'static str) -> Result<u64, StoreError> {
-    match value {
-        None => Ok(0),
-        Some(bytes) => bytes
-            .try_into()
-            .map(u64::from_be_bytes)
-            .map_err(|_| StoreError::corrupt(what, "not 8 bytes")),
-    }
-}
-
-type Tx<T> = Result<T, ConflictableTransactionError<StoreError>>;
-
 fn tx_count(tree: &TransactionalTree, table: ReportTable) -> Tx<u64> {
-    let value = tree.get(count_key(table))?;
-    read_u64(value.as_deref(), "report table count").map_err(ConflictableTransactionError::Abort)
-}
-
-fn untx(error: TransactionError<StoreError>) -> StoreError {
-    match error {
-        TransactionError::Abort(e) => e,
-        TransactionError::Storage(e) => StoreError::Backend(e),
-    }
+    tx_read(tree, &count_key(table), |value| {
+        read_count(value, "report table count")
+    })
 }
 
 fn sled_put(
@@ -154,7 +138,7 @@ fn sled_put(
         if tx.insert(&full[..], value)?.is_none() {
             let count = tx_count(tx, table)?;
             if count >= table.max_items() as u64 {
-                return Err(ConflictableTransactionError::Abort(StoreError::ReportsFull));
+                return abort(StoreError::ReportsFull);
             }
             tx.insert(&count_key(table)[..], &(count + 1).to_be_bytes()[..])?;
         }
@@ -170,10 +154,10 @@ fn sled_remove(tree: &sled::Tree, table: ReportTable, key: &[u8]) -> Result<bool
             return Ok(false);
         }
         let Some(count) = tx_count(tx, table)?.checked_sub(1) else {
-            return Err(ConflictableTransactionError::Abort(StoreError::corrupt(
+            return abort(StoreError::corrupt(
                 "report table count",
                 "an item but a count of 0",
-            )));
+            ));
         };
         tx.insert(&count_key(table)[..], &count.to_be_bytes()[..])?;
         Ok(true)
@@ -208,24 +192,25 @@ fn sled_scan(
 
 impl ReportStore for crate::SledStore {
     fn report_put(&self, table: ReportTable, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
-        let backing = self.backing()?;
-        sled_put(&backing.db.open_tree(REPORTS_TREE)?, table, key, value)?;
-        backing.db.flush()?;
-        Ok(())
+        self.write_tree(
+            REPORTS_TREE,
+            |tree| sled_put(tree, table, key, value),
+            |_| true,
+        )
     }
 
     fn report_get(&self, table: ReportTable, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        let tree = self.backing()?.db.open_tree(REPORTS_TREE)?;
-        Ok(tree.get(item_key(table, key))?.map(|v| v.to_vec()))
+        self.with_tree(REPORTS_TREE, |tree| {
+            Ok(tree.get(item_key(table, key))?.map(|v| v.to_vec()))
+        })
     }
 
     fn report_remove(&self, table: ReportTable, key: &[u8]) -> Result<bool, StoreError> {
-        let backing = self.backing()?;
-        let removed = sled_remove(&backing.db.open_tree(REPORTS_TREE)?, table, key)?;
-        if removed {
-            backing.db.flush()?;
-        }
-        Ok(removed)
+        self.write_tree(
+            REPORTS_TREE,
+            |tree| sled_remove(tree, table, key),
+            |removed| *removed,
+        )
     }
 
     fn report_scan(
@@ -235,31 +220,28 @@ impl ReportStore for crate::SledStore {
         after: Option<&[u8]>,
         limit: usize,
     ) -> Result<Vec<ReportEntry>, StoreError> {
-        sled_scan(
-            &self.backing()?.db.open_tree(REPORTS_TREE)?,
-            table,
-            prefix,
-            after,
-            limit,
-        )
+        self.with_tree(REPORTS_TREE, |tree| {
+            sled_scan(tree, table, prefix, after, limit)
+        })
     }
 
     fn report_len(&self, table: ReportTable) -> Result<usize, StoreError> {
-        let tree = self.backing()?.db.open_tree(REPORTS_TREE)?;
-        let count = read_u64(tree.get(count_key(table))?.as_deref(), "report table count")?;
+        let value = self.with_tree(REPORTS_TREE, |tree| Ok(tree.get(count_key(table))?))?;
+        let count = read_count(value.as_deref(), "report table count")?;
         Ok(usize::try_from(count).unwrap_or(usize::MAX))
     }
 
     fn report_next_outbox_id(&self) -> Result<u64, StoreError> {
-        let tree = self.backing()?.db.open_tree(REPORTS_TREE)?;
-        let previous = tree.fetch_and_update(NEXT_OUTBOX, |old| {
-            let next = old
-                .and_then(|b| <[u8; 8]>::try_from(b).ok())
-                .map_or(0, u64::from_be_bytes)
-                .saturating_add(1);
-            Some(next.to_be_bytes().to_vec())
+        let previous = self.with_tree(REPORTS_TREE, |tree| {
+            Ok(tree.fetch_and_update(NEXT_OUTBOX, |old| {
+                let next = old
+                    .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                    .map_or(0, u64::from_be_bytes)
+                    .saturating_add(1);
+                Some(next.to_be_bytes().to_vec())
+            })?)
         })?;
-        read_u64(previous.as_deref(), "next outbox id")
+        read_count(previous.as_deref(), "next outbox id")
     }
 }
 
@@ -274,7 +256,7 @@ pub(crate) struct ReportTables {
 impl ReportStore for crate::MemoryStore {
     fn report_put(&self, table: ReportTable, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
         check_sizes(key, value)?;
-        let mut tables = self.reports.lock().map_err(|_| StoreError::Poisoned)?;
+        let mut tables = lock(&self.reports)?;
         let entry = (table, key.to_vec());
         if !tables.items.contains_key(&entry) {
             let count = tables.counts.entry(table).or_default();
@@ -288,12 +270,12 @@ impl ReportStore for crate::MemoryStore {
     }
 
     fn report_get(&self, table: ReportTable, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        let tables = self.reports.lock().map_err(|_| StoreError::Poisoned)?;
+        let tables = lock(&self.reports)?;
         Ok(tables.items.get(&(table, key.to_vec())).cloned())
     }
 
     fn report_remove(&self, table: ReportTable, key: &[u8]) -> Result<bool, StoreError> {
-        let mut tables = self.reports.lock().map_err(|_| StoreError::Poisoned)?;
+        let mut tables = lock(&self.reports)?;
         let removed = tables.items.remove(&(table, key.to_vec())).is_some();
         if removed {
             let count = tables.counts.entry(table).or_default();
@@ -309,7 +291,7 @@ impl ReportStore for crate::MemoryStore {
         after: Option<&[u8]>,
         limit: usize,
     ) -> Result<Vec<ReportEntry>, StoreError> {
-        let tables = self.reports.lock().map_err(|_| StoreError::Poisoned)?;
+        let tables = lock(&self.reports)?;
         Ok(tables
             .items
             .range((table, prefix.to_vec())..)
@@ -321,12 +303,12 @@ impl ReportStore for crate::MemoryStore {
     }
 
     fn report_len(&self, table: ReportTable) -> Result<usize, StoreError> {
-        let tables = self.reports.lock().map_err(|_| StoreError::Poisoned)?;
+        let tables = lock(&self.reports)?;
         Ok(tables.counts.get(&table).copied().unwrap_or(0))
     }
 
     fn report_next_outbox_id(&self) -> Result<u64, StoreError> {
-        let mut tables = self.reports.lock().map_err(|_| StoreError::Poisoned)?;
+        let mut tables = lock(&self.reports)?;
         let id = tables.next_outbox;
         tables.next_outbox += 1;
         Ok(id)

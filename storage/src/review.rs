@@ -17,9 +17,14 @@
 use std::collections::BTreeMap;
 
 use causerie_crypto::{Hash32, RoomId};
-use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
+use sled::transaction::TransactionalTree;
 
 use crate::error::StoreError;
+use crate::memory::lock;
+use crate::side_tree::{
+    Tx, abort, array_at, array_from, next_and_count_value, read_count, read_next_and_count,
+    tx_read, untx,
+};
 
 /// Name of the sled tree holding the review queues.
 pub const REVIEW_TREE: &[u8] = b"causerie.review";
@@ -107,87 +112,31 @@ fn item_key(room: &RoomId, id: ReviewId) -> [u8; 41] {
 }
 
 fn parse_item_key(key: &[u8]) -> Result<(RoomId, ReviewId), StoreError> {
-    let bad = || StoreError::corrupt("review item", "bad key");
-    let room: [u8; 32] = key
-        .get(1..33)
-        .and_then(|b| b.try_into().ok())
-        .ok_or_else(bad)?;
-    let id: [u8; 8] = key
-        .get(33..41)
-        .and_then(|b| b.try_into().ok())
-        .ok_or_else(bad)?;
-    if key.len() != 41 {
-        return Err(bad());
-    }
+    let (Some(room), Some(id)) = (array_at(key, 1), array_from(key, 33)) else {
+        return Err(StoreError::corrupt("review item", "bad key"));
+    };
     Ok((RoomId(Hash32(room)), ReviewId(u64::from_be_bytes(id))))
-}
-
-fn read_u64(bytes: &[u8]) -> u64 {
-    let mut out = [0; 8];
-    out.copy_from_slice(bytes);
-    u64::from_be_bytes(out)
 }
 
 /// A room's next id and item count, from its meta key.
 fn read_room_meta(value: Option<&[u8]>) -> Result<(u64, u64), StoreError> {
-    let Some(value) = value else {
-        return Ok((0, 0));
-    };
-    if value.len() != 16 {
-        return Err(StoreError::corrupt("review room meta", "not 16 bytes"));
-    }
-    let (next, count) = (read_u64(&value[..8]), read_u64(&value[8..]));
-    if count > MAX_REVIEW_ITEMS_PER_ROOM as u64 || count > next {
-        return Err(StoreError::corrupt(
-            "review room meta",
-            "count out of bounds",
-        ));
-    }
-    Ok((next, count))
+    read_next_and_count(value, MAX_REVIEW_ITEMS_PER_ROOM, "review room meta")
 }
 
 fn read_total(value: Option<&[u8]>) -> Result<u64, StoreError> {
-    let Some(value) = value else {
-        return Ok(0);
-    };
-    if value.len() != 8 {
-        return Err(StoreError::corrupt("review total", "not 8 bytes"));
-    }
-    let total = read_u64(value);
+    let total = read_count(value, "review total")?;
     if total > MAX_REVIEW_ITEMS as u64 {
         return Err(StoreError::corrupt("review total", "out of bounds"));
     }
     Ok(total)
 }
 
-fn room_meta_value(next: u64, count: u64) -> [u8; 16] {
-    let mut value = [0; 16];
-    value[..8].copy_from_slice(&next.to_be_bytes());
-    value[8..].copy_from_slice(&count.to_be_bytes());
-    value
-}
-
-type Tx<T> = Result<T, ConflictableTransactionError<StoreError>>;
-
-fn abort<T>(error: StoreError) -> Tx<T> {
-    Err(ConflictableTransactionError::Abort(error))
-}
-
 fn tx_room_meta(tree: &TransactionalTree, room: &RoomId) -> Tx<(u64, u64)> {
-    let value = tree.get(room_key(room))?;
-    read_room_meta(value.as_deref()).map_err(ConflictableTransactionError::Abort)
+    tx_read(tree, &room_key(room), read_room_meta)
 }
 
 fn tx_total(tree: &TransactionalTree) -> Tx<u64> {
-    let value = tree.get(key::TOTAL)?;
-    read_total(value.as_deref()).map_err(ConflictableTransactionError::Abort)
-}
-
-fn untx(error: TransactionError<StoreError>) -> StoreError {
-    match error {
-        TransactionError::Abort(e) => e,
-        TransactionError::Storage(e) => StoreError::Backend(e),
-    }
+    tx_read(tree, key::TOTAL, read_total)
 }
 
 fn sled_push(tree: &sled::Tree, room: &RoomId, item: &[u8]) -> Result<ReviewId, StoreError> {
@@ -203,7 +152,10 @@ fn sled_push(tree: &sled::Tree, room: &RoomId, item: &[u8]) -> Result<ReviewId, 
         };
         let id = ReviewId(next);
         tx.insert(&item_key(room, id)[..], item)?;
-        tx.insert(&room_key(room)[..], &room_meta_value(after, count + 1)[..])?;
+        tx.insert(
+            &room_key(room)[..],
+            &next_and_count_value(after, count + 1)[..],
+        )?;
         tx.insert(key::TOTAL, &(total + 1).to_be_bytes()[..])?;
         Ok(id)
     })
@@ -286,7 +238,7 @@ fn sled_remove(tree: &sled::Tree, room: &RoomId, id: ReviewId) -> Result<bool, S
                 "an item but a count of 0",
             ));
         };
-        tx.insert(&room_key(room)[..], &room_meta_value(next, count)[..])?;
+        tx.insert(&room_key(room)[..], &next_and_count_value(next, count)[..])?;
         tx.insert(key::TOTAL, &total.to_be_bytes()[..])?;
         Ok(true)
     })
@@ -353,7 +305,7 @@ impl ReviewStore for crate::MemoryStore {
         limit: usize,
     ) -> Result<Vec<ReviewItem>, StoreError> {
         use std::ops::Bound;
-        let tables = self.review.lock().map_err(|_| StoreError::Poisoned)?;
+        let tables = lock(&self.review)?;
         let from = match after {
             Some(id) => Bound::Excluded((*room, id)),
             None => Bound::Included((*room, ReviewId(0))),
@@ -367,7 +319,7 @@ impl ReviewStore for crate::MemoryStore {
         limit: usize,
     ) -> Result<Vec<ReviewItem>, StoreError> {
         use std::ops::Bound;
-        let tables = self.review.lock().map_err(|_| StoreError::Poisoned)?;
+        let tables = lock(&self.review)?;
         let from = match after {
             Some(key) => Bound::Excluded(key),
             None => Bound::Unbounded,
@@ -376,7 +328,7 @@ impl ReviewStore for crate::MemoryStore {
     }
 
     fn review_item(&self, room: &RoomId, id: ReviewId) -> Result<Option<ReviewItem>, StoreError> {
-        let tables = self.review.lock().map_err(|_| StoreError::Poisoned)?;
+        let tables = lock(&self.review)?;
         Ok(tables.items.get(&(*room, id)).map(|bytes| ReviewItem {
             room: *room,
             id,
@@ -385,22 +337,19 @@ impl ReviewStore for crate::MemoryStore {
     }
 
     fn review_remove(&self, room: &RoomId, id: ReviewId) -> Result<bool, StoreError> {
-        let mut tables = self.review.lock().map_err(|_| StoreError::Poisoned)?;
+        let mut tables = lock(&self.review)?;
         Ok(tables.items.remove(&(*room, id)).is_some())
     }
 
     fn review_len(&self, room: &RoomId) -> Result<usize, StoreError> {
-        let tables = self.review.lock().map_err(|_| StoreError::Poisoned)?;
+        let tables = lock(&self.review)?;
         Ok(tables.len(room))
     }
 }
 
 impl ReviewStore for crate::SledStore {
     fn review_push(&self, room: &RoomId, item: &[u8]) -> Result<ReviewId, StoreError> {
-        let id = sled_push(&self.backing()?.db.open_tree(REVIEW_TREE)?, room, item)?;
-        // One flush makes every tree durable.
-        self.backing()?.db.flush()?;
-        Ok(id)
+        self.write_tree(REVIEW_TREE, |tree| sled_push(tree, room, item), |_| true)
     }
 
     fn review_items(
@@ -409,12 +358,7 @@ impl ReviewStore for crate::SledStore {
         after: Option<ReviewId>,
         limit: usize,
     ) -> Result<Vec<ReviewItem>, StoreError> {
-        sled_items(
-            &self.backing()?.db.open_tree(REVIEW_TREE)?,
-            room,
-            after,
-            limit,
-        )
+        self.with_tree(REVIEW_TREE, |tree| sled_items(tree, room, after, limit))
     }
 
     fn review_all(
@@ -422,12 +366,12 @@ impl ReviewStore for crate::SledStore {
         after: Option<(RoomId, ReviewId)>,
         limit: usize,
     ) -> Result<Vec<ReviewItem>, StoreError> {
-        sled_all(&self.backing()?.db.open_tree(REVIEW_TREE)?, after, limit)
+        self.with_tree(REVIEW_TREE, |tree| sled_all(tree, after, limit))
     }
 
     fn review_item(&self, room: &RoomId, id: ReviewId) -> Result<Option<ReviewItem>, StoreError> {
-        let tree = self.backing()?.db.open_tree(REVIEW_TREE)?;
-        let Some(value) = tree.get(item_key(room, id))? else {
+        let Some(value) = self.with_tree(REVIEW_TREE, |tree| Ok(tree.get(item_key(room, id))?))?
+        else {
             return Ok(None);
         };
         check_size(&value)
@@ -440,19 +384,15 @@ impl ReviewStore for crate::SledStore {
     }
 
     fn review_remove(&self, room: &RoomId, id: ReviewId) -> Result<bool, StoreError> {
-        let removed = sled_remove(&self.backing()?.db.open_tree(REVIEW_TREE)?, room, id)?;
-        if removed {
-            self.backing()?.db.flush()?;
-        }
-        Ok(removed)
+        self.write_tree(
+            REVIEW_TREE,
+            |tree| sled_remove(tree, room, id),
+            |removed| *removed,
+        )
     }
 
     fn review_len(&self, room: &RoomId) -> Result<usize, StoreError> {
-        let value = self
-            .backing()?
-            .db
-            .open_tree(REVIEW_TREE)?
-            .get(room_key(room))?;
+        let value = self.with_tree(REVIEW_TREE, |tree| Ok(tree.get(room_key(room))?))?;
         let (_, count) = read_room_meta(value.as_deref())?;
         // At most MAX_REVIEW_ITEMS_PER_ROOM: checked by read_room_meta.
         Ok(usize::try_from(count).unwrap_or(MAX_REVIEW_ITEMS_PER_ROOM))

@@ -14,6 +14,8 @@
 use std::collections::BTreeMap;
 
 use crate::error::StoreError;
+use crate::memory::lock;
+use crate::side_tree::{Tx, seq_key, seq_page, untx};
 
 /// Name of the sled tree holding revocations.
 pub const REVOCATIONS_TREE: &[u8] = b"causerie.revocations";
@@ -39,13 +41,6 @@ pub trait RevocationStore {
     /// Statements with a seq greater than `after`, in seq order, at most `limit` (clamped to
     /// [`MAX_REVOCATION_PAGE`]).
     fn revocations(&self, after: u64, limit: usize) -> Result<Vec<(u64, Vec<u8>)>, StoreError>;
-}
-
-fn seq_key(seq: u64) -> [u8; 9] {
-    let mut key = [0u8; 9];
-    key[0] = prefix::BY_SEQ;
-    key[1..].copy_from_slice(&seq.to_be_bytes());
-    key
 }
 
 fn id_key(id: &[u8; 32]) -> [u8; 33] {
@@ -75,7 +70,7 @@ pub(crate) struct RevocationTables {
 impl RevocationStore for crate::MemoryStore {
     fn add_revocation(&self, id: &[u8; 32], bytes: &[u8]) -> Result<Option<u64>, StoreError> {
         check_size(bytes)?;
-        let mut tables = self.revocations.lock().map_err(|_| StoreError::Poisoned)?;
+        let mut tables = lock(&self.revocations)?;
         if tables.by_id.contains_key(id) {
             return Ok(None);
         }
@@ -89,7 +84,7 @@ impl RevocationStore for crate::MemoryStore {
     }
 
     fn revocations(&self, after: u64, limit: usize) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
-        let tables = self.revocations.lock().map_err(|_| StoreError::Poisoned)?;
+        let tables = lock(&self.revocations)?;
         Ok(tables
             .by_seq
             .range(after.saturating_add(1)..)
@@ -114,49 +109,34 @@ impl RevocationStore for crate::SledStore {
         // Monotonic across restarts (sled persists its id counter); gaps are harmless.
         let seq = backing.db.generate_id()?.saturating_add(1);
         let added = tree
-            .transaction(|t| {
+            .transaction(|t| -> Tx<bool> {
                 if t.get(id_key(id))?.is_some() {
                     return Ok(false);
                 }
                 t.insert(&id_key(id)[..], &seq.to_be_bytes()[..])?;
-                t.insert(&seq_key(seq)[..], bytes)?;
+                t.insert(&seq_key(prefix::BY_SEQ, seq)[..], bytes)?;
                 Ok(true)
             })
-            .map_err(|e: sled::transaction::TransactionError<()>| match e {
-                sled::transaction::TransactionError::Storage(e) => StoreError::from(e),
-                sled::transaction::TransactionError::Abort(()) => {
-                    StoreError::corrupt("revocation", "transaction aborted")
-                }
-            })?;
+            .map_err(untx)?;
         if !added {
             return Ok(None);
         }
-        let _durable = crate::Store::flush(self)?;
+        // Flushed under the same hold of the database (see `side_tree.rs`).
+        backing.db.flush()?;
         Ok(Some(seq))
     }
 
     fn revocations(&self, after: u64, limit: usize) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
-        let tree = self.backing()?.db.open_tree(REVOCATIONS_TREE)?;
-        let start = seq_key(after.saturating_add(1));
-        let mut out = Vec::new();
-        for item in tree.range(start..) {
-            if out.len() >= limit.min(MAX_REVOCATION_PAGE) {
-                break;
-            }
-            let (key, value) = item?;
-            if key.first() != Some(&prefix::BY_SEQ) {
-                break;
-            }
-            let seq: [u8; 8] = key
-                .get(1..)
-                .and_then(|k| k.try_into().ok())
-                .ok_or_else(|| StoreError::corrupt("revocation", "bad seq key"))?;
-            if value.len() > MAX_STORED_REVOCATION_BYTES {
-                return Err(StoreError::corrupt("revocation", "over its size bound"));
-            }
-            out.push((u64::from_be_bytes(seq), value.to_vec()));
-        }
-        Ok(out)
+        self.with_tree(REVOCATIONS_TREE, |tree| {
+            seq_page(
+                tree,
+                prefix::BY_SEQ,
+                after.saturating_add(1),
+                limit.min(MAX_REVOCATION_PAGE),
+                MAX_STORED_REVOCATION_BYTES,
+                "revocation",
+            )
+        })
     }
 }
 
