@@ -51,12 +51,17 @@ pub(crate) struct EventIndexes {
     waiting: BTreeSet<(EventId, EventId)>,
 }
 
-/// Lower bound of the keys `(prefix, id)` strictly after `after`.
-fn after_bound<P: Copy>(prefix: P, after: Option<&EventId>) -> Bound<(P, EventId)> {
-    match after {
+/// A range of the keys `(prefix, id)` of one prefix.
+type IdRange<P> = (Bound<(P, EventId)>, Bound<(P, EventId)>);
+
+/// The range of the keys `(prefix, id)` with `id` strictly after `after` (every id of the
+/// prefix without one).
+fn ids_after<P: Copy>(prefix: P, after: Option<&EventId>) -> IdRange<P> {
+    let start = match after {
         Some(id) => Bound::Excluded((prefix, *id)),
         None => Bound::Included((prefix, ID_MIN)),
-    }
+    };
+    (start, Bound::Included((prefix, ID_MAX)))
 }
 
 impl EventIndexes {
@@ -287,7 +292,7 @@ impl EventIndexes {
         limit: usize,
     ) -> Vec<(EventId, String)> {
         self.rejected
-            .range((after_bound(*room, after), Bound::Included((*room, ID_MAX))))
+            .range(ids_after(*room, after))
             .take(page_len(limit))
             .map(|((_, id), reason)| (*id, reason.clone()))
             .collect()
@@ -300,7 +305,7 @@ impl EventIndexes {
         limit: usize,
     ) -> Vec<EventId> {
         self.soft_failed
-            .range((after_bound(*room, after), Bound::Included((*room, ID_MAX))))
+            .range(ids_after(*room, after))
             .take(page_len(limit))
             .map(|(_, id)| *id)
             .collect()
@@ -313,7 +318,7 @@ impl EventIndexes {
         limit: usize,
     ) -> Vec<(EventId, BTreeSet<EventId>)> {
         self.outliers
-            .range((after_bound(*room, after), Bound::Included((*room, ID_MAX))))
+            .range(ids_after(*room, after))
             .take(page_len(limit))
             .map(|((_, id), missing)| (*id, missing.clone()))
             .collect()
@@ -326,10 +331,7 @@ impl EventIndexes {
         limit: usize,
     ) -> Vec<EventId> {
         self.waiting
-            .range((
-                after_bound(*missing, after),
-                Bound::Included((*missing, ID_MAX)),
-            ))
+            .range(ids_after(*missing, after))
             .take(page_len(limit))
             .map(|(_, id)| *id)
             .collect()

@@ -467,6 +467,11 @@ impl SledStore {
             .map_err(|_| StoreError::Poisoned)
     }
 
+    /// The value under the key `prefix ‖ id` of the event tree, if any.
+    fn value_of(&self, prefix: u8, id: &[u8]) -> Result<Option<IVec>, StoreError> {
+        Ok(self.backing()?.tree.get(key(prefix, &[id]))?)
+    }
+
     /// Up to `limit` entries under `prefix`, strictly beyond the key `prefix ‖ cursor`.
     fn scan(
         &self,
@@ -916,11 +921,7 @@ impl IndexedBackend for SledStore {
     }
 
     fn stored_extremities(&self, room: &RoomId) -> Result<BTreeSet<EventId>, StoreError> {
-        match self
-            .backing()?
-            .tree
-            .get(key(prefix::EXTREMITIES, &[room.as_bytes()]))?
-        {
+        match self.value_of(prefix::EXTREMITIES, room.as_bytes())? {
             Some(value) => Ok(ids_of(&value)?.into_iter().collect()),
             None => Ok(BTreeSet::new()),
         }
@@ -929,14 +930,9 @@ impl IndexedBackend for SledStore {
 
 impl StateStore for SledStore {
     fn snapshot(&self, id: &SnapshotId) -> Result<Option<StateSnapshot>, StoreError> {
-        match self
-            .backing()?
-            .tree
-            .get(key(prefix::SNAPSHOT, &[id.as_bytes()]))?
-        {
-            Some(value) => StateSnapshot::decode(id, &value).map(Some),
-            None => Ok(None),
-        }
+        self.value_of(prefix::SNAPSHOT, id.as_bytes())?
+            .map(|value| StateSnapshot::decode(id, &value))
+            .transpose()
     }
 
     fn state_before(&self, event: &EventId) -> Result<Option<SnapshotId>, StoreError> {
@@ -949,27 +945,17 @@ impl StateStore for SledStore {
     }
 
     fn current_state(&self, room: &RoomId) -> Result<Option<SnapshotId>, StoreError> {
-        match self
-            .backing()?
-            .tree
-            .get(key(prefix::CURRENT, &[room.as_bytes()]))?
-        {
-            Some(value) => Ok(Some(SnapshotId(Hash32(fixed(&value, "current state")?)))),
-            None => Ok(None),
-        }
+        self.value_of(prefix::CURRENT, room.as_bytes())?
+            .map(|value| Ok(SnapshotId(Hash32(fixed(&value, "current state")?))))
+            .transpose()
     }
 }
 
 impl IdentityStore for SledStore {
     fn attestation(&self, id: &AttestationId) -> Result<Option<Attestation>, StoreError> {
-        match self
-            .backing()?
-            .tree
-            .get(key(prefix::ATTESTATION, &[id.as_bytes()]))?
-        {
-            Some(value) => decode_attestation(id, &value).map(Some),
-            None => Ok(None),
-        }
+        self.value_of(prefix::ATTESTATION, id.as_bytes())?
+            .map(|value| decode_attestation(id, &value))
+            .transpose()
     }
 
     fn attestations_for(
