@@ -154,11 +154,7 @@ mod tests {
 
     #[test]
     fn sled_backend_and_reopen() {
-        let dir = tempfile::tempdir().unwrap();
-        {
-            let store = crate::SledStore::open(dir.path()).unwrap();
-            exercise(&store);
-        }
+        let dir = crate::test_stores::sled_dir_after(|store| exercise(store));
         let store = crate::SledStore::open(dir.path()).unwrap();
         assert_eq!(
             store.aliases().unwrap(),

@@ -230,14 +230,9 @@ mod tests {
     #[test]
     fn both_backends_append_in_order_and_page() {
         exercise(&crate::MemoryStore::new());
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("store");
-        {
-            let store = crate::SledStore::open(&path).unwrap();
-            exercise(&store);
-        }
+        let dir = crate::test_stores::sled_dir_after(|store| exercise(store));
         // Durable across a reopen.
-        let store = crate::SledStore::open(&path).unwrap();
+        let store = crate::SledStore::open(dir.path()).unwrap();
         assert_eq!(store.audit_tip().unwrap().seq, 5);
         assert_eq!(store.audit_entries(0, 100).unwrap().len(), 5);
     }

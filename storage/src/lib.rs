@@ -75,6 +75,8 @@ pub mod revocations;
 mod side_tree;
 pub mod sled_store;
 pub mod state;
+#[cfg(test)]
+mod test_stores;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod traits;

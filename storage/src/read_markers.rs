@@ -240,38 +240,24 @@ mod tests {
         let alice = UserSecret::from_seed(&[1; 32]).public();
         let bob = UserSecret::from_seed(&[2; 32]).public();
         assert_eq!(store.read_marker(&alice, &room(1)).unwrap(), None);
-        assert!(
-            store
-                .advance_read_marker(&alice, &room(1), at(5, 1))
-                .unwrap()
-        );
-        // Only forward: an earlier depth, or the same depth with a smaller id, is ignored.
-        assert!(
-            !store
-                .advance_read_marker(&alice, &room(1), at(4, 9))
-                .unwrap()
-        );
-        assert!(
-            !store
-                .advance_read_marker(&alice, &room(1), at(5, 0))
-                .unwrap()
-        );
-        assert!(
-            !store
-                .advance_read_marker(&alice, &room(1), at(5, 1))
-                .unwrap()
-        );
-        assert!(
-            store
-                .advance_read_marker(&alice, &room(1), at(5, 2))
-                .unwrap()
-        );
-        assert!(
-            store
-                .advance_read_marker(&alice, &room(2), at(1, 1))
-                .unwrap()
-        );
-        assert!(store.advance_read_marker(&bob, &room(1), at(9, 9)).unwrap());
+        // (user, room, marker, whether it moves)
+        let steps = [
+            (&alice, 1, at(5, 1), true),
+            // Only forward: an earlier depth, or the same depth with a smaller id, is ignored.
+            (&alice, 1, at(4, 9), false),
+            (&alice, 1, at(5, 0), false),
+            (&alice, 1, at(5, 1), false),
+            (&alice, 1, at(5, 2), true),
+            (&alice, 2, at(1, 1), true),
+            (&bob, 1, at(9, 9), true),
+        ];
+        for (user, r, marker, moves) in steps {
+            assert_eq!(
+                store.advance_read_marker(user, &room(r), marker).unwrap(),
+                moves,
+                "{marker:?} in room {r}"
+            );
+        }
         assert_eq!(store.read_marker(&alice, &room(1)).unwrap(), Some(at(5, 2)));
         assert_eq!(
             store.read_markers_of(&alice).unwrap(),
@@ -289,17 +275,15 @@ mod tests {
 
     #[test]
     fn sled_backend_survives_a_reopen() {
-        let dir = tempfile::tempdir().unwrap();
         let alice = UserSecret::from_seed(&[1; 32]).public();
-        {
-            let store = crate::SledStore::open(dir.path()).unwrap();
-            exercise(&store);
+        let dir = crate::test_stores::sled_dir_after(|store| {
+            exercise(store);
             assert!(
                 store
                     .advance_read_marker(&alice, &room(3), at(7, 7))
                     .unwrap()
             );
-        }
+        });
         let store = crate::SledStore::open(dir.path()).unwrap();
         assert_eq!(store.read_marker(&alice, &room(3)).unwrap(), Some(at(7, 7)));
     }

@@ -175,11 +175,7 @@ mod tests {
 
     #[test]
     fn sled_backend_and_reopen() {
-        let dir = tempfile::tempdir().unwrap();
-        {
-            let store = crate::SledStore::open(dir.path()).unwrap();
-            exercise(&store);
-        }
+        let dir = crate::test_stores::sled_dir_after(|store| exercise(store));
         let store = crate::SledStore::open(dir.path()).unwrap();
         let all = store.revocations(0, 10).unwrap();
         assert_eq!(all.len(), 2);

@@ -37,6 +37,16 @@ fn account(secret: &causerie_crypto::UserSecret, handle: &str) -> causerie_stora
     }
 }
 
+/// Whether `event` reads back from `store` redacted.
+fn reads_redacted(store: &SledStore, event: &Event) -> bool {
+    store
+        .event(&event.id())
+        .unwrap()
+        .unwrap()
+        .event
+        .is_redacted()
+}
+
 /// A store with a room of `count` messages after its create event, the first one secret.
 fn filled(dir: &Path, count: usize) -> (SledStore, Vec<Event>) {
     let store = SledStore::open(dir).unwrap();
@@ -62,14 +72,7 @@ fn compaction_removes_redacted_text_from_the_files() {
     store.inbox_push(b"a letter").unwrap();
     let secret = events[1].clone();
     commit(&store, &[secret.redacted()], EventStatus::Accepted);
-    assert!(
-        store
-            .event(&secret.id())
-            .unwrap()
-            .unwrap()
-            .event
-            .is_redacted()
-    );
+    assert!(reads_redacted(&store, &secret));
     // Replaced, but sled's log still has the old chunk.
     assert!(files_contain(&path, b"secret-text-4711"));
 
@@ -133,14 +136,7 @@ fn a_temporary_store_compacts_too() {
     commit(&store, &[create, message.clone()], EventStatus::Accepted);
     commit(&store, &[message.redacted()], EventStatus::Accepted);
     assert!(store.compact().unwrap().entries > 0);
-    assert!(
-        store
-            .event(&message.id())
-            .unwrap()
-            .unwrap()
-            .event
-            .is_redacted()
-    );
+    assert!(reads_redacted(&store, &message));
 }
 
 /// Lays out the directories a crash leaves at each step of the swap and checks that opening

@@ -16,8 +16,8 @@ use std::fmt::Debug;
 
 use causerie_crypto::{Attestation, Event, EventId, RoomId, UserSecret};
 use causerie_storage::{
-    Direction, EventStatus, EventStore, MemoryStore, RoomDagStore, SledStore, SnapshotId, StateMap,
-    StateSnapshot, StateStore, Store, StoreError, WriteBatch, WriteOp,
+    Direction, EventStatus, EventStore, MemoryStore, SledStore, SnapshotId, StateMap,
+    StateSnapshot, Store, StoreError, WriteBatch, WriteOp,
 };
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
@@ -163,140 +163,94 @@ fn norm<T>(result: Result<T, StoreError>) -> Result<T, &'static str> {
     result.map_err(|e| e.reason())
 }
 
-fn same<T: PartialEq + Debug>(
-    ctx: &str,
-    what: &str,
-    sled: Result<T, StoreError>,
-    memory: Result<T, StoreError>,
-) {
-    assert_eq!(
-        norm(sled),
-        norm(memory),
-        "{ctx}: {what} differs (left: sled, right: memory)"
-    );
+/// The two stores under test, compared query by query.
+struct Compared<'a> {
+    ctx: &'a str,
+    sled: &'a dyn Store,
+    memory: &'a dyn Store,
+}
+
+impl Compared<'_> {
+    /// Asserts that `query` answers alike on both stores.
+    fn same<T: PartialEq + Debug>(
+        &self,
+        what: &str,
+        query: impl Fn(&dyn Store) -> Result<T, StoreError>,
+    ) {
+        assert_eq!(
+            norm(query(self.sled)),
+            norm(query(self.memory)),
+            "{}: {what} differs (left: sled, right: memory)",
+            self.ctx
+        );
+    }
+}
+
+/// Every item of a paged query, walked from the start with each page's last item as the next
+/// cursor.
+fn walk_pages<T: Copy>(
+    mut page: impl FnMut(Option<T>) -> Result<Vec<T>, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    let mut out = Vec::new();
+    let mut cursor = None;
+    loop {
+        let items = page(cursor)?;
+        let Some(last) = items.last() else {
+            return Ok(out);
+        };
+        cursor = Some(*last);
+        out.extend(items);
+    }
 }
 
 fn compare(ctx: &str, rng: &mut ChaCha8Rng, pool: &Pool, sled: &SledStore, memory: &MemoryStore) {
-    same(
-        ctx,
-        "last_sequence",
-        sled.last_sequence(),
-        memory.last_sequence(),
-    );
-    let event_view = |s: &dyn Store, id: &EventId| {
-        s.event(id)
-            .map(|o| o.map(|r| (r.event.as_bytes().to_vec(), r.status, r.state_before)))
-    };
+    let stores = Compared { ctx, sled, memory };
+    stores.same("last_sequence", |s| s.last_sequence());
     for id in &pool.ids {
-        same(
-            ctx,
-            &format!("event {id}"),
-            event_view(sled, id),
-            event_view(memory, id),
-        );
-        same(ctx, "contains", sled.contains(id), memory.contains(id));
-        same(
-            ctx,
-            "children",
-            sled.children(id, None, usize::MAX),
-            memory.children(id, None, usize::MAX),
-        );
-        same(
-            ctx,
-            "waiting_for",
-            sled.waiting_for(id, None, usize::MAX),
-            memory.waiting_for(id, None, usize::MAX),
-        );
-        same(
-            ctx,
-            "state_before",
-            sled.state_before(id),
-            memory.state_before(id),
-        );
+        stores.same(&format!("event {id}"), |s| {
+            s.event(id)
+                .map(|o| o.map(|r| (r.event.as_bytes().to_vec(), r.status, r.state_before)))
+        });
+        stores.same("contains", |s| s.contains(id));
+        stores.same("children", |s| s.children(id, None, usize::MAX));
+        stores.same("waiting_for", |s| s.waiting_for(id, None, usize::MAX));
+        stores.same("state_before", |s| s.state_before(id));
     }
     for room in &pool.rooms {
-        same(
-            ctx,
-            "extremities",
-            sled.extremities(room),
-            memory.extremities(room),
-        );
-        same(
-            ctx,
-            "current_state",
-            sled.current_state(room),
-            memory.current_state(room),
-        );
-        same(
-            ctx,
-            "rejected",
-            sled.rejected(room, None, usize::MAX),
-            memory.rejected(room, None, usize::MAX),
-        );
-        same(
-            ctx,
-            "soft_failed",
-            sled.soft_failed(room, None, usize::MAX),
-            memory.soft_failed(room, None, usize::MAX),
-        );
-        same(
-            ctx,
-            "outliers",
-            sled.outliers(room, None, usize::MAX),
-            memory.outliers(room, None, usize::MAX),
-        );
+        stores.same("extremities", |s| s.extremities(room));
+        stores.same("current_state", |s| s.current_state(room));
+        stores.same("rejected", |s| s.rejected(room, None, usize::MAX));
+        stores.same("soft_failed", |s| s.soft_failed(room, None, usize::MAX));
+        stores.same("outliers", |s| s.outliers(room, None, usize::MAX));
         for direction in [Direction::Forward, Direction::Backward] {
             let page = rng.random_range(1..=8);
-            let walk = |s: &dyn Store| -> Result<Vec<_>, StoreError> {
-                let mut out = Vec::new();
-                let mut cursor = None;
-                loop {
-                    let items = s.events_by_depth(room, cursor, direction, page)?;
-                    let Some(last) = items.last() else {
-                        return Ok(out);
-                    };
-                    cursor = Some(*last);
-                    out.extend(items);
-                }
-            };
-            same(ctx, "events_by_depth", walk(sled), walk(memory));
+            stores.same("events_by_depth", |s| {
+                walk_pages(|cursor| s.events_by_depth(room, cursor, direction, page))
+            });
         }
     }
     for snapshot in &pool.snapshots {
-        let view = |s: &dyn Store| {
+        stores.same("snapshot", |s| {
             s.snapshot(&snapshot.id())
                 .map(|o| o.map(|s| s.map().clone()))
-        };
-        same(ctx, "snapshot", view(sled), view(memory));
+        });
     }
     for a in &pool.attestations {
-        let view = |s: &dyn Store| {
+        stores.same("attestation", |s| {
             s.attestation(&a.id())
                 .map(|o| o.map(|a| a.as_bytes().to_vec()))
-        };
-        same(ctx, "attestation", view(sled), view(memory));
+        });
     }
     for u in &pool.users {
         let key = u.public();
-        let view = |s: &dyn Store| {
+        stores.same("attestations_for", |s| {
             s.attestations_for(&key, None, usize::MAX)
                 .map(|v| v.iter().map(|a| a.id()).collect::<Vec<_>>())
-        };
-        same(ctx, "attestations_for", view(sled), view(memory));
+        });
         let page = rng.random_range(1..=5);
-        let walk = |s: &dyn Store| -> Result<Vec<_>, StoreError> {
-            let mut out = Vec::new();
-            let mut cursor = None;
-            loop {
-                let items = s.events_by_author(&key, cursor, page)?;
-                let Some(last) = items.last() else {
-                    return Ok(out);
-                };
-                cursor = Some(*last);
-                out.extend(items);
-            }
-        };
-        same(ctx, "events_by_author", walk(sled), walk(memory));
+        stores.same("events_by_author", |s| {
+            walk_pages(|cursor| s.events_by_author(&key, cursor, page))
+        });
     }
 }
 

@@ -25,6 +25,22 @@ fn put_all(store: &impl Store, events: &[&Event]) {
     let _durable = store.commit(vec![batch]).unwrap();
 }
 
+/// Every item of a paged query, walked from the start with each page's last item as the next
+/// cursor; asserts that no page holds more than `max_page` items.
+fn walk_pages<T: Copy>(max_page: usize, mut page: impl FnMut(Option<T>) -> Vec<T>) -> Vec<T> {
+    let mut out = Vec::new();
+    let mut cursor = None;
+    loop {
+        let items = page(cursor);
+        assert!(items.len() <= max_page, "a page over {max_page} items");
+        let Some(last) = items.last() else {
+            return out;
+        };
+        cursor = Some(*last);
+        out.extend(items);
+    }
+}
+
 fn snapshot_of(pairs: &[(&str, &str, EventId)]) -> StateSnapshot {
     let map: StateMap = pairs
         .iter()
@@ -78,32 +94,16 @@ pub(crate) fn order_index_pages_both_ways(store: &impl Store) {
     expected.sort();
     let room = create.room_id();
     for page_size in [1, 3, 7, 100] {
-        let mut forward = Vec::new();
-        let mut cursor = None;
-        loop {
-            let page = store
-                .events_by_depth(&room, cursor, Direction::Forward, page_size)
-                .unwrap();
-            assert!(page.len() <= page_size);
-            if page.is_empty() {
-                break;
-            }
-            cursor = page.last().copied();
-            forward.extend(page);
-        }
+        let walk = |direction| {
+            walk_pages(page_size, |cursor| {
+                store
+                    .events_by_depth(&room, cursor, direction, page_size)
+                    .unwrap()
+            })
+        };
+        let forward = walk(Direction::Forward);
         assert_eq!(forward, expected, "forward, page size {page_size}");
-        let mut backward = Vec::new();
-        let mut cursor = None;
-        loop {
-            let page = store
-                .events_by_depth(&room, cursor, Direction::Backward, page_size)
-                .unwrap();
-            if page.is_empty() {
-                break;
-            }
-            cursor = page.last().copied();
-            backward.extend(page);
-        }
+        let mut backward = walk(Direction::Backward);
         backward.reverse();
         assert_eq!(backward, expected, "backward, page size {page_size}");
     }
@@ -715,15 +715,14 @@ pub(crate) fn inbox(store: &impl Store) {
     assert_eq!(err.reason(), "inbox_full");
     assert_eq!(store.inbox_len().unwrap(), MAX_INBOX_ITEMS);
     // Pages are bounded and walk every item once, oldest first.
-    let mut seen = Vec::new();
-    let mut after = None;
-    loop {
-        let page = store.inbox_items(after, usize::MAX).unwrap();
-        assert!(page.len() <= MAX_INBOX_PAGE);
-        let Some(last) = page.last() else { break };
-        after = Some(last.id);
-        seen.extend(page.iter().map(|item| item.id));
-    }
+    let seen = walk_pages(MAX_INBOX_PAGE, |after| {
+        store
+            .inbox_items(after, usize::MAX)
+            .unwrap()
+            .iter()
+            .map(|item| item.id)
+            .collect()
+    });
     assert_eq!(seen.len(), MAX_INBOX_ITEMS);
     assert!(seen.windows(2).all(|w| w[0] < w[1]));
     assert_eq!(seen[0], second);
@@ -809,15 +808,14 @@ pub(crate) fn review(store: &impl Store) {
     // A full room does not stop another room's queue.
     store.review_push(&b, b"still fine").unwrap();
     // Pages are bounded and walk every item once, oldest first.
-    let mut seen = Vec::new();
-    let mut after = None;
-    loop {
-        let page = store.review_items(&a, after, usize::MAX).unwrap();
-        assert!(page.len() <= MAX_REVIEW_PAGE);
-        let Some(last) = page.last() else { break };
-        after = Some(last.id);
-        seen.extend(page.iter().map(|item| item.id));
-    }
+    let seen = walk_pages(MAX_REVIEW_PAGE, |after| {
+        store
+            .review_items(&a, after, usize::MAX)
+            .unwrap()
+            .iter()
+            .map(|item| item.id)
+            .collect()
+    });
     assert_eq!(seen.len(), MAX_REVIEW_ITEMS_PER_ROOM);
     assert!(seen.windows(2).all(|w| w[0] < w[1]));
     assert_eq!(seen[0], second);
