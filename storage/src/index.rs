@@ -51,17 +51,43 @@ pub(crate) struct EventIndexes {
     waiting: BTreeSet<(EventId, EventId)>,
 }
 
-/// A range of the keys `(prefix, id)` of one prefix.
-type IdRange<P> = (Bound<(P, EventId)>, Bound<(P, EventId)>);
-
 /// The range of the keys `(prefix, id)` with `id` strictly after `after` (every id of the
 /// prefix without one).
-fn ids_after<P: Copy>(prefix: P, after: Option<&EventId>) -> IdRange<P> {
+fn ids_after<P: Copy>(
+    prefix: P,
+    after: Option<&EventId>,
+) -> impl std::ops::RangeBounds<(P, EventId)> {
     let start = match after {
         Some(id) => Bound::Excluded((prefix, *id)),
         None => Bound::Included((prefix, ID_MIN)),
     };
     (start, Bound::Included((prefix, ID_MAX)))
+}
+
+/// One page of the entries of `map` under `prefix`, strictly after `after`: `(id, value)`.
+fn map_page<P: Ord + Copy, V: Clone>(
+    map: &BTreeMap<(P, EventId), V>,
+    prefix: P,
+    after: Option<&EventId>,
+    limit: usize,
+) -> Vec<(EventId, V)> {
+    map.range(ids_after(prefix, after))
+        .take(page_len(limit))
+        .map(|((_, id), value)| (*id, value.clone()))
+        .collect()
+}
+
+/// One page of the ids of `set` under `prefix`, strictly after `after`.
+fn set_page<P: Ord + Copy>(
+    set: &BTreeSet<(P, EventId)>,
+    prefix: P,
+    after: Option<&EventId>,
+    limit: usize,
+) -> Vec<EventId> {
+    set.range(ids_after(prefix, after))
+        .take(page_len(limit))
+        .map(|(_, id)| *id)
+        .collect()
 }
 
 impl EventIndexes {
@@ -291,11 +317,7 @@ impl EventIndexes {
         after: Option<&EventId>,
         limit: usize,
     ) -> Vec<(EventId, String)> {
-        self.rejected
-            .range(ids_after(*room, after))
-            .take(page_len(limit))
-            .map(|((_, id), reason)| (*id, reason.clone()))
-            .collect()
+        map_page(&self.rejected, *room, after, limit)
     }
 
     pub(crate) fn soft_failed(
@@ -304,11 +326,7 @@ impl EventIndexes {
         after: Option<&EventId>,
         limit: usize,
     ) -> Vec<EventId> {
-        self.soft_failed
-            .range(ids_after(*room, after))
-            .take(page_len(limit))
-            .map(|(_, id)| *id)
-            .collect()
+        set_page(&self.soft_failed, *room, after, limit)
     }
 
     pub(crate) fn outliers(
@@ -317,11 +335,7 @@ impl EventIndexes {
         after: Option<&EventId>,
         limit: usize,
     ) -> Vec<(EventId, BTreeSet<EventId>)> {
-        self.outliers
-            .range(ids_after(*room, after))
-            .take(page_len(limit))
-            .map(|((_, id), missing)| (*id, missing.clone()))
-            .collect()
+        map_page(&self.outliers, *room, after, limit)
     }
 
     pub(crate) fn waiting_for(
@@ -330,11 +344,7 @@ impl EventIndexes {
         after: Option<&EventId>,
         limit: usize,
     ) -> Vec<EventId> {
-        self.waiting
-            .range(ids_after(*missing, after))
-            .take(page_len(limit))
-            .map(|(_, id)| *id)
-            .collect()
+        set_page(&self.waiting, *missing, after, limit)
     }
 
     pub(crate) fn events_by_author(

@@ -173,15 +173,19 @@ fn sled_page(
     for entry in tree.range(start..end).take(limit) {
         let (k, value) = entry?;
         let (room, id) = parse_item_key(&k)?;
-        check_size(&value)
-            .map_err(|_| StoreError::corrupt("review item", "over the size limit"))?;
-        out.push(ReviewItem {
-            room,
-            id,
-            bytes: value.to_vec(),
-        });
+        out.push(stored_item(room, id, &value)?);
     }
     Ok(out)
+}
+
+/// The item stored as `value` under `(room, id)`; over the size limit it is corrupt.
+fn stored_item(room: RoomId, id: ReviewId, value: &[u8]) -> Result<ReviewItem, StoreError> {
+    check_size(value).map_err(|_| StoreError::corrupt("review item", "over the size limit"))?;
+    Ok(ReviewItem {
+        room,
+        id,
+        bytes: value.to_vec(),
+    })
 }
 
 /// The first key strictly after `(room, id)`, or `None` past the last possible item.
@@ -370,17 +374,10 @@ impl ReviewStore for crate::SledStore {
     }
 
     fn review_item(&self, room: &RoomId, id: ReviewId) -> Result<Option<ReviewItem>, StoreError> {
-        let Some(value) = self.with_tree(REVIEW_TREE, |tree| Ok(tree.get(item_key(room, id))?))?
-        else {
-            return Ok(None);
-        };
-        check_size(&value)
-            .map_err(|_| StoreError::corrupt("review item", "over the size limit"))?;
-        Ok(Some(ReviewItem {
-            room: *room,
-            id,
-            bytes: value.to_vec(),
-        }))
+        let value = self.with_tree(REVIEW_TREE, |tree| Ok(tree.get(item_key(room, id))?))?;
+        value
+            .map(|value| stored_item(*room, id, &value))
+            .transpose()
     }
 
     fn review_remove(&self, room: &RoomId, id: ReviewId) -> Result<bool, StoreError> {
