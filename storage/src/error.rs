@@ -145,6 +145,10 @@ pub enum StoreError {
     /// The revocation table holds [`crate::revocations::MAX_REVOCATIONS`] statements.
     #[error("revocation table full")]
     RevocationsFull,
+    /// Concurrent adds kept taking the seq a revocation add picked, more often than the add
+    /// tries again.
+    #[error("revocation seq contended")]
+    RevocationsBusy,
     /// A revocation statement over [`crate::revocations::MAX_STORED_REVOCATION_BYTES`].
     #[error("revocation of {size} bytes exceeds {max}")]
     RevocationTooLarge {
@@ -210,6 +214,7 @@ impl StoreError {
             StoreError::AuditEntryTooLarge { .. } => "audit_entry_too_large",
             StoreError::RecordTooLarge => "record_too_large",
             StoreError::RevocationsFull => "revocations_full",
+            StoreError::RevocationsBusy => "revocations_busy",
             StoreError::RevocationTooLarge { .. } => "too_large",
             StoreError::AliasesFull => "aliases_full",
             StoreError::AliasTooLarge { .. } => "alias_too_large",

@@ -9,7 +9,8 @@
 //!
 //! sled layout: tree [`REVOCATIONS_TREE`]; key `0x01 ‖ seq (u64 BE)` → the statement's bytes (at
 //! most [`MAX_STORED_REVOCATION_BYTES`]); key `0x02 ‖ statement id (32 bytes)` → seq (u64 BE).
-//! Both written in one transaction. Seqs increase with arrival (gaps allowed).
+//! Both written in one transaction. Seqs increase with arrival: a new one follows the highest
+//! stored, so they keep increasing across restarts, compaction and restores.
 
 use std::collections::BTreeMap;
 
@@ -25,6 +26,8 @@ pub const MAX_REVOCATIONS: usize = 65_536;
 pub const MAX_REVOCATION_PAGE: usize = 256;
 /// Largest statement held, in bytes (the format's own cap).
 pub const MAX_STORED_REVOCATION_BYTES: usize = 512;
+/// How often one add picks a new seq when concurrent adds keep taking it.
+const MAX_ADD_ATTEMPTS: usize = 8;
 
 mod prefix {
     pub(super) const BY_SEQ: u8 = 0x01;
@@ -48,6 +51,18 @@ fn id_key(id: &[u8; 32]) -> [u8; 33] {
     key[0] = prefix::BY_ID;
     key[1..].copy_from_slice(id);
     key
+}
+
+/// The highest seq stored, 0 when there is none.
+fn last_seq(tree: &sled::Tree) -> Result<u64, StoreError> {
+    match tree.scan_prefix([prefix::BY_SEQ]).next_back().transpose()? {
+        Some((key, _)) => key
+            .get(1..)
+            .and_then(|seq| <[u8; 8]>::try_from(seq).ok())
+            .map(u64::from_be_bytes)
+            .ok_or_else(|| StoreError::corrupt("revocation", "bad key")),
+        None => Ok(0),
+    }
 }
 
 fn check_size(bytes: &[u8]) -> Result<(), StoreError> {
@@ -106,21 +121,32 @@ impl RevocationStore for crate::SledStore {
         if tree.len() >= 2 * MAX_REVOCATIONS {
             return Err(StoreError::RevocationsFull);
         }
-        // Monotonic across restarts (sled persists its id counter); gaps are harmless.
-        let seq = backing.db.generate_id()?.saturating_add(1);
-        let added = tree
-            .transaction(|t| -> Tx<bool> {
-                if t.get(id_key(id))?.is_some() {
-                    return Ok(false);
-                }
-                t.insert(&id_key(id)[..], &seq.to_be_bytes()[..])?;
-                t.insert(&seq_key(prefix::BY_SEQ, seq)[..], bytes)?;
-                Ok(true)
-            })
-            .map_err(untx)?;
-        if !added {
-            return Ok(None);
-        }
+        // The next seq follows the last one stored, so it survives restarts, compaction and a
+        // restore (sled's id counter does not: compaction copies the trees only). The
+        // transaction refuses a seq another add took meanwhile, and the add tries again.
+        let mut attempts = 0;
+        let seq = loop {
+            let seq = last_seq(&tree)?.saturating_add(1);
+            let outcome = tree
+                .transaction(|t| -> Tx<Option<bool>> {
+                    if t.get(id_key(id))?.is_some() {
+                        return Ok(Some(false));
+                    }
+                    if t.get(seq_key(prefix::BY_SEQ, seq))?.is_some() {
+                        return Ok(None);
+                    }
+                    t.insert(&id_key(id)[..], &seq.to_be_bytes()[..])?;
+                    t.insert(&seq_key(prefix::BY_SEQ, seq)[..], bytes)?;
+                    Ok(Some(true))
+                })
+                .map_err(untx)?;
+            match outcome {
+                Some(true) => break seq,
+                Some(false) => return Ok(None),
+                None if attempts + 1 < MAX_ADD_ATTEMPTS => attempts += 1,
+                None => return Err(StoreError::RevocationsBusy),
+            }
+        };
         // Flushed under the same hold of the database (see `side_tree.rs`).
         backing.db.flush()?;
         Ok(Some(seq))
@@ -182,5 +208,21 @@ mod tests {
         // Seqs keep increasing after a reopen.
         let third = store.add_revocation(&[4; 32], b"four").unwrap().unwrap();
         assert!(third > all[1].0);
+    }
+
+    #[test]
+    fn seqs_keep_increasing_after_compaction() {
+        let dir = crate::test_stores::sled_dir_after(|store| exercise(store));
+        let store = crate::SledStore::open(dir.path()).unwrap();
+        let before = store.revocations(0, 10).unwrap();
+        store.compact().unwrap();
+        // Compaction rewrites the database; a new statement must not take an old one's seq.
+        let third = store.add_revocation(&[4; 32], b"four").unwrap().unwrap();
+        assert!(third > before[1].0, "seq {third} after {:?}", before);
+        let after = store.revocations(0, 10).unwrap();
+        assert_eq!(after[..2], before[..]);
+        assert_eq!(after[2], (third, b"four".to_vec()));
+        // And the statements already held stay known.
+        assert_eq!(store.add_revocation(&[1; 32], b"one").unwrap(), None);
     }
 }
