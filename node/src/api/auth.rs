@@ -19,7 +19,7 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use causerie_crypto::address::parse_user;
 use causerie_crypto::attestation::valid_handle;
-use causerie_crypto::{Assurance, Attestation, Signature, UserKey};
+use causerie_crypto::{Assurance, Attestation, UserKey};
 
 use super::admin_accounts::IssuedBy;
 use causerie_storage::{Account, MAX_DISPLAY_NAME_BYTES};
@@ -28,8 +28,8 @@ use serde_json::{Value as JsonValue, json};
 
 use super::ApiState;
 use super::error::{ApiError, Reason};
-use super::guard::ClientKey;
-use super::json::{Body, Segment, attestation_json, parse_hex};
+use super::guard::{ClientKey, bearer_token};
+use super::json::{Body, Segment, attestation_json, parse_hex, parse_signature};
 use super::session::Session;
 use crate::clock::now_ms;
 
@@ -46,12 +46,7 @@ impl FromRequestParts<ApiState> for Authed {
                 "send Authorization: Bearer <token>",
             ));
         };
-        let token = value
-            .to_str()
-            .ok()
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .unwrap_or_default();
+        let token = bearer_token(value).unwrap_or_default();
         state
             .sessions
             .session(token, now_ms())
@@ -82,19 +77,11 @@ pub(super) async fn challenge(
     })))
 }
 
-fn signature(text: &str) -> Result<Signature, ApiError> {
-    let bytes = parse_hex(text, 64, Reason::BadSignature)?;
-    let bytes: [u8; 64] = bytes
-        .try_into()
-        .map_err(|_| ApiError::new(Reason::BadSignature, "a signature is 64 bytes"))?;
-    Ok(Signature(bytes))
-}
-
 /// Checks an answered challenge; returns the user.
 fn answered(state: &ApiState, challenge: &str, signature_hex: &str) -> Result<UserKey, ApiError> {
     let bytes = parse_hex(challenge, 256, Reason::UnknownChallenge)
         .map_err(|_| ApiError::new(Reason::UnknownChallenge, "not a challenge"))?;
-    let signature = signature(signature_hex)?;
+    let signature = parse_signature(signature_hex)?;
     state.sessions.answer(&bytes, &signature, now_ms())
 }
 

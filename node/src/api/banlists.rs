@@ -17,7 +17,7 @@ use serde_json::{Value as JsonValue, json};
 use super::ApiState;
 use super::auth::Authed;
 use super::error::{ApiError, Reason};
-use super::json::{Params, Segment};
+use super::json::{Params, RoomPath};
 use super::rooms::{VisibleRoom, visible_view};
 use crate::moderation::banlist::BanListView;
 use causerie_room::content::MAX_POLICY_SUBSCRIPTIONS;
@@ -84,10 +84,9 @@ fn unknown_list() -> ApiError {
 pub(super) async fn list(
     State(state): State<ApiState>,
     Authed(session): Authed,
-    Segment(list): Segment,
+    RoomPath(list): RoomPath,
     Params(query): Params<SinceQuery>,
 ) -> Result<Json<JsonValue>, ApiError> {
-    let list = parse_room(&list)?;
     let since = query.since.as_deref().map(parse_event_id).transpose()?;
     let view = state
         .node

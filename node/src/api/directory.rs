@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 
 use axum::Json;
 use axum::extract::State;
-use causerie_crypto::address::{MAX_INVITE_VIAS, parse_room};
+use causerie_crypto::address::MAX_INVITE_VIAS;
 use causerie_crypto::directory::{RoomAlias, valid_alias};
 use causerie_crypto::event::kinds;
 use causerie_crypto::{NodeKey, RoomId};
@@ -22,7 +22,7 @@ use serde_json::{Value as JsonValue, json};
 use super::ApiState;
 use super::auth::Authed;
 use super::error::{ApiError, Reason};
-use super::json::{Body, Segment};
+use super::json::{Body, RoomPath, Segment};
 use super::operator::Operator;
 use super::rooms::room_json;
 use crate::clock::now_ms;
@@ -118,14 +118,7 @@ pub(super) async fn directory(
     let via = own_via(&state).await;
     let held: BTreeSet<RoomId> = views.iter().map(|v| v.room).collect();
     // The user's own membership in the rooms held here.
-    let mine: BTreeSet<RoomId> = state
-        .node
-        .room_views(RoomSelection::MemberOf(session.user))
-        .await?
-        .into_iter()
-        .filter(|v| v.membership == Some(Membership::Join))
-        .map(|v| v.room)
-        .collect();
+    let mine = super::rooms::joined_rooms(&state, session.user).await?;
     let mut rooms: Vec<JsonValue> = views
         .iter()
         .map(|view| {
@@ -231,13 +224,12 @@ pub(super) struct AliasRequest {
     alias: String,
 }
 
-/// The room of the path, which this node holds and the session's user may alias here.
+/// Refuses unless this node holds the room and the session's user may alias it here.
 async fn aliasable(
     state: &ApiState,
     user: causerie_crypto::UserKey,
-    room: &str,
-) -> Result<RoomId, ApiError> {
-    let room = parse_room(room)?;
+    room: RoomId,
+) -> Result<(), ApiError> {
     let view = super::rooms::view(state, room, user).await?;
     let allowed = view.membership == Some(Membership::Join)
         && view.power >= view.power_levels.required(kinds::NAME, true);
@@ -247,7 +239,7 @@ async fn aliasable(
             "only members who may rename the room may give it an alias here",
         ));
     }
-    Ok(room)
+    Ok(())
 }
 
 /// `PUT /api/v1/rooms/{room}/alias` `{alias}`: gives the room the alias `#alias:<this node's
@@ -255,11 +247,11 @@ async fn aliasable(
 pub(super) async fn set_alias(
     State(state): State<ApiState>,
     Authed(session): Authed,
-    Segment(room): Segment,
+    RoomPath(room): RoomPath,
     Body(request): Body<AliasRequest>,
 ) -> Result<Json<JsonValue>, ApiError> {
     super::auth::local_only(&session)?;
-    let room = aliasable(&state, session.user, &room).await?;
+    aliasable(&state, session.user, room).await?;
     let directory = state.node.directory();
     directory
         .set_alias(room, request.alias.clone())
@@ -273,10 +265,10 @@ pub(super) async fn set_alias(
 pub(super) async fn remove_alias(
     State(state): State<ApiState>,
     Authed(session): Authed,
-    Segment(room): Segment,
+    RoomPath(room): RoomPath,
 ) -> Result<Json<JsonValue>, ApiError> {
     super::auth::local_only(&session)?;
-    let room = aliasable(&state, session.user, &room).await?;
+    aliasable(&state, session.user, room).await?;
     let removed = state
         .node
         .directory()

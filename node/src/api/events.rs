@@ -5,7 +5,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use causerie_crypto::address::{parse_event_id, parse_room, parse_user};
+use causerie_crypto::address::{parse_event_id, parse_user};
 use causerie_crypto::event::{MAX_EVENT_BYTES, kinds};
 use causerie_crypto::{Content, EventDraft, EventError, NodeKey, RoomId, Value};
 use causerie_storage::Account;
@@ -16,7 +16,7 @@ use super::ApiState;
 use super::auth::{Authed, own_account};
 use super::banlists::{self, SubscriptionChange};
 use super::error::{ApiError, Reason};
-use super::json::{Body, Segment, draft_json, json_to_content, parse_hex};
+use super::json::{Body, RoomPath, draft_json, json_to_content, parse_hex, parse_signature};
 use super::limits::{
     MAX_MESSAGE_BODY_BYTES, MAX_MODERATION_DURATION_MS, MAX_REASON_BYTES, MAX_SHOWN_POWER,
 };
@@ -741,10 +741,9 @@ async fn build(
 pub(super) async fn prepare(
     State(state): State<ApiState>,
     Authed(session): Authed,
-    Segment(room): Segment,
+    RoomPath(room): RoomPath,
     Body(action): Body<Action>,
 ) -> Result<Json<JsonValue>, ApiError> {
-    let room = parse_room(&room)?;
     // A user told to wait is refused until then, before anything else is read.
     state
         .rates
@@ -792,18 +791,13 @@ pub(super) async fn submit(
             "the draft must name your attestation from this node",
         ));
     }
-    let signature = parse_hex(&request.signature, 64, Reason::BadSignature)?;
-    let signature: [u8; 64] = signature
-        .try_into()
-        .map_err(|_| ApiError::new(Reason::BadSignature, "a signature is 64 bytes"))?;
-    let event = draft
-        .into_event(causerie_crypto::Signature(signature))
-        .map_err(|e| match e {
-            EventError::BadSignature => {
-                ApiError::new(Reason::BadSignature, "the signature does not verify")
-            }
-            other => draft_error(other),
-        })?;
+    let signature = parse_signature(&request.signature)?;
+    let event = draft.into_event(signature).map_err(|e| match e {
+        EventError::BadSignature => {
+            ApiError::new(Reason::BadSignature, "the signature does not verify")
+        }
+        other => draft_error(other),
+    })?;
     let id = event.id();
     let room = event.room_id();
     // Node rules first (rate limits), then the room's content rules against its current state:

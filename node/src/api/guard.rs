@@ -222,12 +222,13 @@ impl Guard {
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get(AUTHORIZATION)?
-        .to_str()
-        .ok()?
-        .strip_prefix("Bearer ")
-        .map(str::trim)
+    headers.get(AUTHORIZATION).and_then(bearer_token)
+}
+
+/// The token of an `Authorization` value: what follows `Bearer `, trimmed; `None` when the
+/// value is not a bearer token.
+pub(super) fn bearer_token(value: &HeaderValue) -> Option<&str> {
+    value.to_str().ok()?.strip_prefix("Bearer ").map(str::trim)
 }
 
 /// The middleware: checks, then the handler, then headers and counters.

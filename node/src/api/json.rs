@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
-use causerie_crypto::address::parse_event_id;
-use causerie_crypto::{Attestation, Content, Event, EventDraft, EventId, Value};
+use causerie_crypto::address::{parse_event_id, parse_room};
+use causerie_crypto::{Attestation, Content, Event, EventDraft, EventId, RoomId, Signature, Value};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value as Json, json};
 
@@ -75,6 +75,14 @@ pub fn parse_hex(text: &str, max: usize, reason: Reason) -> Result<Vec<u8>, ApiE
         return Err(ApiError::new(reason, "too long"));
     }
     hex::decode(text).map_err(|_| ApiError::new(reason, "not hex"))
+}
+
+/// A signature from hex: `400 bad_signature` unless it is 64 bytes.
+pub fn parse_signature(text: &str) -> Result<Signature, ApiError> {
+    let bytes: [u8; 64] = parse_hex(text, 64, Reason::BadSignature)?
+        .try_into()
+        .map_err(|_| ApiError::new(Reason::BadSignature, "a signature is 64 bytes"))?;
+    Ok(Signature(bytes))
 }
 
 /// A history cursor `<depth>:<event id>`.
@@ -273,5 +281,18 @@ impl<S: Send + Sync> FromRequestParts<S> for Segment {
             .await
             .map(|p| Segment(p.0))
             .map_err(|e| ApiError::new(Reason::BadRequest, e.body_text()))
+    }
+}
+
+/// A room id as the one path parameter: `400 bad_request` when the path does not parse, `400
+/// bad_room_id` when it is not a room id.
+pub struct RoomPath(pub RoomId);
+
+impl<S: Send + Sync> FromRequestParts<S> for RoomPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Segment(room) = Segment::from_request_parts(parts, state).await?;
+        Ok(RoomPath(parse_room(&room)?))
     }
 }

@@ -17,6 +17,7 @@ use zeroize::Zeroizing;
 
 use super::ApiState;
 use super::error::{ApiError, Reason};
+use super::guard::bearer_token;
 
 /// Bytes of an operator token.
 pub const OPERATOR_TOKEN_BYTES: usize = 32;
@@ -68,11 +69,7 @@ impl OperatorToken {
     /// Parses the file's text: 64 lowercase hex digits, surrounding whitespace ignored.
     pub fn parse(text: &str) -> Option<OperatorToken> {
         let text = text.trim();
-        if text.len() != 2 * OPERATOR_TOKEN_BYTES
-            || !text
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        {
+        if !is_token_text(text) {
             return None;
         }
         let mut bytes = Zeroizing::new([0u8; OPERATOR_TOKEN_BYTES]);
@@ -131,15 +128,20 @@ impl OperatorToken {
     /// Whether `presented` (the header's token) is this token, in constant time.
     pub fn matches(&self, presented: &str) -> bool {
         let mut given = Zeroizing::new([0u8; OPERATOR_TOKEN_BYTES]);
-        let well_formed = presented.len() == 2 * OPERATOR_TOKEN_BYTES
-            && presented
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-            && hex::decode_to_slice(presented, given.as_mut()).is_ok();
+        let well_formed =
+            is_token_text(presented) && hex::decode_to_slice(presented, given.as_mut()).is_ok();
         // Compare even a malformed token, so timing says nothing about which check failed.
         let equal: bool = self.0.as_ref().ct_eq(given.as_ref()).into();
         equal && well_formed
     }
+}
+
+/// Whether `text` is a token as written: [`OPERATOR_TOKEN_BYTES`] as lowercase hex digits.
+fn is_token_text(text: &str) -> bool {
+    text.len() == 2 * OPERATOR_TOKEN_BYTES
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// The request came with the operator token. Extract it first in every admin handler.
@@ -155,12 +157,7 @@ impl FromRequestParts<ApiState> for Operator {
                 "send Authorization: Bearer <operator token>",
             ));
         };
-        let presented = value
-            .to_str()
-            .ok()
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .unwrap_or_default();
+        let presented = bearer_token(value).unwrap_or_default();
         match &state.operator {
             Some(token) if token.matches(presented) => Ok(Operator),
             _ => Err(ApiError::new(

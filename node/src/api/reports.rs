@@ -12,14 +12,14 @@ use axum::Json;
 use axum::extract::State;
 use causerie_crypto::address::{parse_event_id, parse_room, parse_user};
 use causerie_crypto::report::{Category, ReportDraft, Target};
-use causerie_crypto::{Report, ReportId, Signature};
+use causerie_crypto::{Report, ReportId};
 use serde::Deserialize;
 use serde_json::{Value as JsonValue, json};
 
 use super::ApiState;
 use super::auth::Authed;
 use super::error::{ApiError, Reason};
-use super::json::{Body, Segment, content_to_json, parse_hex};
+use super::json::{Body, Segment, content_to_json, parse_hex, parse_signature};
 use crate::reports::{ReceivedReport, ReportRequest, Reports, ReportsError, SentReport};
 
 impl From<ReportsError> for ApiError {
@@ -184,18 +184,14 @@ pub(super) async fn submit(
         causerie_crypto::report::MAX_REPORT_BYTES,
         Reason::BadDraft,
     )?;
-    let signature: [u8; 64] = parse_hex(&request.signature, 64, Reason::BadSignature)?
-        .try_into()
-        .map_err(|_| ApiError::new(Reason::BadSignature, "a signature is 64 bytes"))?;
+    let signature = parse_signature(&request.signature)?;
     let draft = ReportDraft::decode(&bytes).map_err(bad)?;
-    let report: Report = draft
-        .with_signature(Signature(signature))
-        .map_err(|e| match e {
-            causerie_crypto::report::ReportError::BadSignature => {
-                ApiError::new(Reason::BadSignature, "the signature does not verify")
-            }
-            other => bad(other),
-        })?;
+    let report: Report = draft.with_signature(signature).map_err(|e| match e {
+        causerie_crypto::report::ReportError::BadSignature => {
+            ApiError::new(Reason::BadSignature, "the signature does not verify")
+        }
+        other => bad(other),
+    })?;
     let sent = reports.submit(session.user, report).await?;
     Ok(Json(sent_json(&sent)))
 }

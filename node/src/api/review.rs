@@ -27,7 +27,7 @@ use serde_json::{Value as JsonValue, json};
 use super::ApiState;
 use super::auth::Authed;
 use super::error::{ApiError, Reason};
-use super::json::{Body, Params, Segment, Sender, attestation_json, content_to_json, event_json};
+use super::json::{Body, Params, RoomPath, Sender, attestation_json, content_to_json, event_json};
 use super::limits::MAX_REASON_BYTES;
 use super::rooms::view;
 use crate::clock::now_ms;
@@ -122,14 +122,13 @@ fn entry(state: ReviewState, event: &Event, ruling: &Ruling, source: &str) -> Re
     }
 }
 
-/// The room, if the session's user moderates it: their power is at least the room's kick and
-/// redact levels.
+/// Refuses unless the session's user moderates the room: their power is at least the room's
+/// kick and redact levels.
 async fn moderated(
     state: &ApiState,
-    room: &str,
+    room: RoomId,
     user: causerie_crypto::UserKey,
-) -> Result<RoomId, ApiError> {
-    let room = parse_room(room)?;
+) -> Result<(), ApiError> {
     let view = view(state, room, user).await?;
     let needed = view.power_levels.kick.max(view.power_levels.redact);
     if view.power < needed {
@@ -138,7 +137,7 @@ async fn moderated(
             "only the room's moderators may review its queue",
         ));
     }
-    Ok(room)
+    Ok(())
 }
 
 fn item_json(id: ReviewId, entry: &ReviewEntry) -> JsonValue {
@@ -166,10 +165,10 @@ pub(super) struct ListQuery {
 pub(super) async fn list(
     State(state): State<ApiState>,
     Authed(session): Authed,
-    Segment(room): Segment,
+    RoomPath(room): RoomPath,
     Params(query): Params<ListQuery>,
 ) -> Result<Json<JsonValue>, ApiError> {
-    let room = moderated(&state, &room, session.user).await?;
+    moderated(&state, room, session.user).await?;
     let limit = query.limit.unwrap_or(causerie_storage::MAX_REVIEW_PAGE);
     let review = state.node.review();
     let items = review.items(room, query.after.map(ReviewId), limit).await?;
@@ -182,29 +181,29 @@ pub(super) async fn list(
     })))
 }
 
-/// The room and item number of a `/rooms/{room}/review/{item}/...` path, refused as
-/// `400 bad_request` JSON when they do not parse.
-pub(super) struct ItemPath((String, u64));
+/// The room and item of a `/rooms/{room}/review/{item}/...` path: `400 bad_request` JSON when
+/// they do not parse, `400 bad_room_id` when the room is not a room id.
+pub(super) struct ItemPath(RoomId, ReviewId);
 
 impl<S: Send + Sync> FromRequestParts<S> for ItemPath {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        axum::extract::Path::<(String, u64)>::from_request_parts(parts, state)
+        let (room, item) = axum::extract::Path::<(String, u64)>::from_request_parts(parts, state)
             .await
-            .map(|p| ItemPath(p.0))
-            .map_err(|e| ApiError::new(Reason::BadRequest, e.body_text()))
+            .map_err(|e| ApiError::new(Reason::BadRequest, e.body_text()))?
+            .0;
+        Ok(ItemPath(parse_room(&room)?, ReviewId(item)))
     }
 }
 
-/// The room and item of a path, the queued entry, for a moderator.
+/// The queued entry of a path's room and item, for a moderator.
 async fn queued(
     state: &ApiState,
     user: causerie_crypto::UserKey,
-    (room, item): (String, u64),
+    ItemPath(room, id): ItemPath,
 ) -> Result<(RoomId, ReviewId, ReviewEntry), ApiError> {
-    let room = moderated(state, &room, user).await?;
-    let id = ReviewId(item);
+    moderated(state, room, user).await?;
     let entry = state
         .node
         .review()
@@ -217,7 +216,7 @@ async fn queued(
 pub(super) async fn approve(
     State(state): State<ApiState>,
     Authed(session): Authed,
-    ItemPath(path): ItemPath,
+    path: ItemPath,
     Body(_request): Body<serde_json::Map<String, JsonValue>>,
 ) -> Result<Json<JsonValue>, ApiError> {
     let (room, id, entry) = queued(&state, session.user, path).await?;
@@ -287,7 +286,7 @@ pub(super) struct RejectRequest {
 pub(super) async fn reject(
     State(state): State<ApiState>,
     Authed(session): Authed,
-    ItemPath(path): ItemPath,
+    path: ItemPath,
     Body(request): Body<RejectRequest>,
 ) -> Result<Json<JsonValue>, ApiError> {
     if request

@@ -4,7 +4,7 @@
 //! ([`may_view`]); its history for those joined now, or up to their departure for those who
 //! left or were removed ([`Reading`]); others get `403 not_member`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use axum::Json;
 use axum::extract::{FromRequestParts, State};
@@ -19,7 +19,7 @@ use super::auth::{Authed, own_account};
 use super::error::{ApiError, Reason};
 use super::events::{own_join, prepare_for};
 use super::json::{
-    Body, Params, Segment, Sender, content_to_json, cursor, event_json, parse_cursor, shown_power,
+    Body, Params, RoomPath, Sender, content_to_json, cursor, event_json, parse_cursor, shown_power,
 };
 use super::limits::DEFAULT_HISTORY_LIMIT;
 use crate::net::invite::Invite;
@@ -126,6 +126,21 @@ async fn dm_handles(
         .collect())
 }
 
+/// The rooms `user` is joined to now.
+pub(super) async fn joined_rooms(
+    state: &ApiState,
+    user: UserKey,
+) -> Result<BTreeSet<RoomId>, ApiError> {
+    Ok(state
+        .node
+        .room_views(RoomSelection::MemberOf(user))
+        .await?
+        .into_iter()
+        .filter(|v| v.membership == Some(Membership::Join))
+        .map(|v| v.room)
+        .collect())
+}
+
 /// The room's view for the session's user; 404 when the node does not hold it.
 pub(super) async fn view(
     state: &ApiState,
@@ -180,8 +195,7 @@ impl FromRequestParts<ApiState> for VisibleRoom {
 
     async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
         let Authed(session) = Authed::from_request_parts(parts, state).await?;
-        let Segment(room) = Segment::from_request_parts(parts, state).await?;
-        let room = parse_room(&room)?;
+        let RoomPath(room) = RoomPath::from_request_parts(parts, state).await?;
         let view = visible_view(state, room, session.user).await?;
         Ok(VisibleRoom { room, view })
     }
@@ -305,10 +319,9 @@ pub(super) struct HistoryQuery {
 pub(super) async fn messages(
     State(state): State<ApiState>,
     Authed(session): Authed,
-    Segment(room): Segment,
+    RoomPath(room): RoomPath,
     Params(query): Params<HistoryQuery>,
 ) -> Result<Json<JsonValue>, ApiError> {
-    let room = parse_room(&room)?;
     let view = view(&state, room, session.user).await?;
     let before = query.before.as_deref().map(parse_cursor).transpose()?;
     // Who left reads up to their departure; who never joined reads nothing.

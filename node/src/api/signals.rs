@@ -10,7 +10,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use causerie_crypto::address::{parse_event_id, parse_room};
+use causerie_crypto::address::parse_event_id;
 use causerie_crypto::event::kinds;
 use causerie_crypto::{Event, EventId, RoomId, UserKey, Value};
 use causerie_room::Membership;
@@ -21,7 +21,7 @@ use serde_json::{Value as JsonValue, json};
 use super::ApiState;
 use super::auth::{Authed, session_attestation};
 use super::error::{ApiError, Reason};
-use super::json::{Body, Segment};
+use super::json::{Body, RoomPath};
 use super::rooms::view;
 use crate::clock::now_ms;
 use crate::node::MAX_HISTORY_PAGE;
@@ -77,10 +77,9 @@ async fn joined(state: &ApiState, room: RoomId, user: UserKey) -> Result<RoomVie
 pub(super) async fn typing(
     State(state): State<ApiState>,
     Authed(session): Authed,
-    Segment(room): Segment,
+    RoomPath(room): RoomPath,
     Body(request): Body<TypingRequest>,
 ) -> Result<StatusCode, ApiError> {
-    let room = parse_room(&room)?;
     let attestation = session_attestation(&state, &session).await?;
     joined(&state, room, session.user).await?;
     let signal = state
@@ -97,10 +96,9 @@ pub(super) async fn typing(
 pub(super) async fn read(
     State(state): State<ApiState>,
     Authed(session): Authed,
-    Segment(room): Segment,
+    RoomPath(room): RoomPath,
     Body(request): Body<ReadRequest>,
 ) -> Result<StatusCode, ApiError> {
-    let room = parse_room(&room)?;
     let id = parse_event_id(&request.event)?;
     let attestation = session_attestation(&state, &session).await?;
     joined(&state, room, session.user).await?;

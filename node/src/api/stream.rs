@@ -31,10 +31,10 @@ use super::auth::Authed;
 use super::error::{ApiError, Reason};
 use super::json::{Params, Sender, event_json};
 use super::limits::{MAX_STREAMS, STREAM_PING_SECS};
-use super::rooms::view;
+use super::rooms::{joined_rooms, view};
 use super::session::{Session, Sessions};
 use crate::moderation::review::Queued;
-use crate::node::{Node, NodeEvent, RoomSelection};
+use crate::node::{Node, NodeEvent};
 use crate::signals::SignalEvent;
 use causerie_room::Membership;
 use causerie_room::content::user_state_key;
@@ -316,14 +316,7 @@ pub(super) async fn stream(
             }
             BTreeSet::from([room])
         }
-        None => state
-            .node
-            .room_views(RoomSelection::MemberOf(session.user))
-            .await?
-            .into_iter()
-            .filter(|v| v.membership == Some(Membership::Join))
-            .map(|v| v.room)
-            .collect(),
+        None => joined_rooms(&state, session.user).await?,
     };
     let follow = Follow {
         _slot: slot,
