@@ -26,7 +26,7 @@ use serde_json::{Value as JsonValue, json};
 
 use super::ApiState;
 use super::error::{ApiError, Reason};
-use super::json::{Body, Params};
+use super::json::{Body, Params, is_plain_text};
 use super::operator::Operator;
 use crate::node::TransparencyPeriod;
 
@@ -101,13 +101,21 @@ pub const MAX_AUTHORITY_BYTES: usize = 256;
 
 /// A request reference: 1 to [`MAX_REQUEST_REF_BYTES`] bytes without control characters.
 pub(super) fn request_ref(text: &str) -> Result<&str, ApiError> {
-    if text.is_empty() || text.len() > MAX_REQUEST_REF_BYTES || text.chars().any(char::is_control) {
+    if text.is_empty() || !is_plain_text(text, MAX_REQUEST_REF_BYTES) {
         return Err(ApiError::new(
             Reason::BadRequest,
             format!("request_ref: 1 to {MAX_REQUEST_REF_BYTES} bytes, no control characters"),
         ));
     }
     Ok(text)
+}
+
+/// The audit subject of a lawful request: the user key it names, or empty.
+fn subject(user: Option<&str>) -> Result<String, ApiError> {
+    Ok(match user {
+        Some(user) => parse_user(user)?.to_string(),
+        None => String::new(),
+    })
 }
 
 #[derive(Deserialize)]
@@ -124,13 +132,10 @@ pub(super) async fn request(
     Body(body): Body<RequestBody>,
 ) -> Result<Json<JsonValue>, ApiError> {
     let reference = request_ref(&body.request_ref)?;
-    let subject = match &body.user {
-        Some(user) => parse_user(user)?.to_string(),
-        None => String::new(),
-    };
+    let subject = subject(body.user.as_deref())?;
     let mut details = crate::node::details([("request_ref", reference)]);
     if let Some(authority) = &body.authority {
-        if authority.len() > MAX_AUTHORITY_BYTES || authority.chars().any(char::is_control) {
+        if !is_plain_text(authority, MAX_AUTHORITY_BYTES) {
             return Err(ApiError::new(
                 Reason::BadRequest,
                 format!("authority: at most {MAX_AUTHORITY_BYTES} bytes, no control characters"),
@@ -163,19 +168,13 @@ pub(super) async fn refuse(
     Body(body): Body<RefuseBody>,
 ) -> Result<Json<JsonValue>, ApiError> {
     let reference = request_ref(&body.request_ref)?;
-    if body.reason.is_empty()
-        || body.reason.len() > MAX_REFUSAL_REASON_BYTES
-        || body.reason.chars().any(char::is_control)
-    {
+    if body.reason.is_empty() || !is_plain_text(&body.reason, MAX_REFUSAL_REASON_BYTES) {
         return Err(ApiError::new(
             Reason::BadRequest,
             format!("reason: 1 to {MAX_REFUSAL_REASON_BYTES} bytes, no control characters"),
         ));
     }
-    let subject = match &body.user {
-        Some(user) => parse_user(user)?.to_string(),
-        None => String::new(),
-    };
+    let subject = subject(body.user.as_deref())?;
     let seq = state
         .node
         .audit()

@@ -27,7 +27,7 @@ use serde_json::{Value as JsonValue, json};
 
 use super::ApiState;
 use super::error::{ApiError, Reason};
-use super::json::{Body, attestation_json};
+use super::json::{Body, attestation_json, is_plain_text};
 use super::limits::ATTESTATION_VALIDITY_MS;
 use super::operator::Operator;
 use crate::clock::now_ms;
@@ -266,7 +266,7 @@ pub(super) async fn revoke(
             )
         })?;
     if let Some(note) = &body.note
-        && (note.len() > MAX_REVOCATION_NOTE_BYTES || note.chars().any(char::is_control))
+        && !is_plain_text(note, MAX_REVOCATION_NOTE_BYTES)
     {
         return Err(ApiError::new(
             Reason::BadRequest,

@@ -13,17 +13,18 @@
 
 use axum::Json;
 use axum::extract::State;
-use causerie_crypto::ReportId;
 use causerie_crypto::address::parse_user;
 use causerie_crypto::report::{MAX_RECEIPT_NOTE_BYTES, Queue, Status};
+use causerie_crypto::{ReportId, UserKey};
 use serde::Deserialize;
 use serde_json::{Value as JsonValue, json};
 
 use super::ApiState;
 use super::error::{ApiError, Reason};
-use super::json::{Body, Params, Segment};
+use super::json::{Body, Params, Segment, is_plain_text};
 use super::operator::Operator;
 use super::reports::{parse_report_id, received_json, reports};
+use crate::reports::ReporterStanding;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -86,7 +87,7 @@ async fn decide(
 ) -> Result<Json<JsonValue>, ApiError> {
     if note
         .as_ref()
-        .is_some_and(|n| n.len() > MAX_RECEIPT_NOTE_BYTES || n.chars().any(char::is_control))
+        .is_some_and(|n| !is_plain_text(n, MAX_RECEIPT_NOTE_BYTES))
     {
         return Err(ApiError::new(
             Reason::ReasonTooLong,
@@ -131,14 +132,19 @@ pub(super) async fn reporters(
     let after = query.after.as_deref().map(parse_user).transpose()?;
     let list = reports(&state)?.reporters(after).await?;
     Ok(Json(json!({
-        "reporters": list.iter().map(|(user, s)| json!({
-            "user": user.to_string(),
-            "reports": s.reports,
-            "actioned": s.actioned,
-            "dismissed": s.dismissed,
-            "muted": s.muted,
-        })).collect::<Vec<_>>(),
+        "reporters": list.iter().map(|(user, s)| standing_json(user, s)).collect::<Vec<_>>(),
     })))
+}
+
+/// A reporter and how their reports fared.
+fn standing_json(user: &UserKey, standing: &ReporterStanding) -> JsonValue {
+    json!({
+        "user": user.to_string(),
+        "reports": standing.reports,
+        "actioned": standing.actioned,
+        "dismissed": standing.dismissed,
+        "muted": standing.muted,
+    })
 }
 
 #[derive(Deserialize)]
@@ -155,11 +161,5 @@ pub(super) async fn mute(
 ) -> Result<Json<JsonValue>, ApiError> {
     let user = parse_user(&user)?;
     let standing = reports(&state)?.set_muted(user, body.muted).await?;
-    Ok(Json(json!({
-        "user": user.to_string(),
-        "reports": standing.reports,
-        "actioned": standing.actioned,
-        "dismissed": standing.dismissed,
-        "muted": standing.muted,
-    })))
+    Ok(Json(standing_json(&user, &standing)))
 }

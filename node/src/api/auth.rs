@@ -14,12 +14,11 @@ use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::StatusCode;
-use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use causerie_crypto::address::parse_user;
 use causerie_crypto::attestation::valid_handle;
-use causerie_crypto::{Assurance, Attestation, UserKey};
+use causerie_crypto::{Assurance, Attestation, AttestationId, UserKey};
 
 use super::admin_accounts::IssuedBy;
 use causerie_storage::{Account, MAX_DISPLAY_NAME_BYTES};
@@ -28,8 +27,8 @@ use serde_json::{Value as JsonValue, json};
 
 use super::ApiState;
 use super::error::{ApiError, Reason};
-use super::guard::{ClientKey, bearer_token};
-use super::json::{Body, Segment, attestation_json, parse_hex, parse_signature};
+use super::guard::{ClientKey, presented_token};
+use super::json::{Body, Segment, attestation_json, is_plain_text, parse_hex, parse_signature};
 use super::session::Session;
 use crate::clock::now_ms;
 
@@ -40,13 +39,9 @@ impl FromRequestParts<ApiState> for Authed {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
-        let Some(value) = parts.headers.get(AUTHORIZATION) else {
-            return Err(ApiError::new(
-                Reason::MissingToken,
-                "send Authorization: Bearer <token>",
-            ));
-        };
-        let token = bearer_token(value).unwrap_or_default();
+        let token = presented_token(&parts.headers, || {
+            ApiError::new(Reason::MissingToken, "send Authorization: Bearer <token>")
+        })?;
         state
             .sessions
             .session(token, now_ms())
@@ -85,33 +80,31 @@ fn answered(state: &ApiState, challenge: &str, signature_hex: &str) -> Result<Us
     state.sessions.answer(&bytes, &signature, now_ms())
 }
 
-/// The account JSON of this node's own account, with its attestation.
-async fn account_json(state: &ApiState, account: &Account) -> Result<JsonValue, ApiError> {
+/// The account JSON of a session's account (`remote`: of a remote session), with the
+/// attestation it acts under.
+async fn account_json(
+    state: &ApiState,
+    account: &Account,
+    remote: bool,
+) -> Result<JsonValue, ApiError> {
     let attestation = state
         .node
         .accounts()
         .attestation(account.attestation)
         .await?;
-    Ok(json!({
-        "user": hex::encode(account.user.as_bytes()),
-        "handle": account.handle,
-        "display_name": account.display_name,
-        "attestation": attestation.as_ref().map(attestation_json),
-        "home": "local",
-        "home_node": hex::encode(state.node.key().as_bytes()),
-    }))
+    Ok(account_view(state, account, attestation.as_ref(), remote))
 }
 
 /// The account JSON of a session: `home` says whether the account is this node's (`local`) or
 /// the session is a remote one (`remote`, `home_node` naming the user's home node).
 fn account_view(
+    state: &ApiState,
     account: &Account,
     attestation: Option<&Attestation>,
-    session: &Session,
-    state: &ApiState,
+    remote: bool,
 ) -> JsonValue {
-    let home_node = match (session.remote, attestation) {
-        (Some(_), Some(attestation)) => *attestation.home_node(),
+    let home_node = match (remote, attestation) {
+        (true, Some(attestation)) => *attestation.home_node(),
         _ => state.node.key(),
     };
     json!({
@@ -119,13 +112,13 @@ fn account_view(
         "handle": account.handle,
         "display_name": account.display_name,
         "attestation": attestation.map(attestation_json),
-        "home": if session.remote.is_some() { "remote" } else { "local" },
+        "home": if remote { "remote" } else { "local" },
         "home_node": hex::encode(home_node.as_bytes()),
     })
 }
 
 fn check_display_name(name: &str) -> Result<(), ApiError> {
-    if name.len() > MAX_DISPLAY_NAME_BYTES || name.chars().any(char::is_control) {
+    if !is_plain_text(name, MAX_DISPLAY_NAME_BYTES) {
         return Err(ApiError::new(
             Reason::BadDisplayName,
             format!(
@@ -149,7 +142,7 @@ async fn session_response(
     let body = json!({
         "token": token,
         "expires_ms": session.expires_ms,
-        "account": account_json(state, account).await?,
+        "account": account_json(state, account, false).await?,
     });
     Ok((status, Json(body)).into_response())
 }
@@ -366,7 +359,7 @@ async fn remote_session_response(
     let body = json!({
         "token": token,
         "expires_ms": session.expires_ms,
-        "account": account_view(&account, Some(&attestation), &session, state),
+        "account": account_view(state, &account, Some(&attestation), session.remote.is_some()),
     });
     Ok((StatusCode::OK, Json(body)).into_response())
 }
@@ -391,14 +384,8 @@ pub(super) async fn logout(State(state): State<ApiState>, Authed(session): Authe
 /// session the view built from its checked attestation.
 pub(super) async fn own_account(state: &ApiState, session: &Session) -> Result<Account, ApiError> {
     if let Some(id) = session.remote {
-        let attestation = state
-            .node
-            .accounts()
-            .attestation(id)
-            .await?
-            .ok_or_else(|| {
-                ApiError::new(Reason::BadToken, "the session's attestation is missing")
-            })?;
+        let attestation =
+            held_attestation(state, id, "the session's attestation is missing").await?;
         return Ok(remote_account(&attestation));
     }
     state
@@ -415,12 +402,27 @@ pub(super) async fn session_attestation(
     session: &Session,
 ) -> Result<causerie_crypto::Attestation, ApiError> {
     let account = own_account(state, session).await?;
+    held_attestation(
+        state,
+        account.attestation,
+        "the account's attestation is missing",
+    )
+    .await
+}
+
+/// The attestation a session stands on; `401 bad_token` (`missing` says which) when the node
+/// no longer holds it.
+async fn held_attestation(
+    state: &ApiState,
+    id: AttestationId,
+    missing: &'static str,
+) -> Result<Attestation, ApiError> {
     state
         .node
         .accounts()
-        .attestation(account.attestation)
+        .attestation(id)
         .await?
-        .ok_or_else(|| ApiError::new(Reason::BadToken, "the account's attestation is missing"))
+        .ok_or_else(|| ApiError::new(Reason::BadToken, missing))
 }
 
 pub(super) async fn me(
@@ -428,20 +430,8 @@ pub(super) async fn me(
     Authed(session): Authed,
 ) -> Result<Json<JsonValue>, ApiError> {
     let account = own_account(&state, &session).await?;
-    if session.remote.is_some() {
-        let attestation = state
-            .node
-            .accounts()
-            .attestation(account.attestation)
-            .await?;
-        return Ok(Json(account_view(
-            &account,
-            attestation.as_ref(),
-            &session,
-            &state,
-        )));
-    }
-    Ok(Json(account_json(&state, &account).await?))
+    let remote = session.remote.is_some();
+    Ok(Json(account_json(&state, &account, remote).await?))
 }
 
 #[derive(Deserialize)]
@@ -460,7 +450,7 @@ pub(super) async fn update_me(
     let mut account = own_account(&state, &session).await?;
     account.display_name = request.display_name;
     state.node.accounts().put(account.clone(), None).await?;
-    Ok(Json(account_json(&state, &account).await?))
+    Ok(Json(account_json(&state, &account, false).await?))
 }
 
 pub(super) async fn user(

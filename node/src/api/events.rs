@@ -7,7 +7,7 @@ use axum::Json;
 use axum::extract::State;
 use causerie_crypto::address::{parse_event_id, parse_user};
 use causerie_crypto::event::{MAX_EVENT_BYTES, kinds};
-use causerie_crypto::{Content, EventDraft, EventError, NodeKey, RoomId, Value};
+use causerie_crypto::{Content, Event, EventDraft, EventError, NodeKey, RoomId, Value};
 use causerie_storage::Account;
 use serde::Deserialize;
 use serde_json::{Value as JsonValue, json};
@@ -766,6 +766,20 @@ pub(super) struct SubmitRequest {
     signature: String,
 }
 
+/// Offers one signed event to the node; the outcome (none when the node said nothing of it).
+pub(super) async fn ingest_one(
+    state: &ApiState,
+    event: Event,
+) -> Result<Option<IngestOutcome>, ApiError> {
+    Ok(state
+        .node
+        .ingest(vec![event])
+        .await?
+        .into_iter()
+        .next()
+        .map(|i| i.outcome))
+}
+
 fn draft_error(error: EventError) -> ApiError {
     ApiError::new(Reason::BadDraft, format!("{}: {error}", error.reason()))
 }
@@ -812,14 +826,7 @@ pub(super) async fn submit(
         .as_ref()
         .is_some_and(|r| !r.labels().is_empty())
         .then(|| event.clone());
-    let outcome = state
-        .node
-        .ingest(vec![event])
-        .await?
-        .into_iter()
-        .next()
-        .map(|i| i.outcome);
-    match outcome {
+    match ingest_one(&state, event).await? {
         Some(IngestOutcome::Accepted { visible: true }) | Some(IngestOutcome::Duplicate) => {
             if let Some(event) = flagged {
                 super::review::flag(&state, &event, ruling).await;

@@ -227,8 +227,18 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 
 /// The token of an `Authorization` value: what follows `Bearer `, trimmed; `None` when the
 /// value is not a bearer token.
-pub(super) fn bearer_token(value: &HeaderValue) -> Option<&str> {
+fn bearer_token(value: &HeaderValue) -> Option<&str> {
     value.to_str().ok()?.strip_prefix("Bearer ").map(str::trim)
+}
+
+/// The bearer token a request presents, for an extractor to check: empty when its
+/// `Authorization` is not a bearer token; `missing()` when it has no `Authorization` at all.
+pub(super) fn presented_token(
+    headers: &HeaderMap,
+    missing: impl FnOnce() -> ApiError,
+) -> Result<&str, ApiError> {
+    let value = headers.get(AUTHORIZATION).ok_or_else(missing)?;
+    Ok(bearer_token(value).unwrap_or_default())
 }
 
 /// The middleware: checks, then the handler, then headers and counters.

@@ -69,6 +69,12 @@ pub fn body_too_large() -> ApiError {
     )
 }
 
+/// Whether `text` is at most `max_bytes` long and free of control characters: the rule for the
+/// free text the API records (display names, notes, reasons, request references).
+pub fn is_plain_text(text: &str, max_bytes: usize) -> bool {
+    text.len() <= max_bytes && !text.chars().any(char::is_control)
+}
+
 /// Bytes from hex, at most `max` bytes.
 pub fn parse_hex(text: &str, max: usize, reason: Reason) -> Result<Vec<u8>, ApiError> {
     if text.len() > max * 2 {

@@ -10,14 +10,13 @@ use std::io::{Read, Write};
 use std::path::Path;
 
 use axum::extract::FromRequestParts;
-use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use super::ApiState;
 use super::error::{ApiError, Reason};
-use super::guard::bearer_token;
+use super::guard::presented_token;
 
 /// Bytes of an operator token.
 pub const OPERATOR_TOKEN_BYTES: usize = 32;
@@ -151,13 +150,12 @@ impl FromRequestParts<ApiState> for Operator {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
-        let Some(value) = parts.headers.get(AUTHORIZATION) else {
-            return Err(ApiError::new(
+        let presented = presented_token(&parts.headers, || {
+            ApiError::new(
                 Reason::OperatorAuthRequired,
                 "send Authorization: Bearer <operator token>",
-            ));
-        };
-        let presented = bearer_token(value).unwrap_or_default();
+            )
+        })?;
         match &state.operator {
             Some(token) if token.matches(presented) => Ok(Operator),
             _ => Err(ApiError::new(

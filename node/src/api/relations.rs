@@ -232,6 +232,29 @@ pub(super) async fn edit(
     Ok(message.to_content())
 }
 
+/// The message a reaction with `key` is for (`400 bad_reaction_key` for a key that cannot be
+/// one), and the user's own reaction to it with that key, if they have one.
+async fn reaction_target(
+    state: &ApiState,
+    session: &Session,
+    room: RoomId,
+    event: &str,
+    key: &str,
+) -> Result<(Related, Option<EventId>), ApiError> {
+    if !valid_reaction_key(key) {
+        return Err(ApiError::new(
+            Reason::Invalid("bad_reaction_key"),
+            format!(
+                "a reaction is 1 to {} bytes without control characters",
+                relations::MAX_REACTION_KEY_BYTES
+            ),
+        ));
+    }
+    let target = target_message(state, room, event).await?;
+    let own = own_reaction(&target, &session.user, key);
+    Ok((target, own))
+}
+
 /// A reaction to a message (`400 bad_reaction_key`, `409 already_reacted`).
 pub(super) async fn react(
     state: &ApiState,
@@ -240,11 +263,8 @@ pub(super) async fn react(
     event: &str,
     key: String,
 ) -> Result<Content, ApiError> {
-    if !valid_reaction_key(&key) {
-        return Err(bad_key());
-    }
-    let target = target_message(state, room, event).await?;
-    if own_reaction(&target, &session.user, &key).is_some() {
+    let (target, own) = reaction_target(state, session, room, event, &key).await?;
+    if own.is_some() {
         return Err(ApiError::new(
             Reason::AlreadyReacted,
             "you already reacted with this",
@@ -255,16 +275,6 @@ pub(super) async fn react(
         key,
     };
     Ok(reaction.to_content())
-}
-
-fn bad_key() -> ApiError {
-    ApiError::new(
-        Reason::Invalid("bad_reaction_key"),
-        format!(
-            "a reaction is 1 to {} bytes without control characters",
-            relations::MAX_REACTION_KEY_BYTES
-        ),
-    )
 }
 
 fn own_reaction(target: &Related, user: &UserKey, key: &str) -> Option<EventId> {
@@ -291,11 +301,8 @@ pub(super) async fn unreact(
     event: &str,
     key: String,
 ) -> Result<Content, ApiError> {
-    if !valid_reaction_key(&key) {
-        return Err(bad_key());
-    }
-    let target = target_message(state, room, event).await?;
-    let reaction = own_reaction(&target, &session.user, &key).ok_or_else(|| {
+    let (_, own) = reaction_target(state, session, room, event, &key).await?;
+    let reaction = own.ok_or_else(|| {
         ApiError::new(
             Reason::NoReaction,
             "you have not reacted to this message with this",

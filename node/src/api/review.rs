@@ -27,6 +27,7 @@ use serde_json::{Value as JsonValue, json};
 use super::ApiState;
 use super::auth::Authed;
 use super::error::{ApiError, Reason};
+use super::events::ingest_one;
 use super::json::{Body, Params, RoomPath, Sender, attestation_json, content_to_json, event_json};
 use super::limits::MAX_REASON_BYTES;
 use super::rooms::view;
@@ -213,6 +214,34 @@ async fn queued(
     Ok((room, id, entry))
 }
 
+/// Takes a decided item out of the queue: the reports that named it learn the decision, and
+/// the author of a held submission is told on their live streams (not later, if none is open).
+async fn close(
+    state: &ApiState,
+    room: RoomId,
+    id: ReviewId,
+    entry: &ReviewEntry,
+    decision: ReviewDecision,
+    reason: Option<String>,
+) -> Result<(), ApiError> {
+    state.node.review().remove(room, id).await?;
+    if let Some(reports) = &state.reports {
+        reports
+            .review_decided(entry, decision == ReviewDecision::Rejected)
+            .await;
+    }
+    if entry.state == ReviewState::Held {
+        state.node.notify(NodeEvent::ReviewDecided {
+            room,
+            event: entry.event.id(),
+            author: *entry.event.author(),
+            decision,
+            reason,
+        });
+    }
+    Ok(())
+}
+
 pub(super) async fn approve(
     State(state): State<ApiState>,
     Authed(session): Authed,
@@ -232,14 +261,7 @@ pub(super) async fn approve(
     }
     if entry.state == ReviewState::Held {
         // Ingested as it was signed: the room's rules decide as for any submission.
-        let outcome = state
-            .node
-            .ingest(vec![entry.event.clone()])
-            .await?
-            .into_iter()
-            .next()
-            .map(|i| i.outcome);
-        match outcome {
+        match ingest_one(&state, entry.event.clone()).await? {
             Some(IngestOutcome::Accepted { visible }) => answer["visible"] = json!(visible),
             Some(IngestOutcome::Duplicate) => answer["visible"] = json!(true),
             Some(IngestOutcome::Rejected(reason)) => {
@@ -259,19 +281,7 @@ pub(super) async fn approve(
             }
         }
     }
-    state.node.review().remove(room, id).await?;
-    if let Some(reports) = &state.reports {
-        reports.review_decided(&entry, false).await;
-    }
-    if entry.state == ReviewState::Held {
-        state.node.notify(NodeEvent::ReviewDecided {
-            room,
-            event: event_id,
-            author: *entry.event.author(),
-            decision: ReviewDecision::Approved,
-            reason: None,
-        });
-    }
+    close(&state, room, id, &entry, ReviewDecision::Approved, None).await?;
     tracing::info!(%room, item = id.0, event = %event_id, moderator = %session.user, "review item approved");
     Ok(Json(answer))
 }
@@ -300,20 +310,8 @@ pub(super) async fn reject(
         ));
     }
     let (room, id, entry) = queued(&state, session.user, path).await?;
-    state.node.review().remove(room, id).await?;
-    if let Some(reports) = &state.reports {
-        reports.review_decided(&entry, true).await;
-    }
-    if entry.state == ReviewState::Held {
-        // The author is told on their live streams (not later, if none is open).
-        state.node.notify(NodeEvent::ReviewDecided {
-            room,
-            event: entry.event.id(),
-            author: *entry.event.author(),
-            decision: ReviewDecision::Rejected,
-            reason: request.reason.clone(),
-        });
-    }
+    let reason = request.reason.clone();
+    close(&state, room, id, &entry, ReviewDecision::Rejected, reason).await?;
     tracing::info!(
         %room,
         item = id.0,

@@ -12,7 +12,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use causerie_crypto::address::parse_event_id;
 use causerie_crypto::event::kinds;
-use causerie_crypto::{Event, EventId, RoomId, UserKey, Value};
+use causerie_crypto::signal::Signal;
+use causerie_crypto::{Attestation, Event, EventId, RoomId, UserKey, Value};
 use causerie_room::Membership;
 use causerie_storage::ReadMarker;
 use serde::Deserialize;
@@ -23,6 +24,7 @@ use super::auth::{Authed, session_attestation};
 use super::error::{ApiError, Reason};
 use super::json::{Body, RoomPath};
 use super::rooms::view;
+use super::session::Session;
 use crate::clock::now_ms;
 use crate::node::MAX_HISTORY_PAGE;
 use crate::signals::SignalRefusal;
@@ -61,17 +63,29 @@ fn refusal(refusal: SignalRefusal) -> ApiError {
     }
 }
 
-/// Refuses with `403 not_member` unless the user is joined to `room` (`404 unknown_room` if
-/// the node does not hold it).
-async fn joined(state: &ApiState, room: RoomId, user: UserKey) -> Result<RoomView, ApiError> {
-    let view = view(state, room, user).await?;
+/// The attestation the session's user signs signals in `room` under; refuses with `403
+/// not_member` unless they are joined to it (`404 unknown_room` if the node does not hold it).
+async fn signer(
+    state: &ApiState,
+    session: &Session,
+    room: RoomId,
+) -> Result<Attestation, ApiError> {
+    let attestation = session_attestation(state, session).await?;
+    let view = view(state, room, session.user).await?;
     if view.membership != Some(Membership::Join) {
         return Err(ApiError::new(
             Reason::NotMember,
             "join the room to send typing or read signals",
         ));
     }
-    Ok(view)
+    Ok(attestation)
+}
+
+/// Gossips the signal the node signed for a local user, if it had anything new to say.
+fn publish(state: &ApiState, room: RoomId, signal: Option<Signal>) {
+    if let Some(signal) = signal {
+        state.net.publish_signal(room, signal.as_bytes().to_vec());
+    }
 }
 
 pub(super) async fn typing(
@@ -80,16 +94,13 @@ pub(super) async fn typing(
     RoomPath(room): RoomPath,
     Body(request): Body<TypingRequest>,
 ) -> Result<StatusCode, ApiError> {
-    let attestation = session_attestation(&state, &session).await?;
-    joined(&state, room, session.user).await?;
+    let attestation = signer(&state, &session, room).await?;
     let signal = state
         .node
         .signals()
         .local_typing(room, &attestation, request.typing, now_ms())
         .map_err(refusal)?;
-    if let Some(signal) = signal {
-        state.net.publish_signal(room, signal.as_bytes().to_vec());
-    }
+    publish(&state, room, signal);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -100,8 +111,7 @@ pub(super) async fn read(
     Body(request): Body<ReadRequest>,
 ) -> Result<StatusCode, ApiError> {
     let id = parse_event_id(&request.event)?;
-    let attestation = session_attestation(&state, &session).await?;
-    joined(&state, room, session.user).await?;
+    let attestation = signer(&state, &session, room).await?;
     let event = state
         .node
         .events(vec![id])
@@ -125,9 +135,7 @@ pub(super) async fn read(
         .local_read(room, &attestation, marker, now_ms())
         .await
         .map_err(refusal)?;
-    if let Some(signal) = signal {
-        state.net.publish_signal(room, signal.as_bytes().to_vec());
-    }
+    publish(&state, room, signal);
     Ok(StatusCode::NO_CONTENT)
 }
 
