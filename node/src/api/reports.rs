@@ -11,7 +11,7 @@
 use axum::Json;
 use axum::extract::State;
 use causerie_crypto::address::{parse_event_id, parse_room, parse_user};
-use causerie_crypto::report::{Category, ReportDraft, Target};
+use causerie_crypto::report::{Category, ReportDraft, ReportError, Target};
 use causerie_crypto::{Report, ReportId};
 use serde::Deserialize;
 use serde_json::{Value as JsonValue, json};
@@ -54,6 +54,11 @@ pub(super) fn reports(state: &ApiState) -> Result<&Reports, ApiError> {
         .reports
         .as_ref()
         .ok_or_else(|| ApiError::new(Reason::Unavailable, "this node takes no reports"))
+}
+
+/// A report that does not encode, decode or verify: `400` with the report's reason name.
+fn invalid_report(error: ReportError) -> ApiError {
+    ApiError::new(Reason::Invalid(error.reason()), error.to_string())
 }
 
 /// A report's fields as JSON (the embedded events with their content as signed).
@@ -132,9 +137,6 @@ pub(super) async fn prepare(
     Body(request): Body<PrepareRequest>,
 ) -> Result<Json<JsonValue>, ApiError> {
     let reports = reports(&state)?;
-    let bad = |e: causerie_crypto::report::ReportError| {
-        ApiError::new(Reason::Invalid(e.reason()), e.to_string())
-    };
     if request.events.len() > causerie_crypto::report::MAX_REPORT_EVENTS {
         return Err(ApiError::new(
             Reason::Invalid("too_many_report_events"),
@@ -142,8 +144,8 @@ pub(super) async fn prepare(
         ));
     }
     let request = ReportRequest {
-        target: Target::parse(&request.target).map_err(bad)?,
-        category: Category::parse(&request.category).map_err(bad)?,
+        target: Target::parse(&request.target).map_err(invalid_report)?,
+        category: Category::parse(&request.category).map_err(invalid_report)?,
         text: request.text,
         room: request.room.as_deref().map(parse_room).transpose()?,
         user: request.user.as_deref().map(parse_user).transpose()?,
@@ -154,8 +156,8 @@ pub(super) async fn prepare(
             .collect::<Result<_, _>>()?,
     };
     let draft = reports.prepare(session.user, request).await?;
-    let bytes = draft.encode().map_err(bad)?;
-    let signing_input = draft.signing_input().map_err(bad)?;
+    let bytes = draft.encode().map_err(invalid_report)?;
+    let signing_input = draft.signing_input().map_err(invalid_report)?;
     Ok(Json(json!({
         "draft": hex::encode(bytes),
         "signing_input": hex::encode(signing_input),
@@ -176,21 +178,18 @@ pub(super) async fn submit(
     Body(request): Body<SubmitRequest>,
 ) -> Result<Json<JsonValue>, ApiError> {
     let reports = reports(&state)?;
-    let bad = |e: causerie_crypto::report::ReportError| {
-        ApiError::new(Reason::Invalid(e.reason()), e.to_string())
-    };
     let bytes = parse_hex(
         &request.draft,
         causerie_crypto::report::MAX_REPORT_BYTES,
         Reason::BadDraft,
     )?;
     let signature = parse_signature(&request.signature)?;
-    let draft = ReportDraft::decode(&bytes).map_err(bad)?;
+    let draft = ReportDraft::decode(&bytes).map_err(invalid_report)?;
     let report: Report = draft.with_signature(signature).map_err(|e| match e {
-        causerie_crypto::report::ReportError::BadSignature => {
+        ReportError::BadSignature => {
             ApiError::new(Reason::BadSignature, "the signature does not verify")
         }
-        other => bad(other),
+        other => invalid_report(other),
     })?;
     let sent = reports.submit(session.user, report).await?;
     Ok(Json(sent_json(&sent)))
