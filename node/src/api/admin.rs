@@ -64,8 +64,7 @@ pub(super) struct AuditQuery {
 }
 
 pub(super) async fn audit(
-    _: Operator,
-    State(state): State<ApiState>,
+    Operator(state): Operator,
     Params(query): Params<AuditQuery>,
 ) -> Result<Json<JsonValue>, ApiError> {
     let audit = state.node.audit();
@@ -86,10 +85,7 @@ pub(super) async fn public_head(
     Ok(Json(head_json(&head)))
 }
 
-pub(super) async fn audit_head(
-    _: Operator,
-    State(state): State<ApiState>,
-) -> Result<Json<JsonValue>, ApiError> {
+pub(super) async fn audit_head(Operator(state): Operator) -> Result<Json<JsonValue>, ApiError> {
     let head = state.node.audit().head().await?;
     Ok(Json(head_json(&head)))
 }
@@ -127,8 +123,7 @@ pub(super) struct RequestBody {
 }
 
 pub(super) async fn request(
-    _: Operator,
-    State(state): State<ApiState>,
+    Operator(state): Operator,
     Body(body): Body<RequestBody>,
 ) -> Result<Json<JsonValue>, ApiError> {
     let reference = request_ref(&body.request_ref)?;
@@ -163,8 +158,7 @@ pub(super) struct RefuseBody {
 }
 
 pub(super) async fn refuse(
-    _: Operator,
-    State(state): State<ApiState>,
+    Operator(state): Operator,
     Body(body): Body<RefuseBody>,
 ) -> Result<Json<JsonValue>, ApiError> {
     let reference = request_ref(&body.request_ref)?;
@@ -195,8 +189,7 @@ pub(super) struct DiscloseBody {
 }
 
 pub(super) async fn disclose(
-    _: Operator,
-    State(state): State<ApiState>,
+    Operator(state): Operator,
     Body(body): Body<DiscloseBody>,
 ) -> Result<Json<JsonValue>, ApiError> {
     let reference = request_ref(&body.request_ref)?.to_owned();
@@ -224,8 +217,7 @@ pub(super) struct TransparencyQuery {
 }
 
 pub(super) async fn transparency(
-    _: Operator,
-    State(state): State<ApiState>,
+    Operator(state): Operator,
     Params(query): Params<TransparencyQuery>,
 ) -> Result<Json<JsonValue>, ApiError> {
     let name = query.period.as_deref().unwrap_or("month");

@@ -16,7 +16,7 @@
 //! signs has exactly one `attestation_issued` entry.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use causerie_crypto::address::parse_user;
 use causerie_crypto::audit::AuditKind;
 use causerie_crypto::revocation::{Revocation, RevocationDraft, RevocationReason};
@@ -129,8 +129,7 @@ fn level(value: &JsonValue) -> Result<Assurance, ApiError> {
 }
 
 pub(super) async fn attest(
-    _: Operator,
-    State(state): State<ApiState>,
+    Operator(state): Operator,
     Path(user): Path<String>,
     Body(body): Body<AttestBody>,
 ) -> Result<Json<JsonValue>, ApiError> {
@@ -176,8 +175,7 @@ pub(super) struct ContactBody {
 }
 
 pub(super) async fn contact(
-    _: Operator,
-    State(state): State<ApiState>,
+    Operator(state): Operator,
     Path(user): Path<String>,
     Body(body): Body<ContactBody>,
 ) -> Result<Json<JsonValue>, ApiError> {
@@ -252,8 +250,7 @@ pub(super) struct RevokeBody {
 }
 
 pub(super) async fn revoke(
-    _: Operator,
-    State(state): State<ApiState>,
+    Operator(state): Operator,
     Path(user): Path<String>,
     Body(body): Body<RevokeBody>,
 ) -> Result<Json<JsonValue>, ApiError> {

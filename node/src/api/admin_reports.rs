@@ -12,7 +12,6 @@
 //!   reporting on this node.
 
 use axum::Json;
-use axum::extract::State;
 use causerie_crypto::address::parse_user;
 use causerie_crypto::report::{MAX_RECEIPT_NOTE_BYTES, Queue, Status};
 use causerie_crypto::{ReportId, UserKey};
@@ -35,8 +34,7 @@ pub(super) struct ListQuery {
 }
 
 pub(super) async fn list(
-    _: Operator,
-    State(state): State<ApiState>,
+    Operator(state): Operator,
     Params(query): Params<ListQuery>,
 ) -> Result<Json<JsonValue>, ApiError> {
     let queue = match query.queue.as_deref() {
@@ -60,8 +58,7 @@ pub(super) async fn list(
 }
 
 pub(super) async fn one(
-    _: Operator,
-    State(state): State<ApiState>,
+    Operator(state): Operator,
     Segment(id): Segment,
 ) -> Result<Json<JsonValue>, ApiError> {
     let id = parse_report_id(&id)?;
@@ -101,8 +98,7 @@ async fn decide(
 }
 
 pub(super) async fn action(
-    _: Operator,
-    State(state): State<ApiState>,
+    Operator(state): Operator,
     Segment(id): Segment,
     Body(body): Body<DecideBody>,
 ) -> Result<Json<JsonValue>, ApiError> {
@@ -110,8 +106,7 @@ pub(super) async fn action(
 }
 
 pub(super) async fn dismiss(
-    _: Operator,
-    State(state): State<ApiState>,
+    Operator(state): Operator,
     Segment(id): Segment,
     Body(body): Body<DecideBody>,
 ) -> Result<Json<JsonValue>, ApiError> {
@@ -125,8 +120,7 @@ pub(super) struct ReportersQuery {
 }
 
 pub(super) async fn reporters(
-    _: Operator,
-    State(state): State<ApiState>,
+    Operator(state): Operator,
     Params(query): Params<ReportersQuery>,
 ) -> Result<Json<JsonValue>, ApiError> {
     let after = query.after.as_deref().map(parse_user).transpose()?;
@@ -154,8 +148,7 @@ pub(super) struct MuteBody {
 }
 
 pub(super) async fn mute(
-    _: Operator,
-    State(state): State<ApiState>,
+    Operator(state): Operator,
     Segment(user): Segment,
     Body(body): Body<MuteBody>,
 ) -> Result<Json<JsonValue>, ApiError> {

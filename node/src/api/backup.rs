@@ -7,11 +7,9 @@
 use std::path::PathBuf;
 
 use axum::Json;
-use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{Value as JsonValue, json};
 
-use super::ApiState;
 use super::error::{ApiError, Reason};
 use super::json::Body;
 use super::operator::Operator;
@@ -30,8 +28,7 @@ pub(super) struct BackupBody {
 }
 
 pub(super) async fn backup(
-    _: Operator,
-    State(state): State<ApiState>,
+    Operator(state): Operator,
     Body(body): Body<BackupBody>,
 ) -> Result<Json<JsonValue>, ApiError> {
     let out = PathBuf::from(&body.out);

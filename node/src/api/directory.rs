@@ -330,10 +330,7 @@ fn own_alias_local(state: &ApiState, text: &str) -> Result<String, ApiError> {
 }
 
 /// `GET /api/v1/admin/aliases` (operator): every alias this node gives, with its room.
-pub(super) async fn admin_aliases(
-    _: Operator,
-    State(state): State<ApiState>,
-) -> Result<Json<JsonValue>, ApiError> {
+pub(super) async fn admin_aliases(Operator(state): Operator) -> Result<Json<JsonValue>, ApiError> {
     let directory = state.node.directory();
     let server = directory.server_name();
     let aliases: Vec<JsonValue> = directory
@@ -351,8 +348,7 @@ pub(super) async fn admin_aliases(
 /// whichever room it names and whoever set it (a name that misleads or impersonates); the next
 /// announcement no longer carries it. `404 unknown_alias` when there is none.
 pub(super) async fn admin_remove_alias(
-    _: Operator,
-    State(state): State<ApiState>,
+    Operator(state): Operator,
     Segment(alias): Segment,
 ) -> Result<Json<JsonValue>, ApiError> {
     let local = own_alias_local(&state, &alias)?;

@@ -59,8 +59,7 @@ pub(super) async fn handle(
 /// `GET /api/v1/admin/handles/{handle}` (operator): the same, for the operator commands that
 /// name a user.
 pub(super) async fn admin_handle(
-    _: Operator,
-    State(state): State<ApiState>,
+    Operator(state): Operator,
     Segment(handle): Segment,
 ) -> Result<Json<JsonValue>, ApiError> {
     lookup(&state, &handle).await

@@ -143,8 +143,9 @@ fn is_token_text(text: &str) -> bool {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
-/// The request came with the operator token. Extract it first in every admin handler.
-pub struct Operator;
+/// The request came with the operator token: the state, for an admin handler. Admin handlers
+/// take the state only through it, so none can act without the token.
+pub struct Operator(pub ApiState);
 
 impl FromRequestParts<ApiState> for Operator {
     type Rejection = ApiError;
@@ -157,7 +158,7 @@ impl FromRequestParts<ApiState> for Operator {
             )
         })?;
         match &state.operator {
-            Some(token) if token.matches(presented) => Ok(Operator),
+            Some(token) if token.matches(presented) => Ok(Operator(state.clone())),
             _ => Err(ApiError::new(
                 Reason::OperatorAuthFailed,
                 "not this node's operator token",
