@@ -2,11 +2,12 @@
 //! what was asked ([`Expect`], [`check_draft`]) and the login challenge; plus the join target
 //! a user types (a room id or an invite link).
 
-use causerie_crypto::address::{INVITE_PREFIX, InviteLink, parse_room};
+use causerie_crypto::address::{INVITE_PREFIX, InviteLink};
 use causerie_crypto::directory::RoomAlias;
 use causerie_crypto::{Challenge, EventDraft, RoomId, UserKey, UserSecret, Value};
 
-use super::error::{ClientError, bad, invalid};
+use super::error::{ClientError, bad};
+use super::resolve::RoomRef;
 use super::wire::{ChallengeAnswer, Draft};
 
 /// What the client expects a draft to be; checked before signing.
@@ -197,7 +198,8 @@ pub enum JoinTarget {
 impl JoinTarget {
     /// Parses a room id (`!` optional), an alias (`#local:server`) or an invite link
     /// (`causerie:join/<room>?via=…` or `https://<host>/join/<room>?via=…`), by the rules of
-    /// [`causerie_crypto::address`] and [`causerie_crypto::directory`].
+    /// [`causerie_crypto::address`] and [`causerie_crypto::directory`]; anything but a link is
+    /// read as [`RoomRef::parse`] reads it.
     pub fn parse(text: &str) -> Result<JoinTarget, ClientError> {
         let web = text.starts_with("https://") || text.starts_with("http://");
         if text.starts_with(INVITE_PREFIX) || web {
@@ -207,12 +209,10 @@ impl JoinTarget {
                 room: link.room,
             });
         }
-        if text.starts_with('#') {
-            return RoomAlias::parse(text)
-                .map(JoinTarget::Alias)
-                .map_err(|e| invalid(e.reason(), format!("{text:?}: {e}")));
-        }
-        Ok(JoinTarget::Room(parse_room(text)?))
+        Ok(match RoomRef::parse(text)? {
+            RoomRef::Id(room) => JoinTarget::Room(room),
+            RoomRef::Alias(alias) => JoinTarget::Alias(alias),
+        })
     }
 
     /// The room this target names, when it is known without asking a node (not for an alias).

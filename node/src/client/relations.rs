@@ -2,16 +2,14 @@
 //! specs/client-api.md "Events"): each action prepared by the node, its draft checked here
 //! (kind, text, and the event it points at) before the key signs it.
 
-use causerie_crypto::address::parse_room;
 use causerie_crypto::event::kinds;
 use causerie_crypto::{EventId, RoomId, UserKey, UserSecret, Value};
-use reqwest::Method;
 use serde_json::json;
 
 use super::checks::Expect;
-use super::error::{ClientError, bad};
+use super::error::ClientError;
 use super::transport::Client;
-use super::wire::{Draft, Submitted};
+use super::wire::Submitted;
 
 impl Client {
     /// Sends a message that replies to `event` (if any) and mentions `mentions`.
@@ -108,36 +106,12 @@ impl Client {
         secret: &UserSecret,
         with: &UserKey,
     ) -> Result<RoomId, ClientError> {
-        let draft: Draft = self
-            .call(
-                Method::POST,
-                "/rooms/prepare_create",
-                Some(json!({"dm": true})),
-                true,
-            )
-            .await?;
         let create = Expect::new(None, kinds::CREATE).value("dm", Value::Bool(true));
-        let submitted = self.sign_and_submit(secret, &draft, &create).await?;
-        let room = parse_room(&submitted.room).map_err(|_| bad("create answer has no room id"))?;
-        if submitted.event_id.trim_start_matches('$') != submitted.room.trim_start_matches('!') {
-            return Err(bad("the room id is not the create event's id"));
-        }
-        let join = self.own_member(&room, "join")?;
-        self.act(secret, &room, json!({"action": "join"}), join)
+        let room = self
+            .found_room(secret, json!({"dm": true}), &create)
             .await?;
-        let levels = Expect::new(Some(room), kinds::POWER_LEVELS).state_key("");
-        self.act(secret, &room, json!({"action": "power_levels"}), levels)
+        self.set_text_state(secret, &room, kinds::JOIN_RULES, "join_rule", "invite")
             .await?;
-        let rule = Expect::new(Some(room), kinds::JOIN_RULES)
-            .state_key("")
-            .content("join_rule", "invite");
-        self.act(
-            secret,
-            &room,
-            json!({"action": "join_rule", "join_rule": "invite"}),
-            rule,
-        )
-        .await?;
         let invite = Expect::new(Some(room), kinds::MEMBER)
             .state_key(with.to_string())
             .content("membership", "invite");

@@ -141,24 +141,8 @@ impl Client {
         secret: &UserSecret,
         options: &NewRoom,
     ) -> Result<RoomId, ClientError> {
-        let draft: Draft = self
-            .call(Method::POST, "/rooms/prepare_create", Some(json!({})), true)
-            .await?;
-        let submitted = self
-            .sign_and_submit(secret, &draft, &Expect::new(None, kinds::CREATE))
-            .await?;
-        let room = parse_room(&submitted.room).map_err(|_| bad("create answer has no room id"))?;
-        let create = parse_event_id(&submitted.event_id)
-            .map_err(|_| bad("create answer has no event id"))?;
-        if create.0 != room.0 {
-            return Err(bad("the room id is not the create event's id"));
-        }
-        let join = self.own_member(&room, "join")?;
-        self.act(secret, &room, json!({"action": "join"}), join)
-            .await?;
-        let levels = Expect::new(Some(room), kinds::POWER_LEVELS).state_key("");
-        self.act(secret, &room, json!({"action": "power_levels"}), levels)
-            .await?;
+        let create = Expect::new(None, kinds::CREATE);
+        let room = self.found_room(secret, json!({}), &create).await?;
         let rule = &options.join_rule;
         self.set_text_state(secret, &room, kinds::JOIN_RULES, "join_rule", rule)
             .await?;
@@ -171,9 +155,38 @@ impl Client {
         Ok(room)
     }
 
+    /// The first steps of every new room: asks the node to prepare a create event from
+    /// `options` (`{}`, or `{"dm": true}`), checks it against `create` and signs it, then joins
+    /// and sets the default power levels. Returns the room id, checked to be the create event's
+    /// id.
+    pub(super) async fn found_room(
+        &self,
+        secret: &UserSecret,
+        options: serde_json::Value,
+        create: &Expect,
+    ) -> Result<RoomId, ClientError> {
+        let draft: Draft = self
+            .call(Method::POST, "/rooms/prepare_create", Some(options), true)
+            .await?;
+        let submitted = self.sign_and_submit(secret, &draft, create).await?;
+        let room = parse_room(&submitted.room).map_err(|_| bad("create answer has no room id"))?;
+        let create = parse_event_id(&submitted.event_id)
+            .map_err(|_| bad("create answer has no event id"))?;
+        if create.0 != room.0 {
+            return Err(bad("the room id is not the create event's id"));
+        }
+        let join = self.own_member(&room, "join")?;
+        self.act(secret, &room, json!({"action": "join"}), join)
+            .await?;
+        let levels = Expect::new(Some(room), kinds::POWER_LEVELS).state_key("");
+        self.act(secret, &room, json!({"action": "power_levels"}), levels)
+            .await?;
+        Ok(room)
+    }
+
     /// Sets the text `field` of the room's `kind` state event to `value`, through the action
     /// of the same name (`join_rule`, `name`, `topic`), checking the draft says so.
-    async fn set_text_state(
+    pub(super) async fn set_text_state(
         &self,
         secret: &UserSecret,
         room: &RoomId,
