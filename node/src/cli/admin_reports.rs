@@ -126,24 +126,10 @@ pub(crate) async fn run(cx: &Context, admin: &Admin, command: ReportsCommand) ->
             });
         }
         ReportsCommand::Action { id, note } => {
-            let answer: JsonValue = admin
-                .post(
-                    &format!("/admin/reports/{id}/action"),
-                    json!({ "note": note }),
-                )
-                .await?;
-            cx.out
-                .print(answer.clone(), || format!("actioned: {}", line(&answer)));
+            decide(cx, admin, &id, note, "action", "actioned").await?;
         }
         ReportsCommand::Dismiss { id, note } => {
-            let answer: JsonValue = admin
-                .post(
-                    &format!("/admin/reports/{id}/dismiss"),
-                    json!({ "note": note }),
-                )
-                .await?;
-            cx.out
-                .print(answer.clone(), || format!("dismissed: {}", line(&answer)));
+            decide(cx, admin, &id, note, "dismiss", "dismissed").await?;
         }
         ReportsCommand::Reporters => {
             let answer: JsonValue = admin.get("/admin/reporters").await?;
@@ -169,6 +155,27 @@ pub(crate) async fn run(cx: &Context, admin: &Admin, command: ReportsCommand) ->
         ReportsCommand::Unmute { user } => mute(cx, admin, &user, false).await?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Decides report `id` by the operator API's `decision` (`action`, `dismiss`), with the note
+/// for the reporter, and prints the report as it now stands, after `done`.
+async fn decide(
+    cx: &Context,
+    admin: &Admin,
+    id: &str,
+    note: Option<String>,
+    decision: &str,
+    done: &str,
+) -> Result<()> {
+    let answer: JsonValue = admin
+        .post(
+            &format!("/admin/reports/{id}/{decision}"),
+            json!({ "note": note }),
+        )
+        .await?;
+    cx.out
+        .print(answer.clone(), || format!("{done}: {}", line(&answer)));
+    Ok(())
 }
 
 async fn mute(cx: &Context, admin: &Admin, user: &str, muted: bool) -> Result<()> {

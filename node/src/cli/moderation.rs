@@ -10,7 +10,7 @@ use causerie_crypto::address::parse_event_id;
 use causerie_crypto::event::kinds;
 use causerie_crypto::{UserKey, Value};
 use causerie_node::client::{Client, Expect, RoomRef, UserRef};
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 use serde_json::json;
 
 use super::{Context, refused};
@@ -66,78 +66,51 @@ fn expires_after(duration: Option<&str>) -> Result<Option<u64>> {
     Ok(Some(now.saturating_add(ms)))
 }
 
+/// The room and user a moderator action names, and why.
+#[derive(Debug, Args)]
+pub(crate) struct OnUser {
+    /// Room id (!…) or alias (#name:server).
+    room: String,
+    /// The user: key hex or handle of a member.
+    user: String,
+    /// Why (shown to members).
+    #[arg(long)]
+    reason: Option<String>,
+}
+
 /// `causerie mod` subcommands. USER is a key (64 hex digits) or the handle of a member.
 #[derive(Debug, Subcommand)]
 pub(crate) enum ModCommand {
     /// Remove a member from the room (they may join again).
-    Kick {
-        /// Room id (!…) or alias (#name:server).
-        room: String,
-        /// The member: key hex or handle.
-        user: String,
-        /// Why (shown to members).
-        #[arg(long)]
-        reason: Option<String>,
-    },
+    Kick(OnUser),
     /// Ban a user from the room (for a while with --duration).
     Ban {
-        /// Room id (!…) or alias (#name:server).
-        room: String,
-        /// The user: key hex or handle of a member.
-        user: String,
-        /// Why (shown to members).
-        #[arg(long)]
-        reason: Option<String>,
+        #[command(flatten)]
+        on: OnUser,
         /// How long, e.g. 10m, 2h, 7d (default: until unbanned).
         #[arg(long)]
         duration: Option<String>,
     },
     /// Ban a user and delete everything they wrote in the room (one event).
     Purge {
-        /// Room id (!…) or alias (#name:server).
-        room: String,
-        /// The user: key hex or handle of a member.
-        user: String,
-        /// Why (shown to members).
-        #[arg(long)]
-        reason: Option<String>,
+        #[command(flatten)]
+        on: OnUser,
         /// How long the ban lasts, e.g. 7d (default: until unbanned; the deletion is final).
         #[arg(long)]
         duration: Option<String>,
     },
     /// Lift a ban.
-    Unban {
-        /// Room id (!…) or alias (#name:server).
-        room: String,
-        /// The user: key hex or handle of a member.
-        user: String,
-        /// Why (shown to members).
-        #[arg(long)]
-        reason: Option<String>,
-    },
+    Unban(OnUser),
     /// Mute a user: they can read the room but send nothing (for a while with --duration).
     Mute {
-        /// Room id (!…) or alias (#name:server).
-        room: String,
-        /// The user: key hex or handle of a member.
-        user: String,
-        /// Why (shown to members).
-        #[arg(long)]
-        reason: Option<String>,
+        #[command(flatten)]
+        on: OnUser,
         /// How long, e.g. 10m, 2h, 7d (default: until unmuted).
         #[arg(long)]
         duration: Option<String>,
     },
     /// Lift a mute.
-    Unmute {
-        /// Room id (!…) or alias (#name:server).
-        room: String,
-        /// The user: key hex or handle of a member.
-        user: String,
-        /// Why (shown to members).
-        #[arg(long)]
-        reason: Option<String>,
-    },
+    Unmute(OnUser),
     /// Delete an event's content (its id and signature stay valid).
     Redact {
         /// Room id (!…) or alias (#name:server).
@@ -182,17 +155,19 @@ fn with_reason(mut action: serde_json::Value, reason: Option<&str>) -> serde_jso
     action
 }
 
-/// Resolves `user` (a handle or key) and builds the action `name` on them, with the reason if
-/// any.
+/// Resolves the user `on` names (a handle or key) and builds the action `name` on them, with
+/// the reason if any.
 async fn on_user(
     client: &Client,
     room: &causerie_crypto::RoomId,
     name: &str,
-    user: &str,
-    reason: Option<&str>,
+    on: &OnUser,
 ) -> Result<(UserKey, serde_json::Value)> {
-    let user = resolve_user(client, room, user).await?;
-    let action = with_reason(json!({"action": name, "user": user.to_string()}), reason);
+    let user = resolve_user(client, room, &on.user).await?;
+    let action = with_reason(
+        json!({"action": name, "user": user.to_string()}),
+        on.reason.as_deref(),
+    );
     Ok((user, action))
 }
 
@@ -205,14 +180,13 @@ pub(crate) async fn run(cx: &Context, command: ModCommand) -> Result<ExitCode> {
     };
     let secret = cx.secret()?;
     let room_text = match &command {
-        ModCommand::Kick { room, .. }
-        | ModCommand::Ban { room, .. }
-        | ModCommand::Purge { room, .. }
-        | ModCommand::Unban { room, .. }
-        | ModCommand::Mute { room, .. }
-        | ModCommand::Unmute { room, .. }
-        | ModCommand::Redact { room, .. }
-        | ModCommand::Power { room, .. } => room.clone(),
+        ModCommand::Kick(on)
+        | ModCommand::Ban { on, .. }
+        | ModCommand::Purge { on, .. }
+        | ModCommand::Unban(on)
+        | ModCommand::Mute { on, .. }
+        | ModCommand::Unmute(on) => on.room.clone(),
+        ModCommand::Redact { room, .. } | ModCommand::Power { room, .. } => room.clone(),
         ModCommand::Lockdown(_) | ModCommand::Unlock(_) => {
             return Err(refused("usage", "lockdown and unlock run on their own"));
         }
@@ -245,21 +219,20 @@ pub(crate) async fn run(cx: &Context, command: ModCommand) -> Result<ExitCode> {
     let kick = matches!(command, ModCommand::Kick { .. });
     let (what, submitted) = match command {
         // Both end in a `leave` membership: a kick of a member, an unban of a banned user.
-        ModCommand::Kick { user, reason, .. } | ModCommand::Unban { user, reason, .. } => {
+        ModCommand::Kick(on) | ModCommand::Unban(on) => {
             let (name, verb) = if kick {
                 ("kick", "kicked")
             } else {
                 ("unban", "unbanned")
             };
-            let (user, action) = on_user(&client, &room, name, &user, reason.as_deref()).await?;
+            let (user, action) = on_user(&client, &room, name, &on).await?;
             let done = client
                 .act(&secret, &room, action, member(&user, "leave"))
                 .await?;
             (format!("{verb} {user}"), done)
         }
-        ModCommand::Ban { user, reason, .. } | ModCommand::Purge { user, reason, .. } => {
-            let (user, mut action) =
-                on_user(&client, &room, "ban", &user, reason.as_deref()).await?;
+        ModCommand::Ban { on, .. } | ModCommand::Purge { on, .. } => {
+            let (user, mut action) = on_user(&client, &room, "ban", &on).await?;
             let mut expect = member(&user, "ban");
             if let Some(end) = expires {
                 action["expires"] = json!(end);
@@ -273,10 +246,9 @@ pub(crate) async fn run(cx: &Context, command: ModCommand) -> Result<ExitCode> {
             let verb = if purge { "banned and purged" } else { "banned" };
             (until(format!("{verb} {user}")), done)
         }
-        ModCommand::Mute { user, reason, .. } | ModCommand::Unmute { user, reason, .. } => {
+        ModCommand::Mute { on, .. } | ModCommand::Unmute(on) => {
             let name = if muted { "mute" } else { "unmute" };
-            let (user, mut action) =
-                on_user(&client, &room, name, &user, reason.as_deref()).await?;
+            let (user, mut action) = on_user(&client, &room, name, &on).await?;
             let mut expect = Expect::new(Some(room), kinds::MUTE)
                 .state_key(user.to_string())
                 .value("muted", Value::Bool(muted));
