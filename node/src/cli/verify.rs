@@ -44,6 +44,17 @@ type Checked = Result<(JsonValue, String), (&'static str, String)>;
 /// The untyped formats, in the order they are tried.
 const UNTYPED: [fn(&[u8]) -> Checked; 5] = [event, attestation, report, receipt, revocation];
 
+/// The text verdict on a valid file: `title`, then one `label  value` line a row, the values
+/// lined up two spaces after the longest label.
+fn summary(title: String, rows: &[(&str, String)]) -> String {
+    let width = rows.iter().map(|(label, _)| label.len()).max().unwrap_or(0);
+    let mut text = title;
+    for (label, value) in rows {
+        text.push_str(&format!("\n  {label:<width$}  {value}"));
+    }
+    text
+}
+
 fn event(bytes: &[u8]) -> Checked {
     let event = Event::decode(bytes).map_err(|e| (e.reason(), e.to_string()))?;
     let json = json!({
@@ -59,19 +70,18 @@ fn event(bytes: &[u8]) -> Checked {
         "attestation": event.attestation().to_string(),
         "redacted": event.is_redacted(),
     });
-    let text = format!(
-        "valid event {}\n  room    {}\n  author  {}\n  kind    {}\n  depth   {}{}",
-        event.id(),
-        event.room_id(),
-        event.author(),
-        event.kind(),
-        event.depth(),
-        if event.is_redacted() {
-            "\n  (redacted)"
-        } else {
-            ""
-        }
+    let mut text = summary(
+        format!("valid event {}", event.id()),
+        &[
+            ("room", event.room_id().to_string()),
+            ("author", event.author().to_string()),
+            ("kind", event.kind().to_string()),
+            ("depth", event.depth().to_string()),
+        ],
     );
+    if event.is_redacted() {
+        text.push_str("\n  (redacted)");
+    }
     Ok((json, text))
 }
 
@@ -88,13 +98,14 @@ fn attestation(bytes: &[u8]) -> Checked {
         "not_before": att.not_before(),
         "not_after": att.not_after(),
     });
-    let text = format!(
-        "valid attestation {}\n  user       {}\n  handle     {}\n  assurance  {}\n  home node  {}",
-        att.id(),
-        att.user(),
-        att.handle(),
-        att.assurance().name(),
-        att.home_node()
+    let text = summary(
+        format!("valid attestation {}", att.id()),
+        &[
+            ("user", att.user().to_string()),
+            ("handle", att.handle().to_string()),
+            ("assurance", att.assurance().name().to_string()),
+            ("home node", att.home_node().to_string()),
+        ],
     );
     Ok((json, text))
 }
@@ -111,17 +122,14 @@ fn revocation(bytes: &[u8]) -> Checked {
         "revoked_ms": revocation.revoked_ms(),
         "reason": revocation.reason().name(),
     });
-    let text = format!(
-        "valid revocation {}
-  issuer     {}
-  subject    {}
-  from (ms)  {}
-  reason     {}",
-        revocation.id().to_hex(),
-        revocation.issuer(),
-        revocation.subject(),
-        revocation.revoked_ms(),
-        revocation.reason().name()
+    let text = summary(
+        format!("valid revocation {}", revocation.id().to_hex()),
+        &[
+            ("issuer", revocation.issuer().to_string()),
+            ("subject", revocation.subject().to_string()),
+            ("from (ms)", revocation.revoked_ms().to_string()),
+            ("reason", revocation.reason().name().to_string()),
+        ],
     );
     Ok((json, text))
 }
@@ -143,13 +151,17 @@ fn report(bytes: &[u8]) -> Checked {
         "reporter_node": report.reporter_node().to_string(),
         "created_ms": report.created_ms(),
     });
-    let text = format!(
-        "valid report {}\n  category  {}\n  target    {}\n  reporter  {}\n  events    {} (each signed by its author)",
-        report.id(),
-        report.category().name(),
-        report.target().name(),
-        report.reporter(),
-        report.events().len()
+    let text = summary(
+        format!("valid report {}", report.id()),
+        &[
+            ("category", report.category().name().to_string()),
+            ("target", report.target().name().to_string()),
+            ("reporter", report.reporter().to_string()),
+            (
+                "events",
+                format!("{} (each signed by its author)", report.events().len()),
+            ),
+        ],
     );
     Ok((json, text))
 }
@@ -167,12 +179,13 @@ fn receipt(bytes: &[u8]) -> Checked {
         "note": receipt.note(),
         "at_ms": receipt.at_ms(),
     });
-    let text = format!(
-        "valid receipt for report {}\n  node    {}\n  queue   {}\n  status  {}",
-        receipt.report(),
-        receipt.node(),
-        receipt.queue().name(),
-        receipt.status().name()
+    let text = summary(
+        format!("valid receipt for report {}", receipt.report()),
+        &[
+            ("node", receipt.node().to_string()),
+            ("queue", receipt.queue().name().to_string()),
+            ("status", receipt.status().name().to_string()),
+        ],
     );
     Ok((json, text))
 }
@@ -223,4 +236,21 @@ pub(crate) fn verify(path: &Path, out: &Output) -> Result<ExitCode> {
         .or(first_error)
         .unwrap_or(("malformed_cbor", String::new()));
     Ok(invalid(out, reason, &detail))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::summary;
+
+    #[test]
+    fn summary_lines_values_up_after_the_longest_label() {
+        let text = summary(
+            "valid receipt for report 1".into(),
+            &[("node", "ab".into()), ("status", "actioned".into())],
+        );
+        assert_eq!(
+            text,
+            "valid receipt for report 1\n  node    ab\n  status  actioned"
+        );
+    }
 }
