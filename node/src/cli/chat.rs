@@ -572,34 +572,14 @@ pub(crate) async fn members(cx: &Context, room: &str) -> Result<ExitCode> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::timeline::tests::{ALICE, event};
     use super::*;
-
-    fn event(kind: &str, content: serde_json::Value) -> ApiEvent {
-        ApiEvent {
-            id: "$1".into(),
-            room: "!r".into(),
-            author: "ab".repeat(32),
-            kind: kind.into(),
-            state_key: None,
-            content,
-            depth: 3,
-            origin_ts: 3_723_000,
-            redacted: false,
-            sender: Some(causerie_node::client::Sender {
-                handle: Some("alice".into()),
-                display_name: Some("Alice\u{1b}[31m".into()),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }
-    }
 
     #[test]
     fn tail_prints_each_event_once_in_order() {
         let out = Output { json: true };
         let mut printed = Printed::new(Timeline::default());
-        let mut a = event("room.message", json!({"body": "a"}));
-        a.id = "$a".into();
+        let mut a = event("$a", ALICE, "room.message", json!({"body": "a"}));
         a.depth = 1;
         let mut b = a.clone();
         b.id = "$b".into();

@@ -427,15 +427,16 @@ impl Timeline {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use causerie_node::client::Sender;
     use serde_json::json;
 
-    const ALICE: &str = "aa";
+    pub(in crate::cli) const ALICE: &str = "aa";
     const BOB: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
 
-    fn event(id: &str, author: &str, kind: &str, content: Json) -> ApiEvent {
+    /// A test event by `author` (Alice or Bob, by handle) at depth 3.
+    pub(in crate::cli) fn event(id: &str, author: &str, kind: &str, content: Json) -> ApiEvent {
         ApiEvent {
             id: id.into(),
             room: "!r".into(),
