@@ -8,7 +8,7 @@ use anyhow::Result;
 use causerie_crypto::UserKey;
 use causerie_crypto::address::parse_event_id;
 use causerie_crypto::event::kinds;
-use causerie_node::client::{Expect, NewRoom, RoomRef, UserRef};
+use causerie_node::client::{Expect, NewRoom, RoomRef, Submitted, UserRef};
 use causerie_room::policy::{POLICY_RULE, target_hash, valid_rule_id};
 use clap::{ArgGroup, Subcommand};
 use serde_json::{Value as JsonValue, json};
@@ -196,6 +196,15 @@ fn show_text(view: &JsonValue) -> String {
     lines.join("\n")
 }
 
+/// Prints a change to a list or a subscription: the node's answer as JSON, or `what` and the
+/// event's id as text.
+fn print_done(cx: &Context, done: &Submitted, what: String) -> Result<()> {
+    cx.out.print(serde_json::to_value(done)?, || {
+        format!("{what} ({})", done.event_id)
+    });
+    Ok(())
+}
+
 /// Runs a `banlist` subcommand.
 pub(crate) async fn run(cx: &Context, command: BanlistCommand) -> Result<ExitCode> {
     let secret = cx.secret()?;
@@ -262,12 +271,11 @@ pub(crate) async fn run(cx: &Context, command: BanlistCommand) -> Result<ExitCod
                 .state_key(rule.clone())
                 .content("recommendation", recommendation.clone());
             let done = client.act(&secret, &list, action, expect).await?;
-            cx.out.print(serde_json::to_value(&done)?, || {
-                format!(
-                    "rule {rule} ({recommendation}) set in {list} ({})",
-                    done.event_id
-                )
-            });
+            print_done(
+                cx,
+                &done,
+                format!("rule {rule} ({recommendation}) set in {list}"),
+            )?;
         }
         BanlistCommand::Remove { list, rule } => {
             let list = RoomRef::parse(&list)?;
@@ -277,9 +285,7 @@ pub(crate) async fn run(cx: &Context, command: BanlistCommand) -> Result<ExitCod
             let action = json!({ "action": "banlist_remove", "rule": rule });
             let expect = Expect::new(Some(list), POLICY_RULE).state_key(rule.clone());
             let done = client.act(&secret, &list, action, expect).await?;
-            cx.out.print(serde_json::to_value(&done)?, || {
-                format!("rule {rule} removed from {list} ({})", done.event_id)
-            });
+            print_done(cx, &done, format!("rule {rule} removed from {list}"))?;
         }
         BanlistCommand::Subscribe {
             room,
@@ -302,9 +308,7 @@ pub(crate) async fn run(cx: &Context, command: BanlistCommand) -> Result<ExitCod
             }
             let expect = Expect::new(Some(room), kinds::POLICY_SUBSCRIPTIONS).state_key("");
             let done = client.act(&secret, &room, action, expect).await?;
-            cx.out.print(serde_json::to_value(&done)?, || {
-                format!("{room} follows {list} ({})", done.event_id)
-            });
+            print_done(cx, &done, format!("{room} follows {list}"))?;
         }
         BanlistCommand::Unsubscribe { room, list } => {
             let room = RoomRef::parse(&room)?;
@@ -315,9 +319,7 @@ pub(crate) async fn run(cx: &Context, command: BanlistCommand) -> Result<ExitCod
             let action = json!({ "action": "unsubscribe", "list": list.to_string() });
             let expect = Expect::new(Some(room), kinds::POLICY_SUBSCRIPTIONS).state_key("");
             let done = client.act(&secret, &room, action, expect).await?;
-            cx.out.print(serde_json::to_value(&done)?, || {
-                format!("{room} no longer follows {list} ({})", done.event_id)
-            });
+            print_done(cx, &done, format!("{room} no longer follows {list}"))?;
         }
         BanlistCommand::Show { list, since } => {
             let list = RoomRef::parse(&list)?;
