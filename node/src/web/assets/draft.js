@@ -7,7 +7,7 @@ import { cborEqual, decodeCbor } from './cbor.js';
 import * as keys from './keys.js';
 
 /** Ed25519 signing-input prefixes (specs/events.md §4). */
-const EVENT_PREFIX = new TextEncoder().encode('causerie/v1/event\0');
+export const EVENT_PREFIX = new TextEncoder().encode('causerie/v1/event\0');
 const CHALLENGE_PREFIX = new TextEncoder().encode('causerie/v1/challenge\0');
 
 /** The node asked us to sign something other than what we asked for. */

@@ -78,14 +78,20 @@ function renderKeyTools(home) {
   $('erase-data').hidden = !state.identity;
 }
 
-/** Shows the onboarding card: create an identity, or register a known key on this node. */
-export function showOnboarding(registerExisting) {
+/** Leaves the chat for the onboarding card, showing either its form (`withForm`) or the
+ *  signed-out actions. */
+function showOnboardingCard(withForm) {
   closeDialog('profile');
   document.body.classList.remove('signed-in');
   $('app').hidden = true;
   $('onboarding').hidden = false;
-  $('onboarding-form').hidden = false;
-  $('signed-out-actions').hidden = true;
+  $('onboarding-form').hidden = !withForm;
+  $('signed-out-actions').hidden = withForm;
+}
+
+/** Shows the onboarding card: create an identity, or register a known key on this node. */
+export function showOnboarding(registerExisting) {
+  showOnboardingCard(true);
   $('onboarding-title').textContent = 'Welcome to Causerie';
   renderKeyTools('key-tools-home');
   $('create-identity').textContent = registerExisting ? 'Register this key' : 'Create identity';
@@ -108,12 +114,7 @@ export function showApp() {
 
 /** After "Log out": the key stays here, nothing runs until the user logs in again. */
 export function showSignedOut(message) {
-  closeDialog('profile');
-  document.body.classList.remove('signed-in');
-  $('app').hidden = true;
-  $('onboarding').hidden = false;
-  $('onboarding-form').hidden = true;
-  $('signed-out-actions').hidden = false;
+  showOnboardingCard(false);
   showPlainError('login-error', null);
   $('key-tools-status').textContent = '';
   $('onboarding-title').textContent = 'Logged out';

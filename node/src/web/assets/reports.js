@@ -9,6 +9,7 @@
 import { cborEqual, decodeCbor } from './cbor.js';
 import { runDialog } from './dialogs.js';
 import { $, h, showPlainError } from './dom.js';
+import { EVENT_PREFIX } from './draft.js';
 import * as keys from './keys.js';
 import { call } from './session.js';
 import { state } from './state.js';
@@ -33,8 +34,6 @@ export const CATEGORIES = [
 
 /** Report signing-input prefix (specs/accountability.md §1.1). */
 const REPORT_PREFIX = new TextEncoder().encode('causerie/v1/report\0');
-/** Event signing-input prefix (specs/events.md §3). */
-const EVENT_PREFIX = new TextEncoder().encode('causerie/v1/event\0');
 
 /** The node prepared another report than the one asked for. */
 export class ReportMismatch extends Error {
