@@ -31,15 +31,7 @@ async fn run_until(user: &User, args: &[&str], done: impl Fn(&Run) -> bool) -> s
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aliases_and_handles_stand_for_ids() {
     let dir = tempfile::tempdir().unwrap();
-    let data1 = dir.path().join("node1");
-    let node1 = start_node(data1.clone(), Vec::new()).await;
-    let node2 = start_node(dir.path().join("node2"), p2p_addresses(&node1).await).await;
-    let net2 = node2.net.clone();
-    wait_until("node 2 to connect to node 1", || {
-        let net2 = net2.clone();
-        async move { !net2.connected_peers().await.unwrap().is_empty() }
-    })
-    .await;
+    let (node1, node2) = connected_pair(dir.path()).await;
 
     let alice = User::registered(dir.path(), "alice", url(&node1)).await;
     let bob = User::registered(dir.path(), "bob", url(&node2)).await;
@@ -114,7 +106,7 @@ async fn aliases_and_handles_stand_for_ids() {
         .refused("bad_alias");
 
     // The operator names users by handle (accounts of the node) and manages its aliases.
-    let operator = Operator::new(dir.path(), &url(&node1), &data1);
+    let operator = Operator::new(dir.path(), &url(&node1), &dir.path().join("node1"));
     let carol_key = carol.public().await;
     let attested = operator
         .run(&["attest", "--user", "@carol", "--level", "contact"])

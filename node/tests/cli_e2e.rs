@@ -28,14 +28,7 @@ async fn bodies(user: &User, room: &str) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_nodes_two_users_chat_through_the_cli() {
     let dir = tempfile::tempdir().unwrap();
-    let node1 = start_node(dir.path().join("node1"), Vec::new()).await;
-    let node2 = start_node(dir.path().join("node2"), p2p_addresses(&node1).await).await;
-    let net2 = node2.net.clone();
-    wait_until("node 2 to connect to node 1", || {
-        let net2 = net2.clone();
-        async move { !net2.connected_peers().await.unwrap().is_empty() }
-    })
-    .await;
+    let (node1, node2) = connected_pair(dir.path()).await;
 
     let alice = User::new(dir.path(), "alice", url(&node1)).await;
     let bob = User::new(dir.path(), "bob", url(&node2)).await;

@@ -334,9 +334,7 @@ async fn a_hostile_node_gets_nothing_signed() {
 async fn a_join_wave_refusal_says_how_to_knock_and_the_knock_is_taken() {
     let dir = tempfile::tempdir().unwrap();
     let node = start_node(dir.path().join("node"), Vec::new()).await;
-    let alice = User::registered(dir.path(), "alice", url(&node)).await;
-    let bob = User::registered(dir.path(), "bob", url(&node)).await;
-    let room = alice.create_public_room("Wave").await;
+    let (alice, bob, room) = alice_bob_and_room(dir.path(), &url(&node), "Wave").await;
     // Knocking at an open room in quiet times is refused: just join.
     bob.run(&["room", "knock", &room])
         .await

@@ -38,9 +38,7 @@ fn id(answer: &serde_json::Value) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replies_edits_reactions_deletions_and_dms_through_the_cli() {
     let (home, _data, _running, node) = own_node().await;
-    let alice = User::registered(home.path(), "alice", node.clone()).await;
-    let bob = User::registered(home.path(), "bob", node.clone()).await;
-    let room = alice.create_public_room("Relations").await;
+    let (alice, bob, room) = alice_bob_and_room(home.path(), &node, "Relations").await;
     bob.run(&["room", "join", &room]).await.ok();
 
     let hello = id(&alice.run(&["send", &room, "hello"]).await.ok());

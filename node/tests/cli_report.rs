@@ -19,10 +19,8 @@ async fn a_member_reports_a_message_and_the_operator_actions_it() {
     let data = home.path().join("data");
     let running = start_node(data.clone(), Vec::new()).await;
     let node = url(&running);
-    let alice = User::registered(home.path(), "alice", node.clone()).await;
-    let bob = User::registered(home.path(), "bob", node.clone()).await;
+    let (alice, bob, room) = alice_bob_and_room(home.path(), &node, "Lobby").await;
     let carol = User::registered(home.path(), "carol", node.clone()).await;
-    let room = alice.create_public_room("Lobby").await;
     bob.run(&["room", "join", &room]).await.ok();
     carol.run(&["room", "join", &room]).await.ok();
     let sent = bob

@@ -55,10 +55,8 @@ async fn bodies(user: &User, room: &str) -> Vec<(String, bool)> {
 async fn moderators_review_held_and_flagged_messages_through_the_cli() {
     let dir = tempfile::tempdir().unwrap();
     let node = node_with_example_classifier(dir.path().join("node")).await;
-    let alice = User::registered(dir.path(), "alice", url(&node)).await;
-    let bob = User::registered(dir.path(), "bob", url(&node)).await;
+    let (alice, bob, room) = alice_bob_and_room(dir.path(), &url(&node), "Lobby").await;
     let bob_key = bob.public().await;
-    let room = alice.create_public_room("Lobby").await;
     bob.run(&["room", "join", &room]).await.ok();
 
     // Held: a link from a new account; flagged: shouting; refused: a blocked phrase.

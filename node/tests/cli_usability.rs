@@ -371,9 +371,7 @@ async fn the_demo_prints_commands_that_paste_and_no_stopped_addresses() {
 async fn moderation_reads_as_people_write_it() {
     let dir = tempfile::tempdir().unwrap();
     let node = start_node(dir.path().join("node"), Vec::new()).await;
-    let alice = User::registered(dir.path(), "alice", url(&node)).await;
-    let bob = User::registered(dir.path(), "bob", url(&node)).await;
-    let room = alice.create_public_room("Mods").await;
+    let (alice, bob, room) = alice_bob_and_room(dir.path(), &url(&node), "Mods").await;
     bob.run(&["room", "join", &room]).await.ok();
     alice
         .run(&["mod", "ban", &room, "bob", "--reason", "spam"])

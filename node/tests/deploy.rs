@@ -75,13 +75,23 @@ enum JsonLines {
     AmongOthers,
 }
 
-/// Reads the node's JSON log lines up to `node started`, then checks that its HTTP address
-/// answers `/api/v1/node` with a node key. Returns the rest of its stderr, to keep open while
-/// the node runs: a closed pipe would fail its last log lines at shutdown.
-async fn answers_once_started(
-    node: &mut tokio::process::Child,
+/// The node process `command` starts (stdin closed, stderr piped, killed if the test ends
+/// first), once it has logged `node started` and its HTTP address answers `/api/v1/node` with a
+/// node key. Returns it with the rest of its stderr, to keep open while the node runs: a closed
+/// pipe would fail its last log lines at shutdown.
+async fn answering_node(
+    command: &mut tokio::process::Command,
     lines_are: JsonLines,
-) -> tokio::io::Lines<BufReader<tokio::process::ChildStderr>> {
+) -> (
+    tokio::process::Child,
+    tokio::io::Lines<BufReader<tokio::process::ChildStderr>>,
+) {
+    let mut node = command
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
     let mut lines = BufReader::new(node.stderr.take().unwrap()).lines();
     let http = loop {
         let line = tokio::time::timeout(WAIT, lines.next_line())
@@ -105,7 +115,7 @@ async fn answers_once_started(
         .await
         .unwrap();
     assert!(info["node_key"].is_string(), "{info}");
-    lines
+    (node, lines)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -119,17 +129,13 @@ async fn the_units_command_runs_a_node_that_stops_on_sigterm() {
             INSTALLED_CONFIG => config.to_str().unwrap().to_owned(),
             other => other.to_owned(),
         });
-    let mut node = tokio::process::Command::new(words.next().unwrap())
+    let mut command = tokio::process::Command::new(words.next().unwrap());
+    command
         .args(words)
         .current_dir(dir.path())
         .env("HOME", dir.path())
-        .env("RUST_LOG", "info")
-        .stdin(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let _stderr = answers_once_started(&mut node, JsonLines::Only).await;
+        .env("RUST_LOG", "info");
+    let (mut node, _stderr) = answering_node(&mut command, JsonLines::Only).await;
 
     let pid = node.id().unwrap().to_string();
     let killed = std::process::Command::new("kill")
@@ -239,19 +245,15 @@ async fn the_container_image_builds_and_its_node_answers() {
         kind: "container",
         name: name.clone(),
     };
-    let mut node = tokio::process::Command::new("podman")
+    let mut command = tokio::process::Command::new("podman");
+    command
         .args(["--runtime", "runc", "run", "--rm", "--name", &name])
         .args(["--network", "host", "--ulimit", "nofile=4096:4096"])
         .args(["--ulimit", "nproc=4096:4096", &tag])
         .args(["run", "--config", "/etc/causerie/causerie.toml"])
-        .args(["--http", "127.0.0.1:0", "--listen", "/ip4/127.0.0.1/tcp/0"])
-        .stdin(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+        .args(["--http", "127.0.0.1:0", "--listen", "/ip4/127.0.0.1/tcp/0"]);
     // podman's own warnings on the same stderr are not JSON; the node's log lines are.
-    let _stderr = answers_once_started(&mut node, JsonLines::AmongOthers).await;
+    let (mut node, _stderr) = answering_node(&mut command, JsonLines::AmongOthers).await;
 
     // `podman stop` sends the image's STOPSIGNAL (SIGTERM): the node flushes and exits 0.
     let stopped = podman(&["stop", "--time", "30", &name]);

@@ -153,8 +153,7 @@ async fn bad_requests_get_typed_errors() {
     use causerie_node::net::wire::{ErrorReason, Request, Response};
     let a = TestNode::start(5).await;
     let b = TestNode::start(6).await;
-    let address = a.net.listen_addrs().await.unwrap()[0].clone();
-    let peer = b.net.dial(address).await.unwrap();
+    let peer = b.dial(&a).await;
     assert_eq!(peer, a.net.peer_id());
     let unknown = causerie_crypto::RoomId(causerie_crypto::Hash32([7; 32]));
     let response = b
@@ -189,8 +188,7 @@ async fn forged_gossip_is_rejected_and_the_sender_banned() {
     let hostile = TestNode::start(8).await;
     let (mut author, events) = Author::create(12);
     let room = a.host(&author, &events).await;
-    let address = a.net.listen_addrs().await.unwrap()[0].clone();
-    hostile.net.dial(address).await.unwrap();
+    hostile.dial(&a).await;
 
     // Forged signatures: each copy differs (so each has its own id) and none verifies.
     let genuine = author.message("genuine");

@@ -62,6 +62,20 @@ pub async fn own_node() -> (tempfile::TempDir, PathBuf, Running, String) {
     (home, data, running, node)
 }
 
+/// Two nodes in `dir` (data in `node1` and `node2`), the second bootstrapped to the first;
+/// returns once they are connected.
+pub async fn connected_pair(dir: &Path) -> (Running, Running) {
+    let node1 = start_node(dir.join("node1"), Vec::new()).await;
+    let node2 = start_node(dir.join("node2"), p2p_addresses(&node1).await).await;
+    let net2 = node2.net.clone();
+    wait_until("node 2 to connect to node 1", || {
+        let net2 = net2.clone();
+        async move { !net2.connected_peers().await.unwrap().is_empty() }
+    })
+    .await;
+    (node1, node2)
+}
+
 /// Polls `condition` until it holds or `WAIT` passes.
 pub async fn wait_until<F, Fut>(what: &str, mut condition: F)
 where
@@ -200,6 +214,15 @@ impl Operator {
         all.extend_from_slice(args);
         causerie(&self.home, &all).await
     }
+}
+
+/// Alice and Bob, registered on `node` with their key files in `home`, and the public room
+/// `name` Alice created (Bob has not joined it); returns them and the room's id.
+pub async fn alice_bob_and_room(home: &Path, node: &str, name: &str) -> (User, User, String) {
+    let alice = User::registered(home, "alice", node.to_owned()).await;
+    let bob = User::registered(home, "bob", node.to_owned()).await;
+    let room = alice.create_public_room(name).await;
+    (alice, bob, room)
 }
 
 /// A user of the tests: a key file and the node they use.

@@ -78,6 +78,12 @@ impl TestNode {
         events[0].room_id()
     }
 
+    /// Dials `other` at its first listen address; returns the peer that answered.
+    pub async fn dial(&self, other: &TestNode) -> libp2p::PeerId {
+        let address = other.net.listen_addrs().await.unwrap()[0].clone();
+        self.net.dial(address).await.unwrap()
+    }
+
     pub async fn has(&self, id: EventId) -> bool {
         !self.node.events(vec![id]).await.unwrap().is_empty()
     }
