@@ -336,6 +336,19 @@ fn checks(answer: &serde_json::Value) -> std::collections::BTreeMap<String, serd
         .collect()
 }
 
+/// Asserts that the doctor's check `name` among `found` has `status` and that its detail
+/// mentions `words`.
+fn assert_check(
+    found: &std::collections::BTreeMap<String, serde_json::Value>,
+    name: &str,
+    status: &str,
+    words: &str,
+) {
+    let check = &found[name];
+    assert_eq!(check["status"], status, "{check}");
+    assert!(check["detail"].as_str().unwrap().contains(words), "{check}");
+}
+
 /// Runs `causerie --json admin doctor` for a node on `data_dir` with a loopback p2p address and
 /// the HTTP address `http`.
 async fn doctor(home: &std::path::Path, data_dir: &str, http: &str) -> Run {
@@ -381,16 +394,13 @@ async fn doctor_warns_about_loopback_and_fails_on_an_unusable_data_dir_or_a_take
         assert!(check["detail"].is_string(), "{check}");
         assert_eq!(check["fix"].is_string(), status != "ok", "{check}");
     }
-    let reach = &found["reachability"];
-    assert_eq!(reach["status"], "warn");
-    assert!(
-        reach["detail"]
-            .as_str()
-            .unwrap()
-            .contains("other machines cannot reach this node"),
-        "{reach}"
+    assert_check(
+        &found,
+        "reachability",
+        "warn",
+        "other machines cannot reach this node",
     );
-    let fix = reach["fix"].as_str().unwrap();
+    let fix = found["reachability"]["fix"].as_str().unwrap();
     assert!(
         fix.contains("listen = ") && fix.contains("http = "),
         "{fix}"
@@ -424,22 +434,8 @@ async fn doctor_warns_about_loopback_and_fails_on_an_unusable_data_dir_or_a_take
     let run = doctor(home, data_arg, &http_addr).await;
     let answer = run.ok();
     let found = checks(&answer);
-    assert_eq!(found["store"]["status"], "ok", "{answer}");
-    assert!(
-        found["store"]["detail"]
-            .as_str()
-            .unwrap()
-            .contains("running node"),
-        "{answer}"
-    );
-    assert_eq!(found["http"]["status"], "ok", "{answer}");
-    assert!(
-        found["http"]["detail"]
-            .as_str()
-            .unwrap()
-            .contains("this node"),
-        "{answer}"
-    );
+    assert_check(&found, "store", "ok", "running node");
+    assert_check(&found, "http", "ok", "this node");
     assert_eq!(found["operator_token"]["status"], "ok", "{answer}");
     running.shutdown().await;
 }
