@@ -2,8 +2,8 @@
 //! unsigned report; it is decoded here and compared with what was asked before the user's key
 //! signs it; then the user's reports and their receipts.
 
-use causerie_crypto::report::{Category, ReportDraft, Target};
-use causerie_crypto::{Domain, EventId, ReportId, RoomId, UserKey, UserSecret};
+use causerie_crypto::report::ReportDraft;
+use causerie_crypto::{Domain, EventId, ReportId, UserKey, UserSecret};
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -11,22 +11,9 @@ use serde_json::json;
 use super::error::ClientError;
 use super::transport::Client;
 
-/// What the user asks to report.
-#[derive(Debug, Clone)]
-pub struct ReportAsk {
-    /// What is reported.
-    pub target: Target,
-    /// The kind of abuse.
-    pub category: Category,
-    /// The user's words.
-    pub text: String,
-    /// The room.
-    pub room: Option<RoomId>,
-    /// The reported user.
-    pub user: Option<UserKey>,
-    /// The events to embed.
-    pub events: Vec<EventId>,
-}
+/// What the user asks to report: the fields the node's reports take, which the client then
+/// finds again in the draft the node prepares.
+pub use crate::reports::ReportRequest as ReportAsk;
 
 /// A receipt as the API shows it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
