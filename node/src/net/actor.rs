@@ -373,7 +373,7 @@ impl Actor {
             warn!(%room, error = %e, "cannot subscribe");
         }
         let _ = gossipsub.set_topic_params(topic, behaviour::topic_score_params());
-        let signals = super::signals::topic(&room);
+        let signals = super::signals::TOPICS.topic(&room);
         if let Err(e) = gossipsub.subscribe(&signals) {
             warn!(%room, error = %e, "cannot subscribe to the room's signals");
         }
@@ -508,7 +508,7 @@ impl Actor {
                     .swarm
                     .behaviour_mut()
                     .gossipsub
-                    .publish(super::signals::topic(&room), bytes)
+                    .publish(super::signals::TOPICS.topic(&room), bytes)
                     .is_ok();
                 if sent {
                     NetMetrics::inc(&self.metrics.gossip_published);
@@ -856,6 +856,54 @@ impl Actor {
         }
     }
 
+    /// Hands a gossip message to the validator of its topic. Returns the verdict when it is
+    /// decided here; `None` when a validator reports it later.
+    fn route_gossip(
+        &mut self,
+        source: PeerId,
+        id: gossipsub::MessageId,
+        message: gossipsub::Message,
+    ) -> Option<MessageAcceptance> {
+        if self.refuse_denied(Some(source), "gossip") {
+            return Some(MessageAcceptance::Reject);
+        }
+        if message.topic.as_str() == super::revocations::TOPIC {
+            let handle = self.handle.clone();
+            self.revocations.validate(&handle, id, source, message.data);
+            return None;
+        }
+        if let Some(room) = super::signals::TOPICS.room_of(&message.topic) {
+            if self.rooms.contains(&room) && self.within_rate(source) {
+                super::signals::validate(&self.handle, room, id, source, message.data);
+                return None;
+            }
+            return Some(MessageAcceptance::Ignore);
+        }
+        if message.topic.as_str() == super::directory::TOPIC {
+            if !self.within_rate(source) {
+                return Some(MessageAcceptance::Ignore);
+            }
+            return Some(super::directory::verdict(&self.handle, &message.data));
+        }
+        let room = gossip::room_of_topic(&message.topic).filter(|room| self.rooms.contains(room));
+        let Some(room) = room else {
+            return Some(MessageAcceptance::Ignore);
+        };
+        if !self.within_rate(source) {
+            return Some(MessageAcceptance::Ignore);
+        }
+        let item = sync::GossipItem {
+            id,
+            source,
+            room,
+            data: message.data,
+        };
+        self.gossip
+            .try_send(item)
+            .is_err()
+            .then_some(MessageAcceptance::Ignore)
+    }
+
     fn on_behaviour(&mut self, event: BehaviourEvent) {
         match event {
             BehaviourEvent::Gossipsub(gossipsub::Event::Message {
@@ -864,81 +912,10 @@ impl Actor {
                 message,
             }) => {
                 NetMetrics::inc(&self.metrics.gossip_received);
-                if self.refuse_denied(Some(propagation_source), "gossip") {
-                    self.on_command(Command::Validated(
-                        message_id,
-                        propagation_source,
-                        MessageAcceptance::Reject,
-                    ));
-                    return;
-                }
-                if message.topic.as_str() == super::revocations::TOPIC {
-                    let handle = self.handle.clone();
-                    self.revocations.validate(
-                        &handle,
-                        message_id,
-                        propagation_source,
-                        message.data,
-                    );
-                    return;
-                }
-                if let Some(room) = super::signals::room_of_topic(&message.topic) {
-                    if self.rooms.contains(&room) && self.within_rate(propagation_source) {
-                        super::signals::validate(
-                            &self.handle,
-                            room,
-                            message_id,
-                            propagation_source,
-                            message.data,
-                        );
-                    } else {
-                        self.on_command(Command::Validated(
-                            message_id,
-                            propagation_source,
-                            MessageAcceptance::Ignore,
-                        ));
-                    }
-                    return;
-                }
-                if message.topic.as_str() == super::directory::TOPIC {
-                    let verdict = if self.within_rate(propagation_source) {
-                        super::directory::verdict(&self.handle, &message.data)
-                    } else {
-                        MessageAcceptance::Ignore
-                    };
+                if let Some(verdict) =
+                    self.route_gossip(propagation_source, message_id.clone(), message)
+                {
                     self.on_command(Command::Validated(message_id, propagation_source, verdict));
-                    return;
-                }
-                let room =
-                    gossip::room_of_topic(&message.topic).filter(|room| self.rooms.contains(room));
-                let Some(room) = room else {
-                    self.on_command(Command::Validated(
-                        message_id,
-                        propagation_source,
-                        MessageAcceptance::Ignore,
-                    ));
-                    return;
-                };
-                if !self.within_rate(propagation_source) {
-                    self.on_command(Command::Validated(
-                        message_id,
-                        propagation_source,
-                        MessageAcceptance::Ignore,
-                    ));
-                    return;
-                }
-                let item = sync::GossipItem {
-                    id: message_id.clone(),
-                    source: propagation_source,
-                    room,
-                    data: message.data,
-                };
-                if self.gossip.try_send(item).is_err() {
-                    self.on_command(Command::Validated(
-                        message_id,
-                        propagation_source,
-                        MessageAcceptance::Ignore,
-                    ));
                 }
             }
             BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. }) => {

@@ -19,24 +19,58 @@ pub const TOPIC_PREFIX: &str = "causerie/room/v1/";
 /// Domain prefix of the message id of gossip data that does not decode as an event.
 pub const UNDECODABLE_PREFIX: &[u8] = b"causerie/v1/undecodable-gossip\0";
 
+/// A family of per-room identity topics: a prefix, then the room id as 64 lowercase hex digits.
+/// Each room has one topic of each family: its events here ([`EVENT_TOPICS`]), its signals in
+/// [`super::signals`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoomTopics {
+    prefix: &'static str,
+}
+
+impl RoomTopics {
+    /// The family of topics that start with `prefix`.
+    pub const fn new(prefix: &'static str) -> RoomTopics {
+        RoomTopics { prefix }
+    }
+
+    /// The topic string of a room: the prefix ‖ 64 lowercase hex digits of the room id.
+    pub fn name(self, room: &RoomId) -> String {
+        format!("{}{}", self.prefix, room.0.to_hex())
+    }
+
+    /// The topic of a room (an identity topic: its hash is [`RoomTopics::name`]).
+    pub fn topic(self, room: &RoomId) -> IdentTopic {
+        IdentTopic::new(self.name(room))
+    }
+
+    /// The room a topic hash names, if it is exactly that room's topic of this family
+    /// (lowercase hex only).
+    pub fn room_of(self, topic: &TopicHash) -> Option<RoomId> {
+        let room = topic
+            .as_str()
+            .strip_prefix(self.prefix)
+            .and_then(Hash32::from_hex)
+            .map(RoomId)?;
+        (topic.as_str() == self.name(&room)).then_some(room)
+    }
+}
+
+/// The rooms' event topics: [`TOPIC_PREFIX`] ‖ the room id.
+pub const EVENT_TOPICS: RoomTopics = RoomTopics::new(TOPIC_PREFIX);
+
 /// The topic string of a room: [`TOPIC_PREFIX`] ‖ 64 lowercase hex digits of the room id.
 pub fn topic_name(room: &RoomId) -> String {
-    format!("{TOPIC_PREFIX}{}", room.0.to_hex())
+    EVENT_TOPICS.name(room)
 }
 
 /// The gossip topic of a room (an identity topic: its hash is [`topic_name`]).
 pub fn topic(room: &RoomId) -> IdentTopic {
-    IdentTopic::new(topic_name(room))
+    EVENT_TOPICS.topic(room)
 }
 
 /// The room a topic hash names, if it is exactly the topic of that room (lowercase hex only).
 pub fn room_of_topic(topic: &TopicHash) -> Option<RoomId> {
-    let room = topic
-        .as_str()
-        .strip_prefix(TOPIC_PREFIX)
-        .and_then(Hash32::from_hex)
-        .map(RoomId)?;
-    (topic.as_str() == topic_name(&room)).then_some(room)
+    EVENT_TOPICS.room_of(topic)
 }
 
 /// The 32 bytes of the message id of gossip `data` (see the module header).

@@ -8,35 +8,19 @@
 //! user's rate, this node's own) → Ignore. At most `MAX_SIGNAL_VALIDATIONS` are checked at
 //! once; beyond, Ignore. Signals are never pulled: one that is missed is simply late.
 
-use causerie_crypto::{Hash32, RoomId};
+use causerie_crypto::RoomId;
 use libp2p::PeerId;
-use libp2p::gossipsub::{IdentTopic, MessageAcceptance, MessageId, TopicHash};
+use libp2p::gossipsub::{MessageAcceptance, MessageId};
 
+use super::gossip::RoomTopics;
 use super::{Command, NetHandle};
 use crate::clock::now_ms;
 
 /// What every room's signal topic starts with; the room id in lowercase hex follows.
 pub const TOPIC_PREFIX: &str = "causerie/signals/v1/";
 
-/// The signal topic string of a room.
-pub fn topic_name(room: &RoomId) -> String {
-    format!("{TOPIC_PREFIX}{}", room.0.to_hex())
-}
-
-/// The signal topic of a room.
-pub fn topic(room: &RoomId) -> IdentTopic {
-    IdentTopic::new(topic_name(room))
-}
-
-/// The room a topic hash names, if it is exactly that room's signal topic.
-pub fn room_of_topic(topic: &TopicHash) -> Option<RoomId> {
-    let room = topic
-        .as_str()
-        .strip_prefix(TOPIC_PREFIX)
-        .and_then(Hash32::from_hex)
-        .map(RoomId)?;
-    (topic.as_str() == topic_name(&room)).then_some(room)
-}
+/// The rooms' signal topics: [`TOPIC_PREFIX`] ‖ the room id.
+pub const TOPICS: RoomTopics = RoomTopics::new(TOPIC_PREFIX);
 
 /// Checks a gossiped signal on `room`'s topic and reports its verdict.
 pub(crate) fn validate(
@@ -68,17 +52,20 @@ pub(crate) fn validate(
 
 #[cfg(test)]
 mod tests {
+    use causerie_crypto::Hash32;
+    use libp2p::gossipsub::TopicHash;
+
     use super::*;
 
     #[test]
     fn topics_round_trip_and_differ_from_event_topics() {
         let room = RoomId(Hash32([0xcd; 32]));
-        assert_eq!(room_of_topic(&topic(&room).hash()), Some(room));
+        assert_eq!(TOPICS.room_of(&TOPICS.topic(&room).hash()), Some(room));
         assert_eq!(
-            room_of_topic(&super::super::gossip::topic(&room).hash()),
+            TOPICS.room_of(&super::super::gossip::topic(&room).hash()),
             None
         );
-        let upper = TopicHash::from_raw(topic_name(&room).to_uppercase());
-        assert_eq!(room_of_topic(&upper), None);
+        let upper = TopicHash::from_raw(TOPICS.name(&room).to_uppercase());
+        assert_eq!(TOPICS.room_of(&upper), None);
     }
 }
