@@ -396,7 +396,11 @@ impl Signals {
         bytes: &[u8],
         now_ms: u64,
     ) -> Result<Signal, SignalRefusal> {
-        match self.check(node, topic, bytes, now_ms).await {
+        let checked = match Signal::decode(bytes) {
+            Ok(signal) => self.check(node, topic, signal, now_ms).await,
+            Err(error) => Err(error.into()),
+        };
+        match checked {
             Ok(signal) => {
                 self.metrics.accepted.fetch_add(1, Ordering::Relaxed);
                 Ok(signal)
@@ -405,14 +409,14 @@ impl Signals {
         }
     }
 
+    /// The checks after decoding, in the order of specs/signals.md §3, then the signal's effect.
     async fn check(
         &self,
         node: &Node,
         topic: RoomId,
-        bytes: &[u8],
+        signal: Signal,
         now_ms: u64,
     ) -> Result<Signal, SignalRefusal> {
-        let signal = Signal::decode(bytes)?;
         if signal.room() != topic {
             return Err(SignalRefusal::WrongRoom);
         }
