@@ -281,11 +281,9 @@ impl Reports {
         if self.standing(*report.reporter()).await?.muted {
             self.0.metrics.refused.increment("reporting_muted");
             return self
-                .send_receipt(
+                .dismiss(
                     &report,
-                    Queue::Operator,
-                    Status::Dismissed,
-                    Some("this node does not take reports from this reporter".into()),
+                    "this node does not take reports from this reporter",
                 )
                 .await;
         }
@@ -302,11 +300,9 @@ impl Reports {
         let operator = home || (local_moderators && report.user().is_none());
         if !review && !operator {
             return self
-                .send_receipt(
+                .dismiss(
                     &report,
-                    Queue::Operator,
-                    Status::Dismissed,
-                    Some("this node neither attests the reported user nor homes a moderator of the room".into()),
+                    "this node neither attests the reported user nor homes a moderator of the room",
                 )
                 .await;
         }
@@ -357,6 +353,18 @@ impl Reports {
             }
         }
         Ok(())
+    }
+
+    /// Tells the reporter's node that this node dismissed `report` without queueing it, and
+    /// why.
+    async fn dismiss(&self, report: &Report, note: &str) -> Result<(), ReportsError> {
+        self.send_receipt(
+            report,
+            Queue::Operator,
+            Status::Dismissed,
+            Some(note.into()),
+        )
+        .await
     }
 
     /// Reports still `received` in a review queue whose events this node now shows redacted
