@@ -419,31 +419,17 @@ impl Config {
             .data_dir
             .or(file.data_dir)
             .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
-        let listen = if !overrides.listen.is_empty() {
-            overrides.listen
-        } else {
-            file.listen
-                .unwrap_or_else(|| vec![DEFAULT_LISTEN.to_owned()])
-        };
-        let bootstrap = if !overrides.bootstrap.is_empty() {
-            overrides.bootstrap
-        } else {
-            file.bootstrap.unwrap_or_default()
-        };
+        let listen = overridden_list(overrides.listen, file.listen)
+            .unwrap_or_else(|| vec![DEFAULT_LISTEN.to_owned()]);
+        let bootstrap = overridden_list(overrides.bootstrap, file.bootstrap).unwrap_or_default();
         let http = overrides
             .http
             .or(file.http)
             .unwrap_or_else(|| DEFAULT_HTTP.to_owned());
-        let external_addresses = if !overrides.external_addresses.is_empty() {
-            overrides.external_addresses
-        } else {
-            file.external_addresses.unwrap_or_default()
-        };
-        let relays = if !overrides.relays.is_empty() {
-            overrides.relays
-        } else {
-            file.relays.unwrap_or_default()
-        };
+        let external_addresses =
+            overridden_list(overrides.external_addresses, file.external_addresses)
+                .unwrap_or_default();
+        let relays = overridden_list(overrides.relays, file.relays).unwrap_or_default();
         let config = Config {
             data_dir,
             listen: parse_addrs("listen", &listen)?,
@@ -950,6 +936,16 @@ fn classifier_config(file: ClassifierFile) -> Result<ClassifierConfig, ConfigErr
         fail_mode: fail_mode.unwrap_or_default(),
         rooms,
     })
+}
+
+/// A list option: the command line's (repeatable, so an empty list means not given) replaces
+/// the file's; `None` when neither sets it.
+fn overridden_list(command_line: Vec<String>, file: Option<Vec<String>>) -> Option<Vec<String>> {
+    if command_line.is_empty() {
+        file
+    } else {
+        Some(command_line)
+    }
 }
 
 fn invalid(field: &'static str, message: String) -> ConfigError {
