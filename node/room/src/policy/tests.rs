@@ -64,42 +64,28 @@ fn bad_rules_are_bad_content_with_a_name() {
         content.insert(key.into(), value);
         content
     };
+    let with_target = |entries: &[(&str, Value)]| {
+        let map = entries
+            .iter()
+            .map(|(key, value)| ((*key).to_owned(), value.clone()))
+            .collect();
+        with("target", Value::Map(map))
+    };
     let cases = [
         (with("target", Value::Bytes(ALICE.to_vec())), "bad_target"),
         (
-            with(
-                "target",
-                Value::Map(
-                    [("user".to_owned(), Value::Bytes(vec![1; 31]))]
-                        .into_iter()
-                        .collect(),
-                ),
-            ),
+            with_target(&[("user", Value::Bytes(vec![1; 31]))]),
             "bad_target",
         ),
         (
-            with(
-                "target",
-                Value::Map(
-                    [
-                        ("user".to_owned(), Value::Bytes(ALICE.to_vec())),
-                        ("hash".to_owned(), Value::Bytes(ALICE.to_vec())),
-                    ]
-                    .into_iter()
-                    .collect(),
-                ),
-            ),
+            with_target(&[
+                ("user", Value::Bytes(ALICE.to_vec())),
+                ("hash", Value::Bytes(ALICE.to_vec())),
+            ]),
             "bad_target",
         ),
         (
-            with(
-                "target",
-                Value::Map(
-                    [("handle".to_owned(), Value::Text("Alice".into()))]
-                        .into_iter()
-                        .collect(),
-                ),
-            ),
+            with_target(&[("handle", Value::Text("Alice".into()))]),
             "bad_glob",
         ),
         (with("recommendation", "kick".into()), "bad_recommendation"),
