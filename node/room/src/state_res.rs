@@ -496,6 +496,21 @@ mod tests {
             id
         }
 
+        /// Adds `sender`'s member event setting `target`'s membership.
+        fn member(
+            &mut self,
+            id: u8,
+            sender: UserKey,
+            target: &UserKey,
+            membership: Membership,
+            auth: &[EventId],
+            depth: u64,
+        ) -> EventId {
+            let state_key = user_state_key(target);
+            let content = membership.to_content();
+            self.add(id, kinds::MEMBER, &state_key, sender, content, auth, depth)
+        }
+
         fn resolve(
             &self,
             sets: &[&StateMap],
@@ -547,17 +562,8 @@ mod tests {
     fn base() -> Base {
         let (alice, bob, carol) = (user(1), user(2), user(3));
         let mut g = Graph::default();
-        let join = Membership::Join.to_content();
         let create = g.add(10, kinds::CREATE, "", alice, Content::new(), &[], 0);
-        let alice_join = g.add(
-            11,
-            kinds::MEMBER,
-            &user_state_key(&alice),
-            alice,
-            join.clone(),
-            &[create],
-            1,
-        );
+        let alice_join = g.member(11, alice, &alice, Membership::Join, &[create], 1);
         let power = g.add(
             12,
             kinds::POWER_LEVELS,
@@ -576,21 +582,12 @@ mod tests {
             &[create, power, alice_join],
             3,
         );
-        let bob_join = g.add(
-            14,
-            kinds::MEMBER,
-            &user_state_key(&bob),
-            bob,
-            join.clone(),
-            &[create, power, rules],
-            4,
-        );
-        let carol_join = g.add(
+        let bob_join = g.member(14, bob, &bob, Membership::Join, &[create, power, rules], 4);
+        let carol_join = g.member(
             15,
-            kinds::MEMBER,
-            &user_state_key(&carol),
             carol,
-            join,
+            &carol,
+            Membership::Join,
             &[create, power, rules],
             5,
         );
@@ -644,14 +641,11 @@ mod tests {
             &[b.create, b.power, b.alice_join],
             6,
         );
-        let ban_content = Membership::Ban.to_content();
-        let carol_key = user_state_key(&b.carol);
-        let ban = b.graph.add(
+        let ban = b.graph.member(
             21,
-            kinds::MEMBER,
-            &carol_key,
             b.bob,
-            ban_content,
+            &b.carol,
+            Membership::Ban,
             &[b.create, b.power, b.bob_join, b.carol_join, b.rules],
             6,
         );
