@@ -8,7 +8,7 @@
 mod support;
 
 use causerie_crypto::event::kinds;
-use causerie_crypto::{Assurance, NodeSecret};
+use causerie_crypto::{Assurance, Event, NodeSecret};
 use causerie_room::{JoinRule, JoinRules, Membership};
 use support::*;
 
@@ -23,13 +23,33 @@ fn rejected_with(
     rejection(&receipt, &event)
 }
 
+/// `user` asks to set their own membership to `membership`; the rejection, if refused.
+fn own_refused(
+    view: &mut View,
+    user: &User,
+    membership: Membership,
+) -> Option<(&'static str, &'static str)> {
+    rejected_with(view, user, user, membership)
+}
+
+/// `by` sets the room's join rules.
+fn set_join_rules(view: &mut View, by: &User, rules: &JoinRules) -> Event {
+    view.send(by, kinds::JOIN_RULES, Some(""), rules.to_content())
+}
+
 /// `by` sets the room's join rule to `rule`, with no assurance or attester condition.
 fn set_join_rule(view: &mut View, by: &User, rule: JoinRule) {
     let rules = JoinRules {
         rule,
         ..JoinRules::default()
     };
-    view.send(by, kinds::JOIN_RULES, Some(""), rules.to_content());
+    set_join_rules(view, by, &rules);
+}
+
+/// `by` invites `user`, whose join is then accepted whatever the join rules ask.
+fn invite_admits(view: &mut View, by: &User, user: &User) {
+    view.set_member(by, user, Membership::Invite);
+    assert_eq!(own_refused(view, user, Membership::Join), None);
 }
 
 #[test]
@@ -46,27 +66,20 @@ fn attested_rooms_admit_by_assurance_and_attester() {
         denied_attesters: [evil.public()].into_iter().collect(),
         allowed_attesters: Default::default(),
     };
-    view.send(&alice, kinds::JOIN_RULES, Some(""), rules.to_content());
+    set_join_rules(&mut view, &alice, &rules);
 
     let not_enough = Some(("auth_failed_own", "attestation_not_accepted"));
     assert_eq!(
-        rejected_with(&mut view, &contact, &contact, Membership::Join),
+        own_refused(&mut view, &contact, Membership::Join),
         not_enough
     );
     assert_eq!(
-        rejected_with(&mut view, &denied, &denied, Membership::Join),
+        own_refused(&mut view, &denied, Membership::Join),
         not_enough
     );
-    assert_eq!(
-        rejected_with(&mut view, &identity, &identity, Membership::Join),
-        None
-    );
+    assert_eq!(own_refused(&mut view, &identity, Membership::Join), None);
     // An invitation overrides the attestation requirement.
-    view.set_member(&alice, &contact, Membership::Invite);
-    assert_eq!(
-        rejected_with(&mut view, &contact, &contact, Membership::Join),
-        None
-    );
+    invite_admits(&mut view, &alice, &contact);
     assert_eq!(view.room.membership(&contact.key), Some(Membership::Join));
     assert_eq!(view.room.membership(&denied.key), None);
 }
@@ -86,32 +99,22 @@ fn an_attester_allowlist_admits_only_the_listed_home_nodes() {
         denied_attesters: Default::default(),
         allowed_attesters: [trusted.public(), home().public()].into_iter().collect(),
     };
-    view.send(&alice, kinds::JOIN_RULES, Some(""), rules.to_content());
+    set_join_rules(&mut view, &alice, &rules);
     let refused = Some(("auth_failed_own", "attestation_not_accepted"));
-    assert_eq!(
-        rejected_with(&mut view, &unlisted, &unlisted, Membership::Join),
-        refused
-    );
-    assert_eq!(
-        rejected_with(&mut view, &listed, &listed, Membership::Join),
-        None
-    );
+    assert_eq!(own_refused(&mut view, &unlisted, Membership::Join), refused);
+    assert_eq!(own_refused(&mut view, &listed, Membership::Join), None);
     // A node both allowed and denied is denied.
     let denied_too = JoinRules {
         denied_attesters: [home().public()].into_iter().collect(),
         ..rules
     };
-    view.send(&alice, kinds::JOIN_RULES, Some(""), denied_too.to_content());
+    set_join_rules(&mut view, &alice, &denied_too);
     assert_eq!(
-        rejected_with(&mut view, &home_user, &home_user, Membership::Join),
+        own_refused(&mut view, &home_user, Membership::Join),
         refused
     );
     // An invitation still admits the unlisted user.
-    view.set_member(&alice, &unlisted, Membership::Invite);
-    assert_eq!(
-        rejected_with(&mut view, &unlisted, &unlisted, Membership::Join),
-        None
-    );
+    invite_admits(&mut view, &alice, &unlisted);
     assert_eq!(view.room.membership(&listed.key), Some(Membership::Join));
     assert_eq!(view.room.membership(&home_user.key), None);
 }
@@ -138,13 +141,10 @@ fn knock_then_invite_then_join() {
     set_join_rule(&mut view, &alice, JoinRule::Knock);
 
     assert_eq!(
-        rejected_with(&mut view, &eve, &eve, Membership::Join),
+        own_refused(&mut view, &eve, Membership::Join),
         Some(("auth_failed_own", "join_not_allowed"))
     );
-    assert_eq!(
-        rejected_with(&mut view, &eve, &eve, Membership::Knock),
-        None
-    );
+    assert_eq!(own_refused(&mut view, &eve, Membership::Knock), None);
     assert_eq!(view.room.membership(&eve.key), Some(Membership::Knock));
     // Someone else cannot knock for Eve, nor can Eve invite herself.
     assert_eq!(
@@ -152,11 +152,10 @@ fn knock_then_invite_then_join() {
         Some(("auth_failed_own", "sender_not_target"))
     );
     assert_eq!(
-        rejected_with(&mut view, &eve, &eve, Membership::Invite),
+        own_refused(&mut view, &eve, Membership::Invite),
         Some(("auth_failed_own", "not_a_member"))
     );
-    view.set_member(&alice, &eve, Membership::Invite);
-    assert_eq!(rejected_with(&mut view, &eve, &eve, Membership::Join), None);
+    invite_admits(&mut view, &alice, &eve);
     assert_eq!(view.room.membership(&eve.key), Some(Membership::Join));
     // Joined users cannot be invited again.
     assert_eq!(
@@ -168,7 +167,7 @@ fn knock_then_invite_then_join() {
     set_join_rule(&mut view, &alice, JoinRule::Invite);
     for membership in [Membership::Knock, Membership::Join] {
         assert_eq!(
-            rejected_with(&mut view, &frank, &frank, membership),
+            own_refused(&mut view, &frank, membership),
             Some(("auth_failed_own", "join_not_allowed")),
             "{membership:?}"
         );
@@ -180,12 +179,7 @@ fn join_concurrent_with_closing_the_room_is_hidden() {
     let (alice, dave) = (User::new(1), User::new(5));
     let (base, _) = View::create(&alice, &[&dave]);
     let mut closing = base.clone();
-    let close = closing.send(
-        &alice,
-        kinds::JOIN_RULES,
-        Some(""),
-        JoinRules::default().to_content(),
-    );
+    let close = set_join_rules(&mut closing, &alice, &JoinRules::default());
     let mut joining = base.clone();
     let join = joining.join(&dave);
     let said = joining.message(&dave, "hi");
