@@ -50,27 +50,44 @@ fn signed_at(
         .unwrap()
 }
 
+/// Signs `user`'s message `body` on `view` at `origin_ts` without receiving it.
+fn message_at(view: &mut View, user: &User, body: &str, origin_ts: u64) -> Event {
+    signed_at(
+        view,
+        user,
+        kinds::MESSAGE,
+        None,
+        text("body", body),
+        origin_ts,
+    )
+}
+
+/// Signs `user`'s own join on `view` at `origin_ts` without receiving it.
+fn join_at(view: &mut View, user: &User, origin_ts: u64) -> Event {
+    let join = member(Membership::Join);
+    signed_at(
+        view,
+        user,
+        kinds::MEMBER,
+        Some(&user.hex()),
+        join,
+        origin_ts,
+    )
+}
+
+/// Receives `event` on `view` at `now`; the rejection's names, `None` if it was accepted.
+fn receive_at(view: &mut View, event: &Event, now: u64) -> Option<(&'static str, &'static str)> {
+    let receipt = view.room.receive(event.clone(), now);
+    rejection(&receipt, event)
+}
+
 /// A fork of `view` in which `user` says one message just before `end` (received) and one at
 /// `end` (signed, not received): the two sides of a temporary ban's or mute's end.
 fn messages_around(view: &View, user: &User, end: u64) -> (Event, Event) {
     let mut fork = view.clone();
-    let early = signed_at(
-        &mut fork,
-        user,
-        kinds::MESSAGE,
-        None,
-        text("body", "before the end"),
-        end - 1,
-    );
+    let early = message_at(&mut fork, user, "before the end", end - 1);
     fork.room.receive(early.clone(), end);
-    let late = signed_at(
-        &mut fork,
-        user,
-        kinds::MESSAGE,
-        None,
-        text("body", "at the end"),
-        end,
-    );
+    let late = message_at(&mut fork, user, "at the end", end);
     (early, late)
 }
 
@@ -121,29 +138,13 @@ fn a_temporary_ban_ends_at_the_same_point_of_history_everywhere() {
         ban("spam", Some(end), false),
     );
     // After the ban: a join before the end is rejected, one at the end is accepted.
-    let join_early = signed_at(
-        &mut view,
-        &eve,
-        kinds::MEMBER,
-        Some(&eve.hex()),
-        member(Membership::Join),
-        end - 1,
-    );
-    let receipt = view.room.receive(join_early.clone(), end);
+    let join_early = join_at(&mut view, &eve, end - 1);
     assert_eq!(
-        rejection(&receipt, &join_early),
+        receive_at(&mut view, &join_early, end),
         Some(("auth_failed_own", "banned"))
     );
-    let join_late = signed_at(
-        &mut view,
-        &eve,
-        kinds::MEMBER,
-        Some(&eve.hex()),
-        member(Membership::Join),
-        end,
-    );
-    let receipt = view.room.receive(join_late.clone(), end + 1);
-    assert_eq!(rejection(&receipt, &join_late), None);
+    let join_late = join_at(&mut view, &eve, end);
+    assert_eq!(receive_at(&mut view, &join_late, end + 1), None);
     let back = view.message(&eve, "back");
     // Both fork messages are hidden (the ban did not happen after them): the one before the
     // end because she is banned then, the one at the end because an ended ban is a leave.
@@ -236,9 +237,9 @@ fn a_muted_user_may_only_leave_until_unmuted_or_the_end() {
     let mute_id = view.state_id(kinds::MUTE, &eve.hex()).unwrap();
     draft.auth_events.retain(|id| *id != mute_id);
     let sneaky = draft.sign(&eve.secret).unwrap();
-    let receipt = view.room.receive(sneaky.clone(), view.now);
+    let now = view.now;
     assert_eq!(
-        rejection(&receipt, &sneaky),
+        receive_at(&mut view, &sneaky, now),
         Some(("auth_failed_state", "muted"))
     );
     // A fork from before the mute (concurrent with it): accepted, but soft-failed.
@@ -265,29 +266,13 @@ fn a_muted_user_may_only_leave_until_unmuted_or_the_end() {
     // A temporary mute ends at its `expires`, judged by each event's origin_ts.
     let end = view.now + 10_000;
     view.send(&bob, kinds::MUTE, Some(&eve.hex()), mute(true, Some(end)));
-    let early = signed_at(
-        &mut view,
-        &eve,
-        kinds::MESSAGE,
-        None,
-        text("body", "early"),
-        end - 1,
-    );
-    let receipt = view.room.receive(early.clone(), end);
+    let early = message_at(&mut view, &eve, "early", end - 1);
     assert_eq!(
-        rejection(&receipt, &early),
+        receive_at(&mut view, &early, end),
         Some(("auth_failed_own", "muted"))
     );
-    let late = signed_at(
-        &mut view,
-        &eve,
-        kinds::MESSAGE,
-        None,
-        text("body", "late"),
-        end,
-    );
-    let receipt = view.room.receive(late.clone(), end);
-    assert_eq!(rejection(&receipt, &late), None);
+    let late = message_at(&mut view, &eve, "late", end);
+    assert_eq!(receive_at(&mut view, &late, end), None);
     assert!(view.visible(&late));
 }
 
