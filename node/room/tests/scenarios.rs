@@ -8,13 +8,14 @@
 #[path = "support/room.rs"]
 mod support;
 
+use causerie_crypto::Event;
 use causerie_crypto::event::kinds;
 use causerie_room::{AuthError, Membership, Outcome, RejectReason};
 use support::*;
 
 /// Delivers both branches to a fresh copy of `base` in both orders and checks that the results
 /// agree; returns one of them.
-fn merge(base: &View, left: &[causerie_crypto::Event], right: &[causerie_crypto::Event]) -> View {
+fn merge(base: &View, left: &[Event], right: &[Event]) -> View {
     let mut one = base.clone();
     one.deliver(left);
     one.deliver(right);
@@ -27,25 +28,54 @@ fn merge(base: &View, left: &[causerie_crypto::Event], right: &[causerie_crypto:
     one
 }
 
-#[test]
-fn demoted_moderators_concurrent_ban_loses() {
+/// Alice's room with Bob, a moderator (50), and Carol, all joined.
+struct Moderated {
+    base: View,
+    alice: User,
+    bob: User,
+    carol: User,
+}
+
+fn moderated() -> Moderated {
     let (alice, bob, carol) = (User::new(1), User::new(2), User::new(3));
     let mut base = View::with_members(&alice, &[&bob, &carol]);
     base.power(&alice, &[(&bob, 50)]);
+    Moderated {
+        base,
+        alice,
+        bob,
+        carol,
+    }
+}
 
-    let mut left = base.clone();
-    let demote = left.power(&alice, &[(&bob, 0)]);
-    let mut right = base.clone();
-    let ban = right.set_member(&bob, &carol, Membership::Ban);
+impl Moderated {
+    /// Alice sets the power levels `levels` on one branch while Bob bans Carol on the other;
+    /// returns the merged view, Alice's change and the ban.
+    fn power_races_ban(&self, levels: &[(&User, i64)]) -> (View, Event, Event) {
+        let change = self.base.clone().power(&self.alice, levels);
+        let ban = self
+            .base
+            .clone()
+            .set_member(&self.bob, &self.carol, Membership::Ban);
+        let merged = merge(
+            &self.base,
+            std::slice::from_ref(&change),
+            std::slice::from_ref(&ban),
+        );
+        (merged, change, ban)
+    }
+}
 
-    let merged = merge(
-        &base,
-        std::slice::from_ref(&demote),
-        std::slice::from_ref(&ban),
+#[test]
+fn demoted_moderators_concurrent_ban_loses() {
+    let room = moderated();
+    let (merged, demote, ban) = room.power_races_ban(&[(&room.bob, 0)]);
+    assert_eq!(
+        merged.room.membership(&room.carol.key),
+        Some(Membership::Join)
     );
-    assert_eq!(merged.room.membership(&carol.key), Some(Membership::Join));
     assert_eq!(merged.state_id(kinds::POWER_LEVELS, ""), Some(demote.id()));
-    assert_eq!(merged.room.power_level(&bob.key), 0);
+    assert_eq!(merged.room.power_level(&room.bob.key), 0);
     // The ban passed against its own history (accepted), but not against the current state.
     assert!(merged.accepted(&ban));
     assert!(!merged.visible(&ban));
@@ -53,23 +83,14 @@ fn demoted_moderators_concurrent_ban_loses() {
 
 #[test]
 fn ban_races_promotion_of_its_target() {
-    let (alice, bob, carol) = (User::new(1), User::new(2), User::new(3));
-    let mut base = View::with_members(&alice, &[&bob, &carol]);
-    base.power(&alice, &[(&bob, 50)]);
-
-    let mut left = base.clone();
-    let promote = left.power(&alice, &[(&bob, 50), (&carol, 50)]);
-    let mut right = base.clone();
-    let ban = right.set_member(&bob, &carol, Membership::Ban);
-
-    let merged = merge(
-        &base,
-        std::slice::from_ref(&promote),
-        std::slice::from_ref(&ban),
-    );
+    let room = moderated();
+    let (merged, _, ban) = room.power_races_ban(&[(&room.bob, 50), (&room.carol, 50)]);
     // The creator's change sorts first; against it, Bob may not ban an equal.
-    assert_eq!(merged.room.membership(&carol.key), Some(Membership::Join));
-    assert_eq!(merged.room.power_level(&carol.key), 50);
+    assert_eq!(
+        merged.room.membership(&room.carol.key),
+        Some(Membership::Join)
+    );
+    assert_eq!(merged.room.power_level(&room.carol.key), 50);
     assert!(!merged.visible(&ban));
 }
 
