@@ -9,7 +9,7 @@
 mod support;
 
 use causerie_crypto::event::kinds;
-use causerie_crypto::{Assurance, AttestationDraft, Event, EventId};
+use causerie_crypto::{Assurance, AttestationDraft, Content, Event, EventId};
 use causerie_room::{EventStatus, Membership, Outcome, RefuseReason, RejectReason};
 use support::*;
 
@@ -73,6 +73,20 @@ impl Room1 {
             .max()
             .unwrap();
         (tips, depth + 1)
+    }
+
+    /// Signs `user`'s event on the current tips with exactly `auth` as its auth events.
+    fn on_tip(
+        &self,
+        user: &User,
+        kind: &str,
+        state_key: Option<&str>,
+        content: Content,
+        auth: Vec<EventId>,
+    ) -> Event {
+        let (prevs, depth) = self.tip();
+        let room = self.create.room_id();
+        raw(user, room, kind, state_key, content, prevs, auth, depth)
     }
 }
 
@@ -300,16 +314,12 @@ fn auth_events_that_do_not_authorize_are_rejected() {
     let rejoin = r
         .view
         .send(&r.bob, kinds::MEMBER, Some(&r.bob.hex()), content);
-    let (prevs, depth) = r.tip();
-    let twice = raw(
+    let twice = r.on_tip(
         &r.bob,
-        room_id,
         kinds::MESSAGE,
         None,
         text("body", "z"),
-        prevs,
         ids(&[&r.create, &r.power, &r.bob_join, &rejoin]),
-        depth,
     );
     assert_rejected(
         &mut r.view,
@@ -320,16 +330,12 @@ fn auth_events_that_do_not_authorize_are_rejected() {
 
     // Own auth events say "joined", the state before the event says "left".
     let leave = r.view.set_member(&r.bob, &r.bob, Membership::Leave);
-    let (prevs, depth) = r.tip();
-    let stale_auth = raw(
+    let stale_auth = r.on_tip(
         &r.bob,
-        room_id,
         kinds::MESSAGE,
         None,
         text("body", "still here?"),
-        prevs,
         ids(&[&r.create, &r.power, &rejoin]),
-        depth,
     );
     assert!(r.view.room.extremities().contains(&leave.id()));
     assert_rejected(
@@ -343,33 +349,24 @@ fn auth_events_that_do_not_authorize_are_rejected() {
 #[test]
 fn forged_membership_by_a_non_member_is_rejected() {
     let mut r = room();
-    let (prevs, depth) = r.tip();
-    let room_id = r.create.room_id();
     let mallory = &r.mallory;
     let auth = ids(&[&r.create, &r.power, &r.rules, &r.bob_join]);
     // Mallory (never joined) claims Bob left.
-    let forged = raw(
+    let forged = r.on_tip(
         mallory,
-        room_id,
         kinds::MEMBER,
         Some(&r.bob.hex()),
         member(Membership::Leave),
-        prevs.clone(),
         auth.clone(),
-        depth,
     );
     assert_rejected(&mut r.view, &forged, "auth_failed_own", "not_a_member");
     // Mallory "joins" on Bob's behalf.
-    let auth_bob = ids(&[&r.create, &r.power, &r.rules, &r.bob_join]);
-    let on_behalf = raw(
+    let on_behalf = r.on_tip(
         mallory,
-        room_id,
         kinds::MEMBER,
         Some(&r.bob.hex()),
         member(Membership::Join),
-        prevs.clone(),
-        auth_bob,
-        depth,
+        auth,
     );
     assert_rejected(
         &mut r.view,
@@ -378,28 +375,22 @@ fn forged_membership_by_a_non_member_is_rejected() {
         "sender_not_target",
     );
     // Mallory talks without joining.
-    let talk = raw(
+    let talk = r.on_tip(
         mallory,
-        room_id,
         kinds::MESSAGE,
         None,
         text("body", "hi"),
-        prevs.clone(),
         ids(&[&r.create, &r.power]),
-        depth,
     );
     assert_rejected(&mut r.view, &talk, "auth_failed_own", "not_a_member");
     // Bob (a plain member) tries to ban Alice.
     let auth = ids(&[&r.create, &r.power, &r.bob_join]);
-    let ban = raw(
+    let ban = r.on_tip(
         &r.bob,
-        room_id,
         kinds::MEMBER,
         Some(&r.alice.hex()),
         member(Membership::Ban),
-        prevs,
         auth,
-        depth,
     );
     assert_rejected(&mut r.view, &ban, "auth_failed_own", "insufficient_power");
 }
