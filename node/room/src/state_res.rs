@@ -616,6 +616,30 @@ mod tests {
                 self.carol_join,
             ]
         }
+
+        /// Adds Alice's state event of `kind` with the empty state key.
+        fn alice_sets(
+            &mut self,
+            id: u8,
+            kind: &'static str,
+            content: Content,
+            auth: &[EventId],
+            depth: u64,
+        ) -> EventId {
+            self.graph
+                .add(id, kind, "", self.alice, content, auth, depth)
+        }
+
+        /// The states of two branches off the common state, one ending in `left`, the other in
+        /// `right`.
+        fn branches(&self, left: EventId, right: EventId) -> (StateMap, StateMap) {
+            let branch = |tip| {
+                let mut ids = self.common();
+                ids.push(tip);
+                self.graph.state(&ids)
+            };
+            (branch(left), branch(right))
+        }
     }
 
     #[test]
@@ -632,11 +656,9 @@ mod tests {
     /// Fork: Alice demotes Bob; concurrently Bob bans Carol.
     fn demotion_race() -> (Base, StateMap, StateMap, EventId) {
         let mut b = base();
-        let demote = b.graph.add(
+        let demote = b.alice_sets(
             20,
             kinds::POWER_LEVELS,
-            "",
-            b.alice,
             levels(&[(b.bob, 0)]),
             &[b.create, b.power, b.alice_join],
             6,
@@ -649,11 +671,7 @@ mod tests {
             &[b.create, b.power, b.bob_join, b.carol_join, b.rules],
             6,
         );
-        let mut left = b.common();
-        left.push(demote);
-        let mut right = b.common();
-        right.push(ban);
-        let (left, right) = (b.graph.state(&left), b.graph.state(&right));
+        let (left, right) = b.branches(demote, ban);
         (b, left, right, demote)
     }
 
@@ -693,29 +711,9 @@ mod tests {
         let mut b = base();
         let auth = [b.create, b.power, b.alice_join];
         // The later topic gets the smaller id, so an id tie-break would pick the wrong one.
-        let first = b.graph.add(
-            31,
-            kinds::TOPIC,
-            "",
-            b.alice,
-            text("topic", "first"),
-            &auth,
-            6,
-        );
-        let second = b.graph.add(
-            30,
-            kinds::TOPIC,
-            "",
-            b.alice,
-            text("topic", "second"),
-            &auth,
-            7,
-        );
-        let mut left = b.common();
-        left.push(first);
-        let mut right = b.common();
-        right.push(second);
-        let (left, right) = (b.graph.state(&left), b.graph.state(&right));
+        let first = b.alice_sets(31, kinds::TOPIC, text("topic", "first"), &auth, 6);
+        let second = b.alice_sets(30, kinds::TOPIC, text("topic", "second"), &auth, 7);
+        let (left, right) = b.branches(first, second);
         let (resolved, _) = b.graph.resolve(&[&left, &right], MAX).unwrap();
         assert_eq!(resolved[&(kinds::TOPIC.to_owned(), String::new())], second);
     }
@@ -723,20 +721,16 @@ mod tests {
     #[test]
     fn conflicted_subgraph_holds_events_between_conflicted_events() {
         let mut b = base();
-        let p2 = b.graph.add(
+        let p2 = b.alice_sets(
             40,
             kinds::POWER_LEVELS,
-            "",
-            b.alice,
             levels(&[(b.bob, 40)]),
             &[b.create, b.power, b.alice_join],
             6,
         );
-        let p3 = b.graph.add(
+        let p3 = b.alice_sets(
             41,
             kinds::POWER_LEVELS,
-            "",
-            b.alice,
             levels(&[(b.bob, 30)]),
             &[b.create, p2, b.alice_join],
             7,

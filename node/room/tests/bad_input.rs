@@ -195,68 +195,36 @@ fn an_event_cannot_reference_itself_and_cycle_looking_depths_are_rejected() {
     let (prevs, depth) = r.tip();
     let auth = ids(&[&r.create, &r.power, &r.bob_join]);
     let room_id = r.create.room_id();
-    let first = raw(
-        &r.bob,
-        room_id,
-        kinds::MESSAGE,
-        None,
-        text("body", "1"),
-        prevs.clone(),
-        auth.clone(),
-        depth,
-    );
+    let bobs_message = |body: &str, prevs: Vec<EventId>, depth: u64| {
+        let content = text("body", body);
+        raw(
+            &r.bob,
+            room_id,
+            kinds::MESSAGE,
+            None,
+            content,
+            prevs,
+            auth.clone(),
+            depth,
+        )
+    };
+    let first = bobs_message("1", prevs.clone(), depth);
     // Naming an id in the references changes the id: the id is a hash over the references, so an
     // event can only name itself by finding a SHA-256 fixed point.
     let mut with_guess = prevs.clone();
     with_guess.push(first.id());
-    let second = raw(
-        &r.bob,
-        room_id,
-        kinds::MESSAGE,
-        None,
-        text("body", "1"),
-        with_guess,
-        auth.clone(),
-        depth + 1,
-    );
+    let second = bobs_message("1", with_guess, depth + 1);
     assert_ne!(second.id(), first.id());
     assert!(!second.references().contains(&second.id()));
 
     // A child that claims no more depth than its parent looks like a cycle: rejected.
     let mut view = r.view.clone();
     view.deliver(std::slice::from_ref(&first));
-    let flat = raw(
-        &r.bob,
-        room_id,
-        kinds::MESSAGE,
-        None,
-        text("body", "2"),
-        vec![first.id()],
-        auth.clone(),
-        first.depth(),
-    );
+    let flat = bobs_message("2", vec![first.id()], first.depth());
     assert_rejected(&mut view, &flat, "bad_depth", "bad_depth");
-    let backwards = raw(
-        &r.bob,
-        room_id,
-        kinds::MESSAGE,
-        None,
-        text("body", "3"),
-        vec![first.id()],
-        auth.clone(),
-        first.depth() - 1,
-    );
+    let backwards = bobs_message("3", vec![first.id()], first.depth() - 1);
     assert_rejected(&mut view, &backwards, "bad_depth", "bad_depth");
-    let skipping = raw(
-        &r.bob,
-        room_id,
-        kinds::MESSAGE,
-        None,
-        text("body", "4"),
-        vec![first.id()],
-        auth,
-        first.depth() + 2,
-    );
+    let skipping = bobs_message("4", vec![first.id()], first.depth() + 2);
     assert_rejected(&mut view, &skipping, "bad_depth", "bad_depth");
 }
 

@@ -123,14 +123,43 @@ fn same_everywhere(base: &View, events: &[Event]) -> View {
     first.unwrap().0
 }
 
+/// Alice's room with Eve joined, the end of a restriction still to come (1 s after now), and
+/// Eve's fork from before the restriction: one message just before the end, one at it.
+struct BeforeRestriction {
+    alice: User,
+    eve: User,
+    view: View,
+    end: u64,
+    early: Event,
+    late: Event,
+}
+
+fn before_restriction() -> BeforeRestriction {
+    let (alice, eve) = (User::new(1), User::new(5));
+    let view = View::with_members(&alice, &[&eve]);
+    let end = view.now + 1_000;
+    let (early, late) = messages_around(&view, &eve, end);
+    BeforeRestriction {
+        alice,
+        eve,
+        view,
+        end,
+        early,
+        late,
+    }
+}
+
 #[test]
 fn a_temporary_ban_ends_at_the_same_point_of_history_everywhere() {
-    let (alice, eve) = (User::new(1), User::new(5));
-    let mut view = View::with_members(&alice, &[&eve]);
+    let BeforeRestriction {
+        alice,
+        eve,
+        mut view,
+        end,
+        early: fork_early,
+        late: fork_late,
+    } = before_restriction();
     let base = view.clone();
-    let end = view.now + 1_000;
-    // Eve's fork from before the ban: one message before the end, one at it.
-    let (fork_early, fork_late) = messages_around(&view, &eve, end);
     let banned = view.send(
         &alice,
         kinds::MEMBER,
@@ -278,15 +307,15 @@ fn a_muted_user_may_only_leave_until_unmuted_or_the_end() {
 
 #[test]
 fn a_mute_concurrent_with_messages_hides_the_same_ones_everywhere() {
-    let (alice, eve) = (User::new(1), User::new(5));
-    let mut view = View::with_members(&alice, &[&eve]);
-    let base = view.clone();
-    let end = view.now + 1_000;
-    let (before_end, at_end) = messages_around(&view, &eve, end);
-    let muted = view.send(&alice, kinds::MUTE, Some(&eve.hex()), mute(true, Some(end)));
-    let merged = same_everywhere(&base, &[before_end.clone(), at_end.clone(), muted]);
-    assert!(merged.accepted(&before_end) && !merged.visible(&before_end));
-    assert!(merged.visible(&at_end));
+    let mut r = before_restriction();
+    let base = r.view.clone();
+    let content = mute(true, Some(r.end));
+    let muted = r
+        .view
+        .send(&r.alice, kinds::MUTE, Some(&r.eve.hex()), content);
+    let merged = same_everywhere(&base, &[r.early.clone(), r.late.clone(), muted]);
+    assert!(merged.accepted(&r.early) && !merged.visible(&r.early));
+    assert!(merged.visible(&r.late));
 }
 
 fn redacted(view: &View, event: &Event) -> bool {
