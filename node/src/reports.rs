@@ -21,6 +21,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use causerie_crypto::audit::AuditKind;
+use causerie_crypto::directory::truncate_to;
 use causerie_crypto::report::{
     Category, Queue, ReceiptDraft, ReportDraft, ReportError, Status, Target,
 };
@@ -749,15 +750,8 @@ pub const REVIEW_SOURCE_PREFIX: &str = "report:";
 /// The review reason of a report: its category, then its text, cut to
 /// [`MAX_REVIEW_REASON_BYTES`] at a character boundary.
 fn review_reason(report: &Report) -> String {
-    let mut reason = format!("{}: {}", report.category().name(), report.text());
-    if reason.len() > MAX_REVIEW_REASON_BYTES {
-        let mut end = MAX_REVIEW_REASON_BYTES;
-        while !reason.is_char_boundary(end) {
-            end -= 1;
-        }
-        reason.truncate(end);
-    }
-    reason
+    let reason = format!("{}: {}", report.category().name(), report.text());
+    truncate_to(&reason, MAX_REVIEW_REASON_BYTES)
 }
 
 /// The review items a report makes: one per embedded event, state `reported`.

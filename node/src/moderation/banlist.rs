@@ -11,6 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Duration;
 
+use causerie_crypto::directory::truncate_to;
 use causerie_crypto::event::kinds;
 use causerie_crypto::{AttestationId, Content, Event, EventId, RoomId, UserKey, UserSecret, Value};
 use causerie_room::content::{parse_user_hex, user_state_key};
@@ -766,7 +767,7 @@ impl Policy {
         };
         content.insert(
             "reason".into(),
-            Value::Text(truncate(reason, MAX_BAN_REASON_BYTES)),
+            Value::Text(truncate_to(&reason, MAX_BAN_REASON_BYTES)),
         );
         content.insert("policy".into(), policy_tag(list, &rule));
         let engine = ledger.room(&room)?;
@@ -918,16 +919,4 @@ fn policy_tag(list: RoomId, rule: &str) -> Value {
     tag.insert("list".into(), Value::Bytes(list.as_bytes().to_vec()));
     tag.insert("rule".into(), Value::Text(rule.to_owned()));
     Value::Map(tag)
-}
-
-/// `text` cut to at most `max` bytes on a character boundary.
-fn truncate(mut text: String, max: usize) -> String {
-    if text.len() > max {
-        let mut end = max;
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        text.truncate(end);
-    }
-    text
 }
