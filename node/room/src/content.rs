@@ -309,11 +309,7 @@ impl Default for JoinRules {
 impl JoinRules {
     /// Parses and validates join-rules content.
     pub fn parse(content: &Content) -> Result<Self, AuthError> {
-        let rule = content
-            .get("join_rule")
-            .and_then(Value::as_str)
-            .and_then(JoinRule::from_name)
-            .ok_or(AuthError::BadContent("bad_join_rule"))?;
+        let rule = read_text(content, "join_rule", "bad_join_rule", JoinRule::from_name)?;
         let min_assurance = match content.get("min_assurance") {
             None => Assurance::Key,
             Some(v) => v
@@ -354,16 +350,30 @@ impl JoinRules {
     }
 }
 
+/// The text at `key` as `read` takes it; [`AuthError::BadContent`]`(problem)` when the key is
+/// absent, its value is not text, or `read` refuses it.
+pub(crate) fn read_text<'a, T>(
+    content: &'a Content,
+    key: &str,
+    problem: &'static str,
+    read: impl FnOnce(&'a str) -> Option<T>,
+) -> Result<T, AuthError> {
+    content
+        .get(key)
+        .and_then(Value::as_str)
+        .and_then(read)
+        .ok_or(AuthError::BadContent(problem))
+}
+
 fn text_at_most(
     content: &Content,
     key: &str,
     max: usize,
     problem: &'static str,
 ) -> Result<(), AuthError> {
-    match content.get(key).and_then(Value::as_str) {
-        Some(text) if text.len() <= max => Ok(()),
-        _ => Err(AuthError::BadContent(problem)),
-    }
+    read_text(content, key, problem, |text| {
+        (text.len() <= max).then_some(())
+    })
 }
 
 fn id_bytes(value: Option<&Value>) -> Option<[u8; 32]> {

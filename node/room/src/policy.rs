@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use causerie_crypto::{Content, Hash32, RoomId, Value, lower_hex};
 
+use crate::content::read_text;
 use crate::error::AuthError;
 
 /// The kind of a ban-list rule (a state event; the state key is the rule id).
@@ -214,11 +215,12 @@ impl Rule {
                 .get("target")
                 .ok_or(AuthError::BadContent("bad_target"))?,
         )?;
-        let recommendation = content
-            .get("recommendation")
-            .and_then(Value::as_str)
-            .and_then(Recommendation::parse)
-            .ok_or(AuthError::BadContent("bad_recommendation"))?;
+        let recommendation = read_text(
+            content,
+            "recommendation",
+            "bad_recommendation",
+            Recommendation::parse,
+        )?;
         let reason = match content.get("reason") {
             None => None,
             Some(Value::Text(text)) if text.len() <= MAX_RULE_REASON_BYTES => Some(text.clone()),

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use causerie_crypto::event::kinds;
 use causerie_crypto::{Content, Event, EventId, Hash32, UserKey, Value};
 
-use crate::content::UserBytes;
+use crate::content::{UserBytes, read_text};
 use crate::error::AuthError;
 
 /// Most users one message may mention (`mentions`).
@@ -61,10 +61,7 @@ impl Message {
     /// most [`MAX_MENTIONS`] 32-byte user keys) [`bad_mentions`, `mentions_over_limit`].
     /// Repeated mentions count once. Unknown keys are ignored.
     pub fn parse(content: &Content) -> Result<Message, AuthError> {
-        let body = content
-            .get("body")
-            .and_then(Value::as_str)
-            .ok_or(AuthError::BadContent("bad_body"))?;
+        let body = read_text(content, "body", "bad_body", Some)?;
         let reply_to = event_id(content.get("reply_to"), "bad_reply_to")?;
         let replaces = event_id(content.get("replaces"), "bad_replaces")?;
         let mentions = match content.get("mentions") {
@@ -130,11 +127,9 @@ impl Reaction {
     pub fn parse(content: &Content) -> Result<Reaction, AuthError> {
         let relates_to = event_id(content.get("relates_to"), "bad_relates_to")?
             .ok_or(AuthError::BadContent("bad_relates_to"))?;
-        let key = content
-            .get("key")
-            .and_then(Value::as_str)
-            .filter(|key| valid_reaction_key(key))
-            .ok_or(AuthError::BadContent("bad_reaction_key"))?;
+        let key = read_text(content, "key", "bad_reaction_key", |key| {
+            valid_reaction_key(key).then_some(key)
+        })?;
         Ok(Reaction {
             relates_to,
             key: key.to_owned(),

@@ -21,7 +21,7 @@ use causerie_crypto::event::kinds;
 use causerie_crypto::{Content, Value};
 use regex::{Regex, RegexBuilder};
 
-use crate::content::{JoinRule, Membership, PowerLevels, parse_user_hex};
+use crate::content::{JoinRule, Membership, PowerLevels, parse_user_hex, read_text};
 use crate::error::{AuthError, RuleBreak};
 use crate::event::StateEvent;
 
@@ -294,11 +294,8 @@ impl ContentRules {
                 }
                 "lockdown" => {
                     let map = value.as_map().ok_or(bad("bad_lockdown"))?;
-                    let join_rule = map
-                        .get("join_rule")
-                        .and_then(Value::as_str)
-                        .and_then(JoinRule::from_name)
-                        .ok_or(bad("bad_lockdown"))?;
+                    let join_rule =
+                        read_text(map, "join_rule", "bad_lockdown", JoinRule::from_name)?;
                     let slow_mode_ms = match map.get("slow_mode_ms") {
                         None => 0,
                         Some(v) => uint(v, MAX_SLOW_MODE_MS, "bad_lockdown")?,
@@ -613,9 +610,7 @@ pub fn check_message<'a, E: StateEvent + 'a>(
     if !rules.restricts_content() {
         return Ok(());
     }
-    let Some(body) = event.content().get("body").and_then(Value::as_str) else {
-        return Err(AuthError::BadContent("bad_body"));
-    };
+    let body = read_text(event.content(), "body", "bad_body", Some)?;
     let joined_at = state(kinds::MEMBER, &event.sender_hex()).map_or(0, |m| m.origin_ts());
     rules
         .check_body(body, event.origin_ts(), joined_at)
