@@ -32,6 +32,21 @@ fn own_refused(
     rejected_with(view, user, user, membership)
 }
 
+/// Attested join rules: at least `min_assurance`, attestations by none of `denied`'s keys, and
+/// (when `allowed` is not empty) only by `allowed`'s.
+fn attested(
+    min_assurance: Assurance,
+    denied: &[&NodeSecret],
+    allowed: &[&NodeSecret],
+) -> JoinRules {
+    JoinRules {
+        rule: JoinRule::Attested,
+        min_assurance,
+        denied_attesters: denied.iter().map(|node| node.public()).collect(),
+        allowed_attesters: allowed.iter().map(|node| node.public()).collect(),
+    }
+}
+
 /// `by` sets the room's join rules.
 fn set_join_rules(view: &mut View, by: &User, rules: &JoinRules) -> Event {
     view.send(by, kinds::JOIN_RULES, Some(""), rules.to_content())
@@ -60,12 +75,7 @@ fn attested_rooms_admit_by_assurance_and_attester() {
     let identity = User::with(3, Assurance::Identity, &home());
     let denied = User::with(4, Assurance::InPerson, &evil);
     let (mut view, _) = View::create(&alice, &[&contact, &identity, &denied]);
-    let rules = JoinRules {
-        rule: JoinRule::Attested,
-        min_assurance: Assurance::Identity,
-        denied_attesters: [evil.public()].into_iter().collect(),
-        allowed_attesters: Default::default(),
-    };
+    let rules = attested(Assurance::Identity, &[&evil], &[]);
     set_join_rules(&mut view, &alice, &rules);
 
     let not_enough = Some(("auth_failed_own", "attestation_not_accepted"));
@@ -93,12 +103,7 @@ fn an_attester_allowlist_admits_only_the_listed_home_nodes() {
     let unlisted = User::with(3, Assurance::InPerson, &other);
     let home_user = User::with(4, Assurance::Contact, &home());
     let (mut view, _) = View::create(&alice, &[&listed, &unlisted, &home_user]);
-    let rules = JoinRules {
-        rule: JoinRule::Attested,
-        min_assurance: Assurance::Contact,
-        denied_attesters: Default::default(),
-        allowed_attesters: [trusted.public(), home().public()].into_iter().collect(),
-    };
+    let rules = attested(Assurance::Contact, &[], &[&trusted, &home()]);
     set_join_rules(&mut view, &alice, &rules);
     let refused = Some(("auth_failed_own", "attestation_not_accepted"));
     assert_eq!(own_refused(&mut view, &unlisted, Membership::Join), refused);
@@ -122,12 +127,7 @@ fn an_attester_allowlist_admits_only_the_listed_home_nodes() {
 #[test]
 fn a_redacted_join_rule_keeps_its_allowlist() {
     let trusted = NodeSecret::from_seed(&[73; 32]);
-    let rules = JoinRules {
-        rule: JoinRule::Attested,
-        min_assurance: Assurance::Key,
-        denied_attesters: Default::default(),
-        allowed_attesters: [trusted.public()].into_iter().collect(),
-    };
+    let rules = attested(Assurance::Key, &[], &[&trusted]);
     let content = rules.to_content();
     let redacted = causerie_crypto::event::redact_content(kinds::JOIN_RULES, &content);
     assert_eq!(redacted, content);
