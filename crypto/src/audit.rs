@@ -17,7 +17,6 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
-use thiserror::Error;
 
 use crate::codec;
 use crate::error::CodecError;
@@ -110,108 +109,73 @@ impl AuditKind {
     }
 }
 
-/// Why an entry, head or export was refused. Each variant has a stable reason name.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum AuditError {
-    /// The bytes do not decode (their codec reason).
-    #[error(transparent)]
-    Codec(#[from] CodecError),
-    /// A version other than 1.
-    #[error("unsupported version {0}")]
-    UnsupportedVersion(u64),
-    /// The signature is absent or does not verify.
-    #[error("bad signature")]
-    BadSignature,
-    /// A kind that is empty, too long or not `[a-z0-9_]`.
-    #[error("bad kind")]
-    BadKind,
-    /// A subject over [`MAX_SUBJECT_BYTES`].
-    #[error("subject too long")]
-    SubjectTooLong,
-    /// Details over their limits or with a bad name.
-    #[error("bad details")]
-    BadDetails,
-    /// An entry with `seq` 0 (the first entry is 1).
-    #[error("entry seq 0")]
-    BadSeq,
-    /// Entry 1 whose `prev` is not 32 zero bytes, or a head of seq 0 with a non-zero hash.
-    #[error("bad genesis")]
-    BadGenesis,
-    /// An export whose `type` is not `audit_export`.
-    #[error("not an audit export")]
-    WrongType,
-    /// An export with more than [`MAX_EXPORT_ENTRIES`] entries.
-    #[error("too many entries")]
-    TooManyEntries,
-    /// An entry or head signed by another node than the export's head.
-    #[error("entry {seq} signed by another node")]
-    WrongNode {
-        /// The entry (0 for a head).
-        seq: u64,
-    },
-    /// An entry whose seq is not its predecessor's plus one: an entry was removed, reordered
-    /// or inserted.
-    #[error("entry {found} where {expected} was expected")]
-    SeqGap {
-        /// The seq that should follow.
-        expected: u64,
-        /// The seq found.
-        found: u64,
-    },
-    /// An entry whose `prev` is not its predecessor's hash: an earlier entry was changed.
-    #[error("entry {seq} does not chain to its predecessor")]
-    PrevMismatch {
-        /// The entry.
-        seq: u64,
-    },
-    /// The head does not name the last entry (its seq or hash differ): entries were removed
-    /// from the end or changed.
-    #[error("the head does not match the last entry")]
-    HeadMismatch,
-    /// A newer log shorter than an older head.
-    #[error("the log ends before the older head's entry {seq}")]
-    LogShorter {
-        /// The older head's seq.
-        seq: u64,
-    },
-    /// A newer log whose entry at an older head's seq has another hash: the log was rewritten.
-    #[error("entry {seq} differs from the older head")]
-    LogRewritten {
-        /// The older head's seq.
-        seq: u64,
-    },
-    /// A partial export that starts after the older head's entry, so it cannot be compared.
-    #[error("the export starts after entry {seq}")]
-    NotCovered {
-        /// The older head's seq.
-        seq: u64,
-    },
-}
-
-crate::signed_error!(AuditError);
-
-impl AuditError {
-    /// Stable reason name.
-    pub fn reason(&self) -> &'static str {
-        match self {
-            AuditError::Codec(e) => e.reason(),
-            AuditError::UnsupportedVersion(_) => "unsupported_version",
-            AuditError::BadSignature => "bad_signature",
-            AuditError::BadKind => "bad_audit_kind",
-            AuditError::SubjectTooLong => "audit_subject_too_long",
-            AuditError::BadDetails => "bad_audit_details",
-            AuditError::BadSeq => "bad_audit_seq",
-            AuditError::BadGenesis => "bad_audit_genesis",
-            AuditError::WrongType => "not_audit_export",
-            AuditError::TooManyEntries => "too_many_audit_entries",
-            AuditError::WrongNode { .. } => "audit_wrong_node",
-            AuditError::SeqGap { .. } => "audit_seq_gap",
-            AuditError::PrevMismatch { .. } => "audit_prev_mismatch",
-            AuditError::HeadMismatch => "audit_head_mismatch",
-            AuditError::LogShorter { .. } => "audit_log_shorter",
-            AuditError::LogRewritten { .. } => "audit_log_rewritten",
-            AuditError::NotCovered { .. } => "audit_not_covered",
-        }
+signed::signed_format_error! {
+    /// Why an entry, head or export was refused. Each variant has a stable reason name.
+    pub enum AuditError {
+        /// A kind that is empty, too long or not `[a-z0-9_]`.
+        #[error("bad kind")]
+        BadKind => "bad_audit_kind",
+        /// A subject over [`MAX_SUBJECT_BYTES`].
+        #[error("subject too long")]
+        SubjectTooLong => "audit_subject_too_long",
+        /// Details over their limits or with a bad name.
+        #[error("bad details")]
+        BadDetails => "bad_audit_details",
+        /// An entry with `seq` 0 (the first entry is 1).
+        #[error("entry seq 0")]
+        BadSeq => "bad_audit_seq",
+        /// Entry 1 whose `prev` is not 32 zero bytes, or a head of seq 0 with a non-zero hash.
+        #[error("bad genesis")]
+        BadGenesis => "bad_audit_genesis",
+        /// An export whose `type` is not `audit_export`.
+        #[error("not an audit export")]
+        WrongType => "not_audit_export",
+        /// An export with more than [`MAX_EXPORT_ENTRIES`] entries.
+        #[error("too many entries")]
+        TooManyEntries => "too_many_audit_entries",
+        /// An entry or head signed by another node than the export's head.
+        #[error("entry {seq} signed by another node")]
+        WrongNode {
+            /// The entry (0 for a head).
+            seq: u64,
+        } => "audit_wrong_node",
+        /// An entry whose seq is not its predecessor's plus one: an entry was removed, reordered
+        /// or inserted.
+        #[error("entry {found} where {expected} was expected")]
+        SeqGap {
+            /// The seq that should follow.
+            expected: u64,
+            /// The seq found.
+            found: u64,
+        } => "audit_seq_gap",
+        /// An entry whose `prev` is not its predecessor's hash: an earlier entry was changed.
+        #[error("entry {seq} does not chain to its predecessor")]
+        PrevMismatch {
+            /// The entry.
+            seq: u64,
+        } => "audit_prev_mismatch",
+        /// The head does not name the last entry (its seq or hash differ): entries were removed
+        /// from the end or changed.
+        #[error("the head does not match the last entry")]
+        HeadMismatch => "audit_head_mismatch",
+        /// A newer log shorter than an older head.
+        #[error("the log ends before the older head's entry {seq}")]
+        LogShorter {
+            /// The older head's seq.
+            seq: u64,
+        } => "audit_log_shorter",
+        /// A newer log whose entry at an older head's seq has another hash: the log was rewritten.
+        #[error("entry {seq} differs from the older head")]
+        LogRewritten {
+            /// The older head's seq.
+            seq: u64,
+        } => "audit_log_rewritten",
+        /// A partial export that starts after the older head's entry, so it cannot be compared.
+        #[error("the export starts after entry {seq}")]
+        NotCovered {
+            /// The older head's seq.
+            seq: u64,
+        } => "audit_not_covered",
     }
 }
 

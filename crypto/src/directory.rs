@@ -20,14 +20,13 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
-use thiserror::Error;
 
 use crate::attestation::valid_handle;
 use crate::codec;
-use crate::error::CodecError;
-use crate::hash::{Hash32, RoomId};
+
+use crate::hash::RoomId;
 use crate::keys::{NodeKey, NodeSecret};
-use crate::signed::{self, Order};
+use crate::signed::{self, Order, Statement};
 use crate::signing::{Domain, Signature};
 
 /// Largest encoded announcement, in bytes (fits one gossip message with room to spare).
@@ -55,68 +54,38 @@ pub const NODE_NAME_HEX_DIGITS: usize = 16;
 /// Longest alias in text (`#` ‖ local ‖ `:` ‖ host ‖ `:65535`), in bytes.
 pub const MAX_ALIAS_TEXT_BYTES: usize = 1 + MAX_ALIAS_BYTES + 1 + MAX_HOST_BYTES + 6;
 
-/// Why an announcement, a server name or an alias was refused. Each variant has a stable reason
-/// name.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum DirectoryError {
-    /// The bytes do not decode (their codec reason: `too_large`, `malformed_cbor`,
-    /// `non_canonical_encoding`, `invalid_key`, ...).
-    #[error(transparent)]
-    Codec(#[from] CodecError),
-    /// A version other than 1.
-    #[error("unsupported version {0}")]
-    UnsupportedVersion(u64),
-    /// The signature is absent or does not verify.
-    #[error("bad signature")]
-    BadSignature,
-    /// More than [`MAX_DIRECTORY_ROOMS`] rooms.
-    #[error("more than {MAX_DIRECTORY_ROOMS} rooms")]
-    TooManyRooms,
-    /// More than [`MAX_VIAS`] addresses, or none.
-    #[error("1 to {MAX_VIAS} via addresses")]
-    ViaCount,
-    /// A text field over its limit, or an empty `via`.
-    #[error("a field is over its length limit")]
-    FieldTooLong,
-    /// Rooms not in strictly ascending room id order (a repeated room included).
-    #[error("rooms are listed once each, in ascending room id order")]
-    RoomsNotSorted,
-    /// The same alias given to two rooms.
-    #[error("one alias names two rooms")]
-    DuplicateAlias,
-    /// Not a server name (a node name or a host name with an optional port).
-    #[error(
-        "not a server name: a host name (with an optional :port) or 16 hex digits of a node key"
-    )]
-    BadServerName,
-    /// A node name that is not the start of the announcing node's key.
-    #[error("the node name is not the start of the announcing node's key")]
-    NameMismatch,
-    /// Not an alias local part (1 to 32 of `a-z 0-9 . _ -`, starting with a letter or digit).
-    #[error(
-        "an alias is 1 to {MAX_ALIAS_BYTES} of a-z 0-9 . _ - (starting with a letter or digit)"
-    )]
-    BadAlias,
-}
-
-crate::signed_error!(DirectoryError);
-
-impl DirectoryError {
-    /// Stable reason name.
-    pub fn reason(&self) -> &'static str {
-        match self {
-            DirectoryError::Codec(e) => e.reason(),
-            DirectoryError::UnsupportedVersion(_) => "unsupported_version",
-            DirectoryError::BadSignature => "bad_signature",
-            DirectoryError::TooManyRooms => "too_many_rooms",
-            DirectoryError::ViaCount => "via_count",
-            DirectoryError::FieldTooLong => "field_too_long",
-            DirectoryError::RoomsNotSorted => "rooms_not_sorted",
-            DirectoryError::DuplicateAlias => "duplicate_alias",
-            DirectoryError::BadServerName => "bad_server_name",
-            DirectoryError::NameMismatch => "name_mismatch",
-            DirectoryError::BadAlias => "bad_alias",
-        }
+signed::signed_format_error! {
+    /// Why an announcement, a server name or an alias was refused. Each variant has a stable
+    /// reason name.
+    pub enum DirectoryError {
+        /// More than [`MAX_DIRECTORY_ROOMS`] rooms.
+        #[error("more than {MAX_DIRECTORY_ROOMS} rooms")]
+        TooManyRooms => "too_many_rooms",
+        /// More than [`MAX_VIAS`] addresses, or none.
+        #[error("1 to {MAX_VIAS} via addresses")]
+        ViaCount => "via_count",
+        /// A text field over its limit, or an empty `via`.
+        #[error("a field is over its length limit")]
+        FieldTooLong => "field_too_long",
+        /// Rooms not in strictly ascending room id order (a repeated room included).
+        #[error("rooms are listed once each, in ascending room id order")]
+        RoomsNotSorted => "rooms_not_sorted",
+        /// The same alias given to two rooms.
+        #[error("one alias names two rooms")]
+        DuplicateAlias => "duplicate_alias",
+        /// Not a server name (a node name or a host name with an optional port).
+        #[error(
+            "not a server name: a host name (with an optional :port) or 16 hex digits of a node key"
+        )]
+        BadServerName => "bad_server_name",
+        /// A node name that is not the start of the announcing node's key.
+        #[error("the node name is not the start of the announcing node's key")]
+        NameMismatch => "name_mismatch",
+        /// Not an alias local part (1 to 32 of `a-z 0-9 . _ -`, starting with a letter or digit).
+        #[error(
+            "an alias is 1 to {MAX_ALIAS_BYTES} of a-z 0-9 . _ - (starting with a letter or digit)"
+        )]
+        BadAlias => "bad_alias",
     }
 }
 
@@ -387,14 +356,8 @@ fn check_fields(wire: &Wire) -> Result<ServerName, DirectoryError> {
     Ok(name)
 }
 
-/// A verified announcement.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Announcement {
-    node: NodeKey,
-    draft: AnnouncementDraft,
-    id: Hash32,
-    bytes: Vec<u8>,
-}
+/// A verified announcement: its [`node`](Statement::node) is the announcing node.
+pub type Announcement = Statement<AnnouncementDraft>;
 
 impl Announcement {
     /// Checks, in the order of specs/directory.md §2.3 (the first failure is the reason): size
@@ -402,58 +365,42 @@ impl Announcement {
     /// canonical encoding, room count, via count, field lengths, room order, aliases, server
     /// name, `verify_strict` of the node's signature.
     pub fn decode(bytes: &[u8]) -> Result<Announcement, DirectoryError> {
-        let opened = signed::open(
+        Statement::open(
             bytes,
             MAX_ANNOUNCEMENT_BYTES,
             Order::VersionFirst(ANNOUNCEMENT_VERSION),
             check_fields,
-        )?;
-        let id = opened.id();
-        let (wire, name) = (opened.wire, opened.checked);
-        Ok(Announcement {
-            node: wire.node,
-            draft: AnnouncementDraft {
-                issued_ms: wire.issued_ms,
-                name,
-                rooms: wire.rooms,
-                via: wire.via,
+            |wire: Wire, name| {
+                let draft = AnnouncementDraft {
+                    issued_ms: wire.issued_ms,
+                    name,
+                    rooms: wire.rooms,
+                    via: wire.via,
+                };
+                (wire.node, draft)
             },
-            id,
-            bytes: bytes.to_vec(),
-        })
+        )
     }
 
-    /// SHA-256(signing input ‖ signature).
-    pub fn id(&self) -> Hash32 {
-        self.id
-    }
-    /// The announcing node.
-    pub fn node(&self) -> &NodeKey {
-        &self.node
-    }
     /// When it was issued (its sequence).
     pub fn issued_ms(&self) -> u64 {
-        self.draft.issued_ms
+        self.draft().issued_ms
     }
     /// The node's server name.
     pub fn name(&self) -> &ServerName {
-        &self.draft.name
+        &self.draft().name
     }
     /// The public rooms, in ascending room id order.
     pub fn rooms(&self) -> &[DirectoryRoom] {
-        &self.draft.rooms
+        &self.draft().rooms
     }
     /// Where the node can be reached.
     pub fn via(&self) -> &[String] {
-        &self.draft.via
+        &self.draft().via
     }
     /// The room this announcement gives `local` to, if any.
     pub fn alias(&self, local: &str) -> Option<&DirectoryRoom> {
-        self.draft.rooms.iter().find(|room| room.alias == local)
-    }
-    /// The canonical encoding.
-    pub fn as_bytes(&self) -> &[u8] {
-        &self.bytes
+        self.draft().rooms.iter().find(|room| room.alias == local)
     }
 }
 

@@ -52,6 +52,7 @@ pub mod idmap;
 pub mod key_export;
 pub mod keys;
 pub mod lower_hex;
+mod names;
 pub mod report;
 pub mod revocation;
 pub mod signal;

@@ -21,13 +21,13 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
-use thiserror::Error;
 
 use crate::codec;
 use crate::error::CodecError;
 use crate::event::{Event, MAX_EVENT_BYTES};
 use crate::hash::{EventId, Hash32, RoomId};
 use crate::keys::{NodeKey, NodeSecret, UserKey, UserSecret};
+use crate::names::wire_names;
 use crate::signed::{self, Order};
 use crate::signing::{Domain, Signature};
 
@@ -45,115 +45,47 @@ pub const MAX_RECEIPT_NOTE_BYTES: usize = 500;
 /// Version of both formats.
 pub const REPORT_VERSION: u64 = 1;
 
-/// Why a report or a receipt was refused.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum ReportError {
-    /// Decoding failed (size cap, malformed, non-canonical).
-    #[error(transparent)]
-    Codec(#[from] CodecError),
-    /// A version this implementation does not know.
-    #[error("unsupported version {0}")]
-    UnsupportedVersion(u64),
-    /// The category is not one of [`Category`].
-    #[error("unknown category")]
-    UnknownCategory,
-    /// The target is not `event`, `user` or `room`.
-    #[error("unknown target")]
-    UnknownTarget,
-    /// The fields do not fit the target (an event report without events, a user report
-    /// without a user, a room report naming a user, events without a room).
-    #[error("the fields do not fit the target")]
-    BadTarget,
-    /// The free text is over [`MAX_REPORT_TEXT_BYTES`].
-    #[error("report text too long")]
-    TextTooLong,
-    /// More than [`MAX_REPORT_EVENTS`] events.
-    #[error("too many events")]
-    TooManyEvents,
-    /// An embedded event does not decode or verify.
-    #[error("embedded event refused: {0}")]
-    BadEvidence(&'static str),
-    /// An embedded event is not in the report's room, not by its user, or given twice.
-    #[error("embedded event does not match the report")]
-    EvidenceMismatch,
-    /// The encoded report is over [`MAX_REPORT_BYTES`].
-    #[error("report too large")]
-    TooLarge,
-    /// The signature is missing or does not verify.
-    #[error("bad signature")]
-    BadSignature,
-    /// A receipt's status is not `received`, `actioned` or `dismissed`.
-    #[error("unknown status")]
-    UnknownStatus,
-    /// A receipt's queue is not `review` or `operator`.
-    #[error("unknown queue")]
-    UnknownQueue,
-    /// A receipt's note is over [`MAX_RECEIPT_NOTE_BYTES`].
-    #[error("receipt note too long")]
-    NoteTooLong,
-}
-
-crate::signed_error!(ReportError);
-
-impl ReportError {
-    /// Stable reason name.
-    pub fn reason(&self) -> &'static str {
-        match self {
-            ReportError::Codec(e) => e.reason(),
-            ReportError::UnsupportedVersion(_) => "unsupported_version",
-            ReportError::UnknownCategory => "unknown_category",
-            ReportError::UnknownTarget => "unknown_target",
-            ReportError::BadTarget => "bad_report_target",
-            ReportError::TextTooLong => "report_text_too_long",
-            ReportError::TooManyEvents => "too_many_report_events",
-            ReportError::BadEvidence(_) => "bad_evidence",
-            ReportError::EvidenceMismatch => "evidence_mismatch",
-            ReportError::TooLarge => "report_too_large",
-            ReportError::BadSignature => "bad_signature",
-            ReportError::UnknownStatus => "unknown_status",
-            ReportError::UnknownQueue => "unknown_queue",
-            ReportError::NoteTooLong => "receipt_note_too_long",
-        }
+signed::signed_format_error! {
+    /// Why a report or a receipt was refused.
+    pub enum ReportError {
+        /// The category is not one of [`Category`].
+        #[error("unknown category")]
+        UnknownCategory => "unknown_category",
+        /// The target is not `event`, `user` or `room`.
+        #[error("unknown target")]
+        UnknownTarget => "unknown_target",
+        /// The fields do not fit the target (an event report without events, a user report
+        /// without a user, a room report naming a user, events without a room).
+        #[error("the fields do not fit the target")]
+        BadTarget => "bad_report_target",
+        /// The free text is over [`MAX_REPORT_TEXT_BYTES`].
+        #[error("report text too long")]
+        TextTooLong => "report_text_too_long",
+        /// More than [`MAX_REPORT_EVENTS`] events.
+        #[error("too many events")]
+        TooManyEvents => "too_many_report_events",
+        /// An embedded event does not decode or verify.
+        #[error("embedded event refused: {0}")]
+        BadEvidence(&'static str) => "bad_evidence",
+        /// An embedded event is not in the report's room, not by its user, or given twice.
+        #[error("embedded event does not match the report")]
+        EvidenceMismatch => "evidence_mismatch",
+        /// The encoded report is over [`MAX_REPORT_BYTES`].
+        #[error("report too large")]
+        TooLarge => "report_too_large",
+        /// A receipt's status is not `received`, `actioned` or `dismissed`.
+        #[error("unknown status")]
+        UnknownStatus => "unknown_status",
+        /// A receipt's queue is not `review` or `operator`.
+        #[error("unknown queue")]
+        UnknownQueue => "unknown_queue",
+        /// A receipt's note is over [`MAX_RECEIPT_NOTE_BYTES`].
+        #[error("receipt note too long")]
+        NoteTooLong => "receipt_note_too_long",
     }
 }
 
-macro_rules! names {
-    ($(#[$doc:meta])* $name:ident, $error:expr, { $($(#[$vdoc:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-        pub enum $name {
-            $($(#[$vdoc])* $variant),+
-        }
-
-        impl $name {
-            /// Every value, in wire-name order of declaration.
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            /// The wire name.
-            pub const fn name(self) -> &'static str {
-                match self {
-                    $($name::$variant => $text),+
-                }
-            }
-
-            /// From the wire name.
-            pub fn parse(text: &str) -> Result<Self, ReportError> {
-                match text {
-                    $($text => Ok($name::$variant),)+
-                    _ => Err($error),
-                }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.name())
-            }
-        }
-    };
-}
-
-names!(
+wire_names!(
     /// What kind of abuse is reported.
     Category, ReportError::UnknownCategory, {
         /// Unwanted bulk or commercial messages.
@@ -175,7 +107,7 @@ names!(
     }
 );
 
-names!(
+wire_names!(
     /// What a report is about.
     Target, ReportError::UnknownTarget, {
         /// One or more events (embedded), all by one author.
@@ -187,7 +119,7 @@ names!(
     }
 );
 
-names!(
+wire_names!(
     /// Where a report is in a recipient's hands.
     Status, ReportError::UnknownStatus, {
         /// In a queue, not decided yet.
@@ -199,7 +131,7 @@ names!(
     }
 );
 
-names!(
+wire_names!(
     /// Which queue of the recipient node holds a report.
     Queue, ReportError::UnknownQueue, {
         /// A room's review queue (the room's moderators homed on that node).

@@ -11,99 +11,44 @@
 //! `origin_ts` ≥ `revoked_ms` (room time, specs/moderation.md §0): events from before stay.
 //! [`revoked_at`] is that decision over a set of revocations: pure, the time an argument.
 
-use serde::{Deserialize, Serialize};
-use thiserror::Error;
-
 use crate::attestation::Attestation;
 use crate::codec;
-use crate::error::CodecError;
-use crate::hash::Hash32;
 use crate::keys::{NodeKey, NodeSecret, UserKey};
-use crate::signed::{self, Order};
+use crate::names::wire_names;
+use crate::signed::{self, Order, Statement};
 use crate::signing::{Domain, Signature};
+use serde::{Deserialize, Serialize};
 
 /// Largest encoded revocation, in bytes.
 pub const MAX_REVOCATION_BYTES: usize = 512;
 /// The version this crate writes and reads.
 pub const REVOCATION_VERSION: u64 = 1;
 
-/// Why a revocation was refused. Each variant has a stable reason name.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum RevocationError {
-    /// The bytes do not decode (their codec reason: `too_large`, `malformed_cbor`,
-    /// `non_canonical_encoding`, `invalid_key`, ...).
-    #[error(transparent)]
-    Codec(#[from] CodecError),
-    /// A version other than 1.
-    #[error("unsupported version {0}")]
-    UnsupportedVersion(u64),
-    /// The signature is absent or does not verify.
-    #[error("bad signature")]
-    BadSignature,
-    /// A reason code not in the list.
-    #[error("unknown revocation reason")]
-    UnknownReason,
-}
-
-crate::signed_error!(RevocationError);
-
-impl RevocationError {
-    /// Stable reason name.
-    pub fn reason(&self) -> &'static str {
-        match self {
-            RevocationError::Codec(e) => e.reason(),
-            RevocationError::UnsupportedVersion(_) => "unsupported_version",
-            RevocationError::BadSignature => "bad_signature",
-            RevocationError::UnknownReason => "unknown_revocation_reason",
-        }
+signed::signed_format_error! {
+    /// Why a revocation was refused. Each variant has a stable reason name.
+    pub enum RevocationError {
+        /// A reason code not in the list.
+        #[error("unknown revocation reason")]
+        UnknownReason => "unknown_revocation_reason",
     }
 }
 
-/// Why the home node revoked: a closed list of stable codes (public: the statement travels to
-/// every node). The operator's own words stay in its audit log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum RevocationReason {
-    /// The user's key is lost or in someone else's hands.
-    KeyCompromised,
-    /// The user broke the home node's terms (abuse).
-    Abuse,
-    /// What the user gave at registration or for a higher assurance proved false.
-    FalseIdentity,
-    /// The user asked for it (or closed their account).
-    UserRequest,
-    /// Anything else.
-    Other,
-}
-
-impl RevocationReason {
-    /// Every code, in the spec's order.
-    pub const ALL: [RevocationReason; 5] = [
-        RevocationReason::KeyCompromised,
-        RevocationReason::Abuse,
-        RevocationReason::FalseIdentity,
-        RevocationReason::UserRequest,
-        RevocationReason::Other,
-    ];
-
-    /// Stable code.
-    pub const fn name(self) -> &'static str {
-        match self {
-            RevocationReason::KeyCompromised => "key_compromised",
-            RevocationReason::Abuse => "abuse",
-            RevocationReason::FalseIdentity => "false_identity",
-            RevocationReason::UserRequest => "user_request",
-            RevocationReason::Other => "other",
-        }
+wire_names!(
+    /// Why the home node revoked: a closed list of stable codes (public: the statement travels
+    /// to every node). The operator's own words stay in its audit log.
+    RevocationReason, RevocationError::UnknownReason, {
+        /// The user's key is lost or in someone else's hands.
+        KeyCompromised => "key_compromised",
+        /// The user broke the home node's terms (abuse).
+        Abuse => "abuse",
+        /// What the user gave at registration or for a higher assurance proved false.
+        FalseIdentity => "false_identity",
+        /// The user asked for it (or closed their account).
+        UserRequest => "user_request",
+        /// Anything else.
+        Other => "other",
     }
-
-    /// The code's reason, if it is one.
-    pub fn parse(text: &str) -> Result<RevocationReason, RevocationError> {
-        RevocationReason::ALL
-            .into_iter()
-            .find(|r| r.name() == text)
-            .ok_or(RevocationError::UnknownReason)
-    }
-}
+);
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -155,76 +100,57 @@ impl RevocationDraft {
 }
 
 /// A verified revocation.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Revocation {
-    issuer: NodeKey,
-    draft: RevocationDraft,
-    id: Hash32,
-    bytes: Vec<u8>,
-}
+pub type Revocation = Statement<RevocationDraft>;
 
 impl Revocation {
     /// Size cap, decode (key validity of `issuer` and `subject` included), version, signature
     /// present, canonical encoding, reason code, `verify_strict` of the issuer's signature: in
     /// this order (specs/accountability.md §3.2), the first failure is the reason.
     pub fn decode(bytes: &[u8]) -> Result<Revocation, RevocationError> {
-        let opened = signed::open(
+        Statement::open(
             bytes,
             MAX_REVOCATION_BYTES,
             Order::VersionFirst(REVOCATION_VERSION),
             |wire: &Wire| RevocationReason::parse(&wire.reason),
-        )?;
-        let id = opened.id();
-        let wire = opened.wire;
-        Ok(Revocation {
-            issuer: wire.issuer,
-            draft: RevocationDraft {
-                subject: wire.subject,
-                revoked_ms: wire.revoked_ms,
-                reason: opened.checked,
+            |wire, reason| {
+                let draft = RevocationDraft {
+                    subject: wire.subject,
+                    revoked_ms: wire.revoked_ms,
+                    reason,
+                };
+                (wire.issuer, draft)
             },
-            id,
-            bytes: bytes.to_vec(),
-        })
+        )
     }
 
-    /// SHA-256(signing input ‖ signature).
-    pub fn id(&self) -> Hash32 {
-        self.id
-    }
     /// The home node that revoked.
     pub fn issuer(&self) -> &NodeKey {
-        &self.issuer
+        self.node()
     }
     /// The user key whose attestations are revoked.
     pub fn subject(&self) -> &UserKey {
-        &self.draft.subject
+        &self.draft().subject
     }
     /// From when.
     pub fn revoked_ms(&self) -> u64 {
-        self.draft.revoked_ms
+        self.draft().revoked_ms
     }
     /// Why.
     pub fn reason(&self) -> RevocationReason {
-        self.draft.reason
+        self.draft().reason
     }
-    /// The canonical encoding.
-    pub fn as_bytes(&self) -> &[u8] {
-        &self.bytes
-    }
-
     /// Whether this revocation covers `attestation`: the same issuer and user, and issued up
     /// to the revocation (`not_before` ≤ `revoked_ms`).
     pub fn covers(&self, attestation: &Attestation) -> bool {
-        attestation.home_node() == &self.issuer
-            && attestation.user() == &self.draft.subject
-            && attestation.not_before() <= self.draft.revoked_ms
+        attestation.home_node() == self.issuer()
+            && attestation.user() == &self.draft().subject
+            && attestation.not_before() <= self.draft().revoked_ms
     }
 
     /// Whether an event signed under `attestation` at room time `origin_ts` is revoked by this
     /// statement: covered, and `origin_ts` ≥ `revoked_ms`.
     pub fn revokes(&self, attestation: &Attestation, origin_ts: u64) -> bool {
-        self.covers(attestation) && origin_ts >= self.draft.revoked_ms
+        self.covers(attestation) && origin_ts >= self.draft().revoked_ms
     }
 }
 

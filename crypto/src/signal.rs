@@ -14,15 +14,13 @@
 //! (specs/signals.md §3): those checks need the receiver's store, so they live in the node;
 //! this module checks everything the bytes alone decide.
 
-use serde::{Deserialize, Serialize};
-use thiserror::Error;
-
 use crate::codec;
-use crate::error::CodecError;
-use crate::hash::{AttestationId, EventId, Hash32, RoomId};
+use crate::hash::{AttestationId, EventId, RoomId};
 use crate::keys::{NodeKey, NodeSecret, UserKey};
-use crate::signed::{self, Order};
+use crate::names::wire_names;
+use crate::signed::{self, Order, Statement};
 use crate::signing::{Domain, Signature};
+use serde::{Deserialize, Serialize};
 
 /// Largest encoded signal, in bytes.
 pub const MAX_SIGNAL_BYTES: usize = 512;
@@ -31,78 +29,32 @@ pub const SIGNAL_VERSION: u64 = 1;
 /// Longest life of a signal (`expires_ms - issued_ms`), in ms.
 pub const MAX_SIGNAL_TTL_MS: u64 = 60_000;
 
-/// Why a signal was refused. Each variant has a stable reason name.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum SignalError {
-    /// The bytes do not decode (their codec reason: `too_large`, `malformed_cbor`,
-    /// `non_canonical_encoding`, `invalid_key`, ...).
-    #[error(transparent)]
-    Codec(#[from] CodecError),
-    /// A version other than 1.
-    #[error("unsupported version {0}")]
-    UnsupportedVersion(u64),
-    /// The signature is absent or does not verify.
-    #[error("bad signature")]
-    BadSignature,
-    /// A kind not in the list.
-    #[error("unknown signal kind")]
-    UnknownKind,
-    /// `event` absent on a read signal, or present on a typing one.
-    #[error("a read signal names one event; a typing signal none")]
-    BadEvent,
-    /// `expires_ms` not after `issued_ms`, or more than [`MAX_SIGNAL_TTL_MS`] after it.
-    #[error("a signal lives more than 0 and at most {MAX_SIGNAL_TTL_MS} ms")]
-    BadExpiry,
-}
-
-crate::signed_error!(SignalError);
-
-impl SignalError {
-    /// Stable reason name.
-    pub fn reason(&self) -> &'static str {
-        match self {
-            SignalError::Codec(e) => e.reason(),
-            SignalError::UnsupportedVersion(_) => "unsupported_version",
-            SignalError::BadSignature => "bad_signature",
-            SignalError::UnknownKind => "unknown_signal_kind",
-            SignalError::BadEvent => "bad_signal_event",
-            SignalError::BadExpiry => "bad_signal_expiry",
-        }
+signed::signed_format_error! {
+    /// Why a signal was refused. Each variant has a stable reason name.
+    pub enum SignalError {
+        /// A kind not in the list.
+        #[error("unknown signal kind")]
+        UnknownKind => "unknown_signal_kind",
+        /// `event` absent on a read signal, or present on a typing one.
+        #[error("a read signal names one event; a typing signal none")]
+        BadEvent => "bad_signal_event",
+        /// `expires_ms` not after `issued_ms`, or more than [`MAX_SIGNAL_TTL_MS`] after it.
+        #[error("a signal lives more than 0 and at most {MAX_SIGNAL_TTL_MS} ms")]
+        BadExpiry => "bad_signal_expiry",
     }
 }
 
-/// What a signal says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum SignalKind {
-    /// The user is typing (until the signal expires, unless refreshed).
-    Typing,
-    /// The user stopped typing.
-    TypingEnd,
-    /// The user read the room up to the signal's `event`.
-    Read,
-}
-
-impl SignalKind {
-    /// Every kind, in the spec's order.
-    pub const ALL: [SignalKind; 3] = [SignalKind::Typing, SignalKind::TypingEnd, SignalKind::Read];
-
-    /// Stable code.
-    pub const fn name(self) -> &'static str {
-        match self {
-            SignalKind::Typing => "typing",
-            SignalKind::TypingEnd => "typing_end",
-            SignalKind::Read => "read",
-        }
+wire_names!(
+    /// What a signal says.
+    SignalKind, SignalError::UnknownKind, {
+        /// The user is typing (until the signal expires, unless refreshed).
+        Typing => "typing",
+        /// The user stopped typing.
+        TypingEnd => "typing_end",
+        /// The user read the room up to the signal's `event`.
+        Read => "read",
     }
-
-    /// The kind a code names, if it names one.
-    pub fn parse(text: &str) -> Result<SignalKind, SignalError> {
-        SignalKind::ALL
-            .into_iter()
-            .find(|k| k.name() == text)
-            .ok_or(SignalError::UnknownKind)
-    }
-}
+);
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -182,90 +134,70 @@ fn check(wire: &Wire) -> Result<SignalKind, SignalError> {
     Ok(kind)
 }
 
-/// A signal whose fields and signature verified. Whether its signer may speak for its user is
-/// the receiving node's question (specs/signals.md §3).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Signal {
-    node: NodeKey,
-    draft: SignalDraft,
-    id: Hash32,
-    bytes: Vec<u8>,
-}
+/// A signal whose fields and signature verified. Its [`node`](Statement::node) signed it;
+/// whether that node may speak for its user (is the user's home node) is the receiving node's
+/// question (specs/signals.md §3).
+pub type Signal = Statement<SignalDraft>;
 
 impl Signal {
     /// Size cap, decode (key validity of `node` and `user` included), version, signature
     /// present, canonical encoding, kind, event, expiry, `verify_strict` of the node's
     /// signature: in this order (specs/signals.md §2), the first failure is the reason.
     pub fn decode(bytes: &[u8]) -> Result<Signal, SignalError> {
-        let opened = signed::open(
+        Statement::open(
             bytes,
             MAX_SIGNAL_BYTES,
             Order::VersionFirst(SIGNAL_VERSION),
             check,
-        )?;
-        let id = opened.id();
-        let wire = opened.wire;
-        Ok(Signal {
-            node: wire.node,
-            draft: SignalDraft {
-                room: wire.room,
-                user: wire.user,
-                attestation: wire.attestation,
-                kind: opened.checked,
-                event: wire.event,
-                issued_ms: wire.issued_ms,
-                expires_ms: wire.expires_ms,
+            |wire: Wire, kind| {
+                let draft = SignalDraft {
+                    room: wire.room,
+                    user: wire.user,
+                    attestation: wire.attestation,
+                    kind,
+                    event: wire.event,
+                    issued_ms: wire.issued_ms,
+                    expires_ms: wire.expires_ms,
+                };
+                (wire.node, draft)
             },
-            id,
-            bytes: bytes.to_vec(),
-        })
+        )
     }
 
-    /// SHA-256(signing input ‖ signature).
-    pub fn id(&self) -> Hash32 {
-        self.id
-    }
-    /// The signing node (the user's home node, if the receiver's checks pass).
-    pub fn node(&self) -> &NodeKey {
-        &self.node
-    }
     /// The room.
     pub fn room(&self) -> RoomId {
-        self.draft.room
+        self.draft().room
     }
     /// The user.
     pub fn user(&self) -> &UserKey {
-        &self.draft.user
+        &self.draft().user
     }
     /// The attestation named.
     pub fn attestation(&self) -> AttestationId {
-        self.draft.attestation
+        self.draft().attestation
     }
     /// What it says.
     pub fn kind(&self) -> SignalKind {
-        self.draft.kind
+        self.draft().kind
     }
     /// For a read signal: the last event read.
     pub fn event(&self) -> Option<EventId> {
-        self.draft.event
+        self.draft().event
     }
     /// When the node issued it.
     pub fn issued_ms(&self) -> u64 {
-        self.draft.issued_ms
+        self.draft().issued_ms
     }
     /// When it stops meaning anything.
     pub fn expires_ms(&self) -> u64 {
-        self.draft.expires_ms
-    }
-    /// The canonical encoding.
-    pub fn as_bytes(&self) -> &[u8] {
-        &self.bytes
+        self.draft().expires_ms
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hash::Hash32;
 
     fn draft(kind: SignalKind, event: Option<EventId>) -> SignalDraft {
         SignalDraft {

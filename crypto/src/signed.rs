@@ -10,6 +10,10 @@
 //!   the first failure is the reason.
 //! - [`verify`]: only the last step, for a format that orders the earlier checks otherwise
 //!   (node letters check their bounds before the signature's presence).
+//! - [`Statement`]: what a node-signed statement is once verified (revocations, signals,
+//!   directory announcements): its draft, signer, id and bytes.
+//! - [`signed_format_error!`]: declares a format's error enum with the variants every format
+//!   shares (`Codec`, `UnsupportedVersion`, `BadSignature`) and its own, each with its reason.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -17,7 +21,7 @@ use serde::de::DeserializeOwned;
 use crate::codec;
 use crate::error::CodecError;
 use crate::hash::Hash32;
-use crate::keys::{NodeSecret, PublicKey, UserSecret};
+use crate::keys::{NodeKey, NodeSecret, PublicKey, UserSecret};
 use crate::signing::{Domain, Signature};
 
 /// A wire map that carries its own signature. Implement it with [`signed_wire!`](crate::signed_wire).
@@ -76,6 +80,61 @@ macro_rules! signed_error {
         }
     };
 }
+
+/// Declares the error enum of a signed format: the variants every format shares (`Codec`,
+/// `UnsupportedVersion`, `BadSignature`, with their reasons `codec`'s own, `unsupported_version`
+/// and `bad_signature`), then the format's own, each written `Variant => "reason_name"`; with
+/// `reason()` and [`SignedError`]. For a format whose every reason is a fixed name.
+macro_rules! signed_format_error {
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $error:ident {
+            $(
+                $(#[$variant_meta:meta])*
+                $variant:ident
+                $(($($tuple:ty),* $(,)?))?
+                $({ $($(#[$field_meta:meta])* $field:ident: $field_type:ty),* $(,)? })?
+                => $reason:literal
+            ),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+        $vis enum $error {
+            /// The bytes do not decode (their codec reason: `too_large`, `malformed_cbor`,
+            /// `non_canonical_encoding`, `invalid_key`, ...).
+            #[error(transparent)]
+            Codec(#[from] $crate::error::CodecError),
+            /// A version other than the one this crate reads.
+            #[error("unsupported version {0}")]
+            UnsupportedVersion(u64),
+            /// The signature is absent or does not verify.
+            #[error("bad signature")]
+            BadSignature,
+            $(
+                $(#[$variant_meta])*
+                $variant
+                $(($($tuple),*))?
+                $({ $($(#[$field_meta])* $field: $field_type),* })?,
+            )*
+        }
+
+        impl $error {
+            /// Stable reason name.
+            pub fn reason(&self) -> &'static str {
+                match self {
+                    $error::Codec(e) => e.reason(),
+                    $error::UnsupportedVersion(_) => "unsupported_version",
+                    $error::BadSignature => "bad_signature",
+                    $($error::$variant { .. } => $reason,)*
+                }
+            }
+        }
+
+        $crate::signed_error!($error);
+    };
+}
+pub(crate) use signed_format_error;
 
 /// A secret key that signs documents.
 pub trait Signer {
@@ -213,4 +272,61 @@ pub fn signing_input<W: SignedWire + Clone>(wire: &W) -> Result<Vec<u8>, CodecEr
     let mut wire = wire.clone();
     *wire.signature_mut() = None;
     Ok(W::DOMAIN.signing_input(&codec::encode(&wire)?))
+}
+
+/// A node-signed statement whose signature verified: the draft it was signed from, the node
+/// that signed it, its id and its canonical bytes. Revocations, signals and directory
+/// announcements are statements; each format adds the accessors of its own fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statement<D> {
+    node: NodeKey,
+    draft: D,
+    id: Hash32,
+    bytes: Vec<u8>,
+}
+
+impl<D> Statement<D> {
+    /// [`open`] (`check` is the format's field rules), then the statement: `into_parts` makes
+    /// the signing node and the draft of the map and what `check` returned.
+    pub(crate) fn open<W, C, E>(
+        bytes: &[u8],
+        max_len: usize,
+        order: Order,
+        check: impl FnOnce(&W) -> Result<C, E>,
+        into_parts: impl FnOnce(W, C) -> (NodeKey, D),
+    ) -> Result<Statement<D>, E>
+    where
+        W: SignedWire,
+        E: SignedError,
+    {
+        let opened = open(bytes, max_len, order, check)?;
+        let id = opened.id();
+        let (node, draft) = into_parts(opened.wire, opened.checked);
+        Ok(Statement {
+            node,
+            draft,
+            id,
+            bytes: bytes.to_vec(),
+        })
+    }
+
+    /// SHA-256(signing input ‖ signature).
+    pub fn id(&self) -> Hash32 {
+        self.id
+    }
+
+    /// The canonical encoding.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The node that signed it.
+    pub fn node(&self) -> &NodeKey {
+        &self.node
+    }
+
+    /// The fields it was signed with.
+    pub(crate) fn draft(&self) -> &D {
+        &self.draft
+    }
 }

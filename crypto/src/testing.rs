@@ -6,14 +6,15 @@
 //!
 //! It also reads the committed vectors of `specs/test-vectors/` for the tests that check them
 //! and the generators that build on them, and holds the checks those tests share: a signed
-//! vector's id from its bytes alone ([`assert_signed_vector_id`]) and a list of refused vectors
-//! ([`assert_refusals`]).
+//! vector's id from its bytes alone ([`assert_signed_vector_id`]), a statement vector's bytes and
+//! id ([`decode_statement_vector`]) and a list of refused vectors ([`assert_refusals`]).
 
 use std::path::{Path, PathBuf};
 
 use serde_json::Value as Json;
 
 use crate::event::kinds;
+use crate::signed::Statement;
 use crate::{
     Assurance, Attestation, AttestationDraft, AttestationId, Content, Event, EventDraft, EventId,
     Hash32, NodeSecret, RoomId, UserKey, UserSecret, Value,
@@ -195,6 +196,28 @@ pub fn assert_signed_vector_id(vector: &Json, prefix: &[u8]) {
         "{}",
         vector["name"]
     );
+}
+
+/// Decodes a statement vector (a revocation, signal or directory announcement) with `decode`
+/// and checks what every such vector records: the statement re-encodes to its `bytes` and has
+/// its `id`, and its `signing_input` starts with `prefix` and gives that id
+/// ([`assert_signed_vector_id`]). Returns the statement, for the checks of its own fields.
+pub fn decode_statement_vector<D, E: std::fmt::Display>(
+    vector: &Json,
+    decode: impl Fn(&[u8]) -> Result<Statement<D>, E>,
+    prefix: &[u8],
+) -> Statement<D> {
+    let name = &vector["name"];
+    let encoded = hex_bytes(&vector["bytes"]);
+    let statement = decode(&encoded).unwrap_or_else(|e| panic!("{name}: {e}"));
+    assert_eq!(statement.as_bytes(), encoded.as_slice(), "{name}");
+    assert_eq!(
+        statement.id().to_hex(),
+        vector["id"].as_str().unwrap_or_default(),
+        "{name}"
+    );
+    assert_signed_vector_id(vector, prefix);
+    statement
 }
 
 /// Checks every vector of the list `vectors`: `decode` refuses its `bytes` with an error whose

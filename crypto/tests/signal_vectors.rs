@@ -6,9 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use causerie_crypto::signal::{Signal, SignalError};
-use causerie_crypto::testing::{
-    assert_refusals, assert_signed_vector_id, hex_bytes as bytes, vector_file as load,
-};
+use causerie_crypto::testing::{assert_refusals, decode_statement_vector, vector_file as load};
 
 #[test]
 fn signal_vectors() {
@@ -16,10 +14,7 @@ fn signal_vectors() {
     let signals = file["signals"].as_array().unwrap();
     assert_eq!(signals.len(), 3);
     for vector in signals {
-        let encoded = bytes(&vector["bytes"]);
-        let signal = Signal::decode(&encoded).unwrap();
-        assert_eq!(signal.as_bytes(), encoded.as_slice());
-        assert_eq!(signal.id().to_hex(), vector["id"].as_str().unwrap());
+        let signal = decode_statement_vector(vector, Signal::decode, b"causerie/v1/signal\0");
         assert_eq!(signal.node().to_string(), vector["node"]);
         assert_eq!(signal.user().to_string(), vector["user"]);
         assert_eq!(hex::encode(signal.room().as_bytes()), vector["room"]);
@@ -34,7 +29,6 @@ fn signal_vectors() {
         );
         assert_eq!(signal.issued_ms(), vector["issued_ms"]);
         assert_eq!(signal.expires_ms(), vector["expires_ms"]);
-        assert_signed_vector_id(vector, b"causerie/v1/signal\0");
     }
 
     let refused = assert_refusals(&file["invalid"], Signal::decode, SignalError::reason);
