@@ -124,25 +124,25 @@ pub(crate) fn generate(dir: &Path, keys: &Keys) {
     let mut first = None;
     for (name, draft) in drafts {
         let announcement = draft.sign(node).unwrap();
-        let raw = RawAnnouncement::of(&announcement).seal(node);
-        let input = cross_check(&raw, announcement.as_bytes(), announcement.id().0);
-        valid.push(json!({
-            "name": name,
-            "bytes": hex::encode(announcement.as_bytes()),
-            "id": announcement.id().to_hex(),
-            "node": announcement.node().to_string(),
-            "server_name": announcement.name().to_string(),
-            "issued_ms": announcement.issued_ms(),
-            "rooms": announcement.rooms().iter().map(|r| json!({
-                "alias": r.alias,
-                "members": r.members,
-                "name": r.name,
-                "room": r.room.to_string(),
-                "topic": r.topic,
-            })).collect::<Vec<_>>(),
-            "via": announcement.via(),
-            "signing_input": hex::encode(&input),
-        }));
+        valid.push(statement_vector(
+            name,
+            &announcement,
+            RawAnnouncement::of(&announcement),
+            node,
+            json!({
+                "node": announcement.node().to_string(),
+                "server_name": announcement.name().to_string(),
+                "issued_ms": announcement.issued_ms(),
+                "rooms": announcement.rooms().iter().map(|r| json!({
+                    "alias": r.alias,
+                    "members": r.members,
+                    "name": r.name,
+                    "room": r.room.to_string(),
+                    "topic": r.topic,
+                })).collect::<Vec<_>>(),
+                "via": announcement.via(),
+            }),
+        ));
         first.get_or_insert(announcement);
     }
     let first = first.unwrap();

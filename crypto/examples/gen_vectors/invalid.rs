@@ -2,8 +2,24 @@
 
 use crate::support::*;
 
+/// A vector made of a valid statement with one field changed, then signed: its name, the
+/// change, and the reason it is refused for.
+type FieldChange<T> = (&'static str, fn(&mut T), &'static str);
+
+/// The same for an event: its name, the valid draft and its author, the change, the reason.
+type DraftChange<'a> = (
+    &'static str,
+    (&'a EventDraft, &'a UserSecret),
+    fn(&mut RawEvent),
+    &'static str,
+);
+
 /// The invalid events, attestations and values of invalid.json (one fault each).
-pub(crate) fn generate(keys: &Keys, attestations: &Attestations, events: &Events) -> Vec<Json> {
+pub(crate) fn generate(
+    keys: &Keys,
+    attestations: &Attestations,
+    events: &Events,
+) -> InvalidVectors {
     let Keys {
         alice,
         bob,
@@ -12,28 +28,26 @@ pub(crate) fn generate(keys: &Keys, attestations: &Attestations, events: &Events
     } = keys;
     let alice_attestation = &attestations.alice;
     // ---- invalid ----
-    let mut invalid: Vec<Json> = Vec::new();
+    let mut invalid = InvalidVectors::new();
     let mut reject = |target: &str, name: &str, bytes: &[u8], reason: &str| {
-        let got = refusal(target, bytes);
-        assert_eq!(got, Some(reason), "invalid vector {target}/{name}");
-        invalid.push(json!({ "target": target, "name": name, "bytes": hex::encode(bytes), "reason": reason }));
+        invalid.reject(target, name, bytes, reason);
     };
 
-    let message_draft = named(events, "message").0.clone();
-    let base = || RawEvent::from_draft(&message_draft);
+    let message_draft = named(events, "message").0;
+    let create_draft = named(events, "create").0;
+    let base = || RawEvent::from_draft(message_draft);
     let good = base().seal(bob);
     let good_bytes = good.bytes();
     let message = named(events, "message").1;
     assert_eq!(good_bytes, message.as_bytes());
 
-    let mut tampered = good_bytes.clone();
     let signature_bytes = good.signature.clone().unwrap();
-    let sig_at = good_bytes
-        .windows(64)
-        .position(|w| w == &signature_bytes[..])
-        .unwrap();
-    tampered[sig_at + 10] ^= 0x01;
-    reject("event", "signature bit flipped", &tampered, "bad_signature");
+    reject(
+        "event",
+        "signature bit flipped",
+        &signature_bit_flipped(&good_bytes, &signature_bytes),
+        "bad_signature",
+    );
 
     let mut other_domain = base().seal(bob);
     let unsigned_input = other_domain.signing_input();
@@ -46,13 +60,12 @@ pub(crate) fn generate(keys: &Keys, attestations: &Attestations, events: &Events
         "bad_signature",
     );
 
-    let mut forged_author = base();
-    forged_author.author = buf(alice.public().as_bytes());
-    let forged_author = forged_author.seal(bob);
     reject(
         "event",
         "author is not the signer",
-        &forged_author.bytes(),
+        &resealed(message_draft, bob, |raw| {
+            raw.author = buf(alice.public().as_bytes());
+        }),
         "bad_signature",
     );
 
@@ -81,173 +94,138 @@ pub(crate) fn generate(keys: &Keys, attestations: &Attestations, events: &Events
         "content_hash_mismatch",
     );
 
-    let id = |n: u8| buf(&[n; 32]);
-    let mut many_prev = base();
-    many_prev.prev_events = (1..=21).map(id).collect();
-    reject(
-        "event",
-        "21 prev_events",
-        &many_prev.seal(bob).bytes(),
-        "too_many_prev_events",
-    );
-    let mut many_auth = base();
-    many_auth.auth_events = (1..=11).map(id).collect();
-    reject(
-        "event",
-        "11 auth_events",
-        &many_auth.seal(bob).bytes(),
-        "too_many_auth_events",
-    );
-    let mut dup_prev = base();
-    dup_prev.prev_events = vec![id(1), id(2), id(1)];
-    reject(
-        "event",
-        "prev_events lists an id twice",
-        &dup_prev.seal(bob).bytes(),
-        "duplicate_reference",
-    );
-    let mut short_id = base();
-    short_id.prev_events = vec![buf(&[1; 31])];
-    reject(
-        "event",
-        "prev_events entry of 31 bytes",
-        &short_id.seal(bob).bytes(),
-        "malformed_cbor",
-    );
-
-    let mut v2 = base();
-    v2.v = 2;
-    reject(
-        "event",
-        "envelope version 2",
-        &v2.seal(bob).bytes(),
-        "unsupported_version",
-    );
-    for (name, kind) in [
-        ("kind with upper case", "Room.Message"),
-        ("empty kind", ""),
-        ("kind of 65 bytes", &"k".repeat(65)),
-    ] {
-        let mut raw = base();
-        raw.kind = kind.to_owned();
-        reject("event", name, &raw.seal(bob).bytes(), "bad_kind");
+    // One field of a valid draft changed, then signed by its author: the field is the fault.
+    let (message, create) = ((message_draft, bob), (create_draft, alice));
+    let changed_drafts: &[DraftChange<'_>] = &[
+        (
+            "21 prev_events",
+            message,
+            |raw| raw.prev_events = (1..=21).map(event_id).collect(),
+            "too_many_prev_events",
+        ),
+        (
+            "11 auth_events",
+            message,
+            |raw| raw.auth_events = (1..=11).map(event_id).collect(),
+            "too_many_auth_events",
+        ),
+        (
+            "prev_events lists an id twice",
+            message,
+            |raw| raw.prev_events = vec![event_id(1), event_id(2), event_id(1)],
+            "duplicate_reference",
+        ),
+        (
+            "prev_events entry of 31 bytes",
+            message,
+            |raw| raw.prev_events = vec![buf(&[1; 31])],
+            "malformed_cbor",
+        ),
+        (
+            "envelope version 2",
+            message,
+            |raw| raw.v = 2,
+            "unsupported_version",
+        ),
+        (
+            "kind with upper case",
+            message,
+            |raw| raw.kind = "Room.Message".into(),
+            "bad_kind",
+        ),
+        ("empty kind", message, |raw| raw.kind.clear(), "bad_kind"),
+        (
+            "kind of 65 bytes",
+            message,
+            |raw| raw.kind = "k".repeat(65),
+            "bad_kind",
+        ),
+        (
+            "state key of 256 bytes",
+            message,
+            |raw| raw.state_key = Some("s".repeat(256)),
+            "state_key_too_long",
+        ),
+        (
+            "message without room",
+            message,
+            |raw| raw.room = None,
+            "bad_room_id",
+        ),
+        (
+            "create event with a room id",
+            create,
+            |raw| raw.room = Some(event_id(7)),
+            "bad_room_id",
+        ),
+        (
+            "create event at depth 1",
+            create,
+            |raw| raw.depth = 1,
+            "bad_depth",
+        ),
+        (
+            "create event with a parent",
+            create,
+            |raw| raw.prev_events = vec![event_id(3)],
+            "bad_depth",
+        ),
+        (
+            "message at depth 0",
+            message,
+            |raw| raw.depth = 0,
+            "bad_depth",
+        ),
+        (
+            "message without parents",
+            message,
+            |raw| raw.prev_events.clear(),
+            "bad_depth",
+        ),
+        (
+            "depth 2^53",
+            message,
+            |raw| raw.depth = 1 << 53,
+            "bad_depth",
+        ),
+        // Not a map: sealing leaves the drafted content hash (zeros) as it is.
+        (
+            "content is an array",
+            message,
+            |raw| raw.content = Value::Array(vec!["body".into()]),
+            "bad_content",
+        ),
+        (
+            "content nested 17 deep",
+            message,
+            |raw| raw.content = Value::Map(map(&[("body", nested_arrays(16))])),
+            "nesting_too_deep",
+        ),
+    ];
+    for (name, (draft, author), change, reason) in changed_drafts {
+        reject("event", name, &resealed(draft, author, change), reason);
     }
-    let mut long_state_key = base();
-    long_state_key.state_key = Some("s".repeat(256));
-    reject(
-        "event",
-        "state key of 256 bytes",
-        &long_state_key.seal(bob).bytes(),
-        "state_key_too_long",
-    );
-    let mut no_room = base();
-    no_room.room = None;
-    reject(
-        "event",
-        "message without room",
-        &no_room.seal(bob).bytes(),
-        "bad_room_id",
-    );
-    let create_draft = named(events, "create").0.clone();
-    let mut create_in_room = RawEvent::from_draft(&create_draft);
-    create_in_room.room = Some(id(7));
-    reject(
-        "event",
-        "create event with a room id",
-        &create_in_room.seal(alice).bytes(),
-        "bad_room_id",
-    );
-    let mut create_depth = RawEvent::from_draft(&create_draft);
-    create_depth.depth = 1;
-    reject(
-        "event",
-        "create event at depth 1",
-        &create_depth.seal(alice).bytes(),
-        "bad_depth",
-    );
-    let mut create_parent = RawEvent::from_draft(&create_draft);
-    create_parent.prev_events = vec![id(3)];
-    reject(
-        "event",
-        "create event with a parent",
-        &create_parent.seal(alice).bytes(),
-        "bad_depth",
-    );
-    let mut depth0 = base();
-    depth0.depth = 0;
-    reject(
-        "event",
-        "message at depth 0",
-        &depth0.seal(bob).bytes(),
-        "bad_depth",
-    );
-    let mut orphan = base();
-    orphan.prev_events = vec![];
-    reject(
-        "event",
-        "message without parents",
-        &orphan.seal(bob).bytes(),
-        "bad_depth",
-    );
-    let mut too_deep_dag = base();
-    too_deep_dag.depth = 1 << 53;
-    reject(
-        "event",
-        "depth 2^53",
-        &too_deep_dag.seal(bob).bytes(),
-        "bad_depth",
-    );
 
-    let mut array_content = base();
-    array_content.content = Value::Array(vec!["body".into()]);
-    reject(
-        "event",
-        "content is an array",
-        &array_content.resign(bob).bytes(),
-        "bad_content",
-    );
-    let mut deep = Value::Integer(0);
-    for _ in 0..16 {
-        deep = Value::Array(vec![deep]);
-    }
-    let mut deep_content = base();
-    deep_content.content = Value::Map(map(&[("body", deep)]));
-    reject(
-        "event",
-        "content nested 17 deep",
-        &deep_content.seal(bob).bytes(),
-        "nesting_too_deep",
-    );
-
+    // Author keys the library refuses, put in after signing.
     let weak = hex32(SMALL_ORDER[4].1);
-    let mut weak_author = base().seal(bob);
-    weak_author.author = buf(&weak);
-    reject(
-        "event",
-        "author is a small-order point",
-        &weak_author.bytes(),
-        "weak_key",
-    );
-    let mut off_curve = base().seal(bob);
-    off_curve.author = buf(&{
+    let off_curve = {
         let mut y = [0u8; 32];
         y[0] = 2;
         y
-    });
-    reject(
-        "event",
-        "author is not a curve point",
-        &off_curve.bytes(),
-        "invalid_key",
-    );
-    let mut nc_author = base().seal(bob);
-    nc_author.author = buf(&add_le(p_le, &hex32(SMALL_ORDER[0].1)));
-    reject(
-        "event",
-        "author is a non-canonical encoding",
-        &nc_author.bytes(),
-        "invalid_key",
-    );
+    };
+    for (name, author, reason) in [
+        ("author is a small-order point", weak, "weak_key"),
+        ("author is not a curve point", off_curve, "invalid_key"),
+        (
+            "author is a non-canonical encoding",
+            add_le(p_le, &hex32(SMALL_ORDER[0].1)),
+            "invalid_key",
+        ),
+    ] {
+        let mut raw = good.clone();
+        raw.author = buf(&author);
+        reject("event", name, &raw.bytes(), reason);
+    }
 
     // Byte-level mutations of the good event.
     let depth_field = [text_key("depth"), vec![0x04]].concat();
@@ -323,47 +301,35 @@ pub(crate) fn generate(keys: &Keys, attestations: &Attestations, events: &Events
         &content_dup,
         "duplicate_map_key",
     );
-    let float_body = splice(
-        &good_bytes,
-        &[text_key("format"), text_key("text")].concat(),
-        &[text_key("format"), vec![0xf9, 0x3c, 0x00]].concat(),
-    );
-    reject(
-        "event",
-        "float in content",
-        &float_body,
-        "float_not_allowed",
-    );
-    let big_int = splice(
-        &good_bytes,
-        &[text_key("format"), text_key("text")].concat(),
-        &[text_key("format"), vec![0x1b, 0x80, 0, 0, 0, 0, 0, 0, 0]].concat(),
-    );
-    reject(
-        "event",
-        "content integer 2^63",
-        &big_int,
-        "integer_out_of_range",
-    );
-    let int_key = splice(
-        &good_bytes,
-        &[text_key("format"), text_key("text")].concat(),
-        &[vec![0x07], text_key("text")].concat(),
-    );
-    reject(
-        "event",
-        "content map key is an integer",
-        &int_key,
-        "non_text_map_key",
-    );
-    let tagged = splice(
-        &good_bytes,
-        &[text_key("format"), text_key("text")].concat(),
-        &[text_key("format"), vec![0xc0], text_key("text")].concat(),
-    );
-    reject("event", "tag in content", &tagged, "non_canonical_encoding");
+    // The content field `format: "text"` replaced by other CBOR.
+    let format_field = [text_key("format"), text_key("text")].concat();
+    for (name, replacement, reason) in [
+        (
+            "float in content",
+            [text_key("format"), vec![0xf9, 0x3c, 0x00]].concat(),
+            "float_not_allowed",
+        ),
+        (
+            "content integer 2^63",
+            [text_key("format"), vec![0x1b, 0x80, 0, 0, 0, 0, 0, 0, 0]].concat(),
+            "integer_out_of_range",
+        ),
+        (
+            "content map key is an integer",
+            [vec![0x07], text_key("text")].concat(),
+            "non_text_map_key",
+        ),
+        (
+            "tag in content",
+            [text_key("format"), vec![0xc0], text_key("text")].concat(),
+            "non_canonical_encoding",
+        ),
+    ] {
+        let bytes = splice(&good_bytes, &format_field, &replacement);
+        reject("event", name, &bytes, reason);
+    }
     let null_room = {
-        let mut raw = RawEvent::from_draft(&create_draft).seal(alice);
+        let mut raw = RawEvent::from_draft(create_draft).seal(alice);
         let bytes = raw.bytes();
         raw.room = None;
         // Insert `room: null` before `signature`: decodes as no room, so it is not canonical.
@@ -422,17 +388,10 @@ pub(crate) fn generate(keys: &Keys, attestations: &Attestations, events: &Events
     // Attestations.
     let att = || raw_attestation(alice_attestation);
     let good_att = att().seal(node);
-    let mut bad_sig = codec::encode(&good_att).unwrap();
-    let att_signature = good_att.signature.clone().unwrap();
-    let at = bad_sig
-        .windows(64)
-        .position(|w| w == &att_signature[..])
-        .unwrap();
-    bad_sig[at + 10] ^= 0x01;
     reject(
         "attestation",
         "signature bit flipped",
-        &bad_sig,
+        &signature_bit_flipped(&good_att.bytes(), good_att.signature.as_ref().unwrap()),
         "bad_signature",
     );
     let mut wrong_node = att();
@@ -440,82 +399,71 @@ pub(crate) fn generate(keys: &Keys, attestations: &Attestations, events: &Events
     reject(
         "attestation",
         "home_node is not the signer",
-        &codec::encode(&wrong_node.seal(node)).unwrap(),
+        &wrong_node.seal(node).bytes(),
         "bad_signature",
     );
     let mut event_domain = att();
-    event_domain.signature = None;
-    let msg = codec::encode(&event_domain).unwrap();
+    let msg = event_domain.bytes();
     event_domain.signature = Some(buf(node.sign(Domain::Event, &msg).as_bytes()));
     reject(
         "attestation",
         "signed in the event domain",
-        &codec::encode(&event_domain).unwrap(),
+        &event_domain.bytes(),
         "bad_signature",
     );
-    let mut level = att();
-    level.assurance = 4;
-    reject(
-        "attestation",
-        "assurance level 4",
-        &codec::encode(&level.seal(node)).unwrap(),
-        "unknown_assurance_level",
-    );
-    for (name, handle) in [
-        ("handle with upper case", "Alice"),
-        ("empty handle", ""),
-        ("handle of 33 bytes", &"a".repeat(33)),
-        ("handle starting with a dot", ".alice"),
-    ] {
-        let mut raw = att();
-        raw.handle = handle.to_owned();
+    // One field of alice's attestation changed, then signed by the node: the field is the fault.
+    let changed_attestations: &[FieldChange<RawAttestation>] = &[
+        (
+            "assurance level 4",
+            |raw| raw.assurance = 4,
+            "unknown_assurance_level",
+        ),
+        (
+            "handle with upper case",
+            |raw| raw.handle = "Alice".into(),
+            "bad_handle",
+        ),
+        ("empty handle", |raw| raw.handle.clear(), "bad_handle"),
+        (
+            "handle of 33 bytes",
+            |raw| raw.handle = "a".repeat(33),
+            "bad_handle",
+        ),
+        (
+            "handle starting with a dot",
+            |raw| raw.handle = ".alice".into(),
+            "bad_handle",
+        ),
+        (
+            "empty validity window",
+            |raw| raw.not_after = raw.not_before,
+            "bad_validity_window",
+        ),
+        (
+            "valid for 401 days",
+            |raw| raw.not_after = raw.not_before + 401 * DAY_MS,
+            "validity_too_long",
+        ),
+        ("version 2", |raw| raw.v = 2, "unsupported_version"),
+        (
+            "user is a small-order point",
+            |raw| raw.user = buf(&hex32(SMALL_ORDER[4].1)),
+            "weak_key",
+        ),
+        (
+            "larger than 1024 bytes",
+            |raw| raw.handle = "a".repeat(1_100),
+            "too_large",
+        ),
+    ];
+    for (name, change, reason) in changed_attestations {
         reject(
             "attestation",
             name,
-            &codec::encode(&raw.seal(node)).unwrap(),
-            "bad_handle",
+            &resigned(att(), node, change).bytes(),
+            reason,
         );
     }
-    let mut window = att();
-    window.not_after = window.not_before;
-    reject(
-        "attestation",
-        "empty validity window",
-        &codec::encode(&window.seal(node)).unwrap(),
-        "bad_validity_window",
-    );
-    let mut long = att();
-    long.not_after = long.not_before + 401 * DAY_MS;
-    reject(
-        "attestation",
-        "valid for 401 days",
-        &codec::encode(&long.seal(node)).unwrap(),
-        "validity_too_long",
-    );
-    let mut av2 = att();
-    av2.v = 2;
-    reject(
-        "attestation",
-        "version 2",
-        &codec::encode(&av2.seal(node)).unwrap(),
-        "unsupported_version",
-    );
-    let mut weak_user = att();
-    weak_user.user = buf(&weak);
-    reject(
-        "attestation",
-        "user is a small-order point",
-        &codec::encode(&weak_user.seal(node)).unwrap(),
-        "weak_key",
-    );
-    let mut big = att();
-    big.handle = "a".repeat(1_100);
-    reject(
-        "attestation",
-        "larger than 1024 bytes",
-        &codec::encode(&big.seal(node)).unwrap(),
-        "too_large",
-    );
 
     // Content values (codec level).
     let value_cases: Vec<(&str, Vec<u8>, &str)> = vec![

@@ -53,18 +53,18 @@ pub(crate) fn generate(dir: &Path, keys: &Keys, attestations: &Attestations) {
     let bob_revoked = revoke(bob, 2, RevocationReason::KeyCompromised);
     let mut valid = Vec::new();
     for (name, revocation) in [("alice", &alice_revoked), ("bob", &bob_revoked)] {
-        let raw = RawRevocation::of(revocation).seal(node);
-        let input = cross_check(&raw, revocation.as_bytes(), revocation.id().0);
-        valid.push(json!({
-            "name": name,
-            "bytes": hex::encode(revocation.as_bytes()),
-            "id": revocation.id().to_hex(),
-            "issuer": revocation.issuer().to_string(),
-            "subject": revocation.subject().to_string(),
-            "revoked_ms": revocation.revoked_ms(),
-            "reason": revocation.reason().name(),
-            "signing_input": hex::encode(&input),
-        }));
+        valid.push(statement_vector(
+            name,
+            revocation,
+            RawRevocation::of(revocation),
+            node,
+            json!({
+                "issuer": revocation.issuer().to_string(),
+                "subject": revocation.subject().to_string(),
+                "revoked_ms": revocation.revoked_ms(),
+                "reason": revocation.reason().name(),
+            }),
+        ));
     }
 
     // Which events of alice's they revoke: her attestation of attestations.json (not_before

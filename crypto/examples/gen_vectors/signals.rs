@@ -67,22 +67,22 @@ pub(crate) fn generate(dir: &Path, keys: &Keys, attestations: &Attestations) {
     let mut signed = Vec::new();
     for (name, draft) in &signals {
         let signal = draft.sign(node).unwrap();
-        let raw = RawSignal::of(&signal).seal(node);
-        let input = cross_check(&raw, signal.as_bytes(), signal.id().0);
-        valid.push(json!({
-            "name": name,
-            "bytes": hex::encode(signal.as_bytes()),
-            "id": signal.id().to_hex(),
-            "node": signal.node().to_string(),
-            "user": signal.user().to_string(),
-            "room": hex::encode(signal.room().as_bytes()),
-            "attestation": hex::encode(signal.attestation().as_bytes()),
-            "kind": signal.kind().name(),
-            "event": signal.event().map(|e| hex::encode(e.as_bytes())),
-            "issued_ms": signal.issued_ms(),
-            "expires_ms": signal.expires_ms(),
-            "signing_input": hex::encode(&input),
-        }));
+        valid.push(statement_vector(
+            name,
+            &signal,
+            RawSignal::of(&signal),
+            node,
+            json!({
+                "node": signal.node().to_string(),
+                "user": signal.user().to_string(),
+                "room": hex::encode(signal.room().as_bytes()),
+                "attestation": hex::encode(signal.attestation().as_bytes()),
+                "kind": signal.kind().name(),
+                "event": signal.event().map(|e| hex::encode(e.as_bytes())),
+                "issued_ms": signal.issued_ms(),
+                "expires_ms": signal.expires_ms(),
+            }),
+        ));
         signed.push(signal);
     }
 

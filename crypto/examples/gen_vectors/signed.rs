@@ -8,6 +8,8 @@
 //! optional `signature`, signed over `domain prefix ‖ the map without signature`, id =
 //! SHA-256(signing input ‖ signature).
 
+use causerie_crypto::signed::Statement;
+
 use crate::support::*;
 
 /// A node-signed statement as plain serde data (same keys, same order as the library's wire
@@ -75,6 +77,34 @@ pub(crate) fn cross_check<R: RawSigned>(raw: &R, bytes: &[u8], id: [u8; 32]) -> 
     let signature = raw.signature().expect("a signed statement");
     assert_eq!(sha256(&[&input[..], &signature[..]].concat()), id);
     input
+}
+
+/// The vector of a valid statement: `fields` with its name, bytes, id and signing input, once
+/// the library's encoding is cross-checked against `raw` (the same statement as plain data,
+/// unsigned) signed here by `node`.
+pub(crate) fn statement_vector<D, R: RawSigned>(
+    name: &str,
+    statement: &Statement<D>,
+    raw: R,
+    node: &NodeSecret,
+    mut fields: Json,
+) -> Json {
+    let input = cross_check(&raw.seal(node), statement.as_bytes(), statement.id().0);
+    fields["name"] = json!(name);
+    fields["bytes"] = json!(hex::encode(statement.as_bytes()));
+    fields["id"] = json!(statement.id().to_hex());
+    fields["signing_input"] = json!(hex::encode(&input));
+    fields
+}
+
+/// `raw` changed by `change`, then signed by `node`: a statement whose one fault is the change.
+pub(crate) fn resigned<R: RawSigned>(
+    mut raw: R,
+    node: &NodeSecret,
+    change: impl FnOnce(&mut R),
+) -> R {
+    change(&mut raw);
+    raw.seal(node)
 }
 
 /// The key that signs where the statement's signer should: a node other than every generator's.
@@ -151,9 +181,7 @@ impl<'a, R: RawSigned> Refusals<'a, R> {
         reason: &'static str,
         change: impl FnOnce(&mut R),
     ) {
-        let mut raw = start.clone();
-        change(&mut raw);
-        let bytes = raw.seal(self.node).bytes();
+        let bytes = resigned(start.clone(), self.node, change).bytes();
         self.push(name, bytes, reason);
     }
 

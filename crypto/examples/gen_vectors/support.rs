@@ -18,7 +18,8 @@ pub(crate) use serde_json::{Value as Json, json};
 pub(crate) use sha2::{Digest, Sha512};
 
 pub(crate) use crate::signed::{
-    RawSigned, Refusals, cross_check, raw_signed, small_order_key, stranger,
+    RawSigned, Refusals, cross_check, raw_signed, resigned, small_order_key, statement_vector,
+    stranger,
 };
 
 /// Base of every timestamp in the vectors (2025-11-24T16:00:00Z, in ms).
@@ -255,6 +256,73 @@ impl RawEvent {
         let mut input = self.signing_input();
         input.extend_from_slice(self.signature.as_ref().unwrap());
         sha256(&input)
+    }
+}
+
+/// `draft` as plain data, changed by `change`, then sealed by `author` (content hash and
+/// signature made right): an event whose one fault is the change.
+pub(crate) fn resealed(
+    draft: &EventDraft,
+    author: &UserSecret,
+    change: impl FnOnce(&mut RawEvent),
+) -> Vec<u8> {
+    let mut raw = RawEvent::from_draft(draft);
+    change(&mut raw);
+    raw.seal(author).bytes()
+}
+
+/// The event id made of 32 bytes `n`, for prev_events and auth_events that name no real event.
+pub(crate) fn event_id(n: u8) -> ByteBuf {
+    buf(&[n; 32])
+}
+
+/// An integer inside `depth` arrays, one in another.
+pub(crate) fn nested_arrays(depth: usize) -> Value {
+    (0..depth).fold(Value::Integer(0), |inner, _| Value::Array(vec![inner]))
+}
+
+/// `bytes` with one bit flipped in its 64-byte `signature`: signed, but not by that signature.
+pub(crate) fn signature_bit_flipped(bytes: &[u8], signature: &[u8]) -> Vec<u8> {
+    let mut out = bytes.to_vec();
+    let at = out.windows(64).position(|w| w == signature).unwrap();
+    out[at + 10] ^= 0x01;
+    out
+}
+
+/// The vectors of invalid.json, each checked against the library as it is added: the library
+/// must refuse it with its labelled reason.
+pub(crate) struct InvalidVectors(Vec<Json>);
+
+impl InvalidVectors {
+    pub(crate) fn new() -> Self {
+        InvalidVectors(Vec::new())
+    }
+
+    /// An input with one fault, refused as `target` for `reason`.
+    pub(crate) fn reject(&mut self, target: &str, name: &str, bytes: &[u8], reason: &str) {
+        self.push(target, name, bytes, reason);
+    }
+
+    /// An input with two or more faults, listed in the order the spec checks them: refused
+    /// for the first one's reason.
+    pub(crate) fn faults(&mut self, target: &str, name: &str, bytes: &[u8], faults: &[&str]) {
+        assert!(faults.len() >= 2, "{name}: one fault needs no list");
+        self.push(target, name, bytes, faults[0])["faults"] = json!(faults);
+    }
+
+    fn push(&mut self, target: &str, name: &str, bytes: &[u8], reason: &str) -> &mut Json {
+        assert_eq!(
+            refusal(target, bytes),
+            Some(reason),
+            "invalid vector {target}/{name}"
+        );
+        self.0.push(json!({ "target": target, "name": name, "bytes": hex::encode(bytes), "reason": reason }));
+        self.0.last_mut().unwrap()
+    }
+
+    /// The vectors, in the order they were added.
+    pub(crate) fn into_json(self) -> Vec<Json> {
+        self.0
     }
 }
 
