@@ -436,6 +436,17 @@ mod tests {
         (error.reason(), error.fault())
     }
 
+    /// Each text is refused as an invite link with its reason.
+    fn assert_invite_links_refused(cases: &[(String, &str)]) {
+        for (text, reason) in cases {
+            assert_eq!(
+                InviteLink::parse(text).map_err(|e| e.reason()),
+                Err(*reason),
+                "{text}"
+            );
+        }
+    }
+
     #[test]
     fn ids_parse_with_or_without_their_sigil() {
         let room = RoomId(Hash32::from_hex(HEX).unwrap());
@@ -600,13 +611,7 @@ mod tests {
                 "invite_too_long",
             ),
         ];
-        for (text, reason) in cases {
-            assert_eq!(
-                InviteLink::parse(&text).map_err(|e| e.reason()),
-                Err(reason),
-                "{text}"
-            );
-        }
+        assert_invite_links_refused(&cases);
         let at_most = (1..=MAX_INVITE_VIAS as u16)
             .map(|i| format!("via={}", via(i)))
             .collect::<Vec<_>>()
@@ -733,13 +738,7 @@ mod tests {
                 "bad_via",
             ),
         ];
-        for (text, reason) in cases {
-            assert_eq!(
-                InviteLink::parse(&text).map_err(|e| e.reason()),
-                Err(reason),
-                "{text}"
-            );
-        }
+        assert_invite_links_refused(&cases);
         let long = format!(
             "https://a.example/join/{HEX}?via={}",
             "x".repeat(MAX_INVITE_LINK_BYTES)

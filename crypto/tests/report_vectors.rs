@@ -11,6 +11,27 @@ mod generator;
 use causerie_crypto::report::ReportError;
 use causerie_crypto::testing::{assert_refusals, hex_bytes as bytes, vector_file};
 use causerie_crypto::{Receipt, Report};
+use serde_json::Value as Json;
+
+/// The vectors of the list `list` of reports.json, each with its name and what `decode` made of
+/// its bytes (a vector that does not decode fails the test, named).
+fn decoded<T, E: std::fmt::Display>(
+    list: &str,
+    decode: impl Fn(&[u8]) -> Result<T, E>,
+) -> Vec<(String, Json, T)> {
+    let file = vector_file("reports.json");
+    file[list]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|vector| {
+            let name = vector["name"].as_str().unwrap().to_owned();
+            let decoded =
+                decode(&bytes(&vector["bytes"])).unwrap_or_else(|e| panic!("{name}: {e}"));
+            (name, vector.clone(), decoded)
+        })
+        .collect()
+}
 
 #[test]
 fn the_committed_file_is_what_the_generator_derives() {
@@ -23,11 +44,7 @@ fn the_committed_file_is_what_the_generator_derives() {
 
 #[test]
 fn reports_decode_to_their_fields() {
-    let file = vector_file("reports.json");
-    for vector in file["reports"].as_array().unwrap() {
-        let name = vector["name"].as_str().unwrap();
-        let report =
-            Report::decode(&bytes(&vector["bytes"])).unwrap_or_else(|e| panic!("{name}: {e}"));
+    for (name, vector, report) in decoded("reports", Report::decode) {
         assert_eq!(report.id().to_string(), vector["id"], "{name}");
         assert_eq!(report.target().name(), vector["target"], "{name}");
         assert_eq!(report.category().name(), vector["category"], "{name}");
@@ -60,11 +77,7 @@ fn reports_decode_to_their_fields() {
 
 #[test]
 fn receipts_decode_to_their_fields() {
-    let file = vector_file("reports.json");
-    for vector in file["receipts"].as_array().unwrap() {
-        let name = vector["name"].as_str().unwrap();
-        let receipt =
-            Receipt::decode(&bytes(&vector["bytes"])).unwrap_or_else(|e| panic!("{name}: {e}"));
+    for (name, vector, receipt) in decoded("receipts", Receipt::decode) {
         assert_eq!(receipt.report().to_string(), vector["report"], "{name}");
         assert_eq!(receipt.status().name(), vector["status"], "{name}");
         assert_eq!(receipt.queue().name(), vector["queue"], "{name}");
