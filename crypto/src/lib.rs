@@ -14,7 +14,9 @@
 //!   memoised per thread), secrets that never print, key files.
 //! - [`signing`]: signing domains (a signature made for one kind never verifies as another).
 //! - [`signed`]: the envelope every signed document shares: seal, open (decode, canonical check,
-//!   field rules, verify) in one order.
+//!   field rules, verify) in one order; [`signed::Statement`], a verified node-signed statement.
+//! - `names`: the closed lists of stable wire names (a report's category, a revocation's
+//!   reason, a signal's kind), each declared once with its names.
 //! - [`event`]: the signed event envelope, its id, redaction, and the verify path.
 //! - [`attestation`]: a home node's signed statement about a user key.
 //! - [`audit`]: the node's hash-chained, signed audit log: entries, heads, exports.

@@ -12,8 +12,9 @@
 //!   (node letters check their bounds before the signature's presence).
 //! - [`Statement`]: what a node-signed statement is once verified (revocations, signals,
 //!   directory announcements): its draft, signer, id and bytes.
-//! - [`signed_format_error!`]: declares a format's error enum with the variants every format
-//!   shares (`Codec`, `UnsupportedVersion`, `BadSignature`) and its own, each with its reason.
+//! - `signed_format_error!` (crate-private): declares a format's error enum with the variants
+//!   every format shares (`Codec`, `UnsupportedVersion`, `BadSignature`) and its own, each with
+//!   its reason.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
