@@ -69,16 +69,13 @@ async fn answer_report(chat: &Chat, category: &str, words: &str) {
 
 /// Waits for the report confirmation under the timeline to start with `start`.
 async fn wait_notice(chat: &Chat, start: &str) {
-    chat.browser
-        .wait_script(
-            "the report's confirmation",
-            DEFAULT_WAIT,
-            "const line = document.getElementById('report-notice');
-             return (!line.hidden && line.textContent.startsWith(arguments[0])) || {waiting: line.textContent};",
-            vec![json!(start)],
-        )
-        .await
-        .or_fail("confirmation");
+    chat.wait_until_with(
+        "the report's confirmation",
+        "const line = document.getElementById('report-notice');
+         return (!line.hidden && line.textContent.startsWith(arguments[0])) || {waiting: line.textContent};",
+        vec![json!(start)],
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -207,24 +204,21 @@ async fn a_member_and_the_room_are_reported_from_the_web_client() {
     chat.open_profile().await;
     chat.click("#my-reports").await;
     chat.wait_dialog("reports", true).await;
-    chat.browser
-        .wait_script(
-            "both reports in My reports",
-            DEFAULT_WAIT,
-            "const item = (id) => document.querySelector(\"#reports-list .report[data-report-id='\" + id + \"']\");
-             const member = item(arguments[0]);
-             const room = item(arguments[1]);
-             if (!member || !room) return {waiting: document.getElementById('reports-list').textContent};
-             const received = (i) => [...i.querySelectorAll('.report-status')].some((s) => s.textContent.endsWith(': received'));
-             return (member.dataset.target === 'user' && member.textContent.includes(arguments[2])
-                     && member.textContent.includes('threats') && received(member)
-                     && room.dataset.target === 'room' && room.textContent.startsWith('The room')
-                     && room.textContent.includes('harassment') && received(room))
-                 || {waiting: [member.textContent, room.textContent]};",
-            vec![json!(member_id), json!(room_id), json!(bob_says)],
-        )
-        .await
-        .or_fail("my reports");
+    chat.wait_until_with(
+        "both reports in My reports",
+        "const item = (id) => document.querySelector(\"#reports-list .report[data-report-id='\" + id + \"']\");
+         const member = item(arguments[0]);
+         const room = item(arguments[1]);
+         if (!member || !room) return {waiting: document.getElementById('reports-list').textContent};
+         const received = (i) => [...i.querySelectorAll('.report-status')].some((s) => s.textContent.endsWith(': received'));
+         return (member.dataset.target === 'user' && member.textContent.includes(arguments[2])
+                 && member.textContent.includes('threats') && received(member)
+                 && room.dataset.target === 'room' && room.textContent.startsWith('The room')
+                 && room.textContent.includes('harassment') && received(room))
+             || {waiting: [member.textContent, room.textContent]};",
+        vec![json!(member_id), json!(room_id), json!(bob_says)],
+    )
+    .await;
     chat.click("#reports-cancel").await;
     chat.wait_dialog("reports", false).await;
     chat.close_profile().await;
@@ -355,16 +349,13 @@ async fn an_attester_denylist_set_in_the_panel_refuses_that_nodes_users() {
         .await;
     alice.click("#attester-this-node").await;
     alice
-        .browser
-        .wait_script(
+        .wait_until_with(
             "this node's key in the dialog",
-            DEFAULT_WAIT,
             "const value = document.getElementById('attester-key').value;
              return value === arguments[0] || {waiting: value};",
             vec![json!(here)],
         )
-        .await
-        .or_fail("this node");
+        .await;
     alice.click("#attester-cancel").await;
     alice.wait_dialog("attester", false).await;
 

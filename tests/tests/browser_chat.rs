@@ -89,31 +89,27 @@ async fn two_users_two_nodes_chat_live() {
         .set_viewport_size(375, 667)
         .await
         .or_fail("phone size");
-    bob.browser
-        .wait_script(
-            "a 375x667 viewport the user cannot pan sideways",
-            DEFAULT_WAIT,
-            "// The user cannot pan sideways when nothing overflows, or when the viewport clips
-             // (overflow-x of html, or of body when html leaves it visible: CSS propagation).
-             const x = e => getComputedStyle(e).overflowX;
-             const clips = v => v === 'hidden' || v === 'clip';
-             const root = x(document.documentElement);
-             const seen = {inner: [window.innerWidth, window.innerHeight],
-                           scrollWidth: document.documentElement.scrollWidth,
-                           overflowX: [root, x(document.body)]};
-             const viewportClips = clips(root) || (root === 'visible' && clips(seen.overflowX[1]));
-             const ok = seen.inner[0] === 375 && seen.inner[1] === 667
-                 && (seen.scrollWidth <= seen.inner[0] || viewportClips);
-             if (!ok) {
-                 seen.wide = Array.from(document.querySelectorAll('body *'))
-                     .filter(e => e.getBoundingClientRect().right > window.innerWidth + 0.5)
-                     .slice(0, 5).map(e => e.tagName + '#' + e.id + '.' + e.className);
-             }
-             return ok || {waiting: seen};",
-            vec![],
-        )
-        .await
-        .or_fail("phone layout");
+    bob.wait_until(
+        "a 375x667 viewport the user cannot pan sideways",
+        "// The user cannot pan sideways when nothing overflows, or when the viewport clips
+         // (overflow-x of html, or of body when html leaves it visible: CSS propagation).
+         const x = e => getComputedStyle(e).overflowX;
+         const clips = v => v === 'hidden' || v === 'clip';
+         const root = x(document.documentElement);
+         const seen = {inner: [window.innerWidth, window.innerHeight],
+                       scrollWidth: document.documentElement.scrollWidth,
+                       overflowX: [root, x(document.body)]};
+         const viewportClips = clips(root) || (root === 'visible' && clips(seen.overflowX[1]));
+         const ok = seen.inner[0] === 375 && seen.inner[1] === 667
+             && (seen.scrollWidth <= seen.inner[0] || viewportClips);
+         if (!ok) {
+             seen.wide = Array.from(document.querySelectorAll('body *'))
+                 .filter(e => e.getBoundingClientRect().right > window.innerWidth + 0.5)
+                 .slice(0, 5).map(e => e.tagName + '#' + e.id + '.' + e.className);
+         }
+         return ok || {waiting: seen};",
+    )
+    .await;
     let composer = bob.element("#composer").await;
     assert!(
         composer.is_displayed().await.or_fail("composer shown"),
@@ -184,15 +180,11 @@ async fn reload_keeps_identity() {
     let after = "written after the reload";
     chat.fill("#composer", &format!("{after}\u{E007}")).await;
     chat.wait_message(after, DEFAULT_WAIT).await;
-    chat.browser
-        .wait_script(
-            "the composer to be emptied after sending",
-            DEFAULT_WAIT,
-            "return document.querySelector('#composer').value === '';",
-            vec![],
-        )
-        .await
-        .or_fail("composer emptied");
+    chat.wait_until(
+        "the composer to be emptied after sending",
+        "return document.querySelector('#composer').value === '';",
+    )
+    .await;
     let shown = chat.timeline().await.or_fail("timeline");
     let bodies: Vec<&str> = only(&shown, &[before, after])
         .iter()

@@ -87,16 +87,12 @@ async fn node_restart_shows_offline_then_reconnects() {
     // The node goes away: the page says so, and keeps trying against the empty port.
     running.shutdown().await;
     let (attempts, refusing) = refuse_on(http).await;
-    chat.browser
-        .wait_script(
-            "#connection[data-state=offline]",
-            DEFAULT_WAIT,
-            "const c = document.querySelector('#connection');
-             return c && c.dataset.state === 'offline' || {waiting: c && c.dataset.state};",
-            vec![],
-        )
-        .await
-        .or_fail("offline");
+    chat.wait_until(
+        "#connection[data-state=offline]",
+        "const c = document.querySelector('#connection');
+         return c && c.dataset.state === 'offline' || {waiting: c && c.dataset.state};",
+    )
+    .await;
     chat.shot("node unreachable").await;
     let what = format!("{ATTEMPTS_WHILE_DOWN} connection attempts while the node is down");
     cluster::wait_until(FEDERATION_WAIT, &what, || async {

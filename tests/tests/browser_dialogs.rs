@@ -26,17 +26,14 @@ const NODE_WAIT: Duration = Duration::from_secs(30);
 /// and its error line contains `error`.
 async fn expect_refusal(chat: &Chat, name: &str, error: &str) {
     chat.click(&format!("#{name}-ok")).await;
-    chat.browser
-        .wait_script(
-            &format!("#{name}-dialog to refuse with {error:?}"),
-            DEFAULT_WAIT,
-            "const dialog = document.getElementById(arguments[0] + '-dialog');
-             const shown = document.getElementById(arguments[0] + '-error').textContent;
-             return (dialog.open && shown.includes(arguments[1])) || {waiting: shown};",
-            vec![json!(name), json!(error)],
-        )
-        .await
-        .or_fail("refusal");
+    chat.wait_until_with(
+        &format!("#{name}-dialog to refuse with {error:?}"),
+        "const dialog = document.getElementById(arguments[0] + '-dialog');
+         const shown = document.getElementById(arguments[0] + '-error').textContent;
+         return (dialog.open && shown.includes(arguments[1])) || {waiting: shown};",
+        vec![json!(name), json!(error)],
+    )
+    .await;
 }
 
 /// Cancels the open dialog `name` and waits until it is closed.
@@ -230,18 +227,15 @@ async fn every_dialog_cancels_refuses_and_submits() {
         "banned bob: spam",
         "unbanned bob",
     ];
-    chat.browser
-        .wait_script(
-            "the moderation notices in the timeline",
-            DEFAULT_WAIT,
-            "const notices = Array.from(document.querySelectorAll('#timeline .notice'))
-                 .map(n => n.textContent.toLowerCase());
-             const missing = arguments[0].filter(s => !notices.some(n => n.includes(s)));
-             return missing.length === 0 || {waiting: {missing, notices: notices.slice(-10)}};",
-            vec![json!(story)],
-        )
-        .await
-        .or_fail("moderation notices");
+    chat.wait_until_with(
+        "the moderation notices in the timeline",
+        "const notices = Array.from(document.querySelectorAll('#timeline .notice'))
+             .map(n => n.textContent.toLowerCase());
+         const missing = arguments[0].filter(s => !notices.some(n => n.includes(s)));
+         return missing.length === 0 || {waiting: {missing, notices: notices.slice(-10)}};",
+        vec![json!(story)],
+    )
+    .await;
     chat.shot("moderation told in the timeline").await;
 
     // The moderator panel's dialog (a reason, within 1,024 bytes): kick bob from the panel.
@@ -298,16 +292,12 @@ async fn every_dialog_cancels_refuses_and_submits() {
     })
     .await
     .or_fail(what);
-    chat.browser
-        .wait_script(
-            "the rules in words in the panel",
-            DEFAULT_WAIT,
-            "const text = document.getElementById('moderation-rules-summary').textContent;
-             return text.includes('500 bytes') && text.includes('forbidden') || {waiting: text};",
-            vec![],
-        )
-        .await
-        .or_fail("rules summary");
+    chat.wait_until(
+        "the rules in words in the panel",
+        "const text = document.getElementById('moderation-rules-summary').textContent;
+         return text.includes('500 bytes') && text.includes('forbidden') || {waiting: text};",
+    )
+    .await;
     chat.shot("content rules saved").await;
     chat.close_panel().await;
 

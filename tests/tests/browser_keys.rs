@@ -6,7 +6,7 @@
 use causerie_crypto::{KeyExport, UserSecret};
 use causerie_tests::api::ApiUser;
 use causerie_tests::browser::DEFAULT_WAIT;
-use causerie_tests::browser::chat::{ChatTest, OrFail};
+use causerie_tests::browser::chat::ChatTest;
 use serde_json::{Value, json};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -57,19 +57,15 @@ async fn key_export_and_import_move_the_identity() {
     second.choose_key_file(&file).await;
     second.answer_passphrase("wrong passphrase").await;
     second
-        .browser
-        .wait_script(
+        .wait_until(
             "the wrong passphrase to be refused",
-            DEFAULT_WAIT,
             "// The reason is shown, and the prompt is back, emptied, for another try.
              const input = document.querySelector('#passphrase-input');
              return document.body.textContent.includes('wrong_passphrase')
                  && document.querySelector('#passphrase-dialog').open
                  && input.getClientRects().length > 0 && input.value === '';",
-            vec![],
         )
-        .await
-        .or_fail("wrong passphrase");
+        .await;
     second.shot("wrong passphrase refused").await;
     second.answer_passphrase(passphrase).await;
     let imported = second.wait_me("dave").await;

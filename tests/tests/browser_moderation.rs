@@ -123,17 +123,14 @@ async fn moderator_panel_acts_and_the_member_reads_why() {
     alice.wait_panel_badge(&bob_key, "member").await;
     alice.wait_panel_badge(&carol.key(), "member").await;
     alice
-        .browser
-        .wait_script(
+        .wait_until_with(
             "carol's name shown as text",
-            DEFAULT_WAIT,
             "const row = document.querySelector(\"#moderation-members-list li[data-user='\" + arguments[0] + \"']\");
              return (row && row.querySelector('.name').textContent === 'Carol <b>bold</b>'
                  && !row.querySelector('b')) || {waiting: row ? row.innerText : null};",
             vec![json!(carol.key())],
         )
-        .await
-        .or_fail("carol's name");
+        .await;
     alice.shot("panel members").await;
 
     // Mute bob for 10 minutes: the node has the mute, bob reads who, why and until when, and

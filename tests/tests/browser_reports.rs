@@ -134,16 +134,12 @@ async fn a_message_is_reported_from_its_menu_and_listed_in_my_reports() {
     chat.fill("#report-text", words).await;
     chat.click("#report-ok").await;
     chat.wait_dialog("report", false).await;
-    chat.browser
-        .wait_script(
-            "the report's confirmation",
-            DEFAULT_WAIT,
-            "const line = document.getElementById('report-notice');
-             return (!line.hidden && line.textContent.startsWith('Report sent')) || {waiting: line.textContent};",
-            vec![],
-        )
-        .await
-        .or_fail("confirmation");
+    chat.wait_until(
+        "the report's confirmation",
+        "const line = document.getElementById('report-notice');
+         return (!line.hidden && line.textContent.startsWith('Report sent')) || {waiting: line.textContent};",
+    )
+    .await;
 
     // The node holds it, signed by alice, with bob's message embedded, and its home node's
     // operator queue has received it.
@@ -174,19 +170,16 @@ async fn a_message_is_reported_from_its_menu_and_listed_in_my_reports() {
     chat.click("#my-reports").await;
     chat.wait_dialog("reports", true).await;
     let id = listed[0]["id"].as_str().expect("id").to_owned();
-    chat.browser
-        .wait_script(
-            "the report in My reports",
-            DEFAULT_WAIT,
-            "const item = document.querySelector(\"#reports-list .report[data-report-id='\" + arguments[0] + \"']\");
-             if (!item) return {waiting: document.getElementById('reports-list').textContent};
-             const statuses = [...item.querySelectorAll('.report-status')].map((s) => s.textContent);
-             return (item.textContent.includes(arguments[1]) && item.textContent.includes('scam')
-                     && statuses.some((s) => s.endsWith(': received'))) || {waiting: item.textContent};",
-            vec![json!(id), json!(bob_says)],
-        )
-        .await
-        .or_fail("my reports");
+    chat.wait_until_with(
+        "the report in My reports",
+        "const item = document.querySelector(\"#reports-list .report[data-report-id='\" + arguments[0] + \"']\");
+         if (!item) return {waiting: document.getElementById('reports-list').textContent};
+         const statuses = [...item.querySelectorAll('.report-status')].map((s) => s.textContent);
+         return (item.textContent.includes(arguments[1]) && item.textContent.includes('scam')
+                 && statuses.some((s) => s.endsWith(': received'))) || {waiting: item.textContent};",
+        vec![json!(id), json!(bob_says)],
+    )
+    .await;
     chat.click("#reports-cancel").await;
     chat.wait_dialog("reports", false).await;
     chat.close_profile().await;
@@ -206,17 +199,14 @@ async fn a_message_is_reported_from_its_menu_and_listed_in_my_reports() {
     chat.open_profile().await;
     chat.click("#my-reports").await;
     chat.wait_dialog("reports", true).await;
-    chat.browser
-        .wait_script(
-            "the report actioned in My reports",
-            DEFAULT_WAIT,
-            "const item = document.querySelector(\"#reports-list .report[data-report-id='\" + arguments[0] + \"']\");
-             const statuses = item ? [...item.querySelectorAll('.report-status')].map((s) => s.textContent) : [];
-             return statuses.some((s) => s.includes('moderators') && s.includes(': actioned: action was taken')) || {waiting: statuses};",
-            vec![json!(id)],
-        )
-        .await
-        .or_fail("my reports actioned");
+    chat.wait_until_with(
+        "the report actioned in My reports",
+        "const item = document.querySelector(\"#reports-list .report[data-report-id='\" + arguments[0] + \"']\");
+         const statuses = item ? [...item.querySelectorAll('.report-status')].map((s) => s.textContent) : [];
+         return statuses.some((s) => s.includes('moderators') && s.includes(': actioned: action was taken')) || {waiting: statuses};",
+        vec![json!(id)],
+    )
+    .await;
     chat.click("#reports-cancel").await;
     chat.wait_dialog("reports", false).await;
     chat.close_profile().await;

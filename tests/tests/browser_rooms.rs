@@ -21,16 +21,12 @@ const LIVE_WAIT: Duration = Duration::from_secs(30);
 /// The id of the active room in the room list (rooms or direct messages).
 async fn active_room(chat: &Chat) -> String {
     let room = chat
-        .browser
-        .wait_script(
+        .wait_until(
             "an active room",
-            DEFAULT_WAIT,
             "const item = document.querySelector('#room-list .room-item.active, #dm-list .room-item.active');
              return item ? item.dataset.roomId : null;",
-            vec![],
         )
-        .await
-        .or_fail("active room");
+        .await;
     room.as_str().unwrap_or_default().to_owned()
 }
 
@@ -187,17 +183,14 @@ async fn rooms_first_with_counts_dialogs_and_plain_words() {
     bob.join(&lobby).await;
     let bob_row = format!("#members .member[data-user='{}']", bob.key());
     chat.element(&bob_row).await;
-    chat.browser
-        .wait_script(
-            "bob's row in words",
-            DEFAULT_WAIT,
-            "const row = document.querySelector(arguments[0]);
-             const text = row ? row.textContent : '';
-             return (text.includes('Bob') && text.includes('@bob · home node this node, verified key')) || {waiting: text};",
-            vec![json!(bob_row)],
-        )
-        .await
-        .or_fail("member words");
+    chat.wait_until_with(
+        "bob's row in words",
+        "const row = document.querySelector(arguments[0]);
+         const text = row ? row.textContent : '';
+         return (text.includes('Bob') && text.includes('@bob · home node this node, verified key')) || {waiting: text};",
+        vec![json!(bob_row)],
+    )
+    .await;
     chat.click(&format!("{bob_row} .menu-button")).await;
     chat.wait_focus(&format!("{bob_row} .menu-item")).await;
     let first = chat.focused().await;
@@ -214,16 +207,12 @@ async fn rooms_first_with_counts_dialogs_and_plain_words() {
     // other person's name; bob is invited to it and sees who it is with.
     chat.menu_item(&bob_row, "Send a direct message").await;
     let dm = chat
-        .browser
-        .wait_script(
+        .wait_until(
             "the direct message open, under bob's name",
-            DEFAULT_WAIT,
             "const item = document.querySelector('#dm-list .room-item.active');
              return item && item.textContent.includes('bob') ? item.dataset.roomId : {waiting: item && item.textContent};",
-            vec![],
         )
         .await
-        .or_fail("dm")
         .as_str()
         .unwrap_or_default()
         .to_owned();
@@ -293,15 +282,11 @@ async fn rooms_first_with_counts_dialogs_and_plain_words() {
     chat.wait_active_room(&lobby, DEFAULT_WAIT).await;
     chat.wait_room_item(&lobby, &[("unread", "0"), ("mentions", "0")])
         .await;
-    chat.browser
-        .wait_script(
-            "the title without a count",
-            DEFAULT_WAIT,
-            "return document.title === 'Lobby · Causerie' || {waiting: document.title};",
-            vec![],
-        )
-        .await
-        .or_fail("title");
+    chat.wait_until(
+        "the title without a count",
+        "return document.title === 'Lobby · Causerie' || {waiting: document.title};",
+    )
+    .await;
 
     // A knock on a room alice moderates: the room and the Moderation button say one waits.
     let door = create_knock_room(&chat, "Door").await;
@@ -340,19 +325,16 @@ async fn create_knock_room(chat: &Chat, name: &str) -> String {
         .or_fail("join rule");
     chat.click("#create-room").await;
     chat.wait_dialog("new-room", false).await;
-    chat.browser
-        .wait_script(
-            &format!("room {name} active"),
-            DEFAULT_WAIT,
-            "const item = document.querySelector('#room-list .room-item.active');
-             return item && item.textContent.includes(arguments[0]) ? item.dataset.roomId : null;",
-            vec![json!(name)],
-        )
-        .await
-        .or_fail("knock room")
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
+    chat.wait_until_with(
+        &format!("room {name} active"),
+        "const item = document.querySelector('#room-list .room-item.active');
+         return item && item.textContent.includes(arguments[0]) ? item.dataset.roomId : null;",
+        vec![json!(name)],
+    )
+    .await
+    .as_str()
+    .unwrap_or_default()
+    .to_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -378,15 +360,11 @@ async fn phone_knock_is_a_success_and_the_drawer_takes_the_keyboard() {
     // dialog over the whole width.
     chat.tab_to("#toggle-sidebar").await;
     chat.press(ENTER).await;
-    chat.browser
-        .wait_script(
-            "the room list drawer open",
-            DEFAULT_WAIT,
-            "return document.getElementById('sidebar').classList.contains('open');",
-            vec![],
-        )
-        .await
-        .or_fail("drawer");
+    chat.wait_until(
+        "the room list drawer open",
+        "return document.getElementById('sidebar').classList.contains('open');",
+    )
+    .await;
     chat.shot("room list drawer").await;
     chat.axe_check("room list drawer").await;
     chat.tab_to("#join-open").await;
@@ -399,19 +377,16 @@ async fn phone_knock_is_a_success_and_the_drawer_takes_the_keyboard() {
     // asked, and it says a moderator must let dave in.
     chat.wait_dialog("join", false).await;
     chat.wait_room_item(&door, &[]).await;
-    chat.browser
-        .wait_script(
-            "the room listed as asked to join, without an error",
-            DEFAULT_WAIT,
-            "const item = [...document.querySelectorAll('#room-list .room-item')].find(i => i.dataset.roomId === arguments[0]);
-             const errors = [...document.querySelectorAll('.error')].map(e => e.textContent).filter(Boolean);
-             const status = document.getElementById('timeline-status').textContent;
-             return (item && item.textContent.includes('asked to join') && errors.length === 0
-                     && status.includes('a moderator') ) || {waiting: [item && item.textContent, errors, status]};",
-            vec![json!(door)],
-        )
-        .await
-        .or_fail("knocked");
+    chat.wait_until_with(
+        "the room listed as asked to join, without an error",
+        "const item = [...document.querySelectorAll('#room-list .room-item')].find(i => i.dataset.roomId === arguments[0]);
+         const errors = [...document.querySelectorAll('.error')].map(e => e.textContent).filter(Boolean);
+         const status = document.getElementById('timeline-status').textContent;
+         return (item && item.textContent.includes('asked to join') && errors.length === 0
+                 && status.includes('a moderator') ) || {waiting: [item && item.textContent, errors, status]};",
+        vec![json!(door)],
+    )
+    .await;
     chat.shot("knocked, not an error").await;
     chat.axe_check("knocked").await;
 

@@ -69,19 +69,15 @@ async fn timeline_groups_renders_and_relates_messages() {
 
     // Creating the room: one folded line of room changes.
     let notices = chat
-        .browser
-        .wait_script(
+        .wait_until(
             "the room's creation folded into one line",
-            DEFAULT_WAIT,
             "const rows = Array.from(document.querySelectorAll('#timeline .notice'));
              const folded = rows.filter(r => r.classList.contains('notices'));
              return (rows.length === 1 && folded.length === 1 && Number(folded[0].dataset.count) >= 4)
                  ? [rows.length, folded[0].dataset.count, folded[0].textContent]
                  : {waiting: rows.map(r => r.textContent)};",
-            vec![],
         )
-        .await
-        .or_fail("folded notices");
+        .await;
     assert!(
         notices[2]
             .as_str()
@@ -116,10 +112,8 @@ async fn timeline_groups_renders_and_relates_messages() {
     chat.fill("#composer", markdown).await;
     chat.click("#send-button").await;
     let rendered = chat
-        .browser
-        .wait_script(
+        .wait_until(
             "the Markdown message rendered",
-            DEFAULT_WAIT,
             "const body = Array.from(document.querySelectorAll('#timeline .message .body'))
                  .find(b => b.textContent.includes('bold and code'));
              if (!body) { return {waiting: 'no message'}; }
@@ -127,10 +121,8 @@ async fn timeline_groups_renders_and_relates_messages() {
                  .map(a => [a.textContent, a.getAttribute('href'), a.rel, a.target]);
              return [body.querySelector('strong')?.textContent, body.querySelector('code')?.textContent,
                      links, body.querySelectorAll('img').length];",
-            vec![],
         )
-        .await
-        .or_fail("rich text");
+        .await;
     assert_eq!(
         rendered,
         json!([
@@ -157,16 +149,12 @@ async fn timeline_groups_renders_and_relates_messages() {
 
     // A mention by completion: `@bo`, Tab.
     chat.fill("#composer", "@bo").await;
-    chat.browser
-        .wait_script(
-            "bob offered for @bo",
-            DEFAULT_WAIT,
-            "const list = document.querySelector('#composer-completion');
-             return Boolean(list && !list.hidden && list.textContent.includes('@bob'));",
-            vec![],
-        )
-        .await
-        .or_fail("completion");
+    chat.wait_until(
+        "bob offered for @bo",
+        "const list = document.querySelector('#composer-completion');
+         return Boolean(list && !list.hidden && list.textContent.includes('@bob'));",
+    )
+    .await;
     chat.shot("mention completion").await;
     press(&chat, keys::TAB).await;
     press(&chat, "look at this").await;
@@ -253,39 +241,28 @@ async fn timeline_groups_renders_and_relates_messages() {
         .await
         .or_fail("focus the timeline");
     press(&chat, keys::UP).await;
-    chat.browser
-        .wait_script(
-            "the newest message focused",
-            DEFAULT_WAIT,
-            "const a = document.activeElement;
-             return Boolean(a && a.matches('.message[data-event-id]') && a.dataset.eventId === arguments[0]);",
-            vec![json!(reply)],
-        )
-        .await
-        .or_fail("arrow to the message");
+    chat.wait_until_with(
+        "the newest message focused",
+        "const a = document.activeElement;
+         return Boolean(a && a.matches('.message[data-event-id]') && a.dataset.eventId === arguments[0]);",
+        vec![json!(reply)],
+    )
+    .await;
     tab_until(&chat, ".menu-button", 6).await;
     press(&chat, keys::ENTER).await;
-    chat.browser
-        .wait_script(
-            "the menu open on Reply",
-            DEFAULT_WAIT,
-            "return document.activeElement?.textContent === 'Reply';",
-            vec![],
-        )
-        .await
-        .or_fail("menu");
+    chat.wait_until(
+        "the menu open on Reply",
+        "return document.activeElement?.textContent === 'Reply';",
+    )
+    .await;
     press(&chat, keys::ENTER).await;
-    chat.browser
-        .wait_script(
-            "replying, the composer focused",
-            DEFAULT_WAIT,
-            "const mode = document.querySelector('#composer-mode');
-             return Boolean(mode && !mode.hidden && mode.textContent.includes('Replying to')
-                 && document.activeElement === document.querySelector('#composer'));",
-            vec![],
-        )
-        .await
-        .or_fail("reply mode");
+    chat.wait_until(
+        "replying, the composer focused",
+        "const mode = document.querySelector('#composer-mode');
+         return Boolean(mode && !mode.hidden && mode.textContent.includes('Replying to')
+             && document.activeElement === document.querySelector('#composer'));",
+    )
+    .await;
     press(&chat, &format!("answered by keyboard{}", keys::ENTER)).await;
     let answered = message_id(&chat, "answered by keyboard").await;
     wait_row(
@@ -302,16 +279,12 @@ async fn timeline_groups_renders_and_relates_messages() {
 
     // ArrowUp in the empty composer edits the last message.
     press(&chat, keys::UP).await;
-    chat.browser
-        .wait_script(
-            "editing the last message",
-            DEFAULT_WAIT,
-            "const c = document.querySelector('#composer');
-             return c.value === 'answered by keyboard' && !document.querySelector('#composer-mode').hidden;",
-            vec![],
-        )
-        .await
-        .or_fail("edit mode");
+    chat.wait_until(
+        "editing the last message",
+        "const c = document.querySelector('#composer');
+         return c.value === 'answered by keyboard' && !document.querySelector('#composer-mode').hidden;",
+    )
+    .await;
     press(&chat, &format!(", then edited{}", keys::ENTER)).await;
     wait_row(
         &chat,
@@ -331,25 +304,17 @@ async fn timeline_groups_renders_and_relates_messages() {
     tab_until(&chat, ".menu-button", 6).await;
     press(&chat, keys::ENTER).await;
     press(&chat, keys::DOWN).await;
-    chat.browser
-        .wait_script(
-            "React… chosen",
-            DEFAULT_WAIT,
-            "return document.activeElement?.textContent === 'React…';",
-            vec![],
-        )
-        .await
-        .or_fail("react item");
+    chat.wait_until(
+        "React… chosen",
+        "return document.activeElement?.textContent === 'React…';",
+    )
+    .await;
     press(&chat, keys::ENTER).await;
-    chat.browser
-        .wait_script(
-            "the reaction picker focused",
-            DEFAULT_WAIT,
-            "return Boolean(document.activeElement?.closest('.reaction-picker'));",
-            vec![],
-        )
-        .await
-        .or_fail("picker");
+    chat.wait_until(
+        "the reaction picker focused",
+        "return Boolean(document.activeElement?.closest('.reaction-picker'));",
+    )
+    .await;
     chat.shot("reaction picker").await;
     press(&chat, keys::ENTER).await;
     wait_row(
@@ -388,18 +353,14 @@ async fn timeline_groups_renders_and_relates_messages() {
         .await
         .or_fail("phone size");
     let overflow = chat
-        .browser
-        .wait_script(
+        .wait_until(
             "the timeline within the phone's width",
-            DEFAULT_WAIT,
             "const t = document.querySelector('#timeline');
              const wide = Array.from(t.querySelectorAll('.message')).filter(m => m.scrollWidth > m.clientWidth + 1);
              return (t.scrollWidth <= t.clientWidth + 1 && wide.length === 0)
                  || {waiting: [t.scrollWidth, t.clientWidth, wide.length]};",
-            vec![],
         )
-        .await
-        .or_fail("phone");
+        .await;
     assert_eq!(overflow, json!(true));
     chat.shot("phone 390x844").await;
     chat.axe_check("timeline on a phone").await;
@@ -442,35 +403,27 @@ async fn messages_written_offline_are_sent_in_order_once_the_node_is_back() {
     chat.mark_document("outbox-doc").await;
 
     running.shutdown().await;
-    chat.browser
-        .wait_script(
-            "#connection[data-state=offline]",
-            DEFAULT_WAIT,
-            "const c = document.querySelector('#connection');
-             return c && c.dataset.state === 'offline' || {waiting: c && c.dataset.state};",
-            vec![],
-        )
-        .await
-        .or_fail("offline");
+    chat.wait_until(
+        "#connection[data-state=offline]",
+        "const c = document.querySelector('#connection');
+         return c && c.dataset.state === 'offline' || {waiting: c && c.dataset.state};",
+    )
+    .await;
     let queued = ["queued one", "queued two", "queued three"];
     for text in queued {
         chat.fill("#composer", text).await;
         press(&chat, keys::ENTER).await;
     }
     let pending = chat
-        .browser
-        .wait_script(
+        .wait_until(
             "three pending messages, waiting for the node",
-            DEFAULT_WAIT,
             "const rows = Array.from(document.querySelectorAll('#timeline .message.pending'));
              const texts = rows.map(r => r.querySelector('.body').textContent);
              const waiting = rows.every(r => /Waiting/.test(r.querySelector('.pending-status').textContent));
              return (rows.length === 3 && waiting && document.querySelector('#composer').value === '')
                  ? texts : {waiting: rows.map(r => r.textContent)};",
-            vec![],
         )
-        .await
-        .or_fail("pending");
+        .await;
     assert_eq!(pending, json!(queued));
     chat.shot("written while the node is down").await;
 
@@ -487,15 +440,11 @@ async fn messages_written_offline_are_sent_in_order_once_the_node_is_back() {
         .filter(|b| queued.contains(b))
         .collect();
     assert_eq!(order, queued, "sent once each, in the order written");
-    chat.browser
-        .wait_script(
-            "no pending message left",
-            DEFAULT_WAIT,
-            "return document.querySelectorAll('#timeline .message.pending').length === 0;",
-            vec![],
-        )
-        .await
-        .or_fail("outbox empty");
+    chat.wait_until(
+        "no pending message left",
+        "return document.querySelectorAll('#timeline .message.pending').length === 0;",
+    )
+    .await;
     chat.assert_not_reloaded("outbox-doc").await;
     chat.shot("sent once the node is back").await;
     chat.close().await;
@@ -570,16 +519,12 @@ async fn typing_and_unread_messages_show_as_they_happen() {
     // `:tad` offers 🎉 and Tab puts it in; a fenced block shows as code, kept literal.
     chat.click("#composer").await;
     press(&chat, "party :tad").await;
-    chat.browser
-        .wait_script(
-            "🎉 offered for :tad",
-            DEFAULT_WAIT,
-            "const list = document.querySelector('#composer-completion');
-             return Boolean(list && !list.hidden && list.textContent.includes('🎉'));",
-            vec![],
-        )
-        .await
-        .or_fail("emoji completion");
+    chat.wait_until(
+        "🎉 offered for :tad",
+        "const list = document.querySelector('#composer-completion');
+         return Boolean(list && !list.hidden && list.textContent.includes('🎉'));",
+    )
+    .await;
     press(&chat, keys::TAB).await;
     press(&chat, "time").await;
     let value = chat
@@ -604,17 +549,13 @@ async fn typing_and_unread_messages_show_as_they_happen() {
         .or_fail("paste the code");
     chat.click("#send-button").await;
     let block = chat
-        .browser
-        .wait_script(
+        .wait_until(
             "the fenced block shown as code",
-            DEFAULT_WAIT,
             "const pre = Array.from(document.querySelectorAll('#timeline .message .body pre code'))
                  .find(c => c.textContent.includes('fn main'));
              return pre ? [pre.textContent, pre.querySelectorAll('b').length] : {waiting: 'no block'};",
-            vec![],
         )
-        .await
-        .or_fail("code block");
+        .await;
     assert_eq!(
         block,
         json!(["fn main() { println!(\"<b>hi</b>\"); }", 0]),
@@ -637,10 +578,8 @@ async fn typing_and_unread_messages_show_as_they_happen() {
     .await;
     chat.wait_active_room(&room, DEFAULT_WAIT).await;
     let under_line = chat
-        .browser
-        .wait_script(
+        .wait_until(
             "the new messages line above bob's first unread message",
-            DEFAULT_WAIT,
             "const lines = document.querySelectorAll('#messages .unread-line');
              if (lines.length !== 1) return {waiting: `${lines.length} lines`};
              const after = [];
@@ -652,10 +591,8 @@ async fn typing_and_unread_messages_show_as_they_happen() {
                  if (row.classList.contains('message')) before.push(row.dataset.eventId);
              }
              return after.length === 3 ? {text: lines[0].textContent, after, before} : {waiting: after};",
-            vec![],
         )
-        .await
-        .or_fail("new messages line");
+        .await;
     assert_eq!(under_line["text"], "New messages");
     assert_eq!(under_line["after"], json!(said), "bob's three, in order");
     assert_eq!(

@@ -268,16 +268,13 @@ fn markdown_variants(corpus: &[String]) -> Vec<String> {
 
 /// Waits until the timeline shows at least `count` messages.
 async fn wait_messages(chat: &Chat, count: usize) {
-    chat.browser
-        .wait_script(
-            &format!("{count} messages in the timeline"),
-            DEFAULT_WAIT,
-            "const n = document.querySelectorAll('#timeline .message[data-event-id^=\"$\"]').length;
-             return n >= arguments[0] || {waiting: n};",
-            vec![json!(count)],
-        )
-        .await
-        .or_fail("messages");
+    chat.wait_until_with(
+        &format!("{count} messages in the timeline"),
+        "const n = document.querySelectorAll('#timeline .message[data-event-id^=\"$\"]').length;
+         return n >= arguments[0] || {waiting: n};",
+        vec![json!(count)],
+    )
+    .await;
 }
 
 /// The part of a payload that names it (`__xss=N` or `alert(N`).
@@ -398,10 +395,8 @@ async fn xss_corpus_is_inert() {
     // From here on the page must report no violation (a payload turned into markup would be
     // refused by the CSP too, and reported).
     let reported = chat
-        .browser
-        .wait_script(
+        .wait_until(
             "the page to report both CSP refusals",
-            DEFAULT_WAIT,
             &format!(
                 "{TAKE_CSP_REPORTS}
                  window.__enforced = (window.__enforced || []).concat(takeCspReports());
@@ -410,10 +405,8 @@ async fn xss_corpus_is_inert() {
                      && window.__enforced.length >= 2;
                  return both ? window.__enforced : {{waiting: window.__enforced}};"
             ),
-            vec![],
         )
-        .await
-        .or_fail("CSP reports");
+        .await;
     eprintln!("CSP refusals reported: {reported}");
 
     chat.create_identity("alice", "Alice").await;

@@ -146,15 +146,25 @@ impl Chat {
 
     /// Waits until the page says it is ready (`body[data-ready=1]`).
     pub async fn wait_ready(&self) {
+        self.wait_until(
+            "the web client to be ready (body[data-ready=1])",
+            "return document.body && document.body.dataset.ready === '1'",
+        )
+        .await;
+    }
+
+    /// Waits (at most [`DEFAULT_WAIT`]) until `script` returns a truthy value, as
+    /// [`Browser::wait_script`] does, and returns that value; panics naming `what` on timeout.
+    pub async fn wait_until(&self, what: &str, script: &str) -> Value {
+        self.wait_until_with(what, script, vec![]).await
+    }
+
+    /// [`Chat::wait_until`] with `args` for the script (`arguments[0]`, …).
+    pub async fn wait_until_with(&self, what: &str, script: &str, args: Vec<Value>) -> Value {
         self.browser
-            .wait_script(
-                "the web client to be ready (body[data-ready=1])",
-                DEFAULT_WAIT,
-                "return document.body && document.body.dataset.ready === '1'",
-                vec![],
-            )
+            .wait_script(what, DEFAULT_WAIT, script, args)
             .await
-            .or_fail("ready");
+            .or_fail(what)
     }
 
     /// A screenshot for `step`.
@@ -242,17 +252,14 @@ impl Chat {
     /// Waits for `#me` to name `handle`; returns its `data-user`.
     pub async fn wait_me(&self, handle: &str) -> String {
         let user = self
-            .browser
-            .wait_script(
+            .wait_until_with(
                 &format!("#me[data-user] naming {handle}"),
-                DEFAULT_WAIT,
                 "const me = document.querySelector('#me[data-user]');
                  return me && me.dataset.user && me.textContent.includes(arguments[0])
                      ? me.dataset.user : null;",
                 vec![json!(handle)],
             )
-            .await
-            .or_fail("identity");
+            .await;
         let user = user.as_str().unwrap_or_default().to_owned();
         assert_eq!(user.len(), 64, "data-user is a hex key: {user}");
         assert!(user.bytes().all(|b| b.is_ascii_hexdigit()), "{user}");
@@ -270,17 +277,14 @@ impl Chat {
         }
         self.click("#create-room").await;
         let room = self
-            .browser
-            .wait_script(
+            .wait_until_with(
                 &format!("room {name} in the room list, active"),
-                DEFAULT_WAIT,
                 "const item = Array.from(document.querySelectorAll('#room-list .room-item.active[data-room-id]'))
                    .find(i => i.textContent.includes(arguments[0]));
                  return item ? item.dataset.roomId : null;",
                 vec![json!(name)],
             )
-            .await
-            .or_fail("create room");
+            .await;
         let room = room.as_str().unwrap_or_default().to_owned();
         assert!(room.starts_with('!'), "room id: {room}");
         room
@@ -291,17 +295,13 @@ impl Chat {
     pub async fn invite_link(&self) -> String {
         self.click("#invite-link-button").await;
         let link = self
-            .browser
-            .wait_script(
+            .wait_until(
                 "the invite link in #invite-link",
-                DEFAULT_WAIT,
                 "const input = document.querySelector('#invite-link');
                  const link = input ? input.value : '';
                  return link.startsWith('causerie:join/') || /^https?:[/][/][^/]+[/]join[/]/.test(link) ? link : null;",
-                vec![],
             )
-            .await
-            .or_fail("invite link");
+            .await;
         link.as_str().unwrap_or_default().to_owned()
     }
 
@@ -373,15 +373,11 @@ impl Chat {
             .or_fail("in the drawer?");
         if hidden == json!(true) {
             self.click("#toggle-sidebar").await;
-            self.browser
-                .wait_script(
-                    "the room list drawer to open",
-                    DEFAULT_WAIT,
-                    "return getComputedStyle(document.getElementById('sidebar')).visibility === 'visible';",
-                    vec![],
-                )
-                .await
-                .or_fail("drawer");
+            self.wait_until(
+                "the room list drawer to open",
+                "return getComputedStyle(document.getElementById('sidebar')).visibility === 'visible';",
+            )
+            .await;
         }
     }
 
@@ -534,19 +530,16 @@ impl Chat {
     pub async fn wait_active_room_or_select(&self, room: &str) {
         // One script finds and clicks the item: the list may be drawn again between two calls,
         // which would leave a reference to an element no longer in the page.
-        self.browser
-            .wait_script(
-                &format!("room {room} in the room list"),
-                DEFAULT_WAIT,
-                "const item = Array.from(document.querySelectorAll('#room-list .room-item[data-room-id]'))
-                   .find(i => i.dataset.roomId === arguments[0]);
-                 if (!item) return null;
-                 if (!item.classList.contains('active')) item.querySelector('.room-button')?.click();
-                 return true;",
-                vec![json!(room)],
-            )
-            .await
-            .or_fail("select room");
+        self.wait_until_with(
+            &format!("room {room} in the room list"),
+            "const item = Array.from(document.querySelectorAll('#room-list .room-item[data-room-id]'))
+               .find(i => i.dataset.roomId === arguments[0]);
+             if (!item) return null;
+             if (!item.classList.contains('active')) item.querySelector('.room-button')?.click();
+             return true;",
+            vec![json!(room)],
+        )
+        .await;
         self.wait_active_room(room, DEFAULT_WAIT).await;
     }
 }
@@ -815,16 +808,13 @@ impl Chat {
 
     /// Waits until the focused element matches `selector`.
     pub async fn wait_focus(&self, selector: &str) {
-        self.browser
-            .wait_script(
-                &format!("the focus on {selector}"),
-                DEFAULT_WAIT,
-                "const a = document.activeElement;
-                 return (a && a.matches(arguments[0])) || {focus: a ? a.tagName + '#' + a.id + '.' + a.className : null};",
-                vec![json!(selector)],
-            )
-            .await
-            .or_fail("focus");
+        self.wait_until_with(
+            &format!("the focus on {selector}"),
+            "const a = document.activeElement;
+             return (a && a.matches(arguments[0])) || {focus: a ? a.tagName + '#' + a.id + '.' + a.className : null};",
+            vec![json!(selector)],
+        )
+        .await;
     }
 }
 

@@ -5,25 +5,21 @@
 
 use serde_json::json;
 
-use super::DEFAULT_WAIT;
 use super::chat::{Chat, OrFail};
 
 impl Chat {
     /// Waits until dialog `#<name>-dialog` is open (`open == true`) or closed.
     pub async fn wait_dialog(&self, name: &str, open: bool) {
-        self.browser
-            .wait_script(
-                &format!(
-                    "#{name}-dialog to be {}",
-                    if open { "open" } else { "closed" }
-                ),
-                DEFAULT_WAIT,
-                "const dialog = document.getElementById(arguments[0] + '-dialog');
-                 return dialog.open === arguments[1] || {waiting: dialog.open};",
-                vec![json!(name), json!(open)],
-            )
-            .await
-            .or_fail("dialog");
+        self.wait_until_with(
+            &format!(
+                "#{name}-dialog to be {}",
+                if open { "open" } else { "closed" }
+            ),
+            "const dialog = document.getElementById(arguments[0] + '-dialog');
+             return dialog.open === arguments[1] || {waiting: dialog.open};",
+            vec![json!(name), json!(open)],
+        )
+        .await;
     }
 
     /// Opens the moderator panel from the room bar (once its button is shown) on tab `tab`
@@ -37,18 +33,15 @@ impl Chat {
     /// Shows tab `tab` of the open moderator panel.
     pub async fn panel_tab(&self, tab: &str) {
         self.click(&format!("#moderation-tab-{tab}")).await;
-        self.browser
-            .wait_script(
-                &format!("the panel's {tab} tab to be shown"),
-                DEFAULT_WAIT,
-                "const tab = document.getElementById('moderation-tab-' + arguments[0]);
-                 const panel = document.getElementById('moderation-' + arguments[0]);
-                 return (tab.getAttribute('aria-selected') === 'true' && !panel.hidden)
-                     || {waiting: tab.getAttribute('aria-selected')};",
-                vec![json!(tab)],
-            )
-            .await
-            .or_fail("panel tab");
+        self.wait_until_with(
+            &format!("the panel's {tab} tab to be shown"),
+            "const tab = document.getElementById('moderation-tab-' + arguments[0]);
+             const panel = document.getElementById('moderation-' + arguments[0]);
+             return (tab.getAttribute('aria-selected') === 'true' && !panel.hidden)
+                 || {waiting: tab.getAttribute('aria-selected')};",
+            vec![json!(tab)],
+        )
+        .await;
     }
 
     /// Closes the moderator panel.
@@ -69,21 +62,18 @@ impl Chat {
     /// Clicks the button labelled exactly `label` inside the first element matching `scope`,
     /// tried again while the panel re-renders.
     pub async fn panel_button(&self, scope: &str, label: &str) {
-        self.browser
-            .wait_script(
-                &format!("a button {label:?} in {scope}"),
-                DEFAULT_WAIT,
-                "const scope = document.querySelector(arguments[0]);
-                 if (!scope) return {waiting: 'no ' + arguments[0]};
-                 const buttons = Array.from(scope.querySelectorAll('button'));
-                 const button = buttons.find(b => b.textContent === arguments[1] && !b.disabled);
-                 if (!button) return {waiting: buttons.map(b => b.textContent)};
-                 button.click();
-                 return true;",
-                vec![json!(scope), json!(label)],
-            )
-            .await
-            .or_fail(label);
+        self.wait_until_with(
+            &format!("a button {label:?} in {scope}"),
+            "const scope = document.querySelector(arguments[0]);
+             if (!scope) return {waiting: 'no ' + arguments[0]};
+             const buttons = Array.from(scope.querySelectorAll('button'));
+             const button = buttons.find(b => b.textContent === arguments[1] && !b.disabled);
+             if (!button) return {waiting: buttons.map(b => b.textContent)};
+             button.click();
+             return true;",
+            vec![json!(scope), json!(label)],
+        )
+        .await;
     }
 
     /// Answers the open moderation dialog with `reason` and the duration labelled `duration`
@@ -113,37 +103,31 @@ impl Chat {
 
     /// Clicks the button labelled `label` of the review queue's item whose message is `body`.
     pub async fn review_action(&self, body: &str, label: &str) {
-        self.browser
-            .wait_script(
-                &format!("a button {label:?} for {body:?} in the review queue"),
-                DEFAULT_WAIT,
-                "const item = Array.from(document.querySelectorAll('#moderation-review-list .review-item'))
-                     .find(i => i.querySelector('.body').textContent === arguments[0]);
-                 if (!item) return {waiting: document.getElementById('moderation-review-list').textContent};
-                 const button = Array.from(item.querySelectorAll('button')).find(b => b.textContent === arguments[1]);
-                 if (!button) return {waiting: 'no button'};
-                 button.click();
-                 return true;",
-                vec![json!(body), json!(label)],
-            )
-            .await
-            .or_fail(label);
+        self.wait_until_with(
+            &format!("a button {label:?} for {body:?} in the review queue"),
+            "const item = Array.from(document.querySelectorAll('#moderation-review-list .review-item'))
+                 .find(i => i.querySelector('.body').textContent === arguments[0]);
+             if (!item) return {waiting: document.getElementById('moderation-review-list').textContent};
+             const button = Array.from(item.querySelectorAll('button')).find(b => b.textContent === arguments[1]);
+             if (!button) return {waiting: 'no button'};
+             button.click();
+             return true;",
+            vec![json!(body), json!(label)],
+        )
+        .await;
     }
 
     /// Waits until the panel's row of `user` shows a badge or role containing `text`.
     pub async fn wait_panel_badge(&self, user: &str, text: &str) {
-        self.browser
-            .wait_script(
-                &format!("the panel's row of {user} to show {text:?}"),
-                DEFAULT_WAIT,
-                "const row = document.querySelector(\"#moderation-members-list li[data-user='\" + arguments[0] + \"']\");
-                 if (!row) return {waiting: 'no row'};
-                 const shown = Array.from(row.querySelectorAll('.role, .mod-badge')).map(b => b.textContent);
-                 return shown.some(t => t.includes(arguments[1])) || {waiting: shown};",
-                vec![json!(user), json!(text)],
-            )
-            .await
-            .or_fail("badge");
+        self.wait_until_with(
+            &format!("the panel's row of {user} to show {text:?}"),
+            "const row = document.querySelector(\"#moderation-members-list li[data-user='\" + arguments[0] + \"']\");
+             if (!row) return {waiting: 'no row'};
+             const shown = Array.from(row.querySelectorAll('.role, .mod-badge')).map(b => b.textContent);
+             return shown.some(t => t.includes(arguments[1])) || {waiting: shown};",
+            vec![json!(user), json!(text)],
+        )
+        .await;
     }
 
     /// Waits until the element `#id` shows text containing every one of `parts`.

@@ -79,21 +79,18 @@ pub async fn tab_until(chat: &Chat, selector: &str, max: usize) {
 /// What the page shows of the message `event_id`, once `check` (a script expression over `m`,
 /// the message element) holds: `[textContent of the body, classes, row text]`.
 pub async fn wait_row(chat: &Chat, event_id: &str, what: &str, check: &str) -> Value {
-    chat.browser
-        .wait_script(
-            &format!("message {event_id}: {what}"),
-            DEFAULT_WAIT,
-            &format!(
-                "const m = document.querySelector(\"#timeline .message[data-event-id='\" + arguments[0] + \"']\");
-                 if (!m) {{ return {{waiting: 'no row'}}; }}
-                 const body = m.querySelector('.body');
-                 return ({check}) ? [body ? body.textContent : null, m.className, m.textContent]
-                     : {{waiting: [m.className, m.textContent.slice(0, 200)]}};"
-            ),
-            vec![json!(event_id)],
-        )
-        .await
-        .or_fail(what)
+    chat.wait_until_with(
+        &format!("message {event_id}: {what}"),
+        &format!(
+            "const m = document.querySelector(\"#timeline .message[data-event-id='\" + arguments[0] + \"']\");
+             if (!m) {{ return {{waiting: 'no row'}}; }}
+             const body = m.querySelector('.body');
+             return ({check}) ? [body ? body.textContent : null, m.className, m.textContent]
+                 : {{waiting: [m.className, m.textContent.slice(0, 200)]}};"
+        ),
+        vec![json!(event_id)],
+    )
+    .await
 }
 
 /// The id of the newest confirmed message whose body's text is `body`.
