@@ -65,6 +65,21 @@ impl ApiNode {
         }
     }
 
+    /// A node with two users registered by seed and handle, `owner` and `member`, and the
+    /// public room `name` that `owner` created and `member` joined: (node, owner, member, room).
+    pub async fn with_shared_room(
+        name: &str,
+        owner: (u8, &str),
+        member: (u8, &str),
+    ) -> (ApiNode, ApiUser, ApiUser, String) {
+        let node = ApiNode::start(Vec::new()).await;
+        let owner = ApiUser::registered(node.http, owner.0, owner.1).await;
+        let member = ApiUser::registered(node.http, member.0, member.1).await;
+        let room = owner.create_room(name, "public").await;
+        member.join(&room).await;
+        (node, owner, member, room)
+    }
+
     /// Two nodes, B started with A as its bootstrap peer, once B is connected to A.
     pub async fn pair() -> (ApiNode, ApiNode) {
         let a = ApiNode::start(Vec::new()).await;
@@ -134,17 +149,7 @@ impl ApiNode {
     /// [`METRICS_SOURCE`], so that tests that use up a client address's connections can still
     /// read them.
     pub async fn metric(&self, series: &str) -> u64 {
-        let text = client(Some(METRICS_SOURCE))
-            .get(self.url("/metrics"))
-            .send()
-            .await
-            .expect("metrics")
-            .text()
-            .await
-            .expect("metrics text");
-        text.lines()
-            .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
-            .unwrap_or(0)
+        metric(self.http, Some(METRICS_SOURCE), series).await
     }
 
     /// How many requests the client API refused with `reason` (its refusal counter).
@@ -360,10 +365,20 @@ impl ApiUser {
 
     /// Registers with `handle` (and `display_name`); keeps the token on success.
     pub async fn try_register(&mut self, handle: &str, display_name: Option<&str>) -> Answer {
+        let fields: Vec<(&str, &str)> = display_name
+            .map(|name| ("display_name", name))
+            .into_iter()
+            .collect();
+        self.try_register_with(handle, &fields).await
+    }
+
+    /// Registers with `handle` and the optional `fields` of the request (`display_name`,
+    /// `contact`); keeps the token on success.
+    pub async fn try_register_with(&mut self, handle: &str, fields: &[(&str, &str)]) -> Answer {
         let (challenge, signature) = self.answered_challenge().await;
         let mut body = json!({ "challenge": challenge, "signature": signature, "handle": handle });
-        if let Some(name) = display_name {
-            body["display_name"] = json!(name);
+        for (name, value) in fields {
+            body[*name] = json!(value);
         }
         let answer = self.post("/api/v1/auth/register", body).await;
         if answer.status == 201 {
@@ -403,6 +418,21 @@ impl ApiUser {
             .sign_input(&input)
             .expect("an event signing input");
         (text.to_owned(), hex::encode(signature.as_bytes()))
+    }
+
+    /// Signs `draft` (built or changed by the test, not checked against a node's `prepare`) and
+    /// submits it.
+    pub async fn submit_draft(&self, draft: &EventDraft) -> Answer {
+        let signature = self
+            .secret
+            .sign_input(&draft.signing_input().expect("signing input"))
+            .expect("an event signing input");
+        self.post(
+            "/api/v1/events",
+            json!({ "draft": hex::encode(draft.encode().expect("draft encodes")),
+                    "signature": hex::encode(signature.as_bytes()) }),
+        )
+        .await
     }
 
     /// Signs and submits a prepared draft.
@@ -534,16 +564,7 @@ impl ApiUser {
 
     /// Creates a room the way the clients do: create, join, power levels, join rule, name.
     pub async fn create_room(&self, name: &str, join_rule: &str) -> String {
-        let draft = self.post("/api/v1/rooms/prepare_create", json!({})).await;
-        assert_eq!(draft.status, 200, "{:?}", draft.body);
-        let room = self.submit_room(&draft.body).await;
-        self.must(&room, json!({ "action": "join" })).await;
-        self.must(&room, json!({ "action": "power_levels" })).await;
-        self.must(
-            &room,
-            json!({ "action": "join_rule", "join_rule": join_rule }),
-        )
-        .await;
+        let room = self.create_room_with(json!({}), join_rule).await;
         self.must(&room, json!({ "action": "name", "name": name }))
             .await;
         room
@@ -552,28 +573,28 @@ impl ApiUser {
     /// Starts a direct-message room with `other` (a user key in hex) the way the clients do
     /// (specs/rooms.md §13.5): create with `dm`, join, power levels, invite only, invite.
     pub async fn start_dm(&self, other: &str) -> String {
-        let draft = self
-            .post("/api/v1/rooms/prepare_create", json!({ "dm": true }))
-            .await;
-        assert_eq!(draft.status, 200, "{:?}", draft.body);
-        let room = self.submit_room(&draft.body).await;
-        self.must(&room, json!({ "action": "join" })).await;
-        self.must(&room, json!({ "action": "power_levels" })).await;
-        self.must(
-            &room,
-            json!({ "action": "join_rule", "join_rule": "invite" }),
-        )
-        .await;
+        let room = self.create_room_with(json!({ "dm": true }), "invite").await;
         self.must(&room, json!({ "action": "invite", "user": other }))
             .await;
         room
     }
 
-    /// Submits a create event's draft; returns the new room's id.
-    async fn submit_room(&self, draft: &Value) -> String {
-        let created = self.try_submit(draft).await;
+    /// The steps every new room takes: create (`prepare_create` with `request`), join, power
+    /// levels, join rule; returns the new room's id.
+    async fn create_room_with(&self, request: Value, join_rule: &str) -> String {
+        let draft = self.post("/api/v1/rooms/prepare_create", request).await;
+        assert_eq!(draft.status, 200, "{:?}", draft.body);
+        let created = self.try_submit(&draft.body).await;
         assert_eq!(created.status, 200, "{:?}", created.body);
-        created.body["room"].as_str().expect("room").to_owned()
+        let room = created.body["room"].as_str().expect("room").to_owned();
+        self.must(&room, json!({ "action": "join" })).await;
+        self.must(&room, json!({ "action": "power_levels" })).await;
+        self.must(
+            &room,
+            json!({ "action": "join_rule", "join_rule": join_rule }),
+        )
+        .await;
+        room
     }
 
     /// The event `id` as the room's newest page shows it, if it is there.
@@ -615,6 +636,22 @@ impl ApiUser {
 }
 
 /// An HTTP client without proxies, its connections from `source` when given.
+/// A counter of the `/metrics` of the node whose HTTP API is at `node` (`name{labels}` as
+/// printed), 0 when absent; asked from `source` when given.
+pub async fn metric(node: SocketAddr, source: Option<IpAddr>, series: &str) -> u64 {
+    let text = client(source)
+        .get(format!("http://{node}/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics text");
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
+        .unwrap_or(0)
+}
+
 fn client(source: Option<IpAddr>) -> reqwest::Client {
     reqwest::Client::builder()
         .no_proxy()

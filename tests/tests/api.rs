@@ -558,15 +558,7 @@ async fn blank_messages_are_refused_on_prepare_and_on_submit() {
     draft
         .content
         .insert("body".into(), causerie_crypto::Value::Text(" \t".into()));
-    let input = draft.signing_input().unwrap();
-    let signature = alice.secret.sign_input(&input).unwrap();
-    let submitted = alice
-        .post(
-            "/api/v1/events",
-            json!({ "draft": hex::encode(draft.encode().unwrap()),
-                    "signature": hex::encode(signature.as_bytes()) }),
-        )
-        .await;
+    let submitted = alice.submit_draft(&draft).await;
     assert_eq!(
         (submitted.status, submitted.reason()),
         (400, "empty_message")

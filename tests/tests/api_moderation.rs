@@ -3,16 +3,13 @@
 //! client asked for, a muted member is told why in plain words, and a ban-and-purge leaves the
 //! member's messages redacted in the room's history.
 
-use causerie_tests::api::{ApiNode, ApiUser};
+use causerie_tests::api::ApiNode;
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn moderator_actions_through_the_api() {
-    let node = ApiNode::start(Vec::new()).await;
-    let alice = ApiUser::registered(node.http, 1, "alice").await;
-    let eve = ApiUser::registered(node.http, 5, "eve").await;
-    let room = alice.create_room("moderated", "public").await;
-    eve.join(&room).await;
+    let (_node, alice, eve, room) =
+        ApiNode::with_shared_room("moderated", (1, "alice"), (5, "eve")).await;
     eve.say(&room, "first words").await;
 
     // Malformed ends are refused before anything is signed.

@@ -149,11 +149,8 @@ async fn relations_are_seen_the_same_on_two_nodes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_relations_are_refused_and_nothing_is_stored() {
-    let node = ApiNode::start(Vec::new()).await;
-    let alice = ApiUser::registered(node.http, 3, "alice").await;
-    let bob = ApiUser::registered(node.http, 4, "bob").await;
-    let room = alice.create_room("Lobby", "public").await;
-    bob.join(&room).await;
+    let (node, alice, bob, room) =
+        ApiNode::with_shared_room("Lobby", (3, "alice"), (4, "bob")).await;
     let hello = alice.say(&room, "hello").await;
     let edit = alice.edit(&room, &hello, "hello!").await;
     bob.react(&room, &hello, "👍").await;
@@ -319,17 +316,7 @@ async fn bad_relations_are_refused_and_nothing_is_stored() {
     ] {
         let mut draft = EventDraft::decode(&bytes).unwrap();
         draft.content.insert(key.into(), value);
-        let signature = bob
-            .secret
-            .sign_input(&draft.signing_input().unwrap())
-            .unwrap();
-        let answer = bob
-            .post(
-                "/api/v1/events",
-                json!({ "draft": hex::encode(draft.encode().unwrap()),
-                        "signature": hex::encode(signature.as_bytes()) }),
-            )
-            .await;
+        let answer = bob.submit_draft(&draft).await;
         assert_eq!(
             (answer.status, answer.reason()),
             (400, reason),

@@ -23,11 +23,8 @@ async fn row(observer: &ApiUser, room: &str, user: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn room_views_and_member_rows_carry_mutes_and_ban_terms() {
-    let node = ApiNode::start(Vec::new()).await;
-    let alice = ApiUser::registered(node.http, 1, "alice").await;
-    let bob = ApiUser::registered(node.http, 2, "bob").await;
-    let room = alice.create_room("Restrictions", "public").await;
-    bob.join(&room).await;
+    let (_node, alice, bob, room) =
+        ApiNode::with_shared_room("Restrictions", (1, "alice"), (2, "bob")).await;
     let info = bob.get(&format!("/api/v1/rooms/{room}")).await;
     assert!(info.body["muted"].is_null(), "{:?}", info.body);
     assert!(row(&alice, &room, &bob.key()).await["muted"].is_null());

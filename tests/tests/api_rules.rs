@@ -15,11 +15,8 @@ async fn room_info(user: &ApiUser, room: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_authors_node_refuses_what_the_rules_forbid_in_plain_words() {
-    let mut node = ApiNode::start(Vec::new()).await;
-    let alice = ApiUser::registered(node.http, 1, "alice").await;
-    let bob = ApiUser::registered(node.http, 2, "bob").await;
-    let room = alice.create_room("Rules", "public").await;
-    bob.join(&room).await;
+    let (mut node, alice, bob, room) =
+        ApiNode::with_shared_room("Rules", (1, "alice"), (2, "bob")).await;
     let rules = json!({
         "blocked_words": ["scam"],
         "links": "deny",

@@ -80,20 +80,7 @@ async fn info(node: &NsNode) -> Value {
 
 /// A series of `/metrics` (`name{labels}` as printed), 0 when absent.
 async fn metric(node: &NsNode, series: &str) -> u64 {
-    let text = reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .expect("client")
-        .get(format!("http://{}/metrics", node.api))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("metrics text");
-    text.lines()
-        .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
-        .unwrap_or(0)
+    causerie_tests::api::metric(node.api, None, series).await
 }
 
 /// The ids of a room's events on a user's node (its newest page: the test posts far fewer).

@@ -13,7 +13,6 @@ use causerie_storage::ConnectionKind;
 use causerie_storage::testing::files_contain;
 use causerie_tests::api::{ApiNode, ApiUser, eventually};
 use causerie_tests::cluster::now_ms;
-use serde_json::json;
 
 fn records_file(connections_ms: u64, require_contact: bool) -> ConfigFile {
     ConfigFile {
@@ -30,24 +29,6 @@ fn records_file(connections_ms: u64, require_contact: bool) -> ConfigFile {
     }
 }
 
-/// Registers `user` as `handle` with `contact`; the node's answer.
-async fn register(
-    user: &mut ApiUser,
-    handle: &str,
-    contact: Option<&str>,
-) -> causerie_tests::api::Answer {
-    let (challenge, signature) = user.answered_challenge().await;
-    let mut body = json!({ "challenge": challenge, "signature": signature, "handle": handle });
-    if let Some(contact) = contact {
-        body["contact"] = json!(contact);
-    }
-    let answer = user.post("/api/v1/auth/register", body).await;
-    if answer.status == 201 {
-        user.token = answer.body["token"].as_str().map(str::to_owned);
-    }
-    answer
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn expired_connection_data_leaves_the_raw_files_and_retained_data_stays() {
     let mut node = ApiNode::start_configured(Vec::new(), records_file(3_000, false)).await;
@@ -55,7 +36,9 @@ async fn expired_connection_data_leaves_the_raw_files_and_retained_data_stays() 
     let key = secret.public();
     let mut user = ApiUser::new(node.http, secret);
     let contact = format!("retention-canary-{}@example.org", now_ms());
-    let answer = register(&mut user, "rita", Some(&contact)).await;
+    let answer = user
+        .try_register_with("rita", &[("contact", &contact)])
+        .await;
     assert_eq!(answer.status, 201, "{:?}", answer.body);
     assert_eq!(user.login().await.status, 200);
 
@@ -119,12 +102,16 @@ async fn expired_connection_data_leaves_the_raw_files_and_retained_data_stays() 
 async fn a_node_requiring_contact_data_refuses_registrations_without_it() {
     let mut node = ApiNode::start_configured(Vec::new(), records_file(60_000, true)).await;
     let mut user = ApiUser::new(node.http, UserSecret::generate().expect("key"));
-    let answer = register(&mut user, "nocontact", None).await;
+    let answer = user.try_register_with("nocontact", &[]).await;
     assert_eq!(answer.status, 400);
     assert_eq!(answer.reason(), "contact_required");
-    let answer = register(&mut user, "badcontact", Some("a\u{7}b")).await;
+    let answer = user
+        .try_register_with("badcontact", &[("contact", "a\u{7}b")])
+        .await;
     assert_eq!(answer.reason(), "bad_contact");
-    let answer = register(&mut user, "withcontact", Some("w@example.org")).await;
+    let answer = user
+        .try_register_with("withcontact", &[("contact", "w@example.org")])
+        .await;
     assert_eq!(answer.status, 201, "{:?}", answer.body);
     assert_eq!(node.refused("contact_required").await, 1);
     node.stop().await;

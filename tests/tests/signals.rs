@@ -334,11 +334,7 @@ async fn post_content(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unread_and_mention_counts_follow_the_read_marker() {
-    let a = ApiNode::start(Vec::new()).await;
-    let alice = ApiUser::registered(a.http, 1, "alice").await;
-    let bob = ApiUser::registered(a.http, 2, "bob").await;
-    let room = alice.create_room("Lobby", "public").await;
-    bob.join(&room).await;
+    let (a, alice, bob, room) = ApiNode::with_shared_room("Lobby", (1, "alice"), (2, "bob")).await;
     let room_id: RoomId = room.parse().unwrap();
     let bob_said = bob.say(&room, "hello").await;
     // Bob's own message is read by him; then alice writes three, one mentioning him and one
