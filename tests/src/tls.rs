@@ -12,6 +12,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
+use causerie_node::config::{Config, ConfigFile, Overrides, TlsFile};
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
     KeyUsagePurpose,
@@ -50,6 +51,41 @@ pub enum TlsTestError {
     /// Not an HTTP response.
     #[error("bad response: {0}")]
     BadResponse(String),
+}
+
+/// A loopback port that was free a moment ago (a public origin names the port before the node
+/// binds it).
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+    listener.local_addr().expect("its address").port()
+}
+
+/// The configuration of a node serving HTTPS itself with `tls` on `127.0.0.1:<port>`, its
+/// public origin `https://<domain>:<port>`, its data in `dir/node`, p2p on a loopback port.
+pub fn https_node_config(dir: &Path, domain: &str, port: u16, tls: TlsFile) -> Config {
+    let file = ConfigFile {
+        public_origin: Some(format!("https://{domain}:{port}")),
+        tls: Some(tls),
+        ..ConfigFile::default()
+    };
+    let overrides = Overrides {
+        data_dir: Some(dir.join("node")),
+        listen: vec!["/ip4/127.0.0.1/tcp/0".to_owned()],
+        bootstrap: Vec::new(),
+        http: Some(format!("127.0.0.1:{port}")),
+        ..Overrides::default()
+    };
+    Config::from_parts(file, overrides).expect("test HTTPS config")
+}
+
+/// `[tls] mode = "files"` with `cert_file` and `key_file`.
+pub fn files_mode(cert_file: &Path, key_file: &Path) -> TlsFile {
+    TlsFile {
+        mode: Some("files".to_owned()),
+        cert_file: Some(cert_file.to_owned()),
+        key_file: Some(key_file.to_owned()),
+        ..TlsFile::default()
+    }
 }
 
 /// A test certificate authority.

@@ -16,21 +16,13 @@
 
 use std::time::Instant;
 
-use causerie_node::config::{Config, ConfigFile, Overrides, TlsFile};
 use causerie_tests::browser::LaunchOptions;
 use causerie_tests::browser::chat::{Chat, FEDERATION_WAIT, OrFail, only, setup};
-use causerie_tests::tls::TestCa;
+use causerie_tests::tls::{self, TestCa, free_port};
 use serde_json::json;
 
 /// The test's domain, mapped to loopback in Chromium.
 const DOMAIN: &str = "causerie.test";
-
-/// A loopback port that was free a moment ago (the public origin names the port before the
-/// node binds it).
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn register_join_by_https_link_and_chat() {
@@ -45,24 +37,8 @@ async fn register_join_by_https_link_and_chat() {
     let home = ca.browser_home().unwrap();
     let port = free_port();
     let origin = format!("https://{DOMAIN}:{port}");
-    let file = ConfigFile {
-        public_origin: Some(origin.clone()),
-        tls: Some(TlsFile {
-            mode: Some("files".to_owned()),
-            cert_file: Some(files.cert_file.clone()),
-            key_file: Some(files.key_file.clone()),
-            ..TlsFile::default()
-        }),
-        ..ConfigFile::default()
-    };
-    let overrides = Overrides {
-        data_dir: Some(dir.path().join("node")),
-        listen: vec!["/ip4/127.0.0.1/tcp/0".to_owned()],
-        bootstrap: Vec::new(),
-        http: Some(format!("127.0.0.1:{port}")),
-        ..Overrides::default()
-    };
-    let config = Config::from_parts(file, overrides).unwrap();
+    let served = tls::files_mode(&files.cert_file, &files.key_file);
+    let config = tls::https_node_config(dir.path(), DOMAIN, port, served);
     let node = causerie_node::daemon::start(&config).await.unwrap();
 
     let options = |label: &str| LaunchOptions {

@@ -35,38 +35,35 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use causerie_crypto::address::InviteLink;
-use causerie_node::config::{Config, ConfigFile, Overrides, TlsFile};
+use causerie_node::config::{Config, ConfigFile, TlsFile};
 use causerie_tests::api::{ApiNode, ApiUser};
-use causerie_tests::tls::{self, TestCa};
+use causerie_tests::tls::{self, TestCa, free_port};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 const DOMAIN: &str = "causerie.test";
 const WAIT: Duration = Duration::from_secs(30);
 
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
+fn tls_config(dir: &Path, port: u16, cert_file: &Path, key_file: &Path) -> Config {
+    tls::https_node_config(dir, DOMAIN, port, tls::files_mode(cert_file, key_file))
 }
 
-fn tls_config(dir: &Path, port: u16, cert_file: &Path, key_file: &Path) -> Config {
-    let file = ConfigFile {
-        public_origin: Some(format!("https://{DOMAIN}:{port}")),
-        tls: Some(TlsFile {
-            mode: Some("files".to_owned()),
-            cert_file: Some(cert_file.to_owned()),
-            key_file: Some(key_file.to_owned()),
-            ..TlsFile::default()
-        }),
-        ..ConfigFile::default()
-    };
-    let overrides = Overrides {
-        data_dir: Some(dir.join("node")),
-        listen: vec!["/ip4/127.0.0.1/tcp/0".to_owned()],
-        bootstrap: Vec::new(),
-        http: Some(format!("127.0.0.1:{port}")),
-        ..Overrides::default()
-    };
-    Config::from_parts(file, overrides).unwrap()
+/// Whether `program`, a server a test drives, is installed. When it is not, the test is to be
+/// skipped (a SKIP line says so), unless `CAUSERIE_REQUIRE_<PROGRAM>=1` asks for a failure.
+fn installed(test: &str, program: &str) -> bool {
+    if Path::new(program).exists() {
+        return true;
+    }
+    let name = Path::new(program)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or(program);
+    let var = format!("CAUSERIE_REQUIRE_{}", name.to_uppercase());
+    assert!(
+        std::env::var(&var).as_deref() != Ok("1"),
+        "{name} is required ({var}=1) but {program} is missing"
+    );
+    eprintln!("SKIP {test}: {program} is missing (apt-get install {name})");
+    false
 }
 
 /// A refusal counter of `/metrics`, read over https.
@@ -268,12 +265,7 @@ const NGINX: &str = "/usr/sbin/nginx";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nginx_in_front_of_a_node() {
-    if !Path::new(NGINX).exists() {
-        assert!(
-            std::env::var("CAUSERIE_REQUIRE_NGINX").as_deref() != Ok("1"),
-            "nginx is required (CAUSERIE_REQUIRE_NGINX=1) but {NGINX} is missing"
-        );
-        eprintln!("SKIP nginx_in_front_of_a_node: {NGINX} is missing (apt-get install nginx)");
+    if !installed("nginx_in_front_of_a_node", NGINX) {
         return;
     }
     let https_port = free_port();
@@ -372,12 +364,7 @@ const CADDY: &str = "/usr/bin/caddy";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn caddy_in_front_of_a_node() {
-    if !Path::new(CADDY).exists() {
-        assert!(
-            std::env::var("CAUSERIE_REQUIRE_CADDY").as_deref() != Ok("1"),
-            "caddy is required (CAUSERIE_REQUIRE_CADDY=1) but {CADDY} is missing"
-        );
-        eprintln!("SKIP caddy_in_front_of_a_node: {CADDY} is missing (apt-get install caddy)");
+    if !installed("caddy_in_front_of_a_node", CADDY) {
         return;
     }
     let https_port = free_port();
@@ -449,14 +436,7 @@ const PEBBLE: &str = "/usr/bin/pebble";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acme_certificate_from_pebble() {
-    if !Path::new(PEBBLE).exists() {
-        assert!(
-            std::env::var("CAUSERIE_REQUIRE_PEBBLE").as_deref() != Ok("1"),
-            "pebble is required (CAUSERIE_REQUIRE_PEBBLE=1) but {PEBBLE} is missing"
-        );
-        eprintln!(
-            "SKIP acme_certificate_from_pebble: {PEBBLE} is missing (apt-get install pebble)"
-        );
+    if !installed("acme_certificate_from_pebble", PEBBLE) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -511,25 +491,14 @@ async fn acme_certificate_from_pebble() {
     };
 
     let port = free_port();
-    let file = ConfigFile {
-        public_origin: Some(format!("https://{DOMAIN}:{port}")),
-        tls: Some(TlsFile {
-            mode: Some("acme".to_owned()),
-            contact: Some(vec!["ops@causerie.test".to_owned()]),
-            directory_url: Some(format!("https://localhost:{acme_port}/dir")),
-            directory_ca_file: Some(pebble_files.ca_file.clone()),
-            ..TlsFile::default()
-        }),
-        ..ConfigFile::default()
+    let acme = TlsFile {
+        mode: Some("acme".to_owned()),
+        contact: Some(vec!["ops@causerie.test".to_owned()]),
+        directory_url: Some(format!("https://localhost:{acme_port}/dir")),
+        directory_ca_file: Some(pebble_files.ca_file.clone()),
+        ..TlsFile::default()
     };
-    let overrides = Overrides {
-        data_dir: Some(dir.path().join("node")),
-        listen: vec!["/ip4/127.0.0.1/tcp/0".to_owned()],
-        bootstrap: Vec::new(),
-        http: Some(format!("127.0.0.1:{port}")),
-        ..Overrides::default()
-    };
-    let config = Config::from_parts(file, overrides).unwrap();
+    let config = tls::https_node_config(dir.path(), DOMAIN, port, acme);
     let node = causerie_node::daemon::start(&config).await.unwrap();
     let host = format!("{DOMAIN}:{port}");
     let started = Instant::now();
