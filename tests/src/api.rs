@@ -161,6 +161,40 @@ impl ApiNode {
     }
 }
 
+/// Two connected nodes (see [`ApiNode::pair`]), alice (seed 1) at home on A, bob (seed 2) on
+/// B, and the public room "Lobby" that alice created and bob joined by its invite link: the
+/// cast of the tests of what crosses between two nodes.
+pub struct TwoNodeRoom {
+    /// Node A, alice's home.
+    pub a: ApiNode,
+    /// Node B, bob's home.
+    pub b: ApiNode,
+    /// Alice, on A.
+    pub alice: ApiUser,
+    /// Bob, on B.
+    pub bob: ApiUser,
+    /// The room id.
+    pub room: String,
+}
+
+impl TwoNodeRoom {
+    /// Starts the nodes, registers the users and shares the room.
+    pub async fn start() -> TwoNodeRoom {
+        let (a, b) = ApiNode::pair().await;
+        let alice = ApiUser::registered(a.http, 1, "alice").await;
+        let bob = ApiUser::registered(b.http, 2, "bob").await;
+        let room = alice.create_room("Lobby", "public").await;
+        bob.join_by_link(&alice.invite_link(&room).await).await;
+        TwoNodeRoom {
+            a,
+            b,
+            alice,
+            bob,
+            room,
+        }
+    }
+}
+
 /// A status and JSON body (`null` when the body is not JSON).
 #[derive(Debug, Clone)]
 pub struct Answer {
@@ -504,13 +538,14 @@ impl ApiUser {
     }
 
     /// Joins through the invite link `link` (the node replicates the room first); panics
-    /// unless the join is accepted.
-    pub async fn join_by_link(&self, link: &str) {
+    /// unless the join is accepted. Returns the id of the room joined.
+    pub async fn join_by_link(&self, link: &str) -> String {
         let joined = self
             .post("/api/v1/rooms/join", json!({ "link": link }))
             .await;
         assert_eq!(joined.status, 200, "{:?}", joined.body);
         assert_eq!(self.try_submit(&joined.body["draft"]).await.status, 200);
+        joined.body["room"].as_str().expect("room").to_owned()
     }
 
     /// This user's invite link to `room`.

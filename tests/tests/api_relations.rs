@@ -6,15 +6,8 @@
 #![allow(clippy::unwrap_used)]
 
 use causerie_crypto::{EventDraft, Value as Cbor};
-use causerie_tests::api::{ApiNode, ApiUser, eventually};
+use causerie_tests::api::{ApiNode, ApiUser, TwoNodeRoom, eventually};
 use serde_json::{Value, json};
-
-/// A public room on Alice's node A that Bob, on node B, joined by its link.
-async fn shared_room(alice: &ApiUser, bob: &ApiUser) -> String {
-    let room = alice.create_room("Lobby", "public").await;
-    bob.join_by_link(&alice.invite_link(&room).await).await;
-    room
-}
 
 /// `(key, count, mine)` of each reaction of a shown message.
 fn reactions(event: &Value) -> Vec<(String, u64, bool)> {
@@ -43,10 +36,13 @@ async fn shown_as(user: &ApiUser, room: &str, id: &str, check: impl Fn(&Value) -
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn relations_are_seen_the_same_on_two_nodes() {
-    let (a, b) = ApiNode::pair().await;
-    let alice = ApiUser::registered(a.http, 1, "alice").await;
-    let bob = ApiUser::registered(b.http, 2, "bob").await;
-    let room = shared_room(&alice, &bob).await;
+    let TwoNodeRoom {
+        a: _a,
+        b: _b,
+        alice,
+        bob,
+        room,
+    } = TwoNodeRoom::start().await;
 
     let hello = alice.say(&room, "hello").await;
     let fresh = shown_as(&alice, &room, &hello, |_| true).await;

@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 
 use causerie_tests::api::ApiUser;
 use causerie_tests::netns::{self, Lab, NsNode};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// The nodes' p2p port on their namespace addresses.
 const P2P_PORT: u16 = 7447;
@@ -93,15 +93,6 @@ async fn event_ids(user: &ApiUser, room: &str) -> BTreeSet<String> {
         .iter()
         .filter_map(|e| e["id"].as_str().map(str::to_owned))
         .collect()
-}
-
-/// Joins `room`'s node side by `link`, then the user's own join.
-async fn join_by_link(user: &ApiUser, link: &str) -> String {
-    let answer = user
-        .call("POST", "/rooms/join", json!({ "link": link }))
-        .await;
-    user.submit(&answer["draft"]).await;
-    answer["room"].as_str().expect("room").to_owned()
 }
 
 fn strings(value: &Value) -> Vec<String> {
@@ -247,15 +238,10 @@ async fn a_node_behind_nat_joins_by_link_and_chats_through_the_relay() {
         web_link_a.starts_with("https://a.chat.test/join/"),
         "{web_link_a}"
     );
-    assert_eq!(join_by_link(&carol, web_link_a).await, room);
+    assert_eq!(carol.join_by_link(web_link_a).await, room);
 
     // C's link carries its circuit through A, and not its private address.
-    let link_c = carol
-        .call("GET", &format!("/rooms/{room}/invite"), Value::Null)
-        .await["link"]
-        .as_str()
-        .expect("link")
-        .to_owned();
+    let link_c = carol.invite_link(&room).await;
     assert!(
         link_c.contains(&format!("/p2p/{a_id}/p2p-circuit/p2p/{c_id}")),
         "{link_c}"
@@ -266,7 +252,7 @@ async fn a_node_behind_nat_joins_by_link_and_chats_through_the_relay() {
     let web_link_c = causerie_crypto::address::InviteLink::parse(&link_c)
         .expect("C's link parses")
         .web_link("https://c.chat.test");
-    assert_eq!(join_by_link(&bob, &web_link_c).await, room);
+    assert_eq!(bob.join_by_link(&web_link_c).await, room);
     assert!(metric(&node_b, "causerie_relay_circuits_outbound_total").await >= 1);
     assert!(metric(&node_a, "causerie_relay_served_circuits_total").await >= 1);
     assert!(metric(&node_c, "causerie_relay_circuits_inbound_total").await >= 1);

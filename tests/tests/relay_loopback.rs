@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use causerie_node::config::ConfigFile;
 use causerie_tests::api::{ApiNode, ApiUser};
-use serde_json::{Value, json};
 
 /// How long the reservation may take: AutoNAT confirms A's address 5 s after it has a peer
 /// (30 s later if it first asked C, which answers no probe), and C retries its reservation
@@ -63,33 +62,16 @@ async fn a_node_joins_by_a_link_that_carries_only_a_relay_circuit() {
     let carol = ApiUser::register(c.http, "carol", "Carol").await;
     let bob = ApiUser::register(b.http, "bob", "Bob").await;
     let room = alice.create_room("relayed", "public").await;
-    let link_a = alice
-        .call("GET", &format!("/rooms/{room}/invite"), Value::Null)
-        .await["link"]
-        .as_str()
-        .expect("link")
-        .to_owned();
-    let joined = carol
-        .call("POST", "/rooms/join", json!({ "link": link_a }))
-        .await;
-    carol.submit(&joined["draft"]).await;
+    carol.join_by_link(&alice.invite_link(&room).await).await;
 
     // C's link: its circuit through A, and nothing else (it holds a reservation).
-    let link_c = carol
-        .call("GET", &format!("/rooms/{room}/invite"), Value::Null)
-        .await["link"]
-        .as_str()
-        .expect("link")
-        .to_owned();
+    let link_c = carol.invite_link(&room).await;
     let circuit = format!("/p2p/{a_peer}/p2p-circuit/p2p/{c_peer}");
     assert!(link_c.contains(&circuit), "{link_c}");
     assert_eq!(link_c.matches("via=").count(), 1, "{link_c}");
 
     // B knows no peer: the circuit is its only way in.
-    let joined = bob
-        .call("POST", "/rooms/join", json!({ "link": link_c }))
-        .await;
-    bob.submit(&joined["draft"]).await;
+    bob.join_by_link(&link_c).await;
     assert!(b.metric("causerie_relay_circuits_outbound_total").await >= 1);
     assert!(a.metric("causerie_relay_served_circuits_total").await >= 1);
 

@@ -12,16 +12,8 @@ use std::time::{Duration, Instant};
 use causerie_crypto::signal::{SignalDraft, SignalKind};
 use causerie_crypto::{Content, EventId, NodeSecret, RoomId, UserKey, UserSecret, Value};
 use causerie_node::node::PrepareRequest;
-use causerie_tests::api::{ApiNode, ApiUser, StreamReader, eventually};
+use causerie_tests::api::{ApiNode, ApiUser, StreamReader, TwoNodeRoom, eventually};
 use serde_json::{Value as Json, json};
-
-/// A public room made by `owner`, joined by `guest` through its invite link (guest's node
-/// replicates it first).
-async fn shared_room(owner: &ApiUser, guest: &ApiUser) -> String {
-    let room = owner.create_room("Lobby", "public").await;
-    guest.join_by_link(&owner.invite_link(&room).await).await;
-    room
-}
 
 /// The room list entry of `room` for `user`.
 async fn listed(user: &ApiUser, room: &str) -> Json {
@@ -37,10 +29,13 @@ async fn listed(user: &ApiUser, room: &str) -> Json {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn typing_and_read_markers_cross_nodes_live_and_expire() {
-    let (a, b) = ApiNode::pair().await;
-    let alice = ApiUser::registered(a.http, 1, "alice").await;
-    let bob = ApiUser::registered(b.http, 2, "bob").await;
-    let room = shared_room(&alice, &bob).await;
+    let TwoNodeRoom {
+        a,
+        b,
+        alice,
+        bob,
+        room,
+    } = TwoNodeRoom::start().await;
     let mut bob_stream = StreamReader::open(&bob, "").await;
     let mut alice_stream = StreamReader::open(&alice, "").await;
 
@@ -168,10 +163,13 @@ async fn a_flooding_client_is_refused_and_non_members_may_not_signal() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forged_unsigned_and_wrong_home_signals_are_dropped_and_counted() {
-    let (a, b) = ApiNode::pair().await;
-    let alice = ApiUser::registered(a.http, 1, "alice").await;
-    let bob = ApiUser::registered(b.http, 2, "bob").await;
-    let room = shared_room(&alice, &bob).await;
+    let TwoNodeRoom {
+        a,
+        b,
+        alice,
+        bob,
+        room,
+    } = TwoNodeRoom::start().await;
     let room_id: RoomId = room.parse().unwrap();
     let mut alice_stream = StreamReader::open(&alice, "").await;
     let bob_key = UserSecret::from_seed(&[2; 32]).public();
