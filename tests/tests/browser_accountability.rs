@@ -16,30 +16,16 @@
 
 use std::time::Duration;
 
+use causerie_crypto::NodeKey;
 use causerie_crypto::report::Queue;
-use causerie_crypto::{KeyExport, NodeKey};
 use causerie_tests::api::ApiUser;
 use causerie_tests::browser::DEFAULT_WAIT;
-use causerie_tests::browser::chat::{Chat, ChatTest, FEDERATION_WAIT, OrFail};
+use causerie_tests::browser::chat::{AliceAndBob, Chat, ChatTest, FEDERATION_WAIT, OrFail};
 use causerie_tests::cluster;
 use serde_json::{Value, json};
 
 /// How long the node may take to show what the browser did.
 const NODE_WAIT: Duration = Duration::from_secs(30);
-
-/// The browser user's key as an API user of `node` (the key exported from the browser).
-async fn api_user(chat: &Chat, node: std::net::SocketAddr, key: &str) -> ApiUser {
-    let passphrase = "accountability passphrase";
-    let file = chat.export_key(passphrase).await;
-    let text = std::fs::read(&file).expect("key file");
-    let secret = KeyExport::from_json(&text)
-        .and_then(|export| export.open(passphrase))
-        .unwrap_or_else(|e| panic!("the exported file does not open: {e}"));
-    assert_eq!(hex::encode(secret.public().as_bytes()), key);
-    let mut user = ApiUser::new(node, secret);
-    assert_eq!(user.login().await.status, 200, "login");
-    user
-}
 
 /// The user's reports as the node lists them.
 async fn reports(user: &ApiUser) -> Vec<Value> {
@@ -80,21 +66,26 @@ async fn wait_notice(chat: &Chat, start: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_member_and_the_room_are_reported_from_the_web_client() {
-    let Some(test) =
-        ChatTest::start("a_member_and_the_room_are_reported_from_the_web_client", 1).await
+    let Some(AliceAndBob {
+        test,
+        node,
+        chat,
+        alice_key,
+        room,
+        bob,
+    }) = ChatTest::alice_and_bob(
+        "a_member_and_the_room_are_reported_from_the_web_client",
+        "Accountable",
+    )
+    .await
     else {
         return;
     };
-    let node = test.node(0);
-    let chat = test.open("alice", 0).await;
-    let alice_key = chat.create_identity("alice", "Alice").await;
-    let room = chat.create_room("Accountable", true).await;
-    let bob = ApiUser::register(node, "bob", "Bob").await;
-    bob.join(&room).await;
     let bob_says = "you will regret posting here";
-    let bob_message = bob.say(&room, bob_says).await;
-    chat.wait_message(bob_says, DEFAULT_WAIT).await;
-    let alice = api_user(&chat, node, &alice_key).await;
+    let bob_message = chat.wait_said(&bob, &room, bob_says).await;
+    let alice = chat
+        .api_user(node, &alice_key, "accountability passphrase")
+        .await;
 
     // A member: "Report…" in bob's menu of the member list, not in alice's own.
     let own = chat

@@ -13,9 +13,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use causerie_node::daemon::Running;
 use causerie_tests::browser::chat::{
-    Chat, FEDERATION_WAIT, OrFail, setup, start_node, start_node_answering,
+    Chat, FEDERATION_WAIT, OrFail, OwnNodeTest, setup, start_node_answering,
 };
 use causerie_tests::browser::{Browser, DEFAULT_WAIT, LaunchOptions};
 use causerie_tests::cluster;
@@ -24,21 +23,6 @@ use serde_json::json;
 /// Connection attempts the page must make against the node's empty port before the node comes
 /// back: enough for a doubling backoff to have grown long (0.5 + 1 + 2 + 4 + 8 s).
 const ATTEMPTS_WHILE_DOWN: usize = 6;
-
-/// Starts a node on `http` (a fixed address), trying again while the port is still held.
-async fn restart_on(data: &std::path::Path, http: SocketAddr) -> Running {
-    let deadline = Instant::now() + DEFAULT_WAIT;
-    loop {
-        match start_node(data, &http.to_string()).await {
-            Ok(running) => return running,
-            Err(e) if Instant::now() < deadline => {
-                eprintln!("restart on {http} not yet possible: {e}");
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-            Err(e) => panic!("restart on {http}: {e}"),
-        }
-    }
-}
 
 /// Holds `addr` with a listener that accepts connections and drops them at once (a node that
 /// is down), counting them; returns the count and the listener's task.
@@ -67,16 +51,13 @@ async fn refuse_on(addr: SocketAddr) -> (Arc<AtomicUsize>, tokio::task::JoinHand
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn node_restart_shows_offline_then_reconnects() {
-    let Some(setup) = setup("node_restart_shows_offline_then_reconnects") else {
+    let Some(mut test) = OwnNodeTest::start("node_restart_shows_offline_then_reconnects").await
+    else {
         return;
     };
-    cluster::init_logs();
-    let started = Instant::now();
-    let data = tempfile::tempdir().expect("data dir");
-    let running = start_node(data.path(), "127.0.0.1:0").await.expect("node");
-    let http = running.http_addr;
+    let (http, started) = (test.http, test.started);
 
-    let chat = Chat::open(&setup, "erin", http).await;
+    let chat = test.open("erin").await;
     chat.create_identity("erin", "Erin").await;
     let room = chat.create_room("Outage", true).await;
     let before = "sent before the node stopped";
@@ -85,7 +66,7 @@ async fn node_restart_shows_offline_then_reconnects() {
     chat.mark_document("erin-doc").await;
 
     // The node goes away: the page says so, and keeps trying against the empty port.
-    running.shutdown().await;
+    test.stop_node().await;
     let (attempts, refusing) = refuse_on(http).await;
     chat.wait_until(
         "#connection[data-state=offline]",
@@ -106,7 +87,7 @@ async fn node_restart_shows_offline_then_reconnects() {
 
     // The node comes back on the same address (its sessions are gone): the page logs in again
     // and resumes by itself, without a reload, soon.
-    let running = restart_on(data.path(), http).await;
+    test.restart_node().await;
     let back = Instant::now();
     chat.wait_online().await;
     let reconnected = back.elapsed();
@@ -128,11 +109,7 @@ async fn node_restart_shows_offline_then_reconnects() {
     chat.assert_not_reloaded("erin-doc").await;
 
     chat.close().await;
-    running.shutdown().await;
-    eprintln!(
-        "node_restart_shows_offline_then_reconnects: {:?}",
-        started.elapsed()
-    );
+    test.finish().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -12,10 +12,8 @@
 
 use std::time::Duration;
 
-use causerie_crypto::KeyExport;
 use causerie_tests::api::ApiUser;
-use causerie_tests::browser::DEFAULT_WAIT;
-use causerie_tests::browser::chat::{Chat, ChatTest, OrFail};
+use causerie_tests::browser::chat::{AliceAndBob, Chat, ChatTest, OrFail};
 use causerie_tests::cluster;
 use serde_json::{Value, json};
 
@@ -101,19 +99,20 @@ async fn event(observer: &ApiUser, room: &str, id: &str) -> Option<Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_dialog_cancels_refuses_and_submits() {
-    let Some(test) = ChatTest::start("every_dialog_cancels_refuses_and_submits", 1).await else {
+    let Some(AliceAndBob {
+        test,
+        node,
+        chat,
+        alice_key: alice,
+        room,
+        bob,
+    }) = ChatTest::alice_and_bob("every_dialog_cancels_refuses_and_submits", "Dialogs").await
+    else {
         return;
     };
-    let node = test.node(0);
-    let chat = test.open("alice", 0).await;
-    let alice = chat.create_identity("alice", "Alice").await;
-    let room = chat.create_room("Dialogs", true).await;
-    let bob = ApiUser::register(node, "bob", "Bob").await;
-    bob.join(&room).await;
     let carol = ApiUser::register(node, "carol", "Carol").await;
     let bob_says = "a message from bob";
-    let bob_message = bob.say(&room, bob_says).await;
-    chat.wait_message(bob_says, DEFAULT_WAIT).await;
+    let bob_message = chat.wait_said(&bob, &room, bob_says).await;
     let bob_row = format!("#members .member[data-user='{}']", bob.key());
     chat.element(&bob_row).await;
 
@@ -325,13 +324,7 @@ async fn every_dialog_cancels_refuses_and_submits() {
         0,
         "a cancelled export saves nothing"
     );
-    let passphrase = "🔑 twelve chars";
-    let file = chat.export_key(passphrase).await;
-    let text = std::fs::read(&file).expect("key file");
-    let opened = KeyExport::from_json(&text)
-        .and_then(|export| export.open(passphrase))
-        .unwrap_or_else(|e| panic!("the exported file does not open: {e}"));
-    assert_eq!(hex::encode(opened.public().as_bytes()), alice);
+    let (file, _) = chat.exported_secret("🔑 twelve chars", &alice).await;
     let kept = tempfile::tempdir().expect("temp dir");
     let key_file = kept.path().join("alice.json");
     std::fs::copy(&file, &key_file).expect("keep the key file");

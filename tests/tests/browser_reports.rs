@@ -8,10 +8,9 @@
 
 use std::time::Duration;
 
-use causerie_crypto::KeyExport;
 use causerie_tests::api::ApiUser;
 use causerie_tests::browser::DEFAULT_WAIT;
-use causerie_tests::browser::chat::{Chat, ChatTest, OrFail};
+use causerie_tests::browser::chat::{AliceAndBob, Chat, ChatTest, OrFail};
 use causerie_tests::cluster;
 use serde_json::{Value, json};
 
@@ -40,24 +39,23 @@ async fn reports(alice: &ApiUser) -> Vec<Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_is_reported_from_its_menu_and_listed_in_my_reports() {
-    let Some(test) = ChatTest::start(
+    let Some(AliceAndBob {
+        test,
+        node,
+        chat,
+        alice_key,
+        room,
+        bob,
+    }) = ChatTest::alice_and_bob(
         "a_message_is_reported_from_its_menu_and_listed_in_my_reports",
-        1,
+        "Reports",
     )
     .await
     else {
         return;
     };
-    cluster::init_logs();
-    let node = test.node(0);
-    let chat = test.open("alice", 0).await;
-    let alice_key = chat.create_identity("alice", "Alice").await;
-    let room = chat.create_room("Reports", true).await;
-    let bob = ApiUser::register(node, "bob", "Bob").await;
-    bob.join(&room).await;
     let bob_says = "cheap followers, click my link";
-    let bob_message = bob.say(&room, bob_says).await;
-    chat.wait_message(bob_says, DEFAULT_WAIT).await;
+    let bob_message = chat.wait_said(&bob, &room, bob_says).await;
     let alice_says = "a message from alice";
     chat.send(alice_says).await;
     chat.wait_message(alice_says, DEFAULT_WAIT).await;
@@ -86,15 +84,7 @@ async fn a_message_is_reported_from_its_menu_and_listed_in_my_reports() {
     );
 
     // The key, to ask the node as alice.
-    let passphrase = "reports passphrase";
-    let file = chat.export_key(passphrase).await;
-    let text = std::fs::read(&file).expect("key file");
-    let secret = KeyExport::from_json(&text)
-        .and_then(|export| export.open(passphrase))
-        .unwrap_or_else(|e| panic!("the exported file does not open: {e}"));
-    assert_eq!(hex::encode(secret.public().as_bytes()), alice_key);
-    let mut alice = ApiUser::new(node, secret);
-    assert_eq!(alice.login().await.status, 200, "alice logs in");
+    let alice = chat.api_user(node, &alice_key, "reports passphrase").await;
 
     // Cancelled: nothing is sent.
     chat.menu_item(&bob_row, "Report…").await;

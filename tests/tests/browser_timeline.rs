@@ -27,15 +27,12 @@
 //! Screenshots go to `target/browser-artifacts/<test>/`. Skipped with a SKIP line when
 //! Chromium is missing, unless `CAUSERIE_REQUIRE_BROWSER=1`.
 
-use std::net::SocketAddr;
-use std::time::{Duration, Instant};
-
-use causerie_node::daemon::Running;
 use causerie_tests::api::{ApiUser, StreamReader};
 use causerie_tests::browser::DEFAULT_WAIT;
-use causerie_tests::browser::chat::{Chat, ChatTest, FEDERATION_WAIT, OrFail, setup, start_node};
+use causerie_tests::browser::chat::{
+    AliceAndBob, Chat, ChatTest, FEDERATION_WAIT, OrFail, OwnNodeTest,
+};
 use causerie_tests::browser::timeline::{keys, message_id, press, tab_until, wait_row};
-use causerie_tests::cluster;
 use serde_json::{Value, json};
 
 /// The event `id` as the node lists it in `room`, seen by `user`.
@@ -369,40 +366,22 @@ async fn timeline_groups_renders_and_relates_messages() {
     test.finish().await;
 }
 
-/// Starts a node on `http` (a fixed address), trying again while the port is still held.
-async fn restart_on(data: &std::path::Path, http: SocketAddr) -> Running {
-    let deadline = Instant::now() + DEFAULT_WAIT;
-    loop {
-        match start_node(data, &http.to_string()).await {
-            Ok(running) => return running,
-            Err(e) if Instant::now() < deadline => {
-                eprintln!("restart on {http} not yet possible: {e}");
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-            Err(e) => panic!("restart on {http}: {e}"),
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn messages_written_offline_are_sent_in_order_once_the_node_is_back() {
-    let test = "messages_written_offline_are_sent_in_order_once_the_node_is_back";
-    let Some(setup) = setup(test) else {
+    let Some(mut test) =
+        OwnNodeTest::start("messages_written_offline_are_sent_in_order_once_the_node_is_back")
+            .await
+    else {
         return;
     };
-    cluster::init_logs();
-    let started = Instant::now();
-    let data = tempfile::tempdir().expect("data dir");
-    let running = start_node(data.path(), "127.0.0.1:0").await.expect("node");
-    let http = running.http_addr;
-    let chat = Chat::open(&setup, "erin", http).await;
+    let chat = test.open("erin").await;
     chat.create_identity("erin", "Erin").await;
     let room = chat.create_room("Outbox", true).await;
     chat.send("written while online").await;
     chat.wait_online().await;
     chat.mark_document("outbox-doc").await;
 
-    running.shutdown().await;
+    test.stop_node().await;
     chat.wait_until(
         "#connection[data-state=offline]",
         "const c = document.querySelector('#connection');
@@ -427,7 +406,7 @@ async fn messages_written_offline_are_sent_in_order_once_the_node_is_back() {
     assert_eq!(pending, json!(queued));
     chat.shot("written while the node is down").await;
 
-    let running = restart_on(data.path(), http).await;
+    test.restart_node().await;
     chat.wait_online().await;
     chat.wait_active_room_or_select(&room).await;
     for text in queued {
@@ -448,8 +427,7 @@ async fn messages_written_offline_are_sent_in_order_once_the_node_is_back() {
     chat.assert_not_reloaded("outbox-doc").await;
     chat.shot("sent once the node is back").await;
     chat.close().await;
-    running.shutdown().await;
-    eprintln!("{test}: {:?}", started.elapsed());
+    test.finish().await;
 }
 
 /// Waits until the typing line under alice's composer reads `expected` ('' for none).
@@ -469,16 +447,17 @@ async fn wait_typing_line(chat: &Chat, expected: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn typing_and_unread_messages_show_as_they_happen() {
-    let Some(test) = ChatTest::start("typing_and_unread_messages_show_as_they_happen", 1).await
+    let Some(AliceAndBob {
+        test,
+        chat,
+        alice_key: alice,
+        room,
+        bob,
+        ..
+    }) = ChatTest::alice_and_bob("typing_and_unread_messages_show_as_they_happen", "Signals").await
     else {
         return;
     };
-    let node = test.node(0);
-    let chat = test.open("alice", 0).await;
-    let alice = chat.create_identity("alice", "Alice").await;
-    let room = chat.create_room("Signals", true).await;
-    let bob = ApiUser::register(node, "bob", "Bob").await;
-    bob.join(&room).await;
     let mut bob_stream = StreamReader::open(&bob, "").await;
     let typing_path = format!("/api/v1/rooms/{room}/typing");
 

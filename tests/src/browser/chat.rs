@@ -6,11 +6,13 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use causerie_crypto::{KeyExport, UserSecret};
 use causerie_node::config::{Config, ConfigFile, Overrides};
 use causerie_node::daemon::{self, Running};
 use serde_json::{Value, json};
 
 use super::{Browser, BrowserError, BrowserSetup, DEFAULT_WAIT, Element, LaunchOptions, Result};
+use crate::api::ApiUser;
 use crate::cluster::{self, Cluster};
 
 /// Patience for steps that cross the network between two nodes (join by link, live delivery).
@@ -79,6 +81,113 @@ impl ChatTest {
     /// Stops the nodes and prints how long the test took.
     pub async fn finish(self) {
         self.cluster.shutdown().await;
+        eprintln!("{}: {:?}", self.test, self.started.elapsed());
+    }
+}
+
+/// The usual cast of a browser test on one node: alice signed in in the browser, a public room
+/// of hers open, and bob, through the client API, a member of it.
+pub struct AliceAndBob {
+    /// The test (its node and browser setup).
+    pub test: ChatTest,
+    /// The node's HTTP address.
+    pub node: SocketAddr,
+    /// Alice's browser.
+    pub chat: Chat,
+    /// Alice's user key.
+    pub alice_key: String,
+    /// The room alice created.
+    pub room: String,
+    /// Bob, through the client API.
+    pub bob: ApiUser,
+}
+
+impl ChatTest {
+    /// Starts `test` on one node with [`AliceAndBob`] in the public room `room_name`, or `None`
+    /// when the test is skipped.
+    pub async fn alice_and_bob(test: &'static str, room_name: &str) -> Option<AliceAndBob> {
+        let test = ChatTest::start(test, 1).await?;
+        let node = test.node(0);
+        let chat = test.open("alice", 0).await;
+        let alice_key = chat.create_identity("alice", "Alice").await;
+        let room = chat.create_room(room_name, true).await;
+        let bob = ApiUser::register(node, "bob", "Bob").await;
+        bob.join(&room).await;
+        Some(AliceAndBob {
+            test,
+            node,
+            chat,
+            alice_key,
+            room,
+            bob,
+        })
+    }
+}
+
+/// A browser test whose node is its own, to stop and start again at the same address (the
+/// outage tests): the browser setup, the node, and the test's clock.
+pub struct OwnNodeTest {
+    /// Where the node serves the web client (the same after a restart).
+    pub http: SocketAddr,
+    /// When the test started.
+    pub started: Instant,
+    setup: BrowserSetup,
+    data: tempfile::TempDir,
+    running: Option<Running>,
+    test: &'static str,
+}
+
+impl OwnNodeTest {
+    /// Starts the node for `test` (on any loopback port), or `None` when the test is skipped.
+    pub async fn start(test: &'static str) -> Option<OwnNodeTest> {
+        let setup = setup(test)?;
+        cluster::init_logs();
+        let started = Instant::now();
+        let data = tempfile::tempdir().expect("data dir");
+        let running = start_node(data.path(), "127.0.0.1:0").await.expect("node");
+        Some(OwnNodeTest {
+            http: running.http_addr,
+            started,
+            setup,
+            data,
+            running: Some(running),
+            test,
+        })
+    }
+
+    /// A browser named `label` showing the node's web client.
+    pub async fn open(&self, label: &str) -> Chat {
+        Chat::open(&self.setup, label, self.http).await
+    }
+
+    /// Stops the node.
+    pub async fn stop_node(&mut self) {
+        if let Some(running) = self.running.take() {
+            running.shutdown().await;
+        }
+    }
+
+    /// Starts the node again on its data and address, trying again while the port is still
+    /// held.
+    pub async fn restart_node(&mut self) {
+        let http = self.http;
+        let deadline = Instant::now() + DEFAULT_WAIT;
+        let running = loop {
+            match start_node(self.data.path(), &http.to_string()).await {
+                Ok(running) => break running,
+                Err(e) if Instant::now() < deadline => {
+                    eprintln!("restart on {http} not yet possible: {e}");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(e) => panic!("restart on {http}: {e}"),
+            }
+        };
+        self.running = Some(running);
+    }
+
+    /// Stops the node and prints how long the test took.
+    pub async fn finish(mut self) {
+        self.stop_node().await;
         eprintln!("{}: {:?}", self.test, self.started.elapsed());
     }
 }
@@ -448,6 +557,14 @@ impl Chat {
             .collect())
     }
 
+    /// `speaker` says `body` in `room` through the client API; returns the message's id once
+    /// this page shows it.
+    pub async fn wait_said(&self, speaker: &ApiUser, room: &str, body: &str) -> String {
+        let id = speaker.say(room, body).await;
+        self.wait_message(body, DEFAULT_WAIT).await;
+        id
+    }
+
     /// Waits for `#connection[data-state=online]`.
     pub async fn wait_online(&self) {
         self.browser
@@ -562,6 +679,27 @@ impl Chat {
             self.close_profile().await;
         }
         file
+    }
+
+    /// Exports the key with `passphrase` (see [`Chat::export_key`]) and opens the file again;
+    /// panics unless it holds the user key `key` (hex). Returns the file and the key.
+    pub async fn exported_secret(&self, passphrase: &str, key: &str) -> (PathBuf, UserSecret) {
+        let file = self.export_key(passphrase).await;
+        let text = std::fs::read(&file).expect("key file");
+        let secret = KeyExport::from_json(&text)
+            .and_then(|export| export.open(passphrase))
+            .unwrap_or_else(|e| panic!("the exported file does not open: {e}"));
+        assert_eq!(hex::encode(secret.public().as_bytes()), key);
+        (file, secret)
+    }
+
+    /// The browser user's key `key`, exported with `passphrase`, as an API user of `node`,
+    /// logged in.
+    pub async fn api_user(&self, node: SocketAddr, key: &str, passphrase: &str) -> ApiUser {
+        let (_, secret) = self.exported_secret(passphrase, key).await;
+        let mut user = ApiUser::new(node, secret);
+        assert_eq!(user.login().await.status, 200, "login");
+        user
     }
 
     /// Whether the dialog `#<name>-dialog` is open.
