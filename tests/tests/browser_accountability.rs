@@ -20,7 +20,7 @@ use causerie_crypto::NodeKey;
 use causerie_crypto::report::Queue;
 use causerie_tests::api::ApiUser;
 use causerie_tests::browser::DEFAULT_WAIT;
-use causerie_tests::browser::chat::{AliceAndBob, Chat, ChatTest, FEDERATION_WAIT, OrFail};
+use causerie_tests::browser::chat::{Chat, ChatTest, FEDERATION_WAIT, OrFail};
 use causerie_tests::cluster;
 use serde_json::{Value, json};
 
@@ -66,14 +66,7 @@ async fn wait_notice(chat: &Chat, start: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_member_and_the_room_are_reported_from_the_web_client() {
-    let Some(AliceAndBob {
-        test,
-        node,
-        chat,
-        alice_key,
-        room,
-        bob,
-    }) = ChatTest::alice_and_bob(
+    let Some((test, chat, alice_key, room, bob)) = ChatTest::alice_and_bob(
         "a_member_and_the_room_are_reported_from_the_web_client",
         "Accountable",
     )
@@ -81,6 +74,7 @@ async fn a_member_and_the_room_are_reported_from_the_web_client() {
     else {
         return;
     };
+    let node = test.node(0);
     let bob_says = "you will regret posting here";
     let bob_message = chat.wait_said(&bob, &room, bob_says).await;
     let alice = chat

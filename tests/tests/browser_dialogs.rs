@@ -13,7 +13,7 @@
 use std::time::Duration;
 
 use causerie_tests::api::ApiUser;
-use causerie_tests::browser::chat::{AliceAndBob, Chat, ChatTest, OrFail};
+use causerie_tests::browser::chat::{Chat, ChatTest, OrFail};
 use causerie_tests::cluster;
 use serde_json::{Value, json};
 
@@ -99,17 +99,12 @@ async fn event(observer: &ApiUser, room: &str, id: &str) -> Option<Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_dialog_cancels_refuses_and_submits() {
-    let Some(AliceAndBob {
-        test,
-        node,
-        chat,
-        alice_key: alice,
-        room,
-        bob,
-    }) = ChatTest::alice_and_bob("every_dialog_cancels_refuses_and_submits", "Dialogs").await
+    let Some((test, chat, alice, room, bob)) =
+        ChatTest::alice_and_bob("every_dialog_cancels_refuses_and_submits", "Dialogs").await
     else {
         return;
     };
+    let node = test.node(0);
     let carol = ApiUser::register(node, "carol", "Carol").await;
     let bob_says = "a message from bob";
     let bob_message = chat.wait_said(&bob, &room, bob_says).await;

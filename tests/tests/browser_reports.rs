@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use causerie_tests::api::ApiUser;
 use causerie_tests::browser::DEFAULT_WAIT;
-use causerie_tests::browser::chat::{AliceAndBob, Chat, ChatTest, OrFail};
+use causerie_tests::browser::chat::{Chat, ChatTest, OrFail};
 use causerie_tests::cluster;
 use serde_json::{Value, json};
 
@@ -39,14 +39,7 @@ async fn reports(alice: &ApiUser) -> Vec<Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_is_reported_from_its_menu_and_listed_in_my_reports() {
-    let Some(AliceAndBob {
-        test,
-        node,
-        chat,
-        alice_key,
-        room,
-        bob,
-    }) = ChatTest::alice_and_bob(
+    let Some((test, chat, alice_key, room, bob)) = ChatTest::alice_and_bob(
         "a_message_is_reported_from_its_menu_and_listed_in_my_reports",
         "Reports",
     )
@@ -54,6 +47,7 @@ async fn a_message_is_reported_from_its_menu_and_listed_in_my_reports() {
     else {
         return;
     };
+    let node = test.node(0);
     let bob_says = "cheap followers, click my link";
     let bob_message = chat.wait_said(&bob, &room, bob_says).await;
     let alice_says = "a message from alice";

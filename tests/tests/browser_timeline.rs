@@ -29,10 +29,10 @@
 
 use causerie_tests::api::{ApiUser, StreamReader};
 use causerie_tests::browser::DEFAULT_WAIT;
-use causerie_tests::browser::chat::{
-    AliceAndBob, Chat, ChatTest, FEDERATION_WAIT, OrFail, OwnNodeTest,
+use causerie_tests::browser::chat::{Chat, ChatTest, FEDERATION_WAIT, OrFail, OwnNodeTest};
+use causerie_tests::browser::timeline::{
+    composer_value, keys, message_id, press, tab_until, wait_row,
 };
-use causerie_tests::browser::timeline::{keys, message_id, press, tab_until, wait_row};
 use serde_json::{Value, json};
 
 /// The event `id` as the node lists it in `room`, seen by `user`.
@@ -155,13 +155,7 @@ async fn timeline_groups_renders_and_relates_messages() {
     chat.shot("mention completion").await;
     press(&chat, keys::TAB).await;
     press(&chat, "look at this").await;
-    let value = chat
-        .element("#composer")
-        .await
-        .property("value")
-        .await
-        .or_fail("composer value");
-    assert_eq!(value, json!("@bob look at this"));
+    assert_eq!(composer_value(&chat).await, json!("@bob look at this"));
     press(&chat, keys::ENTER).await;
     let mention = message_id(&chat, "@bob look at this").await;
     let stored = node_event(&bob, &room, &mention).await;
@@ -447,14 +441,8 @@ async fn wait_typing_line(chat: &Chat, expected: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn typing_and_unread_messages_show_as_they_happen() {
-    let Some(AliceAndBob {
-        test,
-        chat,
-        alice_key: alice,
-        room,
-        bob,
-        ..
-    }) = ChatTest::alice_and_bob("typing_and_unread_messages_show_as_they_happen", "Signals").await
+    let Some((test, chat, alice, room, bob)) =
+        ChatTest::alice_and_bob("typing_and_unread_messages_show_as_they_happen", "Signals").await
     else {
         return;
     };
@@ -506,13 +494,7 @@ async fn typing_and_unread_messages_show_as_they_happen() {
     .await;
     press(&chat, keys::TAB).await;
     press(&chat, "time").await;
-    let value = chat
-        .element("#composer")
-        .await
-        .property("value")
-        .await
-        .or_fail("composer value");
-    assert_eq!(value, json!("party 🎉 time"));
+    assert_eq!(composer_value(&chat).await, json!("party 🎉 time"));
     press(&chat, keys::ENTER).await;
     chat.wait_message("party 🎉 time", DEFAULT_WAIT).await;
     let code = "```\nfn main() { println!(\"<b>hi</b>\"); }\n```";

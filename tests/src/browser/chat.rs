@@ -85,42 +85,22 @@ impl ChatTest {
     }
 }
 
-/// The usual cast of a browser test on one node: alice signed in in the browser, a public room
-/// of hers open, and bob, through the client API, a member of it.
-pub struct AliceAndBob {
-    /// The test (its node and browser setup).
-    pub test: ChatTest,
-    /// The node's HTTP address.
-    pub node: SocketAddr,
-    /// Alice's browser.
-    pub chat: Chat,
-    /// Alice's user key.
-    pub alice_key: String,
-    /// The room alice created.
-    pub room: String,
-    /// Bob, through the client API.
-    pub bob: ApiUser,
-}
-
 impl ChatTest {
-    /// Starts `test` on one node with [`AliceAndBob`] in the public room `room_name`, or `None`
-    /// when the test is skipped.
-    pub async fn alice_and_bob(test: &'static str, room_name: &str) -> Option<AliceAndBob> {
+    /// The usual cast of a browser test, on one node: alice signed in in the browser with a
+    /// public room of hers, `room_name`, open, and bob, through the client API, a member of it.
+    /// Returns (the test, alice's browser, alice's user key, the room id, bob), or `None` when
+    /// the test is skipped.
+    pub async fn alice_and_bob(
+        test: &'static str,
+        room_name: &str,
+    ) -> Option<(ChatTest, Chat, String, String, ApiUser)> {
         let test = ChatTest::start(test, 1).await?;
-        let node = test.node(0);
         let chat = test.open("alice", 0).await;
         let alice_key = chat.create_identity("alice", "Alice").await;
         let room = chat.create_room(room_name, true).await;
-        let bob = ApiUser::register(node, "bob", "Bob").await;
+        let bob = ApiUser::register(test.node(0), "bob", "Bob").await;
         bob.join(&room).await;
-        Some(AliceAndBob {
-            test,
-            node,
-            chat,
-            alice_key,
-            room,
-            bob,
-        })
+        Some((test, chat, alice_key, room, bob))
     }
 }
 

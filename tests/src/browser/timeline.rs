@@ -93,6 +93,15 @@ pub async fn wait_row(chat: &Chat, event_id: &str, what: &str, check: &str) -> V
     .await
 }
 
+/// What the composer holds (its `value`).
+pub async fn composer_value(chat: &Chat) -> Value {
+    chat.element("#composer")
+        .await
+        .property("value")
+        .await
+        .or_fail("composer value")
+}
+
 /// The id of the newest confirmed message whose body's text is `body`.
 pub async fn message_id(chat: &Chat, body: &str) -> String {
     chat.wait_message(body, DEFAULT_WAIT).await.event_id
