@@ -632,6 +632,15 @@ impl ApiUser {
         room
     }
 
+    /// The entry of `room` in this user's room list (`GET /rooms`), if it is listed.
+    pub async fn listed(&self, room: &str) -> Option<Value> {
+        let rooms = self.get("/api/v1/rooms").await;
+        assert_eq!(rooms.status, 200, "{:?}", rooms.body);
+        rooms.body["rooms"]
+            .as_array()
+            .and_then(|rooms| rooms.iter().find(|r| r["room"] == room).cloned())
+    }
+
     /// The event `id` as the room's newest page shows it, if it is there.
     pub async fn shown(&self, room: &str, id: &str) -> Option<Value> {
         let page = self.get(&format!("/api/v1/rooms/{room}/messages")).await;

@@ -332,19 +332,13 @@ async fn bad_relations_are_refused_and_nothing_is_stored() {
 
 /// `(dm, join_rule, membership)` of `room` in `user`'s rooms list.
 async fn dm_of(user: &ApiUser, room: &str) -> Option<(Value, Value, Value)> {
-    let rooms = user.get("/api/v1/rooms").await;
-    rooms.body["rooms"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["room"] == room)
-        .map(|r| {
-            (
-                r["dm"].clone(),
-                r["join_rule"].clone(),
-                r["membership"].clone(),
-            )
-        })
+    user.listed(room).await.map(|r| {
+        (
+            r["dm"].clone(),
+            r["join_rule"].clone(),
+            r["membership"].clone(),
+        )
+    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -383,13 +377,6 @@ async fn a_direct_message_room_is_listed_as_one_on_both_nodes() {
     assert_eq!(dm, json!({ "with": bob.key(), "handle": "bob" }));
     // Ordinary rooms say `dm: null`.
     let lobby = alice.create_room("Lobby", "public").await;
-    let rooms = alice.get("/api/v1/rooms").await;
-    let lobby = rooms.body["rooms"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["room"] == lobby.as_str())
-        .unwrap()
-        .clone();
+    let lobby = alice.listed(&lobby).await.unwrap();
     assert_eq!(lobby["dm"], Value::Null);
 }

@@ -17,14 +17,7 @@ use serde_json::{Value as Json, json};
 
 /// The room list entry of `room` for `user`.
 async fn listed(user: &ApiUser, room: &str) -> Json {
-    let rooms = user.get("/api/v1/rooms").await;
-    rooms.body["rooms"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["room"] == room)
-        .cloned()
-        .expect("the room is listed")
+    user.listed(room).await.expect("the room is listed")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
