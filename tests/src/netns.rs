@@ -109,14 +109,7 @@ pub fn run(program: &str, args: &[&str]) -> Result<String> {
         .args(args)
         .stdin(Stdio::null())
         .output()?;
-    if !output.status.success() {
-        return Err(NetnsError::Command {
-            command: format!("{program} {}", args.join(" ")),
-            status: output.status.to_string(),
-            stderr: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
-        });
-    }
-    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    stdout_of(program, args, output)
 }
 
 /// Runs a program with `input` on its stdin (an nftables ruleset, say).
@@ -131,6 +124,11 @@ pub fn run_with_input(program: &str, args: &[&str], input: &str) -> Result<Strin
         stdin.write_all(input.as_bytes())?;
     }
     let output = child.wait_with_output()?;
+    stdout_of(program, args, output)
+}
+
+/// The stdout of a finished `program` run with `args`, or its failure with its stderr.
+fn stdout_of(program: &str, args: &[&str], output: std::process::Output) -> Result<String> {
     if !output.status.success() {
         return Err(NetnsError::Command {
             command: format!("{program} {}", args.join(" ")),
