@@ -179,6 +179,29 @@ impl TestUser {
     pub fn state_key(&self) -> String {
         user_state_key(&self.key)
     }
+
+    /// The request to prepare `kind` (with `state_key` and `content`) in `room` as this user.
+    pub fn request(
+        &self,
+        room: RoomId,
+        kind: &str,
+        state_key: Option<&str>,
+        content: Content,
+    ) -> PrepareRequest {
+        PrepareRequest {
+            room,
+            author: self.key,
+            kind: kind.to_owned(),
+            state_key: state_key.map(str::to_owned),
+            content,
+            attestation: self.attestation.id(),
+        }
+    }
+
+    /// The request to prepare the text message `body` in `room` as this user.
+    pub fn message_request(&self, room: RoomId, body: &str) -> PrepareRequest {
+        self.request(room, kinds::MESSAGE, None, text_content(body))
+    }
 }
 
 /// One cluster member: its configuration (data dir) and, while it runs in-process, the daemon.
@@ -551,14 +574,7 @@ impl Cluster {
     ) -> Result<(Event, IngestOutcome)> {
         let node = self.node(user.home);
         let draft = node
-            .prepare(PrepareRequest {
-                room,
-                author: user.key,
-                kind: kind.to_owned(),
-                state_key: state_key.map(str::to_owned),
-                content,
-                attestation: user.attestation.id(),
-            })
+            .prepare(user.request(room, kind, state_key, content))
             .await?;
         let event = draft.sign(&user.secret)?;
         let outcome = ingest_one(node, event.clone()).await?;

@@ -267,14 +267,7 @@ async fn events_from_peers_are_hidden_and_human_bans_are_never_lifted() -> Resul
     // A message signed before the rule, delivered after it by a peer, as a modified node would.
     let draft = cluster
         .node(1)
-        .prepare(causerie_node::node::PrepareRequest {
-            room,
-            author: mallory.key,
-            kind: kinds::MESSAGE.to_owned(),
-            state_key: None,
-            content: text_content("late"),
-            attestation: mallory.attestation.id(),
-        })
+        .prepare(mallory.message_request(room, "late"))
         .await?;
     let late = draft.sign(&mallory.secret)?;
     let mut handle = Rule {

@@ -11,7 +11,7 @@
 
 use causerie_crypto::event::kinds;
 use causerie_crypto::{Content, Event, EventDraft, RoomId, UserSecret};
-use causerie_node::node::{IngestOutcome, Node, PrepareRequest};
+use causerie_node::node::{IngestOutcome, Node};
 use causerie_room::policy::{POLICY_RULE, Recommendation, Rule, Target};
 use causerie_room::{Membership, Source};
 use causerie_tests::cluster::{
@@ -77,14 +77,7 @@ async fn draft(
     content: Content,
 ) -> Result<EventDraft> {
     Ok(node
-        .prepare(PrepareRequest {
-            room,
-            author: user.key,
-            kind: kind.to_owned(),
-            state_key,
-            content,
-            attestation: user.attestation.id(),
-        })
+        .prepare(user.request(room, kind, state_key.as_deref(), content))
         .await?)
 }
 

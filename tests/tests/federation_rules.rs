@@ -67,14 +67,7 @@ async fn rule_breaking_raw_events_are_stopped_by_every_node() {
     // 1. A blocked word, signed on the current history: every node rejects it.
     let draft = cluster
         .node(1)
-        .prepare(causerie_node::node::PrepareRequest {
-            room,
-            author: bob.key,
-            kind: kinds::MESSAGE.to_owned(),
-            state_key: None,
-            content: text_content("x"),
-            attestation: bob.attestation.id(),
-        })
+        .prepare(bob.message_request(room, "x"))
         .await
         .expect("prepare");
     let now = now_ms();

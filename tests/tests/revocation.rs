@@ -6,13 +6,10 @@
 //! shown), while the earlier message stays on every node. C, started again, learns the
 //! statement from its peers and hides the new event too.
 
-use causerie_crypto::event::kinds;
 use causerie_crypto::{Event, EventId, RoomId, UserKey};
-use causerie_node::node::{IngestOutcome, Node, NodeError, PrepareRequest};
+use causerie_node::node::{IngestOutcome, Node, NodeError};
 use causerie_room::Source;
-use causerie_tests::cluster::{
-    Cluster, DEFAULT_TIMEOUT, TestUser, event_ids, init_logs, now_ms, text_content, wait_until,
-};
+use causerie_tests::cluster::{Cluster, DEFAULT_TIMEOUT, event_ids, init_logs, now_ms, wait_until};
 
 const A: usize = 0;
 const B: usize = 1;
@@ -28,17 +25,6 @@ async fn shown(node: &Node, room: RoomId, id: EventId) -> bool {
 
 async fn knows_revocation(node: &Node, user: UserKey) -> bool {
     !node.revocations().of(&user).is_empty()
-}
-
-fn prepare(user: &TestUser, room: RoomId, body: &str) -> PrepareRequest {
-    PrepareRequest {
-        room,
-        author: user.key,
-        kind: kinds::MESSAGE.to_owned(),
-        state_key: None,
-        content: text_content(body),
-        attestation: user.attestation.id(),
-    }
 }
 
 /// Offers `event` to `node` as if `from` had sent it.
@@ -100,7 +86,7 @@ async fn a_revoked_users_new_events_are_refused_on_every_node_even_one_that_was_
     // A draft prepared before the revocation: what a modified client or node could still sign.
     let mut draft = cluster
         .node(A)
-        .prepare(prepare(&user, room, "said after"))
+        .prepare(user.message_request(room, "said after"))
         .await
         .expect("draft");
 
@@ -123,7 +109,7 @@ async fn a_revoked_users_new_events_are_refused_on_every_node_even_one_that_was_
     for index in [A, B] {
         match cluster
             .node(index)
-            .prepare(prepare(&user, room, "again"))
+            .prepare(user.message_request(room, "again"))
             .await
         {
             Err(NodeError::Revoked(at)) => assert_eq!(at, revoked_ms),
