@@ -643,7 +643,19 @@ impl ApiUser {
 
     /// The event `id` as the room's newest page shows it, if it is there.
     pub async fn shown(&self, room: &str, id: &str) -> Option<Value> {
-        let page = self.get(&format!("/api/v1/rooms/{room}/messages")).await;
+        self.event_in_page(&format!("/api/v1/rooms/{room}/messages"), id)
+            .await
+    }
+
+    /// The event `id` among the newest `limit` events of `room`, if it is there.
+    pub async fn shown_among(&self, room: &str, id: &str, limit: usize) -> Option<Value> {
+        self.event_in_page(&format!("/api/v1/rooms/{room}/messages?limit={limit}"), id)
+            .await
+    }
+
+    /// The event `id` in the page of events `path` answers with, if it is there.
+    async fn event_in_page(&self, path: &str, id: &str) -> Option<Value> {
+        let page = self.get(path).await;
         assert_eq!(page.status, 200, "{:?}", page.body);
         page.body["events"]
             .as_array()

@@ -85,16 +85,7 @@ async fn wait_member(observer: &ApiUser, room: &str, user: &str, field: &str, ex
 
 /// The event `id` of `room` as the node serves it in history, if it is in the newest page.
 async fn event(observer: &ApiUser, room: &str, id: &str) -> Option<Value> {
-    let page = observer
-        .call(
-            "GET",
-            &format!("/rooms/{room}/messages?limit=200"),
-            Value::Null,
-        )
-        .await;
-    page["events"]
-        .as_array()
-        .and_then(|events| events.iter().find(|e| e["id"] == json!(id)).cloned())
+    observer.shown_among(room, id, 200).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

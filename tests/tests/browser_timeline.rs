@@ -31,25 +31,15 @@ use causerie_tests::api::{ApiUser, StreamReader};
 use causerie_tests::browser::DEFAULT_WAIT;
 use causerie_tests::browser::chat::{Chat, ChatTest, FEDERATION_WAIT, OrFail, OwnNodeTest};
 use causerie_tests::browser::timeline::{
-    composer_value, keys, message_id, press, tab_until, wait_row,
+    composer_value, focus_timeline, keys, message_id, press, tab_until, wait_focus_reads,
+    wait_reaction, wait_row,
 };
 use serde_json::{Value, json};
 
 /// The event `id` as the node lists it in `room`, seen by `user`.
 async fn node_event(user: &ApiUser, room: &str, id: &str) -> Value {
-    let page = user
-        .call(
-            "GET",
-            &format!("/rooms/{room}/messages?limit=100"),
-            Value::Null,
-        )
-        .await;
-    page["events"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|e| e["id"] == json!(id))
-        .cloned()
+    user.shown_among(room, id, 100)
+        .await
         .unwrap_or_else(|| panic!("{id} is not in {room}"))
 }
 
@@ -192,45 +182,17 @@ async fn timeline_groups_renders_and_relates_messages() {
     .await;
 
     // Reactions: bob's, then alice's added and taken back with the button.
-    bob.must(
-        &room,
-        json!({"action": "react", "event": first, "key": "👍"}),
-    )
-    .await;
-    wait_row(
-        &chat,
-        &first,
-        "bob's reaction",
-        "m.querySelector('.reaction .reaction-count')?.textContent === '1'
-         && m.querySelector('.reaction').getAttribute('aria-pressed') === 'false'",
-    )
-    .await;
+    bob.react(&room, &first, "👍").await;
+    wait_reaction(&chat, &first, "bob's reaction", 1, false).await;
     let reaction = format!("#timeline .message[data-event-id='{first}'] .reaction");
     chat.click(&reaction).await;
-    wait_row(
-        &chat,
-        &first,
-        "alice's reaction added",
-        "m.querySelector('.reaction .reaction-count')?.textContent === '2'
-         && m.querySelector('.reaction').getAttribute('aria-pressed') === 'true'",
-    )
-    .await;
+    wait_reaction(&chat, &first, "alice's reaction added", 2, true).await;
     chat.shot("reactions").await;
     chat.click(&reaction).await;
-    wait_row(
-        &chat,
-        &first,
-        "alice's reaction taken back",
-        "m.querySelector('.reaction .reaction-count')?.textContent === '1'
-         && m.querySelector('.reaction').getAttribute('aria-pressed') === 'false'",
-    )
-    .await;
+    wait_reaction(&chat, &first, "alice's reaction taken back", 1, false).await;
 
     // Keyboard only: to bob's reply with the arrows, Tab to its menu, Reply.
-    chat.browser
-        .execute("document.getElementById('timeline').focus();", vec![])
-        .await
-        .or_fail("focus the timeline");
+    focus_timeline(&chat).await;
     press(&chat, keys::UP).await;
     chat.wait_until_with(
         "the newest message focused",
@@ -241,11 +203,7 @@ async fn timeline_groups_renders_and_relates_messages() {
     .await;
     tab_until(&chat, ".menu-button", 6).await;
     press(&chat, keys::ENTER).await;
-    chat.wait_until(
-        "the menu open on Reply",
-        "return document.activeElement?.textContent === 'Reply';",
-    )
-    .await;
+    wait_focus_reads(&chat, "Reply").await;
     press(&chat, keys::ENTER).await;
     chat.wait_until(
         "replying, the composer focused",
@@ -287,19 +245,12 @@ async fn timeline_groups_renders_and_relates_messages() {
     .await;
 
     // React… by keyboard: the picker, Enter on 👍.
-    chat.browser
-        .execute("document.getElementById('timeline').focus();", vec![])
-        .await
-        .or_fail("focus the timeline");
+    focus_timeline(&chat).await;
     press(&chat, keys::UP).await;
     tab_until(&chat, ".menu-button", 6).await;
     press(&chat, keys::ENTER).await;
     press(&chat, keys::DOWN).await;
-    chat.wait_until(
-        "React… chosen",
-        "return document.activeElement?.textContent === 'React…';",
-    )
-    .await;
+    wait_focus_reads(&chat, "React…").await;
     press(&chat, keys::ENTER).await;
     chat.wait_until(
         "the reaction picker focused",

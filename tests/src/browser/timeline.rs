@@ -93,6 +93,39 @@ pub async fn wait_row(chat: &Chat, event_id: &str, what: &str, check: &str) -> V
     .await
 }
 
+/// Waits until the message `event_id` shows one reaction counted `count`, pressed (the user's
+/// own among them) or not.
+pub async fn wait_reaction(chat: &Chat, event_id: &str, what: &str, count: u32, pressed: bool) {
+    wait_row(
+        chat,
+        event_id,
+        what,
+        &format!(
+            "m.querySelector('.reaction .reaction-count')?.textContent === '{count}'
+             && m.querySelector('.reaction').getAttribute('aria-pressed') === '{pressed}'"
+        ),
+    )
+    .await;
+}
+
+/// Waits until the focused element reads `text` (a menu item reached by keyboard).
+pub async fn wait_focus_reads(chat: &Chat, text: &str) {
+    chat.wait_until_with(
+        &format!("the focus on {text:?}"),
+        "return document.activeElement?.textContent === arguments[0];",
+        vec![json!(text)],
+    )
+    .await;
+}
+
+/// Gives the timeline the focus (where the arrow keys move between messages).
+pub async fn focus_timeline(chat: &Chat) {
+    chat.browser
+        .execute("document.getElementById('timeline').focus();", vec![])
+        .await
+        .or_fail("focus the timeline");
+}
+
 /// What the composer holds (its `value`).
 pub async fn composer_value(chat: &Chat) -> Value {
     chat.element("#composer")
