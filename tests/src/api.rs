@@ -6,7 +6,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use causerie_crypto::{EventDraft, UserSecret};
+use causerie_crypto::{Attestation, EventDraft, UserKey, UserSecret};
 use causerie_node::config::{Config, ConfigFile, Overrides};
 use causerie_node::daemon::{self, Running};
 use serde_json::{Value, json};
@@ -91,6 +91,18 @@ impl ApiNode {
     /// The running node.
     pub fn running(&self) -> &Running {
         self.running.as_ref().expect("node running")
+    }
+
+    /// The attestation this node holds for `user` (its own users', or one it has seen).
+    pub async fn attestation_of(&self, user: UserKey) -> Attestation {
+        self.running()
+            .node
+            .accounts()
+            .attestations_of(vec![user])
+            .await
+            .expect("attestations")
+            .remove(&user)
+            .expect("an attestation of the user")
     }
 
     /// The node's p2p addresses with its peer id (for bootstrapping another node).

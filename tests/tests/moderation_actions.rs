@@ -17,7 +17,9 @@ use causerie_node::node::{IngestOutcome, Node};
 use causerie_room::Membership;
 use causerie_storage::testing::files_contain;
 use causerie_tests::api::ApiUser;
-use causerie_tests::cluster::{Cluster, DEFAULT_TIMEOUT, init_logs, now_ms, wait_until};
+use causerie_tests::cluster::{
+    Cluster, DEFAULT_TIMEOUT, RoomView, TestUser, init_logs, now_ms, wait_until,
+};
 use causerie_tests::store_check::verify_store;
 use serde_json::json;
 
@@ -26,6 +28,34 @@ fn ban_and_purge(reason: &str) -> Content {
     content.insert("purge".into(), Value::Bool(true));
     content.insert("reason".into(), reason.into());
     content
+}
+
+/// `by` bans `user` from `room`, purging what they wrote, for `reason`; returns the ban and
+/// the room as every node holds it once they have it (`expected` gains the ban).
+async fn purge_everywhere(
+    cluster: &Cluster,
+    by: &TestUser,
+    user: &TestUser,
+    room: RoomId,
+    reason: &str,
+    expected: &mut BTreeSet<EventId>,
+) -> (Event, RoomView) {
+    let ban = cluster
+        .send(
+            by,
+            room,
+            kinds::MEMBER,
+            Some(&user.state_key()),
+            ban_and_purge(reason),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("ban-and-purge ({reason}): {e}"));
+    expected.insert(ban.id());
+    let view = cluster
+        .wait_converged(room, expected, DEFAULT_TIMEOUT)
+        .await
+        .unwrap_or_else(|e| panic!("every node has the purge ({reason}): {e}"));
+    (ban, view)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -71,21 +101,8 @@ async fn ban_and_purge_leaves_no_text_on_any_node() {
     }
 
     let started = std::time::Instant::now();
-    let purge = cluster
-        .send(
-            &alice,
-            room,
-            kinds::MEMBER,
-            Some(&eve.state_key()),
-            ban_and_purge("scam links"),
-        )
-        .await
-        .expect("ban-and-purge");
-    expected.insert(purge.id());
-    let view = cluster
-        .wait_converged(room, &expected, DEFAULT_TIMEOUT)
-        .await
-        .expect("every node has the purge");
+    let (_, view) =
+        purge_everywhere(&cluster, &alice, &eve, room, "scam links", &mut expected).await;
     let texts_ref = &texts;
     let cluster_ref = &cluster;
     wait_until(
@@ -137,21 +154,8 @@ async fn ban_and_purge_leaves_no_text_on_any_node() {
     );
 
     // A second purge changes nothing: the same timeline plus the new ban.
-    let again = cluster
-        .send(
-            &alice,
-            room,
-            kinds::MEMBER,
-            Some(&eve.state_key()),
-            ban_and_purge("again"),
-        )
-        .await
-        .expect("second purge");
-    expected.insert(again.id());
-    let after = cluster
-        .wait_converged(room, &expected, DEFAULT_TIMEOUT)
-        .await
-        .expect("every node has the second purge");
+    let (again, after) =
+        purge_everywhere(&cluster, &alice, &eve, room, "again", &mut expected).await;
     let before: Vec<EventId> = view.summary.as_ref().expect("summary").timeline.clone();
     let mut now: Vec<EventId> = after.summary.as_ref().expect("summary").timeline.clone();
     now.retain(|id| *id != again.id());

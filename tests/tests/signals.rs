@@ -166,15 +166,7 @@ async fn forged_unsigned_and_wrong_home_signals_are_dropped_and_counted() {
     let room_id: RoomId = room.parse().unwrap();
     let mut alice_stream = StreamReader::open(&alice, "").await;
     let bob_key = UserSecret::from_seed(&[2; 32]).public();
-    let bob_attestation = b
-        .running()
-        .node
-        .accounts()
-        .attestations_of(vec![bob_key])
-        .await
-        .unwrap()
-        .remove(&bob_key)
-        .unwrap();
+    let bob_attestation = b.attestation_of(bob_key).await;
     let net = &b.running().net;
     // B's own node key: the tests play B turned hostile.
     let b_secret = NodeSecret::read(&b.config.node_key_path()).unwrap();
@@ -205,15 +197,7 @@ async fn forged_unsigned_and_wrong_home_signals_are_dropped_and_counted() {
     assert_eq!(StreamReader::typing_handles(&shown), ["bob"]);
 
     let alice_key = UserSecret::from_seed(&[1; 32]).public();
-    let alice_attestation = a
-        .running()
-        .node
-        .accounts()
-        .attestations_of(vec![alice_key])
-        .await
-        .unwrap()
-        .remove(&alice_key)
-        .unwrap();
+    let alice_attestation = a.attestation_of(alice_key).await;
     // B vouches for Alice, whose home is A.
     let wrong_home = typing(alice_key, alice_attestation.id())
         .sign(&b_secret)
@@ -242,15 +226,7 @@ async fn forged_unsigned_and_wrong_home_signals_are_dropped_and_counted() {
     // Signed by B for a user of B's who never joined the room.
     let dave = ApiUser::registered(b.http, 4, "dave").await;
     let dave_key = dave.secret.public();
-    let dave_attestation = b
-        .running()
-        .node
-        .accounts()
-        .attestations_of(vec![dave_key])
-        .await
-        .unwrap()
-        .remove(&dave_key)
-        .unwrap();
+    let dave_attestation = b.attestation_of(dave_key).await;
     let stranger = typing(dave_key, dave_attestation.id())
         .sign(&b_secret)
         .unwrap();
@@ -295,15 +271,7 @@ async fn post_content(
     content: Content,
 ) -> EventId {
     let user = secret.public();
-    let attestation = node
-        .running()
-        .node
-        .accounts()
-        .attestations_of(vec![user])
-        .await
-        .unwrap()
-        .remove(&user)
-        .unwrap();
+    let attestation = node.attestation_of(user).await;
     let draft = node
         .running()
         .node
