@@ -40,6 +40,27 @@ async fn member(
     ))
 }
 
+/// Waits until both nodes hold `user`'s membership in `room` as `expected` (see [`member`]).
+async fn wait_member_on_both(
+    cluster: &Cluster,
+    room: RoomId,
+    user: &TestUser,
+    enforcer: &TestUser,
+    expected: (Membership, bool, bool),
+    what: &str,
+) -> Result<()> {
+    for node in [0, 1] {
+        wait_until(DEFAULT_TIMEOUT, what, || async {
+            member(cluster.node(node), room, user, enforcer)
+                .await
+                .as_ref()
+                == Some(&expected)
+        })
+        .await?;
+    }
+    Ok(())
+}
+
 /// `user`'s mute in `room` on `node`: (muted, made by the enforcer for a list).
 async fn mute(
     node: &Node,
@@ -288,23 +309,22 @@ async fn list_purges_and_mutes_become_room_events_and_lift_with_their_rule() -> 
     cluster
         .send(&moderator, list, POLICY_RULE, Some("scam"), ban(false))
         .await?;
-    for node in [0, 1] {
-        wait_until(DEFAULT_TIMEOUT, "the enforcer's ban", || async {
-            member(cluster.node(node), room, &mallory, &enforcer).await
-                == Some((Membership::Ban, true, false))
-        })
-        .await?;
-    }
+    let banned = (Membership::Ban, true, false);
+    wait_member_on_both(
+        &cluster,
+        room,
+        &mallory,
+        &enforcer,
+        banned,
+        "the enforcer's ban",
+    )
+    .await?;
     cluster
         .send(&moderator, list, POLICY_RULE, Some("scam"), ban(true))
         .await?;
-    for node in [0, 1] {
-        wait_until(DEFAULT_TIMEOUT, "the enforcer's ban-and-purge", || async {
-            member(cluster.node(node), room, &mallory, &enforcer).await
-                == Some((Membership::Ban, true, true))
-        })
-        .await?;
-    }
+    let purged = (Membership::Ban, true, true);
+    let what = "the enforcer's ban-and-purge";
+    wait_member_on_both(&cluster, room, &mallory, &enforcer, purged, what).await?;
     // A mute rule: the enforcer mutes, in room state on both nodes.
     let mute_rule = rule(
         Target::User(*trudy.key.as_bytes()),
