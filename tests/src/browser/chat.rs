@@ -256,6 +256,12 @@ impl Chat {
             .or_fail(what)
     }
 
+    /// Whether `script`, run once now with `args`, returns `true`; a failure to run it names
+    /// `question`.
+    pub async fn holds(&self, question: &str, script: &str, args: Vec<Value>) -> bool {
+        self.browser.execute(script, args).await.or_fail(question) == json!(true)
+    }
+
     /// A screenshot for `step`.
     pub async fn shot(&self, step: &str) {
         self.browser.screenshot(step).await.or_fail("screenshot");
@@ -450,17 +456,16 @@ impl Chat {
     /// On a narrow screen, opens the room list drawer when `selector` is in it and hidden.
     pub async fn show_in_drawer(&self, selector: &str) {
         let hidden = self
-            .browser
-            .execute(
+            .holds(
+                "in the drawer?",
                 "const e = document.querySelector(arguments[0]);
                  const sidebar = document.getElementById('sidebar');
                  return Boolean(e && sidebar.contains(e) && !sidebar.classList.contains('open')
                      && getComputedStyle(sidebar).visibility === 'hidden');",
                 vec![json!(selector)],
             )
-            .await
-            .or_fail("in the drawer?");
-        if hidden == json!(true) {
+            .await;
+        if hidden {
             self.click("#toggle-sidebar").await;
             self.wait_until(
                 "the room list drawer to open",
@@ -684,28 +689,25 @@ impl Chat {
 
     /// Whether the dialog `#<name>-dialog` is open.
     pub async fn dialog_open(&self, name: &str) -> bool {
-        self.browser
-            .execute(
-                "const d = document.getElementById(arguments[0] + '-dialog'); return Boolean(d && d.open);",
-                vec![json!(name)],
-            )
-            .await
-            .or_fail("dialog open?")
-            == json!(true)
+        self.holds(
+            "dialog open?",
+            "const d = document.getElementById(arguments[0] + '-dialog'); return Boolean(d && d.open);",
+            vec![json!(name)],
+        )
+        .await
     }
 
     /// Chooses `file` in the key import's file input (the passphrase prompt follows); signed
     /// in, the input is in the profile view, which is opened first.
     pub async fn choose_key_file(&self, file: &Path) {
         let signed_in = self
-            .browser
-            .execute(
+            .holds(
+                "signed in?",
                 "return document.body.classList.contains('signed-in');",
                 vec![],
             )
-            .await
-            .or_fail("signed in?");
-        if signed_in == json!(true) {
+            .await;
+        if signed_in {
             self.open_profile().await;
         }
         self.element("#import-key-file")
@@ -899,14 +901,12 @@ impl Chat {
 
     /// Whether the focused element matches `selector`.
     pub async fn focused_matches(&self, selector: &str) -> bool {
-        self.browser
-            .execute(
-                "const a = document.activeElement; return Boolean(a && a.matches(arguments[0]));",
-                vec![json!(selector)],
-            )
-            .await
-            .or_fail("focus")
-            == json!(true)
+        self.holds(
+            "focus",
+            "const a = document.activeElement; return Boolean(a && a.matches(arguments[0]));",
+            vec![json!(selector)],
+        )
+        .await
     }
 
     /// The focused element, as `tag#id.class "text"` for messages.

@@ -57,15 +57,7 @@ pub async fn focused(chat: &Chat) -> String {
 /// Presses Tab until the focused element matches `selector` (at most `max` times).
 pub async fn tab_until(chat: &Chat, selector: &str, max: usize) {
     for _ in 0..max {
-        let matches = chat
-            .browser
-            .execute(
-                "return Boolean(document.activeElement && document.activeElement.matches(arguments[0]));",
-                vec![json!(selector)],
-            )
-            .await
-            .or_fail("focus check");
-        if matches == json!(true) {
+        if chat.focused_matches(selector).await {
             return;
         }
         press(chat, keys::TAB).await;
