@@ -80,6 +80,18 @@ impl ApiNode {
         (node, owner, member, room)
     }
 
+    /// Two connected nodes (see [`ApiNode::pair`]) with alice (seed 1) at home on A, bob
+    /// (seed 2) on B, and the public room "Lobby" that alice created and bob joined by its
+    /// invite link: (A, B, alice, bob, room).
+    pub async fn pair_in_a_room() -> (ApiNode, ApiNode, ApiUser, ApiUser, String) {
+        let (a, b) = ApiNode::pair().await;
+        let alice = ApiUser::registered(a.http, 1, "alice").await;
+        let bob = ApiUser::registered(b.http, 2, "bob").await;
+        let room = alice.create_room("Lobby", "public").await;
+        bob.join_by_link(&alice.invite_link(&room).await).await;
+        (a, b, alice, bob, room)
+    }
+
     /// Two nodes, B started with A as its bootstrap peer, once B is connected to A.
     pub async fn pair() -> (ApiNode, ApiNode) {
         let a = ApiNode::start(Vec::new()).await;
@@ -170,40 +182,6 @@ impl ApiNode {
             "causerie_api_refused_total{{reason=\"{reason}\"}}"
         ))
         .await
-    }
-}
-
-/// Two connected nodes (see [`ApiNode::pair`]), alice (seed 1) at home on A, bob (seed 2) on
-/// B, and the public room "Lobby" that alice created and bob joined by its invite link: the
-/// cast of the tests of what crosses between two nodes.
-pub struct TwoNodeRoom {
-    /// Node A, alice's home.
-    pub a: ApiNode,
-    /// Node B, bob's home.
-    pub b: ApiNode,
-    /// Alice, on A.
-    pub alice: ApiUser,
-    /// Bob, on B.
-    pub bob: ApiUser,
-    /// The room id.
-    pub room: String,
-}
-
-impl TwoNodeRoom {
-    /// Starts the nodes, registers the users and shares the room.
-    pub async fn start() -> TwoNodeRoom {
-        let (a, b) = ApiNode::pair().await;
-        let alice = ApiUser::registered(a.http, 1, "alice").await;
-        let bob = ApiUser::registered(b.http, 2, "bob").await;
-        let room = alice.create_room("Lobby", "public").await;
-        bob.join_by_link(&alice.invite_link(&room).await).await;
-        TwoNodeRoom {
-            a,
-            b,
-            alice,
-            bob,
-            room,
-        }
     }
 }
 

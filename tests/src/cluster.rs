@@ -261,6 +261,20 @@ fn loopback_config(data_dir: PathBuf, bootstrap: Vec<String>) -> Result<Config> 
 }
 
 impl Cluster {
+    /// Starts `count` connected nodes (at least two) with alice, at home on node 0, and bob, on
+    /// node 1, in a shared room alice created and bob joined: (cluster, alice, bob, room, the id
+    /// of bob's join).
+    pub async fn start_with_alice_and_bob(
+        count: usize,
+    ) -> Result<(Cluster, TestUser, TestUser, RoomId, EventId)> {
+        let cluster = Cluster::start(count).await?;
+        let alice = cluster.user(0, "alice").await?;
+        let bob = cluster.user(1, "bob").await?;
+        let room = cluster.create_shared_room(&alice).await?;
+        let joined = cluster.join(&bob, room).await?.id();
+        Ok((cluster, alice, bob, room, joined))
+    }
+
     /// An empty cluster (add nodes with [`Cluster::add_node`]).
     pub fn empty() -> Result<Cluster> {
         Ok(Cluster {
@@ -592,6 +606,15 @@ impl Cluster {
             Membership::Join.to_content(),
         )
         .await
+    }
+
+    /// Each of `users` joins `room`; returns the ids of their joins.
+    pub async fn join_all(&self, users: &[&TestUser], room: RoomId) -> Result<BTreeSet<EventId>> {
+        let mut joins = BTreeSet::new();
+        for user in users {
+            joins.insert(self.join(user, room).await?.id());
+        }
+        Ok(joins)
     }
 
     /// `by` sets `target`'s membership (ban, kick, ...).

@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used)]
 
 use causerie_crypto::{EventDraft, Value as Cbor};
-use causerie_tests::api::{ApiNode, ApiUser, TwoNodeRoom, eventually};
+use causerie_tests::api::{ApiNode, ApiUser, eventually};
 use serde_json::{Value, json};
 
 /// `(key, count, mine)` of each reaction of a shown message.
@@ -36,13 +36,7 @@ async fn shown_as(user: &ApiUser, room: &str, id: &str, check: impl Fn(&Value) -
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn relations_are_seen_the_same_on_two_nodes() {
-    let TwoNodeRoom {
-        a: _a,
-        b: _b,
-        alice,
-        bob,
-        room,
-    } = TwoNodeRoom::start().await;
+    let (_a, _b, alice, bob, room) = ApiNode::pair_in_a_room().await;
 
     let hello = alice.say(&room, "hello").await;
     let fresh = shown_as(&alice, &room, &hello, |_| true).await;

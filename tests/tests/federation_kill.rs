@@ -26,12 +26,10 @@ const KILL_AFTER_ACCEPTED: u64 = 60;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_node_restarts_and_catches_up() {
     init_logs();
-    let mut cluster = Cluster::start(3).await.expect("cluster starts");
-    let alice = cluster.user(0, "alice").await.expect("user");
-    let bob = cluster.user(1, "bob").await.expect("user");
-    let room = cluster.create_shared_room(&alice).await.expect("room");
-    let mut expected = BTreeSet::new();
-    expected.insert(cluster.join(&bob, room).await.expect("join").id());
+    let (mut cluster, alice, bob, room, joined) = Cluster::start_with_alice_and_bob(3)
+        .await
+        .expect("alice and bob in a shared room");
+    let mut expected = BTreeSet::from([joined]);
     cluster
         .wait_converged(room, &expected, DEFAULT_TIMEOUT)
         .await

@@ -12,12 +12,10 @@ const HISTORY: usize = 1_000;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn late_joiner_gets_full_history() {
     init_logs();
-    let mut cluster = Cluster::start(2).await.expect("cluster starts");
-    let alice = cluster.user(0, "alice").await.expect("user");
-    let bob = cluster.user(1, "bob").await.expect("user");
-    let room = cluster.create_shared_room(&alice).await.expect("room");
-    let mut expected = BTreeSet::new();
-    expected.insert(cluster.join(&bob, room).await.expect("join").id());
+    let (mut cluster, alice, bob, room, joined) = Cluster::start_with_alice_and_bob(2)
+        .await
+        .expect("alice and bob in a shared room");
+    let mut expected = BTreeSet::from([joined]);
     // 4 room events + Bob's join + messages = HISTORY events.
     let messages = HISTORY - 5;
     for n in 0..messages {

@@ -25,10 +25,10 @@ async fn partition_heals_and_the_ban_holds() {
     let carol = cluster.user(2, "carol").await.expect("user");
     let trent = cluster.user(2, "trent").await.expect("user");
     let room = cluster.create_shared_room(&alice).await.expect("room");
-    let mut expected = BTreeSet::new();
-    for user in [&bob, &carol, &trent] {
-        expected.insert(cluster.join(user, room).await.expect("join").id());
-    }
+    let mut expected = cluster
+        .join_all(&[&bob, &carol, &trent], room)
+        .await
+        .expect("join");
     let before = cluster
         .message(&trent, room, "hello from trent")
         .await

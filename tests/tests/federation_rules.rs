@@ -45,11 +45,9 @@ async fn offer_everywhere(cluster: &Cluster, event: &Event) -> Vec<IngestOutcome
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rule_breaking_raw_events_are_stopped_by_every_node() {
     causerie_tests::cluster::init_logs();
-    let cluster = Cluster::start(3).await.expect("cluster");
-    let alice = cluster.user(0, "alice").await.expect("alice");
-    let bob = cluster.user(1, "bob").await.expect("bob");
-    let room = cluster.create_shared_room(&alice).await.expect("room");
-    let joined = cluster.join(&bob, room).await.expect("bob joins");
+    let (cluster, alice, bob, room, joined) = Cluster::start_with_alice_and_bob(3)
+        .await
+        .expect("alice and bob in a shared room");
     let rules_event = cluster
         .send(&alice, room, kinds::CONTENT_RULES, Some(""), rules())
         .await
@@ -58,7 +56,7 @@ async fn rule_breaking_raw_events_are_stopped_by_every_node() {
         .message(&bob, room, "hello everyone")
         .await
         .expect("a fine message");
-    let expected: BTreeSet<_> = [joined.id(), rules_event.id(), fine.id()].into();
+    let expected: BTreeSet<_> = [joined, rules_event.id(), fine.id()].into();
     cluster
         .wait_accepted(room, &expected, TIMEOUT)
         .await

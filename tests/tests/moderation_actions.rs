@@ -66,10 +66,7 @@ async fn ban_and_purge_leaves_no_text_on_any_node() {
     let bob = cluster.user(1, "bob").await.expect("user");
     let eve = cluster.user(2, "eve").await.expect("user");
     let room = cluster.create_shared_room(&alice).await.expect("room");
-    let mut expected = BTreeSet::new();
-    for user in [&bob, &eve] {
-        expected.insert(cluster.join(user, room).await.expect("join").id());
-    }
+    let mut expected = cluster.join_all(&[&bob, &eve], room).await.expect("join");
     let stamp = now_ms();
     let texts: Vec<String> = (0..5)
         .map(|i| format!("purge-canary-{stamp}-{i}"))

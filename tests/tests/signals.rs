@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use causerie_crypto::signal::{SignalDraft, SignalKind};
 use causerie_crypto::{Content, EventId, NodeSecret, RoomId, UserKey, UserSecret, Value};
 use causerie_node::node::PrepareRequest;
-use causerie_tests::api::{ApiNode, ApiUser, StreamReader, TwoNodeRoom, eventually};
+use causerie_tests::api::{ApiNode, ApiUser, StreamReader, eventually};
 use serde_json::{Value as Json, json};
 
 /// The room list entry of `room` for `user`.
@@ -22,13 +22,7 @@ async fn listed(user: &ApiUser, room: &str) -> Json {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn typing_and_read_markers_cross_nodes_live_and_expire() {
-    let TwoNodeRoom {
-        a,
-        b,
-        alice,
-        bob,
-        room,
-    } = TwoNodeRoom::start().await;
+    let (a, b, alice, bob, room) = ApiNode::pair_in_a_room().await;
     let mut bob_stream = StreamReader::open(&bob, "").await;
     let mut alice_stream = StreamReader::open(&alice, "").await;
 
@@ -156,13 +150,7 @@ async fn a_flooding_client_is_refused_and_non_members_may_not_signal() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forged_unsigned_and_wrong_home_signals_are_dropped_and_counted() {
-    let TwoNodeRoom {
-        a,
-        b,
-        alice,
-        bob,
-        room,
-    } = TwoNodeRoom::start().await;
+    let (a, b, alice, bob, room) = ApiNode::pair_in_a_room().await;
     let room_id: RoomId = room.parse().unwrap();
     let mut alice_stream = StreamReader::open(&alice, "").await;
     let bob_key = UserSecret::from_seed(&[2; 32]).public();
