@@ -527,6 +527,26 @@ impl ApiUser {
         .await
     }
 
+    /// Says whether this user is typing in `room` (`POST /rooms/{room}/typing`); the node's
+    /// answer.
+    pub async fn typing(&self, room: &str, typing: bool) -> Answer {
+        self.post(
+            &format!("/api/v1/rooms/{room}/typing"),
+            json!({ "typing": typing }),
+        )
+        .await
+    }
+
+    /// Moves this user's read marker in `room` to `event` (`POST /rooms/{room}/read`); the
+    /// node's answer.
+    pub async fn read_up_to(&self, room: &str, event: &str) -> Answer {
+        self.post(
+            &format!("/api/v1/rooms/{room}/read"),
+            json!({ "event": event }),
+        )
+        .await
+    }
+
     /// Joins through the invite link `link` (the node replicates the room first); panics
     /// unless the join is accepted. Returns the id of the room joined.
     pub async fn join_by_link(&self, link: &str) -> String {

@@ -398,15 +398,14 @@ async fn typing_and_unread_messages_show_as_they_happen() {
         return;
     };
     let mut bob_stream = StreamReader::open(&bob, "").await;
-    let typing_path = format!("/api/v1/rooms/{room}/typing");
 
     // Bob types: alice reads it under her composer; he stops: the line goes.
-    let answer = bob.post(&typing_path, json!({ "typing": true })).await;
+    let answer = bob.typing(&room, true).await;
     assert_eq!(answer.status, 204, "{:?}", answer.body);
     wait_typing_line(&chat, "Bob is typing…").await;
     chat.shot("bob is typing").await;
     chat.axe_check("someone is typing").await;
-    let answer = bob.post(&typing_path, json!({ "typing": false })).await;
+    let answer = bob.typing(&room, false).await;
     assert_eq!(answer.status, 204, "{:?}", answer.body);
     wait_typing_line(&chat, "").await;
 

@@ -27,12 +27,7 @@ async fn typing_and_read_markers_cross_nodes_live_and_expire() {
     let mut alice_stream = StreamReader::open(&alice, "").await;
 
     // Alice types on A: Bob's stream on B shows her, by handle.
-    let typing = alice
-        .post(
-            &format!("/api/v1/rooms/{room}/typing"),
-            json!({ "typing": true }),
-        )
-        .await;
+    let typing = alice.typing(&room, true).await;
     assert_eq!(typing.status, 204, "{:?}", typing.body);
     let started = Instant::now();
     let shown = bob_stream
@@ -52,12 +47,7 @@ async fn typing_and_read_markers_cross_nodes_live_and_expire() {
 
     // Bob types then stops: Alice sees both changes.
     for typing in [true, false] {
-        let answer = bob
-            .post(
-                &format!("/api/v1/rooms/{room}/typing"),
-                json!({ "typing": typing }),
-            )
-            .await;
+        let answer = bob.typing(&room, typing).await;
         assert_eq!(answer.status, 204);
         // Alice's own typing and its expiry come first on her stream.
         let expected: &[&str] = if typing { &["bob"] } else { &[] };
@@ -76,12 +66,7 @@ async fn typing_and_read_markers_cross_nodes_live_and_expire() {
     assert_eq!(entry["unread"], 1, "{entry}");
     assert_eq!(entry["mentions"], 0);
     assert_eq!(entry["read_event"], Json::Null);
-    let read = bob
-        .post(
-            &format!("/api/v1/rooms/{room}/read"),
-            json!({ "event": said }),
-        )
-        .await;
+    let read = bob.read_up_to(&room, &said).await;
     assert_eq!(read.status, 204, "{:?}", read.body);
     let marker = alice_stream
         .frame("read", |d| d["user"] == bob.key().as_str())
@@ -95,20 +80,12 @@ async fn typing_and_read_markers_cross_nodes_live_and_expire() {
     );
     // Markers only move forward: reading an earlier event changes nothing.
     let create = room.replacen('!', "$", 1);
-    let back = bob
-        .post(
-            &format!("/api/v1/rooms/{room}/read"),
-            json!({ "event": create }),
-        )
-        .await;
+    let back = bob.read_up_to(&room, &create).await;
     assert_eq!(back.status, 204, "{:?}", back.body);
     assert_eq!(listed(&bob, &room).await["read_event"], said.as_str());
     // An event the node does not hold in the room is refused.
     let unknown = bob
-        .post(
-            &format!("/api/v1/rooms/{room}/read"),
-            json!({ "event": format!("${}", "ab".repeat(32)) }),
-        )
+        .read_up_to(&room, &format!("${}", "ab".repeat(32)))
         .await;
     assert_eq!((unknown.status, unknown.reason()), (404, "unknown_event"));
     assert!(b.metric("causerie_signals_signed_total").await >= 3);
@@ -170,12 +147,7 @@ async fn forged_unsigned_and_wrong_home_signals_are_dropped_and_counted() {
     };
     // Wait until gossip on the room's signal topic reaches A (a valid signal of Bob's).
     eventually("B's signals reach A", || async {
-        let sent = bob
-            .post(
-                &format!("/api/v1/rooms/{room}/typing"),
-                json!({ "typing": true }),
-            )
-            .await;
+        let sent = bob.typing(&room, true).await;
         sent.status == 204 && a.metric("causerie_signals_accepted_total").await >= 1
     })
     .await;
@@ -312,12 +284,7 @@ async fn unread_and_mention_counts_follow_the_read_marker() {
     // Alice's own messages are not unread for her.
     assert_eq!(listed(&alice, &room).await["unread"], 0);
     // Bob reads up to the first: two unread left, both mentions.
-    let read = bob
-        .post(
-            &format!("/api/v1/rooms/{room}/read"),
-            json!({ "event": first }),
-        )
-        .await;
+    let read = bob.read_up_to(&room, &first).await;
     assert_eq!(read.status, 204);
     let entry = listed(&bob, &room).await;
     assert_eq!(
@@ -325,12 +292,7 @@ async fn unread_and_mention_counts_follow_the_read_marker() {
         (json!(2), json!(2))
     );
     assert_eq!(entry["read_event"], first.as_str());
-    let read = bob
-        .post(
-            &format!("/api/v1/rooms/{room}/read"),
-            json!({ "event": last.to_string() }),
-        )
-        .await;
+    let read = bob.read_up_to(&room, &last.to_string()).await;
     assert_eq!(read.status, 204);
     let entry = listed(&bob, &room).await;
     assert_eq!(
