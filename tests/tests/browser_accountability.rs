@@ -39,15 +39,14 @@ async fn reports(user: &ApiUser) -> Vec<Value> {
 async fn answer_report(chat: &Chat, category: &str, words: &str) {
     chat.wait_dialog("report", true).await;
     let chosen = chat
-        .browser
-        .execute(
+        .run(
+            "category",
             "const select = document.getElementById('report-category');
              select.value = arguments[0];
              return select.value;",
             vec![json!(category)],
         )
-        .await
-        .or_fail("category");
+        .await;
     assert_eq!(chosen, json!(category));
     chat.fill("#report-text", words).await;
     chat.click("#report-ok").await;
@@ -83,14 +82,13 @@ async fn a_member_and_the_room_are_reported_from_the_web_client() {
 
     // A member: "Report…" in bob's menu of the member list, not in alice's own.
     let own = chat
-        .browser
-        .execute(
+        .run(
+            "own menu",
             "const me = document.querySelector(\"#members .member[data-user='\" + arguments[0] + \"']\");
              return me ? [...me.querySelectorAll('.menu-item')].map((b) => b.textContent) : null;",
             vec![json!(alice_key)],
         )
-        .await
-        .or_fail("own menu");
+        .await;
     assert!(
         !own.as_array()
             .is_some_and(|l| l.iter().any(|l| l == "Report…")),
@@ -242,13 +240,12 @@ async fn a_member_and_the_room_are_reported_from_the_web_client() {
     )
     .await;
     let open = chat
-        .browser
-        .execute(
+        .run(
+            "dialog still open",
             "return document.getElementById('report-dialog').open && document.getElementById('report-text').value;",
             vec![],
         )
-        .await
-        .or_fail("dialog still open");
+        .await;
     assert_eq!(
         open,
         json!("one too many"),
@@ -368,15 +365,14 @@ async fn an_attester_denylist_set_in_the_panel_refuses_that_nodes_users() {
 
     // Attested joins only, and never from the other node.
     alice
-        .browser
-        .execute(
+        .run(
+            "join rule",
             "const select = document.getElementById('join-rule-select');
              select.value = 'attested';
              select.dispatchEvent(new Event('change', {bubbles: true}));",
             vec![],
         )
-        .await
-        .or_fail("join rule");
+        .await;
     alice.click("#join-rule-save:not([hidden])").await;
     alice
         .wait_text("join-trust-status", &["The join rule is saved"], NODE_WAIT)
@@ -581,13 +577,12 @@ async fn my_data_is_exported_and_erased_from_the_key_tools() {
         )
         .await;
     let status = alice
-        .browser
-        .execute(
+        .run(
+            "status",
             "return document.getElementById('key-tools-status').textContent;",
             vec![],
         )
-        .await
-        .or_fail("status");
+        .await;
     let status = status.as_str().unwrap_or_default();
     assert!(!status.contains("Not redacted"), "{status}");
     let today = today();

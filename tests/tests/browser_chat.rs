@@ -116,8 +116,8 @@ async fn two_users_two_nodes_chat_live() {
         "composer on a phone"
     );
     let outside = bob
-        .browser
-        .execute(
+        .run(
+            "fit on the phone screen",
             "const messages = document.querySelectorAll('#timeline .message');
              const targets = [document.querySelector('#composer'),
                               document.querySelector('#send-button'),
@@ -129,8 +129,7 @@ async fn two_users_two_nodes_chat_live() {
              }).map(e => e.id || e.className);",
             vec![],
         )
-        .await
-        .or_fail("fit on the phone screen");
+        .await;
     assert_eq!(
         outside,
         json!([]),

@@ -146,8 +146,8 @@ async fn plain_http_on_a_hostname_explains_the_secure_origin() {
         .or_fail("open by host name");
     chat.wait_ready().await;
     let shown = chat
-        .browser
-        .execute(
+        .run(
+            "what the page shows",
             "const shown = (id) => !document.getElementById(id).hidden;
              return {secure: window.isSecureContext,
                      explained: shown('needs-secure-origin'),
@@ -155,8 +155,7 @@ async fn plain_http_on_a_hostname_explains_the_secure_origin() {
                      text: document.getElementById('needs-secure-origin').textContent};",
             vec![],
         )
-        .await
-        .or_fail("what the page shows");
+        .await;
     chat.shot("secure origin needed").await;
     assert_eq!(shown["secure"], json!(false), "{shown}");
     assert_eq!(shown["explained"], json!(true), "{shown}");
@@ -181,13 +180,12 @@ async fn plain_http_on_a_hostname_explains_the_secure_origin() {
     chat.element("#onboarding:not([hidden]) #handle-input")
         .await;
     assert_eq!(
-        chat.browser
-            .execute(
-                "return document.getElementById('needs-secure-origin').hidden;",
-                vec![]
-            )
-            .await
-            .or_fail("explanation hidden"),
+        chat.run(
+            "explanation hidden",
+            "return document.getElementById('needs-secure-origin').hidden;",
+            vec![],
+        )
+        .await,
         json!(true)
     );
 

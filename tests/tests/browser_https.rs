@@ -48,10 +48,12 @@ async fn register_join_by_https_link_and_chat() {
     };
     let alice = Chat::open_url(&setup, options("alice"), &format!("{origin}/")).await;
     let secure = alice
-        .browser
-        .execute("return [location.origin, window.isSecureContext];", vec![])
-        .await
-        .or_fail("origin");
+        .run(
+            "origin",
+            "return [location.origin, window.isSecureContext];",
+            vec![],
+        )
+        .await;
     assert_eq!(secure, json!([origin, true]));
     alice.create_identity("alice", "Alice").await;
     alice.shot("registered over https").await;
@@ -69,14 +71,13 @@ async fn register_join_by_https_link_and_chat() {
     bob.shot("invite page").await;
     bob.create_identity("bob", "Bob").await;
     let prefilled = bob
-        .browser
-        .execute(
+        .run(
+            "prefilled join form",
             "return [document.querySelector('#join-link-input').value, location.pathname,
                      document.querySelector('#join-invite-hint').hidden];",
             vec![],
         )
-        .await
-        .or_fail("prefilled join form");
+        .await;
     assert_eq!(prefilled, json!([link, "/", false]));
     bob.shot("join form prefilled").await;
     bob.click("#join-button").await;
@@ -107,13 +108,12 @@ async fn register_join_by_https_link_and_chat() {
         .await
         .or_fail("bad link");
     let reason = bob
-        .browser
-        .execute(
+        .run(
+            "reason",
             "const p = document.querySelector('#reason'); return p && p.textContent;",
             vec![],
         )
-        .await
-        .or_fail("reason");
+        .await;
     assert_eq!(reason, json!("bad_room_id"));
     bob.shot("bad invite link").await;
 

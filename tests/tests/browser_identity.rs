@@ -48,13 +48,12 @@ async fn a_key_imported_on_another_node_logs_in_with_its_handle() {
     assert_eq!(away.wait_me("alice").await, alice, "the same key");
     away.wait_online().await;
     let asked = away
-        .browser
-        .execute(
+        .run(
+            "onboarding shown?",
             "return !document.getElementById('onboarding').hidden;",
             vec![],
         )
-        .await
-        .or_fail("onboarding shown?");
+        .await;
     assert_eq!(asked, json!(false), "no new handle asked for");
     away.open_profile().await;
     away.wait_text("me-handle", &["@alice"], DEFAULT_WAIT).await;

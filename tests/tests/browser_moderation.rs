@@ -66,14 +66,13 @@ async fn wait_membership(observer: &ApiUser, room: &str, user: &str, membership:
 /// Asserts that nothing hostile ran in `chat`'s page and no element came from a reason.
 async fn assert_inert(chat: &Chat) {
     let found = chat
-        .browser
-        .execute(
+        .run(
+            "inert",
             "return [window.__xss || null,
                      document.querySelectorAll('#moderation-dialog img, #composer-form img, #timeline img').length];",
             vec![],
         )
-        .await
-        .or_fail("inert");
+        .await;
     assert_eq!(found, json!([null, 0]), "hostile text became HTML");
 }
 
@@ -104,13 +103,12 @@ async fn moderator_panel_acts_and_the_member_reads_why() {
     // The panel is for those whose power allows moderation: not bob.
     alice.element("#moderation-open:not([hidden])").await;
     let offered = bob
-        .browser
-        .execute(
+        .run(
+            "bob's moderation button",
             "return !document.getElementById('moderation-open').hidden;",
             vec![],
         )
-        .await
-        .or_fail("bob's moderation button");
+        .await;
     assert_eq!(
         offered,
         json!(false),
@@ -208,13 +206,12 @@ async fn moderator_panel_acts_and_the_member_reads_why() {
         )
         .await;
         let error = bob
-            .browser
-            .execute(
+            .run(
+                "composer error",
                 "return document.getElementById('composer-error').textContent;",
                 vec![],
             )
-            .await
-            .or_fail("composer error");
+            .await;
         assert_eq!(error, "", "held is not an error");
     }
     bob.shot("bob's links wait for review").await;

@@ -19,14 +19,13 @@ const NODE_WAIT: Duration = Duration::from_secs(30);
 
 /// The menu item labels of the message `scope` (empty without a menu).
 async fn menu_labels(chat: &Chat, scope: &str) -> Value {
-    chat.browser
-        .execute(
-            "const item = document.querySelector(arguments[0]);
-             return item ? [...item.querySelectorAll('.menu-item')].map((b) => b.textContent) : null;",
-            vec![json!(scope)],
-        )
-        .await
-        .or_fail("menu labels")
+    chat.run(
+        "menu labels",
+        "const item = document.querySelector(arguments[0]);
+         return item ? [...item.querySelectorAll('.menu-item')].map((b) => b.textContent) : null;",
+        vec![json!(scope)],
+    )
+    .await
 }
 
 /// Alice's reports as the node lists them to her.
@@ -57,13 +56,12 @@ async fn a_message_is_reported_from_its_menu_and_listed_in_my_reports() {
     // Alice's own message cannot be reported; bob's can.
     let bob_row = format!("#messages .message[data-event-id='{bob_message}']");
     let own = chat
-        .browser
-        .execute(
+        .run(
+            "own menu",
             "return [...document.querySelectorAll('#messages .message.own .menu-item')].map((b) => b.textContent);",
             vec![],
         )
-        .await
-        .or_fail("own menu");
+        .await;
     assert!(
         !own.as_array()
             .expect("labels")
@@ -95,25 +93,23 @@ async fn a_message_is_reported_from_its_menu_and_listed_in_my_reports() {
     chat.menu_item(&bob_row, "Report…").await;
     chat.wait_dialog("report", true).await;
     let labels = chat
-        .browser
-        .execute(
+        .run(
+            "categories",
             "return [...document.querySelectorAll('#report-category option')].map((o) => [o.value, o.textContent]);",
             vec![],
         )
-        .await
-        .or_fail("categories");
+        .await;
     assert_eq!(
         labels[3],
         json!(["csam", "sexual content involving minors"]),
         "{labels}"
     );
-    chat.browser
-        .execute(
-            "document.getElementById('report-category').value = 'scam';",
-            vec![],
-        )
-        .await
-        .or_fail("category");
+    chat.run(
+        "category",
+        "document.getElementById('report-category').value = 'scam';",
+        vec![],
+    )
+    .await;
     let words = "he sells fake followers";
     chat.fill("#report-text", words).await;
     chat.click("#report-ok").await;

@@ -32,11 +32,7 @@ async fn active_room(chat: &Chat) -> String {
 
 /// The tab's title.
 async fn title(chat: &Chat) -> String {
-    let value = chat
-        .browser
-        .execute("return document.title;", vec![])
-        .await
-        .or_fail("title");
+    let value = chat.run("title", "return document.title;", vec![]).await;
     value.as_str().unwrap_or_default().to_owned()
 }
 
@@ -51,13 +47,12 @@ async fn wait_plain_error(chat: &Chat, id: &str, words: &str, reason: &str) {
     )
     .await;
     let shown = chat
-        .browser
-        .execute(
+        .run(
+            "error text",
             "return document.getElementById(arguments[0]).textContent;",
             vec![json!(id)],
         )
-        .await
-        .or_fail("error text");
+        .await;
     let shown = shown.as_str().unwrap_or_default();
     assert!(
         !shown.contains(reason),
@@ -89,15 +84,14 @@ async fn rooms_first_with_counts_dialogs_and_plain_words() {
 
     // The profile button names the user with the full handle, never cut.
     let me = chat
-        .browser
-        .execute(
+        .run(
+            "me",
             "const me = document.getElementById('me');
              const handle = me.querySelector('.handle');
              return [me.textContent, handle ? handle.scrollWidth <= handle.clientWidth : false];",
             vec![],
         )
-        .await
-        .or_fail("me");
+        .await;
     assert_eq!(me, json!(["Alice@alice", true]), "name and full handle");
     chat.axe_check("signed in, no room yet").await;
 
@@ -159,13 +153,12 @@ async fn rooms_first_with_counts_dialogs_and_plain_words() {
     for _ in 0..12 {
         chat.press(TAB).await;
         let inside = chat
-            .browser
-            .execute(
+            .run(
+                "focus in the profile",
                 "return document.getElementById('profile-dialog').contains(document.activeElement);",
                 vec![],
             )
-            .await
-            .or_fail("focus in the profile");
+            .await;
         assert_eq!(
             inside,
             json!(true),
@@ -316,13 +309,12 @@ async fn rooms_first_with_counts_dialogs_and_plain_words() {
 async fn create_knock_room(chat: &Chat, name: &str) -> String {
     chat.open_dialog("#new-room-open", "new-room").await;
     chat.fill("#new-room-name", name).await;
-    chat.browser
-        .execute(
-            "document.getElementById('new-room-private-rule').value = 'knock';",
-            vec![],
-        )
-        .await
-        .or_fail("join rule");
+    chat.run(
+        "join rule",
+        "document.getElementById('new-room-private-rule').value = 'knock';",
+        vec![],
+    )
+    .await;
     chat.click("#create-room").await;
     chat.wait_dialog("new-room", false).await;
     chat.wait_until_with(
@@ -413,14 +405,13 @@ async fn phone_knock_is_a_success_and_the_drawer_takes_the_keyboard() {
     // The profile fills the phone's screen and passes axe-core.
     chat.open_profile().await;
     let fits = chat
-        .browser
-        .execute(
+        .run(
+            "profile size",
             "const r = document.getElementById('profile-dialog').getBoundingClientRect();
              return [Math.round(r.width), window.innerWidth, document.documentElement.scrollWidth];",
             vec![],
         )
-        .await
-        .or_fail("profile size");
+        .await;
     assert_eq!(fits, json!([390, 390, 390]), "the profile fills the width");
     chat.shot("profile on a phone").await;
     chat.axe_check("profile on a phone").await;

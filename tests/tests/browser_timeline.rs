@@ -449,15 +449,14 @@ async fn typing_and_unread_messages_show_as_they_happen() {
     chat.wait_message("party 🎉 time", DEFAULT_WAIT).await;
     let code = "```\nfn main() { println!(\"<b>hi</b>\"); }\n```";
     // Typed, a new line would need Shift+Enter (Enter sends): put the text in as a paste does.
-    chat.browser
-        .execute(
-            "const composer = document.getElementById('composer');
-             composer.value = arguments[0];
-             composer.dispatchEvent(new Event('input', {bubbles: true}));",
-            vec![json!(code)],
-        )
-        .await
-        .or_fail("paste the code");
+    chat.run(
+        "paste the code",
+        "const composer = document.getElementById('composer');
+         composer.value = arguments[0];
+         composer.dispatchEvent(new Event('input', {bubbles: true}));",
+        vec![json!(code)],
+    )
+    .await;
     chat.click("#send-button").await;
     let block = chat
         .wait_until(

@@ -151,16 +151,15 @@ impl Expected<'_> {
 
 async fn assert_names_literal(chat: &Chat, room_name: &str, display_name: &str, messages: usize) {
     let seen = chat
-        .browser
-        .execute(
+        .run(
+            "names",
             "const item = document.querySelector('#room-list .room-item.active');
              const senders = Array.from(document.querySelectorAll('#timeline .message .sender'))
                  .filter(n => n.textContent.includes(arguments[1]));
              return [item ? item.textContent.includes(arguments[0]) : false, senders.length];",
             vec![json!(room_name), json!(display_name)],
         )
-        .await
-        .or_fail("names");
+        .await;
     assert_eq!(seen, json!([true, messages]), "names shown literally");
 }
 
@@ -186,11 +185,7 @@ function takeCspReports() {
 /// The CSP violations the page reported since the last look ([`TAKE_CSP_REPORTS`]).
 async fn csp_reports(chat: &Chat) -> Vec<String> {
     let script = format!("{TAKE_CSP_REPORTS}\nreturn takeCspReports();");
-    let value = chat
-        .browser
-        .execute(&script, vec![])
-        .await
-        .or_fail("CSP reports");
+    let value = chat.run("CSP reports", &script, vec![]).await;
     value
         .as_array()
         .into_iter()
@@ -230,19 +225,16 @@ async fn assert_nothing_ran(chat: &Chat, step: &str) {
         "{step}: an alert is open"
     );
     let xss = chat
-        .browser
-        .execute(
+        .run(
+            "window.__xss",
             "return typeof window.__xss === 'undefined' ? null : String(window.__xss);",
             vec![],
         )
-        .await
-        .or_fail("window.__xss");
+        .await;
     assert_eq!(xss, Value::Null, "{step}: payload {xss} ran");
     let found = chat
-        .browser
-        .execute(FIND_ACTIVE_CONTENT, vec![])
-        .await
-        .or_fail("active content");
+        .run("active content", FIND_ACTIVE_CONTENT, vec![])
+        .await;
     assert_eq!(found, json!([]), "{step}: content became markup");
 }
 
@@ -344,13 +336,12 @@ async fn xss_corpus_is_inert() {
 
     let chat = test.open("alice", 0).await;
     let scripts = chat
-        .browser
-        .execute(
+        .run(
+            "scripts",
             "return Array.from(document.scripts).map(s => [s.src, s.textContent.trim().length]);",
             vec![],
         )
-        .await
-        .or_fail("scripts");
+        .await;
     let scripts = scripts.as_array().cloned().unwrap_or_default();
     assert!(!scripts.is_empty(), "the page has its script");
     for script in &scripts {
@@ -482,14 +473,13 @@ async fn xss_corpus_is_inert() {
     chat.shot("payloads inside Markdown").await;
     assert_nothing_ran(&chat, "inside Markdown").await;
     let code = chat
-        .browser
-        .execute(
+        .run(
+            "code blocks",
             "return Array.from(document.querySelectorAll('#timeline .message .body pre code'))
                .map(c => c.textContent);",
             vec![],
         )
-        .await
-        .or_fail("code blocks");
+        .await;
     let code: Vec<&str> = code
         .as_array()
         .into_iter()

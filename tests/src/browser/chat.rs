@@ -256,10 +256,16 @@ impl Chat {
             .or_fail(what)
     }
 
+    /// Runs `script` once now with `args` (see [`Browser::execute`]) and returns its value; a
+    /// failure to run it names `step`.
+    pub async fn run(&self, step: &str, script: &str, args: Vec<Value>) -> Value {
+        self.browser.execute(script, args).await.or_fail(step)
+    }
+
     /// Whether `script`, run once now with `args`, returns `true`; a failure to run it names
     /// `question`.
     pub async fn holds(&self, question: &str, script: &str, args: Vec<Value>) -> bool {
-        self.browser.execute(script, args).await.or_fail(question) == json!(true)
+        self.run(question, script, args).await == json!(true)
     }
 
     /// A screenshot for `step`.
@@ -443,13 +449,12 @@ impl Chat {
 
     /// Closes `#<name>-dialog` (Escape's effect) if it is open, and waits until it is closed.
     pub async fn close_dialog(&self, name: &str) {
-        self.browser
-            .execute(
-                "const d = document.getElementById(arguments[0] + '-dialog'); if (d && d.open) d.close();",
-                vec![json!(name)],
-            )
-            .await
-            .or_fail("close dialog");
+        self.run(
+            "close dialog",
+            "const d = document.getElementById(arguments[0] + '-dialog'); if (d && d.open) d.close();",
+            vec![json!(name)],
+        )
+        .await;
         self.wait_dialog(name, false).await;
     }
 
@@ -566,22 +571,23 @@ impl Chat {
 
     /// Marks the current document; [`Chat::assert_not_reloaded`] proves it is still the same.
     pub async fn mark_document(&self, mark: &str) {
-        self.browser
-            .execute(
-                "window.__causerieTestMark = arguments[0];",
-                vec![json!(mark)],
-            )
-            .await
-            .or_fail("mark");
+        self.run(
+            "mark",
+            "window.__causerieTestMark = arguments[0];",
+            vec![json!(mark)],
+        )
+        .await;
     }
 
     /// Asserts the document still carries `mark` (see [`Chat::mark_document`]).
     pub async fn assert_not_reloaded(&self, mark: &str) {
         let seen = self
-            .browser
-            .execute("return window.__causerieTestMark || null;", vec![])
-            .await
-            .or_fail("read mark");
+            .run(
+                "read mark",
+                "return window.__causerieTestMark || null;",
+                vec![],
+            )
+            .await;
         assert_eq!(
             seen,
             json!(mark),
@@ -792,13 +798,12 @@ impl Chat {
             return;
         };
         let loaded = self
-            .browser
-            .execute(
+            .run(
+                "load axe-core",
                 &format!("if (!window.axe) {{ {script}\n }} return typeof window.axe;"),
                 vec![],
             )
-            .await
-            .or_fail("load axe-core");
+            .await;
         assert_eq!(loaded, json!("object"), "axe-core did not load");
         let violations = self
             .browser
@@ -843,20 +848,19 @@ impl Chat {
             )
             .await
             .or_fail("grant notifications");
-        self.browser
-            .execute(
-                "window.__notifications = [];
-                 const Shown = window.Notification;
-                 window.Notification = class extends Shown {
-                   constructor(title, options) {
-                     super(title, options);
-                     window.__notifications.push([title, (options && options.body) || '']);
-                   }
-                 };",
-                vec![],
-            )
-            .await
-            .or_fail("record notifications");
+        self.run(
+            "record notifications",
+            "window.__notifications = [];
+             const Shown = window.Notification;
+             window.Notification = class extends Shown {
+               constructor(title, options) {
+                 super(title, options);
+                 window.__notifications.push([title, (options && options.body) || '']);
+               }
+             };",
+            vec![],
+        )
+        .await;
     }
 
     /// Presses Shift+Tab.
@@ -912,15 +916,14 @@ impl Chat {
     /// The focused element, as `tag#id.class "text"` for messages.
     pub async fn focused(&self) -> String {
         let value = self
-            .browser
-            .execute(
+            .run(
+                "focused",
                 "const a = document.activeElement;
                  return a ? a.tagName.toLowerCase() + (a.id ? '#' + a.id : '') + '.' + a.className
                      + ' ' + JSON.stringify((a.getAttribute('aria-label') || a.textContent || '').trim().slice(0, 40)) : 'none';",
                 vec![],
             )
-            .await
-            .or_fail("focused");
+            .await;
         value.as_str().unwrap_or_default().to_owned()
     }
 

@@ -83,8 +83,8 @@ impl Chat {
         self.fill("#moderate-reason", reason).await;
         if let Some(duration) = duration {
             let chosen = self
-                .browser
-                .execute(
+                .run(
+                    "duration",
                     "const select = document.getElementById('moderate-duration');
                      const option = Array.from(select.options).find(o => o.textContent === arguments[0]);
                      if (!option) return false;
@@ -93,8 +93,7 @@ impl Chat {
                      return true;",
                     vec![json!(duration)],
                 )
-                .await
-                .or_fail("duration");
+                .await;
             assert_eq!(chosen, json!(true), "no duration {duration:?}");
         }
         self.click("#moderate-ok").await;

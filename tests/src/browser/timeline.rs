@@ -28,14 +28,13 @@ pub mod keys {
 /// Sends `keys` to the element that has the focus (the page's `document.activeElement`), as a
 /// user pressing them would.
 pub async fn press(chat: &Chat, keys: &str) {
-    chat.browser
-        .execute(
-            "for (const e of document.querySelectorAll('[data-key-target]')) e.removeAttribute('data-key-target');
-             (document.activeElement || document.body).setAttribute('data-key-target', '1');",
-            vec![],
-        )
-        .await
-        .or_fail("mark the focus");
+    chat.run(
+        "mark the focus",
+        "for (const e of document.querySelectorAll('[data-key-target]')) e.removeAttribute('data-key-target');
+         (document.activeElement || document.body).setAttribute('data-key-target', '1');",
+        vec![],
+    )
+    .await;
     let target = chat.element("[data-key-target]").await;
     target.send_keys(keys).await.or_fail("press keys");
 }
@@ -43,14 +42,13 @@ pub async fn press(chat: &Chat, keys: &str) {
 /// A description of the focused element: its tag, classes and text (for waits and failures).
 pub async fn focused(chat: &Chat) -> String {
     let value = chat
-        .browser
-        .execute(
+        .run(
+            "focus",
             "const a = document.activeElement;
              return a ? a.tagName + '.' + Array.from(a.classList).join('.') + ' ' + (a.textContent || '').slice(0, 60) : '';",
             vec![],
         )
-        .await
-        .or_fail("focus");
+        .await;
     value.as_str().unwrap_or_default().to_owned()
 }
 
@@ -112,10 +110,12 @@ pub async fn wait_focus_reads(chat: &Chat, text: &str) {
 
 /// Gives the timeline the focus (where the arrow keys move between messages).
 pub async fn focus_timeline(chat: &Chat) {
-    chat.browser
-        .execute("document.getElementById('timeline').focus();", vec![])
-        .await
-        .or_fail("focus the timeline");
+    chat.run(
+        "focus the timeline",
+        "document.getElementById('timeline').focus();",
+        vec![],
+    )
+    .await;
 }
 
 /// What the composer holds (its `value`).
