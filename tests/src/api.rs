@@ -705,17 +705,32 @@ impl ApiUser {
 /// A counter of the `/metrics` of the node whose HTTP API is at `node` (`name{labels}` as
 /// printed), 0 when absent; asked from `source` when given.
 pub async fn metric(node: SocketAddr, source: Option<IpAddr>, series: &str) -> u64 {
-    let text = client(source)
-        .get(format!("http://{node}/metrics"))
-        .send()
+    let text = anonymous_get(node, source, "/metrics")
         .await
-        .expect("metrics")
         .text()
         .await
         .expect("metrics text");
     text.lines()
         .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
         .unwrap_or(0)
+}
+
+/// What the node whose HTTP API is at `node` says about itself (`GET /api/v1/node`).
+pub async fn node_info(node: SocketAddr) -> Value {
+    anonymous_get(node, None, "/api/v1/node")
+        .await
+        .json()
+        .await
+        .expect("node info JSON")
+}
+
+/// `GET path` of the node at `node` without a session, asked from `source` when given.
+async fn anonymous_get(node: SocketAddr, source: Option<IpAddr>, path: &str) -> reqwest::Response {
+    client(source)
+        .get(format!("http://{node}{path}"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET {path}: {e}"))
 }
 
 fn client(source: Option<IpAddr>) -> reqwest::Client {

@@ -65,17 +65,7 @@ where
 
 /// `GET /api/v1/node` of a node.
 async fn info(node: &NsNode) -> Value {
-    reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .expect("client")
-        .get(format!("http://{}/api/v1/node", node.api))
-        .send()
-        .await
-        .expect("node info")
-        .json()
-        .await
-        .expect("node info JSON")
+    causerie_tests::api::node_info(node.api).await
 }
 
 /// A series of `/metrics` (`name{labels}` as printed), 0 when absent.

@@ -945,8 +945,10 @@ pub const TAB: &str = "\u{E004}";
 pub const ENTER: &str = "\u{E007}";
 /// WebDriver's Escape key.
 pub const ESCAPE: &str = "\u{E00C}";
-/// WebDriver's Shift key.
+/// WebDriver's Shift key (held until the next Shift or the end of the keys sent).
 pub const SHIFT: &str = "\u{E008}";
+/// WebDriver's Arrow Up key.
+pub const ARROW_UP: &str = "\u{E013}";
 /// WebDriver's Arrow Down key.
 pub const ARROW_DOWN: &str = "\u{E015}";
 /// Most Tab presses [`Chat::tab_to`] makes.

@@ -9,20 +9,9 @@ use serde_json::{Value, json};
 use super::DEFAULT_WAIT;
 use super::chat::{Chat, OrFail};
 
-/// WebDriver's codes of the keys the tests press.
+/// WebDriver's codes of the keys the tests press (the ones [`Chat::press`] takes too).
 pub mod keys {
-    /// Tab.
-    pub const TAB: &str = "\u{E004}";
-    /// Enter.
-    pub const ENTER: &str = "\u{E007}";
-    /// Shift (held until the next Shift or the end of the keys sent).
-    pub const SHIFT: &str = "\u{E008}";
-    /// Escape.
-    pub const ESCAPE: &str = "\u{E00C}";
-    /// Arrow up.
-    pub const UP: &str = "\u{E013}";
-    /// Arrow down.
-    pub const DOWN: &str = "\u{E015}";
+    pub use super::super::chat::{ARROW_DOWN as DOWN, ARROW_UP as UP, ENTER, ESCAPE, SHIFT, TAB};
 }
 
 /// Sends `keys` to the element that has the focus (the page's `document.activeElement`), as a
