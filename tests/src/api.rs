@@ -642,6 +642,13 @@ impl ApiUser {
         room
     }
 
+    /// What the node tells this user about `room` (`GET /rooms/{room}`: name, join rule,
+    /// content rules, the user's own standing).
+    pub async fn room_info(&self, room: &str) -> Value {
+        self.call("GET", &format!("/rooms/{room}"), Value::Null)
+            .await
+    }
+
     /// The entry of `room` in this user's room list (`GET /rooms`), if it is listed.
     pub async fn listed(&self, room: &str) -> Option<Value> {
         let rooms = self.get("/api/v1/rooms").await;

@@ -8,11 +8,6 @@ use std::net::{IpAddr, Ipv4Addr};
 use causerie_tests::api::{Answer, ApiNode, ApiUser};
 use serde_json::{Value, json};
 
-async fn room_info(user: &ApiUser, room: &str) -> Value {
-    user.call("GET", &format!("/rooms/{room}"), Value::Null)
-        .await
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_authors_node_refuses_what_the_rules_forbid_in_plain_words() {
     let (mut node, alice, bob, room) =
@@ -27,7 +22,7 @@ async fn the_authors_node_refuses_what_the_rules_forbid_in_plain_words() {
     alice
         .must(&room, json!({ "action": "content_rules", "rules": rules }))
         .await;
-    let info = room_info(&bob, &room).await;
+    let info = bob.room_info(&room).await;
     assert_eq!(info["content_rules"]["blocked_words"], json!(["scam"]));
 
     for (body, reason) in [
@@ -94,7 +89,7 @@ async fn lockdown_then_unlock_restores_the_room() {
             )
             .await;
     }
-    let info = room_info(&alice, &room).await;
+    let info = alice.room_info(&room).await;
     assert_eq!(info["join_rule"], "invite");
     assert_eq!(info["content_rules"]["slow_mode_ms"], 30_000);
     assert_eq!(info["content_rules"]["lockdown"]["join_rule"], "public");
@@ -115,7 +110,7 @@ async fn lockdown_then_unlock_restores_the_room() {
             .must(&room, json!({ "action": "unlock", "part": part }))
             .await;
     }
-    let info = room_info(&alice, &room).await;
+    let info = alice.room_info(&room).await;
     assert_eq!(info["join_rule"], "public");
     assert_eq!(info["content_rules"]["slow_mode_ms"], 5_000);
     assert!(info["content_rules"].get("lockdown").is_none());
@@ -226,9 +221,9 @@ async fn a_join_wave_turns_an_open_room_into_a_knock_room_until_it_passes() {
         .expect("the knocker is listed");
     assert_eq!(row["membership"], "knock");
     // Moderators see the wave in the room's view; others do not.
-    let info = room_info(&alice, &room).await;
+    let info = alice.room_info(&room).await;
     assert_eq!(info["join_wave"]["refused"], 1, "{info}");
-    assert_eq!(room_info(&early, &room).await["join_wave"], Value::Null);
+    assert_eq!(early.room_info(&room).await["join_wave"], Value::Null);
     alice.invite(&room, &late).await;
     late.join(&room).await;
     let members = alice

@@ -252,9 +252,7 @@ async fn every_dialog_cancels_refuses_and_submits() {
     chat.click("#rules-edit").await;
     chat.wait_dialog("rules", true).await;
     cancel(&chat, "rules").await;
-    let info = carol
-        .call("GET", &format!("/rooms/{room}"), Value::Null)
-        .await;
+    let info = carol.room_info(&room).await;
     assert_eq!(info["content_rules"], json!({}), "{info}");
     chat.click("#rules-edit").await;
     chat.wait_dialog("rules", true).await;
@@ -270,10 +268,7 @@ async fn every_dialog_cancels_refuses_and_submits() {
     let rules = json!({"max_message_bytes": 500, "blocked_words": ["forbidden"]});
     let what = "the content rules on the node";
     cluster::wait_until(NODE_WAIT, what, || async {
-        carol
-            .call("GET", &format!("/rooms/{room}"), Value::Null)
-            .await["content_rules"]
-            == rules
+        carol.room_info(&room).await["content_rules"] == rules
     })
     .await
     .or_fail(what);

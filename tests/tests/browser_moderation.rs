@@ -196,8 +196,7 @@ async fn moderator_panel_acts_and_the_member_reads_why() {
         "read https://example.org/second",
     ];
     for text in held {
-        bob.fill("#composer", text).await;
-        bob.click("#send-button").await;
+        bob.type_and_send(text).await;
         // Held is not refused: it is said in the neutral status line, not as an error.
         bob.wait_text(
             "composer-status",
@@ -343,15 +342,11 @@ async fn moderator_panel_acts_and_the_member_reads_why() {
     alice.wait_dialog("rules", false).await;
     let what = "the blocked word in the room's rules";
     cluster::wait_until(NODE_WAIT, what, || async {
-        carol
-            .call("GET", &format!("/rooms/{room}"), Value::Null)
-            .await["content_rules"]["blocked_words"]
-            == json!(["forbidden"])
+        carol.room_info(&room).await["content_rules"]["blocked_words"] == json!(["forbidden"])
     })
     .await
     .or_fail(what);
-    bob.fill("#composer", "this is forbidden").await;
-    bob.click("#send-button").await;
+    bob.type_and_send("this is forbidden").await;
     bob.wait_text(
         "composer-error",
         &["Your message was not sent: it contains a blocked word"],
@@ -365,9 +360,7 @@ async fn moderator_panel_acts_and_the_member_reads_why() {
     alice.wait_dialog("confirm", false).await;
     let what = "the lockdown on the node";
     cluster::wait_until(NODE_WAIT, what, || async {
-        let info = carol
-            .call("GET", &format!("/rooms/{room}"), Value::Null)
-            .await;
+        let info = carol.room_info(&room).await;
         info["join_rule"] == json!("invite")
             && info["content_rules"]["slow_mode_ms"] == json!(30_000)
     })
@@ -375,8 +368,7 @@ async fn moderator_panel_acts_and_the_member_reads_why() {
     .or_fail(what);
     alice.element("#lockdown-lift:not([hidden])").await;
     for text in ["slow one", "slow two"] {
-        bob.fill("#composer", text).await;
-        bob.click("#send-button").await;
+        bob.type_and_send(text).await;
     }
     bob.wait_text(
         "composer-error",
@@ -388,9 +380,7 @@ async fn moderator_panel_acts_and_the_member_reads_why() {
     alice.click("#lockdown-lift").await;
     let what = "the lockdown lifted on the node";
     cluster::wait_until(NODE_WAIT, what, || async {
-        let info = carol
-            .call("GET", &format!("/rooms/{room}"), Value::Null)
-            .await;
+        let info = carol.room_info(&room).await;
         info["join_rule"] == json!("public") && info["content_rules"].get("lockdown").is_none()
     })
     .await

@@ -96,8 +96,7 @@ async fn timeline_groups_renders_and_relates_messages() {
 
     // Rich text.
     let markdown = "**bold** and `code` and [a link](https://example.org/page) and ![a cat](https://example.org/cat.png)";
-    chat.fill("#composer", markdown).await;
-    chat.click("#send-button").await;
+    chat.type_and_send(markdown).await;
     let rendered = chat
         .wait_until(
             "the Markdown message rendered",

@@ -430,8 +430,7 @@ async fn xss_corpus_is_inert() {
 
     // A good part through the composer, as a user types them.
     for payload in &corpus[..COMPOSER_PAYLOADS] {
-        chat.fill("#composer", payload).await;
-        chat.click("#send-button").await;
+        chat.type_and_send(payload).await;
         chat.wait_message(&shown_text(payload), DEFAULT_WAIT).await;
     }
     chat.shot("composer payloads sent").await;

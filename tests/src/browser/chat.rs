@@ -496,9 +496,15 @@ impl Chat {
 
     /// Types `text` in the composer and sends it; returns the event id once it is shown.
     pub async fn send(&self, text: &str) -> String {
+        self.type_and_send(text).await;
+        self.wait_message(text, DEFAULT_WAIT).await.event_id
+    }
+
+    /// Types `text` in the composer and presses Send, without waiting for the message (the
+    /// node may hold or refuse it).
+    pub async fn type_and_send(&self, text: &str) {
         self.fill("#composer", text).await;
         self.click("#send-button").await;
-        self.wait_message(text, DEFAULT_WAIT).await.event_id
     }
 
     /// Waits until a confirmed message whose body is exactly `body` is shown.
