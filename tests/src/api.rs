@@ -65,6 +65,19 @@ impl ApiNode {
         }
     }
 
+    /// A node with alice (her key made from `seed`) registered and her room `name` with
+    /// `join_rule`: (node, alice, room).
+    pub async fn with_alices_room(
+        seed: u8,
+        name: &str,
+        join_rule: &str,
+    ) -> (ApiNode, ApiUser, String) {
+        let node = ApiNode::start(Vec::new()).await;
+        let alice = ApiUser::registered(node.http, seed, "alice").await;
+        let room = alice.create_room(name, join_rule).await;
+        (node, alice, room)
+    }
+
     /// A node with two users registered by seed and handle, `owner` and `member`, and the
     /// public room `name` that `owner` created and `member` joined: (node, owner, member, room).
     pub async fn with_shared_room(

@@ -170,9 +170,7 @@ async fn two_users_on_two_nodes_chat_and_moderate() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn history_pages_walk_back_in_timeline_order() {
-    let mut node = ApiNode::start(Vec::new()).await;
-    let alice = ApiUser::registered(node.http, 3, "alice").await;
-    let room = alice.create_room("Pages", "invite").await;
+    let (mut node, alice, room) = ApiNode::with_alices_room(3, "Pages", "invite").await;
     for i in 0..120 {
         alice
             .must(
@@ -236,9 +234,7 @@ async fn accepted(node: &ApiNode) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_is_refused_with_status_and_reason() {
-    let mut node = ApiNode::start(Vec::new()).await;
-    let mut alice = ApiUser::registered(node.http, 4, "alice").await;
-    let room = alice.create_room("Guarded", "invite").await;
+    let (mut node, mut alice, room) = ApiNode::with_alices_room(4, "Guarded", "invite").await;
     let stored = accepted(&node).await;
     let client = reqwest::Client::new();
 
@@ -451,9 +447,7 @@ async fn bad_input_is_refused_with_status_and_reason() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sessions_end_with_a_restart_and_accounts_do_not() {
-    let mut node = ApiNode::start(Vec::new()).await;
-    let mut alice = ApiUser::registered(node.http, 8, "alice").await;
-    let room = alice.create_room("Kept", "public").await;
+    let (mut node, mut alice, room) = ApiNode::with_alices_room(8, "Kept", "public").await;
     alice
         .must(
             &room,
@@ -525,9 +519,7 @@ async fn a_client_that_floods_is_rate_limited() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn blank_messages_are_refused_on_prepare_and_on_submit() {
-    let mut node = ApiNode::start(Vec::new()).await;
-    let alice = ApiUser::registered(node.http, 9, "alice").await;
-    let room = alice.create_room("Quiet", "invite").await;
+    let (mut node, alice, room) = ApiNode::with_alices_room(9, "Quiet", "invite").await;
     let stored = accepted(&node).await;
     let prepare = format!("/api/v1/rooms/{room}/prepare");
     for blank in ["", "   ", "\n\t ", "\u{200b}\u{a0}"] {

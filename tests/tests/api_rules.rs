@@ -72,9 +72,7 @@ async fn the_authors_node_refuses_what_the_rules_forbid_in_plain_words() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lockdown_then_unlock_restores_the_room() {
-    let mut node = ApiNode::start(Vec::new()).await;
-    let alice = ApiUser::registered(node.http, 1, "alice").await;
-    let room = alice.create_room("Lock", "public").await;
+    let (mut node, alice, room) = ApiNode::with_alices_room(1, "Lock", "public").await;
     alice
         .must(
             &room,
@@ -127,9 +125,7 @@ async fn lockdown_then_unlock_restores_the_room() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flooding_user_is_rate_limited_and_honest_messages_all_arrive() {
-    let mut node = ApiNode::start(Vec::new()).await;
-    let alice = ApiUser::registered(node.http, 1, "alice").await;
-    let room = alice.create_room("Flood", "public").await;
+    let (mut node, alice, room) = ApiNode::with_alices_room(1, "Flood", "public").await;
     let honest = ApiUser::registered(node.http, 2, "honest").await;
     honest.join(&room).await;
     // The flooder comes from an address of its own, so the per-address request limit does not
@@ -175,9 +171,7 @@ async fn a_flooding_user_is_rate_limited_and_honest_messages_all_arrive() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_join_wave_turns_an_open_room_into_a_knock_room_until_it_passes() {
-    let node = ApiNode::start(Vec::new()).await;
-    let alice = ApiUser::registered(node.http, 1, "alice").await;
-    let room = alice.create_room("Wave", "public").await;
+    let (node, alice, room) = ApiNode::with_alices_room(1, "Wave", "public").await;
     // Nobody needs to knock at an open room in quiet times.
     let early = ApiUser::registered(node.http, 2, "early").await;
     let knock = early
