@@ -472,12 +472,13 @@ fn dates(text: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn my_data_is_exported_and_erased_from_the_key_tools() {
-    let Some(test) = ChatTest::start("my_data_is_exported_and_erased_from_the_key_tools", 1).await
+    let Some((test, alice)) =
+        ChatTest::start_with_browser("my_data_is_exported_and_erased_from_the_key_tools", "alice")
+            .await
     else {
         return;
     };
     let node = test.node(0);
-    let alice = test.open("alice", 0).await;
     let alice_key = alice.create_identity("alice", "Alice").await;
     let room = alice.create_room("Private matters", true).await;
     let link = alice.invite_link().await;

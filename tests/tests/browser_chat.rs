@@ -143,10 +143,10 @@ async fn two_users_two_nodes_chat_live() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reload_keeps_identity() {
-    let Some(test) = ChatTest::start("reload_keeps_identity", 1).await else {
+    let Some((test, chat)) = ChatTest::start_with_browser("reload_keeps_identity", "carol").await
+    else {
         return;
     };
-    let chat = test.open("carol", 0).await;
     let user = chat.create_identity("carol", "Carol").await;
     let room = chat.create_room("Notes", false).await;
     let before = "written before the reload";

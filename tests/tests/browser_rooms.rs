@@ -62,12 +62,13 @@ async fn wait_plain_error(chat: &Chat, id: &str, words: &str, reason: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rooms_first_with_counts_dialogs_and_plain_words() {
-    let Some(test) = ChatTest::start("rooms_first_with_counts_dialogs_and_plain_words", 1).await
+    let Some((test, chat)) =
+        ChatTest::start_with_browser("rooms_first_with_counts_dialogs_and_plain_words", "alice")
+            .await
     else {
         return;
     };
     let node = test.node(0);
-    let chat = test.open("alice", 0).await;
     chat.axe_check("welcome").await;
 
     // A refused handle reads as a sentence; its code is in the details line.

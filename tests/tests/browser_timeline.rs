@@ -45,12 +45,12 @@ async fn node_event(user: &ApiUser, room: &str, id: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn timeline_groups_renders_and_relates_messages() {
-    let Some(test) = ChatTest::start("timeline_groups_renders_and_relates_messages", 1).await
+    let Some((test, chat)) =
+        ChatTest::start_with_browser("timeline_groups_renders_and_relates_messages", "alice").await
     else {
         return;
     };
     let node = test.node(0);
-    let chat = test.open("alice", 0).await;
     let alice_key = chat.create_identity("alice", "Alice").await;
     let room = chat.create_room("Timeline", true).await;
 

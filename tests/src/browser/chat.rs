@@ -68,6 +68,14 @@ impl ChatTest {
         })
     }
 
+    /// Starts `test` on one node with a browser named `label` on its web client, or `None`
+    /// when the test is skipped.
+    pub async fn start_with_browser(test: &'static str, label: &str) -> Option<(ChatTest, Chat)> {
+        let test = ChatTest::start(test, 1).await?;
+        let chat = test.open(label, 0).await;
+        Some((test, chat))
+    }
+
     /// The HTTP address of node `index`, where it serves the web client.
     pub fn node(&self, index: usize) -> SocketAddr {
         self.cluster.nodes[index].running().http_addr
@@ -94,8 +102,7 @@ impl ChatTest {
         test: &'static str,
         room_name: &str,
     ) -> Option<(ChatTest, Chat, String, String, ApiUser)> {
-        let test = ChatTest::start(test, 1).await?;
-        let chat = test.open("alice", 0).await;
+        let (test, chat) = ChatTest::start_with_browser(test, "alice").await?;
         let alice_key = chat.create_identity("alice", "Alice").await;
         let room = chat.create_room(room_name, true).await;
         let bob = ApiUser::register(test.node(0), "bob", "Bob").await;
