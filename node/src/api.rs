@@ -4,6 +4,7 @@
 //! Layout:
 //! - [`guard`]: Host allowlist, cross-origin refusal, rate limits, security headers, refusal
 //!   counters: the middleware every request passes.
+//! - [`forwarded`]: a request's client address, through trusted reverse proxies.
 //! - [`session`]: challenges and bearer sessions (memory only, bounded).
 //! - [`operator`]: the operator token and its check; [`admin`]: the operator API
 //!   (`/api/v1/admin/...`: audit log, lawful requests, disclosure, transparency);
@@ -36,6 +37,7 @@ pub mod banlists;
 pub mod directory;
 pub mod error;
 pub mod events;
+pub mod forwarded;
 pub mod gdpr;
 pub mod guard;
 pub mod handles;
@@ -109,13 +111,13 @@ pub struct ApiState {
 }
 
 impl ApiState {
-    /// State for a node whose HTTP server answers to `hosts`.
+    /// State for a node whose HTTP server checks requests with `guard`.
     pub fn new(
         node: Node,
         net: NetHandle,
         store_path: PathBuf,
         node_secret: NodeSecret,
-        hosts: &[String],
+        guard: Guard,
         shutdown: CancellationToken,
     ) -> Self {
         let sessions = Arc::new(Sessions::new(node.key()));
@@ -125,7 +127,7 @@ impl ApiState {
             store_path,
             node_secret: Arc::new(node_secret),
             sessions,
-            guard: Arc::new(Guard::new(hosts)),
+            guard: Arc::new(guard),
             streams: Arc::new(AtomicUsize::new(0)),
             shutdown,
             classifier: None,

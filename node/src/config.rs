@@ -26,9 +26,11 @@ use crate::records::sweeper::{
 use crate::records::{FieldRetention, RetentionPolicy};
 
 mod origin;
+mod proxies;
 
 use origin::is_domain_or_ipv4;
 pub use origin::{OriginError, PublicOrigin};
+pub use proxies::{MAX_TRUSTED_PROXIES, TrustedProxies};
 
 /// Default data directory.
 pub const DEFAULT_DATA_DIR: &str = "./causerie-data";
@@ -131,6 +133,8 @@ pub struct ConfigFile {
     pub http_allowed_hosts: Option<Vec<String>>,
     /// See [`Config::public_origin`].
     pub public_origin: Option<String>,
+    /// See [`Config::trusted_proxies`].
+    pub trusted_proxies: Option<Vec<String>>,
     /// See [`Config::classifier`].
     pub classifier: Option<ClassifierFile>,
     /// See [`Config::rate_limits`] (the `[rate_limits]` table).
@@ -384,6 +388,13 @@ pub struct Config {
     /// its host is the node's public name, and invite links become `<origin>/join/<room>`.
     /// Default none: the node knows no public name.
     pub public_origin: Option<PublicOrigin>,
+    /// `trusted_proxies`: the reverse proxies (addresses, or networks as `10.0.0.0/8`; at most
+    /// [`MAX_TRUSTED_PROXIES`]) whose `X-Forwarded-For` names the client. A request that comes
+    /// from one of them counts, for the per-client limits and in registration records, as
+    /// coming from the address the proxies forwarded; its connection is not held to the
+    /// per-client connection cap. Default none: every request is the connection's own address
+    /// and the header is ignored.
+    pub trusted_proxies: TrustedProxies,
     /// The classifier hook. Default none (off).
     pub classifier: Option<ClassifierConfig>,
     /// Rate limits on submitted events (per user per room, per user, joins, invites) and on
@@ -454,6 +465,8 @@ impl Config {
                         .map_err(|e| invalid("public_origin", format!("{text:?}: {e}")))
                 })
                 .transpose()?,
+            trusted_proxies: TrustedProxies::parse(&file.trusted_proxies.unwrap_or_default())
+                .map_err(|message| invalid("trusted_proxies", message))?,
             classifier: file.classifier.map(classifier_config).transpose()?,
             rate_limits: RateLimitConfig::from_file(file.rate_limits.unwrap_or_default()),
             enforcer_key_file: file.moderation.and_then(|m| m.enforcer_key_file),
@@ -861,6 +874,33 @@ mod tests {
             ..Default::default()
         };
         assert!(Config::from_parts(ConfigFile::default(), udp).is_err());
+    }
+
+    #[test]
+    fn trusted_proxies_come_from_the_file() {
+        let file: ConfigFile =
+            toml::from_str("trusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\"]\n").unwrap();
+        let config = Config::from_parts(file, Overrides::default()).unwrap();
+        assert!(config.trusted_proxies.contains("10.9.8.7".parse().unwrap()));
+        assert!(
+            !config
+                .trusted_proxies
+                .contains("192.0.2.1".parse().unwrap())
+        );
+        assert!(
+            Config::load(None, Overrides::default())
+                .unwrap()
+                .trusted_proxies
+                .is_empty()
+        );
+        let file: ConfigFile = toml::from_str("trusted_proxies = [\"proxy.local\"]\n").unwrap();
+        match Config::from_parts(file, Overrides::default()).unwrap_err() {
+            ConfigError::Invalid { field, message } => {
+                assert_eq!(field, "trusted_proxies");
+                assert!(message.contains("proxy.local"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

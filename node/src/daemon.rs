@@ -22,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::api::operator::OperatorToken;
 use crate::api::tls::Tls;
-use crate::api::{ApiState, default_hosts, router, serve_with, with_peer_id};
+use crate::api::{ApiState, Guard, default_hosts, router, serve_with, with_peer_id};
 use crate::clock::now_ms;
 use crate::config::Config;
 use crate::ledger::{Ledger, LedgerError};
@@ -290,7 +290,7 @@ pub async fn start(config: &Config) -> Result<Running, DaemonError> {
         net.clone(),
         store_path,
         api_secret,
-        &hosts,
+        Guard::new(&hosts).trusting(config.trusted_proxies.clone()),
         shutdown.child_token(),
     )
     .with_rate_limits(&config.rate_limits)

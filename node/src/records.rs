@@ -75,9 +75,14 @@ pub struct Records {
     policy: Arc<RwLock<RetentionPolicy>>,
 }
 
-/// The text form of a client address kept in a record (`ip:port`, `[ip]:port`).
+/// The text form of a client address kept in a record (`ip:port`, `[ip]:port`; the address
+/// alone when a reverse proxy forwarded it without its port, which arrives as port 0).
 pub fn address_text(address: std::net::SocketAddr) -> String {
-    let text = address.to_string();
+    let text = if address.port() == 0 {
+        address.ip().to_string()
+    } else {
+        address.to_string()
+    };
     debug_assert!(text.len() <= MAX_ADDRESS_BYTES);
     text
 }

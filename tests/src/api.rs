@@ -246,6 +246,28 @@ impl ApiUser {
         ApiUser::with_client(node, secret, client(Some(source)))
     }
 
+    /// A user whose requests come from `source` and carry `X-Forwarded-For: <forwarded_for>`,
+    /// as a reverse proxy at `source` forwards them.
+    pub fn forwarding(
+        node: SocketAddr,
+        secret: UserSecret,
+        source: IpAddr,
+        forwarded_for: &str,
+    ) -> ApiUser {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            "x-forwarded-for",
+            forwarded_for.parse().expect("a header value"),
+        );
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .local_address(Some(source))
+            .default_headers(headers)
+            .build()
+            .expect("HTTP client");
+        ApiUser::with_client(node, secret, http)
+    }
+
     fn with_client(node: SocketAddr, secret: UserSecret, http: reqwest::Client) -> ApiUser {
         ApiUser {
             secret,
@@ -721,7 +743,6 @@ impl ApiUser {
     }
 }
 
-/// An HTTP client without proxies, its connections from `source` when given.
 /// A counter of the `/metrics` of the node whose HTTP API is at `node` (`name{labels}` as
 /// printed), 0 when absent; asked from `source` when given.
 pub async fn metric(node: SocketAddr, source: Option<IpAddr>, series: &str) -> u64 {
@@ -753,6 +774,7 @@ async fn anonymous_get(node: SocketAddr, source: Option<IpAddr>, path: &str) -> 
         .unwrap_or_else(|e| panic!("GET {path}: {e}"))
 }
 
+/// An HTTP client without proxies, its connections from `source` when given.
 fn client(source: Option<IpAddr>) -> reqwest::Client {
     reqwest::Client::builder()
         .no_proxy()

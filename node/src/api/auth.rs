@@ -12,7 +12,7 @@
 use axum::Json;
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
@@ -27,6 +27,7 @@ use serde_json::{Value as JsonValue, json};
 
 use super::ApiState;
 use super::error::{ApiError, Reason};
+use super::forwarded::ClientAddress;
 use super::guard::{ClientKey, presented_token};
 use super::json::{Body, Segment, attestation_json, is_plain_text, parse_hex, parse_signature};
 use super::session::Session;
@@ -58,7 +59,7 @@ pub(super) struct ChallengeRequest {
 
 pub(super) async fn challenge(
     State(state): State<ApiState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddress(peer): ClientAddress,
     Body(request): Body<ChallengeRequest>,
 ) -> Result<Json<JsonValue>, ApiError> {
     let user = parse_user(&request.user)?;
@@ -181,7 +182,7 @@ fn check_contact(state: &ApiState, contact: Option<&str>) -> Result<(), ApiError
 
 pub(super) async fn register(
     State(state): State<ApiState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddress(peer): ClientAddress,
     Body(request): Body<RegisterRequest>,
 ) -> Result<Response, ApiError> {
     if !valid_handle(&request.handle) {
@@ -246,7 +247,7 @@ pub(super) struct LoginRequest {
 
 pub(super) async fn login(
     State(state): State<ApiState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddress(peer): ClientAddress,
     Body(request): Body<LoginRequest>,
 ) -> Result<Response, ApiError> {
     let user = answered(&state, &request.challenge, &request.signature)?;

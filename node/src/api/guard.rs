@@ -7,7 +7,7 @@
 //! 2. A foreign `Origin`, or `Sec-Fetch-Site: cross-site` on anything but a top-level
 //!    navigation, is refused (`403 cross_origin`). No CORS header is ever sent.
 //! 3. Rate limits per client address ([`ClientKey`]: IPv4 address or IPv6 /64) on every
-//!    request, and per user on requests with a valid session, over all of that address's or
+//!    request (through a trusted reverse proxy, the address it forwarded: [`super::forwarded`]), and per user on requests with a valid session, over all of that address's or
 //!    user's sessions (`429 rate_limited` with `Retry-After`): opening more sessions buys no
 //!    more requests.
 //! 4. A declared `Content-Length` over [`MAX_BODY_BYTES`] is refused before the body is read
@@ -35,11 +35,13 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use super::ApiState;
 use super::error::{ApiError, Reason, Refusal};
+use super::forwarded::{self, ClientAddress};
 use super::limits::{
     MAX_BODY_BYTES, MAX_RATE_KEYS, RATE_BURST, RATE_BURST_PER_CLIENT, RATE_PER_SECOND,
     RATE_PER_SECOND_PER_CLIENT,
 };
 use crate::clock::now_ms;
+use crate::config::TrustedProxies;
 use crate::counters::ReasonCounts;
 
 /// The page's Content-Security-Policy: nothing from other hosts, no inline script or style,
@@ -87,8 +89,12 @@ pub struct Guard {
     /// Per user, requests with a session.
     users: DefaultKeyedRateLimiter<[u8; 32]>,
     clock: DefaultClock,
+    /// The reverse proxies whose `X-Forwarded-For` names the client.
+    proxies: TrustedProxies,
     /// Requests seen.
     pub requests: AtomicU64,
+    /// Requests through a trusted proxy whose `X-Forwarded-For` did not parse.
+    pub bad_forwarded: AtomicU64,
     /// Refusals, by reason.
     pub refused: ReasonCounts,
 }
@@ -126,9 +132,22 @@ impl Guard {
             clients: RateLimiter::keyed(quota(RATE_PER_SECOND_PER_CLIENT, RATE_BURST_PER_CLIENT)),
             users: RateLimiter::keyed(quota(RATE_PER_SECOND, RATE_BURST)),
             clock: DefaultClock::default(),
+            proxies: TrustedProxies::default(),
             requests: AtomicU64::new(0),
+            bad_forwarded: AtomicU64::new(0),
             refused: ReasonCounts::new(),
         }
+    }
+
+    /// The same guard, reading the client address of requests from `proxies` in their
+    /// `X-Forwarded-For` (`trusted_proxies`).
+    pub fn trusting(self, proxies: TrustedProxies) -> Self {
+        Guard { proxies, ..self }
+    }
+
+    /// Whether connections from `ip` come through a trusted proxy.
+    pub fn trusts(&self, ip: IpAddr) -> bool {
+        self.proxies.contains(ip)
     }
 
     /// Counts a refusal.
@@ -245,11 +264,17 @@ pub(super) fn presented_token(
 pub async fn guard(
     State(state): State<ApiState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
     let guard = &state.guard;
     guard.requests.fetch_add(1, Ordering::Relaxed);
+    let resolved = forwarded::resolve(&guard.proxies, peer, request.headers());
+    if resolved.malformed {
+        guard.bad_forwarded.fetch_add(1, Ordering::Relaxed);
+    }
+    let client = resolved.client;
+    request.extensions_mut().insert(ClientAddress(client));
     let is_api = request.uri().path().starts_with("/api/");
     let headers = request.headers();
     let checked = guard
@@ -257,7 +282,10 @@ pub async fn guard(
         .and_then(|()| guard.check_origin(headers));
     let checked = checked.and_then(|()| {
         let session = bearer(headers).and_then(|t| state.sessions.session(t, now_ms()));
-        guard.check_rate(ClientKey::of(peer.ip()), session.as_ref().map(|s| &s.user))
+        guard.check_rate(
+            ClientKey::of(client.ip()),
+            session.as_ref().map(|s| &s.user),
+        )
     });
     let checked = checked.and_then(|()| guard.check_length(headers));
     let mut response = match checked {

@@ -60,7 +60,7 @@ pub(super) async fn metrics(State(state): State<ApiState>) -> Response {
     let mut out = String::new();
     let load = |counter: &std::sync::atomic::AtomicU64| counter.load(Ordering::Relaxed);
     let directory = state.node.directory();
-    let counters: [(&str, &str, u64); 21] = [
+    let counters: [(&str, &str, u64); 22] = [
         (
             "causerie_events_received_total",
             "Events offered to the room engines.",
@@ -145,6 +145,11 @@ pub(super) async fn metrics(State(state): State<ApiState>) -> Response {
             "causerie_api_requests_total",
             "HTTP requests received.",
             load(&state.guard.requests),
+        ),
+        (
+            "causerie_api_bad_forwarded_for_total",
+            "Requests through a trusted proxy whose X-Forwarded-For did not parse (counted as from the last trusted hop).",
+            load(&state.guard.bad_forwarded),
         ),
         (
             "causerie_peers_banned_total",

@@ -3,8 +3,9 @@
 //! (specs/client-api.md, "Connections"):
 //!
 //! - at most [`connection_cap`] connections at once, and [`MAX_CONNECTIONS_PER_CLIENT`] from one
-//!   client address (IPv6: one /64); a connection over either cap is answered
-//!   `503 too_many_connections` and closed, without reaching the router;
+//!   client address (IPv6: one /64) other than a trusted reverse proxy's (`trusted_proxies`:
+//!   it carries every user's connections, so only the total cap holds it); a connection over
+//!   a cap is answered `503 too_many_connections` and closed, without reaching the router;
 //! - a request head must arrive within [`HEADER_READ_TIMEOUT`] of the connection being ready for
 //!   it (opened, or idle after an answer), so slow headers and idle keep-alive connections are
 //!   both closed; heads are at most [`MAX_HEADER_BYTES`] and [`MAX_HEADERS`] headers (`431`);
@@ -72,7 +73,8 @@ struct Open {
 /// One admitted connection's place in [`Connections`]; freed when dropped.
 struct Admitted {
     connections: Arc<Connections>,
-    client: ClientKey,
+    /// `None` for a trusted proxy's connection (not held to the per-client cap).
+    client: Option<ClientKey>,
 }
 
 impl Connections {
@@ -81,17 +83,20 @@ impl Connections {
         self.open.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// A place for a connection from `client`, unless a cap is reached.
-    fn admit(self: &Arc<Self>, client: ClientKey) -> Option<Admitted> {
+    /// A place for a connection from `client` (`None`: a trusted proxy, held only to the total
+    /// cap), unless a cap is reached.
+    fn admit(self: &Arc<Self>, client: Option<ClientKey>) -> Option<Admitted> {
         let mut open = self.open();
         if open.total >= self.cap {
             return None;
         }
-        let from_client = open.per_client.entry(client).or_insert(0);
-        if *from_client >= MAX_CONNECTIONS_PER_CLIENT {
-            return None;
+        if let Some(client) = client {
+            let from_client = open.per_client.entry(client).or_insert(0);
+            if *from_client >= MAX_CONNECTIONS_PER_CLIENT {
+                return None;
+            }
+            *from_client += 1;
         }
-        *from_client += 1;
         open.total += 1;
         Some(Admitted {
             connections: self.clone(),
@@ -104,10 +109,13 @@ impl Drop for Admitted {
     fn drop(&mut self) {
         let mut open = self.connections.open();
         open.total = open.total.saturating_sub(1);
-        if let Some(count) = open.per_client.get_mut(&self.client) {
+        let Some(client) = self.client else {
+            return;
+        };
+        if let Some(count) = open.per_client.get_mut(&client) {
             *count = count.saturating_sub(1);
             if *count == 0 {
-                open.per_client.remove(&self.client);
+                open.per_client.remove(&client);
             }
         }
     }
@@ -162,7 +170,8 @@ pub async fn serve_with(
                 continue;
             }
         };
-        match connections.admit(ClientKey::of(peer.ip())) {
+        let client = (!guard.trusts(peer.ip())).then(|| ClientKey::of(peer.ip()));
+        match connections.admit(client) {
             Some(admitted) => {
                 let router = router.clone();
                 let shutdown = shutdown.clone();
@@ -342,22 +351,35 @@ mod tests {
         let a = ClientKey::of(std::net::Ipv4Addr::LOCALHOST.into());
         let b = ClientKey::of(std::net::Ipv4Addr::new(127, 0, 0, 2).into());
         let held: Vec<Admitted> = (0..MAX_CONNECTIONS_PER_CLIENT)
-            .filter_map(|_| table.admit(a))
+            .filter_map(|_| table.admit(Some(a)))
             .collect();
         assert_eq!(held.len(), MAX_CONNECTIONS_PER_CLIENT);
-        assert!(table.admit(a).is_none(), "over the per-client cap");
-        let first = table.admit(b);
-        let second = table.admit(b);
+        assert!(table.admit(Some(a)).is_none(), "over the per-client cap");
+        let first = table.admit(Some(b));
+        let second = table.admit(Some(b));
         assert!(first.is_some() && second.is_some());
-        assert!(table.admit(b).is_none(), "over the total cap");
+        assert!(table.admit(Some(b)).is_none(), "over the total cap");
         drop(held);
-        let again = table.admit(a);
+        let again = table.admit(Some(a));
         assert!(again.is_some(), "places are freed when connections end");
         drop((first, second));
         assert_eq!(table.open().total, 1);
         drop(again);
         assert_eq!(table.open().total, 0);
         assert!(table.open().per_client.is_empty());
+    }
+
+    #[test]
+    fn a_trusted_proxy_is_held_only_to_the_total_cap() {
+        let table = connections(MAX_CONNECTIONS_PER_CLIENT + 1);
+        let proxied: Vec<Admitted> = (0..=MAX_CONNECTIONS_PER_CLIENT)
+            .filter_map(|_| table.admit(None))
+            .collect();
+        assert_eq!(proxied.len(), MAX_CONNECTIONS_PER_CLIENT + 1);
+        assert!(table.admit(None).is_none(), "over the total cap");
+        assert!(table.open().per_client.is_empty());
+        drop(proxied);
+        assert_eq!(table.open().total, 0);
     }
 
     #[test]
