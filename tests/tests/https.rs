@@ -15,7 +15,8 @@
 //!   without certificates is refused as `bad_ca_file`.
 //! - `nginx_in_front_of_a_node`: `scripts/deploy/nginx.conf`, with the test's names, ports and
 //!   certificate, passes `nginx -t` and runs on loopback in front of a node; an API call and an
-//!   invite page pass through it with the public Host. Skipped with a SKIP line when nginx is
+//!   invite page pass through it with the public Host, and a user registering through it from
+//!   127.0.0.2 is recorded at 127.0.0.2 (the node trusts the proxy's `X-Forwarded-For`). Skipped with a SKIP line when nginx is
 //!   missing, unless `CAUSERIE_REQUIRE_NGINX=1`.
 //! - `caddy_in_front_of_a_node`: `scripts/deploy/Caddyfile` the same way (`caddy validate`, then
 //!   `caddy run` with the test's certificate in place of ACME); skipped when caddy is missing,
@@ -29,11 +30,12 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use causerie_crypto::UserSecret;
 use causerie_crypto::address::InviteLink;
 use causerie_node::config::{Config, ConfigFile, TlsFile};
 use causerie_tests::api::{ApiNode, ApiUser};
@@ -270,11 +272,7 @@ async fn nginx_in_front_of_a_node() {
     }
     let https_port = free_port();
     let origin = format!("https://{DOMAIN}:{https_port}");
-    let file = ConfigFile {
-        public_origin: Some(origin.clone()),
-        ..ConfigFile::default()
-    };
-    let node = ApiNode::start_configured(Vec::new(), file).await;
+    let node = ApiNode::start_configured(Vec::new(), behind_a_proxy(origin)).await;
     let dir = tempfile::tempdir().unwrap();
     let ca = TestCa::new().unwrap();
     let files = ca.write_leaf(dir.path(), &[DOMAIN]).unwrap();
@@ -332,12 +330,23 @@ async fn nginx_in_front_of_a_node() {
             .spawn()
             .unwrap(),
     );
-    through_the_proxy("nginx", https_port, &ca).await;
+    through_the_proxy("nginx", &node, https_port, &ca).await;
+}
+
+/// The config of a node reached at `origin` through a reverse proxy on this machine, which it
+/// trusts to name the client (as the examples' headers say).
+fn behind_a_proxy(origin: String) -> ConfigFile {
+    ConfigFile {
+        public_origin: Some(origin),
+        trusted_proxies: Some(vec!["127.0.0.1".into()]),
+        ..ConfigFile::default()
+    }
 }
 
 /// The node answers through a reverse proxy on `https_port` with the public Host: its info, and
-/// the invite page of a good link (the web client).
-async fn through_the_proxy(proxy_name: &str, https_port: u16, ca: &TestCa) {
+/// the invite page of a good link (the web client); a user registering through the proxy from
+/// 127.0.0.2 is recorded at that address (the proxy's `X-Forwarded-For`), not the proxy's.
+async fn through_the_proxy(proxy_name: &str, node: &ApiNode, https_port: u16, ca: &TestCa) {
     let proxy: SocketAddr = format!("127.0.0.1:{https_port}").parse().unwrap();
     let host = format!("{DOMAIN}:{https_port}");
     let started = Instant::now();
@@ -357,6 +366,32 @@ async fn through_the_proxy(proxy_name: &str, https_port: u16, ca: &TestCa) {
     let (status, body) = tls::get(proxy, &host, &page, &ca.pem()).await.unwrap();
     assert_eq!(status, 200);
     assert!(body.contains("/assets/app.js"), "{body}");
+
+    let client = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .resolve(DOMAIN, proxy)
+        .add_root_certificate(reqwest::Certificate::from_pem(ca.pem().as_bytes()).unwrap())
+        .local_address(Some(client))
+        .build()
+        .unwrap();
+    let secret = UserSecret::generate().unwrap();
+    let key = secret.public();
+    let mut user = ApiUser {
+        secret,
+        base: format!("https://{host}"),
+        token: None,
+        http,
+    };
+    let answer = user.try_register_with("rita", &[]).await;
+    assert_eq!(answer.status, 201, "{:?}", answer.body);
+    let record = node.running().node.records().get(key).await.unwrap();
+    let addresses: Vec<String> = record
+        .into_iter()
+        .flat_map(|r| r.connections)
+        .map(|c| c.address)
+        .collect();
+    assert_eq!(addresses, [client.to_string()], "through {proxy_name}");
     eprintln!("{proxy_name} in front of a node: {:?}", started.elapsed());
 }
 
@@ -368,11 +403,8 @@ async fn caddy_in_front_of_a_node() {
         return;
     }
     let https_port = free_port();
-    let file = ConfigFile {
-        public_origin: Some(format!("https://{DOMAIN}:{https_port}")),
-        ..ConfigFile::default()
-    };
-    let node = ApiNode::start_configured(Vec::new(), file).await;
+    let origin = format!("https://{DOMAIN}:{https_port}");
+    let node = ApiNode::start_configured(Vec::new(), behind_a_proxy(origin)).await;
     let dir = tempfile::tempdir().unwrap();
     let ca = TestCa::new().unwrap();
     let files = ca.write_leaf(dir.path(), &[DOMAIN]).unwrap();
@@ -429,7 +461,7 @@ async fn caddy_in_front_of_a_node() {
             .spawn()
             .unwrap(),
     );
-    through_the_proxy("caddy", https_port, &ca).await;
+    through_the_proxy("caddy", &node, https_port, &ca).await;
 }
 
 const PEBBLE: &str = "/usr/bin/pebble";
