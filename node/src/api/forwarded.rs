@@ -14,13 +14,11 @@ use axum::http::HeaderMap;
 use axum::http::request::Parts;
 
 use super::error::{ApiError, Reason};
+use super::limits::MAX_FORWARDED_HOPS;
 use crate::config::TrustedProxies;
 
 /// The forwarding header read.
 pub const X_FORWARDED_FOR: &str = "x-forwarded-for";
-/// Most `X-Forwarded-For` entries read, from the right: a chain of proxies longer than this is
-/// not one a node is deployed behind.
-pub const MAX_FORWARDED_HOPS: usize = 16;
 
 /// Where a request came from, as the guard resolved it (a request extension; handlers take it
 /// as an extractor). The port is 0 when a proxy forwarded the address without one.

@@ -22,6 +22,9 @@ pub const MAX_CONNECTIONS: usize = 512;
 pub const MIN_CONNECTIONS: usize = 16;
 /// Connections open at once from one client address (IPv6: one /64).
 pub const MAX_CONNECTIONS_PER_CLIENT: usize = 64;
+/// Most `X-Forwarded-For` entries read from a trusted proxy's request, from the right: a chain
+/// of proxies longer than this is not one a node is deployed behind.
+pub const MAX_FORWARDED_HOPS: usize = 16;
 /// Refusals of connections over the cap being written at once; beyond, such connections are
 /// closed without an answer.
 pub const MAX_REFUSALS_IN_FLIGHT: usize = 32;
