@@ -383,6 +383,7 @@ async fn doctor_warns_about_loopback_and_fails_on_an_unusable_data_dir_or_a_take
         "http",
         "p2p",
         "reachability",
+        "client_address",
         "clock",
         "operator_token",
     ] {

@@ -10,7 +10,8 @@
 //! `reachability` (loopback-only addresses warn: other machines cannot reach the node; a running
 //! node's AutoNAT verdict says whether other nodes reached it, directly or through a relay
 //! circuit; without one, an address beyond loopback with neither `external_addresses` nor
-//! `relays` warns), `clock`
+//! `relays` warns), `client_address` (a node with `public_origin`, a loopback `http` and no TLS
+//! of its own is behind a reverse proxy: without `trusted_proxies` it warns), `clock`
 //! (the node exposes no peer clocks, so this asks `timedatectl show -p NTPSynchronized` when it
 //! exists; otherwise unknown, a warning) and `operator_token` (present, mode 0600).
 
@@ -20,7 +21,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Result;
-use causerie_node::config::{Config, Overrides};
+use causerie_node::config::{Config, Overrides, TlsConfig};
 use causerie_node::daemon::{DataDirLock, LockError};
 use libp2p::Multiaddr;
 use libp2p::multiaddr::Protocol;
@@ -148,6 +149,7 @@ pub(crate) async fn run(cx: &Context, args: DoctorArgs) -> Result<ExitCode> {
     checks.push(http(config.http, running).await);
     checks.push(p2p(&config.listen, running));
     checks.push(reachability(&config, info.as_ref()));
+    checks.push(client_address(&config));
     checks.push(clock().await);
     checks.push(operator_token(&config.operator_token_path()));
     let failed = checks.iter().any(|c| c.status == Status::Fail);
@@ -474,6 +476,31 @@ fn reachability(config: &Config, info: Option<&JsonValue>) -> Check {
     }
 }
 
+/// Whose address a request counts as: a node with a public origin, on a loopback HTTP address
+/// and without TLS of its own sits behind a reverse proxy, and without `trusted_proxies` every
+/// user counts as the proxy (one rate allowance for all, records that keep 127.0.0.1).
+fn client_address(config: &Config) -> Check {
+    const NAME: &str = "client_address";
+    if !config.trusted_proxies.is_empty() {
+        return Check::ok(
+            NAME,
+            "requests from trusted_proxies count as the address their X-Forwarded-For names",
+        );
+    }
+    let proxied = config.public_origin.is_some()
+        && config.http.ip().is_loopback()
+        && matches!(config.tls, TlsConfig::Off);
+    if proxied {
+        return Check::warn(
+            NAME,
+            "public_origin on a loopback HTTP address without [tls]: a reverse proxy is in front,              and every user counts as its address (one rate allowance for all; registration              records keep the proxy's address)",
+            "set trusted_proxies = [\"127.0.0.1\", \"::1\"] (the proxy's addresses) and have the \
+             proxy send X-Forwarded-For (scripts/deploy/nginx.conf and Caddyfile do)",
+        );
+    }
+    Check::ok(NAME, "each request counts as its connection's address")
+}
+
 /// Multiaddrs as one comma-separated text.
 fn join_addrs(addrs: &[Multiaddr]) -> String {
     addrs
@@ -590,6 +617,25 @@ mod tests {
             let check = reachability(&config(PUBLIC), Some(&info));
             assert_eq!(check.status, status, "{info}: {check:?}");
             assert!(check.detail.contains(words), "{info}: {check:?}");
+        }
+    }
+
+    #[test]
+    fn a_node_behind_a_proxy_is_told_to_trust_it() {
+        let origin = "public_origin = \"https://chat.example.org\"\n";
+        let behind = client_address(&config(origin));
+        assert_eq!(behind.status, Status::Warn, "{behind:?}");
+        assert!(behind.fix.unwrap().contains("trusted_proxies"));
+        let trusting = client_address(&config(&format!(
+            "{origin}trusted_proxies = [\"127.0.0.1\"]\n"
+        )));
+        assert_eq!(trusting.status, Status::Ok, "{trusting:?}");
+        for direct in ["", PUBLIC] {
+            assert_eq!(
+                client_address(&config(direct)).status,
+                Status::Ok,
+                "{direct}"
+            );
         }
     }
 
