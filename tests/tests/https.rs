@@ -39,7 +39,7 @@ use causerie_crypto::UserSecret;
 use causerie_crypto::address::InviteLink;
 use causerie_node::config::{Config, ConfigFile, TlsFile};
 use causerie_tests::api::{ApiNode, ApiUser};
-use causerie_tests::tls::{self, TestCa, free_port};
+use causerie_tests::tls::{self, LeafFiles, TestCa, free_port};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 const DOMAIN: &str = "causerie.test";
@@ -270,12 +270,13 @@ async fn nginx_in_front_of_a_node() {
     if !installed("nginx_in_front_of_a_node", NGINX) {
         return;
     }
-    let https_port = free_port();
-    let origin = format!("https://{DOMAIN}:{https_port}");
-    let node = ApiNode::start_configured(Vec::new(), behind_a_proxy(origin)).await;
-    let dir = tempfile::tempdir().unwrap();
-    let ca = TestCa::new().unwrap();
-    let files = ca.write_leaf(dir.path(), &[DOMAIN]).unwrap();
+    let Proxied {
+        node,
+        https_port,
+        dir,
+        ca,
+        files,
+    } = behind_a_proxy().await;
     // The example as it is, with the test's names, addresses and certificate.
     let example = include_str!("../../scripts/deploy/nginx.conf")
         .lines()
@@ -333,13 +334,34 @@ async fn nginx_in_front_of_a_node() {
     through_the_proxy("nginx", &node, https_port, &ca).await;
 }
 
-/// The config of a node reached at `origin` through a reverse proxy on this machine, which it
-/// trusts to name the client (as the examples' headers say).
-fn behind_a_proxy(origin: String) -> ConfigFile {
-    ConfigFile {
-        public_origin: Some(origin),
+/// A node to be reached through a reverse proxy on this machine at `https_port`, which it
+/// trusts to name the client (as the examples' headers say), and the proxy's certificate (for
+/// [`DOMAIN`], from `ca`, in `dir`).
+struct Proxied {
+    node: ApiNode,
+    https_port: u16,
+    dir: tempfile::TempDir,
+    ca: TestCa,
+    files: LeafFiles,
+}
+
+async fn behind_a_proxy() -> Proxied {
+    let https_port = free_port();
+    let file = ConfigFile {
+        public_origin: Some(format!("https://{DOMAIN}:{https_port}")),
         trusted_proxies: Some(vec!["127.0.0.1".into()]),
         ..ConfigFile::default()
+    };
+    let node = ApiNode::start_configured(Vec::new(), file).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ca = TestCa::new().unwrap();
+    let files = ca.write_leaf(dir.path(), &[DOMAIN]).unwrap();
+    Proxied {
+        node,
+        https_port,
+        dir,
+        ca,
+        files,
     }
 }
 
@@ -402,12 +424,13 @@ async fn caddy_in_front_of_a_node() {
     if !installed("caddy_in_front_of_a_node", CADDY) {
         return;
     }
-    let https_port = free_port();
-    let origin = format!("https://{DOMAIN}:{https_port}");
-    let node = ApiNode::start_configured(Vec::new(), behind_a_proxy(origin)).await;
-    let dir = tempfile::tempdir().unwrap();
-    let ca = TestCa::new().unwrap();
-    let files = ca.write_leaf(dir.path(), &[DOMAIN]).unwrap();
+    let Proxied {
+        node,
+        https_port,
+        dir,
+        ca,
+        files,
+    } = behind_a_proxy().await;
     // The example as it is, with the test's names and addresses; the test's certificate instead
     // of ACME, no admin endpoint, and Caddy's state kept in the test's directory.
     let example = include_str!("../../scripts/deploy/Caddyfile")
