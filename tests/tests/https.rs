@@ -267,16 +267,10 @@ const NGINX: &str = "/usr/sbin/nginx";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nginx_in_front_of_a_node() {
-    if !installed("nginx_in_front_of_a_node", NGINX) {
+    let Some(proxied) = behind_a_proxy("nginx_in_front_of_a_node", NGINX).await else {
         return;
-    }
-    let Proxied {
-        node,
-        https_port,
-        dir,
-        ca,
-        files,
-    } = behind_a_proxy().await;
+    };
+    let https_port = proxied.https_port;
     // The example as it is, with the test's names, addresses and certificate.
     let example = include_str!("../../scripts/deploy/nginx.conf")
         .lines()
@@ -284,7 +278,7 @@ async fn nginx_in_front_of_a_node() {
         .collect::<Vec<_>>()
         .join("\n")
         .replace("chat.example.org", DOMAIN)
-        .replace("127.0.0.1:8080", &node.http.to_string())
+        .replace("127.0.0.1:8080", &proxied.node.http.to_string())
         .replace(
             "listen 443 ssl;",
             &format!("listen 127.0.0.1:{https_port} ssl;"),
@@ -292,15 +286,15 @@ async fn nginx_in_front_of_a_node() {
         .replace("listen 80;", &format!("listen 127.0.0.1:{};", free_port()))
         .replace(
             &format!("/etc/letsencrypt/live/{DOMAIN}/fullchain.pem"),
-            &files.cert_file.display().to_string(),
+            &proxied.files.cert_file.display().to_string(),
         )
         .replace(
             &format!("/etc/letsencrypt/live/{DOMAIN}/privkey.pem"),
-            &files.key_file.display().to_string(),
+            &proxied.files.key_file.display().to_string(),
         );
-    let site = dir.path().join("causerie.conf");
+    let site = proxied.dir.path().join("causerie.conf");
     std::fs::write(&site, example).unwrap();
-    let prefix = dir.path().display().to_string();
+    let prefix = proxied.dir.path().display().to_string();
     let main = format!(
         "pid {prefix}/nginx.pid;\nerror_log {prefix}/error.log;\nevents {{}}\nhttp {{\n\
          access_log off;\nclient_body_temp_path {prefix}/body;\nproxy_temp_path {prefix}/proxy;\n\
@@ -308,7 +302,7 @@ async fn nginx_in_front_of_a_node() {
          scgi_temp_path {prefix}/scgi;\ninclude {};\n}}\n",
         site.display()
     );
-    let main_file = dir.path().join("nginx.conf");
+    let main_file = proxied.dir.path().join("nginx.conf");
     std::fs::write(&main_file, main).unwrap();
     let checked = Command::new(NGINX)
         .args(["-t", "-p", &prefix, "-c"])
@@ -331,7 +325,7 @@ async fn nginx_in_front_of_a_node() {
             .spawn()
             .unwrap(),
     );
-    through_the_proxy("nginx", &node, https_port, &ca).await;
+    through_the_proxy("nginx", &proxied.node, https_port, &proxied.ca).await;
 }
 
 /// A node to be reached through a reverse proxy on this machine at `https_port`, which it
@@ -345,7 +339,11 @@ struct Proxied {
     files: LeafFiles,
 }
 
-async fn behind_a_proxy() -> Proxied {
+/// `None` (the test skips) when `proxy`, the proxy's program, is not installed.
+async fn behind_a_proxy(test: &str, proxy: &str) -> Option<Proxied> {
+    if !installed(test, proxy) {
+        return None;
+    }
     let https_port = free_port();
     let file = ConfigFile {
         public_origin: Some(format!("https://{DOMAIN}:{https_port}")),
@@ -356,13 +354,13 @@ async fn behind_a_proxy() -> Proxied {
     let dir = tempfile::tempdir().unwrap();
     let ca = TestCa::new().unwrap();
     let files = ca.write_leaf(dir.path(), &[DOMAIN]).unwrap();
-    Proxied {
+    Some(Proxied {
         node,
         https_port,
         dir,
         ca,
         files,
-    }
+    })
 }
 
 /// The node answers through a reverse proxy on `https_port` with the public Host: its info, and
@@ -421,16 +419,10 @@ const CADDY: &str = "/usr/bin/caddy";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn caddy_in_front_of_a_node() {
-    if !installed("caddy_in_front_of_a_node", CADDY) {
+    let Some(proxied) = behind_a_proxy("caddy_in_front_of_a_node", CADDY).await else {
         return;
-    }
-    let Proxied {
-        node,
-        https_port,
-        dir,
-        ca,
-        files,
-    } = behind_a_proxy().await;
+    };
+    let https_port = proxied.https_port;
     // The example as it is, with the test's names and addresses; the test's certificate instead
     // of ACME, no admin endpoint, and Caddy's state kept in the test's directory.
     let example = include_str!("../../scripts/deploy/Caddyfile")
@@ -439,25 +431,25 @@ async fn caddy_in_front_of_a_node() {
             &format!(
                 "\tadmin off\n\thttp_port {}\n\thttps_port {https_port}\n\tstorage file_system {}\n",
                 free_port(),
-                dir.path().join("caddy").display()
+                proxied.dir.path().join("caddy").display()
             ),
         )
         .replace(
             "chat.example.org {\n",
             &format!(
                 "{DOMAIN}:{https_port} {{\n\tbind 127.0.0.1\n\ttls {} {}\n",
-                files.cert_file.display(),
-                files.key_file.display()
+                proxied.files.cert_file.display(),
+                proxied.files.key_file.display()
             ),
         )
-        .replace("127.0.0.1:8080", &node.http.to_string());
+        .replace("127.0.0.1:8080", &proxied.node.http.to_string());
     assert!(
         example.contains("admin off") && example.contains("bind 127.0.0.1"),
         "{example}"
     );
-    let config = dir.path().join("Caddyfile");
+    let config = proxied.dir.path().join("Caddyfile");
     std::fs::write(&config, example).unwrap();
-    let home = dir.path().display().to_string();
+    let home = proxied.dir.path().display().to_string();
     let caddy = |args: &[&str]| {
         let mut command = Command::new(CADDY);
         command
@@ -484,7 +476,7 @@ async fn caddy_in_front_of_a_node() {
             .spawn()
             .unwrap(),
     );
-    through_the_proxy("caddy", &node, https_port, &ca).await;
+    through_the_proxy("caddy", &proxied.node, https_port, &proxied.ca).await;
 }
 
 const PEBBLE: &str = "/usr/bin/pebble";
