@@ -6,10 +6,11 @@
 //!    to 127.0.0.1 cannot talk to a local node.
 //! 2. A foreign `Origin`, or `Sec-Fetch-Site: cross-site` on anything but a top-level
 //!    navigation, is refused (`403 cross_origin`). No CORS header is ever sent.
-//! 3. Rate limits per client address ([`ClientKey`]: IPv4 address or IPv6 /64) on every
-//!    request (through a trusted reverse proxy, the address it forwarded: [`super::forwarded`]), and per user on requests with a valid session, over all of that address's or
-//!    user's sessions (`429 rate_limited` with `Retry-After`): opening more sessions buys no
-//!    more requests.
+//! 3. Rate limits per client address ([`ClientKey`]: IPv4 address or IPv6 /64; through a
+//!    trusted reverse proxy, the address it forwarded: [`super::forwarded`]) on every request,
+//!    and per user on requests with a valid session, over all of that address's or user's
+//!    sessions (`429 rate_limited` with `Retry-After`): opening more sessions buys no more
+//!    requests.
 //! 4. A declared `Content-Length` over [`MAX_BODY_BYTES`] is refused before the body is read
 //!    (`413 body_too_large`; the connection closes).
 //! 5. Security headers (CSP and friends) on every response; `Cache-Control: no-store` on the API.
