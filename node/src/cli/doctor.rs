@@ -493,7 +493,9 @@ fn client_address(config: &Config) -> Check {
     if proxied {
         return Check::warn(
             NAME,
-            "public_origin on a loopback HTTP address without [tls]: a reverse proxy is in front,              and every user counts as its address (one rate allowance for all; registration              records keep the proxy's address)",
+            "public_origin on a loopback HTTP address without [tls]: a reverse proxy is in front, \
+             and every user counts as its address (one rate allowance for all; registration \
+             records keep the proxy's address)",
             "set trusted_proxies = [\"127.0.0.1\", \"::1\"] (the proxy's addresses) and have the \
              proxy send X-Forwarded-For (scripts/deploy/nginx.conf and Caddyfile do)",
         );
