@@ -5,9 +5,10 @@
 //!   queue holds the member's message, the operator's queue both reports, "My reports" lists
 //!   them; once the reporter's rate limit is spent, the refusal stays in the dialog in plain
 //!   words with the reason in its details line;
-//! - a moderator sets the join rule to "attested" and denies the other node's attestations in
-//!   the moderator panel: a user of that node is refused joining in plain words; removed from
-//!   the denylist, the same user joins;
+//! - a moderator sets the join rule to "attested" (a refresh of the room's details before Save,
+//!   here a member joining, keeps the choice) and denies the other node's attestations in the
+//!   moderator panel: a user of that node is refused joining in plain words; removed from the
+//!   denylist, the same user joins;
 //! - "Export my data" saves the user's messages and registration record; "Erase my data…"
 //!   (confirmed) redacts the messages, which another member's browser then shows deleted, and
 //!   says what the operator keeps and until when.
@@ -363,7 +364,8 @@ async fn an_attester_denylist_set_in_the_panel_refuses_that_nodes_users() {
         )
         .await;
 
-    // Attested joins only, and never from the other node.
+    // Attested joins only, and never from the other node. The choice survives a refresh of the
+    // room's details that lands before it is saved (here: Bob joining).
     alice
         .run(
             "join rule",
@@ -371,6 +373,16 @@ async fn an_attester_denylist_set_in_the_panel_refuses_that_nodes_users() {
              select.value = 'attested';
              select.dispatchEvent(new Event('change', {bubbles: true}));",
             vec![],
+        )
+        .await;
+    let bob = ApiUser::register(test.node(0), "bob", "Bob").await;
+    bob.join(&room).await;
+    alice.wait_text("members", &["Bob"], NODE_WAIT).await;
+    alice
+        .wait_until(
+            "the chosen rule still shown after the refresh",
+            "const value = document.getElementById('join-rule-select').value;
+             return value === 'attested' || {waiting: value};",
         )
         .await;
     alice.click("#join-rule-save:not([hidden])").await;

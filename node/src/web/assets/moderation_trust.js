@@ -6,7 +6,8 @@
 // reaches the room's level for `room.join_rules` changes the rule, adds a node (a 64-hex node
 // key, or "This node": the key of the node serving this page) or removes one; each change is one
 // `join_rule` action carrying the whole new rules, checked and signed like every action
-// (session.js). Others see the section read-only. Refusals are told in plain words.
+// (session.js). Others see the section read-only. Refusals are told in plain words. A rule chosen
+// and not yet saved stays shown when the room's details are refreshed meanwhile.
 
 import { runDialog } from './dialogs.js';
 import { $, h, showPlainError } from './dom.js';
@@ -37,6 +38,13 @@ const RULE_WORDS = {
 /** The key of the node serving this page, once asked, and whether it was asked. */
 let thisNode = null;
 let askedNode = false;
+
+/**
+ * The rule and least assurance the moderator chose and has not saved yet, with their room: a
+ * refresh of the room's details (a member joined, an event arrived) redraws the section but
+ * keeps this choice, which "Save join rule" then saves as it is shown. Null when none.
+ */
+let unsaved = null;
 
 /** The key of the node serving this page (`GET /api/v1/node`). */
 async function nodeKey() {
@@ -74,7 +82,10 @@ function say(done, error = null) {
   showPlainError('join-trust-error', error);
 }
 
-/** Saves `rules` (the whole new join rules) as one signed `join_rule` action. */
+/**
+ * Saves `rules` (the whole new join rules) as one signed `join_rule` action; whether the node
+ * took it.
+ */
 async function save(rules, done) {
   const room = state.active;
   say(null);
@@ -109,8 +120,10 @@ async function save(rules, done) {
       renderModerationPanel();
     }
     say(done);
+    return true;
   } catch (error) {
     say(null, error);
+    return false;
   } finally {
     scheduleActiveInfoRefresh();
   }
@@ -176,7 +189,15 @@ async function saveRule() {
   const current = currentRules();
   const rule = $('join-rule-select').value;
   const rules = { ...current, join_rule: rule, min_assurance: Number($('join-min-assurance').value) };
-  await save(rules, `The join rule is saved: ${RULE_WORDS[rule]} may join.`);
+  // Kept while the node answers (a refresh meanwhile still shows it) and after a refusal, so
+  // that the moderator can try again.
+  if (await save(rules, `The join rule is saved: ${RULE_WORDS[rule]} may join.`)) unsaved = null;
+}
+
+/** Keeps the choice being made in the rule and least-assurance controls (see `unsaved`). */
+function noteChoice() {
+  unsaved = { room: state.active, rule: $('join-rule-select').value, least: $('join-min-assurance').value };
+  $('join-min-assurance').disabled = unsaved.rule !== 'attested';
 }
 
 /** Copies `key` to the clipboard, saying so on `button`. */
@@ -218,8 +239,9 @@ export function renderTrustSection(rights) {
   const select = $('join-rule-select');
   const least = $('join-min-assurance');
   // A choice being made is not undone by a refresh.
-  if (document.activeElement !== select) select.value = rules.join_rule;
-  if (document.activeElement !== least) least.value = String(rules.min_assurance);
+  if (unsaved?.room !== state.active) unsaved = null;
+  select.value = unsaved?.rule ?? rules.join_rule;
+  least.value = unsaved?.least ?? String(rules.min_assurance);
   select.disabled = !may;
   least.disabled = !may || select.value !== 'attested';
   $('join-rule-save').hidden = !may;
@@ -242,9 +264,8 @@ export function renderTrustSection(rights) {
 
 /** Binds the section's controls. */
 export function bindTrustSection() {
-  $('join-rule-select').addEventListener('change', () => {
-    $('join-min-assurance').disabled = $('join-rule-select').value !== 'attested';
-  });
+  $('join-rule-select').addEventListener('change', noteChoice);
+  $('join-min-assurance').addEventListener('change', noteChoice);
   $('join-rule-save').addEventListener('click', saveRule);
   $('attesters-allowed-add').addEventListener('click', () => addAttester('allowed'));
   $('attesters-denied-add').addEventListener('click', () => addAttester('denied'));
